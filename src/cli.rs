@@ -1,0 +1,263 @@
+//! The command line: `check`, `poll`, `export`. An edge: it composes the
+//! library and turns its errors into messages and exit codes.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::{Config, ConfigError};
+use crate::pipeline::{self, Poller};
+use crate::store::Store;
+
+/// Exit codes (part of the CLI contract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    /// The database, the network client or an output failed.
+    Runtime = 1,
+    /// The config (or a command-line argument) is wrong.
+    Config = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "newsriver", version, about = "Merge many news outlets' feeds into a few clean topical feeds")]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, global = true, default_value = "config.toml", value_name = "PATH")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate the config; print what is wrong (file:line) and exit 2.
+    Check,
+    /// Poll every enabled source once (or the named ones), store, and exit.
+    Poll {
+        /// Poll only this source (repeatable).
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+    },
+    /// Print every stored story as JSON Lines, newest first.
+    Export {
+        /// Only stories in this topic.
+        #[arg(long, value_name = "SLUG")]
+        topic: Option<String>,
+        /// Only stories published at or after this time (RFC 3339).
+        #[arg(long, value_name = "RFC3339", value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+    },
+}
+
+fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-10-09T00:00:00Z"))
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    run(cli).into()
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn load(path: &std::path::Path) -> Result<Config, Exit> {
+    Config::load(path).map_err(|e| {
+        match &e {
+            ConfigError::Read { .. } => eprintln!("error: {e}"),
+            ConfigError::Invalid { problems, .. } => {
+                eprintln!("{e}");
+                eprintln!(
+                    "{} problem{} in {}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    path.display()
+                );
+            }
+        }
+        Exit::Config
+    })
+}
+
+pub fn run(cli: Cli) -> Exit {
+    let config = match load(&cli.config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match cli.command {
+        Command::Check => {
+            println!(
+                "{}: ok ({} sources, {} enabled, {} topics)",
+                cli.config.display(),
+                config.sources.len(),
+                config.sources.iter().filter(|s| s.enabled).count(),
+                config.topics.len()
+            );
+            Exit::Success
+        }
+        Command::Poll { sources } => poll(&config, &sources),
+        Command::Export { topic, since } => export(&config, topic.as_deref(), since),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        Exit::Runtime
+    })
+}
+
+fn poll(config: &Config, only: &[String]) -> Exit {
+    let sources = match config.sources_to_poll(only) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Config;
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        let poller = Poller::new(config)?;
+        let bar = progress_bar(sources.len() as u64);
+        let report = poller
+            .poll(sources, |r| {
+                bar.set_message(r.id.clone());
+                bar.inc(1);
+            })
+            .await;
+        bar.finish_and_clear();
+        report
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    eprint!("{}", summary(&report));
+    Exit::Success
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} polling [{bar:30}] {pos}/{len} {elapsed} {wide_msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// The one-screen summary printed after a poll.
+pub fn summary(r: &pipeline::PollReport) -> String {
+    let failed: Vec<_> = r.failed().collect();
+    let mut s = format!(
+        "polled {} sources in {}: {} ok, {} not modified, {} failed\n",
+        r.sources.len(),
+        pipeline::human_duration(Duration::from_millis(r.elapsed_ms)),
+        r.ok(),
+        r.not_modified(),
+        failed.len()
+    );
+    s += &format!(
+        "items: {} new, {} known, {} updated; stories: {} new, {} merged; {} fetched\n",
+        r.counts.items_new,
+        r.counts.items_known,
+        r.counts.items_updated,
+        r.counts.stories_new,
+        r.counts.stories_merged,
+        human_bytes(r.bytes)
+    );
+    if !failed.is_empty() {
+        s += "failed:\n";
+        let width = failed.iter().map(|(f, _)| f.id.len()).max().unwrap_or(0);
+        for (f, error) in failed.iter().take(20) {
+            s += &format!("  {:width$}  {error}  <{}>\n", f.id, f.url);
+        }
+        if failed.len() > 20 {
+            s += &format!("  … and {} more (see `newsriver export` / the log)\n", failed.len() - 20);
+        }
+    }
+    s
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) -> Exit {
+    if let Some(slug) = topic {
+        if !config.topics.iter().any(|t| t.slug == slug) {
+            let known: Vec<_> = config.topics.iter().map(|t| t.slug.as_str()).collect();
+            eprintln!(
+                "error: no topic {slug:?} in {} (topics: {})",
+                config.path.display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            );
+            return Exit::Config;
+        }
+        eprintln!("error: topic membership is not computed yet in this version; export without --topic");
+        return Exit::Runtime;
+    }
+    let store = match Store::open(&config.storage.path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = store.export(since, |story| {
+        serde_json::to_writer(&mut out, &story).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")
+    });
+    let io = match result {
+        Ok(io) => io.and_then(|()| out.flush()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    match io {
+        Ok(()) => Exit::Success,
+        // `newsriver export | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Success,
+        Err(e) => {
+            eprintln!("error: writing output: {e}");
+            Exit::Runtime
+        }
+    }
+}

@@ -1,0 +1,649 @@
+//! Reads and validates `config.toml` into typed structs. Nothing else in the
+//! crate reads TOML. Every error names the file, the line and the key.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::model::SourceId;
+
+/// A loaded, validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub storage: Storage,
+    pub fetch: Fetch,
+    pub schedule: Schedule,
+    pub server: Server,
+    pub normalize: Normalize,
+    pub sources: Vec<Source>,
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Storage {
+    /// Absolute path of the SQLite database.
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub timeout_secs: u64,
+    pub max_body_bytes: u64,
+    pub user_agent: String,
+    pub allow_private_addresses: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub default: cron::Schedule,
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub base_url: Url,
+}
+
+/// Extra boilerplate patterns on top of the built-in ones (see `normalize`).
+#[derive(Clone, Debug, Default)]
+pub struct Normalize {
+    /// A body line matching one of these is removed.
+    pub strip_lines: Vec<Regex>,
+    /// The part of a title matching one of these is removed.
+    pub strip_title: Vec<Regex>,
+    /// A line equal to one of these starts a footer: it and the rest go.
+    pub footer_headings: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub id: SourceId,
+    pub name: String,
+    pub url: Url,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    pub schedule: Option<cron::Schedule>,
+    /// Forced charset (the outlet lies about its own).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Topic {
+    pub slug: String,
+    pub title: String,
+    pub query: String,
+    pub tags: Vec<String>,
+}
+
+/// One thing wrong with a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("{}:{}:{}: {}", path.display(), p.line, p.column, p));
+    }
+    out
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "newsriver/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/newsriver/newsriver)"
+);
+
+// ---- raw (as written) ------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    fetch: RawFetch,
+    #[serde(default)]
+    schedule: RawSchedule,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    normalize: RawNormalize,
+    #[serde(default)]
+    source: Vec<RawSource>,
+    #[serde(default)]
+    topic: Vec<RawTopic>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    concurrency: Option<Spanned<i64>>,
+    per_host: Option<Spanned<i64>>,
+    timeout_secs: Option<Spanned<i64>>,
+    max_body_bytes: Option<Spanned<i64>>,
+    user_agent: Option<Spanned<String>>,
+    allow_private_addresses: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    default: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+    base_url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNormalize {
+    #[serde(default)]
+    strip_lines: Vec<Spanned<String>>,
+    #[serde(default)]
+    strip_title: Vec<Spanned<String>>,
+    #[serde(default)]
+    footer_headings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    id: Spanned<String>,
+    name: Option<String>,
+    url: Spanned<String>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+    enabled: Option<bool>,
+    schedule: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopic {
+    slug: Spanned<String>,
+    title: Spanned<String>,
+    query: Spanned<String>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+}
+
+// ---- loading ----------------------------------------------------------------
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_str_at(&text, path)
+    }
+
+    /// Validates `text` as if it were read from `path` (relative paths in it
+    /// resolve against `path`'s folder).
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let lines = LineIndex::new(text);
+        let invalid = |problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| lines.at(s.start)).unwrap_or((1, 1));
+            invalid(vec![Problem {
+                line,
+                column,
+                key: String::new(),
+                message: e.message().trim().to_string(),
+            }])
+        })?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut v = Validator {
+            lines: &lines,
+            problems: Vec::new(),
+        };
+        let config = v.config(raw, path, &base_dir);
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            v.problems.sort_by_key(|p| (p.line, p.column));
+            Err(invalid(v.problems))
+        }
+    }
+
+    /// The sources that a poll covers: all enabled ones, or exactly the named ones.
+    pub fn sources_to_poll(&self, only: &[String]) -> Result<Vec<Source>, String> {
+        if only.is_empty() {
+            return Ok(self.sources.iter().filter(|s| s.enabled).cloned().collect());
+        }
+        let mut out = Vec::new();
+        for id in only {
+            match self.sources.iter().find(|s| s.id.0 == *id) {
+                Some(s) => out.push(s.clone()),
+                None => return Err(format!("no source with id {id:?} in {}", self.path.display())),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.id.0 == id)
+    }
+}
+
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column of a byte offset.
+    fn at(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        (line, offset - self.starts[line - 1] + 1)
+    }
+}
+
+struct Validator<'a> {
+    lines: &'a LineIndex,
+    problems: Vec<Problem>,
+}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, span: std::ops::Range<usize>, key: impl Into<String>, message: impl Into<String>) {
+        let (line, column) = self.lines.at(span.start);
+        self.problems.push(Problem {
+            line,
+            column,
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn positive(&mut self, v: Option<Spanned<i64>>, key: &str, default: u64) -> u64 {
+        match v {
+            None => default,
+            Some(s) if *s.get_ref() >= 1 => *s.get_ref() as u64,
+            Some(s) => {
+                self.problem(s.span(), key, format!("must be at least 1, got {}", s.get_ref()));
+                default
+            }
+        }
+    }
+
+    fn cron(&mut self, s: &Spanned<String>, key: &str) -> Option<cron::Schedule> {
+        match cron::Schedule::from_str(s.get_ref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.problem(
+                    s.span(),
+                    key,
+                    format!(
+                        "invalid cron expression {:?}: {e} (six fields, seconds first, e.g. \"0 */15 * * * *\")",
+                        s.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn regexes(&mut self, list: Vec<Spanned<String>>, key: &str) -> Vec<Regex> {
+        let mut out = Vec::new();
+        for (i, s) in list.into_iter().enumerate() {
+            match Regex::new(s.get_ref()) {
+                Ok(r) => out.push(r),
+                Err(e) => self.problem(s.span(), format!("{key}[{i}]"), format!("invalid regular expression: {e}")),
+            }
+        }
+        out
+    }
+
+    fn tags(&mut self, tags: Vec<Spanned<String>>, key: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in tags {
+            let tag = t.get_ref().trim().to_string();
+            if tag.is_empty() {
+                self.problem(t.span(), key, "tags must not be empty");
+            } else if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+        out
+    }
+
+    fn config(&mut self, raw: RawConfig, path: &Path, base_dir: &Path) -> Config {
+        let storage_path = raw
+            .storage
+            .path
+            .map(|s| s.into_inner())
+            .unwrap_or_else(|| "newsriver.db".to_string());
+        let storage = Storage {
+            path: base_dir.join(storage_path),
+        };
+
+        let f = raw.fetch;
+        let fetch = Fetch {
+            concurrency: self.positive(f.concurrency, "fetch.concurrency", 32) as usize,
+            per_host: self.positive(f.per_host, "fetch.per_host", 4) as usize,
+            timeout_secs: self.positive(f.timeout_secs, "fetch.timeout_secs", 20),
+            max_body_bytes: self.positive(f.max_body_bytes, "fetch.max_body_bytes", 10 * 1024 * 1024),
+            user_agent: match f.user_agent {
+                Some(ua) if ua.get_ref().trim().is_empty() => {
+                    self.problem(ua.span(), "fetch.user_agent", "must not be empty");
+                    DEFAULT_USER_AGENT.to_string()
+                }
+                Some(ua) if reqwest::header::HeaderValue::from_str(ua.get_ref()).is_err() => {
+                    self.problem(ua.span(), "fetch.user_agent", "is not a valid HTTP header value");
+                    DEFAULT_USER_AGENT.to_string()
+                }
+                Some(ua) => ua.into_inner(),
+                None => DEFAULT_USER_AGENT.to_string(),
+            },
+            allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
+        };
+
+        let default_cron = match &raw.schedule.default {
+            Some(s) => self.cron(s, "schedule.default"),
+            None => None,
+        };
+        let schedule = Schedule {
+            default: default_cron.unwrap_or_else(|| {
+                cron::Schedule::from_str("0 */15 * * * *").expect("built-in default schedule parses")
+            }),
+        };
+
+        let listen = match raw.server.listen {
+            Some(s) => match s.get_ref().parse::<SocketAddr>() {
+                Ok(a) => a,
+                Err(e) => {
+                    self.problem(s.span(), "server.listen", format!("expected host:port such as 127.0.0.1:8080: {e}"));
+                    default_listen()
+                }
+            },
+            None => default_listen(),
+        };
+        let base_url = match raw.server.base_url {
+            Some(s) => match Url::parse(s.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => with_trailing_slash(u),
+                Ok(_) => {
+                    self.problem(s.span(), "server.base_url", "must be an http:// or https:// URL");
+                    default_base_url()
+                }
+                Err(e) => {
+                    self.problem(s.span(), "server.base_url", format!("invalid URL {:?}: {e}", s.get_ref()));
+                    default_base_url()
+                }
+            },
+            None => default_base_url(),
+        };
+        let server = Server { listen, base_url };
+
+        let normalize = Normalize {
+            strip_lines: self.regexes(raw.normalize.strip_lines, "normalize.strip_lines"),
+            strip_title: self.regexes(raw.normalize.strip_title, "normalize.strip_title"),
+            footer_headings: raw.normalize.footer_headings,
+        };
+
+        let mut seen_ids: HashMap<String, usize> = HashMap::new();
+        let mut sources = Vec::new();
+        for (i, s) in raw.source.into_iter().enumerate() {
+            let key = |field: &str| format!("source[{i}].{field}");
+            let id = s.id.get_ref().clone();
+            if !valid_id(&id) {
+                self.problem(s.id.span(), key("id"), format!("{id:?} is not a valid id: use a-z, 0-9 and '-'"));
+            } else if let Some(first) = seen_ids.get(&id) {
+                let first = *first;
+                self.problem(s.id.span(), key("id"), format!("duplicate id {id:?} (first used on line {first})"));
+            } else {
+                seen_ids.insert(id.clone(), self.lines.at(s.id.span().start).0);
+            }
+            let url = match Url::parse(s.url.get_ref().trim()) {
+                Ok(u) => match u.scheme() {
+                    "http" | "https" if u.host_str().is_some_and(|h| !h.is_empty()) => Some(u),
+                    "http" | "https" => {
+                        self.problem(s.url.span(), key("url"), format!("{:?} has no host", s.url.get_ref()));
+                        None
+                    }
+                    "file" => Some(u),
+                    other => {
+                        self.problem(
+                            s.url.span(),
+                            key("url"),
+                            format!("unsupported scheme {other:?} in {:?}: use http://, https:// or file://", s.url.get_ref()),
+                        );
+                        None
+                    }
+                },
+                Err(e) => {
+                    self.problem(s.url.span(), key("url"), format!("invalid URL {:?}: {e}", s.url.get_ref()));
+                    None
+                }
+            };
+            let schedule = s.schedule.as_ref().and_then(|c| self.cron(c, &key("schedule")));
+            let encoding = match &s.encoding {
+                Some(e) => match encoding_rs::Encoding::for_label(e.get_ref().trim().as_bytes()) {
+                    Some(enc) => Some(enc),
+                    None => {
+                        self.problem(
+                            e.span(),
+                            key("encoding"),
+                            format!("unknown charset {:?} (use a WHATWG label such as gbk, gb18030, big5, utf-8)", e.get_ref()),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            let tags = self.tags(s.tags, &key("tags"));
+            if let Some(url) = url {
+                sources.push(Source {
+                    name: s.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| id.clone()),
+                    id: SourceId(id),
+                    url,
+                    tags,
+                    enabled: s.enabled.unwrap_or(true),
+                    schedule,
+                    encoding,
+                });
+            }
+        }
+
+        let mut slugs = BTreeSet::new();
+        let mut topics = Vec::new();
+        for (i, t) in raw.topic.into_iter().enumerate() {
+            let key = |field: &str| format!("topic[{i}].{field}");
+            let slug = t.slug.get_ref().clone();
+            if !valid_id(&slug) {
+                self.problem(t.slug.span(), key("slug"), format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"));
+            } else if !slugs.insert(slug.clone()) {
+                self.problem(t.slug.span(), key("slug"), format!("duplicate slug {slug:?}"));
+            }
+            if t.title.get_ref().trim().is_empty() {
+                self.problem(t.title.span(), key("title"), "must not be empty");
+            }
+            if t.query.get_ref().trim().is_empty() {
+                self.problem(t.query.span(), key("query"), "must not be empty");
+            }
+            let tags = self.tags(t.tags, &key("tags"));
+            topics.push(Topic {
+                slug,
+                title: t.title.into_inner(),
+                query: t.query.into_inner(),
+                tags,
+            });
+        }
+
+        Config {
+            path: path.to_path_buf(),
+            storage,
+            fetch,
+            schedule,
+            server,
+            normalize,
+            sources,
+            topics,
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_base_url() -> Url {
+    Url::parse("http://localhost:8080/").expect("built-in base URL parses")
+}
+
+fn with_trailing_slash(mut u: Url) -> Url {
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_str_at(text, Path::new("/etc/newsriver/config.toml"))
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match load(text) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn minimal_config_has_defaults_and_resolves_db_path() {
+        let c = load("[[source]]\nid = \"a\"\nurl = \"https://example.org/feed.xml\"\n").unwrap();
+        assert_eq!(c.storage.path, PathBuf::from("/etc/newsriver/newsriver.db"));
+        assert_eq!(c.fetch.concurrency, 32);
+        assert_eq!(c.sources[0].name, "a");
+        assert!(c.sources[0].enabled);
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let p = problems("[fetch]\nconcurrency = 4\nconcurency = 5\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].line, 3);
+        assert!(p[0].message.contains("concurency"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn duplicate_ids_bad_urls_and_cron_are_all_reported() {
+        let text = r#"
+[[source]]
+id = "a"
+url = "https://example.org/a.xml"
+
+[[source]]
+id = "a"
+url = "htp:/nope"
+schedule = "every minute"
+encoding = "klingon"
+"#;
+        let p = problems(text);
+        let lines: Vec<_> = p.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (7, "source[1].id"),
+                (8, "source[1].url"),
+                (9, "source[1].schedule"),
+                (10, "source[1].encoding")
+            ]
+        );
+        assert!(p[0].message.contains("first used on line 3"));
+    }
+
+    #[test]
+    fn error_display_has_file_and_line() {
+        let e = load("[[source]]\nid = \"Bad Id\"\nurl = \"https://x.org/\"\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("/etc/newsriver/config.toml:2:"), "{s}");
+        assert!(s.contains("source[0].id"), "{s}");
+    }
+
+    #[test]
+    fn gb2312_label_is_gbk() {
+        let c = load("[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\nencoding = \"gb2312\"\n").unwrap();
+        assert_eq!(c.sources[0].encoding, Some(encoding_rs::GBK));
+    }
+}

@@ -1,0 +1,377 @@
+//! URL → bytes plus caching headers, or "not modified". HTTP(S) via reqwest
+//! (rustls), `file://` from disk. Enforces the limits of `[fetch]`: whole
+//! request timeout, body cap after decompression, 5 redirects, requests in
+//! flight per host, and (unless allowed) no private or loopback addresses.
+//! Knows nothing of feeds: it does not import the later stages.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{self, HeaderMap};
+use reqwest::redirect;
+use tokio::io::AsyncReadExt;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::config;
+pub use crate::model::Validators;
+
+pub const MAX_REDIRECTS: usize = 5;
+
+
+/// A successful fetch.
+#[derive(Debug)]
+pub enum Fetched {
+    NotModified {
+        status: u16,
+        elapsed: Duration,
+    },
+    Body(Body),
+}
+
+#[derive(Debug)]
+pub struct Body {
+    pub status: u16,
+    /// Where the body came from after redirects.
+    pub final_url: String,
+    pub content_type: Option<String>,
+    pub validators: Validators,
+    /// Decompressed bytes.
+    pub bytes: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("HTTP {status}{}", reason.as_deref().map(|r| format!(" {r}")).unwrap_or_default())]
+    Status { status: u16, reason: Option<String> },
+    #[error("timed out after {0} s")]
+    Timeout(u64),
+    #[error("body larger than max_body_bytes ({0} bytes)")]
+    TooLarge(u64),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Network(String),
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+}
+
+impl FetchError {
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A shared HTTP client with per-host limits. Cheap to share by reference.
+pub struct Fetcher {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body: u64,
+    allow_private: bool,
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Fetcher {
+    pub fn new(cfg: &config::Fetch) -> Result<Fetcher, FetchError> {
+        let allow_private = cfg.allow_private_addresses;
+        let policy = redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            let url = attempt.url();
+            let refusal = if !matches!(url.scheme(), "http" | "https") {
+                Some(format!("redirect to unsupported scheme {}", url.scheme()))
+            } else if attempt.previous().last().is_some_and(|p| p.scheme() == "https") && url.scheme() == "http" {
+                Some(format!("redirect from https to plain http ({url})"))
+            } else if allow_private {
+                None
+            } else {
+                check_literal_host(url).err()
+            };
+            match refusal {
+                Some(e) => attempt.error(e),
+                None => attempt.follow(),
+            }
+        });
+        let mut builder = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .timeout(Duration::from_secs(cfg.timeout_secs))
+            .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(10)))
+            .redirect(policy)
+            .no_proxy();
+        if !allow_private {
+            builder = builder.dns_resolver(PublicOnlyResolver);
+        }
+        let client = builder.build().map_err(|e| FetchError::Network(error_chain(&e)))?;
+        Ok(Fetcher {
+            client,
+            timeout: Duration::from_secs(cfg.timeout_secs),
+            max_body: cfg.max_body_bytes,
+            allow_private,
+            per_host: cfg.per_host,
+            hosts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Fetches `url`, conditionally when `validators` are given.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        match url.scheme() {
+            "file" => self.fetch_file(url, validators).await,
+            "http" | "https" => {
+                if !self.allow_private {
+                    check_literal_host(url).map_err(FetchError::Refused)?;
+                }
+                let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+                let semaphore = self.host_semaphore(&host);
+                let _permit = semaphore.acquire().await.map_err(|e| FetchError::Network(e.to_string()))?;
+                // The client's timeout covers the whole request; this one also
+                // covers a body that drips in slower than reqwest notices.
+                let limit = self.timeout + Duration::from_millis(500);
+                match tokio::time::timeout(limit, self.fetch_http(url, validators)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(FetchError::Timeout(self.timeout.as_secs())),
+                }
+            }
+            other => Err(FetchError::Refused(format!("unsupported scheme {other:?}"))),
+        }
+    }
+
+    fn host_semaphore(&self, host: &str) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+            .clone()
+    }
+
+    async fn fetch_http(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let started = Instant::now();
+        let mut req = self.client.get(url.clone()).header(
+            header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
+        );
+        if let Some(etag) = &validators.etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(|e| self.map_err(&e))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified {
+                status: 304,
+                elapsed: started.elapsed(),
+            });
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                reason: status.canonical_reason().map(str::to_string),
+            });
+        }
+        let headers = resp.headers().clone();
+        let final_url = resp.url().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_err(&e))? {
+            if (bytes.len() + chunk.len()) as u64 > self.max_body {
+                return Err(FetchError::TooLarge(self.max_body));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body(Body {
+            status: status.as_u16(),
+            final_url,
+            content_type: header_str(&headers, header::CONTENT_TYPE),
+            validators: Validators {
+                etag: header_str(&headers, header::ETAG),
+                last_modified: header_str(&headers, header::LAST_MODIFIED),
+            },
+            bytes,
+            elapsed: started.elapsed(),
+        }))
+    }
+
+    async fn fetch_file(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let started = Instant::now();
+        let path = url
+            .to_file_path()
+            .map_err(|_| FetchError::Refused(format!("{url} is not a local file path")))?;
+        let shown = path.display().to_string();
+        let file_err = |e: std::io::Error| FetchError::File {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let mut file = tokio::fs::File::open(&path).await.map_err(file_err)?;
+        let meta = file.metadata().await.map_err(file_err)?;
+        // A file's mtime and size play the part of Last-Modified.
+        let stamp = meta.modified().ok().map(|m| {
+            let t: chrono::DateTime<chrono::Utc> = m.into();
+            format!("{} {}", t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true), meta.len())
+        });
+        if stamp.is_some() && validators.last_modified == stamp {
+            return Ok(Fetched::NotModified {
+                status: 304,
+                elapsed: started.elapsed(),
+            });
+        }
+        if meta.len() > self.max_body {
+            return Err(FetchError::TooLarge(self.max_body));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        (&mut file)
+            .take(self.max_body + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(file_err)?;
+        if bytes.len() as u64 > self.max_body {
+            return Err(FetchError::TooLarge(self.max_body));
+        }
+        Ok(Fetched::Body(Body {
+            status: 200,
+            final_url: url.to_string(),
+            content_type: None,
+            validators: Validators {
+                etag: None,
+                last_modified: stamp,
+            },
+            bytes,
+            elapsed: started.elapsed(),
+        }))
+    }
+
+    fn map_err(&self, e: &reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            return FetchError::Timeout(self.timeout.as_secs());
+        }
+        FetchError::Network(error_chain(e))
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// "error sending request: connect: dns error: …" — the whole cause chain,
+/// without repeating the URL that the caller already names.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let mut s = err.to_string();
+        if let Some(i) = s.find(" for url (") {
+            s.truncate(i);
+        }
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+/// Refuses a URL whose host is a non-public IP literal (DNS names are checked
+/// by the resolver, on the addresses actually connected to).
+fn check_literal_host(url: &Url) -> Result<(), String> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        _ => return Ok(()),
+    };
+    if is_public(ip) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{ip} is not a public address (set [fetch].allow_private_addresses = true to allow)"
+        ))
+    }
+}
+
+/// True for addresses on the public internet.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xC0) == 64) // CGNAT 100.64/10
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF 192.0.0/24
+                || (o[0] == 198 && (o[1] & 0xFE) == 18) // benchmarking 198.18/15
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xFE00) == 0xFC00 // unique local fc00::/7
+                || (seg[0] & 0xFFC0) == 0xFE80 // link-local fe80::/10
+                || (seg[0] == 0 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0 && seg[4] == 0 && seg[5] == 0)) // ::/96 (IPv4-compatible)
+        }
+    }
+}
+
+/// System DNS, then only public addresses.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                let shown: Vec<String> = all.iter().map(|a| a.ip().to_string()).collect();
+                return Err(format!(
+                    "{host} resolves only to non-public addresses ({}); set [fetch].allow_private_addresses = true to allow",
+                    shown.join(", ")
+                )
+                .into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_addresses() {
+        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn literal_private_host_is_refused() {
+        assert!(check_literal_host(&Url::parse("http://127.0.0.1:8080/feed").unwrap()).is_err());
+        assert!(check_literal_host(&Url::parse("http://[::1]/feed").unwrap()).is_err());
+        assert!(check_literal_host(&Url::parse("http://example.org/feed").unwrap()).is_ok());
+    }
+}

@@ -1,0 +1,16 @@
+//! newsriver: many outlets' feeds in, a few merged topical feeds out.
+//!
+//! Data flows one way, one module per stage:
+//! `config` → `fetch` → `decode` → `parse` → `normalize` → `store`,
+//! composed by `pipeline`, with `cli` at the edge. See ARCHITECTURE.md.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod decode;
+pub mod fetch;
+pub mod model;
+pub mod normalize;
+pub mod parse;
+pub mod pipeline;
+pub mod store;

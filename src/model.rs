@@ -1,0 +1,125 @@
+//! Types shared by the stages. No stage-specific crate types leak past here
+//! (feed-rs types stop in `parse`, rusqlite types stop in `store`).
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A source's configured id (`[a-z0-9-]`, unique in the config).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct SourceId(pub String);
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// BLAKE3 of a normalized body, as 64 lowercase hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ContentHash(pub String);
+
+impl ContentHash {
+    pub fn of(bytes: &[u8]) -> Self {
+        ContentHash(blake3::hash(bytes).to_hex().to_string())
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The syndication format a document was parsed as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum FeedFormat {
+    Rss0,
+    Rss1,
+    Rss2,
+    Atom,
+    Json,
+}
+
+impl fmt::Display for FeedFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FeedFormat::Rss0 => "RSS 0.9x",
+            FeedFormat::Rss1 => "RSS 1.0",
+            FeedFormat::Rss2 => "RSS 2.0",
+            FeedFormat::Atom => "Atom",
+            FeedFormat::Json => "JSON Feed",
+        })
+    }
+}
+
+/// One parsed feed document.
+#[derive(Clone, Debug)]
+pub struct ParsedFeed {
+    pub format: FeedFormat,
+    pub title: Option<String>,
+    pub language: Option<String>,
+    pub items: Vec<ParsedItem>,
+}
+
+/// One item as the outlet published it (HTML fields are not yet sanitized).
+#[derive(Clone, Debug, Default)]
+pub struct ParsedItem {
+    /// The item's own guid/id; `None` when the feed gave none.
+    pub guid: Option<String>,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub summary_html: Option<String>,
+    pub content_html: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+}
+
+impl ParsedItem {
+    /// The key that identifies this item within its source across polls:
+    /// the guid, else the link, else a hash of what the item says (feed-rs
+    /// would invent a random id, which would make every poll look new).
+    pub fn key(&self) -> String {
+        if let Some(g) = self.guid.as_deref().filter(|g| !g.trim().is_empty()) {
+            return format!("guid:{}", g.trim());
+        }
+        if let Some(l) = self.link.as_deref().filter(|l| !l.trim().is_empty()) {
+            return format!("link:{}", l.trim());
+        }
+        format!("hash:{}", self.raw_hash())
+    }
+
+    /// Hash of the item's raw text fields: tells whether an outlet edited it.
+    pub fn raw_hash(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for part in [&self.title, &self.summary_html, &self.content_html] {
+            h.update(part.as_deref().unwrap_or("").as_bytes());
+            h.update(&[0]);
+        }
+        h.finalize().to_hex()[..32].to_string()
+    }
+}
+
+/// HTTP caching validators remembered from the last successful fetch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What normalization made of an item.
+#[derive(Clone, Debug)]
+pub struct NormalizedItem {
+    /// Title with outlet decorations removed (display form).
+    pub title: String,
+    /// Body text: NFKC, case-folded, boilerplate removed, one paragraph a line.
+    pub text: String,
+    /// The story key: hash of the folded body (or title, see `normalize`).
+    pub content_hash: ContentHash,
+    /// Human-readable notes of what boilerplate was removed.
+    pub removed: Vec<String>,
+}

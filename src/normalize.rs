@@ -1,0 +1,469 @@
+//! Item → normalized text and content hash. Pure functions, no I/O.
+//!
+//! Steps: HTML → lines of text (entities decoded) → Unicode NFKC (full-width
+//! digits, letters and punctuation become ASCII) → outlet boilerplate removed
+//! (datelines, 原标题, 责任编辑, (完), "相关推荐"-style footers and trailing
+//! lists of other titles) → case-folded. The content hash is BLAKE3 of the
+//! body with every character that is not a letter or digit dropped, so quote
+//! style, punctuation and whitespace differences do not split a story.
+//!
+//! Hand-written on purpose: no crate knows Chinese news boilerplate, and the
+//! exact rules decide which copies merge, so they belong to us.
+
+use regex::Regex;
+use scraper::{Html, Node};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config;
+use crate::model::{ContentHash, NormalizedItem, ParsedItem};
+
+/// Below this many letters/digits a body is too thin to identify a story
+/// ("详情请点击"): the title is hashed with it.
+pub const MIN_BODY_CHARS: usize = 20;
+/// A title-only item with a folded title shorter than this ("通知") is keyed
+/// by title and link, so that two outlets' "通知" stay two stories.
+pub const MIN_TITLE_ONLY_CHARS: usize = 12;
+
+const FOOTER_HEADINGS: &[&str] = &[
+    "相关推荐",
+    "相关新闻",
+    "相关阅读",
+    "相关文章",
+    "相关链接",
+    "相关报道",
+    "延伸阅读",
+    "推荐阅读",
+    "热门推荐",
+    "热点推荐",
+    "编辑推荐",
+    "精彩推荐",
+    "猜你喜欢",
+    "最近发表",
+    "随机阅读",
+    "热门文章",
+    "最新文章",
+    "往期回顾",
+    "更多精彩",
+    "更多新闻",
+    "相關新聞",
+    "延伸閱讀",
+    "推薦閱讀",
+    "related articles",
+    "related stories",
+    "related news",
+    "related",
+    "read more",
+    "more stories",
+    "see also",
+    "recommended",
+];
+
+/// Headings safe to look for in the middle of a flattened one-line text.
+const INLINE_FOOTER_HEADINGS: &[&str] = &[
+    "相关推荐", "相关新闻", "相关阅读", "相关文章", "延伸阅读", "推荐阅读", "热门推荐", "猜你喜欢", "最近发表",
+    "随机阅读",
+];
+
+/// The boilerplate rules: built-in ones plus the config's `[normalize]`.
+pub struct Normalizer {
+    datelines: Vec<Regex>,
+    strip_lines: Vec<Regex>,
+    long_strip_lines: Regex,
+    trailing_credit: Regex,
+    end_marker: Regex,
+    inline_footer: Regex,
+    title_prefix: Regex,
+    title_suffix: Regex,
+    extra_strip_lines: Vec<Regex>,
+    extra_strip_title: Vec<Regex>,
+    footer_headings: Vec<String>,
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Normalizer::new(&config::Normalize::default())
+    }
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in pattern compiles")
+}
+
+impl Normalizer {
+    pub fn new(extra: &config::Normalize) -> Self {
+        let inline = INLINE_FOOTER_HEADINGS.join("|");
+        let mut footer_headings: Vec<String> = FOOTER_HEADINGS.iter().map(|s| s.to_string()).collect();
+        footer_headings.extend(extra.footer_headings.iter().map(|h| fold_heading(&h.nfkc().collect::<String>())));
+        Normalizer {
+            // Applied to the start of the body, after NFKC (so （ is ( and ： is :).
+            datelines: vec![
+                // 中新网北京10月9日电 (记者 杜燕) / 新华社北京10月9日电(记者张三) / 本报北京10月9日讯
+                re(r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|讯|消息)\s*(?:\([^)]{0,40}\)\s*)*(?:记者\s*[\p{Han}\s、]{2,20}?报道\s*[:,]?)?\s*[:,]?\s*"),
+                // 本报讯 (记者 张三)
+                re(r"^(?:本报|本刊|本台|本网)[\p{Han}]{0,8}讯\s*(?:\([^)]{0,40}\)\s*)*[:,]?\s*"),
+                // BEIJING, Oct. 9 (Xinhua) -- / LONDON (Reuters) -
+                re(r"^[A-Z][A-Za-z .,'-]{1,60}?\((?:Reuters|AP|AFP|Xinhua|Bloomberg|UPI|CNN|Kyodo|Yonhap)\)\s*(?:--|-|—|–)\s*"),
+                // a leftover reporter credit: (记者 张三)
+                re(r"^\((?:记者|通讯员|见习记者|特约记者|实习生)[^)]{0,40}\)\s*"),
+            ],
+            // Whole lines that are credits, not story.
+            strip_lines: vec![
+                re(r"^[\[【(]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|校对|审校|审核|来源|來源|稿件来源|文章来源|本文来源|作者|记者|摄影|图片来源|监制|制作|出品|主编|值班编辑)\s*[:]"),
+                re(r"^[\[【(]\s*完\s*[\]】)]$"),
+                re(r"(?i)^[-—]*\s*end\s*[-—]*$"),
+            ],
+            long_strip_lines: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]"),
+            trailing_credit: re(r"\s*(?:[\[【(]\s*(?:责任编辑|責任編輯|编辑|編輯|责编|記者|记者|作者)\s*[:\s][^\]】)]{0,30}[\]】)]|责任编辑\s*[:]\s*\S{1,20})\s*$"),
+            end_marker: re(r"[\[【(]\s*完\s*[\]】)]"),
+            inline_footer: re(&format!(r"(?:^|\s)(?:{inline})(?:\s|:|$)")),
+            title_prefix: re(r"^(?:【[^】]{1,20}】|\[[^\]]{1,12}\])\s*"),
+            title_suffix: re(
+                r"(?i)\s*(?:_|\||｜|\s[-–—]\s|--)\s*[^_|｜]{0,20}?(?:网|網|新闻|新聞|日报|日報|晚报|时报|报|報|社|频道|客户端|在线|资讯|net|news|daily|times|post|online|channel)[^_|｜]{0,10}$",
+            ),
+            extra_strip_lines: extra.strip_lines.clone(),
+            extra_strip_title: extra.strip_title.clone(),
+            footer_headings,
+        }
+    }
+
+    /// Normalizes one item and computes its content hash.
+    pub fn normalize(&self, item: &ParsedItem) -> NormalizedItem {
+        let mut removed = Vec::new();
+        let raw_title = item.title.as_deref().map(decode_entities).unwrap_or_default();
+        let title = self.clean_title(&raw_title, &mut removed);
+
+        let body_html = item.content_html.as_deref().or(item.summary_html.as_deref()).unwrap_or("");
+        let lines = html_to_lines(body_html);
+        let lines = self.strip_boilerplate(lines, &mut removed);
+        let text = lines.join("\n").to_lowercase();
+
+        let body_key = fold(&text);
+        let title_key = fold(&title.nfkc().collect::<String>().to_lowercase());
+        let key = if body_key.chars().count() >= MIN_BODY_CHARS {
+            format!("b:{body_key}")
+        } else if body_key.is_empty() && title_key.chars().count() >= MIN_TITLE_ONLY_CHARS {
+            format!("t:{title_key}")
+        } else {
+            // Too little to tell stories apart by text alone.
+            format!("t:{title_key}\nb:{body_key}\nk:{}", item.link.as_deref().unwrap_or(&item.key()))
+        };
+        NormalizedItem {
+            title,
+            text,
+            content_hash: ContentHash::of(key.as_bytes()),
+            removed,
+        }
+    }
+
+    /// Display title: entities decoded, whitespace collapsed, outlet
+    /// decorations (`【…】` prefixes, `_中国新闻网` suffixes) removed.
+    pub fn clean_title(&self, raw: &str, removed: &mut Vec<String>) -> String {
+        let mut t = collapse_ws(raw);
+        if let Some(m) = self.title_prefix.find(&t) {
+            let rest = t[m.end()..].trim().to_string();
+            if !rest.is_empty() {
+                removed.push(format!("title prefix {:?}", m.as_str().trim()));
+                t = rest;
+            }
+        }
+        for _ in 0..3 {
+            let Some(m) = self.title_suffix.find(&t) else { break };
+            let rest = t[..m.start()].trim().to_string();
+            if rest.chars().count() < 4 {
+                break;
+            }
+            removed.push(format!("title suffix {:?}", m.as_str().trim()));
+            t = rest;
+        }
+        for r in &self.extra_strip_title {
+            if let Some(m) = r.find(&t) {
+                let rest = format!("{}{}", &t[..m.start()], &t[m.end()..]).trim().to_string();
+                if !rest.is_empty() {
+                    removed.push(format!("title pattern {:?}", m.as_str()));
+                    t = rest;
+                }
+            }
+        }
+        t
+    }
+
+    fn is_footer_heading(&self, line: &str) -> bool {
+        let h = fold_heading(line);
+        !h.is_empty() && self.footer_headings.iter().any(|f| *f == h)
+    }
+
+    /// Removes boilerplate from NFKC'd, trimmed, non-empty lines.
+    fn strip_boilerplate(&self, mut lines: Vec<String>, removed: &mut Vec<String>) -> Vec<String> {
+        // 1. Footers: a heading line ends the story; so does the wire's (完).
+        let mut cut: Option<(usize, String)> = None;
+        for (i, line) in lines.iter_mut().enumerate() {
+            if i > 0 && self.is_footer_heading(line) {
+                cut = Some((i, format!("footer from {:?}", line)));
+                break;
+            }
+            if let Some((start, end)) = self.end_marker.find(line).map(|m| (m.start(), m.end())) {
+                let tail = line[end..].trim();
+                let what = if tail.is_empty() { String::new() } else { format!(" and {:?}", first_chars(tail, 12)) };
+                removed.push(format!("end marker {:?}{what}", &line[start..end]));
+                line.truncate(start);
+                cut = Some((i + 1, String::new()));
+                break;
+            }
+            if let Some((start, heading)) = self.inline_footer.find(line).map(|m| (m.start(), m.as_str().trim().to_string()))
+                && start > 0
+            {
+                removed.push(format!("inline footer from {heading:?}"));
+                line.truncate(start);
+                cut = Some((i + 1, String::new()));
+                break;
+            }
+        }
+        if let Some((at, note)) = cut {
+            let dropped = lines.len().saturating_sub(at);
+            if dropped > 0 && !note.is_empty() {
+                removed.push(format!("{note} ({dropped} lines)"));
+            } else if dropped > 0 {
+                removed.push(format!("{dropped} lines after the end marker"));
+            }
+            lines.truncate(at);
+        }
+
+        // 2. Credit lines anywhere, and configured patterns.
+        lines.retain(|line| {
+            let is_credit = (line.chars().count() <= 80 && self.strip_lines.iter().any(|r| r.is_match(line)))
+                || (line.chars().count() <= 300 && self.long_strip_lines.is_match(line))
+                || self.extra_strip_lines.iter().any(|r| r.is_match(line));
+            if is_credit {
+                removed.push(format!("line {:?}", first_chars(line, 40)));
+            }
+            !is_credit
+        });
+        for line in lines.iter_mut() {
+            if let Some((start, credit)) = self.trailing_credit.find(line).map(|m| (m.start(), m.as_str().trim().to_string()))
+                && start > 0
+            {
+                removed.push(format!("credit {credit:?}"));
+                line.truncate(start);
+            }
+        }
+
+        // 3. A dateline opening the story (also after a 原标题 on the same line).
+        if let Some(first) = lines.first_mut() {
+            if let Some(m) = self.long_strip_lines.find(first) {
+                // One-line text: "原标题:XXX 正文…" — drop up to the first space.
+                let rest = &first[m.end()..];
+                if let Some(sp) = rest.find(' ') {
+                    removed.push(format!("original title {:?}", first_chars(&rest[..sp], 40)));
+                    *first = rest[sp..].trim().to_string();
+                }
+            }
+            for r in &self.datelines {
+                if let Some(m) = r.find(first)
+                    && m.end() > 0
+                    && m.end() < first.len()
+                {
+                    removed.push(format!("dateline {:?}", m.as_str().trim()));
+                    *first = first[m.end()..].to_string();
+                }
+            }
+        }
+
+        // 4. A trailing run of short title-like lines with no heading: a list
+        //    of other stories ("相关推荐" without its heading).
+        let trailing = lines.iter().rev().take_while(|l| looks_like_listed_title(l)).count();
+        if trailing >= 3 && trailing < lines.len() {
+            removed.push(format!("trailing list of {trailing} titles"));
+            lines.truncate(lines.len() - trailing);
+        }
+        lines.retain(|l| !l.trim().is_empty());
+        lines
+    }
+}
+
+fn first_chars(s: &str, n: usize) -> String {
+    let mut out: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+/// A heading line reduced to its words: bullets, brackets, colons gone.
+fn fold_heading(line: &str) -> String {
+    line.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()
+}
+
+/// Short, no sentence end: how a list of other stories' titles looks.
+fn looks_like_listed_title(line: &str) -> bool {
+    let line = line.trim();
+    let n = line.chars().count();
+    if n == 0 || n > 40 {
+        return false;
+    }
+    let last = line.chars().last().unwrap_or(' ');
+    !matches!(last, '。' | '.' | '!' | '?' | '…' | '"' | '”' | '」' | ';' | ':' | ')')
+}
+
+/// Decodes HTML entities in a plain-text field (titles often carry them twice).
+pub fn decode_entities(s: &str) -> String {
+    if s.contains('&') {
+        html_escape::decode_html_entities(s).into_owned()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Collapses all whitespace runs to one space and trims.
+fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Keeps letters and digits only: the form that is hashed.
+pub fn fold(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+const BLOCK_ELEMENTS: &[&str] = &[
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote", "section",
+    "article", "header", "footer", "pre", "hr", "figure", "figcaption", "dd", "dt", "dl", "aside", "nav", "center",
+];
+const SKIPPED_ELEMENTS: &[&str] = &["script", "style", "noscript", "template", "head", "title", "iframe", "object"];
+
+/// HTML (or plain text) → NFKC'd, whitespace-collapsed, non-empty lines, one
+/// per block element.
+pub fn html_to_lines(html: &str) -> Vec<String> {
+    let raw = if html.contains('<') {
+        let doc = Html::parse_fragment(html);
+        let mut out = String::with_capacity(html.len());
+        let mut skip_depth = 0usize;
+        for edge in doc.tree.root().traverse() {
+            match edge {
+                ego_tree::iter::Edge::Open(node) => match node.value() {
+                    Node::Element(e) => {
+                        let name = e.name();
+                        if SKIPPED_ELEMENTS.contains(&name) {
+                            skip_depth += 1;
+                        } else if BLOCK_ELEMENTS.contains(&name) {
+                            out.push('\n');
+                        }
+                    }
+                    Node::Text(t) if skip_depth == 0 => out.push_str(t),
+                    _ => {}
+                },
+                ego_tree::iter::Edge::Close(node) => {
+                    if let Node::Element(e) = node.value() {
+                        let name = e.name();
+                        if SKIPPED_ELEMENTS.contains(&name) {
+                            skip_depth = skip_depth.saturating_sub(1);
+                        } else if BLOCK_ELEMENTS.contains(&name) {
+                            out.push('\n');
+                        }
+                    }
+                }
+            }
+        }
+        out
+    } else {
+        decode_entities(html)
+    };
+    raw.lines()
+        .map(|l| collapse_ws(&l.nfkc().collect::<String>()))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(title: &str, body: &str) -> ParsedItem {
+        ParsedItem {
+            title: Some(title.into()),
+            content_html: Some(body.into()),
+            link: Some("https://example.org/a".into()),
+            ..Default::default()
+        }
+    }
+
+    const BODY: &str = "今天,记者从北京市教委了解到,2023年京津冀教育协同发展工作会议在京召开。三地将积极推进各级各类教育融合发展。";
+
+    #[test]
+    fn three_house_styles_hash_the_same() {
+        let n = Normalizer::default();
+        let a = item(
+            "京津冀教育协同发展工作会议在京召开_中国新闻网",
+            &format!("<p>中新网北京10月9日电（记者 杜燕）{BODY}(完)</p><p>相关推荐</p><p>黑龙江饶河再现野生东北虎足迹</p>"),
+        );
+        let b = item(
+            "【教育】京津冀教育协同发展工作会议在京召开",
+            &format!("<p>原标题：三地教育协同会议召开</p><p>新华社北京10月9日电 {}</p><p>【责任编辑：王五】</p>", BODY.replace(',', "，")),
+        );
+        let c = item(
+            "京津冀教育协同发展工作会议在京召开 - 人民网",
+            &format!("{BODY}<br>责任编辑：张三<br>- 最近发表<br>- 台风已致16人死亡<br>- 乡村阅读空间<br>- 海南外贸增长"),
+        );
+        let (na, nb, nc) = (n.normalize(&a), n.normalize(&b), n.normalize(&c));
+        assert_eq!(na.content_hash, nb.content_hash, "{:?}\n{:?}", na.text, nb.text);
+        assert_eq!(na.content_hash, nc.content_hash, "{:?}\n{:?}", na.text, nc.text);
+        assert_eq!(na.title, "京津冀教育协同发展工作会议在京召开");
+        assert_eq!(nb.title, "京津冀教育协同发展工作会议在京召开");
+        assert_eq!(nc.title, "京津冀教育协同发展工作会议在京召开");
+        assert!(!na.text.contains("东北虎"));
+        assert!(!na.text.contains("杜燕"));
+    }
+
+    #[test]
+    fn full_width_digits_and_quotes_fold() {
+        let n = Normalizer::default();
+        let a = n.normalize(&item("t", "２０２３年“京津冀”教育协同发展工作会议在京召开，三地签署协议。"));
+        let b = n.normalize(&item("t", "2023年「京津冀」教育协同发展工作会议在京召开,三地签署协议."));
+        assert_eq!(a.content_hash, b.content_hash);
+    }
+
+    #[test]
+    fn different_stories_with_the_same_title_differ() {
+        let n = Normalizer::default();
+        let a = n.normalize(&item("通知", "<p>本周六上午九点全体员工在三楼会议室开会，请准时参加。</p>"));
+        let b = n.normalize(&item("通知", "<p>因线路检修，明日下午二时至五时小区停水，请提前储水。</p>"));
+        assert_ne!(a.content_hash, b.content_hash);
+    }
+
+    #[test]
+    fn short_title_only_items_are_keyed_by_link() {
+        let n = Normalizer::default();
+        let mut a = item("通知", "");
+        let mut b = item("通知", "");
+        a.link = Some("https://a.example/1".into());
+        b.link = Some("https://b.example/1".into());
+        assert_ne!(n.normalize(&a).content_hash, n.normalize(&b).content_hash);
+    }
+
+    #[test]
+    fn entities_scripts_and_blocks() {
+        let lines = html_to_lines("<p>A&amp;B&nbsp;&#8226; 中</p><script>var x=1;</script><div>第二段</div>");
+        assert_eq!(lines, vec!["A&B • 中", "第二段"]);
+    }
+
+    #[test]
+    fn seed_article_loses_its_footer() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/000_b42a14d1aa78152e.txt");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("skipped: {} not present", path.display());
+            return;
+        };
+        let mut lines = text.lines();
+        let title = lines.next().unwrap_or_default();
+        let body: String = lines.map(|l| format!("<p>{l}</p>")).collect();
+        let n = Normalizer::default().normalize(&item(title, &body));
+        assert!(n.text.starts_with("今天,记者从北京市教委了解到"), "{}", &n.text[..60]);
+        assert!(n.text.ends_with("了解北京通学公交服务情况。"), "{}", n.text);
+        assert!(!n.text.contains("东北虎"));
+    }
+}

@@ -1,0 +1,238 @@
+//! Refreshes sources: fetch → decode → parse → normalize → store, one
+//! transaction per source. The only place that composes the stages.
+//!
+//! Concurrency: sources are polled as one stream with `buffer_unordered`
+//! (`[fetch].concurrency` in flight; `per_host` is enforced inside `fetch`).
+//! CPU work (decode, parse, normalize) and SQLite writes run on the blocking
+//! pool; the store is one connection behind a mutex (SQLite has one writer).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::config::{Config, Source};
+use crate::decode;
+use crate::fetch::{self, Fetched, Fetcher};
+use crate::normalize::Normalizer;
+use crate::parse;
+use crate::store::{self, PollCounts, PollOutcome, SourceRow, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("HTTP client: {0}")]
+    Client(#[from] fetch::FetchError),
+    #[error("internal: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// How one source's poll ended.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SourceOutcome {
+    Ok { items: u64 },
+    NotModified,
+    Failed { error: String },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceReport {
+    pub id: String,
+    pub url: String,
+    #[serde(flatten)]
+    pub outcome: SourceOutcome,
+    pub counts: PollCounts,
+    pub bytes: u64,
+    pub duration_ms: u64,
+}
+
+/// A whole pass over the sources.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PollReport {
+    pub sources: Vec<SourceReport>,
+    pub counts: PollCounts,
+    pub bytes: u64,
+    pub elapsed_ms: u64,
+}
+
+impl PollReport {
+    pub fn ok(&self) -> usize {
+        self.count(|o| matches!(o, SourceOutcome::Ok { .. }))
+    }
+    pub fn not_modified(&self) -> usize {
+        self.count(|o| matches!(o, SourceOutcome::NotModified))
+    }
+    pub fn failed(&self) -> impl Iterator<Item = (&SourceReport, &str)> {
+        self.sources.iter().filter_map(|s| match &s.outcome {
+            SourceOutcome::Failed { error } => Some((s, error.as_str())),
+            _ => None,
+        })
+    }
+    fn count(&self, f: impl Fn(&SourceOutcome) -> bool) -> usize {
+        self.sources.iter().filter(|s| f(&s.outcome)).count()
+    }
+}
+
+/// Everything a poll needs, shared by the concurrent source tasks.
+pub struct Poller {
+    store: Arc<Mutex<Store>>,
+    fetcher: Fetcher,
+    normalizer: Arc<Normalizer>,
+    concurrency: usize,
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    // A panic while holding the lock cannot leave a half-written poll
+    // (each poll is one transaction), so a poisoned lock is still usable.
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Poller {
+    /// Opens the database, records the configured sources, builds the client.
+    pub fn new(config: &Config) -> Result<Poller, PipelineError> {
+        let mut store = Store::open(&config.storage.path)?;
+        let rows: Vec<SourceRow<'_>> = config
+            .sources
+            .iter()
+            .map(|s| SourceRow {
+                id: &s.id.0,
+                name: &s.name,
+                url: s.url.as_str(),
+            })
+            .collect();
+        store.sync_sources(&rows)?;
+        Ok(Poller {
+            store: Arc::new(Mutex::new(store)),
+            fetcher: Fetcher::new(&config.fetch)?,
+            normalizer: Arc::new(Normalizer::new(&config.normalize)),
+            concurrency: config.fetch.concurrency,
+        })
+    }
+
+    /// Polls `sources` once each; `on_done` is called as each one finishes.
+    pub async fn poll(&self, sources: Vec<Source>, on_done: impl Fn(&SourceReport)) -> Result<PollReport, PipelineError> {
+        let started = Instant::now();
+        let mut report = PollReport::default();
+        let mut stream = futures::stream::iter(sources)
+            .map(|s| self.poll_source(s))
+            .buffer_unordered(self.concurrency);
+        while let Some(r) = stream.next().await {
+            let r = r?;
+            on_done(&r);
+            report.counts += r.counts;
+            report.bytes += r.bytes;
+            report.sources.push(r);
+        }
+        report.sources.sort_by(|a, b| a.id.cmp(&b.id));
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Fetches, decodes, parses, normalizes and stores one source.
+    pub async fn poll_source(&self, source: Source) -> Result<SourceReport, PipelineError> {
+        let started_at = Utc::now();
+        let started = Instant::now();
+        let id = source.id.0.clone();
+        let validators = {
+            let store = self.store.clone();
+            let id = id.clone();
+            tokio::task::spawn_blocking(move || lock(&store).validators(&id)).await??
+        };
+        let fetched = self
+            .fetcher
+            .fetch(&source.url, &validators)
+            .await;
+        let (outcome, bytes) = match fetched {
+            Ok(Fetched::NotModified { status, .. }) => (PollOutcome::NotModified { status }, 0),
+            Ok(Fetched::Body(body)) => {
+                let normalizer = self.normalizer.clone();
+                let forced = source.encoding;
+                let bytes = body.bytes.len() as u64;
+                let outcome = tokio::task::spawn_blocking(move || process(body, forced, &normalizer)).await?;
+                (outcome, bytes)
+            }
+            Err(e) => {
+                tracing::info!(source_id = %id, url = %source.url, error = %e, "poll failed");
+                (
+                    PollOutcome::Failed {
+                        status: e.status(),
+                        error: e.to_string(),
+                    },
+                    0,
+                )
+            }
+        };
+        let report_outcome = match &outcome {
+            PollOutcome::NotModified { .. } => SourceOutcome::NotModified,
+            PollOutcome::Fetched { items, .. } => SourceOutcome::Ok {
+                items: items.len() as u64,
+            },
+            PollOutcome::Failed { error, .. } => SourceOutcome::Failed { error: error.clone() },
+        };
+        let duration = started.elapsed();
+        let counts = {
+            let store = self.store.clone();
+            let id = id.clone();
+            let ms = duration.as_millis() as u64;
+            tokio::task::spawn_blocking(move || lock(&store).record_poll(&id, started_at, ms, outcome)).await??
+        };
+        Ok(SourceReport {
+            id,
+            url: source.url.to_string(),
+            outcome: report_outcome,
+            counts,
+            bytes,
+            duration_ms: duration.as_millis() as u64,
+        })
+    }
+}
+
+/// Decode → parse → normalize: the CPU part of a poll.
+fn process(body: fetch::Body, forced: Option<&'static encoding_rs::Encoding>, normalizer: &Normalizer) -> PollOutcome {
+    let decoded = decode::decode(&body.bytes, body.content_type.as_deref(), forced);
+    let charset_json = serde_json::to_string(&decoded.charset).unwrap_or_default();
+    match parse::parse(&decoded.text, Some(&body.final_url)) {
+        Ok(feed) => {
+            let items = feed
+                .items
+                .into_iter()
+                .map(|item| {
+                    let norm = normalizer.normalize(&item);
+                    (item, norm)
+                })
+                .collect();
+            PollOutcome::Fetched {
+                status: body.status,
+                validators: body.validators,
+                bytes: body.bytes.len() as u64,
+                feed_title: feed.title,
+                feed_format: feed.format.to_string(),
+                charset_json,
+                items,
+            }
+        }
+        Err(e) => PollOutcome::Failed {
+            status: Some(body.status),
+            error: format!("{e} (decoded as {})", decoded.charset.encoding),
+        },
+    }
+}
+
+/// Convenience for one-shot callers: polls and returns the report.
+pub async fn poll_once(config: &Config, only: &[String]) -> Result<PollReport, PipelineError> {
+    let sources = config.sources_to_poll(only).unwrap_or_default();
+    Poller::new(config)?.poll(sources, |_| {}).await
+}
+
+/// `Duration` as "1.4 s" / "350 ms".
+pub fn human_duration(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}

@@ -1,0 +1,460 @@
+//! The only module that touches SQLite. Opens the database (WAL, foreign
+//! keys on), applies `migrations/*.sql` in order, and stores one poll of one
+//! source as one transaction: a crash mid-poll leaves no half-written story.
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite_migration::{M, Migrations};
+use serde::Serialize;
+
+use crate::model::{NormalizedItem, ParsedItem, Validators};
+
+/// Every migration, in order. Append only; a new release adds a line.
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_init.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path}: cannot create its folder: {source}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database {path}: migration failed: {source}")]
+    Migration {
+        path: String,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+}
+
+/// A source as the config describes it.
+pub struct SourceRow<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub url: &'a str,
+}
+
+
+/// What one poll of one source came to.
+pub enum PollOutcome {
+    NotModified {
+        status: u16,
+    },
+    Fetched {
+        status: u16,
+        validators: Validators,
+        bytes: u64,
+        feed_title: Option<String>,
+        feed_format: String,
+        charset_json: String,
+        items: Vec<(ParsedItem, NormalizedItem)>,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+/// Counts from storing one poll.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PollCounts {
+    pub items: u64,
+    pub items_new: u64,
+    pub items_known: u64,
+    pub items_updated: u64,
+    pub stories_new: u64,
+    pub stories_merged: u64,
+}
+
+impl std::ops::AddAssign for PollCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.items += o.items;
+        self.items_new += o.items_new;
+        self.items_known += o.items_known;
+        self.items_updated += o.items_updated;
+        self.stories_new += o.stories_new;
+        self.stories_merged += o.stories_merged;
+    }
+}
+
+/// A story as `export` prints it.
+#[derive(Debug, Serialize)]
+pub struct ExportedStory {
+    pub id: String,
+    pub content_hash: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: String,
+    pub topics: Vec<String>,
+    pub copies: Vec<ExportedCopy>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedCopy {
+    pub source: String,
+    pub guid: Option<String>,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub published: String,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn rfc3339(secs: i64) -> String {
+    Utc.timestamp_opt(secs, 0)
+        .single()
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: shown.clone(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .map_err(|source| StoreError::Migration { path: shown, source })?;
+        Ok(Store { conn })
+    }
+
+    /// Number of migrations applied (the schema version).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Inserts new sources and refreshes the name and URL of known ones.
+    pub fn sync_sources(&mut self, sources: &[SourceRow<'_>]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO sources (id, name, url) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                   etag = CASE WHEN url = excluded.url THEN etag END,
+                   last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+                   url = excluded.url",
+            )?;
+            for s in sources {
+                stmt.execute(params![s.id, s.name, s.url])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn validators(&self, source_id: &str) -> Result<Validators> {
+        let v = self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified FROM sources WHERE id = ?1",
+                [source_id],
+                |r| {
+                    Ok(Validators {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(v.unwrap_or_default())
+    }
+
+    /// Stores one poll of `source_id` in one transaction.
+    pub fn record_poll(
+        &mut self,
+        source_id: &str,
+        started: DateTime<Utc>,
+        duration_ms: u64,
+        outcome: PollOutcome,
+    ) -> Result<PollCounts> {
+        let now = ts(Utc::now());
+        let tx = self.conn.transaction()?;
+        let mut counts = PollCounts::default();
+        let (label, status, error, bytes) = match &outcome {
+            PollOutcome::NotModified { status } => ("not_modified", Some(*status), None, 0),
+            PollOutcome::Fetched { status, bytes, .. } => ("ok", Some(*status), None, *bytes),
+            PollOutcome::Failed { status, error } => ("failed", *status, Some(error.clone()), 0),
+        };
+        match outcome {
+            PollOutcome::NotModified { status } => {
+                tx.execute(
+                    "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'not_modified',
+                       last_status = ?3, last_error = NULL, consecutive_failures = 0 WHERE id = ?1",
+                    params![source_id, now, status],
+                )?;
+            }
+            PollOutcome::Failed { status, error } => {
+                tx.execute(
+                    "UPDATE sources SET last_poll_at = ?2, last_outcome = 'failed', last_status = ?3,
+                       last_error = ?4, consecutive_failures = consecutive_failures + 1 WHERE id = ?1",
+                    params![source_id, now, status, error],
+                )?;
+            }
+            PollOutcome::Fetched {
+                status,
+                validators,
+                bytes: _,
+                feed_title,
+                feed_format,
+                charset_json,
+                items,
+            } => {
+                for (item, norm) in &items {
+                    counts += store_item(&tx, source_id, item, norm, now)?;
+                }
+                tx.execute(
+                    "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
+                       last_status = ?3, last_error = NULL, consecutive_failures = 0,
+                       etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
+                       feed_format = ?8, charset = ?9 WHERE id = ?1",
+                    params![
+                        source_id,
+                        now,
+                        status,
+                        validators.etag,
+                        validators.last_modified,
+                        items.len() as i64,
+                        feed_title,
+                        feed_format,
+                        charset_json
+                    ],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
+               items_new, stories_new, stories_merged) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                source_id,
+                ts(started),
+                duration_ms as i64,
+                label,
+                status,
+                error,
+                bytes as i64,
+                counts.items as i64,
+                counts.items_new as i64,
+                counts.stories_new as i64,
+                counts.stories_merged as i64
+            ],
+        )?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    pub fn count_stories(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM stories", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    pub fn count_copies(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM copies", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Every story published at or after `since`, newest first, to `out`.
+    pub fn export(
+        &self,
+        since: Option<DateTime<Utc>>,
+        mut out: impl FnMut(ExportedStory) -> std::io::Result<()>,
+    ) -> Result<std::io::Result<()>> {
+        let mut stories = self.conn.prepare(
+            "SELECT id, content_hash, title, link, published FROM stories
+             WHERE published >= ?1 ORDER BY published DESC, first_seen DESC, id",
+        )?;
+        let mut copies = self.conn.prepare(
+            "SELECT source_id, guid, link, title, published FROM copies
+             WHERE story_id = ?1 ORDER BY first_seen, published, id",
+        )?;
+        let since = since.map(ts).unwrap_or(i64::MIN);
+        let mut rows = stories.query([since])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let list = copies
+                .query_map([&id], |c| {
+                    Ok(ExportedCopy {
+                        source: c.get(0)?,
+                        guid: c.get(1)?,
+                        link: c.get(2)?,
+                        title: c.get(3)?,
+                        published: rfc3339(c.get(4)?),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let story = ExportedStory {
+                id,
+                content_hash: r.get(1)?,
+                title: r.get(2)?,
+                link: r.get(3)?,
+                published: rfc3339(r.get(4)?),
+                topics: Vec::new(),
+                copies: list,
+            };
+            if let Err(e) = out(story) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// The story an identical normalized body already belongs to, if any.
+fn find_story(tx: &Transaction<'_>, hash: &str, not: Option<&str>) -> rusqlite::Result<Option<String>> {
+    tx.query_row(
+        "SELECT story_id FROM copies WHERE content_hash = ?1 AND story_id IS NOT ?2
+         UNION ALL SELECT id FROM stories WHERE (id = ?1 OR content_hash = ?1) AND id IS NOT ?2
+         LIMIT 1",
+        params![hash, not],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Stores one item: a new copy (of a new or an existing story), a known
+/// copy seen again, or an edited copy.
+fn store_item(
+    tx: &Transaction<'_>,
+    source_id: &str,
+    item: &ParsedItem,
+    norm: &NormalizedItem,
+    now: i64,
+) -> rusqlite::Result<PollCounts> {
+    let mut c = PollCounts {
+        items: 1,
+        ..Default::default()
+    };
+    let key = item.key();
+    let raw_hash = item.raw_hash();
+    let hash = norm.content_hash.0.as_str();
+    // A date in the future (a wrong time zone) is not believed.
+    let published = item.published.map(ts).filter(|p| *p <= now + 600).unwrap_or(now);
+    let authors = serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into());
+
+    let existing: Option<(i64, String, String, String)> = tx
+        .query_row(
+            "SELECT id, story_id, raw_hash, content_hash FROM copies WHERE source_id = ?1 AND item_key = ?2",
+            params![source_id, key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+
+    match existing {
+        Some((copy_id, _, old_raw, _)) if old_raw == raw_hash => {
+            tx.execute("UPDATE copies SET last_seen = ?2 WHERE id = ?1", params![copy_id, now])?;
+            c.items_known = 1;
+        }
+        Some((copy_id, story_id, _, old_hash)) => {
+            // The outlet edited the item: update the copy in place.
+            tx.execute(
+                "UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
+                   authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11 WHERE id = ?1",
+                params![
+                    copy_id,
+                    item.guid,
+                    item.link,
+                    item.title,
+                    item.summary_html,
+                    item.content_html,
+                    authors,
+                    item.updated.map(ts),
+                    now,
+                    hash,
+                    raw_hash
+                ],
+            )?;
+            c.items_updated = 1;
+            let others: i64 = tx.query_row(
+                "SELECT count(*) FROM copies WHERE story_id = ?1 AND id != ?2",
+                params![story_id, copy_id],
+                |r| r.get(0),
+            )?;
+            let elsewhere = if old_hash != hash { find_story(tx, hash, Some(&story_id))? } else { None };
+            if let Some(target) = elsewhere {
+                // The edit made it identical to another story: it joins that one.
+                tx.execute("UPDATE copies SET story_id = ?2 WHERE id = ?1", params![copy_id, target])?;
+                tx.execute("UPDATE stories SET updated_at = ?2 WHERE id = ?1", params![target, now])?;
+                if others == 0 {
+                    tx.execute("DELETE FROM stories WHERE id = ?1", [&story_id])?;
+                }
+            } else if others == 0 {
+                // Its story's only copy: the story follows the edit, keeping its id.
+                tx.execute(
+                    "UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE id = ?1",
+                    params![story_id, norm.title, norm.text, hash, now],
+                )?;
+            }
+        }
+        None => {
+            let story_id = match find_story(tx, hash, None)? {
+                Some(id) => {
+                    tx.execute("UPDATE stories SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
+                    c.stories_merged = 1;
+                    id
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at)
+                         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                        params![hash, norm.title, item.link, norm.text, published, now],
+                    )?;
+                    c.stories_new = 1;
+                    hash.to_string()
+                }
+            };
+            tx.execute(
+                "INSERT INTO copies (story_id, source_id, item_key, guid, link, title, summary_html, content_html,
+                   authors, published, updated, first_seen, last_seen, content_hash, raw_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+                params![
+                    story_id,
+                    source_id,
+                    key,
+                    item.guid,
+                    item.link,
+                    item.title,
+                    item.summary_html,
+                    item.content_html,
+                    authors,
+                    published,
+                    item.updated.map(ts),
+                    now,
+                    hash,
+                    raw_hash
+                ],
+            )?;
+            c.items_new = 1;
+        }
+    }
+    Ok(c)
+}
