@@ -49,8 +49,10 @@ pub struct Decoded {
 }
 
 /// Decodes `bytes`. `content_type` is the HTTP header when there was one;
-/// `forced` the source's `encoding` setting.
-pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static Encoding>) -> Decoded {
+/// `forced` the source's `encoding` setting; `host` the source's host name,
+/// whose top-level domain steers detection when all labels fail (`.cn` → GBK,
+/// `.tw` → Big5).
+pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static Encoding>, host: Option<&str>) -> Decoded {
     let http_label = content_type.and_then(charset_param);
     let body_start = skip_bom(bytes);
     let is_json = first_non_space(&bytes[body_start..]) == Some(b'{');
@@ -69,6 +71,12 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
         let (text, errors) = decode_with(enc, bytes);
         let note = (errors > 0).then(|| format!("{errors} bytes did not decode as the configured {}", enc.name()));
         return finish(text, decision(enc, CharsetOrigin::Config, errors, note));
+    }
+    if let Some((text, name, note)) = wide_unicode(bytes) {
+        let errors = text.matches('\u{fffd}').count();
+        let mut d = decision(encoding_rs::UTF_8, CharsetOrigin::Sniffed, errors, Some(note));
+        d.encoding = name;
+        return finish(Cow::Owned(text), d);
     }
     if let Some((enc, _)) = Encoding::for_bom(bytes) {
         let (text, errors) = decode_with(enc, bytes);
@@ -100,12 +108,12 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
     let labelled = candidates.len();
     let default_origin = if is_json { CharsetOrigin::Json } else { CharsetOrigin::Default };
     push(&mut candidates, encoding_rs::UTF_8, if labelled == 0 { default_origin } else { CharsetOrigin::Sniffed });
-    for enc in [encoding_rs::GB18030, encoding_rs::BIG5] {
-        push(&mut candidates, enc, CharsetOrigin::Sniffed);
-    }
 
     let mut best: Option<(Cow<'_, str>, &'static Encoding, CharsetOrigin, usize)> = None;
-    for (i, (enc, origin)) in candidates.iter().enumerate() {
+    let mut i = 0;
+    while i < candidates.len() {
+        let (enc, origin) = candidates[i];
+        let (enc, origin) = (&enc, &origin);
         let (text, errors) = decode_with(enc, bytes);
         let origin = if i >= labelled && labelled > 0 { CharsetOrigin::Sniffed } else { *origin };
         if errors == 0 {
@@ -114,6 +122,21 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
         }
         if best.as_ref().is_none_or(|b| errors < b.3) {
             best = Some((text, enc, origin, errors));
+        }
+        i += 1;
+        if i == candidates.len() && i <= labelled + 1 {
+            // The labels (and UTF-8) failed: ask a detector (chardetng, as
+            // Firefox does), then try the charsets our outlets use most.
+            let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+            detector.feed(bytes, true);
+            let tld = host
+                .and_then(|h| h.rsplit('.').next())
+                .map(str::to_ascii_lowercase)
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            let guess = detector.guess(tld.as_deref().map(str::as_bytes), chardetng::Utf8Detection::Allow);
+            for enc in [guess, encoding_rs::GB18030, encoding_rs::BIG5] {
+                push(&mut candidates, enc, CharsetOrigin::Sniffed);
+            }
         }
     }
     // Nothing decodes cleanly: keep the one that loses least.
@@ -168,6 +191,36 @@ fn decode_with<'a>(enc: &'static Encoding, bytes: &'a [u8]) -> (Cow<'a, str>, us
 /// U+FFFD already present in UTF-8 input is content, not a decoding error.
 fn count_replacements_in_source(bytes: &[u8]) -> usize {
     bytes.windows(3).filter(|w| *w == [0xEF, 0xBF, 0xBD]).count()
+}
+
+/// UTF-32 (which encoding_rs does not do) and UTF-16 without a BOM, told
+/// apart by where the zero bytes around the first `<` or `{` fall (XML 1.0
+/// appendix F).
+fn wide_unicode(bytes: &[u8]) -> Option<(String, &'static str, String)> {
+    let head: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+    let utf32 = |be: bool, skip: usize, how: &str| {
+        let mut text = String::with_capacity(bytes.len() / 4);
+        for chunk in bytes[skip..].chunks(4) {
+            let arr: [u8; 4] = chunk.try_into().unwrap_or([0, 0, 0xFF, 0xFD]);
+            let n = if be { u32::from_be_bytes(arr) } else { u32::from_le_bytes(arr) };
+            text.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+        }
+        let name = if be { "UTF-32BE" } else { "UTF-32LE" };
+        Some((text, name, format!("{name} {how}")))
+    };
+    let utf16 = |enc: &'static Encoding| {
+        let (text, _) = enc.decode_without_bom_handling(bytes);
+        Some((text.into_owned(), enc.name(), format!("{} without BOM, detected from byte pattern", enc.name())))
+    };
+    match head {
+        [0, 0, 0xFE, 0xFF] => utf32(true, 4, "(BOM)"),
+        [0xFF, 0xFE, 0, 0] => utf32(false, 4, "(BOM)"),
+        [0, 0, 0, c] if c == b'<' || c == b'{' => utf32(true, 0, "detected from byte pattern"),
+        [c, 0, 0, 0] if c == b'<' || c == b'{' => utf32(false, 0, "detected from byte pattern"),
+        [0, c, 0, d] if (c == b'<' || c == b'{') && d != 0 => utf16(encoding_rs::UTF_16BE),
+        [c, 0, d, 0] if (c == b'<' || c == b'{') && d != 0 => utf16(encoding_rs::UTF_16LE),
+        _ => None,
+    }
 }
 
 fn skip_bom(bytes: &[u8]) -> usize {
@@ -243,7 +296,7 @@ mod tests {
     fn gb2312_declared_feed_with_gbk_only_characters_is_lossless() {
         // 镕 and 喆 are not in GB2312, only in GBK.
         let doc = "<?xml version=\"1.0\" encoding=\"gb2312\"?><rss><title>朱镕基 张喆</title></rss>";
-        let d = decode(&gbk(doc), None, None);
+        let d = decode(&gbk(doc), None, None, None);
         assert!(d.text.contains("朱镕基 张喆"));
         assert!(d.text.contains("encoding=\"utf-8\""));
         assert_eq!(d.charset.encoding, "GBK");
@@ -255,7 +308,7 @@ mod tests {
     fn bom_wins_and_is_removed() {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend_from_slice("<?xml version='1.0' encoding='gbk'?><rss>中文</rss>".as_bytes());
-        let d = decode(&bytes, Some("text/xml; charset=big5"), None);
+        let d = decode(&bytes, Some("text/xml; charset=big5"), None, None);
         assert_eq!(d.charset.origin, CharsetOrigin::Bom);
         assert!(d.text.starts_with("<?xml version='1.0' encoding='utf-8'?>"));
         assert!(d.text.contains("中文"));
@@ -264,7 +317,7 @@ mod tests {
     #[test]
     fn lying_http_header_is_overruled_by_clean_decoding() {
         let doc = "<?xml version=\"1.0\" encoding=\"gbk\"?><rss>新闻</rss>";
-        let d = decode(&gbk(doc), Some("application/rss+xml; charset=utf-8"), None);
+        let d = decode(&gbk(doc), Some("application/rss+xml; charset=utf-8"), None, None);
         assert_eq!(d.charset.encoding, "GBK");
         assert!(d.text.contains("新闻"));
         assert!(d.charset.note.as_deref().unwrap_or("").contains("UTF-8"), "{:?}", d.charset.note);
@@ -272,23 +325,37 @@ mod tests {
 
     #[test]
     fn undeclared_gb18030_is_sniffed() {
-        let d = decode(&encoding_rs::GB18030.encode("<rss>京津冀</rss>").0, None, None);
-        assert_eq!(d.text, "<rss>京津冀</rss>");
-        assert_eq!(d.charset.encoding, "gb18030");
+        let doc = "<rss>京津冀教育协同发展工作会议在京召开</rss>";
+        let d = decode(&encoding_rs::GB18030.encode(doc).0, None, None, Some("www.example.cn"));
+        assert_eq!(d.text, doc);
+        assert_eq!(d.charset.encoding, "GBK"); // the same decoder as gb18030 in encoding_rs
     }
 
     #[test]
     fn big5_declared_decodes() {
         let bytes = encoding_rs::BIG5.encode("<?xml version=\"1.0\" encoding=\"big5\"?><rss>中央社新聞</rss>").0;
-        let d = decode(&bytes, None, None);
+        let d = decode(&bytes, None, None, None);
         assert!(d.text.contains("中央社新聞"));
         assert_eq!(d.charset.encoding, "Big5");
     }
 
     #[test]
     fn config_override_wins() {
-        let d = decode(&gbk("<rss>中文</rss>"), Some("text/xml; charset=utf-8"), Some(encoding_rs::GBK));
+        let d = decode(&gbk("<rss>中文</rss>"), Some("text/xml; charset=utf-8"), Some(encoding_rs::GBK), None);
         assert_eq!(d.charset.origin, CharsetOrigin::Config);
+        assert!(d.text.contains("中文"));
+    }
+
+    #[test]
+    fn utf16_and_utf32_without_bom_are_detected() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss>中文</rss>";
+        let be: Vec<u8> = doc.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        let d = decode(&be, None, None, None);
+        assert_eq!(d.charset.encoding, "UTF-16BE");
+        assert!(d.text.contains("encoding=\"utf-8\"") && d.text.contains("中文"), "{}", d.text);
+        let le32: Vec<u8> = [0xFF, 0xFE, 0, 0].into_iter().chain(doc.chars().flat_map(|c| (c as u32).to_le_bytes())).collect();
+        let d = decode(&le32, None, None, None);
+        assert_eq!(d.charset.encoding, "UTF-32LE");
         assert!(d.text.contains("中文"));
     }
 

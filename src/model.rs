@@ -63,6 +63,8 @@ pub struct ParsedFeed {
     pub title: Option<String>,
     pub language: Option<String>,
     pub items: Vec<ParsedItem>,
+    /// What the lenient second reading fixed (empty when none was needed).
+    pub repairs: Vec<String>,
 }
 
 /// One item as the outlet published it (HTML fields are not yet sanitized).

@@ -12,8 +12,39 @@ pub enum ParseError {
     HtmlPage,
 }
 
-/// Parses a decoded document. `base` resolves relative links.
+/// Parses a decoded document. `base` resolves relative links. A document
+/// that feed-rs rejects gets one second try after `repair` (bare `&`, HTML
+/// entities, a missing RSS `version`, JSON Feed 1.0 quirks), as lenient
+/// readers do; what was repaired is in `ParsedFeed::repairs`.
 pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
+    match parse_strict(text, base) {
+        Ok(feed) => Ok(feed),
+        Err(first) => {
+            if looks_like_html(text) {
+                return Err(ParseError::HtmlPage);
+            }
+            let Some((fixed, repairs)) = repair(text) else {
+                return Err(first);
+            };
+            match parse_strict(&fixed, base) {
+                Ok(mut feed) => {
+                    feed.repairs = repairs;
+                    Ok(feed)
+                }
+                Err(_) => Err(first),
+            }
+        }
+    }
+}
+
+fn parse_strict(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
+    // feed-rs (through quick-xml) has panicked on hostile input; a panic
+    // must fail this one document, not the whole poll.
+    std::panic::catch_unwind(|| parse_with_feed_rs(text, base))
+        .unwrap_or_else(|_| Err(ParseError::NotAFeed("the XML parser crashed on this document".into())))
+}
+
+fn parse_with_feed_rs(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base)
         // feed-rs invents an id (a UUID when there is no link) for items
@@ -21,13 +52,9 @@ pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
         .id_generator(|_links, _title, _uri| String::new())
         .sanitize_content(false)
         .build();
-    let feed = parser.parse(text.as_bytes()).map_err(|e| {
-        if looks_like_html(text) {
-            ParseError::HtmlPage
-        } else {
-            ParseError::NotAFeed(e.to_string())
-        }
-    })?;
+    let feed = parser
+        .parse(text.as_bytes())
+        .map_err(|e| ParseError::NotAFeed(e.to_string()))?;
     let format = match feed.feed_type {
         FeedType::Atom => FeedFormat::Atom,
         FeedType::JSON => FeedFormat::Json,
@@ -40,7 +67,126 @@ pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
         title: feed.title.map(|t| t.content.trim().to_string()).filter(|t| !t.is_empty()),
         language: feed.language,
         items: feed.entries.into_iter().map(item).collect(),
+        repairs: Vec::new(),
     })
+}
+
+/// A lenient second reading of a document feed-rs rejected, or `None` when
+/// there is nothing to repair.
+fn repair(text: &str) -> Option<(String, Vec<String>)> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        return repair_json(trimmed);
+    }
+    let mut repairs = Vec::new();
+    let mut fixed = escape_stray_ampersands(text, &mut repairs);
+    // feed-rs knows RSS 0.91, 0.92 and 2.0; 0.93, 0.94 and a missing
+    // version are read as 2.0, as every reader does.
+    if let Some(pos) = fixed.find("<rss") {
+        let tag_end = fixed[pos..].find('>').map(|e| pos + e)?;
+        let tag = &fixed[pos..tag_end];
+        match tag.find("version") {
+            None => {
+                fixed.insert_str(pos + 4, " version=\"2.0\"");
+                repairs.push("added the missing version=\"2.0\" to <rss>".to_string());
+            }
+            Some(v) => {
+                let value_start = tag[v..].find(['"', '\'']).map(|q| pos + v + q + 1);
+                let value_end = value_start.and_then(|s| fixed[s..tag_end].find(['"', '\'']).map(|e| s + e));
+                if let (Some(s), Some(e)) = (value_start, value_end) {
+                    let version = fixed[s..e].trim().to_string();
+                    if !matches!(version.as_str(), "0.91" | "0.92" | "2.0") {
+                        fixed.replace_range(s..e, "2.0");
+                        repairs.push(format!("RSS version {version:?} read as 2.0"));
+                    }
+                }
+            }
+        }
+    }
+    (!repairs.is_empty()).then_some((fixed, repairs))
+}
+
+/// XML knows five named entities; feeds use HTML's (`&nbsp;`, `&mdash;`) and
+/// bare `&`. Outside CDATA, known HTML entities become numeric references
+/// and any other `&` becomes `&amp;`.
+fn escape_stray_ampersands(text: &str, repairs: &mut Vec<String>) -> String {
+    const XML_ENTITIES: &[&str] = &["amp", "lt", "gt", "quot", "apos"];
+    let mut out = String::with_capacity(text.len() + 64);
+    let (mut bare, mut named) = (0usize, 0usize);
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with("<![CDATA[") {
+            let end = rest.find("]]>").map(|e| e + 3).unwrap_or(rest.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        if rest.starts_with('<') {
+            out.push('<');
+            rest = &rest[1..];
+            continue;
+        }
+        // An entity or character reference: & name ;
+        let body_len = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(rest.len() - 1);
+        let name = &rest[1..1 + body_len];
+        let terminated = rest[1 + body_len..].starts_with(';') && !name.is_empty();
+        if terminated && (name.starts_with('#') || XML_ENTITIES.contains(&name)) {
+            out.push_str(&rest[..body_len + 2]);
+            rest = &rest[body_len + 2..];
+            continue;
+        }
+        if terminated {
+            let entity = &rest[..body_len + 2];
+            let decoded = html_escape::decode_html_entities(entity);
+            if decoded != entity {
+                for c in decoded.chars() {
+                    out.push_str(&format!("&#{};", c as u32));
+                }
+                named += 1;
+                rest = &rest[body_len + 2..];
+                continue;
+            }
+        }
+        out.push_str("&amp;");
+        bare += 1;
+        rest = &rest[1..];
+    }
+    out.push_str(rest);
+    if named > 0 {
+        repairs.push(format!("{named} HTML entities made numeric"));
+    }
+    if bare > 0 {
+        repairs.push(format!("{bare} bare '&' escaped"));
+    }
+    out
+}
+
+/// JSON Feed 1.0 as written in the wild: `http://` version URLs or none,
+/// `tags` as one comma-separated string.
+fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
+    let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let obj = v.as_object_mut()?;
+    let mut repairs = Vec::new();
+    let version = obj.get("version").and_then(|v| v.as_str()).unwrap_or("");
+    if !version.starts_with("https://jsonfeed.org/version/1") {
+        repairs.push(format!("JSON Feed version {version:?} read as 1.1"));
+        obj.insert("version".into(), "https://jsonfeed.org/version/1.1".into());
+    }
+    if let Some(items) = obj.get_mut("items").and_then(|i| i.as_array_mut()) {
+        for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
+            if let Some(tags) = item.get("tags").and_then(|t| t.as_str()).map(str::to_string) {
+                let list: Vec<serde_json::Value> = tags.split(',').map(|t| t.trim().into()).collect();
+                item.insert("tags".into(), list.into());
+                repairs.push("item tags given as a string".into());
+            }
+        }
+    }
+    repairs.dedup();
+    (!repairs.is_empty()).then(|| (v.to_string(), repairs))
 }
 
 fn looks_like_html(text: &str) -> bool {
@@ -95,6 +241,25 @@ mod tests {
         assert_eq!(f.items[0].link, None);
         // The derived key is the same on every parse.
         assert_eq!(f.items[0].key(), parse(rss, None).unwrap().items[0].key());
+    }
+
+    #[test]
+    fn bare_ampersands_html_entities_and_missing_version_are_repaired() {
+        let rss = "<rss><channel><title>A & B&nbsp;C</title><item><guid>1</guid>\
+                   <title>x &mdash; y</title><description><![CDATA[a &amp; b]]></description></item></channel></rss>";
+        let f = parse(rss, None).unwrap();
+        assert_eq!(f.title.as_deref(), Some("A & B\u{a0}C"));
+        assert_eq!(f.items[0].title.as_deref(), Some("x — y"));
+        assert_eq!(f.items[0].summary_html.as_deref(), Some("a &amp; b"));
+        assert_eq!(f.repairs.len(), 3, "{:?}", f.repairs);
+    }
+
+    #[test]
+    fn json_feed_1_0_with_http_version_parses() {
+        let json = r#"{"version":"http://jsonfeed.org/version/1","title":"j","items":[{"id":"1","content_text":"hi","tags":"a,b"}]}"#;
+        let f = parse(json, None).unwrap();
+        assert_eq!(f.format, FeedFormat::Json);
+        assert_eq!(f.items.len(), 1);
     }
 
     #[test]

@@ -193,7 +193,8 @@ impl Poller {
 
 /// Decode → parse → normalize: the CPU part of a poll.
 fn process(body: fetch::Body, forced: Option<&'static encoding_rs::Encoding>, normalizer: &Normalizer) -> PollOutcome {
-    let decoded = decode::decode(&body.bytes, body.content_type.as_deref(), forced);
+    let host = url::Url::parse(&body.final_url).ok().and_then(|u| u.host_str().map(str::to_string));
+    let decoded = decode::decode(&body.bytes, body.content_type.as_deref(), forced, host.as_deref());
     let charset_json = serde_json::to_string(&decoded.charset).unwrap_or_default();
     match parse::parse(&decoded.text, Some(&body.final_url)) {
         Ok(feed) => {
