@@ -8,7 +8,9 @@ use std::time::Instant;
 use newsriver::{decode, normalize::Normalizer, parse};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -47,8 +49,18 @@ fn main() {
                     }
                 }
                 if verbose || d.charset.note.is_some() {
-                    println!("ok   {} [{} via {:?}{}] {} items", f.display(), d.charset.encoding, d.charset.origin,
-                        d.charset.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default(), feed.items.len());
+                    println!(
+                        "ok   {} [{} via {:?}{}] {} items",
+                        f.display(),
+                        d.charset.encoding,
+                        d.charset.origin,
+                        d.charset
+                            .note
+                            .as_deref()
+                            .map(|n| format!(": {n}"))
+                            .unwrap_or_default(),
+                        feed.items.len()
+                    );
                 }
             }
             Err(e) => {
@@ -60,6 +72,10 @@ fn main() {
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{} files: {ok} parsed, {failed} failed, {lossy} decoded lossily; {items} items; {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} items/s)",
-        files.len(), bytes as f64 / 1e6, secs, bytes as f64 / 1e6 / secs, items as f64 / secs
+        files.len(),
+        bytes as f64 / 1e6,
+        secs,
+        bytes as f64 / 1e6 / secs,
+        items as f64 / secs
     );
 }

@@ -31,10 +31,19 @@ impl From<Exit> for ExitCode {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "newsriver", version, about = "Merge many news outlets' feeds into a few clean topical feeds")]
+#[command(
+    name = "newsriver",
+    version,
+    about = "Merge many news outlets' feeds into a few clean topical feeds"
+)]
 pub struct Cli {
     /// The config file.
-    #[arg(long, global = true, default_value = "config.toml", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "config.toml",
+        value_name = "PATH"
+    )]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -123,10 +132,13 @@ pub fn run(cli: Cli) -> Exit {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
-        Exit::Runtime
-    })
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            Exit::Runtime
+        })
 }
 
 fn poll(config: &Config, only: &[String]) -> Exit {
@@ -169,7 +181,9 @@ fn progress_bar(len: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} polling [{bar:30}] {pos}/{len} {elapsed} {wide_msg}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} polling [{bar:30}] {pos}/{len} {elapsed} {wide_msg}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -203,7 +217,10 @@ pub fn summary(r: &pipeline::PollReport) -> String {
             s += &format!("  {:width$}  {error}  <{}>\n", f.id, f.url);
         }
         if failed.len() > 20 {
-            s += &format!("  … and {} more (see `newsriver export` / the log)\n", failed.len() - 20);
+            s += &format!(
+                "  … and {} more (see `newsriver export` / the log)\n",
+                failed.len() - 20
+            );
         }
     }
     s
@@ -224,11 +241,17 @@ fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) ->
             eprintln!(
                 "error: no topic {slug:?} in {} (topics: {})",
                 config.path.display(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             );
             return Exit::Config;
         }
-        eprintln!("error: topic membership is not computed yet in this version; export without --topic");
+        eprintln!(
+            "error: topic membership is not computed yet in this version; export without --topic"
+        );
         return Exit::Runtime;
     }
     let store = match Store::open(&config.storage.path) {

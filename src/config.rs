@@ -117,7 +117,13 @@ fn render_problems(path: &Path, problems: &[Problem]) -> String {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&format!("{}:{}:{}: {}", path.display(), p.line, p.column, p));
+        out.push_str(&format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            p.line,
+            p.column,
+            p
+        ));
     }
     out
 }
@@ -279,7 +285,12 @@ impl Config {
         for id in only {
             match self.sources.iter().find(|s| s.id.0 == *id) {
                 Some(s) => out.push(s.clone()),
-                None => return Err(format!("no source with id {id:?} in {}", self.path.display())),
+                None => {
+                    return Err(format!(
+                        "no source with id {id:?} in {}",
+                        self.path.display()
+                    ));
+                }
             }
         }
         Ok(out)
@@ -316,12 +327,18 @@ struct Validator<'a> {
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
 }
 
 impl Validator<'_> {
-    fn problem(&mut self, span: std::ops::Range<usize>, key: impl Into<String>, message: impl Into<String>) {
+    fn problem(
+        &mut self,
+        span: std::ops::Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         let (line, column) = self.lines.at(span.start);
         self.problems.push(Problem {
             line,
@@ -336,7 +353,11 @@ impl Validator<'_> {
             None => default,
             Some(s) if *s.get_ref() >= 1 => *s.get_ref() as u64,
             Some(s) => {
-                self.problem(s.span(), key, format!("must be at least 1, got {}", s.get_ref()));
+                self.problem(
+                    s.span(),
+                    key,
+                    format!("must be at least 1, got {}", s.get_ref()),
+                );
                 default
             }
         }
@@ -364,7 +385,11 @@ impl Validator<'_> {
         for (i, s) in list.into_iter().enumerate() {
             match Regex::new(s.get_ref()) {
                 Ok(r) => out.push(r),
-                Err(e) => self.problem(s.span(), format!("{key}[{i}]"), format!("invalid regular expression: {e}")),
+                Err(e) => self.problem(
+                    s.span(),
+                    format!("{key}[{i}]"),
+                    format!("invalid regular expression: {e}"),
+                ),
             }
         }
         out
@@ -398,14 +423,22 @@ impl Validator<'_> {
             concurrency: self.positive(f.concurrency, "fetch.concurrency", 32) as usize,
             per_host: self.positive(f.per_host, "fetch.per_host", 4) as usize,
             timeout_secs: self.positive(f.timeout_secs, "fetch.timeout_secs", 20),
-            max_body_bytes: self.positive(f.max_body_bytes, "fetch.max_body_bytes", 10 * 1024 * 1024),
+            max_body_bytes: self.positive(
+                f.max_body_bytes,
+                "fetch.max_body_bytes",
+                10 * 1024 * 1024,
+            ),
             user_agent: match f.user_agent {
                 Some(ua) if ua.get_ref().trim().is_empty() => {
                     self.problem(ua.span(), "fetch.user_agent", "must not be empty");
                     DEFAULT_USER_AGENT.to_string()
                 }
                 Some(ua) if reqwest::header::HeaderValue::from_str(ua.get_ref()).is_err() => {
-                    self.problem(ua.span(), "fetch.user_agent", "is not a valid HTTP header value");
+                    self.problem(
+                        ua.span(),
+                        "fetch.user_agent",
+                        "is not a valid HTTP header value",
+                    );
                     DEFAULT_USER_AGENT.to_string()
                 }
                 Some(ua) => ua.into_inner(),
@@ -420,7 +453,8 @@ impl Validator<'_> {
         };
         let schedule = Schedule {
             default: default_cron.unwrap_or_else(|| {
-                cron::Schedule::from_str("0 */15 * * * *").expect("built-in default schedule parses")
+                cron::Schedule::from_str("0 */15 * * * *")
+                    .expect("built-in default schedule parses")
             }),
         };
 
@@ -428,7 +462,11 @@ impl Validator<'_> {
             Some(s) => match s.get_ref().parse::<SocketAddr>() {
                 Ok(a) => a,
                 Err(e) => {
-                    self.problem(s.span(), "server.listen", format!("expected host:port such as 127.0.0.1:8080: {e}"));
+                    self.problem(
+                        s.span(),
+                        "server.listen",
+                        format!("expected host:port such as 127.0.0.1:8080: {e}"),
+                    );
                     default_listen()
                 }
             },
@@ -438,11 +476,19 @@ impl Validator<'_> {
             Some(s) => match Url::parse(s.get_ref()) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => with_trailing_slash(u),
                 Ok(_) => {
-                    self.problem(s.span(), "server.base_url", "must be an http:// or https:// URL");
+                    self.problem(
+                        s.span(),
+                        "server.base_url",
+                        "must be an http:// or https:// URL",
+                    );
                     default_base_url()
                 }
                 Err(e) => {
-                    self.problem(s.span(), "server.base_url", format!("invalid URL {:?}: {e}", s.get_ref()));
+                    self.problem(
+                        s.span(),
+                        "server.base_url",
+                        format!("invalid URL {:?}: {e}", s.get_ref()),
+                    );
                     default_base_url()
                 }
             },
@@ -462,10 +508,18 @@ impl Validator<'_> {
             let key = |field: &str| format!("source[{i}].{field}");
             let id = s.id.get_ref().clone();
             if !valid_id(&id) {
-                self.problem(s.id.span(), key("id"), format!("{id:?} is not a valid id: use a-z, 0-9 and '-'"));
+                self.problem(
+                    s.id.span(),
+                    key("id"),
+                    format!("{id:?} is not a valid id: use a-z, 0-9 and '-'"),
+                );
             } else if let Some(first) = seen_ids.get(&id) {
                 let first = *first;
-                self.problem(s.id.span(), key("id"), format!("duplicate id {id:?} (first used on line {first})"));
+                self.problem(
+                    s.id.span(),
+                    key("id"),
+                    format!("duplicate id {id:?} (first used on line {first})"),
+                );
             } else {
                 seen_ids.insert(id.clone(), self.lines.at(s.id.span().start).0);
             }
@@ -473,7 +527,11 @@ impl Validator<'_> {
                 Ok(u) => match u.scheme() {
                     "http" | "https" if u.host_str().is_some_and(|h| !h.is_empty()) => Some(u),
                     "http" | "https" => {
-                        self.problem(s.url.span(), key("url"), format!("{:?} has no host", s.url.get_ref()));
+                        self.problem(
+                            s.url.span(),
+                            key("url"),
+                            format!("{:?} has no host", s.url.get_ref()),
+                        );
                         None
                     }
                     "file" => Some(u),
@@ -487,11 +545,18 @@ impl Validator<'_> {
                     }
                 },
                 Err(e) => {
-                    self.problem(s.url.span(), key("url"), format!("invalid URL {:?}: {e}", s.url.get_ref()));
+                    self.problem(
+                        s.url.span(),
+                        key("url"),
+                        format!("invalid URL {:?}: {e}", s.url.get_ref()),
+                    );
                     None
                 }
             };
-            let schedule = s.schedule.as_ref().and_then(|c| self.cron(c, &key("schedule")));
+            let schedule = s
+                .schedule
+                .as_ref()
+                .and_then(|c| self.cron(c, &key("schedule")));
             let encoding = match &s.encoding {
                 Some(e) => match encoding_rs::Encoding::for_label(e.get_ref().trim().as_bytes()) {
                     Some(enc) => Some(enc),
@@ -509,7 +574,10 @@ impl Validator<'_> {
             let tags = self.tags(s.tags, &key("tags"));
             if let Some(url) = url {
                 sources.push(Source {
-                    name: s.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| id.clone()),
+                    name: s
+                        .name
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| id.clone()),
                     id: SourceId(id),
                     url,
                     tags,
@@ -526,9 +594,17 @@ impl Validator<'_> {
             let key = |field: &str| format!("topic[{i}].{field}");
             let slug = t.slug.get_ref().clone();
             if !valid_id(&slug) {
-                self.problem(t.slug.span(), key("slug"), format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"));
+                self.problem(
+                    t.slug.span(),
+                    key("slug"),
+                    format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"),
+                );
             } else if !slugs.insert(slug.clone()) {
-                self.problem(t.slug.span(), key("slug"), format!("duplicate slug {slug:?}"));
+                self.problem(
+                    t.slug.span(),
+                    key("slug"),
+                    format!("duplicate slug {slug:?}"),
+                );
             }
             if t.title.get_ref().trim().is_empty() {
                 self.problem(t.title.span(), key("title"), "must not be empty");
@@ -643,7 +719,9 @@ encoding = "klingon"
 
     #[test]
     fn gb2312_label_is_gbk() {
-        let c = load("[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\nencoding = \"gb2312\"\n").unwrap();
+        let c =
+            load("[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\nencoding = \"gb2312\"\n")
+                .unwrap();
         assert_eq!(c.sources[0].encoding, Some(encoding_rs::GBK));
     }
 }

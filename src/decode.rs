@@ -52,11 +52,20 @@ pub struct Decoded {
 /// `forced` the source's `encoding` setting; `host` the source's host name,
 /// whose top-level domain steers detection when all labels fail (`.cn` → GBK,
 /// `.tw` → Big5).
-pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static Encoding>, host: Option<&str>) -> Decoded {
+pub fn decode(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    forced: Option<&'static Encoding>,
+    host: Option<&str>,
+) -> Decoded {
     let http_label = content_type.and_then(charset_param);
     let body_start = skip_bom(bytes);
     let is_json = first_non_space(&bytes[body_start..]) == Some(b'{');
-    let declared_label = if is_json { None } else { xml_declared_encoding(&bytes[body_start..]) };
+    let declared_label = if is_json {
+        None
+    } else {
+        xml_declared_encoding(&bytes[body_start..])
+    };
 
     let decision = |enc: &'static Encoding, origin, errors, note| CharsetDecision {
         encoding: enc.name(),
@@ -69,12 +78,22 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
 
     if let Some(enc) = forced {
         let (text, errors) = decode_with(enc, bytes);
-        let note = (errors > 0).then(|| format!("{errors} bytes did not decode as the configured {}", enc.name()));
+        let note = (errors > 0).then(|| {
+            format!(
+                "{errors} bytes did not decode as the configured {}",
+                enc.name()
+            )
+        });
         return finish(text, decision(enc, CharsetOrigin::Config, errors, note));
     }
     if let Some((text, name, note)) = wide_unicode(bytes) {
         let errors = text.matches('\u{fffd}').count();
-        let mut d = decision(encoding_rs::UTF_8, CharsetOrigin::Sniffed, errors, Some(note));
+        let mut d = decision(
+            encoding_rs::UTF_8,
+            CharsetOrigin::Sniffed,
+            errors,
+            Some(note),
+        );
         d.encoding = name;
         return finish(Cow::Owned(text), d);
     }
@@ -86,7 +105,11 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
     // Candidates in order of authority, then common charsets of our outlets.
     let mut candidates: Vec<(&'static Encoding, CharsetOrigin)> = Vec::new();
     let mut unknown = Vec::new();
-    fn push(candidates: &mut Vec<(&'static Encoding, CharsetOrigin)>, enc: &'static Encoding, origin: CharsetOrigin) {
+    fn push(
+        candidates: &mut Vec<(&'static Encoding, CharsetOrigin)>,
+        enc: &'static Encoding,
+        origin: CharsetOrigin,
+    ) {
         // A UTF-16 label on a document without a BOM whose declaration was
         // readable as ASCII is a lie: output_encoding() maps it to UTF-8.
         let enc = enc.output_encoding();
@@ -106,18 +129,33 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
         }
     }
     let labelled = candidates.len();
-    let default_origin = if is_json { CharsetOrigin::Json } else { CharsetOrigin::Default };
-    push(&mut candidates, encoding_rs::UTF_8, if labelled == 0 { default_origin } else { CharsetOrigin::Sniffed });
+    let default_origin = if is_json {
+        CharsetOrigin::Json
+    } else {
+        CharsetOrigin::Default
+    };
+    push(
+        &mut candidates,
+        encoding_rs::UTF_8,
+        if labelled == 0 {
+            default_origin
+        } else {
+            CharsetOrigin::Sniffed
+        },
+    );
 
     let mut best: Option<(Cow<'_, str>, &'static Encoding, CharsetOrigin, usize)> = None;
     let mut i = 0;
     while i < candidates.len() {
         let (enc, origin) = candidates[i];
-        let (enc, origin) = (&enc, &origin);
         let (text, errors) = decode_with(enc, bytes);
-        let origin = if i >= labelled && labelled > 0 { CharsetOrigin::Sniffed } else { *origin };
+        let origin = if i >= labelled && labelled > 0 {
+            CharsetOrigin::Sniffed
+        } else {
+            origin
+        };
         if errors == 0 {
-            let note = explain(&candidates[..i], *enc, labelled, &unknown, i);
+            let note = explain(&candidates[..i], enc, labelled, &unknown, i);
             return finish(text, decision(enc, origin, 0, note));
         }
         if best.as_ref().is_none_or(|b| errors < b.3) {
@@ -127,13 +165,21 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, forced: Option<&'static 
         if i == candidates.len() && i <= labelled + 1 {
             // The labels (and UTF-8) failed: ask a detector (chardetng, as
             // Firefox does), then try the charsets our outlets use most.
-            let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+            let mut detector =
+                chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
             detector.feed(bytes, true);
             let tld = host
                 .and_then(|h| h.rsplit('.').next())
                 .map(str::to_ascii_lowercase)
-                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
-            let guess = detector.guess(tld.as_deref().map(str::as_bytes), chardetng::Utf8Detection::Allow);
+                .filter(|t| {
+                    !t.is_empty()
+                        && t.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                });
+            let guess = detector.guess(
+                tld.as_deref().map(str::as_bytes),
+                chardetng::Utf8Detection::Allow,
+            );
             for enc in [guess, encoding_rs::GB18030, encoding_rs::BIG5] {
                 push(&mut candidates, enc, CharsetOrigin::Sniffed);
             }
@@ -161,9 +207,15 @@ fn explain(
     }
     if !rejected.is_empty() {
         let names: Vec<_> = rejected.iter().map(|(e, _)| e.name()).collect();
-        parts.push(format!("declared {} does not decode cleanly; {} does", names.join(" / "), chosen.name()));
+        parts.push(format!(
+            "declared {} does not decode cleanly; {} does",
+            names.join(" / "),
+            chosen.name()
+        ));
     } else if labelled == 2 && index == 0 {
-        parts.push("HTTP and XML declaration disagree; the HTTP charset decodes cleanly".to_string());
+        parts.push(
+            "HTTP and XML declaration disagree; the HTTP charset decodes cleanly".to_string(),
+        );
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
@@ -190,7 +242,10 @@ fn decode_with<'a>(enc: &'static Encoding, bytes: &'a [u8]) -> (Cow<'a, str>, us
 
 /// U+FFFD already present in UTF-8 input is content, not a decoding error.
 fn count_replacements_in_source(bytes: &[u8]) -> usize {
-    bytes.windows(3).filter(|w| *w == [0xEF, 0xBF, 0xBD]).count()
+    bytes
+        .windows(3)
+        .filter(|w| *w == [0xEF, 0xBF, 0xBD])
+        .count()
 }
 
 /// UTF-32 (which encoding_rs does not do) and UTF-16 without a BOM, told
@@ -202,7 +257,11 @@ fn wide_unicode(bytes: &[u8]) -> Option<(String, &'static str, String)> {
         let mut text = String::with_capacity(bytes.len() / 4);
         for chunk in bytes[skip..].chunks(4) {
             let arr: [u8; 4] = chunk.try_into().unwrap_or([0, 0, 0xFF, 0xFD]);
-            let n = if be { u32::from_be_bytes(arr) } else { u32::from_le_bytes(arr) };
+            let n = if be {
+                u32::from_be_bytes(arr)
+            } else {
+                u32::from_le_bytes(arr)
+            };
             text.push(char::from_u32(n).unwrap_or('\u{fffd}'));
         }
         let name = if be { "UTF-32BE" } else { "UTF-32LE" };
@@ -210,7 +269,11 @@ fn wide_unicode(bytes: &[u8]) -> Option<(String, &'static str, String)> {
     };
     let utf16 = |enc: &'static Encoding| {
         let (text, _) = enc.decode_without_bom_handling(bytes);
-        Some((text.into_owned(), enc.name(), format!("{} without BOM, detected from byte pattern", enc.name())))
+        Some((
+            text.into_owned(),
+            enc.name(),
+            format!("{} without BOM, detected from byte pattern", enc.name()),
+        ))
     };
     match head {
         [0, 0, 0xFE, 0xFF] => utf32(true, 4, "(BOM)"),
@@ -253,7 +316,10 @@ fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
     let end = head.windows(2).position(|w| w == b"?>")?;
     let decl = std::str::from_utf8(&head[..end]).ok()?;
     let pos = decl.find("encoding")?;
-    let rest = decl[pos + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let rest = decl[pos + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let value = &rest[1..];
     let close = value.find(quote)?;
@@ -268,18 +334,28 @@ fn rewrite_declaration(text: &mut String) {
         return;
     }
     let offset = text.len() - trimmed.len();
-    let Some(end) = trimmed.find("?>") else { return };
+    let Some(end) = trimmed.find("?>") else {
+        return;
+    };
     let decl = &trimmed[..end];
-    let Some(pos) = decl.find("encoding") else { return };
+    let Some(pos) = decl.find("encoding") else {
+        return;
+    };
     let after = &decl[pos + "encoding".len()..];
     let Some(eq) = after.find('=') else { return };
     let value_part = &after[eq + 1..];
     let lead = value_part.len() - value_part.trim_start().len();
     let value_part = value_part.trim_start();
-    let Some(quote) = value_part.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+    let Some(quote) = value_part
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')
+    else {
         return;
     };
-    let Some(close) = value_part[1..].find(quote) else { return };
+    let Some(close) = value_part[1..].find(quote) else {
+        return;
+    };
     let value_start = offset + pos + "encoding".len() + eq + 1 + lead + 1;
     text.replace_range(value_start..value_start + close, "utf-8");
 }
@@ -295,7 +371,8 @@ mod tests {
     #[test]
     fn gb2312_declared_feed_with_gbk_only_characters_is_lossless() {
         // 镕 and 喆 are not in GB2312, only in GBK.
-        let doc = "<?xml version=\"1.0\" encoding=\"gb2312\"?><rss><title>朱镕基 张喆</title></rss>";
+        let doc =
+            "<?xml version=\"1.0\" encoding=\"gb2312\"?><rss><title>朱镕基 张喆</title></rss>";
         let d = decode(&gbk(doc), None, None, None);
         assert!(d.text.contains("朱镕基 张喆"));
         assert!(d.text.contains("encoding=\"utf-8\""));
@@ -317,23 +394,39 @@ mod tests {
     #[test]
     fn lying_http_header_is_overruled_by_clean_decoding() {
         let doc = "<?xml version=\"1.0\" encoding=\"gbk\"?><rss>新闻</rss>";
-        let d = decode(&gbk(doc), Some("application/rss+xml; charset=utf-8"), None, None);
+        let d = decode(
+            &gbk(doc),
+            Some("application/rss+xml; charset=utf-8"),
+            None,
+            None,
+        );
         assert_eq!(d.charset.encoding, "GBK");
         assert!(d.text.contains("新闻"));
-        assert!(d.charset.note.as_deref().unwrap_or("").contains("UTF-8"), "{:?}", d.charset.note);
+        assert!(
+            d.charset.note.as_deref().unwrap_or("").contains("UTF-8"),
+            "{:?}",
+            d.charset.note
+        );
     }
 
     #[test]
     fn undeclared_gb18030_is_sniffed() {
         let doc = "<rss>京津冀教育协同发展工作会议在京召开</rss>";
-        let d = decode(&encoding_rs::GB18030.encode(doc).0, None, None, Some("www.example.cn"));
+        let d = decode(
+            &encoding_rs::GB18030.encode(doc).0,
+            None,
+            None,
+            Some("www.example.cn"),
+        );
         assert_eq!(d.text, doc);
         assert_eq!(d.charset.encoding, "GBK"); // the same decoder as gb18030 in encoding_rs
     }
 
     #[test]
     fn big5_declared_decodes() {
-        let bytes = encoding_rs::BIG5.encode("<?xml version=\"1.0\" encoding=\"big5\"?><rss>中央社新聞</rss>").0;
+        let bytes = encoding_rs::BIG5
+            .encode("<?xml version=\"1.0\" encoding=\"big5\"?><rss>中央社新聞</rss>")
+            .0;
         let d = decode(&bytes, None, None, None);
         assert!(d.text.contains("中央社新聞"));
         assert_eq!(d.charset.encoding, "Big5");
@@ -341,7 +434,12 @@ mod tests {
 
     #[test]
     fn config_override_wins() {
-        let d = decode(&gbk("<rss>中文</rss>"), Some("text/xml; charset=utf-8"), Some(encoding_rs::GBK), None);
+        let d = decode(
+            &gbk("<rss>中文</rss>"),
+            Some("text/xml; charset=utf-8"),
+            Some(encoding_rs::GBK),
+            None,
+        );
         assert_eq!(d.charset.origin, CharsetOrigin::Config);
         assert!(d.text.contains("中文"));
     }
@@ -352,8 +450,15 @@ mod tests {
         let be: Vec<u8> = doc.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
         let d = decode(&be, None, None, None);
         assert_eq!(d.charset.encoding, "UTF-16BE");
-        assert!(d.text.contains("encoding=\"utf-8\"") && d.text.contains("中文"), "{}", d.text);
-        let le32: Vec<u8> = [0xFF, 0xFE, 0, 0].into_iter().chain(doc.chars().flat_map(|c| (c as u32).to_le_bytes())).collect();
+        assert!(
+            d.text.contains("encoding=\"utf-8\"") && d.text.contains("中文"),
+            "{}",
+            d.text
+        );
+        let le32: Vec<u8> = [0xFF, 0xFE, 0, 0]
+            .into_iter()
+            .chain(doc.chars().flat_map(|c| (c as u32).to_le_bytes()))
+            .collect();
         let d = decode(&le32, None, None, None);
         assert_eq!(d.charset.encoding, "UTF-32LE");
         assert!(d.text.contains("中文"));
@@ -361,7 +466,10 @@ mod tests {
 
     #[test]
     fn charset_param_parses_quotes_and_case() {
-        assert_eq!(charset_param("text/xml; Charset=\"GB2312\"").as_deref(), Some("GB2312"));
+        assert_eq!(
+            charset_param("text/xml; Charset=\"GB2312\"").as_deref(),
+            Some("GB2312")
+        );
         assert_eq!(charset_param("text/xml"), None);
     }
 }

@@ -20,14 +20,10 @@ pub use crate::model::Validators;
 
 pub const MAX_REDIRECTS: usize = 5;
 
-
 /// A successful fetch.
 #[derive(Debug)]
 pub enum Fetched {
-    NotModified {
-        status: u16,
-        elapsed: Duration,
-    },
+    NotModified { status: u16, elapsed: Duration },
     Body(Body),
 }
 
@@ -89,7 +85,12 @@ impl Fetcher {
             let url = attempt.url();
             let refusal = if !matches!(url.scheme(), "http" | "https") {
                 Some(format!("redirect to unsupported scheme {}", url.scheme()))
-            } else if attempt.previous().last().is_some_and(|p| p.scheme() == "https") && url.scheme() == "http" {
+            } else if attempt
+                .previous()
+                .last()
+                .is_some_and(|p| p.scheme() == "https")
+                && url.scheme() == "http"
+            {
                 Some(format!("redirect from https to plain http ({url})"))
             } else if allow_private {
                 None
@@ -110,7 +111,9 @@ impl Fetcher {
         if !allow_private {
             builder = builder.dns_resolver(PublicOnlyResolver);
         }
-        let client = builder.build().map_err(|e| FetchError::Network(error_chain(&e)))?;
+        let client = builder
+            .build()
+            .map_err(|e| FetchError::Network(error_chain(&e)))?;
         Ok(Fetcher {
             client,
             timeout: Duration::from_secs(cfg.timeout_secs),
@@ -131,7 +134,10 @@ impl Fetcher {
                 }
                 let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
                 let semaphore = self.host_semaphore(&host);
-                let _permit = semaphore.acquire().await.map_err(|e| FetchError::Network(e.to_string()))?;
+                let _permit = semaphore
+                    .acquire()
+                    .await
+                    .map_err(|e| FetchError::Network(e.to_string()))?;
                 // The client's timeout covers the whole request; this one also
                 // covers a body that drips in slower than reqwest notices.
                 let limit = self.timeout + Duration::from_millis(500);
@@ -215,7 +221,11 @@ impl Fetcher {
         // A file's mtime and size play the part of Last-Modified.
         let stamp = meta.modified().ok().map(|m| {
             let t: chrono::DateTime<chrono::Utc> = m.into();
-            format!("{} {}", t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true), meta.len())
+            format!(
+                "{} {}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                meta.len()
+            )
         });
         if stamp.is_some() && validators.last_modified == stamp {
             return Ok(Fetched::NotModified {
@@ -340,7 +350,8 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
         let host = name.as_str().to_string();
         Box::pin(async move {
             let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            let public: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
             if public.is_empty() {
                 let shown: Vec<String> = all.iter().map(|a| a.ip().to_string()).collect();
                 return Err(format!(
@@ -360,7 +371,20 @@ mod tests {
 
     #[test]
     fn classifies_addresses() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {

@@ -60,8 +60,17 @@ const FOOTER_HEADINGS: &[&str] = &[
 
 /// Headings safe to look for in the middle of a flattened one-line text.
 const INLINE_FOOTER_HEADINGS: &[&str] = &[
-    "相关推荐", "相关新闻", "相关阅读", "相关文章", "延伸阅读", "推荐阅读", "热门推荐", "猜你喜欢", "最近发表",
+    "相关推荐",
+    "相关新闻",
+    "相关阅读",
+    "相关文章",
+    "延伸阅读",
+    "推荐阅读",
+    "热门推荐",
+    "猜你喜欢",
+    "最近发表",
     "随机阅读",
+    "返回搜狐",
 ];
 
 /// The boilerplate rules: built-in ones plus the config's `[normalize]`.
@@ -92,28 +101,42 @@ fn re(pattern: &str) -> Regex {
 impl Normalizer {
     pub fn new(extra: &config::Normalize) -> Self {
         let inline = INLINE_FOOTER_HEADINGS.join("|");
-        let mut footer_headings: Vec<String> = FOOTER_HEADINGS.iter().map(|s| s.to_string()).collect();
-        footer_headings.extend(extra.footer_headings.iter().map(|h| fold_heading(&h.nfkc().collect::<String>())));
+        let mut footer_headings: Vec<String> =
+            FOOTER_HEADINGS.iter().map(|s| s.to_string()).collect();
+        footer_headings.extend(
+            extra
+                .footer_headings
+                .iter()
+                .map(|h| fold_heading(&h.nfkc().collect::<String>())),
+        );
         Normalizer {
             // Applied to the start of the body, after NFKC (so （ is ( and ： is :).
             datelines: vec![
                 // 中新网北京10月9日电 (记者 杜燕) / 新华社北京10月9日电(记者张三) / 本报北京10月9日讯
-                re(r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|讯|消息)\s*(?:\([^)]{0,40}\)\s*)*(?:记者\s*[\p{Han}\s、]{2,20}?报道\s*[:,]?)?\s*[:,]?\s*"),
+                re(
+                    r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|讯|消息)\s*(?:\([^)]{0,40}\)\s*)*(?:记者\s*[\p{Han}\s、]{2,20}?报道\s*[:,]?)?\s*[:,]?\s*",
+                ),
                 // 本报讯 (记者 张三)
                 re(r"^(?:本报|本刊|本台|本网)[\p{Han}]{0,8}讯\s*(?:\([^)]{0,40}\)\s*)*[:,]?\s*"),
                 // BEIJING, Oct. 9 (Xinhua) -- / LONDON (Reuters) -
-                re(r"^[A-Z][A-Za-z .,'-]{1,60}?\((?:Reuters|AP|AFP|Xinhua|Bloomberg|UPI|CNN|Kyodo|Yonhap)\)\s*(?:--|-|—|–)\s*"),
+                re(
+                    r"^[A-Z][A-Za-z .,'-]{1,60}?\((?:Reuters|AP|AFP|Xinhua|Bloomberg|UPI|CNN|Kyodo|Yonhap)\)\s*(?:--|-|—|–)\s*",
+                ),
                 // a leftover reporter credit: (记者 张三)
                 re(r"^\((?:记者|通讯员|见习记者|特约记者|实习生)[^)]{0,40}\)\s*"),
             ],
             // Whole lines that are credits, not story.
             strip_lines: vec![
-                re(r"^[\[【(]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|校对|审校|审核|来源|來源|稿件来源|文章来源|本文来源|作者|记者|摄影|图片来源|监制|制作|出品|主编|值班编辑)\s*[:]"),
+                re(
+                    r"^[\[【(]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|校对|审校|审核|来源|來源|稿件来源|文章来源|本文来源|作者|摄影|图片来源|监制|制作|出品|主编|值班编辑)\s*[:]",
+                ),
                 re(r"^[\[【(]\s*完\s*[\]】)]$"),
                 re(r"(?i)^[-—]*\s*end\s*[-—]*$"),
             ],
             long_strip_lines: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]"),
-            trailing_credit: re(r"\s*(?:[\[【(]\s*(?:责任编辑|責任編輯|编辑|編輯|责编|記者|记者|作者)\s*[:\s][^\]】)]{0,30}[\]】)]|责任编辑\s*[:]\s*\S{1,20})\s*$"),
+            trailing_credit: re(
+                r"\s*(?:[\[【(]\s*(?:责任编辑|責任編輯|编辑|編輯|责编|記者|记者|作者)\s*[:\s][^\]】)]{0,30}[\]】)]|责任编辑\s*[:]\s*\S{1,20})\s*$",
+            ),
             end_marker: re(r"[\[【(]\s*完\s*[\]】)]"),
             inline_footer: re(&format!(r"(?:^|\s)(?:{inline})(?:\s|:|$)")),
             title_prefix: re(r"^(?:【[^】]{1,20}】|\[[^\]]{1,12}\])\s*"),
@@ -129,10 +152,18 @@ impl Normalizer {
     /// Normalizes one item and computes its content hash.
     pub fn normalize(&self, item: &ParsedItem) -> NormalizedItem {
         let mut removed = Vec::new();
-        let raw_title = item.title.as_deref().map(decode_entities).unwrap_or_default();
+        let raw_title = item
+            .title
+            .as_deref()
+            .map(decode_entities)
+            .unwrap_or_default();
         let title = self.clean_title(&raw_title, &mut removed);
 
-        let body_html = item.content_html.as_deref().or(item.summary_html.as_deref()).unwrap_or("");
+        let body_html = item
+            .content_html
+            .as_deref()
+            .or(item.summary_html.as_deref())
+            .unwrap_or("");
         let lines = html_to_lines(body_html);
         let lines = self.strip_boilerplate(lines, &mut removed);
         let text = lines.join("\n").to_lowercase();
@@ -145,7 +176,10 @@ impl Normalizer {
             format!("t:{title_key}")
         } else {
             // Too little to tell stories apart by text alone.
-            format!("t:{title_key}\nb:{body_key}\nk:{}", item.link.as_deref().unwrap_or(&item.key()))
+            format!(
+                "t:{title_key}\nb:{body_key}\nk:{}",
+                item.link.as_deref().unwrap_or(&item.key())
+            )
         };
         NormalizedItem {
             title,
@@ -167,7 +201,9 @@ impl Normalizer {
             }
         }
         for _ in 0..3 {
-            let Some(m) = self.title_suffix.find(&t) else { break };
+            let Some(m) = self.title_suffix.find(&t) else {
+                break;
+            };
             let rest = t[..m.start()].trim().to_string();
             if rest.chars().count() < 4 {
                 break;
@@ -177,7 +213,9 @@ impl Normalizer {
         }
         for r in &self.extra_strip_title {
             if let Some(m) = r.find(&t) {
-                let rest = format!("{}{}", &t[..m.start()], &t[m.end()..]).trim().to_string();
+                let rest = format!("{}{}", &t[..m.start()], &t[m.end()..])
+                    .trim()
+                    .to_string();
                 if !rest.is_empty() {
                     removed.push(format!("title pattern {:?}", m.as_str()));
                     t = rest;
@@ -189,7 +227,7 @@ impl Normalizer {
 
     fn is_footer_heading(&self, line: &str) -> bool {
         let h = fold_heading(line);
-        !h.is_empty() && self.footer_headings.iter().any(|f| *f == h)
+        !h.is_empty() && self.footer_headings.contains(&h)
     }
 
     /// Removes boilerplate from NFKC'd, trimmed, non-empty lines.
@@ -203,13 +241,20 @@ impl Normalizer {
             }
             if let Some((start, end)) = self.end_marker.find(line).map(|m| (m.start(), m.end())) {
                 let tail = line[end..].trim();
-                let what = if tail.is_empty() { String::new() } else { format!(" and {:?}", first_chars(tail, 12)) };
+                let what = if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {:?}", first_chars(tail, 12))
+                };
                 removed.push(format!("end marker {:?}{what}", &line[start..end]));
                 line.truncate(start);
                 cut = Some((i + 1, String::new()));
                 break;
             }
-            if let Some((start, heading)) = self.inline_footer.find(line).map(|m| (m.start(), m.as_str().trim().to_string()))
+            if let Some((start, heading)) = self
+                .inline_footer
+                .find(line)
+                .map(|m| (m.start(), m.as_str().trim().to_string()))
                 && start > 0
             {
                 removed.push(format!("inline footer from {heading:?}"));
@@ -230,7 +275,8 @@ impl Normalizer {
 
         // 2. Credit lines anywhere, and configured patterns.
         lines.retain(|line| {
-            let is_credit = (line.chars().count() <= 80 && self.strip_lines.iter().any(|r| r.is_match(line)))
+            let is_credit = (line.chars().count() <= 80
+                && self.strip_lines.iter().any(|r| r.is_match(line)))
                 || (line.chars().count() <= 300 && self.long_strip_lines.is_match(line))
                 || self.extra_strip_lines.iter().any(|r| r.is_match(line));
             if is_credit {
@@ -239,7 +285,10 @@ impl Normalizer {
             !is_credit
         });
         for line in lines.iter_mut() {
-            if let Some((start, credit)) = self.trailing_credit.find(line).map(|m| (m.start(), m.as_str().trim().to_string()))
+            if let Some((start, credit)) = self
+                .trailing_credit
+                .find(line)
+                .map(|m| (m.start(), m.as_str().trim().to_string()))
                 && start > 0
             {
                 removed.push(format!("credit {credit:?}"));
@@ -270,7 +319,11 @@ impl Normalizer {
 
         // 4. A trailing run of short title-like lines with no heading: a list
         //    of other stories ("相关推荐" without its heading).
-        let trailing = lines.iter().rev().take_while(|l| looks_like_listed_title(l)).count();
+        let trailing = lines
+            .iter()
+            .rev()
+            .take_while(|l| looks_like_listed_title(l))
+            .count();
         if trailing >= 3 && trailing < lines.len() {
             removed.push(format!("trailing list of {trailing} titles"));
             lines.truncate(lines.len() - trailing);
@@ -290,7 +343,8 @@ fn first_chars(s: &str, n: usize) -> String {
 
 /// A heading line reduced to its words: bullets, brackets, colons gone.
 fn fold_heading(line: &str) -> String {
-    line.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()
+    line.trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase()
 }
 
 /// Short, no sentence end: how a list of other stories' titles looks.
@@ -301,7 +355,10 @@ fn looks_like_listed_title(line: &str) -> bool {
         return false;
     }
     let last = line.chars().last().unwrap_or(' ');
-    !matches!(last, '。' | '.' | '!' | '?' | '…' | '"' | '”' | '」' | ';' | ':' | ')')
+    !matches!(
+        last,
+        '。' | '.' | '!' | '?' | '…' | '"' | '”' | '」' | ';' | ':' | ')'
+    )
 }
 
 /// Decodes HTML entities in a plain-text field (titles often carry them twice).
@@ -331,10 +388,39 @@ pub fn fold(text: &str) -> String {
 }
 
 const BLOCK_ELEMENTS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote", "section",
-    "article", "header", "footer", "pre", "hr", "figure", "figcaption", "dd", "dt", "dl", "aside", "nav", "center",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "pre",
+    "hr",
+    "figure",
+    "figcaption",
+    "dd",
+    "dt",
+    "dl",
+    "aside",
+    "nav",
+    "center",
 ];
-const SKIPPED_ELEMENTS: &[&str] = &["script", "style", "noscript", "template", "head", "title", "iframe", "object"];
+const SKIPPED_ELEMENTS: &[&str] = &[
+    "script", "style", "noscript", "template", "head", "title", "iframe", "object",
+];
 
 /// HTML (or plain text) → NFKC'd, whitespace-collapsed, non-empty lines, one
 /// per block element.
@@ -399,19 +485,34 @@ mod tests {
         let n = Normalizer::default();
         let a = item(
             "京津冀教育协同发展工作会议在京召开_中国新闻网",
-            &format!("<p>中新网北京10月9日电（记者 杜燕）{BODY}(完)</p><p>相关推荐</p><p>黑龙江饶河再现野生东北虎足迹</p>"),
+            &format!(
+                "<p>中新网北京10月9日电（记者 杜燕）{BODY}(完)</p><p>相关推荐</p><p>黑龙江饶河再现野生东北虎足迹</p>"
+            ),
         );
         let b = item(
             "【教育】京津冀教育协同发展工作会议在京召开",
-            &format!("<p>原标题：三地教育协同会议召开</p><p>新华社北京10月9日电 {}</p><p>【责任编辑：王五】</p>", BODY.replace(',', "，")),
+            &format!(
+                "<p>原标题：三地教育协同会议召开</p><p>新华社北京10月9日电 {}</p><p>【责任编辑：王五】</p>",
+                BODY.replace(',', "，")
+            ),
         );
         let c = item(
             "京津冀教育协同发展工作会议在京召开 - 人民网",
-            &format!("{BODY}<br>责任编辑：张三<br>- 最近发表<br>- 台风已致16人死亡<br>- 乡村阅读空间<br>- 海南外贸增长"),
+            &format!(
+                "{BODY}<br>责任编辑：张三<br>- 最近发表<br>- 台风已致16人死亡<br>- 乡村阅读空间<br>- 海南外贸增长"
+            ),
         );
         let (na, nb, nc) = (n.normalize(&a), n.normalize(&b), n.normalize(&c));
-        assert_eq!(na.content_hash, nb.content_hash, "{:?}\n{:?}", na.text, nb.text);
-        assert_eq!(na.content_hash, nc.content_hash, "{:?}\n{:?}", na.text, nc.text);
+        assert_eq!(
+            na.content_hash, nb.content_hash,
+            "{:?}\n{:?}",
+            na.text, nb.text
+        );
+        assert_eq!(
+            na.content_hash, nc.content_hash,
+            "{:?}\n{:?}",
+            na.text, nc.text
+        );
         assert_eq!(na.title, "京津冀教育协同发展工作会议在京召开");
         assert_eq!(nb.title, "京津冀教育协同发展工作会议在京召开");
         assert_eq!(nc.title, "京津冀教育协同发展工作会议在京召开");
@@ -422,16 +523,28 @@ mod tests {
     #[test]
     fn full_width_digits_and_quotes_fold() {
         let n = Normalizer::default();
-        let a = n.normalize(&item("t", "２０２３年“京津冀”教育协同发展工作会议在京召开，三地签署协议。"));
-        let b = n.normalize(&item("t", "2023年「京津冀」教育协同发展工作会议在京召开,三地签署协议."));
+        let a = n.normalize(&item(
+            "t",
+            "２０２３年“京津冀”教育协同发展工作会议在京召开，三地签署协议。",
+        ));
+        let b = n.normalize(&item(
+            "t",
+            "2023年「京津冀」教育协同发展工作会议在京召开,三地签署协议.",
+        ));
         assert_eq!(a.content_hash, b.content_hash);
     }
 
     #[test]
     fn different_stories_with_the_same_title_differ() {
         let n = Normalizer::default();
-        let a = n.normalize(&item("通知", "<p>本周六上午九点全体员工在三楼会议室开会，请准时参加。</p>"));
-        let b = n.normalize(&item("通知", "<p>因线路检修，明日下午二时至五时小区停水，请提前储水。</p>"));
+        let a = n.normalize(&item(
+            "通知",
+            "<p>本周六上午九点全体员工在三楼会议室开会，请准时参加。</p>",
+        ));
+        let b = n.normalize(&item(
+            "通知",
+            "<p>因线路检修，明日下午二时至五时小区停水，请提前储水。</p>",
+        ));
         assert_ne!(a.content_hash, b.content_hash);
     }
 
@@ -446,14 +559,27 @@ mod tests {
     }
 
     #[test]
+    fn interview_lines_are_story_not_credits() {
+        let n = Normalizer::default();
+        let o = n.normalize(&item(
+            "t",
+            "<p>记者：手术同意书里写了什么？</p><p>院方：写明了风险。</p><p>责任编辑：王五</p>",
+        ));
+        assert_eq!(o.text, "记者:手术同意书里写了什么?\n院方:写明了风险。");
+    }
+
+    #[test]
     fn entities_scripts_and_blocks() {
-        let lines = html_to_lines("<p>A&amp;B&nbsp;&#8226; 中</p><script>var x=1;</script><div>第二段</div>");
+        let lines = html_to_lines(
+            "<p>A&amp;B&nbsp;&#8226; 中</p><script>var x=1;</script><div>第二段</div>",
+        );
         assert_eq!(lines, vec!["A&B • 中", "第二段"]);
     }
 
     #[test]
     fn seed_article_loses_its_footer() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/000_b42a14d1aa78152e.txt");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/seed/000_b42a14d1aa78152e.txt");
         let Ok(text) = std::fs::read_to_string(&path) else {
             eprintln!("skipped: {} not present", path.display());
             return;
@@ -462,7 +588,11 @@ mod tests {
         let title = lines.next().unwrap_or_default();
         let body: String = lines.map(|l| format!("<p>{l}</p>")).collect();
         let n = Normalizer::default().normalize(&item(title, &body));
-        assert!(n.text.starts_with("今天,记者从北京市教委了解到"), "{}", &n.text[..60]);
+        assert!(
+            n.text.starts_with("今天,记者从北京市教委了解到"),
+            "{}",
+            &n.text[..60]
+        );
         assert!(n.text.ends_with("了解北京通学公交服务情况。"), "{}", n.text);
         assert!(!n.text.contains("东北虎"));
     }

@@ -40,8 +40,11 @@ pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
 fn parse_strict(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
     // feed-rs (through quick-xml) has panicked on hostile input; a panic
     // must fail this one document, not the whole poll.
-    std::panic::catch_unwind(|| parse_with_feed_rs(text, base))
-        .unwrap_or_else(|_| Err(ParseError::NotAFeed("the XML parser crashed on this document".into())))
+    std::panic::catch_unwind(|| parse_with_feed_rs(text, base)).unwrap_or_else(|_| {
+        Err(ParseError::NotAFeed(
+            "the XML parser crashed on this document".into(),
+        ))
+    })
 }
 
 fn parse_with_feed_rs(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
@@ -64,7 +67,10 @@ fn parse_with_feed_rs(text: &str, base: Option<&str>) -> Result<ParsedFeed, Pars
     };
     Ok(ParsedFeed {
         format,
-        title: feed.title.map(|t| t.content.trim().to_string()).filter(|t| !t.is_empty()),
+        title: feed
+            .title
+            .map(|t| t.content.trim().to_string())
+            .filter(|t| !t.is_empty()),
         language: feed.language,
         items: feed.entries.into_iter().map(item).collect(),
         repairs: Vec::new(),
@@ -92,7 +98,8 @@ fn repair(text: &str) -> Option<(String, Vec<String>)> {
             }
             Some(v) => {
                 let value_start = tag[v..].find(['"', '\'']).map(|q| pos + v + q + 1);
-                let value_end = value_start.and_then(|s| fixed[s..tag_end].find(['"', '\'']).map(|e| s + e));
+                let value_end =
+                    value_start.and_then(|s| fixed[s..tag_end].find(['"', '\'']).map(|e| s + e));
                 if let (Some(s), Some(e)) = (value_start, value_end) {
                     let version = fixed[s..e].trim().to_string();
                     if !matches!(version.as_str(), "0.91" | "0.92" | "2.0") {
@@ -178,8 +185,13 @@ fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
     }
     if let Some(items) = obj.get_mut("items").and_then(|i| i.as_array_mut()) {
         for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
-            if let Some(tags) = item.get("tags").and_then(|t| t.as_str()).map(str::to_string) {
-                let list: Vec<serde_json::Value> = tags.split(',').map(|t| t.trim().into()).collect();
+            if let Some(tags) = item
+                .get("tags")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+            {
+                let list: Vec<serde_json::Value> =
+                    tags.split(',').map(|t| t.trim().into()).collect();
                 item.insert("tags".into(), list.into());
                 repairs.push("item tags given as a string".into());
             }
@@ -190,7 +202,11 @@ fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let head: String = text.chars().take(1024).collect::<String>().to_ascii_lowercase();
+    let head: String = text
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
     head.contains("<!doctype html") || head.contains("<html")
 }
 
@@ -213,7 +229,12 @@ fn item(e: Entry) -> ParsedItem {
     let link = main_link(&e.links);
     let content_html = e.content.and_then(|c| c.body).and_then(non_empty);
     let summary_html = e.summary.map(|s| s.content).and_then(non_empty);
-    let mut authors: Vec<String> = e.authors.into_iter().filter_map(|p| p.name).filter_map(non_empty).collect();
+    let mut authors: Vec<String> = e
+        .authors
+        .into_iter()
+        .filter_map(|p| p.name)
+        .filter_map(non_empty)
+        .collect();
     authors.dedup();
     ParsedItem {
         guid: non_empty(e.id),

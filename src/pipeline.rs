@@ -114,7 +114,11 @@ impl Poller {
     }
 
     /// Polls `sources` once each; `on_done` is called as each one finishes.
-    pub async fn poll(&self, sources: Vec<Source>, on_done: impl Fn(&SourceReport)) -> Result<PollReport, PipelineError> {
+    pub async fn poll(
+        &self,
+        sources: Vec<Source>,
+        on_done: impl Fn(&SourceReport),
+    ) -> Result<PollReport, PipelineError> {
         let started = Instant::now();
         let mut report = PollReport::default();
         let mut stream = futures::stream::iter(sources)
@@ -142,17 +146,15 @@ impl Poller {
             let id = id.clone();
             tokio::task::spawn_blocking(move || lock(&store).validators(&id)).await??
         };
-        let fetched = self
-            .fetcher
-            .fetch(&source.url, &validators)
-            .await;
+        let fetched = self.fetcher.fetch(&source.url, &validators).await;
         let (outcome, bytes) = match fetched {
             Ok(Fetched::NotModified { status, .. }) => (PollOutcome::NotModified { status }, 0),
             Ok(Fetched::Body(body)) => {
                 let normalizer = self.normalizer.clone();
                 let forced = source.encoding;
                 let bytes = body.bytes.len() as u64;
-                let outcome = tokio::task::spawn_blocking(move || process(body, forced, &normalizer)).await?;
+                let outcome =
+                    tokio::task::spawn_blocking(move || process(body, forced, &normalizer)).await?;
                 (outcome, bytes)
             }
             Err(e) => {
@@ -171,14 +173,19 @@ impl Poller {
             PollOutcome::Fetched { items, .. } => SourceOutcome::Ok {
                 items: items.len() as u64,
             },
-            PollOutcome::Failed { error, .. } => SourceOutcome::Failed { error: error.clone() },
+            PollOutcome::Failed { error, .. } => SourceOutcome::Failed {
+                error: error.clone(),
+            },
         };
         let duration = started.elapsed();
         let counts = {
             let store = self.store.clone();
             let id = id.clone();
             let ms = duration.as_millis() as u64;
-            tokio::task::spawn_blocking(move || lock(&store).record_poll(&id, started_at, ms, outcome)).await??
+            tokio::task::spawn_blocking(move || {
+                lock(&store).record_poll(&id, started_at, ms, outcome)
+            })
+            .await??
         };
         Ok(SourceReport {
             id,
@@ -192,9 +199,20 @@ impl Poller {
 }
 
 /// Decode → parse → normalize: the CPU part of a poll.
-fn process(body: fetch::Body, forced: Option<&'static encoding_rs::Encoding>, normalizer: &Normalizer) -> PollOutcome {
-    let host = url::Url::parse(&body.final_url).ok().and_then(|u| u.host_str().map(str::to_string));
-    let decoded = decode::decode(&body.bytes, body.content_type.as_deref(), forced, host.as_deref());
+fn process(
+    body: fetch::Body,
+    forced: Option<&'static encoding_rs::Encoding>,
+    normalizer: &Normalizer,
+) -> PollOutcome {
+    let host = url::Url::parse(&body.final_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string));
+    let decoded = decode::decode(
+        &body.bytes,
+        body.content_type.as_deref(),
+        forced,
+        host.as_deref(),
+    );
     let charset_json = serde_json::to_string(&decoded.charset).unwrap_or_default();
     match parse::parse(&decoded.text, Some(&body.final_url)) {
         Ok(feed) => {

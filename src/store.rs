@@ -51,7 +51,6 @@ pub struct SourceRow<'a> {
     pub url: &'a str,
 }
 
-
 /// What one poll of one source came to.
 pub enum PollOutcome {
     NotModified {
@@ -141,19 +140,28 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)
-            .map_err(|source| StoreError::Migration { path: shown, source })?;
+            .map_err(|source| StoreError::Migration {
+                path: shown,
+                source,
+            })?;
         Ok(Store { conn })
     }
 
     /// Number of migrations applied (the schema version).
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// Inserts new sources and refreshes the name and URL of known ones.
@@ -276,11 +284,17 @@ impl Store {
     }
 
     pub fn count_stories(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM stories", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM stories", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     pub fn count_copies(&self) -> Result<u64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM copies", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM copies", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     /// Every story published at or after `since`, newest first, to `out`.
@@ -330,7 +344,11 @@ impl Store {
 }
 
 /// The story an identical normalized body already belongs to, if any.
-fn find_story(tx: &Transaction<'_>, hash: &str, not: Option<&str>) -> rusqlite::Result<Option<String>> {
+fn find_story(
+    tx: &Transaction<'_>,
+    hash: &str,
+    not: Option<&str>,
+) -> rusqlite::Result<Option<String>> {
     tx.query_row(
         "SELECT story_id FROM copies WHERE content_hash = ?1 AND story_id IS NOT ?2
          UNION ALL SELECT id FROM stories WHERE (id = ?1 OR content_hash = ?1) AND id IS NOT ?2
@@ -358,7 +376,11 @@ fn store_item(
     let raw_hash = item.raw_hash();
     let hash = norm.content_hash.0.as_str();
     // A date in the future (a wrong time zone) is not believed.
-    let published = item.published.map(ts).filter(|p| *p <= now + 600).unwrap_or(now);
+    let published = item
+        .published
+        .map(ts)
+        .filter(|p| *p <= now + 600)
+        .unwrap_or(now);
     let authors = serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into());
 
     let existing: Option<(i64, String, String, String)> = tx
@@ -371,7 +393,10 @@ fn store_item(
 
     match existing {
         Some((copy_id, _, old_raw, _)) if old_raw == raw_hash => {
-            tx.execute("UPDATE copies SET last_seen = ?2 WHERE id = ?1", params![copy_id, now])?;
+            tx.execute(
+                "UPDATE copies SET last_seen = ?2 WHERE id = ?1",
+                params![copy_id, now],
+            )?;
             c.items_known = 1;
         }
         Some((copy_id, story_id, _, old_hash)) => {
@@ -399,11 +424,21 @@ fn store_item(
                 params![story_id, copy_id],
                 |r| r.get(0),
             )?;
-            let elsewhere = if old_hash != hash { find_story(tx, hash, Some(&story_id))? } else { None };
+            let elsewhere = if old_hash != hash {
+                find_story(tx, hash, Some(&story_id))?
+            } else {
+                None
+            };
             if let Some(target) = elsewhere {
                 // The edit made it identical to another story: it joins that one.
-                tx.execute("UPDATE copies SET story_id = ?2 WHERE id = ?1", params![copy_id, target])?;
-                tx.execute("UPDATE stories SET updated_at = ?2 WHERE id = ?1", params![target, now])?;
+                tx.execute(
+                    "UPDATE copies SET story_id = ?2 WHERE id = ?1",
+                    params![copy_id, target],
+                )?;
+                tx.execute(
+                    "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
+                    params![target, now],
+                )?;
                 if others == 0 {
                     tx.execute("DELETE FROM stories WHERE id = ?1", [&story_id])?;
                 }
@@ -418,7 +453,10 @@ fn store_item(
         None => {
             let story_id = match find_story(tx, hash, None)? {
                 Some(id) => {
-                    tx.execute("UPDATE stories SET updated_at = ?2 WHERE id = ?1", params![id, now])?;
+                    tx.execute(
+                        "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
+                        params![id, now],
+                    )?;
                     c.stories_merged = 1;
                     id
                 }
