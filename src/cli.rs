@@ -118,17 +118,21 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check => {
             println!(
-                "{}: ok ({} sources, {} enabled, {} topics)",
+                "{}: ok ({}, {} enabled, {})",
                 cli.config.display(),
-                config.sources.len(),
+                plural(config.sources.len(), "source"),
                 config.sources.iter().filter(|s| s.enabled).count(),
-                config.topics.len()
+                plural(config.topics.len(), "topic")
             );
             Exit::Success
         }
         Command::Poll { sources } => poll(&config, &sources),
         Command::Export { topic, since } => export(&config, topic.as_deref(), since),
     }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Exit> {

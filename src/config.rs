@@ -82,7 +82,9 @@ pub struct Source {
 pub struct Topic {
     pub slug: String,
     pub title: String,
+    /// The query as written.
     pub query: String,
+    pub parsed: crate::topics::Query,
     pub tags: Vec<String>,
 }
 
@@ -609,16 +611,23 @@ impl Validator<'_> {
             if t.title.get_ref().trim().is_empty() {
                 self.problem(t.title.span(), key("title"), "must not be empty");
             }
-            if t.query.get_ref().trim().is_empty() {
-                self.problem(t.query.span(), key("query"), "must not be empty");
-            }
+            let parsed = match crate::topics::Query::parse(t.query.get_ref()) {
+                Ok(q) => Some(q),
+                Err(e) => {
+                    self.problem(t.query.span(), key("query"), format!("topic {slug:?}: {e}"));
+                    None
+                }
+            };
             let tags = self.tags(t.tags, &key("tags"));
-            topics.push(Topic {
-                slug,
-                title: t.title.into_inner(),
-                query: t.query.into_inner(),
-                tags,
-            });
+            if let Some(parsed) = parsed {
+                topics.push(Topic {
+                    slug,
+                    title: t.title.into_inner(),
+                    query: t.query.into_inner(),
+                    parsed,
+                    tags,
+                });
+            }
         }
 
         Config {
@@ -715,6 +724,13 @@ encoding = "klingon"
         let s = e.to_string();
         assert!(s.starts_with("/etc/newsriver/config.toml:2:"), "{s}");
         assert!(s.contains("source[0].id"), "{s}");
+    }
+
+    #[test]
+    fn malformed_query_names_topic_and_position() {
+        let p = problems("[[topic]]\nslug = \"edu\"\ntitle = \"E\"\nquery = '京津冀 AND (教育'\n");
+        assert_eq!((p[0].line, p[0].key.as_str()), (4, "topic[0].query"));
+        assert!(p[0].message.contains("\"edu\"") && p[0].message.contains("character"), "{}", p[0].message);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! newsriver: many outlets' feeds in, a few merged topical feeds out.
 //!
 //! Data flows one way, one module per stage:
-//! `config` → `fetch` → `decode` → `parse` → `normalize` → `store`,
+//! `config` → `fetch` → `decode` → `parse` → `normalize` → `store` → `topics`,
 //! composed by `pipeline`, with `cli` at the edge. See ARCHITECTURE.md.
 #![forbid(unsafe_code)]
 
@@ -14,3 +14,4 @@ pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod store;
+pub mod topics;
