@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{self, Poller};
-use crate::store::Store;
 
 /// Exit codes (part of the CLI contract).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,27 +238,19 @@ fn human_bytes(b: u64) -> String {
 }
 
 fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) -> Exit {
-    if let Some(slug) = topic {
-        if !config.topics.iter().any(|t| t.slug == slug) {
-            let known: Vec<_> = config.topics.iter().map(|t| t.slug.as_str()).collect();
-            eprintln!(
-                "error: no topic {slug:?} in {} (topics: {})",
-                config.path.display(),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            );
-            return Exit::Config;
-        }
+    if let Some(slug) = topic
+        && !config.topics.iter().any(|t| t.slug == slug)
+    {
+        let known: Vec<_> = config.topics.iter().map(|t| t.slug.as_str()).collect();
         eprintln!(
-            "error: topic membership is not computed yet in this version; export without --topic"
+            "error: no topic {slug:?} in {} (topics: {})",
+            config.path.display(),
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
         );
-        return Exit::Runtime;
+        return Exit::Config;
     }
-    let store = match Store::open(&config.storage.path) {
-        Ok(s) => s,
+    let store = match pipeline::open_store(config) {
+        Ok((s, _)) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Runtime;
@@ -267,7 +258,7 @@ fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) ->
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = store.export(since, |story| {
+    let result = store.export(topic, since, |story| {
         serde_json::to_writer(&mut out, &story).map_err(std::io::Error::other)?;
         out.write_all(b"\n")
     });

@@ -84,7 +84,7 @@ pub struct Topic {
     pub title: String,
     /// The query as written.
     pub query: String,
-    pub parsed: crate::topics::Query,
+    pub parsed: crate::query::Query,
     pub tags: Vec<String>,
 }
 
@@ -611,7 +611,7 @@ impl Validator<'_> {
             if t.title.get_ref().trim().is_empty() {
                 self.problem(t.title.span(), key("title"), "must not be empty");
             }
-            let parsed = match crate::topics::Query::parse(t.query.get_ref()) {
+            let parsed = match crate::query::Query::parse(t.query.get_ref()) {
                 Ok(q) => Some(q),
                 Err(e) => {
                     self.problem(t.query.span(), key("query"), format!("topic {slug:?}: {e}"));

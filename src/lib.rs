@@ -13,5 +13,6 @@ pub mod model;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
+pub mod query;
 pub mod store;
 pub mod topics;

@@ -19,6 +19,7 @@ use crate::fetch::{self, Fetched, Fetcher};
 use crate::normalize::Normalizer;
 use crate::parse;
 use crate::store::{self, PollCounts, PollOutcome, SourceRow, Store};
+use crate::topics::Topics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -80,6 +81,7 @@ impl PollReport {
 /// Everything a poll needs, shared by the concurrent source tasks.
 pub struct Poller {
     store: Arc<Mutex<Store>>,
+    topics: Arc<Topics>,
     fetcher: Fetcher,
     normalizer: Arc<Normalizer>,
     concurrency: usize,
@@ -92,21 +94,12 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 }
 
 impl Poller {
-    /// Opens the database, records the configured sources, builds the client.
+    /// Opens the database, records the configured sources and topics, builds the client.
     pub fn new(config: &Config) -> Result<Poller, PipelineError> {
-        let mut store = Store::open(&config.storage.path)?;
-        let rows: Vec<SourceRow<'_>> = config
-            .sources
-            .iter()
-            .map(|s| SourceRow {
-                id: &s.id.0,
-                name: &s.name,
-                url: s.url.as_str(),
-            })
-            .collect();
-        store.sync_sources(&rows)?;
+        let (store, topics) = open_store(config)?;
         Ok(Poller {
             store: Arc::new(Mutex::new(store)),
+            topics: Arc::new(topics),
             fetcher: Fetcher::new(&config.fetch)?,
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
             concurrency: config.fetch.concurrency,
@@ -182,8 +175,9 @@ impl Poller {
             let store = self.store.clone();
             let id = id.clone();
             let ms = duration.as_millis() as u64;
+            let topics = self.topics.clone();
             tokio::task::spawn_blocking(move || {
-                lock(&store).record_poll(&id, started_at, ms, outcome)
+                lock(&store).record_poll(&id, started_at, ms, outcome, &|story| topics.classify(story))
             })
             .await??
         };
@@ -196,6 +190,29 @@ impl Poller {
             duration_ms: duration.as_millis() as u64,
         })
     }
+}
+
+/// Opens the database and brings it in line with the config: sources (names,
+/// URLs, tags) recorded, topic membership re-evaluated where a topic changed.
+pub fn open_store(config: &Config) -> Result<(Store, Topics), PipelineError> {
+    let mut store = Store::open(&config.storage.path)?;
+    let rows: Vec<SourceRow<'_>> = config
+        .sources
+        .iter()
+        .map(|s| SourceRow {
+            id: &s.id.0,
+            name: &s.name,
+            url: s.url.as_str(),
+            tags: &s.tags,
+        })
+        .collect();
+    store.sync_sources(&rows)?;
+    let topics = Topics::new(config);
+    let changed = store.sync_topics(&topics.rows(), &|story| topics.classify(story))?;
+    if !changed.is_empty() {
+        tracing::info!(topics = ?changed, "topic membership re-evaluated");
+    }
+    Ok((store, topics))
 }
 
 /// Decode → parse → normalize: the CPU part of a poll.

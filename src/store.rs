@@ -12,7 +12,10 @@ use serde::Serialize;
 use crate::model::{NormalizedItem, ParsedItem, Validators};
 
 /// Every migration, in order. Append only; a new release adds a line.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../migrations/0001_init.sql")),
+    M::up(include_str!("../migrations/0002_topics.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -49,6 +52,27 @@ pub struct SourceRow<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub url: &'a str,
+    pub tags: &'a [String],
+}
+
+/// What topic matching sees of a story.
+pub struct StoryView<'a> {
+    /// Display title (the matcher normalizes it).
+    pub title: &'a str,
+    /// Normalized text.
+    pub text: &'a str,
+    /// Tags of every source that carried a copy.
+    pub tags: &'a [String],
+}
+
+/// Decides a story's topics (the slugs it belongs to). The store calls it
+/// inside the poll's transaction, so membership is never stale after a crash.
+pub type Classify<'a> = &'a (dyn Fn(&StoryView<'_>) -> Vec<String> + Sync);
+
+/// A topic as configured: its slug and a fingerprint of its query and tags.
+pub struct TopicRow<'a> {
+    pub slug: &'a str,
+    pub fingerprint: &'a str,
 }
 
 /// What one poll of one source came to.
@@ -169,14 +193,15 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare(
-                "INSERT INTO sources (id, name, url) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                "INSERT INTO sources (id, name, url, tags) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
                    etag = CASE WHEN url = excluded.url THEN etag END,
                    last_modified = CASE WHEN url = excluded.url THEN last_modified END,
                    url = excluded.url",
             )?;
             for s in sources {
-                stmt.execute(params![s.id, s.name, s.url])?;
+                let tags = serde_json::to_string(s.tags).unwrap_or_else(|_| "[]".into());
+                stmt.execute(params![s.id, s.name, s.url, tags])?;
             }
         }
         tx.commit()?;
@@ -207,6 +232,7 @@ impl Store {
         started: DateTime<Utc>,
         duration_ms: u64,
         outcome: PollOutcome,
+        classify: Classify<'_>,
     ) -> Result<PollCounts> {
         let now = ts(Utc::now());
         let tx = self.conn.transaction()?;
@@ -240,8 +266,14 @@ impl Store {
                 charset_json,
                 items,
             } => {
+                let mut touched = Vec::new();
                 for (item, norm) in &items {
-                    counts += store_item(&tx, source_id, item, norm, now)?;
+                    counts += store_item(&tx, source_id, item, norm, now, &mut touched)?;
+                }
+                touched.sort();
+                touched.dedup();
+                for story_id in &touched {
+                    classify_story(&tx, story_id, classify)?;
                 }
                 tx.execute(
                     "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
@@ -283,6 +315,72 @@ impl Store {
         Ok(counts)
     }
 
+    /// Brings topic membership in line with the configured topics: topics
+    /// that are new or whose query or tags changed are evaluated against every
+    /// stored story; removed topics are forgotten. Returns the re-evaluated slugs.
+    pub fn sync_topics(&mut self, topics: &[TopicRow<'_>], classify: Classify<'_>) -> Result<Vec<String>> {
+        let tx = self.conn.transaction()?;
+        let known: Vec<(String, String)> = {
+            let mut stmt = tx.prepare("SELECT slug, fingerprint FROM topics")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (slug, _) in &known {
+            if !topics.iter().any(|t| t.slug == slug) {
+                tx.execute("DELETE FROM story_topics WHERE topic = ?1", [slug])?;
+                tx.execute("DELETE FROM topics WHERE slug = ?1", [slug])?;
+            }
+        }
+        let stale: Vec<&TopicRow<'_>> = topics
+            .iter()
+            .filter(|t| !known.iter().any(|(slug, fp)| slug == t.slug && fp == t.fingerprint))
+            .collect();
+        if !stale.is_empty() {
+            let now = Utc::now().timestamp_millis();
+            for t in &stale {
+                tx.execute("DELETE FROM story_topics WHERE topic = ?1", [t.slug])?;
+                tx.execute(
+                    "INSERT INTO topics (slug, fingerprint, changed_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (slug) DO UPDATE SET fingerprint = excluded.fingerprint, changed_at = excluded.changed_at",
+                    params![t.slug, t.fingerprint, now],
+                )?;
+            }
+            let tags = source_tags(&tx)?;
+            let mut stories = tx.prepare(
+                "SELECT st.id, st.title, st.text, group_concat(DISTINCT c.source_id)
+                 FROM stories st JOIN copies c ON c.story_id = st.id GROUP BY st.id",
+            )?;
+            let mut insert = tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)")?;
+            let mut rows = stories.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let title: String = r.get(1)?;
+                let text: String = r.get(2)?;
+                let sources: String = r.get::<_, Option<String>>(3)?.unwrap_or_default();
+                let story_tags = tags_of(&tags, sources.split(','));
+                let view = StoryView {
+                    title: &title,
+                    text: &text,
+                    tags: &story_tags,
+                };
+                for slug in classify(&view) {
+                    if stale.iter().any(|t| t.slug == slug) {
+                        insert.execute(params![slug, id])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(stale.iter().map(|t| t.slug.to_string()).collect())
+    }
+
+    /// When each topic's feed last changed (unix ms), by slug.
+    pub fn topic_versions(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare("SELECT slug, changed_at FROM topics ORDER BY slug")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn count_stories(&self) -> Result<u64> {
         Ok(self
             .conn
@@ -297,22 +395,29 @@ impl Store {
             as u64)
     }
 
-    /// Every story published at or after `since`, newest first, to `out`.
+    /// Every story published at or after `since` (in `topic`, when given),
+    /// newest first, to `out`.
     pub fn export(
         &self,
+        topic: Option<&str>,
         since: Option<DateTime<Utc>>,
         mut out: impl FnMut(ExportedStory) -> std::io::Result<()>,
     ) -> Result<std::io::Result<()>> {
         let mut stories = self.conn.prepare(
             "SELECT id, content_hash, title, link, published FROM stories
-             WHERE published >= ?1 ORDER BY published DESC, first_seen DESC, id",
+             WHERE published >= ?1
+               AND (?2 IS NULL OR id IN (SELECT story_id FROM story_topics WHERE topic = ?2))
+             ORDER BY published DESC, first_seen DESC, id",
         )?;
+        let mut topics = self
+            .conn
+            .prepare("SELECT topic FROM story_topics WHERE story_id = ?1 ORDER BY topic")?;
         let mut copies = self.conn.prepare(
             "SELECT source_id, guid, link, title, published FROM copies
-             WHERE story_id = ?1 ORDER BY first_seen, published, id",
+             WHERE story_id = ?1 ORDER BY published, first_seen, id",
         )?;
         let since = since.map(ts).unwrap_or(i64::MIN);
-        let mut rows = stories.query([since])?;
+        let mut rows = stories.query(params![since, topic])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             let list = copies
@@ -327,12 +432,14 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let story = ExportedStory {
-                id,
+                id: id.clone(),
                 content_hash: r.get(1)?,
                 title: r.get(2)?,
                 link: r.get(3)?,
                 published: rfc3339(r.get(4)?),
-                topics: Vec::new(),
+                topics: topics
+                    .query_map([&id], |t| t.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?,
                 copies: list,
             };
             if let Err(e) = out(story) {
@@ -341,6 +448,80 @@ impl Store {
         }
         Ok(Ok(()))
     }
+}
+
+/// Source id → its tags.
+fn source_tags(tx: &Transaction<'_>) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
+    let mut stmt = tx.prepare("SELECT id, tags FROM sources")?;
+    let rows = stmt.query_map([], |r| {
+        let tags: String = r.get(1)?;
+        Ok((r.get(0)?, serde_json::from_str(&tags).unwrap_or_default()))
+    })?;
+    rows.collect()
+}
+
+fn tags_of<'a>(
+    tags: &std::collections::HashMap<String, Vec<String>>,
+    sources: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut out: Vec<String> = sources.filter_map(|s| tags.get(s)).flatten().cloned().collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Recomputes one story's topics and marks every topic it enters, leaves or
+/// stays in as changed (its entry in those feeds may look different now).
+fn classify_story(tx: &Transaction<'_>, story_id: &str, classify: Classify<'_>) -> rusqlite::Result<()> {
+    let old: Vec<String> = {
+        let mut stmt = tx.prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1")?;
+        stmt.query_map([story_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+    };
+    let story: Option<(String, String)> = tx
+        .query_row("SELECT title, text FROM stories WHERE id = ?1", [story_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let new = match &story {
+        Some((title, text)) => {
+            let mut story_tags: Vec<String> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT DISTINCT s.tags FROM copies c JOIN sources s ON s.id = c.source_id WHERE c.story_id = ?1",
+                )?;
+                let lists = stmt.query_map([story_id], |r| r.get::<_, String>(0))?;
+                let mut all = Vec::new();
+                for list in lists {
+                    all.extend(serde_json::from_str::<Vec<String>>(&list?).unwrap_or_default());
+                }
+                all
+            };
+            story_tags.sort();
+            story_tags.dedup();
+            classify(&StoryView {
+                title,
+                text,
+                tags: &story_tags,
+            })
+        }
+        None => Vec::new(),
+    };
+    let now = Utc::now().timestamp_millis();
+    for slug in old.iter().filter(|o| !new.contains(o)) {
+        tx.execute(
+            "DELETE FROM story_topics WHERE topic = ?1 AND story_id = ?2",
+            params![slug, story_id],
+        )?;
+    }
+    for slug in &new {
+        tx.execute(
+            "INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)",
+            params![slug, story_id],
+        )?;
+    }
+    for slug in old.iter().chain(new.iter()) {
+        tx.execute("UPDATE topics SET changed_at = ?2 WHERE slug = ?1", params![slug, now])?;
+    }
+    Ok(())
 }
 
 /// The story an identical normalized body already belongs to, if any.
@@ -367,6 +548,7 @@ fn store_item(
     item: &ParsedItem,
     norm: &NormalizedItem,
     now: i64,
+    touched: &mut Vec<String>,
 ) -> rusqlite::Result<PollCounts> {
     let mut c = PollCounts {
         items: 1,
@@ -419,6 +601,7 @@ fn store_item(
                 ],
             )?;
             c.items_updated = 1;
+            touched.push(story_id.clone());
             let others: i64 = tx.query_row(
                 "SELECT count(*) FROM copies WHERE story_id = ?1 AND id != ?2",
                 params![story_id, copy_id],
@@ -440,6 +623,12 @@ fn store_item(
                     params![target, now],
                 )?;
                 if others == 0 {
+                    // The old story disappears from its topics' feeds.
+                    tx.execute(
+                        "UPDATE topics SET changed_at = ?2
+                         WHERE slug IN (SELECT topic FROM story_topics WHERE story_id = ?1)",
+                        params![story_id, Utc::now().timestamp_millis()],
+                    )?;
                     tx.execute("DELETE FROM stories WHERE id = ?1", [&story_id])?;
                 }
             } else if others == 0 {
@@ -453,9 +642,15 @@ fn store_item(
         None => {
             let story_id = match find_story(tx, hash, None)? {
                 Some(id) => {
+                    // The story's link and date are those of the copy that
+                    // carried it first (earliest date; on a tie, first stored),
+                    // whatever order the polls happen to run in.
                     tx.execute(
-                        "UPDATE stories SET updated_at = ?2 WHERE id = ?1",
-                        params![id, now],
+                        "UPDATE stories SET updated_at = ?2,
+                           link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
+                           published = min(published, ?3)
+                         WHERE id = ?1",
+                        params![id, now, published, item.link],
                     )?;
                     c.stories_merged = 1;
                     id
@@ -492,6 +687,7 @@ fn store_item(
                 ],
             )?;
             c.items_new = 1;
+            touched.push(story_id);
         }
     }
     Ok(c)

@@ -1,301 +1,91 @@
-//! The topic query language and matcher.
-//!
-//! ```text
-//! query   := or
-//! or      := and ("OR" and)*
-//! and     := unary (["AND"] unary)*        adjacent terms mean AND
-//! unary   := "NOT" unary | primary
-//! primary := "(" or ")" | term
-//! term    := ["title:"] (word | "quoted phrase")
-//! ```
-//!
-//! Terms are substrings (Chinese has no word spaces: `教育` matches `教育部`),
-//! normalized like story text (NFKC, case-folded), and matched against the
-//! story's normalized title and text, in which boilerplate is already gone.
-//! Hand-written: the language is ours (CJK substrings, `title:`), tiny, and
-//! its error messages must name the position; no crate does exactly this.
+//! Topic membership: which stories belong to which `[[topic]]`. The store
+//! calls `Topics::classify` when a story is stored or changed, and for every
+//! story when a topic's fingerprint (query + tags) changes.
 
-use std::fmt;
+use crate::config;
+use crate::query::{Query, normalize_term};
+use crate::store::{StoryView, TopicRow};
 
-use unicode_normalization::UnicodeNormalization;
-
-/// A parsed query.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Query {
-    Term { text: String, title_only: bool },
-    And(Vec<Query>),
-    Or(Vec<Query>),
-    Not(Box<Query>),
-}
-
-/// A malformed query: where, and what was expected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueryError {
-    /// 1-based character position in the query.
-    pub position: usize,
-    pub expected: String,
-    pub found: String,
-}
-
-impl fmt::Display for QueryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "at character {}: expected {}, found {}",
-            self.position, self.expected, self.found
-        )
-    }
-}
-
-impl std::error::Error for QueryError {}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Tok {
-    Word { text: String, title: bool },
-    Phrase { text: String, title: bool },
-    And,
-    Or,
-    Not,
-    Open,
-    Close,
-}
-
-impl Tok {
-    fn describe(&self) -> String {
-        match self {
-            Tok::Word { text, .. } => format!("term {text:?}"),
-            Tok::Phrase { text, .. } => format!("phrase \"{text}\""),
-            Tok::And => "AND".into(),
-            Tok::Or => "OR".into(),
-            Tok::Not => "NOT".into(),
-            Tok::Open => "'('".into(),
-            Tok::Close => "')'".into(),
-        }
-    }
-}
-
-/// Normalizes a term the way story text is normalized.
-pub fn normalize_term(s: &str) -> String {
-    let s: String = s.nfkc().collect::<String>().to_lowercase();
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn tokenize(q: &str) -> Result<Vec<(usize, Tok)>, QueryError> {
-    let chars: Vec<char> = q.chars().collect();
-    let mut toks = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i + 1;
-        match c {
-            '(' | '（' => {
-                toks.push((start, Tok::Open));
-                i += 1;
-            }
-            ')' | '）' => {
-                toks.push((start, Tok::Close));
-                i += 1;
-            }
-            _ => {
-                // A word, possibly "title:" followed by a word or a phrase.
-                let mut title = false;
-                let rest: String = chars[i..].iter().take(6).collect();
-                if rest.eq_ignore_ascii_case("title:") {
-                    title = true;
-                    i += 6;
-                }
-                if i < chars.len() && matches!(chars[i], '"' | '“' | '”') {
-                    let open_at = i + 1;
-                    i += 1;
-                    let begin = i;
-                    while i < chars.len() && !matches!(chars[i], '"' | '“' | '”') {
-                        i += 1;
-                    }
-                    if i == chars.len() {
-                        return Err(QueryError {
-                            position: open_at,
-                            expected: "a closing '\"'".into(),
-                            found: "end of query".into(),
-                        });
-                    }
-                    let text = normalize_term(&chars[begin..i].iter().collect::<String>());
-                    i += 1;
-                    if text.is_empty() {
-                        return Err(QueryError {
-                            position: open_at,
-                            expected: "text inside the quotes".into(),
-                            found: "an empty phrase".into(),
-                        });
-                    }
-                    toks.push((start, Tok::Phrase { text, title }));
-                    continue;
-                }
-                let begin = i;
-                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '（' | '）' | '"' | '“' | '”') {
-                    i += 1;
-                }
-                let word: String = chars[begin..i].iter().collect();
-                if word.is_empty() {
-                    return Err(QueryError {
-                        position: start,
-                        expected: "a term after 'title:'".into(),
-                        found: describe_char(chars.get(i)),
-                    });
-                }
-                let tok = match (title, word.as_str()) {
-                    (false, "AND") => Tok::And,
-                    (false, "OR") => Tok::Or,
-                    (false, "NOT") => Tok::Not,
-                    _ => Tok::Word {
-                        text: normalize_term(&word),
-                        title,
-                    },
-                };
-                toks.push((start, tok));
-            }
-        }
-    }
-    Ok(toks)
-}
-
-fn describe_char(c: Option<&char>) -> String {
-    c.map(|c| format!("{c:?}")).unwrap_or_else(|| "end of query".into())
-}
-
-struct Parser {
-    toks: Vec<(usize, Tok)>,
-    pos: usize,
-    end: usize,
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&Tok> {
-        self.toks.get(self.pos).map(|(_, t)| t)
-    }
-
-    fn error(&self, expected: &str) -> QueryError {
-        match self.toks.get(self.pos) {
-            Some((at, tok)) => QueryError {
-                position: *at,
-                expected: expected.into(),
-                found: tok.describe(),
-            },
-            None => QueryError {
-                position: self.end,
-                expected: expected.into(),
-                found: "end of query".into(),
-            },
-        }
-    }
-
-    fn or(&mut self) -> Result<Query, QueryError> {
-        let mut parts = vec![self.and()?];
-        while self.peek() == Some(&Tok::Or) {
-            self.pos += 1;
-            parts.push(self.and()?);
-        }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Query::Or(parts) })
-    }
-
-    fn and(&mut self) -> Result<Query, QueryError> {
-        let mut parts = vec![self.unary()?];
-        loop {
-            match self.peek() {
-                Some(Tok::And) => {
-                    self.pos += 1;
-                    parts.push(self.unary()?);
-                }
-                Some(Tok::Word { .. } | Tok::Phrase { .. } | Tok::Not | Tok::Open) => parts.push(self.unary()?),
-                _ => break,
-            }
-        }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Query::And(parts) })
-    }
-
-    fn unary(&mut self) -> Result<Query, QueryError> {
-        if self.peek() == Some(&Tok::Not) {
-            self.pos += 1;
-            return Ok(Query::Not(Box::new(self.unary()?)));
-        }
-        self.primary()
-    }
-
-    fn primary(&mut self) -> Result<Query, QueryError> {
-        match self.peek().cloned() {
-            Some(Tok::Open) => {
-                self.pos += 1;
-                let q = self.or()?;
-                if self.peek() != Some(&Tok::Close) {
-                    return Err(self.error("')' or an operator"));
-                }
-                self.pos += 1;
-                Ok(q)
-            }
-            Some(Tok::Word { text, title } | Tok::Phrase { text, title }) => {
-                self.pos += 1;
-                Ok(Query::Term { text, title_only: title })
-            }
-            _ => Err(self.error("a term, a \"phrase\", NOT or '('")),
-        }
-    }
-}
-
-impl Query {
-    /// Parses a query; the error names the position and what was expected.
-    pub fn parse(q: &str) -> Result<Query, QueryError> {
-        let toks = tokenize(q)?;
-        let end = q.chars().count() + 1;
-        let mut p = Parser { toks, pos: 0, end };
-        let query = p.or()?;
-        if p.pos < p.toks.len() {
-            return Err(p.error("an operator or the end of the query"));
-        }
-        Ok(query)
-    }
-
-    /// Does a story with this normalized title and text match?
-    /// Both must already be normalized (`normalize_term` form).
-    pub fn matches(&self, title: &str, text: &str) -> bool {
-        match self {
-            Query::Term { text: t, title_only } => title.contains(t.as_str()) || (!title_only && text.contains(t.as_str())),
-            Query::And(parts) => parts.iter().all(|p| p.matches(title, text)),
-            Query::Or(parts) => parts.iter().any(|p| p.matches(title, text)),
-            Query::Not(q) => !q.matches(title, text),
-        }
-    }
-
-    /// The terms that a matching story contains (for `topics preview`).
-    pub fn matched_terms(&self, title: &str, text: &str, out: &mut Vec<String>) {
-        match self {
-            Query::Term { text: t, title_only } => {
-                if (title.contains(t.as_str()) || (!title_only && text.contains(t.as_str()))) && !out.contains(t) {
-                    out.push(t.clone());
-                }
-            }
-            Query::And(parts) | Query::Or(parts) => parts.iter().for_each(|p| p.matched_terms(title, text, out)),
-            Query::Not(_) => {}
-        }
-    }
-}
-
-/// A topic ready for matching.
+/// One topic ready for matching.
 #[derive(Clone, Debug)]
 pub struct Matcher {
     pub slug: String,
     pub query: Query,
     /// Only stories with a copy from a source carrying one of these tags.
     pub tags: Vec<String>,
+    /// Changes whenever the query or the tags change.
+    pub fingerprint: String,
 }
 
 impl Matcher {
     /// `title` and `text` in normalized form; `source_tags` the tags of every
     /// source that carried a copy of the story.
     pub fn matches(&self, title: &str, text: &str, source_tags: &[String]) -> bool {
-        (self.tags.is_empty() || self.tags.iter().any(|t| source_tags.contains(t))) && self.query.matches(title, text)
+        (self.tags.is_empty() || self.tags.iter().any(|t| source_tags.contains(t)))
+            && self.query.matches(title, text)
+    }
+}
+
+/// All configured topics.
+#[derive(Clone, Debug, Default)]
+pub struct Topics {
+    pub matchers: Vec<Matcher>,
+}
+
+impl Topics {
+    pub fn new(config: &config::Config) -> Topics {
+        // A tagged topic also changes when a source's tags change.
+        let mut source_tags: Vec<String> = config
+            .sources
+            .iter()
+            .map(|s| format!("{}={}", s.id, s.tags.join(",")))
+            .collect();
+        source_tags.sort();
+        let matchers = config
+            .topics
+            .iter()
+            .map(|t| {
+                let mut h = blake3::Hasher::new();
+                h.update(t.query.as_bytes());
+                h.update(b"\0");
+                h.update(t.tags.join("\x1f").as_bytes());
+                if !t.tags.is_empty() {
+                    h.update(b"\0");
+                    h.update(source_tags.join("\x1f").as_bytes());
+                }
+                Matcher {
+                    slug: t.slug.clone(),
+                    query: t.parsed.clone(),
+                    tags: t.tags.clone(),
+                    fingerprint: h.finalize().to_hex()[..16].to_string(),
+                }
+            })
+            .collect();
+        Topics { matchers }
+    }
+
+    /// The slugs of the topics a story belongs to.
+    pub fn classify(&self, story: &StoryView<'_>) -> Vec<String> {
+        if self.matchers.is_empty() {
+            return Vec::new();
+        }
+        let title = normalize_term(story.title);
+        self.matchers
+            .iter()
+            .filter(|m| m.matches(&title, story.text, story.tags))
+            .map(|m| m.slug.clone())
+            .collect()
+    }
+
+    /// The rows `Store::sync_topics` compares against what it evaluated last.
+    pub fn rows(&self) -> Vec<TopicRow<'_>> {
+        self.matchers
+            .iter()
+            .map(|m| TopicRow {
+                slug: &m.slug,
+                fingerprint: &m.fingerprint,
+            })
+            .collect()
     }
 }
 
@@ -303,77 +93,13 @@ impl Matcher {
 mod tests {
     use super::*;
 
-    fn m(q: &str, title: &str, text: &str) -> bool {
-        Query::parse(q).unwrap().matches(&normalize_term(title), &normalize_term(text))
-    }
-
-    #[test]
-    fn precedence_and_binds_tighter_than_or() {
-        let q = Query::parse("a b OR c").unwrap();
-        assert_eq!(
-            q,
-            Query::Or(vec![
-                Query::And(vec![
-                    Query::Term { text: "a".into(), title_only: false },
-                    Query::Term { text: "b".into(), title_only: false }
-                ]),
-                Query::Term { text: "c".into(), title_only: false }
-            ])
-        );
-        assert!(m("a b OR c", "", "c"));
-        assert!(!m("a b OR c", "", "a"));
-        assert!(m("a AND (b OR c)", "", "a c"));
-    }
-
-    #[test]
-    fn cjk_substrings_not_and_title() {
-        assert!(m("教育", "", "教育部发布通知"));
-        assert!(m("京津冀 AND 教育 AND (协同 OR 合作)", "", "京津冀教育协同发展"));
-        assert!(!m("京津冀 NOT 教育", "", "京津冀教育协同发展"));
-        assert!(m("title:会议", "工作会议召开", "正文"));
-        assert!(!m("title:会议", "召开", "工作会议"));
-        assert!(m("title:\"work meeting\"", "The Work  Meeting", ""));
-    }
-
-    #[test]
-    fn full_width_and_case_fold() {
-        assert!(m("ＡＩ ２０２６", "", "ai大会在2026年召开"));
-        assert!(m("\"new york\"", "", "NEW YORK times"));
-    }
-
-    #[test]
-    fn keyword_only_in_boilerplate_does_not_count() {
-        use crate::model::ParsedItem;
-        use crate::normalize::Normalizer;
-        let item = ParsedItem {
-            title: Some("天气预报".into()),
-            content_html: Some("<p>明天晴，气温回升，适宜出行。</p><p>相关推荐</p><p>京津冀教育协同发展会议召开</p>".into()),
-            ..Default::default()
-        };
-        let n = Normalizer::default().normalize(&item);
-        assert!(!Query::parse("京津冀").unwrap().matches(&normalize_term(&n.title), &n.text));
-    }
-
-    #[test]
-    fn errors_name_position_and_expectation() {
-        let e = Query::parse("京津冀 AND (教育 OR").unwrap_err();
-        assert_eq!(e.position, 15); // just past the last of its 14 characters
-        assert!(e.expected.contains("term"), "{e}");
-        assert_eq!(e.found, "end of query");
-        let e = Query::parse("a ) b").unwrap_err();
-        assert_eq!((e.position, e.found.as_str()), (3, "')'"));
-        let e = Query::parse("\"open").unwrap_err();
-        assert_eq!(e.position, 1);
-        assert!(Query::parse("").is_err());
-        assert!(Query::parse("a AND").is_err());
-    }
-
     #[test]
     fn tags_limit_a_topic() {
         let t = Matcher {
             slug: "s".into(),
             query: Query::parse("教育").unwrap(),
             tags: vec!["national".into()],
+            fingerprint: String::new(),
         };
         assert!(t.matches("", "教育", &["national".into()]));
         assert!(!t.matches("", "教育", &["world".into()]));
