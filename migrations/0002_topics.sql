@@ -3,6 +3,8 @@
 
 -- Source tags (JSON array), synced from the config: topics filter by them.
 ALTER TABLE sources ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+-- The feed's declared language (xml:lang of the topic feeds).
+ALTER TABLE sources ADD COLUMN language TEXT;
 
 -- The topics as last evaluated: a changed fingerprint re-evaluates all stories.
 CREATE TABLE topics (
@@ -17,3 +19,6 @@ CREATE TABLE story_topics (
     PRIMARY KEY (topic, story_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX story_topics_story ON story_topics (story_id);
+
+-- Length of each copy's normalized text: the fullest copy is what readers see.
+ALTER TABLE copies ADD COLUMN text_len INTEGER NOT NULL DEFAULT 0;

@@ -67,6 +67,19 @@ pub enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
     },
+    /// Print one topic feed on stdout.
+    Render {
+        /// The topic's slug.
+        slug: String,
+        /// atom, rss or json.
+        #[arg(long, default_value = "atom")]
+        format: crate::publish::Format,
+        /// Entries (newest first).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Serve the topic feeds over HTTP on [server].listen (no polling).
+    Serve,
 }
 
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
@@ -127,6 +140,12 @@ pub fn run(cli: Cli) -> Exit {
         }
         Command::Poll { sources } => poll(&config, &sources),
         Command::Export { topic, since } => export(&config, topic.as_deref(), since),
+        Command::Render {
+            slug,
+            format,
+            limit,
+        } => render(&config, &slug, format, limit),
+        Command::Serve => serve(&config),
     }
 }
 
@@ -237,17 +256,124 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
+fn unknown_topic(config: &Config, slug: &str) -> Exit {
+    let known: Vec<_> = config.topics.iter().map(|t| t.slug.as_str()).collect();
+    eprintln!(
+        "error: no topic {slug:?} in {} (topics: {})",
+        config.path.display(),
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
+    );
+    Exit::Config
+}
+
+fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: usize) -> Exit {
+    let Some(topic) = config.topics.iter().find(|t| t.slug == slug) else {
+        return unknown_topic(config, slug);
+    };
+    let result = pipeline::open_store(config)
+        .map_err(|e| e.to_string())
+        .and_then(|(store, _)| {
+            let stories = store.topic_feed(slug, limit).map_err(|e| e.to_string())?;
+            let updated = store
+                .topic_versions()
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|(s, _)| s == slug)
+                .and_then(|(_, ms)| chrono::TimeZone::timestamp_millis_opt(&Utc, ms).single())
+                .unwrap_or_else(Utc::now);
+            let meta = crate::publish::FeedMeta {
+                slug,
+                title: &topic.title,
+                base_url: &config.server.base_url,
+                updated,
+            };
+            Ok(crate::publish::render(&meta, &stories, format))
+        });
+    match result {
+        Ok(bytes) => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(&bytes).and_then(|()| out.flush()) {
+                Ok(()) => Exit::Success,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Success,
+                Err(e) => {
+                    eprintln!("error: writing output: {e}");
+                    Exit::Runtime
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+fn serve(config: &Config) -> Exit {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result: Result<(), String> = rt.block_on(async {
+        let (store, _) = pipeline::open_store(config).map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
+        eprintln!(
+            "serving {} on http://{} (feeds at {}topics/)",
+            plural(config.topics.len(), "topic"),
+            config.server.listen,
+            config.server.base_url
+        );
+        crate::http::serve(
+            config,
+            listener,
+            store,
+            Duration::from_secs(5),
+            shutdown_signal(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
 fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) -> Exit {
     if let Some(slug) = topic
         && !config.topics.iter().any(|t| t.slug == slug)
     {
-        let known: Vec<_> = config.topics.iter().map(|t| t.slug.as_str()).collect();
-        eprintln!(
-            "error: no topic {slug:?} in {} (topics: {})",
-            config.path.display(),
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
-        );
-        return Exit::Config;
+        return unknown_topic(config, slug);
     }
     let store = match pipeline::open_store(config) {
         Ok((s, _)) => s,

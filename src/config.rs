@@ -53,6 +53,10 @@ pub struct Schedule {
 pub struct Server {
     pub listen: SocketAddr,
     pub base_url: Url,
+    /// Where rendered feeds are also written, for nginx or a CDN.
+    pub output_dir: Option<PathBuf>,
+    /// Entries in each topic feed (newest first).
+    pub items_per_feed: usize,
 }
 
 /// Extra boilerplate patterns on top of the built-in ones (see `normalize`).
@@ -195,6 +199,8 @@ struct RawSchedule {
 struct RawServer {
     listen: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
+    output_dir: Option<String>,
+    items_per_feed: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -496,7 +502,17 @@ impl Validator<'_> {
             },
             None => default_base_url(),
         };
-        let server = Server { listen, base_url };
+        let server = Server {
+            listen,
+            base_url,
+            output_dir: raw
+                .server
+                .output_dir
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| base_dir.join(d)),
+            items_per_feed: self.positive(raw.server.items_per_feed, "server.items_per_feed", 50)
+                as usize,
+        };
 
         let normalize = Normalize {
             strip_lines: self.regexes(raw.normalize.strip_lines, "normalize.strip_lines"),
@@ -730,7 +746,11 @@ encoding = "klingon"
     fn malformed_query_names_topic_and_position() {
         let p = problems("[[topic]]\nslug = \"edu\"\ntitle = \"E\"\nquery = '京津冀 AND (教育'\n");
         assert_eq!((p[0].line, p[0].key.as_str()), (4, "topic[0].query"));
-        assert!(p[0].message.contains("\"edu\"") && p[0].message.contains("character"), "{}", p[0].message);
+        assert!(
+            p[0].message.contains("\"edu\"") && p[0].message.contains("character"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]

@@ -177,7 +177,9 @@ impl Poller {
             let ms = duration.as_millis() as u64;
             let topics = self.topics.clone();
             tokio::task::spawn_blocking(move || {
-                lock(&store).record_poll(&id, started_at, ms, outcome, &|story| topics.classify(story))
+                lock(&store).record_poll(&id, started_at, ms, outcome, &|story| {
+                    topics.classify(story)
+                })
             })
             .await??
         };
@@ -246,6 +248,7 @@ fn process(
                 validators: body.validators,
                 bytes: body.bytes.len() as u64,
                 feed_title: feed.title,
+                feed_language: feed.language,
                 feed_format: feed.format.to_string(),
                 charset_json,
                 items,

@@ -136,7 +136,10 @@ fn tokenize(q: &str) -> Result<Vec<(usize, Tok)>, QueryError> {
                     continue;
                 }
                 let begin = i;
-                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '（' | '）' | '"' | '“' | '”') {
+                while i < chars.len()
+                    && !chars[i].is_whitespace()
+                    && !matches!(chars[i], '(' | ')' | '（' | '）' | '"' | '“' | '”')
+                {
                     i += 1;
                 }
                 let word: String = chars[begin..i].iter().collect();
@@ -164,7 +167,8 @@ fn tokenize(q: &str) -> Result<Vec<(usize, Tok)>, QueryError> {
 }
 
 fn describe_char(c: Option<&char>) -> String {
-    c.map(|c| format!("{c:?}")).unwrap_or_else(|| "end of query".into())
+    c.map(|c| format!("{c:?}"))
+        .unwrap_or_else(|| "end of query".into())
 }
 
 struct Parser {
@@ -199,7 +203,11 @@ impl Parser {
             self.pos += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Query::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Query::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Query, QueryError> {
@@ -210,11 +218,17 @@ impl Parser {
                     self.pos += 1;
                     parts.push(self.unary()?);
                 }
-                Some(Tok::Word { .. } | Tok::Phrase { .. } | Tok::Not | Tok::Open) => parts.push(self.unary()?),
+                Some(Tok::Word { .. } | Tok::Phrase { .. } | Tok::Not | Tok::Open) => {
+                    parts.push(self.unary()?)
+                }
                 _ => break,
             }
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Query::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Query::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Query, QueryError> {
@@ -238,7 +252,10 @@ impl Parser {
             }
             Some(Tok::Word { text, title } | Tok::Phrase { text, title }) => {
                 self.pos += 1;
-                Ok(Query::Term { text, title_only: title })
+                Ok(Query::Term {
+                    text,
+                    title_only: title,
+                })
             }
             _ => Err(self.error("a term, a \"phrase\", NOT or '('")),
         }
@@ -262,7 +279,10 @@ impl Query {
     /// Both must already be normalized (`normalize_term` form).
     pub fn matches(&self, title: &str, text: &str) -> bool {
         match self {
-            Query::Term { text: t, title_only } => title.contains(t.as_str()) || (!title_only && text.contains(t.as_str())),
+            Query::Term {
+                text: t,
+                title_only,
+            } => title.contains(t.as_str()) || (!title_only && text.contains(t.as_str())),
             Query::And(parts) => parts.iter().all(|p| p.matches(title, text)),
             Query::Or(parts) => parts.iter().any(|p| p.matches(title, text)),
             Query::Not(q) => !q.matches(title, text),
@@ -272,12 +292,19 @@ impl Query {
     /// The terms that a matching story contains (for `topics preview`).
     pub fn matched_terms(&self, title: &str, text: &str, out: &mut Vec<String>) {
         match self {
-            Query::Term { text: t, title_only } => {
-                if (title.contains(t.as_str()) || (!title_only && text.contains(t.as_str()))) && !out.contains(t) {
+            Query::Term {
+                text: t,
+                title_only,
+            } => {
+                if (title.contains(t.as_str()) || (!title_only && text.contains(t.as_str())))
+                    && !out.contains(t)
+                {
                     out.push(t.clone());
                 }
             }
-            Query::And(parts) | Query::Or(parts) => parts.iter().for_each(|p| p.matched_terms(title, text, out)),
+            Query::And(parts) | Query::Or(parts) => {
+                parts.iter().for_each(|p| p.matched_terms(title, text, out))
+            }
             Query::Not(_) => {}
         }
     }
@@ -288,7 +315,9 @@ mod tests {
     use super::*;
 
     fn m(q: &str, title: &str, text: &str) -> bool {
-        Query::parse(q).unwrap().matches(&normalize_term(title), &normalize_term(text))
+        Query::parse(q)
+            .unwrap()
+            .matches(&normalize_term(title), &normalize_term(text))
     }
 
     #[test]
@@ -298,10 +327,19 @@ mod tests {
             q,
             Query::Or(vec![
                 Query::And(vec![
-                    Query::Term { text: "a".into(), title_only: false },
-                    Query::Term { text: "b".into(), title_only: false }
+                    Query::Term {
+                        text: "a".into(),
+                        title_only: false
+                    },
+                    Query::Term {
+                        text: "b".into(),
+                        title_only: false
+                    }
                 ]),
-                Query::Term { text: "c".into(), title_only: false }
+                Query::Term {
+                    text: "c".into(),
+                    title_only: false
+                }
             ])
         );
         assert!(m("a b OR c", "", "c"));
@@ -312,7 +350,11 @@ mod tests {
     #[test]
     fn cjk_substrings_not_and_title() {
         assert!(m("教育", "", "教育部发布通知"));
-        assert!(m("京津冀 AND 教育 AND (协同 OR 合作)", "", "京津冀教育协同发展"));
+        assert!(m(
+            "京津冀 AND 教育 AND (协同 OR 合作)",
+            "",
+            "京津冀教育协同发展"
+        ));
         assert!(!m("京津冀 NOT 教育", "", "京津冀教育协同发展"));
         assert!(m("title:会议", "工作会议召开", "正文"));
         assert!(!m("title:会议", "召开", "工作会议"));
@@ -335,7 +377,11 @@ mod tests {
             ..Default::default()
         };
         let n = Normalizer::default().normalize(&item);
-        assert!(!Query::parse("京津冀").unwrap().matches(&normalize_term(&n.title), &n.text));
+        assert!(
+            !Query::parse("京津冀")
+                .unwrap()
+                .matches(&normalize_term(&n.title), &n.text)
+        );
     }
 
     #[test]
@@ -351,5 +397,4 @@ mod tests {
         assert!(Query::parse("").is_err());
         assert!(Query::parse("a AND").is_err());
     }
-
 }

@@ -85,6 +85,7 @@ pub enum PollOutcome {
         validators: Validators,
         bytes: u64,
         feed_title: Option<String>,
+        feed_language: Option<String>,
         feed_format: String,
         charset_json: String,
         items: Vec<(ParsedItem, NormalizedItem)>,
@@ -117,6 +118,33 @@ impl std::ops::AddAssign for PollCounts {
     }
 }
 
+/// A story as a topic feed shows it.
+#[derive(Clone, Debug)]
+pub struct FeedStory {
+    pub id: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Every copy, the one that carried the story first first.
+    pub copies: Vec<FeedCopy>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FeedCopy {
+    pub source_id: String,
+    pub source_name: String,
+    pub language: Option<String>,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub summary_html: Option<String>,
+    pub content_html: Option<String>,
+    pub authors: Vec<String>,
+    pub published: DateTime<Utc>,
+    /// Length of the normalized text (boilerplate excluded).
+    pub text_len: usize,
+}
+
 /// A story as `export` prints it.
 #[derive(Debug, Serialize)]
 pub struct ExportedStory {
@@ -140,6 +168,10 @@ pub struct ExportedCopy {
 
 fn ts(t: DateTime<Utc>) -> i64 {
     t.timestamp()
+}
+
+fn datetime(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
 fn rfc3339(secs: i64) -> String {
@@ -262,6 +294,7 @@ impl Store {
                 validators,
                 bytes: _,
                 feed_title,
+                feed_language,
                 feed_format,
                 charset_json,
                 items,
@@ -279,7 +312,7 @@ impl Store {
                     "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
                        last_status = ?3, last_error = NULL, consecutive_failures = 0,
                        etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
-                       feed_format = ?8, charset = ?9 WHERE id = ?1",
+                       feed_format = ?8, charset = ?9, language = ?10 WHERE id = ?1",
                     params![
                         source_id,
                         now,
@@ -289,7 +322,8 @@ impl Store {
                         items.len() as i64,
                         feed_title,
                         feed_format,
-                        charset_json
+                        charset_json,
+                        feed_language
                     ],
                 )?;
             }
@@ -318,7 +352,11 @@ impl Store {
     /// Brings topic membership in line with the configured topics: topics
     /// that are new or whose query or tags changed are evaluated against every
     /// stored story; removed topics are forgotten. Returns the re-evaluated slugs.
-    pub fn sync_topics(&mut self, topics: &[TopicRow<'_>], classify: Classify<'_>) -> Result<Vec<String>> {
+    pub fn sync_topics(
+        &mut self,
+        topics: &[TopicRow<'_>],
+        classify: Classify<'_>,
+    ) -> Result<Vec<String>> {
         let tx = self.conn.transaction()?;
         let known: Vec<(String, String)> = {
             let mut stmt = tx.prepare("SELECT slug, fingerprint FROM topics")?;
@@ -333,7 +371,11 @@ impl Store {
         }
         let stale: Vec<&TopicRow<'_>> = topics
             .iter()
-            .filter(|t| !known.iter().any(|(slug, fp)| slug == t.slug && fp == t.fingerprint))
+            .filter(|t| {
+                !known
+                    .iter()
+                    .any(|(slug, fp)| slug == t.slug && fp == t.fingerprint)
+            })
             .collect();
         if !stale.is_empty() {
             let now = Utc::now().timestamp_millis();
@@ -350,7 +392,8 @@ impl Store {
                 "SELECT st.id, st.title, st.text, group_concat(DISTINCT c.source_id)
                  FROM stories st JOIN copies c ON c.story_id = st.id GROUP BY st.id",
             )?;
-            let mut insert = tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)")?;
+            let mut insert =
+                tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)")?;
             let mut rows = stories.query([])?;
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
@@ -374,9 +417,68 @@ impl Store {
         Ok(stale.iter().map(|t| t.slug.to_string()).collect())
     }
 
+    /// The `limit` newest stories of a topic, with all their copies.
+    pub fn topic_feed(&self, slug: &str, limit: usize) -> Result<Vec<FeedStory>> {
+        let mut stories = self.conn.prepare_cached(
+            "SELECT st.id, st.title, st.link, st.published, st.updated_at
+             FROM story_topics t JOIN stories st ON st.id = t.story_id
+             WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2",
+        )?;
+        let mut copies = self.conn.prepare_cached(
+            "SELECT c.source_id, s.name, s.language, c.link, c.title, c.summary_html, c.content_html,
+                    c.authors, c.published, c.text_len
+             FROM copies c JOIN sources s ON s.id = c.source_id
+             WHERE c.story_id = ?1 ORDER BY c.published, c.first_seen, c.id",
+        )?;
+        let found = stories
+            .query_map(params![slug, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(found.len());
+        for (id, title, link, published, updated) in found {
+            let list = copies
+                .query_map([&id], |c| {
+                    let authors: Option<String> = c.get(7)?;
+                    Ok(FeedCopy {
+                        source_id: c.get(0)?,
+                        source_name: c.get(1)?,
+                        language: c.get(2)?,
+                        link: c.get(3)?,
+                        title: c.get(4)?,
+                        summary_html: c.get(5)?,
+                        content_html: c.get(6)?,
+                        authors: authors
+                            .and_then(|a| serde_json::from_str(&a).ok())
+                            .unwrap_or_default(),
+                        published: datetime(c.get(8)?),
+                        text_len: c.get::<_, i64>(9)? as usize,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.push(FeedStory {
+                id,
+                title,
+                link,
+                published: datetime(published),
+                updated: datetime(updated),
+                copies: list,
+            });
+        }
+        Ok(out)
+    }
+
     /// When each topic's feed last changed (unix ms), by slug.
     pub fn topic_versions(&self) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self.conn.prepare("SELECT slug, changed_at FROM topics ORDER BY slug")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT slug, changed_at FROM topics ORDER BY slug")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -451,7 +553,9 @@ impl Store {
 }
 
 /// Source id → its tags.
-fn source_tags(tx: &Transaction<'_>) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
+fn source_tags(
+    tx: &Transaction<'_>,
+) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
     let mut stmt = tx.prepare("SELECT id, tags FROM sources")?;
     let rows = stmt.query_map([], |r| {
         let tags: String = r.get(1)?;
@@ -464,7 +568,11 @@ fn tags_of<'a>(
     tags: &std::collections::HashMap<String, Vec<String>>,
     sources: impl Iterator<Item = &'a str>,
 ) -> Vec<String> {
-    let mut out: Vec<String> = sources.filter_map(|s| tags.get(s)).flatten().cloned().collect();
+    let mut out: Vec<String> = sources
+        .filter_map(|s| tags.get(s))
+        .flatten()
+        .cloned()
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -472,15 +580,22 @@ fn tags_of<'a>(
 
 /// Recomputes one story's topics and marks every topic it enters, leaves or
 /// stays in as changed (its entry in those feeds may look different now).
-fn classify_story(tx: &Transaction<'_>, story_id: &str, classify: Classify<'_>) -> rusqlite::Result<()> {
+fn classify_story(
+    tx: &Transaction<'_>,
+    story_id: &str,
+    classify: Classify<'_>,
+) -> rusqlite::Result<()> {
     let old: Vec<String> = {
         let mut stmt = tx.prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1")?;
-        stmt.query_map([story_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        stmt.query_map([story_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
     };
     let story: Option<(String, String)> = tx
-        .query_row("SELECT title, text FROM stories WHERE id = ?1", [story_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT title, text FROM stories WHERE id = ?1",
+            [story_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let new = match &story {
         Some((title, text)) => {
@@ -519,7 +634,10 @@ fn classify_story(tx: &Transaction<'_>, story_id: &str, classify: Classify<'_>) 
         )?;
     }
     for slug in old.iter().chain(new.iter()) {
-        tx.execute("UPDATE topics SET changed_at = ?2 WHERE slug = ?1", params![slug, now])?;
+        tx.execute(
+            "UPDATE topics SET changed_at = ?2 WHERE slug = ?1",
+            params![slug, now],
+        )?;
     }
     Ok(())
 }
@@ -564,6 +682,7 @@ fn store_item(
         .filter(|p| *p <= now + 600)
         .unwrap_or(now);
     let authors = serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into());
+    let text_len = norm.text.chars().count() as i64;
 
     let existing: Option<(i64, String, String, String)> = tx
         .query_row(
@@ -585,7 +704,8 @@ fn store_item(
             // The outlet edited the item: update the copy in place.
             tx.execute(
                 "UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
-                   authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11 WHERE id = ?1",
+                   authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11,
+                   text_len = ?12 WHERE id = ?1",
                 params![
                     copy_id,
                     item.guid,
@@ -597,7 +717,8 @@ fn store_item(
                     item.updated.map(ts),
                     now,
                     hash,
-                    raw_hash
+                    raw_hash,
+                    text_len
                 ],
             )?;
             c.items_updated = 1;
@@ -667,8 +788,8 @@ fn store_item(
             };
             tx.execute(
                 "INSERT INTO copies (story_id, source_id, item_key, guid, link, title, summary_html, content_html,
-                   authors, published, updated, first_seen, last_seen, content_hash, raw_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+                   authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
                 params![
                     story_id,
                     source_id,
@@ -683,7 +804,8 @@ fn store_item(
                     item.updated.map(ts),
                     now,
                     hash,
-                    raw_hash
+                    raw_hash,
+                    text_len
                 ],
             )?;
             c.items_new = 1;

@@ -1,0 +1,437 @@
+//! The HTTP edge: serves topic feeds from an in-memory cache, and keeps the
+//! cache (and `[server].output_dir`) in step with the database.
+//!
+//! Architecture invariant: request handlers never touch SQLite. `FeedCache::
+//! refresh` renders a topic's three formats (precompressed with gzip and
+//! brotli) only when the topic's `changed_at` moved; handlers read the cache.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::config::Config;
+use crate::publish::{self, FeedMeta, Format};
+use crate::store::Store;
+
+/// One rendered document with its validators and precompressed forms.
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub gzip: Vec<u8>,
+    pub brotli: Vec<u8>,
+    pub etag: String,
+    pub last_modified: SystemTime,
+}
+
+impl Rendered {
+    fn new(content_type: &'static str, body: Vec<u8>, modified: DateTime<Utc>) -> Rendered {
+        let etag = format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]);
+        let gzip = {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let _ = enc.write_all(&body);
+            enc.finish().unwrap_or_default()
+        };
+        let brotli = {
+            let mut out = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 9,
+                ..Default::default()
+            };
+            let _ = brotli::BrotliCompress(&mut &body[..], &mut out, &params);
+            out
+        };
+        // HTTP dates have whole seconds.
+        let secs = modified.timestamp().max(0) as u64;
+        Rendered {
+            content_type,
+            body,
+            gzip,
+            brotli,
+            etag,
+            last_modified: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Cached {
+    /// `topics.changed_at` the feeds were rendered at.
+    version: i64,
+    feeds: HashMap<Format, Arc<Rendered>>,
+}
+
+/// Rendered topic feeds, the index page and the OPML, shared by handlers.
+pub struct FeedCache {
+    config: Config,
+    topics: RwLock<HashMap<String, Cached>>,
+    index: Arc<Rendered>,
+    opml: Arc<Rendered>,
+}
+
+impl FeedCache {
+    pub fn new(config: &Config) -> FeedCache {
+        let now = Utc::now();
+        FeedCache {
+            index: Arc::new(Rendered::new(
+                "text/html; charset=utf-8",
+                index_html(config).into_bytes(),
+                now,
+            )),
+            opml: Arc::new(Rendered::new(
+                "text/x-opml; charset=utf-8",
+                opml(config).into_bytes(),
+                now,
+            )),
+            config: config.clone(),
+            topics: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Re-renders the topics whose feeds changed since the last refresh and
+    /// writes them to `output_dir`. Returns the slugs re-rendered.
+    pub fn refresh(&self, store: &Store) -> crate::store::Result<Vec<String>> {
+        let versions: HashMap<String, i64> = store.topic_versions()?.into_iter().collect();
+        let mut done = Vec::new();
+        for topic in &self.config.topics {
+            let version = versions.get(&topic.slug).copied().unwrap_or(0);
+            let current = self.read().get(&topic.slug).map(|c| c.version);
+            if current == Some(version) {
+                continue;
+            }
+            let stories = store.topic_feed(&topic.slug, self.config.server.items_per_feed)?;
+            let updated = Utc
+                .timestamp_millis_opt(version)
+                .single()
+                .unwrap_or_else(Utc::now);
+            let meta = FeedMeta {
+                slug: &topic.slug,
+                title: &topic.title,
+                base_url: &self.config.server.base_url,
+                updated,
+            };
+            let mut feeds = HashMap::new();
+            for format in Format::ALL {
+                let body = publish::render(&meta, &stories, format);
+                let rendered = Rendered::new(format.content_type(), body, updated);
+                if let Some(dir) = &self.config.server.output_dir {
+                    let name = format!("topics/{}.{}", topic.slug, format.extension());
+                    if let Err(e) = write_atomically(&dir.join(&name), &rendered.body) {
+                        tracing::warn!(path = %dir.join(&name).display(), error = %e, "cannot write feed file");
+                    }
+                }
+                feeds.insert(format, Arc::new(rendered));
+            }
+            self.write()
+                .insert(topic.slug.clone(), Cached { version, feeds });
+            done.push(topic.slug.clone());
+        }
+        if let Some(dir) = &self.config.server.output_dir
+            && !done.is_empty()
+        {
+            for (name, doc) in [
+                ("topics/index.html", &self.index),
+                ("topics.opml", &self.opml),
+            ] {
+                if let Err(e) = write_atomically(&dir.join(name), &doc.body) {
+                    tracing::warn!(path = %dir.join(name).display(), error = %e, "cannot write file");
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    pub fn feed(&self, slug: &str, format: Format) -> Option<Arc<Rendered>> {
+        self.read().get(slug)?.feeds.get(&format).cloned()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Cached>> {
+        self.topics.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Cached>> {
+        self.topics.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Writes `bytes` to `path` via a temp file and a rename, so a reader (nginx)
+/// never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+fn esc(s: &str) -> String {
+    html_escape::encode_double_quoted_attribute(s).into_owned()
+}
+
+fn index_html(config: &Config) -> String {
+    let base = &config.server.base_url;
+    let mut links = String::new();
+    let mut list = String::new();
+    for t in &config.topics {
+        let mut feeds = Vec::new();
+        for (format, mime) in [
+            (Format::Atom, "application/atom+xml"),
+            (Format::Rss, "application/rss+xml"),
+            (Format::Json, "application/feed+json"),
+        ] {
+            let href = base
+                .join(&format!("topics/{}.{}", t.slug, format.extension()))
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            links.push_str(&format!(
+                "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({format})\" href=\"{}\">\n",
+                esc(&t.title),
+                esc(&href)
+            ));
+            feeds.push(format!("<a href=\"{}\">{format}</a>", esc(&href)));
+        }
+        list.push_str(&format!(
+            "<li><strong>{}</strong> <code>{}</code> — {}</li>\n",
+            esc(&t.title),
+            esc(&t.query),
+            feeds.join(" · ")
+        ));
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n<title>newsriver topics</title>\n{links}</head>\n<body>\n<h1>Topics</h1>\n<ul>\n{list}</ul>\n<p><a href=\"{}\">All topics as OPML</a></p>\n</body>\n</html>\n",
+        esc(&base
+            .join("topics.opml")
+            .map(|u| u.to_string())
+            .unwrap_or_default())
+    )
+}
+
+fn opml(config: &Config) -> String {
+    let mut doc = opml::OPML {
+        version: "2.0".into(),
+        head: Some(opml::Head {
+            title: Some("newsriver topics".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    for t in &config.topics {
+        let url = config
+            .server
+            .base_url
+            .join(&format!("topics/{}.atom", t.slug))
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        doc.body.outlines.push(opml::Outline {
+            text: t.title.clone(),
+            title: Some(t.title.clone()),
+            r#type: Some("rss".into()),
+            xml_url: Some(url),
+            ..Default::default()
+        });
+    }
+    doc.to_string().unwrap_or_default()
+}
+
+/// The router: `/topics/{slug}.{atom,rss,json}`, `/topics/`, `/topics.opml`.
+pub fn router(cache: Arc<FeedCache>) -> Router {
+    Router::new()
+        .route("/topics/{file}", get(topic_feed))
+        .route("/topics/", get(index))
+        .route("/topics", get(index))
+        .route("/topics.opml", get(opml_doc))
+        .fallback(|| async { not_found("not found") })
+        .with_state(cache)
+}
+
+fn not_found(msg: &'static str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{msg}\n"),
+    )
+        .into_response()
+}
+
+async fn topic_feed(
+    State(cache): State<Arc<FeedCache>>,
+    UrlPath(file): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((slug, ext)) = file.rsplit_once('.') else {
+        return not_found("no such feed: use /topics/<slug>.atom, .rss or .json");
+    };
+    let Some(format) = Format::from_extension(ext) else {
+        return not_found("unknown feed format: use .atom, .rss or .json");
+    };
+    match cache.feed(slug, format) {
+        Some(doc) => respond(&doc, &headers),
+        None if cache.config.topics.iter().any(|t| t.slug == slug) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "30")],
+            "this feed is not rendered yet; see the server log\n",
+        )
+            .into_response(),
+        None => not_found("no such topic"),
+    }
+}
+
+async fn index(State(cache): State<Arc<FeedCache>>, headers: HeaderMap) -> Response {
+    respond(&cache.index, &headers)
+}
+
+async fn opml_doc(State(cache): State<Arc<FeedCache>>, headers: HeaderMap) -> Response {
+    respond(&cache.opml, &headers)
+}
+
+/// Does `If-None-Match` (a list, weak or strong, or `*`) name this ETag?
+fn etag_matches(header: &str, etag: &str) -> bool {
+    header
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// Picks the best encoding the client accepts (q=0 excludes).
+fn accepted(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut it = part.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            name.eq_ignore_ascii_case(coding) && q > 0.0
+        })
+}
+
+fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
+    let last_modified = httpdate::fmt_http_date(doc.last_modified);
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => etag_matches(inm, &doc.etag),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .is_some_and(|since| doc.last_modified <= since),
+    };
+    let mut builder = Response::builder()
+        .header(header::ETAG, &doc.etag)
+        .header(header::LAST_MODIFIED, last_modified)
+        .header(header::CACHE_CONTROL, "public, max-age=300")
+        .header(header::VARY, "Accept-Encoding");
+    if not_modified {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap_or_else(|_| StatusCode::NOT_MODIFIED.into_response());
+    }
+    builder = builder.header(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(doc.content_type),
+    );
+    let (body, coding) = if !doc.brotli.is_empty() && accepted(headers, "br") {
+        (doc.brotli.clone(), Some("br"))
+    } else if !doc.gzip.is_empty() && accepted(headers, "gzip") {
+        (doc.gzip.clone(), Some("gzip"))
+    } else {
+        (doc.body.clone(), None)
+    };
+    if let Some(c) = coding {
+        builder = builder.header(header::CONTENT_ENCODING, c);
+    }
+    builder
+        .status(StatusCode::OK)
+        .body(Body::from(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Serves until `shutdown` resolves, refreshing the cache from the database
+/// every `check_every` (a cheap query of the topics' versions).
+pub async fn serve(
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    store: Store,
+    check_every: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let cache = Arc::new(FeedCache::new(config));
+    let store = Arc::new(std::sync::Mutex::new(store));
+    {
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = cache.refresh(&store) {
+            tracing::error!(error = %e, "cannot render feeds");
+        }
+    }
+    let refresher = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(check_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let (cache, store) = (cache.clone(), store.clone());
+                let result = tokio::task::spawn_blocking(move || {
+                    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+                    cache.refresh(&store)
+                })
+                .await;
+                match result {
+                    Ok(Ok(done)) if !done.is_empty() => {
+                        tracing::info!(topics = ?done, "feeds re-rendered")
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh feeds"),
+                    _ => {}
+                }
+            }
+        })
+    };
+    let result = axum::serve(listener, router(cache))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    refresher.abort();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_and_encodings() {
+        assert!(etag_matches("\"a\", W/\"b\"", "\"b\""));
+        assert!(etag_matches("*", "\"x\""));
+        assert!(!etag_matches("\"a\"", "\"b\""));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0, br"),
+        );
+        assert!(accepted(&h, "br") && !accepted(&h, "gzip"));
+    }
+}

@@ -1,0 +1,513 @@
+//! Stories of a topic → Atom 1.0 (atom_syndication), RSS 2.0 (rss) or JSON
+//! Feed 1.1 (serde) bytes. Pure: the caller supplies the stories.
+//!
+//! Each entry: the story's title, a link to the copy that carried it first,
+//! its date, and the sanitized HTML of the fullest copy (ammonia; relative
+//! URLs made absolute against that copy's link) followed by the outlets that
+//! also reported it. Entry ids are `urn:uuid:` IRIs derived from the story
+//! id, so they never change, whatever copies join later.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use url::Url;
+
+use crate::store::{FeedCopy, FeedStory};
+
+/// A feed format readers can subscribe to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    Atom,
+    Rss,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Atom => "atom",
+            Format::Rss => "rss",
+            Format::Json => "json",
+        }
+    }
+
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.extension() == ext)
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::from_extension(s)
+            .ok_or_else(|| format!("unknown format {s:?}: use atom, rss or json"))
+    }
+}
+
+/// What a feed says about itself.
+pub struct FeedMeta<'a> {
+    pub slug: &'a str,
+    pub title: &'a str,
+    /// `[server].base_url`, ending in `/`.
+    pub base_url: &'a Url,
+    /// When the topic last changed (the feed's `updated`).
+    pub updated: DateTime<Utc>,
+}
+
+impl FeedMeta<'_> {
+    /// The feed's own absolute URL in `format`.
+    pub fn self_url(&self, format: Format) -> String {
+        join(
+            self.base_url,
+            &format!("topics/{}.{}", self.slug, format.extension()),
+        )
+    }
+
+    /// The topics index page, the feed's `alternate` link.
+    pub fn home_url(&self) -> String {
+        join(self.base_url, "topics/")
+    }
+}
+
+fn join(base: &Url, path: &str) -> String {
+    base.join(path)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| format!("{base}{path}"))
+}
+
+/// A stable IRI for a story: its id (a BLAKE3 hex digest) as a UUID (RFC 9562
+/// version 8, "custom"), so every feed reader accepts it.
+pub fn entry_id(story_id: &str) -> String {
+    let hex: String = story_id
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .take(32)
+        .collect();
+    let hex = format!("{hex:0<32}");
+    let (a, b, c, d, e) = (
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32],
+    );
+    let variant = match u8::from_str_radix(&hex[16..17], 16).unwrap_or(0) & 0x3 {
+        0 => '8',
+        1 => '9',
+        2 => 'a',
+        _ => 'b',
+    };
+    format!("urn:uuid:{a}-{b}-8{c}-{variant}{d}-{e}")
+}
+
+/// An entry ready for any format.
+struct Entry<'a> {
+    story: &'a FeedStory,
+    id: String,
+    link: Option<String>,
+    html: String,
+    /// The other outlets' copies: (outlet name, link).
+    related: Vec<(&'a str, &'a str)>,
+    authors: Vec<String>,
+    lang: Option<&'a str>,
+}
+
+/// The copy with the most story text, boilerplate excluded (full text beats
+/// a summary); the first such copy on a tie.
+fn fullest(copies: &[FeedCopy]) -> Option<(&FeedCopy, &str)> {
+    copies
+        .iter()
+        .filter_map(|c| {
+            let html = c.content_html.as_deref().or(c.summary_html.as_deref())?;
+            Some((c, html))
+        })
+        .rev()
+        .max_by_key(|(c, _)| c.text_len)
+}
+
+fn sanitizer(base: Option<&str>) -> ammonia::Builder<'static> {
+    let mut b = ammonia::Builder::default();
+    b.link_rel(Some("noopener noreferrer nofollow"));
+    if let Some(base) = base.and_then(|b| Url::parse(b).ok()) {
+        b.url_relative(ammonia::UrlRelative::RewriteWithBase(base));
+    } else {
+        b.url_relative(ammonia::UrlRelative::Deny);
+    }
+    b
+}
+
+fn escape(s: &str) -> String {
+    html_escape::encode_text(s).into_owned()
+}
+
+fn entry(story: &FeedStory) -> Entry<'_> {
+    let first = story.copies.first();
+    let link = story
+        .link
+        .clone()
+        .or_else(|| first.and_then(|c| c.link.clone()));
+    let mut html = match fullest(&story.copies) {
+        Some((copy, raw)) => sanitizer(copy.link.as_deref()).clean(raw).to_string(),
+        None => String::new(),
+    };
+    let related: Vec<(&str, &str)> = story
+        .copies
+        .iter()
+        .filter(|c| c.link.is_some() && c.link != link)
+        .filter_map(|c| Some((c.source_name.as_str(), c.link.as_deref()?)))
+        .collect();
+    let first_name = story
+        .copies
+        .iter()
+        .find(|c| c.link == link)
+        .or(first)
+        .map(|c| c.source_name.as_str());
+    if let (Some(name), Some(href)) = (first_name, link.as_deref()) {
+        html.push_str(&format!(
+            "<p>First reported by <a href=\"{}\">{}</a>",
+            html_escape::encode_double_quoted_attribute(href),
+            escape(name)
+        ));
+        if !related.is_empty() {
+            let others: Vec<String> = related
+                .iter()
+                .map(|(name, href)| {
+                    format!(
+                        "<a href=\"{}\">{}</a>",
+                        html_escape::encode_double_quoted_attribute(href),
+                        escape(name)
+                    )
+                })
+                .collect();
+            html.push_str(&format!("; also reported by {}", others.join(", ")));
+        }
+        html.push_str(".</p>");
+    }
+    let mut authors: Vec<String> = story
+        .copies
+        .iter()
+        .flat_map(|c| c.authors.iter().cloned())
+        .collect();
+    authors.sort();
+    authors.dedup();
+    Entry {
+        story,
+        id: entry_id(&story.id),
+        link,
+        html,
+        related,
+        authors,
+        lang: first.and_then(|c| c.language.as_deref()),
+    }
+}
+
+/// The language most of the feed's entries are in.
+fn feed_language<'a>(entries: &[Entry<'a>]) -> Option<&'a str> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for e in entries {
+        if let Some(l) = e.lang {
+            *counts.entry(l).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(l, n)| (*n, std::cmp::Reverse(*l)))
+        .map(|(l, _)| l)
+}
+
+/// Renders one topic feed.
+pub fn render(meta: &FeedMeta<'_>, stories: &[FeedStory], format: Format) -> Vec<u8> {
+    let entries: Vec<Entry<'_>> = stories.iter().map(entry).collect();
+    match format {
+        Format::Atom => atom(meta, &entries),
+        Format::Rss => rss(meta, &entries),
+        Format::Json => json(meta, &entries),
+    }
+}
+
+fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
+    use atom_syndication::{Content, Entry as AEntry, Feed, Link, Person, Text};
+    let link = |href: String, rel: &str, mime: Option<&str>, title: Option<&str>| Link {
+        href,
+        rel: rel.to_string(),
+        mime_type: mime.map(str::to_string),
+        title: title.map(str::to_string),
+        ..Default::default()
+    };
+    let mut feed = Feed {
+        title: Text::plain(meta.title),
+        id: meta.self_url(Format::Atom),
+        updated: meta.updated.fixed_offset(),
+        links: vec![
+            link(
+                meta.self_url(Format::Atom),
+                "self",
+                Some("application/atom+xml"),
+                None,
+            ),
+            link(meta.home_url(), "alternate", Some("text/html"), None),
+        ],
+        generator: Some(atom_syndication::Generator {
+            value: "newsriver".into(),
+            uri: None,
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
+        ..Default::default()
+    };
+    feed.set_lang(feed_language(entries).map(str::to_string));
+    feed.entries = entries
+        .iter()
+        .map(|e| {
+            let mut links = Vec::new();
+            if let Some(href) = &e.link {
+                links.push(link(href.clone(), "alternate", Some("text/html"), None));
+            }
+            for (name, href) in &e.related {
+                links.push(link(
+                    href.to_string(),
+                    "related",
+                    Some("text/html"),
+                    Some(name),
+                ));
+            }
+            AEntry {
+                title: Text::plain(e.story.title.clone()),
+                id: e.id.clone(),
+                updated: e.story.updated.max(e.story.published).fixed_offset(),
+                published: Some(e.story.published.fixed_offset()),
+                links,
+                authors: e
+                    .authors
+                    .iter()
+                    .map(|a| Person {
+                        name: a.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                content: Some(Content {
+                    value: Some(e.html.clone()),
+                    content_type: Some("html".into()),
+                    lang: e.lang.map(str::to_string),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        })
+        .collect();
+    feed.to_string().into_bytes()
+}
+
+fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
+    use rss::extension::atom::{AtomExtension, Link};
+    let items: Vec<rss::Item> = entries
+        .iter()
+        .map(|e| {
+            let mut item = rss::Item::default();
+            item.set_title(e.story.title.clone());
+            item.set_link(e.link.clone());
+            item.set_guid(rss::Guid {
+                value: e.id.clone(),
+                permalink: false,
+            });
+            item.set_pub_date(e.story.published.to_rfc2822());
+            item.set_description(e.html.clone());
+            item
+        })
+        .collect();
+    let mut channel = rss::Channel::default();
+    channel.set_title(meta.title);
+    channel.set_link(meta.home_url());
+    channel.set_description(format!("{} — merged by newsriver", meta.title));
+    channel.set_language(feed_language(entries).map(str::to_string));
+    channel.set_last_build_date(meta.updated.to_rfc2822());
+    channel.set_generator(format!("newsriver {}", env!("CARGO_PKG_VERSION")));
+    channel.set_atom_ext(AtomExtension {
+        links: vec![Link {
+            href: meta.self_url(Format::Rss),
+            rel: "self".into(),
+            mime_type: Some("application/rss+xml".into()),
+            ..Default::default()
+        }],
+    });
+    channel.set_items(items);
+    channel.to_string().into_bytes()
+}
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: String,
+    feed_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    items: Vec<JsonItem>,
+}
+
+#[derive(Serialize)]
+struct JsonAuthor {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct JsonItem {
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    title: String,
+    content_html: String,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<JsonAuthor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+}
+
+fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
+    let secs = chrono::SecondsFormat::Secs;
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: meta.title,
+        home_page_url: meta.home_url(),
+        feed_url: meta.self_url(Format::Json),
+        language: feed_language(entries),
+        items: entries
+            .iter()
+            .map(|e| JsonItem {
+                id: e.id.clone(),
+                url: e.link.clone(),
+                title: e.story.title.clone(),
+                content_html: e.html.clone(),
+                date_published: e.story.published.to_rfc3339_opts(secs, true),
+                date_modified: e
+                    .story
+                    .updated
+                    .max(e.story.published)
+                    .to_rfc3339_opts(secs, true),
+                authors: e
+                    .authors
+                    .iter()
+                    .map(|a| JsonAuthor { name: a.clone() })
+                    .collect(),
+                language: e.lang.map(str::to_string),
+            })
+            .collect(),
+    };
+    serde_json::to_vec_pretty(&feed).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(source: &str, link: &str, html: &str) -> FeedCopy {
+        FeedCopy {
+            source_id: source.into(),
+            source_name: format!("{source} 网"),
+            language: Some("zh-CN".into()),
+            link: Some(link.into()),
+            title: Some("t".into()),
+            summary_html: None,
+            content_html: Some(html.into()),
+            authors: vec![],
+            published: DateTime::UNIX_EPOCH,
+            text_len: html.chars().count(),
+        }
+    }
+
+    fn story() -> FeedStory {
+        FeedStory {
+            id: "009faec111ee25ee7b8207e60ffbe511eefceb23a82b369f7ba5590bd344eacf".into(),
+            title: "京津冀 & 教育".into(),
+            link: Some("https://a.example/news/1.html".into()),
+            published: DateTime::UNIX_EPOCH,
+            updated: DateTime::UNIX_EPOCH,
+            copies: vec![
+                copy("a", "https://a.example/news/1.html", "<p>短摘要</p>"),
+                copy(
+                    "b",
+                    "https://b.example/x/2.html",
+                    "<p onclick=\"evil()\">全文很长很长很长<img src=\"../img/p.jpg\"><script>alert(1)</script><a href=\"javascript:alert(1)\">x</a></p><iframe src=\"https://e.example\"></iframe>",
+                ),
+            ],
+        }
+    }
+
+    fn meta(base: &Url) -> FeedMeta<'_> {
+        FeedMeta {
+            slug: "edu",
+            title: "京津冀教育协同",
+            base_url: base,
+            updated: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn entry_ids_are_stable_uuids() {
+        let id = entry_id("009faec111ee25ee7b8207e60ffbe511eefceb23a82b369f7ba5590bd344eacf");
+        assert_eq!(id, "urn:uuid:009faec1-11ee-85ee-bb82-07e60ffbe511");
+        assert_eq!(id.len(), "urn:uuid:".len() + 36);
+    }
+
+    #[test]
+    fn fullest_copy_is_sanitized_and_absolutized() {
+        let s = story();
+        let e = entry(&s);
+        assert!(e.html.contains("全文很长"));
+        assert!(
+            !e.html.contains("script") && !e.html.contains("onclick") && !e.html.contains("iframe")
+        );
+        assert!(!e.html.contains("javascript:"));
+        assert!(e.html.contains("https://b.example/img/p.jpg"), "{}", e.html);
+        assert!(
+            e.html
+                .contains("also reported by <a href=\"https://b.example/x/2.html\">b 网</a>"),
+            "{}",
+            e.html
+        );
+    }
+
+    #[test]
+    fn every_format_parses_back_with_the_same_ids() {
+        let base = Url::parse("http://localhost:8080/").unwrap();
+        let stories = vec![story()];
+        for f in Format::ALL {
+            let bytes = render(&meta(&base), &stories, f);
+            let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{f}: {e}"));
+            assert_eq!(feed.entries.len(), 1, "{f}");
+            assert_eq!(
+                feed.entries[0].id, "urn:uuid:009faec1-11ee-85ee-bb82-07e60ffbe511",
+                "{f}"
+            );
+            assert_eq!(
+                feed.entries[0].title.as_ref().unwrap().content,
+                "京津冀 & 教育",
+                "{f}"
+            );
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(
+                text.contains("http://localhost:8080/topics/edu."),
+                "{f}: self link"
+            );
+        }
+    }
+}
