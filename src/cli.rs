@@ -322,10 +322,10 @@ fn serve(config: &Config) -> Exit {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
         eprintln!(
-            "serving {} on http://{} (feeds at {}topics/)",
+            "serving {} on http://{bound} (feeds at {}topics/)",
             plural(config.topics.len(), "topic"),
-            config.server.listen,
             config.server.base_url
         );
         crate::http::serve(
