@@ -291,7 +291,8 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
                 base_url: &config.server.base_url,
                 updated,
             };
-            Ok(crate::publish::render(&meta, &stories, format))
+            let normalizer = crate::normalize::Normalizer::new(&config.normalize);
+            Ok(crate::publish::render(&meta, &stories, format, &normalizer))
         });
     match result {
         Ok(bytes) => {

@@ -20,6 +20,7 @@ use axum::routing::get;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::config::Config;
+use crate::normalize::Normalizer;
 use crate::publish::{self, FeedMeta, Format};
 use crate::store::Store;
 
@@ -73,6 +74,7 @@ struct Cached {
 /// Rendered topic feeds, the index page and the OPML, shared by handlers.
 pub struct FeedCache {
     config: Config,
+    normalizer: Normalizer,
     topics: RwLock<HashMap<String, Cached>>,
     index: Arc<Rendered>,
     opml: Arc<Rendered>,
@@ -93,6 +95,7 @@ impl FeedCache {
                 now,
             )),
             config: config.clone(),
+            normalizer: Normalizer::new(&config.normalize),
             topics: RwLock::new(HashMap::new()),
         }
     }
@@ -121,7 +124,7 @@ impl FeedCache {
             };
             let mut feeds = HashMap::new();
             for format in Format::ALL {
-                let body = publish::render(&meta, &stories, format);
+                let body = publish::render(&meta, &stories, format, &self.normalizer);
                 let rendered = Rendered::new(format.content_type(), body, updated);
                 if let Some(dir) = &self.config.server.output_dir {
                     let name = format!("topics/{}.{}", topic.slug, format.extension());

@@ -225,6 +225,79 @@ impl Normalizer {
         t
     }
 
+    /// The HTML readers see, with the same boilerplate gone that the text
+    /// loses: everything from a footer heading ("相关推荐") on, and credit
+    /// lines (责任编辑, 原标题). The dateline stays: it is part of the report.
+    pub fn clean_html(&self, html: &str) -> String {
+        if !html.contains('<') {
+            return html.to_string();
+        }
+        let mut doc = Html::parse_fragment(html);
+        let block_text = |node: ego_tree::NodeRef<'_, Node>| -> Option<String> {
+            let Node::Element(e) = node.value() else {
+                return None;
+            };
+            if !BLOCK_ELEMENTS.contains(&e.name()) {
+                return None;
+            }
+            let text: String = node
+                .descendants()
+                .filter_map(|d| match d.value() {
+                    Node::Text(t) => Some(&**t),
+                    _ => None,
+                })
+                .collect();
+            Some(collapse_ws(&text.nfkc().collect::<String>()))
+        };
+        let mut detach = Vec::new();
+        let mut seen_text = false;
+        for node in doc.tree.root().descendants() {
+            if let Node::Text(t) = node.value()
+                && !t.trim().is_empty()
+            {
+                seen_text = true;
+            }
+            let Some(text) = block_text(node) else {
+                continue;
+            };
+            if seen_text
+                && self.is_footer_heading(&text)
+                && !node.ancestors().any(|a| detach.contains(&a.id()))
+            {
+                // This block, everything after it, and everything after each ancestor.
+                detach.push(node.id());
+                let mut cur = Some(node);
+                while let Some(n) = cur {
+                    detach.extend(n.next_siblings().map(|s| s.id()));
+                    cur = n.parent().filter(|p| p.parent().is_some());
+                    if let Some(p) = cur
+                        && matches!(p.value(), Node::Element(e) if e.name() == "html")
+                    {
+                        break;
+                    }
+                }
+                break;
+            }
+            let is_credit = (text.chars().count() <= 80
+                && self.strip_lines.iter().any(|r| r.is_match(&text)))
+                || (text.chars().count() <= 300 && self.long_strip_lines.is_match(&text))
+                || self.extra_strip_lines.iter().any(|r| r.is_match(&text));
+            let has_block_child = node.descendants().skip(1).any(|d| block_text(d).is_some());
+            if is_credit && !has_block_child {
+                detach.push(node.id());
+            }
+        }
+        if detach.is_empty() {
+            return html.to_string();
+        }
+        for id in detach {
+            if let Some(mut n) = doc.tree.get_mut(id) {
+                n.detach();
+            }
+        }
+        doc.root_element().inner_html()
+    }
+
     fn is_footer_heading(&self, line: &str) -> bool {
         let h = fold_heading(line);
         !h.is_empty() && self.footer_headings.contains(&h)
@@ -566,6 +639,19 @@ mod tests {
             "<p>记者：手术同意书里写了什么？</p><p>院方：写明了风险。</p><p>责任编辑：王五</p>",
         ));
         assert_eq!(o.text, "记者:手术同意书里写了什么?\n院方:写明了风险。");
+    }
+
+    #[test]
+    fn clean_html_drops_footer_and_credits_but_keeps_the_report() {
+        let n = Normalizer::default();
+        let html = "<div><p>中新网北京10月9日电 正文第一段。</p><p>原标题：旧标题</p><p>第二段(完)</p><p>【责任编辑：王五】</p>\
+                    <h3>相关推荐</h3><ul><li>东北虎</li></ul></div><p>热门</p>";
+        let out = n.clean_html(html);
+        assert_eq!(
+            out,
+            "<div><p>中新网北京10月9日电 正文第一段。</p><p>第二段(完)</p></div>"
+        );
+        assert_eq!(n.clean_html("<p>只有正文</p>"), "<p>只有正文</p>");
     }
 
     #[test]

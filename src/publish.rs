@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use url::Url;
 
+use crate::normalize::Normalizer;
 use crate::store::{FeedCopy, FeedStory};
 
 /// A feed format readers can subscribe to.
@@ -158,14 +159,16 @@ fn escape(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
 }
 
-fn entry(story: &FeedStory) -> Entry<'_> {
+fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
     let first = story.copies.first();
     let link = story
         .link
         .clone()
         .or_else(|| first.and_then(|c| c.link.clone()));
     let mut html = match fullest(&story.copies) {
-        Some((copy, raw)) => sanitizer(copy.link.as_deref()).clean(raw).to_string(),
+        Some((copy, raw)) => sanitizer(copy.link.as_deref())
+            .clean(&normalizer.clean_html(raw))
+            .to_string(),
         None => String::new(),
     };
     let related: Vec<(&str, &str)> = story
@@ -233,9 +236,15 @@ fn feed_language<'a>(entries: &[Entry<'a>]) -> Option<&'a str> {
         .map(|(l, _)| l)
 }
 
-/// Renders one topic feed.
-pub fn render(meta: &FeedMeta<'_>, stories: &[FeedStory], format: Format) -> Vec<u8> {
-    let entries: Vec<Entry<'_>> = stories.iter().map(entry).collect();
+/// Renders one topic feed. `normalizer` removes from the shown HTML the
+/// boilerplate it removes from the text ("相关推荐" footers, credit lines).
+pub fn render(
+    meta: &FeedMeta<'_>,
+    stories: &[FeedStory],
+    format: Format,
+    normalizer: &Normalizer,
+) -> Vec<u8> {
+    let entries: Vec<Entry<'_>> = stories.iter().map(|s| entry(s, normalizer)).collect();
     match format {
         Format::Atom => atom(meta, &entries),
         Format::Rss => rss(meta, &entries),
@@ -471,7 +480,7 @@ mod tests {
     #[test]
     fn fullest_copy_is_sanitized_and_absolutized() {
         let s = story();
-        let e = entry(&s);
+        let e = entry(&s, &Normalizer::default());
         assert!(e.html.contains("全文很长"));
         assert!(
             !e.html.contains("script") && !e.html.contains("onclick") && !e.html.contains("iframe")
@@ -491,7 +500,7 @@ mod tests {
         let base = Url::parse("http://localhost:8080/").unwrap();
         let stories = vec![story()];
         for f in Format::ALL {
-            let bytes = render(&meta(&base), &stories, f);
+            let bytes = render(&meta(&base), &stories, f, &Normalizer::default());
             let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{f}: {e}"));
             assert_eq!(feed.entries.len(), 1, "{f}");
             assert_eq!(
