@@ -17,6 +17,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::config::Config;
@@ -27,9 +28,10 @@ use crate::store::Store;
 /// One rendered document with its validators and precompressed forms.
 pub struct Rendered {
     pub content_type: &'static str,
-    pub body: Vec<u8>,
-    pub gzip: Vec<u8>,
-    pub brotli: Vec<u8>,
+    // `Bytes`: a response shares the cached buffer instead of copying it.
+    pub body: Bytes,
+    pub gzip: Bytes,
+    pub brotli: Bytes,
     pub etag: String,
     pub last_modified: SystemTime,
 }
@@ -55,9 +57,9 @@ impl Rendered {
         let secs = modified.timestamp().max(0) as u64;
         Rendered {
             content_type,
-            body,
-            gzip,
-            brotli,
+            body: Bytes::from(body),
+            gzip: Bytes::from(gzip),
+            brotli: Bytes::from(brotli),
             etag,
             last_modified: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
         }
@@ -127,9 +129,15 @@ impl FeedCache {
                 let body = publish::render(&meta, &stories, format, &self.normalizer);
                 let rendered = Rendered::new(format.content_type(), body, updated);
                 if let Some(dir) = &self.config.server.output_dir {
+                    // The feed, and its gzip form for nginx's gzip_static.
                     let name = format!("topics/{}.{}", topic.slug, format.extension());
-                    if let Err(e) = write_atomically(&dir.join(&name), &rendered.body) {
-                        tracing::warn!(path = %dir.join(&name).display(), error = %e, "cannot write feed file");
+                    for (path, bytes) in [
+                        (dir.join(&name), &rendered.body),
+                        (dir.join(format!("{name}.gz")), &rendered.gzip),
+                    ] {
+                        if let Err(e) = write_atomically(&path, bytes) {
+                            tracing::warn!(path = %path.display(), error = %e, "cannot write feed file");
+                        }
                     }
                 }
                 feeds.insert(format, Arc::new(rendered));
