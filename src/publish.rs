@@ -274,6 +274,12 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
             ),
             link(meta.home_url(), "alternate", Some("text/html"), None),
         ],
+        // RFC 4287 §4.1.1: a feed needs an author unless every entry has one.
+        authors: vec![Person {
+            name: meta.title.to_string(),
+            uri: Some(meta.home_url()),
+            ..Default::default()
+        }],
         generator: Some(atom_syndication::Generator {
             value: "newsriver".into(),
             uri: None,
