@@ -16,5 +16,6 @@ pub mod parse;
 pub mod pipeline;
 pub mod publish;
 pub mod query;
+pub mod schedule;
 pub mod store;
 pub mod topics;
