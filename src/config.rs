@@ -42,6 +42,10 @@ pub struct Fetch {
     pub max_body_bytes: u64,
     pub user_agent: String,
     pub allow_private_addresses: bool,
+    /// Minimum spacing between the starts of two requests to one host.
+    pub host_interval_ms: u64,
+    /// Longest wait after repeated failures.
+    pub max_backoff_secs: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -186,6 +190,8 @@ struct RawFetch {
     max_body_bytes: Option<Spanned<i64>>,
     user_agent: Option<Spanned<String>>,
     allow_private_addresses: Option<bool>,
+    host_interval_ms: Option<Spanned<i64>>,
+    max_backoff_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -453,6 +459,19 @@ impl Validator<'_> {
                 None => DEFAULT_USER_AGENT.to_string(),
             },
             allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
+            host_interval_ms: match f.host_interval_ms {
+                Some(v) if *v.get_ref() < 0 => {
+                    self.problem(v.span(), "fetch.host_interval_ms", "must not be negative");
+                    0
+                }
+                Some(v) => *v.get_ref() as u64,
+                None => 0,
+            },
+            max_backoff_secs: self.positive(
+                f.max_backoff_secs,
+                "fetch.max_backoff_secs",
+                24 * 3600,
+            ),
         };
 
         let default_cron = match &raw.schedule.default {

@@ -23,7 +23,12 @@ pub const MAX_REDIRECTS: usize = 5;
 /// A successful fetch.
 #[derive(Debug)]
 pub enum Fetched {
-    NotModified { status: u16, elapsed: Duration },
+    NotModified {
+        status: u16,
+        elapsed: Duration,
+        /// Set when every redirect on the way was permanent (301/308).
+        moved_to: Option<String>,
+    },
     Body(Body),
 }
 
@@ -32,6 +37,9 @@ pub struct Body {
     pub status: u16,
     /// Where the body came from after redirects.
     pub final_url: String,
+    /// Set when every redirect on the way was permanent (301/308): the URL
+    /// to use from now on.
+    pub moved_to: Option<String>,
     pub content_type: Option<String>,
     pub validators: Validators,
     /// Decompressed bytes.
@@ -41,8 +49,14 @@ pub struct Body {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("HTTP {status}{}", reason.as_deref().map(|r| format!(" {r}")).unwrap_or_default())]
-    Status { status: u16, reason: Option<String> },
+    #[error("HTTP {status}{}{}", reason.as_deref().map(|r| format!(" {r}")).unwrap_or_default(),
+        retry_after.as_deref().map(|r| format!(" (Retry-After: {r})")).unwrap_or_default())]
+    Status {
+        status: u16,
+        reason: Option<String>,
+        /// The `Retry-After` header of a 429 or 503, as sent.
+        retry_after: Option<String>,
+    },
     #[error("timed out after {0} s")]
     Timeout(u64),
     #[error("body larger than max_body_bytes ({0} bytes)")]
@@ -63,6 +77,14 @@ impl FetchError {
             _ => None,
         }
     }
+
+    /// The server's `Retry-After`, when it sent one.
+    pub fn retry_after(&self) -> Option<&str> {
+        match self {
+            FetchError::Status { retry_after, .. } => retry_after.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// A shared HTTP client with per-host limits. Cheap to share by reference.
@@ -72,41 +94,27 @@ pub struct Fetcher {
     max_body: u64,
     allow_private: bool,
     per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    host_interval: Duration,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+    allow_private_redirects: bool,
+}
+
+/// Per-host politeness: requests in flight, and spacing between their starts.
+struct Host {
+    slots: Semaphore,
+    next_start: tokio::sync::Mutex<tokio::time::Instant>,
 }
 
 impl Fetcher {
     pub fn new(cfg: &config::Fetch) -> Result<Fetcher, FetchError> {
         let allow_private = cfg.allow_private_addresses;
-        let policy = redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-            }
-            let url = attempt.url();
-            let refusal = if !matches!(url.scheme(), "http" | "https") {
-                Some(format!("redirect to unsupported scheme {}", url.scheme()))
-            } else if attempt
-                .previous()
-                .last()
-                .is_some_and(|p| p.scheme() == "https")
-                && url.scheme() == "http"
-            {
-                Some(format!("redirect from https to plain http ({url})"))
-            } else if allow_private {
-                None
-            } else {
-                check_literal_host(url).err()
-            };
-            match refusal {
-                Some(e) => attempt.error(e),
-                None => attempt.follow(),
-            }
-        });
         let mut builder = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
             .timeout(Duration::from_secs(cfg.timeout_secs))
             .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(10)))
-            .redirect(policy)
+            // Redirects are followed by hand (`fetch_http`): each hop is
+            // checked, and a chain of permanent ones is remembered.
+            .redirect(redirect::Policy::none())
             .no_proxy();
         if !allow_private {
             builder = builder.dns_resolver(PublicOnlyResolver);
@@ -120,7 +128,9 @@ impl Fetcher {
             max_body: cfg.max_body_bytes,
             allow_private,
             per_host: cfg.per_host,
+            host_interval: Duration::from_millis(cfg.host_interval_ms),
             hosts: Mutex::new(HashMap::new()),
+            allow_private_redirects: allow_private,
         })
     }
 
@@ -132,12 +142,22 @@ impl Fetcher {
                 if !self.allow_private {
                     check_literal_host(url).map_err(FetchError::Refused)?;
                 }
-                let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-                let semaphore = self.host_semaphore(&host);
-                let _permit = semaphore
+                let host = self.host(url);
+                let _permit = host
+                    .slots
                     .acquire()
                     .await
                     .map_err(|e| FetchError::Network(e.to_string()))?;
+                if !self.host_interval.is_zero() {
+                    // Reserve the next start slot for this host, then wait for it.
+                    let start = {
+                        let mut next = host.next_start.lock().await;
+                        let start = (*next).max(tokio::time::Instant::now());
+                        *next = start + self.host_interval;
+                        start
+                    };
+                    tokio::time::sleep_until(start).await;
+                }
                 // The client's timeout covers the whole request; this one also
                 // covers a body that drips in slower than reqwest notices.
                 let limit = self.timeout + Duration::from_millis(500);
@@ -150,38 +170,77 @@ impl Fetcher {
         }
     }
 
-    fn host_semaphore(&self, host: &str) -> Arc<Semaphore> {
+    fn host(&self, url: &Url) -> Arc<Host> {
+        let name = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         hosts
-            .entry(host.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+            .entry(name)
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    slots: Semaphore::new(self.per_host),
+                    next_start: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+                })
+            })
             .clone()
     }
 
     async fn fetch_http(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
         let started = Instant::now();
-        let mut req = self.client.get(url.clone()).header(
-            header::ACCEPT,
-            "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
-        );
-        if let Some(etag) = &validators.etag {
-            req = req.header(header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            req = req.header(header::IF_MODIFIED_SINCE, lm);
-        }
-        let mut resp = req.send().await.map_err(|e| self.map_err(&e))?;
+        let mut current = url.clone();
+        let mut hops = 0;
+        let mut all_permanent = true;
+        let mut resp = loop {
+            let mut req = self.client.get(current.clone()).header(
+                header::ACCEPT,
+                "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
+            );
+            if let Some(etag) = &validators.etag {
+                req = req.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                req = req.header(header::IF_MODIFIED_SINCE, lm);
+            }
+            let resp = req.send().await.map_err(|e| self.map_err(&e))?;
+            let status = resp.status();
+            if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            let location = header_str(resp.headers(), header::LOCATION).ok_or_else(|| {
+                FetchError::Network(format!(
+                    "HTTP {} redirect without a Location",
+                    status.as_u16()
+                ))
+            })?;
+            let next = current.join(&location).map_err(|e| {
+                FetchError::Refused(format!("redirect to an invalid URL {location:?}: {e}"))
+            })?;
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(FetchError::Refused(format!(
+                    "more than {MAX_REDIRECTS} redirects"
+                )));
+            }
+            self.check_redirect(&current, &next)
+                .map_err(FetchError::Refused)?;
+            all_permanent &= matches!(status.as_u16(), 301 | 308);
+            current = next;
+        };
+        let moved_to = (hops > 0 && all_permanent).then(|| current.to_string());
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified {
                 status: 304,
                 elapsed: started.elapsed(),
+                moved_to,
             });
         }
         if !status.is_success() {
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 reason: status.canonical_reason().map(str::to_string),
+                retry_after: matches!(status.as_u16(), 429 | 503)
+                    .then(|| header_str(resp.headers(), header::RETRY_AFTER))
+                    .flatten(),
             });
         }
         let headers = resp.headers().clone();
@@ -196,6 +255,7 @@ impl Fetcher {
         Ok(Fetched::Body(Body {
             status: status.as_u16(),
             final_url,
+            moved_to,
             content_type: header_str(&headers, header::CONTENT_TYPE),
             validators: Validators {
                 etag: header_str(&headers, header::ETAG),
@@ -231,6 +291,7 @@ impl Fetcher {
             return Ok(Fetched::NotModified {
                 status: 304,
                 elapsed: started.elapsed(),
+                moved_to: None,
             });
         }
         if meta.len() > self.max_body {
@@ -248,6 +309,7 @@ impl Fetcher {
         Ok(Fetched::Body(Body {
             status: 200,
             final_url: url.to_string(),
+            moved_to: None,
             content_type: None,
             validators: Validators {
                 etag: None,
@@ -256,6 +318,22 @@ impl Fetcher {
             bytes,
             elapsed: started.elapsed(),
         }))
+    }
+
+    /// May a redirect from `from` go to `to`? Only http(s), never from https
+    /// down to http, and (unless allowed) never to a private IP literal; DNS
+    /// names are checked by the resolver on the address actually used.
+    fn check_redirect(&self, from: &Url, to: &Url) -> Result<(), String> {
+        if !matches!(to.scheme(), "http" | "https") {
+            return Err(format!("redirect to unsupported scheme {:?}", to.scheme()));
+        }
+        if from.scheme() == "https" && to.scheme() == "http" {
+            return Err(format!("redirect from https to plain http ({to})"));
+        }
+        if !self.allow_private_redirects {
+            check_literal_host(to)?;
+        }
+        Ok(())
     }
 
     fn map_err(&self, e: &reqwest::Error) -> FetchError {

@@ -134,28 +134,66 @@ impl Poller {
         let started_at = Utc::now();
         let started = Instant::now();
         let id = source.id.0.clone();
-        let validators = {
+        let state = {
             let store = self.store.clone();
             let id = id.clone();
-            tokio::task::spawn_blocking(move || lock(&store).validators(&id)).await??
+            tokio::task::spawn_blocking(move || lock(&store).source_state(&id)).await??
         };
-        let fetched = self.fetcher.fetch(&source.url, &validators).await;
+        // A permanent redirect seen earlier is followed directly.
+        let url = state
+            .moved_to
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .unwrap_or_else(|| source.url.clone());
+        let fetched = self.fetcher.fetch(&url, &state.validators).await;
+        let moved = |to: Option<String>| {
+            let to = to.filter(|t| Some(t) != state.moved_to.as_ref())?;
+            tracing::info!(source_id = %id, from = %url, to = %to, "permanent redirect: using the new URL from now on");
+            Some(to)
+        };
         let (outcome, bytes) = match fetched {
-            Ok(Fetched::NotModified { status, .. }) => (PollOutcome::NotModified { status }, 0),
+            Ok(Fetched::NotModified {
+                status, moved_to, ..
+            }) => (
+                PollOutcome::NotModified {
+                    status,
+                    moved_to: moved(moved_to),
+                },
+                0,
+            ),
             Ok(Fetched::Body(body)) => {
                 let normalizer = self.normalizer.clone();
                 let forced = source.encoding;
                 let bytes = body.bytes.len() as u64;
-                let outcome =
+                let moved_to = moved(body.moved_to.clone());
+                let mut outcome =
                     tokio::task::spawn_blocking(move || process(body, forced, &normalizer)).await?;
+                if let PollOutcome::Fetched { moved_to: m, .. } = &mut outcome {
+                    *m = moved_to;
+                }
                 (outcome, bytes)
             }
             Err(e) => {
-                tracing::info!(source_id = %id, url = %source.url, error = %e, "poll failed");
+                let gone = e.status() == Some(410);
+                if gone {
+                    tracing::warn!(source_id = %id, url = %url, "410 Gone: polling of this source stops");
+                } else {
+                    tracing::info!(source_id = %id, url = %url, error = %e, "poll failed");
+                }
                 (
                     PollOutcome::Failed {
                         status: e.status(),
-                        error: e.to_string(),
+                        error: if gone {
+                            format!(
+                                "{e}: the feed is gone; polling stopped (change its URL to resume)"
+                            )
+                        } else {
+                            e.to_string()
+                        },
+                        retry_after: e
+                            .retry_after()
+                            .and_then(|v| crate::schedule::parse_retry_after(v, Utc::now())),
+                        gone,
                     },
                     0,
                 )
@@ -245,6 +283,7 @@ fn process(
                 .collect();
             PollOutcome::Fetched {
                 status: body.status,
+                moved_to: None,
                 validators: body.validators,
                 bytes: body.bytes.len() as u64,
                 feed_title: feed.title,
@@ -257,6 +296,8 @@ fn process(
         Err(e) => PollOutcome::Failed {
             status: Some(body.status),
             error: format!("{e} (decoded as {})", decoded.charset.encoding),
+            retry_after: None,
+            gone: false,
         },
     }
 }

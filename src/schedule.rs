@@ -78,7 +78,8 @@ pub fn next_poll(
     if state.gone {
         return None;
     }
-    let jitter = chrono::Duration::from_std(jitter(source_id, period(schedule, now))).unwrap_or_default();
+    let jitter =
+        chrono::Duration::from_std(jitter(source_id, period(schedule, now))).unwrap_or_default();
     let mut due = match state.last_poll_at {
         // Never polled: soon, but spread over the jitter window.
         None => now + jitter,
@@ -93,7 +94,8 @@ pub fn next_poll(
     if let Some(last) = state.last_poll_at
         && state.consecutive_failures > 0
     {
-        let wait = chrono::Duration::from_std(backoff.delay(state.consecutive_failures)).unwrap_or_default();
+        let wait = chrono::Duration::from_std(backoff.delay(state.consecutive_failures))
+            .unwrap_or_default();
         due = due.max(last + wait);
     }
     if let Some(until) = state.retry_after {
@@ -128,7 +130,8 @@ mod tests {
         let p = Duration::from_secs(900);
         assert_eq!(jitter("chinanews", p), jitter("chinanews", p));
         assert!(jitter("chinanews", p) < Duration::from_secs(90));
-        let distinct: std::collections::HashSet<_> = (0..100).map(|i| jitter(&format!("s{i}"), p)).collect();
+        let distinct: std::collections::HashSet<_> =
+            (0..100).map(|i| jitter(&format!("s{i}"), p)).collect();
         assert!(distinct.len() > 90, "ids spread over the window");
     }
 
@@ -158,7 +161,14 @@ mod tests {
             last_poll_at: Some(at("2026-11-29T10:00:00Z") + j),
             ..Default::default()
         };
-        let due = next_poll(&s, "x", &state, &Backoff::default(), at("2026-11-29T10:01:00Z")).unwrap();
+        let due = next_poll(
+            &s,
+            "x",
+            &state,
+            &Backoff::default(),
+            at("2026-11-29T10:01:00Z"),
+        )
+        .unwrap();
         assert_eq!(due, at("2026-11-29T10:15:00Z") + j);
     }
 
@@ -186,7 +196,10 @@ mod tests {
             retry_after: Some(last + chrono::Duration::seconds(120)),
             ..Default::default()
         };
-        assert_eq!(next_poll(&s, "x", &state, &b, last).unwrap(), last + chrono::Duration::seconds(120));
+        assert_eq!(
+            next_poll(&s, "x", &state, &b, last).unwrap(),
+            last + chrono::Duration::seconds(120)
+        );
         let gone = PollState {
             gone: true,
             ..Default::default()
@@ -197,7 +210,10 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_dates() {
         let now = at("2026-11-29T10:00:00Z");
-        assert_eq!(parse_retry_after("120", now), Some(now + chrono::Duration::seconds(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(now + chrono::Duration::seconds(120))
+        );
         assert_eq!(
             parse_retry_after("Sun, 29 Nov 2026 10:05:00 GMT", now),
             Some(at("2026-11-29T10:05:00Z"))

@@ -15,6 +15,7 @@ use crate::model::{NormalizedItem, ParsedItem, Validators};
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_init.sql")),
     M::up(include_str!("../migrations/0002_topics.sql")),
+    M::up(include_str!("../migrations/0003_poll_state.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +80,12 @@ pub struct TopicRow<'a> {
 pub enum PollOutcome {
     NotModified {
         status: u16,
+        /// The URL to use from now on, after permanent redirects.
+        moved_to: Option<String>,
     },
     Fetched {
         status: u16,
+        moved_to: Option<String>,
         validators: Validators,
         bytes: u64,
         feed_title: Option<String>,
@@ -93,7 +97,19 @@ pub enum PollOutcome {
     Failed {
         status: Option<u16>,
         error: String,
+        /// Do not poll before then (the server's Retry-After).
+        retry_after: Option<DateTime<Utc>>,
+        /// 410 Gone: stop polling this source.
+        gone: bool,
     },
+}
+
+/// What the scheduler and the fetcher need of a source.
+#[derive(Clone, Debug, Default)]
+pub struct SourceState {
+    pub validators: Validators,
+    pub moved_to: Option<String>,
+    pub poll: crate::schedule::PollState,
 }
 
 /// Counts from storing one poll.
@@ -229,6 +245,10 @@ impl Store {
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
                    etag = CASE WHEN url = excluded.url THEN etag END,
                    last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+                   moved_to = CASE WHEN url = excluded.url THEN moved_to END,
+                   gone_at = CASE WHEN url = excluded.url THEN gone_at END,
+                   retry_after_until = CASE WHEN url = excluded.url THEN retry_after_until END,
+                   consecutive_failures = CASE WHEN url = excluded.url THEN consecutive_failures ELSE 0 END,
                    url = excluded.url",
             )?;
             for s in sources {
@@ -240,21 +260,50 @@ impl Store {
         Ok(())
     }
 
-    pub fn validators(&self, source_id: &str) -> Result<Validators> {
-        let v = self
+    /// Validators, remembered redirect and scheduling state of every source.
+    pub fn source_states(&self) -> Result<std::collections::HashMap<String, SourceState>> {
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT etag, last_modified FROM sources WHERE id = ?1",
-                [source_id],
-                |r| {
-                    Ok(Validators {
-                        etag: r.get(0)?,
-                        last_modified: r.get(1)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(v.unwrap_or_default())
+            .prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM sources"))?;
+        let rows = stmt.query_map([], state_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The state of one source (default when it was never seen).
+    pub fn source_state(&self, source_id: &str) -> Result<SourceState> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS} FROM sources WHERE id = ?1"
+        ))?;
+        let row = stmt.query_row([source_id], state_row).optional()?;
+        Ok(row.map(|(_, s)| s).unwrap_or_default())
+    }
+
+    /// Records when the daemon plans to poll each source next.
+    pub fn set_next_polls(&mut self, plan: &[(&str, Option<DateTime<Utc>>)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE sources SET next_poll_at = ?2 WHERE id = ?1")?;
+            for (id, at) in plan {
+                stmt.execute(params![id, at.map(ts)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Is the database answering? (for `/healthz`)
+    pub fn ping(&self) -> Result<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// When any source last polled successfully.
+    pub fn last_success(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<i64> =
+            self.conn
+                .query_row("SELECT max(last_success_at) FROM sources", [], |r| r.get(0))?;
+        Ok(t.map(datetime))
     }
 
     /// Stores one poll of `source_id` in one transaction.
@@ -270,27 +319,45 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut counts = PollCounts::default();
         let (label, status, error, bytes) = match &outcome {
-            PollOutcome::NotModified { status } => ("not_modified", Some(*status), None, 0),
+            PollOutcome::NotModified { status, .. } => ("not_modified", Some(*status), None, 0),
             PollOutcome::Fetched { status, bytes, .. } => ("ok", Some(*status), None, *bytes),
-            PollOutcome::Failed { status, error } => ("failed", *status, Some(error.clone()), 0),
+            PollOutcome::Failed {
+                status,
+                error,
+                gone,
+                ..
+            } => (
+                if *gone { "gone" } else { "failed" },
+                *status,
+                Some(error.clone()),
+                0,
+            ),
         };
         match outcome {
-            PollOutcome::NotModified { status } => {
+            PollOutcome::NotModified { status, moved_to } => {
                 tx.execute(
                     "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'not_modified',
-                       last_status = ?3, last_error = NULL, consecutive_failures = 0 WHERE id = ?1",
-                    params![source_id, now, status],
+                       last_status = ?3, last_error = NULL, consecutive_failures = 0, retry_after_until = NULL,
+                       moved_to = coalesce(?4, moved_to) WHERE id = ?1",
+                    params![source_id, now, status, moved_to],
                 )?;
             }
-            PollOutcome::Failed { status, error } => {
+            PollOutcome::Failed {
+                status,
+                error,
+                retry_after,
+                gone,
+            } => {
                 tx.execute(
-                    "UPDATE sources SET last_poll_at = ?2, last_outcome = 'failed', last_status = ?3,
-                       last_error = ?4, consecutive_failures = consecutive_failures + 1 WHERE id = ?1",
-                    params![source_id, now, status, error],
+                    "UPDATE sources SET last_poll_at = ?2, last_outcome = ?5, last_status = ?3,
+                       last_error = ?4, consecutive_failures = consecutive_failures + 1,
+                       retry_after_until = ?6, gone_at = CASE WHEN ?7 THEN ?2 ELSE gone_at END WHERE id = ?1",
+                    params![source_id, now, status, error, label, retry_after.map(ts), gone],
                 )?;
             }
             PollOutcome::Fetched {
                 status,
+                moved_to,
                 validators,
                 bytes: _,
                 feed_title,
@@ -312,7 +379,8 @@ impl Store {
                     "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
                        last_status = ?3, last_error = NULL, consecutive_failures = 0,
                        etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
-                       feed_format = ?8, charset = ?9, language = ?10 WHERE id = ?1",
+                       feed_format = ?8, charset = ?9, language = ?10, retry_after_until = NULL,
+                       moved_to = coalesce(?11, moved_to) WHERE id = ?1",
                     params![
                         source_id,
                         now,
@@ -323,7 +391,8 @@ impl Store {
                         feed_title,
                         feed_format,
                         charset_json,
-                        feed_language
+                        feed_language,
+                        moved_to
                     ],
                 )?;
             }
@@ -640,6 +709,27 @@ fn classify_story(
         )?;
     }
     Ok(())
+}
+
+const STATE_COLUMNS: &str = "id, etag, last_modified, moved_to, last_poll_at, consecutive_failures, retry_after_until, gone_at";
+
+fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SourceState)> {
+    Ok((
+        r.get(0)?,
+        SourceState {
+            validators: Validators {
+                etag: r.get(1)?,
+                last_modified: r.get(2)?,
+            },
+            moved_to: r.get(3)?,
+            poll: crate::schedule::PollState {
+                last_poll_at: r.get::<_, Option<i64>>(4)?.map(datetime),
+                consecutive_failures: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
+                retry_after: r.get::<_, Option<i64>>(6)?.map(datetime),
+                gone: r.get::<_, Option<i64>>(7)?.is_some(),
+            },
+        },
+    ))
 }
 
 /// The story an identical normalized body already belongs to, if any.
