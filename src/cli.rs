@@ -80,6 +80,11 @@ pub enum Command {
     },
     /// Serve the topic feeds over HTTP on [server].listen (no polling).
     Serve,
+    /// The daemon: poll every source on its schedule, keep the topic feeds
+    /// fresh and serve them; SIGHUP reloads the config, SIGTERM stops.
+    Run,
+    /// Ask the running daemon (found by its pid file) to reload the config.
+    Reload,
 }
 
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
@@ -90,18 +95,30 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     run(cli).into()
 }
 
-fn init_logging() {
+/// Logs go to stderr: `RUST_LOG`, else `[log].level`, else `default`. Under
+/// systemd (JOURNAL_STREAM set) one plain line per event, no colours and no
+/// timestamp (the journal adds its own); on a terminal, coloured.
+fn init_logging(config_level: Option<&str>, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .ok()
+        .or_else(|| config_level.and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok()))
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn load(path: &std::path::Path) -> Result<Config, Exit> {
@@ -125,8 +142,15 @@ fn load(path: &std::path::Path) -> Result<Config, Exit> {
 pub fn run(cli: Cli) -> Exit {
     let config = match load(&cli.config) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(code) => {
+            return code;
+        }
     };
+    let default_level = match cli.command {
+        Command::Run | Command::Serve => "info",
+        _ => "warn",
+    };
+    init_logging(config.log_level.as_deref(), default_level);
     match cli.command {
         Command::Check => {
             println!(
@@ -146,6 +170,17 @@ pub fn run(cli: Cli) -> Exit {
             limit,
         } => render(&config, &slug, format, limit),
         Command::Serve => serve(&config),
+        Command::Run => daemon(&cli.config, config),
+        Command::Reload => match crate::daemon::send_reload(&config) {
+            Ok(pid) => {
+                println!("sent SIGHUP to newsriver (pid {pid})");
+                Exit::Success
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Exit::Runtime
+            }
+        },
     }
 }
 
@@ -306,6 +341,20 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
                 }
             }
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+fn daemon(path: &std::path::Path, config: Config) -> Exit {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(crate::daemon::run(path, config)) {
+        Ok(()) => Exit::Success,
         Err(e) => {
             eprintln!("error: {e}");
             Exit::Runtime

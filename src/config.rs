@@ -24,6 +24,8 @@ pub struct Config {
     pub schedule: Schedule,
     pub server: Server,
     pub normalize: Normalize,
+    /// `[log].level`: a tracing filter such as "info" or "newsriver=debug".
+    pub log_level: Option<String>,
     pub sources: Vec<Source>,
     pub topics: Vec<Topic>,
 }
@@ -170,6 +172,8 @@ struct RawConfig {
     #[serde(default)]
     normalize: RawNormalize,
     #[serde(default)]
+    log: RawLog,
+    #[serde(default)]
     source: Vec<RawSource>,
     #[serde(default)]
     topic: Vec<RawTopic>,
@@ -207,6 +211,12 @@ struct RawServer {
     base_url: Option<Spanned<String>>,
     output_dir: Option<String>,
     items_per_feed: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -539,6 +549,22 @@ impl Validator<'_> {
             footer_headings: raw.normalize.footer_headings,
         };
 
+        let log_level = match raw.log.level {
+            Some(l) if tracing_subscriber::EnvFilter::try_new(l.get_ref()).is_err() => {
+                self.problem(
+                    l.span(),
+                    "log.level",
+                    format!(
+                        "invalid level {:?}: use error, warn, info, debug or trace",
+                        l.get_ref()
+                    ),
+                );
+                None
+            }
+            Some(l) => Some(l.into_inner()),
+            None => None,
+        };
+
         let mut seen_ids: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
         for (i, s) in raw.source.into_iter().enumerate() {
@@ -672,6 +698,7 @@ impl Validator<'_> {
             schedule,
             server,
             normalize,
+            log_level,
             sources,
             topics,
         }

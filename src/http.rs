@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::normalize::Normalizer;
@@ -126,7 +127,10 @@ impl FeedCache {
             };
             let mut feeds = HashMap::new();
             for format in Format::ALL {
+                let started = std::time::Instant::now();
                 let body = publish::render(&meta, &stories, format, &self.normalizer);
+                metrics::histogram!("newsriver_feed_render_seconds")
+                    .record(started.elapsed().as_secs_f64());
                 let rendered = Rendered::new(format.content_type(), body, updated);
                 if let Some(dir) = &self.config.server.output_dir {
                     // The feed, and its gzip form for nginx's gzip_static.
@@ -261,15 +265,93 @@ fn opml(config: &Config) -> String {
     doc.to_string().unwrap_or_default()
 }
 
-/// The router: `/topics/{slug}.{atom,rss,json}`, `/topics/`, `/topics.opml`.
-pub fn router(cache: Arc<FeedCache>) -> Router {
+/// What the handlers share: the current feed cache (swapped on reload), the
+/// database for `/healthz`, and the metrics registry for `/metrics`.
+pub struct AppState {
+    cache: RwLock<Arc<FeedCache>>,
+    store: Arc<Mutex<Store>>,
+    metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    pub fn new(
+        cache: Arc<FeedCache>,
+        store: Arc<Mutex<Store>>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            cache: RwLock::new(cache),
+            store,
+            metrics,
+        })
+    }
+
+    pub fn cache(&self) -> Arc<FeedCache> {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// After a reload: new topics, new cache.
+    pub fn set_cache(&self, cache: Arc<FeedCache>) {
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = cache;
+    }
+}
+
+/// The router: `/topics/{slug}.{atom,rss,json}`, `/topics/`, `/topics.opml`,
+/// `/healthz`, `/metrics` (when metrics are recorded).
+pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/topics/{file}", get(topic_feed))
         .route("/topics/", get(index))
         .route("/topics", get(index))
         .route("/topics.opml", get(opml_doc))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
         .fallback(|| async { not_found("not found") })
-        .with_state(cache)
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let store = state.store.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        store.ping().and_then(|()| store.last_success())
+    })
+    .await;
+    let (ok, last) = match checked {
+        Ok(Ok(last)) => (true, last),
+        _ => (false, None),
+    };
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "error" },
+        "database": ok,
+        "last_successful_poll_age_secs": last.map(|t| (Utc::now() - t).num_seconds().max(0)),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => not_found("metrics are recorded by `newsriver run`"),
+    }
 }
 
 fn not_found(msg: &'static str) -> Response {
@@ -282,10 +364,11 @@ fn not_found(msg: &'static str) -> Response {
 }
 
 async fn topic_feed(
-    State(cache): State<Arc<FeedCache>>,
+    State(state): State<Arc<AppState>>,
     UrlPath(file): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
+    let cache = state.cache();
     let Some((slug, ext)) = file.rsplit_once('.') else {
         return not_found("no such feed: use /topics/<slug>.atom, .rss or .json");
     };
@@ -304,12 +387,12 @@ async fn topic_feed(
     }
 }
 
-async fn index(State(cache): State<Arc<FeedCache>>, headers: HeaderMap) -> Response {
-    respond(&cache.index, &headers)
+async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    respond(&state.cache().index, &headers)
 }
 
-async fn opml_doc(State(cache): State<Arc<FeedCache>>, headers: HeaderMap) -> Response {
-    respond(&cache.opml, &headers)
+async fn opml_doc(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    respond(&state.cache().opml, &headers)
 }
 
 /// Does `If-None-Match` (a list, weak or strong, or `*`) name this ETag?
@@ -392,41 +475,38 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cache = Arc::new(FeedCache::new(config));
-    let store = Arc::new(std::sync::Mutex::new(store));
-    {
-        let store = store.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = cache.refresh(&store) {
-            tracing::error!(error = %e, "cannot render feeds");
+    let store = Arc::new(Mutex::new(store));
+    refresh_blocking(&cache, &store).await;
+    let state = AppState::new(cache.clone(), store.clone(), None);
+    let refresher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(check_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            refresh_blocking(&cache, &store).await;
         }
-    }
-    let refresher = {
-        let cache = cache.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(check_every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let (cache, store) = (cache.clone(), store.clone());
-                let result = tokio::task::spawn_blocking(move || {
-                    let store = store.lock().unwrap_or_else(|e| e.into_inner());
-                    cache.refresh(&store)
-                })
-                .await;
-                match result {
-                    Ok(Ok(done)) if !done.is_empty() => {
-                        tracing::info!(topics = ?done, "feeds re-rendered")
-                    }
-                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh feeds"),
-                    _ => {}
-                }
-            }
-        })
-    };
-    let result = axum::serve(listener, router(cache))
+    });
+    let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     refresher.abort();
     result
+}
+
+/// Runs `FeedCache::refresh` on the blocking pool and logs what it did.
+pub async fn refresh_blocking(cache: &Arc<FeedCache>, store: &Arc<Mutex<Store>>) {
+    let (cache, store) = (cache.clone(), store.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        let store = store.lock().unwrap_or_else(|e| e.into_inner());
+        cache.refresh(&store)
+    })
+    .await;
+    match result {
+        Ok(Ok(done)) if !done.is_empty() => tracing::info!(topics = ?done, "feeds rendered"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot render feeds"),
+        Err(e) => tracing::error!(error = %e, "feed rendering crashed"),
+        _ => {}
+    }
 }
 
 #[cfg(test)]

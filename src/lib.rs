@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod decode;
 pub mod fetch;
 pub mod http;

@@ -106,6 +106,11 @@ impl Poller {
         })
     }
 
+    /// The database connection the poller writes through.
+    pub fn store(&self) -> Arc<Mutex<Store>> {
+        self.store.clone()
+    }
+
     /// Polls `sources` once each; `on_done` is called as each one finishes.
     pub async fn poll(
         &self,
@@ -221,6 +226,7 @@ impl Poller {
             })
             .await??
         };
+        record_metrics(&report_outcome, &counts, bytes, duration);
         Ok(SourceReport {
             id,
             url: source.url.to_string(),
@@ -230,6 +236,25 @@ impl Poller {
             duration_ms: duration.as_millis() as u64,
         })
     }
+}
+
+/// Counters and histograms for `/metrics` (no-ops unless `newsriver run`
+/// installed a recorder).
+fn record_metrics(outcome: &SourceOutcome, counts: &PollCounts, bytes: u64, duration: Duration) {
+    let label = match outcome {
+        SourceOutcome::Ok { .. } => "ok",
+        SourceOutcome::NotModified => "not_modified",
+        SourceOutcome::Failed { .. } => "failed",
+    };
+    metrics::counter!("newsriver_polls_total", "outcome" => label).increment(1);
+    metrics::counter!("newsriver_items_total", "kind" => "new").increment(counts.items_new);
+    metrics::counter!("newsriver_items_total", "kind" => "known").increment(counts.items_known);
+    metrics::counter!("newsriver_items_total", "kind" => "updated").increment(counts.items_updated);
+    metrics::counter!("newsriver_stories_total", "kind" => "new").increment(counts.stories_new);
+    metrics::counter!("newsriver_stories_total", "kind" => "merged")
+        .increment(counts.stories_merged);
+    metrics::counter!("newsriver_fetched_bytes_total").increment(bytes);
+    metrics::histogram!("newsriver_fetch_duration_seconds").record(duration.as_secs_f64());
 }
 
 /// Opens the database and brings it in line with the config: sources (names,

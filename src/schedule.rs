@@ -78,17 +78,22 @@ pub fn next_poll(
     if state.gone {
         return None;
     }
-    let jitter =
-        chrono::Duration::from_std(jitter(source_id, period(schedule, now))).unwrap_or_default();
+    let period = period(schedule, now);
+    let jitter = chrono::Duration::from_std(jitter(source_id, period)).unwrap_or_default();
     let mut due = match state.last_poll_at {
-        // Never polled: soon, but spread over the jitter window.
-        None => now + jitter,
-        // The first tick after the last poll, shifted by this source's jitter.
-        // (The poll itself happened at tick + jitter, so "after last poll"
-        // is the following tick: a source fires once per period.)
+        // Never polled: the latest tick (so the time does not move on as
+        // `now` does) shifted by the jitter; a new source fires within a
+        // tenth of a period, and a thousand new sources not all at once.
+        None => {
+            let back = chrono::Duration::from_std(period).unwrap_or_default();
+            schedule.after(&(now - back)).next()? + jitter
+        }
+        // The first tick after the last poll, shifted by this source's jitter
+        // (the poll itself ran at its tick plus the jitter, so this is the
+        // following tick: a source fires once per period). Never sooner
+        // than a second after the last poll, whatever the clock says.
         Some(last) => {
-            let tick = schedule.after(&(last - jitter)).next()?;
-            tick + jitter
+            (schedule.after(&last).next()? + jitter).max(last + chrono::Duration::seconds(1))
         }
     };
     if let Some(last) = state.last_poll_at
@@ -151,6 +156,20 @@ mod tests {
         for w in fired.windows(2).skip(1) {
             assert_eq!((w[1] - w[0]).num_milliseconds(), 2000, "{fired:?}");
         }
+    }
+
+    #[test]
+    fn a_new_source_has_a_due_time_that_does_not_drift_with_now() {
+        let s = cron::Schedule::from_str("0 */15 * * * *").unwrap();
+        let b = Backoff::default();
+        let state = PollState::default();
+        let t1 = next_poll(&s, "x", &state, &b, at("2026-11-29T10:00:30Z")).unwrap();
+        let t2 = next_poll(&s, "x", &state, &b, at("2026-11-29T10:00:31Z")).unwrap();
+        assert_eq!(t1, t2);
+        assert!(
+            t1 < at("2026-11-29T10:01:30Z"),
+            "within a tenth of the period of the tick: {t1}"
+        );
     }
 
     #[test]

@@ -1,0 +1,345 @@
+//! `newsriver run`: polls every source on its schedule, keeps the topic feeds
+//! fresh, serves them, and lives under systemd (readiness, status, watchdog,
+//! reload on SIGHUP, bounded shutdown on SIGTERM).
+//!
+//! One loop owns the schedule: it reads every source's state from SQLite
+//! (so a restart resumes where it was), starts the polls that are due (at
+//! most `[fetch].concurrency` at once; `per_host` and `host_interval_ms` are
+//! enforced in `fetch`), and sleeps until the next one is due, a poll
+//! finishes, or a signal arrives.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
+
+use crate::config::{Config, Source};
+use crate::http::{self, AppState, FeedCache};
+use crate::pipeline::{Poller, SourceOutcome, SourceReport};
+use crate::schedule::{self, Backoff};
+use crate::store::Store;
+
+/// How long in-flight polls may run on after SIGTERM before they are abandoned.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The pid file beside the database, for `newsriver reload`.
+pub fn pid_file(config: &Config) -> PathBuf {
+    let mut p = config.storage.path.clone().into_os_string();
+    p.push(".pid");
+    PathBuf::from(p)
+}
+
+/// What the daemon runs with; replaced as a whole on reload.
+struct Running {
+    config: Config,
+    poller: Arc<Poller>,
+    backoff: Backoff,
+}
+
+impl Running {
+    fn new(config: Config) -> Result<Running, String> {
+        let poller = Arc::new(Poller::new(&config).map_err(|e| e.to_string())?);
+        let backoff = Backoff {
+            cap: Duration::from_secs(config.fetch.max_backoff_secs),
+            ..Backoff::default()
+        };
+        Ok(Running {
+            config,
+            poller,
+            backoff,
+        })
+    }
+
+    fn schedule_of<'a>(&'a self, source: &'a Source) -> &'a cron::Schedule {
+        source
+            .schedule
+            .as_ref()
+            .unwrap_or(&self.config.schedule.default)
+    }
+}
+
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    // Outside systemd NOTIFY_SOCKET is unset and this does nothing.
+    let _ = sd_notify::notify(state);
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
+pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("seconds".into()),
+            &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
+        )
+        .and_then(|b| b.install_recorder())
+        .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
+        .ok();
+
+    let mut running = Running::new(config)?;
+    let listener = tokio::net::TcpListener::bind(running.config.server.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", running.config.server.listen))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let cache = Arc::new(FeedCache::new(&running.config));
+    http::refresh_blocking(&cache, &running.poller.store()).await;
+    let app = AppState::new(cache, running.poller.store(), metrics);
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let router = http::router(app.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = http_stopped.await;
+            })
+            .await
+    });
+    let pid_path = pid_file(&running.config);
+    if let Err(e) = std::fs::write(&pid_path, format!("{}\n", std::process::id())) {
+        tracing::warn!(path = %pid_path.display(), error = %e, "cannot write the pid file");
+    }
+    tracing::info!(
+        listen = %bound,
+        sources = running.config.sources.len(),
+        topics = running.config.topics.len(),
+        "newsriver running"
+    );
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("polling"),
+    ]);
+
+    let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let watchdog = watchdog_interval();
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let mut polls: JoinSet<(String, Result<SourceReport, String>)> = JoinSet::new();
+    let mut totals = (0u64, 0u64, 0u64); // polls, failures, new stories
+
+    loop {
+        // Plan: when is every enabled source due?
+        let now = Utc::now();
+        let states = {
+            let store = running.poller.store();
+            tokio::task::spawn_blocking(move || lock(&store).source_states())
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?
+        };
+        let mut plan: Vec<(&Source, Option<DateTime<Utc>>)> = Vec::new();
+        let mut in_backoff = 0;
+        for source in running.config.sources.iter().filter(|s| s.enabled) {
+            let state = states
+                .get(&source.id.0)
+                .map(|s| s.poll.clone())
+                .unwrap_or_default();
+            if state.consecutive_failures > 0 || state.retry_after.is_some_and(|t| t > now) {
+                in_backoff += 1;
+            }
+            let due = schedule::next_poll(
+                running.schedule_of(source),
+                &source.id.0,
+                &state,
+                &running.backoff,
+                now,
+            );
+            plan.push((source, due));
+        }
+        metrics::gauge!("newsriver_sources_in_backoff").set(in_backoff as f64);
+        {
+            let store = running.poller.store();
+            let rows: Vec<(String, Option<DateTime<Utc>>)> =
+                plan.iter().map(|(s, d)| (s.id.0.clone(), *d)).collect();
+            let _ = tokio::task::spawn_blocking(move || {
+                let rows: Vec<(&str, Option<DateTime<Utc>>)> =
+                    rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
+                lock(&store).set_next_polls(&rows)
+            })
+            .await;
+        }
+
+        // Start what is due, within the concurrency bound.
+        let mut next_wake: Option<DateTime<Utc>> = None;
+        for (source, due) in &plan {
+            let Some(due) = *due else { continue };
+            if in_flight.contains(&source.id.0) {
+                continue;
+            }
+            if due <= now && in_flight.len() < running.config.fetch.concurrency {
+                in_flight.insert(source.id.0.clone());
+                let poller = running.poller.clone();
+                let source = (*source).clone();
+                polls.spawn(async move {
+                    let id = source.id.0.clone();
+                    (
+                        id,
+                        poller.poll_source(source).await.map_err(|e| e.to_string()),
+                    )
+                });
+            } else {
+                let at = due.max(now);
+                next_wake = Some(next_wake.map_or(at, |w| w.min(at)));
+            }
+        }
+        let sleep_for = next_wake
+            .map(|w| (w - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(3600))
+            .max(Duration::from_millis(20));
+
+        tokio::select! {
+            () = tokio::time::sleep(sleep_for) => {}
+            Some(done) = polls.join_next(), if !polls.is_empty() => {
+                let mut changed = false;
+                let mut finished = vec![done];
+                while let Some(more) = polls.try_join_next() {
+                    finished.push(more);
+                }
+                for done in finished {
+                    match done {
+                        Ok((id, result)) => {
+                            in_flight.remove(&id);
+                            totals.0 += 1;
+                            match result {
+                                Ok(report) => {
+                                    if let SourceOutcome::Failed { error } = &report.outcome {
+                                        totals.1 += 1;
+                                        tracing::warn!(source_id = %id, error = %error, "poll failed");
+                                    }
+                                    totals.2 += report.counts.stories_new;
+                                    changed |= report.counts.items_new + report.counts.items_updated > 0;
+                                }
+                                Err(e) => {
+                                    totals.1 += 1;
+                                    tracing::error!(source_id = %id, error = %e, "poll could not be stored");
+                                }
+                            }
+                        }
+                        Err(e) => tracing::error!(error = %e, "poll task crashed"),
+                    }
+                }
+                if changed {
+                    http::refresh_blocking(&app.cache(), &running.poller.store()).await;
+                }
+                let status = format!(
+                    "{} polls, {} failed, {} new stories; {} in flight",
+                    totals.0, totals.1, totals.2, in_flight.len()
+                );
+                notify(&[sd_notify::NotifyState::Status(&status)]);
+            }
+            _ = hup.recv() => {
+                match reload(config_path, &running).await {
+                    Ok(new) => {
+                        let cache = Arc::new(FeedCache::new(&new.config));
+                        http::refresh_blocking(&cache, &new.poller.store()).await;
+                        app.set_cache(cache);
+                        tracing::info!(
+                            sources = new.config.sources.len(),
+                            topics = new.config.topics.len(),
+                            "configuration reloaded"
+                        );
+                        running = new;
+                    }
+                    Err(e) => tracing::error!("reload failed, the old configuration keeps running: {e}"),
+                }
+                notify(&[sd_notify::NotifyState::Ready]);
+            }
+            _ = watchdog_tick.tick(), if watchdog.is_some() => {
+                let store = running.poller.store();
+                let alive = tokio::task::spawn_blocking(move || lock(&store).ping().is_ok()).await.unwrap_or(false);
+                if alive {
+                    notify(&[sd_notify::NotifyState::Watchdog]);
+                } else {
+                    tracing::error!("database does not answer; withholding the watchdog ping");
+                }
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+
+    // Shutdown: no new polls; stop serving; let in-flight polls finish within
+    // the grace period. An abandoned poll's transaction is never committed,
+    // and SQLite rolls it back: nothing is half-written.
+    notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!(in_flight = in_flight.len(), "shutting down");
+    let _ = stop_http.send(());
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while polls.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            abandoned = polls.len(),
+            "in-flight polls abandoned after the grace period"
+        );
+        polls.abort_all();
+        while polls.join_next().await.is_some() {}
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let _ = std::fs::remove_file(&pid_path);
+    drop(running);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn reload(path: &Path, current: &Running) -> Result<Running, String> {
+    let config = Config::load(path).map_err(|e| e.to_string())?;
+    if config.server.listen != current.config.server.listen {
+        tracing::warn!(
+            old = %current.config.server.listen,
+            new = %config.server.listen,
+            "[server].listen changes take effect on restart"
+        );
+    }
+    if config.storage.path != current.config.storage.path {
+        return Err("[storage].path cannot change on reload; restart instead".into());
+    }
+    tokio::task::spawn_blocking(move || Running::new(config))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, String> {
+    tokio::signal::unix::signal(kind).map_err(|e| format!("cannot install a signal handler: {e}"))
+}
+
+/// Half of systemd's `WatchdogSec`, when it is set for this process.
+fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled()
+        .filter(|d| !d.is_zero())
+        .map(|d| d / 2)
+}
+
+/// Sends SIGHUP to the running daemon named by the pid file.
+pub fn send_reload(config: &Config) -> Result<u32, String> {
+    let path = pid_file(config);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e} (is `newsriver run` running with this config?)",
+            path.display()
+        )
+    })?;
+    let pid: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{}: not a process id: {:?}", path.display(), text.trim()))?;
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .map_err(|e| format!("cannot run kill: {e}"))?;
+    if status.success() {
+        Ok(pid)
+    } else {
+        Err(format!(
+            "process {pid} from {} is not running",
+            path.display()
+        ))
+    }
+}
