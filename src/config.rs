@@ -438,8 +438,13 @@ impl Validator<'_> {
             .path
             .map(|s| s.into_inner())
             .unwrap_or_else(|| "newsriver.db".to_string());
+        // Under systemd (StateDirectory=) a relative database path lives in
+        // the state directory, not beside a read-only /etc config.
+        let state_dir = std::env::var_os("STATE_DIRECTORY")
+            .map(PathBuf::from)
+            .filter(|d| d.is_absolute());
         let storage = Storage {
-            path: base_dir.join(storage_path),
+            path: state_dir.as_deref().unwrap_or(base_dir).join(storage_path),
         };
 
         let f = raw.fetch;
