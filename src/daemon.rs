@@ -143,13 +143,12 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
             if state.consecutive_failures > 0 || state.retry_after.is_some_and(|t| t > now) {
                 in_backoff += 1;
             }
-            let due = schedule::next_poll(
-                running.schedule_of(source),
-                &source.id.0,
-                &state,
-                &running.backoff,
-                now,
-            );
+            let sched = running.schedule_of(source);
+            let backoff = Backoff {
+                base: schedule::period(sched, now),
+                ..running.backoff
+            };
+            let due = schedule::next_poll(sched, &source.id.0, &state, &backoff, now);
             plan.push((source, due));
         }
         metrics::gauge!("newsriver_sources_in_backoff").set(in_backoff as f64);

@@ -20,7 +20,9 @@ pub struct PollState {
 /// Backoff rules.
 #[derive(Clone, Copy, Debug)]
 pub struct Backoff {
-    /// The first retry after a failure waits this long; each further failure doubles it.
+    /// The first retry after a failure waits this long; each further failure
+    /// doubles it. The daemon uses the source's schedule period: a failing
+    /// source skips 1, 2, 4, … ticks.
     pub base: Duration,
     /// Never wait longer than this (`[fetch].max_backoff_secs`, one day by default).
     pub cap: Duration,
