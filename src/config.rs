@@ -159,7 +159,6 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
 // ---- raw (as written) ------------------------------------------------------
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     storage: RawStorage,
@@ -180,13 +179,11 @@ struct RawConfig {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawStorage {
     path: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawFetch {
     concurrency: Option<Spanned<i64>>,
     per_host: Option<Spanned<i64>>,
@@ -199,13 +196,11 @@ struct RawFetch {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawSchedule {
     default: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
@@ -214,13 +209,11 @@ struct RawServer {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawLog {
     level: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawNormalize {
     #[serde(default)]
     strip_lines: Vec<Spanned<String>>,
@@ -231,7 +224,6 @@ struct RawNormalize {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSource {
     id: Spanned<String>,
     name: Option<String>,
@@ -244,7 +236,6 @@ struct RawSource {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawTopic {
     slug: Spanned<String>,
     title: Spanned<String>,
@@ -273,15 +264,24 @@ impl Config {
             path: path.to_path_buf(),
             problems,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let syntax = |e: toml::de::Error| {
             let (line, column) = e.span().map(|s| lines.at(s.start)).unwrap_or((1, 1));
             invalid(vec![Problem {
                 line,
                 column,
                 key: String::new(),
-                message: e.message().trim().to_string(),
+                message: e.message().trim().replace('\n', "; "),
             }])
-        })?;
+        };
+        let root = toml::de::DeTable::parse(text).map_err(syntax)?;
+        // Unknown keys are collected (not fatal at once) so that one run of
+        // `check` reports them together with every other problem.
+        let mut unknown: Vec<Vec<Segment>> = Vec::new();
+        let raw: RawConfig =
+            serde_ignored::deserialize(toml::de::Deserializer::from(root.clone()), |path| {
+                unknown.push(segments(&path))
+            })
+            .map_err(syntax)?;
         let base_dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -291,6 +291,19 @@ impl Config {
             lines: &lines,
             problems: Vec::new(),
         };
+        for path in &unknown {
+            let (span, shown) = key_span(root.get_ref(), path);
+            let name = match path.last() {
+                Some(Segment::Key(k)) => k.clone(),
+                _ => shown.clone(),
+            };
+            let parent = &path[..path.len().saturating_sub(1)];
+            let known = known_keys(parent);
+            let hint = closest(&name, known)
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_else(|| format!("; known keys here: {}", known.join(", ")));
+            v.problem(span, shown, format!("unknown key `{name}`{hint}"));
+        }
         let config = v.config(raw, path, &base_dir);
         if v.problems.is_empty() {
             Ok(config)
@@ -323,6 +336,127 @@ impl Config {
     pub fn source(&self, id: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.id.0 == id)
     }
+}
+
+/// One step of a path into the TOML document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn segments(path: &serde_ignored::Path<'_>) -> Vec<Segment> {
+    let mut out = match path {
+        serde_ignored::Path::Root => return Vec::new(),
+        serde_ignored::Path::Seq { parent, .. }
+        | serde_ignored::Path::Map { parent, .. }
+        | serde_ignored::Path::Some { parent }
+        | serde_ignored::Path::NewtypeStruct { parent }
+        | serde_ignored::Path::NewtypeVariant { parent } => segments(parent),
+    };
+    match path {
+        serde_ignored::Path::Seq { index, .. } => out.push(Segment::Index(*index)),
+        serde_ignored::Path::Map { key, .. } => out.push(Segment::Key(key.clone())),
+        _ => {}
+    }
+    out
+}
+
+/// The span of the key at `path`, and the path as `source[1].colour`.
+fn key_span(root: &toml::de::DeTable<'_>, path: &[Segment]) -> (std::ops::Range<usize>, String) {
+    let mut shown = String::new();
+    let mut span = 0..0;
+    let mut table = Some(root);
+    let mut value: Option<&toml::de::DeValue<'_>> = None;
+    for seg in path {
+        match seg {
+            Segment::Key(k) => {
+                if !shown.is_empty() {
+                    shown.push('.');
+                }
+                shown.push_str(k);
+                let entry = table.and_then(|t| {
+                    t.iter()
+                        .find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                });
+                if let Some((key, v)) = entry {
+                    span = key.span();
+                    value = Some(v.get_ref());
+                } else {
+                    value = None;
+                }
+            }
+            Segment::Index(i) => {
+                shown.push_str(&format!("[{i}]"));
+                value = match value {
+                    Some(toml::de::DeValue::Array(items)) => items.get(*i).map(|v| {
+                        span = v.span();
+                        v.get_ref()
+                    }),
+                    _ => None,
+                };
+            }
+        }
+        table = match value {
+            Some(toml::de::DeValue::Table(t)) => Some(t),
+            _ => None,
+        };
+    }
+    (span, shown)
+}
+
+const TOP_KEYS: &[&str] = &[
+    "storage",
+    "fetch",
+    "schedule",
+    "server",
+    "normalize",
+    "log",
+    "source",
+    "topic",
+];
+const FETCH_KEYS: &[&str] = &[
+    "concurrency",
+    "per_host",
+    "timeout_secs",
+    "max_body_bytes",
+    "user_agent",
+    "allow_private_addresses",
+    "host_interval_ms",
+    "max_backoff_secs",
+];
+const SOURCE_KEYS: &[&str] = &[
+    "id", "name", "url", "tags", "enabled", "schedule", "encoding",
+];
+const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags"];
+
+/// The keys allowed in the table at `parent`.
+fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
+    let first = match parent.first() {
+        Some(Segment::Key(k)) => k.as_str(),
+        _ => return TOP_KEYS,
+    };
+    match first {
+        "storage" => &["path"],
+        "fetch" => FETCH_KEYS,
+        "schedule" => &["default"],
+        "server" => &["listen", "base_url", "output_dir", "items_per_feed"],
+        "normalize" => &["strip_lines", "strip_title", "footer_headings"],
+        "log" => &["level"],
+        "source" => SOURCE_KEYS,
+        "topic" => TOPIC_KEYS,
+        _ => &[],
+    }
+}
+
+/// The known key a typo most likely meant.
+fn closest<'a>(typo: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(typo, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 struct LineIndex {
@@ -395,8 +529,9 @@ impl Validator<'_> {
                     s.span(),
                     key,
                     format!(
-                        "invalid cron expression {:?}: {e} (six fields, seconds first, e.g. \"0 */15 * * * *\")",
-                        s.get_ref()
+                        "invalid cron expression {:?}: {} (six fields, seconds first, e.g. \"0 */15 * * * *\")",
+                        s.get_ref(),
+                        one_line(&e.to_string())
                     ),
                 );
                 None
@@ -710,6 +845,16 @@ impl Validator<'_> {
     }
 }
 
+/// A library's multi-line message (with a caret line) as one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
@@ -751,11 +896,26 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_names_line() {
+    fn unknown_key_names_line_and_suggests() {
         let p = problems("[fetch]\nconcurrency = 4\nconcurency = 5\n");
         assert_eq!(p.len(), 1);
-        assert_eq!(p[0].line, 3);
-        assert!(p[0].message.contains("concurency"), "{}", p[0].message);
+        assert_eq!((p[0].line, p[0].key.as_str()), (3, "fetch.concurency"));
+        assert!(
+            p[0].message.contains("did you mean `concurrency`"),
+            "{}",
+            p[0].message
+        );
+        let p = problems(
+            "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n[[source]]\nid = \"b\"\nurl = \"https://y.org/\"\ncolour = 1\n",
+        );
+        assert_eq!((p[0].line, p[0].key.as_str()), (7, "source[1].colour"));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_the_other_problems() {
+        let p = problems("[fetch]\nbogus = 1\n[[source]]\nid = \"a\"\nurl = \"nope\"\n");
+        let keys: Vec<_> = p.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, vec!["fetch.bogus", "source[0].url"]);
     }
 
     #[test]

@@ -1,0 +1,647 @@
+//! Shared by the integration tests: a hand-written HTTP/1.1 server on
+//! 127.0.0.1 whose answers each test controls byte for byte, a temp folder
+//! with a `config.toml`, a runner for the real `newsriver` binary, and
+//! read-only access to the SQLite file it writes.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+// ---- the test HTTP server ----------------------------------------------------
+
+/// One request as the server received it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn accepts_gzip(&self) -> bool {
+        self.header("accept-encoding")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("gzip"))
+    }
+}
+
+/// What the server answers.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Wait this long before sending anything (for the timeout test).
+    pub delay: Duration,
+}
+
+impl Response {
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// 200 with a body and a Content-Type.
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response::new(200)
+            .header("Content-Type", content_type)
+            .body(body)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Response {
+        self.body = body.into();
+        self
+    }
+
+    pub fn delay(mut self, d: Duration) -> Response {
+        self.delay = d;
+        self
+    }
+
+    /// The body gzip-compressed, with `Content-Encoding: gzip`.
+    pub fn gzipped(mut self) -> Response {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&self.body).unwrap();
+        self.body = enc.finish().unwrap();
+        self.header("Content-Encoding", "gzip")
+    }
+}
+
+type Handler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
+
+/// An HTTP/1.1 server on 127.0.0.1:0 running on its own thread and runtime.
+/// Routes are exact paths; anything else is a 404. One request per
+/// connection (`Connection: close`).
+pub struct TestServer {
+    addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Handler>>>,
+    log: Arc<Mutex<Vec<Request>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let routes: Arc<Mutex<HashMap<String, Handler>>> = Arc::default();
+        let log: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = {
+            let routes = routes.clone();
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                    loop {
+                        tokio::select! {
+                            _ = &mut stop_rx => break,
+                            accepted = listener.accept() => {
+                                let Ok((stream, _)) = accepted else { continue };
+                                let routes = routes.clone();
+                                let log = log.clone();
+                                tokio::spawn(async move {
+                                    let _ = serve_one(stream, routes, log).await;
+                                });
+                            }
+                        }
+                    }
+                });
+                // Dropping the runtime cancels connections still sleeping.
+            })
+        };
+        let addr = addr_rx.recv().unwrap();
+        TestServer {
+            addr,
+            routes,
+            log,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Answers `path` with `handler`.
+    pub fn route(
+        &self,
+        path: &str,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), Arc::new(handler));
+    }
+
+    /// Answers `path` with the same response every time.
+    pub fn fixed(&self, path: &str, response: Response) {
+        self.route(path, move |_| response.clone());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Requests received for `path`, in order.
+    pub fn requests(&self, path: &str) -> Vec<Request> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve_one(
+    mut stream: tokio::net::TcpStream,
+    routes: Arc<Mutex<HashMap<String, Handler>>>,
+    log: Arc<Mutex<Vec<Request>>>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            return Ok(());
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split_whitespace();
+    let method = first.next().unwrap_or("").to_string();
+    let path = first.next().unwrap_or("").to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let req = Request {
+        method,
+        path,
+        headers,
+    };
+    log.lock().unwrap().push(req.clone());
+    let handler = routes.lock().unwrap().get(&req.path).cloned();
+    let resp = match handler {
+        Some(h) => h(&req),
+        None => Response::new(404)
+            .header("Content-Type", "text/plain")
+            .body("no such path"),
+    };
+    if !resp.delay.is_zero() {
+        tokio::time::sleep(resp.delay).await;
+    }
+    let mut out = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
+    for (k, v) in &resp.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let bodiless = resp.status == 304 || resp.status == 204;
+    if !bodiless {
+        out.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    stream.write_all(out.as_bytes()).await?;
+    if !bodiless && req.method != "HEAD" {
+        stream.write_all(&resp.body).await?;
+    }
+    stream.flush().await?;
+    let _ = stream.shutdown().await;
+    Ok(())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Whatever",
+    }
+}
+
+// ---- encodings ---------------------------------------------------------------
+
+pub fn gbk(s: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(s);
+    assert!(!unmappable, "not encodable as GBK: {s}");
+    bytes.into_owned()
+}
+
+pub fn gb18030(s: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::GB18030.encode(s);
+    assert!(!unmappable, "not encodable as GB18030: {s}");
+    bytes.into_owned()
+}
+
+pub fn with_utf8_bom(s: &str) -> Vec<u8> {
+    let mut v = vec![0xEF, 0xBB, 0xBF];
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+pub const RSS_TYPE: &str = "application/rss+xml";
+pub const ATOM_TYPE: &str = "application/atom+xml";
+pub const JSON_TYPE: &str = "application/feed+json";
+
+// ---- fixture builders ----------------------------------------------------------
+
+/// One RSS 2.0 `<item>`; `None` fields are left out.
+#[derive(Clone, Debug, Default)]
+pub struct Item<'a> {
+    pub guid: Option<&'a str>,
+    pub link: Option<&'a str>,
+    pub title: Option<&'a str>,
+    /// Put inside CDATA as given.
+    pub description: Option<&'a str>,
+    pub pub_date: Option<&'a str>,
+}
+
+pub fn rss2(channel_title: &str, items: &[Item<'_>]) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\
+         <title>{channel_title}</title><link>https://example.org/</link>\
+         <description>test</description><language>zh-CN</language>\n"
+    );
+    for it in items {
+        s.push_str("<item>");
+        if let Some(g) = it.guid {
+            s.push_str(&format!("<guid isPermaLink=\"false\">{g}</guid>"));
+        }
+        if let Some(l) = it.link {
+            s.push_str(&format!("<link>{l}</link>"));
+        }
+        if let Some(t) = it.title {
+            s.push_str(&format!("<title>{t}</title>"));
+        }
+        if let Some(d) = it.description {
+            s.push_str(&format!("<description><![CDATA[{d}]]></description>"));
+        }
+        if let Some(p) = it.pub_date {
+            s.push_str(&format!("<pubDate>{p}</pubDate>"));
+        }
+        s.push_str("</item>\n");
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}
+
+// ---- the temp folder, its config, and the binary -------------------------------
+
+/// A TOML basic string.
+pub fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// A source line in the config.
+pub struct Src {
+    pub id: String,
+    pub url: String,
+    pub extra: String,
+}
+
+pub fn src(id: &str, url: &str) -> Src {
+    Src {
+        id: id.to_string(),
+        url: url.to_string(),
+        extra: String::new(),
+    }
+}
+
+/// The default `[fetch]` section: loopback allowed, short timeout.
+pub const FETCH: &str = "[fetch]\nallow_private_addresses = true\ntimeout_secs = 2\nmax_body_bytes = 65536\nconcurrency = 16\n";
+
+/// A temp folder with `config.toml` (storage `news.db` beside it).
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Env {
+    pub fn new(sources: &[Src]) -> Env {
+        Env::with(FETCH, sources, "")
+    }
+
+    /// `fetch` is the whole `[fetch]` section; `extra` is appended (topics…).
+    pub fn with(fetch: &str, sources: &[Src], extra: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let env = Env { dir, config };
+        env.write_config(fetch, sources, extra);
+        env
+    }
+
+    pub fn write_config(&self, fetch: &str, sources: &[Src], extra: &str) {
+        let mut text = format!("[storage]\npath = \"news.db\"\n\n{fetch}\n");
+        for s in sources {
+            text.push_str(&format!(
+                "[[source]]\nid = {}\nurl = {}\n{}\n",
+                toml_str(&s.id),
+                toml_str(&s.url),
+                s.extra
+            ));
+        }
+        text.push_str(extra);
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `file://` URL of a file in the temp folder.
+    pub fn file_url(&self, name: &str) -> String {
+        url::Url::from_file_path(self.path(name))
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.path("news.db")
+    }
+
+    /// Runs `newsriver --config <config> ARGS`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_binary(&self.config, args)
+    }
+
+    /// `poll` (with extra args), which must exit 0.
+    pub fn poll(&self, args: &[&str]) -> Run {
+        let mut all = vec!["poll"];
+        all.extend_from_slice(args);
+        let r = self.run(&all);
+        assert_eq!(r.code, Some(0), "poll failed: {r:?}");
+        r
+    }
+
+    /// `export` (with extra args) parsed as JSON Lines; must exit 0.
+    pub fn export(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut all = vec!["export"];
+        all.extend_from_slice(args);
+        let r = self.run(&all);
+        assert_eq!(r.code, Some(0), "export failed: {r:?}");
+        r.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    /// A read-only connection to the database the binary wrote.
+    pub fn db(&self) -> Connection {
+        open_ro(&self.db_path())
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    pub fn stories(&self) -> i64 {
+        self.count("SELECT count(*) FROM stories")
+    }
+
+    pub fn copies(&self) -> i64 {
+        self.count("SELECT count(*) FROM copies")
+    }
+
+    /// `sources` row of one source.
+    pub fn source(&self, id: &str) -> SourceRow {
+        self.db()
+            .query_row(
+                "SELECT last_outcome, last_error, last_status, feed_format, charset, etag, last_modified, last_item_count
+                 FROM sources WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(SourceRow {
+                        last_outcome: r.get(0)?,
+                        last_error: r.get(1)?,
+                        last_status: r.get(2)?,
+                        feed_format: r.get(3)?,
+                        charset: r.get(4)?,
+                        etag: r.get(5)?,
+                        last_modified: r.get(6)?,
+                        last_item_count: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .unwrap()
+            .unwrap_or_else(|| panic!("no source row {id:?}"))
+    }
+
+    /// Outcomes of every poll of one source, oldest first.
+    pub fn poll_outcomes(&self, id: &str) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT outcome FROM polls WHERE source_id = ?1 ORDER BY id")
+            .unwrap();
+        stmt.query_map([id], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// Titles of one source's copies, sorted.
+    pub fn copy_titles(&self, source: &str) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT coalesce(title, '') FROM copies WHERE source_id = ?1 ORDER BY title")
+            .unwrap();
+        stmt.query_map([source], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+}
+
+#[derive(Debug)]
+pub struct SourceRow {
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub last_status: Option<i64>,
+    pub feed_format: Option<String>,
+    pub charset: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_item_count: Option<i64>,
+}
+
+pub fn open_ro(path: &Path) -> Connection {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c
+}
+
+/// What a run of the binary left.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsriver"));
+    // Logs go to stderr too; keep them at the default level.
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs the binary with `--config PATH ARGS`, killing it after 60 s.
+pub fn run_binary(config: &Path, args: &[&str]) -> Run {
+    let mut cmd = binary();
+    cmd.arg("--config").arg(config).args(args);
+    run_command(cmd)
+}
+
+pub fn run_command(mut cmd: Command) -> Run {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start newsriver");
+    // Drain the pipes on threads so a chatty child cannot block.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut s).ok();
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut s).ok();
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("newsriver did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
+    }
+}
+
+/// The lines of a poll summary's `failed:` block: `(id, rest of line)`.
+pub fn failed_lines(stderr: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in stderr.lines() {
+        if line.trim_end() == "failed:" {
+            inside = true;
+            continue;
+        }
+        if inside {
+            if !line.starts_with("  ") {
+                break;
+            }
+            let t = line.trim_start();
+            let (id, rest) = t.split_once(' ').unwrap_or((t, ""));
+            out.push((id.to_string(), rest.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// The summary's first line: (ok, not modified, failed).
+pub fn summary_counts(stderr: &str) -> (u64, u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("polled "))
+        .unwrap_or_else(|| panic!("no summary in stderr:\n{stderr}"));
+    let after = line.split_once(": ").unwrap().1;
+    let nums: Vec<u64> = after
+        .split(", ")
+        .map(|p| p.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    (nums[0], nums[1], nums[2])
+}
+
+/// The summary's second line: (new, known, updated) items.
+pub fn summary_items(stderr: &str) -> (u64, u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("items: "))
+        .unwrap_or_else(|| panic!("no items line in stderr:\n{stderr}"));
+    let part = line
+        .trim_start_matches("items: ")
+        .split(';')
+        .next()
+        .unwrap();
+    let nums: Vec<u64> = part
+        .split(", ")
+        .map(|p| p.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    (nums[0], nums[1], nums[2])
+}

@@ -1,0 +1,383 @@
+//! The daemon and polite polling, against local servers: the real binary,
+//! a real SQLite file, signals sent to the real process.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn feed(title: &str) -> String {
+    rss2(
+        "测试",
+        &[Item {
+            guid: Some("1"),
+            link: Some("https://outlet.example/1"),
+            title: Some(title),
+            description: Some(
+                "<p>这是一条用于测试守护进程的新闻，正文足够长，可以计算内容哈希。</p>",
+            ),
+            pub_date: None,
+        }],
+    )
+}
+
+fn ok_feed(title: &str) -> Response {
+    Response::ok("application/rss+xml; charset=utf-8", feed(title))
+}
+
+// ---- one-shot polls: redirects, 410, 429 ------------------------------------
+
+#[test]
+fn permanent_redirects_are_remembered_temporary_ones_are_not() {
+    let server = TestServer::start();
+    server.fixed("/old", Response::new(301).header("Location", "/new"));
+    server.fixed("/new", ok_feed("永久"));
+    server.fixed(
+        "/tmp-old",
+        Response::new(302).header("Location", "/tmp-new"),
+    );
+    server.fixed("/tmp-new", ok_feed("临时"));
+    let env = Env::new(&[
+        src("moved", &server.url("/old")),
+        src("temp", &server.url("/tmp-old")),
+    ]);
+    env.poll(&[]);
+    env.poll(&[]);
+    assert_eq!(
+        server.requests("/old").len(),
+        1,
+        "a 301 is followed directly next time"
+    );
+    assert_eq!(server.requests("/new").len(), 2);
+    assert_eq!(
+        server.requests("/tmp-old").len(),
+        2,
+        "a 302 is not remembered"
+    );
+    let moved: Option<String> = env
+        .db()
+        .query_row("SELECT moved_to FROM sources WHERE id = 'moved'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(moved.as_deref(), Some(server.url("/new").as_str()));
+    let temp: Option<String> = env
+        .db()
+        .query_row("SELECT moved_to FROM sources WHERE id = 'temp'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(temp, None);
+}
+
+#[test]
+fn gone_and_retry_after_are_recorded() {
+    let server = TestServer::start();
+    server.fixed("/gone", Response::new(410));
+    server.fixed("/busy", Response::new(429).header("Retry-After", "3600"));
+    let env = Env::new(&[
+        src("gone", &server.url("/gone")),
+        src("busy", &server.url("/busy")),
+    ]);
+    let run = env.poll(&[]);
+    assert!(run.stderr.contains("gone"), "{run:?}");
+    let (outcome, gone_at): (String, Option<i64>) = env
+        .db()
+        .query_row(
+            "SELECT last_outcome, gone_at FROM sources WHERE id = 'gone'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(outcome, "gone");
+    assert!(gone_at.is_some());
+    let (error, until): (String, i64) = env
+        .db()
+        .query_row(
+            "SELECT last_error, retry_after_until FROM sources WHERE id = 'busy'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        error.contains("429") && error.contains("Retry-After"),
+        "{error}"
+    );
+    let wait = until - chrono::Utc::now().timestamp();
+    assert!((3500..=3600).contains(&wait), "retry after {wait} s");
+}
+
+// ---- the daemon ---------------------------------------------------------------
+
+struct Daemon {
+    child: Child,
+    port: u16,
+}
+
+impl Daemon {
+    fn start(env: &Env) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let text = std::fs::read_to_string(&env.config).unwrap();
+        std::fs::write(
+            &env.config,
+            format!("{text}\n[server]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n"),
+        )
+        .unwrap();
+        let child = binary()
+            .arg("--config")
+            .arg(&env.config)
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(env.path("daemon.log")).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        let d = Daemon { child, port };
+        wait_for(
+            Duration::from_secs(20),
+            || d.get("/healthz").is_some(),
+            "the daemon listens",
+        );
+        d
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        let resp = reqwest::blocking_get(&format!("http://127.0.0.1:{}{path}", self.port))?;
+        Some(resp)
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    /// SIGTERM and wait; returns how long the exit took.
+    fn stop(mut self) -> Duration {
+        let started = Instant::now();
+        self.signal("-TERM");
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "daemon exit status {status}");
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the daemon did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny blocking GET for the daemon's own endpoints (200 only).
+mod reqwest {
+    pub fn blocking_get(url: &str) -> Option<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(async {
+            let resp = ::reqwest::Client::new()
+                .get(url)
+                .timeout(std::time::Duration::from_secs(2))
+                .send()
+                .await
+                .ok()?;
+            if !resp.status().is_success() {
+                return None;
+            }
+            resp.text().await.ok()
+        })
+    }
+}
+
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, what: &str) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < limit, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const EVERY_SECOND: &str = "[schedule]\ndefault = \"* * * * * *\"\n";
+
+#[test]
+fn daemon_polls_on_schedule_backs_off_reloads_and_serves_health_and_metrics() {
+    let server = TestServer::start();
+    server.fixed("/a", ok_feed("甲"));
+    server.fixed("/busy", Response::new(429).header("Retry-After", "3600"));
+    // Fails three times, then recovers.
+    let flaky_hits = Arc::new(AtomicUsize::new(0));
+    let flaky_times = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    {
+        let hits = flaky_hits.clone();
+        let times = flaky_times.clone();
+        server.route("/flaky", move |_| {
+            times.lock().unwrap().push(Instant::now());
+            if hits.fetch_add(1, Ordering::SeqCst) < 3 {
+                Response::new(500)
+            } else {
+                ok_feed("恢复")
+            }
+        });
+    }
+    server.fixed("/b", ok_feed("乙"));
+    let sources = [
+        src("a", &server.url("/a")),
+        src("busy", &server.url("/busy")),
+        src("flaky", &server.url("/flaky")),
+    ];
+    let env = Env::with(FETCH, &sources, EVERY_SECOND);
+    let daemon = Daemon::start(&env);
+
+    // Polled every second.
+    wait_for(
+        Duration::from_secs(10),
+        || server.requests("/a").len() >= 3,
+        "a is polled three times",
+    );
+    // 429 with Retry-After: not polled again before then.
+    assert_eq!(server.requests("/busy").len(), 1, "Retry-After is honoured");
+
+    // Backoff: the flaky source waits 1, 2, 4 periods between its failures,
+    // then recovers on the first success.
+    wait_for(
+        Duration::from_secs(20),
+        || env.source("flaky").last_outcome.as_deref() == Some("ok"),
+        "the flaky source recovers",
+    );
+    let times = flaky_times.lock().unwrap().clone();
+    assert!(times.len() >= 4);
+    let gaps: Vec<f64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
+    assert!(
+        gaps[1] > gaps[0] + 0.5 && gaps[2] > gaps[1] + 0.5,
+        "exponential backoff: {gaps:?}"
+    );
+    let failures: i64 = env.count("SELECT consecutive_failures FROM sources WHERE id = 'flaky'");
+    assert_eq!(failures, 0);
+
+    // /healthz and /metrics.
+    let health = daemon.get("/healthz").unwrap();
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["database"], true);
+    assert!(health["last_successful_poll_age_secs"].as_i64().unwrap() < 5);
+    let metrics = daemon.get("/metrics").unwrap();
+    assert!(
+        metrics.contains("newsriver_polls_total{outcome=\"not_modified\"}")
+            || metrics.contains("newsriver_polls_total{outcome=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("newsriver_fetch_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("newsriver_sources_in_backoff"),
+        "{metrics}"
+    );
+
+    // SIGHUP with a new source: polled without a restart.
+    let mut with_b = sources
+        .iter()
+        .map(|s| src(&s.id, &s.url))
+        .collect::<Vec<_>>();
+    with_b.push(src("b", &server.url("/b")));
+    let port_section = std::fs::read_to_string(&env.config).unwrap();
+    let server_section = &port_section[port_section.find("\n[server]").unwrap()..];
+    env.write_config(FETCH, &with_b, &format!("{EVERY_SECOND}{server_section}"));
+    daemon.signal("-HUP");
+    wait_for(
+        Duration::from_secs(10),
+        || !server.requests("/b").is_empty(),
+        "the new source is polled",
+    );
+
+    // SIGHUP with a broken config: logged, the old one keeps running.
+    std::fs::write(&env.config, "[[source]]\nid = \"x\"\nurl = \"not a url\"\n").unwrap();
+    daemon.signal("-HUP");
+    let before = server.requests("/b").len();
+    wait_for(
+        Duration::from_secs(10),
+        || server.requests("/b").len() >= before + 2,
+        "polling goes on",
+    );
+    let log = std::fs::read_to_string(env.path("daemon.log")).unwrap();
+    assert!(
+        log.contains("reload failed") && log.contains("config.toml:3"),
+        "{log}"
+    );
+
+    let took = daemon.stop();
+    assert!(took < Duration::from_secs(5), "stopped in {took:?}");
+    let ok: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+#[test]
+fn sigterm_during_a_slow_poll_exits_within_the_bound_and_leaves_a_sound_database() {
+    let server = TestServer::start();
+    server.fixed("/a", ok_feed("甲"));
+    server.fixed("/slow", ok_feed("慢").delay(Duration::from_secs(60)));
+    let fetch = FETCH.replace("timeout_secs = 2", "timeout_secs = 120");
+    let env = Env::with(
+        &fetch,
+        &[
+            src("a", &server.url("/a")),
+            src("slow", &server.url("/slow")),
+        ],
+        EVERY_SECOND,
+    );
+    let daemon = Daemon::start(&env);
+    wait_for(
+        Duration::from_secs(10),
+        || !server.requests("/slow").is_empty(),
+        "the slow poll is in flight",
+    );
+    wait_for(
+        Duration::from_secs(10),
+        || env.stories() >= 1,
+        "the fast source is stored",
+    );
+    let took = daemon.stop();
+    assert!(
+        took < newsriver::daemon::SHUTDOWN_GRACE + Duration::from_secs(5),
+        "stopped in {took:?}"
+    );
+    let ok: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    assert_eq!(
+        env.stories(),
+        1,
+        "the fast source's story is intact; the slow one left nothing"
+    );
+}
