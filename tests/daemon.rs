@@ -111,6 +111,32 @@ fn gone_and_retry_after_are_recorded() {
     assert!((3500..=3600).contains(&wait), "retry after {wait} s");
 }
 
+#[test]
+fn requests_to_one_host_are_spaced_by_host_interval_ms() {
+    let server = TestServer::start();
+    let times = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let mut sources = Vec::new();
+    for i in 0..4 {
+        let path = format!("/f{i}");
+        let times = times.clone();
+        server.route(&path, move |_| {
+            times.lock().unwrap().push(Instant::now());
+            ok_feed("间隔")
+        });
+        sources.push(src(&format!("f{i}"), &server.url(&path)));
+    }
+    let fetch = format!("{FETCH}host_interval_ms = 300\n");
+    let env = Env::with(&fetch, &sources, "");
+    env.poll(&[]);
+    let mut times = times.lock().unwrap().clone();
+    times.sort();
+    assert_eq!(times.len(), 4);
+    for w in times.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(gap >= Duration::from_millis(280), "requests {gap:?} apart");
+    }
+}
+
 // ---- the daemon ---------------------------------------------------------------
 
 struct Daemon {
@@ -309,7 +335,9 @@ fn daemon_polls_on_schedule_backs_off_reloads_and_serves_health_and_metrics() {
     let port_section = std::fs::read_to_string(&env.config).unwrap();
     let server_section = &port_section[port_section.find("\n[server]").unwrap()..];
     env.write_config(FETCH, &with_b, &format!("{EVERY_SECOND}{server_section}"));
-    daemon.signal("-HUP");
+    let reload = env.run(&["reload"]);
+    assert_eq!(reload.code, Some(0), "{reload:?}");
+    assert!(reload.stdout.contains("SIGHUP"), "{reload:?}");
     wait_for(
         Duration::from_secs(10),
         || !server.requests("/b").is_empty(),
