@@ -85,6 +85,21 @@ pub enum Command {
     Run,
     /// Ask the running daemon (found by its pid file) to reload the config.
     Reload,
+    /// Inspect stored stories.
+    Stories {
+        #[command(subcommand)]
+        command: StoriesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoriesCommand {
+    /// A story's copies, how each joined it (method, score), and the near
+    /// misses: stories that were candidates but judged different.
+    Explain {
+        /// The story id (or a unique prefix of it, 8 characters or more).
+        id: String,
+    },
 }
 
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
@@ -171,6 +186,9 @@ pub fn run(cli: Cli) -> Exit {
         } => render(&config, &slug, format, limit),
         Command::Serve => serve(&config),
         Command::Run => daemon(&cli.config, config),
+        Command::Stories {
+            command: StoriesCommand::Explain { id },
+        } => explain(&config, &id),
         Command::Reload => match crate::daemon::send_reload(&config) {
             Ok(pid) => {
                 println!("sent SIGHUP to newsriver (pid {pid})");
@@ -340,6 +358,104 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
                     Exit::Runtime
                 }
             }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+fn explain(config: &Config, prefix: &str) -> Exit {
+    let store = match pipeline::open_store(config) {
+        Ok((s, _)) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    let run = || -> Result<Option<String>, crate::store::StoreError> {
+        let ids = store.story_ids(prefix)?;
+        let id = match ids.as_slice() {
+            [id] => id.clone(),
+            [] => return Ok(None),
+            many => {
+                return Ok(Some(format!(
+                    "error: {prefix:?} matches {} stories ({}…); give more of the id",
+                    many.len(),
+                    many[0]
+                )));
+            }
+        };
+        let Some((story, text)) = store.story(&id)? else {
+            return Ok(None);
+        };
+        let mut out = format!(
+            "story {}\n  title     {}\n  published {}\n  link      {}\n  topics    {}\n  copies:\n",
+            story.id,
+            story.title,
+            story.published,
+            story.link.as_deref().unwrap_or("-"),
+            if story.topics.is_empty() {
+                "-".to_string()
+            } else {
+                story.topics.join(", ")
+            }
+        );
+        for c in &story.copies {
+            out += &format!(
+                "    {:<20} {:<12} {:>6}  {}  {}  {}\n",
+                c.source,
+                c.method.as_deref().unwrap_or("-"),
+                c.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
+                c.published,
+                c.link.as_deref().unwrap_or("-"),
+                c.title.as_deref().unwrap_or("")
+            );
+        }
+        let keys = crate::dedupe::index_keys(&text, &config.dedupe);
+        let near = store.near_candidates(&keys, &story.id)?;
+        out += "  near misses (candidates judged different):\n";
+        if near.is_empty() {
+            out += "    none\n";
+        }
+        let published = DateTime::parse_from_rfc3339(&story.published)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        for c in near {
+            let days = (c.published - published).num_days();
+            let (verdict, score) = crate::dedupe::judge(&c.text, &text, days, &config.dedupe);
+            let why = match verdict {
+                crate::dedupe::Verdict::Same { method, score } => {
+                    format!(
+                        "would merge now ({method} {score:.3}): stored before, or thresholds changed"
+                    )
+                }
+                crate::dedupe::Verdict::Different { reason } => reason,
+            };
+            out += &format!(
+                "    {}  {}  jaccard {:.3} containment {:.3}: {}\n",
+                &c.id[..16.min(c.id.len())],
+                c.title,
+                score.jaccard,
+                score.containment,
+                why
+            );
+        }
+        Ok(Some(out))
+    };
+    match run() {
+        Ok(Some(text)) if text.starts_with("error:") => {
+            eprintln!("{text}");
+            Exit::Config
+        }
+        Ok(Some(text)) => {
+            print!("{text}");
+            Exit::Success
+        }
+        Ok(None) => {
+            eprintln!("error: no story with id {prefix:?}");
+            Exit::Config
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -24,6 +24,8 @@ pub struct Config {
     pub schedule: Schedule,
     pub server: Server,
     pub normalize: Normalize,
+    /// `[dedupe]`: near-duplicate detection thresholds.
+    pub dedupe: crate::dedupe::Params,
     /// `[log].level`: a tracing filter such as "info" or "newsriver=debug".
     pub log_level: Option<String>,
     pub sources: Vec<Source>,
@@ -173,6 +175,8 @@ struct RawConfig {
     #[serde(default)]
     log: RawLog,
     #[serde(default)]
+    dedupe: RawDedupe,
+    #[serde(default)]
     source: Vec<RawSource>,
     #[serde(default)]
     topic: Vec<RawTopic>,
@@ -206,6 +210,15 @@ struct RawServer {
     base_url: Option<Spanned<String>>,
     output_dir: Option<String>,
     items_per_feed: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDedupe {
+    enabled: Option<bool>,
+    jaccard: Option<Spanned<f64>>,
+    containment: Option<Spanned<f64>>,
+    min_chars: Option<Spanned<i64>>,
+    max_days_apart: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -443,6 +456,13 @@ fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
         "server" => &["listen", "base_url", "output_dir", "items_per_feed"],
         "normalize" => &["strip_lines", "strip_title", "footer_headings"],
         "log" => &["level"],
+        "dedupe" => &[
+            "enabled",
+            "jaccard",
+            "containment",
+            "min_chars",
+            "max_days_apart",
+        ],
         "source" => SOURCE_KEYS,
         "topic" => TOPIC_KEYS,
         _ => &[],
@@ -689,6 +709,41 @@ impl Validator<'_> {
             footer_headings: raw.normalize.footer_headings,
         };
 
+        let defaults = crate::dedupe::Params::default();
+        let mut ratio = |v: Option<Spanned<f64>>, key: &str, default: f64| match v {
+            Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+                self.problem(
+                    v.span(),
+                    key,
+                    format!("must be between 0 and 1, got {}", v.get_ref()),
+                );
+                default
+            }
+            Some(v) => *v.get_ref(),
+            None => default,
+        };
+        let jaccard = ratio(raw.dedupe.jaccard, "dedupe.jaccard", defaults.jaccard);
+        let containment = ratio(
+            raw.dedupe.containment,
+            "dedupe.containment",
+            defaults.containment,
+        );
+        let dedupe = crate::dedupe::Params {
+            enabled: raw.dedupe.enabled.unwrap_or(defaults.enabled),
+            jaccard,
+            containment,
+            min_chars: self.positive(
+                raw.dedupe.min_chars,
+                "dedupe.min_chars",
+                defaults.min_chars as u64,
+            ) as usize,
+            max_days_apart: self.positive(
+                raw.dedupe.max_days_apart,
+                "dedupe.max_days_apart",
+                defaults.max_days_apart as u64,
+            ) as i64,
+        };
+
         let log_level = match raw.log.level {
             Some(l) if tracing_subscriber::EnvFilter::try_new(l.get_ref()).is_err() => {
                 self.problem(
@@ -838,6 +893,7 @@ impl Validator<'_> {
             schedule,
             server,
             normalize,
+            dedupe,
             log_level,
             sources,
             topics,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod dedupe;
 pub mod fetch;
 pub mod http;
 pub mod model;

@@ -186,6 +186,7 @@ impl Normalizer {
             text,
             content_hash: ContentHash::of(key.as_bytes()),
             removed,
+            near_keys: Vec::new(),
         }
     }
 

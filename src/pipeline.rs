@@ -84,6 +84,7 @@ pub struct Poller {
     topics: Arc<Topics>,
     fetcher: Fetcher,
     normalizer: Arc<Normalizer>,
+    near: Arc<crate::dedupe::Params>,
     concurrency: usize,
 }
 
@@ -102,6 +103,7 @@ impl Poller {
             topics: Arc::new(topics),
             fetcher: Fetcher::new(&config.fetch)?,
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
+            near: Arc::new(config.dedupe.clone()),
             concurrency: config.fetch.concurrency,
         })
     }
@@ -168,11 +170,13 @@ impl Poller {
             ),
             Ok(Fetched::Body(body)) => {
                 let normalizer = self.normalizer.clone();
+                let near = self.near.clone();
                 let forced = source.encoding;
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
                 let mut outcome =
-                    tokio::task::spawn_blocking(move || process(body, forced, &normalizer)).await?;
+                    tokio::task::spawn_blocking(move || process(body, forced, &normalizer, &near))
+                        .await?;
                 if let PollOutcome::Fetched { moved_to: m, .. } = &mut outcome {
                     *m = moved_to;
                 }
@@ -219,10 +223,16 @@ impl Poller {
             let id = id.clone();
             let ms = duration.as_millis() as u64;
             let topics = self.topics.clone();
+            let near = self.near.clone();
             tokio::task::spawn_blocking(move || {
-                lock(&store).record_poll(&id, started_at, ms, outcome, &|story| {
-                    topics.classify(story)
-                })
+                lock(&store).record_poll(
+                    &id,
+                    started_at,
+                    ms,
+                    outcome,
+                    &|story| topics.classify(story),
+                    &near,
+                )
             })
             .await??
         };
@@ -272,6 +282,13 @@ pub fn open_store(config: &Config) -> Result<(Store, Topics), PipelineError> {
         })
         .collect();
     store.sync_sources(&rows)?;
+    if config.dedupe.enabled {
+        let indexed =
+            store.backfill_near_keys(&|text| crate::dedupe::index_keys(text, &config.dedupe))?;
+        if indexed > 0 {
+            tracing::info!(stories = indexed, "near-duplicate index filled");
+        }
+    }
     let topics = Topics::new(config);
     let changed = store.sync_topics(&topics.rows(), &|story| topics.classify(story))?;
     if !changed.is_empty() {
@@ -285,6 +302,7 @@ fn process(
     body: fetch::Body,
     forced: Option<&'static encoding_rs::Encoding>,
     normalizer: &Normalizer,
+    near: &crate::dedupe::Params,
 ) -> PollOutcome {
     let host = url::Url::parse(&body.final_url)
         .ok()
@@ -302,7 +320,10 @@ fn process(
                 .items
                 .into_iter()
                 .map(|item| {
-                    let norm = normalizer.normalize(&item);
+                    let mut norm = normalizer.normalize(&item);
+                    if near.enabled {
+                        norm.near_keys = crate::dedupe::index_keys(&norm.text, near);
+                    }
                     (item, norm)
                 })
                 .collect();

@@ -16,6 +16,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_init.sql")),
     M::up(include_str!("../migrations/0002_topics.sql")),
     M::up(include_str!("../migrations/0003_poll_state.sql")),
+    M::up(include_str!("../migrations/0004_near_duplicates.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +162,14 @@ pub struct FeedCopy {
     pub text_len: usize,
 }
 
+/// A story that shares near-duplicate index keys with another.
+pub struct NearCandidate {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub published: DateTime<Utc>,
+}
+
 /// A story as `export` prints it.
 #[derive(Debug, Serialize)]
 pub struct ExportedStory {
@@ -180,6 +189,12 @@ pub struct ExportedCopy {
     pub link: Option<String>,
     pub title: Option<String>,
     pub published: String,
+    /// How the copy joined its story: first, exact, jaccard or containment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The score that decided (1 for first and exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
 }
 
 fn ts(t: DateTime<Utc>) -> i64 {
@@ -314,6 +329,7 @@ impl Store {
         duration_ms: u64,
         outcome: PollOutcome,
         classify: Classify<'_>,
+        near: &crate::dedupe::Params,
     ) -> Result<PollCounts> {
         let now = ts(Utc::now());
         let tx = self.conn.transaction()?;
@@ -368,7 +384,7 @@ impl Store {
             } => {
                 let mut touched = Vec::new();
                 for (item, norm) in &items {
-                    counts += store_item(&tx, source_id, item, norm, now, &mut touched)?;
+                    counts += store_item(&tx, source_id, item, norm, now, near, &mut touched)?;
                 }
                 touched.sort();
                 touched.dedup();
@@ -543,6 +559,73 @@ impl Store {
         Ok(out)
     }
 
+    /// Indexes stories stored before near-duplicate detection existed (or
+    /// before a threshold change made them long enough). Returns how many.
+    pub fn backfill_near_keys(&mut self, keys: &dyn Fn(&str) -> Vec<i64>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut done = 0;
+        {
+            let mut stmt = tx.prepare(
+                "SELECT id, text FROM stories s WHERE NOT EXISTS (SELECT 1 FROM near_keys k WHERE k.story_id = s.id)",
+            )?;
+            let rows: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, text) in rows {
+                let k = keys(&text);
+                if !k.is_empty() {
+                    index_story(&tx, &id, &k)?;
+                    done += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+
+    /// Story ids starting with `prefix` (at most 10).
+    pub fn story_ids(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM stories WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 10",
+        )?;
+        let rows = stmt.query_map([prefix.to_ascii_lowercase()], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One story with its copies and why each joined (`stories explain`).
+    pub fn story(&self, id: &str) -> Result<Option<(ExportedStory, String)>> {
+        let mut found = None;
+        self.export_where("id = ?3", Some(id), None, None, |s| {
+            found = Some(s);
+            Ok(())
+        })?
+        .map_err(|e| StoreError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let Some(story) = found else { return Ok(None) };
+        let text: String =
+            self.conn
+                .query_row("SELECT text FROM stories WHERE id = ?1", [id], |r| r.get(0))?;
+        Ok(Some((story, text)))
+    }
+
+    /// Stories sharing a near-duplicate index key with `keys`, except `not`:
+    /// (id, title, text, published).
+    pub fn near_candidates(
+        &self,
+        keys: &[i64],
+        not: &str,
+    ) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
+        let mut out = Vec::new();
+        for (id, text, published) in candidates(&self.conn, keys, Some(not))? {
+            let title: String =
+                self.conn
+                    .query_row("SELECT title FROM stories WHERE id = ?1", [&id], |r| {
+                        r.get(0)
+                    })?;
+            out.push((id, title, text, datetime(published)));
+        }
+        Ok(out)
+    }
+
     /// When each topic's feed last changed (unix ms), by slug.
     pub fn topic_versions(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self
@@ -572,23 +655,39 @@ impl Store {
         &self,
         topic: Option<&str>,
         since: Option<DateTime<Utc>>,
+        out: impl FnMut(ExportedStory) -> std::io::Result<()>,
+    ) -> Result<std::io::Result<()>> {
+        self.export_where("1", None, topic, since, out)
+    }
+
+    fn export_where(
+        &self,
+        filter: &str,
+        id: Option<&str>,
+        topic: Option<&str>,
+        since: Option<DateTime<Utc>>,
         mut out: impl FnMut(ExportedStory) -> std::io::Result<()>,
     ) -> Result<std::io::Result<()>> {
-        let mut stories = self.conn.prepare(
+        let mut stories = self.conn.prepare(&format!(
             "SELECT id, content_hash, title, link, published FROM stories
              WHERE published >= ?1
                AND (?2 IS NULL OR id IN (SELECT story_id FROM story_topics WHERE topic = ?2))
-             ORDER BY published DESC, first_seen DESC, id",
-        )?;
+               AND {filter}
+             ORDER BY published DESC, first_seen DESC, id"
+        ))?;
         let mut topics = self
             .conn
-            .prepare("SELECT topic FROM story_topics WHERE story_id = ?1 ORDER BY topic")?;
-        let mut copies = self.conn.prepare(
-            "SELECT source_id, guid, link, title, published FROM copies
+            .prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1 ORDER BY topic")?;
+        let mut copies = self.conn.prepare_cached(
+            "SELECT source_id, guid, link, title, published, merge_method, merge_score FROM copies
              WHERE story_id = ?1 ORDER BY published, first_seen, id",
         )?;
         let since = since.map(ts).unwrap_or(i64::MIN);
-        let mut rows = stories.query(params![since, topic])?;
+        let mut rows = if filter == "1" {
+            stories.query(params![since, topic])?
+        } else {
+            stories.query(params![since, topic, id])?
+        };
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             let list = copies
@@ -599,6 +698,10 @@ impl Store {
                         link: c.get(2)?,
                         title: c.get(3)?,
                         published: rfc3339(c.get(4)?),
+                        method: c.get(5)?,
+                        score: c
+                            .get::<_, Option<f64>>(6)?
+                            .map(|s| (s * 1000.0).round() / 1000.0),
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -732,6 +835,67 @@ fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SourceState)> {
     ))
 }
 
+/// Adds a story's index keys (`dedupe::index_keys`).
+fn index_story(tx: &Transaction<'_>, story_id: &str, keys: &[i64]) -> rusqlite::Result<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO near_keys (key, story_id) VALUES (?1, ?2)")?;
+    for k in keys {
+        stmt.execute(params![k, story_id])?;
+    }
+    Ok(())
+}
+
+/// Stories sharing an index key with `keys` (at most 20, most keys shared first).
+fn candidates(
+    conn: &Connection,
+    keys: &[i64],
+    not: Option<&str>,
+) -> rusqlite::Result<Vec<(String, String, i64)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; keys.len()].join(",");
+    let sql = format!(
+        "SELECT s.id, s.text, s.published FROM
+           (SELECT story_id, count(*) AS shared FROM near_keys WHERE key IN ({marks}) GROUP BY story_id
+            ORDER BY shared DESC LIMIT 21) k
+         JOIN stories s ON s.id = k.story_id ORDER BY k.shared DESC"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(keys.iter()), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    let mut out: Vec<(String, String, i64)> = rows.collect::<rusqlite::Result<_>>()?;
+    out.retain(|(id, _, _)| Some(id.as_str()) != not);
+    out.truncate(20);
+    Ok(out)
+}
+
+/// The stored story a new copy is a near duplicate of: its id, the method
+/// and the score; the best-scoring one when several qualify.
+fn near_story(
+    tx: &Transaction<'_>,
+    norm: &NormalizedItem,
+    published: Option<i64>,
+    params: &crate::dedupe::Params,
+) -> rusqlite::Result<Option<(String, &'static str, f64)>> {
+    if !params.enabled {
+        return Ok(None);
+    }
+    let mut best: Option<(String, &'static str, f64)> = None;
+    for (id, text, story_published) in candidates(tx, &norm.near_keys, None)? {
+        // An undated copy is not held against a dated story.
+        let days = published.map_or(0, |p| (p - story_published) / 86_400);
+        if let (crate::dedupe::Verdict::Same { method, score }, _) =
+            crate::dedupe::judge(&norm.text, &text, days, params)
+            && best.as_ref().is_none_or(|b| score > b.2)
+        {
+            best = Some((id, method, score));
+        }
+    }
+    Ok(best)
+}
+
 /// The story an identical normalized body already belongs to, if any.
 fn find_story(
     tx: &Transaction<'_>,
@@ -756,6 +920,7 @@ fn store_item(
     item: &ParsedItem,
     norm: &NormalizedItem,
     now: i64,
+    near: &crate::dedupe::Params,
     touched: &mut Vec<String>,
 ) -> rusqlite::Result<PollCounts> {
     let mut c = PollCounts {
@@ -851,35 +1016,56 @@ fn store_item(
             }
         }
         None => {
-            let story_id = match find_story(tx, hash, None)? {
-                Some(id) => {
-                    // The story's link and date are those of the copy that
-                    // carried it first (earliest date; on a tie, first stored),
-                    // whatever order the polls happen to run in.
-                    tx.execute(
-                        "UPDATE stories SET updated_at = ?2,
-                           link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
-                           published = min(published, ?3)
-                         WHERE id = ?1",
-                        params![id, now, published, item.link],
-                    )?;
-                    c.stories_merged = 1;
-                    id
-                }
-                None => {
-                    tx.execute(
-                        "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at)
-                         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                        params![hash, norm.title, item.link, norm.text, published, now],
-                    )?;
-                    c.stories_new = 1;
-                    hash.to_string()
-                }
+            let (story_id, method, score) = match find_story(tx, hash, None)? {
+                Some(id) => (id, "exact", 1.0),
+                None => match near_story(tx, norm, item.published.map(|_| published), near)? {
+                    Some((id, method, score)) => {
+                        // A fuller text replaces a summary as the story's
+                        // text (its id stays); both texts stay indexed.
+                        let story_len: i64 = tx.query_row(
+                            "SELECT length(text) FROM stories WHERE id = ?1",
+                            [&id],
+                            |r| r.get(0),
+                        )?;
+                        if text_len > story_len {
+                            tx.execute(
+                                "UPDATE stories SET text = ?2, content_hash = ?3 WHERE id = ?1",
+                                params![id, norm.text, hash],
+                            )?;
+                        }
+                        index_story(tx, &id, &norm.near_keys)?;
+                        (id, method, score)
+                    }
+                    None => {
+                        tx.execute(
+                            "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at)
+                             VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                            params![hash, norm.title, item.link, norm.text, published, now],
+                        )?;
+                        index_story(tx, hash, &norm.near_keys)?;
+                        c.stories_new = 1;
+                        (hash.to_string(), "first", 1.0)
+                    }
+                },
             };
+            if method != "first" {
+                // The story's link and date are those of the copy that
+                // carried it first (earliest date; on a tie, first stored),
+                // whatever order the polls happen to run in.
+                tx.execute(
+                    "UPDATE stories SET updated_at = ?2,
+                       link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
+                       published = min(published, ?3)
+                     WHERE id = ?1",
+                    params![story_id, now, published, item.link],
+                )?;
+                c.stories_merged = 1;
+            }
             tx.execute(
                 "INSERT INTO copies (story_id, source_id, item_key, guid, link, title, summary_html, content_html,
-                   authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
+                   authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
+                   merge_method, merge_score)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17)",
                 params![
                     story_id,
                     source_id,
@@ -895,7 +1081,9 @@ fn store_item(
                     now,
                     hash,
                     raw_hash,
-                    text_len
+                    text_len,
+                    method,
+                    score
                 ],
             )?;
             c.items_new = 1;

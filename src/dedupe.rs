@@ -1,0 +1,311 @@
+//! Near-duplicate detection: is a new copy the same story as one already
+//! stored, although its text is not identical (a summary of it, a sentence
+//! more or less, other punctuation)? Pure functions; `store` keeps the index.
+//!
+//! Method (hand-written: no crate combines these for unsegmented Chinese):
+//! - the body is folded to letters and digits (as for the content hash) and
+//!   cut into overlapping character 5-grams ("shingles"; Chinese has no word
+//!   spaces, so characters are the unit);
+//! - candidates come from an index in SQLite, looked up in constant time per
+//!   copy: MinHash over the shingles (64 hashes) in 16 LSH bands of 4 rows,
+//!   which finds pairs with Jaccard similarity above ~0.5 with high
+//!   probability, plus a "lead" key (the first 30 folded characters) that
+//!   finds a summary cut from the start of a full text;
+//! - each candidate is verified exactly: Jaccard similarity of the shingle
+//!   sets (edits), or containment of the shorter in the longer (summary vs
+//!   full text) when the shorter also starts like the longer;
+//! - precision before recall: short texts, copies published days apart and
+//!   low scores do not merge (a wrong merge hides a story; a missed one only
+//!   shows it twice).
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::normalize::fold;
+
+/// Shingle length in characters.
+pub const SHINGLE: usize = 5;
+const HASHES: usize = 64;
+const BANDS: usize = 16;
+const ROWS: usize = HASHES / BANDS;
+/// Folded characters in the lead key.
+pub const LEAD_CHARS: usize = 30;
+
+/// Thresholds (`[dedupe]` in the config). Defaults and their evidence are in
+/// docs/dedupe.md.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub enabled: bool,
+    /// Merge when Jaccard similarity of the shingle sets reaches this.
+    pub jaccard: f64,
+    /// Merge a shorter text whose shingles are this much contained in a
+    /// longer one that starts the same way (a summary).
+    pub containment: f64,
+    /// Neither text may be shorter than this many folded characters.
+    pub min_chars: usize,
+    /// Copies published further apart than this are different stories
+    /// (follow-ups), whatever their text.
+    pub max_days_apart: i64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            enabled: true,
+            jaccard: 0.6,
+            containment: 0.9,
+            min_chars: 50,
+            max_days_apart: 3,
+        }
+    }
+}
+
+/// Why two texts were (or nearly were) judged the same story.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Score {
+    pub jaccard: f64,
+    pub containment: f64,
+    /// Does the shorter start like the longer (first `LEAD_CHARS`)?
+    pub same_lead: bool,
+}
+
+/// The verdict on one candidate.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Verdict {
+    /// The same story: the method that decided and its score.
+    Same { method: &'static str, score: f64 },
+    /// Not the same; the reason (for near-miss reports).
+    Different { reason: String },
+}
+
+/// FNV-1a over the characters of a shingle.
+fn shingle_hash(chars: &[char]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in chars {
+        for b in (*c as u32).to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The set of shingle hashes of a folded text.
+pub fn shingles(folded: &str) -> HashSet<u64> {
+    let chars: Vec<char> = folded.chars().collect();
+    if chars.len() < SHINGLE {
+        return if chars.is_empty() {
+            HashSet::new()
+        } else {
+            HashSet::from([shingle_hash(&chars)])
+        };
+    }
+    chars.windows(SHINGLE).map(shingle_hash).collect()
+}
+
+/// A 64-bit mix (splitmix64's finalizer): the i-th MinHash permutation.
+fn mix(x: u64, seed: u64) -> u64 {
+    let mut z = x ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The index keys of a normalized text: one per LSH band, plus the lead key.
+/// Empty for texts too short to judge.
+pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
+    let folded = fold(text);
+    if folded.chars().count() < params.min_chars {
+        return Vec::new();
+    }
+    let set = shingles(&folded);
+    let mut mins = [u64::MAX; HASHES];
+    for s in &set {
+        for (i, m) in mins.iter_mut().enumerate() {
+            let h = mix(*s, i as u64 + 1);
+            if h < *m {
+                *m = h;
+            }
+        }
+    }
+    let mut keys = Vec::with_capacity(BANDS + 1);
+    for band in 0..BANDS {
+        let mut h = mix(band as u64, 0xba4d);
+        for m in &mins[band * ROWS..(band + 1) * ROWS] {
+            h = mix(h ^ m, 0x5eed);
+        }
+        keys.push(h as i64);
+    }
+    keys.push(lead_key(&folded) as i64);
+    keys
+}
+
+fn lead(folded: &str) -> String {
+    folded.chars().take(LEAD_CHARS).collect()
+}
+
+fn lead_key(folded: &str) -> u64 {
+    mix(
+        shingle_hash(&lead(folded).chars().collect::<Vec<_>>()),
+        0x1ead,
+    )
+}
+
+/// Scores two normalized texts.
+pub fn score(a: &str, b: &str) -> Score {
+    let (fa, fb) = (fold(a), fold(b));
+    let (sa, sb) = (shingles(&fa), shingles(&fb));
+    let inter = sa.intersection(&sb).count() as f64;
+    let union = (sa.len() + sb.len()) as f64 - inter;
+    let smaller = sa.len().min(sb.len()) as f64;
+    let (short, long) = if fa.chars().count() <= fb.chars().count() {
+        (&fa, &fb)
+    } else {
+        (&fb, &fa)
+    };
+    Score {
+        jaccard: if union > 0.0 { inter / union } else { 0.0 },
+        containment: if smaller > 0.0 { inter / smaller } else { 0.0 },
+        same_lead: !short.is_empty() && long.starts_with(&lead(short)),
+    }
+}
+
+/// Are a new copy's text and a stored story's text the same story?
+/// `days_apart` is the gap between their publication dates.
+pub fn judge(
+    new_text: &str,
+    story_text: &str,
+    days_apart: i64,
+    params: &Params,
+) -> (Verdict, Score) {
+    let s = score(new_text, story_text);
+    let shortest = fold(new_text)
+        .chars()
+        .count()
+        .min(fold(story_text).chars().count());
+    let verdict = if shortest < params.min_chars {
+        Verdict::Different {
+            reason: format!(
+                "too short to judge ({shortest} < {} characters)",
+                params.min_chars
+            ),
+        }
+    } else if days_apart.abs() > params.max_days_apart {
+        Verdict::Different {
+            reason: format!(
+                "published {} days apart (> {})",
+                days_apart.abs(),
+                params.max_days_apart
+            ),
+        }
+    } else if s.jaccard >= params.jaccard {
+        Verdict::Same {
+            method: "jaccard",
+            score: s.jaccard,
+        }
+    } else if s.same_lead && s.containment >= params.containment {
+        Verdict::Same {
+            method: "containment",
+            score: s.containment,
+        }
+    } else {
+        Verdict::Different {
+            reason: format!(
+                "jaccard {:.2} < {:.2}{}",
+                s.jaccard,
+                params.jaccard,
+                if s.same_lead {
+                    format!(
+                        ", containment {:.2} < {:.2}",
+                        s.containment, params.containment
+                    )
+                } else {
+                    ", different openings".to_string()
+                }
+            ),
+        }
+    };
+    (verdict, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = "今天,记者从北京市教委了解到,2023年京津冀教育协同发展工作会议在京召开。三地将积极推进各级各类教育融合发展,在更大范围、更深领域加强教育协同,形成更加紧密的新发展格局。天津市委教育工委常务副书记荆洪阳在讲话中表示,天津把推进京津冀教育科技人才协同发展作为首项任务。河北省副省长董兆伟表示,河北省全力推进京津优质中小学基础教育资源同河北合作共享。";
+
+    fn p() -> Params {
+        Params::default()
+    }
+
+    #[test]
+    fn summary_prefix_merges_by_containment() {
+        let long = format!(
+            "{FULL}北京市委常委、教育工委书记游钧在讲话中表示,要锚定2035年实现教育强国的目标,把京津冀教育协同发展放在国际国内深刻变化之中谋篇布局,牢牢把握京津冀协同发展的机遇,在更大范围内科学谋划教育规划。会上,三地共同签署行动计划和研究中心总体框架协议。"
+        );
+        let summary: String = long.chars().take(110).collect::<String>() + "…";
+        let (v, s) = judge(&summary, &long, 0, &p());
+        assert!(
+            matches!(
+                v,
+                Verdict::Same {
+                    method: "containment",
+                    ..
+                }
+            ),
+            "{v:?} {s:?}"
+        );
+    }
+
+    #[test]
+    fn a_dropped_sentence_merges_by_jaccard() {
+        let edited = FULL.replace("天津市委教育工委常务副书记荆洪阳在讲话中表示,天津把推进京津冀教育科技人才协同发展作为首项任务。", "");
+        let (v, s) = judge(&edited, FULL, 1, &p());
+        assert!(
+            matches!(
+                v,
+                Verdict::Same {
+                    method: "jaccard",
+                    ..
+                }
+            ),
+            "{v:?} {s:?}"
+        );
+    }
+
+    #[test]
+    fn same_opening_different_story_does_not_merge() {
+        let opening = "今天,记者从北京市教委了解到,";
+        let a = format!(
+            "{opening}本市中小学将于下周一起全面恢复线下教学,各校须做好防疫物资储备和师生健康监测工作,确保开学平稳有序。"
+        );
+        let b = format!(
+            "{opening}2024年北京市中考报名工作将于3月启动,考生须在规定时间内登录报名系统完成信息确认和志愿填报。"
+        );
+        let (v, s) = judge(&a, &b, 0, &p());
+        assert!(matches!(v, Verdict::Different { .. }), "{v:?} {s:?}");
+    }
+
+    #[test]
+    fn follow_up_days_later_does_not_merge() {
+        let (v, _) = judge(FULL, FULL, 5, &p());
+        assert!(matches!(v, Verdict::Different { .. }));
+    }
+
+    #[test]
+    fn near_texts_share_an_index_key() {
+        let edited = FULL.replace("。", ",").replace("三地", "京津冀三地");
+        let a = index_keys(FULL, &p());
+        let b = index_keys(&edited, &p());
+        assert_eq!(a.len(), BANDS + 1);
+        assert!(a.iter().any(|k| b.contains(k)));
+        let summary: String = FULL.chars().take(80).collect();
+        assert_eq!(
+            index_keys(&summary, &p()).last(),
+            a.last(),
+            "the lead key finds summaries"
+        );
+        assert!(index_keys("太短了", &p()).is_empty());
+    }
+}
