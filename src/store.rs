@@ -609,11 +609,7 @@ impl Store {
 
     /// Stories sharing a near-duplicate index key with `keys`, except `not`:
     /// (id, title, text, published).
-    pub fn near_candidates(
-        &self,
-        keys: &[i64],
-        not: &str,
-    ) -> Result<Vec<(String, String, String, DateTime<Utc>)>> {
+    pub fn near_candidates(&self, keys: &[i64], not: &str) -> Result<Vec<NearCandidate>> {
         let mut out = Vec::new();
         for (id, text, published) in candidates(&self.conn, keys, Some(not))? {
             let title: String =
@@ -621,7 +617,12 @@ impl Store {
                     .query_row("SELECT title FROM stories WHERE id = ?1", [&id], |r| {
                         r.get(0)
                     })?;
-            out.push((id, title, text, datetime(published)));
+            out.push(NearCandidate {
+                id,
+                title,
+                text,
+                published: datetime(published),
+            });
         }
         Ok(out)
     }
