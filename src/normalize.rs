@@ -233,6 +233,13 @@ impl Normalizer {
         if !html.contains('<') {
             return html.to_string();
         }
+        if too_deep(html, MAX_HTML_DEPTH) {
+            // Hostile nesting: shown as escaped paragraphs of its text.
+            return html_to_lines(html)
+                .iter()
+                .map(|l| format!("<p>{}</p>", html_escape::encode_text(l)))
+                .collect();
+        }
         let mut doc = Html::parse_fragment(html);
         let block_text = |node: ego_tree::NodeRef<'_, Node>| -> Option<String> {
             let Node::Element(e) = node.value() else {
@@ -496,10 +503,73 @@ const SKIPPED_ELEMENTS: &[&str] = &[
     "script", "style", "noscript", "template", "head", "title", "iframe", "object",
 ];
 
+/// Deeper HTML than this is not given to the HTML parser: html5ever's tree
+/// building is quadratic in nesting depth (100,000 nested `<div>`s take
+/// ~20 s), a denial of service from one hostile feed. Such markup is read as
+/// text with its tags dropped.
+pub const MAX_HTML_DEPTH: usize = 256;
+
+/// Is the markup nested deeper than `limit`? A linear scan of the tags; it
+/// need not be exact, only cheap and never far below the true depth.
+pub fn too_deep(html: &str, limit: usize) -> bool {
+    const VOID: &[&str] = &[
+        "br", "img", "hr", "input", "meta", "link", "wbr", "source", "area", "col", "embed",
+    ];
+    let bytes = html.as_bytes();
+    let mut depth: usize = 0;
+    let mut i = 0;
+    while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
+        i += off + 1;
+        match bytes.get(i) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |e| i + e);
+                let name = html[i..end].to_ascii_lowercase();
+                let close = bytes[end..]
+                    .iter()
+                    .position(|b| *b == b'>')
+                    .map(|e| end + e);
+                let self_closing = close.is_some_and(|c| c > 0 && bytes[c - 1] == b'/');
+                if !VOID.contains(&name.as_str()) && !self_closing {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Markup as text without an HTML parser: tags become line breaks.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => {
+                in_tag = true;
+                out.push('\n');
+            }
+            (true, '>') => in_tag = false,
+            (false, c) => out.push(c),
+            _ => {}
+        }
+    }
+    decode_entities(&out)
+}
+
 /// HTML (or plain text) → NFKC'd, whitespace-collapsed, non-empty lines, one
 /// per block element.
 pub fn html_to_lines(html: &str) -> Vec<String> {
-    let raw = if html.contains('<') {
+    let raw = if html.contains('<') && too_deep(html, MAX_HTML_DEPTH) {
+        strip_tags(html)
+    } else if html.contains('<') {
         let doc = Html::parse_fragment(html);
         let mut out = String::with_capacity(html.len());
         let mut skip_depth = 0usize;
@@ -653,6 +723,25 @@ mod tests {
             "<div><p>中新网北京10月9日电 正文第一段。</p><p>第二段(完)</p></div>"
         );
         assert_eq!(n.clean_html("<p>只有正文</p>"), "<p>只有正文</p>");
+    }
+
+    #[test]
+    fn hostile_nesting_is_read_as_text_quickly() {
+        let deep = format!(
+            "{}正文{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        assert!(too_deep(&deep, MAX_HTML_DEPTH));
+        assert!(!too_deep("<p>a<br>b<img src=x/></p><div><p>c</p></div>", 3));
+        let started = std::time::Instant::now();
+        assert_eq!(html_to_lines(&deep), vec!["正文"]);
+        assert_eq!(Normalizer::default().clean_html(&deep), "<p>正文</p>");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
