@@ -207,7 +207,11 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    // Parsing and SQLite writes run on the blocking pool: a few threads keep
+    // the CPUs busy; hundreds (tokio's default cap is 512) only add memory.
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cpus * 2)
         .enable_all()
         .build()
         .map_err(|e| {
