@@ -104,13 +104,26 @@ pub fn shingles(folded: &str) -> HashSet<u64> {
     chars.windows(SHINGLE).map(shingle_hash).collect()
 }
 
-/// A 64-bit mix (splitmix64's finalizer): the i-th MinHash permutation.
-fn mix(x: u64, seed: u64) -> u64 {
+/// A 64-bit mix (splitmix64's finalizer).
+const fn mix(x: u64, seed: u64) -> u64 {
     let mut z = x ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
+
+/// The MinHash permutations: h_i(x) = a_i·x + b_i (mod 2^64) on a mixed
+/// shingle hash, with odd a_i. One multiply-add per hash keeps indexing
+/// cheap (the first version, a full mix per hash, halved ingest speed).
+const PERMUTATIONS: [(u64, u64); HASHES] = {
+    let mut p = [(0u64, 0u64); HASHES];
+    let mut i = 0;
+    while i < HASHES {
+        p[i] = (mix(i as u64, 0xa5a5) | 1, mix(i as u64, 0x5a5a));
+        i += 1;
+    }
+    p
+};
 
 /// The index keys of a normalized text: one per LSH band, plus the lead key.
 /// Empty for texts too short to judge.
@@ -119,14 +132,11 @@ pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
     if folded.chars().count() < params.min_chars {
         return Vec::new();
     }
-    let set = shingles(&folded);
     let mut mins = [u64::MAX; HASHES];
-    for s in &set {
-        for (i, m) in mins.iter_mut().enumerate() {
-            let h = mix(*s, i as u64 + 1);
-            if h < *m {
-                *m = h;
-            }
+    for s in shingles(&folded) {
+        let x = mix(s, 0);
+        for (m, (a, b)) in mins.iter_mut().zip(PERMUTATIONS.iter()) {
+            *m = (*m).min(x.wrapping_mul(*a).wrapping_add(*b));
         }
     }
     let mut keys = Vec::with_capacity(BANDS + 1);

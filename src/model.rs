@@ -124,6 +124,4 @@ pub struct NormalizedItem {
     pub content_hash: ContentHash,
     /// Human-readable notes of what boilerplate was removed.
     pub removed: Vec<String>,
-    /// Near-duplicate index keys of `text` (see `dedupe`); filled by the pipeline.
-    pub near_keys: Vec<i64>,
 }

@@ -114,10 +114,12 @@ impl Normalizer {
             datelines: vec![
                 // 中新网北京10月9日电 (记者 杜燕) / 新华社北京10月9日电(记者张三) / 本报北京10月9日讯
                 re(
-                    r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|讯|消息)\s*(?:\([^)]{0,40}\)\s*)*(?:记者\s*[\p{Han}\s、]{2,20}?报道\s*[:,]?)?\s*[:,]?\s*",
+                    r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|讯|消息)\s*(?:\((?:记者|通讯员|见习记者|特约记者|实习生|编辑|作者)[^)]{0,40}\)\s*)?(?:记者\s*[\p{Han}\s、]{2,20}?报道\s*[:,]?)?\s*[:,]?\s*",
                 ),
                 // 本报讯 (记者 张三)
-                re(r"^(?:本报|本刊|本台|本网)[\p{Han}]{0,8}讯\s*(?:\([^)]{0,40}\)\s*)*[:,]?\s*"),
+                re(
+                    r"^(?:本报|本刊|本台|本网)[\p{Han}]{0,8}讯\s*(?:\((?:记者|通讯员|见习记者|特约记者|实习生|编辑|作者)[^)]{0,40}\)\s*)?[:,]?\s*",
+                ),
                 // BEIJING, Oct. 9 (Xinhua) -- / LONDON (Reuters) -
                 re(
                     r"^[A-Z][A-Za-z .,'-]{1,60}?\((?:Reuters|AP|AFP|Xinhua|Bloomberg|UPI|CNN|Kyodo|Yonhap)\)\s*(?:--|-|—|–)\s*",
@@ -186,7 +188,6 @@ impl Normalizer {
             text,
             content_hash: ContentHash::of(key.as_bytes()),
             removed,
-            near_keys: Vec::new(),
         }
     }
 
@@ -286,10 +287,7 @@ impl Normalizer {
                 }
                 break;
             }
-            let is_credit = (text.chars().count() <= 80
-                && self.strip_lines.iter().any(|r| r.is_match(&text)))
-                || (text.chars().count() <= 300 && self.long_strip_lines.is_match(&text))
-                || self.extra_strip_lines.iter().any(|r| r.is_match(&text));
+            let is_credit = self.is_credit_line(&text);
             let has_block_child = node.descendants().skip(1).any(|d| block_text(d).is_some());
             if is_credit && !has_block_child {
                 detach.push(node.id());
@@ -304,6 +302,14 @@ impl Normalizer {
             }
         }
         doc.root_element().inner_html()
+    }
+
+    /// 责任编辑, 来源, 原标题… lines, and the config's `strip_lines`.
+    fn is_credit_line(&self, line: &str) -> bool {
+        let n = line.chars().count();
+        (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(line)))
+            || (n <= 300 && self.long_strip_lines.is_match(line))
+            || self.extra_strip_lines.iter().any(|r| r.is_match(line))
     }
 
     fn is_footer_heading(&self, line: &str) -> bool {
@@ -354,12 +360,40 @@ impl Normalizer {
             lines.truncate(at);
         }
 
-        // 2. Credit lines anywhere, and configured patterns.
+        // 2. A dateline opening the story (also after a 原标题 on the same line),
+        //    before credit lines, so that a credit it was hiding goes too. A
+        //    dateline alone on its line takes the line with it.
+        // The opening is the first line that is not itself a credit line
+        // (a 原标题 line often comes first).
+        let opening = lines
+            .iter()
+            .position(|l| !self.is_credit_line(l) || lines.len() == 1)
+            .unwrap_or(0);
+        if let Some(first) = lines.get_mut(opening) {
+            if let Some(m) = self.long_strip_lines.find(first) {
+                // One-line text: "原标题:XXX 正文…" — drop up to the first space.
+                let rest = &first[m.end()..];
+                if let Some(sp) = rest.find(' ') {
+                    removed.push(format!("original title {:?}", first_chars(&rest[..sp], 40)));
+                    *first = rest[sp..].trim().to_string();
+                }
+            }
+            for r in &self.datelines {
+                if let Some(m) = r.find(first)
+                    && m.end() > 0
+                {
+                    removed.push(format!("dateline {:?}", m.as_str().trim()));
+                    *first = first[m.end()..].to_string();
+                }
+            }
+            if first.trim().is_empty() && lines.len() > 1 {
+                lines.remove(opening);
+            }
+        }
+
+        // 3. Credit lines anywhere, and configured patterns.
         lines.retain(|line| {
-            let is_credit = (line.chars().count() <= 80
-                && self.strip_lines.iter().any(|r| r.is_match(line)))
-                || (line.chars().count() <= 300 && self.long_strip_lines.is_match(line))
-                || self.extra_strip_lines.iter().any(|r| r.is_match(line));
+            let is_credit = self.is_credit_line(line);
             if is_credit {
                 removed.push(format!("line {:?}", first_chars(line, 40)));
             }
@@ -374,27 +408,6 @@ impl Normalizer {
             {
                 removed.push(format!("credit {credit:?}"));
                 line.truncate(start);
-            }
-        }
-
-        // 3. A dateline opening the story (also after a 原标题 on the same line).
-        if let Some(first) = lines.first_mut() {
-            if let Some(m) = self.long_strip_lines.find(first) {
-                // One-line text: "原标题:XXX 正文…" — drop up to the first space.
-                let rest = &first[m.end()..];
-                if let Some(sp) = rest.find(' ') {
-                    removed.push(format!("original title {:?}", first_chars(&rest[..sp], 40)));
-                    *first = rest[sp..].trim().to_string();
-                }
-            }
-            for r in &self.datelines {
-                if let Some(m) = r.find(first)
-                    && m.end() > 0
-                    && m.end() < first.len()
-                {
-                    removed.push(format!("dateline {:?}", m.as_str().trim()));
-                    *first = first[m.end()..].to_string();
-                }
             }
         }
 
@@ -700,6 +713,27 @@ mod tests {
         a.link = Some("https://a.example/1".into());
         b.link = Some("https://b.example/1".into());
         assert_ne!(n.normalize(&a).content_hash, n.normalize(&b).content_hash);
+    }
+
+    #[test]
+    fn dateline_alone_on_its_line_and_credits_behind_it_go() {
+        let n = Normalizer::default();
+        let plain = n.normalize(&item("t", &format!("<p>{BODY}（现场图片）</p>")));
+        let alone = n.normalize(&item(
+            "t",
+            &format!("<p>新华社北京10月9日电（记者张三）</p><p>{BODY}（现场图片）</p>"),
+        ));
+        assert_eq!(plain.content_hash, alone.content_hash, "{:?}", alone.text);
+        let credit = n.normalize(&item(
+            "t",
+            &format!("<p>新华社北京10月9日电 作者：泰勒</p><p>{BODY}（现场图片）</p>"),
+        ));
+        assert_eq!(plain.content_hash, credit.content_hash, "{:?}", credit.text);
+        assert!(
+            alone.text.contains("(现场图片)"),
+            "article parentheticals stay: {:?}",
+            alone.text
+        );
     }
 
     #[test]

@@ -170,13 +170,11 @@ impl Poller {
             ),
             Ok(Fetched::Body(body)) => {
                 let normalizer = self.normalizer.clone();
-                let near = self.near.clone();
                 let forced = source.encoding;
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
                 let mut outcome =
-                    tokio::task::spawn_blocking(move || process(body, forced, &normalizer, &near))
-                        .await?;
+                    tokio::task::spawn_blocking(move || process(body, forced, &normalizer)).await?;
                 if let PollOutcome::Fetched { moved_to: m, .. } = &mut outcome {
                     *m = moved_to;
                 }
@@ -302,7 +300,6 @@ fn process(
     body: fetch::Body,
     forced: Option<&'static encoding_rs::Encoding>,
     normalizer: &Normalizer,
-    near: &crate::dedupe::Params,
 ) -> PollOutcome {
     let host = url::Url::parse(&body.final_url)
         .ok()
@@ -320,10 +317,7 @@ fn process(
                 .items
                 .into_iter()
                 .map(|item| {
-                    let mut norm = normalizer.normalize(&item);
-                    if near.enabled {
-                        norm.near_keys = crate::dedupe::index_keys(&norm.text, near);
-                    }
+                    let norm = normalizer.normalize(&item);
                     (item, norm)
                 })
                 .collect();

@@ -565,18 +565,14 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut done = 0;
         {
-            let mut stmt = tx.prepare(
-                "SELECT id, text FROM stories s WHERE NOT EXISTS (SELECT 1 FROM near_keys k WHERE k.story_id = s.id)",
-            )?;
+            let mut stmt = tx.prepare("SELECT id, text FROM stories WHERE near_indexed = 0")?;
             let rows: Vec<(String, String)> = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             for (id, text) in rows {
                 let k = keys(&text);
-                if !k.is_empty() {
-                    index_story(&tx, &id, &k)?;
-                    done += 1;
-                }
+                index_story(&tx, &id, &k)?;
+                done += usize::from(!k.is_empty());
             }
         }
         tx.commit()?;
@@ -836,13 +832,25 @@ fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SourceState)> {
     ))
 }
 
-/// Adds a story's index keys (`dedupe::index_keys`).
+/// The near-duplicate keys of a text (none when detection is off).
+fn keys_of(text: &str, near: &crate::dedupe::Params) -> Vec<i64> {
+    if near.enabled {
+        crate::dedupe::index_keys(text, near)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Adds a story's index keys (`dedupe::index_keys`) and marks it indexed.
 fn index_story(tx: &Transaction<'_>, story_id: &str, keys: &[i64]) -> rusqlite::Result<()> {
-    let mut stmt =
-        tx.prepare_cached("INSERT OR IGNORE INTO near_keys (key, story_id) VALUES (?1, ?2)")?;
+    let mut stmt = tx.prepare_cached("INSERT INTO near_keys (key, story_id) VALUES (?1, ?2)")?;
     for k in keys {
         stmt.execute(params![k, story_id])?;
     }
+    tx.execute(
+        "UPDATE stories SET near_indexed = 1 WHERE id = ?1",
+        [story_id],
+    )?;
     Ok(())
 }
 
@@ -877,6 +885,7 @@ fn candidates(
 fn near_story(
     tx: &Transaction<'_>,
     norm: &NormalizedItem,
+    keys: &[i64],
     published: Option<i64>,
     params: &crate::dedupe::Params,
 ) -> rusqlite::Result<Option<(String, &'static str, f64)>> {
@@ -884,7 +893,7 @@ fn near_story(
         return Ok(None);
     }
     let mut best: Option<(String, &'static str, f64)> = None;
-    for (id, text, story_published) in candidates(tx, &norm.near_keys, None)? {
+    for (id, text, story_published) in candidates(tx, keys, None)? {
         // An undated copy is not held against a dated story.
         let days = published.map_or(0, |p| (p - story_published) / 86_400);
         if let (crate::dedupe::Verdict::Same { method, score }, _) =
@@ -1019,7 +1028,15 @@ fn store_item(
         None => {
             let (story_id, method, score) = match find_story(tx, hash, None)? {
                 Some(id) => (id, "exact", 1.0),
-                None => match near_story(tx, norm, item.published.map(|_| published), near)? {
+                // Near-duplicate keys are computed only for copies that do
+                // not join a story by exact hash.
+                None => match near_story(
+                    tx,
+                    norm,
+                    &keys_of(&norm.text, near),
+                    item.published.map(|_| published),
+                    near,
+                )? {
                     Some((id, method, score)) => {
                         // A fuller text replaces a summary as the story's
                         // text (its id stays); both texts stay indexed.
@@ -1034,7 +1051,7 @@ fn store_item(
                                 params![id, norm.text, hash],
                             )?;
                         }
-                        index_story(tx, &id, &norm.near_keys)?;
+                        index_story(tx, &id, &keys_of(&norm.text, near))?;
                         (id, method, score)
                     }
                     None => {
@@ -1043,7 +1060,7 @@ fn store_item(
                              VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)",
                             params![hash, norm.title, item.link, norm.text, published, now],
                         )?;
-                        index_story(tx, hash, &norm.near_keys)?;
+                        index_story(tx, hash, &keys_of(&norm.text, near))?;
                         c.stories_new = 1;
                         (hash.to_string(), "first", 1.0)
                     }
