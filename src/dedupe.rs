@@ -181,6 +181,14 @@ pub fn score(a: &str, b: &str) -> Score {
     }
 }
 
+/// The numbers a folded text mentions.
+fn numbers(folded: &str) -> HashSet<&str> {
+    folded
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
 /// Are a new copy's text and a stored story's text the same story?
 /// `days_apart` is the gap between their publication dates.
 pub fn judge(
@@ -190,10 +198,28 @@ pub fn judge(
     params: &Params,
 ) -> (Verdict, Score) {
     let s = score(new_text, story_text);
-    let shortest = fold(new_text)
-        .chars()
-        .count()
-        .min(fold(story_text).chars().count());
+    let (a, b) = (fold(new_text), fold(story_text));
+    let shortest = a.chars().count().min(b.chars().count());
+    // Copies of one report keep its figures; the shorter one's numbers are
+    // all in the longer (a summary, a dropped sentence). Template stories
+    // (rates, weather, scores) differ in exactly those.
+    let (short, long) = if a.chars().count() <= b.chars().count() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let long_numbers = numbers(long);
+    // A summary cut inside a number ends with part of it: not held against it.
+    let cut = short.ends_with(|c: char| c.is_ascii_digit());
+    let tail = short
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap_or("");
+    let mut missing: Vec<&str> = numbers(short)
+        .into_iter()
+        .filter(|n| !long_numbers.contains(n) && !(cut && *n == tail))
+        .collect();
+    missing.sort_unstable();
     let verdict = if shortest < params.min_chars {
         Verdict::Different {
             reason: format!(
@@ -207,6 +233,13 @@ pub fn judge(
                 "published {} days apart (> {})",
                 days_apart.abs(),
                 params.max_days_apart
+            ),
+        }
+    } else if !missing.is_empty() {
+        Verdict::Different {
+            reason: format!(
+                "different figures ({} not in the other)",
+                missing.join(", ")
             ),
         }
     } else if s.jaccard >= params.jaccard {
@@ -266,6 +299,14 @@ mod tests {
             ),
             "{v:?} {s:?}"
         );
+        // Cut inside "2035": the partial number is not held against it.
+        let at = long
+            .find("2035")
+            .map(|i| long[..i].chars().count() + 2)
+            .unwrap_or(0);
+        let summary: String = long.chars().take(at).collect();
+        let (v, s) = judge(&summary, &long, 0, &p());
+        assert!(matches!(v, Verdict::Same { .. }), "{v:?} {s:?}");
     }
 
     #[test]
@@ -295,6 +336,21 @@ mod tests {
         );
         let (v, s) = judge(&a, &b, 0, &p());
         assert!(matches!(v, Verdict::Different { .. }), "{v:?} {s:?}");
+    }
+
+    #[test]
+    fn template_reports_with_other_figures_do_not_merge() {
+        let day = |rate: &str, change: &str| {
+            format!(
+                "中国外汇交易中心受权公布,今日银行间外汇市场人民币汇率中间价为1美元对人民币{rate}元,较前一交易日{change}个基点,人民币对欧元、日元汇率中间价亦有小幅波动。"
+            )
+        };
+        let (v, s) = judge(&day("7.1234", "上调32"), &day("7.1198", "下调36"), 1, &p());
+        assert!(s.jaccard > 0.6, "{s:?}");
+        assert!(
+            matches!(v, Verdict::Different { ref reason } if reason.contains("figures")),
+            "{v:?}"
+        );
     }
 
     #[test]
