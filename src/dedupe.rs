@@ -217,7 +217,7 @@ pub fn judge(
         .unwrap_or("");
     let mut missing: Vec<&str> = numbers(short)
         .into_iter()
-        .filter(|n| !long_numbers.contains(n) && !(cut && *n == tail))
+        .filter(|n| !(long_numbers.contains(n) || (cut && *n == tail)))
         .collect();
     missing.sort_unstable();
     let verdict = if shortest < params.min_chars {
