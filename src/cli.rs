@@ -90,6 +90,52 @@ pub enum Command {
         #[command(subcommand)]
         command: StoriesCommand,
     },
+    /// Inspect sources: health from the database, or a test fetch.
+    Sources {
+        #[command(subcommand)]
+        command: SourcesCommand,
+    },
+    /// Inspect topics, and try queries on stored stories.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SourcesCommand {
+    /// Id, name, URL, tags, enabled, and from the database: last poll,
+    /// outcome, copies, stories, consecutive failures, next poll.
+    List {
+        /// Only sources with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// table or json (one object a line).
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// One source in full: last error, validators, recent polls.
+    Show { id: String },
+    /// Fetch and parse a URL (or a configured source) without storing:
+    /// format, charset and why, HTTP caching headers, items and their hashes.
+    Test { target: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopicsCommand {
+    /// Each topic with its query and number of stories.
+    List,
+    /// Stored stories a topic (or a query being drafted) matches, with the
+    /// matched terms.
+    Preview {
+        /// A configured topic.
+        slug: Option<String>,
+        /// A query to try instead of a topic's.
+        #[arg(long, conflicts_with = "slug")]
+        query: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -189,6 +235,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Stories {
             command: StoriesCommand::Explain { id },
         } => explain(&config, &id),
+        Command::Sources { command } => sources(&config, command),
+        Command::Topics { command } => topics(&config, command),
         Command::Reload => match crate::daemon::send_reload(&config) {
             Ok(pid) => {
                 println!("sent SIGHUP to newsriver (pid {pid})");
@@ -366,6 +414,87 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
         Err(e) => {
             eprintln!("error: {e}");
             Exit::Runtime
+        }
+    }
+}
+
+/// Prints `result` (stdout) or its error (stderr, exit 1).
+fn emit<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Exit {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            error_exit
+        }
+    }
+}
+
+fn sources(config: &Config, command: SourcesCommand) -> Exit {
+    if let SourcesCommand::Test { target } = &command {
+        let rt = match runtime() {
+            Ok(rt) => rt,
+            Err(code) => return code,
+        };
+        return emit(
+            rt.block_on(crate::admin::sources_test(config, target)),
+            Exit::Runtime,
+        );
+    }
+    let store = match pipeline::open_store(config) {
+        Ok((s, _)) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    match command {
+        SourcesCommand::List { tag, format } => emit(
+            crate::admin::sources_list(config, &store, tag.as_deref(), format == "json"),
+            Exit::Runtime,
+        ),
+        SourcesCommand::Show { id } => emit(
+            crate::admin::sources_show(config, &store, &id),
+            Exit::Config,
+        ),
+        SourcesCommand::Test { .. } => Exit::Success,
+    }
+}
+
+fn topics(config: &Config, command: TopicsCommand) -> Exit {
+    let store = match pipeline::open_store(config) {
+        Ok((s, _)) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    match command {
+        TopicsCommand::List => emit(crate::admin::topics_list(config, &store), Exit::Runtime),
+        TopicsCommand::Preview { slug, query, limit } => {
+            let parsed = match (slug, query) {
+                (_, Some(q)) => match crate::query::Query::parse(&q) {
+                    Ok(q) => q,
+                    Err(e) => {
+                        eprintln!("error: query {q:?}: {e}");
+                        return Exit::Config;
+                    }
+                },
+                (Some(slug), None) => match config.topics.iter().find(|t| t.slug == slug) {
+                    Some(t) => t.parsed.clone(),
+                    None => return unknown_topic(config, &slug),
+                },
+                (None, None) => {
+                    eprintln!("error: give a topic slug or --query");
+                    return Exit::Config;
+                }
+            };
+            emit(
+                crate::admin::topics_preview(&store, &parsed, limit),
+                Exit::Runtime,
+            )
         }
     }
 }

@@ -5,6 +5,7 @@
 //! composed by `pipeline`, with `cli` at the edge. See ARCHITECTURE.md.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -162,8 +162,45 @@ pub struct FeedCopy {
     pub text_len: usize,
 }
 
-/// A story that shares near-duplicate index keys with another.
-pub struct NearCandidate {
+/// What the database knows of a source (`sources list`, `sources show`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SourceStatus {
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_outcome: Option<String>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: i64,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub last_item_count: Option<i64>,
+    pub feed_title: Option<String>,
+    pub feed_format: Option<String>,
+    /// JSON: what decode decided about the charset, and why.
+    pub charset: Option<String>,
+    pub moved_to: Option<String>,
+    pub gone_at: Option<DateTime<Utc>>,
+    pub retry_after: Option<DateTime<Utc>>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub copies: i64,
+    pub stories: i64,
+}
+
+/// One row of poll history.
+#[derive(Clone, Debug, Serialize)]
+pub struct PollRow {
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub outcome: String,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub items: i64,
+    pub items_new: i64,
+    pub stories_new: i64,
+    pub stories_merged: i64,
+}
+
+/// A story's id, title, normalized text and date.
+pub struct StoryText {
     pub id: String,
     pub title: String,
     pub text: String,
@@ -305,6 +342,103 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Health and counts of every source in the database, by id.
+    pub fn source_status(&self) -> Result<std::collections::HashMap<String, SourceStatus>> {
+        let mut counts: std::collections::HashMap<String, (i64, i64)> =
+            std::collections::HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT source_id, count(*), count(DISTINCT story_id) FROM copies GROUP BY source_id")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))?;
+            for row in rows {
+                let (id, c) = row?;
+                counts.insert(id, c);
+            }
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT id, last_poll_at, last_outcome, last_status, last_error, consecutive_failures, next_poll_at,
+                    last_item_count, feed_title, feed_format, charset, moved_to, gone_at, retry_after_until,
+                    etag, last_modified
+             FROM sources",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let id: String = r.get(0)?;
+            let (copies, stories) = counts.get(&id).copied().unwrap_or((0, 0));
+            Ok((
+                id,
+                SourceStatus {
+                    last_poll_at: r.get::<_, Option<i64>>(1)?.map(datetime),
+                    last_outcome: r.get(2)?,
+                    last_status: r.get(3)?,
+                    last_error: r.get(4)?,
+                    consecutive_failures: r.get(5)?,
+                    next_poll_at: r.get::<_, Option<i64>>(6)?.map(datetime),
+                    last_item_count: r.get(7)?,
+                    feed_title: r.get(8)?,
+                    feed_format: r.get(9)?,
+                    charset: r.get(10)?,
+                    moved_to: r.get(11)?,
+                    gone_at: r.get::<_, Option<i64>>(12)?.map(datetime),
+                    retry_after: r.get::<_, Option<i64>>(13)?.map(datetime),
+                    etag: r.get(14)?,
+                    last_modified: r.get(15)?,
+                    copies,
+                    stories,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The `n` most recent polls of a source, newest first.
+    pub fn recent_polls(&self, source_id: &str, n: usize) -> Result<Vec<PollRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged
+             FROM polls WHERE source_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![source_id, n as i64], |r| {
+            Ok(PollRow {
+                started_at: datetime(r.get(0)?),
+                duration_ms: r.get(1)?,
+                outcome: r.get(2)?,
+                status: r.get(3)?,
+                error: r.get(4)?,
+                items: r.get(5)?,
+                items_new: r.get(6)?,
+                stories_new: r.get(7)?,
+                stories_merged: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest `limit` stories: (id, title, normalized text, published).
+    pub fn newest_stories(&self, limit: usize) -> Result<Vec<StoryText>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, title, text, published FROM stories ORDER BY published DESC, id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(StoryText {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                text: r.get(2)?,
+                published: datetime(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stories per topic.
+    pub fn topic_counts(&self) -> Result<std::collections::HashMap<String, i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT topic, count(*) FROM story_topics GROUP BY topic")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Is the database answering? (for `/healthz`)
@@ -605,7 +739,7 @@ impl Store {
 
     /// Stories sharing a near-duplicate index key with `keys`, except `not`:
     /// (id, title, text, published).
-    pub fn near_candidates(&self, keys: &[i64], not: &str) -> Result<Vec<NearCandidate>> {
+    pub fn near_candidates(&self, keys: &[i64], not: &str) -> Result<Vec<StoryText>> {
         let mut out = Vec::new();
         for (id, text, published) in candidates(&self.conn, keys, Some(not))? {
             let title: String =
@@ -613,7 +747,7 @@ impl Store {
                     .query_row("SELECT title FROM stories WHERE id = ?1", [&id], |r| {
                         r.get(0)
                     })?;
-            out.push(NearCandidate {
+            out.push(StoryText {
                 id,
                 title,
                 text,
