@@ -1,0 +1,2584 @@
+//! Evaluation harness for story merging (exact content hash and near-duplicate
+//! detection), with known ground truth:
+//!
+//! ```sh
+//! cargo run --release --example dedupe_eval -- [--copies 2000] [--seed 1] [--out DIR] [--keep]
+//! ```
+//!
+//! 1. **Generates** a syndicated test set: "wire stories" (real Chinese
+//!    articles from `../shared/news-zh/articles.jsonl` and `../shared/seed/*.txt`
+//!    when present, else text put together from sentences written here), each
+//!    carried by 1–8 of `--outlets` (30) outlets. Each outlet has a house style, and each
+//!    copy is transformed the way real outlets do: full text, a summary cut
+//!    from its start (80–300 characters, with or without "…"), a sentence
+//!    added or dropped, other quote marks (“” 「」 ""), full-width digits and
+//!    letters, half-width punctuation, datelines (`中新网北京10月9日电（记者
+//!    杜燕）`, `新华社…电`, `本报讯（记者 X）`, alone on their line or not),
+//!    `原标题：…`, `责任编辑：…`, `(完)`, a "相关推荐" list of other stories'
+//!    titles (under a heading or bare), title decorations (`_某某网`,
+//!    `【频道】`, `（组图）`), and `<p>` / `<br>` / plain-text bodies.
+//!    **Hard negatives** — different stories a merger must keep apart — are
+//!    planted in groups: stories sharing a title ("通知", "公告", "乔迁新居":
+//!    short templated notices, or full articles), stories that open with the
+//!    same stock sentence then differ, follow-ups of an event published 1–8
+//!    days later (same title or entities, a recap of the first report, new
+//!    text), and short items that share nothing but a "相关推荐" list.
+//!    Output, in DIR: `feeds/outlet-NN.{xml,json}` (RSS 2.0, Atom, JSON Feed;
+//!    some RSS as GBK bytes declared `encoding="gb2312"`), `truth.json` (copy
+//!    key `source|guid` → wire story id, plus each copy's transformations and
+//!    the hard-negative groups) and `config.toml` (one `[[source]]` per feed,
+//!    `file://` URLs, `[storage] path = "eval.db"`; `config-dedupe-off.toml`
+//!    is the same with `[dedupe] enabled = false` and `eval-dedupe-off.db`).
+//! 2. **Runs the real binary** (`cargo build --release`, or `$NEWSRIVER_BIN`):
+//!    `poll` (timed: wall seconds and items/s) then `export`, and maps the
+//!    exported copies back to the truth by (source, guid). With `--dedupe
+//!    both` (the default) it does so twice: as the binary comes (the
+//!    near-duplicate detector at its defaults) and with `[dedupe] enabled =
+//!    false` (exact content hash only), so merge quality and ingest speed
+//!    can be compared with and without the detector.
+//! 3. **Baselines** from the same feed files without the binary (decoded,
+//!    parsed and normalized with the library): "exact content hash" (what
+//!    newsriver did before near-duplicate detection) and "exact title"
+//!    (the cleaned title, NFKC, lower case).
+//! 4. **Reports** pairwise precision / recall / F1 over copies (a pair of
+//!    copies is positive when they are in the same story), false merges by
+//!    hard-negative category, recall by transformation (by the two copies'
+//!    body kinds, and among full-text pairs by which boilerplate differs), and
+//!    examples of each kind of error with 5-gram Jaccard / containment.
+//!
+//! Everything generated is a function of `--seed` (SplitMix64, no `rand`).
+//! The binary polls with `[fetch] concurrency = 1` by default so that copies
+//! arrive in the same order every run (near-duplicate merging depends on what
+//! is already stored); `--concurrency N` measures a parallel poll instead.
+//! Without `--out` the files go to a temporary folder, removed at the end
+//! unless `--keep`; a folder named with `--out` is kept.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, FixedOffset, TimeDelta, TimeZone};
+use clap::{Parser, ValueEnum};
+use unicode_normalization::UnicodeNormalization;
+
+use newsriver::normalize::Normalizer;
+
+#[derive(Parser, Debug)]
+#[command(about = "Measure how well newsriver merges syndicated copies (known ground truth)")]
+struct Args {
+    /// Copies (feed items) to generate, at least.
+    #[arg(long, default_value_t = 2000)]
+    copies: usize,
+    /// Outlets, one feed file each.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(8..=40))]
+    outlets: u16,
+    /// Seed of every random choice (same seed, same data set).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Folder for feeds, truth.json, config.toml and the database (kept).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Keep the temporary folder when `--out` is not given.
+    #[arg(long)]
+    keep: bool,
+    /// Which binary runs: as it comes, with `[dedupe] enabled = false`, or both.
+    #[arg(long, value_enum, default_value_t = DedupeRuns::Both)]
+    dedupe: DedupeRuns,
+    /// `[fetch] concurrency` of the poll (1 keeps the merge order reproducible).
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Examples shown per kind of error.
+    #[arg(long, default_value_t = 2)]
+    examples: usize,
+    /// Articles, `{"title","content"}` a line (default ../shared/news-zh/articles.jsonl;
+    /// `none`: generated text only).
+    #[arg(long, value_name = "JSONL")]
+    articles: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DedupeRuns {
+    /// The binary's own `[dedupe]` defaults.
+    Default,
+    /// `[dedupe] enabled = false`.
+    Off,
+    /// Both, one after the other.
+    Both,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(&args) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let (dir, temporary) = match &args.out {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("newsriver-dedupe-eval-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(dir.join("feeds")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let result = evaluate(args, &dir);
+    if temporary && !args.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        println!("\nfiles kept in {}", dir.display());
+    }
+    result
+}
+
+/// Generates the data set in `dir`, runs everything, prints the report.
+fn evaluate(args: &Args, dir: &Path) -> Result<(), String> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+
+    // 1. The data set.
+    let articles_path = args
+        .articles
+        .clone()
+        .unwrap_or_else(|| manifest.join("../shared/news-zh/articles.jsonl"));
+    let corpus = Corpus::load(&articles_path, &manifest.join("../shared/seed"), args.seed);
+    let ds = Dataset::generate(args, corpus);
+    ds.write(dir, args.concurrency)?;
+    println!("{}", ds.describe(dir));
+
+    // 2. The binary: (name, table column, config).
+    let runs: &[(&str, &str, &str)] = match args.dedupe {
+        DedupeRuns::Default => &[("newsriver", "newsriver", "config.toml")],
+        DedupeRuns::Off => &[(
+            "newsriver dedupe off",
+            "nr dedupe off",
+            "config-dedupe-off.toml",
+        )],
+        DedupeRuns::Both => &[
+            ("newsriver", "newsriver", "config.toml"),
+            (
+                "newsriver dedupe off",
+                "nr dedupe off",
+                "config-dedupe-off.toml",
+            ),
+        ],
+    };
+    let bin = newsriver_binary(&manifest)?;
+    let mut methods: Vec<Method> = Vec::new();
+    for &(name, column, config) in runs {
+        match run_binary(&bin, &dir.join(config), &ds) {
+            Ok((pred, info)) => methods.push(Method {
+                name: name.to_string(),
+                column,
+                pred,
+                info: Some(info),
+            }),
+            Err(e) => eprintln!("{name}: {e}"),
+        }
+    }
+
+    // 3. Baselines from the same files, through the library.
+    let norms = ds.read_back(dir)?;
+    methods.push(Method {
+        name: "exact content hash".into(),
+        column: "exact hash",
+        pred: group_by(&norms, |n| n.hash.clone()),
+        info: None,
+    });
+    methods.push(Method {
+        name: "exact title".into(),
+        column: "exact title",
+        pred: group_by(&norms, |n| {
+            n.title.nfkc().collect::<String>().to_lowercase()
+        }),
+        info: None,
+    });
+
+    // 4. The report.
+    let eval = Evaluation::new(&ds);
+    let outcomes: Vec<Outcome> = methods
+        .iter()
+        .map(|m| eval.score(m, args.examples))
+        .collect();
+    print!("{}", eval.report(&methods, &outcomes, &norms));
+    Ok(())
+}
+
+// ---- randomness ---------------------------------------------------------------
+
+/// SplitMix64: small, fast, and the same sequence for the same seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// 0..n
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+    /// lo..=hi
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len())]
+    }
+    fn shuffle<T>(&mut self, xs: &mut [T]) {
+        for i in (1..xs.len()).rev() {
+            xs.swap(i, self.below(i + 1));
+        }
+    }
+    /// A generator that depends only on the seed and (a, b): how one outlet
+    /// dresses one story does not depend on what was generated before it.
+    fn for_pair(seed: u64, a: usize, b: usize) -> Rng {
+        let mut r = Rng(seed ^ (a as u64).wrapping_mul(0x1000_0000_01B3));
+        r.0 ^= Rng(b as u64 ^ 0x5eed).next_u64();
+        r
+    }
+}
+
+// ---- text helpers -------------------------------------------------------------
+
+/// Letters and digits only, lower case: the form texts are compared in.
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Hashes of the character 5-grams of a folded text.
+fn grams(folded: &str) -> HashSet<u64> {
+    let chars: Vec<char> = folded.chars().collect();
+    chars
+        .windows(5)
+        .map(|w| {
+            w.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+                (h ^ c as u64).wrapping_mul(0x0000_0100_0000_01B3)
+            })
+        })
+        .collect()
+}
+
+/// 5-gram Jaccard similarity and containment of the smaller set in the larger.
+fn similarity(a: &str, b: &str) -> (f64, f64) {
+    let (ga, gb) = (grams(&fold(a)), grams(&fold(b)));
+    let inter = ga.intersection(&gb).count() as f64;
+    let union = (ga.len() + gb.len()) as f64 - inter;
+    let smaller = ga.len().min(gb.len()) as f64;
+    (
+        if union > 0.0 { inter / union } else { 0.0 },
+        if smaller > 0.0 { inter / smaller } else { 0.0 },
+    )
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn prefix(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Sentences, each with its end mark.
+fn sentences(p: &str) -> Vec<String> {
+    p.split_inclusive(['。', '！', '？', '!', '?'])
+        .map(str::to_string)
+        .filter(|s| !s.trim().is_empty())
+        .collect()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn xml_escape(s: &str) -> String {
+    html_escape(s).replace('"', "&quot;")
+}
+
+fn cdata(s: &str) -> String {
+    format!("<![CDATA[{}]]>", s.replace("]]>", "]]]]><![CDATA[>"))
+}
+
+/// Full-width digits and Latin letters (０-９, Ａ-Ｚ, ａ-ｚ).
+fn fullwidth(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0'..='9' | 'A'..='Z' | 'a'..='z' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+/// Half-width (ASCII) punctuation where Chinese text has full-width marks.
+fn ascii_punct(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '，' => ',',
+            '：' => ':',
+            '；' => ';',
+            '（' => '(',
+            '）' => ')',
+            '！' => '!',
+            '？' => '?',
+            c => c,
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quotes {
+    Curly,
+    Corner,
+    Ascii,
+}
+
+fn restyle_quotes(s: &str, q: Quotes) -> String {
+    s.chars()
+        .map(|c| match (q, c) {
+            (Quotes::Corner, '“') => '「',
+            (Quotes::Corner, '”') => '」',
+            (Quotes::Corner, '‘') => '『',
+            (Quotes::Corner, '’') => '』',
+            (Quotes::Ascii, '“' | '”') => '"',
+            (Quotes::Ascii, '‘' | '’') => '\'',
+            (_, c) => c,
+        })
+        .collect()
+}
+
+fn cst() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// Stories are dated from here on (a fixed past date: the data set must not
+/// depend on today, and newsriver does not believe dates in the future).
+fn base_time() -> DateTime<FixedOffset> {
+    cst()
+        .with_ymd_and_hms(2025, 9, 1, 6, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+// ---- word lists (written for this harness) -----------------------------------
+
+#[rustfmt::skip]
+const CITIES: &[&str] = &[
+    "北京", "上海", "广州", "深圳", "成都", "武汉", "杭州", "南京", "西安", "重庆", "天津",
+    "长沙", "郑州", "沈阳", "昆明", "哈尔滨", "济南", "福州",
+];
+#[rustfmt::skip]
+const PEOPLE: &[&str] = &[
+    "杜燕", "张三", "李四", "王五", "赵六", "陈晨", "刘洋", "孙悦", "周密", "吴昊", "郑好",
+    "黄河", "林森", "何静", "马超", "高远", "许诺", "邓亮",
+];
+const CHANNELS: &[&str] = &[
+    "社会", "教育", "财经", "国内", "科技", "文化", "地方", "民生",
+];
+
+/// Outlet names; most end like the title suffixes newsriver strips (网, 报,
+/// 新闻…), a few do not (界面, 封面, 上游).
+#[rustfmt::skip]
+const OUTLET_NAMES: &[&str] = &[
+    "华夏网", "东方快报", "南方都市网", "北国日报", "西部在线", "江南时报", "海峡新闻", "中原网",
+    "齐鲁晚报", "燕赵都市网", "荆楚网", "巴蜀日报", "湘江在线", "岭南新闻", "塞北晚报", "天山网",
+    "黄河新闻网", "长江日报", "珠江时报", "滨海网", "界面", "封面", "津门晚报", "沪上新闻",
+    "金陵网", "钱江晚报", "闽南网", "赣江日报", "桂林在线", "黔中新闻", "滇池晚报", "上游",
+    "青海湖报", "秦川网", "晋阳新闻", "辽沈晚报", "吉林在线", "龙江网", "琼州日报", "蒙原新闻",
+];
+
+/// Sentences an outlet may add to wire copy.
+const ADDED_SENTENCES: &[&str] = &[
+    "记者了解到，相关工作目前仍在有序推进中。",
+    "据悉，这也是当地今年以来开展的同类活动中规模最大的一次。",
+    "对此，不少网友在社交平台上留言表示关注。",
+    "相关部门提醒，市民可通过官方渠道了解最新信息。",
+    "业内人士认为，此举将对当地发展产生积极影响。",
+    "截至记者发稿时，现场秩序良好。",
+    "本网将持续关注事件进展。",
+    "据介绍，相关措施将在试点基础上逐步推广。",
+];
+
+/// Stock openings many unrelated reports start with (`{m}`, `{d}`, `{city}` filled in).
+const STOCK_OPENINGS: &[&str] = &[
+    "为深入贯彻落实党中央、国务院关于安全生产工作的决策部署，切实保障人民群众生命财产安全，",
+    "近日，记者从{city}市政府新闻办召开的新闻发布会上获悉，",
+    "今天，记者从{city}市教委了解到，",
+    "国庆中秋假期即将到来，为确保广大市民度过一个欢乐、祥和、平安的节日，",
+    "随着气温逐渐回升，各地迎来出游高峰，文旅市场持续升温。",
+    "{m}月{d}日上午，{city}市人民政府新闻办公室召开新闻发布会。",
+    "今年以来，在市委、市政府的坚强领导下，全市上下坚持稳中求进工作总基调，经济运行总体平稳、稳中有进。记者从{city}市统计局了解到，",
+    "连日来，受强降雨天气影响，{city}多地出现内涝、山洪等灾害。",
+];
+
+/// Titles shared by unrelated full articles.
+const SHARED_ARTICLE_TITLES: &[&str] = &[
+    "通知",
+    "公告",
+    "喜报",
+    "倡议书",
+    "重要提醒",
+    "乔迁新居",
+    "招聘启事",
+];
+
+#[rustfmt::skip]
+const ORGS: &[&str] = &[
+    "市自来水公司", "区住房和城乡建设委员会", "市第一中学", "阳光社区居委会", "市交通运输局",
+    "市人民医院", "市供电公司", "滨江街道办事处", "市图书馆", "市民政局", "市税务局第二分局",
+    "开发区管委会",
+];
+#[rustfmt::skip]
+const AREAS: &[&str] = &[
+    "幸福里小区", "滨河花园", "建设路沿线", "东风路以北片区", "学府家园", "金桥新村",
+    "人民路与解放路交叉口一带", "高新区创业大街", "老城区北片", "和平里街道",
+];
+#[rustfmt::skip]
+const ADDRESSES: &[&str] = &[
+    "新华路88号", "金融街东侧综合楼", "世纪大道1666号", "滨江路南段201号", "科技园区创新大厦",
+    "人民广场西侧政务中心", "长安路369号", "体育中心北门",
+];
+#[rustfmt::skip]
+const PROJECTS: &[&str] = &[
+    "道路提升改造", "雨污分流管网建设", "老旧小区综合整治", "地铁站点配套", "桥梁加固维修",
+    "校园食堂升级", "社区卫生服务中心改扩建",
+];
+
+/// Short notices by title; slots `{org} {area} {area2} {addr} {project} {m}
+/// {d} {d2} {h1} {h2} {phone} {n}`.
+const NOTICES: &[(&str, &[&str])] = &[
+    (
+        "通知",
+        &[
+            "因{area}供水管网改造施工，定于{m}月{d}日{h1}时至{h2}时暂停供水，受影响范围包括{area2}等区域，请广大用户提前做好储水准备，由此带来的不便敬请谅解。特此通知。",
+            "接{org}通知，因线路检修，{m}月{d}日{h1}时至{h2}时{area}将临时停电，请相关单位和居民提前做好准备。特此通知。",
+            "{org}定于{m}月{d}日{h1}时在{addr}召开年度工作会议，请各科室负责人及有关人员准时参加，不得无故缺席。",
+        ],
+    ),
+    (
+        "公告",
+        &[
+            "{org}{project}项目已具备招标条件，现面向社会公开招标，投标人须于{m}月{d}日前携带相关资料到{addr}报名，联系电话{phone}。",
+            "因{project}施工需要，{m}月{d}日起{area}实行半幅封闭，预计工期{n}天，请过往车辆提前绕行，施工期间给您带来的不便敬请谅解。",
+        ],
+    ),
+    (
+        "乔迁新居",
+        &[
+            "{org}已于{m}月{d}日正式迁入新址办公，新址位于{addr}，原办公地址同时停止对外服务，办事群众请前往新址办理相关业务，咨询电话{phone}。",
+            "经过近{n}个月的紧张施工，{org}新办公楼日前顺利竣工，全体干部职工于{m}月{d}日乔迁新居，新址位于{addr}，欢迎各界朋友莅临指导。",
+        ],
+    ),
+    (
+        "温馨提示",
+        &[
+            "据气象部门预报，{m}月{d}日至{d2}日我市将出现持续强降雨天气，{area}等低洼路段易积水，请广大市民注意防范，尽量减少外出。",
+            "近期{area}周边道路施工，{m}月{d}日至{d2}日每天{h1}时至{h2}时交通管制，请市民合理安排出行时间，选择公共交通出行。",
+        ],
+    ),
+    (
+        "声明",
+        &[
+            "近日发现有不法分子冒用{org}名义，以办理{project}补贴为由向群众收取费用。本单位从未授权任何机构或个人开展此类业务，请广大群众提高警惕，谨防上当受骗。特此声明。",
+        ],
+    ),
+];
+
+/// Follow-up titles (`{t}` is the first report's title).
+const FOLLOW_UP_TITLES: &[&str] = &["{t}", "{t}（后续）", "追踪｜{t}", "{t}：最新进展"];
+
+// ---- the corpus ---------------------------------------------------------------
+
+/// A text as the wire sends it, before any outlet touches it.
+#[derive(Clone)]
+struct Article {
+    title: String,
+    paras: Vec<String>,
+    /// It opens with its own dateline or credit: outlets add none.
+    has_dateline: bool,
+}
+
+impl Article {
+    fn new(title: String, paras: Vec<String>) -> Article {
+        let head = prefix(&paras.concat(), 40);
+        let has_dateline = ["电", "讯", "消息", "记者", "报道"]
+            .iter()
+            .any(|m| head.contains(m));
+        Article {
+            title,
+            paras,
+            has_dateline,
+        }
+    }
+
+    fn len(&self) -> usize {
+        chars(&self.paras.concat())
+    }
+
+    fn sentence_count(&self) -> usize {
+        self.paras.iter().map(|p| sentences(p).len()).sum()
+    }
+}
+
+/// Splits an article at line breaks and the runs of spaces (ASCII or
+/// ideographic) the corpus uses between paragraphs; long paragraphs are cut
+/// after a `。`.
+fn split_paragraphs(content: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let content = content.replace("\u{3000}\u{3000}", "  ");
+    for line in content.split('\n') {
+        for para in line.split("  ") {
+            let para = para.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}');
+            let mut cur = String::new();
+            for c in para.chars() {
+                cur.push(c);
+                if c == '。' && chars(&cur) >= 150 {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            if !cur.trim().is_empty() {
+                out.push(cur.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Lines that are outlet matter, not wire text (the corpus has some): they
+/// are removed so that each outlet's own boilerplate is the only kind.
+fn is_credit(p: &str) -> bool {
+    const MARKS: &[&str] = &[
+        "原标题",
+        "责任编辑",
+        "编辑：",
+        "编辑:",
+        "责编",
+        "来源：",
+        "来源:",
+        "作者：",
+        "(完)",
+        "（完）",
+    ];
+    chars(p) <= 80 && MARKS.iter().any(|m| p.contains(m))
+}
+
+/// A paragraph without the `原标题：…` some corpus articles open with (the
+/// outlets add their own): what follows the first space, or nothing.
+fn without_original_title(p: &str) -> Option<String> {
+    if !p.starts_with("原标题") {
+        return Some(p.to_string());
+    }
+    let rest = p[p.find(char::is_whitespace)?..].trim();
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+struct Corpus {
+    articles: Vec<Article>,
+    used: Vec<bool>,
+    /// Sentences for putting texts together once the articles run out.
+    pool: Vec<String>,
+    composed: usize,
+    titles: HashSet<String>,
+    origin: String,
+}
+
+impl Corpus {
+    /// Real articles (shuffled with `seed`), near duplicates and repeated
+    /// titles dropped; else none, and texts are put together from generated
+    /// sentences.
+    fn load(jsonl: &Path, seed_dir: &Path, seed: u64) -> Corpus {
+        let mut articles = Vec::new();
+        let mut origin = Vec::new();
+        if let Ok(text) = std::fs::read_to_string(jsonl) {
+            let before = articles.len();
+            for line in text.lines() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let (Some(title), Some(content)) = (v["title"].as_str(), v["content"].as_str())
+                else {
+                    continue;
+                };
+                let paras: Vec<String> = split_paragraphs(content)
+                    .iter()
+                    .filter_map(|p| without_original_title(p))
+                    .filter(|p| !is_credit(p))
+                    .collect();
+                if !paras.is_empty() {
+                    articles.push(Article::new(title.trim().to_string(), paras));
+                }
+            }
+            origin.push(format!("{} ({})", jsonl.display(), articles.len() - before));
+        }
+        if let Ok(dir) = std::fs::read_dir(seed_dir) {
+            let mut files: Vec<PathBuf> = dir
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                .collect();
+            files.sort();
+            for f in &files {
+                let Ok(text) = std::fs::read_to_string(f) else {
+                    continue;
+                };
+                let mut lines = text.lines();
+                let title = lines.next().unwrap_or_default().trim().to_string();
+                // The report ends at the wire's (完); what follows is the page's.
+                let mut paras = Vec::new();
+                for l in lines {
+                    let end = l.find("(完)").or_else(|| l.find("（完）"));
+                    let p = end.map_or(l, |e| &l[..e]).trim();
+                    if !p.is_empty() && !is_credit(p) {
+                        paras.push(p.to_string());
+                    }
+                    if end.is_some() {
+                        break;
+                    }
+                }
+                if !title.is_empty() && !paras.is_empty() {
+                    articles.push(Article::new(title, paras));
+                }
+            }
+            if !files.is_empty() {
+                origin.push(format!("{} ({} files)", seed_dir.display(), files.len()));
+            }
+        }
+        let loaded = articles.len();
+        let mut articles = distinct(articles);
+        let mut rng = Rng(seed ^ 0xc0_4b05);
+        rng.shuffle(&mut articles);
+        let mut pool: Vec<String> = articles
+            .iter()
+            .flat_map(|a| sentences(&a.paras.concat()).into_iter().skip(1))
+            .filter(|s| (12..=120).contains(&chars(s)) && !s.contains(['<', '&']))
+            .collect();
+        if pool.len() < 500 {
+            pool.extend((0..5000).map(|_| synthetic_sentence(&mut rng)));
+        }
+        rng.shuffle(&mut pool);
+        let origin = if origin.is_empty() {
+            "no corpus found: generated text only".to_string()
+        } else {
+            format!(
+                "{} distinct of {loaded} articles from {}",
+                articles.len(),
+                origin.join(" + ")
+            )
+        };
+        Corpus {
+            used: vec![false; articles.len()],
+            titles: articles.iter().map(|a| a.title.clone()).collect(),
+            articles,
+            pool,
+            composed: 0,
+            origin,
+        }
+    }
+
+    /// The next unused article that `fits`, else a text put together.
+    fn take(&mut self, rng: &mut Rng, fits: impl Fn(&Article) -> bool) -> Article {
+        if let Some(i) =
+            (0..self.articles.len()).find(|&i| !self.used[i] && fits(&self.articles[i]))
+        {
+            self.used[i] = true;
+            return self.articles[i].clone();
+        }
+        loop {
+            let a = self.compose(rng);
+            if fits(&a) {
+                return a;
+            }
+        }
+    }
+
+    /// A text of 3–5 paragraphs of 2–3 sentences, each sentence from the
+    /// pool (used once): it shares at most a sentence with any real article.
+    fn compose(&mut self, rng: &mut Rng) -> Article {
+        self.composed += 1;
+        let mut paras = Vec::new();
+        for _ in 0..rng.range(3, 5) {
+            let mut p = String::new();
+            for _ in 0..rng.range(2, 3) {
+                let s = self.pool.pop().unwrap_or_else(|| synthetic_sentence(rng));
+                p.push_str(&s);
+            }
+            paras.push(p);
+        }
+        let title = loop {
+            let t = format!(
+                "{}{}{}{}",
+                rng.pick(CITIES),
+                rng.pick(ORGS),
+                rng.pick(&["推进", "启动", "完成", "部署", "开展"]),
+                rng.pick(PROJECTS)
+            );
+            let t = if self.titles.contains(&t) {
+                format!("{t}{}", rng.range(2, 99))
+            } else {
+                t
+            };
+            if self.titles.insert(t.clone()) {
+                break t;
+            }
+        };
+        Article {
+            title,
+            paras,
+            has_dateline: false,
+        }
+    }
+}
+
+/// Drops articles that repeat an earlier title or share 30% of the smaller
+/// one's 5-grams with an earlier article: the corpus holds a few reports of
+/// the same event, which a merger would be right to merge.
+fn distinct(articles: Vec<Article>) -> Vec<Article> {
+    let mut owner: HashMap<u64, usize> = HashMap::new();
+    let mut sizes = Vec::new();
+    let mut titles = HashSet::new();
+    let mut kept = Vec::new();
+    for a in articles {
+        let g = grams(&fold(&a.paras.concat()));
+        if a.len() < 100 || g.len() < 60 || !titles.insert(fold(&a.title)) {
+            continue;
+        }
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for x in &g {
+            if let Some(&o) = owner.get(x) {
+                *shared.entry(o).or_default() += 1;
+            }
+        }
+        if shared
+            .iter()
+            .any(|(&o, &n)| n * 10 >= g.len().min(sizes[o]) * 3)
+        {
+            continue;
+        }
+        let id = kept.len();
+        sizes.push(g.len());
+        for x in g {
+            owner.entry(x).or_insert(id);
+        }
+        kept.push(a);
+    }
+    kept
+}
+
+/// A made-up news sentence, for when there is no corpus.
+fn synthetic_sentence(rng: &mut Rng) -> String {
+    let (city, org, project) = (rng.pick(CITIES), rng.pick(ORGS), rng.pick(PROJECTS));
+    let n = rng.range(100, 999);
+    match rng.below(5) {
+        0 => format!(
+            "{city}{org}近日完成{project}，涉及{}个街道和{n}户居民。",
+            n % 40 + 2
+        ),
+        1 => format!(
+            "据{org}介绍，今年以来{city}已累计投入{n}万元用于{project}，同比增长{}.{}%。",
+            n % 30,
+            n % 10
+        ),
+        2 => format!(
+            "{city}市民{}表示，{project}完成之后，周边的出行条件明显改善。",
+            rng.pick(PEOPLE)
+        ),
+        3 => format!(
+            "截至{}月{}日，{org}共受理相关申请{n}件，办结率超过九成。",
+            1 + n % 12,
+            1 + n % 28
+        ),
+        _ => format!(
+            "{org}负责人{}说，下一步将围绕{project}持续发力，力争在{}年底前全面完成。",
+            rng.pick(PEOPLE),
+            2025 + n % 3
+        ),
+    }
+}
+
+// ---- outlets and their house styles ---------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Rss,
+    Atom,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+enum TitleDeco {
+    None,
+    /// `_某某网`, ` - 某某网`, `|某某网`, `--某某网`.
+    Suffix(String),
+    /// `【频道】`.
+    Channel,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Dateline {
+    None,
+    /// 中新网北京10月9日电（记者 杜燕）
+    Chinanews,
+    /// 新华社北京10月9日电（记者张三）
+    Xinhua,
+    /// 新华社北京10月9日电
+    XinhuaBare,
+    /// 本报讯（记者 张三）
+    Benbao,
+    /// 本报北京10月9日讯
+    BenbaoDated,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OriginalTitle {
+    None,
+    /// `原标题：…` on a line of its own.
+    OwnLine,
+    /// `原标题：…　　` then the first paragraph, on one line (as some pages have it).
+    SameLine,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Editor {
+    None,
+    /// 责任编辑：王五
+    Plain,
+    /// 【责任编辑：王五】
+    Bracketed,
+    /// （责编：王五、赵六）
+    Pair,
+    /// 编辑：王五
+    Short,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Footer {
+    None,
+    /// A heading such as 相关推荐, then other stories' titles, one a line.
+    Heading(&'static str),
+    /// `- title` lines with no heading.
+    Bare,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Markup {
+    /// `<p>` per paragraph.
+    Paragraphs,
+    /// One `<div>`, paragraphs separated by `<br>`.
+    LineBreaks,
+    /// No tags, a paragraph a line.
+    Plain,
+}
+
+/// How one outlet dresses wire copy.
+struct Outlet {
+    id: String,
+    name: &'static str,
+    host: String,
+    format: Format,
+    /// GBK bytes declared as gb2312 (RSS only).
+    gbk: bool,
+    /// RSS: a teaser in `description`, the full text in `content:encoded`.
+    content_encoded: bool,
+    title: TitleDeco,
+    dateline: Dateline,
+    /// The dateline is a paragraph of its own.
+    dateline_alone: bool,
+    original_title: OriginalTitle,
+    end_mark: bool,
+    editor: Editor,
+    footer: Footer,
+    markup: Markup,
+    quotes: Quotes,
+    fullwidth: bool,
+    ascii_punct: bool,
+    /// Publishes only a summary of each story, ending with this ("" for nothing).
+    summary_only: Option<&'static str>,
+    /// The guid is the item's link (else an opaque id).
+    permalink_guid: bool,
+}
+
+fn make_outlets(n: usize, rng: &mut Rng) -> Vec<Outlet> {
+    let mut names: Vec<&'static str> = OUTLET_NAMES.to_vec();
+    rng.shuffle(&mut names);
+    (0..n)
+        .map(|i| {
+            let name = names[i];
+            let format = match rng.below(100) {
+                0..60 => Format::Rss,
+                60..82 => Format::Atom,
+                _ => Format::Json,
+            };
+            let gbk = format == Format::Rss && rng.chance(0.3);
+            let title = match rng.below(10) {
+                0..3 => TitleDeco::None,
+                3..8 => TitleDeco::Suffix(
+                    rng.pick(&["_{}", " - {}", "|{}", "--{}"])
+                        .replace("{}", name),
+                ),
+                _ => TitleDeco::Channel,
+            };
+            let dateline = rng.pick(&[
+                Dateline::None,
+                Dateline::None,
+                Dateline::Chinanews,
+                Dateline::Xinhua,
+                Dateline::XinhuaBare,
+                Dateline::Benbao,
+                Dateline::BenbaoDated,
+            ]);
+            let footer = match rng.below(10) {
+                0..4 => Footer::None,
+                4..8 => Footer::Heading(rng.pick(&[
+                    "相关推荐",
+                    "相关新闻",
+                    "延伸阅读",
+                    "推荐阅读",
+                    "热门推荐",
+                    "相关阅读：",
+                ])),
+                _ => Footer::Bare,
+            };
+            Outlet {
+                id: format!("outlet-{:02}", i + 1),
+                name,
+                host: format!("www.outlet{:02}.example.cn", i + 1),
+                format,
+                gbk,
+                content_encoded: format == Format::Rss && !gbk && rng.chance(0.3),
+                title,
+                dateline,
+                dateline_alone: rng.chance(0.25),
+                original_title: rng.pick(&[
+                    OriginalTitle::None,
+                    OriginalTitle::None,
+                    OriginalTitle::None,
+                    OriginalTitle::None,
+                    OriginalTitle::None,
+                    OriginalTitle::None,
+                    OriginalTitle::OwnLine,
+                    OriginalTitle::OwnLine,
+                    OriginalTitle::SameLine,
+                ]),
+                end_mark: rng.chance(0.35),
+                editor: rng.pick(&[
+                    Editor::None,
+                    Editor::Plain,
+                    Editor::Bracketed,
+                    Editor::Pair,
+                    Editor::Short,
+                ]),
+                footer,
+                markup: rng.pick(&[Markup::Paragraphs, Markup::LineBreaks, Markup::Plain]),
+                quotes: rng.pick(&[Quotes::Curly, Quotes::Curly, Quotes::Corner, Quotes::Ascii]),
+                fullwidth: rng.chance(0.15),
+                ascii_punct: rng.chance(0.15),
+                summary_only: rng.chance(0.2).then(|| rng.pick(&["…", "……", "...", ""])),
+                permalink_guid: rng.chance(0.4),
+            }
+        })
+        .collect()
+}
+
+// ---- the data set ---------------------------------------------------------------
+
+/// The kinds of hard negative: different stories that must stay apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Category {
+    SameTitleNotices,
+    SameTitleArticles,
+    SameOpening,
+    FollowUp,
+    SharedList,
+}
+
+impl Category {
+    const ALL: [Category; 5] = [
+        Category::SameTitleNotices,
+        Category::SameTitleArticles,
+        Category::SameOpening,
+        Category::FollowUp,
+        Category::SharedList,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Category::SameTitleNotices => "same title: short notices",
+            Category::SameTitleArticles => "same title: full articles",
+            Category::SameOpening => "same opening sentence",
+            Category::FollowUp => "follow-up days later",
+            Category::SharedList => "only a shared 相关推荐 list",
+        }
+    }
+}
+
+/// One wire story: what every copy of it is made from.
+struct Story {
+    id: String,
+    title: String,
+    paras: Vec<String>,
+    has_dateline: bool,
+    published: DateTime<FixedOffset>,
+    city: &'static str,
+    reporter: &'static str,
+    /// The hard-negative group it was made for, if any.
+    category: Option<Category>,
+    /// A list of other titles every copy ends with (shared-list negatives).
+    related: Option<Vec<String>>,
+    /// Outlets carrying it.
+    outlets: Vec<usize>,
+}
+
+/// Stories that must not be merged with each other.
+struct Group {
+    category: Category,
+    stories: Vec<usize>,
+}
+
+/// One outlet's copy of one story.
+struct StoryCopy {
+    story: usize,
+    outlet: usize,
+    guid: String,
+    link: String,
+    title: String,
+    /// The body as the outlet's markup has it.
+    html: String,
+    /// The body goes where feeds put summaries.
+    in_summary_field: bool,
+    published: DateTime<FixedOffset>,
+    /// full, summary, summary…, sentence added, sentence dropped.
+    body: &'static str,
+    /// `family=value` for each decoration it has.
+    tags: Vec<String>,
+}
+
+impl StoryCopy {
+    fn key(&self, outlets: &[Outlet]) -> String {
+        format!("{}|{}", outlets[self.outlet].id, self.guid)
+    }
+}
+
+struct Dataset {
+    seed: u64,
+    outlets: Vec<Outlet>,
+    stories: Vec<Story>,
+    groups: Vec<Group>,
+    copies: Vec<StoryCopy>,
+    origin: String,
+    composed: usize,
+}
+
+/// How many outlets carry a story: 1–8, 3.7 on average.
+fn copy_count(rng: &mut Rng) -> usize {
+    const WEIGHTS: [usize; 8] = [14, 20, 20, 15, 11, 8, 6, 6];
+    let mut r = rng.below(100);
+    for (i, w) in WEIGHTS.iter().enumerate() {
+        if r < *w {
+            return i + 1;
+        }
+        r -= w;
+    }
+    8
+}
+
+/// Fills `{slot}`s of a notice or stock sentence.
+fn fill(template: &str, rng: &mut Rng, when: DateTime<FixedOffset>, city: &str) -> String {
+    let d = when.day() as usize;
+    let h1 = rng.range(7, 14);
+    let mut area2 = rng.pick(AREAS);
+    let area = rng.pick(AREAS);
+    while area2 == area {
+        area2 = rng.pick(AREAS);
+    }
+    template
+        .replace("{org}", rng.pick(ORGS))
+        .replace("{area2}", area2)
+        .replace("{area}", area)
+        .replace("{addr}", rng.pick(ADDRESSES))
+        .replace("{project}", rng.pick(PROJECTS))
+        .replace("{m}", &when.month().to_string())
+        .replace("{d2}", &(d % 28 + rng.range(1, 3)).to_string())
+        .replace("{d}", &d.to_string())
+        .replace("{h1}", &h1.to_string())
+        .replace("{h2}", &(h1 + rng.range(2, 8)).to_string())
+        .replace(
+            "{phone}",
+            &format!(
+                "0{}-{}",
+                rng.range(10, 99),
+                rng.range(10_000_000, 99_999_999)
+            ),
+        )
+        .replace("{n}", &rng.range(3, 20).to_string())
+        .replace("{city}", city)
+}
+
+impl Dataset {
+    fn generate(args: &Args, mut corpus: Corpus) -> Dataset {
+        let mut rng = Rng(args.seed);
+        let outlets = make_outlets(args.outlets as usize, &mut rng);
+        let scale = args.copies as f64 / 2000.0;
+        let groups_of = |n: f64| ((n * scale).round() as usize).max(1);
+        let span_minutes = 20 * 24 * 60;
+        let mut ds = Dataset {
+            seed: args.seed,
+            outlets,
+            stories: Vec::new(),
+            groups: Vec::new(),
+            copies: Vec::new(),
+            origin: String::new(),
+            composed: 0,
+        };
+        let long_enough = |a: &Article| a.len() >= 200 && a.sentence_count() >= 3;
+
+        // Same title, short templated notices (some from the same template).
+        // Members are about different days (and mostly places or
+        // organisations), so they are plainly different notices; they may
+        // still share much of their wording.
+        for _ in 0..groups_of(5.0) {
+            let (title, templates) = rng.pick(NOTICES);
+            let t0 = base_time() + TimeDelta::minutes(rng.below(span_minutes) as i64);
+            let k = rng.range(2, 3);
+            let mut bodies: Vec<String> = Vec::new();
+            let mut days = HashSet::new();
+            let mut members = Vec::new();
+            for _ in 0..200 {
+                if members.len() == k {
+                    break;
+                }
+                let when = t0 + TimeDelta::minutes(rng.below(12 * 60) as i64);
+                let event = when + TimeDelta::days(rng.range(1, 10) as i64);
+                let body = fill(rng.pick(templates), &mut rng, event, "");
+                let distinct = bodies.iter().all(|b| similarity(b, &body).0 < 0.75);
+                if !distinct || !days.insert(event.day()) {
+                    continue;
+                }
+                bodies.push(body.clone());
+                let n = copy_count(&mut rng).min(3);
+                let a = Article {
+                    title: title.to_string(),
+                    paras: vec![body],
+                    has_dateline: true,
+                };
+                members.push(ds.add(a, when, n, Some(Category::SameTitleNotices), &mut rng));
+            }
+            ds.groups.push(Group {
+                category: Category::SameTitleNotices,
+                stories: members,
+            });
+        }
+        // Same title, unrelated full articles.
+        for _ in 0..groups_of(4.0) {
+            let title = rng.pick(SHARED_ARTICLE_TITLES);
+            let t0 = base_time() + TimeDelta::minutes(rng.below(span_minutes) as i64);
+            let members = (0..rng.range(2, 3))
+                .map(|_| {
+                    let mut a = corpus.take(&mut rng, long_enough);
+                    a.title = title.to_string();
+                    let when = t0 + TimeDelta::minutes(rng.below(12 * 60) as i64);
+                    let n = copy_count(&mut rng);
+                    ds.add(a, when, n, Some(Category::SameTitleArticles), &mut rng)
+                })
+                .collect();
+            ds.groups.push(Group {
+                category: Category::SameTitleArticles,
+                stories: members,
+            });
+        }
+        // The same stock opening, then different reports.
+        for _ in 0..groups_of(6.0) {
+            let t0 = base_time() + TimeDelta::minutes(rng.below(span_minutes) as i64);
+            let city = rng.pick(CITIES);
+            let stock = fill(rng.pick(STOCK_OPENINGS), &mut rng, t0, city);
+            let members = (0..rng.range(2, 3))
+                .map(|_| {
+                    let mut a = corpus.take(&mut rng, |a| long_enough(a) && !a.has_dateline);
+                    a.paras[0] = format!("{stock}{}", a.paras[0]);
+                    let when = t0 + TimeDelta::minutes(rng.below(12 * 60) as i64);
+                    let n = copy_count(&mut rng);
+                    ds.add(a, when, n, Some(Category::SameOpening), &mut rng)
+                })
+                .collect();
+            ds.groups.push(Group {
+                category: Category::SameOpening,
+                stories: members,
+            });
+        }
+        // Short items that will end with the same list of other titles.
+        for _ in 0..groups_of(5.0) {
+            let t0 = base_time() + TimeDelta::minutes(rng.below(span_minutes) as i64);
+            let members = (0..rng.range(2, 3))
+                .map(|_| {
+                    let mut a = corpus.take(&mut rng, |a| !a.has_dateline);
+                    // A brief: its first sentences, 40–150 characters.
+                    let mut brief = String::new();
+                    for s in sentences(&a.paras.concat()) {
+                        if chars(&brief) >= 40 || chars(&brief) + chars(&s) > 150 {
+                            break;
+                        }
+                        brief.push_str(&s);
+                    }
+                    if chars(&brief) < 40 {
+                        brief = prefix(&a.paras.concat(), 100) + "。";
+                    }
+                    a.paras = vec![brief];
+                    let when = t0 + TimeDelta::minutes(rng.below(6 * 60) as i64);
+                    let n = copy_count(&mut rng);
+                    ds.add(a, when, n, Some(Category::SharedList), &mut rng)
+                })
+                .collect();
+            ds.groups.push(Group {
+                category: Category::SharedList,
+                stories: members,
+            });
+        }
+        // A report, and a follow-up 1–8 days later: same title or entities,
+        // a recap of the first report's opening, otherwise new text.
+        for _ in 0..groups_of(12.0) {
+            let first = corpus.take(&mut rng, long_enough);
+            let t0 = base_time() + TimeDelta::minutes(rng.below(span_minutes - 9 * 24 * 60) as i64);
+            let later = t0
+                + TimeDelta::days(rng.range(1, 8) as i64)
+                + TimeDelta::minutes(rng.below(10 * 60) as i64);
+            let mut recap = String::new();
+            for s in sentences(&first.paras.concat()) {
+                if !recap.is_empty() && chars(&recap) + chars(&s) > 150 {
+                    break;
+                }
+                recap.push_str(&s);
+            }
+            if chars(&recap) > 150 {
+                recap = prefix(&recap, 140) + "……";
+            }
+            let fresh = corpus.take(&mut rng, |a| long_enough(a) && !a.has_dateline);
+            let mut paras = vec![format!(
+                "{}月{}日，记者从有关方面获悉，此前引发关注的“{}”一事有了新进展。",
+                later.month(),
+                later.day(),
+                first.title
+            )];
+            paras.extend(fresh.paras);
+            paras.push(format!("此前报道：{recap}"));
+            let follow = Article {
+                title: rng.pick(FOLLOW_UP_TITLES).replace("{t}", &first.title),
+                paras,
+                has_dateline: false,
+            };
+            let n = copy_count(&mut rng);
+            let a = ds.add(first, t0, n, Some(Category::FollowUp), &mut rng);
+            let n = copy_count(&mut rng);
+            let f = ds.add(follow, later, n, Some(Category::FollowUp), &mut rng);
+            ds.groups.push(Group {
+                category: Category::FollowUp,
+                stories: vec![a, f],
+            });
+        }
+        // Ordinary wire stories until there are enough copies.
+        while ds.stories.iter().map(|s| s.outlets.len()).sum::<usize>() < args.copies {
+            let a = corpus.take(&mut rng, |a| a.len() >= 150);
+            let when = base_time() + TimeDelta::minutes(rng.below(span_minutes) as i64);
+            let n = copy_count(&mut rng);
+            ds.add(a, when, n, None, &mut rng);
+        }
+        // The shared lists: titles of ordinary stories.
+        let ordinary: Vec<String> = ds
+            .stories
+            .iter()
+            .filter(|s| s.category.is_none())
+            .map(|s| s.title.clone())
+            .collect();
+        for g in ds
+            .groups
+            .iter()
+            .filter(|g| g.category == Category::SharedList)
+        {
+            let list: Vec<String> = (0..rng.range(5, 8))
+                .map(|_| ordinary[rng.below(ordinary.len())].clone())
+                .collect();
+            for &s in &g.stories {
+                ds.stories[s].related = Some(list.clone());
+            }
+        }
+        // Every copy.
+        let mut copies = Vec::new();
+        for (s, story) in ds.stories.iter().enumerate() {
+            for &o in &story.outlets {
+                copies.push(ds.dress(s, o));
+            }
+        }
+        ds.copies = copies;
+        ds.origin = corpus.origin;
+        ds.composed = corpus.composed;
+        ds
+    }
+
+    /// Adds a story carried by `n` random outlets; returns its index.
+    fn add(
+        &mut self,
+        a: Article,
+        published: DateTime<FixedOffset>,
+        n: usize,
+        category: Option<Category>,
+        rng: &mut Rng,
+    ) -> usize {
+        let mut outlets: Vec<usize> = (0..self.outlets.len()).collect();
+        rng.shuffle(&mut outlets);
+        outlets.truncate(n.clamp(1, self.outlets.len()));
+        outlets.sort_unstable();
+        let i = self.stories.len();
+        self.stories.push(Story {
+            id: format!("w{:04}", i + 1),
+            title: a.title,
+            paras: a.paras,
+            has_dateline: a.has_dateline,
+            published,
+            city: rng.pick(CITIES),
+            reporter: rng.pick(PEOPLE),
+            category,
+            related: None,
+            outlets,
+        });
+        i
+    }
+
+    /// Outlet `o`'s copy of story `s`, in its house style, with this copy's
+    /// own changes.
+    fn dress(&self, s: usize, o: usize) -> StoryCopy {
+        let story = &self.stories[s];
+        let outlet = &self.outlets[o];
+        let mut rng = Rng::for_pair(self.seed, s, o);
+        let mut tags: Vec<String> = Vec::new();
+        let published = story.published + TimeDelta::minutes(rng.below(6 * 60) as i64);
+
+        // Which text: full, a summary, or a sentence more or less.
+        let mut paras = story.paras.clone();
+        let total = chars(&paras.concat());
+        let summary_room = total * 7 / 10;
+        let wants_summary = outlet.summary_only.is_some() || rng.chance(0.05);
+        let mut body = "full";
+        let mut summary: Option<String> = None;
+        if wants_summary && summary_room >= 80 && story.related.is_none() {
+            let n = rng.range(80, 300.min(summary_room));
+            let ellipsis = outlet
+                .summary_only
+                .unwrap_or_else(|| rng.pick(&["…", "...", ""]));
+            body = if ellipsis.is_empty() {
+                "summary"
+            } else {
+                "summary…"
+            };
+            summary = Some(format!(
+                "{}{ellipsis}",
+                prefix(&paras.concat(), n).trim_end()
+            ));
+        } else if story.related.is_none() && rng.chance(0.09) && drop_sentence(&mut paras, &mut rng)
+        {
+            body = "sentence dropped";
+        } else if story.related.is_none() && rng.chance(0.10) && add_sentence(&mut paras, &mut rng)
+        {
+            body = "sentence added";
+        }
+
+        // Typography of the story text.
+        let restyle = |t: &str| -> String {
+            let mut t = restyle_quotes(t, outlet.quotes);
+            if outlet.fullwidth {
+                t = fullwidth(&t);
+            }
+            if outlet.ascii_punct {
+                t = ascii_punct(&t);
+            }
+            t
+        };
+        let text = summary.clone().unwrap_or_else(|| paras.concat());
+        if outlet.quotes != Quotes::Curly && text.contains(['“', '”', '‘', '’']) {
+            tags.push(format!("quotes={:?}", outlet.quotes));
+        }
+        if outlet.fullwidth && text.chars().any(|c| c.is_ascii_alphanumeric()) {
+            tags.push("full-width=yes".into());
+        }
+        if outlet.ascii_punct && text.contains(['，', '：', '；', '（', '）', '！', '？']) {
+            tags.push("half-width punct=yes".into());
+        }
+        let summary = summary.map(|t| restyle(&t));
+        let mut lines: Vec<String> = paras.iter().map(|p| restyle(p)).collect();
+
+        // Boilerplate around it.
+        let (m, d, city) = (story.published.month(), story.published.day(), story.city);
+        let who = if matches!(outlet.dateline, Dateline::Benbao) {
+            rng.pick(PEOPLE)
+        } else {
+            story.reporter
+        };
+        let dateline = match outlet.dateline {
+            _ if story.has_dateline => String::new(),
+            Dateline::None => String::new(),
+            Dateline::Chinanews => format!("中新网{city}{m}月{d}日电（记者 {who}）"),
+            Dateline::Xinhua => format!("新华社{city}{m}月{d}日电（记者{who}）"),
+            Dateline::XinhuaBare => format!("新华社{city}{m}月{d}日电 "),
+            Dateline::Benbao => format!("本报讯（记者 {who}）"),
+            Dateline::BenbaoDated => format!("本报{city}{m}月{d}日讯 "),
+        };
+        if !dateline.is_empty() {
+            tags.push(format!("dateline={:?}", outlet.dateline));
+        }
+        if let Some(sum) = summary {
+            // A summary is the opening of the report, flattened.
+            lines = vec![format!("{dateline}{sum}")];
+        } else {
+            if !dateline.is_empty() {
+                if outlet.dateline_alone {
+                    tags.push("dateline line=alone".into());
+                    lines.insert(0, dateline.trim().to_string());
+                } else {
+                    lines[0] = format!("{dateline}{}", lines[0]);
+                }
+            }
+            match outlet.original_title {
+                OriginalTitle::None => {}
+                OriginalTitle::OwnLine => {
+                    tags.push("原标题=own line".into());
+                    lines.insert(0, format!("原标题：{}", story.title));
+                }
+                OriginalTitle::SameLine => {
+                    tags.push("原标题=same line".into());
+                    lines[0] = format!("原标题：{}\u{3000}\u{3000}{}", story.title, lines[0]);
+                }
+            }
+            if outlet.end_mark
+                && let Some(last) = lines.last_mut()
+            {
+                tags.push("(完)=yes".into());
+                last.push_str("(完)");
+            }
+            let (e1, e2) = (rng.pick(PEOPLE), rng.pick(PEOPLE));
+            let editor = match outlet.editor {
+                Editor::None => None,
+                Editor::Plain => Some(format!("责任编辑：{e1}")),
+                Editor::Bracketed => Some(format!("【责任编辑：{e1}】")),
+                Editor::Pair => Some(format!("（责编：{e1}、{e2}）")),
+                Editor::Short => Some(format!("编辑：{e1}")),
+            };
+            if let Some(e) = editor {
+                tags.push(format!("责任编辑={:?}", outlet.editor));
+                lines.push(e);
+            }
+            // Other stories' titles: the story's own shared list, or a few
+            // random ones in the outlet's footer style.
+            let list: Option<Vec<String>> = story.related.clone().or_else(|| {
+                (!matches!(outlet.footer, Footer::None)).then(|| {
+                    let k = rng.range(3, 6);
+                    let mut l = Vec::new();
+                    while l.len() < k {
+                        let other = &self.stories[rng.below(self.stories.len())];
+                        if other.title != story.title {
+                            l.push(other.title.clone());
+                        }
+                    }
+                    l
+                })
+            });
+            if let Some(list) = list {
+                match outlet.footer {
+                    // Bare titles only after a paragraph that ends like a
+                    // sentence (else, as for outlets without a footer of
+                    // their own, under a 相关推荐 heading).
+                    Footer::Bare
+                        if lines
+                            .last()
+                            .is_some_and(|l| l.ends_with(['。', '！', '？', ')', '」', '”'])) =>
+                    {
+                        tags.push("相关推荐 list=bare".into());
+                        lines.extend(list.iter().map(|t| format!("- {t}")));
+                    }
+                    Footer::Heading(h) => {
+                        tags.push("相关推荐 list=heading".into());
+                        lines.push(h.to_string());
+                        lines.extend(list);
+                    }
+                    _ => {
+                        tags.push("相关推荐 list=heading".into());
+                        lines.push("相关推荐".to_string());
+                        lines.extend(list);
+                    }
+                }
+            }
+        }
+        let html = match outlet.markup {
+            Markup::Paragraphs => lines
+                .iter()
+                .map(|l| format!("<p>{}</p>", html_escape(l)))
+                .collect(),
+            Markup::LineBreaks => format!(
+                "<div>{}</div>",
+                lines
+                    .iter()
+                    .map(|l| html_escape(l))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            ),
+            Markup::Plain => lines
+                .iter()
+                .map(|l| html_escape(l))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        tags.push(format!("markup={:?}", outlet.markup));
+        tags.push(format!("feed={:?}", outlet.format));
+        if outlet.gbk {
+            tags.push("GBK=yes".into());
+        }
+
+        // The title.
+        let mut title = story.title.clone();
+        if rng.chance(0.04) {
+            let extra = rng.pick(&["（组图）", "（图）", "（视频）"]);
+            tags.push(format!("retitled={extra}"));
+            title.push_str(extra);
+        }
+        match &outlet.title {
+            TitleDeco::None => {}
+            TitleDeco::Suffix(sfx) => {
+                tags.push("title decoration=suffix".into());
+                title.push_str(sfx);
+            }
+            TitleDeco::Channel => {
+                tags.push("title decoration=【频道】".into());
+                title = format!("【{}】{title}", rng.pick(CHANNELS));
+            }
+        }
+
+        // Where it lives: links and guids that say nothing about the story.
+        let token = Rng::for_pair(self.seed ^ 0x11_4c, s, o).next_u64();
+        let link = format!(
+            "https://{}/{}/{:02}{:02}/c{:012x}.shtml",
+            outlet.host,
+            published.year(),
+            published.month(),
+            published.day(),
+            token >> 16
+        );
+        let guid = if outlet.permalink_guid {
+            link.clone()
+        } else {
+            format!("{}-{:016x}", outlet.id, token)
+        };
+        StoryCopy {
+            story: s,
+            outlet: o,
+            guid,
+            link,
+            title,
+            html,
+            in_summary_field: body.starts_with("summary") && outlet.summary_only.is_some(),
+            published,
+            body,
+            tags,
+        }
+    }
+
+    /// The copies of outlet `o`, newest first.
+    fn copies_of(&self, o: usize) -> Vec<&StoryCopy> {
+        let mut v: Vec<&StoryCopy> = self.copies.iter().filter(|c| c.outlet == o).collect();
+        v.sort_by(|a, b| b.published.cmp(&a.published).then(a.guid.cmp(&b.guid)));
+        v
+    }
+
+    fn feed_path(&self, dir: &Path, o: usize) -> PathBuf {
+        let ext = if self.outlets[o].format == Format::Json {
+            "json"
+        } else {
+            "xml"
+        };
+        dir.join("feeds")
+            .join(format!("{}.{ext}", self.outlets[o].id))
+    }
+
+    /// Feeds, truth.json, and the two configs.
+    fn write(&self, dir: &Path, concurrency: usize) -> Result<(), String> {
+        let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+        let mut sources = String::new();
+        for (o, outlet) in self.outlets.iter().enumerate() {
+            let copies = self.copies_of(o);
+            let bytes = match outlet.format {
+                Format::Rss => rss(outlet, &copies),
+                Format::Atom => atom(outlet, &copies).into_bytes(),
+                Format::Json => json_feed(outlet, &copies),
+            };
+            let path = self.feed_path(dir, o);
+            std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
+            let url = url::Url::from_file_path(&path)
+                .map_err(|_| format!("{}: not an absolute path", path.display()))?;
+            let _ = write!(
+                sources,
+                "\n[[source]]\nid = {}\nname = {}\nurl = {}\n",
+                toml_str(&outlet.id),
+                toml_str(outlet.name),
+                toml_str(url.as_str())
+            );
+        }
+        let config = |db: &str, extra: &str| {
+            format!(
+                "# Written by `cargo run --example dedupe_eval` (seed {}): {} outlet feeds.\n\
+                 [storage]\npath = \"{db}\"\n\n[fetch]\nconcurrency = {concurrency}\n{extra}{sources}",
+                self.seed,
+                self.outlets.len()
+            )
+        };
+        for (name, text) in [
+            ("config.toml", config("eval.db", "")),
+            (
+                "config-dedupe-off.toml",
+                config("eval-dedupe-off.db", "\n[dedupe]\nenabled = false\n"),
+            ),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+        }
+
+        let truth = serde_json::json!({
+            "seed": self.seed,
+            "copies": self.copies.iter()
+                .map(|c| (c.key(&self.outlets), serde_json::Value::from(self.stories[c.story].id.clone())))
+                .collect::<serde_json::Map<_, _>>(),
+            "copy_details": self.copies.iter().map(|c| serde_json::json!({
+                "key": c.key(&self.outlets),
+                "source": self.outlets[c.outlet].id,
+                "guid": c.guid,
+                "story": self.stories[c.story].id,
+                "title": c.title,
+                "published": c.published.to_rfc3339(),
+                "body": c.body,
+                "tags": c.tags,
+            })).collect::<Vec<_>>(),
+            "stories": self.stories.iter().map(|s| serde_json::json!({
+                "id": s.id,
+                "title": s.title,
+                "published": s.published.to_rfc3339(),
+                "hard_negative": s.category.map(Category::label),
+                "copies": s.outlets.len(),
+            })).collect::<Vec<_>>(),
+            "hard_negatives": self.groups.iter().map(|g| serde_json::json!({
+                "category": g.category.label(),
+                "stories": g.stories.iter().map(|&s| self.stories[s].id.clone()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        let path = dir.join("truth.json");
+        let text = serde_json::to_string_pretty(&truth).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| io(&path, e))
+    }
+
+    fn describe(&self, dir: &Path) -> String {
+        let count = |f: Format| self.outlets.iter().filter(|o| o.format == f).count();
+        let mut s = format!(
+            "newsriver merge evaluation, seed {}\n\
+             data: {} copies of {} wire stories in {} outlet feeds (RSS {}, of them GBK {}; Atom {}; JSON Feed {})\n\
+             text: {}{}\n\
+             files: {}\n",
+            self.seed,
+            self.copies.len(),
+            self.stories.len(),
+            self.outlets.len(),
+            count(Format::Rss),
+            self.outlets.iter().filter(|o| o.gbk).count(),
+            count(Format::Atom),
+            count(Format::Json),
+            self.origin,
+            if self.composed > 0 {
+                format!(
+                    "; {} texts put together from their sentences",
+                    self.composed
+                )
+            } else {
+                String::new()
+            },
+            dir.display()
+        );
+        let mut bodies: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &self.copies {
+            *bodies.entry(c.body).or_default() += 1;
+        }
+        let _ = writeln!(
+            s,
+            "copies by body: {}",
+            bodies
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let groups: Vec<String> = Category::ALL
+            .iter()
+            .map(|&c| {
+                let gs: Vec<&Group> = self.groups.iter().filter(|g| g.category == c).collect();
+                format!(
+                    "{} {} groups/{} stories",
+                    c.label(),
+                    gs.len(),
+                    gs.iter().map(|g| g.stories.len()).sum::<usize>()
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "hard negatives: {}", groups.join("; "));
+        s
+    }
+
+    /// Each copy as the library reads it back from the files: decoded,
+    /// parsed, normalized. Indexed like `copies`.
+    fn read_back(&self, dir: &Path) -> Result<Vec<Norm>, String> {
+        let normalizer = Normalizer::default();
+        let index = self.index();
+        let mut out: Vec<Option<Norm>> = (0..self.copies.len()).map(|_| None).collect();
+        for o in 0..self.outlets.len() {
+            let path = self.feed_path(dir, o);
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let decoded = newsriver::decode::decode(&bytes, None, None, None);
+            let feed = newsriver::parse::parse(&decoded.text, None)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            for item in feed.items {
+                let id = &self.outlets[o].id;
+                let Some(&i) = item
+                    .guid
+                    .as_ref()
+                    .and_then(|g| index.get(&(id.clone(), g.clone())))
+                else {
+                    return Err(format!("{}: an item with an unknown guid", path.display()));
+                };
+                let n = normalizer.normalize(&item);
+                out[i] = Some(Norm {
+                    title: n.title,
+                    hash: n.content_hash.0,
+                    text: n.text,
+                });
+            }
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                n.ok_or_else(|| {
+                    format!(
+                        "copy {} was not read back",
+                        self.copies[i].key(&self.outlets)
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// (source id, guid) → copy index.
+    fn index(&self) -> HashMap<(String, String), usize> {
+        self.copies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ((self.outlets[c.outlet].id.clone(), c.guid.clone()), i))
+            .collect()
+    }
+}
+
+/// Drops one sentence (not the first, at most a quarter of the text) from a
+/// text of four or more.
+fn drop_sentence(paras: &mut Vec<String>, rng: &mut Rng) -> bool {
+    let total = chars(&paras.concat());
+    let spots: Vec<(usize, usize)> = paras
+        .iter()
+        .enumerate()
+        .flat_map(|(p, text)| {
+            sentences(text)
+                .into_iter()
+                .enumerate()
+                .filter(|(_, s)| chars(s) * 4 <= total)
+                .map(move |(i, _)| (p, i))
+        })
+        .filter(|&(p, i)| (p, i) != (0, 0))
+        .collect();
+    let count: usize = paras.iter().map(|p| sentences(p).len()).sum();
+    if count < 4 || spots.is_empty() {
+        return false;
+    }
+    let (p, i) = rng.pick(&spots);
+    let mut ss = sentences(&paras[p]);
+    ss.remove(i);
+    paras[p] = ss.concat();
+    if paras[p].trim().is_empty() {
+        paras.remove(p);
+    }
+    true
+}
+
+/// Adds an outlet's sentence at the end of a paragraph (at most a quarter
+/// of the text).
+fn add_sentence(paras: &mut [String], rng: &mut Rng) -> bool {
+    let s = rng.pick(ADDED_SENTENCES);
+    if chars(s) * 4 > chars(&paras.concat()) {
+        return false;
+    }
+    let p = rng.below(paras.len());
+    paras[p].push_str(s);
+    true
+}
+
+/// What the library makes of a copy.
+struct Norm {
+    title: String,
+    text: String,
+    hash: String,
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+// ---- feed formats ---------------------------------------------------------------
+
+fn rss(outlet: &Outlet, copies: &[&StoryCopy]) -> Vec<u8> {
+    let charset = if outlet.gbk { "gb2312" } else { "utf-8" };
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"{charset}\"?>\n\
+         <rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n\
+         <channel>\n<title>{}</title>\n<link>https://{}/</link>\n<description>{}滚动新闻</description>\n\
+         <language>zh-cn</language>\n",
+        xml_escape(outlet.name),
+        outlet.host,
+        xml_escape(outlet.name),
+    );
+    for c in copies {
+        x += "<item>\n";
+        let _ = writeln!(x, "<title>{}</title>", xml_escape(&c.title));
+        let _ = writeln!(x, "<link>{}</link>", xml_escape(&c.link));
+        let permalink = if c.guid == c.link { "true" } else { "false" };
+        let _ = writeln!(
+            x,
+            "<guid isPermaLink=\"{permalink}\">{}</guid>",
+            xml_escape(&c.guid)
+        );
+        let _ = writeln!(x, "<pubDate>{}</pubDate>", c.published.to_rfc2822());
+        if outlet.gbk {
+            // GBK lacks some characters: the encoder writes them as `&#N;`,
+            // which CDATA would not decode, so GBK feeds escape their bodies.
+            let _ = writeln!(x, "<description>{}</description>", xml_escape(&c.html));
+        } else if outlet.content_encoded && !c.in_summary_field {
+            let teaser: String = prefix(&c.title, 60);
+            let _ = writeln!(x, "<description>{}</description>", xml_escape(&teaser));
+            let _ = writeln!(x, "<content:encoded>{}</content:encoded>", cdata(&c.html));
+        } else {
+            let _ = writeln!(x, "<description>{}</description>", cdata(&c.html));
+        }
+        x += "</item>\n";
+    }
+    x += "</channel>\n</rss>\n";
+    if outlet.gbk {
+        encoding_rs::GBK.encode(&x).0.into_owned()
+    } else {
+        x.into_bytes()
+    }
+}
+
+fn atom(outlet: &Outlet, copies: &[&StoryCopy]) -> String {
+    let updated = copies
+        .first()
+        .map_or_else(base_time, |c| c.published)
+        .to_rfc3339();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+         <feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">\n\
+         <title>{}</title>\n<link href=\"https://{}/\"/>\n<id>https://{}/</id>\n<updated>{updated}</updated>\n",
+        xml_escape(outlet.name),
+        outlet.host,
+        outlet.host,
+    );
+    for c in copies {
+        let field = if c.in_summary_field {
+            "summary"
+        } else {
+            "content"
+        };
+        let _ = write!(
+            x,
+            "<entry>\n<title>{}</title>\n<link rel=\"alternate\" href=\"{}\"/>\n<id>{}</id>\n\
+             <published>{}</published>\n<updated>{}</updated>\n<{field} type=\"html\">{}</{field}>\n</entry>\n",
+            xml_escape(&c.title),
+            xml_escape(&c.link),
+            xml_escape(&c.guid),
+            c.published.to_rfc3339(),
+            c.published.to_rfc3339(),
+            xml_escape(&c.html)
+        );
+    }
+    x += "</feed>\n";
+    x
+}
+
+fn json_feed(outlet: &Outlet, copies: &[&StoryCopy]) -> Vec<u8> {
+    let items: Vec<serde_json::Value> = copies
+        .iter()
+        .map(|c| {
+            let mut item = serde_json::json!({
+                "id": c.guid,
+                "url": c.link,
+                "title": c.title,
+                "date_published": c.published.to_rfc3339(),
+            });
+            if c.in_summary_field {
+                item["summary"] = c.html.clone().into();
+                item["content_text"] = c.html.clone().into();
+            } else {
+                item["content_html"] = c.html.clone().into();
+            }
+            item
+        })
+        .collect();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": outlet.name,
+        "home_page_url": format!("https://{}/", outlet.host),
+        "language": "zh-CN",
+        "items": items,
+    });
+    serde_json::to_vec_pretty(&feed).unwrap_or_default()
+}
+
+// ---- the binary -------------------------------------------------------------------
+
+/// `$NEWSRIVER_BIN`, else `cargo build --release` and the target folder's binary.
+fn newsriver_binary(manifest: &Path) -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("NEWSRIVER_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "--bin",
+            "newsriver",
+            "--manifest-path",
+        ])
+        .arg(manifest.join("Cargo.toml"))
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build --release failed ({status})"));
+    }
+    // This example runs from <target>/<profile>/examples/.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .ok_or("cannot locate the target folder")?;
+    let bin = target.join("release").join("newsriver");
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!("{} not found (set NEWSRIVER_BIN)", bin.display()))
+    }
+}
+
+/// What a binary run told besides its groupings.
+struct RunInfo {
+    poll_secs: f64,
+    /// The poll's summary lines.
+    summary: String,
+    /// How copies joined their stories (`method` in the export).
+    joined: BTreeMap<String, usize>,
+    /// Copies the export did not have (counted as stories of their own).
+    missing: usize,
+    /// Exported copies not in the truth.
+    unknown: usize,
+}
+
+/// Polls into a fresh database and exports: a story index per copy.
+fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, RunInfo), String> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let text = std::fs::read_to_string(config).map_err(|e| e.to_string())?;
+    let db = text
+        .lines()
+        .find_map(|l| l.strip_prefix("path = \""))
+        .map(|p| p.trim_end_matches('"').to_string())
+        .ok_or("no [storage] path in the config")?;
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("{db}{ext}")));
+    }
+    let started = Instant::now();
+    let poll = Command::new(bin)
+        .arg("--config")
+        .arg(config)
+        .arg("poll")
+        .env_remove("RUST_LOG")
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let poll_secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&poll.stderr);
+    if !poll.status.success() {
+        return Err(format!("poll failed ({}):\n{stderr}", poll.status));
+    }
+    let summary = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("polled "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let export = Command::new(bin)
+        .arg("--config")
+        .arg(config)
+        .arg("export")
+        .env_remove("RUST_LOG")
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    if !export.status.success() {
+        return Err(format!(
+            "export failed ({}):\n{}",
+            export.status,
+            String::from_utf8_lossy(&export.stderr)
+        ));
+    }
+    let by_guid = ds.index();
+    let by_link: HashMap<(String, String), usize> = ds
+        .copies
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ((ds.outlets[c.outlet].id.clone(), c.link.clone()), i))
+        .collect();
+    let mut pred: Vec<Option<usize>> = vec![None; ds.copies.len()];
+    let mut info = RunInfo {
+        poll_secs,
+        summary,
+        joined: BTreeMap::new(),
+        missing: 0,
+        unknown: 0,
+    };
+    for (story, line) in String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+    {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("export line {}: {e}", story + 1))?;
+        for c in v["copies"].as_array().into_iter().flatten() {
+            let source = c["source"].as_str().unwrap_or_default().to_string();
+            let found = c["guid"]
+                .as_str()
+                .and_then(|g| by_guid.get(&(source.clone(), g.to_string())))
+                .or_else(|| {
+                    c["link"]
+                        .as_str()
+                        .and_then(|l| by_link.get(&(source.clone(), l.to_string())))
+                });
+            let method = c["method"].as_str().unwrap_or("(none)").to_string();
+            *info.joined.entry(method).or_default() += 1;
+            match found {
+                Some(&i) => pred[i] = Some(story),
+                None => info.unknown += 1,
+            }
+        }
+    }
+    // A copy the export lacks is a story of its own.
+    let mut next = pred.iter().flatten().max().map_or(0, |m| m + 1);
+    let pred = pred
+        .into_iter()
+        .map(|p| {
+            p.unwrap_or_else(|| {
+                info.missing += 1;
+                next += 1;
+                next
+            })
+        })
+        .collect();
+    Ok((pred, info))
+}
+
+/// A story index per copy: copies with the same key are one story.
+fn group_by(norms: &[Norm], key: impl Fn(&Norm) -> String) -> Vec<usize> {
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    norms
+        .iter()
+        .map(|n| {
+            let next = ids.len();
+            *ids.entry(key(n)).or_insert(next)
+        })
+        .collect()
+}
+
+// ---- scoring ----------------------------------------------------------------------
+
+/// One way of grouping the copies.
+struct Method {
+    name: String,
+    /// A short name for table columns.
+    column: &'static str,
+    /// A story index per copy.
+    pred: Vec<usize>,
+    info: Option<RunInfo>,
+}
+
+/// A pair of copies of the same wire story.
+struct TruePair {
+    a: usize,
+    b: usize,
+    /// The two copies' body kinds, e.g. "full ~ summary…".
+    body: String,
+    /// Decoration families in which the two copies differ.
+    families: Vec<String>,
+}
+
+struct Evaluation<'a> {
+    ds: &'a Dataset,
+    pairs: Vec<TruePair>,
+    /// Story pair (lower index first) → hard-negative category.
+    negatives: HashMap<(usize, usize), Category>,
+    /// StoryCopy pairs of different stories related as hard negatives, by category.
+    at_risk: BTreeMap<Category, (usize, usize)>,
+}
+
+/// How one method did.
+struct Outcome {
+    predicted_pairs: usize,
+    correct_pairs: usize,
+    stories: usize,
+    /// Category label ("unrelated" for none) → (copy pairs, story pairs).
+    false_merges: BTreeMap<String, (usize, BTreeSet<(usize, usize)>)>,
+    false_examples: BTreeMap<String, Vec<(usize, usize)>>,
+    missed_by_body: BTreeMap<String, usize>,
+    missed_by_family: BTreeMap<String, usize>,
+    missed_examples: BTreeMap<String, Vec<(usize, usize)>>,
+}
+
+const UNRELATED: &str = "unrelated stories";
+const FULL_PAIR: &str = "full ~ full";
+
+fn family(tag: &str) -> &str {
+    tag.split_once('=').map_or(tag, |(f, _)| f)
+}
+
+impl<'a> Evaluation<'a> {
+    fn new(ds: &'a Dataset) -> Evaluation<'a> {
+        let mut by_story: Vec<Vec<usize>> = vec![Vec::new(); ds.stories.len()];
+        for (i, c) in ds.copies.iter().enumerate() {
+            by_story[c.story].push(i);
+        }
+        let mut pairs = Vec::new();
+        for copies in &by_story {
+            for (x, &a) in copies.iter().enumerate() {
+                for &b in &copies[x + 1..] {
+                    let (ca, cb) = (&ds.copies[a], &ds.copies[b]);
+                    let mut kinds = [ca.body, cb.body];
+                    kinds.sort_unstable();
+                    let ta: BTreeSet<&String> = ca.tags.iter().collect();
+                    let tb: BTreeSet<&String> = cb.tags.iter().collect();
+                    let families: BTreeSet<String> = ta
+                        .symmetric_difference(&tb)
+                        .map(|t| family(t).to_string())
+                        .collect();
+                    pairs.push(TruePair {
+                        a,
+                        b,
+                        body: format!("{} ~ {}", kinds[0], kinds[1]),
+                        families: families.into_iter().collect(),
+                    });
+                }
+            }
+        }
+        let mut negatives = HashMap::new();
+        for g in &ds.groups {
+            for (x, &s) in g.stories.iter().enumerate() {
+                for &t in &g.stories[x + 1..] {
+                    negatives.entry((s.min(t), s.max(t))).or_insert(g.category);
+                }
+            }
+        }
+        // Groups of one category may draw the same title ("声明" twice):
+        // any two stories with one title are same-title negatives.
+        let mut by_title: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, st) in ds.stories.iter().enumerate() {
+            by_title.entry(&st.title).or_default().push(i);
+        }
+        for same in by_title.values() {
+            for (x, &s) in same.iter().enumerate() {
+                for &t in &same[x + 1..] {
+                    let notices = [s, t]
+                        .iter()
+                        .all(|&i| ds.stories[i].category == Some(Category::SameTitleNotices));
+                    negatives.entry((s, t)).or_insert(if notices {
+                        Category::SameTitleNotices
+                    } else {
+                        Category::SameTitleArticles
+                    });
+                }
+            }
+        }
+        let mut at_risk: BTreeMap<Category, (usize, usize)> = BTreeMap::new();
+        for (&(s, t), &c) in &negatives {
+            let e = at_risk.entry(c).or_default();
+            e.0 += by_story[s].len() * by_story[t].len();
+            e.1 += 1;
+        }
+        Evaluation {
+            ds,
+            pairs,
+            negatives,
+            at_risk,
+        }
+    }
+
+    fn score(&self, m: &Method, examples: usize) -> Outcome {
+        let ds = self.ds;
+        let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, &p) in m.pred.iter().enumerate() {
+            clusters.entry(p).or_default().push(i);
+        }
+        let mut out = Outcome {
+            predicted_pairs: 0,
+            correct_pairs: 0,
+            stories: clusters.len(),
+            false_merges: BTreeMap::new(),
+            false_examples: BTreeMap::new(),
+            missed_by_body: BTreeMap::new(),
+            missed_by_family: BTreeMap::new(),
+            missed_examples: BTreeMap::new(),
+        };
+        for members in clusters.values() {
+            for (x, &a) in members.iter().enumerate() {
+                for &b in &members[x + 1..] {
+                    out.predicted_pairs += 1;
+                    let (sa, sb) = (ds.copies[a].story, ds.copies[b].story);
+                    if sa == sb {
+                        out.correct_pairs += 1;
+                        continue;
+                    }
+                    let key = (sa.min(sb), sa.max(sb));
+                    let label = self
+                        .negatives
+                        .get(&key)
+                        .map_or(UNRELATED, |c| c.label())
+                        .to_string();
+                    let e = out.false_merges.entry(label.clone()).or_default();
+                    e.0 += 1;
+                    e.1.insert(key);
+                    let ex = out.false_examples.entry(label).or_default();
+                    // One example per story pair.
+                    if ex.len() < examples
+                        && !ex.iter().any(|&(x, y)| {
+                            let (s, t) = (ds.copies[x].story, ds.copies[y].story);
+                            (s.min(t), s.max(t)) == key
+                        })
+                    {
+                        ex.push((a, b));
+                    }
+                }
+            }
+        }
+        for p in &self.pairs {
+            if m.pred[p.a] == m.pred[p.b] {
+                continue;
+            }
+            *out.missed_by_body.entry(p.body.clone()).or_default() += 1;
+            if p.body == FULL_PAIR {
+                if p.families.is_empty() {
+                    *out.missed_by_family.entry("(none)".into()).or_default() += 1;
+                }
+                for f in &p.families {
+                    *out.missed_by_family.entry(f.clone()).or_default() += 1;
+                }
+            }
+            let ex = out.missed_examples.entry(p.body.clone()).or_default();
+            if ex.len() < examples {
+                ex.push((p.a, p.b));
+            }
+        }
+        out
+    }
+
+    fn report(&self, methods: &[Method], outcomes: &[Outcome], norms: &[Norm]) -> String {
+        let ds = self.ds;
+        let truth_pairs = self.pairs.len();
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "\ntruth: {} same-story copy pairs; a pair is predicted when both copies end up in one story\n",
+            truth_pairs
+        );
+
+        // The table.
+        let w = methods
+            .iter()
+            .map(|m| m.name.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let _ = writeln!(
+            s,
+            "{:w$} | precision | recall |    F1 |  pairs | correct | stories",
+            "method"
+        );
+        let _ = writeln!(s, "{}", "-".repeat(w + 58));
+        for (m, o) in methods.iter().zip(outcomes) {
+            let p = ratio(o.correct_pairs, o.predicted_pairs);
+            let r = ratio(o.correct_pairs, truth_pairs);
+            let f1 = if p + r > 0.0 {
+                2.0 * p * r / (p + r)
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                s,
+                "{:w$} |     {p:.3} |  {r:.3} | {f1:.3} | {:6} | {:7} | {:7}",
+                m.name, o.predicted_pairs, o.correct_pairs, o.stories
+            );
+        }
+        let _ = writeln!(
+            s,
+            "{:w$} |           |        |       | {:6} |         | {:7}",
+            "(truth)",
+            truth_pairs,
+            ds.stories.len()
+        );
+
+        // Ingest speed.
+        for m in methods {
+            if let Some(info) = &m.info {
+                let _ = writeln!(
+                    s,
+                    "\n{}: poll {:.2} s wall, {:.0} items/s; copies joined by {}{}{}\n  {}",
+                    m.name,
+                    info.poll_secs,
+                    ds.copies.len() as f64 / info.poll_secs.max(1e-9),
+                    info.joined
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if info.missing > 0 {
+                        format!("; {} copies MISSING from the export", info.missing)
+                    } else {
+                        String::new()
+                    },
+                    if info.unknown > 0 {
+                        format!("; {} exported copies not in the truth", info.unknown)
+                    } else {
+                        String::new()
+                    },
+                    info.summary.replace('\n', "\n  ")
+                );
+            }
+        }
+
+        // False merges by category.
+        let cw = 28;
+        let col = 14;
+        let names: String = methods
+            .iter()
+            .map(|m| format!(" | {:>col$}", m.column))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nfalse merges by hard-negative category: copy pairs wrongly merged (story pairs)\n\
+             {:cw$} | {:>15}{names}",
+            "category", "at risk"
+        );
+        let _ = writeln!(s, "{}", "-".repeat(cw + 18 + methods.len() * (col + 3)));
+        let mut rows: Vec<(String, String)> = Category::ALL
+            .iter()
+            .map(|c| {
+                let (p, n) = self.at_risk.get(c).copied().unwrap_or_default();
+                (c.label().to_string(), format!("{p} ({n})"))
+            })
+            .collect();
+        rows.push((UNRELATED.to_string(), String::new()));
+        for (label, risk) in rows {
+            let cells: String = outcomes
+                .iter()
+                .map(|o| {
+                    let cell = o
+                        .false_merges
+                        .get(&label)
+                        .map_or("0".to_string(), |(p, n)| format!("{p} ({})", n.len()));
+                    format!(" | {cell:>col$}")
+                })
+                .collect();
+            let _ = writeln!(s, "{} | {risk:>15}{cells}", pad(&label, cw));
+        }
+
+        // Missed merges by transformation.
+        let mut bodies: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut families: BTreeMap<String, usize> = BTreeMap::new();
+        for p in &self.pairs {
+            *bodies.entry(&p.body).or_default() += 1;
+            if p.body == FULL_PAIR {
+                if p.families.is_empty() {
+                    *families.entry("(none)".into()).or_default() += 1;
+                }
+                for f in &p.families {
+                    *families.entry(f.clone()).or_default() += 1;
+                }
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nrecall by the two copies' bodies: recall (missed pairs)\n{:cw$} | {:>7}{names}",
+            "bodies", "pairs"
+        );
+        let _ = writeln!(s, "{}", "-".repeat(cw + 10 + methods.len() * (col + 3)));
+        for (body, n) in &bodies {
+            let cells: String = outcomes
+                .iter()
+                .map(|o| {
+                    let missed = o.missed_by_body.get(*body).copied().unwrap_or(0);
+                    format!(
+                        " | {:>col$}",
+                        format!("{:.3} ({missed})", 1.0 - ratio(missed, *n))
+                    )
+                })
+                .collect();
+            let _ = writeln!(s, "{} | {n:>7}{cells}", pad(body, cw));
+        }
+        let _ = writeln!(
+            s,
+            "\nrecall among full ~ full pairs, by what differs between the two copies\n{:cw$} | {:>7}{names}",
+            "differs in", "pairs"
+        );
+        let _ = writeln!(s, "{}", "-".repeat(cw + 10 + methods.len() * (col + 3)));
+        for (f, n) in &families {
+            let cells: String = outcomes
+                .iter()
+                .map(|o| {
+                    let missed = o.missed_by_family.get(f).copied().unwrap_or(0);
+                    format!(
+                        " | {:>col$}",
+                        format!("{:.3} ({missed})", 1.0 - ratio(missed, *n))
+                    )
+                })
+                .collect();
+            let _ = writeln!(s, "{} | {n:>7}{cells}", pad(f, cw));
+        }
+
+        // Examples.
+        let show = |i: usize| -> String {
+            let c = &ds.copies[i];
+            format!(
+                "{}/{} [{}; {} chars] {:?}",
+                ds.outlets[c.outlet].id,
+                short(&c.guid, 14),
+                c.body,
+                chars(&norms[i].text),
+                short(&c.title, 24)
+            )
+        };
+        // Examples of every false merge category; of missed merges, every
+        // kind for the first method (the binary as it comes), else only
+        // full ~ full (boilerplate the normalizer does not see past).
+        // A method that groups exactly like an earlier one is not repeated.
+        for (k, (m, o)) in methods.iter().zip(outcomes).enumerate() {
+            let missed: Vec<(&String, &Vec<(usize, usize)>)> = o
+                .missed_examples
+                .iter()
+                .filter(|(label, _)| k == 0 || *label == FULL_PAIR)
+                .collect();
+            if o.false_examples.is_empty() && missed.is_empty() {
+                continue;
+            }
+            if let Some(same) = methods[..k]
+                .iter()
+                .find(|e| canonical(&e.pred) == canonical(&m.pred))
+            {
+                let _ = writeln!(s, "\n{}: the same groups as {}", m.name, same.name);
+                continue;
+            }
+            let _ = writeln!(s, "\nexamples, {}:", m.name);
+            for (label, list) in &o.false_examples {
+                for &(a, b) in list {
+                    let (j, c) = similarity(&norms[a].text, &norms[b].text);
+                    let (sa, sb) = (ds.copies[a].story, ds.copies[b].story);
+                    let _ = writeln!(
+                        s,
+                        "  false merge [{label}] {} ≠ {} (jaccard {j:.2}, containment {c:.2})\n    {}\n    {}",
+                        ds.stories[sa].id,
+                        ds.stories[sb].id,
+                        show(a),
+                        show(b)
+                    );
+                }
+            }
+            for (label, list) in missed {
+                for &(a, b) in list {
+                    let (j, c) = similarity(&norms[a].text, &norms[b].text);
+                    let _ = writeln!(
+                        s,
+                        "  missed [{label}] {} (jaccard {j:.2}, containment {c:.2}){}\n    {}\n    {}",
+                        ds.stories[ds.copies[a].story].id,
+                        first_difference(&norms[a].text, &norms[b].text),
+                        show(a),
+                        show(b)
+                    );
+                }
+            }
+        }
+        s
+    }
+}
+
+/// Story indices renumbered in order of first appearance: two groupings are
+/// the same when their canonical forms are.
+fn canonical(pred: &[usize]) -> Vec<usize> {
+    let mut ids: HashMap<usize, usize> = HashMap::new();
+    pred.iter()
+        .map(|&p| {
+            let next = ids.len();
+            *ids.entry(p).or_insert(next)
+        })
+        .collect()
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// At most `n` characters, with "…" when cut.
+fn short(s: &str, n: usize) -> String {
+    if chars(s) <= n {
+        s.to_string()
+    } else {
+        prefix(s, n - 1) + "…"
+    }
+}
+
+/// Pads to `w` terminal columns (CJK characters take two).
+fn pad(s: &str, w: usize) -> String {
+    let wide = |c: char| {
+        matches!(c, '\u{1100}'..='\u{115F}' | '\u{2E80}'..='\u{A4CF}' | '\u{AC00}'..='\u{D7A3}'
+            | '\u{F900}'..='\u{FAFF}' | '\u{FE30}'..='\u{FE4F}' | '\u{FF00}'..='\u{FF60}')
+    };
+    let width: usize = s.chars().map(|c| if wide(c) { 2 } else { 1 }).sum();
+    format!("{s}{}", " ".repeat(w.saturating_sub(width)))
+}
+
+/// Where two normalized texts first differ once folded, with a little context.
+fn first_difference(a: &str, b: &str) -> String {
+    let (fa, fb): (Vec<char>, Vec<char>) = (fold(a).chars().collect(), fold(b).chars().collect());
+    let at = fa.iter().zip(&fb).take_while(|(x, y)| x == y).count();
+    if at == fa.len() && at == fb.len() {
+        return String::new();
+    }
+    let around = |v: &[char]| -> String {
+        v[at.saturating_sub(6)..(at + 14).min(v.len())]
+            .iter()
+            .collect()
+    };
+    format!(
+        "; folded texts differ at {at}: {:?} vs {:?}",
+        around(&fa),
+        around(&fb)
+    )
+}
