@@ -418,6 +418,14 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
     }
 }
 
+/// Opens the database in step with the config, or says why not.
+fn open_store(config: &Config) -> Result<crate::store::Store, Exit> {
+    pipeline::open_store(config).map(|(s, _)| s).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Runtime
+    })
+}
+
 /// Prints `result` (stdout) or its error (stderr, exit 1).
 fn emit<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Exit {
     match result {
@@ -443,12 +451,9 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             Exit::Runtime,
         );
     }
-    let store = match pipeline::open_store(config) {
-        Ok((s, _)) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Runtime;
-        }
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     match command {
         SourcesCommand::List { tag, format } => emit(
@@ -464,12 +469,9 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
 }
 
 fn topics(config: &Config, command: TopicsCommand) -> Exit {
-    let store = match pipeline::open_store(config) {
-        Ok((s, _)) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Runtime;
-        }
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     match command {
         TopicsCommand::List => emit(crate::admin::topics_list(config, &store), Exit::Runtime),
@@ -500,12 +502,9 @@ fn topics(config: &Config, command: TopicsCommand) -> Exit {
 }
 
 fn explain(config: &Config, prefix: &str) -> Exit {
-    let store = match pipeline::open_store(config) {
-        Ok((s, _)) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Runtime;
-        }
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let run = || -> Result<Option<String>, crate::store::StoreError> {
         let ids = store.story_ids(prefix)?;
@@ -674,12 +673,9 @@ fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) ->
     {
         return unknown_topic(config, slug);
     }
-    let store = match pipeline::open_store(config) {
-        Ok((s, _)) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Runtime;
-        }
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
