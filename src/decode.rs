@@ -221,10 +221,8 @@ fn explain(
 }
 
 fn finish(text: Cow<'_, str>, charset: CharsetDecision) -> Decoded {
+    // No BOM is left here: encoding_rs strips it, and `wide_unicode` skips it.
     let mut text = text.into_owned();
-    if text.starts_with('\u{feff}') {
-        text.drain(..3);
-    }
     rewrite_declaration(&mut text);
     Decoded { text, charset }
 }

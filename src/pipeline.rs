@@ -342,12 +342,6 @@ fn process(
     }
 }
 
-/// Convenience for one-shot callers: polls and returns the report.
-pub async fn poll_once(config: &Config, only: &[String]) -> Result<PollReport, PipelineError> {
-    let sources = config.sources_to_poll(only).unwrap_or_default();
-    Poller::new(config)?.poll(sources, |_| {}).await
-}
-
 /// `Duration` as "1.4 s" / "350 ms".
 pub fn human_duration(d: Duration) -> String {
     if d.as_millis() < 1000 {
