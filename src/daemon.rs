@@ -8,7 +8,7 @@
 //! enforced in `fetch`), and sleeps until the next one is due, a poll
 //! finishes, or a signal arrives.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -122,6 +122,8 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
     let mut in_flight: HashSet<String> = HashSet::new();
     let mut polls: JoinSet<(String, Result<SourceReport, String>)> = JoinSet::new();
     let mut totals = (0u64, 0u64, 0u64); // polls, failures, new stories
+    // What `sources.next_poll_at` last said, so each pass writes only changes.
+    let mut written: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
 
     loop {
         // Plan: when is every enabled source due?
@@ -152,10 +154,14 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
             plan.push((source, due));
         }
         metrics::gauge!("newsriver_sources_in_backoff").set(in_backoff as f64);
-        {
+        let rows: Vec<(String, Option<DateTime<Utc>>)> = plan
+            .iter()
+            .filter(|(s, d)| written.get(&s.id.0) != Some(d))
+            .map(|(s, d)| (s.id.0.clone(), *d))
+            .collect();
+        if !rows.is_empty() {
+            written.extend(rows.iter().cloned());
             let store = running.poller.store();
-            let rows: Vec<(String, Option<DateTime<Utc>>)> =
-                plan.iter().map(|(s, d)| (s.id.0.clone(), *d)).collect();
             let _ = tokio::task::spawn_blocking(move || {
                 let rows: Vec<(&str, Option<DateTime<Utc>>)> =
                     rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
