@@ -1,6 +1,9 @@
-//! Read-only admin commands: `sources list|show|test`, `topics list|preview`.
-//! An edge like `cli`: it composes the stages and formats for people (or
-//! JSON for tools). Commands that edit the config come with toml_edit later.
+//! Admin commands: `sources list|show|test|add|remove|enable|disable|tag|
+//! import|export`, `topics list|preview`. An edge like `cli`: it composes the
+//! stages and formats for people (or JSON for tools). Edits go through
+//! `edit` (toml_edit, lock, validate, atomic write); this module adds what
+//! needs the network: trying a URL before adding it, feed discovery, and
+//! checking imported feeds.
 
 use std::fmt::Write as _;
 
@@ -8,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, Source};
+use crate::edit::{ConfigEdit, EditError, NewSource};
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::normalize::Normalizer;
 use crate::query::{Query, normalize_term};
@@ -382,4 +386,329 @@ pub fn topics_preview(store: &Store, query: &Query, limit: usize) -> crate::stor
         "{shown} shown (of the {scanned} newest stories scanned)"
     );
     Ok(out)
+}
+
+// ---- editing -----------------------------------------------------------------
+
+/// What a URL turned out to be when fetched.
+enum Probe {
+    Feed {
+        title: Option<String>,
+        items: usize,
+    },
+    Page {
+        url: url::Url,
+        feeds: Vec<crate::discover::Discovered>,
+    },
+}
+
+/// Fetches `url` and tells a feed (parsed) from an HTML page (its feeds).
+async fn probe(fetcher: &Fetcher, url: &url::Url) -> Result<Probe, String> {
+    let body = match fetcher.fetch(url, &Validators::default()).await {
+        Ok(Fetched::Body(b)) => b,
+        Ok(Fetched::NotModified { .. }) => return Err("answered 304 Not Modified".into()),
+        Err(e) => return Err(format!("fetch failed: {e}")),
+    };
+    let final_url = url::Url::parse(&body.final_url).unwrap_or_else(|_| url.clone());
+    let decoded = decode::decode(
+        &body.bytes,
+        body.content_type.as_deref(),
+        None,
+        final_url.host_str(),
+    );
+    if crate::discover::looks_like_html(body.content_type.as_deref(), &decoded.text) {
+        let feeds = crate::discover::feeds_in(&decoded.text, &final_url);
+        return Ok(Probe::Page {
+            url: final_url,
+            feeds,
+        });
+    }
+    let feed = parse::parse(&decoded.text, Some(&body.final_url))
+        .map_err(|e| format!("does not parse as a feed: {e}"))?;
+    Ok(Probe::Feed {
+        title: feed
+            .title
+            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|t| !t.is_empty()),
+        items: feed.items.len(),
+    })
+}
+
+fn duplicate_of(config: &Config, url: &str) -> Result<(), EditError> {
+    match crate::edit::source_with_url(config, url) {
+        Some(s) => Err(EditError::Refused(format!(
+            "{url} is already configured as source {:?} ({})",
+            s.id.0, s.url
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `sources add`'s arguments.
+#[derive(Debug, Default)]
+pub struct AddSource {
+    pub url: String,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub tags: Vec<String>,
+    pub schedule: Option<String>,
+    /// Which of several discovered feeds (1-based).
+    pub pick: Option<usize>,
+    /// Fetch the URL first (discovery, name, a parse check).
+    pub fetch: bool,
+}
+
+/// `sources add`: try the URL (unless told not to), find the feed on an HTML
+/// page, then append the source to the config. Returns what to print.
+pub async fn sources_add(config: &Config, req: AddSource) -> Result<String, EditError> {
+    let mut url = url::Url::parse(req.url.trim())
+        .map_err(|e| EditError::Refused(format!("invalid URL {:?}: {e}", req.url)))?;
+    duplicate_of(config, url.as_str())?;
+    let mut note = String::new();
+    let mut title = None;
+    if req.fetch {
+        let fetcher = Fetcher::new(&config.fetch).map_err(|e| EditError::Io(e.to_string()))?;
+        let hint = "(--no-fetch adds it without trying)";
+        let mut found = probe(&fetcher, &url)
+            .await
+            .map_err(|e| EditError::Refused(format!("{url}: {e} {hint}")))?;
+        if let Probe::Page { url: page, feeds } = &found {
+            let chosen = match (feeds.len(), req.pick) {
+                (0, _) => {
+                    return Err(EditError::Refused(format!(
+                        "{page} is an HTML page that links to no feed \
+                         (no <link rel=\"alternate\" type=\"application/rss+xml\"> or similar)"
+                    )));
+                }
+                (1, None) => &feeds[0],
+                (n, Some(k)) if (1..=n).contains(&k) => &feeds[k - 1],
+                (n, pick) => {
+                    let mut msg = match pick {
+                        Some(k) => format!("--pick {k}: {page} links to {n} feeds:\n"),
+                        None => format!("{page} links to {n} feeds; choose one with --pick N:\n"),
+                    };
+                    for (i, f) in feeds.iter().enumerate() {
+                        let _ = writeln!(
+                            msg,
+                            "  {}. {}  ({}{})",
+                            i + 1,
+                            f.url,
+                            f.kind,
+                            f.title
+                                .as_deref()
+                                .map(|t| format!(", {t:?}"))
+                                .unwrap_or_default()
+                        );
+                    }
+                    return Err(EditError::Refused(msg.trim_end().to_string()));
+                }
+            };
+            let _ = writeln!(note, "found {} on {page}", chosen.url);
+            url = chosen.url.clone();
+            duplicate_of(config, url.as_str())?;
+            found = probe(&fetcher, &url)
+                .await
+                .map_err(|e| EditError::Refused(format!("{url}: {e} {hint}")))?;
+        }
+        match found {
+            Probe::Feed {
+                title: t, items, ..
+            } => {
+                let _ = writeln!(
+                    note,
+                    "{} parses: {}, {items} items",
+                    url,
+                    t.as_deref().unwrap_or("(no title)")
+                );
+                title = t;
+            }
+            Probe::Page { .. } => {
+                return Err(EditError::Refused(format!(
+                    "{url} is an HTML page, not a feed {hint}"
+                )));
+            }
+        }
+    }
+    let mut edit = ConfigEdit::open(&config.path)?;
+    // Again under the lock: another admin may have added it meanwhile.
+    duplicate_of(edit.config(), url.as_str())?;
+    let existing: Vec<String> = edit
+        .config()
+        .sources
+        .iter()
+        .map(|s| s.id.0.clone())
+        .collect();
+    let name = req
+        .name
+        .clone()
+        .or(title)
+        .unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
+    let id = match &req.id {
+        Some(id) => {
+            if let Some(s) = edit.config().source(id) {
+                return Err(EditError::Refused(format!(
+                    "id {id:?} is already used by source {} ({})",
+                    s.name, s.url
+                )));
+            }
+            id.clone()
+        }
+        None => crate::edit::derive_id(&name, url.as_str(), &|c| existing.iter().any(|e| e == c)),
+    };
+    edit.add_source(&NewSource {
+        id: id.clone(),
+        name: name.clone(),
+        url: url.to_string(),
+        tags: req.tags.clone(),
+        schedule: req.schedule.clone(),
+        enabled: true,
+    })?;
+    edit.save()?;
+    Ok(format!(
+        "{note}added source {id} ({name}) <{url}> to {}\n",
+        config.path.display()
+    ))
+}
+
+/// `sources import`: every feed outline not already configured, in one edit.
+pub async fn sources_import(
+    config: &Config,
+    file: &std::path::Path,
+    extra_tags: &[String],
+    fetch: bool,
+) -> Result<String, EditError> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| EditError::Io(format!("{}: cannot read: {e}", file.display())))?;
+    let outlines = crate::opml_io::read(&bytes)
+        .map_err(|e| EditError::Refused(format!("{}: {e}; nothing imported", file.display())))?;
+    let mut out = String::new();
+    let mut fresh: Vec<crate::opml_io::Entry> = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
+    for mut e in outlines.entries {
+        if let Some(s) = crate::edit::source_with_url(config, &e.url) {
+            skipped.push(format!("{}: already source {}", e.url, s.id.0));
+            continue;
+        }
+        let key = crate::edit::url_key(&e.url);
+        if fresh.iter().any(|f| crate::edit::url_key(&f.url) == key) {
+            skipped.push(format!("{}: listed twice in the file", e.url));
+            continue;
+        }
+        for t in extra_tags {
+            if !e.tags.contains(t) {
+                e.tags.push(t.clone());
+            }
+        }
+        fresh.push(e);
+    }
+    let mut failed: Vec<String> = Vec::new();
+    if fetch && !fresh.is_empty() {
+        let fetcher = Fetcher::new(&config.fetch).map_err(|e| EditError::Io(e.to_string()))?;
+        let bar = crate::cli::progress_bar(fresh.len() as u64, "checking");
+        let results: Vec<(usize, Result<Probe, String>)> = {
+            use futures::StreamExt as _;
+            let fetcher = &fetcher;
+            let bar = &bar;
+            futures::stream::iter(fresh.iter().enumerate().map(|(i, e)| async move {
+                let r = match url::Url::parse(&e.url) {
+                    Ok(u) => probe(fetcher, &u).await,
+                    Err(err) => Err(err.to_string()),
+                };
+                bar.inc(1);
+                (i, r)
+            }))
+            .buffer_unordered(config.fetch.concurrency.max(1))
+            .collect()
+            .await
+        };
+        bar.finish_and_clear();
+        for (i, r) in results {
+            match r {
+                Ok(Probe::Feed { title, .. }) => {
+                    if fresh[i].name.is_empty()
+                        && let Some(t) = title
+                    {
+                        fresh[i].name = t;
+                    }
+                }
+                Ok(Probe::Page { .. }) => {
+                    failed.push(format!("{}: an HTML page, not a feed", fresh[i].url))
+                }
+                Err(e) => failed.push(format!("{}: {e}", fresh[i].url)),
+            }
+        }
+        failed.sort();
+    }
+    let mut edit = ConfigEdit::open(&config.path)?;
+    let mut taken: std::collections::HashSet<String> = edit
+        .config()
+        .sources
+        .iter()
+        .map(|s| s.id.0.clone())
+        .collect();
+    let mut added = 0usize;
+    for e in &fresh {
+        // Under the lock, against the file as it is now.
+        if let Some(s) = crate::edit::source_with_url(edit.config(), &e.url) {
+            skipped.push(format!("{}: already source {}", e.url, s.id.0));
+            continue;
+        }
+        let name = if e.name.is_empty() {
+            url::Url::parse(&e.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| e.url.clone())
+        } else {
+            e.name.clone()
+        };
+        let id = crate::edit::derive_id(&name, &e.url, &|c| taken.contains(c));
+        taken.insert(id.clone());
+        edit.add_source(&NewSource {
+            id,
+            name,
+            url: e.url.clone(),
+            tags: e.tags.clone(),
+            schedule: None,
+            enabled: true,
+        })?;
+        added += 1;
+    }
+    if added > 0 {
+        edit.save()?;
+    }
+    let _ = writeln!(
+        out,
+        "imported {added} source{} from {} into {}; {} duplicate{} skipped, {} outline{} rejected{}",
+        if added == 1 { "" } else { "s" },
+        file.display(),
+        config.path.display(),
+        skipped.len(),
+        if skipped.len() == 1 { "" } else { "s" },
+        outlines.rejected.len(),
+        if outlines.rejected.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        if fetch {
+            format!(", {} failed the test fetch (added anyway)", failed.len())
+        } else {
+            String::new()
+        }
+    );
+    for s in &skipped {
+        let _ = writeln!(out, "  skipped {s}");
+    }
+    for (url, why) in &outlines.rejected {
+        let _ = writeln!(out, "  rejected {url}: {why}");
+    }
+    for f in &failed {
+        let _ = writeln!(out, "  failed {f}");
+    }
+    Ok(out)
+}
+
+/// `sources export`: OPML 2.0 of every configured source.
+pub fn sources_export(config: &Config) -> Result<String, String> {
+    crate::opml_io::write(&config.sources, Utc::now())
 }

@@ -119,6 +119,83 @@ pub enum SourcesCommand {
     /// Fetch and parse a URL (or a configured source) without storing:
     /// format, charset and why, HTTP caching headers, items and their hashes.
     Test { target: String },
+    /// Add a source to the config. The URL is fetched first: a feed must
+    /// parse; an HTML page's advertised feeds are discovered.
+    Add {
+        url: String,
+        /// The source's id (default: from its name, else its URL).
+        #[arg(long)]
+        id: Option<String>,
+        /// Its display name (default: the feed's title).
+        #[arg(long)]
+        name: Option<String>,
+        /// A tag (repeatable).
+        #[arg(long = "tag", value_name = "T")]
+        tags: Vec<String>,
+        /// Its own poll schedule (cron with seconds).
+        #[arg(long, value_name = "CRON")]
+        schedule: Option<String>,
+        /// Which feed to take when the page links to several (1-based).
+        #[arg(long, value_name = "N")]
+        pick: Option<usize>,
+        /// Add without fetching (no discovery, no check).
+        #[arg(long)]
+        no_fetch: bool,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Remove a source from the config. Its stories stay (until retention)
+    /// unless --purge.
+    Remove {
+        id: String,
+        /// Also delete its copies, and the stories no other source carried.
+        #[arg(long)]
+        purge: bool,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Poll a source again.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Stop polling a source (it stays in the config and its stories stay).
+    Disable {
+        id: String,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Change a source's tags: `+T` (or `T`) adds, `-T` removes.
+    #[command(override_usage = "newsriver sources tag [--reload] <ID> <+T|-T>...")]
+    Tag {
+        id: String,
+        #[arg(required = true, allow_hyphen_values = true, value_name = "+T|-T")]
+        changes: Vec<String>,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Add the feeds of an OPML file (skipping ones already configured).
+    Import {
+        file: PathBuf,
+        /// Add this tag to every imported source (repeatable).
+        #[arg(long = "tag", value_name = "T")]
+        tags: Vec<String>,
+        /// Do not fetch the feeds to check them and fill in missing names.
+        #[arg(long)]
+        no_fetch: bool,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Print every source as OPML 2.0 (tags as folders and categories).
+    Export,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReloadFlag {
+    /// Then tell the running daemon to reload (SIGHUP by its pid file).
+    #[arg(long)]
+    reload: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -282,7 +359,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
     };
     let result = rt.block_on(async {
         let poller = Poller::new(config)?;
-        let bar = progress_bar(sources.len() as u64);
+        let bar = progress_bar(sources.len() as u64, "polling");
         let report = poller
             .poll(sources, |r| {
                 bar.set_message(r.id.clone());
@@ -303,14 +380,15 @@ fn poll(config: &Config, only: &[String]) -> Exit {
     Exit::Success
 }
 
-fn progress_bar(len: u64) -> ProgressBar {
+/// A progress bar on a terminal (stderr), hidden otherwise.
+pub fn progress_bar(len: u64, verb: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} polling [{bar:30}] {pos}/{len} {elapsed} {wide_msg}",
-    ) {
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{spinner}} {verb} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} {{wide_msg}}"
+    )) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -441,30 +519,213 @@ fn emit<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Ex
 }
 
 fn sources(config: &Config, command: SourcesCommand) -> Exit {
-    if let SourcesCommand::Test { target } = &command {
-        let rt = match runtime() {
-            Ok(rt) => rt,
-            Err(code) => return code,
-        };
-        return emit(
-            rt.block_on(crate::admin::sources_test(config, target)),
-            Exit::Runtime,
-        );
-    }
-    let store = match open_store(config) {
-        Ok(s) => s,
-        Err(code) => return code,
+    use crate::edit::EditError;
+    let block_on = |f: std::pin::Pin<Box<dyn Future<Output = Result<String, EditError>> + '_>>| {
+        runtime().map(|rt| rt.block_on(f))
     };
-    match command {
-        SourcesCommand::List { tag, format } => emit(
-            crate::admin::sources_list(config, &store, tag.as_deref(), format == "json"),
-            Exit::Runtime,
+    let (result, reload) = match command {
+        SourcesCommand::Test { target } => {
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(code) => return code,
+            };
+            return emit(
+                rt.block_on(crate::admin::sources_test(config, &target)),
+                Exit::Runtime,
+            );
+        }
+        SourcesCommand::List { tag, format } => {
+            let store = match open_store(config) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            return emit(
+                crate::admin::sources_list(config, &store, tag.as_deref(), format == "json"),
+                Exit::Runtime,
+            );
+        }
+        SourcesCommand::Show { id } => {
+            let store = match open_store(config) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            return emit(
+                crate::admin::sources_show(config, &store, &id),
+                Exit::Config,
+            );
+        }
+        SourcesCommand::Export => return emit(crate::admin::sources_export(config), Exit::Runtime),
+        SourcesCommand::Add {
+            url,
+            id,
+            name,
+            tags,
+            schedule,
+            pick,
+            no_fetch,
+            reload,
+        } => {
+            let req = crate::admin::AddSource {
+                url,
+                id,
+                name,
+                tags,
+                schedule,
+                pick,
+                fetch: !no_fetch,
+            };
+            match block_on(Box::pin(crate::admin::sources_add(config, req))) {
+                Ok(r) => (r, reload.reload),
+                Err(code) => return code,
+            }
+        }
+        SourcesCommand::Import {
+            file,
+            tags,
+            no_fetch,
+            reload,
+        } => match block_on(Box::pin(crate::admin::sources_import(
+            config, &file, &tags, !no_fetch,
+        ))) {
+            Ok(r) => (r, reload.reload),
+            Err(code) => return code,
+        },
+        SourcesCommand::Remove { id, purge, reload } => {
+            (remove_source(config, &id, purge), reload.reload)
+        }
+        SourcesCommand::Enable { id, reload } => (
+            edit_one(config, |e| e.set_enabled(&id, true))
+                .map(|_| format!("enabled source {id}\n")),
+            reload.reload,
         ),
-        SourcesCommand::Show { id } => emit(
-            crate::admin::sources_show(config, &store, &id),
-            Exit::Config,
+        SourcesCommand::Disable { id, reload } => (
+            edit_one(config, |e| e.set_enabled(&id, false))
+                .map(|_| format!("disabled source {id}\n")),
+            reload.reload,
         ),
-        SourcesCommand::Test { .. } => Exit::Success,
+        SourcesCommand::Tag {
+            id,
+            changes,
+            reload,
+        } => {
+            let mut add = Vec::new();
+            let mut remove = Vec::new();
+            for c in &changes {
+                match c.strip_prefix('-') {
+                    _ if c == "--reload" => {
+                        eprintln!("error: put --reload before the source id");
+                        return Exit::Config;
+                    }
+                    Some(t) if !t.is_empty() => remove.push(t.to_string()),
+                    _ => match c.strip_prefix('+').unwrap_or(c) {
+                        "" => {
+                            eprintln!("error: empty tag in {c:?}");
+                            return Exit::Config;
+                        }
+                        t => add.push(t.to_string()),
+                    },
+                }
+            }
+            (
+                edit_one(config, |e| e.retag(&id, &add, &remove)).map(|new| {
+                    let tags = new
+                        .source(&id)
+                        .map(|s| s.tags.join(", "))
+                        .unwrap_or_default();
+                    format!(
+                        "source {id} tags: {}\n",
+                        if tags.is_empty() { "-" } else { &tags }
+                    )
+                }),
+                reload.reload,
+            )
+        }
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            if reload {
+                return reload_daemon(config);
+            }
+            Exit::Success
+        }
+        Err(e @ EditError::Refused(_)) => {
+            eprintln!("error: {e}");
+            Exit::Config
+        }
+        Err(e @ EditError::Io(_)) => {
+            eprintln!("error: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+/// One locked, validated, atomic edit of the config.
+fn edit_one(
+    config: &Config,
+    change: impl FnOnce(&mut crate::edit::ConfigEdit) -> Result<(), crate::edit::EditError>,
+) -> Result<Config, crate::edit::EditError> {
+    let mut edit = crate::edit::ConfigEdit::open(&config.path)?;
+    change(&mut edit)?;
+    edit.save()
+}
+
+/// `sources remove ID [--purge]`: the config first (so the daemon stops
+/// polling it), then the stored copies. `--purge` of an id that has already
+/// left the config only purges.
+fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, crate::edit::EditError> {
+    use crate::edit::EditError;
+    let mut out = String::new();
+    let new_config = if config.source(id).is_some() || !purge {
+        let new = edit_one(config, |e| e.remove_source(id))?;
+        out += &format!("removed source {id} from {}\n", config.path.display());
+        new
+    } else {
+        config.clone()
+    };
+    if !purge {
+        out += "its stories stay; `--purge` would delete them\n";
+        return Ok(out);
+    }
+    let mut store = crate::pipeline::open_store(&new_config)
+        .map(|(s, _)| s)
+        .map_err(|e| EditError::Io(e.to_string()))?;
+    if !store
+        .has_source(id)
+        .map_err(|e| EditError::Io(e.to_string()))?
+        && out.is_empty()
+    {
+        return Err(EditError::Refused(format!(
+            "no source with id {id:?} in {} or the database",
+            config.path.display()
+        )));
+    }
+    let (copies, stories) = store
+        .purge_source(id)
+        .map_err(|e| EditError::Io(format!("purging {id}: {e}")))?;
+    out += &format!(
+        "purged {copies} cop{} of {id}, and {stories} stor{} no other source carried\n",
+        if copies == 1 { "y" } else { "ies" },
+        if stories == 1 { "y" } else { "ies" },
+    );
+    Ok(out)
+}
+
+/// `--reload` on an edit: SIGHUP to the daemon of this config. The edit is
+/// saved either way; a failed reload is reported (exit 1).
+fn reload_daemon(config: &Config) -> Exit {
+    match crate::daemon::send_reload(config) {
+        Ok(pid) => {
+            println!("sent SIGHUP to newsriver (pid {pid})");
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!(
+                "error: the edit is saved, but the daemon was not told: {e}\n\
+                 (a running daemon also notices the changed file within seconds)"
+            );
+            Exit::Runtime
+        }
     }
 }
 

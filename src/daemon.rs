@@ -119,6 +119,11 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
     let watchdog = watchdog_interval();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
 
+    let mut watch = tokio::time::interval(CONFIG_WATCH);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stamp = file_stamp(config_path);
+    let mut reload_now = false;
+
     let mut in_flight: HashSet<String> = HashSet::new();
     let mut polls: JoinSet<(String, Result<SourceReport, String>)> = JoinSet::new();
     let mut totals = (0u64, 0u64, 0u64); // polls, failures, new stories
@@ -238,22 +243,15 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                 );
                 notify(&[sd_notify::NotifyState::Status(&status)]);
             }
-            _ = hup.recv() => {
-                match reload(config_path, &running).await {
-                    Ok(new) => {
-                        let cache = Arc::new(FeedCache::new(&new.config));
-                        http::refresh_blocking(&cache, &new.poller.store()).await;
-                        app.set_cache(cache);
-                        tracing::info!(
-                            sources = new.config.sources.len(),
-                            topics = new.config.topics.len(),
-                            "configuration reloaded"
-                        );
-                        running = new;
-                    }
-                    Err(e) => tracing::error!("reload failed, the old configuration keeps running: {e}"),
+            _ = hup.recv() => reload_now = true,
+            _ = watch.tick() => {
+                // An edit by hand or by `sources add` is picked up without
+                // a signal: the file's identity, size or mtime changed.
+                let now = file_stamp(config_path);
+                if now != stamp {
+                    tracing::info!(path = %config_path.display(), "configuration file changed");
+                    reload_now = true;
                 }
-                notify(&[sd_notify::NotifyState::Ready]);
             }
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 let store = running.poller.store();
@@ -266,6 +264,27 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
+        }
+        if std::mem::take(&mut reload_now) {
+            stamp = file_stamp(config_path);
+            notify(&[sd_notify::NotifyState::Reloading]);
+            match reload(config_path, &running).await {
+                Ok(new) => {
+                    let cache = Arc::new(FeedCache::new(&new.config));
+                    http::refresh_blocking(&cache, &new.poller.store()).await;
+                    app.set_cache(cache);
+                    tracing::info!(
+                        sources = new.config.sources.len(),
+                        topics = new.config.topics.len(),
+                        "configuration reloaded"
+                    );
+                    running = new;
+                }
+                Err(e) => {
+                    tracing::error!("reload failed, the old configuration keeps running: {e}")
+                }
+            }
+            notify(&[sd_notify::NotifyState::Ready]);
         }
     }
 
@@ -292,6 +311,19 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
     drop(running);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often the daemon looks at the config file's metadata.
+const CONFIG_WATCH: Duration = Duration::from_secs(2);
+
+/// What identifies one version of the config file: where the path leads
+/// (editors and `sources add` replace the file by rename; a symlink may be
+/// swapped), its size and mtime.
+fn file_stamp(path: &Path) -> Option<(PathBuf, u64, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let target = std::fs::canonicalize(path).ok()?;
+    let meta = std::fs::metadata(&target).ok()?;
+    Some((target, meta.ino(), meta.len(), meta.modified().ok()?))
 }
 
 async fn reload(path: &Path, current: &Running) -> Result<Running, String> {

@@ -305,6 +305,60 @@ impl Store {
         Ok(())
     }
 
+    /// `sources remove --purge`: deletes a source's copies, every story left
+    /// with no copy, and the source's row and poll history, in one
+    /// transaction. Stories other outlets also carried stay, linked to their
+    /// earliest remaining copy; topics that lose or change a story move
+    /// their `changed_at` so the feeds are rebuilt. Returns (copies, stories)
+    /// deleted.
+    pub fn purge_source(&mut self, id: &str) -> Result<(usize, usize)> {
+        let tx = self.conn.transaction()?;
+        let touched = "SELECT DISTINCT story_id FROM copies WHERE source_id = ?1";
+        tx.execute(
+            &format!(
+                "UPDATE topics SET changed_at = ?2 WHERE slug IN
+                   (SELECT topic FROM story_topics WHERE story_id IN ({touched}))"
+            ),
+            params![id, Utc::now().timestamp_millis()],
+        )?;
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS purge_touched (story_id TEXT PRIMARY KEY)",
+            [],
+        )?;
+        tx.execute("DELETE FROM temp.purge_touched", [])?;
+        tx.execute(
+            &format!("INSERT INTO temp.purge_touched {touched}"),
+            params![id],
+        )?;
+        let copies = tx.execute("DELETE FROM copies WHERE source_id = ?1", params![id])?;
+        let stories = tx.execute(
+            "DELETE FROM stories WHERE id IN (SELECT story_id FROM temp.purge_touched)
+               AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story_id = stories.id)",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE stories SET link = (SELECT c.link FROM copies c WHERE c.story_id = stories.id
+                                         ORDER BY c.first_seen, c.published, c.id LIMIT 1)
+             WHERE id IN (SELECT story_id FROM temp.purge_touched)",
+            [],
+        )?;
+        tx.execute("DELETE FROM temp.purge_touched", [])?;
+        tx.execute("DELETE FROM sources WHERE id = ?1", params![id])?;
+        tx.commit()?;
+        Ok((copies, stories))
+    }
+
+    /// Whether the database knows a source (it may have left the config).
+    pub fn has_source(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM sources WHERE id = ?1", params![id], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
+    }
+
     /// Validators, remembered redirect and scheduling state of every source.
     pub fn source_states(&self) -> Result<std::collections::HashMap<String, SourceState>> {
         let mut stmt = self

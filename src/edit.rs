@@ -1,0 +1,511 @@
+//! Edits `config.toml` for the admin commands (`sources add|remove|enable|
+//! disable|tag|import`). The file stays the one source of truth, so an edit
+//! must never mangle it:
+//!
+//! - toml_edit keeps every byte it is not asked to change: comments, order,
+//!   alignment, quoting;
+//! - the edited text is validated by the same loader the daemon uses before
+//!   anything is written, so a bad edit leaves the old file in place;
+//! - the write is atomic (temp file in the same folder, fsync, rename) and
+//!   keeps the file's permissions;
+//! - a lock file (`config.toml.lock`, an OS advisory lock) is held from read
+//!   to write, so two admins editing at once both land, one after the other.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
+use url::Url;
+
+use crate::config::{Config, ConfigError};
+
+/// How long an edit waits for another one to finish.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Why an edit was not made. Either way the file is unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// What was asked cannot be done: an unknown id, a duplicate URL, an
+    /// edit that would make the config invalid.
+    #[error("{0}")]
+    Refused(String),
+    /// The file could not be read, locked or written.
+    #[error("{0}")]
+    Io(String),
+}
+
+type Result<T> = std::result::Result<T, EditError>;
+
+/// A source to append as a `[[source]]` table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewSource {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub tags: Vec<String>,
+    pub schedule: Option<String>,
+    pub enabled: bool,
+}
+
+/// An open, locked config file being edited. Dropping it without `save`
+/// changes nothing.
+pub struct ConfigEdit {
+    /// The file to replace (symlinks resolved, so the link survives).
+    target: PathBuf,
+    /// The path the admin named, for messages and for validation (relative
+    /// paths in the config resolve against it).
+    path: PathBuf,
+    doc: DocumentMut,
+    /// The config as it was when opened.
+    before: Config,
+    _lock: File,
+}
+
+impl ConfigEdit {
+    /// Locks and reads `path`. A config that does not load is refused: the
+    /// admin fixes what `check` reports first, so an edit never builds on a
+    /// file whose meaning is unclear.
+    pub fn open(path: &Path) -> Result<ConfigEdit> {
+        let target = std::fs::canonicalize(path)
+            .map_err(|e| EditError::Io(format!("{}: {e}", path.display())))?;
+        let lock = lock(&target)?;
+        let text = std::fs::read_to_string(&target)
+            .map_err(|e| EditError::Io(format!("{}: cannot read: {e}", path.display())))?;
+        let before = Config::from_str_at(&text, path).map_err(|e| match e {
+            ConfigError::Read { .. } => EditError::Io(e.to_string()),
+            ConfigError::Invalid { .. } => EditError::Refused(format!(
+                "{e}\n{} has problems; fix them first (see `newsriver check`)",
+                path.display()
+            )),
+        })?;
+        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            EditError::Refused(format!("{}: {}", path.display(), e.message()))
+        })?;
+        Ok(ConfigEdit {
+            target,
+            path: path.to_path_buf(),
+            doc,
+            before,
+            _lock: lock,
+        })
+    }
+
+    /// The config as it was when the edit began.
+    pub fn config(&self) -> &Config {
+        &self.before
+    }
+
+    fn sources_mut(&mut self, create: bool) -> Result<Option<&mut ArrayOfTables>> {
+        if create && self.doc.get("source").is_none() {
+            self.doc
+                .insert("source", Item::ArrayOfTables(ArrayOfTables::new()));
+        }
+        match self.doc.get_mut("source") {
+            None => Ok(None),
+            Some(Item::ArrayOfTables(a)) => Ok(Some(a)),
+            Some(_) => Err(EditError::Refused(format!(
+                "{}: `source` is not written as [[source]] tables; \
+                 the CLI edits only that form, so edit this file by hand",
+                self.path.display()
+            ))),
+        }
+    }
+
+    fn source_table(&mut self, id: &str) -> Result<&mut Table> {
+        let path = self.path.display().to_string();
+        self.sources_mut(false)?
+            .and_then(|a| {
+                a.iter_mut()
+                    .find(|t| t.get("id").and_then(Item::as_str) == Some(id))
+            })
+            .ok_or_else(|| EditError::Refused(format!("no source with id {id:?} in {path}")))
+    }
+
+    /// Appends a `[[source]]` table after the last one.
+    pub fn add_source(&mut self, s: &NewSource) -> Result<()> {
+        let mut t = Table::new();
+        t.insert("id", value(&s.id));
+        t.insert("name", value(&s.name));
+        t.insert("url", value(&s.url));
+        if !s.tags.is_empty() {
+            t.insert("tags", value(s.tags.iter().collect::<Array>()));
+        }
+        if let Some(cron) = &s.schedule {
+            t.insert("schedule", value(cron));
+        }
+        if !s.enabled {
+            t.insert("enabled", value(false));
+        }
+        // A blank line before the header, like the tables around it. The
+        // table has no position of its own, so toml_edit writes it right
+        // after the last `[[source]]`, before any `[[topic]]` that follows.
+        t.decor_mut().set_prefix("\n");
+        if let Some(sources) = self.sources_mut(true)? {
+            sources.push(t);
+        }
+        Ok(())
+    }
+
+    /// Removes a source's table (with the comments just above it, which
+    /// toml_edit keeps as the table's own prefix).
+    pub fn remove_source(&mut self, id: &str) -> Result<()> {
+        let path = self.path.display().to_string();
+        let sources = self.sources_mut(false)?;
+        let index = sources.as_ref().and_then(|a| {
+            a.iter()
+                .position(|t| t.get("id").and_then(Item::as_str) == Some(id))
+        });
+        match (sources, index) {
+            (Some(a), Some(i)) => {
+                a.remove(i);
+                Ok(())
+            }
+            _ => Err(EditError::Refused(format!(
+                "no source with id {id:?} in {path}"
+            ))),
+        }
+    }
+
+    /// `enabled = false`, or back to enabled. Enabling removes the key
+    /// (true is the default) unless the file spells it out, in which case
+    /// only the value changes.
+    pub fn set_enabled(&mut self, id: &str, enabled: bool) -> Result<()> {
+        let t = self.source_table(id)?;
+        match t.get_mut("enabled") {
+            Some(item) if item.is_value() => set_keeping_decor(item, enabled.into()),
+            _ if enabled => {}
+            _ => {
+                t.insert("enabled", value(false));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds and removes tags, keeping the array's own layout.
+    pub fn retag(&mut self, id: &str, add: &[String], remove: &[String]) -> Result<()> {
+        let t = self.source_table(id)?;
+        if t.get("tags").is_none() {
+            t.insert("tags", value(Array::new()));
+        }
+        let Some(tags) = t.get_mut("tags").and_then(Item::as_array_mut) else {
+            return Err(EditError::Refused(format!(
+                "source {id:?}: `tags` is not an array"
+            )));
+        };
+        let before = tags.len();
+        tags.retain(|v| v.as_str().is_none_or(|s| !remove.iter().any(|r| r == s)));
+        let mut changed = tags.len() != before;
+        for tag in add {
+            if !tags.iter().any(|v| v.as_str() == Some(tag)) {
+                tags.push(tag.as_str());
+                changed = true;
+            }
+        }
+        if changed {
+            // Removing or appending elements leaves odd spacing behind
+            // (`[   "b" , "c"]`); the changed array gets the standard layout,
+            // its trailing comment stays.
+            tags.fmt();
+        }
+        if tags.is_empty() {
+            t.remove("tags");
+        }
+        Ok(())
+    }
+
+    /// Validates the edited text as the daemon would load it, then replaces
+    /// the file atomically. Returns the new config.
+    pub fn save(self) -> Result<Config> {
+        let text = self.doc.to_string();
+        let config = Config::from_str_at(&text, &self.path).map_err(|e| {
+            EditError::Refused(format!(
+                "the edit would make the config invalid, so nothing was written:\n{e}"
+            ))
+        })?;
+        write_atomically(&self.target, text.as_bytes())
+            .map_err(|e| EditError::Io(format!("{}: cannot write: {e}", self.path.display())))?;
+        Ok(config)
+    }
+}
+
+/// Replaces one item's value, keeping the spaces and comment around it.
+fn set_keeping_decor(item: &mut Item, mut new: toml_edit::Value) {
+    if let Some(old) = item.as_value() {
+        *new.decor_mut() = old.decor().clone();
+    }
+    *item = Item::Value(new);
+}
+
+/// Takes `<config>.lock`, waiting up to [`LOCK_WAIT`] for another edit. The
+/// lock file is left in place: deleting it would let a third editor lock a
+/// new file while the second still holds the old one.
+fn lock(target: &Path) -> Result<File> {
+    let mut name = target.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            EditError::Io(format!(
+                "{}: cannot create the lock file: {e}",
+                path.display()
+            ))
+        })?;
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(EditError::Io(format!(
+                    "{}: another edit has held the lock for {}s; try again",
+                    path.display(),
+                    LOCK_WAIT.as_secs()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(EditError::Io(format!(
+                    "{}: cannot lock: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+}
+
+/// Temp file beside `target`, same permissions, fsync, rename, fsync the
+/// folder: a reader (or a crash) sees the old file or the new one, never half.
+fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config.toml".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        if let Ok(meta) = std::fs::metadata(target) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, target)?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The form in which two URLs count as the same source: scheme and host in
+/// lower case (the url crate does that, and drops default ports), no
+/// fragment, no trailing slash on the path.
+pub fn url_key(url: &str) -> String {
+    match Url::parse(url.trim()) {
+        Ok(mut u) => {
+            u.set_fragment(None);
+            let mut s = u.to_string();
+            if u.query().is_none() {
+                while s.ends_with('/') && !s.ends_with("://") {
+                    s.pop();
+                }
+            }
+            s
+        }
+        Err(_) => url.trim().trim_end_matches('/').to_ascii_lowercase(),
+    }
+}
+
+/// The configured source that already has `url`, if any.
+pub fn source_with_url<'a>(config: &'a Config, url: &str) -> Option<&'a crate::config::Source> {
+    let key = url_key(url);
+    config
+        .sources
+        .iter()
+        .find(|s| url_key(s.url.as_str()) == key)
+}
+
+/// An id for a new source: from its name when that has enough ASCII (ids
+/// end up in URLs, logs and shell commands), else from the URL's host and
+/// last path segment; `-2`, `-3`… when taken.
+pub fn derive_id(name: &str, url: &str, taken: &dyn Fn(&str) -> bool) -> String {
+    let from_name = slug(name);
+    let base = if from_name.len() >= 3 {
+        from_name
+    } else {
+        Url::parse(url)
+            .ok()
+            .map(|u| {
+                let host = u.host_str().unwrap_or("source");
+                let host = host.strip_prefix("www.").unwrap_or(host);
+                let stem = u
+                    .path_segments()
+                    .and_then(|mut s| s.rfind(|p| !p.is_empty()))
+                    .map(|p| p.rsplit_once('.').map_or(p, |(stem, _)| stem).to_string())
+                    .unwrap_or_default();
+                slug(&format!("{host} {stem}"))
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "source".into())
+    };
+    if !taken(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|c| !taken(c))
+        .unwrap_or(base)
+}
+
+/// Lower-case ASCII letters and digits, runs of anything else as one `-`.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out.truncate(48);
+    out.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ODD: &str = r#"# top comment
+[storage]
+path   =   "x.db"   # aligned
+
+[[source]]
+# the first outlet
+id="a"
+name = 'A'
+url = "https://a.example/feed.xml"
+tags = [ "one",   "two" ]   # spaced
+
+[[topic]]
+slug = "t"
+title = "T"
+query = "教育"
+"#;
+
+    fn open(text: &str) -> (tempfile::TempDir, PathBuf, ConfigEdit) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).expect("write");
+        let edit = ConfigEdit::open(&path).expect("open");
+        (dir, path, edit)
+    }
+
+    #[test]
+    fn add_goes_after_the_last_source_and_keeps_the_rest() {
+        let (_d, path, mut edit) = open(ODD);
+        edit.add_source(&NewSource {
+            id: "b".into(),
+            name: "B 新闻".into(),
+            url: "https://b.example/rss".into(),
+            tags: vec!["x".into()],
+            schedule: None,
+            enabled: true,
+        })
+        .expect("add");
+        let config = edit.save().expect("save");
+        assert_eq!(config.sources.len(), 2);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let (head, tail) = text
+            .split_once("\n[[source]]\nid = \"b\"")
+            .expect("new table");
+        assert!(ODD.starts_with(head), "{text}");
+        assert!(
+            tail.contains("[[topic]]"),
+            "topic after the new source: {text}"
+        );
+        assert!(ODD.ends_with(&tail[tail.find("\n[[topic]]").expect("topic")..]));
+    }
+
+    #[test]
+    fn retag_and_disable_touch_only_their_values() {
+        let (_d, path, mut edit) = open(ODD);
+        edit.retag("a", &["three".into()], &["one".into()])
+            .expect("tag");
+        edit.set_enabled("a", false).expect("disable");
+        edit.save().expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains(r#"tags = ["two", "three"]   # spaced"#),
+            "{text}"
+        );
+        assert!(text.contains("enabled = false"), "{text}");
+        assert!(text.starts_with("# top comment\n[storage]\npath   =   \"x.db\"   # aligned\n"));
+    }
+
+    #[test]
+    fn an_invalid_edit_writes_nothing() {
+        let (_d, path, mut edit) = open(ODD);
+        edit.add_source(&NewSource {
+            id: "a".into(),
+            name: "dup".into(),
+            url: "https://c.example/".into(),
+            enabled: true,
+            ..NewSource::default()
+        })
+        .expect("add");
+        let err = edit.save().expect_err("duplicate id");
+        assert!(err.to_string().contains("duplicate"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), ODD);
+    }
+
+    #[test]
+    fn url_keys_ignore_case_and_trailing_slash() {
+        assert_eq!(
+            url_key("HTTPS://A.Example/feed/"),
+            url_key("https://a.example/feed")
+        );
+        assert_eq!(url_key("https://a.example/"), url_key("https://a.example"));
+        assert_ne!(
+            url_key("https://a.example/Feed"),
+            url_key("https://a.example/feed")
+        );
+        assert_ne!(url_key("http://a.example/"), url_key("https://a.example/"));
+    }
+
+    #[test]
+    fn ids_come_from_ascii_names_or_the_url() {
+        let none = |_: &str| false;
+        assert_eq!(
+            derive_id("Reuters: World News", "https://x/", &none),
+            "reuters-world-news"
+        );
+        assert_eq!(
+            derive_id(
+                "中国新闻网",
+                "https://www.chinanews.com.cn/rss/scroll-news.xml",
+                &none
+            ),
+            "chinanews-com-cn-scroll-news"
+        );
+        let taken = |s: &str| s == "abc" || s == "abc-2";
+        assert_eq!(derive_id("ABC", "https://x/", &taken), "abc-3");
+    }
+}

@@ -1,0 +1,173 @@
+//! OPML in and out, for `sources import` and `sources export`: the format
+//! every feed reader exchanges subscription lists in. The opml crate does the
+//! XML; this module maps outlines to sources and back.
+//!
+//! Tags travel both ways readers use: as folders (an outline without
+//! `xmlUrl` whose children are feeds — Miniflux, FreshRSS, Inoreader) and as
+//! the OPML 2.0 `category` attribute (comma-separated). Export writes each
+//! source into the folder of its first tag and lists all its tags in
+//! `category`, so an import of an export gives the same tags back.
+
+use url::Url;
+
+use crate::config::Source;
+
+/// A feed outline read from an OPML file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// `title`, else `text`; may be empty.
+    pub name: String,
+    pub url: String,
+    pub tags: Vec<String>,
+}
+
+/// What an OPML file holds: its feeds, and the outlines that look like feeds
+/// but cannot be one (a bad `xmlUrl`), with the reason.
+#[derive(Debug, Default)]
+pub struct Outlines {
+    pub entries: Vec<Entry>,
+    pub rejected: Vec<(String, String)>,
+}
+
+/// Reads an OPML file. A file that is not OPML (or has no outlines) is an
+/// error as a whole, so that `import` adds nothing from it.
+pub fn read(bytes: &[u8]) -> Result<Outlines, String> {
+    // Exports from other tools come in UTF-8 with a BOM, UTF-16, or the
+    // occasional legacy charset: decode them like feeds.
+    let text = crate::decode::decode(bytes, None, None, None).text;
+    let doc = opml::OPML::from_str(&text).map_err(|e| format!("not a valid OPML file: {e}"))?;
+    let mut out = Outlines::default();
+    walk(&doc.body.outlines, &mut Vec::new(), &mut out);
+    Ok(out)
+}
+
+fn walk(outlines: &[opml::Outline], folders: &mut Vec<String>, out: &mut Outlines) {
+    for o in outlines {
+        let label = o
+            .title
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(&o.text)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        match o.xml_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => match Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                    let mut tags: Vec<String> = Vec::new();
+                    let from_category = o
+                        .category
+                        .iter()
+                        .flat_map(|c| c.split(','))
+                        .map(|c| c.trim().trim_matches('/').to_string());
+                    for tag in folders.iter().cloned().chain(from_category) {
+                        if !tag.is_empty() && !tags.contains(&tag) {
+                            tags.push(tag);
+                        }
+                    }
+                    out.entries.push(Entry {
+                        name: label,
+                        url: u.to_string(),
+                        tags,
+                    });
+                }
+                Ok(u) => out.rejected.push((
+                    url.to_string(),
+                    format!("scheme {:?} is not http or https", u.scheme()),
+                )),
+                Err(e) => out.rejected.push((url.to_string(), e.to_string())),
+            },
+            _ => {
+                // A folder: its children get its name as a tag.
+                let pushed = !label.is_empty();
+                if pushed {
+                    folders.push(label);
+                }
+                walk(&o.outlines, folders, out);
+                if pushed {
+                    folders.pop();
+                }
+            }
+        }
+    }
+}
+
+/// OPML 2.0 for `sources`, grouped into folders by first tag.
+pub fn write(sources: &[Source], now: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
+    let mut doc = opml::OPML {
+        version: "2.0".into(),
+        head: Some(opml::Head {
+            title: Some("newsriver sources".into()),
+            date_created: Some(now.to_rfc2822()),
+            ..opml::Head::default()
+        }),
+        ..opml::OPML::default()
+    };
+    let feed = |s: &Source| opml::Outline {
+        text: s.name.clone(),
+        title: Some(s.name.clone()),
+        r#type: Some("rss".into()),
+        xml_url: Some(s.url.to_string()),
+        category: (!s.tags.is_empty()).then(|| s.tags.join(",")),
+        ..opml::Outline::default()
+    };
+    let mut folders: Vec<opml::Outline> = Vec::new();
+    for s in sources {
+        match s.tags.first() {
+            None => doc.body.outlines.push(feed(s)),
+            Some(tag) => match folders.iter_mut().find(|f| &f.text == tag) {
+                Some(f) => f.outlines.push(feed(s)),
+                None => folders.push(opml::Outline {
+                    text: tag.clone(),
+                    title: Some(tag.clone()),
+                    outlines: vec![feed(s)],
+                    ..opml::Outline::default()
+                }),
+            },
+        }
+    }
+    doc.body.outlines.extend(folders);
+    if doc.body.outlines.is_empty() {
+        // OPML requires at least one outline in <body>.
+        doc.body.outlines.push(opml::Outline {
+            text: "(no sources)".into(),
+            ..opml::Outline::default()
+        });
+    }
+    doc.to_string()
+        .map(|xml| format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}\n"))
+        .map_err(|e| format!("cannot write OPML: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_and_categories_become_tags() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>x</title></head><body>
+  <outline text="新闻">
+    <outline text="中新网" type="rss" xmlUrl="https://www.chinanews.com.cn/rss/china.xml" category="/national,教育"/>
+    <outline text="Sub"><outline text="Deep" xmlUrl="http://deep.example/feed"/></outline>
+  </outline>
+  <outline text="Top" title="Top Title" xmlUrl="https://top.example/rss"/>
+  <outline text="Bad" xmlUrl="ftp://x.example/feed"/>
+  <outline text="Worse" xmlUrl="not a url"/>
+</body></opml>"#;
+        let o = read(xml.as_bytes()).expect("valid");
+        assert_eq!(o.entries.len(), 3);
+        assert_eq!(o.entries[0].tags, ["新闻", "national", "教育"]);
+        assert_eq!(o.entries[1].tags, ["新闻", "Sub"]);
+        assert_eq!(o.entries[2].name, "Top Title");
+        assert!(o.entries[2].tags.is_empty());
+        assert_eq!(o.rejected.len(), 2);
+    }
+
+    #[test]
+    fn not_opml_is_an_error() {
+        assert!(read(b"<rss version=\"2.0\"><channel/></rss>").is_err());
+        assert!(read(b"<opml version=\"2.0\"><head/><body></body></opml>").is_err());
+        assert!(read(b"\xff\xfe garbage").is_err());
+    }
+}
