@@ -159,7 +159,15 @@ impl ConfigEdit {
         });
         match (sources, index) {
             (Some(a), Some(i)) => {
+                let (position, prefix) = a
+                    .get(i)
+                    .map(|t| {
+                        let prefix = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+                        (t.position(), prefix.to_string())
+                    })
+                    .unwrap_or_default();
                 a.remove(i);
+                self.keep_section_comments(position, &prefix);
                 Ok(())
             }
             _ => Err(EditError::Refused(format!(
@@ -168,13 +176,78 @@ impl ConfigEdit {
         }
     }
 
+    /// A removed table takes the comment lines right above its header (they
+    /// describe it), but a comment block separated from the header by a
+    /// blank line heads a section (`# ---- sources ----`): that moves to the
+    /// table that now follows.
+    fn keep_section_comments(&mut self, removed_at: Option<isize>, prefix: &str) {
+        let mut lines: Vec<&str> = prefix.split('\n').collect();
+        // The header's own comments: the unbroken run of comment lines
+        // before it (the last element is the header line's indentation).
+        let mut end = lines.len().saturating_sub(1);
+        while end > 0 && lines[end - 1].trim_start().starts_with('#') {
+            end -= 1;
+        }
+        lines.truncate(end);
+        let kept = lines.join("\n");
+        if !kept.contains('#') {
+            return;
+        }
+        let kept = kept.trim_end_matches(['\n', ' ', '\t']).to_string();
+        let Some(at) = removed_at else { return };
+        let mut next: Option<&mut Table> = None;
+        for (_, item) in self.doc.as_table_mut().iter_mut() {
+            let tables: Vec<&mut Table> = match item {
+                Item::Table(t) => vec![t],
+                Item::ArrayOfTables(a) => a.iter_mut().collect(),
+                _ => Vec::new(),
+            };
+            for t in tables {
+                let p = t.position().unwrap_or(isize::MAX);
+                if p > at
+                    && next
+                        .as_ref()
+                        .is_none_or(|n| p < n.position().unwrap_or(isize::MAX))
+                {
+                    next = Some(t);
+                }
+            }
+        }
+        match next {
+            Some(t) => {
+                let own = t
+                    .decor()
+                    .prefix()
+                    .and_then(|p| p.as_str())
+                    .unwrap_or("\n")
+                    .to_string();
+                t.decor_mut().set_prefix(format!("{kept}\n{own}"));
+            }
+            None => {
+                let trailing = self.doc.trailing().as_str().unwrap_or("").to_string();
+                self.doc.set_trailing(format!("{trailing}{kept}\n"));
+            }
+        }
+    }
+
     /// `enabled = false`, or back to enabled. Enabling removes the key
-    /// (true is the default) unless the file spells it out, in which case
-    /// only the value changes.
+    /// (true is the default), so disable + enable gives the file back as it
+    /// was — unless the line carries a comment, which stays with the value.
     pub fn set_enabled(&mut self, id: &str, enabled: bool) -> Result<()> {
         let t = self.source_table(id)?;
+        let commented = t.get("enabled").and_then(Item::as_value).is_some_and(|v| {
+            v.decor()
+                .suffix()
+                .and_then(|s| s.as_str())
+                .is_some_and(|s| s.contains('#'))
+        });
         match t.get_mut("enabled") {
-            Some(item) if item.is_value() => set_keeping_decor(item, enabled.into()),
+            Some(item) if item.is_value() && (commented || !enabled) => {
+                set_keeping_decor(item, enabled.into());
+            }
+            Some(_) if enabled => {
+                t.remove("enabled");
+            }
             _ if enabled => {}
             _ => {
                 t.insert("enabled", value(false));
@@ -458,6 +531,18 @@ query = "教育"
         );
         assert!(text.contains("enabled = false"), "{text}");
         assert!(text.starts_with("# top comment\n[storage]\npath   =   \"x.db\"   # aligned\n"));
+    }
+
+    #[test]
+    fn remove_takes_its_own_comments_and_leaves_the_section_heading() {
+        let text = "[storage]\npath = \"x.db\"\n\n# ---- sources ----\n\n# about a\n[[source]]\nid = \"a\"\nurl = \"https://a.example/\"\n\n# about b\n[[source]]\nid = \"b\"\nurl = \"https://b.example/\"\n";
+        let (_d, path, mut edit) = open(text);
+        edit.remove_source("a").expect("remove");
+        edit.save().expect("save");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "[storage]\npath = \"x.db\"\n\n# ---- sources ----\n\n# about b\n[[source]]\nid = \"b\"\nurl = \"https://b.example/\"\n"
+        );
     }
 
     #[test]

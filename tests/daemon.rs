@@ -409,3 +409,73 @@ fn sigterm_during_a_slow_poll_exits_within_the_bound_and_leaves_a_sound_database
         "the fast source's story is intact; the slow one left nothing"
     );
 }
+
+#[test]
+fn the_daemon_picks_up_config_edits_by_watching_the_file_and_by_reload() {
+    let server = TestServer::start();
+    server.fixed("/one", ok_feed("第一个来源的新闻标题"));
+    server.fixed(
+        "/two",
+        Response::ok(
+            "application/rss+xml; charset=utf-8",
+            rss2(
+                "二",
+                &[Item {
+                    guid: Some("2"),
+                    link: Some("https://outlet.example/2"),
+                    title: Some("第二个来源的新闻标题"),
+                    description: Some(
+                        "<p>另一条完全不同的新闻，讲的是天津的港口建设和物流发展，正文足够长。</p>",
+                    ),
+                    pub_date: None,
+                }],
+            ),
+        ),
+    );
+    let env = Env::with(
+        &format!("{FETCH}\n{EVERY_SECOND}"),
+        &[src("one", &server.url("/one"))],
+        "",
+    );
+    let daemon = Daemon::start(&env);
+    wait_for(
+        Duration::from_secs(20),
+        || env.copies() == 1,
+        "the first source is polled",
+    );
+
+    // No signal: the daemon notices the rewritten file.
+    let r = env.run(&[
+        "sources",
+        "add",
+        "--no-fetch",
+        "--id",
+        "two",
+        &server.url("/two"),
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    wait_for(
+        Duration::from_secs(20),
+        || env.copies() == 2,
+        "the added source is polled without a reload signal",
+    );
+
+    // --reload sends SIGHUP through the pid file; a disabled source stops
+    // being polled.
+    let r = env.run(&["sources", "disable", "--reload", "two"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("sent SIGHUP"), "{r:?}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let polled = server.requests("/two").len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        server.requests("/two").len(),
+        polled,
+        "a disabled source is not polled"
+    );
+    assert!(server.requests("/one").len() > 2, "the others go on");
+    daemon.stop();
+    let log = std::fs::read_to_string(env.path("daemon.log")).unwrap();
+    assert!(log.contains("configuration file changed"), "{log}");
+    assert!(log.contains("configuration reloaded"), "{log}");
+}
