@@ -291,13 +291,13 @@ pub fn run(cli: Cli) -> Exit {
     init_logging(config.log_level.as_deref(), default_level);
     match cli.command {
         Command::Check => {
-            println!(
-                "{}: ok ({}, {} enabled, {})",
+            out(&format!(
+                "{}: ok ({}, {} enabled, {})\n",
                 cli.config.display(),
                 plural(config.sources.len(), "source"),
                 config.sources.iter().filter(|s| s.enabled).count(),
                 plural(config.topics.len(), "topic")
-            );
+            ));
             Exit::Success
         }
         Command::Poll { sources } => poll(&config, &sources),
@@ -316,7 +316,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Topics { command } => topics(&config, command),
         Command::Reload => match crate::daemon::send_reload(&config) {
             Ok(pid) => {
-                println!("sent SIGHUP to newsriver (pid {pid})");
+                out(&format!("sent SIGHUP to newsriver (pid {pid})\n"));
                 Exit::Success
             }
             Err(e) => {
@@ -504,11 +504,20 @@ fn open_store(config: &Config) -> Result<crate::store::Store, Exit> {
     })
 }
 
+/// Writes to stdout; a closed pipe (`newsriver sources export | head`) is
+/// not an error worth a panic.
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
 /// Prints `result` (stdout) or its error (stderr, exit 1).
 fn emit<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Exit {
     match result {
         Ok(text) => {
-            print!("{text}");
+            out(&text);
             Exit::Success
         }
         Err(e) => {
@@ -643,7 +652,7 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
     };
     match result {
         Ok(text) => {
-            print!("{text}");
+            out(&text);
             if reload {
                 return reload_daemon(config);
             }
@@ -716,7 +725,7 @@ fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, crate
 fn reload_daemon(config: &Config) -> Exit {
     match crate::daemon::send_reload(config) {
         Ok(pid) => {
-            println!("sent SIGHUP to newsriver (pid {pid})");
+            out(&format!("sent SIGHUP to newsriver (pid {pid})\n"));
             Exit::Success
         }
         Err(e) => {
@@ -843,7 +852,7 @@ fn explain(config: &Config, prefix: &str) -> Exit {
             Exit::Config
         }
         Ok(Some(text)) => {
-            print!("{text}");
+            out(&text);
             Exit::Success
         }
         Ok(None) => {

@@ -111,22 +111,25 @@ pub fn write(sources: &[Source], now: chrono::DateTime<chrono::Utc>) -> Result<S
         category: (!s.tags.is_empty()).then(|| s.tags.join(",")),
         ..opml::Outline::default()
     };
-    let mut folders: Vec<opml::Outline> = Vec::new();
+    // In config order; a folder stands where its first source was.
+    let outlines = &mut doc.body.outlines;
     for s in sources {
-        match s.tags.first() {
-            None => doc.body.outlines.push(feed(s)),
-            Some(tag) => match folders.iter_mut().find(|f| &f.text == tag) {
-                Some(f) => f.outlines.push(feed(s)),
-                None => folders.push(opml::Outline {
-                    text: tag.clone(),
-                    title: Some(tag.clone()),
-                    outlines: vec![feed(s)],
-                    ..opml::Outline::default()
-                }),
-            },
+        let folder = s.tags.first().and_then(|tag| {
+            outlines
+                .iter_mut()
+                .find(|o| o.xml_url.is_none() && &o.text == tag)
+        });
+        match (s.tags.first(), folder) {
+            (None, _) => outlines.push(feed(s)),
+            (Some(_), Some(f)) => f.outlines.push(feed(s)),
+            (Some(tag), None) => outlines.push(opml::Outline {
+                text: tag.clone(),
+                title: Some(tag.clone()),
+                outlines: vec![feed(s)],
+                ..opml::Outline::default()
+            }),
         }
     }
-    doc.body.outlines.extend(folders);
     if doc.body.outlines.is_empty() {
         // OPML requires at least one outline in <body>.
         doc.body.outlines.push(opml::Outline {
@@ -135,8 +138,56 @@ pub fn write(sources: &[Source], now: chrono::DateTime<chrono::Utc>) -> Result<S
         });
     }
     doc.to_string()
-        .map(|xml| format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}\n"))
+        .map(|xml| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
+                indent(&xml)
+            )
+        })
         .map_err(|e| format!("cannot write OPML: {e}"))
+}
+
+/// One element a line, indented by depth: the opml crate writes everything
+/// on one line, and admins read and diff this file. Only the writer's own
+/// output comes here, so a line break goes wherever one tag ends and the
+/// next begins outside a quoted attribute value.
+fn indent(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len() + xml.len() / 8);
+    let mut depth: usize = 0;
+    let mut quote: Option<char> = None;
+    let mut chars = xml.chars().peekable();
+    let mut prev = '\0';
+    let mut tag_start = 0usize;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '<') => {
+                let closing = chars.peek() == Some(&'/');
+                if closing {
+                    depth = depth.saturating_sub(1);
+                }
+                // Between two tags only: a break after text would change
+                // the text (`<title>…</title>`).
+                if prev == '>' {
+                    out.push('\n');
+                    out.push_str(&"  ".repeat(depth));
+                }
+                tag_start = out.len();
+            }
+            (None, '>') => {
+                let opening = !out[tag_start..].starts_with("</") && prev != '/';
+                if opening {
+                    depth += 1;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -162,6 +213,28 @@ mod tests {
         assert_eq!(o.entries[2].name, "Top Title");
         assert!(o.entries[2].tags.is_empty());
         assert_eq!(o.rejected.len(), 2);
+    }
+
+    #[test]
+    fn export_is_one_outline_a_line_and_reads_back() {
+        let config = crate::config::Config::from_str_at(
+            "[[source]]\nid = \"a\"\nname = 'Q\"uo>te<'\nurl = \"https://a.example/rss\"\ntags = [\"x\", \"y\"]\n\n[[source]]\nid = \"b\"\nurl = \"https://b.example/rss\"\n",
+            std::path::Path::new("config.toml"),
+        )
+        .expect("config");
+        let xml = write(&config.sources, chrono::Utc::now()).expect("write");
+        let lines: Vec<&str> = xml.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("      <outline text=\"Q&quot;uo&gt;te&lt;\"")),
+            "{xml}"
+        );
+        assert!(lines.contains(&"  </body>"), "{xml}");
+        let back = read(xml.as_bytes()).expect("read back");
+        assert_eq!(back.entries.len(), 2);
+        assert_eq!(back.entries[0].name, "Q\"uo>te<");
+        assert_eq!(back.entries[0].tags, ["x", "y"]);
     }
 
     #[test]
