@@ -69,25 +69,41 @@ pub fn sources_list(
         .max()
         .unwrap_or(2)
         .max(2);
+    let tags = |s: &Source| {
+        if s.tags.is_empty() {
+            "-".to_string()
+        } else {
+            s.tags.join(",")
+        }
+    };
+    // Tags are short ASCII words as a rule; a CJK tag only shifts its line.
+    let tag_width = sources
+        .iter()
+        .map(|s| tags(s).chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 30);
     let _ = writeln!(
         out,
-        "{:width$}  {:<3}  {:<19}  {:<12}  {:>5}  {:>7}  {:>5}  {:<19}  URL",
-        "ID", "ON", "LAST POLL", "OUTCOME", "ITEMS", "STORIES", "FAILS", "NEXT POLL"
+        "{:width$}  {:<3}  {:tag_width$}  {:<19}  {:<12}  {:>5}  {:>7}  {:>5}  {:<19}  URL  NAME",
+        "ID", "ON", "TAGS", "LAST POLL", "OUTCOME", "ITEMS", "STORIES", "FAILS", "NEXT POLL"
     );
     for s in sources {
         let st = status.get(&s.id.0).cloned().unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:width$}  {:<3}  {:<19}  {:<12}  {:>5}  {:>7}  {:>5}  {:<19}  {}",
+            "{:width$}  {:<3}  {:tag_width$}  {:<19}  {:<12}  {:>5}  {:>7}  {:>5}  {:<19}  {}  {}",
             s.id.0,
             if s.enabled { "yes" } else { "no" },
+            tags(s),
             when(st.last_poll_at),
             st.last_outcome.as_deref().unwrap_or("never"),
             st.copies,
             st.stories,
             st.consecutive_failures,
             when(st.next_poll_at),
-            s.url
+            s.url,
+            s.name
         );
     }
     Ok(out)
