@@ -700,6 +700,36 @@ mod tests {
     }
 
     #[test]
+    fn titles_are_plain_text_and_links_http_only() {
+        assert_eq!(
+            plain_text("<b>x</b><script>alert(1)</script> y"),
+            "x y",
+            "script content goes, text stays"
+        );
+        assert_eq!(plain_text("a < b & c"), "a < b & c", "not markup: kept");
+        assert_eq!(plain_text("<i>斜</i>体"), "斜体");
+        // Titles arrive entity-decoded (normalize); an entity left here is
+        // text, and the writers escape its `&`.
+        assert_eq!(plain_text("&lt;i&gt;"), "&lt;i&gt;");
+        // Markup revealed by decoding is stripped too.
+        assert_eq!(
+            plain_text("<b>&lt;script&gt;alert(1)&lt;/script&gt;粗</b>"),
+            "粗"
+        );
+        assert_eq!(plain_text("t<title><script>alert(1)</script></title>"), "t");
+        assert_eq!(plain_text("控\u{1}制\u{fffe}"), "控制");
+        assert_eq!(safe_link("javascript:alert(1)"), None);
+        assert_eq!(safe_link(" JaVaScRiPt:alert(1)"), None);
+        assert_eq!(safe_link("data:text/html,x"), None);
+        assert_eq!(safe_link("/relative"), None);
+        assert_eq!(
+            safe_link("https://a.example/x y").as_deref(),
+            Some("https://a.example/x%20y")
+        );
+        assert_eq!(xml_text("a\u{0}b\u{b}c\td"), "abc\td");
+    }
+
+    #[test]
     fn every_format_parses_back_with_the_same_ids() {
         let base = Url::parse("http://localhost:8080/").unwrap();
         let stories = vec![story()];

@@ -1260,10 +1260,7 @@ fn serve_answers_traversal_and_oversized_requests_without_leaking_files() {
     ];
     for path in attempts {
         let (status, body) = get(addr, path);
-        assert!(
-            matches!(status, 400 | 404),
-            "{path}: status {status} body {body:?}"
-        );
+        assert_eq!(status, 404, "{path}: body {body:?}");
         for leak in ["TOP-SECRET", "root:", "[storage]", "SQLite format"] {
             assert!(!body.contains(leak), "{path}: leaked {leak}");
         }
@@ -1271,20 +1268,15 @@ fn serve_answers_traversal_and_oversized_requests_without_leaking_files() {
     // A very long path.
     let long = format!("/topics/{}.atom", "a".repeat(100_000));
     let (status, _) = get(addr, &long);
-    assert!(
-        matches!(status, 0 | 400 | 404 | 414 | 431),
-        "long path: {status}"
-    );
+    assert_eq!(status, 414, "long path");
     // Oversized headers.
     let big = format!(
         "GET /topics/t.atom HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
         "b".repeat(1 << 20)
     );
     let (status, _) = raw_request(addr, big.as_bytes());
-    assert!(
-        matches!(status, 0 | 400 | 413 | 431),
-        "big header: {status}"
-    );
+    // 431, or 0 when the reset of the unread rest wins the race with it.
+    assert!(matches!(status, 431 | 0), "big header: {status}");
     // An oversized body: nothing here accepts one.
     let mut post = format!(
         "POST /topics/t.atom HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -1293,7 +1285,9 @@ fn serve_answers_traversal_and_oversized_requests_without_leaking_files() {
     .into_bytes();
     post.extend(std::iter::repeat_n(b'p', 8 << 20));
     let (status, _) = raw_request(addr, &post);
-    assert!(matches!(status, 0 | 405 | 413), "big POST: {status}");
+    // Nothing accepts a body: 405 before it is read (0 when the reset of
+    // the unread rest wins the race with the answer).
+    assert!(matches!(status, 405 | 0), "big POST: {status}");
     // Malformed request lines.
     for req in [
         &b"GET /topics/t.atom\0 HTTP/1.1\r\nHost: x\r\n\r\n"[..],
@@ -1301,7 +1295,7 @@ fn serve_answers_traversal_and_oversized_requests_without_leaking_files() {
         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03garbage-tls-hello\r\n\r\n",
     ] {
         let (status, body) = raw_request(addr, req);
-        assert!(matches!(status, 0 | 400 | 404), "{req:?}: {status}");
+        assert_eq!(status, 400, "{req:?}");
         assert!(!body.contains("TOP-SECRET"));
     }
     // Still serving after all that.
