@@ -505,11 +505,25 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let seg = v6.segments();
+            let o = v6.octets();
+            // Forms that carry an IPv4 address a gateway may connect to:
+            // NAT64 64:ff9b::/96 (last 32 bits) and 6to4 2002::/16 (bits
+            // 16-48). They are as public as the address inside.
+            if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
+                return is_public(IpAddr::from([o[12], o[13], o[14], o[15]]));
+            }
+            if seg[0] == 0x2002 {
+                return is_public(IpAddr::from([o[2], o[3], o[4], o[5]]));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (seg[0] & 0xFE00) == 0xFC00 // unique local fc00::/7
                 || (seg[0] & 0xFFC0) == 0xFE80 // link-local fe80::/10
+                || (seg[0] & 0xFFC0) == 0xFEC0 // site-local fec0::/10 (deprecated, still routed inside some networks)
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // local-use NAT64 64:ff9b:1::/48
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation 2001:db8::/32
+                || (seg[0] == 0x0100 && seg[1..4] == [0, 0, 0]) // discard 100::/64
                 || (seg[0] == 0 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0 && seg[4] == 0 && seg[5] == 0)) // ::/96 (IPv4-compatible)
         }
     }
@@ -567,10 +581,25 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "224.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2002:0a00:0001::1",
+            "fec0::1",
+            "2001:db8::1",
+            "100::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }
