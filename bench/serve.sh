@@ -37,6 +37,8 @@ port_nr=18781; port_ng=18782
 cat > "$work/config.toml" <<TOML
 [storage]
 path = "bench.db"
+[fetch]
+allow_file_urls = true
 [server]
 listen = "127.0.0.1:$port_nr"
 base_url = "http://127.0.0.1:$port_nr/"

@@ -1634,7 +1634,7 @@ impl Dataset {
         let config = |db: &str, extra: &str| {
             format!(
                 "# Written by `cargo run --example dedupe_eval` (seed {}): {} outlet feeds.\n\
-                 [storage]\npath = \"{db}\"\n\n[fetch]\nconcurrency = {concurrency}\n{extra}{sources}",
+                 [storage]\npath = \"{db}\"\n\n[fetch]\nconcurrency = {concurrency}\nallow_file_urls = true\n{extra}{sources}",
                 self.seed,
                 self.outlets.len()
             )

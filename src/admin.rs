@@ -233,18 +233,28 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
 /// `sources test URL|ID`: fetch and parse without storing, and say what
 /// happened at each stage.
 pub async fn sources_test(config: &Config, target: &str) -> Result<String, String> {
-    let (url, forced) = match config.source(target) {
-        Some(s) => (s.url.clone(), s.encoding),
+    let (url, forced, private_host) = match config.source(target) {
+        Some(s) => (
+            s.url.clone(),
+            s.encoding,
+            s.allow_private_addresses
+                .then(|| s.url.host_str().map(str::to_string))
+                .flatten(),
+        ),
         None => (
             url::Url::parse(target)
                 .map_err(|e| format!("{target:?} is neither a source id nor a URL: {e}"))?,
+            None,
             None,
         ),
     };
     let fetcher = Fetcher::new(&config.fetch).map_err(|e| e.to_string())?;
     let mut out = String::new();
     let _ = writeln!(out, "GET {url}");
-    let body = match fetcher.fetch(&url, &Validators::default()).await {
+    let body = match fetcher
+        .fetch_for(&url, &Validators::default(), private_host.as_deref())
+        .await
+    {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified { .. }) => {
             return Ok(out + "  304 Not Modified (unexpected without validators)\n");

@@ -46,6 +46,9 @@ pub struct Fetch {
     pub max_body_bytes: u64,
     pub user_agent: String,
     pub allow_private_addresses: bool,
+    /// `file://` sources are read from disk only when this is set: a config
+    /// pasted from elsewhere must not turn the daemon into a file reader.
+    pub allow_file_urls: bool,
     /// Minimum spacing between the starts of two requests to one host.
     pub host_interval_ms: u64,
     /// Longest wait after repeated failures.
@@ -88,6 +91,9 @@ pub struct Source {
     pub schedule: Option<cron::Schedule>,
     /// Forced charset (the outlet lies about its own).
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// This source's own host may be a private address (an intranet feed);
+    /// redirects from it to any other private address are still refused.
+    pub allow_private_addresses: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -195,6 +201,7 @@ struct RawFetch {
     max_body_bytes: Option<Spanned<i64>>,
     user_agent: Option<Spanned<String>>,
     allow_private_addresses: Option<bool>,
+    allow_file_urls: Option<bool>,
     host_interval_ms: Option<Spanned<i64>>,
     max_backoff_secs: Option<Spanned<i64>>,
 }
@@ -246,6 +253,7 @@ struct RawSource {
     enabled: Option<bool>,
     schedule: Option<Spanned<String>>,
     encoding: Option<Spanned<String>>,
+    allow_private_addresses: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -435,11 +443,19 @@ const FETCH_KEYS: &[&str] = &[
     "max_body_bytes",
     "user_agent",
     "allow_private_addresses",
+    "allow_file_urls",
     "host_interval_ms",
     "max_backoff_secs",
 ];
 const SOURCE_KEYS: &[&str] = &[
-    "id", "name", "url", "tags", "enabled", "schedule", "encoding",
+    "id",
+    "name",
+    "url",
+    "tags",
+    "enabled",
+    "schedule",
+    "encoding",
+    "allow_private_addresses",
 ];
 const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags"];
 
@@ -629,6 +645,7 @@ impl Validator<'_> {
                 None => DEFAULT_USER_AGENT.to_string(),
             },
             allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
+            allow_file_urls: f.allow_file_urls.unwrap_or(false),
             host_interval_ms: match f.host_interval_ms {
                 Some(v) if *v.get_ref() < 0 => {
                     self.problem(v.span(), "fetch.host_interval_ms", "must not be negative");
@@ -792,7 +809,18 @@ impl Validator<'_> {
                         );
                         None
                     }
-                    "file" => Some(u),
+                    "file" if fetch.allow_file_urls => Some(u),
+                    "file" => {
+                        self.problem(
+                            s.url.span(),
+                            key("url"),
+                            format!(
+                                "{:?}: file:// sources are refused unless [fetch].allow_file_urls = true",
+                                s.url.get_ref()
+                            ),
+                        );
+                        None
+                    }
                     other => {
                         self.problem(
                             s.url.span(),
@@ -842,6 +870,7 @@ impl Validator<'_> {
                     enabled: s.enabled.unwrap_or(true),
                     schedule,
                     encoding,
+                    allow_private_addresses: s.allow_private_addresses.unwrap_or(false),
                 });
             }
         }
@@ -1023,8 +1052,49 @@ encoding = "klingon"
     #[test]
     fn gb2312_label_is_gbk() {
         let c =
-            load("[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\nencoding = \"gb2312\"\n")
+            load("[fetch]\nallow_file_urls = true\n[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\nencoding = \"gb2312\"\n")
                 .unwrap();
         assert_eq!(c.sources[0].encoding, Some(encoding_rs::GBK));
+    }
+
+    #[test]
+    fn file_urls_need_allow_file_urls() {
+        let p = problems("[[source]]\nid = \"a\"\nurl = \"file:///etc/passwd\"\n");
+        assert_eq!((p[0].line, p[0].key.as_str()), (3, "source[0].url"));
+        assert!(p[0].message.contains("allow_file_urls"), "{}", p[0].message);
+        let c = load("[fetch]\nallow_file_urls = true\n[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\n")
+            .unwrap();
+        assert!(c.fetch.allow_file_urls);
+    }
+
+    #[test]
+    fn only_http_https_and_file_schemes() {
+        for url in [
+            "ftp://example.org/f.xml",
+            "javascript:alert(1)",
+            "data:text/xml,<rss/>",
+            "gopher://x.org/",
+        ] {
+            let p = problems(&format!("[[source]]\nid = \"a\"\nurl = {url:?}\n"));
+            assert_eq!(
+                (p[0].line, p[0].key.as_str()),
+                (3, "source[0].url"),
+                "{url}"
+            );
+            assert!(
+                p[0].message.contains("unsupported scheme"),
+                "{url}: {}",
+                p[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn per_source_private_allowance() {
+        let c = load("[[source]]\nid = \"a\"\nurl = \"http://10.0.0.5/feed\"\nallow_private_addresses = true\n[[source]]\nid = \"b\"\nurl = \"https://x.org/\"\n")
+            .unwrap();
+        assert!(c.sources[0].allow_private_addresses);
+        assert!(!c.sources[1].allow_private_addresses);
+        assert!(!c.fetch.allow_private_addresses);
     }
 }

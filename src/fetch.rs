@@ -3,6 +3,14 @@
 //! request timeout, body cap after decompression, 5 redirects, requests in
 //! flight per host, and (unless allowed) no private or loopback addresses.
 //! Knows nothing of feeds: it does not import the later stages.
+//!
+//! The private-address guard (SSRF) works at two points, because reqwest
+//! consults a custom DNS resolver only for names: `PublicOnlyResolver`
+//! filters the addresses a name resolves to (so the address connected to is
+//! the one checked, and DNS rebinding between check and connect cannot
+//! happen), and `check_literal_host` refuses IP-literal URLs (`127.1`,
+//! `[::ffff:10.0.0.1]`, `2130706433` — the url crate normalizes them all to
+//! an IP before we look). Both run again on every redirect hop.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -93,10 +101,14 @@ pub struct Fetcher {
     timeout: Duration,
     max_body: u64,
     allow_private: bool,
+    allow_file: bool,
     per_host: usize,
     host_interval: Duration,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
-    allow_private_redirects: bool,
+    /// Clients for sources allowed to reach their own private host, by that
+    /// host (built on first use: few sources need one).
+    exempt_clients: Mutex<HashMap<String, reqwest::Client>>,
+    cfg: config::Fetch,
 }
 
 /// Per-host politeness: requests in flight, and spacing between their starts.
@@ -108,40 +120,52 @@ struct Host {
 impl Fetcher {
     pub fn new(cfg: &config::Fetch) -> Result<Fetcher, FetchError> {
         let allow_private = cfg.allow_private_addresses;
-        let mut builder = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .timeout(Duration::from_secs(cfg.timeout_secs))
-            .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(10)))
-            // Redirects are followed by hand (`fetch_http`): each hop is
-            // checked, and a chain of permanent ones is remembered.
-            .redirect(redirect::Policy::none())
-            .no_proxy();
-        if !allow_private {
-            builder = builder.dns_resolver(PublicOnlyResolver);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| FetchError::Network(error_chain(&e)))?;
+        let resolver = (!allow_private).then_some(PublicOnlyResolver { exempt: None });
         Ok(Fetcher {
-            client,
+            client: build_client(cfg, resolver)?,
             timeout: Duration::from_secs(cfg.timeout_secs),
             max_body: cfg.max_body_bytes,
             allow_private,
+            allow_file: cfg.allow_file_urls,
             per_host: cfg.per_host,
             host_interval: Duration::from_millis(cfg.host_interval_ms),
             hosts: Mutex::new(HashMap::new()),
-            allow_private_redirects: allow_private,
+            exempt_clients: Mutex::new(HashMap::new()),
+            cfg: cfg.clone(),
         })
     }
 
     /// Fetches `url`, conditionally when `validators` are given.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        self.fetch_for(url, validators, None).await
+    }
+
+    /// Like `fetch`, for a source whose own host (`private_host`, from its
+    /// configured URL) may be a private address: that one host is exempt from
+    /// the guard; every other private address, on any redirect hop, is not.
+    pub async fn fetch_for(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        private_host: Option<&str>,
+    ) -> Result<Fetched, FetchError> {
+        let exempt = if self.allow_private {
+            None
+        } else {
+            private_host.map(|h| h.to_ascii_lowercase())
+        };
         match url.scheme() {
-            "file" => self.fetch_file(url, validators).await,
+            "file" if self.allow_file => self.fetch_file(url, validators).await,
+            "file" => Err(FetchError::Refused(
+                "file:// URLs need [fetch].allow_file_urls = true".into(),
+            )),
             "http" | "https" => {
-                if !self.allow_private {
-                    check_literal_host(url).map_err(FetchError::Refused)?;
-                }
+                self.check_host(url, exempt.as_deref())
+                    .map_err(FetchError::Refused)?;
+                let client = match &exempt {
+                    Some(host) => self.exempt_client(host)?,
+                    None => self.client.clone(),
+                };
                 let host = self.host(url);
                 let _permit = host
                     .slots
@@ -161,13 +185,41 @@ impl Fetcher {
                 // The client's timeout covers the whole request; this one also
                 // covers a body that drips in slower than reqwest notices.
                 let limit = self.timeout + Duration::from_millis(500);
-                match tokio::time::timeout(limit, self.fetch_http(url, validators)).await {
+                let fetching = self.fetch_http(&client, url, validators, exempt.as_deref());
+                match tokio::time::timeout(limit, fetching).await {
                     Ok(r) => r,
                     Err(_) => Err(FetchError::Timeout(self.timeout.as_secs())),
                 }
             }
             other => Err(FetchError::Refused(format!("unsupported scheme {other:?}"))),
         }
+    }
+
+    /// The client whose resolver lets `host` (and only it) resolve to
+    /// private addresses.
+    fn exempt_client(&self, host: &str) -> Result<reqwest::Client, FetchError> {
+        let mut clients = self
+            .exempt_clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = clients.get(host) {
+            return Ok(c.clone());
+        }
+        let resolver = PublicOnlyResolver {
+            exempt: Some(host.to_string()),
+        };
+        let client = build_client(&self.cfg, Some(resolver))?;
+        clients.insert(host.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// The guard on a URL about to be requested (unless private addresses
+    /// are allowed, or this is the exempt host).
+    fn check_host(&self, url: &Url, exempt: Option<&str>) -> Result<(), String> {
+        if self.allow_private || (exempt.is_some() && url.host_str() == exempt) {
+            return Ok(());
+        }
+        check_literal_host(url)
     }
 
     fn host(&self, url: &Url) -> Arc<Host> {
@@ -184,13 +236,19 @@ impl Fetcher {
             .clone()
     }
 
-    async fn fetch_http(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+    async fn fetch_http(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        validators: &Validators,
+        exempt: Option<&str>,
+    ) -> Result<Fetched, FetchError> {
         let started = Instant::now();
         let mut current = url.clone();
         let mut hops = 0;
         let mut all_permanent = true;
         let mut resp = loop {
-            let mut req = self.client.get(current.clone()).header(
+            let mut req = client.get(current.clone()).header(
                 header::ACCEPT,
                 "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
             );
@@ -200,7 +258,14 @@ impl Fetcher {
             if let Some(lm) = &validators.last_modified {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
-            let resp = req.send().await.map_err(|e| self.map_err(&e))?;
+            let resp = req.send().await.map_err(|e| match self.map_err(&e) {
+                // Say which hop failed: the guard may have refused the
+                // address a redirect pointed at.
+                FetchError::Network(m) if hops > 0 => {
+                    FetchError::Network(format!("after a redirect to {current}: {m}"))
+                }
+                other => other,
+            })?;
             let status = resp.status();
             if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
                 break resp;
@@ -220,7 +285,7 @@ impl Fetcher {
                     "more than {MAX_REDIRECTS} redirects"
                 )));
             }
-            self.check_redirect(&current, &next)
+            self.check_redirect(&current, &next, exempt)
                 .map_err(FetchError::Refused)?;
             all_permanent &= matches!(status.as_u16(), 301 | 308);
             current = next;
@@ -323,17 +388,15 @@ impl Fetcher {
     /// May a redirect from `from` go to `to`? Only http(s), never from https
     /// down to http, and (unless allowed) never to a private IP literal; DNS
     /// names are checked by the resolver on the address actually used.
-    fn check_redirect(&self, from: &Url, to: &Url) -> Result<(), String> {
+    fn check_redirect(&self, from: &Url, to: &Url, exempt: Option<&str>) -> Result<(), String> {
         if !matches!(to.scheme(), "http" | "https") {
             return Err(format!("redirect to unsupported scheme {:?}", to.scheme()));
         }
         if from.scheme() == "https" && to.scheme() == "http" {
             return Err(format!("redirect from https to plain http ({to})"));
         }
-        if !self.allow_private_redirects {
-            check_literal_host(to)?;
-        }
-        Ok(())
+        self.check_host(to, exempt)
+            .map_err(|e| format!("redirect to {to} refused: {e}"))
     }
 
     fn map_err(&self, e: &reqwest::Error) -> FetchError {
@@ -343,6 +406,38 @@ impl Fetcher {
         FetchError::Network(error_chain(e))
     }
 }
+
+/// One HTTP client with the limits of `[fetch]`; `resolver` is the
+/// private-address guard (none when private addresses are allowed).
+fn build_client(
+    cfg: &config::Fetch,
+    resolver: Option<PublicOnlyResolver>,
+) -> Result<reqwest::Client, FetchError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(cfg.user_agent.clone())
+        .timeout(Duration::from_secs(cfg.timeout_secs))
+        .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(10)))
+        // Redirects are followed by hand (`fetch_http`): each hop is
+        // checked, and a chain of permanent ones is remembered.
+        .redirect(redirect::Policy::none())
+        // Response heads are held in memory whole. hyper stops an HTTP/1
+        // head at ~400 KB of buffer; these cap the header count (HTTP/1)
+        // and the header list (HTTP/2, whose default is 16 MB).
+        .http1_max_headers(MAX_RESPONSE_HEADERS)
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .no_proxy();
+    if let Some(r) = resolver {
+        builder = builder.dns_resolver(r);
+    }
+    builder
+        .build()
+        .map_err(|e| FetchError::Network(error_chain(&e)))
+}
+
+/// Most headers a response may have.
+pub const MAX_RESPONSE_HEADERS: usize = 100;
+/// Largest HTTP/2 header list accepted, in bytes.
+pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
     headers
@@ -410,24 +505,48 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let seg = v6.segments();
+            let o = v6.octets();
+            // Forms that carry an IPv4 address a gateway may connect to:
+            // NAT64 64:ff9b::/96 (last 32 bits) and 6to4 2002::/16 (bits
+            // 16-48). They are as public as the address inside.
+            if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] {
+                return is_public(IpAddr::from([o[12], o[13], o[14], o[15]]));
+            }
+            if seg[0] == 0x2002 {
+                return is_public(IpAddr::from([o[2], o[3], o[4], o[5]]));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (seg[0] & 0xFE00) == 0xFC00 // unique local fc00::/7
                 || (seg[0] & 0xFFC0) == 0xFE80 // link-local fe80::/10
+                || (seg[0] & 0xFFC0) == 0xFEC0 // site-local fec0::/10 (deprecated, still routed inside some networks)
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // local-use NAT64 64:ff9b:1::/48
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation 2001:db8::/32
+                || (seg[0] == 0x0100 && seg[1..4] == [0, 0, 0]) // discard 100::/64
                 || (seg[0] == 0 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0 && seg[4] == 0 && seg[5] == 0)) // ::/96 (IPv4-compatible)
         }
     }
 }
 
-/// System DNS, then only public addresses.
-struct PublicOnlyResolver;
+/// System DNS, then only public addresses (except for the one `exempt`
+/// host a source was allowed to reach).
+struct PublicOnlyResolver {
+    exempt: Option<String>,
+}
 
 impl reqwest::dns::Resolve for PublicOnlyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
+        let exempt = self
+            .exempt
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(&host));
         Box::pin(async move {
             let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if exempt {
+                return Ok(Box::new(all.into_iter()) as reqwest::dns::Addrs);
+            }
             let public: Vec<SocketAddr> =
                 all.iter().copied().filter(|a| is_public(a.ip())).collect();
             if public.is_empty() {
@@ -462,12 +581,93 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "224.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2002:0a00:0001::1",
+            "fec0::1",
+            "2001:db8::1",
+            "100::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[test]
+    fn ip_literals_in_any_spelling_are_refused() {
+        // The url crate normalizes decimal, octal, hex and short IPv4 forms;
+        // the guard sees the address they name.
+        for url in [
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:a9fe:a9fe]/",
+            "http://0.0.0.0/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://100.100.100.200/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://224.0.0.1/",
+            "http://[::]/",
+        ] {
+            let u = Url::parse(url).unwrap();
+            assert!(check_literal_host(&u).is_err(), "{url} -> {u}");
+        }
+    }
+
+    #[test]
+    fn redirects_are_checked_hop_by_hop() {
+        let mut cfg = crate::config::Config::from_str_at(
+            "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n",
+            std::path::Path::new("/tmp/c.toml"),
+        )
+        .unwrap()
+        .fetch;
+        cfg.allow_private_addresses = false;
+        let f = Fetcher::new(&cfg).unwrap();
+        let u = |s: &str| Url::parse(s).unwrap();
+        let https = u("https://news.example.org/feed");
+        assert!(
+            f.check_redirect(&https, &u("https://cdn.example.org/f"), None)
+                .is_ok()
+        );
+        let e = f.check_redirect(&https, &u("http://news.example.org/feed"), None);
+        assert!(e.unwrap_err().contains("https to plain http"));
+        assert!(
+            f.check_redirect(&https, &u("file:///etc/passwd"), None)
+                .is_err()
+        );
+        assert!(
+            f.check_redirect(&https, &u("https://127.0.0.1/"), None)
+                .is_err()
+        );
+        assert!(
+            f.check_redirect(&https, &u("https://169.254.169.254/"), None)
+                .is_err()
+        );
+        // The exempt host may be private; another private address may not.
+        let intranet = u("http://10.0.0.5/feed");
+        assert!(
+            f.check_redirect(&intranet, &u("http://10.0.0.5/other"), Some("10.0.0.5"))
+                .is_ok()
+        );
+        assert!(
+            f.check_redirect(&intranet, &u("http://10.0.0.6/"), Some("10.0.0.5"))
+                .is_err()
+        );
     }
 
     #[test]

@@ -10,13 +10,24 @@ pub enum ParseError {
     NotAFeed(String),
     #[error("looks like an HTML page, not a feed")]
     HtmlPage,
+    #[error("XML nested deeper than {MAX_XML_DEPTH} elements")]
+    TooDeep,
 }
+
+/// Real feeds nest a handful of elements (rss > channel > item > title);
+/// deeper documents are refused before feed-rs sees them, so no recursion
+/// anywhere below can run out of stack on 200,000 nested tags (a stack
+/// overflow aborts the process; `catch_unwind` cannot catch it).
+pub const MAX_XML_DEPTH: usize = 256;
 
 /// Parses a decoded document. `base` resolves relative links. A document
 /// that feed-rs rejects gets one second try after `repair` (bare `&`, HTML
 /// entities, a missing RSS `version`, JSON Feed 1.0 quirks), as lenient
 /// readers do; what was repaired is in `ParsedFeed::repairs`.
 pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
+    if xml_too_deep(text, MAX_XML_DEPTH) {
+        return Err(ParseError::TooDeep);
+    }
     match parse_strict(text, base) {
         Ok(feed) => Ok(feed),
         Err(first) => {
@@ -75,6 +86,33 @@ fn parse_with_feed_rs(text: &str, base: Option<&str>) -> Result<ParsedFeed, Pars
         items: feed.entries.into_iter().map(item).collect(),
         repairs: Vec::new(),
     })
+}
+
+/// Does the element nesting of `text` exceed `limit`? A streaming pass with
+/// quick-xml (no tree, no recursion; CDATA and comments are skipped
+/// properly). Malformed XML ends the scan: that is for the parser to report.
+fn xml_too_deep(text: &str, limit: usize) -> bool {
+    use quick_xml::events::Event;
+    if text.trim_start().starts_with('{') {
+        // JSON: serde_json has its own recursion limit (128).
+        return false;
+    }
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Eof) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// A lenient second reading of a document feed-rs rejected, or `None` when
@@ -281,6 +319,23 @@ mod tests {
         let f = parse(json, None).unwrap();
         assert_eq!(f.format, FeedFormat::Json);
         assert_eq!(f.items.len(), 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let n = 200_000;
+        let doc = format!(
+            "<rss version=\"2.0\"><channel>{}{}</channel></rss>",
+            "<x>".repeat(n),
+            "</x>".repeat(n)
+        );
+        assert!(matches!(parse(&doc, None), Err(ParseError::TooDeep)));
+        // Deep HTML inside CDATA is text, not nesting.
+        let cdata = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid><description><![CDATA[{}]]></description></item></channel></rss>",
+            "<div>".repeat(1000)
+        );
+        assert_eq!(parse(&cdata, None).unwrap().items.len(), 1);
     }
 
     #[test]

@@ -152,7 +152,16 @@ impl Poller {
             .as_deref()
             .and_then(|u| url::Url::parse(u).ok())
             .unwrap_or_else(|| source.url.clone());
-        let fetched = self.fetcher.fetch(&url, &state.validators).await;
+        // A source allowed to reach a private address may reach only its
+        // own configured host (see `Fetcher::fetch_for`).
+        let private_host = source
+            .allow_private_addresses
+            .then(|| source.url.host_str())
+            .flatten();
+        let fetched = self
+            .fetcher
+            .fetch_for(&url, &state.validators, private_host)
+            .await;
         let moved = |to: Option<String>| {
             let to = to.filter(|t| Some(t) != state.moved_to.as_ref())?;
             tracing::info!(source_id = %id, from = %url, to = %to, "permanent redirect: using the new URL from now on");
@@ -313,9 +322,14 @@ fn process(
     let charset_json = serde_json::to_string(&decoded.charset).unwrap_or_default();
     match parse::parse(&decoded.text, Some(&body.final_url)) {
         Ok(feed) => {
+            // One key (guid, else link, else text hash) twice in one feed: the
+            // first wins. Storing both would make the second "edit" the first
+            // on every poll, flipping the copy back and forth forever.
+            let mut keys = std::collections::HashSet::new();
             let items = feed
                 .items
                 .into_iter()
+                .filter(|item| keys.insert(item.key()))
                 .map(|item| {
                     let norm = normalizer.normalize(&item);
                     (item, norm)

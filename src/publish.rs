@@ -6,8 +6,15 @@
 //! URLs made absolute against that copy's link) followed by the outlets that
 //! also reported it. Entry ids are `urn:uuid:` IRIs derived from the story
 //! id, so they never change, whatever copies join later.
+//!
+//! Everything here came from strangers and goes to other people's browsers
+//! (see docs/security.md): HTML passes ammonia with an explicit allowlist;
+//! titles and names are plain text (tags stripped, the writers escape the
+//! rest); links are http(s) only; characters XML 1.0 forbids are removed, so
+//! one bad item cannot make a whole topic feed unparsable.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -123,12 +130,15 @@ pub fn entry_id(story_id: &str) -> String {
 struct Entry<'a> {
     story: &'a FeedStory,
     id: String,
+    /// Plain text (see `plain_text`).
+    title: String,
+    /// http(s) only.
     link: Option<String>,
     html: String,
     /// The other outlets' copies: (outlet name, link).
-    related: Vec<(&'a str, &'a str)>,
+    related: Vec<(&'a str, String)>,
     authors: Vec<String>,
-    lang: Option<&'a str>,
+    lang: Option<String>,
 }
 
 /// The copy with the most story text, boilerplate excluded (full text beats
@@ -144,9 +154,121 @@ fn fullest(copies: &[FeedCopy]) -> Option<(&FeedCopy, &str)> {
         .max_by_key(|(c, _)| c.text_len)
 }
 
+/// Elements kept in published HTML: text structure, links, images, tables.
+/// Not SVG or MathML (RUSTSEC-2026-0193/0213: namespace confusion), no
+/// forms, frames, objects, scripts or styles.
+const ALLOWED_TAGS: &[&str] = &[
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
+];
+
+/// Elements removed together with their content (not only their tags):
+/// script and style text, and raw-text elements whose content would come
+/// back as markup-looking text.
+const DROPPED_WITH_CONTENT: &[&str] = &[
+    "script",
+    "style",
+    "template",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "textarea",
+    "select",
+    "title",
+    "xmp",
+    "noembed",
+    "noframes",
+    "plaintext",
+    "form",
+];
+
+/// Attributes per element; no `style`, no event handlers, no `class`/`id`.
+const ALLOWED_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("a", &["href", "title", "hreflang"]),
+    ("img", &["src", "alt", "title", "width", "height"]),
+    ("abbr", &["title"]),
+    ("blockquote", &["cite"]),
+    ("q", &["cite"]),
+    ("del", &["cite", "datetime"]),
+    ("ins", &["cite", "datetime"]),
+    ("time", &["datetime"]),
+    ("ol", &["start", "type"]),
+    ("td", &["colspan", "rowspan"]),
+    ("th", &["colspan", "rowspan", "scope"]),
+];
+
+/// URL schemes allowed in `href`/`src`/`cite` (no `javascript:`, `data:`,
+/// `vbscript:`).
+const ALLOWED_SCHEMES: &[&str] = &["http", "https", "mailto"];
+
 fn sanitizer(base: Option<&str>) -> ammonia::Builder<'static> {
     let mut b = ammonia::Builder::default();
-    b.link_rel(Some("noopener noreferrer nofollow"));
+    b.tags(ALLOWED_TAGS.iter().copied().collect())
+        .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
+        .tag_attributes(
+            ALLOWED_ATTRIBUTES
+                .iter()
+                .map(|(tag, attrs)| (*tag, attrs.iter().copied().collect::<HashSet<_>>()))
+                .collect(),
+        )
+        .generic_attributes(["lang", "dir"].into_iter().collect())
+        .url_schemes(ALLOWED_SCHEMES.iter().copied().collect())
+        .strip_comments(true)
+        .link_rel(Some("noopener noreferrer nofollow"));
     if let Some(base) = base.and_then(|b| Url::parse(b).ok()) {
         b.url_relative(ammonia::UrlRelative::RewriteWithBase(base));
     } else {
@@ -159,28 +281,91 @@ fn escape(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
 }
 
+/// Is `c` a character XML 1.0 allows (§2.2 Char)? Rust strings hold no
+/// surrogates, so only C0 controls and U+FFFE/U+FFFF are out.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `s` without the characters XML 1.0 forbids (`&#1;` in a source title
+/// decodes to U+0001, which no XML parser accepts back).
+pub fn xml_text(s: &str) -> Cow<'_, str> {
+    if s.chars().all(xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|c| xml_char(*c)).collect())
+    }
+}
+
+/// Could a browser read a tag at this point: `<` then a letter, `/`, `!` or `?`.
+fn has_tag(s: &str) -> bool {
+    s.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+}
+
+/// Text for places readers show as text but many render as HTML (titles,
+/// author names): the text content of any markup in it — script and style
+/// dropped with their content, entities decoded — whitespace collapsed, and
+/// no XML-invalid characters. The feed writers escape what is left.
+pub fn plain_text(s: &str) -> String {
+    let mut text = s.to_string();
+    // Decoding entities can reveal markup (`&lt;b&gt;`, text in a <title>):
+    // strip again, a few rounds; whatever still looks like a tag loses its `<`.
+    for _ in 0..4 {
+        if !has_tag(&text) {
+            break;
+        }
+        let mut b = ammonia::Builder::empty();
+        b.clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect());
+        let stripped = b.clean(&text).to_string();
+        text = html_escape::decode_html_entities(&stripped).into_owned();
+    }
+    if has_tag(&text) {
+        text = text.replace('<', "");
+    }
+    xml_text(&text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A link for a feed: absolute http(s) only (a `javascript:` or `data:` URL
+/// from a source never reaches a reader).
+fn safe_link(link: &str) -> Option<String> {
+    let url = Url::parse(link.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
 fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
     let first = story.copies.first();
     let link = story
         .link
-        .clone()
-        .or_else(|| first.and_then(|c| c.link.clone()));
+        .as_deref()
+        .or_else(|| first.and_then(|c| c.link.as_deref()))
+        .and_then(safe_link);
     let mut html = match fullest(&story.copies) {
-        Some((copy, raw)) => sanitizer(copy.link.as_deref())
-            .clean(&normalizer.clean_html(raw))
-            .to_string(),
+        Some((copy, raw)) => {
+            let base = copy.link.as_deref().and_then(safe_link);
+            let clean = sanitizer(base.as_deref())
+                .clean(&normalizer.clean_html(raw))
+                .to_string();
+            xml_text(&clean).into_owned()
+        }
         None => String::new(),
     };
-    let related: Vec<(&str, &str)> = story
-        .copies
-        .iter()
-        .filter(|c| c.link.is_some() && c.link != link)
-        .filter_map(|c| Some((c.source_name.as_str(), c.link.as_deref()?)))
-        .collect();
+    let mut related: Vec<(&str, String)> = Vec::new();
+    for c in &story.copies {
+        if let Some(href) = c.link.as_deref().and_then(safe_link)
+            && Some(&href) != link.as_ref()
+        {
+            related.push((c.source_name.as_str(), href));
+        }
+    }
     let first_name = story
         .copies
         .iter()
-        .find(|c| c.link == link)
+        .find(|c| c.link.as_deref().and_then(safe_link) == link)
         .or(first)
         .map(|c| c.source_name.as_str());
     if let (Some(name), Some(href)) = (first_name, link.as_deref()) {
@@ -207,26 +392,31 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
     let mut authors: Vec<String> = story
         .copies
         .iter()
-        .flat_map(|c| c.authors.iter().cloned())
+        .flat_map(|c| c.authors.iter().map(|a| plain_text(a)))
+        .filter(|a| !a.is_empty())
         .collect();
     authors.sort();
     authors.dedup();
     Entry {
         story,
         id: entry_id(&story.id),
+        title: plain_text(&story.title),
         link,
         html,
         related,
         authors,
-        lang: first.and_then(|c| c.language.as_deref()),
+        lang: first
+            .and_then(|c| c.language.as_deref())
+            .map(plain_text)
+            .filter(|l| !l.is_empty()),
     }
 }
 
 /// The language most of the feed's entries are in.
-fn feed_language<'a>(entries: &[Entry<'a>]) -> Option<&'a str> {
+fn feed_language<'a>(entries: &'a [Entry<'_>]) -> Option<&'a str> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for e in entries {
-        if let Some(l) = e.lang {
+        if let Some(l) = e.lang.as_deref() {
             *counts.entry(l).or_default() += 1;
         }
     }
@@ -245,14 +435,27 @@ pub fn render(
     normalizer: &Normalizer,
 ) -> Vec<u8> {
     let entries: Vec<Entry<'_>> = stories.iter().map(|s| entry(s, normalizer)).collect();
-    match format {
+    // The topic's title comes from the config; it is cleaned like the rest.
+    let title = xml_text(meta.title);
+    let meta = &FeedMeta {
+        title: &title,
+        ..*meta
+    };
+    let doc = match format {
         Format::Atom => atom(meta, &entries),
         Format::Rss => rss(meta, &entries),
-        Format::Json => json(meta, &entries),
+        Format::Json => return json(meta, &entries),
+    };
+    // Every field was cleaned above; this pass keeps the guarantee for any
+    // field added later. No markup contains these characters, so removing
+    // them from the whole document equals removing them from each text.
+    match xml_text(&doc) {
+        Cow::Borrowed(_) => doc.into_bytes(),
+        Cow::Owned(clean) => clean.into_bytes(),
     }
 }
 
-fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
+fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
     use atom_syndication::{Content, Entry as AEntry, Feed, Link, Person, Text};
     let link = |href: String, rel: &str, mime: Option<&str>, title: Option<&str>| Link {
         href,
@@ -296,15 +499,10 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
                 links.push(link(href.clone(), "alternate", Some("text/html"), None));
             }
             for (name, href) in &e.related {
-                links.push(link(
-                    href.to_string(),
-                    "related",
-                    Some("text/html"),
-                    Some(name),
-                ));
+                links.push(link(href.clone(), "related", Some("text/html"), Some(name)));
             }
             AEntry {
-                title: Text::plain(e.story.title.clone()),
+                title: Text::plain(e.title.clone()),
                 id: e.id.clone(),
                 updated: e.story.updated.max(e.story.published).fixed_offset(),
                 published: Some(e.story.published.fixed_offset()),
@@ -320,23 +518,23 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
                 content: Some(Content {
                     value: Some(e.html.clone()),
                     content_type: Some("html".into()),
-                    lang: e.lang.map(str::to_string),
+                    lang: e.lang.clone(),
                     ..Default::default()
                 }),
                 ..Default::default()
             }
         })
         .collect();
-    feed.to_string().into_bytes()
+    feed.to_string()
 }
 
-fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
+fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
     use rss::extension::atom::{AtomExtension, Link};
     let items: Vec<rss::Item> = entries
         .iter()
         .map(|e| {
             let mut item = rss::Item::default();
-            item.set_title(e.story.title.clone());
+            item.set_title(e.title.clone());
             item.set_link(e.link.clone());
             item.set_guid(rss::Guid {
                 value: e.id.clone(),
@@ -363,7 +561,7 @@ fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
         }],
     });
     channel.set_items(items);
-    channel.to_string().into_bytes()
+    channel.to_string()
 }
 
 #[derive(Serialize)]
@@ -410,7 +608,7 @@ fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
             .map(|e| JsonItem {
                 id: e.id.clone(),
                 url: e.link.clone(),
-                title: e.story.title.clone(),
+                title: e.title.clone(),
                 content_html: e.html.clone(),
                 date_published: e.story.published.to_rfc3339_opts(secs, true),
                 date_modified: e
@@ -423,7 +621,7 @@ fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
                     .iter()
                     .map(|a| JsonAuthor { name: a.clone() })
                     .collect(),
-                language: e.lang.map(str::to_string),
+                language: e.lang.clone(),
             })
             .collect(),
     };
@@ -499,6 +697,36 @@ mod tests {
             "{}",
             e.html
         );
+    }
+
+    #[test]
+    fn titles_are_plain_text_and_links_http_only() {
+        assert_eq!(
+            plain_text("<b>x</b><script>alert(1)</script> y"),
+            "x y",
+            "script content goes, text stays"
+        );
+        assert_eq!(plain_text("a < b & c"), "a < b & c", "not markup: kept");
+        assert_eq!(plain_text("<i>斜</i>体"), "斜体");
+        // Titles arrive entity-decoded (normalize); an entity left here is
+        // text, and the writers escape its `&`.
+        assert_eq!(plain_text("&lt;i&gt;"), "&lt;i&gt;");
+        // Markup revealed by decoding is stripped too.
+        assert_eq!(
+            plain_text("<b>&lt;script&gt;alert(1)&lt;/script&gt;粗</b>"),
+            "粗"
+        );
+        assert_eq!(plain_text("t<title><script>alert(1)</script></title>"), "t");
+        assert_eq!(plain_text("控\u{1}制\u{fffe}"), "控制");
+        assert_eq!(safe_link("javascript:alert(1)"), None);
+        assert_eq!(safe_link(" JaVaScRiPt:alert(1)"), None);
+        assert_eq!(safe_link("data:text/html,x"), None);
+        assert_eq!(safe_link("/relative"), None);
+        assert_eq!(
+            safe_link("https://a.example/x y").as_deref(),
+            Some("https://a.example/x%20y")
+        );
+        assert_eq!(xml_text("a\u{0}b\u{b}c\td"), "abc\td");
     }
 
     #[test]

@@ -114,13 +114,18 @@ pub fn next_poll(
 /// Parses a `Retry-After` value: seconds, or an HTTP date.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let v = value.trim();
+    // A server asking for more than a week is capped to a week, in either
+    // form (an HTTP date in 9999 would otherwise stop polling for good).
+    let cap = now + chrono::Duration::seconds(MAX_RETRY_AFTER_SECS as i64);
     if let Ok(secs) = v.parse::<u64>() {
-        // A server asking for more than a week is capped to a week.
-        return Some(now + chrono::Duration::seconds(secs.min(7 * 24 * 3600) as i64));
+        return Some(now + chrono::Duration::seconds(secs.min(MAX_RETRY_AFTER_SECS) as i64));
     }
     let when = httpdate::parse_http_date(v).ok()?;
-    Some(DateTime::<Utc>::from(when))
+    Some(DateTime::<Utc>::from(when).min(cap))
 }
+
+/// The longest `Retry-After` honoured: a week.
+pub const MAX_RETRY_AFTER_SECS: u64 = 7 * 24 * 3600;
 
 #[cfg(test)]
 mod tests {
@@ -240,5 +245,35 @@ mod tests {
             Some(at("2026-11-29T10:05:00Z"))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = at("2024-01-01T00:00:00Z");
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(at("2024-01-01T00:02:00Z"))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 01 Jan 2024 01:00:00 GMT", now),
+            Some(at("2024-01-01T01:00:00Z"))
+        );
+        // Far future in either form: a week.
+        let week = Some(at("2024-01-08T00:00:00Z"));
+        assert_eq!(parse_retry_after("99999999999", now), week);
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            week
+        );
+        for garbage in [
+            "soon",
+            "-5",
+            "1.5",
+            "",
+            "Mon, 99 Foo 2024",
+            "18446744073709551616",
+        ] {
+            assert_eq!(parse_retry_after(garbage, now), None, "{garbage:?}");
+        }
     }
 }

@@ -48,7 +48,7 @@ path = "news.db"
 
 [fetch]
 timeout_secs = 2
-allow_private_addresses = true
+allow_file_urls = true
 
 [schedule]
 default = "0 */10 * * * *"

@@ -66,7 +66,11 @@ fn corpus_encoding_and_rss2_poll_cleanly() {
             )
         })
         .collect();
-    let env = Env::with("[fetch]\nconcurrency = 32\n", &sources, "");
+    let env = Env::with(
+        "[fetch]\nconcurrency = 32\nallow_file_urls = true\n",
+        &sources,
+        "",
+    );
     let run = env.run(&["poll"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let (ok, not_modified, failed) = summary_counts(&run.stderr);

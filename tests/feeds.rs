@@ -54,6 +54,9 @@ fn write_config(dir: &Path, query: &str) -> Config {
 [storage]
 path = "news.db"
 
+[fetch]
+allow_file_urls = true
+
 [server]
 listen = "127.0.0.1:0"
 base_url = "http://feeds.example.org/news/"

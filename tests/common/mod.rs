@@ -357,8 +357,8 @@ pub fn src(id: &str, url: &str) -> Src {
     }
 }
 
-/// The default `[fetch]` section: loopback allowed, short timeout.
-pub const FETCH: &str = "[fetch]\nallow_private_addresses = true\ntimeout_secs = 2\nmax_body_bytes = 65536\nconcurrency = 16\n";
+/// The default `[fetch]` section: loopback and `file://` allowed, short timeout.
+pub const FETCH: &str = "[fetch]\nallow_private_addresses = true\nallow_file_urls = true\ntimeout_secs = 2\nmax_body_bytes = 65536\nconcurrency = 16\n";
 
 /// A temp folder with `config.toml` (storage `news.db` beside it).
 pub struct Env {
