@@ -233,21 +233,24 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
 /// `sources test URL|ID`: fetch and parse without storing, and say what
 /// happened at each stage.
 pub async fn sources_test(config: &Config, target: &str) -> Result<String, String> {
-    let (url, forced, private_host) = match config.source(target) {
+    let (url, forced, private_host, zone) = match config.source(target) {
         Some(s) => (
             s.url.clone(),
             s.encoding,
             s.allow_private_addresses
                 .then(|| s.url.host_str().map(str::to_string))
                 .flatten(),
+            s.timezone,
         ),
         None => (
             url::Url::parse(target)
                 .map_err(|e| format!("{target:?} is neither a source id nor a URL: {e}"))?,
             None,
             None,
+            None,
         ),
     };
+    let zone = zone.unwrap_or(parse::DEFAULT_ZONE);
     let fetcher = Fetcher::new(&config.fetch).map_err(|e| e.to_string())?;
     let mut out = String::new();
     let _ = writeln!(out, "GET {url}");
@@ -322,7 +325,7 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
             .map(|n| format!("\n  note: {n}"))
             .unwrap_or_default()
     );
-    let feed = match parse::parse(&decoded.text, Some(&body.final_url)) {
+    let feed = match parse::parse_in_zone(&decoded.text, Some(&body.final_url), zone) {
         Ok(f) => f,
         Err(e) => return Err(format!("{out}parse failed: {e}")),
     };

@@ -94,6 +94,9 @@ pub struct Source {
     /// This source's own host may be a private address (an intranet feed);
     /// redirects from it to any other private address are still refused.
     pub allow_private_addresses: bool,
+    /// Where its zone-less dates (`2026-10-09 10:00:00`) are read; Beijing
+    /// time (`parse::DEFAULT_ZONE`) when unset.
+    pub timezone: Option<chrono::FixedOffset>,
 }
 
 #[derive(Clone, Debug)]
@@ -254,6 +257,7 @@ struct RawSource {
     schedule: Option<Spanned<String>>,
     encoding: Option<Spanned<String>>,
     allow_private_addresses: Option<bool>,
+    timezone: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -456,6 +460,7 @@ const SOURCE_KEYS: &[&str] = &[
     "schedule",
     "encoding",
     "allow_private_addresses",
+    "timezone",
 ];
 const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags"];
 
@@ -857,6 +862,23 @@ impl Validator<'_> {
                 },
                 None => None,
             };
+            let timezone = s
+                .timezone
+                .as_ref()
+                .and_then(|z| match parse_offset(z.get_ref()) {
+                    Some(offset) => Some(offset),
+                    None => {
+                        self.problem(
+                        z.span(),
+                        key("timezone"),
+                        format!(
+                            "{:?} is not a UTC offset (write \"+08:00\", \"-05:00\" or \"UTC\")",
+                            z.get_ref()
+                        ),
+                    );
+                        None
+                    }
+                });
             let tags = self.tags(s.tags, &key("tags"));
             if let Some(url) = url {
                 sources.push(Source {
@@ -871,6 +893,7 @@ impl Validator<'_> {
                     schedule,
                     encoding,
                     allow_private_addresses: s.allow_private_addresses.unwrap_or(false),
+                    timezone,
                 });
             }
         }
@@ -954,6 +977,30 @@ fn with_trailing_slash(mut u: Url) -> Url {
         u.set_path(&p);
     }
     u
+}
+
+/// `+08:00`, `-0500`, `+8`, `UTC`/`Z` → a fixed offset (at most ±18 h).
+fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt")
+    {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..=18).contains(&h) || !(0..60).contains(&m) || h.to_string().len() > 2 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 #[cfg(test)]
@@ -1096,5 +1143,38 @@ encoding = "klingon"
         assert!(c.sources[0].allow_private_addresses);
         assert!(!c.sources[1].allow_private_addresses);
         assert!(!c.fetch.allow_private_addresses);
+    }
+
+    #[test]
+    fn timezones_are_utc_offsets() {
+        let c = load("[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntimezone = \"+09:00\"\n")
+            .expect("valid");
+        assert_eq!(
+            c.sources[0].timezone,
+            chrono::FixedOffset::east_opt(9 * 3600)
+        );
+        for (text, secs) in [
+            ("UTC", 0),
+            ("-0530", -19800),
+            ("+8", 28800),
+            ("+08:00", 28800),
+        ] {
+            assert_eq!(
+                parse_offset(text),
+                chrono::FixedOffset::east_opt(secs),
+                "{text}"
+            );
+        }
+        for bad in ["Asia/Shanghai", "+25:00", "8", "+08:75", ""] {
+            assert_eq!(parse_offset(bad), None, "{bad}");
+        }
+        let err = load(
+            "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntimezone = \"Asia/Shanghai\"\n",
+        )
+        .expect_err("invalid");
+        assert!(
+            err.to_string().contains("4:12: source[0].timezone"),
+            "{err}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! UTF-8 text → `ParsedFeed`, with feed-rs. feed-rs types stop here.
 
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use feed_rs::model::{Entry, FeedType, Link};
 
 use crate::model::{FeedFormat, ParsedFeed, ParsedItem};
@@ -25,10 +26,27 @@ pub const MAX_XML_DEPTH: usize = 256;
 /// entities, a missing RSS `version`, JSON Feed 1.0 quirks), as lenient
 /// readers do; what was repaired is in `ParsedFeed::repairs`.
 pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
+    parse_in_zone(text, base, DEFAULT_ZONE)
+}
+
+/// Beijing time: where a date with no zone is read, unless the source says
+/// otherwise (`[[source]].timezone`). The outlets newsriver is built for
+/// write `2026-10-09 10:00:00` and mean UTC+8.
+pub const DEFAULT_ZONE: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(z) => z,
+    None => unreachable!(),
+};
+
+/// `parse`, reading zone-less dates in `zone`.
+pub fn parse_in_zone(
+    text: &str,
+    base: Option<&str>,
+    zone: FixedOffset,
+) -> Result<ParsedFeed, ParseError> {
     if xml_too_deep(text, MAX_XML_DEPTH) {
         return Err(ParseError::TooDeep);
     }
-    match parse_strict(text, base) {
+    match parse_strict(text, base, zone) {
         Ok(feed) => Ok(feed),
         Err(first) => {
             if looks_like_html(text) {
@@ -37,7 +55,7 @@ pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
             let Some((fixed, repairs)) = repair(text) else {
                 return Err(first);
             };
-            match parse_strict(&fixed, base) {
+            match parse_strict(&fixed, base, zone) {
                 Ok(mut feed) => {
                     feed.repairs = repairs;
                     Ok(feed)
@@ -48,23 +66,32 @@ pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
     }
 }
 
-fn parse_strict(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
+fn parse_strict(
+    text: &str,
+    base: Option<&str>,
+    zone: FixedOffset,
+) -> Result<ParsedFeed, ParseError> {
     // feed-rs (through quick-xml) has panicked on hostile input; a panic
     // must fail this one document, not the whole poll.
-    std::panic::catch_unwind(|| parse_with_feed_rs(text, base)).unwrap_or_else(|_| {
+    std::panic::catch_unwind(|| parse_with_feed_rs(text, base, zone)).unwrap_or_else(|_| {
         Err(ParseError::NotAFeed(
             "the XML parser crashed on this document".into(),
         ))
     })
 }
 
-fn parse_with_feed_rs(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
+fn parse_with_feed_rs(
+    text: &str,
+    base: Option<&str>,
+    zone: FixedOffset,
+) -> Result<ParsedFeed, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base)
         // feed-rs invents an id (a UUID when there is no link) for items
         // without one; we keep "no id" and derive a stable key ourselves.
         .id_generator(|_links, _title, _uri| String::new())
         .sanitize_content(false)
+        .timestamp_parser(move |t| timestamp(t, zone))
         .build();
     let feed = parser
         .parse(text.as_bytes())
@@ -286,6 +313,98 @@ fn item(e: Entry) -> ParsedItem {
     }
 }
 
+// ---- dates ---------------------------------------------------------------------
+
+/// Reads a feed's date. feed-rs's own lenient reader is private to it and
+/// reads no zone-less form — yet `2026-10-09 10:00:00` is the commonest date
+/// in Chinese outlets' RSS — so ours replaces it: RFC 3339 and RFC 2822 as
+/// chrono reads them; then the usual departures (a space for the `T`,
+/// `+0800`, a weekday in another language or case, `GMT`/`UTC` spelled out,
+/// one-digit fields, `/` or 年月日 separators); then zone-less forms, read in
+/// `zone`. Anything else is no date (the copy gets "when seen").
+pub fn timestamp(text: &str, zone: FixedOffset) -> Option<DateTime<Utc>> {
+    let s = text.trim();
+    if s.is_empty() || s.len() > 64 {
+        return None;
+    }
+    let utc = |d: DateTime<FixedOffset>| d.with_timezone(&Utc);
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(utc(d));
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(s) {
+        return Some(utc(d));
+    }
+    // A weekday chrono does not know ("mer,", "Seg,", "周一,"): it adds
+    // nothing the date does not say.
+    let s = match s.split_once(',') {
+        Some((day, rest)) if day.chars().count() <= 12 && day.chars().all(char::is_alphabetic) => {
+            rest.trim()
+        }
+        _ => s,
+    };
+    if let Ok(d) = DateTime::parse_from_rfc2822(s) {
+        return Some(utc(d));
+    }
+    // RFC 2822 with `UTC` (chrono knows `UT` and `GMT`) or with no space
+    // before the offset (`06:15:55+0900`).
+    let bytes = s.as_bytes();
+    let glued = bytes.len() > 6
+        && matches!(bytes[bytes.len() - 5], b'+' | b'-')
+        && bytes[bytes.len() - 6].is_ascii_digit()
+        && bytes[bytes.len() - 4..].iter().all(u8::is_ascii_digit);
+    let respelled = if let Some(rest) = s.strip_suffix(" UTC") {
+        Some(format!("{rest} +0000"))
+    } else if glued {
+        Some(format!("{} {}", &s[..s.len() - 5], &s[s.len() - 5..]))
+    } else {
+        None
+    };
+    if let Some(Ok(d)) = respelled.map(|r| DateTime::parse_from_rfc2822(&r)) {
+        return Some(utc(d));
+    }
+    // Zone names that mean UTC, spelled out after a zone-less date.
+    let (s, utc_named) = match s
+        .strip_suffix(" GMT")
+        .or_else(|| s.strip_suffix(" UTC"))
+        .or_else(|| s.strip_suffix('Z'))
+    {
+        Some(rest) => (rest.trim_end(), true),
+        None => (s, false),
+    };
+    let s = s.replace(['/', '年', '月'], "-").replace(['T', '日'], " ");
+    let s = s.trim();
+    const WITH_OFFSET: [&str; 4] = [
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M %z",
+        "%Y-%m-%d %H:%M%z",
+    ];
+    if !utc_named {
+        for f in WITH_OFFSET {
+            if let Ok(d) = DateTime::parse_from_str(s, f) {
+                return Some(utc(d));
+            }
+        }
+    }
+    let at = if utc_named {
+        FixedOffset::east_opt(0).unwrap_or(zone)
+    } else {
+        zone
+    };
+    const LOCAL: [&str; 2] = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"];
+    for f in LOCAL {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+            return at.from_local_datetime(&n).single().map(utc);
+        }
+    }
+    // A date alone is midnight UTC, as feed-rs has it: it then shows as the
+    // same date in any zone from UTC to UTC+8 and later.
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| n.and_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,5 +470,58 @@ mod tests {
         let f = parse(rss, None).unwrap();
         assert_eq!(f.title.as_deref(), Some("中国"));
         assert_eq!(f.items[0].title.as_deref(), Some("中国新闻 •"));
+    }
+
+    #[test]
+    fn dates_in_the_forms_outlets_write() {
+        let cst = DEFAULT_ZONE;
+        let at = |s: &str| timestamp(s, cst).map(|d| d.to_rfc3339());
+        let ten_utc = Some("2026-10-09T02:00:00+00:00".to_string());
+        for s in [
+            "2026-10-09T10:00:00+08:00",
+            "2026-10-09 10:00:00+08:00",
+            "2026-10-09 10:00:00 +0800",
+            "Fri, 09 Oct 2026 10:00:00 +0800",
+            "Fri, 9 Oct 2026 02:00:00 GMT",
+            "fRI, 09 Oct 2026 02:00:00 GMT",
+            "ven, 09 Oct 2026 10:00:00 +0800",
+            "09 Oct 2026 02:00:00 UT",
+            "2026-10-09 10:00:00",
+            "2026-10-9 10:00:00",
+            "2026-10-09T10:00:00",
+            "2026-10-09 10:00",
+            "2026/10/09 10:00:00",
+            "2026年10月09日 10:00",
+            "2026-10-09 02:00:00 GMT",
+            "2026-10-09T02:00:00Z",
+            "2026-10-09T10:00:00.250+08:00",
+            "2026-10-09 10:00:00.250",
+        ] {
+            let got = at(s);
+            let want = if s.contains(".250") {
+                Some("2026-10-09T02:00:00.250+00:00".to_string())
+            } else {
+                ten_utc.clone()
+            };
+            assert_eq!(got, want, "{s}");
+        }
+        assert_eq!(at("2026-10-09"), Some("2026-10-09T00:00:00+00:00".into()));
+        assert_eq!(at("Fri, 09 Oct 2026 02:00:00 UTC"), ten_utc);
+        assert_eq!(at("Fri, 09 Oct 2026 11:00:00+0900"), ten_utc);
+        for s in [
+            "",
+            "yesterday-ish, 99:99",
+            "2026-13-45 10:00:00",
+            "soon",
+            "Fri, 32 Oct 2026",
+        ] {
+            assert_eq!(at(s), None, "{s}");
+        }
+        // Another zone for a source that says so.
+        let tokyo = FixedOffset::east_opt(9 * 3600).expect("zone");
+        assert_eq!(
+            timestamp("2026-10-09 11:00:00", tokyo).map(|d| d.to_rfc3339()),
+            ten_utc
+        );
     }
 }

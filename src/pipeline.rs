@@ -180,10 +180,12 @@ impl Poller {
             Ok(Fetched::Body(body)) => {
                 let normalizer = self.normalizer.clone();
                 let forced = source.encoding;
+                let zone = source.timezone.unwrap_or(parse::DEFAULT_ZONE);
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
                 let mut outcome =
-                    tokio::task::spawn_blocking(move || process(body, forced, &normalizer)).await?;
+                    tokio::task::spawn_blocking(move || process(body, forced, zone, &normalizer))
+                        .await?;
                 if let PollOutcome::Fetched { moved_to: m, .. } = &mut outcome {
                     *m = moved_to;
                 }
@@ -308,6 +310,7 @@ pub fn open_store(config: &Config) -> Result<(Store, Topics), PipelineError> {
 fn process(
     body: fetch::Body,
     forced: Option<&'static encoding_rs::Encoding>,
+    zone: chrono::FixedOffset,
     normalizer: &Normalizer,
 ) -> PollOutcome {
     let host = url::Url::parse(&body.final_url)
@@ -320,7 +323,7 @@ fn process(
         host.as_deref(),
     );
     let charset_json = serde_json::to_string(&decoded.charset).unwrap_or_default();
-    match parse::parse(&decoded.text, Some(&body.final_url)) {
+    match parse::parse_in_zone(&decoded.text, Some(&body.final_url), zone) {
         Ok(feed) => {
             // One key (guid, else link, else text hash) twice in one feed: the
             // first wins. Storing both would make the second "edit" the first

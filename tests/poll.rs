@@ -1011,3 +1011,42 @@ fn killed_mid_poll_keeps_what_was_committed() {
     assert_eq!(summary_counts(&run.stderr), (2, 0, 0), "{run:?}");
     assert_eq!((env.stories(), env.copies()), (2, 2));
 }
+
+#[test]
+fn zone_less_dates_are_read_in_beijing_time_or_the_sources_timezone() {
+    let server = TestServer::start();
+    let feed = |guid: &str, title: &str| {
+        rss2(
+            "日期",
+            &[Item {
+                guid: Some(guid),
+                link: None,
+                title: Some(title),
+                description: Some("<p>一条没有时区的日期，照北京时间或来源设定的时区来读。</p>"),
+                pub_date: Some("2026-10-09 10:00:00"),
+            }],
+        )
+    };
+    server.fixed(
+        "/cn",
+        Response::ok("application/rss+xml", feed("cn", "北京时间")),
+    );
+    server.fixed(
+        "/jp",
+        Response::ok("application/rss+xml", feed("jp", "东京时间")),
+    );
+    let mut jp = src("jp", &server.url("/jp"));
+    jp.extra = "timezone = \"+09:00\"\n".into();
+    let env = Env::new(&[src("cn", &server.url("/cn")), jp]);
+    env.poll(&[]);
+    let published = |source: &str| -> String {
+        env.export(&[])
+            .iter()
+            .flat_map(|s| s["copies"].as_array().cloned().unwrap_or_default())
+            .find(|c| c["source"] == source)
+            .map(|c| c["published"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(published("cn"), "2026-10-09T02:00:00Z");
+    assert_eq!(published("jp"), "2026-10-09T01:00:00Z");
+}
