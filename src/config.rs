@@ -36,6 +36,9 @@ pub struct Config {
 pub struct Storage {
     /// Absolute path of the SQLite database.
     pub path: PathBuf,
+    /// `[storage].retention_days`: stories published longer ago are deleted
+    /// (with their copies) and not stored again; `None` keeps everything.
+    pub retention_days: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -158,6 +161,10 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
     " (+https://github.com/newsriver/newsriver)"
 );
 
+/// A retention longer than this is as good as forever (and keeps the
+/// cutoff date arithmetic far from overflow).
+const RETENTION_DAYS_MAX: u64 = 100 * 366;
+
 // ---- raw (as written) ------------------------------------------------------
 
 #[derive(Deserialize, Default)]
@@ -185,6 +192,7 @@ struct RawConfig {
 #[derive(Deserialize, Default)]
 struct RawStorage {
     path: Option<Spanned<String>>,
+    retention_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -450,7 +458,7 @@ fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
         _ => return TOP_KEYS,
     };
     match first {
-        "storage" => &["path"],
+        "storage" => &["path", "retention_days"],
         "fetch" => FETCH_KEYS,
         "schedule" => &["default"],
         "server" => &["listen", "base_url", "output_dir", "items_per_feed"],
@@ -598,8 +606,13 @@ impl Validator<'_> {
         let state_dir = std::env::var_os("STATE_DIRECTORY")
             .map(PathBuf::from)
             .filter(|d| d.is_absolute());
+        let retention_days = raw.storage.retention_days.map(|d| {
+            self.positive(Some(d), "storage.retention_days", 1)
+                .min(RETENTION_DAYS_MAX)
+        });
         let storage = Storage {
             path: state_dir.as_deref().unwrap_or(base_dir).join(storage_path),
+            retention_days,
         };
 
         let f = raw.fetch;
