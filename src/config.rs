@@ -956,6 +956,20 @@ mod tests {
     }
 
     #[test]
+    fn retention_days_is_optional_and_positive() {
+        let src = "[[source]]\nid = \"a\"\nurl = \"https://example.org/feed.xml\"\n";
+        assert_eq!(load(src).unwrap().storage.retention_days, None);
+        let c = load(&format!("[storage]\nretention_days = 30\n{src}")).unwrap();
+        assert_eq!(c.storage.retention_days, Some(30));
+        let p = problems(&format!("[storage]\nretention_days = 0\n{src}"));
+        assert_eq!(
+            (p[0].line, p[0].key.as_str()),
+            (2, "storage.retention_days")
+        );
+        assert!(p[0].message.contains("at least 1"), "{}", p[0].message);
+    }
+
+    #[test]
     fn minimal_config_has_defaults_and_resolves_db_path() {
         let c = load("[[source]]\nid = \"a\"\nurl = \"https://example.org/feed.xml\"\n").unwrap();
         assert_eq!(c.storage.path, PathBuf::from("/etc/newsriver/newsriver.db"));

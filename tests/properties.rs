@@ -140,3 +140,33 @@ proptest! {
         }
     }
 }
+
+// ---- inputs the fuzzers found (fuzz/, docs/data-safety.md) -----------------------
+
+/// decode → parse → normalize, as a poll does; a panic escaping this fails
+/// the test.
+fn poll_pipeline(data: &[u8], content_type: Option<&str>) -> Result<usize, String> {
+    let decoded = newsriver::decode::decode(data, content_type, None, Some("example.cn"));
+    let feed = newsriver::parse::parse(&decoded.text, Some("https://example.cn/feed.xml"))
+        .map_err(|e| e.to_string())?;
+    let n = Normalizer::default();
+    for item in &feed.items {
+        let _ = n.normalize(item);
+    }
+    Ok(feed.items.len())
+}
+
+/// `fuzz` target `feed`, first minute: junk bytes before an XML declaration
+/// naming GBK make quick-xml 0.42 panic ("set_encoding() called after
+/// prefix buffer was drained"). `parse` catches it: the document fails with
+/// a message, the process goes on.
+#[test]
+fn fuzz_feed_quick_xml_set_encoding_panic_is_a_failed_document() {
+    let mut data = vec![0xFF_u8; 110];
+    data.extend_from_slice(
+        b"<?xml version=\"1.0\" encoding=\"gbk\"?>\n<rss version=\"2.0\"><channel><title>\xD0\xC2\xCE\xC5</title>\
+          <item><title>\xB1\xEA\xCC\xE2 & \xB2\xE2\xCA\xD4</title><description>a &nbsp; b</description></item></channel></rss>",
+    );
+    let result = poll_pipeline(&data, Some("application/rss+xml; charset=gbk"));
+    assert!(result.is_err(), "{result:?}");
+}
