@@ -309,8 +309,13 @@ fn poll(config: &Config, only: &[String]) -> Exit {
             .await;
         bar.finish_and_clear();
         let report = report?;
-        // Without the daemon (polls from cron), retention runs here.
-        let upkeep = pipeline::maintain(&poller.store(), config.storage.retention_days, &|| true)?;
+        // Without the daemon (polls from cron), retention runs here. The
+        // polls are stored by now: a failure here is a warning, not exit 1.
+        let upkeep = pipeline::maintain(&poller.store(), config.storage.retention_days, &|| true)
+            .unwrap_or_else(|e| {
+                eprintln!("warning: retention or space reclamation failed: {e}");
+                pipeline::Maintenance::default()
+            });
         Ok::<_, pipeline::PipelineError>((report, upkeep))
     });
     let (report, upkeep) = match result {

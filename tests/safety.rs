@@ -402,21 +402,21 @@ fn retention_removes_old_stories_with_their_copies_in_batches_and_frees_the_spac
 
 // ---- crash test ------------------------------------------------------------------
 
-#[test]
-fn kill_9_at_random_moments_during_polls_loses_and_duplicates_nothing() {
-    const FEEDS: usize = 50;
-    const ITEMS: usize = 20;
-    const STORIES: usize = 400;
-    let server = TestServer::start();
-    let mut rng = Rng(0x5EED);
+const FEEDS: usize = 50;
+const ITEMS: usize = 20;
+const STORIES: usize = 400;
+
+/// The fixture farm: 50 feeds × 20 items over 400 stories with random
+/// texts, feed f carrying stories (7f + 13j) mod 400, so most stories are
+/// cross-posted by two or three outlets as exact copies. The counter says
+/// how many feeds the server has answered: kills are timed by a poll's
+/// progress, not by the clock.
+fn farm(server: &TestServer, rng: &mut Rng) -> (Vec<Src>, Arc<AtomicUsize>) {
     let now = Utc::now();
-    let texts: Vec<String> = (0..STORIES).map(|_| random_text(&mut rng, 150)).collect();
-    // Feeds served so far: kills are timed by the poll's progress, not the clock.
+    let texts: Vec<String> = (0..STORIES).map(|_| random_text(rng, 150)).collect();
     let served = Arc::new(AtomicUsize::new(0));
     let mut sources = Vec::new();
     for f in 0..FEEDS {
-        // Feed f carries stories (7f + 13j) mod 400: most stories are
-        // cross-posted by two or three outlets, as exact copies.
         let items: Vec<String> = (0..ITEMS)
             .map(|j| {
                 let s = (7 * f + 13 * j) % STORIES;
@@ -437,14 +437,55 @@ fn kill_9_at_random_moments_during_polls_loses_and_duplicates_nothing() {
         });
         sources.push(src(&format!("f{f}"), &server.url(&path)));
     }
+    (sources, served)
+}
 
-    // The reference: one clean poll into a fresh database.
-    let clean = Env::new(&sources);
+/// The farm polled once, cleanly, into a fresh database.
+fn reference(sources: &[Src]) -> BTreeMap<String, Vec<(String, String)>> {
+    let clean = Env::new(sources);
     clean.poll(&[]);
     let expected = contents(&clean.db_path());
     assert!(expected.len() > 250, "{} stories", expected.len());
     let copies: usize = expected.values().map(Vec::len).sum();
     assert_eq!(copies, FEEDS * ITEMS);
+    expected
+}
+
+/// After a kill: a sound file, whole transactions only.
+fn assert_sound_after_kill(path: &Path, round: usize) {
+    assert_eq!(integrity(path), "ok", "after kill {round}");
+    let db = open_ro(path);
+    // Killed before or during the migrations: they are one transaction,
+    // so the schema is all there or not at all.
+    if count(&db, "PRAGMA user_version") == 0 {
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM sqlite_schema"),
+            0,
+            "a half-migrated schema after kill {round}"
+        );
+        return;
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pragma_foreign_key_check"),
+        0,
+        "after kill {round}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM stories WHERE id NOT IN (SELECT story_id FROM copies)"
+        ),
+        0,
+        "no story without a copy after kill {round}"
+    );
+}
+
+#[test]
+fn kill_9_at_random_moments_during_polls_loses_and_duplicates_nothing() {
+    let server = TestServer::start();
+    let mut rng = Rng(0x5EED);
+    let (sources, served) = farm(&server, &mut rng);
+    let expected = reference(&sources);
 
     // The same polls, killed with SIGKILL at seeded moments: every fifth
     // one during start-up (opening, migrating), the others once the poll
@@ -482,29 +523,7 @@ fn kill_9_at_random_moments_during_polls_loses_and_duplicates_nothing() {
         let _ = child.kill(); // SIGKILL on Unix
         child.wait().unwrap();
         if crashed.db_path().exists() {
-            assert_eq!(integrity(&crashed.db_path()), "ok", "after kill {round}");
-            let db = crashed.db();
-            // Killed before or during the migrations: they are one
-            // transaction, so the schema is all there or not at all.
-            let version = count(&db, "PRAGMA user_version");
-            let tables = count(&db, "SELECT count(*) FROM sqlite_schema");
-            if version == 0 {
-                assert_eq!(tables, 0, "a half-migrated schema after kill {round}");
-                continue;
-            }
-            assert_eq!(
-                count(&db, "SELECT count(*) FROM pragma_foreign_key_check"),
-                0,
-                "after kill {round}"
-            );
-            assert_eq!(
-                count(
-                    &db,
-                    "SELECT count(*) FROM stories WHERE id NOT IN (SELECT story_id FROM copies)"
-                ),
-                0,
-                "no story without a copy after kill {round}"
-            );
+            assert_sound_after_kill(&crashed.db_path(), round);
         }
     }
     eprintln!("{killed_mid_poll} of 20 kills landed during a poll");
@@ -831,4 +850,60 @@ fn the_daemon_pauses_polling_when_it_cannot_store_and_serves_from_the_cache() {
     assert!(status.success(), "{status}\n{}", log());
     assert_eq!(integrity(&env.db_path()), "ok");
     assert_eq!(env.stories(), 4);
+}
+
+#[test]
+fn kill_9_the_daemon_mid_poll_then_restart_completes_the_work() {
+    let server = TestServer::start();
+    let mut rng = Rng(0xDAE);
+    let (sources, served) = farm(&server, &mut rng);
+    let expected = reference(&sources);
+
+    let port = free_port();
+    let extra = format!(
+        "{EVERY_SECOND}[server]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n"
+    );
+    let env = Env::with(FETCH, &sources, &extra);
+    let start = || {
+        binary()
+            .arg("--config")
+            .arg(&env.config)
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Five daemons, each killed with SIGKILL once the server has answered a
+    // seeded number of feeds (its first pass is then half fetched, half
+    // stored); the stale pid file is left behind as a real crash leaves it.
+    for round in 0..5 {
+        let before = served.load(Ordering::SeqCst);
+        let after_feeds = 1 + rng.below(FEEDS as u64 - 5) as usize;
+        let mut daemon = start();
+        wait_for(
+            Duration::from_secs(30),
+            || served.load(Ordering::SeqCst) >= before + after_feeds,
+            "the daemon polls",
+        );
+        std::thread::sleep(Duration::from_millis(rng.below(20)));
+        let _ = daemon.kill();
+        daemon.wait().unwrap();
+        assert_sound_after_kill(&env.db_path(), round);
+    }
+    // Restarted, the daemon finishes the work: the same stories and copies
+    // as the clean run, none lost, none twice.
+    let mut daemon = start();
+    wait_for(
+        Duration::from_secs(30),
+        || contents(&env.db_path()) == expected,
+        "the restarted daemon stores every story once",
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success());
+    assert_eq!(integrity(&env.db_path()), "ok");
+    assert_eq!(contents(&env.db_path()), expected);
 }
