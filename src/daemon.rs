@@ -444,3 +444,15 @@ pub fn send_reload(config: &Config) -> Result<u32, String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_pause_doubles_up_to_its_cap() {
+        let secs: Vec<u64> = (1..=9).map(|n| store_pause(n).as_secs()).collect();
+        assert_eq!(secs, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
+        assert_eq!(store_pause(u32::MAX), STORE_PAUSE_MAX);
+    }
+}

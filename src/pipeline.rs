@@ -409,3 +409,20 @@ pub fn human_duration(d: Duration) -> String {
         format!("{:.1} s", d.as_secs_f64())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_cutoff_is_days_before_now_and_absent_when_unset() {
+        let now = Utc::now();
+        assert_eq!(retention_cutoff(None, now), None);
+        assert_eq!(
+            retention_cutoff(Some(7), now),
+            Some(now - chrono::TimeDelta::days(7))
+        );
+        // Absurd values do not overflow: no cutoff rather than a panic.
+        assert_eq!(retention_cutoff(Some(u64::MAX), now), None);
+    }
+}
