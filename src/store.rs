@@ -1588,9 +1588,10 @@ pub fn restore(from: &Path, db: &Path) -> Result<DbSummary> {
         sync_file_and_dir(&tmp)?;
         if db.exists() {
             // Fold the current WAL into the file and close it: with nobody
-            // else attached the -wal and -shm are deleted. A reader still
-            // attached shows up as a busy checkpoint: refuse rather than
-            // swap the file under it.
+            // else attached the -wal and -shm are deleted. Another process
+            // inside a transaction shows up as a busy checkpoint: refuse
+            // rather than swap the file under it (one that merely holds the
+            // file open is not seen; the caller checks for the daemon).
             let current = open_existing(db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
             let busy: i64 =
                 current.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
