@@ -100,6 +100,22 @@ pub enum Command {
         #[command(subcommand)]
         command: TopicsCommand,
     },
+    /// Write a consistent copy of the database to PATH; safe while the
+    /// daemon runs (SQLite's VACUUM INTO, checked with integrity_check).
+    Backup {
+        /// Where to write the copy (a new file).
+        path: PathBuf,
+        /// Replace PATH if it already exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the database with a backup made by `newsriver backup`. The
+    /// daemon must be stopped first; the backup is checked before anything
+    /// is replaced.
+    Restore {
+        /// The backup file.
+        path: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -314,6 +330,8 @@ pub fn run(cli: Cli) -> Exit {
         } => explain(&config, &id),
         Command::Sources { command } => sources(&config, command),
         Command::Topics { command } => topics(&config, command),
+        Command::Backup { path, force } => backup(&config, &path, force),
+        Command::Restore { path } => restore(&config, &path),
         Command::Reload => match crate::daemon::send_reload(&config) {
             Ok(pid) => {
                 out(&format!("sent SIGHUP to newsriver (pid {pid})\n"));
@@ -367,9 +385,17 @@ fn poll(config: &Config, only: &[String]) -> Exit {
             })
             .await;
         bar.finish_and_clear();
-        report
+        let report = report?;
+        // Without the daemon (polls from cron), retention runs here. The
+        // polls are stored by now: a failure here is a warning, not exit 1.
+        let upkeep = pipeline::maintain(&poller.store(), config.storage.retention_days, &|| true)
+            .unwrap_or_else(|e| {
+                eprintln!("warning: retention or space reclamation failed: {e}");
+                pipeline::Maintenance::default()
+            });
+        Ok::<_, pipeline::PipelineError>((report, upkeep))
     });
-    let report = match result {
+    let (report, upkeep) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -377,6 +403,12 @@ fn poll(config: &Config, only: &[String]) -> Exit {
         }
     };
     eprint!("{}", summary(&report));
+    if let (Some(days), true) = (config.storage.retention_days, upkeep.pruned.stories > 0) {
+        eprintln!(
+            "retention: removed {} published more than {days} days ago",
+            stories_count(upkeep.pruned.stories as i64)
+        );
+    }
     Exit::Success
 }
 
@@ -969,4 +1001,61 @@ fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) ->
             Exit::Runtime
         }
     }
+}
+
+fn backup(config: &Config, dest: &std::path::Path, force: bool) -> Exit {
+    match crate::store::backup(&config.storage.path, dest, force) {
+        Ok(info) => {
+            println!(
+                "backed up {} ({}, {} copies, {}) to {}",
+                config.storage.path.display(),
+                stories_count(info.stories),
+                info.copies,
+                human_bytes(info.bytes),
+                dest.display()
+            );
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: backup failed: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+fn restore(config: &Config, from: &std::path::Path) -> Exit {
+    // Swapping the file under a running daemon would leave it writing to
+    // the old, unlinked file: refuse while its pid file names a live process.
+    let pid_path = crate::daemon::pid_file(config);
+    if let Some(pid) = std::fs::read_to_string(&pid_path)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        .filter(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    {
+        eprintln!(
+            "error: the daemon is running (pid {pid}, from {}); stop it before restoring",
+            pid_path.display()
+        );
+        return Exit::Runtime;
+    }
+    match crate::store::restore(from, &config.storage.path) {
+        Ok(info) => {
+            println!(
+                "restored {} from {} ({}, {} copies)",
+                config.storage.path.display(),
+                from.display(),
+                stories_count(info.stories),
+                info.copies
+            );
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("error: restore failed: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+fn stories_count(n: i64) -> String {
+    format!("{n} {}", if n == 1 { "story" } else { "stories" })
 }

@@ -36,6 +36,9 @@ pub struct Config {
 pub struct Storage {
     /// Absolute path of the SQLite database.
     pub path: PathBuf,
+    /// `[storage].retention_days`: stories published longer ago are deleted
+    /// (with their copies) and not stored again; `None` keeps everything.
+    pub retention_days: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -167,6 +170,10 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
     " (+https://github.com/newsriver/newsriver)"
 );
 
+/// A retention longer than this is as good as forever (and keeps the
+/// cutoff date arithmetic far from overflow).
+const RETENTION_DAYS_MAX: u64 = 100 * 366;
+
 // ---- raw (as written) ------------------------------------------------------
 
 #[derive(Deserialize, Default)]
@@ -194,6 +201,7 @@ struct RawConfig {
 #[derive(Deserialize, Default)]
 struct RawStorage {
     path: Option<Spanned<String>>,
+    retention_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -471,7 +479,7 @@ fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
         _ => return TOP_KEYS,
     };
     match first {
-        "storage" => &["path"],
+        "storage" => &["path", "retention_days"],
         "fetch" => FETCH_KEYS,
         "schedule" => &["default"],
         "server" => &["listen", "base_url", "output_dir", "items_per_feed"],
@@ -619,8 +627,13 @@ impl Validator<'_> {
         let state_dir = std::env::var_os("STATE_DIRECTORY")
             .map(PathBuf::from)
             .filter(|d| d.is_absolute());
+        let retention_days = raw.storage.retention_days.map(|d| {
+            self.positive(Some(d), "storage.retention_days", 1)
+                .min(RETENTION_DAYS_MAX)
+        });
         let storage = Storage {
             path: state_dir.as_deref().unwrap_or(base_dir).join(storage_path),
+            retention_days,
         };
 
         let f = raw.fetch;
@@ -1016,6 +1029,20 @@ mod tests {
             Err(ConfigError::Invalid { problems, .. }) => problems,
             other => panic!("expected problems, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn retention_days_is_optional_and_positive() {
+        let src = "[[source]]\nid = \"a\"\nurl = \"https://example.org/feed.xml\"\n";
+        assert_eq!(load(src).unwrap().storage.retention_days, None);
+        let c = load(&format!("[storage]\nretention_days = 30\n{src}")).unwrap();
+        assert_eq!(c.storage.retention_days, Some(30));
+        let p = problems(&format!("[storage]\nretention_days = 0\n{src}"));
+        assert_eq!(
+            (p[0].line, p[0].key.as_str()),
+            (2, "storage.retention_days")
+        );
+        assert!(p[0].message.contains("at least 1"), "{}", p[0].message);
     }
 
     #[test]

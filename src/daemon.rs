@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +25,23 @@ use crate::store::Store;
 
 /// How long in-flight polls may run on after SIGTERM before they are abandoned.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How often retention, space reclamation and the WAL checkpoint run (and
+/// once at start).
+pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(3600);
+
+/// After a poll could not be stored (disk full, read-only file, another
+/// process holding the write lock past the busy timeout), polling pauses
+/// this long, doubling with each failure in a row up to `STORE_PAUSE_MAX`.
+/// Serving goes on from the rendered-feed cache meanwhile.
+pub const STORE_PAUSE: Duration = Duration::from_secs(5);
+pub const STORE_PAUSE_MAX: Duration = Duration::from_secs(600);
+
+fn store_pause(failures: u32) -> Duration {
+    STORE_PAUSE
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(STORE_PAUSE_MAX)
+}
 
 /// The pid file beside the database, for `newsriver reload`.
 pub fn pid_file(config: &Config) -> PathBuf {
@@ -129,6 +147,12 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
     let mut totals = (0u64, 0u64, 0u64); // polls, failures, new stories
     // What `sources.next_poll_at` last said, so each pass writes only changes.
     let mut written: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
+    // Storing failed this many times in a row; no poll starts before `paused_until`.
+    let mut store_failures = 0u32;
+    let mut paused_until: Option<DateTime<Utc>> = None;
+    let mut maintenance_tick = tokio::time::interval(MAINTENANCE_EVERY);
+    let mut maintenance: Option<tokio::task::JoinHandle<()>> = None;
+    let stopping = Arc::new(AtomicBool::new(false));
 
     loop {
         // Plan: when is every enabled source due?
@@ -176,9 +200,17 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
         }
 
         // Start what is due, within the concurrency bound.
-        let mut next_wake: Option<DateTime<Utc>> = None;
+        // While storing is paused, nothing starts; the loop wakes when the pause ends.
+        let paused = paused_until.filter(|until| *until > now);
+        if paused.is_none() {
+            paused_until = None;
+        }
+        let mut next_wake: Option<DateTime<Utc>> = paused;
         for (source, due) in &plan {
             let Some(due) = *due else { continue };
+            if paused.is_some() {
+                continue;
+            }
             if in_flight.contains(&source.id.0) {
                 continue;
             }
@@ -218,6 +250,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                             totals.0 += 1;
                             match result {
                                 Ok(report) => {
+                                    store_failures = 0;
                                     if let SourceOutcome::Failed { error } = &report.outcome {
                                         totals.1 += 1;
                                         tracing::warn!(source_id = %id, error = %error, "poll failed");
@@ -227,7 +260,17 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                                 }
                                 Err(e) => {
                                     totals.1 += 1;
-                                    tracing::error!(source_id = %id, error = %e, "poll could not be stored");
+                                    store_failures += 1;
+                                    let pause = store_pause(store_failures);
+                                    paused_until = chrono::TimeDelta::from_std(pause)
+                                        .ok()
+                                        .and_then(|d| Utc::now().checked_add_signed(d));
+                                    tracing::error!(
+                                        source_id = %id,
+                                        error = %e,
+                                        pause_secs = pause.as_secs(),
+                                        "poll could not be stored; polling paused, feeds are served from the cache"
+                                    );
                                 }
                             }
                         }
@@ -262,6 +305,16 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                     tracing::error!("database does not answer; withholding the watchdog ping");
                 }
             }
+            _ = maintenance_tick.tick() => {
+                if maintenance.as_ref().is_none_or(|m| m.is_finished()) {
+                    maintenance = Some(tokio::spawn(maintain(
+                        running.poller.store(),
+                        app.cache(),
+                        running.config.storage.retention_days,
+                        stopping.clone(),
+                    )));
+                }
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
@@ -287,6 +340,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
             notify(&[sd_notify::NotifyState::Ready]);
         }
     }
+    stopping.store(true, Ordering::Relaxed);
 
     // Shutdown: no new polls; stop serving; let in-flight polls finish within
     // the grace period. An abandoned poll's transaction is never committed,
@@ -324,6 +378,48 @@ fn file_stamp(path: &Path) -> Option<(PathBuf, u64, u64, std::time::SystemTime)>
     let target = std::fs::canonicalize(path).ok()?;
     let meta = std::fs::metadata(&target).ok()?;
     Some((target, meta.ino(), meta.len(), meta.modified().ok()?))
+}
+
+/// Retention and space reclamation (`pipeline::maintain`) off the loop; the
+/// feeds re-render when stories were removed. `stopping` ends it between
+/// batches at shutdown.
+async fn maintain(
+    store: Arc<Mutex<Store>>,
+    cache: Arc<FeedCache>,
+    retention_days: Option<u64>,
+    stopping: Arc<AtomicBool>,
+) {
+    let blocking_store = store.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        crate::pipeline::maintain(&blocking_store, retention_days, &|| {
+            !stopping.load(Ordering::Relaxed)
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(done)) => {
+            if done.pruned.stories + done.pruned.polls + done.reclaimed.pages_freed > 0 {
+                tracing::info!(
+                    stories_removed = done.pruned.stories,
+                    polls_removed = done.pruned.polls,
+                    pages_freed = done.reclaimed.pages_freed,
+                    "retention and space reclamation done"
+                );
+            }
+            if done.reclaimed.wal_busy {
+                tracing::info!(
+                    "a reader kept the WAL checkpoint from finishing; retried next hour"
+                );
+            }
+            if done.pruned.stories > 0 {
+                http::refresh_blocking(&cache, &store).await;
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "retention or space reclamation failed; retried next hour")
+        }
+        Err(e) => tracing::error!(error = %e, "maintenance task crashed"),
+    }
 }
 
 async fn reload(path: &Path, current: &Running) -> Result<Running, String> {
@@ -378,5 +474,17 @@ pub fn send_reload(config: &Config) -> Result<u32, String> {
             "process {pid} from {} is not running",
             path.display()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_pause_doubles_up_to_its_cap() {
+        let secs: Vec<u64> = (1..=9).map(|n| store_pause(n).as_secs()).collect();
+        assert_eq!(secs, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
+        assert_eq!(store_pause(u32::MAX), STORE_PAUSE_MAX);
     }
 }

@@ -86,6 +86,7 @@ pub struct Poller {
     normalizer: Arc<Normalizer>,
     near: Arc<crate::dedupe::Params>,
     concurrency: usize,
+    retention_days: Option<u64>,
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -105,6 +106,7 @@ impl Poller {
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
             near: Arc::new(config.dedupe.clone()),
             concurrency: config.fetch.concurrency,
+            retention_days: config.storage.retention_days,
         })
     }
 
@@ -186,8 +188,17 @@ impl Poller {
                 let mut outcome =
                     tokio::task::spawn_blocking(move || process(body, forced, zone, &normalizer))
                         .await?;
-                if let PollOutcome::Fetched { moved_to: m, .. } = &mut outcome {
+                if let PollOutcome::Fetched {
+                    moved_to: m, items, ..
+                } = &mut outcome
+                {
                     *m = moved_to;
+                    // Items older than the retention period are not stored:
+                    // retention would delete them again, and every poll of a
+                    // feed that still lists them would add them back.
+                    if let Some(cutoff) = retention_cutoff(self.retention_days, Utc::now()) {
+                        items.retain(|(item, _)| item.published.is_none_or(|p| p >= cutoff));
+                    }
                 }
                 (outcome, bytes)
             }
@@ -306,6 +317,54 @@ pub fn open_store(config: &Config) -> Result<(Store, Topics), PipelineError> {
     Ok((store, topics))
 }
 
+/// Stories published before this are past `[storage].retention_days`.
+pub fn retention_cutoff(
+    retention_days: Option<u64>,
+    now: chrono::DateTime<Utc>,
+) -> Option<chrono::DateTime<Utc>> {
+    let days = i64::try_from(retention_days?).ok()?;
+    now.checked_sub_signed(chrono::TimeDelta::try_days(days)?)
+}
+
+/// Stories per retention transaction: small enough that a poll or a feed
+/// render waiting for the connection waits milliseconds, not seconds.
+pub const PRUNE_BATCH: usize = 500;
+
+/// What `maintain` did.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Maintenance {
+    pub pruned: store::Pruned,
+    pub reclaimed: store::Reclaimed,
+}
+
+/// Retention, then space reclamation: deletes stories older than
+/// `[storage].retention_days` in batches of `PRUNE_BATCH` (the lock is
+/// taken per batch, so the daemon's polls and renders interleave), hands
+/// the freed pages back to the file system and empties the WAL.
+/// Run by the daemon at start and hourly, and by `poll` after polling.
+/// `keep_going` is asked between batches (false at daemon shutdown).
+pub fn maintain(
+    store: &Mutex<Store>,
+    retention_days: Option<u64>,
+    keep_going: &dyn Fn() -> bool,
+) -> Result<Maintenance, store::StoreError> {
+    let mut done = Maintenance::default();
+    if let Some(cutoff) = retention_cutoff(retention_days, Utc::now()) {
+        while keep_going() {
+            let batch = lock(store).prune_batch(cutoff, PRUNE_BATCH)?;
+            done.pruned.stories += batch.stories;
+            done.pruned.polls += batch.polls;
+            if batch.stories < PRUNE_BATCH as u64 && batch.polls < PRUNE_BATCH as u64 {
+                break;
+            }
+        }
+    }
+    if keep_going() {
+        done.reclaimed = lock(store).reclaim()?;
+    }
+    Ok(done)
+}
+
 /// Decode → parse → normalize: the CPU part of a poll.
 fn process(
     body: fetch::Body,
@@ -365,5 +424,22 @@ pub fn human_duration(d: Duration) -> String {
         format!("{} ms", d.as_millis())
     } else {
         format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_cutoff_is_days_before_now_and_absent_when_unset() {
+        let now = Utc::now();
+        assert_eq!(retention_cutoff(None, now), None);
+        assert_eq!(
+            retention_cutoff(Some(7), now),
+            Some(now - chrono::TimeDelta::days(7))
+        );
+        // Absurd values do not overflow: no cutoff rather than a panic.
+        assert_eq!(retention_cutoff(Some(u64::MAX), now), None);
     }
 }

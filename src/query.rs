@@ -171,10 +171,17 @@ fn describe_char(c: Option<&char>) -> String {
         .unwrap_or_else(|| "end of query".into())
 }
 
+/// Parentheses and NOTs nest at most this deep. The parser, `matches` and
+/// dropping a `Query` all recurse once per level: without a bound a query
+/// of 100,000 `(` overflowed the stack and aborted the process.
+pub const MAX_DEPTH: usize = 64;
+
 struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,
     end: usize,
+    /// Open parentheses and NOTs around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -233,21 +240,35 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Query, QueryError> {
         if self.peek() == Some(&Tok::Not) {
+            self.enter()?;
             self.pos += 1;
-            return Ok(Query::Not(Box::new(self.unary()?)));
+            let q = Query::Not(Box::new(self.unary()?));
+            self.depth -= 1;
+            return Ok(q);
         }
         self.primary()
+    }
+
+    /// One level deeper, or an error past `MAX_DEPTH`.
+    fn enter(&mut self) -> Result<(), QueryError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(&format!("at most {MAX_DEPTH} nested parentheses and NOTs")));
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn primary(&mut self) -> Result<Query, QueryError> {
         match self.peek().cloned() {
             Some(Tok::Open) => {
+                self.enter()?;
                 self.pos += 1;
                 let q = self.or()?;
                 if self.peek() != Some(&Tok::Close) {
                     return Err(self.error("')' or an operator"));
                 }
                 self.pos += 1;
+                self.depth -= 1;
                 Ok(q)
             }
             Some(Tok::Word { text, title } | Tok::Phrase { text, title }) => {
@@ -267,7 +288,12 @@ impl Query {
     pub fn parse(q: &str) -> Result<Query, QueryError> {
         let toks = tokenize(q)?;
         let end = q.chars().count() + 1;
-        let mut p = Parser { toks, pos: 0, end };
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            end,
+            depth: 0,
+        };
         let query = p.or()?;
         if p.pos < p.toks.len() {
             return Err(p.error("an operator or the end of the query"));
@@ -396,5 +422,22 @@ mod tests {
         assert_eq!(e.position, 1);
         assert!(Query::parse("").is_err());
         assert!(Query::parse("a AND").is_err());
+    }
+
+    /// Found while writing the parser's fuzz target (fuzz/fuzz_targets/
+    /// query.rs; its inputs stayed too short to reach this depth): the
+    /// input aborted the process with a stack overflow.
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let q = "(".repeat(100_000) + "a" + &")".repeat(100_000);
+        let e = Query::parse(&q).unwrap_err();
+        assert!(e.expected.contains("nested"), "{e}");
+        assert_eq!(e.position, MAX_DEPTH + 1);
+        let q = "NOT ".repeat(100_000) + "a";
+        assert!(Query::parse(&q).is_err());
+        let ok = "(".repeat(MAX_DEPTH) + "a" + &")".repeat(MAX_DEPTH);
+        assert!(Query::parse(&ok).unwrap().matches("a", ""));
+        let ok = "NOT ".repeat(MAX_DEPTH) + "a";
+        assert!(Query::parse(&ok).unwrap().matches("a", ""));
     }
 }

@@ -1,11 +1,16 @@
 //! The only module that touches SQLite. Opens the database (WAL, foreign
 //! keys on), applies `migrations/*.sql` in order, and stores one poll of one
 //! source as one transaction: a crash mid-poll leaves no half-written story.
+//! Also the data-safety operations: retention, space reclamation, backup and
+//! restore (docs/data-safety.md).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 
@@ -17,11 +22,22 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0002_topics.sql")),
     M::up(include_str!("../migrations/0003_poll_state.sql")),
     M::up(include_str!("../migrations/0004_near_duplicates.sql")),
+    M::up(include_str!("../migrations/0005_retention.sql")),
 ];
+
+/// How long a write waits for another connection's write lock before it
+/// fails with "database is locked". Long enough for any one poll's
+/// transaction (milliseconds) or a backup's snapshot; short enough that a
+/// stuck process is reported rather than hanging the daemon.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// After a checkpoint has emptied it, the WAL file is cut back to this size,
+/// so one burst of writes (or a long reader) does not leave it large for good.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
+    #[error("database {path}: {source}{hint}", hint = sql_hint(source))]
     Open {
         path: String,
         #[source]
@@ -39,8 +55,32 @@ pub enum StoreError {
         #[source]
         source: rusqlite_migration::Error,
     },
-    #[error("database: {0}")]
+    #[error("database: {0}{hint}", hint = sql_hint(.0))]
     Sql(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A backup or restore refused to go on (the message says why).
+    #[error("{path}: {message}")]
+    Refused { path: String, message: String },
+}
+
+/// What to do about the SQLite errors an operator can fix.
+fn sql_hint(e: &rusqlite::Error) -> &'static str {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            " (another process held the write lock longer than the 5 s busy timeout)"
+        }
+        Some(rusqlite::ErrorCode::DiskFull) => " (the disk holding the database is full)",
+        Some(rusqlite::ErrorCode::ReadOnly) => {
+            " (the database file or its folder is read-only for this user)"
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => " (check the path and its permissions)",
+        _ => "",
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -264,14 +304,33 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Space freed by retention goes back to the file system with
+        // `PRAGMA incremental_vacuum` (see `reclaim`). SQLite honours this
+        // only before the first table exists, i.e. on a new database; an
+        // older one is converted once by `reclaim` (a VACUUM).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
             .map_err(open_err)?;
+        // WAL: readers (the HTTP cache refresh, `export`, a backup) never
+        // block the poller's writes, and a crash at any moment leaves either
+        // the old or the new state of every transaction.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
+        // NORMAL in WAL mode: a commit is durable once the OS has it, so a
+        // killed process loses nothing; a power cut may lose the last
+        // transactions (the next poll fetches them again) but never
+        // corrupts the file. FULL would fsync every poll for little gain.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+            .map_err(open_err)?;
+        // Every write transaction takes the write lock at BEGIN (BEGIN
+        // IMMEDIATE), so it waits out the busy timeout for another writer.
+        // A deferred transaction that reads first and then writes would get
+        // SQLITE_BUSY at once when another process wrote in between.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)
             .map_err(|source| StoreError::Migration {
@@ -1276,4 +1335,342 @@ fn store_item(
         }
     }
     Ok(c)
+}
+
+// ---- data safety: retention, space, backup, restore ---------------------------
+
+/// What one retention batch removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// Stories deleted (with their copies, topic memberships and keys).
+    pub stories: u64,
+    /// Poll-history rows deleted.
+    pub polls: u64,
+}
+
+/// What `reclaim` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Reclaimed {
+    /// Free pages handed back to the file system.
+    pub pages_freed: u64,
+    /// The database had no incremental auto-vacuum yet and was converted
+    /// (a one-time full VACUUM).
+    pub converted: bool,
+    /// A reader kept the checkpoint from emptying the WAL this time.
+    pub wal_busy: bool,
+}
+
+/// Stories, copies and size of a database file (what a backup holds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DbSummary {
+    pub stories: i64,
+    pub copies: i64,
+    pub bytes: u64,
+}
+
+impl Store {
+    /// Deletes up to `limit` stories published before `cutoff` (their
+    /// copies, topic memberships and near-duplicate keys go by ON DELETE
+    /// CASCADE) and up to `limit` poll-history rows older than it, in one
+    /// short transaction. The caller repeats while anything was deleted, so
+    /// polls and feed rendering get the connection between batches.
+    pub fn prune_batch(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<Pruned> {
+        let tx = self.conn.transaction()?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id FROM stories WHERE published < ?1 ORDER BY published LIMIT ?2",
+            )?;
+            stmt.query_map(params![ts(cutoff), limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let now_ms = Utc::now().timestamp_millis();
+        for id in &ids {
+            // The topics it leaves re-render (FeedCache follows changed_at).
+            tx.execute(
+                "UPDATE topics SET changed_at = ?2
+                 WHERE slug IN (SELECT topic FROM story_topics WHERE story_id = ?1)",
+                params![id, now_ms],
+            )?;
+            tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
+        }
+        let polls = tx.execute(
+            "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE started_at < ?1 LIMIT ?2)",
+            params![ts(cutoff), limit as i64],
+        )?;
+        tx.commit()?;
+        Ok(Pruned {
+            stories: ids.len() as u64,
+            polls: polls as u64,
+        })
+    }
+
+    /// Hands free pages back to the file system and empties the WAL.
+    ///
+    /// New databases use `auto_vacuum = INCREMENTAL`: freed pages are
+    /// returned here in steps of 1,000 (each its own short transaction).
+    /// A database made before that setting existed is converted once with
+    /// a full VACUUM. Then `wal_checkpoint(TRUNCATE)` copies the WAL into
+    /// the database and cuts the WAL file to zero; a reader holding an old
+    /// snapshot makes it report busy, and the next call finishes the job.
+    pub fn reclaim(&mut self) -> Result<Reclaimed> {
+        let mut done = Reclaimed::default();
+        let mode: i64 = self
+            .conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+        let free = |c: &Connection| -> rusqlite::Result<i64> {
+            c.query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        };
+        if mode == 2 {
+            loop {
+                let before = free(&self.conn)?;
+                if before == 0 {
+                    break;
+                }
+                self.conn.execute_batch("PRAGMA incremental_vacuum(1000)")?;
+                let after = free(&self.conn)?;
+                done.pages_freed += (before - after).max(0) as u64;
+                if after >= before {
+                    break;
+                }
+            }
+        } else if free(&self.conn)? > 0 {
+            let before = free(&self.conn)?;
+            self.conn
+                .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+            done.pages_freed = before.max(0) as u64;
+            done.converted = true;
+        }
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        done.wal_busy = busy != 0;
+        Ok(done)
+    }
+
+    /// `PRAGMA integrity_check`: "ok", or the problems SQLite found.
+    pub fn integrity_check(&self) -> Result<String> {
+        integrity(&self.conn)
+    }
+}
+
+fn integrity(conn: &Connection) -> Result<String> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let lines = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(lines.join("; "))
+}
+
+fn summary(conn: &Connection, path: &Path) -> Result<DbSummary> {
+    Ok(DbSummary {
+        stories: conn.query_row("SELECT count(*) FROM stories", [], |r| r.get(0))?,
+        copies: conn.query_row("SELECT count(*) FROM copies", [], |r| r.get(0))?,
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    })
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn refused(path: &Path, message: impl Into<String>) -> StoreError {
+    StoreError::Refused {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`news.db` → `news.db-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// A temporary name beside `path`, on the same file system, so that the
+/// final rename is atomic.
+fn temp_beside(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "newsriver.db".into());
+    path.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Opens an existing database without creating one or running migrations.
+fn open_existing(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    if !path.is_file() {
+        return Err(refused(path, "no database file here"));
+    }
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(
+        |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        },
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// `VACUUM INTO` a new file `dest`: one read transaction, so the copy is a
+/// consistent snapshot however busy the writers are; free pages are left
+/// out. It refuses a file that already exists, which is what we want.
+fn vacuum_into(conn: &Connection, dest: &Path) -> Result<()> {
+    let Some(dest_str) = dest.to_str() else {
+        return Err(refused(dest, "the path is not valid UTF-8"));
+    };
+    conn.execute("VACUUM INTO ?1", [dest_str])?;
+    Ok(())
+}
+
+/// Flushes a file's data, then its directory entry.
+fn sync_file_and_dir(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(path))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Directories cannot be fsynced everywhere; where they can, this makes
+        // the rename itself durable.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Writes a consistent copy of the database at `db` to `dest` while other
+/// processes (the daemon) go on reading and writing it. The copy is made
+/// under a temporary name beside `dest`, checked with `integrity_check`,
+/// flushed, and renamed into place, so `dest` is never a partial file.
+/// An existing `dest` is replaced only when `force` is set.
+pub fn backup(db: &Path, dest: &Path, force: bool) -> Result<DbSummary> {
+    if dest.exists() && !force {
+        return Err(refused(
+            dest,
+            "already exists; choose another name or pass --force to replace it",
+        ));
+    }
+    let src = open_existing(db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let tmp = temp_beside(dest, "backup");
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| {
+        vacuum_into(&src, &tmp)?;
+        let copy = open_existing(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let check = integrity(&copy)?;
+        if check != "ok" {
+            return Err(refused(
+                &tmp,
+                format!("the copy fails integrity_check: {check}"),
+            ));
+        }
+        let info = summary(&copy, &tmp)?;
+        drop(copy);
+        sync_file_and_dir(&tmp)?;
+        std::fs::rename(&tmp, dest).map_err(io_err(dest))?;
+        sync_file_and_dir(dest)?;
+        Ok(info)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Replaces the database at `db` with the backup at `from`. The caller has
+/// made sure no newsriver process has `db` open (the daemon's pid file).
+///
+/// The backup is checked first (`integrity_check`, a newsriver schema no
+/// newer than this build's); then copied with `VACUUM INTO` to a temporary
+/// file beside `db` (which also folds in a `-wal` left beside the backup);
+/// the current database's WAL is checkpointed into it and removed, so no
+/// stale `-wal`/`-shm` can be replayed onto the restored file; and the copy
+/// is renamed over `db` in one atomic step.
+pub fn restore(from: &Path, db: &Path) -> Result<DbSummary> {
+    if let (Ok(a), Ok(b)) = (from.canonicalize(), db.canonicalize())
+        && a == b
+    {
+        return Err(refused(from, "is the database itself; give a backup file"));
+    }
+    let src = open_existing(from, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let check =
+        integrity(&src).map_err(|e| refused(from, format!("not a readable database: {e}")))?;
+    if check != "ok" {
+        return Err(refused(from, format!("fails integrity_check: {check}")));
+    }
+    let tables: i64 = src.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('stories', 'copies', 'sources')",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables != 3 {
+        return Err(refused(
+            from,
+            "not a newsriver database (no stories, copies and sources tables)",
+        ));
+    }
+    let version: i64 = src.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(refused(
+            from,
+            format!(
+                "made by a newer newsriver (schema {version}, this one knows {})",
+                MIGRATIONS.len()
+            ),
+        ));
+    }
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let tmp = temp_beside(db, "restore");
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| {
+        vacuum_into(&src, &tmp)?;
+        drop(src);
+        let copy = open_existing(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let check = integrity(&copy)?;
+        if check != "ok" {
+            return Err(refused(
+                &tmp,
+                format!("the copy fails integrity_check: {check}"),
+            ));
+        }
+        let info = summary(&copy, &tmp)?;
+        drop(copy);
+        sync_file_and_dir(&tmp)?;
+        if db.exists() {
+            // Fold the current WAL into the file and close it: with nobody
+            // else attached the -wal and -shm are deleted. Another process
+            // inside a transaction shows up as a busy checkpoint: refuse
+            // rather than swap the file under it (one that merely holds the
+            // file open is not seen; the caller checks for the daemon).
+            let current = open_existing(db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            let busy: i64 =
+                current.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy != 0 {
+                return Err(refused(
+                    db,
+                    "another process has the database open; stop every newsriver process first",
+                ));
+            }
+            drop(current);
+        }
+        for suffix in ["-wal", "-shm"] {
+            let stale = with_suffix(db, suffix);
+            match std::fs::remove_file(&stale) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(&stale)(e)),
+            }
+        }
+        std::fs::rename(&tmp, db).map_err(io_err(db))?;
+        sync_file_and_dir(db)?;
+        Ok(info)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
