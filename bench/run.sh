@@ -149,6 +149,7 @@ nr_poll() {
     "$ok/$nm/$failed" "items $inew new $iknown known; stories $snew new $smerged merged (farm: $expected)"
   if [ "$failed" != 0 ]; then sed -n '/^failed:/,$p' "$err" | head -4 | sed 's/^/      /'; fi
   keep_best "nr $step ips" "$ips"; keep_min "nr $step wall" "$wall"; keep_best "nr $step rss" "$rss_mb"
+  keep_min "nr $step cpu" "$cpu"; best["nr $step items"]=$seen
 }
 
 nb_items() { sqlite3 "$work/nb-cache.db" 'SELECT count(*) FROM rss_item' 2>/dev/null || echo 0; }
@@ -166,6 +167,7 @@ nb_reload() {
   [ "$step" = "warm 1" ] && note="$note (2.21 sends validators from its 3rd reload on)"
   row "$n" newsboat "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" "$((b2 - a2))/$((b3 - a3))/-" "$note"
   keep_best "nb $step ips" "$ips"; keep_min "nb $step wall" "$wall"
+  keep_min "nb $step cpu" "$cpu"; best["nb $step items"]=$((i1 - i0))
 }
 
 # Starts nginx: the farm (when $1 = farm) on 127.0.0.1-16:$ng_port from $2,
@@ -244,6 +246,7 @@ load() {
 
 run_size() {
   n=$1
+  best=()
   farm_dir="$work/farm-$n"
   ng_port=$(free_port); ng_pub_port=$(free_port)
   local farm_args=(--feeds "$n" --items "$items" --dir "$farm_dir")
@@ -317,10 +320,12 @@ run_size() {
       printf "  newsriver warm ÷ cold wall time: %.3f (target < 0.10); cold peak RSS %s MB (target < 150)\n", w / c, r }'
     if [ "$newsboat" = 1 ]; then
       awk -v a="${best[nr cold ips]}" -v b="${best[nb cold ips]}" -v c="${best[nr cold wall]}" -v d="${best[nb cold wall]}" \
-          -v e="${best[nr warm wall]}" -v f="${best[nb warm 2 wall]}" -v g="${best[nr bump 10% wall]}" -v h="${best[nb bump 10% wall]}" '
+          -v e="${best[nr warm wall]}" -v f="${best[nb warm 2 wall]}" -v g="${best[nr bump 10% wall]}" -v h="${best[nb bump 10% wall]}" \
+          -v i="${best[nr cold items]}" -v j="${best[nr cold cpu]}" -v k="${best[nb cold items]}" -v l="${best[nb cold cpu]}" '
         function r(x, y) { return (y + 0 > 0) ? sprintf("%.2f", x / y) : "-" }
         BEGIN {
           printf "  newsriver ÷ newsboat, cold items/s: %s (target ≥ 5)\n", r(a, b)
+          printf "  newsriver ÷ newsboat, cold items per CPU second (less sensitive to a busy machine): %s\n", r(i / j, k / l)
           printf "  newsboat ÷ newsriver wall time (higher = newsriver faster): cold %s, warm %s, bump 10%% %s\n", r(d, c), r(f, e), r(h, g)
         }'
     fi

@@ -168,10 +168,10 @@ impl Normalizer {
             .unwrap_or("");
         let lines = html_to_lines(body_html);
         let lines = self.strip_boilerplate(lines, &mut removed);
-        let text = lines.join("\n").to_lowercase();
+        let text = lowercase(&lines.join("\n"));
 
         let body_key = fold(&text);
-        let title_key = fold(&title.nfkc().collect::<String>().to_lowercase());
+        let title_key = fold(&lowercase(&title.nfkc().collect::<String>()));
         let key = if body_key.chars().count() >= MIN_BODY_CHARS {
             format!("b:{body_key}")
         } else if body_key.is_empty() && title_key.chars().count() >= MIN_TITLE_ONLY_CHARS {
@@ -437,8 +437,30 @@ fn first_chars(s: &str, n: usize) -> String {
 
 /// A heading line reduced to its words: bullets, brackets, colons gone.
 fn fold_heading(line: &str) -> String {
-    line.trim_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase()
+    lowercase(line.trim_matches(|c: char| !c.is_alphanumeric()))
+}
+
+/// `str::to_lowercase`, without its per-character table search for the
+/// characters Chinese text is made of: U+3000..=U+9FFF (CJK punctuation,
+/// kana, ideographs) has no cased letter, so those are copied as they are.
+/// Lower-casing was the largest single item of normalizing a Chinese item
+/// (BENCHMARKS.md, "Profile"). Text with a capital sigma, whose lower case
+/// depends on its neighbours, is left to `str::to_lowercase`.
+pub fn lowercase(s: &str) -> String {
+    if s.contains('Σ') {
+        return s.to_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if ('\u{3000}'..='\u{9fff}').contains(&c) {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// Short, no sentence end: how a list of other stories' titles looks.
@@ -642,6 +664,17 @@ mod tests {
             content_html: Some(body.into()),
             link: Some("https://example.org/a".into()),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lowercase_is_str_to_lowercase() {
+        for c in ('\0'..='\u{2fff}').chain('\u{3000}'..='\u{a000}') {
+            let s = format!("A{c}b{c}");
+            assert_eq!(lowercase(&s), s.to_lowercase(), "{c:?}");
+        }
+        for s in ["ΣΑΣ ΟΔΟΣ", "新华社北京ＡＢＣ电 Hello ＷＯＲＬＤ", ""] {
+            assert_eq!(lowercase(s), s.to_lowercase());
         }
     }
 
