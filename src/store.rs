@@ -1147,17 +1147,19 @@ fn store_item(
             }
         }
         None => {
-            let (story_id, method, score) = match find_story(tx, hash, None)? {
+            let exact = find_story(tx, hash, None)?;
+            // Near-duplicate keys are computed only for copies that do not
+            // join a story by exact hash, and once: they serve both the
+            // lookup and the index (MinHash of the whole text is a top item
+            // of the cold poll's profile).
+            let keys = match exact {
+                Some(_) => Vec::new(),
+                None => keys_of(&norm.text, near),
+            };
+            let (story_id, method, score) = match exact {
                 Some(id) => (id, "exact", 1.0),
-                // Near-duplicate keys are computed only for copies that do
-                // not join a story by exact hash.
-                None => match near_story(
-                    tx,
-                    norm,
-                    &keys_of(&norm.text, near),
-                    item.published.map(|_| published),
-                    near,
-                )? {
+                None => match near_story(tx, norm, &keys, item.published.map(|_| published), near)?
+                {
                     Some((id, method, score)) => {
                         // A fuller text replaces a summary as the story's
                         // text (its id stays); both texts stay indexed.
@@ -1172,7 +1174,7 @@ fn store_item(
                                 params![id, norm.text, hash],
                             )?;
                         }
-                        index_story(tx, &id, &keys_of(&norm.text, near))?;
+                        index_story(tx, &id, &keys)?;
                         (id, method, score)
                     }
                     None => {
@@ -1181,7 +1183,7 @@ fn store_item(
                              VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)",
                             params![hash, norm.title, item.link, norm.text, published, now],
                         )?;
-                        index_story(tx, hash, &keys_of(&norm.text, near))?;
+                        index_story(tx, hash, &keys)?;
                         c.stories_new = 1;
                         (hash.to_string(), "first", 1.0)
                     }
