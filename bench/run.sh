@@ -369,6 +369,8 @@ serve_step() {
   size=$(stat -c %s "$work/public/topics/$feed_slug.atom")
   echo "topic feed /topics/$feed_slug.atom: $(grep -o '<entry>' "$work/public/topics/$feed_slug.atom" | wc -l) entries, $size bytes" \
     "($(stat -c %s "$work/public/topics/$feed_slug.atom.gz") gzipped); wrk -t2 -c64 -d${secs}s, one after the other" | tee -a "$table"
+  # With the farm on its own server, nginx runs for this step only.
+  [ -n "$nginx_pid" ] || start_nginx public "$work/public"
   local ngx_master; ngx_master=$nginx_pid
   for enc in identity gzip; do
     load "http://127.0.0.1:$nr_port/topics/$feed_slug.atom" "$serve_pid" "$enc"
