@@ -274,10 +274,10 @@ impl Store {
             .map_err(open_err)?;
         // A cold poll of 1,000 feeds writes a ~200 MB database through
         // random index pages (near_keys, copies): with SQLite's default 2 MB
-        // page cache a third of the poll's CPU time was the kernel copying
-        // the same pages in again (BENCHMARKS.md, "Profile"). 32 MiB keeps
-        // the hot index pages in memory and the poll's peak RSS far under
-        // its 150 MB target.
+        // page cache over a third of the poll's CPU time was in the kernel,
+        // much of it reading back pages the cache had just evicted
+        // (BENCHMARKS.md, "Profile"). 32 MiB keeps the hot index pages in
+        // memory and the poll's peak RSS under its 150 MB target.
         conn.pragma_update(None, "cache_size", -32 * 1024)
             .map_err(open_err)?;
         Migrations::from_slice(MIGRATIONS)
