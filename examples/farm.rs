@@ -1,4 +1,4 @@
-//! A synthetic "feed farm" for benchmarking `newsriver poll` (see `bench/poll.sh`):
+//! A synthetic "feed farm" for benchmarking `newsriver poll` (see `bench/run.sh`):
 //!
 //! ```sh
 //! cargo run --release --example farm -- --feeds 1000 --items 20 --dir /tmp/farm
@@ -20,12 +20,15 @@
 //! prints how many stories and copies it served, and a poll should report
 //! that many new and merged.
 //!
-//! Formats are mixed (about 70% RSS 2.0, 18% Atom, 12% JSON Feed) and a fifth
-//! of the RSS feeds are GBK bytes that declare `encoding="gb2312"` (half of
-//! them say so in `Content-Type` too, half only in the XML declaration).
+//! Formats are mixed (about 70% RSS 2.0, 18% Atom, 12% JSON Feed) and 15% of
+//! the RSS feeds (about 10% of all) are GBK bytes that declare
+//! `encoding="gb2312"` (half of them say so in `Content-Type` too, half only
+//! in the XML declaration).
 //!
-//! Feed J is served at `http://127.0.0.K:PORT/host-K/feed-J.xml` (`.json` for
-//! JSON Feed), K in 1..=16: distinct loopback addresses are distinct hosts for
+//! Feed J is served at `http://127.0.0.K:PORT/host-K/feed-J.xml` (`.atom` for
+//! Atom, `.json` for JSON Feed, `/host-K/gb2312/feed-J.xml` for the GBK feeds
+//! whose `Content-Type` names the charset: a static server such as nginx can
+//! then tell them apart by path), K in 1..=16: distinct loopback addresses are distinct hosts for
 //! newsriver's `per_host` limit, and all of them reach the loopback interface
 //! on Linux. The server listens on each of those addresses, never on a public
 //! interface. Every feed has an `ETag` and a `Last-Modified`; a matching
@@ -37,7 +40,14 @@
 //!   many old ones; it answers `key=value` lines: feeds changed, new items,
 //!   new stories, and what the next poll should report.
 //! - `GET /__stats` answers the totals served so far, in the same form, with
-//!   the count of feed requests answered 200, 304 and 404.
+//!   the count of feed requests answered 200, 304 and 404 and the body bytes
+//!   sent.
+//!
+//! With `--static-dir DIR` every feed is also written to `DIR` + its path
+//! (rewritten, atomically, when `/__bump` changes it), and with `--url-port P`
+//! config.toml and urls name port P: `bench/run.sh` serves the farm with
+//! nginx that way, the farm's own server then answering only `/__bump` and
+//! `/__stats` (whose counters then count nothing: nginx's log does).
 //!
 //! Once listening it writes `DIR/config.toml` (sources, `[storage] path =
 //! "farm.db"`, loopback allowed, concurrency 32, per_host 4, three topics) and
@@ -67,7 +77,7 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     feeds: usize,
     /// Items in each feed.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 40)]
     items: usize,
     /// Where config.toml, urls (and the poller's farm.db) go; created if missing.
     #[arg(long)]
@@ -91,6 +101,15 @@ struct Args {
     /// Server worker threads (keep it low: the poller is what is measured).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Also write every feed under this folder at its URL path (and rewrite
+    /// the changed ones on `/__bump`), for a static server such as nginx to
+    /// serve with its own ETag and Last-Modified.
+    #[arg(long, value_name = "DIR")]
+    static_dir: Option<PathBuf>,
+    /// The port config.toml and urls name (default: the farm's own): the
+    /// port of the static server that serves `--static-dir`.
+    #[arg(long, value_name = "PORT")]
+    url_port: Option<u16>,
 }
 
 // ---- randomness ---------------------------------------------------------------
@@ -680,6 +699,8 @@ struct Farm {
     totals: Served,
     bumps: u32,
     hits: Hits,
+    /// `--static-dir`: where the feeds are also written as files.
+    static_dir: Option<PathBuf>,
 }
 
 /// Feed requests answered, by outcome (counted under the read lock).
@@ -688,6 +709,8 @@ struct Hits {
     full: AtomicU64,
     not_modified: AtomicU64,
     not_found: AtomicU64,
+    /// Body bytes of the 200 responses.
+    body_bytes: AtomicU64,
 }
 
 impl Hits {
@@ -761,20 +784,25 @@ impl Farm {
                 70..88 => Format::Atom,
                 _ => Format::Json,
             };
-            let gbk = format == Format::Rss && rng.chance(0.2);
+            let gbk = format == Format::Rss && rng.chance(0.15);
+            let charset_in_header = rng.chance(0.5);
             let host = (j % args.hosts as usize) as u8 + 1;
-            let ext = if format == Format::Json {
-                "json"
-            } else {
-                "xml"
+            let ext = match format {
+                Format::Rss => "xml",
+                Format::Atom => "atom",
+                Format::Json => "json",
             };
-            let path = format!("/host-{host}/feed-{j}.{ext}");
+            let path = if gbk && charset_in_header {
+                format!("/host-{host}/gb2312/feed-{j}.{ext}")
+            } else {
+                format!("/host-{host}/feed-{j}.{ext}")
+            };
             by_path.insert(path.clone(), j);
             outlets.push(Outlet {
                 style,
                 format,
                 gbk,
-                charset_in_header: rng.chance(0.5),
+                charset_in_header,
                 host,
                 path,
                 items: Vec::new(),
@@ -801,6 +829,7 @@ impl Farm {
             totals: Served::default(),
             bumps: 0,
             hits: Hits::default(),
+            static_dir: args.static_dir.clone(),
         };
         let all: Vec<usize> = (0..args.feeds).collect();
         // A story every 45 s, the newest ten minutes ago.
@@ -1090,8 +1119,12 @@ impl Farm {
         let now = Utc::now();
         // A story every 5 s, the newest a minute ago (dates must not lie in the future).
         let served = self.syndicate(&order, per, now - chrono::Duration::minutes(1), 5);
+        let mut errors = String::new();
         for &o in &order {
             self.render(o, now);
+            if let Err(e) = self.write_static(o) {
+                let _ = writeln!(errors, "error={}: {e}", self.outlets[o].path);
+            }
         }
         self.bumps += 1;
         self.totals.copies += served.copies;
@@ -1108,7 +1141,24 @@ impl Farm {
             changed * (self.items_per_feed - per),
             served.stories,
             served.copies - served.stories,
-        )
+        ) + &errors
+    }
+
+    /// Writes outlet `o`'s feed under `--static-dir`, if given. Written to a
+    /// temporary name and renamed, so that a static server never sends half a
+    /// feed; the new mtime gives it a new ETag and Last-Modified.
+    fn write_static(&self, o: usize) -> std::io::Result<()> {
+        let Some(dir) = &self.static_dir else {
+            return Ok(());
+        };
+        let outlet = &self.outlets[o];
+        let path = dir.join(outlet.path.trim_start_matches('/'));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &outlet.body)?;
+        std::fs::rename(&tmp, &path)
     }
 
     fn stats(&self) -> String {
@@ -1116,7 +1166,7 @@ impl Farm {
         format!(
             "feeds={}\nitems_per_feed={}\ncopies={}\nstories={}\nmerged={}\nbumps={}\n\
              rss={}\natom={}\njson={}\ngbk={}\n\
-             responses_200={}\nresponses_304={}\nresponses_404={}\n",
+             responses_200={}\nresponses_304={}\nresponses_404={}\nbody_bytes={}\n",
             self.outlets.len(),
             self.items_per_feed,
             self.totals.copies,
@@ -1130,6 +1180,7 @@ impl Farm {
             self.hits.full.load(Ordering::Relaxed),
             self.hits.not_modified.load(Ordering::Relaxed),
             self.hits.not_found.load(Ordering::Relaxed),
+            self.hits.body_bytes.load(Ordering::Relaxed),
         )
     }
 
@@ -1342,6 +1393,9 @@ fn route(
                 };
             }
             Hits::count(&farm.hits.full);
+            farm.hits
+                .body_bytes
+                .fetch_add(outlet.body.len() as u64, Ordering::Relaxed);
             let mut headers = vec![("Content-Type", outlet.content_type().to_string())];
             headers.extend(validators);
             Response {
@@ -1515,7 +1569,13 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(1);
             }
         };
-        let config = match farm.write_files(&args.dir, port) {
+        for o in 0..farm.outlets.len() {
+            if let Err(e) = farm.write_static(o) {
+                eprintln!("farm: cannot write {}: {e}", farm.outlets[o].path);
+                return std::process::ExitCode::from(1);
+            }
+        }
+        let config = match farm.write_files(&args.dir, args.url_port.unwrap_or(port)) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("farm: cannot write into {}: {e}", args.dir.display());

@@ -168,10 +168,10 @@ impl Normalizer {
             .unwrap_or("");
         let lines = html_to_lines(body_html);
         let lines = self.strip_boilerplate(lines, &mut removed);
-        let text = lines.join("\n").to_lowercase();
+        let text = lowercase(&lines.join("\n"));
 
         let body_key = fold(&text);
-        let title_key = fold(&title.nfkc().collect::<String>().to_lowercase());
+        let title_key = fold(&lowercase(&title.nfkc().collect::<String>()));
         let key = if body_key.chars().count() >= MIN_BODY_CHARS {
             format!("b:{body_key}")
         } else if body_key.is_empty() && title_key.chars().count() >= MIN_TITLE_ONLY_CHARS {
@@ -437,8 +437,30 @@ fn first_chars(s: &str, n: usize) -> String {
 
 /// A heading line reduced to its words: bullets, brackets, colons gone.
 fn fold_heading(line: &str) -> String {
-    line.trim_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase()
+    lowercase(line.trim_matches(|c: char| !c.is_alphanumeric()))
+}
+
+/// `str::to_lowercase`, without its per-character table search for the
+/// characters Chinese text is made of: U+3000..=U+9FFF (CJK punctuation,
+/// kana, ideographs) has no cased letter, so those are copied as they are.
+/// Lower-casing was the largest single item of normalizing a Chinese item
+/// (BENCHMARKS.md, "Profile"). Text with a capital sigma, whose lower case
+/// depends on its neighbours, is left to `str::to_lowercase`.
+pub fn lowercase(s: &str) -> String {
+    if s.contains('Σ') {
+        return s.to_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if ('\u{3000}'..='\u{9fff}').contains(&c) {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// Short, no sentence end: how a list of other stories' titles looks.
@@ -478,7 +500,17 @@ fn collapse_ws(s: &str) -> String {
 
 /// Keeps letters and digits only: the form that is hashed.
 pub fn fold(text: &str) -> String {
-    text.chars().filter(|c| c.is_alphanumeric()).collect()
+    // CJK Unified Ideographs (all letters) answered without the Unicode
+    // table search that `is_alphanumeric` does for every non-ASCII
+    // character: folding ran several times per copy and was a top item of
+    // the poll's profile. Same result for every character.
+    text.chars()
+        .filter(|&c| {
+            c.is_ascii_alphanumeric()
+                || ('\u{4e00}'..='\u{9fff}').contains(&c)
+                || (!c.is_ascii() && c.is_alphanumeric())
+        })
+        .collect()
 }
 
 const BLOCK_ELEMENTS: &[&str] = &[
@@ -632,6 +664,28 @@ mod tests {
             content_html: Some(body.into()),
             link: Some("https://example.org/a".into()),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lowercase_is_str_to_lowercase() {
+        for c in ('\0'..='\u{2fff}').chain('\u{3000}'..='\u{a000}') {
+            let s = format!("A{c}b{c}");
+            assert_eq!(lowercase(&s), s.to_lowercase(), "{c:?}");
+        }
+        for s in ["ΣΑΣ ΟΔΟΣ", "新华社北京ＡＢＣ电 Hello ＷＯＲＬＤ", ""] {
+            assert_eq!(lowercase(s), s.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn fold_fast_path_keeps_what_is_alphanumeric_keeps() {
+        for c in ('\0'..='\u{2fff}').chain('\u{3000}'..='\u{a000}') {
+            assert_eq!(
+                fold(&c.to_string()).is_empty(),
+                !c.is_alphanumeric(),
+                "{c:?}"
+            );
         }
     }
 

@@ -331,6 +331,14 @@ impl Store {
         // A deferred transaction that reads first and then writes would get
         // SQLITE_BUSY at once when another process wrote in between.
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        // A cold poll of 1,000 feeds writes a ~200 MB database through
+        // random index pages (near_keys, copies): with SQLite's default 2 MB
+        // page cache over a third of the poll's CPU time was in the kernel,
+        // much of it reading back pages the cache had just evicted
+        // (BENCHMARKS.md, "Profile"). 32 MiB keeps the hot index pages in
+        // memory and the poll's peak RSS under its 150 MB target.
+        conn.pragma_update(None, "cache_size", -32 * 1024)
+            .map_err(open_err)?;
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)
             .map_err(|source| StoreError::Migration {
@@ -1252,17 +1260,19 @@ fn store_item(
             }
         }
         None => {
-            let (story_id, method, score) = match find_story(tx, hash, None)? {
+            let exact = find_story(tx, hash, None)?;
+            // Near-duplicate keys are computed only for copies that do not
+            // join a story by exact hash, and once: they serve both the
+            // lookup and the index (MinHash of the whole text is a top item
+            // of the cold poll's profile).
+            let keys = match exact {
+                Some(_) => Vec::new(),
+                None => keys_of(&norm.text, near),
+            };
+            let (story_id, method, score) = match exact {
                 Some(id) => (id, "exact", 1.0),
-                // Near-duplicate keys are computed only for copies that do
-                // not join a story by exact hash.
-                None => match near_story(
-                    tx,
-                    norm,
-                    &keys_of(&norm.text, near),
-                    item.published.map(|_| published),
-                    near,
-                )? {
+                None => match near_story(tx, norm, &keys, item.published.map(|_| published), near)?
+                {
                     Some((id, method, score)) => {
                         // A fuller text replaces a summary as the story's
                         // text (its id stays); both texts stay indexed.
@@ -1277,7 +1287,7 @@ fn store_item(
                                 params![id, norm.text, hash],
                             )?;
                         }
-                        index_story(tx, &id, &keys_of(&norm.text, near))?;
+                        index_story(tx, &id, &keys)?;
                         (id, method, score)
                     }
                     None => {
@@ -1286,7 +1296,7 @@ fn store_item(
                              VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)",
                             params![hash, norm.title, item.link, norm.text, published, now],
                         )?;
-                        index_story(tx, hash, &keys_of(&norm.text, near))?;
+                        index_story(tx, hash, &keys)?;
                         c.stories_new = 1;
                         (hash.to_string(), "first", 1.0)
                     }

@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# The benchmark of issue 8, in one command: newsriver beside its peers, in one
+# run, on loopback only.
+#
+#  1. builds a farm of FEEDS synthetic outlets × ITEMS items (examples/farm.rs:
+#     RSS 2.0 / Atom / JSON Feed, ~10% GBK, stories syndicated across outlets);
+#  2. serves it with nginx (static files, nginx's own ETag/Last-Modified) when
+#     nginx is installed, else with the farm's own server — and says which;
+#  3. times `newsriver poll` cold (empty database), warm (all 304) and after
+#     10% of the feeds changed;
+#  4. times `newsboat -x reload` (reload-threads = newsriver's concurrency) on
+#     the same URLs, same steps, when newsboat is installed;
+#  5. renders every topic (`newsriver render`, each format), then loads one
+#     cached topic feed over HTTP with wrk from `newsriver serve` and from
+#     nginx serving the same bytes as a static file;
+#  6. prints one table (wall, CPU user+sys, peak RSS, items/s, req/s, bytes
+#     fetched) and the ratios newsriver/peer.
+#
+# Usage: bench/run.sh [FEEDS] [--items M] [--repeat R] [--scale] [--own-server]
+#                     [--no-newsboat] [--no-serve] [--secs S] [--keep]
+#   FEEDS         feeds in the farm (default 1000)
+#   --items M     items per feed (default 40)
+#   --repeat R    run each poll step R times (default 1); ratios use the best
+#   --scale       newsriver's poll steps only, at 250, 1000 and 4000 feeds
+#   --own-server  serve the farm with its own server even if nginx is installed
+#   --no-newsboat skip newsboat; --no-serve skip step 5
+#   --secs S      seconds of each wrk load (default 10)
+#   --keep        keep the work folder (databases, logs) and print its path
+# Needs /usr/bin/time, curl and sqlite3; nginx, newsboat and wrk are optional
+# (apt-get install -y nginx-light newsboat wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+feeds=1000 items=40 repeat=1 scale=0 newsboat=1 serve=1 own=0 secs=10 keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --items) items=$2; shift ;;
+    --repeat) repeat=$2; shift ;;
+    --scale) scale=1 newsboat=0 serve=0 ;;
+    --own-server) own=1 ;;
+    --no-newsboat) newsboat=0 ;;
+    --no-serve) serve=0 ;;
+    --secs) secs=$2; shift ;;
+    --keep) keep=1 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    [0-9]*) feeds=$1 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+for tool in curl sqlite3; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install -y $tool)" >&2; exit 2; }
+done
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
+command -v newsboat >/dev/null || { [ "$newsboat" = 1 ] && echo "newsboat not installed: no poll comparison" >&2; newsboat=0; }
+have_nginx=0; command -v nginx >/dev/null && have_nginx=1
+[ "$own" = 1 ] && have_nginx=0
+if [ "$serve" = 1 ] && ! { command -v wrk >/dev/null && command -v nginx >/dev/null; }; then
+  echo "wrk or nginx not installed: no HTTP comparison" >&2; serve=0
+fi
+
+cargo build --release -q --bin newsriver --example farm
+bin=$PWD/target/release/newsriver
+farm_bin=$PWD/target/release/examples/farm
+# newsriver's concurrency, as the farm's config.toml sets it; newsboat gets the same.
+concurrency=32
+
+work=$(mktemp -d /tmp/newsriver-bench.XXXXXX)
+# nginx's workers run as another user when started by root: they must read the farm.
+chmod 755 "$work"
+farm_pid= nginx_pid= serve_pid=
+stop() { # stops one process we started, by its pid
+  if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
+}
+cleanup() {
+  stop "$serve_pid"; stop "$nginx_pid"; stop "$farm_pid"
+  if [ "$keep" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+kv() { sed -n "s/^$1=//p" | head -1; }
+farm_get() { curl -fsS "http://127.0.0.1:$ctl_port$1"; }
+# A free TCP port on 127.0.0.1 (the kernel picks it; nginx binds it right after).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
+
+# Feed responses served so far: "200s 304s body-bytes". From nginx's access
+# log when nginx serves the farm, else from the farm's counters.
+served() {
+  if [ "$have_nginx" = 1 ]; then
+    awk '$2 ~ /^\/host-/ { if ($1 == 200) { n2++; b += $3 } else if ($1 == 304) n3++ }
+         END { printf "%d %d %d\n", n2, n3, b }' "$work/nginx-access.log"
+  else
+    local s; s=$(farm_get /__stats)
+    echo "$(kv responses_200 <<<"$s") $(kv responses_304 <<<"$s") $(kv body_bytes <<<"$s")"
+  fi
+}
+
+# measure CMD...: runs CMD under /usr/bin/time; sets wall, cpu (user+sys),
+# rss_mb; CMD's stderr goes to $err.
+measure() {
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" "$@" 2>"$err" >/dev/null || true
+  read -r wall u s kb < <(tail -1 "$work/time.txt")
+  cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+  rss_mb=$(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }')
+}
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (n == 0 || t == 0) print "-"; else printf "%.0f", n / t }'; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+table=$work/table.txt ratios=$work/ratios.txt
+: >"$table"; : >"$ratios"
+row() { # feeds tool step wall cpu rss items/s req/s MB 200/304/failed notes
+  printf '%-5s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' "$@" | tee -a "$table"
+}
+header() {
+  printf '\n%-5s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' \
+    feeds tool step "wall s" "CPU s" "RSS MB" items/s req/s "MB in" "200/304/failed" notes | tee -a "$table"
+}
+declare -A best=()
+keep_best() { # key value: the highest value seen for key
+  best[$1]=$(awk -v a="${best[$1]:-0}" -v b="$2" 'BEGIN { print (b != "-" && b + 0 > a + 0) ? b : a }')
+}
+keep_min() { # key value: the lowest value seen for key
+  best[$1]=$(awk -v a="${best[$1]:-}" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
+}
+
+# One newsriver poll; $1 step, $2 expected "new/merged" stories.
+nr_poll() {
+  local step=$1 expected=$2 before after
+  err="$work/nr-$n-${step// /_}.err"
+  before=$(served)
+  measure "$bin" --config "$config" poll
+  after=$(served)
+  local l1 l2
+  l1=$(grep -m1 '^polled ' "$err" || true); l2=$(grep -m1 '^items: ' "$err" || true)
+  if [ -z "$l1" ] || [ -z "$l2" ]; then echo "newsriver printed no summary:" >&2; cat "$err" >&2; exit 1; fi
+  local ok nm failed inew iknown iupd snew smerged
+  ok=$(sed -E 's/.*: ([0-9]+) ok.*/\1/' <<<"$l1")
+  nm=$(sed -E 's/.* ([0-9]+) not modified.*/\1/' <<<"$l1")
+  failed=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$l1")
+  inew=$(sed -E 's/^items: ([0-9]+) new.*/\1/' <<<"$l2")
+  iknown=$(sed -E 's/.* ([0-9]+) known.*/\1/' <<<"$l2")
+  iupd=$(sed -E 's/.* ([0-9]+) updated.*/\1/' <<<"$l2")
+  snew=$(sed -E 's/.*stories: ([0-9]+) new.*/\1/' <<<"$l2")
+  smerged=$(sed -E 's/.* ([0-9]+) merged.*/\1/' <<<"$l2")
+  local seen=$((inew + iknown + iupd)) ips
+  ips=$(rate "$seen" "$wall")
+  read -r a2 a3 ab <<<"$before"; read -r b2 b3 bb <<<"$after"
+  row "$n" newsriver "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" \
+    "$ok/$nm/$failed" "items $inew new $iknown known; stories $snew new $smerged merged (farm: $expected)"
+  if [ "$failed" != 0 ]; then sed -n '/^failed:/,$p' "$err" | head -4 | sed 's/^/      /'; fi
+  keep_best "nr $step ips" "$ips"; keep_min "nr $step wall" "$wall"; keep_best "nr $step rss" "$rss_mb"
+  keep_min "nr $step cpu" "$cpu"; best["nr $step items"]=$seen
+}
+
+nb_items() { sqlite3 "$work/nb-cache.db" 'SELECT count(*) FROM rss_item' 2>/dev/null || echo 0; }
+# One newsboat reload; $1 step.
+nb_reload() {
+  local step=$1 before after i0 i1
+  err="$work/nb-$n-${step// /_}.err"
+  i0=$(nb_items); before=$(served)
+  measure env HOME="$work/nb-home" newsboat -u "$farm_dir/urls" -c "$work/nb-cache.db" -C "$work/nb-config" -x reload
+  after=$(served); i1=$(nb_items)
+  read -r a2 a3 ab <<<"$before"; read -r b2 b3 bb <<<"$after"
+  local ips=- note="items stored: $((i1 - i0))"
+  # Items/s only cold: then what newsboat stored is what it read.
+  [ "$step" = cold ] && ips=$(rate $((i1 - i0)) "$wall")
+  [ "$step" = "warm 1" ] && note="$note (2.21 sends validators from its 3rd reload on)"
+  row "$n" newsboat "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" "$((b2 - a2))/$((b3 - a3))/-" "$note"
+  keep_best "nb $step ips" "$ips"; keep_min "nb $step wall" "$wall"
+  keep_min "nb $step cpu" "$cpu"; best["nb $step items"]=$((i1 - i0))
+}
+
+# Starts nginx: the farm (when $1 = farm) on 127.0.0.1-16:$ng_port from $2,
+# and the rendered topic feeds on 127.0.0.1:$ng_pub_port from $work/public.
+start_nginx() {
+  local listen="" k
+  for k in $(seq 16); do listen+="    listen 127.0.0.$k:$ng_port;"$'\n'; done
+  cat >"$work/nginx.conf" <<NGINX
+# As newsriver serve may use every core, so may nginx.
+worker_processes auto;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  client_body_temp_path $work/nginx-tmp/body;
+  proxy_temp_path $work/nginx-tmp/proxy;
+  fastcgi_temp_path $work/nginx-tmp/fastcgi;
+  uwsgi_temp_path $work/nginx-tmp/uwsgi;
+  scgi_temp_path $work/nginx-tmp/scgi;
+  types {
+    application/rss+xml xml rss;
+    application/atom+xml atom;
+    application/feed+json json;
+  }
+  sendfile on;
+  etag on;
+  log_format bench '\$status \$uri \$body_bytes_sent';
+  server {
+$( [ "$1" = farm ] && printf '%s' "$listen" || echo "    listen 127.0.0.1:$ng_port;")
+    root $2;
+    access_log $work/nginx-access.log bench;
+    # The farm's GBK feeds that name their charset in Content-Type.
+    location ~ /gb2312/ { charset gb2312; }
+  }
+  server {
+    listen 127.0.0.1:$ng_pub_port;
+    root $work/public;
+    access_log off;
+    gzip_static on;
+  }
+}
+NGINX
+  mkdir -p "$work/nginx-tmp" "$work/public"
+  nginx -c "$work/nginx.conf" -p "$work" 2>"$work/nginx-start.err" &
+  nginx_pid=$!
+  for _ in $(seq 50); do [ -s "$work/nginx.pid" ] && return 0; kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+  echo "nginx did not start:" >&2; cat "$work/nginx-start.err" "$work/nginx-error.log" >&2 2>/dev/null; exit 1
+}
+
+# CPU seconds (user+sys) of a process and its live children, from /proc.
+proc_cpu() {
+  local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')" t=0 p
+  for p in $pids; do
+    t=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" '{ print t + ($14 + $15) / hz }' "/proc/$p/stat" 2>/dev/null || echo "$t")
+  done
+  echo "$t"
+}
+# Peak RSS in MB of a process and its children (the largest).
+proc_rss() {
+  local pids="$1 $(pgrep -P "$1" | tr '\n' ' ')" m=0 p
+  for p in $pids; do
+    m=$(awk -v m="$m" '/^VmHWM/ { print ($2 / 1024 > m) ? $2 / 1024 : m; f = 1 } END { if (!f) print m }' "/proc/$p/status" 2>/dev/null || echo "$m")
+  done
+  printf '%.0f' "$m"
+}
+
+# wrk against URL for $secs; sets rps and the server's CPU (pid $2) meanwhile.
+load() {
+  local url=$1 pid=$2 enc=$3 c0 c1
+  c0=$(proc_cpu "$pid")
+  rps=$(wrk -t2 -c64 -d"${secs}s" -H "Accept-Encoding: $enc" "$url" | awk '/Requests\/sec/ { printf "%.0f", $2 }')
+  c1=$(proc_cpu "$pid")
+  cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
+}
+
+run_size() {
+  n=$1
+  best=()
+  farm_dir="$work/farm-$n"
+  ng_port=$(free_port); ng_pub_port=$(free_port)
+  local farm_args=(--feeds "$n" --items "$items" --dir "$farm_dir")
+  if [ "$have_nginx" = 1 ]; then
+    farm_args+=(--static-dir "$farm_dir/www" --url-port "$ng_port")
+  fi
+  "$farm_bin" "${farm_args[@]}" >"$work/farm-$n.out" 2>"$work/farm-$n.err" &
+  farm_pid=$!
+  for _ in $(seq 1200); do
+    grep -q '^config=' "$work/farm-$n.out" 2>/dev/null && break
+    kill -0 "$farm_pid" 2>/dev/null || { cat "$work/farm-$n.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  ctl_port=$(kv port <"$work/farm-$n.out")
+  config=$(kv config <"$work/farm-$n.out")
+  [ -n "$ctl_port" ] || { echo "farm did not start" >&2; cat "$work/farm-$n.err" >&2; exit 1; }
+  if [ "$have_nginx" = 1 ]; then
+    start_nginx farm "$farm_dir/www"
+    server="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (static files; its ETag/Last-Modified)"
+  else
+    server="the farm's own server (examples/farm.rs; ETag/Last-Modified)"
+  fi
+  local stats copies stories
+  stats=$(farm_get /__stats)
+  copies=$(kv copies <<<"$stats"); stories=$(kv stories <<<"$stats")
+  echo
+  echo "farm: $n feeds × $items items = $copies copies of $stories stories" \
+    "(rss $(kv rss <<<"$stats"), atom $(kv atom <<<"$stats"), json $(kv json <<<"$stats"); gbk $(kv gbk <<<"$stats")," \
+    "$(du -sm "$farm_dir/www" 2>/dev/null | cut -f1 || echo ?) MB); served by $server on 127.0.0.1-16"
+  header
+
+  # 3. newsriver: cold, warm, 10% changed.
+  for _ in $(seq "$repeat"); do
+    rm -f "$farm_dir"/farm.db*
+    nr_poll cold "$stories/$((copies - stories))"
+  done
+  for _ in $(seq "$repeat"); do nr_poll warm "0/0"; done
+  # 4. newsboat on the same URLs.
+  if [ "$newsboat" = 1 ]; then
+    printf 'reload-threads %s\n' "$concurrency" >"$work/nb-config"
+    for _ in $(seq "$repeat"); do
+      rm -rf "$work/nb-cache.db" "$work/nb-home"; mkdir -p "$work/nb-home"
+      nb_reload cold
+    done
+    # newsboat 2.21 fetches everything again on its second reload.
+    nb_reload "warm 1"; nb_reload "warm 2"
+  fi
+  for _ in $(seq "$repeat"); do
+    local bump
+    bump=$(farm_get "/__bump?percent=10")
+    if grep -q '^error=' <<<"$bump"; then echo "farm: $bump" >&2; exit 1; fi
+    nr_poll "bump 10%" "$(kv expect_stories_new <<<"$bump")/$(kv expect_stories_merged <<<"$bump")"
+    [ "$newsboat" = 1 ] && nb_reload "bump 10%"
+  done
+  echo "database: $(sqlite3 "$farm_dir/farm.db" 'SELECT count(*) FROM copies') copies in" \
+    "$(sqlite3 "$farm_dir/farm.db" 'SELECT count(*) FROM stories') stories; farm served" \
+    "$(farm_get /__stats | kv copies) copies of $(farm_get /__stats | kv stories) stories" |
+    tee -a "$table"
+  if [ "$newsboat" = 1 ]; then
+    echo "newsboat kept $(sqlite3 "$work/nb-cache.db" 'SELECT count(*) FROM rss_feed') of $n feeds," \
+      "$(nb_items) items (2.21 reads no JSON Feed)" | tee -a "$table"
+  fi
+
+  # 5. Render every topic, then serve one cached topic feed.
+  if [ "$serve" = 1 ]; then serve_step; fi
+
+  # Ratios for this size.
+  {
+    echo "ratios at $n feeds:"
+    awk -v c="${best[nr cold wall]}" -v w="${best[nr warm wall]}" -v r="${best[nr cold rss]}" 'BEGIN {
+      printf "  newsriver warm ÷ cold wall time: %.3f (target < 0.10); cold peak RSS %s MB (target < 150)\n", w / c, r }'
+    if [ "$newsboat" = 1 ]; then
+      awk -v a="${best[nr cold ips]}" -v b="${best[nb cold ips]}" -v c="${best[nr cold wall]}" -v d="${best[nb cold wall]}" \
+          -v e="${best[nr warm wall]}" -v f="${best[nb warm 2 wall]}" -v g="${best[nr bump 10% wall]}" -v h="${best[nb bump 10% wall]}" \
+          -v i="${best[nr cold items]}" -v j="${best[nr cold cpu]}" -v k="${best[nb cold items]}" -v l="${best[nb cold cpu]}" '
+        function r(x, y) { return (y + 0 > 0) ? sprintf("%.2f", x / y) : "-" }
+        BEGIN {
+          printf "  newsriver ÷ newsboat, cold items/s: %s (target ≥ 5)\n", r(a, b)
+          printf "  newsriver ÷ newsboat, cold items per CPU second (less sensitive to a busy machine): %s\n", r(i / j, k / l)
+          printf "  newsboat ÷ newsriver wall time (higher = newsriver faster): cold %s, warm %s, bump 10%% %s\n", r(d, c), r(f, e), r(h, g)
+        }'
+    fi
+    if [ "$serve" = 1 ]; then
+      awk -v a="${best[serve identity]}" -v b="${best[nginx identity]}" -v c="${best[serve gzip]}" -v d="${best[nginx gzip]}" '
+        function r(x, y) { return (y + 0 > 0) ? sprintf("%.2f", x / y) : "-" }
+        BEGIN { printf "  newsriver serve ÷ nginx, req/s of one topic feed: identity %s, gzip %s (target ≥ 0.5)\n", r(a, b), r(c, d) }'
+    fi
+  } | tee -a "$ratios"
+
+  stop "$nginx_pid"; nginx_pid=
+  stop "$farm_pid"; farm_pid=
+}
+
+serve_step() {
+  local slugs fmt slug entries=0
+  slugs=$(sed -n 's/^slug = "\(.*\)"$/\1/p' "$config")
+  # Every topic in every format, each a process of its own (as cron would).
+  err="$work/render.err"
+  printf '%s\n' "$slugs" >"$work/slugs"
+  measure bash -c 'for s in $(cat "$1"); do for f in atom rss json; do "$2" --config "$3" render "$s" --format $f >"$4/render-$s.$f" || exit 1; done; done' \
+    _ "$work/slugs" "$bin" "$config" "$work"
+  for slug in $slugs; do entries=$((entries + $(grep -o '<entry>' "$work/render-$slug.atom" | wc -l) * 3)); done
+  row "$n" newsriver "render" "$wall" "$cpu" "$rss_mb" "$(rate "$entries" "$wall")" - - - \
+    "$(wc -w <<<"$slugs") topics × 3 formats, $entries entries"
+
+  # newsriver serve writes the rendered feeds into output_dir, nginx serves those files.
+  local nr_port feed_slug size
+  nr_port=$(free_port)
+  cp "$config" "$work/serve.toml"
+  sed -i "s|^path = \"farm.db\"|path = \"$farm_dir/farm.db\"|" "$work/serve.toml"
+  printf '\n[server]\nlisten = "127.0.0.1:%s"\nbase_url = "http://127.0.0.1:%s/"\noutput_dir = "%s"\n' \
+    "$nr_port" "$nr_port" "$work/public" >>"$work/serve.toml"
+  "$bin" --config "$work/serve.toml" serve 2>"$work/serve.err" &
+  serve_pid=$!
+  feed_slug=$(head -1 <<<"$slugs")
+  for _ in $(seq 100); do
+    [ -f "$work/public/topics/$feed_slug.atom" ] && curl -fsS -o /dev/null "http://127.0.0.1:$nr_port/topics/$feed_slug.atom" 2>/dev/null && break
+    sleep 0.1
+  done
+  size=$(stat -c %s "$work/public/topics/$feed_slug.atom")
+  echo "topic feed /topics/$feed_slug.atom: $(grep -o '<entry>' "$work/public/topics/$feed_slug.atom" | wc -l) entries, $size bytes" \
+    "($(stat -c %s "$work/public/topics/$feed_slug.atom.gz") gzipped); wrk -t2 -c64 -d${secs}s, one after the other" | tee -a "$table"
+  # With the farm on its own server, nginx runs for this step only.
+  [ -n "$nginx_pid" ] || start_nginx public "$work/public"
+  local ngx_master; ngx_master=$nginx_pid
+  for enc in identity gzip; do
+    load "http://127.0.0.1:$nr_port/topics/$feed_slug.atom" "$serve_pid" "$enc"
+    row "$n" newsriver "serve $enc" "$secs" "$cpu" "$(proc_rss "$serve_pid")" - "$rps" - - "CPU and RSS: the server's"
+    best["serve $enc"]=$rps
+    load "http://127.0.0.1:$ng_pub_port/topics/$feed_slug.atom" "$ngx_master" "$enc"
+    row "$n" nginx "serve $enc" "$secs" "$cpu" "$(proc_rss "$ngx_master")" - "$rps" - - "same bytes, static file"
+    best["nginx $enc"]=$rps
+  done
+  stop "$serve_pid"; serve_pid=
+}
+
+echo "newsriver $("$bin" --version | awk '{print $2}') at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes');" \
+  "$(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "peers: $(command -v newsboat >/dev/null && newsboat --version | head -1 | awk '{print "newsboat", $2}') $(nginx -v 2>&1 | sed 's/.*: //') $(command -v wrk >/dev/null && wrk --version 2>&1 | head -1 | awk '{print "wrk", $2}')"
+if [ "$scale" = 1 ]; then
+  for size in 250 1000 4000; do run_size "$size"; done
+else
+  run_size "$feeds"
+fi
+echo
+echo "=== table ==="
+cat "$table"
+echo
+cat "$ratios"
