@@ -439,12 +439,16 @@ pub fn summary(r: &pipeline::PollReport) -> String {
         failed.len()
     );
     s += &format!(
-        "items: {} new, {} known, {} updated; stories: {} new, {} merged; {} fetched\n",
+        "items: {} new, {} known, {} updated; stories: {} new, {} merged{}; {} fetched\n",
         r.counts.items_new,
         r.counts.items_known,
         r.counts.items_updated,
         r.counts.stories_new,
         r.counts.stories_merged,
+        match r.counts.stories_bridged {
+            0 => String::new(),
+            n => format!(", {n} joined to another"),
+        },
         human_bytes(r.bytes)
     );
     if !failed.is_empty() {

@@ -162,6 +162,9 @@ pub struct PollCounts {
     pub items_updated: u64,
     pub stories_new: u64,
     pub stories_merged: u64,
+    /// Stories stored apart and merged into another because a new copy
+    /// matched both (`merge_stories`).
+    pub stories_bridged: u64,
 }
 
 impl std::ops::AddAssign for PollCounts {
@@ -172,6 +175,7 @@ impl std::ops::AddAssign for PollCounts {
         self.items_updated += o.items_updated;
         self.stories_new += o.stories_new;
         self.stories_merged += o.stories_merged;
+        self.stories_bridged += o.stories_bridged;
     }
 }
 
@@ -1114,30 +1118,115 @@ fn candidates(
     Ok(out)
 }
 
-/// The stored story a new copy is a near duplicate of: its id, the method
-/// and the score; the best-scoring one when several qualify.
-fn near_story(
+/// The stored stories a new copy is a near duplicate of, best score first:
+/// (id, method, score). Usually one; two or more when the copy bridges
+/// stories stored apart (see `merge_stories`).
+fn near_stories(
     tx: &Transaction<'_>,
     norm: &NormalizedItem,
     keys: &[i64],
     published: Option<i64>,
     params: &crate::dedupe::Params,
-) -> rusqlite::Result<Option<(String, &'static str, f64)>> {
+) -> rusqlite::Result<Vec<(String, &'static str, f64)>> {
     if !params.enabled {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let mut best: Option<(String, &'static str, f64)> = None;
+    let mut same = Vec::new();
     for (id, text, story_published) in candidates(tx, keys, None)? {
         // An undated copy is not held against a dated story.
         let days = published.map_or(0, |p| (p - story_published) / 86_400);
         if let (crate::dedupe::Verdict::Same { method, score }, _) =
             crate::dedupe::judge(&norm.text, &text, days, params)
-            && best.as_ref().is_none_or(|b| score > b.2)
         {
-            best = Some((id, method, score));
+            same.push((id, method, score));
         }
     }
-    Ok(best)
+    same.sort_by(|a, b| b.2.total_cmp(&a.2));
+    Ok(same)
+}
+
+/// Merges story `absorbed` into `survivor`: a new copy was judged the same
+/// as both, so they were one story that arrived in an order that kept them
+/// apart (a summary stored before the full text that links it to another
+/// copy). Hand-written like the rest of the dedupe: no crate knows our
+/// stories. The survivor is the story readers saw first, so no feed shows a
+/// new entry for it; the absorbed story's copies, index keys and topic
+/// memberships move over, its text too when longer, the earliest link and
+/// date win, and its entry leaves the topic feeds.
+fn merge_stories(
+    tx: &Transaction<'_>,
+    survivor: &str,
+    absorbed: &str,
+    score: f64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE topics SET changed_at = ?2 WHERE slug IN
+           (SELECT topic FROM story_topics WHERE story_id = ?1)",
+        params![absorbed, Utc::now().timestamp_millis()],
+    )?;
+    tx.execute(
+        "UPDATE copies SET story_id = ?1, merge_method = 'bridge', merge_score = ?3
+         WHERE story_id = ?2",
+        params![survivor, absorbed, score],
+    )?;
+    tx.execute(
+        "UPDATE near_keys SET story_id = ?1 WHERE story_id = ?2",
+        params![survivor, absorbed],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO story_topics (topic, story_id)
+         SELECT topic, ?1 FROM story_topics WHERE story_id = ?2",
+        params![survivor, absorbed],
+    )?;
+    tx.execute(
+        "UPDATE stories SET
+           text = CASE WHEN length(a.text) > length(stories.text) THEN a.text ELSE stories.text END,
+           content_hash = CASE WHEN length(a.text) > length(stories.text) THEN a.content_hash
+                               ELSE stories.content_hash END,
+           link = CASE WHEN a.published < stories.published THEN a.link ELSE stories.link END,
+           published = min(stories.published, a.published),
+           updated_at = ?3
+         FROM (SELECT text, content_hash, link, published FROM stories WHERE id = ?2) AS a
+         WHERE stories.id = ?1",
+        params![survivor, absorbed, now],
+    )?;
+    tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
+    Ok(())
+}
+
+/// The story a new copy joins among those it is a near duplicate of: the
+/// best-scoring one's method and score, but the id of the one stored first,
+/// the others merged into it.
+fn bridge(
+    tx: &Transaction<'_>,
+    same: Vec<(String, &'static str, f64)>,
+    now: i64,
+    touched: &mut Vec<String>,
+    c: &mut PollCounts,
+) -> rusqlite::Result<Option<(String, &'static str, f64)>> {
+    let Some((best, method, score)) = same.first().cloned() else {
+        return Ok(None);
+    };
+    if same.len() == 1 {
+        return Ok(Some((best, method, score)));
+    }
+    let mut ids: Vec<(i64, String, f64)> = Vec::new();
+    for (id, _, s) in &same {
+        let first_seen: i64 =
+            tx.query_row("SELECT first_seen FROM stories WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
+        ids.push((first_seen, id.clone(), *s));
+    }
+    ids.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let survivor = ids[0].1.clone();
+    for (_, absorbed, s) in &ids[1..] {
+        merge_stories(tx, &survivor, absorbed, *s, now)?;
+        touched.retain(|t| t != absorbed);
+        c.stories_bridged += 1;
+    }
+    Ok(Some((survivor, method, score)))
 }
 
 /// The story an identical normalized body already belongs to, if any.
@@ -1271,8 +1360,13 @@ fn store_item(
             };
             let (story_id, method, score) = match exact {
                 Some(id) => (id, "exact", 1.0),
-                None => match near_story(tx, norm, &keys, item.published.map(|_| published), near)?
-                {
+                None => match bridge(
+                    tx,
+                    near_stories(tx, norm, &keys, item.published.map(|_| published), near)?,
+                    now,
+                    touched,
+                    &mut c,
+                )? {
                     Some((id, method, score)) => {
                         // A fuller text replaces a summary as the story's
                         // text (its id stays); both texts stay indexed.

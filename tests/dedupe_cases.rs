@@ -538,11 +538,101 @@ fn near_duplicates_merge_and_hard_negatives_stay_apart() {
 /// dropped sentence's opening, so it is not contained in that copy; when
 /// the full text arrives it bridges two stories that must become one.
 #[test]
-#[ignore = "order-dependent merging: a summary stored before the full text stays apart (issue 6)"]
 fn near_duplicates_merge_whatever_the_arrival_order() {
     let (copies, groups) = near_duplicates();
     assert_eq!(
         stories_of(&copies, &["b", "d", "a", "c", "e"]),
         expect(&groups, &copies)
     );
+}
+
+/// The bridge itself, step by step: a summary and a copy with a sentence
+/// dropped are stored as two stories; the full text matches both, and the
+/// two become one — under the id readers saw first, with the other's copies
+/// moved over and its feed entry gone, and nothing left dangling.
+#[test]
+fn a_copy_that_matches_two_stories_merges_them_under_the_first_seen_id() {
+    let env = Env::new(&[]);
+    let grain = GRAIN.concat();
+    let feeds = [
+        ("b", format!("{}…", prefix(&grain, 120)), "b-summary"),
+        (
+            "d",
+            paragraphs(&[GRAIN[0], GRAIN[1], GRAIN[3], GRAIN[4]]),
+            "d-dropped",
+        ),
+        ("a", paragraphs(GRAIN), "a-full"),
+    ];
+    let mut sources = Vec::new();
+    for (outlet, body, guid) in &feeds {
+        let xml = rss2(
+            outlet,
+            &[Item {
+                guid: Some(guid),
+                link: Some(&format!("https://{outlet}.example/{guid}")),
+                title: Some(GRAIN_TITLE),
+                description: Some(body),
+                pub_date: Some(DAY),
+            }],
+        );
+        let file = format!("{outlet}.xml");
+        std::fs::write(env.path(&file), xml).unwrap();
+        sources.push(src(outlet, &env.file_url(&file)));
+    }
+    env.write_config(
+        FETCH,
+        &sources,
+        "[[topic]]\nslug = \"grain\"\ntitle = \"秋粮\"\nquery = \"秋粮\"\n",
+    );
+    env.poll(&["--source", "b"]);
+    let first = env.export(&[])[0]["id"].as_str().unwrap().to_string();
+    // first_seen has one-second resolution: make "seen first" unambiguous.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    env.poll(&["--source", "d"]);
+    assert_eq!(env.stories(), 2, "stored apart: neither contains the other");
+
+    let run = env.poll(&["--source", "a"]);
+    assert!(run.stderr.contains("1 joined to another"), "{run:?}");
+    let stories = env.export(&[]);
+    assert_eq!(stories.len(), 1, "{stories:?}");
+    assert_eq!(
+        stories[0]["id"],
+        first.as_str(),
+        "the id readers saw first stays"
+    );
+    let methods: Vec<(String, String)> = stories[0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["source"].as_str().unwrap().to_string(),
+                c["method"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        methods.contains(&("d".into(), "bridge".into())),
+        "{methods:?}"
+    );
+    assert_eq!(methods.len(), 3);
+    assert_eq!(stories[0]["topics"], serde_json::json!(["grain"]));
+    assert_eq!(env.count("SELECT count(*) FROM story_topics"), 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM near_keys WHERE story_id NOT IN (SELECT id FROM stories)"),
+        0
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM pragma_foreign_key_check"),
+        0
+    );
+    // The story's text is now the full one.
+    let text_len = env.count("SELECT length(text) FROM stories");
+    assert!(
+        text_len as usize >= grain.chars().count() - 10,
+        "{text_len}"
+    );
+    let feed = env.run(&["render", "grain", "--format", "json"]);
+    let feed: serde_json::Value = serde_json::from_str(&feed.stdout).unwrap();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 1);
 }
