@@ -133,7 +133,7 @@ pub enum PollOutcome {
         feed_language: Option<String>,
         feed_format: String,
         charset_json: String,
-        items: Vec<(ParsedItem, NormalizedItem)>,
+        items: Vec<NewCopy>,
     },
     Failed {
         status: Option<u16>,
@@ -143,6 +143,57 @@ pub enum PollOutcome {
         /// 410 Gone: stop polling this source.
         gone: bool,
     },
+}
+
+/// One item of a poll, with everything the store needs of it that depends
+/// on the item alone. `pipeline::process` builds it on the blocking pool, in
+/// parallel, so that the writer (one connection behind a mutex, the part of
+/// the poll that does not run in parallel) does only SQL.
+pub struct NewCopy {
+    pub item: ParsedItem,
+    pub norm: NormalizedItem,
+    /// `item.key()`.
+    key: String,
+    /// `item.raw_hash()`.
+    raw_hash: String,
+    /// The authors as stored (JSON).
+    authors: String,
+    /// Characters in the normalized text.
+    text_len: i64,
+    /// `dedupe::index_keys` of the text, when worked out in advance; `None`
+    /// when the item looked known or a copy of a story already met (the
+    /// writer then computes them itself if it turns out to need them).
+    near_keys: Option<Vec<i64>>,
+}
+
+impl NewCopy {
+    /// `key` is `item.key()` (the caller has it already).
+    pub fn new(item: ParsedItem, norm: NormalizedItem, key: String) -> NewCopy {
+        NewCopy {
+            raw_hash: item.raw_hash(),
+            authors: serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
+            text_len: norm.text.chars().count() as i64,
+            near_keys: None,
+            key,
+            item,
+            norm,
+        }
+    }
+
+    /// `item.key()`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// `item.raw_hash()`.
+    pub fn raw_hash(&self) -> &str {
+        &self.raw_hash
+    }
+
+    /// Works out the near-duplicate index keys now (see `near_keys`).
+    pub fn compute_near_keys(&mut self, near: &crate::dedupe::Params) {
+        self.near_keys = Some(keys_of(&self.norm.text, near));
+    }
 }
 
 /// What the scheduler and the fetcher need of a source.
@@ -574,6 +625,20 @@ impl Store {
         Ok(t.map(datetime))
     }
 
+    /// The items stored from `source_id`: item key → raw hash. Read before a
+    /// poll's items are prepared, to leave out the work known items do not
+    /// need; the poll's transaction looks each item up again.
+    pub fn known_items(
+        &self,
+        source_id: &str,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT item_key, raw_hash FROM copies WHERE source_id = ?1")?;
+        let rows = stmt.query_map([source_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Stores one poll of `source_id` in one transaction.
     pub fn record_poll(
         &mut self,
@@ -634,8 +699,8 @@ impl Store {
                 items,
             } => {
                 let mut touched = Vec::new();
-                for (item, norm) in &items {
-                    counts += store_item(&tx, source_id, item, norm, now, near, &mut touched)?;
+                for copy in &items {
+                    counts += store_item(&tx, source_id, copy, now, near, &mut touched)?;
                 }
                 touched.sort();
                 touched.dedup();
@@ -1153,8 +1218,7 @@ fn find_story(
 fn store_item(
     tx: &Transaction<'_>,
     source_id: &str,
-    item: &ParsedItem,
-    norm: &NormalizedItem,
+    copy: &NewCopy,
     now: i64,
     near: &crate::dedupe::Params,
     touched: &mut Vec<String>,
@@ -1163,8 +1227,9 @@ fn store_item(
         items: 1,
         ..Default::default()
     };
-    let key = item.key();
-    let raw_hash = item.raw_hash();
+    let (item, norm) = (&copy.item, &copy.norm);
+    let key = copy.key.as_str();
+    let raw_hash = copy.raw_hash.as_str();
     let hash = norm.content_hash.0.as_str();
     // A date in the future (a wrong time zone) is not believed.
     let published = item
@@ -1172,8 +1237,8 @@ fn store_item(
         .map(ts)
         .filter(|p| *p <= now + 600)
         .unwrap_or(now);
-    let authors = serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into());
-    let text_len = norm.text.chars().count() as i64;
+    let authors = copy.authors.as_str();
+    let text_len = copy.text_len;
 
     let existing: Option<(i64, String, String, String)> = tx
         .query_row(
@@ -1248,9 +1313,10 @@ fn store_item(
             // join a story by exact hash, and once: they serve both the
             // lookup and the index (MinHash of the whole text is a top item
             // of the cold poll's profile).
-            let keys = match exact {
-                Some(_) => Vec::new(),
-                None => keys_of(&norm.text, near),
+            let keys = match (&exact, &copy.near_keys) {
+                (Some(_), _) => Vec::new(),
+                (None, Some(keys)) => keys.clone(),
+                (None, None) => keys_of(&norm.text, near),
             };
             let (story_id, method, score) = match exact {
                 Some(id) => (id, "exact", 1.0),
