@@ -43,7 +43,7 @@ fn main() {
                 ok += 1;
                 items += feed.items.len();
                 for it in &feed.items {
-                    let n = normalizer.normalize(it);
+                    let n = normalizer.normalize_explained(it);
                     if verbose {
                         println!("  {} | {}", n.title, n.removed.join("; "));
                     }

@@ -25,7 +25,7 @@ fn main() {
             content_html: v["content"].as_str().map(str::to_string),
             ..Default::default()
         };
-        let out = n.normalize(&item);
+        let out = n.normalize_explained(&item);
         articles += 1;
         before += item.content_html.as_deref().unwrap_or("").chars().count();
         after += out.text.chars().count();

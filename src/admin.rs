@@ -343,7 +343,7 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
     );
     let normalizer = Normalizer::new(&config.normalize);
     for (i, item) in feed.items.iter().take(10).enumerate() {
-        let n = normalizer.normalize(item);
+        let n = normalizer.normalize_explained(item);
         let _ = writeln!(
             out,
             "  {:>2}. {}  [{}]{}",

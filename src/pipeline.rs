@@ -18,7 +18,7 @@ use crate::decode;
 use crate::fetch::{self, Fetched, Fetcher};
 use crate::normalize::Normalizer;
 use crate::parse;
-use crate::store::{self, PollCounts, PollOutcome, SourceRow, Store};
+use crate::store::{self, NewCopy, PollCounts, PollOutcome, SourceRow, Store};
 use crate::topics::Topics;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +87,45 @@ pub struct Poller {
     near: Arc<crate::dedupe::Params>,
     concurrency: usize,
     retention_days: Option<u64>,
+    seen: Arc<SeenStories>,
+}
+
+/// Content hashes (their first 64 bits) of the copies this process has
+/// prepared: a copy whose hash is here will most likely join that story by
+/// exact hash, so its near-duplicate keys, which only a copy that does not
+/// are looked up and indexed with, are not computed in advance (two
+/// thirds of the farm's copies are exact copies). A guess only: when wrong,
+/// the writer computes the keys itself. Bounded: emptied when full.
+#[derive(Default)]
+struct SeenStories(Mutex<std::collections::HashSet<u64>>);
+
+/// ~4 MB at most.
+const SEEN_MAX: usize = 200_000;
+
+impl SeenStories {
+    /// Marks each hash seen; true for those that were not.
+    fn first_sightings<'a>(&self, hashes: impl Iterator<Item = &'a str>) -> Vec<bool> {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= SEEN_MAX {
+            seen.clear();
+        }
+        hashes
+            .map(|h| {
+                h.get(..16)
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .is_none_or(|h| seen.insert(h))
+            })
+            .collect()
+    }
+}
+
+/// What `process` needs to prepare a poll's copies for the writer.
+struct Prepare<'a> {
+    normalizer: &'a Normalizer,
+    near: &'a crate::dedupe::Params,
+    /// This source's stored items: item key → raw hash.
+    known: std::collections::HashMap<String, String>,
+    seen: &'a SeenStories,
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -107,6 +146,7 @@ impl Poller {
             near: Arc::new(config.dedupe.clone()),
             concurrency: config.fetch.concurrency,
             retention_days: config.storage.retention_days,
+            seen: Arc::default(),
         })
     }
 
@@ -181,13 +221,29 @@ impl Poller {
             ),
             Ok(Fetched::Body(body)) => {
                 let normalizer = self.normalizer.clone();
+                let (store, near, seen, sid) = (
+                    self.store.clone(),
+                    self.near.clone(),
+                    self.seen.clone(),
+                    id.clone(),
+                );
                 let forced = source.encoding;
                 let zone = source.timezone.unwrap_or(parse::DEFAULT_ZONE);
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
-                let mut outcome =
-                    tokio::task::spawn_blocking(move || process(body, forced, zone, &normalizer))
-                        .await?;
+                let mut outcome = tokio::task::spawn_blocking(move || {
+                    // Unreadable: every item is prepared as if new; the
+                    // poll's transaction then reports the database's error.
+                    let known = lock(&store).known_items(&sid).unwrap_or_default();
+                    let prepare = Prepare {
+                        normalizer: &normalizer,
+                        near: &near,
+                        known,
+                        seen: &seen,
+                    };
+                    process(body, forced, zone, &prepare)
+                })
+                .await?;
                 if let PollOutcome::Fetched {
                     moved_to: m, items, ..
                 } = &mut outcome
@@ -197,7 +253,7 @@ impl Poller {
                     // retention would delete them again, and every poll of a
                     // feed that still lists them would add them back.
                     if let Some(cutoff) = retention_cutoff(self.retention_days, Utc::now()) {
-                        items.retain(|(item, _)| item.published.is_none_or(|p| p >= cutoff));
+                        items.retain(|c| c.item.published.is_none_or(|p| p >= cutoff));
                     }
                 }
                 (outcome, bytes)
@@ -365,12 +421,13 @@ pub fn maintain(
     Ok(done)
 }
 
-/// Decode → parse → normalize: the CPU part of a poll.
+/// Decode → parse → normalize → the rest of each copy's pure work
+/// (`NewCopy`): the CPU part of a poll, run in parallel outside the store lock.
 fn process(
     body: fetch::Body,
     forced: Option<&'static encoding_rs::Encoding>,
     zone: chrono::FixedOffset,
-    normalizer: &Normalizer,
+    prepare: &Prepare<'_>,
 ) -> PollOutcome {
     let host = url::Url::parse(&body.final_url)
         .ok()
@@ -388,15 +445,37 @@ fn process(
             // first wins. Storing both would make the second "edit" the first
             // on every poll, flipping the copy back and forth forever.
             let mut keys = std::collections::HashSet::new();
-            let items = feed
+            let mut items: Vec<NewCopy> = feed
                 .items
                 .into_iter()
-                .filter(|item| keys.insert(item.key()))
-                .map(|item| {
-                    let norm = normalizer.normalize(&item);
-                    (item, norm)
+                .filter_map(|item| {
+                    let key = item.key();
+                    keys.insert(key.clone()).then_some((item, key))
+                })
+                .map(|(item, key)| {
+                    let norm = prepare.normalizer.normalize(&item);
+                    NewCopy::new(item, norm, key)
                 })
                 .collect();
+            // Near-duplicate keys in advance for the copies likely to need
+            // them: not known already (unchanged items need nothing), and
+            // the first with their content hash (later ones join by hash).
+            if prepare.near.enabled {
+                let new: Vec<&mut NewCopy> = items
+                    .iter_mut()
+                    .filter(|c| {
+                        prepare.known.get(c.key()).map(String::as_str) != Some(c.raw_hash())
+                    })
+                    .collect();
+                let first = prepare
+                    .seen
+                    .first_sightings(new.iter().map(|c| c.norm.content_hash.0.as_str()));
+                for (copy, first) in new.into_iter().zip(first) {
+                    if first {
+                        copy.compute_near_keys(prepare.near);
+                    }
+                }
+            }
             PollOutcome::Fetched {
                 status: body.status,
                 moved_to: None,
@@ -441,5 +520,19 @@ mod tests {
         );
         // Absurd values do not overflow: no cutoff rather than a panic.
         assert_eq!(retention_cutoff(Some(u64::MAX), now), None);
+    }
+
+    #[test]
+    fn a_content_hash_is_a_first_sighting_once() {
+        let seen = SeenStories::default();
+        let a = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let b = "f123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            seen.first_sightings([a, a, b].into_iter()),
+            [true, false, true]
+        );
+        assert_eq!(seen.first_sightings([b].into_iter()), [false]);
+        // Not a hash: no guess, the keys are computed.
+        assert_eq!(seen.first_sightings(["短"].into_iter()), [true]);
     }
 }
