@@ -363,6 +363,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
+/// Runs one future on a fresh runtime (the CLI's async commands).
+fn block_on<F: Future>(f: F) -> Result<F::Output, Exit> {
+    runtime().map(|rt| rt.block_on(f))
+}
+
 fn poll(config: &Config, only: &[String]) -> Exit {
     let sources = match config.sources_to_poll(only) {
         Ok(s) => s,
@@ -565,19 +570,12 @@ fn emit<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Ex
 
 fn sources(config: &Config, command: SourcesCommand) -> Exit {
     use crate::edit::EditError;
-    let block_on = |f: std::pin::Pin<Box<dyn Future<Output = Result<String, EditError>> + '_>>| {
-        runtime().map(|rt| rt.block_on(f))
-    };
     let (result, reload) = match command {
         SourcesCommand::Test { target } => {
-            let rt = match runtime() {
-                Ok(rt) => rt,
-                Err(code) => return code,
+            return match block_on(crate::admin::sources_test(config, &target)) {
+                Ok(result) => emit(result, Exit::Runtime),
+                Err(code) => code,
             };
-            return emit(
-                rt.block_on(crate::admin::sources_test(config, &target)),
-                Exit::Runtime,
-            );
         }
         SourcesCommand::List { tag, format } => {
             let store = match open_store(config) {
@@ -619,7 +617,7 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
                 pick,
                 fetch: !no_fetch,
             };
-            match block_on(Box::pin(crate::admin::sources_add(config, req))) {
+            match block_on(crate::admin::sources_add(config, req)) {
                 Ok(r) => (r, reload.reload),
                 Err(code) => return code,
             }
@@ -629,9 +627,9 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             tags,
             no_fetch,
             reload,
-        } => match block_on(Box::pin(crate::admin::sources_import(
+        } => match block_on(crate::admin::sources_import(
             config, &file, &tags, !no_fetch,
-        ))) {
+        )) {
             Ok(r) => (r, reload.reload),
             Err(code) => return code,
         },

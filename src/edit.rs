@@ -12,7 +12,6 @@
 //!   to write, so two admins editing at once both land, one after the other.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -297,7 +296,7 @@ impl ConfigEdit {
                 "the edit would make the config invalid, so nothing was written:\n{e}"
             ))
         })?;
-        write_atomically(&self.target, text.as_bytes())
+        crate::atomic_file::write(&self.target, text.as_bytes())
             .map_err(|e| EditError::Io(format!("{}: cannot write: {e}", self.path.display())))?;
         Ok(config)
     }
@@ -351,38 +350,6 @@ fn lock(target: &Path) -> Result<File> {
             }
         }
     }
-}
-
-/// Temp file beside `target`, same permissions, fsync, rename, fsync the
-/// folder: a reader (or a crash) sees the old file or the new one, never half.
-fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config.toml".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        if let Ok(meta) = std::fs::metadata(target) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, target)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// The form in which two URLs count as the same source: scheme and host in

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -139,7 +138,7 @@ impl FeedCache {
                         (dir.join(&name), &rendered.body),
                         (dir.join(format!("{name}.gz")), &rendered.gzip),
                     ] {
-                        if let Err(e) = write_atomically(&path, bytes) {
+                        if let Err(e) = crate::atomic_file::write(&path, bytes) {
                             tracing::warn!(path = %path.display(), error = %e, "cannot write feed file");
                         }
                     }
@@ -157,7 +156,7 @@ impl FeedCache {
                 ("topics/index.html", &self.index),
                 ("topics.opml", &self.opml),
             ] {
-                if let Err(e) = write_atomically(&dir.join(name), &doc.body) {
+                if let Err(e) = crate::atomic_file::write(&dir.join(name), &doc.body) {
                     tracing::warn!(path = %dir.join(name).display(), error = %e, "cannot write file");
                 }
             }
@@ -176,24 +175,6 @@ impl FeedCache {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Cached>> {
         self.topics.write().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// Writes `bytes` to `path` via a temp file and a rename, so a reader (nginx)
-/// never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 fn esc(s: &str) -> String {

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod atomic_file;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -1677,6 +1677,25 @@ fn open_existing(path: &Path, flags: OpenFlags) -> Result<Connection> {
     Ok(conn)
 }
 
+/// `VACUUM INTO tmp`, then the copy must pass `integrity_check`; flushed to
+/// disk before the caller renames it into place. Backup and restore both
+/// end this way.
+fn checked_copy(src: &Connection, tmp: &Path) -> Result<DbSummary> {
+    vacuum_into(src, tmp)?;
+    let copy = open_existing(tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let check = integrity(&copy)?;
+    if check != "ok" {
+        return Err(refused(
+            tmp,
+            format!("the copy fails integrity_check: {check}"),
+        ));
+    }
+    let info = summary(&copy, tmp)?;
+    drop(copy);
+    sync_file_and_dir(tmp)?;
+    Ok(info)
+}
+
 /// `VACUUM INTO` a new file `dest`: one read transaction, so the copy is a
 /// consistent snapshot however busy the writers are; free pages are left
 /// out. It refuses a file that already exists, which is what we want.
@@ -1719,18 +1738,7 @@ pub fn backup(db: &Path, dest: &Path, force: bool) -> Result<DbSummary> {
     let tmp = temp_beside(dest, "backup");
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {
-        vacuum_into(&src, &tmp)?;
-        let copy = open_existing(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        let check = integrity(&copy)?;
-        if check != "ok" {
-            return Err(refused(
-                &tmp,
-                format!("the copy fails integrity_check: {check}"),
-            ));
-        }
-        let info = summary(&copy, &tmp)?;
-        drop(copy);
-        sync_file_and_dir(&tmp)?;
+        let info = checked_copy(&src, &tmp)?;
         std::fs::rename(&tmp, dest).map_err(io_err(dest))?;
         sync_file_and_dir(dest)?;
         Ok(info)
@@ -1789,19 +1797,8 @@ pub fn restore(from: &Path, db: &Path) -> Result<DbSummary> {
     let tmp = temp_beside(db, "restore");
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {
-        vacuum_into(&src, &tmp)?;
+        let info = checked_copy(&src, &tmp)?;
         drop(src);
-        let copy = open_existing(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        let check = integrity(&copy)?;
-        if check != "ok" {
-            return Err(refused(
-                &tmp,
-                format!("the copy fails integrity_check: {check}"),
-            ));
-        }
-        let info = summary(&copy, &tmp)?;
-        drop(copy);
-        sync_file_and_dir(&tmp)?;
         if db.exists() {
             // Fold the current WAL into the file and close it: with nobody
             // else attached the -wal and -shm are deleted. Another process
