@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -146,28 +146,10 @@ struct Daemon {
 
 impl Daemon {
     fn start(env: &Env) -> Daemon {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let text = std::fs::read_to_string(&env.config).unwrap();
-        std::fs::write(
-            &env.config,
-            format!("{text}\n[server]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n"),
-        )
-        .unwrap();
-        let child = binary()
-            .arg("--config")
-            .arg(&env.config)
-            .arg("run")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(env.path("daemon.log")).unwrap(),
-            ))
-            .spawn()
-            .unwrap();
+        std::fs::write(&env.config, format!("{text}\n{}", server_section(port))).unwrap();
+        let child = spawn_daemon(&env.config, Some(&env.path("daemon.log")));
         let d = Daemon { child, port };
         wait_for(
             Duration::from_secs(20),
@@ -237,16 +219,6 @@ mod reqwest {
         })
     }
 }
-
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, what: &str) {
-    let started = Instant::now();
-    while !cond() {
-        assert!(started.elapsed() < limit, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-const EVERY_SECOND: &str = "[schedule]\ndefault = \"* * * * * *\"\n";
 
 #[test]
 fn daemon_polls_on_schedule_backs_off_reloads_and_serves_health_and_metrics() {

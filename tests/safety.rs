@@ -753,16 +753,6 @@ fn a_full_disk_gives_a_clear_error_and_the_next_poll_completes() {
 
 // ---- the daemon when it cannot store ------------------------------------------------
 
-const EVERY_SECOND: &str = "[schedule]\ndefault = \"* * * * * *\"\n";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// GET on the daemon: (status, body), or None when it does not answer.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -781,14 +771,6 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     })
 }
 
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, what: &str) {
-    let started = Instant::now();
-    while !cond() {
-        assert!(started.elapsed() < limit, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn the_daemon_pauses_polling_when_it_cannot_store_and_serves_from_the_cache() {
     let server = TestServer::start();
@@ -796,21 +778,12 @@ fn the_daemon_pauses_polling_when_it_cannot_store_and_serves_from_the_cache() {
     server.fixed("/a", feed_of(&mut rng, "旧", 3, 100));
     let port = free_port();
     let extra = format!(
-        "{EVERY_SECOND}[server]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n\
-         [[topic]]\nslug = \"all\"\ntitle = \"全部\"\nquery = '第'\n"
+        "{EVERY_SECOND}{}\
+         [[topic]]\nslug = \"all\"\ntitle = \"全部\"\nquery = '第'\n",
+        server_section(port)
     );
     let env = Env::with(FETCH, &[src("a", &server.url("/a"))], &extra);
-    let mut daemon = binary()
-        .arg("--config")
-        .arg(&env.config)
-        .arg("run")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(env.path("daemon.log")).unwrap(),
-        ))
-        .spawn()
-        .unwrap();
+    let mut daemon = spawn_daemon(&env.config, Some(&env.path("daemon.log")));
     let feed = || get(port, "/topics/all.json");
     wait_for(
         Duration::from_secs(20),
@@ -860,21 +833,9 @@ fn kill_9_the_daemon_mid_poll_then_restart_completes_the_work() {
     let expected = reference(&sources);
 
     let port = free_port();
-    let extra = format!(
-        "{EVERY_SECOND}[server]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n"
-    );
+    let extra = format!("{EVERY_SECOND}{}", server_section(port));
     let env = Env::with(FETCH, &sources, &extra);
-    let start = || {
-        binary()
-            .arg("--config")
-            .arg(&env.config)
-            .arg("run")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let start = || spawn_daemon(&env.config, None);
     // Five daemons, each killed with SIGKILL once the server has answered a
     // seeded number of feeds (its first pass is then half fetched, half
     // stored); the stale pid file is left behind as a real crash leaves it.

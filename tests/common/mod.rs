@@ -645,3 +645,48 @@ pub fn summary_items(stderr: &str) -> (u64, u64, u64) {
         .collect();
     (nums[0], nums[1], nums[2])
 }
+
+// ---- the daemon --------------------------------------------------------------
+
+/// A `[schedule]` that makes every source due every second.
+pub const EVERY_SECOND: &str = "[schedule]\ndefault = \"* * * * * *\"\n";
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `[server]` section listening on `port`.
+pub fn server_section(port: u16) -> String {
+    format!("[server]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n")
+}
+
+/// Starts `newsriver --config CONFIG run`, its log (stderr) into `log` when given.
+pub fn spawn_daemon(config: &Path, log: Option<&Path>) -> std::process::Child {
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+        None => Stdio::null(),
+    };
+    binary()
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `cond` every 100 ms; fails the test after `limit`.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, what: &str) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < limit, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
