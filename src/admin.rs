@@ -741,3 +741,53 @@ pub async fn sources_import(
 pub fn sources_export(config: &Config) -> Result<String, String> {
     crate::opml_io::write(&config.sources, Utc::now())
 }
+
+/// One locked, validated, atomic edit of the config.
+pub fn edit_one(
+    config: &Config,
+    change: impl FnOnce(&mut ConfigEdit) -> Result<(), EditError>,
+) -> Result<Config, EditError> {
+    let mut edit = ConfigEdit::open(&config.path)?;
+    change(&mut edit)?;
+    edit.save()
+}
+
+/// `sources remove ID [--purge]`: the config first (so the daemon stops
+/// polling it), then the stored copies. `--purge` of an id that has already
+/// left the config only purges.
+pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, EditError> {
+    let mut out = String::new();
+    let new_config = if config.source(id).is_some() || !purge {
+        let new = edit_one(config, |e| e.remove_source(id))?;
+        out += &format!("removed source {id} from {}\n", config.path.display());
+        new
+    } else {
+        config.clone()
+    };
+    if !purge {
+        out += "its stories stay; `--purge` would delete them\n";
+        return Ok(out);
+    }
+    let mut store = crate::pipeline::open_store(&new_config)
+        .map(|(s, _)| s)
+        .map_err(|e| EditError::Io(e.to_string()))?;
+    if !store
+        .has_source(id)
+        .map_err(|e| EditError::Io(e.to_string()))?
+        && out.is_empty()
+    {
+        return Err(EditError::Refused(format!(
+            "no source with id {id:?} in {} or the database",
+            config.path.display()
+        )));
+    }
+    let (copies, stories) = store
+        .purge_source(id)
+        .map_err(|e| EditError::Io(format!("purging {id}: {e}")))?;
+    out += &format!(
+        "purged {copies} cop{} of {id}, and {stories} stor{} no other source carried\n",
+        if copies == 1 { "y" } else { "ies" },
+        if stories == 1 { "y" } else { "ies" },
+    );
+    Ok(out)
+}

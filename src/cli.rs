@@ -633,16 +633,17 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             Ok(r) => (r, reload.reload),
             Err(code) => return code,
         },
-        SourcesCommand::Remove { id, purge, reload } => {
-            (remove_source(config, &id, purge), reload.reload)
-        }
+        SourcesCommand::Remove { id, purge, reload } => (
+            crate::admin::remove_source(config, &id, purge),
+            reload.reload,
+        ),
         SourcesCommand::Enable { id, reload } => (
-            edit_one(config, |e| e.set_enabled(&id, true))
+            crate::admin::edit_one(config, |e| e.set_enabled(&id, true))
                 .map(|_| format!("enabled source {id}\n")),
             reload.reload,
         ),
         SourcesCommand::Disable { id, reload } => (
-            edit_one(config, |e| e.set_enabled(&id, false))
+            crate::admin::edit_one(config, |e| e.set_enabled(&id, false))
                 .map(|_| format!("disabled source {id}\n")),
             reload.reload,
         ),
@@ -670,7 +671,7 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
                 }
             }
             (
-                edit_one(config, |e| e.retag(&id, &add, &remove)).map(|new| {
+                crate::admin::edit_one(config, |e| e.retag(&id, &add, &remove)).map(|new| {
                     let tags = new
                         .source(&id)
                         .map(|s| s.tags.join(", "))
@@ -701,57 +702,6 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             Exit::Runtime
         }
     }
-}
-
-/// One locked, validated, atomic edit of the config.
-fn edit_one(
-    config: &Config,
-    change: impl FnOnce(&mut crate::edit::ConfigEdit) -> Result<(), crate::edit::EditError>,
-) -> Result<Config, crate::edit::EditError> {
-    let mut edit = crate::edit::ConfigEdit::open(&config.path)?;
-    change(&mut edit)?;
-    edit.save()
-}
-
-/// `sources remove ID [--purge]`: the config first (so the daemon stops
-/// polling it), then the stored copies. `--purge` of an id that has already
-/// left the config only purges.
-fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, crate::edit::EditError> {
-    use crate::edit::EditError;
-    let mut out = String::new();
-    let new_config = if config.source(id).is_some() || !purge {
-        let new = edit_one(config, |e| e.remove_source(id))?;
-        out += &format!("removed source {id} from {}\n", config.path.display());
-        new
-    } else {
-        config.clone()
-    };
-    if !purge {
-        out += "its stories stay; `--purge` would delete them\n";
-        return Ok(out);
-    }
-    let mut store = crate::pipeline::open_store(&new_config)
-        .map(|(s, _)| s)
-        .map_err(|e| EditError::Io(e.to_string()))?;
-    if !store
-        .has_source(id)
-        .map_err(|e| EditError::Io(e.to_string()))?
-        && out.is_empty()
-    {
-        return Err(EditError::Refused(format!(
-            "no source with id {id:?} in {} or the database",
-            config.path.display()
-        )));
-    }
-    let (copies, stories) = store
-        .purge_source(id)
-        .map_err(|e| EditError::Io(format!("purging {id}: {e}")))?;
-    out += &format!(
-        "purged {copies} cop{} of {id}, and {stories} stor{} no other source carried\n",
-        if copies == 1 { "y" } else { "ies" },
-        if stories == 1 { "y" } else { "ies" },
-    );
-    Ok(out)
 }
 
 /// `--reload` on an edit: SIGHUP to the daemon of this config. The edit is
