@@ -42,6 +42,22 @@ pub fn looks_like_html(content_type: Option<&str>, text: &str) -> bool {
 /// The feeds `html` links to, resolved against `<base href>` or `page`, in
 /// document order, without repeats.
 pub fn feeds_in(html: &str, page: &Url) -> Vec<Discovered> {
+    use crate::normalize::{MAX_HTML_DEPTH, too_deep};
+    // A page too deep or long for the HTML parser (see `normalize::too_deep`)
+    // is read up to its `<body>`: feed links belong in the head.
+    let html = if too_deep(html, MAX_HTML_DEPTH) {
+        let head = html
+            .as_bytes()
+            .windows(5)
+            .position(|w| w.eq_ignore_ascii_case(b"<body"))
+            .map_or("", |at| &html[..at]);
+        if too_deep(head, MAX_HTML_DEPTH) {
+            return Vec::new();
+        }
+        head
+    } else {
+        html
+    };
     let doc = Html::parse_document(html);
     let base = Selector::parse("base[href]")
         .ok()

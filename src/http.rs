@@ -127,7 +127,24 @@ impl FeedCache {
             let mut feeds = HashMap::new();
             for format in Format::ALL {
                 let started = std::time::Instant::now();
-                let body = publish::render(&meta, &stories, format, &self.normalizer);
+                // One topic's failure must not stop the others: a panic in a
+                // writer on one story's data is that topic's error, and its
+                // readers keep the feeds rendered before (or a 503).
+                let render = || publish::render(&meta, &stories, format, &self.normalizer);
+                let body = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(render)) {
+                    Ok(body) => body,
+                    Err(panic) => {
+                        let why = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        tracing::error!(topic = %topic.slug, %format, error = %why, "cannot render this topic's feed; its previous feed is kept");
+                        metrics::counter!("newsriver_feed_render_failures_total").increment(1);
+                        feeds.clear();
+                        break;
+                    }
+                };
                 metrics::histogram!("newsriver_feed_render_seconds")
                     .record(started.elapsed().as_secs_f64());
                 let rendered = Rendered::new(format.content_type(), body, updated);
@@ -144,6 +161,14 @@ impl FeedCache {
                     }
                 }
                 feeds.insert(format, Arc::new(rendered));
+            }
+            if feeds.len() < Format::ALL.len() {
+                // Not retried until the topic changes again (a panic is
+                // deterministic); the feeds already served stay.
+                let mut cache = self.write();
+                let cached = cache.entry(topic.slug.clone()).or_default();
+                cached.version = version;
+                continue;
             }
             self.write()
                 .insert(topic.slug.clone(), Cached { version, feeds });

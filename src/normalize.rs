@@ -651,35 +651,145 @@ const SKIPPED_ELEMENTS: &[&str] = &[
 /// text with its tags dropped.
 pub const MAX_HTML_DEPTH: usize = 256;
 
-/// Is the markup nested deeper than `limit`? A linear scan of the tags; it
-/// need not be exact, only cheap and never far below the true depth.
+/// More start tags than this are not given to the HTML parser either: the
+/// work stays bounded whatever the nesting (a long article has a few
+/// thousand).
+pub const MAX_HTML_TAGS: usize = 10_000;
+
+/// Elements that never have content (the parser never pushes them).
+const VOID_ELEMENTS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param", "keygen", "frame",
+];
+
+/// Start tags that close an open element of the same family when it is
+/// the current one (`<p>a<p>b`, `<li>`s, cells and rows left open):
+/// counting those as nested would call ordinary HTML deep.
+const CLOSES_CURRENT: &[(&str, &[&str])] = &[
+    ("p", &["p"]),
+    ("li", &["li"]),
+    ("dt", &["dt", "dd"]),
+    ("dd", &["dt", "dd"]),
+    ("td", &["td", "th"]),
+    ("th", &["td", "th"]),
+    ("tr", &["td", "th", "tr"]),
+    ("option", &["option"]),
+];
+
+/// Elements an end tag of another name does not close its way through
+/// (HTML's "special" elements and scope boundaries): `<div><table><td></div>`
+/// leaves the div open, so this counter must too. Elements with implied end
+/// tags (p, li, dt, dd, option) are not here: `<div><p>text</div>` closes both.
+const END_TAG_STOPS: &[&str] = &[
+    "table",
+    "tbody",
+    "thead",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "caption",
+    "template",
+    "object",
+    "applet",
+    "marquee",
+    "html",
+    "body",
+    "div",
+    "ul",
+    "ol",
+    "dl",
+    "section",
+    "article",
+    "aside",
+    "nav",
+    "header",
+    "footer",
+    "main",
+    "blockquote",
+    "figure",
+    "form",
+    "button",
+    "select",
+    "svg",
+    "math",
+    "center",
+    "details",
+    "fieldset",
+    "address",
+    "pre",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+];
+
+fn is_one_of(name: &str, set: &[&str]) -> bool {
+    set.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// Is the markup nested deeper than `limit`, or longer than `MAX_HTML_TAGS`
+/// tags? A linear scan that counts the way an HTML parser does, so that it
+/// is never below the parser's depth: a trailing `/` on a non-void tag is
+/// ignored (`<div/>` opens a div), an end tag closes only an element that
+/// is open and reachable (see `END_TAG_STOPS`), and a stray one (`</p>`
+/// with no `<p>` open) closes nothing. It may count higher than the parser
+/// (it knows fewer implied end tags), which only means the text is shown
+/// without its markup. Hand-written: no crate bounds html5ever's work, and
+/// this must be cheaper than the parse it guards.
 pub fn too_deep(html: &str, limit: usize) -> bool {
-    const VOID: &[&str] = &[
-        "br", "img", "hr", "input", "meta", "link", "wbr", "source", "area", "col", "embed",
-    ];
     let bytes = html.as_bytes();
-    let mut depth: usize = 0;
+    // Open elements, as slices of `html`.
+    let mut open: Vec<&str> = Vec::new();
+    let mut tags = 0usize;
     let mut i = 0;
+    let name_at = |from: usize| -> &str {
+        let end = bytes[from..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .map_or(bytes.len(), |e| from + e);
+        &html[from..end]
+    };
     while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
         i += off + 1;
         match bytes.get(i) {
-            Some(b'/') => depth = depth.saturating_sub(1),
-            Some(c) if c.is_ascii_alphabetic() => {
-                let end = bytes[i..]
-                    .iter()
-                    .position(|b| !b.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |e| i + e);
-                let name = html[i..end].to_ascii_lowercase();
-                let close = bytes[end..]
-                    .iter()
-                    .position(|b| *b == b'>')
-                    .map(|e| end + e);
-                let self_closing = close.is_some_and(|c| c > 0 && bytes[c - 1] == b'/');
-                if !VOID.contains(&name.as_str()) && !self_closing {
-                    depth += 1;
-                    if depth > limit {
-                        return true;
+            Some(b'/') if bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
+                let name = name_at(i + 1);
+                for at in (0..open.len()).rev() {
+                    if open[at].eq_ignore_ascii_case(name) {
+                        open.truncate(at);
+                        break;
                     }
+                    if is_one_of(open[at], END_TAG_STOPS) {
+                        break;
+                    }
+                }
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name = name_at(i);
+                tags += 1;
+                if tags > MAX_HTML_TAGS {
+                    return true;
+                }
+                if is_one_of(name, VOID_ELEMENTS) {
+                    continue;
+                }
+                if let Some((_, closes)) = CLOSES_CURRENT
+                    .iter()
+                    .find(|(tag, _)| tag.eq_ignore_ascii_case(name))
+                {
+                    // `tr` closes an open cell, then the row it is in.
+                    for _ in 0..2 {
+                        if open.last().is_some_and(|top| is_one_of(top, closes)) {
+                            open.pop();
+                        }
+                    }
+                }
+                open.push(name);
+                if open.len() > limit {
+                    return true;
                 }
             }
             _ => {}
@@ -689,7 +799,7 @@ pub fn too_deep(html: &str, limit: usize) -> bool {
 }
 
 /// Markup as text without an HTML parser: tags become line breaks.
-fn strip_tags(html: &str) -> String {
+pub fn strip_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut in_tag = false;
     for c in html.chars() {
@@ -987,6 +1097,37 @@ mod tests {
         );
         assert!(too_deep(&deep, MAX_HTML_DEPTH));
         assert!(!too_deep("<p>a<br>b<img src=x/></p><div><p>c</p></div>", 3));
+        // Counted the way the HTML parser builds the tree, not by the text:
+        // `<div/>` opens a div; a stray `</p>` closes nothing; `</div>` does
+        // not close a div outside an open table; no end tags at all.
+        for hostile in [
+            "<div/>".repeat(1_000),
+            "<div></p>".repeat(1_000),
+            "<div><table><tr><td></div>".repeat(100),
+            "<span><b>".repeat(300),
+            "<p>x".repeat(5) + &"<blockquote>".repeat(300),
+        ] {
+            assert!(too_deep(&hostile, MAX_HTML_DEPTH), "{}", &hostile[..40]);
+        }
+        // Ordinary HTML with implied end tags is not deep.
+        let rows = "<tr><td>a<td>b".repeat(400);
+        let paragraphs = "<p>段落".repeat(1_000);
+        let items = "<li>条目".repeat(1_000);
+        let sloppy = "<div><p>没有闭合的段落</div>".repeat(400);
+        for ordinary in [
+            format!("<table>{rows}</table>"),
+            paragraphs,
+            format!("<ul>{items}</ul>"),
+            sloppy,
+            "<p>a<br/>b<img src=x /></p>".repeat(1_000),
+        ] {
+            assert!(!too_deep(&ordinary, MAX_HTML_DEPTH), "{}", &ordinary[..40]);
+        }
+        // Past MAX_HTML_TAGS tags, flat or not, the parser is not used.
+        assert!(too_deep(
+            &"<b>x</b>".repeat(MAX_HTML_TAGS + 1),
+            MAX_HTML_DEPTH
+        ));
         let started = std::time::Instant::now();
         assert_eq!(html_to_lines(&deep), vec!["正文"]);
         assert_eq!(Normalizer::default().clean_html(&deep), "<p>正文</p>");

@@ -128,7 +128,6 @@ pub fn entry_id(story_id: &str) -> String {
 
 /// An entry ready for any format.
 struct Entry<'a> {
-    story: &'a FeedStory,
     id: String,
     /// Plain text (see `plain_text`).
     title: String,
@@ -139,6 +138,23 @@ struct Entry<'a> {
     related: Vec<(&'a str, String)>,
     authors: Vec<String>,
     lang: Option<String>,
+    /// The story's dates, within what every format can write (`shown_date`).
+    published: DateTime<Utc>,
+    updated: DateTime<Utc>,
+}
+
+/// `date` within years 1–9999: RFC 2822 and RFC 3339 have no other years
+/// (chrono's `to_rfc2822` panics on a negative one). The date reader refuses
+/// such dates, but a database written by an older release may hold them.
+fn shown_date(date: DateTime<Utc>) -> DateTime<Utc> {
+    const MIN: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let secs = date.timestamp().clamp(MIN, MAX);
+    if secs == date.timestamp() {
+        date
+    } else {
+        DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH)
+    }
 }
 
 /// The copy with the most story text, boilerplate excluded (full text beats
@@ -304,30 +320,51 @@ fn has_tag(s: &str) -> bool {
         .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
 }
 
+/// Characters no title or name should carry: those XML 1.0 forbids (C0
+/// controls but tab/LF/CR, U+FFFE/U+FFFF), DEL and the C1 controls.
+fn title_char(c: char) -> bool {
+    xml_char(c) && !('\u{7f}'..='\u{9f}').contains(&c)
+}
+
+fn title_chars(s: &str) -> Cow<'_, str> {
+    if s.chars().all(title_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|c| title_char(*c)).collect())
+    }
+}
+
 /// Text for places readers show as text but many render as HTML (titles,
 /// author names): the text content of any markup in it — script and style
 /// dropped with their content, entities decoded — whitespace collapsed, and
-/// no XML-invalid characters. The feed writers escape what is left.
+/// no control characters. The feed writers escape what is left.
 pub fn plain_text(s: &str) -> String {
-    let mut text = s.to_string();
-    // Decoding entities can reveal markup (`&lt;b&gt;`, text in a <title>):
-    // strip again, a few rounds; whatever still looks like a tag loses its `<`.
+    use crate::normalize::{MAX_HTML_DEPTH, strip_tags, too_deep};
+    // Invalid characters go before tags: `<` U+0001 `img` is no tag, but
+    // becomes one once U+0001 is dropped.
+    let mut text = title_chars(s).into_owned();
+    // Decoding entities can reveal markup (`&lt;b&gt;`, text in a <title>)
+    // and more invalid characters (`&#x1;`): strip again, a few rounds;
+    // whatever still looks like a tag loses its `<`.
     for _ in 0..4 {
         if !has_tag(&text) {
             break;
         }
-        let mut b = ammonia::Builder::empty();
-        b.clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect());
-        let stripped = b.clean(&text).to_string();
-        text = html_escape::decode_html_entities(&stripped).into_owned();
+        let decoded = if too_deep(&text, MAX_HTML_DEPTH) {
+            // Hostile nesting: no HTML parser (see `normalize::too_deep`).
+            strip_tags(&text)
+        } else {
+            let mut b = ammonia::Builder::empty();
+            b.clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect());
+            let stripped = b.clean(&text).to_string();
+            html_escape::decode_html_entities(&stripped).into_owned()
+        };
+        text = title_chars(&decoded).into_owned();
     }
     if has_tag(&text) {
         text = text.replace('<', "");
     }
-    xml_text(&text)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A link for a feed: absolute http(s) only (a `javascript:` or `data:` URL
@@ -398,7 +435,6 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
     authors.sort();
     authors.dedup();
     Entry {
-        story,
         id: entry_id(&story.id),
         title: plain_text(&story.title),
         link,
@@ -409,6 +445,8 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
             .and_then(|c| c.language.as_deref())
             .map(plain_text)
             .filter(|l| !l.is_empty()),
+        published: shown_date(story.published),
+        updated: shown_date(story.updated.max(story.published)),
     }
 }
 
@@ -439,6 +477,7 @@ pub fn render(
     let title = xml_text(meta.title);
     let meta = &FeedMeta {
         title: &title,
+        updated: shown_date(meta.updated),
         ..*meta
     };
     let doc = match format {
@@ -504,8 +543,8 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
             AEntry {
                 title: Text::plain(e.title.clone()),
                 id: e.id.clone(),
-                updated: e.story.updated.max(e.story.published).fixed_offset(),
-                published: Some(e.story.published.fixed_offset()),
+                updated: e.updated.fixed_offset(),
+                published: Some(e.published.fixed_offset()),
                 links,
                 authors: e
                     .authors
@@ -540,7 +579,7 @@ fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
                 value: e.id.clone(),
                 permalink: false,
             });
-            item.set_pub_date(e.story.published.to_rfc2822());
+            item.set_pub_date(e.published.to_rfc2822());
             item.set_description(e.html.clone());
             item
         })
@@ -610,12 +649,8 @@ fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
                 url: e.link.clone(),
                 title: e.title.clone(),
                 content_html: e.html.clone(),
-                date_published: e.story.published.to_rfc3339_opts(secs, true),
-                date_modified: e
-                    .story
-                    .updated
-                    .max(e.story.published)
-                    .to_rfc3339_opts(secs, true),
+                date_published: e.published.to_rfc3339_opts(secs, true),
+                date_modified: e.updated.to_rfc3339_opts(secs, true),
                 authors: e
                     .authors
                     .iter()
@@ -718,6 +753,34 @@ mod tests {
         );
         assert_eq!(plain_text("t<title><script>alert(1)</script></title>"), "t");
         assert_eq!(plain_text("控\u{1}制\u{fffe}"), "控制");
+    }
+
+    #[test]
+    fn control_characters_cannot_hide_a_tag_from_plain_text() {
+        let controls = ('\u{0}'..='\u{1f}').chain('\u{7f}'..='\u{9f}');
+        for c in controls.chain(['\u{fffe}', '\u{ffff}']) {
+            for raw in [
+                format!("test <{c}img src=x onerror=alert(1)>"),
+                format!("test <{c}script>alert(1)</script>"),
+                format!("test <i{c}mg src=x onerror=alert(1)>"),
+            ] {
+                let out = plain_text(&raw);
+                assert!(!has_tag(&out), "{c:?}: {out:?}");
+                assert!(out.chars().all(title_char), "{c:?}: {out:?}");
+                assert!(out.starts_with("test"), "{c:?}: {out:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_nesting_in_titles_is_stripped_without_the_html_parser() {
+        for title in [
+            format!("标题{}", "<div>".repeat(30_000)),
+            format!("标题{}", "<div/>".repeat(50_000)),
+            format!("标题{}", "<div></p>".repeat(30_000)),
+        ] {
+            assert_eq!(plain_text(&title), "标题");
+        }
         assert_eq!(safe_link("javascript:alert(1)"), None);
         assert_eq!(safe_link(" JaVaScRiPt:alert(1)"), None);
         assert_eq!(safe_link("data:text/html,x"), None);
