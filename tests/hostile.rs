@@ -1345,7 +1345,7 @@ fn year_zero_and_negative_dates_never_break_rendering_of_any_topic() {
     assert_eq!(env.copy_titles("y0").len(), 4);
     // A database written by an older release may hold such dates whatever
     // the date reader does now: put them there directly.
-    let db = env.db();
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
     db.execute_batch(
         "UPDATE stories SET published = -62167219200 WHERE id IN (SELECT story_id FROM copies WHERE source_id = 'y0' AND guid IN ('y0-a','y0-c'));
          UPDATE stories SET published = -377705116800 WHERE id IN (SELECT story_id FROM copies WHERE source_id = 'y0' AND guid IN ('y0-b','y0-d'));
@@ -1371,5 +1371,60 @@ fn year_zero_and_negative_dates_never_break_rendering_of_any_topic() {
     ] {
         let (status, body) = get(&served.addr, path);
         assert_eq!(status, 200, "{path}: {body}");
+    }
+}
+
+#[test]
+fn html_nesting_that_fools_a_text_count_is_shown_as_text_in_every_field() {
+    let server = TestServer::start();
+    server.fixed("/good", Response::ok(RSS_TYPE, good_feed()));
+    let self_closed = format!("<p>测试 自闭合正文</p>{}", "<div/>".repeat(50_000));
+    let stray = format!("<p>测试 错配正文</p>{}", "<div></p>".repeat(30_000));
+    let title = format!("测试 深层标题{}", "<div>".repeat(30_000));
+    let author = format!("记者{}", "<span>".repeat(30_000));
+    let json = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "嵌套",
+        "items": [
+            {"id": "n-1", "url": "https://n.example/1", "title": "测试 自闭合",
+             "content_html": self_closed, "date_published": "2023-10-09T06:00:00Z"},
+            {"id": "n-2", "url": "https://n.example/2", "title": "测试 错配",
+             "content_html": stray, "date_published": "2023-10-09T07:00:00Z"},
+            {"id": "n-3", "url": "https://n.example/3", "title": title,
+             "content_html": "<p>标题很深的一条。</p>", "authors": [{"name": author}],
+             "date_published": "2023-10-09T08:00:00Z"}
+        ]
+    })
+    .to_string();
+    server.fixed("/nest", Response::ok(JSON_TYPE, json));
+    let (env, _run) = poll_beside_good(
+        &fetch_big(),
+        src("good", &server.url("/good")),
+        vec![src("nest", &server.url("/nest"))],
+        TOPIC,
+    );
+    assert_eq!(env.source("nest").last_outcome.as_deref(), Some("ok"));
+    for format in ["atom", "rss", "json"] {
+        let doc = render(&env, format);
+        let feed =
+            feed_rs::parser::parse(doc.as_bytes()).unwrap_or_else(|e| panic!("{format}: {e}"));
+        let titles: Vec<String> = feed
+            .entries
+            .iter()
+            .filter_map(|e| e.title.as_ref().map(|t| t.content.clone()))
+            .collect();
+        assert!(
+            titles.iter().any(|t| t == "测试 深层标题"),
+            "{format}: {titles:?}"
+        );
+        assert!(
+            doc.contains("自闭合正文") && doc.contains("错配正文"),
+            "{format}"
+        );
+        // Shown as text: no nesting reaches the reader.
+        assert!(
+            !doc.contains("<div><div>") && !doc.contains("&lt;div&gt;&lt;div&gt;"),
+            "{format}"
+        );
     }
 }
