@@ -233,13 +233,11 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
 /// `sources test URL|ID`: fetch and parse without storing, and say what
 /// happened at each stage.
 pub async fn sources_test(config: &Config, target: &str) -> Result<String, String> {
-    let (url, forced, private_host, zone) = match config.source(target) {
+    let (url, forced, private_origin, zone) = match config.source(target) {
         Some(s) => (
             s.url.clone(),
             s.encoding,
-            s.allow_private_addresses
-                .then(|| s.url.host_str().map(str::to_string))
-                .flatten(),
+            s.allow_private_addresses.then(|| s.url.clone()),
             s.timezone,
         ),
         None => (
@@ -255,7 +253,7 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
     let mut out = String::new();
     let _ = writeln!(out, "GET {url}");
     let body = match fetcher
-        .fetch_for(&url, &Validators::default(), private_host.as_deref())
+        .fetch_for(&url, &Validators::default(), private_origin.as_ref())
         .await
     {
         Ok(Fetched::Body(b)) => b,

@@ -111,6 +111,14 @@ pub struct Fetcher {
     cfg: config::Fetch,
 }
 
+/// The one origin a source with `allow_private_addresses` may reach on a
+/// private address.
+struct Exempt {
+    /// Lower-cased, as the resolver compares it.
+    host: String,
+    origin: url::Origin,
+}
+
 /// Per-host politeness: requests in flight, and spacing between their starts.
 struct Host {
     slots: Semaphore,
@@ -140,30 +148,36 @@ impl Fetcher {
         self.fetch_for(url, validators, None).await
     }
 
-    /// Like `fetch`, for a source whose own host (`private_host`, from its
-    /// configured URL) may be a private address: that one host is exempt from
-    /// the guard; every other private address, on any redirect hop, is not.
+    /// Like `fetch`, for a source allowed to reach a private address: the
+    /// origin of its configured URL (`private_origin`: scheme, host and
+    /// port) is exempt from the guard; every other private address or port,
+    /// on any redirect hop, is not.
     pub async fn fetch_for(
         &self,
         url: &Url,
         validators: &Validators,
-        private_host: Option<&str>,
+        private_origin: Option<&Url>,
     ) -> Result<Fetched, FetchError> {
         let exempt = if self.allow_private {
             None
         } else {
-            private_host.map(|h| h.to_ascii_lowercase())
+            private_origin.and_then(|u| {
+                Some(Exempt {
+                    host: u.host_str()?.to_ascii_lowercase(),
+                    origin: u.origin(),
+                })
+            })
         };
+        let exempt = exempt.as_ref();
         match url.scheme() {
             "file" if self.allow_file => self.fetch_file(url, validators).await,
             "file" => Err(FetchError::Refused(
                 "file:// URLs need [fetch].allow_file_urls = true".into(),
             )),
             "http" | "https" => {
-                self.check_host(url, exempt.as_deref())
-                    .map_err(FetchError::Refused)?;
-                let client = match &exempt {
-                    Some(host) => self.exempt_client(host)?,
+                self.check_host(url, exempt).map_err(FetchError::Refused)?;
+                let client = match exempt {
+                    Some(e) => self.exempt_client(&e.host)?,
                     None => self.client.clone(),
                 };
                 let host = self.host(url);
@@ -185,7 +199,7 @@ impl Fetcher {
                 // The client's timeout covers the whole request; this one also
                 // covers a body that drips in slower than reqwest notices.
                 let limit = self.timeout + Duration::from_millis(500);
-                let fetching = self.fetch_http(&client, url, validators, exempt.as_deref());
+                let fetching = self.fetch_http(&client, url, validators, exempt);
                 match tokio::time::timeout(limit, fetching).await {
                     Ok(r) => r,
                     Err(_) => Err(FetchError::Timeout(self.timeout.as_secs())),
@@ -214,10 +228,26 @@ impl Fetcher {
     }
 
     /// The guard on a URL about to be requested (unless private addresses
-    /// are allowed, or this is the exempt host).
-    fn check_host(&self, url: &Url, exempt: Option<&str>) -> Result<(), String> {
-        if self.allow_private || (exempt.is_some() && url.host_str() == exempt) {
+    /// are allowed, or this is the exempt origin). The exempt host at
+    /// another port or scheme is refused: the resolver, which sees only the
+    /// name, would let it through to any service on that host.
+    fn check_host(&self, url: &Url, exempt: Option<&Exempt>) -> Result<(), String> {
+        if self.allow_private {
             return Ok(());
+        }
+        if let Some(e) = exempt
+            && url
+                .host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(&e.host))
+        {
+            return if url.origin() == e.origin {
+                Ok(())
+            } else {
+                Err(format!(
+                    "only {} may be a private address for this source",
+                    e.origin.ascii_serialization()
+                ))
+            };
         }
         check_literal_host(url)
     }
@@ -241,7 +271,7 @@ impl Fetcher {
         client: &reqwest::Client,
         url: &Url,
         validators: &Validators,
-        exempt: Option<&str>,
+        exempt: Option<&Exempt>,
     ) -> Result<Fetched, FetchError> {
         let started = Instant::now();
         let mut current = url.clone();
@@ -388,7 +418,7 @@ impl Fetcher {
     /// May a redirect from `from` go to `to`? Only http(s), never from https
     /// down to http, and (unless allowed) never to a private IP literal; DNS
     /// names are checked by the resolver on the address actually used.
-    fn check_redirect(&self, from: &Url, to: &Url, exempt: Option<&str>) -> Result<(), String> {
+    fn check_redirect(&self, from: &Url, to: &Url, exempt: Option<&Exempt>) -> Result<(), String> {
         if !matches!(to.scheme(), "http" | "https") {
             return Err(format!("redirect to unsupported scheme {:?}", to.scheme()));
         }
@@ -515,6 +545,15 @@ pub fn is_public(ip: IpAddr) -> bool {
             if seg[0] == 0x2002 {
                 return is_public(IpAddr::from([o[2], o[3], o[4], o[5]]));
             }
+            // IPv4-translated ::ffff:0:0:0/96 (RFC 2765, SIIT): the last 32 bits.
+            if seg[..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0 {
+                return is_public(IpAddr::from([o[12], o[13], o[14], o[15]]));
+            }
+            // Teredo 2001::/32 hides a (XOR-ed) IPv4 address and a relay:
+            // not a place a feed lives.
+            if seg[0] == 0x2001 && seg[1] == 0 {
+                return false;
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -589,6 +628,11 @@ mod tests {
             "fec0::1",
             "2001:db8::1",
             "100::1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:a9fe:a9fe",
+            "::ffff:0:0:0",
+            "::ffff:0:0",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
@@ -599,6 +643,7 @@ mod tests {
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
             "2002:808:808::1",
+            "::ffff:0:808:808",
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
@@ -660,14 +705,20 @@ mod tests {
         );
         // The exempt host may be private; another private address may not.
         let intranet = u("http://10.0.0.5/feed");
+        let exempt = Exempt {
+            host: "10.0.0.5".into(),
+            origin: intranet.origin(),
+        };
+        let ok = |to: &str| f.check_redirect(&intranet, &u(to), Some(&exempt)).is_ok();
+        assert!(ok("http://10.0.0.5/other"));
         assert!(
-            f.check_redirect(&intranet, &u("http://10.0.0.5/other"), Some("10.0.0.5"))
-                .is_ok()
+            ok("http://10.0.0.5:80/other"),
+            "the default port is the same origin"
         );
-        assert!(
-            f.check_redirect(&intranet, &u("http://10.0.0.6/"), Some("10.0.0.5"))
-                .is_err()
-        );
+        assert!(!ok("http://10.0.0.6/"));
+        // Same host, another port or scheme: another service.
+        assert!(!ok("http://10.0.0.5:6379/"));
+        assert!(!ok("https://10.0.0.5/"));
     }
 
     #[test]

@@ -195,14 +195,11 @@ impl Poller {
             .and_then(|u| url::Url::parse(u).ok())
             .unwrap_or_else(|| source.url.clone());
         // A source allowed to reach a private address may reach only its
-        // own configured host (see `Fetcher::fetch_for`).
-        let private_host = source
-            .allow_private_addresses
-            .then(|| source.url.host_str())
-            .flatten();
+        // own configured origin (see `Fetcher::fetch_for`).
+        let private_origin = source.allow_private_addresses.then_some(&source.url);
         let fetched = self
             .fetcher
-            .fetch_for(&url, &state.validators, private_host)
+            .fetch_for(&url, &state.validators, private_origin)
             .await;
         let moved = |to: Option<String>| {
             let to = to.filter(|t| Some(t) != state.moved_to.as_ref())?;

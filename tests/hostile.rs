@@ -276,6 +276,10 @@ fn redirects_from_an_allowed_host_to_other_private_addresses_are_refused() {
         .unwrap()
         .trim_end_matches('/')
         .to_string();
+    // Another local service the source must not reach through its own
+    // exemption.
+    let other = TestServer::start();
+    other.fixed("/inner-3", Response::ok(RSS_TYPE, good_feed()));
     let redirects = [
         (
             "to-localhost",
@@ -296,6 +300,12 @@ fn redirects_from_an_allowed_host_to_other_private_addresses_are_refused() {
             "to-rfc1918",
             "http://192.168.1.1/admin".to_string(),
             "not a public address",
+        ),
+        // The same private host at another port: any service on it.
+        (
+            "to-other-port",
+            format!("http://127.0.0.1:{}/inner-3", other.port()),
+            "only http://127.0.0.1:",
         ),
     ];
     let mut good = src("good", &server.url("/good"));
@@ -318,6 +328,10 @@ fn redirects_from_an_allowed_host_to_other_private_addresses_are_refused() {
         );
     }
     assert!(server.requests("/inner-1").is_empty() && server.requests("/inner-2").is_empty());
+    assert!(
+        other.requests("/inner-3").is_empty(),
+        "the other port was reached"
+    );
 }
 
 #[test]

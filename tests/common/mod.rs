@@ -170,6 +170,10 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
     /// Requests received for `path`, in order.
     pub fn requests(&self, path: &str) -> Vec<Request> {
         self.log
