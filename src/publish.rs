@@ -381,7 +381,8 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
         .as_deref()
         .or_else(|| first.and_then(|c| c.link.as_deref()))
         .and_then(safe_link);
-    let mut html = match fullest(&story.copies) {
+    let text_copy = fullest(&story.copies);
+    let mut html = match text_copy {
         Some((copy, raw)) => {
             let base = copy.link.as_deref().and_then(safe_link);
             let clean = sanitizer(base.as_deref())
@@ -391,6 +392,22 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
         }
         None => String::new(),
     };
+    // The text shown is the fullest copy's, which may be another outlet's
+    // than the one the title and link are from (and may add to the story):
+    // the entry says whose words they are.
+    let text_from = text_copy
+        .map(|(c, _)| c)
+        .filter(|c| c.link.as_deref().and_then(safe_link) != link)
+        .map(|c| {
+            let name = escape(&plain_text(&c.source_name));
+            match c.link.as_deref().and_then(safe_link) {
+                Some(href) => format!(
+                    "<a href=\"{}\">{name}</a>",
+                    html_escape::encode_double_quoted_attribute(&href)
+                ),
+                None => name,
+            }
+        });
     let mut related: Vec<(&str, String)> = Vec::new();
     for c in &story.copies {
         if let Some(href) = c.link.as_deref().and_then(safe_link)
@@ -411,6 +428,9 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
             html_escape::encode_double_quoted_attribute(href),
             escape(name)
         ));
+        if let Some(from) = &text_from {
+            html.push_str(&format!("; the text above as published by {from}"));
+        }
         if !related.is_empty() {
             let others: Vec<String> = related
                 .iter()
@@ -425,6 +445,8 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
             html.push_str(&format!("; also reported by {}", others.join(", ")));
         }
         html.push_str(".</p>");
+    } else if let Some(from) = &text_from {
+        html.push_str(&format!("<p>The text above as published by {from}.</p>"));
     }
     let mut authors: Vec<String> = story
         .copies
@@ -732,6 +754,28 @@ mod tests {
             "{}",
             e.html
         );
+    }
+
+    #[test]
+    fn text_from_another_copy_than_the_linked_one_says_whose_it_is() {
+        // The linked copy is a; the fullest text is b's (it may add to the
+        // story): the entry names b as the text's publisher.
+        let s = story();
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(e.link.as_deref(), Some("https://a.example/news/1.html"));
+        assert!(
+            e.html.contains(
+                "the text above as published by <a href=\"https://b.example/x/2.html\">b 网</a>"
+            ),
+            "{}",
+            e.html
+        );
+        // When the linked copy is the fullest, nothing more is said.
+        let mut one = story();
+        one.copies.truncate(1);
+        one.copies[0].content_html = Some("<p>只有一份全文。</p>".into());
+        let e = entry(&one, &Normalizer::default());
+        assert!(!e.html.contains("the text above"), "{}", e.html);
     }
 
     #[test]
