@@ -47,6 +47,10 @@ pub struct Fetch {
     pub per_host: usize,
     pub timeout_secs: u64,
     pub max_body_bytes: u64,
+    /// Bytes of large feed bodies held at once, parsing included (see
+    /// `fetch::Fetcher`): `max_bytes_in_flight / max_body_bytes` bodies
+    /// over 1 MiB, at least one.
+    pub max_bytes_in_flight: u64,
     pub user_agent: String,
     pub allow_private_addresses: bool,
     /// `file://` sources are read from disk only when this is set: a config
@@ -210,6 +214,7 @@ struct RawFetch {
     per_host: Option<Spanned<i64>>,
     timeout_secs: Option<Spanned<i64>>,
     max_body_bytes: Option<Spanned<i64>>,
+    max_bytes_in_flight: Option<Spanned<i64>>,
     user_agent: Option<Spanned<String>>,
     allow_private_addresses: Option<bool>,
     allow_file_urls: Option<bool>,
@@ -453,6 +458,7 @@ const FETCH_KEYS: &[&str] = &[
     "per_host",
     "timeout_secs",
     "max_body_bytes",
+    "max_bytes_in_flight",
     "user_agent",
     "allow_private_addresses",
     "allow_file_urls",
@@ -645,6 +651,11 @@ impl Validator<'_> {
                 f.max_body_bytes,
                 "fetch.max_body_bytes",
                 10 * 1024 * 1024,
+            ),
+            max_bytes_in_flight: self.positive(
+                f.max_bytes_in_flight,
+                "fetch.max_bytes_in_flight",
+                32 * 1024 * 1024,
             ),
             user_agent: match f.user_agent {
                 Some(ua) if ua.get_ref().trim().is_empty() => {

@@ -53,7 +53,19 @@ pub struct Body {
     /// Decompressed bytes.
     pub bytes: Vec<u8>,
     pub elapsed: Duration,
+    /// A body larger than `SMALL_BODY` holds a share of
+    /// `[fetch].max_bytes_in_flight` until this is dropped: keep it while
+    /// the body, or what is made of it, is in memory.
+    pub budget: Option<BodyBudget>,
 }
+
+/// Bodies up to this size are fetched without waiting for the budget: most
+/// feeds are far smaller, and they never wait behind a large one.
+pub const SMALL_BODY: usize = 1024 * 1024;
+
+/// One large body's share of `[fetch].max_bytes_in_flight` (see `Body::budget`).
+#[derive(Debug)]
+pub struct BodyBudget(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -105,6 +117,13 @@ pub struct Fetcher {
     per_host: usize,
     host_interval: Duration,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    /// Bodies larger than `SMALL_BODY` in memory at once: `max_bytes_in_flight
+    /// / max_body_bytes`, at least one. A body takes its slot when it grows
+    /// past `SMALL_BODY` and keeps it through parsing and storing (parsed
+    /// feeds take several times their bytes), so memory stays bounded
+    /// however many large feeds are due together. Waiting for a slot does
+    /// not count against the timeout.
+    large_bodies: Arc<Semaphore>,
     /// Clients for sources allowed to reach their own private host, by that
     /// host (built on first use: few sources need one).
     exempt_clients: Mutex<HashMap<String, reqwest::Client>>,
@@ -138,6 +157,9 @@ impl Fetcher {
             per_host: cfg.per_host,
             host_interval: Duration::from_millis(cfg.host_interval_ms),
             hosts: Mutex::new(HashMap::new()),
+            large_bodies: Arc::new(Semaphore::new(
+                (cfg.max_bytes_in_flight / cfg.max_body_bytes.max(1)).clamp(1, 1024) as usize,
+            )),
             exempt_clients: Mutex::new(HashMap::new()),
             cfg: cfg.clone(),
         })
@@ -196,14 +218,11 @@ impl Fetcher {
                     };
                     tokio::time::sleep_until(start).await;
                 }
-                // The client's timeout covers the whole request; this one also
-                // covers a body that drips in slower than reqwest notices.
-                let limit = self.timeout + Duration::from_millis(500);
-                let fetching = self.fetch_http(&client, url, validators, exempt);
-                match tokio::time::timeout(limit, fetching).await {
-                    Ok(r) => r,
-                    Err(_) => Err(FetchError::Timeout(self.timeout.as_secs())),
-                }
+                // The whole request (every hop, the head, the body) within
+                // the timeout, however slowly the body drips.
+                let deadline = tokio::time::Instant::now() + self.timeout;
+                self.fetch_http(&client, url, validators, exempt, deadline)
+                    .await
             }
             other => Err(FetchError::Refused(format!("unsupported scheme {other:?}"))),
         }
@@ -272,7 +291,9 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         exempt: Option<&Exempt>,
+        mut deadline: tokio::time::Instant,
     ) -> Result<Fetched, FetchError> {
+        let timed_out = || FetchError::Timeout(self.timeout.as_secs());
         let started = Instant::now();
         let mut current = url.clone();
         let mut hops = 0;
@@ -288,7 +309,10 @@ impl Fetcher {
             if let Some(lm) = &validators.last_modified {
                 req = req.header(header::IF_MODIFIED_SINCE, lm);
             }
-            let resp = req.send().await.map_err(|e| match self.map_err(&e) {
+            let sent = tokio::time::timeout_at(deadline, req.send())
+                .await
+                .map_err(|_| timed_out())?;
+            let resp = sent.map_err(|e| match self.map_err(&e) {
                 // Say which hop failed: the guard may have refused the
                 // address a redirect pointed at.
                 FetchError::Network(m) if hops > 0 => {
@@ -341,9 +365,20 @@ impl Fetcher {
         let headers = resp.headers().clone();
         let final_url = resp.url().to_string();
         let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_err(&e))? {
+        let mut budget = None;
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| self.map_err(&e))?;
+            let Some(chunk) = chunk else { break };
             if (bytes.len() + chunk.len()) as u64 > self.max_body {
                 return Err(FetchError::TooLarge(self.max_body));
+            }
+            if budget.is_none() && bytes.len() + chunk.len() > SMALL_BODY {
+                let waiting = tokio::time::Instant::now();
+                budget = Some(self.large_body_slot().await?);
+                deadline += waiting.elapsed();
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -358,7 +393,18 @@ impl Fetcher {
             },
             bytes,
             elapsed: started.elapsed(),
+            budget,
         }))
+    }
+
+    /// Waits for one of the large-body slots (see `large_bodies`).
+    async fn large_body_slot(&self) -> Result<BodyBudget, FetchError> {
+        self.large_bodies
+            .clone()
+            .acquire_owned()
+            .await
+            .map(BodyBudget)
+            .map_err(|e| FetchError::Network(e.to_string()))
     }
 
     async fn fetch_file(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
@@ -392,6 +438,11 @@ impl Fetcher {
         if meta.len() > self.max_body {
             return Err(FetchError::TooLarge(self.max_body));
         }
+        let budget = if meta.len() > SMALL_BODY as u64 {
+            Some(self.large_body_slot().await?)
+        } else {
+            None
+        };
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         (&mut file)
             .take(self.max_body + 1)
@@ -412,6 +463,7 @@ impl Fetcher {
             },
             bytes,
             elapsed: started.elapsed(),
+            budget,
         }))
     }
 
@@ -445,7 +497,9 @@ fn build_client(
 ) -> Result<reqwest::Client, FetchError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(cfg.user_agent.clone())
-        .timeout(Duration::from_secs(cfg.timeout_secs))
+        // No `.timeout` or `.read_timeout`: the whole-request limit is
+        // `fetch_http`'s deadline on every await, which does not count
+        // waiting for a large-body slot (reqwest's timers would).
         .connect_timeout(Duration::from_secs(cfg.timeout_secs.min(10)))
         // Redirects are followed by hand (`fetch_http`): each hop is
         // checked, and a chain of permanent ones is remembered.
@@ -670,6 +724,65 @@ mod tests {
         ] {
             let u = Url::parse(url).unwrap();
             assert!(check_literal_host(&u).is_err(), "{url} -> {u}");
+        }
+    }
+
+    /// A server on loopback answering every request with `body` bytes.
+    async fn big_body_server(body: usize) -> Url {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = [0u8; 4096];
+                    let _ = s.read(&mut head).await;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {body}\r\nConnection: close\r\n\r\n"
+                    );
+                    let _ = s.write_all(reply.as_bytes()).await;
+                    let _ = s.write_all(&vec![b'x'; body]).await;
+                });
+            }
+        });
+        Url::parse(&format!("http://{addr}/feed")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn large_bodies_wait_for_the_budget_without_timing_out() {
+        let mut cfg = crate::config::Config::from_str_at(
+            "[fetch]\nallow_private_addresses = true\ntimeout_secs = 1\nmax_body_bytes = 4194304\nmax_bytes_in_flight = 4194304\n[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n",
+            std::path::Path::new("/tmp/c.toml"),
+        )
+        .unwrap()
+        .fetch;
+        cfg.per_host = 8;
+        cfg.host_interval_ms = 0;
+        let f = Arc::new(Fetcher::new(&cfg).unwrap());
+        let large = big_body_server(3 * 1024 * 1024).await;
+        let small = big_body_server(100 * 1024).await;
+        let fetch = |url: Url| {
+            let f = f.clone();
+            tokio::spawn(async move { f.fetch(&url, &Validators::default()).await })
+        };
+        let Ok(Ok(Fetched::Body(first))) = fetch(large.clone()).await else {
+            panic!("first large body")
+        };
+        assert!(first.budget.is_some(), "a large body holds a share");
+        // One share in all (4 MiB / 4 MiB): a second large body waits while
+        // the first is held; a small one does not.
+        let second = fetch(large.clone());
+        let Ok(Ok(Fetched::Body(little))) = fetch(small).await else {
+            panic!("small body")
+        };
+        assert!(little.budget.is_none());
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(!second.is_finished(), "the second large body did not wait");
+        drop(first);
+        // Waiting (1.5 s, past timeout_secs = 1) is not held against it.
+        match second.await.unwrap() {
+            Ok(Fetched::Body(b)) => assert_eq!(b.bytes.len(), 3 * 1024 * 1024),
+            other => panic!("second large body: {other:?}"),
         }
     }
 

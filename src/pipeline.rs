@@ -206,6 +206,9 @@ impl Poller {
             tracing::info!(source_id = %id, from = %url, to = %to, "permanent redirect: using the new URL from now on");
             Some(to)
         };
+        // A large body's share of the memory budget, kept until its items
+        // are stored (see `fetch::Body::budget`).
+        let mut budget = None;
         let (outcome, bytes) = match fetched {
             Ok(Fetched::NotModified {
                 status, moved_to, ..
@@ -216,7 +219,8 @@ impl Poller {
                 },
                 0,
             ),
-            Ok(Fetched::Body(body)) => {
+            Ok(Fetched::Body(mut body)) => {
+                budget = body.budget.take();
                 let normalizer = self.normalizer.clone();
                 let (store, near, seen, sid) = (
                     self.store.clone(),
@@ -309,6 +313,7 @@ impl Poller {
             })
             .await??
         };
+        drop(budget);
         record_metrics(&report_outcome, &counts, bytes, duration);
         Ok(SourceReport {
             id,
