@@ -301,6 +301,98 @@ pub fn judge(
     (verdict, s)
 }
 
+/// A stored story a new copy may join: one of the near-duplicate index's
+/// candidates (see `store::candidates`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub id: String,
+    /// The story's normalized text.
+    pub text: String,
+    /// Unix seconds.
+    pub published: i64,
+    /// When it was stored (unix seconds): the first stored survives a bridge.
+    pub first_seen: i64,
+}
+
+/// Where a new copy goes. Decided here, executed by `store`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Placement {
+    /// An identical normalized body is stored: the copy joins its story.
+    Exact { story: String },
+    /// Near duplicate of `story` (the best-scoring candidate's `method` and
+    /// `score`). When it is the same as several stored stories, they were
+    /// one story kept apart by arrival order: `story` is the one stored
+    /// first and `absorb` the others (with their scores), merged into it.
+    /// `fuller_text`: the copy's text is longer than any of theirs and
+    /// becomes the story's text (its id stays).
+    Near {
+        story: String,
+        method: &'static str,
+        score: f64,
+        absorb: Vec<(String, f64)>,
+        fuller_text: bool,
+    },
+    /// A new story.
+    New,
+}
+
+/// The placement rule: where a new copy with normalized `text`, dated
+/// `published` (unix seconds; `None` when the item had no date), goes,
+/// given the story that holds an identical body (`exact`) and the index's
+/// `candidates`. Pure: the store looks the inputs up and carries the result
+/// out. An undated copy is not held against a dated story.
+pub fn place(
+    text: &str,
+    published: Option<i64>,
+    exact: Option<&str>,
+    candidates: &[Candidate],
+    params: &Params,
+) -> Placement {
+    if let Some(story) = exact {
+        return Placement::Exact {
+            story: story.to_string(),
+        };
+    }
+    if !params.enabled {
+        return Placement::New;
+    }
+    let mut same: Vec<(&Candidate, &'static str, f64)> = candidates
+        .iter()
+        .filter_map(|c| {
+            let days = published.map_or(0, |p| (p - c.published) / 86_400);
+            match judge(text, &c.text, days, params).0 {
+                Verdict::Same { method, score } => Some((c, method, score)),
+                Verdict::Different { .. } => None,
+            }
+        })
+        .collect();
+    // Best score first; on a tie, the order the index gave.
+    same.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let Some(&(_, method, score)) = same.first() else {
+        return Placement::New;
+    };
+    let fuller_text = {
+        let len = text.chars().count();
+        same.iter().all(|(c, _, _)| len > c.text.chars().count())
+    };
+    // The survivor of a bridge is the story readers saw first; the others
+    // are merged into it, oldest first.
+    let mut by_age: Vec<(&Candidate, f64)> = same.iter().map(|(c, _, s)| (*c, *s)).collect();
+    by_age.sort_by(|a, b| (a.0.first_seen, &a.0.id).cmp(&(b.0.first_seen, &b.0.id)));
+    let survivor = by_age[0].0.id.clone();
+    let absorb = by_age[1..]
+        .iter()
+        .map(|(c, s)| (c.id.clone(), *s))
+        .collect();
+    Placement::Near {
+        story: survivor,
+        method,
+        score,
+        absorb,
+        fuller_text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,6 +490,131 @@ mod tests {
     fn follow_up_days_later_does_not_merge() {
         let (v, _) = judge(FULL, FULL, 5, &p());
         assert!(matches!(v, Verdict::Different { .. }));
+    }
+
+    fn cand(id: &str, text: &str, published: i64, first_seen: i64) -> Candidate {
+        Candidate {
+            id: id.into(),
+            text: text.into(),
+            published,
+            first_seen,
+        }
+    }
+
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn place_exact_wins_and_nothing_else_is_judged() {
+        let c = [cand("near", FULL, 0, 0)];
+        assert_eq!(
+            place(FULL, Some(0), Some("same"), &c, &p()),
+            Placement::Exact {
+                story: "same".into()
+            }
+        );
+    }
+
+    #[test]
+    fn place_near_duplicate_joins_the_best_candidate() {
+        let edited = FULL.replace("。", ",");
+        let other = "本市中小学将于下周一起全面恢复线下教学,各校须做好防疫物资储备和师生健康监测工作,确保开学平稳有序,教育部门将加强督导检查。";
+        let c = [cand("other", other, 0, 0), cand("story", FULL, 0, 5)];
+        match place(&edited, Some(DAY / 2), None, &c, &p()) {
+            Placement::Near {
+                story,
+                method,
+                absorb,
+                fuller_text,
+                ..
+            } => {
+                assert_eq!(story, "story");
+                assert_eq!(method, "jaccard");
+                assert!(absorb.is_empty());
+                assert!(!fuller_text, "same length: the story keeps its text");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nothing alike, or dedupe off: a new story.
+        assert_eq!(place(other, Some(0), None, &c[1..], &p()), Placement::New);
+        let off = Params {
+            enabled: false,
+            ..p()
+        };
+        assert_eq!(place(&edited, Some(0), None, &c, &off), Placement::New);
+    }
+
+    #[test]
+    fn place_bridges_two_stories_into_the_one_stored_first() {
+        // A summary stored first, and the full text with a sentence dropped
+        // stored later apart from it: a full copy is the same as both.
+        let summary: String = FULL.chars().take(90).collect();
+        let dropped = FULL.replace(
+            "河北省副省长董兆伟表示,河北省全力推进京津优质中小学基础教育资源同河北合作共享。",
+            "",
+        );
+        let c = [
+            cand("later", &dropped, 0, 20),
+            cand("first", &summary, 0, 10),
+        ];
+        match place(FULL, Some(0), None, &c, &p()) {
+            Placement::Near {
+                story,
+                absorb,
+                fuller_text,
+                ..
+            } => {
+                assert_eq!(story, "first", "the story readers saw first keeps its id");
+                assert_eq!(absorb.len(), 1);
+                assert_eq!(absorb[0].0, "later");
+                assert!(fuller_text, "longer than both: becomes the story's text");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn place_fuller_text_arriving_later_replaces_a_summary() {
+        let summary: String = FULL.chars().take(90).collect::<String>() + "…";
+        let c = [cand("s", &summary, 0, 0)];
+        match place(FULL, Some(0), None, &c, &p()) {
+            Placement::Near {
+                story,
+                method,
+                fuller_text,
+                ..
+            } => {
+                assert_eq!((story.as_str(), method), ("s", "containment"));
+                assert!(fuller_text);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The summary arriving after the full text joins it, text unchanged.
+        let c = [cand("f", FULL, 0, 0)];
+        assert!(matches!(
+            place(&summary, Some(0), None, &c, &p()),
+            Placement::Near {
+                fuller_text: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn place_follow_ups_and_dates() {
+        let c = [cand("s", FULL, 0, 0)];
+        // The same text five days later is a follow-up: a new story.
+        assert_eq!(place(FULL, Some(5 * DAY), None, &c, &p()), Placement::New);
+        // A copy dated in the story's future within the window still joins;
+        // an undated copy is not held against a dated story.
+        assert!(matches!(
+            place(FULL, Some(2 * DAY), None, &c, &p()),
+            Placement::Near { .. }
+        ));
+        let old = [cand("s", FULL, -30 * DAY, 0)];
+        assert!(matches!(
+            place(FULL, None, None, &old, &p()),
+            Placement::Near { .. }
+        ));
     }
 
     #[test]

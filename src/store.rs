@@ -14,6 +14,7 @@ use rusqlite::{
 use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 
+use crate::dedupe::{Candidate, Placement};
 use crate::model::{NormalizedItem, ParsedItem, Validators};
 
 /// Every migration, in order. Append only; a new release adds a line.
@@ -938,7 +939,13 @@ impl Store {
     /// (id, title, text, published).
     pub fn near_candidates(&self, keys: &[i64], not: &str) -> Result<Vec<StoryText>> {
         let mut out = Vec::new();
-        for (id, text, published) in candidates(&self.conn, keys, Some(not))? {
+        for Candidate {
+            id,
+            text,
+            published,
+            ..
+        } in candidates(&self.conn, keys, Some(not))?
+        {
             let title: String =
                 self.conn
                     .query_row("SELECT title FROM stories WHERE id = ?1", [&id], |r| {
@@ -1176,7 +1183,7 @@ fn candidates_sql(n: usize) -> String {
     );
     let union = vec![per_key.as_str(); n].join(" UNION ALL ");
     format!(
-        "SELECT s.id, s.text, s.published FROM
+        "SELECT s.id, s.text, s.published, s.first_seen FROM
            (SELECT story_id, count(*) AS shared FROM ({union}) GROUP BY story_id
             ORDER BY shared DESC LIMIT 21) k
          JOIN stories s ON s.id = k.story_id ORDER BY k.shared DESC"
@@ -1189,45 +1196,23 @@ fn candidates(
     conn: &Connection,
     keys: &[i64],
     not: Option<&str>,
-) -> rusqlite::Result<Vec<(String, String, i64)>> {
+) -> rusqlite::Result<Vec<Candidate>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let mut stmt = conn.prepare_cached(&candidates_sql(keys.len()))?;
     let rows = stmt.query_map(rusqlite::params_from_iter(keys.iter()), |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        Ok(Candidate {
+            id: r.get(0)?,
+            text: r.get(1)?,
+            published: r.get(2)?,
+            first_seen: r.get(3)?,
+        })
     })?;
-    let mut out: Vec<(String, String, i64)> = rows.collect::<rusqlite::Result<_>>()?;
-    out.retain(|(id, _, _)| Some(id.as_str()) != not);
+    let mut out: Vec<Candidate> = rows.collect::<rusqlite::Result<_>>()?;
+    out.retain(|c| Some(c.id.as_str()) != not);
     out.truncate(20);
     Ok(out)
-}
-
-/// The stored stories a new copy is a near duplicate of, best score first:
-/// (id, method, score). Usually one; two or more when the copy bridges
-/// stories stored apart (see `merge_stories`).
-fn near_stories(
-    tx: &Transaction<'_>,
-    norm: &NormalizedItem,
-    keys: &[i64],
-    published: Option<i64>,
-    params: &crate::dedupe::Params,
-) -> rusqlite::Result<Vec<(String, &'static str, f64)>> {
-    if !params.enabled {
-        return Ok(Vec::new());
-    }
-    let mut same = Vec::new();
-    for (id, text, story_published) in candidates(tx, keys, None)? {
-        // An undated copy is not held against a dated story.
-        let days = published.map_or(0, |p| (p - story_published) / 86_400);
-        if let (crate::dedupe::Verdict::Same { method, score }, _) =
-            crate::dedupe::judge(&norm.text, &text, days, params)
-        {
-            same.push((id, method, score));
-        }
-    }
-    same.sort_by(|a, b| b.2.total_cmp(&a.2));
-    Ok(same)
 }
 
 /// Merges story `absorbed` into `survivor`: a new copy was judged the same
@@ -1278,40 +1263,6 @@ fn merge_stories(
     )?;
     tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
     Ok(())
-}
-
-/// The story a new copy joins among those it is a near duplicate of: the
-/// best-scoring one's method and score, but the id of the one stored first,
-/// the others merged into it.
-fn bridge(
-    tx: &Transaction<'_>,
-    same: Vec<(String, &'static str, f64)>,
-    now: i64,
-    touched: &mut Vec<String>,
-    c: &mut PollCounts,
-) -> rusqlite::Result<Option<(String, &'static str, f64)>> {
-    let Some((best, method, score)) = same.first().cloned() else {
-        return Ok(None);
-    };
-    if same.len() == 1 {
-        return Ok(Some((best, method, score)));
-    }
-    let mut ids: Vec<(i64, String, f64)> = Vec::new();
-    for (id, _, s) in &same {
-        let first_seen: i64 =
-            tx.query_row("SELECT first_seen FROM stories WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?;
-        ids.push((first_seen, id.clone(), *s));
-    }
-    ids.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    let survivor = ids[0].1.clone();
-    for (_, absorbed, s) in &ids[1..] {
-        merge_stories(tx, &survivor, absorbed, *s, now)?;
-        touched.retain(|t| t != absorbed);
-        c.stories_bridged += 1;
-    }
-    Ok(Some((survivor, method, score)))
 }
 
 /// The story an identical normalized body already belongs to, if any.
@@ -1434,40 +1385,53 @@ fn store_item(
                 (None, Some(keys)) => keys.clone(),
                 (None, None) => keys_of(&norm.text, near),
             };
-            let (story_id, method, score) = match exact {
-                Some(id) => (id, "exact", 1.0),
-                None => match bridge(
-                    tx,
-                    near_stories(tx, norm, &keys, item.published.map(|_| published), near)?,
-                    now,
-                    touched,
-                    &mut c,
-                )? {
-                    Some((id, method, score)) => {
+            let candidates = if exact.is_none() && near.enabled {
+                candidates(tx, &keys, None)?
+            } else {
+                Vec::new()
+            };
+            // The rule is `dedupe::place`; this carries it out.
+            let placement = crate::dedupe::place(
+                &norm.text,
+                item.published.map(|_| published),
+                exact.as_deref(),
+                &candidates,
+                near,
+            );
+            let (story_id, method, score) = match placement {
+                Placement::Exact { story } => (story, "exact", 1.0),
+                Placement::Near {
+                    story,
+                    method,
+                    score,
+                    absorb,
+                    fuller_text,
+                } => {
+                    for (absorbed, s) in &absorb {
+                        merge_stories(tx, &story, absorbed, *s, now)?;
+                        touched.retain(|t| t != absorbed);
+                        c.stories_bridged += 1;
+                    }
+                    if fuller_text {
                         // A fuller text replaces a summary as the story's
                         // text (its id stays); both texts stay indexed.
-                        let story_len: i64 = tx
-                            .prepare_cached("SELECT length(text) FROM stories WHERE id = ?1")?
-                            .query_row([&id], |r| r.get(0))?;
-                        if text_len > story_len {
-                            tx.prepare_cached(
-                                "UPDATE stories SET text = ?2, content_hash = ?3 WHERE id = ?1",
-                            )?
-                            .execute(params![id, norm.text, hash])?;
-                        }
-                        index_story(tx, &id, &keys)?;
-                        (id, method, score)
+                        tx.prepare_cached(
+                            "UPDATE stories SET text = ?2, content_hash = ?3 WHERE id = ?1",
+                        )?
+                        .execute(params![story, norm.text, hash])?;
                     }
-                    None => {
-                        tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at)
-                             VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)")?.execute(
-                            params![hash, norm.title, item.link, norm.text, published, now],
-                        )?;
-                        index_story(tx, hash, &keys)?;
-                        c.stories_new = 1;
-                        (hash.to_string(), "first", 1.0)
-                    }
-                },
+                    index_story(tx, &story, &keys)?;
+                    (story, method, score)
+                }
+                Placement::New => {
+                    tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at)
+                         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)")?.execute(
+                        params![hash, norm.title, item.link, norm.text, published, now],
+                    )?;
+                    index_story(tx, hash, &keys)?;
+                    c.stories_new = 1;
+                    (hash.to_string(), "first", 1.0)
+                }
             };
             if method != "first" {
                 // The story's link and date are those of the copy that
