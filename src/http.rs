@@ -784,6 +784,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn health_needs_one_success_after_a_grace_for_starting() {
+        let t = Utc::now();
+        let minute = Duration::from_secs(60);
+        assert_eq!(judge_health(Ok(Some(t)), 3, minute), Health::Ok);
+        assert_eq!(judge_health(Ok(None), 3, minute), Health::Starting);
+        assert!(matches!(
+            judge_health(Ok(None), 3, STARTUP_GRACE + minute),
+            Health::Error(e) if e.contains("no source has ever polled successfully")
+        ));
+        assert_eq!(
+            judge_health(Ok(None), 0, STARTUP_GRACE + minute),
+            Health::Ok
+        );
+        assert!(matches!(
+            judge_health(Err("locked".into()), 3, minute),
+            Health::Error(e) if e.contains("database")
+        ));
+    }
+
+    #[test]
     fn etags_and_encodings() {
         assert!(etag_matches("\"a\", W/\"b\"", "\"b\""));
         assert!(etag_matches("*", "\"x\""));
