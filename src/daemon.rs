@@ -588,8 +588,13 @@ fn watchdog_interval() -> Option<Duration> {
 pub fn send_reload(config: &Config) -> Result<u32, String> {
     let path = pid_file(config);
     let text = std::fs::read_to_string(&path).map_err(|e| {
+        let hint = if config.storage.path.exists() {
+            String::new()
+        } else {
+            format!("; {}", crate::pipeline::missing_database(config))
+        };
         format!(
-            "{}: {e} (is `newsriver run` running with this config?)",
+            "{}: {e} (is `newsriver run` running with this config?){hint}",
             path.display()
         )
     })?;

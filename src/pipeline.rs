@@ -405,7 +405,10 @@ pub fn open_existing_store(config: &Config) -> Result<(Store, Topics), PipelineE
 
 /// Why there is no database at `[storage].path`, and where to look.
 pub fn missing_database(config: &Config) -> String {
-    let path = config.storage.path.display();
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let config_path = absolute(&config.path);
+    let db = absolute(&config.storage.path);
+    let path = db.display();
     let how = match std::env::var_os("STATE_DIRECTORY") {
         Some(dir) => format!(
             "a relative [storage].path resolves against $STATE_DIRECTORY ({})",
@@ -416,13 +419,11 @@ pub fn missing_database(config: &Config) -> String {
              unless $STATE_DIRECTORY is set; the systemd unit keeps the database in \
              /var/lib/newsriver: run admin commands as \
              `sudo STATE_DIRECTORY=/var/lib/newsriver newsriver --config {} ...`",
-            config
-                .path
+            config_path
                 .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."))
+                .unwrap_or(std::path::Path::new("/"))
                 .display(),
-            config.path.display()
+            config_path.display()
         ),
     };
     format!(
