@@ -18,9 +18,24 @@ use crate::query::{Query, normalize_term};
 use crate::store::{SourceStatus, Store};
 use crate::{decode, parse};
 
+/// A time as printed by the admin commands: UTC, and saying so.
 fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "-".into())
+}
+
+/// One table cell: control characters escaped (newlines too), padded to
+/// `columns` display columns (a CJK character takes two).
+fn cell(s: &str, columns: usize) -> String {
+    crate::printable::pad(&escape_line(s), columns)
+}
+
+fn escape_line(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::printable::escape_line(s)
+}
+
+fn width(s: &str) -> usize {
+    crate::printable::width(&escape_line(s))
 }
 
 #[derive(Serialize)]
@@ -63,9 +78,9 @@ pub fn sources_list(
         }
         return Ok(out);
     }
-    let width = sources
+    let id_width = sources
         .iter()
-        .map(|s| s.id.0.len())
+        .map(|s| width(&s.id.0))
         .max()
         .unwrap_or(2)
         .max(2);
@@ -76,34 +91,42 @@ pub fn sources_list(
             s.tags.join(",")
         }
     };
-    // Tags are short ASCII words as a rule; a CJK tag only shifts its line.
     let tag_width = sources
         .iter()
-        .map(|s| tags(s).chars().count())
+        .map(|s| width(&tags(s)))
         .max()
         .unwrap_or(4)
         .clamp(4, 30);
+    let time_width = when(Some(Utc::now())).len();
     let _ = writeln!(
         out,
-        "{:width$}  {:<3}  {:tag_width$}  {:<19}  {:<12}  {:>5}  {:>7}  {:>5}  {:<19}  URL  NAME",
-        "ID", "ON", "TAGS", "LAST POLL", "OUTCOME", "ITEMS", "STORIES", "FAILS", "NEXT POLL"
+        "{}  {:<3}  {}  {:<time_width$}  {:<12}  {:>5}  {:>7}  {:>5}  {:<time_width$}  URL  NAME",
+        cell("ID", id_width),
+        "ON",
+        cell("TAGS", tag_width),
+        "LAST POLL",
+        "OUTCOME",
+        "ITEMS",
+        "STORIES",
+        "FAILS",
+        "NEXT POLL"
     );
     for s in sources {
         let st = status.get(&s.id.0).cloned().unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:width$}  {:<3}  {:tag_width$}  {:<19}  {:<12}  {:>5}  {:>7}  {:>5}  {:<19}  {}  {}",
-            s.id.0,
+            "{}  {:<3}  {}  {:<time_width$}  {}  {:>5}  {:>7}  {:>5}  {:<time_width$}  {}  {}",
+            cell(&s.id.0, id_width),
             if s.enabled { "yes" } else { "no" },
-            tags(s),
+            cell(&tags(s), tag_width),
             when(st.last_poll_at),
-            st.last_outcome.as_deref().unwrap_or("never"),
+            cell(st.last_outcome.as_deref().unwrap_or("never"), 12),
             st.copies,
             st.stories,
             st.consecutive_failures,
             when(st.next_poll_at),
-            s.url,
-            s.name
+            escape_line(s.url.as_str()),
+            escape_line(&s.name)
         );
     }
     Ok(out)
@@ -121,9 +144,9 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
         .unwrap_or_default();
     let mut out = String::new();
     let row = |out: &mut String, k: &str, v: &str| {
-        let _ = writeln!(out, "  {k:<26}{v}");
+        let _ = writeln!(out, "  {k:<26}{}", escape_line(v));
     };
-    let _ = writeln!(out, "source {}", source.id);
+    let _ = writeln!(out, "source {}", escape_line(&source.id.0));
     row(&mut out, "name", &source.name);
     row(&mut out, "url", source.url.as_str());
     if let Some(m) = &st.moved_to {
@@ -224,7 +247,9 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
             p.items_new,
             p.stories_new,
             p.stories_merged,
-            p.error.map(|e| format!("  {e}")).unwrap_or_default()
+            p.error
+                .map(|e| format!("  {}", escape_line(&e)))
+                .unwrap_or_default()
         );
     }
     Ok(out)
@@ -260,7 +285,12 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
         Ok(Fetched::NotModified { .. }) => {
             return Ok(out + "  304 Not Modified (unexpected without validators)\n");
         }
-        Err(e) => return Err(format!("{out}  fetch failed: {e}")),
+        Err(e) => {
+            return Err(format!(
+                "{out}  fetch failed: {}",
+                escape_line(&e.to_string())
+            ));
+        }
     };
     let _ = writeln!(
         out,
@@ -325,7 +355,12 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
     );
     let feed = match parse::parse_in_zone(&decoded.text, Some(&body.final_url), zone) {
         Ok(f) => f,
-        Err(e) => return Err(format!("{out}parse failed: {e}")),
+        Err(e) => {
+            return Err(format!(
+                "{out}parse failed: {}",
+                escape_line(&e.to_string())
+            ));
+        }
     };
     let _ = writeln!(
         out,
@@ -336,7 +371,7 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
         if feed.repairs.is_empty() {
             String::new()
         } else {
-            format!("\n  repaired: {}", feed.repairs.join("; "))
+            format!("\n  repaired: {}", escape_line(&feed.repairs.join("; ")))
         }
     );
     let normalizer = Normalizer::new(&config.normalize);
@@ -346,35 +381,57 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
             out,
             "  {:>2}. {}  [{}]{}",
             i + 1,
-            n.title,
+            escape_line(&n.title),
             &n.content_hash.0[..12],
             item.published
-                .map(|p| format!("  {}", p.format("%Y-%m-%d %H:%M")))
+                .map(|p| format!("  {}", p.format("%Y-%m-%d %H:%M UTC")))
                 .unwrap_or_default()
         );
         if !n.removed.is_empty() {
-            let _ = writeln!(out, "      removed: {}", n.removed.join("; "));
+            let _ = writeln!(out, "      removed: {}", escape_line(&n.removed.join("; ")));
         }
     }
     Ok(out)
 }
 
-/// `topics list`.
+/// `topics list`: a table, columns padded by display width.
 pub fn topics_list(config: &Config, store: &Store) -> crate::store::Result<String> {
     let counts = store.topic_counts()?;
+    let slug_width = config
+        .topics
+        .iter()
+        .map(|t| width(&t.slug))
+        .chain([4])
+        .max()
+        .unwrap_or(4);
+    let title_width = config
+        .topics
+        .iter()
+        .map(|t| width(&t.title))
+        .chain([5])
+        .max()
+        .unwrap_or(5)
+        .min(40);
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  {}  {:>7}  QUERY",
+        cell("SLUG", slug_width),
+        cell("TITLE", title_width),
+        "STORIES"
+    );
     for t in &config.topics {
         let _ = writeln!(
             out,
-            "{}  {}  {} stories  query: {}{}",
-            t.slug,
-            t.title,
+            "{}  {}  {:>7}  {}{}",
+            cell(&t.slug, slug_width),
+            cell(&t.title, title_width),
             counts.get(&t.slug).copied().unwrap_or(0),
-            t.query,
+            escape_line(&t.query),
             if t.tags.is_empty() {
                 String::new()
             } else {
-                format!("  tags: {}", t.tags.join(", "))
+                format!("  tags: {}", escape_line(&t.tags.join(", ")))
             }
         );
     }
@@ -400,7 +457,7 @@ pub fn topics_preview(store: &Store, query: &Query, limit: usize) -> crate::stor
             "{}  {}  {}  [{}]",
             &story.id[..12.min(story.id.len())],
             when(Some(story.published)),
-            story.title,
+            escape_line(&story.title),
             terms.join(", ")
         );
         shown += 1;
@@ -453,9 +510,11 @@ async fn probe(fetcher: &Fetcher, url: &url::Url) -> Result<Probe, String> {
     let feed = parse::parse(&decoded.text, Some(&body.final_url))
         .map_err(|e| format!("does not parse as a feed: {e}"))?;
     Ok(Probe::Feed {
+        // The title may become the source's name in config.toml: no
+        // control characters, bidi overrides or line breaks.
         title: feed
             .title
-            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|t| crate::printable::clean_name(&t))
             .filter(|t| !t.is_empty()),
         items: feed.items.len(),
     })
@@ -468,6 +527,15 @@ fn duplicate_of(config: &Config, url: &str) -> Result<(), EditError> {
             s.id.0, s.url
         ))),
         None => Ok(()),
+    }
+}
+
+/// `host` or `host:port` of a URL (the name of a source with no title).
+fn host_and_port(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or("source");
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
     }
 }
 
@@ -488,6 +556,15 @@ pub struct AddSource {
 /// `sources add`: try the URL (unless told not to), find the feed on an HTML
 /// page, then append the source to the config. Returns what to print.
 pub async fn sources_add(config: &Config, req: AddSource) -> Result<String, EditError> {
+    if let Some(id) = &req.id
+        && !crate::config::valid_id(id)
+    {
+        // Checked here: the config validation would blame a line of the
+        // edited file, which is not on disk.
+        return Err(EditError::Refused(format!(
+            "--id {id:?} is not a valid id: use a-z, 0-9 and '-' (at most 64, not starting with '-'); nothing was written"
+        )));
+    }
     let mut url = url::Url::parse(req.url.trim())
         .map_err(|e| EditError::Refused(format!("invalid URL {:?}: {e}", req.url)))?;
     duplicate_of(config, url.as_str())?;
@@ -565,11 +642,14 @@ pub async fn sources_add(config: &Config, req: AddSource) -> Result<String, Edit
         .iter()
         .map(|s| s.id.0.clone())
         .collect();
+    // No name given and none found: the host (and port), and the id from
+    // the whole URL rather than from that.
+    let named = req.name.is_some() || title.is_some();
     let name = req
         .name
         .clone()
         .or(title)
-        .unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
+        .unwrap_or_else(|| host_and_port(&url));
     let id = match &req.id {
         Some(id) => {
             if let Some(s) = edit.config().source(id) {
@@ -580,7 +660,9 @@ pub async fn sources_add(config: &Config, req: AddSource) -> Result<String, Edit
             }
             id.clone()
         }
-        None => crate::edit::derive_id(&name, url.as_str(), &|c| existing.iter().any(|e| e == c)),
+        None => crate::edit::derive_id(if named { &name } else { "" }, url.as_str(), &|c| {
+            existing.iter().any(|e| e == c)
+        }),
     };
     edit.add_source(&NewSource {
         id: id.clone(),
@@ -680,15 +762,16 @@ pub async fn sources_import(
             skipped.push(format!("{}: already source {}", e.url, s.id.0));
             continue;
         }
-        let name = if e.name.is_empty() {
+        let cleaned = crate::printable::clean_name(&e.name);
+        let name = if cleaned.is_empty() {
             url::Url::parse(&e.url)
                 .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
+                .map(|u| host_and_port(&u))
                 .unwrap_or_else(|| e.url.clone())
         } else {
-            e.name.clone()
+            cleaned.clone()
         };
-        let id = crate::edit::derive_id(&name, &e.url, &|c| taken.contains(c));
+        let id = crate::edit::derive_id(&cleaned, &e.url, &|c| taken.contains(c));
         taken.insert(id.clone());
         edit.add_source(&NewSource {
             id,
@@ -754,6 +837,10 @@ pub fn edit_one(
 /// polling it), then the stored copies. `--purge` of an id that has already
 /// left the config only purges.
 pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, EditError> {
+    if purge && !config.storage.path.exists() {
+        // Before the config is touched: nothing half done.
+        return Err(EditError::Io(crate::pipeline::missing_database(config)));
+    }
     let mut out = String::new();
     let new_config = if config.source(id).is_some() || !purge {
         let new = edit_one(config, |e| e.remove_source(id))?;
@@ -766,7 +853,7 @@ pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, E
         out += "its stories stay; `--purge` would delete them\n";
         return Ok(out);
     }
-    let mut store = crate::pipeline::open_store(&new_config)
+    let mut store = crate::pipeline::open_existing_store(&new_config)
         .map(|(s, _)| s)
         .map_err(|e| EditError::Io(e.to_string()))?;
     if !store

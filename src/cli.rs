@@ -13,6 +13,20 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{self, Poller};
 
+/// `eprintln!` with control characters made visible (`printable::escape`):
+/// error messages quote feeds, URLs and file names.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        err_text(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes to stderr with control characters made visible.
+fn err_text(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(crate::printable::escape(text).as_bytes());
+}
+
 /// Exit codes (part of the CLI contract).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -278,10 +292,10 @@ fn init_logging(config_level: Option<&str>, default: &str) {
 fn load(path: &std::path::Path) -> Result<Config, Exit> {
     Config::load(path).map_err(|e| {
         match &e {
-            ConfigError::Read { .. } => eprintln!("error: {e}"),
+            ConfigError::Read { .. } => errln!("error: {e}"),
             ConfigError::Invalid { problems, .. } => {
-                eprintln!("{e}");
-                eprintln!(
+                errln!("{e}");
+                errln!(
                     "{} problem{} in {}",
                     problems.len(),
                     if problems.len() == 1 { "" } else { "s" },
@@ -307,6 +321,17 @@ pub fn run(cli: Cli) -> Exit {
     init_logging(config.log_level.as_deref(), default_level);
     match cli.command {
         Command::Check => {
+            let problems = config.environment_problems();
+            if !problems.is_empty() {
+                errln!("{}", config.render_problems(&problems));
+                errln!(
+                    "{} problem{} in {}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    cli.config.display()
+                );
+                return Exit::Config;
+            }
             out(&format!(
                 "{}: ok ({}, {} enabled, {})\n",
                 cli.config.display(),
@@ -338,7 +363,7 @@ pub fn run(cli: Cli) -> Exit {
                 Exit::Success
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 Exit::Runtime
             }
         },
@@ -358,7 +383,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             Exit::Runtime
         })
 }
@@ -372,7 +397,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
     let sources = match config.sources_to_poll(only) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Exit::Config;
         }
     };
@@ -395,7 +420,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
         // polls are stored by now: a failure here is a warning, not exit 1.
         let upkeep = pipeline::maintain(&poller.store(), config.storage.retention_days, &|| true)
             .unwrap_or_else(|e| {
-                eprintln!("warning: retention or space reclamation failed: {e}");
+                errln!("warning: retention or space reclamation failed: {e}");
                 pipeline::Maintenance::default()
             });
         Ok::<_, pipeline::PipelineError>((report, upkeep))
@@ -403,13 +428,13 @@ fn poll(config: &Config, only: &[String]) -> Exit {
     let (report, upkeep) = match result {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Exit::Runtime;
         }
     };
-    eprint!("{}", summary(&report));
+    err_text(&summary(&report));
     if let (Some(days), true) = (config.storage.retention_days, upkeep.pruned.stories > 0) {
-        eprintln!(
+        errln!(
             "retention: removed {} published more than {days} days ago",
             stories_count(upkeep.pruned.stories as i64)
         );
@@ -460,7 +485,12 @@ pub fn summary(r: &pipeline::PollReport) -> String {
         s += "failed:\n";
         let width = failed.iter().map(|(f, _)| f.id.len()).max().unwrap_or(0);
         for (f, error) in failed.iter().take(20) {
-            s += &format!("  {:width$}  {error}  <{}>\n", f.id, f.url);
+            s += &format!(
+                "  {:width$}  {}  <{}>\n",
+                f.id,
+                crate::printable::escape_line(error),
+                crate::printable::escape_line(&f.url)
+            );
         }
         if failed.len() > 20 {
             s += &format!(
@@ -482,7 +512,7 @@ fn human_bytes(b: u64) -> String {
 
 fn unknown_topic(config: &Config, slug: &str) -> Exit {
     let known: Vec<_> = config.topics.iter().map(|t| t.slug.as_str()).collect();
-    eprintln!(
+    errln!(
         "error: no topic {slug:?} in {} (topics: {})",
         config.path.display(),
         if known.is_empty() {
@@ -498,7 +528,7 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
     let Some(topic) = config.topics.iter().find(|t| t.slug == slug) else {
         return unknown_topic(config, slug);
     };
-    let result = pipeline::open_store(config)
+    let result = pipeline::open_existing_store(config)
         .map_err(|e| e.to_string())
         .and_then(|(store, _)| {
             let stories = store.topic_feed(slug, limit).map_err(|e| e.to_string())?;
@@ -525,33 +555,57 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
                 Ok(()) => Exit::Success,
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Success,
                 Err(e) => {
-                    eprintln!("error: writing output: {e}");
+                    errln!("error: writing output: {e}");
                     Exit::Runtime
                 }
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Runtime
         }
     }
 }
 
-/// Opens the database in step with the config, or says why not.
+/// Opens the database in step with the config, or says why not. The
+/// database must exist: only `run`, `poll` and `restore` create one.
 fn open_store(config: &Config) -> Result<crate::store::Store, Exit> {
-    pipeline::open_store(config).map(|(s, _)| s).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Runtime
-    })
+    pipeline::open_existing_store(config)
+        .map(|(s, _)| s)
+        .map_err(|e| {
+            errln!("error: {e}");
+            Exit::Runtime
+        })
 }
 
-/// Writes to stdout; a closed pipe (`newsriver sources export | head`) is
-/// not an error worth a panic.
+/// Writes text for people to stdout, control characters made visible; a
+/// closed pipe (`newsriver sources list | head`) is not an error worth a
+/// panic.
 fn out(text: &str) {
+    out_raw(&crate::printable::escape(text));
+}
+
+/// Writes a machine format (OPML, JSON Lines) as it is: its own escaping
+/// keeps control characters out of it.
+fn out_raw(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
+}
+
+/// Like `emit`, for machine formats (printed as they are).
+fn emit_raw<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Exit {
+    match result {
+        Ok(text) => {
+            out_raw(&text);
+            Exit::Success
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            error_exit
+        }
+    }
 }
 
 /// Prints `result` (stdout) or its error (stderr, exit 1).
@@ -562,7 +616,7 @@ fn emit<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Ex
             Exit::Success
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             error_exit
         }
     }
@@ -582,10 +636,13 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            return emit(
-                crate::admin::sources_list(config, &store, tag.as_deref(), format == "json"),
-                Exit::Runtime,
-            );
+            let json = format == "json";
+            let listed = crate::admin::sources_list(config, &store, tag.as_deref(), json);
+            return if json {
+                emit_raw(listed, Exit::Runtime)
+            } else {
+                emit(listed, Exit::Runtime)
+            };
         }
         SourcesCommand::Show { id } => {
             let store = match open_store(config) {
@@ -597,7 +654,9 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
                 Exit::Config,
             );
         }
-        SourcesCommand::Export => return emit(crate::admin::sources_export(config), Exit::Runtime),
+        SourcesCommand::Export => {
+            return emit_raw(crate::admin::sources_export(config), Exit::Runtime);
+        }
         SourcesCommand::Add {
             url,
             id,
@@ -657,13 +716,13 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             for c in &changes {
                 match c.strip_prefix('-') {
                     _ if c == "--reload" => {
-                        eprintln!("error: put --reload before the source id");
+                        errln!("error: put --reload before the source id");
                         return Exit::Config;
                     }
                     Some(t) if !t.is_empty() => remove.push(t.to_string()),
                     _ => match c.strip_prefix('+').unwrap_or(c) {
                         "" => {
-                            eprintln!("error: empty tag in {c:?}");
+                            errln!("error: empty tag in {c:?}");
                             return Exit::Config;
                         }
                         t => add.push(t.to_string()),
@@ -694,11 +753,11 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             Exit::Success
         }
         Err(e @ EditError::Refused(_)) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Config
         }
         Err(e @ EditError::Io(_)) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Runtime
         }
     }
@@ -713,7 +772,7 @@ fn reload_daemon(config: &Config) -> Exit {
             Exit::Success
         }
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: the edit is saved, but the daemon was not told: {e}\n\
                  (a running daemon also notices the changed file within seconds)"
             );
@@ -734,7 +793,7 @@ fn topics(config: &Config, command: TopicsCommand) -> Exit {
                 (_, Some(q)) => match crate::query::Query::parse(&q) {
                     Ok(q) => q,
                     Err(e) => {
-                        eprintln!("error: query {q:?}: {e}");
+                        errln!("error: query {q:?}: {e}");
                         return Exit::Config;
                     }
                 },
@@ -743,7 +802,7 @@ fn topics(config: &Config, command: TopicsCommand) -> Exit {
                     None => return unknown_topic(config, &slug),
                 },
                 (None, None) => {
-                    eprintln!("error: give a topic slug or --query");
+                    errln!("error: give a topic slug or --query");
                     return Exit::Config;
                 }
             };
@@ -832,7 +891,7 @@ fn explain(config: &Config, prefix: &str) -> Exit {
     };
     match run() {
         Ok(Some(text)) if text.starts_with("error:") => {
-            eprintln!("{text}");
+            errln!("{text}");
             Exit::Config
         }
         Ok(Some(text)) => {
@@ -840,11 +899,11 @@ fn explain(config: &Config, prefix: &str) -> Exit {
             Exit::Success
         }
         Ok(None) => {
-            eprintln!("error: no story with id {prefix:?}");
+            errln!("error: no story with id {prefix:?}");
             Exit::Config
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Runtime
         }
     }
@@ -858,7 +917,7 @@ fn daemon(path: &std::path::Path, config: Config) -> Exit {
     match rt.block_on(crate::daemon::run(path, config)) {
         Ok(()) => Exit::Success,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Runtime
         }
     }
@@ -870,12 +929,12 @@ fn serve(config: &Config) -> Exit {
         Err(code) => return code,
     };
     let result: Result<(), String> = rt.block_on(async {
-        let (store, _) = pipeline::open_store(config).map_err(|e| e.to_string())?;
+        let (store, _) = pipeline::open_existing_store(config).map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        eprintln!(
+        errln!(
             "serving {} on http://{bound} (feeds at {}topics/)",
             plural(config.topics.len(), "topic"),
             config.server.base_url
@@ -893,7 +952,7 @@ fn serve(config: &Config) -> Exit {
     match result {
         Ok(()) => Exit::Success,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Runtime
         }
     }
@@ -940,7 +999,7 @@ fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) ->
     let io = match result {
         Ok(io) => io.and_then(|()| out.flush()),
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Exit::Runtime;
         }
     };
@@ -949,13 +1008,20 @@ fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) ->
         // `newsriver export | head` is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Success,
         Err(e) => {
-            eprintln!("error: writing output: {e}");
+            errln!("error: writing output: {e}");
             Exit::Runtime
         }
     }
 }
 
 fn backup(config: &Config, dest: &std::path::Path, force: bool) -> Exit {
+    if !config.storage.path.exists() {
+        errln!(
+            "error: backup failed: {}",
+            pipeline::missing_database(config)
+        );
+        return Exit::Runtime;
+    }
     match crate::store::backup(&config.storage.path, dest, force) {
         Ok(info) => {
             println!(
@@ -969,7 +1035,7 @@ fn backup(config: &Config, dest: &std::path::Path, force: bool) -> Exit {
             Exit::Success
         }
         Err(e) => {
-            eprintln!("error: backup failed: {e}");
+            errln!("error: backup failed: {e}");
             Exit::Runtime
         }
     }
@@ -977,19 +1043,15 @@ fn backup(config: &Config, dest: &std::path::Path, force: bool) -> Exit {
 
 fn restore(config: &Config, from: &std::path::Path) -> Exit {
     // Swapping the file under a running daemon would leave it writing to
-    // the old, unlinked file: refuse while its pid file names a live process.
-    let pid_path = crate::daemon::pid_file(config);
-    if let Some(pid) = std::fs::read_to_string(&pid_path)
-        .ok()
-        .and_then(|t| t.trim().parse::<u32>().ok())
-        .filter(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
-    {
-        eprintln!(
-            "error: the daemon is running (pid {pid}, from {}); stop it before restoring",
-            pid_path.display()
-        );
-        return Exit::Runtime;
-    }
+    // the old, unlinked file: refused while a daemon holds the database's
+    // lock; held here until the new file is in place, so none starts meanwhile.
+    let _lock = match crate::daemon::lock_database(config) {
+        Ok(lock) => lock,
+        Err(e) => {
+            errln!("error: {e}; stop it before restoring");
+            return Exit::Runtime;
+        }
+    };
     match crate::store::restore(from, &config.storage.path) {
         Ok(info) => {
             println!(
@@ -1002,7 +1064,7 @@ fn restore(config: &Config, from: &std::path::Path) -> Exit {
             Exit::Success
         }
         Err(e) => {
-            eprintln!("error: restore failed: {e}");
+            errln!("error: restore failed: {e}");
             Exit::Runtime
         }
     }

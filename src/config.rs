@@ -75,6 +75,15 @@ pub struct Server {
     pub output_dir: Option<PathBuf>,
     /// Entries in each topic feed (newest first).
     pub items_per_feed: usize,
+    /// Where `output_dir` is written in the file (line, column), for `check`.
+    pub output_dir_at: (usize, usize),
+    /// Connections served at once; more are closed as they arrive (and the
+    /// server never takes more than half the process's open-file limit).
+    pub max_connections: usize,
+    /// A client must send a request's headers within this many seconds.
+    pub header_timeout_secs: u64,
+    /// A connection that moves no byte for this many seconds is closed.
+    pub idle_timeout_secs: u64,
 }
 
 /// Extra boilerplate patterns on top of the built-in ones (see `normalize`).
@@ -178,6 +187,9 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
 /// cutoff date arithmetic far from overflow).
 const RETENTION_DAYS_MAX: u64 = 100 * 366;
 
+/// `[server].max_connections` by default.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 256;
+
 // ---- raw (as written) ------------------------------------------------------
 
 #[derive(Deserialize, Default)]
@@ -231,8 +243,11 @@ struct RawSchedule {
 struct RawServer {
     listen: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
-    output_dir: Option<String>,
+    output_dir: Option<Spanned<String>>,
     items_per_feed: Option<Spanned<i64>>,
+    max_connections: Option<Spanned<i64>>,
+    header_timeout_secs: Option<Spanned<i64>>,
+    idle_timeout_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -286,6 +301,52 @@ struct RawTopic {
 
 impl Config {
     /// Reads and validates the file at `path`.
+    /// What `check` tests beyond the file itself: that `[server].output_dir`
+    /// can be written (a probe file is created and removed).
+    /// Not part of `load`: an admin command run by another user need not be
+    /// able to write where the daemon writes.
+    pub fn environment_problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if let Some(dir) = &self.server.output_dir {
+            // Nothing is created: a missing folder is judged by the nearest
+            // existing one above it (the daemon would create the rest).
+            let probe = || -> std::io::Result<()> {
+                let existing = dir
+                    .ancestors()
+                    .find(|d| d.exists())
+                    .unwrap_or(Path::new("."));
+                if !existing.is_dir() {
+                    return Err(std::io::Error::other(format!(
+                        "{} is not a folder",
+                        existing.display()
+                    )));
+                }
+                let name = existing.join(format!(".newsriver-check-{}", std::process::id()));
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&name)?;
+                std::fs::remove_file(&name)
+            };
+            if let Err(e) = probe() {
+                let (line, column) = self.server.output_dir_at;
+                problems.push(Problem {
+                    line,
+                    column,
+                    key: "server.output_dir".into(),
+                    message: format!("{} is not writable: {e}", dir.display()),
+                });
+            }
+        }
+        problems
+    }
+
+    /// Problems found after loading, in the same `file:line:col: key:
+    /// message` form as load errors.
+    pub fn render_problems(&self, problems: &[Problem]) -> String {
+        render_problems(&self.path, problems)
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -488,7 +549,15 @@ fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
         "storage" => &["path", "retention_days"],
         "fetch" => FETCH_KEYS,
         "schedule" => &["default"],
-        "server" => &["listen", "base_url", "output_dir", "items_per_feed"],
+        "server" => &[
+            "listen",
+            "base_url",
+            "output_dir",
+            "items_per_feed",
+            "max_connections",
+            "header_timeout_secs",
+            "idle_timeout_secs",
+        ],
         "normalize" => &["strip_lines", "strip_title", "footer_headings"],
         "log" => &["level"],
         "dedupe" => &[
@@ -537,7 +606,8 @@ struct Validator<'a> {
     problems: Vec<Problem>,
 }
 
-fn valid_id(s: &str) -> bool {
+/// A source id or topic slug: `[a-z0-9-]`, 1 to 64 characters, not starting with `-`.
+pub fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -737,16 +807,38 @@ impl Validator<'_> {
             },
             None => default_base_url(),
         };
+        let output_dir_at = raw
+            .server
+            .output_dir
+            .as_ref()
+            .map_or((1, 1), |d| self.lines.at(d.span().start));
         let server = Server {
             listen,
             base_url,
             output_dir: raw
                 .server
                 .output_dir
+                .map(|d| d.into_inner())
                 .filter(|d| !d.trim().is_empty())
                 .map(|d| base_dir.join(d)),
+            output_dir_at,
             items_per_feed: self.positive(raw.server.items_per_feed, "server.items_per_feed", 50)
                 as usize,
+            max_connections: self.positive(
+                raw.server.max_connections,
+                "server.max_connections",
+                DEFAULT_MAX_CONNECTIONS,
+            ) as usize,
+            header_timeout_secs: self.positive(
+                raw.server.header_timeout_secs,
+                "server.header_timeout_secs",
+                10,
+            ),
+            idle_timeout_secs: self.positive(
+                raw.server.idle_timeout_secs,
+                "server.idle_timeout_secs",
+                60,
+            ),
         };
 
         let normalize = Normalize {

@@ -50,6 +50,133 @@ pub fn pid_file(config: &Config) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The lock file beside the database (`<database>.lock`): `run` holds an
+/// exclusive lock on it for its whole life, `restore` while it replaces the
+/// file. It holds the owner's pid; it is never removed (removing a lock file
+/// others may have open races with them).
+pub fn lock_file(config: &Config) -> PathBuf {
+    let mut p = config.storage.path.clone().into_os_string();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// An exclusive lock on the database's lock file; released when dropped
+/// (or when the process dies, however it dies: it is an flock).
+#[derive(Debug)]
+pub struct DbLock {
+    _file: std::fs::File,
+}
+
+/// Takes the database's lock without waiting. `Err` says who holds it (the
+/// pid written in the lock file) or why it could not be taken.
+pub fn lock_database(config: &Config) -> Result<DbLock, String> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let path = lock_file(config);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| format!("{}: cannot open the lock file: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let pid = format!("{}\n", std::process::id());
+            let written = file
+                .set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| file.write_all(pid.as_bytes()));
+            if let Err(e) = written {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the pid into the lock file");
+            }
+            Ok(DbLock { _file: file })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let pid = text.trim();
+            Err(format!(
+                "another newsriver daemon{} is running on {} (it holds {})",
+                if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {pid})")
+                },
+                config.storage.path.display(),
+                path.display()
+            ))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(format!("{}: cannot lock: {e}", path.display()))
+        }
+    }
+}
+
+/// `# HELP` text for every metric (promtool wants one per family).
+fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "newsriver_polls_total",
+        "Source polls by outcome (ok, not_modified, failed)."
+    );
+    describe_counter!(
+        "newsriver_items_total",
+        "Feed items seen by kind (new, known, updated)."
+    );
+    describe_counter!(
+        "newsriver_stories_total",
+        "Stories by kind (new, merged into an existing one)."
+    );
+    describe_counter!(
+        "newsriver_fetched_bytes_total",
+        metrics::Unit::Bytes,
+        "Feed bytes fetched (after decompression)."
+    );
+    describe_histogram!(
+        "newsriver_fetch_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to poll one source: fetch, parse and store."
+    );
+    describe_histogram!(
+        "newsriver_feed_render_seconds",
+        metrics::Unit::Seconds,
+        "Time to render one topic feed in one format."
+    );
+    describe_gauge!(
+        "newsriver_sources_in_backoff",
+        "Enabled sources waiting after failures or a Retry-After."
+    );
+    describe_counter!(
+        "newsriver_source_failures_total",
+        "Failed polls of one source since the daemon started."
+    );
+    describe_gauge!(
+        "newsriver_source_consecutive_failures",
+        "Failed polls of one source in a row (0 after a success)."
+    );
+    describe_gauge!(
+        "newsriver_source_last_success_timestamp_seconds",
+        "When one source last polled successfully (Unix time), since the daemon started."
+    );
+    describe_counter!(
+        "newsriver_http_connections_refused_total",
+        "HTTP connections closed on arrival because [server].max_connections were open."
+    );
+}
+
+/// Removes the pid file if it still names this process.
+fn remove_own_pid_file(path: &Path) {
+    let mine = std::fs::read_to_string(path)
+        .ok()
+        .is_some_and(|t| t.trim() == std::process::id().to_string());
+    if mine {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// What the daemon runs with; replaced as a whole on reload.
 struct Running {
     config: Config,
@@ -90,6 +217,9 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 
 /// Runs until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
 pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
+    // One daemon per database: a second would poll everything twice and
+    // take the first one's pid file away. Held until this function returns.
+    let _lock = lock_database(&config)?;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets_for_metric(
             metrics_exporter_prometheus::Matcher::Suffix("seconds".into()),
@@ -98,6 +228,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
         .and_then(|b| b.install_recorder())
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
+    describe_metrics();
 
     let mut running = Running::new(config)?;
     let listener = tokio::net::TcpListener::bind(running.config.server.listen)
@@ -109,13 +240,10 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
     let app = AppState::new(cache, running.poller.store(), metrics);
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let router = http::router(app.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = http_stopped.await;
-            })
-            .await
-    });
+    let limits = http::Limits::new(&running.config.server);
+    let server = tokio::spawn(http::serve_connections(listener, router, limits, async {
+        let _ = http_stopped.await;
+    }));
     let pid_path = pid_file(&running.config);
     if let Err(e) = std::fs::write(&pid_path, format!("{}\n", std::process::id())) {
         tracing::warn!(path = %pid_path.display(), error = %e, "cannot write the pid file");
@@ -174,6 +302,8 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
             if state.consecutive_failures > 0 || state.retry_after.is_some_and(|t| t > now) {
                 in_backoff += 1;
             }
+            metrics::gauge!("newsriver_source_consecutive_failures", "source" => source.id.0.clone())
+                .set(f64::from(state.consecutive_failures));
             let sched = running.schedule_of(source);
             let backoff = Backoff {
                 base: schedule::period(sched, now),
@@ -253,7 +383,11 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                                     store_failures = 0;
                                     if let SourceOutcome::Failed { error } = &report.outcome {
                                         totals.1 += 1;
-                                        tracing::warn!(source_id = %id, error = %error, "poll failed");
+                                        tracing::warn!(
+                                            source_id = %id,
+                                            error = %crate::printable::escape_line(error),
+                                            "poll failed"
+                                        );
                                     }
                                     totals.2 += report.counts.stories_new;
                                     changed |= report.counts.items_new + report.counts.items_updated > 0;
@@ -361,7 +495,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
         while polls.join_next().await.is_some() {}
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    let _ = std::fs::remove_file(&pid_path);
+    remove_own_pid_file(&pid_path);
     drop(running);
     tracing::info!("stopped");
     Ok(())
@@ -454,8 +588,13 @@ fn watchdog_interval() -> Option<Duration> {
 pub fn send_reload(config: &Config) -> Result<u32, String> {
     let path = pid_file(config);
     let text = std::fs::read_to_string(&path).map_err(|e| {
+        let hint = if config.storage.path.exists() {
+            String::new()
+        } else {
+            format!("; {}", crate::pipeline::missing_database(config))
+        };
         format!(
-            "{}: {e} (is `newsriver run` running with this config?)",
+            "{}: {e} (is `newsriver run` running with this config?){hint}",
             path.display()
         )
     })?;

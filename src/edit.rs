@@ -381,8 +381,10 @@ pub fn source_with_url<'a>(config: &'a Config, url: &str) -> Option<&'a crate::c
 }
 
 /// An id for a new source: from its name when that has enough ASCII (ids
-/// end up in URLs, logs and shell commands), else from the URL's host and
-/// last path segment; `-2`, `-3`… when taken.
+/// end up in URLs, logs and shell commands), else from the URL's host, port
+/// (when not the default) and path (the last segment without its
+/// extension), so two feeds on one host get two readable ids; `-2`, `-3`…
+/// when taken.
 pub fn derive_id(name: &str, url: &str, taken: &dyn Fn(&str) -> bool) -> String {
     let from_name = slug(name);
     let base = if from_name.len() >= 3 {
@@ -393,12 +395,21 @@ pub fn derive_id(name: &str, url: &str, taken: &dyn Fn(&str) -> bool) -> String 
             .map(|u| {
                 let host = u.host_str().unwrap_or("source");
                 let host = host.strip_prefix("www.").unwrap_or(host);
-                let stem = u
+                let port = u.port().map(|p| p.to_string()).unwrap_or_default();
+                let segments: Vec<&str> = u
                     .path_segments()
-                    .and_then(|mut s| s.rfind(|p| !p.is_empty()))
-                    .map(|p| p.rsplit_once('.').map_or(p, |(stem, _)| stem).to_string())
+                    .map(|s| s.filter(|p| !p.is_empty()).collect())
                     .unwrap_or_default();
-                slug(&format!("{host} {stem}"))
+                let path = match segments.split_last() {
+                    Some((last, rest)) => {
+                        let stem = last.rsplit_once('.').map_or(*last, |(stem, _)| stem);
+                        let mut parts = rest.to_vec();
+                        parts.push(stem);
+                        parts.join(" ")
+                    }
+                    None => String::new(),
+                };
+                slug(&format!("{host} {port} {path}"))
             })
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "source".into())
@@ -555,7 +566,16 @@ query = "教育"
                 "https://www.chinanews.com.cn/rss/scroll-news.xml",
                 &none
             ),
-            "chinanews-com-cn-scroll-news"
+            "chinanews-com-cn-rss-scroll-news"
+        );
+        // Two feeds on one host (and port) get two ids.
+        assert_eq!(
+            derive_id("", "http://127.0.0.1:19001/feeds/a.xml", &none),
+            "127-0-0-1-19001-feeds-a"
+        );
+        assert_eq!(
+            derive_id("", "http://127.0.0.1:19001/feeds/b.xml", &none),
+            "127-0-0-1-19001-feeds-b"
         );
         let taken = |s: &str| s == "abc" || s == "abc-2";
         assert_eq!(derive_id("ABC", "https://x/", &taken), "abc-3");

@@ -277,6 +277,7 @@ pub struct AppState {
     cache: RwLock<Arc<FeedCache>>,
     store: Arc<Mutex<Store>>,
     metrics: Option<PrometheusHandle>,
+    started: std::time::Instant,
 }
 
 impl AppState {
@@ -289,6 +290,7 @@ impl AppState {
             cache: RwLock::new(cache),
             store,
             metrics,
+            started: std::time::Instant::now(),
         })
     }
 
@@ -316,6 +318,39 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// After start, how long `/healthz` says "starting" (503) while no source
+/// has ever polled successfully; after that, "error".
+pub const STARTUP_GRACE: Duration = Duration::from_secs(300);
+
+/// The verdict of `/healthz`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Up for less than `STARTUP_GRACE` and no source has succeeded yet.
+    Starting,
+    Error(String),
+}
+
+/// Healthy when the database answers and some source has polled
+/// successfully at least once (ever: the time is in the database), or when
+/// no source is enabled (nothing to wait for).
+pub fn judge_health(
+    database: Result<Option<DateTime<Utc>>, String>,
+    enabled_sources: usize,
+    up_for: Duration,
+) -> Health {
+    match database {
+        Err(e) => Health::Error(format!("the database does not answer: {e}")),
+        Ok(Some(_)) => Health::Ok,
+        Ok(None) if enabled_sources == 0 => Health::Ok,
+        Ok(None) if up_for < STARTUP_GRACE => Health::Starting,
+        Ok(None) => Health::Error(format!(
+            "no source has ever polled successfully ({} s since start)",
+            up_for.as_secs()
+        )),
+    }
+}
+
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let store = state.store.clone();
     let checked = tokio::task::spawn_blocking(move || {
@@ -323,17 +358,39 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         store.ping().and_then(|()| store.last_success())
     })
     .await;
-    let (ok, last) = match checked {
-        Ok(Ok(last)) => (true, last),
-        _ => (false, None),
+    let database = match checked {
+        Ok(Ok(last)) => Ok(last),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
     };
-    let body = serde_json::json!({
-        "status": if ok { "ok" } else { "error" },
-        "database": ok,
+    let last = database.as_ref().ok().copied().flatten();
+    let db_ok = database.is_ok();
+    let enabled = state
+        .cache()
+        .config
+        .sources
+        .iter()
+        .filter(|s| s.enabled)
+        .count();
+    let health = judge_health(database, enabled, state.started.elapsed());
+    let (status, reason) = match &health {
+        Health::Ok => ("ok", None),
+        Health::Starting => (
+            "starting",
+            Some("no source has polled successfully yet".to_string()),
+        ),
+        Health::Error(why) => ("error", Some(why.clone())),
+    };
+    let mut body = serde_json::json!({
+        "status": status,
+        "database": db_ok,
         "last_successful_poll_age_secs": last.map(|t| (Utc::now() - t).num_seconds().max(0)),
         "version": env!("CARGO_PKG_VERSION"),
     });
-    let code = if ok {
+    if let Some(reason) = reason {
+        body["reason"] = serde_json::Value::String(reason);
+    }
+    let code = if health == Health::Ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -492,11 +549,243 @@ pub async fn serve(
             refresh_blocking(&cache, &store).await;
         }
     });
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = serve_connections(
+        listener,
+        router(state),
+        Limits::new(&config.server),
+        shutdown,
+    )
+    .await;
     refresher.abort();
     result
+}
+
+// ---- connections ---------------------------------------------------------------
+
+/// What one client may hold: a slot among `max_connections`, for at most
+/// `header_timeout` before its request's headers are in, and `idle_timeout`
+/// without a byte moving either way (slowloris, slow readers, idle
+/// keep-alive).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    /// From `[server]`, the cap lowered to half the open-file limit so that
+    /// polling, SQLite and the log always have descriptors left.
+    pub fn new(server: &crate::config::Server) -> Limits {
+        let budget = open_file_limit().map_or(usize::MAX, |n| (n / 2).max(1));
+        Limits {
+            max_connections: server.max_connections.min(budget).max(1),
+            header_timeout: Duration::from_secs(server.header_timeout_secs),
+            idle_timeout: Duration::from_secs(server.idle_timeout_secs),
+        }
+    }
+}
+
+/// The soft limit on open files (`/proc/self/limits`; None when unknown or
+/// unlimited).
+fn open_file_limit() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// When a connection last moved a byte (milliseconds since `base`).
+struct Activity {
+    base: std::time::Instant,
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            base: std::time::Instant::now(),
+            last_ms: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = self.base.elapsed().as_millis() as u64;
+        self.last_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = self.last_ms.load(std::sync::atomic::Ordering::Relaxed);
+        self.base
+            .elapsed()
+            .saturating_sub(Duration::from_millis(last))
+    }
+}
+
+/// A TCP stream that records when bytes move.
+struct Tracked {
+    inner: tokio::net::TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl tokio::io::AsyncRead for Tracked {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Serves `router` on `listener` (HTTP/1.1) until `shutdown` resolves, then
+/// lets open requests finish (callers bound that wait). Replaces
+/// `axum::serve`, which has no header-read or idle timeout and no cap: a
+/// thousand idle connections took every descriptor the process had.
+pub async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut last_warning: Option<std::time::Instant> = None;
+    let mut warn = |what: &str, error: Option<&std::io::Error>| {
+        // At most one line every 10 s: a flood must not flood the log.
+        if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            last_warning = Some(std::time::Instant::now());
+            match error {
+                Some(e) => {
+                    tracing::warn!(error = %e, max_connections = limits.max_connections, "{what}")
+                }
+                None => tracing::warn!(max_connections = limits.max_connections, "{what}"),
+            }
+        }
+    };
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors (EMFILE) and the like: pause
+                    // instead of spinning on the error.
+                    warn("cannot accept a connection", Some(&e));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // At the cap: closed at once, so its descriptor is free again.
+            metrics::counter!("newsriver_http_connections_refused_total").increment(1);
+            warn("connection limit reached; closing new connections", None);
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_one(
+            stream,
+            router.clone(),
+            limits,
+            stop_rx.clone(),
+            slot,
+        ));
+    }
+    let _ = stop_tx.send(true);
+    // Every slot back: every connection has finished.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+    Ok(())
+}
+
+async fn serve_one(
+    stream: tokio::net::TcpStream,
+    router: Router,
+    limits: Limits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = hyper_util::rt::TokioIo::new(Tracked {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let mut conn = std::pin::pin!(builder.serve_connection(io, service));
+    let check = (limits.idle_timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let mut tick = tokio::time::interval(check);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            changed = stop.changed(), if !stopping => {
+                let _ = changed;
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tick.tick() => {
+                if activity.idle_for() >= limits.idle_timeout {
+                    // Dropping the connection closes the socket.
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Runs `FeedCache::refresh` on the blocking pool and logs what it did.
@@ -518,6 +807,26 @@ pub async fn refresh_blocking(cache: &Arc<FeedCache>, store: &Arc<Mutex<Store>>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_needs_one_success_after_a_grace_for_starting() {
+        let t = Utc::now();
+        let minute = Duration::from_secs(60);
+        assert_eq!(judge_health(Ok(Some(t)), 3, minute), Health::Ok);
+        assert_eq!(judge_health(Ok(None), 3, minute), Health::Starting);
+        assert!(matches!(
+            judge_health(Ok(None), 3, STARTUP_GRACE + minute),
+            Health::Error(e) if e.contains("no source has ever polled successfully")
+        ));
+        assert_eq!(
+            judge_health(Ok(None), 0, STARTUP_GRACE + minute),
+            Health::Ok
+        );
+        assert!(matches!(
+            judge_health(Err("locked".into()), 3, minute),
+            Health::Error(e) if e.contains("database")
+        ));
+    }
 
     #[test]
     fn etags_and_encodings() {

@@ -21,6 +21,7 @@ pub mod normalize;
 pub mod opml_io;
 pub mod parse;
 pub mod pipeline;
+pub mod printable;
 pub mod publish;
 pub mod query;
 pub mod schedule;

@@ -103,23 +103,27 @@ pub fn write(sources: &[Source], now: chrono::DateTime<chrono::Utc>) -> Result<S
         }),
         ..opml::OPML::default()
     };
+    // Control characters (a name copied from a hostile feed by hand, or
+    // written as "\u001b" in config.toml) have no place in XML 1.0.
+    let clean = crate::printable::clean_name;
     let feed = |s: &Source| opml::Outline {
-        text: s.name.clone(),
-        title: Some(s.name.clone()),
+        text: clean(&s.name),
+        title: Some(clean(&s.name)),
         r#type: Some("rss".into()),
         xml_url: Some(s.url.to_string()),
-        category: (!s.tags.is_empty()).then(|| s.tags.join(",")),
+        category: (!s.tags.is_empty()).then(|| clean(&s.tags.join(","))),
         ..opml::Outline::default()
     };
     // In config order; a folder stands where its first source was.
     let outlines = &mut doc.body.outlines;
     for s in sources {
-        let folder = s.tags.first().and_then(|tag| {
+        let first = s.tags.first().map(|t| clean(t));
+        let folder = first.as_ref().and_then(|tag| {
             outlines
                 .iter_mut()
                 .find(|o| o.xml_url.is_none() && &o.text == tag)
         });
-        match (s.tags.first(), folder) {
+        match (first.as_ref(), folder) {
             (None, _) => outlines.push(feed(s)),
             (Some(_), Some(f)) => f.outlines.push(feed(s)),
             (Some(tag), None) => outlines.push(opml::Outline {

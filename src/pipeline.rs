@@ -29,6 +29,8 @@ pub enum PipelineError {
     Client(#[from] fetch::FetchError),
     #[error("internal: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("{0}")]
+    NoDatabase(String),
 }
 
 /// How one source's poll ended.
@@ -261,10 +263,10 @@ impl Poller {
             }
             Err(e) => {
                 let gone = e.status() == Some(410);
+                // Other failures are logged once, by whoever polled (the
+                // daemon's "poll failed", the `poll` summary).
                 if gone {
                     tracing::warn!(source_id = %id, url = %url, "410 Gone: polling of this source stops");
-                } else {
-                    tracing::info!(source_id = %id, url = %url, error = %e, "poll failed");
                 }
                 (
                     PollOutcome::Failed {
@@ -314,7 +316,7 @@ impl Poller {
             .await??
         };
         drop(budget);
-        record_metrics(&report_outcome, &counts, bytes, duration);
+        record_metrics(&id, &report_outcome, &counts, bytes, duration);
         Ok(SourceReport {
             id,
             url: source.url.to_string(),
@@ -328,12 +330,28 @@ impl Poller {
 
 /// Counters and histograms for `/metrics` (no-ops unless `newsriver run`
 /// installed a recorder).
-fn record_metrics(outcome: &SourceOutcome, counts: &PollCounts, bytes: u64, duration: Duration) {
+fn record_metrics(
+    source: &str,
+    outcome: &SourceOutcome,
+    counts: &PollCounts,
+    bytes: u64,
+    duration: Duration,
+) {
     let label = match outcome {
         SourceOutcome::Ok { .. } => "ok",
         SourceOutcome::NotModified => "not_modified",
         SourceOutcome::Failed { .. } => "failed",
     };
+    if let SourceOutcome::Failed { .. } = outcome {
+        metrics::counter!("newsriver_source_failures_total", "source" => source.to_string())
+            .increment(1);
+    } else {
+        metrics::gauge!(
+            "newsriver_source_last_success_timestamp_seconds",
+            "source" => source.to_string()
+        )
+        .set(Utc::now().timestamp() as f64);
+    }
     metrics::counter!("newsriver_polls_total", "outcome" => label).increment(1);
     metrics::counter!("newsriver_items_total", "kind" => "new").increment(counts.items_new);
     metrics::counter!("newsriver_items_total", "kind" => "known").increment(counts.items_known);
@@ -373,6 +391,46 @@ pub fn open_store(config: &Config) -> Result<(Store, Topics), PipelineError> {
         tracing::info!(topics = ?changed, "topic membership re-evaluated");
     }
     Ok((store, topics))
+}
+
+/// `open_store` for commands that read what the daemon stored: a database
+/// that does not exist is an error naming the path tried and where the
+/// service keeps its database, instead of a new empty one (an admin
+/// command run by hand against `/etc/newsriver/config.toml` would otherwise
+/// report on an empty database created beside the config).
+pub fn open_existing_store(config: &Config) -> Result<(Store, Topics), PipelineError> {
+    if !config.storage.path.exists() {
+        return Err(PipelineError::NoDatabase(missing_database(config)));
+    }
+    open_store(config)
+}
+
+/// Why there is no database at `[storage].path`, and where to look.
+pub fn missing_database(config: &Config) -> String {
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let config_path = absolute(&config.path);
+    let db = absolute(&config.storage.path);
+    let path = db.display();
+    let how = match std::env::var_os("STATE_DIRECTORY") {
+        Some(dir) => format!(
+            "a relative [storage].path resolves against $STATE_DIRECTORY ({})",
+            std::path::Path::new(&dir).display()
+        ),
+        None => format!(
+            "a relative [storage].path resolves against the config's folder ({}) \
+             unless $STATE_DIRECTORY is set; the systemd unit keeps the database in \
+             /var/lib/newsriver: run admin commands as \
+             `sudo STATE_DIRECTORY=/var/lib/newsriver newsriver --config {} ...`",
+            config_path
+                .parent()
+                .unwrap_or(std::path::Path::new("/"))
+                .display(),
+            config_path.display()
+        ),
+    };
+    format!(
+        "no database at {path} (nothing is created: `newsriver poll` or `run` creates it); {how}"
+    )
 }
 
 /// Stories published before this are past `[storage].retention_days`.

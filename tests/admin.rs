@@ -113,8 +113,9 @@ fn topics_list_and_preview_show_matches_and_terms() {
     );
     env.poll(&[]);
     let list = env.run(&["topics", "list"]);
+    let edu = list.stdout.lines().find(|l| l.starts_with("edu ")).unwrap();
     assert!(
-        list.stdout.contains("edu  京津冀教育协同  1 stories"),
+        edu.contains("京津冀教育协同") && edu.contains("  1  京津冀 AND 教育"),
         "{list:?}"
     );
     let preview = env.run(&["topics", "preview", "edu"]);
@@ -133,4 +134,290 @@ fn topics_list_and_preview_show_matches_and_terms() {
     let bad = env.run(&["topics", "preview", "--query", "(外贸"]);
     assert_eq!(bad.code, Some(2));
     assert!(bad.stderr.contains("character"), "{bad:?}");
+}
+
+// ---- round two (issue 15): terminals, database location, CLI polish ------------
+
+/// No character a terminal would act on: C0 controls but newline and tab,
+/// DEL, C1 controls, bidi overrides.
+fn assert_printable(text: &str, what: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| newsriver::printable::is_unsafe(*c) && !matches!(c, '\n' | '\t'))
+        .collect();
+    assert!(bad.is_empty(), "{what}: raw {bad:?} in {text:?}");
+}
+
+#[test]
+fn control_characters_from_feeds_never_reach_the_terminal_or_the_config() {
+    let server = TestServer::start();
+    let evil = rss2(
+        "\u{1b}[31m红色\u{7}标题\u{202e}",
+        &[Item {
+            guid: Some("1"),
+            link: Some("https://evil.example/1"),
+            title: Some("\u{1b}]0;pwned\u{7}条目\u{9b}2J"),
+            description: Some(
+                "<p>这是一条用于测试终端转义的新闻，正文足够长，可以计算内容哈希。</p>",
+            ),
+            pub_date: None,
+        }],
+    );
+    server.fixed("/evil", Response::ok(RSS_TYPE, evil));
+    // Its parse error quotes the escape sequence.
+    server.fixed(
+        "/broken",
+        Response::ok(RSS_TYPE, "<rss version=\"2.0\"><chan\u{1b}[31mnel></rss>"),
+    );
+    // A name with escapes written into config.toml by hand.
+    let mut hand = src("hand", &server.url("/evil?hand"));
+    hand.extra = "name = \"\\u001b[2Jhand\\u0007\"\ntags = [\"t\\u001b\"]\n".into();
+    let env = Env::new(&[hand]);
+
+    let r = env.run(&["sources", "add", &server.url("/evil")]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_printable(&r.stdout, "sources add");
+    let config = std::fs::read_to_string(&env.config).unwrap();
+    assert!(
+        config.contains("name = \"[31m红色标题\""),
+        "the feed's title is cleaned before it becomes a name: {config}"
+    );
+    let r = env.run(&[
+        "sources",
+        "add",
+        "--no-fetch",
+        "--id",
+        "broken",
+        &server.url("/broken"),
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+
+    let r = env.run(&["sources", "test", &server.url("/evil")]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_printable(&r.stdout, "sources test");
+    assert!(
+        r.stdout.contains("\\u{1b}]0;pwned\\u{7}条目\\u{9b}2J"),
+        "{r:?}"
+    );
+    let r = env.run(&["sources", "test", "broken"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_printable(&r.stderr, "sources test (parse error)");
+    assert!(r.stderr.contains("chan\\u{1b}[31mnel"), "{r:?}");
+
+    let r = env.run(&["poll"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_printable(&r.stderr, "poll summary");
+    assert!(r.stderr.contains("\\u{1b}[31m"), "{r:?}");
+
+    for args in [
+        &["sources", "list"][..],
+        &["sources", "show", "broken"],
+        &["sources", "show", "hand"],
+        &["topics", "list"],
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, Some(0), "{args:?}: {r:?}");
+        assert_printable(&r.stdout, &format!("{args:?}"));
+    }
+    let show = env.run(&["sources", "show", "broken"]);
+    assert!(show.stdout.contains("chan\\u{1b}[31mnel"), "{show:?}");
+
+    // The OPML export is well-formed XML with no control characters.
+    let r = env.run(&["sources", "export"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_printable(&r.stdout, "sources export");
+    let mut reader = quick_xml::Reader::from_str(&r.stdout);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("ill-formed OPML: {e}\n{}", r.stdout),
+        }
+    }
+    assert!(r.stdout.contains("[2Jhand"), "{}", r.stdout);
+}
+
+#[test]
+fn admin_commands_need_the_database_and_say_where_the_service_keeps_it() {
+    let server = TestServer::start();
+    server.fixed(
+        "/f",
+        Response::ok(
+            RSS_TYPE,
+            rss2(
+                "测试",
+                &[Item {
+                    guid: Some("1"),
+                    title: Some("标题"),
+                    description: Some(
+                        "<p>一条足够长的测试新闻正文，用来计算内容哈希，确保可以存储。</p>",
+                    ),
+                    ..Default::default()
+                }],
+            ),
+        ),
+    );
+    let env = Env::with(
+        FETCH,
+        &[src("a", &server.url("/f"))],
+        "[[topic]]\nslug = \"t\"\ntitle = \"T\"\nquery = '标题'\n",
+    );
+    let db = env.db_path();
+    let backup = env.path("copy.db");
+    let commands: [&[&str]; 9] = [
+        &["sources", "list"],
+        &["sources", "show", "a"],
+        &["topics", "list"],
+        &["topics", "preview", "t"],
+        &["export"],
+        &["render", "t"],
+        &["stories", "explain", "abcdefgh"],
+        &["serve"],
+        &["backup", backup.to_str().unwrap()],
+    ];
+    for args in commands {
+        let r = env.run(args);
+        assert_eq!(r.code, Some(1), "{args:?}: {r:?}");
+        assert!(
+            r.stderr
+                .contains(&format!("no database at {}", db.display())),
+            "{args:?} names the path tried: {r:?}"
+        );
+        assert!(
+            r.stderr.contains("STATE_DIRECTORY") && r.stderr.contains("/var/lib/newsriver"),
+            "{args:?} says where the service keeps it: {r:?}"
+        );
+        assert!(!db.exists(), "{args:?} created an empty database");
+    }
+    let r = env.run(&["sources", "remove", "--purge", "a"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.contains("no database at"), "{r:?}");
+    assert!(
+        std::fs::read_to_string(&env.config)
+            .unwrap()
+            .contains("id = \"a\""),
+        "nothing half done: the source is still configured"
+    );
+
+    // Under STATE_DIRECTORY (as the service runs) the message names it.
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = binary();
+    cmd.env("STATE_DIRECTORY", state.path())
+        .arg("--config")
+        .arg(&env.config)
+        .args(["sources", "list"]);
+    let r = run_command(cmd);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "no database at {}",
+            state.path().join("news.db").display()
+        )),
+        "{r:?}"
+    );
+    assert!(!state.path().join("news.db").exists());
+
+    // poll creates it; then the admin commands work.
+    env.poll(&[]);
+    assert!(db.exists());
+    for args in &commands[..3] {
+        let r = env.run(args);
+        assert_eq!(r.code, Some(0), "{args:?}: {r:?}");
+    }
+}
+
+/// Display columns before `needle` in `line`.
+fn column_of(line: &str, needle: &str) -> usize {
+    let at = line
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in {line:?}"));
+    newsriver::printable::width(&line[..at])
+}
+
+#[test]
+fn cli_times_carry_a_zone_tables_align_by_width_and_derived_ids_are_readable() {
+    let server = TestServer::start();
+    let untitled = |guid: &'static str| {
+        Response::ok(
+            RSS_TYPE,
+            rss2(
+                "",
+                &[Item {
+                    guid: Some(guid),
+                    title: Some("标题"),
+                    description: Some(
+                        "<p>一条足够长的测试新闻正文，用来计算内容哈希，确保可以存储。</p>",
+                    ),
+                    ..Default::default()
+                }],
+            ),
+        )
+    };
+    server.fixed("/feeds/a.xml", untitled("1"));
+    server.fixed("/feeds/b.xml", untitled("2"));
+    let env = Env::with(
+        FETCH,
+        &[],
+        "[[topic]]\nslug = \"guonei\"\ntitle = \"国内新闻要闻\"\nquery = '标题'\n\
+         [[topic]]\nslug = \"w\"\ntitle = \"World\"\nquery = 'x'\n",
+    );
+    // Two untitled feeds on one host and port: ids from the whole URL.
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    for (path, id) in [("/feeds/a.xml", "feeds-a"), ("/feeds/b.xml", "feeds-b")] {
+        let r = env.run(&["sources", "add", &server.url(path)]);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        let want = format!("added source 127-0-0-1-{port}-{id} (127.0.0.1:{port})");
+        assert!(r.stdout.contains(&want), "{want}: {r:?}");
+    }
+    // A bad --id is about the argument, not a line of the file.
+    let r = env.run(&[
+        "sources",
+        "add",
+        "--no-fetch",
+        "--id",
+        "Bad ID",
+        "https://c.example/rss",
+    ]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr.contains("--id \"Bad ID\" is not a valid id"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("config.toml:"), "{r:?}");
+
+    let a = format!("127-0-0-1-{port}-feeds-a");
+    let r = env.run(&["sources", "tag", &a, "+国内要闻"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    env.poll(&[]);
+
+    let list = env.run(&["sources", "list"]);
+    assert_eq!(list.code, Some(0), "{list:?}");
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{list:?}");
+    let url_column = column_of(lines[0], "URL");
+    for line in &lines[1..] {
+        assert_eq!(column_of(line, "http://"), url_column, "{}", list.stdout);
+        assert!(line.contains(" UTC "), "times say their zone: {line}");
+    }
+    let show = env.run(&["sources", "show", &a]);
+    assert!(show.stdout.contains(" UTC: ok"), "{show:?}");
+    let preview = env.run(&["topics", "preview", "guonei"]);
+    assert!(preview.stdout.contains(" UTC  标题"), "{preview:?}");
+
+    let topics = env.run(&["topics", "list"]);
+    let lines: Vec<&str> = topics.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{topics:?}");
+    let query_column = column_of(lines[0], "QUERY");
+    assert_eq!(
+        column_of(lines[1], "标题"),
+        query_column,
+        "{}",
+        topics.stdout
+    );
+    assert_eq!(
+        column_of(lines[2], "  x") + 2,
+        query_column,
+        "{}",
+        topics.stdout
+    );
 }

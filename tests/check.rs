@@ -237,3 +237,33 @@ fn invalid_config_stops_poll_and_export_too() {
     }
     assert!(!dir.path().join("news.db").exists());
 }
+
+#[test]
+fn check_reports_an_output_dir_that_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    // A file where a folder should be: no one, root included, can write there.
+    std::fs::write(dir.path().join("blocker"), "not a folder").unwrap();
+    let text = "[storage]\npath = \"news.db\"\n\n[server]\noutput_dir = \"blocker/public\"\n";
+    std::fs::write(&path, text).unwrap();
+    let run = run_binary(&path, &["check"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    let found = problems(&path, &run.stderr);
+    assert!(
+        found.iter().any(|(line, msg)| *line == 5
+            && msg.contains("server.output_dir")
+            && msg.contains("not writable")),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("{}:5:14: server.output_dir", path.display())),
+        "file:line:col: {run:?}"
+    );
+    // A folder that does not exist yet but can be created is fine, and
+    // `check` creates nothing.
+    std::fs::write(&path, text.replace("blocker/public", "public/feeds")).unwrap();
+    let run = run_binary(&path, &["check"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(!dir.path().join("public").exists());
+}

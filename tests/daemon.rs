@@ -151,9 +151,10 @@ impl Daemon {
         std::fs::write(&env.config, format!("{text}\n{}", server_section(port))).unwrap();
         let child = spawn_daemon(&env.config, Some(&env.path("daemon.log")));
         let d = Daemon { child, port };
+        // Any answer will do: /healthz is 503 until a source has succeeded.
         wait_for(
             Duration::from_secs(20),
-            || d.get("/healthz").is_some(),
+            || d.get_any("/healthz").is_some(),
             "the daemon listens",
         );
         d
@@ -162,6 +163,11 @@ impl Daemon {
     fn get(&self, path: &str) -> Option<String> {
         let resp = reqwest::blocking_get(&format!("http://127.0.0.1:{}{path}", self.port))?;
         Some(resp)
+    }
+
+    /// Status and body, whatever the status.
+    fn get_any(&self, path: &str) -> Option<(u16, String)> {
+        reqwest::blocking_get_any(&format!("http://127.0.0.1:{}{path}", self.port))
     }
 
     fn signal(&self, sig: &str) {
@@ -198,9 +204,15 @@ impl Drop for Daemon {
     }
 }
 
-/// A tiny blocking GET for the daemon's own endpoints (200 only).
+/// A tiny blocking GET for the daemon's own endpoints.
 mod reqwest {
+    /// The body of a 200 (None otherwise).
     pub fn blocking_get(url: &str) -> Option<String> {
+        blocking_get_any(url).and_then(|(status, body)| (status == 200).then_some(body))
+    }
+
+    /// Status and body of any answer (None when there is none).
+    pub fn blocking_get_any(url: &str) -> Option<(u16, String)> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -212,10 +224,8 @@ mod reqwest {
                 .send()
                 .await
                 .ok()?;
-            if !resp.status().is_success() {
-                return None;
-            }
-            resp.text().await.ok()
+            let status = resp.status().as_u16();
+            Some((status, resp.text().await.ok()?))
         })
     }
 }
@@ -450,4 +460,328 @@ fn the_daemon_picks_up_config_edits_by_watching_the_file_and_by_reload() {
     let log = std::fs::read_to_string(env.path("daemon.log")).unwrap();
     assert!(log.contains("configuration file changed"), "{log}");
     assert!(log.contains("configuration reloaded"), "{log}");
+}
+
+// ---- round two: ops edges (issue 15) -------------------------------------------
+
+/// Starts `run` with its open-file limit lowered to `nofile` (a shell's
+/// `ulimit -n`), so a bounded number of idle connections can exhaust it.
+fn spawn_daemon_with_nofile(config: &std::path::Path, log: &std::path::Path, nofile: u32) -> Child {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {nofile} && exec \"$0\" --config \"$1\" run"
+        ))
+        .arg(env!("CARGO_BIN_EXE_newsriver"))
+        .arg(config)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(
+            std::fs::File::create(log).unwrap(),
+        ))
+        .spawn()
+        .unwrap()
+}
+
+/// Has the server closed this connection (EOF or reset), within `wait`?
+fn closed_by_server(stream: &mut std::net::TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = [0u8; 256];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue, // a 408 or 400 answer before the close
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn idle_and_slow_connections_cannot_starve_serving_or_polling() {
+    let server = TestServer::start();
+    server.fixed("/a", ok_feed("甲"));
+    let port = free_port();
+    let extra = format!(
+        "{EVERY_SECOND}{}header_timeout_secs = 2\nidle_timeout_secs = 3\n",
+        server_section(port)
+    );
+    let env = Env::with(FETCH, &[src("a", &server.url("/a"))], &extra);
+    let log = env.path("daemon.log");
+    // 128 descriptors: without a cap, 150 idle connections take them all.
+    let child = spawn_daemon_with_nofile(&env.config, &log, 128);
+    let daemon = Daemon { child, port };
+    wait_for(
+        Duration::from_secs(20),
+        || daemon.get_any("/healthz").is_some(),
+        "the daemon listens",
+    );
+    wait_for(
+        Duration::from_secs(10),
+        || !server.requests("/a").is_empty(),
+        "the source is polled",
+    );
+
+    let addr = format!("127.0.0.1:{port}");
+    let mut idle: Vec<std::net::TcpStream> = (0..150)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    // A slowloris: a header byte every 300 ms, never a whole request.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    let slow_started = Instant::now();
+    let dripper = {
+        let mut s = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for b in
+                b"GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter()
+            {
+                if s.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+
+    // A fresh request is answered while the idle connections are open
+    // (one that arrives at the cap is closed at once; a retry gets in).
+    let polled_before = server.requests("/a").len();
+    let started = Instant::now();
+    wait_for(
+        Duration::from_secs(8),
+        || daemon.get_any("/healthz").is_some(),
+        "a fresh request is served despite 150 idle connections",
+    );
+    assert!(started.elapsed() < Duration::from_secs(8));
+    // Polling keeps its descriptors.
+    wait_for(
+        Duration::from_secs(10),
+        || server.requests("/a").len() >= polled_before + 2,
+        "polling goes on",
+    );
+    // Every idle connection is closed by the server: beyond the cap at
+    // once, the others after the header timeout.
+    for (i, s) in idle.iter_mut().enumerate() {
+        assert!(
+            closed_by_server(s, Duration::from_secs(8)),
+            "idle connection {i} is still open"
+        );
+    }
+    assert!(
+        closed_by_server(&mut slow, Duration::from_secs(8)),
+        "the slowloris connection is still open"
+    );
+    assert!(
+        slow_started.elapsed() < Duration::from_secs(12),
+        "the slowloris was cut by the header timeout, not by running out of bytes: {:?}",
+        slow_started.elapsed()
+    );
+    let _ = dripper.join();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !log_text.contains("Too many open files"),
+        "polling ran out of descriptors: {log_text}"
+    );
+    daemon.stop();
+}
+
+#[test]
+fn a_second_daemon_on_the_same_database_refuses_to_start_and_restore_waits_for_the_first() {
+    let server = TestServer::start();
+    server.fixed("/a", ok_feed("甲"));
+    let env = Env::with(FETCH, &[src("a", &server.url("/a"))], EVERY_SECOND);
+    let daemon = Daemon::start(&env);
+    let first = daemon.child.id();
+    let pid_file = env.path("news.db.pid");
+    wait_for(
+        Duration::from_secs(10),
+        || pid_file.exists(),
+        "the pid file is written",
+    );
+
+    // The second `run`: another port, the same database.
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let second_port = free_port();
+    let start = text.find("\n[server]").unwrap();
+    let second_config = env.path("second.toml");
+    std::fs::write(
+        &second_config,
+        format!("{}\n{}", &text[..start], server_section(second_port)),
+    )
+    .unwrap();
+    let mut second = spawn_daemon(&second_config, Some(&env.path("second.log")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("a second daemon on the same database kept running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let second_log = std::fs::read_to_string(env.path("second.log")).unwrap();
+    assert!(
+        second_log.contains(&format!("pid {first}")) && second_log.contains("news.db"),
+        "the error names the running daemon: {second_log}"
+    );
+    // The first daemon's pid file is still there, still naming it.
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert_eq!(pid.trim(), first.to_string());
+
+    // restore is refused while the daemon runs, whatever the pid file says.
+    let backup = env.path("backup.db");
+    let r = env.run(&["backup", backup.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    std::fs::remove_file(&pid_file).unwrap();
+    let r = env.run(&["restore", backup.to_str().unwrap()]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr.contains(&format!("pid {first}")) && r.stderr.contains("stop it"),
+        "{r:?}"
+    );
+    daemon.stop();
+    // Stopped: restore may go ahead.
+    let r = env.run(&["restore", backup.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+#[test]
+fn healthz_is_not_ok_until_a_source_has_succeeded_and_failures_are_logged_once() {
+    let server = TestServer::start();
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let healthy = healthy.clone();
+        server.route("/a", move |_| {
+            if healthy.load(Ordering::SeqCst) {
+                ok_feed("甲")
+            } else {
+                Response::new(500)
+            }
+        });
+    }
+    // A feed whose parse error quotes an escape sequence.
+    server.fixed(
+        "/evil",
+        Response::ok(
+            "application/rss+xml",
+            "<rss version=\"2.0\"><chan\u{1b}[31mnel></rss>",
+        ),
+    );
+    let env = Env::with(
+        FETCH,
+        &[
+            src("a", &server.url("/a")),
+            src("evil", &server.url("/evil")),
+        ],
+        EVERY_SECOND,
+    );
+    let daemon = Daemon::start(&env);
+    wait_for(
+        Duration::from_secs(10),
+        || server.requests("/a").len() >= 2 && !server.requests("/evil").is_empty(),
+        "both sources are polled",
+    );
+    let (status, body) = daemon.get_any("/healthz").unwrap();
+    assert_eq!(status, 503, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "starting", "{body}");
+    assert_eq!(health["database"], true, "{body}");
+    assert!(
+        health["reason"].as_str().unwrap().contains("no source"),
+        "{body}"
+    );
+
+    healthy.store(true, Ordering::SeqCst);
+    wait_for(
+        Duration::from_secs(20),
+        || daemon.get_any("/healthz").is_some_and(|(s, _)| s == 200),
+        "healthz turns ok after the first success",
+    );
+    let (_, body) = daemon.get_any("/healthz").unwrap();
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok", "{body}");
+    assert!(health.get("reason").is_none(), "{body}");
+
+    // /metrics: HELP for every family, per-source failures and last success.
+    let metrics = daemon.get("/metrics").unwrap();
+    let families: std::collections::BTreeSet<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(families.len() >= 6, "{metrics}");
+    for family in &families {
+        assert!(
+            metrics.contains(&format!("# HELP {family} ")),
+            "no HELP for {family}: {metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("newsriver_source_failures_total{source=\"evil\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("newsriver_source_consecutive_failures{source=\"evil\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("newsriver_source_last_success_timestamp_seconds{source=\"a\"}"),
+        "{metrics}"
+    );
+    promtool_check(&metrics);
+
+    daemon.stop();
+    // Each failed poll is one log line, with the escape sequence made visible.
+    let failed_polls = env.count(
+        "SELECT count(*) FROM polls WHERE outcome = 'failed' AND source_id IN ('a', 'evil')",
+    );
+    let log = std::fs::read_to_string(env.path("daemon.log")).unwrap();
+    let logged = log.lines().filter(|l| l.contains("poll failed")).count() as i64;
+    assert!(failed_polls >= 2);
+    assert_eq!(logged, failed_polls, "{log}");
+    assert!(!log.contains('\u{1b}'), "a raw ESC reached the log: {log}");
+    assert!(log.contains("\\u{1b}[31m"), "{log}");
+}
+
+/// `promtool check metrics` on `text` when promtool is installed (a note
+/// otherwise; CI need not have it).
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("note: promtool is not on PATH; `promtool check metrics` skipped");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -314,6 +314,7 @@ fn disable_enable_tag_and_remove_touch_only_their_source() {
     assert_eq!(r.code, Some(0), "{r:?}");
     let disabled = read(&env);
     only_insertion(&before, &disabled, "enabled = false\n");
+    env.create_db();
     let list = env.run(&["sources", "list", "--format", "json"]);
     assert!(list.stdout.contains(r#""id":"beta","#), "{list:?}");
     assert!(
@@ -437,6 +438,9 @@ fn opml_export_then_import_gives_the_same_sources_and_a_second_import_adds_nothi
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.starts_with("imported 3 sources"), "{r:?}");
     let listed = |e: &Env| -> Vec<(String, String, Vec<String>)> {
+        if !e.db_path().exists() {
+            e.create_db();
+        }
         let r = e.run(&["sources", "list", "--format", "json"]);
         assert_eq!(r.code, Some(0), "{r:?}");
         let mut v: Vec<_> = r

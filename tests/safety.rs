@@ -271,15 +271,21 @@ fn restore_checks_the_backup_refuses_while_the_daemon_runs_and_replaces_atomical
     assert!(r.stderr.contains("not a newsriver database"), "{r:?}");
     assert_eq!(env.stories(), 25);
 
-    // A pid file naming a live process (this test's own) stands for a
-    // running daemon: refused.
-    let pid_file = env.path("news.db.pid");
-    std::fs::write(&pid_file, format!("{}\n", std::process::id())).unwrap();
+    // A daemon holds the database's lock (`news.db.lock`, with its pid):
+    // refused, naming it. Here this test holds the lock.
+    let lock_path = env.path("news.db.lock");
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(&lock_path, format!("{}\n", std::process::id())).unwrap();
     let r = env.run(&["restore", backup.to_str().unwrap()]);
     assert_eq!(r.code, Some(1), "{r:?}");
-    assert!(r.stderr.contains("daemon is running"), "{r:?}");
+    assert!(
+        r.stderr.contains("is running")
+            && r.stderr.contains(&format!("pid {}", std::process::id())),
+        "{r:?}"
+    );
     assert_eq!(env.stories(), 25);
-    std::fs::remove_file(&pid_file).unwrap();
+    drop(lock);
 
     let r = env.run(&["restore", backup.to_str().unwrap()]);
     assert_eq!(r.code, Some(0), "{r:?}");

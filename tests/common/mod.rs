@@ -440,6 +440,13 @@ impl Env {
             .collect()
     }
 
+    /// Creates the (empty) database as `poll` would, without polling: the
+    /// admin commands that read it refuse a database that does not exist.
+    pub fn create_db(&self) {
+        let config = newsriver::config::Config::load(&self.config).unwrap();
+        newsriver::pipeline::open_store(&config).unwrap();
+    }
+
     /// A read-only connection to the database the binary wrote.
     pub fn db(&self) -> Connection {
         open_ro(&self.db_path())
