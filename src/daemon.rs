@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, Source};
-use crate::http::{self, AppState, FeedCache};
+use crate::http::{self, AppState, FeedCache, HealthState};
 use crate::pipeline::{Poller, SourceOutcome, SourceReport};
 use crate::schedule::{self, Backoff};
 use crate::store::Store;
@@ -145,6 +145,10 @@ fn describe_metrics() {
         metrics::Unit::Seconds,
         "Time to render one topic feed in one format."
     );
+    describe_counter!(
+        "newsriver_feed_render_failures_total",
+        "Topic feeds whose render failed (the previous feed is kept)."
+    );
     describe_gauge!(
         "newsriver_sources_in_backoff",
         "Enabled sources waiting after failures or a Retry-After."
@@ -235,9 +239,23 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", running.config.server.listen))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    // Readers (feed rendering) use a connection of their own: the writer
+    // never waits for them, nor they for it. /healthz reads `health`.
+    let reader = Arc::new(Mutex::new(
+        Store::open_reader(&running.config.storage.path).map_err(|e| e.to_string())?,
+    ));
+    let health = {
+        let reader = reader.clone();
+        let last = tokio::task::spawn_blocking(move || lock(&reader).last_success())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        HealthState::new(last)
+    };
     let cache = Arc::new(FeedCache::new(&running.config));
-    http::refresh_blocking(&cache, &running.poller.store()).await;
-    let app = AppState::new(cache, running.poller.store(), metrics);
+    http::refresh_blocking(&cache, &reader).await;
+    let app = AppState::new(cache, health.clone(), metrics);
+    let (rerender, refresher) = http::spawn_refresher(app.clone(), reader.clone());
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let router = http::router(app.clone());
     let limits = http::Limits::new(&running.config.server);
@@ -381,6 +399,11 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                             match result {
                                 Ok(report) => {
                                     store_failures = 0;
+                                    if matches!(report.outcome, SourceOutcome::Failed { .. }) {
+                                        health.stored_ok();
+                                    } else {
+                                        health.polled_ok(Utc::now());
+                                    }
                                     if let SourceOutcome::Failed { error } = &report.outcome {
                                         totals.1 += 1;
                                         tracing::warn!(
@@ -395,6 +418,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                                 Err(e) => {
                                     totals.1 += 1;
                                     store_failures += 1;
+                                    health.store_failed(e.clone());
                                     let pause = store_pause(store_failures);
                                     paused_until = chrono::TimeDelta::from_std(pause)
                                         .ok()
@@ -412,7 +436,8 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                     }
                 }
                 if changed {
-                    http::refresh_blocking(&app.cache(), &running.poller.store()).await;
+                    // Rendered by the refresher, not here: the loop goes on.
+                    rerender.notify_one();
                 }
                 let status = format!(
                     "{} polls, {} failed, {} new stories; {} in flight",
@@ -443,7 +468,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                 if maintenance.as_ref().is_none_or(|m| m.is_finished()) {
                     maintenance = Some(tokio::spawn(maintain(
                         running.poller.store(),
-                        app.cache(),
+                        rerender.clone(),
                         running.config.storage.retention_days,
                         stopping.clone(),
                     )));
@@ -458,7 +483,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
             match reload(config_path, &running).await {
                 Ok(new) => {
                     let cache = Arc::new(FeedCache::new(&new.config));
-                    http::refresh_blocking(&cache, &new.poller.store()).await;
+                    http::refresh_blocking(&cache, &reader).await;
                     app.set_cache(cache);
                     tracing::info!(
                         sources = new.config.sources.len(),
@@ -495,6 +520,7 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
         while polls.join_next().await.is_some() {}
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    refresher.abort();
     remove_own_pid_file(&pid_path);
     drop(running);
     tracing::info!("stopped");
@@ -519,7 +545,7 @@ fn file_stamp(path: &Path) -> Option<(PathBuf, u64, u64, std::time::SystemTime)>
 /// batches at shutdown.
 async fn maintain(
     store: Arc<Mutex<Store>>,
-    cache: Arc<FeedCache>,
+    rerender: Arc<tokio::sync::Notify>,
     retention_days: Option<u64>,
     stopping: Arc<AtomicBool>,
 ) {
@@ -546,7 +572,7 @@ async fn maintain(
                 );
             }
             if done.pruned.stories > 0 {
-                http::refresh_blocking(&cache, &store).await;
+                rerender.notify_one();
             }
         }
         Ok(Err(e)) => {

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -271,11 +272,12 @@ fn opml(config: &Config) -> String {
     doc.to_string().unwrap_or_default()
 }
 
-/// What the handlers share: the current feed cache (swapped on reload), the
-/// database for `/healthz`, and the metrics registry for `/metrics`.
+/// What the handlers share: the current feed cache (swapped on reload),
+/// the health the daemon reports for `/healthz`, and the metrics registry
+/// for `/metrics`. No database: a handler never waits for SQLite.
 pub struct AppState {
     cache: RwLock<Arc<FeedCache>>,
-    store: Arc<Mutex<Store>>,
+    health: Arc<HealthState>,
     metrics: Option<PrometheusHandle>,
     started: std::time::Instant,
 }
@@ -283,12 +285,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         cache: Arc<FeedCache>,
-        store: Arc<Mutex<Store>>,
+        health: Arc<HealthState>,
         metrics: Option<PrometheusHandle>,
     ) -> Arc<AppState> {
         Arc::new(AppState {
             cache: RwLock::new(cache),
-            store,
+            health,
             metrics,
             started: std::time::Instant::now(),
         })
@@ -301,6 +303,59 @@ impl AppState {
     /// After a reload: new topics, new cache.
     pub fn set_cache(&self, cache: Arc<FeedCache>) {
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = cache;
+    }
+}
+
+/// What `/healthz` reports, kept by whoever writes (the daemon after each
+/// poll) instead of asked of the database: a cold poll holds the writer for
+/// seconds, and a health check must not queue behind it.
+#[derive(Debug, Default)]
+pub struct HealthState {
+    /// Unix seconds of the last successful poll of any source; 0: none yet.
+    last_success: AtomicI64,
+    /// The last poll could not be stored: why.
+    store_error: Mutex<Option<String>>,
+}
+
+impl HealthState {
+    /// Starts from what the database says (the last success survives restarts).
+    pub fn new(last_success: Option<DateTime<Utc>>) -> Arc<HealthState> {
+        let state = HealthState::default();
+        if let Some(t) = last_success {
+            state.polled_ok(t);
+        }
+        Arc::new(state)
+    }
+
+    /// A source polled successfully at `at` (and so was stored).
+    pub fn polled_ok(&self, at: DateTime<Utc>) {
+        self.last_success
+            .fetch_max(at.timestamp().max(1), std::sync::atomic::Ordering::Relaxed);
+        self.stored_ok();
+    }
+
+    /// A poll was stored (whatever its outcome).
+    pub fn stored_ok(&self) {
+        *self.store_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// A poll could not be stored.
+    pub fn store_failed(&self, why: String) {
+        *self.store_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+    }
+
+    /// What `judge_health` takes: the store's error, else the last success.
+    fn database(&self) -> Result<Option<DateTime<Utc>>, String> {
+        if let Some(e) = self
+            .store_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Err(e);
+        }
+        let t = self.last_success.load(std::sync::atomic::Ordering::Relaxed);
+        Ok((t > 0).then(|| DateTime::from_timestamp(t, 0)).flatten())
     }
 }
 
@@ -352,17 +407,7 @@ pub fn judge_health(
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    let store = state.store.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let store = store.lock().unwrap_or_else(|e| e.into_inner());
-        store.ping().and_then(|()| store.last_success())
-    })
-    .await;
-    let database = match checked {
-        Ok(Ok(last)) => Ok(last),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+    let database = state.health.database();
     let last = database.as_ref().ok().copied().flatten();
     let db_ok = database.is_ok();
     let enabled = state
@@ -538,15 +583,31 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cache = Arc::new(FeedCache::new(config));
+    let health = HealthState::new(store.last_success().ok().flatten());
     let store = Arc::new(Mutex::new(store));
     refresh_blocking(&cache, &store).await;
-    let state = AppState::new(cache.clone(), store.clone(), None);
+    let state = AppState::new(cache.clone(), health.clone(), None);
     let refresher = tokio::spawn(async move {
         let mut tick = tokio::time::interval(check_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             refresh_blocking(&cache, &store).await;
+            // A daemon elsewhere may be polling into this database.
+            let reader = store.clone();
+            let last = tokio::task::spawn_blocking(move || {
+                reader
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .last_success()
+            })
+            .await;
+            match last {
+                Ok(Ok(Some(t))) => health.polled_ok(t),
+                Ok(Ok(None)) => health.stored_ok(),
+                Ok(Err(e)) => health.store_failed(e.to_string()),
+                Err(e) => health.store_failed(e.to_string()),
+            }
         }
     });
     let result = serve_connections(
@@ -558,6 +619,25 @@ pub async fn serve(
     .await;
     refresher.abort();
     result
+}
+
+/// Re-renders the feeds whenever `wake` is notified (notifications while a
+/// render runs are coalesced into one more), on `reader`, a read-only
+/// connection of its own: the daemon's scheduling loop and the writer never
+/// wait for rendering and compression.
+pub fn spawn_refresher(
+    app: Arc<AppState>,
+    reader: Arc<Mutex<Store>>,
+) -> (Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let woken = wake.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            woken.notified().await;
+            refresh_blocking(&app.cache(), &reader).await;
+        }
+    });
+    (wake, task)
 }
 
 // ---- connections ---------------------------------------------------------------

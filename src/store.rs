@@ -629,7 +629,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Is the database answering? (for `/healthz`)
+    /// A read-only connection to an existing database, for readers that
+    /// must never wait for the writer (WAL: readers see the last commit
+    /// while a write transaction runs). Run no migrations: the writer did.
+    pub fn open_reader(path: &Path) -> Result<Store> {
+        let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.pragma_update(None, "cache_size", -8 * 1024)?;
+        Ok(Store { conn })
+    }
+
+    /// Is the database answering? (the watchdog's check)
     pub fn ping(&self) -> Result<()> {
         self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())

@@ -785,3 +785,62 @@ fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn healthz_and_cached_feeds_answer_while_the_writer_waits_for_the_database() {
+    let server = TestServer::start();
+    let n = Arc::new(AtomicUsize::new(0));
+    {
+        let n = n.clone();
+        // A new item every poll, so every poll writes.
+        server.route("/a", move |_| {
+            ok_feed(&format!("测试 第{}条", n.fetch_add(1, Ordering::SeqCst)))
+        });
+    }
+    let topic = "\n[[topic]]\nslug = \"t\"\ntitle = \"测试\"\nquery = '测试'\n";
+    let env = Env::with(
+        FETCH,
+        &[src("a", &server.url("/a"))],
+        &format!("{EVERY_SECOND}{topic}"),
+    );
+    let daemon = Daemon::start(&env);
+    wait_for(
+        Duration::from_secs(20),
+        || daemon.get_any("/healthz").is_some_and(|(s, _)| s == 200),
+        "the first poll succeeds",
+    );
+    assert!(daemon.get("/topics/t.atom").is_some());
+    // Someone else holds SQLite's write lock: the daemon's next poll waits
+    // in its transaction (up to the busy timeout, 5 s) holding the writer.
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let before = server.requests("/a").len();
+    wait_for(
+        Duration::from_secs(10),
+        || server.requests("/a").len() > before,
+        "a poll starts while the database is locked",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // /healthz reports from what the daemon knows, the feed from memory:
+    // neither waits for the writer.
+    for _ in 0..4 {
+        let started = Instant::now();
+        let health = daemon.get_any("/healthz");
+        let feed = daemon.get("/topics/t.atom");
+        let took = started.elapsed();
+        assert!(health.is_some() && feed.is_some());
+        assert!(
+            took < Duration::from_millis(1_500),
+            "/healthz and a cached feed took {took:?} while the writer waited"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    db.execute_batch("ROLLBACK").unwrap();
+    // The writer goes on once the lock is gone; health comes back.
+    wait_for(
+        Duration::from_secs(20),
+        || daemon.get_any("/healthz").is_some_and(|(s, _)| s == 200),
+        "healthy again",
+    );
+    daemon.stop();
+}
