@@ -369,6 +369,30 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Traditional → Simplified folding (fast2s) on top of `fold`, the form
+    // near-duplicate keys are computed on: its cost per copy.
+    let mut g = c.benchmark_group("script folding");
+    g.throughput(Throughput::Elements(fx.normalized.len() as u64));
+    g.bench_function("fold", |b| {
+        b.iter(|| {
+            fx.normalized
+                .iter()
+                .map(|n| newsriver::normalize::fold(&n.text).len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("fold+simplified", |b| {
+        b.iter(|| {
+            fx.normalized
+                .iter()
+                .map(|n| {
+                    newsriver::normalize::simplified(&newsriver::normalize::fold(&n.text)).len()
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+
     let topics: Vec<Matcher> = [
         ("education", "教育 OR 学校 OR 学生"),
         ("economy", "经济 AND (增长 OR 市场 OR 投资)"),
@@ -390,10 +414,12 @@ fn bench(c: &mut Criterion) {
             fx.normalized
                 .iter()
                 .map(|n| {
+                    // As `Topics::classify` does: both in Simplified script.
                     let title = normalize_term(&n.title);
+                    let text = newsriver::query::match_text(&n.text);
                     topics
                         .iter()
-                        .filter(|m| m.matches(&title, &n.text, &tags))
+                        .filter(|m| m.matches(&title, &text, &tags))
                         .count()
                 })
                 .sum::<usize>()

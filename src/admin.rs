@@ -447,11 +447,12 @@ pub fn topics_preview(store: &Store, query: &Query, limit: usize) -> crate::stor
     for story in store.newest_stories(20_000)? {
         scanned += 1;
         let t = normalize_term(&story.title);
-        if !query.matches(&t, &story.text) {
+        let text = crate::query::match_text(&story.text);
+        if !query.matches(&t, &text) {
             continue;
         }
         let mut terms = Vec::new();
-        query.matched_terms(&t, &story.text, &mut terms);
+        query.matched_terms(&t, &text, &mut terms);
         let _ = writeln!(
             out,
             "{}  {}  {}  [{}]",

@@ -152,7 +152,7 @@ const PERMUTATIONS: [(u64, u64); HASHES] = {
 /// The index keys of a normalized text: one per LSH band, plus the lead key.
 /// Empty for texts too short to judge.
 pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
-    let folded = fold(text);
+    let folded = key_form(text);
     if folded.chars().count() < params.min_chars {
         return Vec::new();
     }
@@ -186,9 +186,16 @@ fn lead_key(folded: &str) -> u64 {
     )
 }
 
+/// The form texts are compared in: letters and digits only (`fold`), in
+/// Simplified script (`normalize::simplified`), so the same wire story in
+/// Traditional and Simplified characters has the same shingles.
+fn key_form(text: &str) -> String {
+    crate::normalize::simplified(&fold(text))
+}
+
 /// Scores two normalized texts.
 pub fn score(a: &str, b: &str) -> Score {
-    score_folded(&fold(a), &fold(b))
+    score_folded(&key_form(a), &key_form(b))
 }
 
 /// `score` of two texts already folded (`judge` needs the folded forms too:
@@ -226,7 +233,7 @@ pub fn judge(
     days_apart: i64,
     params: &Params,
 ) -> (Verdict, Score) {
-    let (a, b) = (fold(new_text), fold(story_text));
+    let (a, b) = (key_form(new_text), key_form(story_text));
     let s = score_folded(&a, &b);
     let shortest = a.chars().count().min(b.chars().count());
     // Copies of one report keep its figures; the shorter one's numbers are
@@ -615,6 +622,23 @@ mod tests {
             place(FULL, None, None, &old, &p()),
             Placement::Near { .. }
         ));
+    }
+
+    /// FULL in Traditional characters, as a Taiwan or Hong Kong outlet prints it.
+    const FULL_TRADITIONAL: &str = "今天,記者從北京市教委了解到,2023年京津冀教育協同發展工作會議在京召開。三地將積極推進各級各類教育融合發展,在更大範圍、更深領域加強教育協同,形成更加緊密的新發展格局。天津市委教育工委常務副書記荊洪陽在講話中表示,天津把推進京津冀教育科技人才協同發展作為首項任務。河北省副省長董兆偉表示,河北省全力推進京津優質中小學基礎教育資源同河北合作共享。";
+
+    #[test]
+    fn traditional_and_simplified_copies_are_one_story() {
+        let (v, s) = judge(FULL_TRADITIONAL, FULL, 0, &p());
+        assert!(matches!(v, Verdict::Same { .. }), "{v:?} {s:?}");
+        assert!(s.jaccard > 0.95, "{s:?}");
+        assert_eq!(
+            index_keys(FULL_TRADITIONAL, &p()),
+            index_keys(FULL, &p()),
+            "the same index keys: the lookup finds the other script"
+        );
+        // Without the folding they would not even be candidates.
+        assert!(score_folded(&fold(FULL_TRADITIONAL), &fold(FULL)).jaccard < 0.6);
     }
 
     #[test]

@@ -595,6 +595,19 @@ fn collapse_ws(s: &str) -> String {
     out
 }
 
+/// Traditional Chinese characters as Simplified (`教育協同` → `教育协同`), for
+/// matching and near-duplicate keys only, never for what readers see or the
+/// content hash: an outlet in Taiwan or Hong Kong carries the same wire
+/// story, and a topic query in either script should find both. fast2s
+/// (MIT): a character table with a few context rules, fast enough for the
+/// poll's hot path (see the `fold` benches).
+pub fn simplified(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_string();
+    }
+    fast2s::convert(s)
+}
+
 /// Keeps letters and digits only: the form that is hashed.
 pub fn fold(text: &str) -> String {
     // CJK Unified Ideographs (all letters) answered without the Unicode

@@ -75,10 +75,17 @@ impl Tok {
     }
 }
 
-/// Normalizes a term the way story text is normalized.
+/// Normalizes a term (or a title) the way story text is normalized, and
+/// in Simplified script (`normalize::simplified`), so that a query in
+/// either script matches both.
 pub fn normalize_term(s: &str) -> String {
     let s: String = s.nfkc().collect::<String>().to_lowercase();
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::normalize::simplified(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// A story's normalized text in the form queries match (Simplified script).
+pub fn match_text(text: &str) -> String {
+    crate::normalize::simplified(text)
 }
 
 fn tokenize(q: &str) -> Result<Vec<(usize, Tok)>, QueryError> {

@@ -3,7 +3,7 @@
 //! story when a topic's fingerprint (query + tags) changes.
 
 use crate::config;
-use crate::query::{Query, normalize_term};
+use crate::query::{Query, match_text, normalize_term};
 use crate::store::{StoryView, TopicRow};
 
 /// One topic ready for matching.
@@ -70,9 +70,10 @@ impl Topics {
             return Vec::new();
         }
         let title = normalize_term(story.title);
+        let text = match_text(story.text);
         self.matchers
             .iter()
-            .filter(|m| m.matches(&title, story.text, story.tags))
+            .filter(|m| m.matches(&title, &text, story.tags))
             .map(|m| m.slug.clone())
             .collect()
     }
@@ -103,5 +104,39 @@ mod tests {
         };
         assert!(t.matches("", "教育", &["national".into()]));
         assert!(!t.matches("", "教育", &["world".into()]));
+    }
+
+    #[test]
+    fn a_query_in_either_script_matches_both() {
+        let topics = |q: &str| Topics {
+            matchers: vec![Matcher {
+                slug: "edu".into(),
+                query: Query::parse(q).unwrap(),
+                tags: vec![],
+                fingerprint: String::new(),
+            }],
+        };
+        let story = |title, text| StoryView {
+            title,
+            text,
+            tags: &[],
+        };
+        for q in ["教育 AND 协同", "教育 AND 協同", "title:会议", "title:會議"] {
+            for (title, text) in [
+                ("京津冀教育协同发展工作会议召开", "三地教育协同发展"),
+                ("京津冀教育協同發展工作會議召開", "三地教育協同發展"),
+            ] {
+                assert_eq!(
+                    topics(q).classify(&story(title, text)),
+                    vec!["edu".to_string()],
+                    "{q} on {title}"
+                );
+            }
+        }
+        assert!(
+            topics("教育 AND 协同")
+                .classify(&story("体育新闻", "足球比赛"))
+                .is_empty()
+        );
     }
 }

@@ -636,3 +636,64 @@ fn a_copy_that_matches_two_stories_merges_them_under_the_first_seen_id() {
     let feed: serde_json::Value = serde_json::from_str(&feed.stdout).unwrap();
     assert_eq!(feed["items"].as_array().unwrap().len(), 1);
 }
+
+// ---- Traditional and Simplified script ----------------------------------------
+
+const EDU_SIMPLIFIED: &str = "记者从北京市教委了解到，2023年京津冀教育协同发展工作会议在京召开。三地将积极推进各级各类教育融合发展，在更大范围、更深领域加强教育协同，形成更加紧密的新发展格局。";
+const EDU_TRADITIONAL: &str = "記者從北京市教委了解到，2023年京津冀教育協同發展工作會議在京召開。三地將積極推進各級各類教育融合發展，在更大範圍、更深領域加強教育協同，形成更加緊密的新發展格局。";
+
+#[test]
+fn traditional_and_simplified_copies_merge_and_a_query_in_either_script_finds_them() {
+    let server = TestServer::start();
+    let feed = |title: &str, body: &str, guid: &str| {
+        rss2(
+            "教育",
+            &[Item {
+                guid: Some(guid),
+                link: Some("https://outlet.example/edu.html"),
+                title: Some(title),
+                description: Some(body),
+                pub_date: Some(DAY),
+            }],
+        )
+    };
+    server.fixed(
+        "/xinhua",
+        Response::ok(
+            RSS_TYPE,
+            feed("京津冀教育协同发展工作会议召开", EDU_SIMPLIFIED, "s-1"),
+        ),
+    );
+    server.fixed(
+        "/cna",
+        Response::ok(
+            RSS_TYPE,
+            feed("京津冀教育協同發展工作會議召開", EDU_TRADITIONAL, "t-1"),
+        ),
+    );
+    let topics = "\n[[topic]]\nslug = \"edu\"\ntitle = \"教育\"\nquery = '教育 AND 协同'\n\
+                  \n[[topic]]\nslug = \"edu-t\"\ntitle = \"教育\"\nquery = '會議'\n";
+    let env = Env::with(
+        FETCH,
+        &[
+            src("xinhua", &server.url("/xinhua")),
+            src("cna", &server.url("/cna")),
+        ],
+        topics,
+    );
+    env.poll(&[]);
+    assert_eq!(env.copies(), 2);
+    assert_eq!(env.stories(), 1, "one story in two scripts");
+    let stories = env.export(&[]);
+    assert_eq!(stories[0]["copies"].as_array().unwrap().len(), 2);
+    let topics: Vec<&str> = stories[0]["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert_eq!(topics, vec!["edu", "edu-t"], "{stories:?}");
+    // What readers see keeps each outlet's script.
+    let titles = env.copy_titles("cna");
+    assert_eq!(titles, vec!["京津冀教育協同發展工作會議召開".to_string()]);
+}
