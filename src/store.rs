@@ -315,6 +315,9 @@ pub struct ExportedStory {
     pub link: Option<String>,
     pub published: String,
     pub topics: Vec<String>,
+    /// The plain text topics match and near-duplicate detection compares
+    /// (normalized: NFKC, lower case, boilerplate removed; the fullest copy's).
+    pub text: String,
     pub copies: Vec<ExportedCopy>,
 }
 
@@ -999,7 +1002,7 @@ impl Store {
         mut out: impl FnMut(ExportedStory) -> std::io::Result<()>,
     ) -> Result<std::io::Result<()>> {
         let mut stories = self.conn.prepare(&format!(
-            "SELECT id, content_hash, title, link, published FROM stories
+            "SELECT id, content_hash, title, link, published, text FROM stories
              WHERE published >= ?1
                AND (?2 IS NULL OR id IN (SELECT story_id FROM story_topics WHERE topic = ?2))
                AND {filter}
@@ -1044,6 +1047,7 @@ impl Store {
                 topics: topics
                     .query_map([&id], |t| t.get(0))?
                     .collect::<rusqlite::Result<Vec<String>>>()?,
+                text: r.get(5)?,
                 copies: list,
             };
             if let Err(e) = out(story) {

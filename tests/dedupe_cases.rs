@@ -693,6 +693,14 @@ fn traditional_and_simplified_copies_merge_and_a_query_in_either_script_finds_th
         .filter_map(|t| t.as_str())
         .collect();
     assert_eq!(topics, vec!["edu", "edu-t"], "{stories:?}");
+    // `text` is what topics matched and dedupe compared: the normalized text
+    // of the copy stored first (the two are equally long), in its script.
+    let text = stories[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("记者从北京市教委了解到,2023年京津冀教育协同")
+            || text.starts_with("記者從北京市教委了解到,2023年京津冀教育協同"),
+        "{text}"
+    );
     // What readers see keeps each outlet's script.
     let titles = env.copy_titles("cna");
     assert_eq!(titles, vec!["京津冀教育協同發展工作會議召開".to_string()]);
