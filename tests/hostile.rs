@@ -984,6 +984,18 @@ fn render(env: &Env, format: &str) -> String {
     run.stdout
 }
 
+/// Topic `t` rendered in `format`, and the entry titles a feed reader reads back.
+fn rendered_titles(env: &Env, format: &str) -> (String, Vec<String>) {
+    let doc = render(env, format);
+    let feed = feed_rs::parser::parse(doc.as_bytes()).unwrap_or_else(|e| panic!("{format}: {e}"));
+    let titles = feed
+        .entries
+        .iter()
+        .filter_map(|e| e.title.as_ref().map(|t| t.content.clone()))
+        .collect();
+    (doc, titles)
+}
+
 #[test]
 fn xss_vectors_in_titles_content_links_and_authors_are_neutralized() {
     let server = TestServer::start();
@@ -1419,14 +1431,7 @@ fn html_nesting_that_fools_a_text_count_is_shown_as_text_in_every_field() {
     );
     assert_eq!(env.source("nest").last_outcome.as_deref(), Some("ok"));
     for format in ["atom", "rss", "json"] {
-        let doc = render(&env, format);
-        let feed =
-            feed_rs::parser::parse(doc.as_bytes()).unwrap_or_else(|e| panic!("{format}: {e}"));
-        let titles: Vec<String> = feed
-            .entries
-            .iter()
-            .filter_map(|e| e.title.as_ref().map(|t| t.content.clone()))
-            .collect();
+        let (doc, titles) = rendered_titles(&env, format);
         assert!(
             titles.iter().any(|t| t == "测试 深层标题"),
             "{format}: {titles:?}"
