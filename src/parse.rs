@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use feed_rs::model::{Entry, FeedType, Link};
+use url::Url;
 
 use crate::model::{FeedFormat, ParsedFeed, ParsedItem};
 
@@ -21,10 +22,14 @@ pub enum ParseError {
 /// overflow aborts the process; `catch_unwind` cannot catch it).
 pub const MAX_XML_DEPTH: usize = 256;
 
-/// Parses a decoded document. `base` resolves relative links. A document
-/// that feed-rs rejects gets one second try after `repair` (bare `&`, HTML
-/// entities, a missing RSS `version`, JSON Feed 1.0 quirks), as lenient
-/// readers do; what was repaired is in `ParsedFeed::repairs`.
+/// Parses a decoded document. `base` (the feed's URL) resolves relative
+/// links. Atom 0.3 and RSS 1.0 items without a link are first mapped onto
+/// what feed-rs reads (`prepass`). A document that feed-rs rejects gets a
+/// second, lenient reading: `repair` (bare `&`, HTML entities, a missing RSS
+/// `version`, JSON Feed 1.0 quirks), then, for a document that breaks
+/// part-way (truncated, mismatched tags), `cut_at_break`: every complete
+/// entry before the break is kept. What was repaired is in
+/// `ParsedFeed::repairs`.
 pub fn parse(text: &str, base: Option<&str>) -> Result<ParsedFeed, ParseError> {
     parse_in_zone(text, base, DEFAULT_ZONE)
 }
@@ -43,27 +48,53 @@ pub fn parse_in_zone(
     base: Option<&str>,
     zone: FixedOffset,
 ) -> Result<ParsedFeed, ParseError> {
-    if xml_too_deep(text, MAX_XML_DEPTH) {
+    let scan = scan_xml(text, MAX_XML_DEPTH);
+    if scan.too_deep {
         return Err(ParseError::TooDeep);
     }
-    match parse_strict(text, base, zone) {
-        Ok(feed) => Ok(feed),
+    let prepared = prepass(text);
+    let text: &str = prepared.text.as_deref().unwrap_or(text);
+    let mut feed = match parse_strict(text, base, zone) {
+        Ok(feed) => feed,
         Err(first) => {
             if looks_like_html(text) {
                 return Err(ParseError::HtmlPage);
             }
-            let Some((fixed, repairs)) = repair(text) else {
-                return Err(first);
+            let repaired = repair(text);
+            let (fixed, mut repairs) = match &repaired {
+                Some((fixed, repairs)) => (fixed.as_str(), repairs.clone()),
+                None => (text, Vec::new()),
             };
-            match parse_strict(&fixed, base, zone) {
-                Ok(mut feed) => {
-                    feed.repairs = repairs;
-                    Ok(feed)
+            let second = repaired.as_ref().map(|_| parse_strict(fixed, base, zone));
+            let mut feed = match second {
+                Some(Ok(feed)) => feed,
+                _ => {
+                    let Some((cut, note)) = cut_at_break(fixed) else {
+                        return Err(first);
+                    };
+                    let Ok(mut feed) = parse_strict(&cut, base, zone) else {
+                        return Err(first);
+                    };
+                    let note = format!(
+                        "{note}; kept the {} complete entries before it",
+                        feed.items.len() + feed.skipped
+                    );
+                    repairs.push(note.clone());
+                    feed.broken = Some(note);
+                    feed
                 }
-                Err(_) => Err(first),
-            }
+            };
+            feed.repairs = repairs;
+            feed
         }
+    };
+    if prepared.atom03 && feed.format == FeedFormat::Atom {
+        feed.format = FeedFormat::Atom03;
     }
+    if feed.format != FeedFormat::Json {
+        feed.items_in_document = scan.items.max(feed.items.len() + feed.skipped);
+    }
+    Ok(feed)
 }
 
 fn parse_strict(
@@ -80,18 +111,33 @@ fn parse_strict(
     })
 }
 
+/// Distinct dates the reader could not read, at most this many.
+const MAX_UNREADABLE_DATES: usize = 10;
+
 fn parse_with_feed_rs(
     text: &str,
     base: Option<&str>,
     zone: FixedOffset,
 ) -> Result<ParsedFeed, ParseError> {
+    let unreadable = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = unreadable.clone();
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base)
         // feed-rs invents an id (a UUID when there is no link) for items
         // without one; we keep "no id" and derive a stable key ourselves.
         .id_generator(|_links, _title, _uri| String::new())
         .sanitize_content(false)
-        .timestamp_parser(move |t| timestamp(t, zone))
+        .timestamp_parser(move |t| {
+            let d = timestamp(t, zone);
+            if d.is_none() && !t.trim().is_empty() {
+                let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                let t = t.trim().chars().take(80).collect::<String>();
+                if seen.len() < MAX_UNREADABLE_DATES && !seen.contains(&t) {
+                    seen.push(t);
+                }
+            }
+            d
+        })
         .build();
     let feed = parser
         .parse(text.as_bytes())
@@ -103,6 +149,19 @@ fn parse_with_feed_rs(
         FeedType::RSS1 => FeedFormat::Rss1,
         FeedType::RSS2 => FeedFormat::Rss2,
     };
+    // What entries with nothing closer resolve against: the document's URL
+    // (where we read it), else the feed's own page.
+    let feed_base = base
+        .and_then(|b| Url::parse(b).ok())
+        .or_else(|| main_link(&feed.links).and_then(|l| Url::parse(&l).ok()));
+    let entries = feed.entries.len();
+    let items: Vec<ParsedItem> = feed
+        .entries
+        .into_iter()
+        .filter_map(|e| item(e, feed_base.as_ref()))
+        .collect();
+    let unreadable_dates =
+        std::mem::take(&mut *unreadable.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(ParsedFeed {
         format,
         title: feed
@@ -110,36 +169,114 @@ fn parse_with_feed_rs(
             .map(|t| t.content.trim().to_string())
             .filter(|t| !t.is_empty()),
         language: feed.language,
-        items: feed.entries.into_iter().map(item).collect(),
+        skipped: entries - items.len(),
+        items_in_document: entries,
+        items,
         repairs: Vec::new(),
+        broken: None,
+        unreadable_dates,
     })
 }
 
-/// Does the element nesting of `text` exceed `limit`? A streaming pass with
-/// quick-xml (no tree, no recursion; CDATA and comments are skipped
-/// properly). Malformed XML ends the scan: that is for the parser to report.
-fn xml_too_deep(text: &str, limit: usize) -> bool {
+/// What one streaming pass over the document found.
+#[derive(Default)]
+struct Scan {
+    /// Nesting deeper than the limit.
+    too_deep: bool,
+    /// `<item>` and `<entry>` elements (up to the first XML error).
+    items: usize,
+}
+
+/// Does the element nesting of `text` exceed `limit`, and how many items
+/// does it hold? A streaming pass with quick-xml (no tree, no recursion;
+/// CDATA and comments are skipped properly). Malformed XML ends the scan:
+/// that is for the parser to report.
+fn scan_xml(text: &str, limit: usize) -> Scan {
     use quick_xml::events::Event;
+    let mut scan = Scan::default();
     if text.trim_start().starts_with('{') {
         // JSON: serde_json has its own recursion limit (128).
-        return false;
+        return scan;
     }
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut depth = 0usize;
+    let is_item = |name: &str| matches!(name, "item" | "entry");
     loop {
         match reader.read_event() {
-            Ok(Event::Start(_)) => {
+            Ok(Event::Start(e)) => {
                 depth += 1;
                 if depth > limit {
-                    return true;
+                    scan.too_deep = true;
+                    return scan;
+                }
+                if depth <= 4 && is_item(e.local_name().into_inner()) {
+                    scan.items += 1;
+                }
+            }
+            Ok(Event::Empty(e)) => {
+                if depth < 4 && is_item(e.local_name().into_inner()) {
+                    scan.items += 1;
                 }
             }
             Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) | Err(_) => return false,
+            Ok(Event::Eof) | Err(_) => return scan,
             Ok(_) => {}
         }
     }
+}
+
+/// A document that breaks part-way (it stops mid-tag, or an end tag does
+/// not match): everything up to the end of the last complete `<item>` or
+/// `<entry>`, with the elements still open there closed, and a note of where
+/// and how it broke. `None` when the XML does not break or no entry was
+/// complete before the break.
+fn cut_at_break(text: &str) -> Option<(String, String)> {
+    use quick_xml::events::Event;
+    if text.trim_start().starts_with('{') {
+        return None;
+    }
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut open: Vec<String> = Vec::new();
+    let mut last_complete: Option<(usize, Vec<String>)> = None;
+    let (at, why) = loop {
+        let before = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                open.push(e.name().into_inner().to_string());
+            }
+            Ok(Event::End(e)) => {
+                open.pop();
+                if matches!(e.local_name().into_inner(), "item" | "entry") {
+                    last_complete = Some((reader.buffer_position() as usize, open.clone()));
+                }
+            }
+            Ok(Event::Eof) => {
+                let inside = open.last()?;
+                break (text.len(), format!("it ends inside <{inside}>"));
+            }
+            Err(e) => {
+                let at = (reader.error_position() as usize)
+                    .max(before)
+                    .min(text.len());
+                break (at, e.to_string());
+            }
+            Ok(_) => {}
+        }
+    };
+    let (cut, still_open) = last_complete?;
+    let mut fixed = text.get(..cut)?.to_string();
+    for name in still_open.iter().rev() {
+        fixed.push_str(&format!("</{name}>"));
+    }
+    let upto = text.get(..at).unwrap_or(text);
+    let line = upto.matches('\n').count() + 1;
+    let column = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((
+        fixed,
+        format!("the document breaks at line {line}, column {column} ({why})"),
+    ))
 }
 
 /// A lenient second reading of a document feed-rs rejected, or `None` when
@@ -290,10 +427,64 @@ fn main_link(links: &[Link]) -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
-fn item(e: Entry) -> ParsedItem {
-    let link = main_link(&e.links);
-    let content_html = e.content.and_then(|c| c.body).and_then(non_empty);
-    let summary_html = e.summary.map(|s| s.content).and_then(non_empty);
+/// The stand-in `<link>` `prepass` gives RSS 1.0 items that have none
+/// (feed-rs drops link-less RSS 1.0 items, yet title-only and
+/// description-only items are real); removed again in `item`.
+const NO_LINK: &str = "urn:newsriver:no-link";
+
+/// One entry as we keep it, or `None` when it has neither a title, nor
+/// text, nor a link (nothing to show; counted in `ParsedFeed::skipped`).
+///
+/// URLs come out absolute: the link against the feed (feed-rs has already
+/// applied `xml:base` to Atom links), and every `href`, `src`, `srcset`,
+/// `poster`, `cite` in the HTML against the content's `xml:base` (feed-rs
+/// reports it as `Entry::base` and applies it to nothing), else the entry's
+/// link, else the feed's URL. A relative URL that cannot be resolved is
+/// dropped: feed readers get our feeds from another host.
+fn item(e: Entry, feed_base: Option<&Url>) -> Option<ParsedItem> {
+    let links: Vec<Link> = e
+        .links
+        .into_iter()
+        .filter(|l| l.href.trim() != NO_LINK)
+        .collect();
+    let guid = non_empty(e.id);
+    // Atom entries often have no <link> but an http(s) URL as their id.
+    let link = main_link(&links)
+        .and_then(|l| absolute(&l, feed_base))
+        .or_else(|| {
+            guid.as_deref()
+                .and_then(|g| Url::parse(g).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .map(String::from)
+        });
+    let link_url = link.as_deref().and_then(|l| Url::parse(l).ok());
+    let outer = link_url.as_ref().or(feed_base);
+    let content_base = match e.base.as_deref() {
+        Some(b) => resolve(b, feed_base).or_else(|| outer.cloned()),
+        None => outer.cloned(),
+    };
+    let content_html = e
+        .content
+        .and_then(|c| {
+            let mime = c.content_type.to_string();
+            let body = c.body?;
+            // Atom 1.0: a type that is neither text nor XML means base64.
+            if !(mime.starts_with("text/") || mime.contains("xml") || mime.contains("html")) {
+                return Some(from_base64(&body).unwrap_or(body));
+            }
+            Some(body)
+        })
+        .and_then(non_empty)
+        .map(|h| absolutize_html(&h, content_base.as_ref()));
+    let summary_html = e
+        .summary
+        .map(|s| s.content)
+        .and_then(non_empty)
+        .map(|h| absolutize_html(&h, outer));
+    let title = e.title.map(|t| t.content).and_then(non_empty);
+    if title.is_none() && content_html.is_none() && summary_html.is_none() && link.is_none() {
+        return None;
+    }
     let mut authors: Vec<String> = e
         .authors
         .into_iter()
@@ -301,16 +492,483 @@ fn item(e: Entry) -> ParsedItem {
         .filter_map(non_empty)
         .collect();
     authors.dedup();
-    ParsedItem {
-        guid: non_empty(e.id),
+    Some(ParsedItem {
+        guid,
         link,
-        title: e.title.map(|t| t.content).and_then(non_empty),
+        title,
         summary_html,
         content_html,
         published: e.published.or(e.updated),
         updated: e.updated,
         authors,
+    })
+}
+
+/// Base64 text (whitespace allowed) that decodes to UTF-8.
+fn from_base64(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// `url` if absolute, else resolved against `base`, else `None`.
+fn resolve(url: &str, base: Option<&Url>) -> Option<Url> {
+    match Url::parse(url.trim()) {
+        Ok(u) => Some(u),
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(url.trim()).ok(),
+        Err(_) => None,
     }
+}
+
+/// A link as we keep it: absolute (as written, when it was), or `None`.
+fn absolute(link: &str, base: Option<&Url>) -> Option<String> {
+    match Url::parse(link) {
+        Ok(_) => Some(link.to_string()),
+        Err(_) => resolve(link, base).map(String::from),
+    }
+}
+
+/// Attributes that hold URLs in the HTML feeds carry.
+const URL_ATTRIBUTES: [&str; 6] = ["href", "src", "srcset", "poster", "cite", "background"];
+
+/// `html` with every relative URL in a URL attribute made absolute against
+/// `base`, and those that cannot be (no base) removed. Only the tags that
+/// change are rewritten; everything else stays byte for byte (so an item's
+/// raw hash does not move when nothing was relative).
+fn absolutize_html(html: &str, base: Option<&Url>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with("<!--") {
+            let end = rest.find("-->").map_or(rest.len(), |e| e + 3);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        let starts_tag = rest.as_bytes().get(1).is_some_and(u8::is_ascii_alphabetic);
+        match tag_end(rest).filter(|_| starts_tag) {
+            Some(end) => {
+                out.push_str(&rewrite_tag(&rest[..end], base));
+                rest = &rest[end..];
+            }
+            None => {
+                out.push('<');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The length of the tag at the start of `s` (through its `>`), quotes
+/// respected.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// One start tag with its URL attributes resolved (see `absolutize_html`).
+fn rewrite_tag(tag: &str, base: Option<&Url>) -> String {
+    let b = tag.as_bytes();
+    let mut i = 1;
+    while i < b.len() && !(b[i].is_ascii_whitespace() || b[i] == b'>' || b[i] == b'/') {
+        i += 1;
+    }
+    let mut out = String::with_capacity(tag.len());
+    out.push_str(&tag[..i]);
+    let mut changed = false;
+    while i < b.len() {
+        // Whitespace and stray slashes between attributes.
+        let gap = i;
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= b.len() || b[i] == b'>' {
+            out.push_str(&tag[gap..]);
+            break;
+        }
+        let name_start = i;
+        while i < b.len() && !(b[i].is_ascii_whitespace() || matches!(b[i], b'=' | b'>' | b'/')) {
+            i += 1;
+        }
+        let name = &tag[name_start..i];
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let mut value: Option<&str> = None;
+        if j < b.len() && b[j] == b'=' {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+                let q = b[j];
+                let v_start = j + 1;
+                let v_end = tag[v_start..]
+                    .bytes()
+                    .position(|c| c == q)
+                    .map_or(b.len(), |p| v_start + p);
+                value = Some(&tag[v_start..v_end]);
+                i = (v_end + 1).min(b.len());
+            } else {
+                let v_start = j;
+                while j < b.len() && !(b[j].is_ascii_whitespace() || b[j] == b'>') {
+                    j += 1;
+                }
+                value = Some(&tag[v_start..j]);
+                i = j;
+            }
+        }
+        let whole = &tag[gap..i];
+        let lower = name.to_ascii_lowercase();
+        let new = match value {
+            Some(v) if URL_ATTRIBUTES.contains(&lower.as_str()) => {
+                resolve_attribute(&lower, v, base)
+            }
+            _ => Resolved::Keep,
+        };
+        match new {
+            Resolved::Keep => out.push_str(whole),
+            Resolved::Drop => changed = true,
+            Resolved::New(v) => {
+                changed = true;
+                out.push_str(&tag[gap..name_start]);
+                out.push_str(name);
+                out.push_str("=\"");
+                out.push_str(&html_escape::encode_double_quoted_attribute(&v));
+                out.push('"');
+            }
+        }
+    }
+    if changed { out } else { tag.to_string() }
+}
+
+enum Resolved {
+    Keep,
+    New(String),
+    Drop,
+}
+
+fn resolve_attribute(name: &str, raw: &str, base: Option<&Url>) -> Resolved {
+    let value = html_escape::decode_html_entities(raw);
+    let value = value.trim();
+    if value.is_empty() {
+        return Resolved::Keep;
+    }
+    if name == "srcset" {
+        // `a.jpg 1x, b.jpg 2x`: each candidate's URL resolved, those that
+        // cannot be left out.
+        let mut any_relative = false;
+        let mut candidates = Vec::new();
+        for candidate in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            let (url, descriptor) = candidate
+                .split_once(char::is_whitespace)
+                .unwrap_or((candidate, ""));
+            any_relative |= Url::parse(url).is_err();
+            if let Some(u) = resolve(url, base) {
+                let descriptor = descriptor.trim();
+                candidates.push(if descriptor.is_empty() {
+                    u.to_string()
+                } else {
+                    format!("{u} {descriptor}")
+                });
+            }
+        }
+        return match (any_relative, candidates.is_empty()) {
+            (false, _) => Resolved::Keep,
+            (true, true) => Resolved::Drop,
+            (true, false) => Resolved::New(candidates.join(", ")),
+        };
+    }
+    match Url::parse(value) {
+        Ok(_) => Resolved::Keep,
+        Err(_) => match resolve(value, base) {
+            Some(u) => Resolved::New(u.to_string()),
+            None => Resolved::Drop,
+        },
+    }
+}
+
+// ---- pre-pass ------------------------------------------------------------------
+
+/// What `prepass` made of a document.
+struct Prepared {
+    /// The rewritten document, when anything was rewritten.
+    text: Option<String>,
+    /// It was Atom 0.3.
+    atom03: bool,
+}
+
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+
+/// Maps what feed-rs cannot read onto what it can, by rewriting the few
+/// tags concerned and leaving every other byte alone:
+///
+/// - **Atom 0.3** becomes Atom 1.0. Why a pre-pass rather than our own
+///   reader or a patched feed-rs: 0.3 is 1.0's draft — the same elements
+///   bar a handful of renames (`issued`/`created` → `published`, `modified`
+///   → `updated`, `tagline` → `subtitle`, `copyright` → `rights`, an
+///   author's `url` → `uri`) and the `mode` of text constructs — so mapping
+///   those keeps one reader (feed-rs) for both, with everything it does for
+///   Atom (xml:base on links, persons, categories, media) and our lenient
+///   second reading, for a few dozen lines; a reader of our own would
+///   duplicate all of it, and a feed-rs patch would wait on a release.
+///   `mode="escaped"` is 1.0's `type="html"` (or `text`); `mode="base64"` is
+///   decoded; `mode="xml"` (the default) keeps its markup, escaped, as HTML.
+/// - **RSS 1.0 items without a `<link>`** get a stand-in (`NO_LINK`):
+///   feed-rs drops them, `item` removes the stand-in again.
+fn prepass(text: &str) -> Prepared {
+    if text.contains(ATOM03_NS) {
+        return Prepared {
+            text: Some(atom03_to_10(text)),
+            atom03: true,
+        };
+    }
+    if text.contains("purl.org/rss/1.0") {
+        return Prepared {
+            text: rss1_links(text),
+            atom03: false,
+        };
+    }
+    Prepared {
+        text: None,
+        atom03: false,
+    }
+}
+
+/// Replaces byte ranges of `text` (sorted, not overlapping).
+fn apply_edits(text: &str, edits: &[(usize, usize, String)]) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut at = 0;
+    for (start, end, with) in edits {
+        if *start < at || text.get(at..*start).is_none() || text.get(*start..*end).is_none() {
+            continue;
+        }
+        out.push_str(&text[at..*start]);
+        out.push_str(with);
+        at = *end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// See `prepass`. Broken XML ends the rewriting; the rest is left as it is
+/// for the lenient reading.
+fn atom03_to_10(text: &str) -> String {
+    use quick_xml::events::Event;
+    use quick_xml::name::ResolveResult;
+    let mut reader = quick_xml::NsReader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    // Per open entry: `issued` seen, and where `created` is.
+    let mut entry: Option<(bool, Vec<(usize, usize, String)>)> = None;
+    let mut parents: Vec<String> = Vec::new();
+    loop {
+        let before = reader.buffer_position() as usize;
+        let Ok((ns, event)) = reader.read_resolved_event() else {
+            break;
+        };
+        let in_03 = matches!(ns, ResolveResult::Bound(n) if n.into_inner() == ATOM03_NS);
+        let after = reader.buffer_position() as usize;
+        match event {
+            Event::Start(e) | Event::Empty(e) if in_03 => {
+                let empty = text.get(..after).is_some_and(|t| t.ends_with("/>"));
+                let qname = e.name().into_inner().to_string();
+                let local = e.local_name().into_inner().to_string();
+                let prefix = qname.strip_suffix(local.as_str()).unwrap_or("").to_string();
+                let parent = parents.last().map(String::as_str).unwrap_or("");
+                let renamed = rename_03(&local, parent);
+                if local == "entry" && !empty {
+                    entry = Some((false, Vec::new()));
+                }
+                if local == "issued"
+                    && let Some((issued, _)) = entry.as_mut()
+                {
+                    *issued = true;
+                }
+                let text_construct = matches!(
+                    local.as_str(),
+                    "title" | "tagline" | "copyright" | "summary" | "content" | "info"
+                );
+                if text_construct && !empty {
+                    let attrs: Vec<(String, String)> = e
+                        .attributes()
+                        .flatten()
+                        .map(|a| (a.key.into_inner().to_string(), a.value.to_string()))
+                        .collect();
+                    let Ok(span) = reader.read_to_end(e.name()) else {
+                        break;
+                    };
+                    let end = reader.buffer_position() as usize;
+                    let inner = text
+                        .get(span.start as usize..span.end as usize)
+                        .unwrap_or("");
+                    let name = format!("{prefix}{}", renamed.unwrap_or(&local));
+                    edits.push((before, end, text_construct_10(&name, &attrs, inner)));
+                    continue;
+                }
+                if let Some(new) = renamed {
+                    let tag = text.get(before..after).unwrap_or("");
+                    let rest = tag.get(1 + qname.len()..).unwrap_or(">");
+                    let edit = (before, after, format!("<{prefix}{new}{rest}"));
+                    if local == "created" {
+                        if let Some((_, created)) = entry.as_mut() {
+                            created.push(edit);
+                        }
+                    } else {
+                        edits.push(edit);
+                    }
+                }
+                if !empty {
+                    parents.push(local);
+                }
+            }
+            Event::End(e) if in_03 => {
+                let qname = e.name().into_inner().to_string();
+                let local = e.local_name().into_inner().to_string();
+                let prefix = qname.strip_suffix(local.as_str()).unwrap_or("").to_string();
+                parents.pop();
+                let parent = parents.last().map(String::as_str).unwrap_or("");
+                if let Some(new) = rename_03(&local, parent) {
+                    let edit = (before, after, format!("</{prefix}{new}>"));
+                    if local == "created" {
+                        if let Some((_, created)) = entry.as_mut() {
+                            created.push(edit);
+                        }
+                    } else {
+                        edits.push(edit);
+                    }
+                }
+                if local == "entry"
+                    && let Some((issued, created)) = entry.take()
+                    && !issued
+                {
+                    // No `issued`: `created` is the entry's first date.
+                    edits.extend(created);
+                }
+            }
+            Event::Start(e) => parents.push(e.local_name().into_inner().to_string()),
+            Event::End(_) => {
+                parents.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    edits.sort_by_key(|(start, _, _)| *start);
+    apply_edits(text, &edits)
+        .replace(&format!("\"{ATOM03_NS}\""), &format!("\"{ATOM10_NS}\""))
+        .replace(&format!("'{ATOM03_NS}'"), &format!("'{ATOM10_NS}'"))
+}
+
+/// Atom 0.3 element names that Atom 1.0 spells otherwise.
+fn rename_03(local: &str, parent: &str) -> Option<&'static str> {
+    Some(match local {
+        "issued" | "created" => "published",
+        "modified" => "updated",
+        "tagline" => "subtitle",
+        "copyright" => "rights",
+        "info" => "rights-info",
+        "url" if matches!(parent, "author" | "contributor") => "uri",
+        _ => return None,
+    })
+}
+
+/// An Atom 0.3 text construct (`type` a MIME type, `mode` escaped, base64
+/// or xml) as Atom 1.0 writes it: `type="html"` or `"text"`, the content
+/// as escaped text.
+fn text_construct_10(name: &str, attrs: &[(String, String)], inner: &str) -> String {
+    let attr = |k: &str| {
+        attrs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.to_ascii_lowercase())
+    };
+    let mode = attr("mode").unwrap_or_default();
+    let mime = attr("type").unwrap_or_default();
+    let html = mime.contains("html") || mime.contains("xml") || mode == "xml";
+    let body = match mode.as_str() {
+        "base64" => {
+            let decoded = from_base64(inner).unwrap_or_default();
+            quick_xml::escape::escape(decoded).into_owned()
+        }
+        "escaped" => inner.to_string(),
+        // `xml`, or no mode: the markup is the content. Escaped, it is the
+        // same HTML in a 1.0 `type="html"` element (text stays text).
+        _ if inner.contains('<') && !inner.trim_start().starts_with("<![CDATA[") => {
+            quick_xml::escape::escape(inner).into_owned()
+        }
+        _ => inner.to_string(),
+    };
+    let mut out = format!("<{name}");
+    // The values are as written (still escaped).
+    for (k, v) in attrs.iter().filter(|(k, _)| k != "mode" && k != "type") {
+        let q = if v.contains('"') { '\'' } else { '"' };
+        out.push_str(&format!(" {k}={q}{v}{q}"));
+    }
+    out.push_str(if html || mode == "xml" || body.contains("&lt;") {
+        " type=\"html\">"
+    } else {
+        " type=\"text\">"
+    });
+    out.push_str(&body);
+    out.push_str(&format!("</{name}>"));
+    out
+}
+
+/// RSS 1.0 items with no `<link>` get `NO_LINK` (see `prepass`); `None`
+/// when every item has one.
+fn rss1_links(text: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut edits = Vec::new();
+    let mut depth = 0usize;
+    let mut item: Option<(usize, bool)> = None;
+    loop {
+        let before = reader.buffer_position() as usize;
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                match (e.name().into_inner(), item) {
+                    ("item", None) => item = Some((depth, false)),
+                    ("link", Some((d, _))) if depth == d + 1 => item = Some((d, true)),
+                    _ => {}
+                }
+            }
+            Ok(Event::End(_)) => {
+                if let Some((d, has_link)) = item
+                    && d == depth
+                {
+                    if !has_link {
+                        edits.push((before, before, format!("<link>{NO_LINK}</link>")));
+                    }
+                    item = None;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    (!edits.is_empty()).then(|| apply_edits(text, &edits))
 }
 
 // ---- dates ---------------------------------------------------------------------
@@ -944,5 +1602,241 @@ mod date_tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod wild_tests {
+    use super::*;
+
+    const FEED: &str = "https://blog.example/feed.xml";
+
+    fn read(doc: &str) -> ParsedFeed {
+        parse(doc, Some(FEED)).expect("parses")
+    }
+
+    /// An Atom 0.3 feed as blogs wrote them in 2004–2008: every content
+    /// mode, `issued`/`modified`/`created`, `tagline`, an alternate link.
+    const ATOM03: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#" xml:lang="zh-TW">
+  <title>舊部落格</title>
+  <tagline>Atom 0.3 &amp; 老文章</tagline>
+  <link rel="alternate" type="text/html" href="https://blog.example/"/>
+  <modified>2005-03-01T10:00:00Z</modified>
+  <author><name>作者</name><url>https://blog.example/me</url></author>
+  <entry>
+    <title>轉義</title>
+    <link rel="alternate" type="text/html" href="https://blog.example/2005/03/escaped.html"/>
+    <id>tag:blog.example,2005:1</id>
+    <issued>2005-03-01T18:00:00+08:00</issued>
+    <modified>2005-03-02T10:00:00Z</modified>
+    <content type="text/html" mode="escaped">&lt;p&gt;轉義的 &lt;b&gt;HTML&lt;/b&gt;&lt;/p&gt;</content>
+  </entry>
+  <entry>
+    <title>Base64</title>
+    <link rel="alternate" type="text/html" href="https://blog.example/2005/02/b64.html"/>
+    <id>tag:blog.example,2005:2</id>
+    <created>2005-02-01T10:00:00Z</created>
+    <modified>2005-02-03T10:00:00Z</modified>
+    <content type="text/html" mode="base64">PHA+5L2g5aW9IDxpbWcgc3JjPSJwaWMucG5nIj48L3A+</content>
+  </entry>
+  <entry>
+    <title mode="escaped" type="text/html">XML &amp;amp; mode</title>
+    <link rel="alternate" type="text/html" href="https://blog.example/2005/01/xml.html"/>
+    <id>tag:blog.example,2005:3</id>
+    <modified>2005-01-05T10:00:00Z</modified>
+    <content type="application/xhtml+xml" mode="xml"><div xmlns="http://www.w3.org/1999/xhtml"><p>內嵌 <a href="/about">XHTML</a></p></div></content>
+    <summary>純文字摘要</summary>
+  </entry>
+</feed>"#;
+
+    #[test]
+    fn atom_0_3_reads_like_atom_1_0() {
+        let f = read(ATOM03);
+        assert_eq!(f.format, FeedFormat::Atom03);
+        assert_eq!(f.title.as_deref(), Some("舊部落格"));
+        assert_eq!(f.items.len(), 3);
+        assert_eq!(f.items_in_document, 3);
+        let [a, b, c] = &f.items[..] else {
+            panic!("three items")
+        };
+        // issued is the date, modified the update.
+        assert_eq!(
+            a.published.map(|d| d.to_rfc3339()),
+            Some("2005-03-01T10:00:00+00:00".into())
+        );
+        assert_eq!(
+            a.updated.map(|d| d.to_rfc3339()),
+            Some("2005-03-02T10:00:00+00:00".into())
+        );
+        assert_eq!(
+            a.link.as_deref(),
+            Some("https://blog.example/2005/03/escaped.html")
+        );
+        assert_eq!(a.content_html.as_deref(), Some("<p>轉義的 <b>HTML</b></p>"));
+        // No issued: created is the date. Base64 decoded, its img resolved
+        // against the entry's link.
+        assert_eq!(
+            b.published.map(|d| d.to_rfc3339()),
+            Some("2005-02-01T10:00:00+00:00".into())
+        );
+        assert_eq!(
+            b.content_html.as_deref(),
+            Some("<p>你好 <img src=\"https://blog.example/2005/02/pic.png\"></p>")
+        );
+        // Only modified: it is the date. Inline XHTML kept as HTML.
+        assert_eq!(
+            c.published.map(|d| d.to_rfc3339()),
+            Some("2005-01-05T10:00:00+00:00".into())
+        );
+        assert_eq!(c.title.as_deref(), Some("XML &amp; mode"));
+        let html = c.content_html.as_deref().unwrap_or("");
+        assert!(
+            html.contains("<p>內嵌 <a href=\"https://blog.example/about\">XHTML</a></p>"),
+            "{html}"
+        );
+        assert_eq!(c.summary_html.as_deref(), Some("純文字摘要"));
+    }
+
+    #[test]
+    fn rss_1_0_items_with_only_a_title_or_only_a_description_are_kept() {
+        let doc = r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+  <channel rdf:about="https://links.example/"><title>Links</title><link>https://links.example/</link><description>d</description></channel>
+  <item rdf:about="https://links.example/1"><title>Only a title</title></item>
+  <item rdf:about="https://links.example/2"><description>Only a description</description></item>
+  <item rdf:about="https://links.example/3"><title>Full</title><link>https://links.example/3</link></item>
+  <item rdf:about="https://links.example/4"></item>
+</rdf:RDF>"#;
+        let f = read(doc);
+        assert_eq!(f.format, FeedFormat::Rss1);
+        assert_eq!(f.items.len(), 3, "{:?}", f.items);
+        assert_eq!(f.items[0].title.as_deref(), Some("Only a title"));
+        assert_eq!(f.items[0].link, None);
+        assert_eq!(
+            f.items[1].summary_html.as_deref(),
+            Some("Only a description")
+        );
+        assert_eq!(f.items[2].link.as_deref(), Some("https://links.example/3"));
+        // The empty one is counted, not kept.
+        assert_eq!(f.skipped, 1);
+        assert_eq!(f.items_in_document, 4);
+    }
+
+    /// The entry the issue quotes: content under an xml:base, no <link>,
+    /// a URL as its id.
+    #[test]
+    fn xml_base_and_a_url_id_give_absolute_urls_and_a_link() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>numist</title>
+<id>https://numi.st/</id><updated>2022-08-01T00:00:00Z</updated>
+<entry><id>https://numi.st/post/2022/travel-uke/</id><title>Travel uke</title>
+<updated>2022-08-01T00:00:00Z</updated>
+<content type="html" xml:base="https://numi.st/post/2022/travel-uke/">&lt;img src="IMG_1232.jpeg"&gt;&lt;img srcset="a.jpg 1x, /b.jpg 2x"&gt;&lt;video poster="p.png" src="https://cdn.example/v.mp4"&gt;&lt;/video&gt;</content>
+</entry></feed>"#;
+        let f = read(doc);
+        let e = &f.items[0];
+        assert_eq!(
+            e.link.as_deref(),
+            Some("https://numi.st/post/2022/travel-uke/")
+        );
+        assert_eq!(
+            e.content_html.as_deref(),
+            Some(
+                "<img src=\"https://numi.st/post/2022/travel-uke/IMG_1232.jpeg\">\
+                 <img srcset=\"https://numi.st/post/2022/travel-uke/a.jpg 1x, https://numi.st/b.jpg 2x\">\
+                 <video poster=\"https://numi.st/post/2022/travel-uke/p.png\" src=\"https://cdn.example/v.mp4\"></video>"
+            )
+        );
+    }
+
+    #[test]
+    fn relative_urls_resolve_against_the_link_then_the_feed_or_go() {
+        let rss = r#"<rss version="2.0"><channel><title>t</title>
+<item><guid isPermaLink="false">1</guid><title>rel</title><link>/news/1.html</link>
+<description>&lt;a href="2.html"&gt;next&lt;/a&gt; &lt;img src='//img.example/x.png'&gt;</description></item>
+<item><guid isPermaLink="false">2</guid><title>no link</title>
+<description>&lt;img src="pics/y.png" alt=x&gt;</description></item>
+</channel></rss>"#;
+        let f = read(rss);
+        assert_eq!(
+            f.items[0].link.as_deref(),
+            Some("https://blog.example/news/1.html")
+        );
+        assert_eq!(
+            f.items[0].summary_html.as_deref(),
+            Some(
+                "<a href=\"https://blog.example/news/2.html\">next</a> <img src=\"https://img.example/x.png\">"
+            )
+        );
+        assert_eq!(
+            f.items[1].summary_html.as_deref(),
+            Some("<img src=\"https://blog.example/pics/y.png\" alt=x>")
+        );
+        // No base at all: relative URLs are dropped, absolute ones stay.
+        let f = parse(rss, None).expect("parses");
+        assert_eq!(f.items[0].link, None);
+        assert_eq!(
+            f.items[0].summary_html.as_deref(),
+            Some("<a>next</a> <img>")
+        );
+        assert_eq!(
+            absolutize_html("<p>a<b>b</b></p>", None),
+            "<p>a<b>b</b></p>"
+        );
+    }
+
+    #[test]
+    fn atom_1_0_base64_content_is_decoded() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>b</title>
+<entry><id>urn:x:1</id><title>b64</title><updated>2022-08-01T00:00:00Z</updated>
+<content type="application/octet-stream">5paH5a2X</content></entry></feed>"#;
+        assert_eq!(read(doc).items[0].content_html.as_deref(), Some("文字"));
+    }
+
+    #[test]
+    fn a_truncated_document_keeps_the_entries_before_the_break() {
+        let doc = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>cut</title>\n\
+<item><guid>1</guid><title>one</title></item>\n\
+<item><guid>2</guid><title>two</title></item>\n\
+<item><guid>3</guid><title>thr";
+        let f = read(doc);
+        assert_eq!(f.items.len(), 2);
+        assert_eq!(f.items_in_document, 3);
+        let broken = f.broken.as_deref().unwrap_or("");
+        assert!(broken.contains("line 5"), "{broken}");
+        assert!(broken.contains("kept the 2 complete entries"), "{broken}");
+        assert!(f.repairs.iter().any(|r| r == broken));
+        // Atom, broken by a mismatched tag rather than the end.
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a</title>\
+<entry><id>urn:1</id><title>one</title></entry>\
+<entry><id>urn:2</id><title>two</b></entry></feed>";
+        let f = read(atom);
+        assert_eq!(f.items.len(), 1);
+        assert!(f.broken.is_some());
+        // Nothing complete before the break: still not a feed.
+        assert!(
+            parse(
+                "<rss version=\"2.0\"><channel><title>x</title><item><title>a",
+                None
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn unreadable_dates_are_reported() {
+        let rss = r#"<rss version="2.0"><channel><title>t</title>
+<item><guid>1</guid><title>a</title><pubDate>the day after tomorrow</pubDate></item>
+<item><guid>2</guid><title>b</title><pubDate>0000-01-01 00:00:00</pubDate></item>
+<item><guid>3</guid><title>c</title><pubDate>21 Dec 2012 12:00:00 EST</pubDate></item>
+</channel></rss>"#;
+        let f = read(rss);
+        assert_eq!(
+            f.unreadable_dates,
+            ["the day after tomorrow", "0000-01-01 00:00:00"]
+        );
+        assert_eq!(f.items[0].published, None);
+        assert_eq!(f.items[1].published, None);
+        assert!(f.items[2].published.is_some());
     }
 }
