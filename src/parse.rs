@@ -753,8 +753,11 @@ fn prepass(text: &str) -> Prepared {
     }
 }
 
+/// Bytes `start..end` of a document, and what replaces them.
+type Edit = (usize, usize, String);
+
 /// Replaces byte ranges of `text` (sorted, not overlapping).
-fn apply_edits(text: &str, edits: &[(usize, usize, String)]) -> String {
+fn apply_edits(text: &str, edits: &[Edit]) -> String {
     let mut out = String::with_capacity(text.len() + 256);
     let mut at = 0;
     for (start, end, with) in edits {
@@ -776,9 +779,9 @@ fn atom03_to_10(text: &str) -> String {
     use quick_xml::name::ResolveResult;
     let mut reader = quick_xml::NsReader::from_str(text);
     reader.config_mut().check_end_names = false;
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
     // Per open entry: `issued` seen, and where `created` is.
-    let mut entry: Option<(bool, Vec<(usize, usize, String)>)> = None;
+    let mut entry: Option<(bool, Vec<Edit>)> = None;
     let mut parents: Vec<String> = Vec::new();
     loop {
         let before = reader.buffer_position() as usize;
