@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use newsriver::{decode, parse};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
