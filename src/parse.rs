@@ -1162,9 +1162,12 @@ fn rss11_to_10(text: &str) -> String {
 }
 
 /// Elements feedparser reads in an RSS item in place of a missing title
-/// (0), description (1) or `content:encoded` (2).
-const ITEM_STAND_INS: [(&str, usize); 6] = [
+/// (0), description (1), `content:encoded` (2) or `pubDate` (3, RSS 0.9x
+/// and 2.0 only: feed-rs reads RSS 1.0's `dc:date` itself).
+const ITEM_STAND_INS: [(&str, usize); 8] = [
     ("dc:title", 0),
+    ("media:title", 0),
+    ("dc:date", 3),
     ("dc:description", 1),
     ("itunes:summary", 1),
     ("body", 2),
@@ -1184,8 +1187,10 @@ fn rss_fixups(text: &str) -> Option<String> {
     let mut item_outside_channel = false;
     // Per item: the title, description and content it has, and where
     // another element could stand in for each (see `ITEM_STAND_INS`).
-    let mut has = [false; 3];
-    let mut stand_ins: [Option<Edit>; 3] = [None, None, None];
+    let mut has = [false; 4];
+    let mut stand_ins: [Option<Edit>; 4] = [None, None, None, None];
+    let rdf = text.contains("purl.org/rss/1.0");
+    let mut rss_start: Option<usize> = None;
     loop {
         let before = reader.buffer_position() as usize;
         let event = match reader.read_event() {
@@ -1197,28 +1202,43 @@ fn rss_fixups(text: &str) -> Option<String> {
             Event::Start(e) => {
                 let name = e.name().into_inner().to_string();
                 let parent = path.last().map(String::as_str).unwrap_or("");
+                if name == "rss" && path.is_empty() {
+                    rss_start = Some(after);
+                }
                 if name == "item" && item.is_none() {
                     item = Some(false);
-                    if parent == "rss"
-                        && !item_outside_channel
-                        && let Some((start, end)) = channel_end
-                    {
+                    if parent == "rss" && !item_outside_channel {
                         // RSS 0.91 as some wrote it: items after
-                        // </channel>; the channel now ends with </rss> (or
-                        // where the lenient reading cuts a broken document).
-                        item_outside_channel = true;
-                        edits.push((start, end, String::new()));
+                        // </channel> (or no channel at all); the channel now
+                        // ends with </rss> (or where the lenient reading
+                        // cuts a broken document).
+                        match (channel_end, rss_start) {
+                            (Some((start, end)), _) => {
+                                item_outside_channel = true;
+                                edits.push((start, end, String::new()));
+                            }
+                            (None, Some(at)) => {
+                                item_outside_channel = true;
+                                edits.push((at, at, "<channel>".into()));
+                            }
+                            _ => {}
+                        }
                     }
                 } else if name == "link" && parent == "item" {
                     item = Some(true);
                 }
                 if name == "item" {
-                    has = [false; 3];
-                    stand_ins = [None, None, None];
+                    has = [false; 4];
+                    stand_ins = [None, None, None, None];
                 }
-                let stand_in = ITEM_STAND_INS.iter().find(|(n, _)| *n == name);
+                let stand_in = ITEM_STAND_INS
+                    .iter()
+                    .find(|(n, slot)| *n == name && !(rdf && *slot == 3));
                 if parent == "item"
-                    && (matches!(name.as_str(), "title" | "description") || stand_in.is_some())
+                    && (matches!(
+                        name.as_str(),
+                        "title" | "description" | "pubDate" | "content:encoded"
+                    ) || stand_in.is_some())
                 {
                     let Ok(span) = reader.read_to_end(e.name()) else {
                         break;
@@ -1235,11 +1255,13 @@ fn rss_fixups(text: &str) -> Option<String> {
                         ("title", _) => has[0] = true,
                         ("description", _) => has[1] = true,
                         ("content:encoded", _) => has[2] = true,
+                        ("pubDate", _) => has[3] = true,
                         (_, Some((_, slot))) => {
                             let body = escaped.clone().unwrap_or_else(|| inner.to_string());
                             let edit = match slot {
                                 0 => format!("<title>{body}</title>"),
                                 1 => format!("<description>{body}</description>"),
+                                3 => format!("<pubDate>{body}</pubDate>"),
                                 _ => format!(
                                     "<content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">{body}</content:encoded>"
                                 ),
@@ -1254,6 +1276,7 @@ fn rss_fixups(text: &str) -> Option<String> {
                     }
                     if let Some(escaped) = escaped
                         && name != "content:encoded"
+                        && name != "pubDate"
                     {
                         edits.push((start, end, escaped));
                     }
@@ -1440,6 +1463,19 @@ fn rfc822_loose(s: &str, zone: FixedOffset) -> Option<DateTime<Utc>> {
             if parts.next().is_some() {
                 return None;
             }
+            // A 12-hour clock: `8:19 pm`.
+            let h = match rest.first().map(|t| t.to_ascii_lowercase()) {
+                Some(half) if half == "am" || half == "pm" => {
+                    rest = &rest[1..];
+                    match (h, half.as_str()) {
+                        (1..=11, "pm") => h + 12,
+                        (12, "am") => 0,
+                        (1..=12, _) => h,
+                        _ => return None,
+                    }
+                }
+                _ => h,
+            };
             date.and_hms_opt(h, m, sec)?
         }
         _ => date.and_hms_opt(0, 0, 0)?,
@@ -1783,6 +1819,19 @@ mod date_tests {
     }
 
     #[test]
+    fn twelve_hour_clock() {
+        assert_eq!(
+            est("Sun, 20 Apr 2014 8:19 pm CEST"),
+            Some("2014-04-20T18:19:00+00:00".into())
+        );
+        assert_eq!(
+            est("Sat, Dec 16 2023 12:02:33 AM GMT"),
+            Some("2023-12-16T00:02:33+00:00".into())
+        );
+        assert_eq!(est("20 Apr 2014 13:19 pm GMT"), None);
+    }
+
+    #[test]
     fn a_wrong_weekday_is_ignored() {
         // 27 July 2011 was a Wednesday.
         assert_eq!(est("Mon, 27 Jul 2011 01:30:00 EST"), Some(JULY.into()));
@@ -1880,7 +1929,7 @@ mod date_tests {
         /// to 39, years 0–99999, offsets to ±39:99, unknown words).
         fn date_like() -> impl Strategy<Value = String> {
             prop_oneof![
-                "(Mon, |mon |周一, |Foo, |)[0-3]?[0-9] (Jan|july|Sept|Foo|Feb) ([0-9]{2}|-?[0-9]{4,5}) [0-2]?[0-9]:[0-5][0-9](:[0-6][0-9])? ?(EST|UT|Z|GMT\\+8|PDT|XYZ|[+-][0-3][0-9]:?[0-9]{2}|)",
+                "(Mon, |mon |周一, |Foo, |)[0-3]?[0-9] (Jan|july|Sept|Foo|Feb) ([0-9]{2}|-?[0-9]{4,5}) [0-2]?[0-9]:[0-5][0-9](:[0-6][0-9])?( [aApP][mM])? ?(EST|UT|Z|GMT\\+8|PDT|XYZ|[+-][0-3][0-9]:?[0-9]{2}|)",
                 "-?[0-9]{4,5}[-/年][01]?[0-9][-/月][0-3]?[0-9]日?([T ][0-2][0-9]:[0-5][0-9](:[0-6][0-9](\\.[0-9]{1,9})?)?)? ?(Z|GMT|UTC|[+-][0-3][0-9](:?[0-9]{2})?|)",
                 "[A-Za-z0-9 ,:+\\-年月日/TZ.]{0,40}",
             ]
@@ -2206,7 +2255,7 @@ mod wild_tests {
         let doc = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xhtml="http://www.w3.org/1999/xhtml"><channel><title>t</title>
 <item><guid>1</guid><dc:title>From dc:title</dc:title><fullitem>&lt;p&gt;Full&lt;/p&gt;</fullitem></item>
 <item><guid>2</guid><title>Own title</title><dc:title>Not this</dc:title><xhtml:body><p>Body</p></xhtml:body></item>
-<item><guid>3</guid><title>&#X41;BC</title></item>
+<item><guid>3</guid><title>&#X41;BC</title><dc:date>2002-09-28T20:01:19Z</dc:date></item>
 </channel></rss>"#;
         let f = read(doc);
         assert_eq!(f.items[0].title.as_deref(), Some("From dc:title"));
@@ -2215,6 +2264,14 @@ mod wild_tests {
         assert_eq!(f.items[1].content_html.as_deref(), Some("<p>Body</p>"));
         // An upper-case hex reference, which XML refuses, is repaired.
         assert_eq!(f.items[2].title.as_deref(), Some("ABC"));
+        // dc:date stands in for pubDate.
+        assert_eq!(
+            f.items[2].published.map(|d| d.to_rfc3339()),
+            Some("2002-09-28T20:01:19+00:00".into())
+        );
+        // Items straight under <rss>, no channel at all.
+        let bare = "<rss><item><title>bare</title></item></rss>";
+        assert_eq!(read(bare).items[0].title.as_deref(), Some("bare"));
     }
 
     #[test]
