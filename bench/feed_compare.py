@@ -25,7 +25,9 @@ entries:
   second. A difference of exactly our default zone (+8 h) on a date written
   without a zone is our documented rule (zone-less dates are read in the
   source's timezone, Beijing time by default; feedparser reads UTC) and is
-  reported apart, not counted as a disagreement.
+  reported apart, not counted as a disagreement; so are the dates
+  feedparser misreads (`feedparser_misreads`: a 12-hour clock, whose am/pm
+  it drops, and impossible or partial dates it rolls over or completes).
 
 Entries are paired by position when both sides have as many, else by id or
 link. Output: one table per binary, by kind of feed (the corpus folder;
@@ -34,6 +36,7 @@ Atom split into 0.3 and 1.0), as Markdown.
 
 import argparse
 import calendar
+import datetime
 import html
 import json
 import os
@@ -213,11 +216,39 @@ def compare(corpus, files, fp, copies):
                         r["dates"] += 1
                     elif o["date"] - t["date"] == -8 * 3600:
                         r["dates_zone_rule"] += 1
+                    elif feedparser_misreads(t["raw_date"]):
+                        r["dates_fp_wrong"] += 1
+                        misses["date: feedparser wrong"].append(
+                            f"{rel}: {t['raw_date']!r}: ours {o['date']} feedparser {t['date']} ({o['date'] - t['date']:+d} s)"
+                        )
                     else:
                         misses["date differs"].append(
                             f"{rel}: {t['raw_date']!r}: ours {o['date']} feedparser {t['date']} ({o['date'] - t['date']:+d} s)"
                         )
     return rows, misses
+
+
+def feedparser_misreads(raw):
+    """Dates feedparser reads wrongly: a 12-hour clock (it drops am/pm and,
+    with it, the zone), or an impossible or partial date (day 32, month 13,
+    second 61, a year alone), which it rolls over or completes where
+    newsriver refuses it (and uses the entry's other date)."""
+    if not raw:
+        return False
+    if re.search(r"\d\s*[ap]\.?m\.?\b", raw, re.I):
+        return True
+    if re.fullmatch(r"\d{4}(-\d{2})?", raw.strip()):
+        return True
+    m = re.match(r"(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):(\d{2}):(\d{2})", raw.strip())
+    if m:
+        try:
+            y, mo, d, h, mi, sec = map(int, m.groups())
+            datetime.datetime(y, mo, d, h, mi, sec)
+        except ValueError:
+            return True
+        if "-" not in raw[:8]:
+            return True
+    return False
 
 
 def pct(a, b):
@@ -227,8 +258,8 @@ def pct(a, b):
 def table(rows):
     order = ["rss2", "rss1", "atom 1.0", "atom 0.3", "json", "encoding", "entities", "malformed", "real-world", "other"]
     out = [
-        "| kind | feeds feedparser reads | entries stored (feeds) | titles agree | links agree (of which feedparser relative) | dates agree (both read) | zone rule | feedparser dates we do not read |",
-        "|---|---|---|---|---|---|---|---|",
+        "| kind | feeds feedparser reads | entries stored (feeds) | titles agree | links agree (of which feedparser relative) | dates agree (both read) | zone rule | feedparser wrong | feedparser dates we do not read |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     total = defaultdict(int)
     for k in order + sorted(set(rows) - set(order)):
@@ -247,8 +278,9 @@ def line(k, r):
         f"| {k} | {r['feeds']} | {r['stored']} ({pct(r['stored'], r['feeds'])}) "
         f"| {r['titles']}/{r['entries']} ({pct(r['titles'], r['entries'])}) "
         f"| {r['links']}/{r['entries']} ({pct(r['links'], r['entries'])}; {r['links_fp_relative']}) "
-        f"| {r['dates']}/{r['both_dates'] - r['dates_zone_rule']} ({pct(r['dates'], r['both_dates'] - r['dates_zone_rule'])}) "
-        f"| {r['dates_zone_rule']} | {r['fp_dates'] - r['both_dates']}/{r['fp_dates']} |"
+        f"| {r['dates']}/{r['both_dates'] - r['dates_zone_rule'] - r['dates_fp_wrong']} "
+        f"({pct(r['dates'], r['both_dates'] - r['dates_zone_rule'] - r['dates_fp_wrong'])}) "
+        f"| {r['dates_zone_rule']} | {r['dates_fp_wrong']} | {r['fp_dates'] - r['both_dates']}/{r['fp_dates']} |"
     )
 
 
