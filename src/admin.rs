@@ -115,7 +115,7 @@ pub fn sources_list(
         let st = status.get(&s.id.0).cloned().unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}  {:<3}  {}  {:<time_width$}  {}  {:>5}  {:>7}  {:>5}  {:<time_width$}  {}  {}",
+            "{}  {:<3}  {}  {:<time_width$}  {}  {:>5}  {:>7}  {:>5}  {:<time_width$}  {}  {}{}",
             cell(&s.id.0, id_width),
             if s.enabled { "yes" } else { "no" },
             cell(&tags(s), tag_width),
@@ -126,7 +126,11 @@ pub fn sources_list(
             st.consecutive_failures,
             when(st.next_poll_at),
             escape_line(s.url.as_str()),
-            escape_line(&s.name)
+            escape_line(&s.name),
+            st.warning
+                .as_deref()
+                .map(|w| format!("  [{}]", escape_line(w)))
+                .unwrap_or_default()
         );
     }
     Ok(out)
@@ -231,6 +235,23 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
             st.stories
         ),
     );
+    if let (Some(doc), Some(read)) = (st.document_items, st.items_read) {
+        row(
+            &mut out,
+            "last document",
+            &format!(
+                "{read} of {doc} items read{}",
+                if st.warning.is_some() {
+                    "  ← nothing stored from a feed that has items"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    if let Some(note) = &st.parse_note {
+        row(&mut out, "lenient reading", note);
+    }
     let polls = store.recent_polls(id, 10).map_err(|e| e.to_string())?;
     let _ = writeln!(out, "  recent polls:");
     if polls.is_empty() {
@@ -239,12 +260,16 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
     for p in polls {
         let _ = writeln!(
             out,
-            "    {}  {:<12} {:>5} ms  {:>3} items, {} new, stories {} new / {} merged{}",
+            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}, stories {} new / {} merged{}",
             when(Some(p.started_at)),
             p.outcome,
             p.duration_ms,
             p.items,
             p.items_new,
+            match p.items_skipped {
+                0 => String::new(),
+                n => format!(", {n} skipped"),
+            },
             p.stories_new,
             p.stories_merged,
             p.error
@@ -364,16 +389,42 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
     };
     let _ = writeln!(
         out,
-        "format {}: {:?}, {} items{}",
+        "format {}: {:?}, {} items{}{}{}",
         feed.format,
         feed.title.as_deref().unwrap_or("(no title)"),
         feed.items.len(),
+        if feed.items_in_document > 0
+            && (feed.items.len() + feed.skipped < feed.items_in_document || feed.items.is_empty())
+        {
+            format!(
+                " ({} of {} in the document read)",
+                feed.items.len(),
+                feed.items_in_document
+            )
+        } else {
+            String::new()
+        },
+        match feed.skipped {
+            0 => String::new(),
+            n => format!("\n  skipped: {n} items with no title, text or link"),
+        },
         if feed.repairs.is_empty() {
             String::new()
         } else {
             format!("\n  repaired: {}", escape_line(&feed.repairs.join("; ")))
         }
     );
+    if !feed.unreadable_dates.is_empty() {
+        let _ = writeln!(
+            out,
+            "  unreadable dates (those items are dated when first seen): {}",
+            feed.unreadable_dates
+                .iter()
+                .map(|d| format!("{d:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let normalizer = Normalizer::new(&config.normalize);
     for (i, item) in feed.items.iter().take(10).enumerate() {
         let n = normalizer.normalize_explained(item);

@@ -469,10 +469,14 @@ pub fn summary(r: &pipeline::PollReport) -> String {
         failed.len()
     );
     s += &format!(
-        "items: {} new, {} known, {} updated; stories: {} new, {} merged{}; {} fetched\n",
+        "items: {} new, {} known, {} updated{}; stories: {} new, {} merged{}; {} fetched\n",
         r.counts.items_new,
         r.counts.items_known,
         r.counts.items_updated,
+        match r.counts.items_skipped {
+            0 => String::new(),
+            n => format!(", {n} skipped (no title, text or link)"),
+        },
         r.counts.stories_new,
         r.counts.stories_merged,
         match r.counts.stories_bridged {

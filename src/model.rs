@@ -41,6 +41,8 @@ pub enum FeedFormat {
     Rss1,
     Rss2,
     Atom,
+    /// Atom 0.3 (`http://purl.org/atom/ns#`), read as Atom 1.0.
+    Atom03,
     Json,
 }
 
@@ -51,6 +53,7 @@ impl fmt::Display for FeedFormat {
             FeedFormat::Rss1 => "RSS 1.0",
             FeedFormat::Rss2 => "RSS 2.0",
             FeedFormat::Atom => "Atom",
+            FeedFormat::Atom03 => "Atom 0.3",
             FeedFormat::Json => "JSON Feed",
         })
     }
@@ -65,6 +68,17 @@ pub struct ParsedFeed {
     pub items: Vec<ParsedItem>,
     /// What the lenient second reading fixed (empty when none was needed).
     pub repairs: Vec<String>,
+    /// Items (`<item>`, `<entry>`, JSON `items`) the document holds,
+    /// whether or not they could be read.
+    pub items_in_document: usize,
+    /// Items skipped for having neither a title, nor text, nor a link.
+    pub skipped: usize,
+    /// Where the document broke and how many entries before it were kept,
+    /// when the lenient reading had to cut it (also in `repairs`).
+    pub broken: Option<String>,
+    /// Dates the date reader could not read (distinct, at most 10): those
+    /// items fall back to "when seen".
+    pub unreadable_dates: Vec<String>,
 }
 
 /// One item as the outlet published it (HTML fields are not yet sanitized).

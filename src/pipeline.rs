@@ -501,6 +501,12 @@ fn process(
     let charset_json = serde_json::to_string(&decoded.charset).unwrap_or_default();
     match parse::parse_in_zone(&decoded.text, Some(&body.final_url), zone) {
         Ok(feed) => {
+            let parse = Box::new(store::ParseReport {
+                document_items: feed.items_in_document as u64,
+                items_read: feed.items.len() as u64,
+                skipped: feed.skipped as u64,
+                note: (!feed.repairs.is_empty()).then(|| feed.repairs.join("; ")),
+            });
             // One key (guid, else link, else text hash) twice in one feed: the
             // first wins. Storing both would make the second "edit" the first
             // on every poll, flipping the copy back and forth forever.
@@ -546,6 +552,7 @@ fn process(
                 feed_format: feed.format.to_string(),
                 charset_json,
                 items,
+                parse,
             }
         }
         Err(e) => PollOutcome::Failed {

@@ -24,6 +24,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0003_poll_state.sql")),
     M::up(include_str!("../migrations/0004_near_duplicates.sql")),
     M::up(include_str!("../migrations/0005_retention.sql")),
+    M::up(include_str!("../migrations/0006_parse_report.sql")),
 ];
 
 /// How long a write waits for another connection's write lock before it
@@ -138,6 +139,8 @@ pub enum PollOutcome {
         feed_format: String,
         charset_json: String,
         items: Vec<NewCopy>,
+        /// What parsing made of the document (`sources show`).
+        parse: Box<ParseReport>,
     },
     Failed {
         status: Option<u16>,
@@ -147,6 +150,19 @@ pub enum PollOutcome {
         /// 410 Gone: stop polling this source.
         gone: bool,
     },
+}
+
+/// What parsing made of one document.
+#[derive(Clone, Debug, Default)]
+pub struct ParseReport {
+    /// Items the document held.
+    pub document_items: u64,
+    /// Items read from it (before retention and duplicate keys).
+    pub items_read: u64,
+    /// Items skipped for having neither a title, nor text, nor a link.
+    pub skipped: u64,
+    /// What the lenient reading repaired, where a broken document broke.
+    pub note: Option<String>,
 }
 
 /// One item of a poll, with everything the store needs of it that depends
@@ -217,6 +233,8 @@ pub struct PollCounts {
     pub items_updated: u64,
     pub stories_new: u64,
     pub stories_merged: u64,
+    /// Items skipped for having neither a title, nor text, nor a link.
+    pub items_skipped: u64,
     /// Stories stored apart and merged into another because a new copy
     /// matched both (`merge_stories`).
     pub stories_bridged: u64,
@@ -230,6 +248,7 @@ impl std::ops::AddAssign for PollCounts {
         self.items_updated += o.items_updated;
         self.stories_new += o.stories_new;
         self.stories_merged += o.stories_merged;
+        self.items_skipped += o.items_skipped;
         self.stories_bridged += o.stories_bridged;
     }
 }
@@ -282,6 +301,28 @@ pub struct SourceStatus {
     pub last_modified: Option<String>,
     pub copies: i64,
     pub stories: i64,
+    /// Items the last document held, and how many of them were read.
+    pub document_items: Option<i64>,
+    pub items_read: Option<i64>,
+    /// What the lenient reading repaired in the last document.
+    pub parse_note: Option<String>,
+    /// "0 of 12 items read": the last poll answered with items and none
+    /// could be read (a silent loss otherwise).
+    pub warning: Option<String>,
+}
+
+impl SourceStatus {
+    fn with_warning(mut self) -> SourceStatus {
+        self.warning = match (
+            self.last_outcome.as_deref(),
+            self.document_items,
+            self.items_read,
+        ) {
+            (Some("ok"), Some(doc), Some(0)) if doc > 0 => Some(format!("0 of {doc} items read")),
+            _ => None,
+        };
+        self
+    }
 }
 
 /// One row of poll history.
@@ -296,6 +337,7 @@ pub struct PollRow {
     pub items_new: i64,
     pub stories_new: i64,
     pub stories_merged: i64,
+    pub items_skipped: i64,
 }
 
 /// A story's id, title, normalized text and date.
@@ -553,7 +595,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT id, last_poll_at, last_outcome, last_status, last_error, consecutive_failures, next_poll_at,
                     last_item_count, feed_title, feed_format, charset, moved_to, gone_at, retry_after_until,
-                    etag, last_modified
+                    etag, last_modified, last_document_items, last_items_read, parse_note
              FROM sources",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -579,7 +621,12 @@ impl Store {
                     last_modified: r.get(15)?,
                     copies,
                     stories,
-                },
+                    document_items: r.get(16)?,
+                    items_read: r.get(17)?,
+                    parse_note: r.get(18)?,
+                    warning: None,
+                }
+                .with_warning(),
             ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -588,7 +635,8 @@ impl Store {
     /// The `n` most recent polls of a source, newest first.
     pub fn recent_polls(&self, source_id: &str, n: usize) -> Result<Vec<PollRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged
+            "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged,
+                    items_skipped
              FROM polls WHERE source_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![source_id, n as i64], |r| {
@@ -602,6 +650,7 @@ impl Store {
                 items_new: r.get(6)?,
                 stories_new: r.get(7)?,
                 stories_merged: r.get(8)?,
+                items_skipped: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -727,7 +776,9 @@ impl Store {
                 feed_format,
                 charset_json,
                 items,
+                parse,
             } => {
+                counts.items_skipped = parse.skipped;
                 let mut touched = Vec::new();
                 for copy in &items {
                     counts += store_item(&tx, source_id, copy, now, near, &mut touched)?;
@@ -741,7 +792,8 @@ impl Store {
                        last_status = ?3, last_error = NULL, consecutive_failures = 0,
                        etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
                        feed_format = ?8, charset = ?9, language = ?10, retry_after_until = NULL,
-                       moved_to = coalesce(?11, moved_to) WHERE id = ?1")?.execute(
+                       moved_to = coalesce(?11, moved_to), last_document_items = ?12,
+                       last_items_read = ?13, parse_note = ?14 WHERE id = ?1")?.execute(
                     params![
                         source_id,
                         now,
@@ -753,13 +805,16 @@ impl Store {
                         feed_format,
                         charset_json,
                         feed_language,
-                        moved_to
+                        moved_to,
+                        parse.document_items as i64,
+                        parse.items_read as i64,
+                        parse.note
                     ],
                 )?;
             }
         }
         tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
-               items_new, stories_new, stories_merged) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(
+               items_new, stories_new, stories_merged, items_skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?.execute(
             params![
                 source_id,
                 ts(started),
@@ -771,7 +826,8 @@ impl Store {
                 counts.items as i64,
                 counts.items_new as i64,
                 counts.stories_new as i64,
-                counts.stories_merged as i64
+                counts.stories_merged as i64,
+                counts.items_skipped as i64
             ],
         )?;
         tx.commit()?;

@@ -1050,3 +1050,274 @@ fn zone_less_dates_are_read_in_beijing_time_or_the_sources_timezone() {
     assert_eq!(published("cn"), "2026-10-09T02:00:00Z");
     assert_eq!(published("jp"), "2026-10-09T01:00:00Z");
 }
+
+// ---- feeds in the wild (issue 13) ------------------------------------------------------
+
+/// An Atom 0.3 blog in Big5, as Taiwanese blogs still serve them: escaped
+/// and base64 content, `issued` and `created` dates, alternate links.
+fn atom03_big5() -> Vec<u8> {
+    let doc = r#"<?xml version="1.0" encoding="big5"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+  <title>老部落格</title>
+  <tagline>舊格式</tagline>
+  <link rel="alternate" type="text/html" href="https://old.example/"/>
+  <modified>2006-05-02T10:00:00Z</modified>
+  <entry>
+    <title>颱風過境</title>
+    <link rel="alternate" type="text/html" href="https://old.example/2006/05/typhoon.html"/>
+    <id>tag:old.example,2006:typhoon</id>
+    <issued>2006-05-01T20:00:00+08:00</issued>
+    <modified>2006-05-02T10:00:00Z</modified>
+    <content type="text/html" mode="escaped">&lt;p&gt;颱風昨晚過境，&lt;img src="/img/rain.jpg"&gt; 各地降雨。&lt;/p&gt;</content>
+  </entry>
+  <entry>
+    <title>夜市小吃</title>
+    <link rel="alternate" type="text/html" href="https://old.example/2006/04/night.html"/>
+    <id>tag:old.example,2006:night</id>
+    <created>2006-04-03T12:00:00Z</created>
+    <content type="text/plain" mode="base64">5aSc5biC5bCP5ZCD5b6I5aW95ZCD44CC</content>
+  </entry>
+</feed>"#;
+    let (bytes, _, bad) = encoding_rs::BIG5.encode(doc);
+    assert!(!bad, "the fixture is Big5-encodable");
+    bytes.into_owned()
+}
+
+/// A blog whose XML stops in the middle of its third item.
+const TRUNCATED: &str = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>斷掉的</title>\n\
+<item><guid>t1</guid><title>第一篇完整文章</title><link>https://cut.example/1</link></item>\n\
+<item><guid>t2</guid><title>第二篇完整文章</title><link>https://cut.example/2</link></item>\n\
+<item><guid>t3</guid><title>第三篇只有一半";
+
+/// RSS 1.0 as link logs write it: a title-only item, a description-only
+/// item, and one with nothing at all.
+const RSS1_SPARSE: &str = r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+  <channel rdf:about="https://micro.example/"><title>微型</title><link>https://micro.example/</link><description>d</description></channel>
+  <item rdf:about="https://micro.example/a"><title>只有標題的一則</title></item>
+  <item rdf:about="https://micro.example/b"><description>只有描述的一則，沒有標題也沒有連結。</description></item>
+  <item rdf:about="https://micro.example/c"></item>
+</rdf:RDF>"#;
+
+/// The entry issue 13 quotes: content under an xml:base, no <link>, a URL
+/// as its id.
+const NUMIST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>numist</title><id>https://numi.st/</id>
+<updated>2022-08-01T00:00:00Z</updated>
+<entry><id>https://numi.st/post/2022/travel-uke/</id><title>Travel ukulele</title>
+<updated>2022-08-01T00:00:00Z</updated>
+<content type="html" xml:base="https://numi.st/post/2022/travel-uke/">&lt;p&gt;A ukulele that fits in a backpack.&lt;img src="IMG_1232.jpeg"&gt; &lt;a href="../"&gt;more posts&lt;/a&gt;&lt;/p&gt;</content>
+</entry></feed>"#;
+
+#[test]
+fn atom_0_3_truncated_sparse_rss1_and_xml_base_feeds_are_stored() {
+    let server = TestServer::start();
+    server.fixed("/atom03", Response::ok(ATOM_TYPE, atom03_big5()));
+    server.fixed("/cut", Response::ok(RSS_TYPE, TRUNCATED));
+    server.fixed("/rss1", Response::ok("application/rdf+xml", RSS1_SPARSE));
+    server.fixed("/numist", Response::ok(ATOM_TYPE, NUMIST));
+    let env = Env::with(
+        FETCH,
+        &[
+            src("old", &server.url("/atom03")),
+            src("cut", &server.url("/cut")),
+            src("micro", &server.url("/rss1")),
+            src("numist", &server.url("/numist")),
+        ],
+        "[[topic]]\nslug = \"uke\"\ntitle = \"Ukulele\"\nquery = 'ukulele'\n",
+    );
+    let run = env.poll(&[]);
+    assert_eq!(summary_counts(&run.stderr), (4, 0, 0), "{run:?}");
+    assert!(
+        run.stderr.contains("1 skipped (no title, text or link)"),
+        "{run:?}"
+    );
+
+    // Atom 0.3: both entries, dates from issued and created.
+    assert_eq!(env.source("old").feed_format.as_deref(), Some("Atom 0.3"));
+    assert_eq!(env.copy_titles("old"), ["夜市小吃", "颱風過境"]);
+    let export = env.export(&[]);
+    let story = |title: &str| {
+        export
+            .iter()
+            .find(|s| s["title"] == title)
+            .unwrap_or_else(|| panic!("no story {title}: {export:?}"))
+            .clone()
+    };
+    assert_eq!(story("颱風過境")["published"], "2006-05-01T12:00:00Z");
+    assert_eq!(story("夜市小吃")["published"], "2006-04-03T12:00:00Z");
+    let body: String = env
+        .db()
+        .query_row(
+            "SELECT content_html FROM copies WHERE title = '夜市小吃'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(body, "夜市小吃很好吃。", "base64 content decoded");
+    let html: String = env
+        .db()
+        .query_row(
+            "SELECT content_html FROM copies WHERE title = '颱風過境'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        html.contains("<img src=\"https://old.example/img/rain.jpg\">"),
+        "{html}"
+    );
+
+    // Truncated: the two complete items, and the break on record.
+    assert_eq!(env.copy_titles("cut"), ["第一篇完整文章", "第二篇完整文章"]);
+    let show = env.run(&["sources", "show", "cut"]);
+    assert!(show.stdout.contains("2 of 3 items read"), "{show:?}");
+    assert!(
+        show.stdout.contains("lenient reading")
+            && show.stdout.contains("the document breaks at line 5")
+            && show.stdout.contains("kept the 2 complete entries"),
+        "{show:?}"
+    );
+
+    // RSS 1.0: the title-only and the description-only items; the empty
+    // one skipped and counted.
+    assert_eq!(
+        env.count("SELECT count(*) FROM copies WHERE source_id = 'micro'"),
+        2
+    );
+    let skipped = env.count("SELECT items_skipped FROM polls WHERE source_id = 'micro'");
+    assert_eq!(skipped, 1);
+    let show = env.run(&["sources", "show", "micro"]);
+    assert!(show.stdout.contains("1 skipped"), "{show:?}");
+
+    // xml:base and a URL id: an absolute image, a link, in every format.
+    assert_eq!(
+        story("Travel ukulele")["link"],
+        "https://numi.st/post/2022/travel-uke/"
+    );
+    for format in ["atom", "rss", "json"] {
+        let feed = env.run(&["render", "uke", "--format", format]);
+        assert_eq!(feed.code, Some(0), "{feed:?}");
+        // One spelling of quotes and slashes for XML text and JSON strings.
+        let out = feed
+            .stdout
+            .replace("\\/", "/")
+            .replace("&quot;", "\"")
+            .replace("\\\"", "\"");
+        assert!(
+            out.contains("https://numi.st/post/2022/travel-uke/IMG_1232.jpeg"),
+            "{format}: {out}"
+        );
+        assert!(
+            out.contains("https://numi.st/post/2022/\""),
+            "{format}: {out}"
+        );
+        assert!(
+            !out.contains("\"IMG_1232.jpeg") && !out.contains("\"../"),
+            "{format}: a relative URL went out: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_feed_with_items_but_none_read_is_flagged() {
+    // An Atom feed in a namespace nobody knows: feed-rs reads it as Atom
+    // and finds no entries (how Atom 0.3 used to be lost, silently).
+    let doc = r#"<feed xmlns="http://example.com/not-atom"><title>x</title>
+<entry><title>a</title><link href="https://x.example/a"/></entry>
+<entry><title>b</title><link href="https://x.example/b"/></entry>
+<entry><title>c</title><link href="https://x.example/c"/></entry></feed>"#;
+    let server = TestServer::start();
+    server.fixed("/odd", Response::ok(ATOM_TYPE, doc));
+    server.fixed("/fine", Response::ok(RSS_TYPE, rss2_feed()));
+    let env = Env::new(&[
+        src("odd", &server.url("/odd")),
+        src("fine", &server.url("/fine")),
+    ]);
+    env.poll(&[]);
+    assert_eq!(env.source("odd").last_outcome.as_deref(), Some("ok"));
+    let list = env.run(&["sources", "list"]);
+    let line = |id: &str| {
+        list.stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{list:?}"))
+            .to_string()
+    };
+    assert!(line("odd").ends_with("[0 of 3 items read]"), "{list:?}");
+    assert!(!line("fine").contains("items read"), "{list:?}");
+    let json = env.run(&["sources", "list", "--format", "json"]);
+    assert!(
+        json.stdout.contains("\"warning\":\"0 of 3 items read\""),
+        "{json:?}"
+    );
+    let show = env.run(&["sources", "show", "odd"]);
+    assert!(show.stdout.contains("0 of 3 items read"), "{show:?}");
+    let show = env.run(&["sources", "show", "fine"]);
+    assert!(show.stdout.contains("1 of 1 items read"), "{show:?}");
+    assert!(!show.stdout.contains("nothing stored"), "{show:?}");
+}
+
+#[test]
+fn sloppy_dates_are_read_and_impossible_ones_are_when_seen() {
+    let item = |guid: &'static str, date: &'static str| Item {
+        guid: Some(guid),
+        link: None,
+        title: Some(guid),
+        description: Some(guid),
+        pub_date: Some(date),
+    };
+    let feed = rss2(
+        "日期",
+        &[
+            item("no-weekday", "21 Dec 2012 12:00:00 EST"),
+            item("full-month", "Wed, 27 July 2011 01:30:00 EST"),
+            item("one-digit-day", "Tue, 2 Aug 2011 01:30:00 EST"),
+            item("wrong-weekday", "Mon, 27 Jul 11 01:30:00 PDT"),
+            item("iso-no-colon", "2011-07-27T14:30:00+0800"),
+            item("year-zero", "0000-01-01 00:00:00"),
+            item("year-zero-2822", "Sat, 01 Jan 0000 00:00:00 +2359"),
+            item("year-zero-cjk", "0000年01月01日"),
+            item("negative", "-9999-01-01T00:00:00+00:00"),
+        ],
+    );
+    let server = TestServer::start();
+    server.fixed("/dates", Response::ok(RSS_TYPE, feed));
+    let env = Env::with(
+        FETCH,
+        &[src("dates", &server.url("/dates"))],
+        "[[topic]]\nslug = \"all\"\ntitle = \"All\"\nquery = 'e OR r OR o'\n",
+    );
+    let started = chrono::Utc::now() - chrono::TimeDelta::seconds(5);
+    env.poll(&[]);
+    let export = env.export(&[]);
+    let published = |guid: &str| {
+        let s = export
+            .iter()
+            .find(|s| s["copies"][0]["guid"] == guid)
+            .unwrap_or_else(|| panic!("no {guid}: {export:?}"));
+        s["published"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(published("no-weekday"), "2012-12-21T17:00:00Z");
+    assert_eq!(published("full-month"), "2011-07-27T06:30:00Z");
+    assert_eq!(published("one-digit-day"), "2011-08-02T06:30:00Z");
+    assert_eq!(published("wrong-weekday"), "2011-07-27T08:30:00Z");
+    assert_eq!(published("iso-no-colon"), "2011-07-27T06:30:00Z");
+    for guid in ["year-zero", "year-zero-2822", "year-zero-cjk", "negative"] {
+        let p = chrono::DateTime::parse_from_rfc3339(&published(guid)).unwrap();
+        assert!(p >= started, "{guid}: {p} is not when seen");
+    }
+    // Every format renders (to_rfc2822 used to panic on year 0).
+    for format in ["atom", "rss", "json"] {
+        let run = env.run(&["render", "all", "--format", format]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+    }
+    // `sources test` names the dates it could not read.
+    let test = env.run(&["sources", "test", "dates"]);
+    assert!(
+        test.stdout.contains("unreadable dates")
+            && test.stdout.contains("\"0000-01-01 00:00:00\"")
+            && test.stdout.contains("\"-9999-01-01T00:00:00+00:00\""),
+        "{test:?}"
+    );
+}
