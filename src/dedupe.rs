@@ -190,7 +190,11 @@ fn lead_key(folded: &str) -> u64 {
 /// Simplified script (`normalize::simplified`), so the same wire story in
 /// Traditional and Simplified characters has the same shingles.
 fn key_form(text: &str) -> String {
-    crate::normalize::simplified(&fold(text))
+    let folded = fold(text);
+    match crate::normalize::simplified(&folded) {
+        std::borrow::Cow::Borrowed(_) => folded,
+        std::borrow::Cow::Owned(simplified) => simplified,
+    }
 }
 
 /// Scores two normalized texts.

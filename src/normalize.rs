@@ -11,6 +11,8 @@
 //! exact rules decide which copies merge, so they belong to us.
 
 use regex::Regex;
+use std::borrow::Cow;
+
 use scraper::{Html, Node};
 use unicode_normalization::UnicodeNormalization;
 
@@ -599,13 +601,39 @@ fn collapse_ws(s: &str) -> String {
 /// matching and near-duplicate keys only, never for what readers see or the
 /// content hash: an outlet in Taiwan or Hong Kong carries the same wire
 /// story, and a topic query in either script should find both. fast2s
-/// (MIT): a character table with a few context rules, fast enough for the
-/// poll's hot path (see the `fold` benches).
-pub fn simplified(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_string();
+/// (MIT): a character table with a few context rules. Text with no
+/// character the table changes (nearly every Simplified text) is returned
+/// as it is after one pass over a bitset, so the poll's hot path pays for
+/// the conversion only on Traditional text (the `script folding` bench).
+pub fn simplified(s: &str) -> Cow<'_, str> {
+    let table = traditional_chars();
+    let traditional = |c: char| {
+        let i = c as usize;
+        i < 0x1_0000 && table[i / 64] & (1 << (i % 64)) != 0
+    };
+    if s.is_ascii() || !s.chars().any(traditional) {
+        return Cow::Borrowed(s);
     }
-    fast2s::convert(s)
+    Cow::Owned(fast2s::convert(s))
+}
+
+/// A bit for each character of the Basic Multilingual Plane that fast2s
+/// changes on its own (fast2s converts only characters of three UTF-8
+/// bytes, all in the BMP). Built once, by asking fast2s.
+fn traditional_chars() -> &'static [u64] {
+    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut bits = vec![0u64; 0x1_0000 / 64];
+        let mut buf = [0u8; 4];
+        for c in ('\u{800}'..='\u{ffff}').filter(|c| c.len_utf8() == 3) {
+            let one: &str = c.encode_utf8(&mut buf);
+            if fast2s::convert(one) != one {
+                let i = c as usize;
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    })
 }
 
 /// Keeps letters and digits only: the form that is hashed.
@@ -1017,6 +1045,16 @@ mod tests {
         assert_eq!(nc.title, "京津冀教育协同发展工作会议在京召开");
         assert!(!na.text.contains("东北虎"));
         assert!(!na.text.contains("杜燕"));
+    }
+
+    #[test]
+    fn simplified_converts_traditional_and_leaves_simplified_alone() {
+        let t = "京津冀教育協同發展工作會議在京召開";
+        assert_eq!(simplified(t), "京津冀教育协同发展工作会议在京召开");
+        assert_eq!(simplified(t), fast2s::convert(t), "the same as fast2s");
+        let s = "京津冀教育协同发展工作会议在京召开, 2023 ok";
+        assert!(matches!(simplified(s), Cow::Borrowed(_)), "no copy made");
+        assert!(matches!(simplified("ascii only"), Cow::Borrowed(_)));
     }
 
     #[test]

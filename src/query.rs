@@ -80,11 +80,12 @@ impl Tok {
 /// either script matches both.
 pub fn normalize_term(s: &str) -> String {
     let s: String = s.nfkc().collect::<String>().to_lowercase();
-    crate::normalize::simplified(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::normalize::simplified(&s).into_owned()
 }
 
 /// A story's normalized text in the form queries match (Simplified script).
-pub fn match_text(text: &str) -> String {
+pub fn match_text(text: &str) -> std::borrow::Cow<'_, str> {
     crate::normalize::simplified(text)
 }
 
