@@ -145,6 +145,10 @@ fn describe_metrics() {
         metrics::Unit::Seconds,
         "Time to render one topic feed in one format."
     );
+    describe_histogram!(
+        "newsriver_store_batch_polls",
+        "Polls the writer stored in one transaction."
+    );
     describe_counter!(
         "newsriver_feed_render_failures_total",
         "Topic feeds whose render failed (the previous feed is kept)."

@@ -1,10 +1,13 @@
-//! Refreshes sources: fetch → decode → parse → normalize → store, one
-//! transaction per source. The only place that composes the stages.
+//! Refreshes sources: fetch → decode → parse → normalize → store, each
+//! poll of one source stored all or nothing. The only place that composes
+//! the stages.
 //!
 //! Concurrency: sources are polled as one stream with `buffer_unordered`
 //! (`[fetch].concurrency` in flight; `per_host` is enforced inside `fetch`).
-//! CPU work (decode, parse, normalize) and SQLite writes run on the blocking
-//! pool; the store is one connection behind a mutex (SQLite has one writer).
+//! CPU work (decode, parse, normalize, near-duplicate keys) runs on the
+//! blocking pool, reading through read-only connections (`Readers`); the
+//! writes go through a bounded channel to one writer thread (`Writer`),
+//! which commits the polls that queued up together.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +21,7 @@ use crate::decode;
 use crate::fetch::{self, Fetched, Fetcher};
 use crate::normalize::Normalizer;
 use crate::parse;
-use crate::store::{self, NewCopy, PollCounts, PollOutcome, SourceRow, Store};
+use crate::store::{self, NewCopy, PollCounts, PollOutcome, PollToStore, SourceRow, Store};
 use crate::topics::Topics;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,9 @@ pub enum PipelineError {
     Join(#[from] tokio::task::JoinError),
     #[error("{0}")]
     NoDatabase(String),
+    /// Storing a poll failed (the writer's message), or the writer is gone.
+    #[error("{0}")]
+    Writer(String),
 }
 
 /// How one source's poll ended.
@@ -82,8 +88,13 @@ impl PollReport {
 
 /// Everything a poll needs, shared by the concurrent source tasks.
 pub struct Poller {
+    /// The write connection: the writer thread's, and maintenance's.
     store: Arc<Mutex<Store>>,
-    topics: Arc<Topics>,
+    /// Hands finished polls to the writer thread (see `Writer`).
+    writer: Writer,
+    /// Read-only connections for the parallel stage's look-ups (a source's
+    /// state and known items), so it never waits for the writer.
+    readers: Arc<Readers>,
     fetcher: Fetcher,
     normalizer: Arc<Normalizer>,
     near: Arc<crate::dedupe::Params>,
@@ -130,9 +141,121 @@ struct Prepare<'a> {
     seen: &'a SeenStories,
 }
 
+/// Polls queued for the writer at most (each holds its prepared copies):
+/// a poll task waits to hand over when the writer is this far behind, so
+/// memory stays flat however fast feeds arrive.
+const WRITE_QUEUE: usize = 32;
+
+/// Polls stored in one transaction at most.
+const WRITE_BATCH: usize = 16;
+
+/// One poll on its way to the writer, and where its result goes.
+struct WriteJob {
+    poll: PollToStore,
+    /// The counts, or why it could not be stored; and how many polls were
+    /// committed together with it.
+    done: tokio::sync::oneshot::Sender<(Result<PollCounts, String>, usize)>,
+}
+
+/// The one writer: a thread that owns the write transactions. Poll tasks
+/// (fetch, decode, parse, normalize, keys: the parallel stage) send what
+/// they prepared through a bounded channel; the writer stores whatever has
+/// queued up, up to `WRITE_BATCH` polls, in one transaction with a
+/// savepoint per poll (`Store::record_polls`), and answers each poll after
+/// the commit. Fewer, larger commits write each hot index page to the WAL
+/// once per batch instead of once per source.
+struct Writer {
+    queue: tokio::sync::mpsc::Sender<WriteJob>,
+}
+
+impl Writer {
+    fn start(
+        store: Arc<Mutex<Store>>,
+        topics: Arc<Topics>,
+        near: Arc<crate::dedupe::Params>,
+    ) -> Result<Writer, PipelineError> {
+        let (queue, mut jobs) = tokio::sync::mpsc::channel::<WriteJob>(WRITE_QUEUE);
+        std::thread::Builder::new()
+            .name("newsriver-writer".into())
+            .spawn(move || {
+                // Ends when every sender (the poller) is gone.
+                while let Some(first) = jobs.blocking_recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < WRITE_BATCH {
+                        match jobs.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let (polls, replies): (Vec<PollToStore>, Vec<_>) =
+                        batch.into_iter().map(|j| (j.poll, j.done)).unzip();
+                    let n = polls.len();
+                    let stored = lock(&store).record_polls(
+                        polls,
+                        &|story| topics.classify(story),
+                        &near,
+                    );
+                    match stored {
+                        Ok(results) => {
+                            metrics::histogram!("newsriver_store_batch_polls").record(n as f64);
+                            for (reply, result) in replies.into_iter().zip(results) {
+                                let _ = reply.send((result.map_err(|e| e.to_string()), n));
+                            }
+                        }
+                        Err(e) => {
+                            let e = e.to_string();
+                            tracing::error!(polls = n, error = %e, "a batch of polls could not be stored");
+                            for reply in replies {
+                                let _ = reply.send((Err(e.clone()), n));
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(|e| PipelineError::Writer(e.to_string()))?;
+        Ok(Writer { queue })
+    }
+
+    /// Stores `poll` (with others queued at the same time); the counts once
+    /// committed, and how many polls that commit held.
+    async fn store(&self, poll: PollToStore) -> Result<(PollCounts, usize), PipelineError> {
+        let gone = || PipelineError::Writer("the writer thread has stopped".into());
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.queue
+            .send(WriteJob { poll, done })
+            .await
+            .map_err(|_| gone())?;
+        let (counts, batch) = result.await.map_err(|_| gone())?;
+        Ok((counts.map_err(PipelineError::Writer)?, batch))
+    }
+}
+
+/// A few read-only connections, taken in turn.
+struct Readers {
+    conns: Vec<Mutex<Store>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Readers {
+    fn open(path: &std::path::Path, n: usize) -> Result<Readers, PipelineError> {
+        let conns = (0..n.max(1))
+            .map(|_| Store::open_reader(path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Readers {
+            conns,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    fn get(&self) -> std::sync::MutexGuard<'_, Store> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.conns.len();
+        lock(&self.conns[i])
+    }
+}
+
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     // A panic while holding the lock cannot leave a half-written poll
-    // (each poll is one transaction), so a poisoned lock is still usable.
+    // (polls are stored in transactions), so a poisoned lock is still usable.
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -140,12 +263,17 @@ impl Poller {
     /// Opens the database, records the configured sources and topics, builds the client.
     pub fn new(config: &Config) -> Result<Poller, PipelineError> {
         let (store, topics) = open_store(config)?;
+        let store = Arc::new(Mutex::new(store));
+        let topics = Arc::new(topics);
+        let near = Arc::new(config.dedupe.clone());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Poller {
-            store: Arc::new(Mutex::new(store)),
-            topics: Arc::new(topics),
+            writer: Writer::start(store.clone(), topics.clone(), near.clone())?,
+            readers: Arc::new(Readers::open(&config.storage.path, cores)?),
+            store,
             fetcher: Fetcher::new(&config.fetch)?,
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
-            near: Arc::new(config.dedupe.clone()),
+            near,
             concurrency: config.fetch.concurrency,
             retention_days: config.storage.retention_days,
             seen: Arc::default(),
@@ -186,9 +314,9 @@ impl Poller {
         let started = Instant::now();
         let id = source.id.0.clone();
         let state = {
-            let store = self.store.clone();
+            let readers = self.readers.clone();
             let id = id.clone();
-            tokio::task::spawn_blocking(move || lock(&store).source_state(&id)).await??
+            tokio::task::spawn_blocking(move || readers.get().source_state(&id)).await??
         };
         // A permanent redirect seen earlier is followed directly.
         let url = state
@@ -224,8 +352,8 @@ impl Poller {
             Ok(Fetched::Body(mut body)) => {
                 budget = body.budget.take();
                 let normalizer = self.normalizer.clone();
-                let (store, near, seen, sid) = (
-                    self.store.clone(),
+                let (readers, near, seen, sid) = (
+                    self.readers.clone(),
                     self.near.clone(),
                     self.seen.clone(),
                     id.clone(),
@@ -237,7 +365,7 @@ impl Poller {
                 let mut outcome = tokio::task::spawn_blocking(move || {
                     // Unreadable: every item is prepared as if new; the
                     // poll's transaction then reports the database's error.
-                    let known = lock(&store).known_items(&sid).unwrap_or_default();
+                    let known = readers.get().known_items(&sid).unwrap_or_default();
                     let prepare = Prepare {
                         normalizer: &normalizer,
                         near: &near,
@@ -297,24 +425,15 @@ impl Poller {
             },
         };
         let duration = started.elapsed();
-        let counts = {
-            let store = self.store.clone();
-            let id = id.clone();
-            let ms = duration.as_millis() as u64;
-            let topics = self.topics.clone();
-            let near = self.near.clone();
-            tokio::task::spawn_blocking(move || {
-                lock(&store).record_poll(
-                    &id,
-                    started_at,
-                    ms,
-                    outcome,
-                    &|story| topics.classify(story),
-                    &near,
-                )
+        let (counts, _batch) = self
+            .writer
+            .store(PollToStore {
+                source_id: id.clone(),
+                started: started_at,
+                duration_ms: duration.as_millis() as u64,
+                outcome,
             })
-            .await??
-        };
+            .await?;
         drop(budget);
         record_metrics(&id, &report_outcome, &counts, bytes, duration);
         Ok(SourceReport {
@@ -587,6 +706,81 @@ mod tests {
         );
         // Absurd values do not overflow: no cutoff rather than a panic.
         assert_eq!(retention_cutoff(Some(u64::MAX), now), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polls_queued_while_the_writer_is_busy_are_committed_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let tags: Vec<String> = vec![];
+        let ids: Vec<String> = (0..6).map(|i| format!("s{i}")).collect();
+        let rows: Vec<SourceRow<'_>> = ids
+            .iter()
+            .map(|id| SourceRow {
+                id,
+                name: id,
+                url: "https://x.example/",
+                tags: &tags,
+            })
+            .collect();
+        store.sync_sources(&rows).unwrap();
+        let store = Arc::new(Mutex::new(store));
+        let writer = Arc::new(
+            Writer::start(
+                store.clone(),
+                Arc::new(Topics::default()),
+                Arc::new(crate::dedupe::Params::default()),
+            )
+            .unwrap(),
+        );
+        // Keep the writer busy (as a long transaction would) while six
+        // polls arrive.
+        let (held, release) = (std::sync::Barrier::new(2), std::sync::mpsc::channel::<()>());
+        let held = Arc::new(held);
+        let blocker = {
+            let (store, held) = (store.clone(), held.clone());
+            let wait = release.1;
+            std::thread::spawn(move || {
+                let _guard = lock(&store);
+                held.wait();
+                let _ = wait.recv();
+            })
+        };
+        held.wait();
+        let polls: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let writer = writer.clone();
+                let poll = PollToStore {
+                    source_id: id.clone(),
+                    started: Utc::now(),
+                    duration_ms: 1,
+                    outcome: PollOutcome::NotModified {
+                        status: 304,
+                        moved_to: None,
+                    },
+                };
+                tokio::spawn(async move { writer.store(poll).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        release.0.send(()).unwrap();
+        blocker.join().unwrap();
+        let mut largest = 0;
+        for p in polls {
+            let (_, batch) = p.await.unwrap().unwrap();
+            largest = largest.max(batch);
+        }
+        // The first poll may have been taken alone before the lock was
+        // free; the other five waited in the queue and went in one commit.
+        assert!(largest >= 5, "largest batch {largest}");
+        let stored: i64 = lock(&store)
+            .source_status()
+            .unwrap()
+            .values()
+            .filter(|s| s.last_outcome.as_deref() == Some("not_modified"))
+            .count() as i64;
+        assert_eq!(stored, 6);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The only module that touches SQLite. Opens the database (WAL, foreign
-//! keys on), applies `migrations/*.sql` in order, and stores one poll of one
-//! source as one transaction: a crash mid-poll leaves no half-written story.
+//! keys on), applies `migrations/*.sql` in order, and stores polls in
+//! groups, one savepoint per poll of one source: a crash mid-poll leaves no
+//! half-written story.
 //! Also the data-safety operations: retention, space reclamation, backup and
 //! restore (docs/data-safety.md).
 
@@ -8,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 
@@ -120,6 +119,14 @@ pub type Classify<'a> = &'a (dyn Fn(&StoryView<'_>) -> Vec<String> + Sync);
 pub struct TopicRow<'a> {
     pub slug: &'a str,
     pub fingerprint: &'a str,
+}
+
+/// One poll for `Store::record_polls`.
+pub struct PollToStore {
+    pub source_id: String,
+    pub started: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub outcome: PollOutcome,
 }
 
 /// What one poll of one source came to.
@@ -718,7 +725,7 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Stores one poll of `source_id` in one transaction.
+    /// Stores one poll of `source_id` (see `record_polls`).
     pub fn record_poll(
         &mut self,
         source_id: &str,
@@ -728,110 +735,44 @@ impl Store {
         classify: Classify<'_>,
         near: &crate::dedupe::Params,
     ) -> Result<PollCounts> {
-        let now = ts(Utc::now());
-        let tx = self.conn.transaction()?;
-        let mut counts = PollCounts::default();
-        let (label, status, error, bytes) = match &outcome {
-            PollOutcome::NotModified { status, .. } => ("not_modified", Some(*status), None, 0),
-            PollOutcome::Fetched { status, bytes, .. } => ("ok", Some(*status), None, *bytes),
-            PollOutcome::Failed {
-                status,
-                error,
-                gone,
-                ..
-            } => (
-                if *gone { "gone" } else { "failed" },
-                *status,
-                Some(error.clone()),
-                0,
-            ),
+        let poll = PollToStore {
+            source_id: source_id.to_string(),
+            started,
+            duration_ms,
+            outcome,
         };
-        match outcome {
-            PollOutcome::NotModified { status, moved_to } => {
-                tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'not_modified',
-                       last_status = ?3, last_error = NULL, consecutive_failures = 0, retry_after_until = NULL,
-                       moved_to = coalesce(?4, moved_to) WHERE id = ?1")?.execute(
-                    params![source_id, now, status, moved_to],
-                )?;
-            }
-            PollOutcome::Failed {
-                status,
-                error,
-                retry_after,
-                gone,
-            } => {
-                tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_outcome = ?5, last_status = ?3,
-                       last_error = ?4, consecutive_failures = consecutive_failures + 1,
-                       retry_after_until = ?6, gone_at = CASE WHEN ?7 THEN ?2 ELSE gone_at END WHERE id = ?1")?.execute(
-                    params![source_id, now, status, error, label, retry_after.map(ts), gone],
-                )?;
-            }
-            PollOutcome::Fetched {
-                status,
-                moved_to,
-                validators,
-                bytes: _,
-                feed_title,
-                feed_language,
-                feed_format,
-                charset_json,
-                items,
-                parse,
-            } => {
-                counts.items_skipped = parse.skipped;
-                let mut touched = Vec::new();
-                for copy in &items {
-                    counts += store_item(&tx, source_id, copy, now, near, &mut touched)?;
+        self.record_polls(vec![poll], classify, near)?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows)))
+    }
+
+    /// Stores several polls in one transaction (group commit: the writer
+    /// takes what has queued up), each in a savepoint of its own: one poll
+    /// of one source is all-or-nothing, and a poll that fails to store is
+    /// rolled back alone and reported in its own result. The outer error is
+    /// the transaction's (beginning or committing it): then none is stored.
+    pub fn record_polls(
+        &mut self,
+        polls: Vec<PollToStore>,
+        classify: Classify<'_>,
+        near: &crate::dedupe::Params,
+    ) -> Result<Vec<Result<PollCounts>>> {
+        let now = ts(Utc::now());
+        let mut tx = self.conn.transaction()?;
+        let mut results = Vec::with_capacity(polls.len());
+        for poll in polls {
+            let sp = tx.savepoint()?;
+            match record_one(&sp, poll, now, classify, near) {
+                Ok(counts) => {
+                    sp.commit()?;
+                    results.push(Ok(counts));
                 }
-                touched.sort();
-                touched.dedup();
-                for story_id in &touched {
-                    classify_story(&tx, story_id, classify)?;
-                }
-                tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
-                       last_status = ?3, last_error = NULL, consecutive_failures = 0,
-                       etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
-                       feed_format = ?8, charset = ?9, language = ?10, retry_after_until = NULL,
-                       moved_to = coalesce(?11, moved_to), last_document_items = ?12,
-                       last_items_read = ?13, parse_note = ?14 WHERE id = ?1")?.execute(
-                    params![
-                        source_id,
-                        now,
-                        status,
-                        validators.etag,
-                        validators.last_modified,
-                        items.len() as i64,
-                        feed_title,
-                        feed_format,
-                        charset_json,
-                        feed_language,
-                        moved_to,
-                        parse.document_items as i64,
-                        parse.items_read as i64,
-                        parse.note
-                    ],
-                )?;
+                // Dropping the savepoint rolls this poll back.
+                Err(e) => results.push(Err(e.into())),
             }
         }
-        tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
-               items_new, stories_new, stories_merged, items_skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?.execute(
-            params![
-                source_id,
-                ts(started),
-                duration_ms as i64,
-                label,
-                status,
-                error,
-                bytes as i64,
-                counts.items as i64,
-                counts.items_new as i64,
-                counts.stories_new as i64,
-                counts.stories_merged as i64,
-                counts.items_skipped as i64
-            ],
-        )?;
         tx.commit()?;
-        Ok(counts)
+        Ok(results)
     }
 
     /// Brings topic membership in line with the configured topics: topics
@@ -1114,9 +1055,129 @@ impl Store {
     }
 }
 
+/// One poll's rows: the source's state, its items (each placed by
+/// `dedupe::place`), topic membership of the stories touched, the poll log.
+fn record_one(
+    tx: &Connection,
+    poll: PollToStore,
+    now: i64,
+    classify: Classify<'_>,
+    near: &crate::dedupe::Params,
+) -> rusqlite::Result<PollCounts> {
+    let PollToStore {
+        source_id,
+        started,
+        duration_ms,
+        outcome,
+    } = poll;
+    let source_id = source_id.as_str();
+    let mut counts = PollCounts::default();
+    let (label, status, error, bytes) = match &outcome {
+        PollOutcome::NotModified { status, .. } => ("not_modified", Some(*status), None, 0),
+        PollOutcome::Fetched { status, bytes, .. } => ("ok", Some(*status), None, *bytes),
+        PollOutcome::Failed {
+            status,
+            error,
+            gone,
+            ..
+        } => (
+            if *gone { "gone" } else { "failed" },
+            *status,
+            Some(error.clone()),
+            0,
+        ),
+    };
+    match outcome {
+        PollOutcome::NotModified { status, moved_to } => {
+            tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'not_modified',
+                   last_status = ?3, last_error = NULL, consecutive_failures = 0, retry_after_until = NULL,
+                   moved_to = coalesce(?4, moved_to) WHERE id = ?1")?.execute(
+                params![source_id, now, status, moved_to],
+            )?;
+        }
+        PollOutcome::Failed {
+            status,
+            error,
+            retry_after,
+            gone,
+        } => {
+            tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_outcome = ?5, last_status = ?3,
+                   last_error = ?4, consecutive_failures = consecutive_failures + 1,
+                   retry_after_until = ?6, gone_at = CASE WHEN ?7 THEN ?2 ELSE gone_at END WHERE id = ?1")?.execute(
+                params![source_id, now, status, error, label, retry_after.map(ts), gone],
+            )?;
+        }
+        PollOutcome::Fetched {
+            status,
+            moved_to,
+            validators,
+            bytes: _,
+            feed_title,
+            feed_language,
+            feed_format,
+            charset_json,
+            items,
+            parse,
+        } => {
+            counts.items_skipped = parse.skipped;
+            let mut touched = Vec::new();
+            for copy in &items {
+                counts += store_item(tx, source_id, copy, now, near, &mut touched)?;
+            }
+            touched.sort();
+            touched.dedup();
+            for story_id in &touched {
+                classify_story(tx, story_id, classify)?;
+            }
+            tx.prepare_cached(
+                "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
+                   last_status = ?3, last_error = NULL, consecutive_failures = 0,
+                   etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
+                   feed_format = ?8, charset = ?9, language = ?10, retry_after_until = NULL,
+                   moved_to = coalesce(?11, moved_to), last_document_items = ?12,
+                   last_items_read = ?13, parse_note = ?14 WHERE id = ?1",
+            )?
+            .execute(params![
+                source_id,
+                now,
+                status,
+                validators.etag,
+                validators.last_modified,
+                items.len() as i64,
+                feed_title,
+                feed_format,
+                charset_json,
+                feed_language,
+                moved_to,
+                parse.document_items as i64,
+                parse.items_read as i64,
+                parse.note
+            ])?;
+        }
+    }
+    tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
+           items_new, stories_new, stories_merged, items_skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?.execute(
+        params![
+            source_id,
+            ts(started),
+            duration_ms as i64,
+            label,
+            status,
+            error,
+            bytes as i64,
+            counts.items as i64,
+            counts.items_new as i64,
+            counts.stories_new as i64,
+            counts.stories_merged as i64,
+            counts.items_skipped as i64
+        ],
+    )?;
+    Ok(counts)
+}
+
 /// Source id → its tags.
 fn source_tags(
-    tx: &Transaction<'_>,
+    tx: &Connection,
 ) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
     let mut stmt = tx.prepare("SELECT id, tags FROM sources")?;
     let rows = stmt.query_map([], |r| {
@@ -1142,11 +1203,7 @@ fn tags_of<'a>(
 
 /// Recomputes one story's topics and marks every topic it enters, leaves or
 /// stays in as changed (its entry in those feeds may look different now).
-fn classify_story(
-    tx: &Transaction<'_>,
-    story_id: &str,
-    classify: Classify<'_>,
-) -> rusqlite::Result<()> {
+fn classify_story(tx: &Connection, story_id: &str, classify: Classify<'_>) -> rusqlite::Result<()> {
     let old: Vec<String> = {
         let mut stmt = tx.prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1")?;
         stmt.query_map([story_id], |r| r.get(0))?
@@ -1229,7 +1286,7 @@ fn keys_of(text: &str, near: &crate::dedupe::Params) -> Vec<i64> {
 }
 
 /// Adds a story's index keys (`dedupe::index_keys`) and marks it indexed.
-fn index_story(tx: &Transaction<'_>, story_id: &str, keys: &[i64]) -> rusqlite::Result<()> {
+fn index_story(tx: &Connection, story_id: &str, keys: &[i64]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached("INSERT INTO near_keys (key, story_id) VALUES (?1, ?2)")?;
     for k in keys {
         stmt.execute(params![k, story_id])?;
@@ -1293,7 +1350,7 @@ fn candidates(
 /// memberships move over, its text too when longer, the earliest link and
 /// date win, and its entry leaves the topic feeds.
 fn merge_stories(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     survivor: &str,
     absorbed: &str,
     score: f64,
@@ -1335,11 +1392,7 @@ fn merge_stories(
 }
 
 /// The story an identical normalized body already belongs to, if any.
-fn find_story(
-    tx: &Transaction<'_>,
-    hash: &str,
-    not: Option<&str>,
-) -> rusqlite::Result<Option<String>> {
+fn find_story(tx: &Connection, hash: &str, not: Option<&str>) -> rusqlite::Result<Option<String>> {
     tx.prepare_cached(
         "SELECT story_id FROM copies WHERE content_hash = ?1 AND story_id IS NOT ?2
          UNION ALL SELECT id FROM stories WHERE (id = ?1 OR content_hash = ?1) AND id IS NOT ?2
@@ -1352,7 +1405,7 @@ fn find_story(
 /// Stores one item: a new copy (of a new or an existing story), a known
 /// copy seen again, or an edited copy.
 fn store_item(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     source_id: &str,
     copy: &NewCopy,
     now: i64,
@@ -1911,6 +1964,89 @@ mod tests {
         // `candidates` ran the cached statement; its counters stay with it.
         let stmt = store.conn.prepare_cached(&candidates_sql(2)).unwrap();
         stmt.get_status(rusqlite::StatementStatus::VmStep)
+    }
+
+    /// A poll of `source` that fetched one item with `text`.
+    fn fetched(source: &str, guid: &str, text: &str) -> PollToStore {
+        let item = ParsedItem {
+            guid: Some(guid.into()),
+            link: Some(format!("https://{source}.example/{guid}")),
+            title: Some(format!("标题 {guid}")),
+            summary_html: None,
+            content_html: Some(format!("<p>{text}</p>")),
+            published: None,
+            updated: None,
+            authors: vec![],
+        };
+        let norm = crate::normalize::Normalizer::default().normalize(&item);
+        let key = item.key();
+        PollToStore {
+            source_id: source.into(),
+            started: Utc::now(),
+            duration_ms: 1,
+            outcome: PollOutcome::Fetched {
+                status: 200,
+                moved_to: None,
+                validators: Validators::default(),
+                bytes: 100,
+                feed_title: None,
+                feed_language: None,
+                feed_format: "RSS 2.0".into(),
+                charset_json: "{}".into(),
+                items: vec![NewCopy::new(item, norm, key)],
+                parse: Box::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_poll_that_cannot_be_stored_is_rolled_back_alone_in_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let tags: Vec<String> = vec![];
+        store
+            .sync_sources(&[
+                SourceRow {
+                    id: "a",
+                    name: "A",
+                    url: "https://a.example/",
+                    tags: &tags,
+                },
+                SourceRow {
+                    id: "b",
+                    name: "B",
+                    url: "https://b.example/",
+                    tags: &tags,
+                },
+            ])
+            .unwrap();
+        // "ghost" is no configured source: its rows break a foreign key.
+        let polls = vec![
+            fetched("a", "1", "第一条新闻的正文，足够长，可以计算内容哈希。"),
+            fetched("ghost", "2", "第二条新闻的正文，这一条存不进去。"),
+            fetched("b", "3", "第三条新闻的正文，和第一条毫无关系。"),
+        ];
+        let results = store
+            .record_polls(polls, &|_| Vec::new(), &crate::dedupe::Params::default())
+            .unwrap();
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert!(results[1].is_err(), "{results:?}");
+        let copies = |source: &str| -> i64 {
+            store
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM copies WHERE source_id = ?1",
+                    [source],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!((copies("a"), copies("ghost"), copies("b")), (1, 0, 1));
+        let polls: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM polls", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(polls, 2, "the failed poll left no row");
     }
 
     #[test]
