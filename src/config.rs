@@ -25,7 +25,7 @@ pub struct Config {
     pub server: Server,
     pub normalize: Normalize,
     /// `[dedupe]`: near-duplicate detection thresholds.
-    pub dedupe: crate::dedupe::Params,
+    pub dedupe: crate::model::DedupeParams,
     /// `[log].level`: a tracing filter such as "info" or "newsriver=debug".
     pub log_level: Option<String>,
     pub sources: Vec<Source>,
@@ -847,7 +847,7 @@ impl Validator<'_> {
             footer_headings: raw.normalize.footer_headings,
         };
 
-        let defaults = crate::dedupe::Params::default();
+        let defaults = crate::model::DedupeParams::default();
         let mut ratio = |v: Option<Spanned<f64>>, key: &str, default: f64| match v {
             Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
                 self.problem(
@@ -866,7 +866,7 @@ impl Validator<'_> {
             "dedupe.containment",
             defaults.containment,
         );
-        let dedupe = crate::dedupe::Params {
+        let dedupe = crate::model::DedupeParams {
             enabled: raw.dedupe.enabled.unwrap_or(defaults.enabled),
             jaccard,
             containment,

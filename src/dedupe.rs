@@ -32,34 +32,9 @@ const ROWS: usize = HASHES / BANDS;
 /// Folded characters in the lead key.
 pub const LEAD_CHARS: usize = 30;
 
-/// Thresholds (`[dedupe]` in the config). Defaults and their evidence are in
-/// docs/dedupe.md.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Params {
-    pub enabled: bool,
-    /// Merge when Jaccard similarity of the shingle sets reaches this.
-    pub jaccard: f64,
-    /// Merge a shorter text whose shingles are this much contained in a
-    /// longer one that starts the same way (a summary).
-    pub containment: f64,
-    /// Neither text may be shorter than this many folded characters.
-    pub min_chars: usize,
-    /// Copies published further apart than this are different stories
-    /// (follow-ups), whatever their text.
-    pub max_days_apart: i64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            enabled: true,
-            jaccard: 0.6,
-            containment: 0.9,
-            min_chars: 50,
-            max_days_apart: 3,
-        }
-    }
-}
+/// Thresholds (`[dedupe]` in the config); the type lives in `model` so
+/// that `config` can build it without importing a later stage.
+pub use crate::model::DedupeParams as Params;
 
 /// Why two texts were (or nearly were) judged the same story.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -139,3 +139,44 @@ pub struct NormalizedItem {
     /// Human-readable notes of what boilerplate was removed.
     pub removed: Vec<String>,
 }
+
+/// What the scheduler knows of a source (from the database; `schedule`
+/// decides with it, `store` keeps it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PollState {
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    /// The server asked us to wait until then (429/503 `Retry-After`).
+    pub retry_after: Option<DateTime<Utc>>,
+    /// The server answered 410 Gone: never poll again until the URL changes.
+    pub gone: bool,
+}
+
+/// Thresholds (`[dedupe]` in the config). Defaults and their evidence are in
+/// docs/dedupe.md.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DedupeParams {
+    pub enabled: bool,
+    /// Merge when Jaccard similarity of the shingle sets reaches this.
+    pub jaccard: f64,
+    /// Merge a shorter text whose shingles are this much contained in a
+    /// longer one that starts the same way (a summary).
+    pub containment: f64,
+    /// Neither text may be shorter than this many folded characters.
+    pub min_chars: usize,
+    /// Copies published further apart than this are different stories
+    /// (follow-ups), whatever their text.
+    pub max_days_apart: i64,
+}
+
+impl Default for DedupeParams {
+    fn default() -> Self {
+        DedupeParams {
+            enabled: true,
+            jaccard: 0.6,
+            containment: 0.9,
+            min_chars: 50,
+            max_days_apart: 3,
+        }
+    }
+}

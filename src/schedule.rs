@@ -6,16 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// What the scheduler knows of a source (from the database).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PollState {
-    pub last_poll_at: Option<DateTime<Utc>>,
-    pub consecutive_failures: u32,
-    /// The server asked us to wait until then (429/503 `Retry-After`).
-    pub retry_after: Option<DateTime<Utc>>,
-    /// The server answered 410 Gone: never poll again until the URL changes.
-    pub gone: bool,
-}
+pub use crate::model::PollState;
 
 /// Backoff rules.
 #[derive(Clone, Copy, Debug)]

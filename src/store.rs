@@ -228,7 +228,7 @@ impl NewCopy {
 pub struct SourceState {
     pub validators: Validators,
     pub moved_to: Option<String>,
-    pub poll: crate::schedule::PollState,
+    pub poll: crate::model::PollState,
 }
 
 /// Counts from storing one poll.
@@ -1266,7 +1266,7 @@ fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SourceState)> {
                 last_modified: r.get(2)?,
             },
             moved_to: r.get(3)?,
-            poll: crate::schedule::PollState {
+            poll: crate::model::PollState {
                 last_poll_at: r.get::<_, Option<i64>>(4)?.map(datetime),
                 consecutive_failures: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
                 retry_after: r.get::<_, Option<i64>>(6)?.map(datetime),
