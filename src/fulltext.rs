@@ -295,3 +295,173 @@ pub async fn enrich(
         metrics::counter!("newsriver_full_text_pages_total", "outcome" => label).increment(n);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL")
+    }
+
+    const PAGE: &str = "<html><head><meta charset=\"gbk\"><title>t</title></head><body>\
+        <div class=\"nav\"><a href=\"/\">首页</a> <a href=\"/gn\">国内</a> <a href=\"/gj\">国际</a></div>\
+        <div class=\"article\"><p>第一段：今天上午，全市秋季运动会在体育中心开幕，来自各区的三千多名运动员参加比赛。</p>\
+        <p>第二段：本届运动会设田径、游泳、篮球等十二个大项，比赛将持续五天。</p>\
+        <p>第三段：组委会表示，赛事期间将开放部分场馆供市民免费观赛。</p>\
+        <p>第四段：运动会闭幕式将于本周日晚举行，届时将公布各项比赛的最终成绩。</p></div>\
+        <div class=\"pick\"><p>侧栏里被选择器选中的文字。</p></div>\
+        <div class=\"footer\">版权所有 京ICP备000000号</div></body></html>";
+
+    #[test]
+    fn the_extractor_keeps_the_article_and_drops_the_chrome() {
+        let a = extract(
+            PAGE,
+            &url("https://news.example.cn/a/1.html"),
+            &url("https://example.cn/rss"),
+            None,
+        )
+        .expect("an article");
+        for p in ["第一段", "第二段", "第三段", "第四段"] {
+            assert!(a.contains(p), "{p} missing: {a}");
+        }
+        for b in ["首页", "ICP", "选择器"] {
+            assert!(!a.contains(b), "{b} left: {a}");
+        }
+    }
+
+    #[test]
+    fn a_selector_is_used_on_the_sources_site_only_and_only_when_it_matches() {
+        let sel = scraper::Selector::parse("div.pick").expect("selector");
+        let site = url("https://www.example.com.cn/rss.xml");
+        let own = extract(
+            PAGE,
+            &url("https://news.example.com.cn/1.html"),
+            &site,
+            Some(&sel),
+        )
+        .expect("own");
+        assert!(own.contains("选择器") && !own.contains("第一段"), "{own}");
+        // Another registrable domain under the same public suffix.
+        let other = extract(
+            PAGE,
+            &url("https://news.other.com.cn/1.html"),
+            &site,
+            Some(&sel),
+        )
+        .expect("other");
+        assert!(
+            !other.contains("选择器") && other.contains("第一段"),
+            "{other}"
+        );
+        // Matching nothing: the extractor decides.
+        let none = scraper::Selector::parse("div.absent").expect("selector");
+        let fallback = extract(
+            PAGE,
+            &url("https://news.example.com.cn/1.html"),
+            &site,
+            Some(&none),
+        )
+        .expect("fallback");
+        assert!(fallback.contains("第一段"));
+    }
+
+    #[test]
+    fn same_site_is_the_registrable_domain_or_the_host() {
+        assert!(same_site(
+            &url("https://news.sina.com.cn/x"),
+            &url("http://rss.sina.com.cn/y")
+        ));
+        assert!(!same_site(
+            &url("https://a.com.cn/x"),
+            &url("https://b.com.cn/x")
+        ));
+        assert!(same_site(
+            &url("http://127.0.0.1:8080/x"),
+            &url("http://127.0.0.1:9/y")
+        ));
+        assert!(!same_site(
+            &url("http://127.0.0.1/x"),
+            &url("http://localhost/y")
+        ));
+    }
+
+    #[test]
+    fn pages_past_the_html_guard_are_not_parsed() {
+        let deep = format!(
+            "<html><body>{}<p>正文</p></body></html>",
+            "<div>".repeat(MAX_HTML_DEPTH + 5)
+        );
+        assert_eq!(
+            extract(&deep, &url("https://a.cn/1"), &url("https://a.cn/"), None),
+            Err(NoArticle::TooDeep)
+        );
+        assert_eq!(
+            extract(
+                "<html><body></body></html>",
+                &url("https://a.cn/1"),
+                &url("https://a.cn/"),
+                None
+            ),
+            Err(NoArticle::NotFound)
+        );
+    }
+
+    #[test]
+    fn the_page_charset_comes_from_http_then_meta() {
+        assert_eq!(
+            meta_charset(b"<html><head><meta charset=\"GBK\">").as_deref(),
+            Some("gbk")
+        );
+        assert_eq!(
+            meta_charset(
+                b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\" />"
+            )
+            .as_deref(),
+            Some("gb2312")
+        );
+        assert_eq!(meta_charset(b"<meta name=\"x\" content=\"y\">"), None);
+        let (gbk, _, _) = encoding_rs::GBK.encode("<meta charset=\"gbk\"><p>新闻正文</p>");
+        assert!(decode_page(&gbk, Some("text/html"), None).contains("新闻正文"));
+        // The HTTP header outranks the page.
+        let utf8 = "<meta charset=\"gbk\"><p>新闻正文</p>".as_bytes();
+        assert!(decode_page(utf8, Some("text/html; charset=utf-8"), None).contains("新闻正文"));
+    }
+
+    #[test]
+    fn an_article_no_longer_than_the_feed_text_is_not_kept() {
+        let normalizer = Normalizer::default();
+        let body = |html: &str| crate::fetch::Body {
+            status: 200,
+            final_url: "https://a.cn/1.html".into(),
+            moved_to: None,
+            content_type: Some("text/html; charset=utf-8".into()),
+            validators: Validators::default(),
+            bytes: html.as_bytes().to_vec(),
+            elapsed: std::time::Duration::ZERO,
+            budget: None,
+        };
+        let item = crate::model::ParsedItem {
+            title: Some("运动会开幕".into()),
+            summary_html: Some("<p>全市秋季运动会开幕。</p>".into()),
+            ..Default::default()
+        };
+        let site = url("https://a.cn/");
+        let Page::Article(html, norm) =
+            article_for(body(PAGE), &item, 10, &site, None, &normalizer)
+        else {
+            panic!("the article is longer than the summary");
+        };
+        assert!(html.contains("第四段") && norm.text.contains("第四段"));
+        assert!(matches!(
+            article_for(body(PAGE), &item, 100_000, &site, None, &normalizer),
+            Page::Failed(_)
+        ));
+        let mut json = body(PAGE);
+        json.content_type = Some("application/json".into());
+        assert!(matches!(
+            article_for(json, &item, 10, &site, None, &normalizer),
+            Page::Failed(_)
+        ));
+    }
+}
