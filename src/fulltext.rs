@@ -91,10 +91,10 @@ pub fn extract(
 pub fn same_site(a: &Url, b: &Url) -> bool {
     let site = |u: &Url| -> Option<String> {
         let host = u.host_str()?.trim_end_matches('.').to_ascii_lowercase();
-        if let Some(url::Host::Domain(_)) = u.host() {
-            if let Some(d) = psl::domain_str(&host) {
-                return Some(d.to_string());
-            }
+        if let Some(url::Host::Domain(_)) = u.host()
+            && let Some(d) = psl::domain_str(&host)
+        {
+            return Some(d.to_string());
         }
         Some(host)
     };
