@@ -162,6 +162,17 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
         "enabled",
         if source.enabled { "yes" } else { "no" },
     );
+    if source.full_text {
+        row(
+            &mut out,
+            "full text",
+            if source.full_text_selector.is_some() {
+                "yes (with a selector on its own site)"
+            } else {
+                "yes"
+            },
+        );
+    }
     row(
         &mut out,
         "feed",
@@ -260,7 +271,7 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
     for p in polls {
         let _ = writeln!(
             out,
-            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}, stories {} new / {} merged{}",
+            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}, stories {} new / {} merged{}{}",
             when(Some(p.started_at)),
             p.outcome,
             p.duration_ms,
@@ -272,6 +283,10 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
             },
             p.stories_new,
             p.stories_merged,
+            match (p.pages_fetched, p.pages_failed, p.pages_skipped) {
+                (0, 0, 0) => String::new(),
+                (f, x, k) => format!(", full text {f} fetched / {x} failed / {k} skipped"),
+            },
             p.error
                 .map(|e| format!("  {}", escape_line(&e)))
                 .unwrap_or_default()

@@ -485,6 +485,13 @@ pub fn summary(r: &pipeline::PollReport) -> String {
         },
         human_bytes(r.bytes)
     );
+    let c = &r.counts;
+    if c.pages_fetched + c.pages_failed + c.pages_skipped > 0 {
+        s += &format!(
+            "full text: {} pages fetched, {} failed, {} skipped\n",
+            c.pages_fetched, c.pages_failed, c.pages_skipped
+        );
+    }
     if !failed.is_empty() {
         s += "failed:\n";
         let width = failed.iter().map(|(f, _)| f.id.len()).max().unwrap_or(0);

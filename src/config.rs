@@ -60,6 +60,8 @@ pub struct Fetch {
     pub host_interval_ms: u64,
     /// Longest wait after repeated failures.
     pub max_backoff_secs: u64,
+    /// The default of every source's `full_text` (see `fulltext`).
+    pub full_text: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -113,6 +115,11 @@ pub struct Source {
     /// Where its zone-less dates (`2026-10-09 10:00:00`) are read; Beijing
     /// time (`parse::DEFAULT_ZONE`) when unset.
     pub timezone: Option<chrono::FixedOffset>,
+    /// Fetch each new item's page and keep the article (see `fulltext`).
+    pub full_text: bool,
+    /// Where the article is on this outlet's pages, for a page that
+    /// defeats the extractor; applied only on the source's own site.
+    pub full_text_selector: Option<scraper::Selector>,
 }
 
 #[derive(Clone, Debug)]
@@ -232,6 +239,7 @@ struct RawFetch {
     allow_file_urls: Option<bool>,
     host_interval_ms: Option<Spanned<i64>>,
     max_backoff_secs: Option<Spanned<i64>>,
+    full_text: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -286,6 +294,8 @@ struct RawSource {
     encoding: Option<Spanned<String>>,
     allow_private_addresses: Option<bool>,
     timezone: Option<Spanned<String>>,
+    full_text: Option<bool>,
+    full_text_selector: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -525,6 +535,7 @@ const FETCH_KEYS: &[&str] = &[
     "allow_file_urls",
     "host_interval_ms",
     "max_backoff_secs",
+    "full_text",
 ];
 const SOURCE_KEYS: &[&str] = &[
     "id",
@@ -536,6 +547,8 @@ const SOURCE_KEYS: &[&str] = &[
     "encoding",
     "allow_private_addresses",
     "timezone",
+    "full_text",
+    "full_text_selector",
 ];
 const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags"];
 
@@ -758,6 +771,7 @@ impl Validator<'_> {
                 "fetch.max_backoff_secs",
                 24 * 3600,
             ),
+            full_text: f.full_text.unwrap_or(false),
         };
 
         let default_cron = match &raw.schedule.default {
@@ -995,6 +1009,23 @@ impl Validator<'_> {
                         None
                     }
                 });
+            let full_text_selector = s.full_text_selector.as_ref().and_then(|sel| {
+                match scraper::Selector::parse(sel.get_ref()) {
+                    Ok(parsed) if !sel.get_ref().trim().is_empty() => Some(parsed),
+                    Ok(_) => {
+                        self.problem(sel.span(), key("full_text_selector"), "must not be empty");
+                        None
+                    }
+                    Err(e) => {
+                        self.problem(
+                            sel.span(),
+                            key("full_text_selector"),
+                            format!("{:?} is not a CSS selector: {e}", sel.get_ref()),
+                        );
+                        None
+                    }
+                }
+            });
             let tags = self.tags(s.tags, &key("tags"));
             if let Some(url) = url {
                 sources.push(Source {
@@ -1010,6 +1041,8 @@ impl Validator<'_> {
                     encoding,
                     allow_private_addresses: s.allow_private_addresses.unwrap_or(false),
                     timezone,
+                    full_text: s.full_text.unwrap_or(fetch.full_text),
+                    full_text_selector,
                 });
             }
         }

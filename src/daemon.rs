@@ -131,6 +131,10 @@ fn describe_metrics() {
         "Stories by kind (new, merged into an existing one)."
     );
     describe_counter!(
+        "newsriver_full_text_pages_total",
+        "Article pages of full_text sources' new items by outcome (fetched: article kept; failed: fetch or extraction failed, feed text kept; skipped: no http(s) link)."
+    );
+    describe_counter!(
         "newsriver_fetched_bytes_total",
         metrics::Unit::Bytes,
         "Feed bytes fetched (after decompression)."

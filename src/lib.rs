@@ -15,6 +15,7 @@ pub mod dedupe;
 pub mod discover;
 pub mod edit;
 pub mod fetch;
+pub mod fulltext;
 pub mod http;
 pub mod model;
 pub mod normalize;

@@ -362,7 +362,7 @@ impl Poller {
                 let zone = source.timezone.unwrap_or(parse::DEFAULT_ZONE);
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
-                let mut outcome = tokio::task::spawn_blocking(move || {
+                let (mut outcome, known) = tokio::task::spawn_blocking(move || {
                     // Unreadable: every item is prepared as if new; the
                     // poll's transaction then reports the database's error.
                     let known = readers.get().known_items(&sid).unwrap_or_default();
@@ -372,7 +372,8 @@ impl Poller {
                         known,
                         seen: &seen,
                     };
-                    process(body, forced, zone, &prepare)
+                    let outcome = process(body, forced, zone, &prepare);
+                    (outcome, prepare.known)
                 })
                 .await?;
                 if let PollOutcome::Fetched {
@@ -387,6 +388,17 @@ impl Poller {
                         items.retain(|c| c.item.published.is_none_or(|p| p >= cutoff));
                     }
                 }
+                // New and changed items of a `full_text` source: their
+                // article pages, fetched once (see `fulltext`).
+                crate::fulltext::enrich(
+                    &self.fetcher,
+                    &source,
+                    &self.normalizer,
+                    &self.near,
+                    &known,
+                    &mut outcome,
+                )
+                .await;
                 (outcome, bytes)
             }
             Err(e) => {
@@ -672,6 +684,7 @@ fn process(
                 charset_json,
                 items,
                 parse,
+                pages: store::PageCounts::default(),
             }
         }
         Err(e) => PollOutcome::Failed {

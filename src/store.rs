@@ -24,6 +24,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0004_near_duplicates.sql")),
     M::up(include_str!("../migrations/0005_retention.sql")),
     M::up(include_str!("../migrations/0006_parse_report.sql")),
+    M::up(include_str!("../migrations/0007_full_text.sql")),
 ];
 
 /// How long a write waits for another connection's write lock before it
@@ -148,6 +149,8 @@ pub enum PollOutcome {
         items: Vec<NewCopy>,
         /// What parsing made of the document (`sources show`).
         parse: Box<ParseReport>,
+        /// Article pages of new items (`fulltext`).
+        pages: PageCounts,
     },
     Failed {
         status: Option<u16>,
@@ -157,6 +160,17 @@ pub enum PollOutcome {
         /// 410 Gone: stop polling this source.
         gone: bool,
     },
+}
+
+/// What became of the article pages of a poll's new items (`fulltext`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PageCounts {
+    /// Fetched, and the article kept.
+    pub fetched: u64,
+    /// Not fetched, or no article longer than the feed's text: the feed's kept.
+    pub failed: u64,
+    /// Not tried: no http(s) link.
+    pub skipped: u64,
 }
 
 /// What parsing made of one document.
@@ -187,6 +201,9 @@ pub struct NewCopy {
     authors: String,
     /// Characters in the normalized text.
     text_len: i64,
+    /// The article from the item's page (cleaned HTML), when `fulltext`
+    /// found one longer than the feed's text; `norm` is then made from it.
+    full_html: Option<String>,
     /// `dedupe::index_keys` of the text, when worked out in advance; `None`
     /// when the item looked known or a copy of a story already met (the
     /// writer then computes them itself if it turns out to need them).
@@ -201,10 +218,34 @@ impl NewCopy {
             authors: serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
             text_len: norm.text.chars().count() as i64,
             near_keys: None,
+            full_html: None,
             key,
             item,
             norm,
         }
+    }
+
+    /// The article from the item's page, and what normalizing it gave: the
+    /// copy's text, content hash and length are the article's from now on
+    /// (the raw hash stays the feed item's: the page is not fetched again
+    /// unless the item changes).
+    /// `near_keys`: the article's `dedupe::index_keys`, when worked out
+    /// (else the writer computes them if it needs them).
+    pub fn set_full_text(
+        &mut self,
+        html: String,
+        norm: NormalizedItem,
+        near_keys: Option<Vec<i64>>,
+    ) {
+        self.text_len = norm.text.chars().count() as i64;
+        self.norm = norm;
+        self.full_html = Some(html);
+        self.near_keys = near_keys;
+    }
+
+    /// The article set by `set_full_text`.
+    pub fn full_html(&self) -> Option<&str> {
+        self.full_html.as_deref()
     }
 
     /// `item.key()`.
@@ -245,6 +286,10 @@ pub struct PollCounts {
     /// Stories stored apart and merged into another because a new copy
     /// matched both (`merge_stories`).
     pub stories_bridged: u64,
+    /// Article pages (`fulltext`): fetched and kept, failed, skipped.
+    pub pages_fetched: u64,
+    pub pages_failed: u64,
+    pub pages_skipped: u64,
 }
 
 impl std::ops::AddAssign for PollCounts {
@@ -257,6 +302,9 @@ impl std::ops::AddAssign for PollCounts {
         self.stories_merged += o.stories_merged;
         self.items_skipped += o.items_skipped;
         self.stories_bridged += o.stories_bridged;
+        self.pages_fetched += o.pages_fetched;
+        self.pages_failed += o.pages_failed;
+        self.pages_skipped += o.pages_skipped;
     }
 }
 
@@ -345,6 +393,9 @@ pub struct PollRow {
     pub stories_new: i64,
     pub stories_merged: i64,
     pub items_skipped: i64,
+    pub pages_fetched: i64,
+    pub pages_failed: i64,
+    pub pages_skipped: i64,
 }
 
 /// A story's id, title, normalized text and date.
@@ -643,7 +694,7 @@ impl Store {
     pub fn recent_polls(&self, source_id: &str, n: usize) -> Result<Vec<PollRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged,
-                    items_skipped
+                    items_skipped, pages_fetched, pages_failed, pages_skipped
              FROM polls WHERE source_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![source_id, n as i64], |r| {
@@ -658,6 +709,9 @@ impl Store {
                 stories_new: r.get(7)?,
                 stories_merged: r.get(8)?,
                 items_skipped: r.get(9)?,
+                pages_fetched: r.get(10)?,
+                pages_failed: r.get(11)?,
+                pages_skipped: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -851,8 +905,8 @@ impl Store {
              WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2",
         )?;
         let mut copies = self.conn.prepare_cached(
-            "SELECT c.source_id, s.name, s.language, c.link, c.title, c.summary_html, c.content_html,
-                    c.authors, c.published, c.text_len
+            "SELECT c.source_id, s.name, s.language, c.link, c.title, c.summary_html,
+                    coalesce(c.full_html, c.content_html), c.authors, c.published, c.text_len
              FROM copies c JOIN sources s ON s.id = c.source_id
              WHERE c.story_id = ?1 ORDER BY c.published, c.first_seen, c.id",
         )?;
@@ -1118,8 +1172,12 @@ fn record_one(
             charset_json,
             items,
             parse,
+            pages,
         } => {
             counts.items_skipped = parse.skipped;
+            counts.pages_fetched = pages.fetched;
+            counts.pages_failed = pages.failed;
+            counts.pages_skipped = pages.skipped;
             let mut touched = Vec::new();
             for copy in &items {
                 counts += store_item(tx, source_id, copy, now, near, &mut touched)?;
@@ -1156,7 +1214,8 @@ fn record_one(
         }
     }
     tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
-           items_new, stories_new, stories_merged, items_skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?.execute(
+           items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")?.execute(
         params![
             source_id,
             ts(started),
@@ -1169,7 +1228,10 @@ fn record_one(
             counts.items_new as i64,
             counts.stories_new as i64,
             counts.stories_merged as i64,
-            counts.items_skipped as i64
+            counts.items_skipped as i64,
+            counts.pages_fetched as i64,
+            counts.pages_failed as i64,
+            counts.pages_skipped as i64
         ],
     )?;
     Ok(counts)
@@ -1447,7 +1509,7 @@ fn store_item(
             // The outlet edited the item: update the copy in place.
             tx.prepare_cached("UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
                    authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11,
-                   text_len = ?12 WHERE id = ?1")?.execute(
+                   text_len = ?12, full_html = ?13 WHERE id = ?1")?.execute(
                 params![
                     copy_id,
                     item.guid,
@@ -1460,7 +1522,8 @@ fn store_item(
                     now,
                     hash,
                     raw_hash,
-                    text_len
+                    text_len,
+                    copy.full_html
                 ],
             )?;
             c.items_updated = 1;
@@ -1570,8 +1633,8 @@ fn store_item(
             }
             tx.prepare_cached("INSERT INTO copies (story_id, source_id, item_key, guid, link, title, summary_html, content_html,
                    authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-                   merge_method, merge_score)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17)")?.execute(
+                   merge_method, merge_score, full_html)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(
                 params![
                     story_id,
                     source_id,
@@ -1589,7 +1652,8 @@ fn store_item(
                     raw_hash,
                     text_len,
                     method,
-                    score
+                    score,
+                    copy.full_html
                 ],
             )?;
             c.items_new = 1;
@@ -1995,6 +2059,7 @@ mod tests {
                 charset_json: "{}".into(),
                 items: vec![NewCopy::new(item, norm, key)],
                 parse: Box::default(),
+                pages: PageCounts::default(),
             },
         }
     }
