@@ -1,0 +1,721 @@
+//! Storing polls: the writer's group transaction with a savepoint per
+//! poll, each item placed by `dedupe::place`, the near-duplicate index,
+//! topic membership, and the daemon's schedule.
+
+use super::*;
+
+impl Store {
+    /// Records when the daemon plans to poll each source next.
+    pub fn set_next_polls(&mut self, plan: &[(&str, Option<DateTime<Utc>>)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE sources SET next_poll_at = ?2 WHERE id = ?1")?;
+            for (id, at) in plan {
+                stmt.execute(params![id, at.map(ts)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stores one poll of `source_id` (see `record_polls`).
+    pub fn record_poll(
+        &mut self,
+        source_id: &str,
+        started: DateTime<Utc>,
+        duration_ms: u64,
+        outcome: PollOutcome,
+        classify: Classify<'_>,
+        near: &crate::dedupe::Params,
+    ) -> Result<PollCounts> {
+        let poll = PollToStore {
+            source_id: source_id.to_string(),
+            started,
+            duration_ms,
+            outcome,
+        };
+        self.record_polls(vec![poll], classify, near)?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows)))
+    }
+
+    /// Stores several polls in one transaction (group commit: the writer
+    /// takes what has queued up), each in a savepoint of its own: one poll
+    /// of one source is all-or-nothing, and a poll that fails to store is
+    /// rolled back alone and reported in its own result. The outer error is
+    /// the transaction's (beginning or committing it): then none is stored.
+    pub fn record_polls(
+        &mut self,
+        polls: Vec<PollToStore>,
+        classify: Classify<'_>,
+        near: &crate::dedupe::Params,
+    ) -> Result<Vec<Result<PollCounts>>> {
+        let now = ts(Utc::now());
+        let mut tx = self.conn.transaction()?;
+        let mut results = Vec::with_capacity(polls.len());
+        for poll in polls {
+            let sp = tx.savepoint()?;
+            match record_one(&sp, poll, now, classify, near) {
+                Ok(counts) => {
+                    sp.commit()?;
+                    results.push(Ok(counts));
+                }
+                // Dropping the savepoint rolls this poll back.
+                Err(e) => results.push(Err(e.into())),
+            }
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Brings topic membership in line with the configured topics: topics
+    /// that are new or whose query or tags changed are evaluated against every
+    /// stored story; removed topics are forgotten. Returns the re-evaluated slugs.
+    pub fn sync_topics(
+        &mut self,
+        topics: &[TopicRow<'_>],
+        classify: Classify<'_>,
+    ) -> Result<Vec<String>> {
+        let tx = self.conn.transaction()?;
+        let known: Vec<(String, String)> = {
+            let mut stmt = tx.prepare("SELECT slug, fingerprint FROM topics")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (slug, _) in &known {
+            if !topics.iter().any(|t| t.slug == slug) {
+                tx.execute("DELETE FROM story_topics WHERE topic = ?1", [slug])?;
+                tx.execute("DELETE FROM topics WHERE slug = ?1", [slug])?;
+            }
+        }
+        let stale: Vec<&TopicRow<'_>> = topics
+            .iter()
+            .filter(|t| {
+                !known
+                    .iter()
+                    .any(|(slug, fp)| slug == t.slug && fp == t.fingerprint)
+            })
+            .collect();
+        if !stale.is_empty() {
+            let now = Utc::now().timestamp_millis();
+            for t in &stale {
+                tx.execute("DELETE FROM story_topics WHERE topic = ?1", [t.slug])?;
+                tx.execute(
+                    "INSERT INTO topics (slug, fingerprint, changed_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (slug) DO UPDATE SET fingerprint = excluded.fingerprint, changed_at = excluded.changed_at",
+                    params![t.slug, t.fingerprint, now],
+                )?;
+            }
+            let tags = source_tags(&tx)?;
+            let mut stories = tx.prepare(
+                "SELECT st.id, st.title, st.text, group_concat(DISTINCT c.source_id)
+                 FROM stories st JOIN copies c ON c.story_id = st.id GROUP BY st.id",
+            )?;
+            let mut insert =
+                tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)")?;
+            let mut rows = stories.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let title: String = r.get(1)?;
+                let text: String = r.get(2)?;
+                let sources: String = r.get::<_, Option<String>>(3)?.unwrap_or_default();
+                let story_tags = tags_of(&tags, sources.split(','));
+                let view = StoryView {
+                    title: &title,
+                    text: &text,
+                    tags: &story_tags,
+                };
+                for slug in classify(&view) {
+                    if stale.iter().any(|t| t.slug == slug) {
+                        insert.execute(params![slug, id])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(stale.iter().map(|t| t.slug.to_string()).collect())
+    }
+
+    /// Indexes stories stored before near-duplicate detection existed (or
+    /// before a threshold change made them long enough). Returns how many.
+    pub fn backfill_near_keys(&mut self, keys: &dyn Fn(&str) -> Vec<i64>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut done = 0;
+        {
+            let mut stmt = tx.prepare("SELECT id, text FROM stories WHERE near_indexed = 0")?;
+            let rows: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, text) in rows {
+                let k = keys(&text);
+                index_story(&tx, &id, &k)?;
+                done += usize::from(!k.is_empty());
+            }
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+}
+
+/// One poll's rows: the source's state, its items (each placed by
+/// `dedupe::place`), topic membership of the stories touched, the poll log.
+pub(super) fn record_one(
+    tx: &Connection,
+    poll: PollToStore,
+    now: i64,
+    classify: Classify<'_>,
+    near: &crate::dedupe::Params,
+) -> rusqlite::Result<PollCounts> {
+    let PollToStore {
+        source_id,
+        started,
+        duration_ms,
+        outcome,
+    } = poll;
+    let source_id = source_id.as_str();
+    let mut counts = PollCounts::default();
+    let (label, status, error, bytes) = match &outcome {
+        PollOutcome::NotModified { status, .. } => ("not_modified", Some(*status), None, 0),
+        PollOutcome::Fetched { status, bytes, .. } => ("ok", Some(*status), None, *bytes),
+        PollOutcome::Failed {
+            status,
+            error,
+            gone,
+            ..
+        } => (
+            if *gone { "gone" } else { "failed" },
+            *status,
+            Some(error.clone()),
+            0,
+        ),
+    };
+    match outcome {
+        PollOutcome::NotModified { status, moved_to } => {
+            tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'not_modified',
+                   last_status = ?3, last_error = NULL, consecutive_failures = 0, retry_after_until = NULL,
+                   moved_to = coalesce(?4, moved_to) WHERE id = ?1")?.execute(
+                params![source_id, now, status, moved_to],
+            )?;
+        }
+        PollOutcome::Failed {
+            status,
+            error,
+            retry_after,
+            gone,
+        } => {
+            tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_outcome = ?5, last_status = ?3,
+                   last_error = ?4, consecutive_failures = consecutive_failures + 1,
+                   retry_after_until = ?6, gone_at = CASE WHEN ?7 THEN ?2 ELSE gone_at END WHERE id = ?1")?.execute(
+                params![source_id, now, status, error, label, retry_after.map(ts), gone],
+            )?;
+        }
+        PollOutcome::Fetched {
+            status,
+            moved_to,
+            validators,
+            bytes: _,
+            feed_title,
+            feed_language,
+            feed_format,
+            charset_json,
+            items,
+            parse,
+            pages,
+        } => {
+            counts.items_skipped = parse.skipped;
+            counts.pages_fetched = pages.fetched;
+            counts.pages_failed = pages.failed;
+            counts.pages_skipped = pages.skipped;
+            let mut touched = Vec::new();
+            for copy in &items {
+                counts += store_item(tx, source_id, copy, now, near, &mut touched)?;
+            }
+            touched.sort();
+            touched.dedup();
+            for story_id in &touched {
+                classify_story(tx, story_id, classify)?;
+            }
+            tx.prepare_cached(
+                "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
+                   last_status = ?3, last_error = NULL, consecutive_failures = 0,
+                   etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
+                   feed_format = ?8, charset = ?9, language = ?10, retry_after_until = NULL,
+                   moved_to = coalesce(?11, moved_to), last_document_items = ?12,
+                   last_items_read = ?13, parse_note = ?14 WHERE id = ?1",
+            )?
+            .execute(params![
+                source_id,
+                now,
+                status,
+                validators.etag,
+                validators.last_modified,
+                items.len() as i64,
+                feed_title,
+                feed_format,
+                charset_json,
+                feed_language,
+                moved_to,
+                parse.document_items as i64,
+                parse.items_read as i64,
+                parse.note
+            ])?;
+        }
+    }
+    tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
+           items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")?.execute(
+        params![
+            source_id,
+            ts(started),
+            duration_ms as i64,
+            label,
+            status,
+            error,
+            bytes as i64,
+            counts.items as i64,
+            counts.items_new as i64,
+            counts.stories_new as i64,
+            counts.stories_merged as i64,
+            counts.items_skipped as i64,
+            counts.pages_fetched as i64,
+            counts.pages_failed as i64,
+            counts.pages_skipped as i64
+        ],
+    )?;
+    Ok(counts)
+}
+
+/// Source id → its tags.
+pub(super) fn source_tags(
+    tx: &Connection,
+) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
+    let mut stmt = tx.prepare("SELECT id, tags FROM sources")?;
+    let rows = stmt.query_map([], |r| {
+        let tags: String = r.get(1)?;
+        Ok((r.get(0)?, serde_json::from_str(&tags).unwrap_or_default()))
+    })?;
+    rows.collect()
+}
+
+pub(super) fn tags_of<'a>(
+    tags: &std::collections::HashMap<String, Vec<String>>,
+    sources: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut out: Vec<String> = sources
+        .filter_map(|s| tags.get(s))
+        .flatten()
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Recomputes one story's topics and marks every topic it enters, leaves or
+/// stays in as changed (its entry in those feeds may look different now).
+pub(super) fn classify_story(
+    tx: &Connection,
+    story_id: &str,
+    classify: Classify<'_>,
+) -> rusqlite::Result<()> {
+    let old: Vec<String> = {
+        let mut stmt = tx.prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1")?;
+        stmt.query_map([story_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let story: Option<(String, String)> = tx
+        .query_row(
+            "SELECT title, text FROM stories WHERE id = ?1",
+            [story_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let new = match &story {
+        Some((title, text)) => {
+            let mut story_tags: Vec<String> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT DISTINCT s.tags FROM copies c JOIN sources s ON s.id = c.source_id WHERE c.story_id = ?1",
+                )?;
+                let lists = stmt.query_map([story_id], |r| r.get::<_, String>(0))?;
+                let mut all = Vec::new();
+                for list in lists {
+                    all.extend(serde_json::from_str::<Vec<String>>(&list?).unwrap_or_default());
+                }
+                all
+            };
+            story_tags.sort();
+            story_tags.dedup();
+            classify(&StoryView {
+                title,
+                text,
+                tags: &story_tags,
+            })
+        }
+        None => Vec::new(),
+    };
+    let now = Utc::now().timestamp_millis();
+    for slug in old.iter().filter(|o| !new.contains(o)) {
+        tx.prepare_cached("DELETE FROM story_topics WHERE topic = ?1 AND story_id = ?2")?
+            .execute(params![slug, story_id])?;
+    }
+    for slug in &new {
+        tx.prepare_cached("INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)")?
+            .execute(params![slug, story_id])?;
+    }
+    for slug in old.iter().chain(new.iter()) {
+        tx.prepare_cached("UPDATE topics SET changed_at = ?2 WHERE slug = ?1")?
+            .execute(params![slug, now])?;
+    }
+    Ok(())
+}
+
+pub(super) const STATE_COLUMNS: &str = "id, etag, last_modified, moved_to, last_poll_at, consecutive_failures, retry_after_until, gone_at";
+
+pub(super) fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SourceState)> {
+    Ok((
+        r.get(0)?,
+        SourceState {
+            validators: Validators {
+                etag: r.get(1)?,
+                last_modified: r.get(2)?,
+            },
+            moved_to: r.get(3)?,
+            poll: crate::model::PollState {
+                last_poll_at: r.get::<_, Option<i64>>(4)?.map(datetime),
+                consecutive_failures: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
+                retry_after: r.get::<_, Option<i64>>(6)?.map(datetime),
+                gone: r.get::<_, Option<i64>>(7)?.is_some(),
+            },
+        },
+    ))
+}
+
+/// The near-duplicate keys of a text (none when detection is off).
+pub(super) fn keys_of(text: &str, near: &crate::dedupe::Params) -> Vec<i64> {
+    if near.enabled {
+        crate::dedupe::index_keys(text, near)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Adds a story's index keys (`dedupe::index_keys`) and marks it indexed.
+pub(super) fn index_story(tx: &Connection, story_id: &str, keys: &[i64]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached("INSERT INTO near_keys (key, story_id) VALUES (?1, ?2)")?;
+    for k in keys {
+        stmt.execute(params![k, story_id])?;
+    }
+    tx.prepare_cached("UPDATE stories SET near_indexed = 1 WHERE id = ?1")?
+        .execute([story_id])?;
+    Ok(())
+}
+
+/// Index rows read per key: the newest stories under each key. A key that
+/// thousands of stories share (a feed whose items all open alike) would
+/// otherwise make every lookup read them all, quadratic over a poll.
+pub(super) const ROWS_PER_KEY: usize = 32;
+
+/// The lookup of `candidates` for `n` keys: the cap is in the query, per
+/// key, before any grouping.
+pub(super) fn candidates_sql(n: usize) -> String {
+    let per_key = format!(
+        "SELECT story_id FROM (SELECT story_id FROM near_keys WHERE key = ? ORDER BY rowid DESC LIMIT {ROWS_PER_KEY})"
+    );
+    let union = vec![per_key.as_str(); n].join(" UNION ALL ");
+    format!(
+        "SELECT s.id, s.text, s.published, s.first_seen FROM
+           (SELECT story_id, count(*) AS shared FROM ({union}) GROUP BY story_id
+            ORDER BY shared DESC LIMIT 21) k
+         JOIN stories s ON s.id = k.story_id ORDER BY k.shared DESC"
+    )
+}
+
+/// Stories sharing an index key with `keys` (at most 20, most keys shared
+/// first), from the newest `ROWS_PER_KEY` stories under each key.
+pub(super) fn candidates(
+    conn: &Connection,
+    keys: &[i64],
+    not: Option<&str>,
+) -> rusqlite::Result<Vec<Candidate>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(&candidates_sql(keys.len()))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(keys.iter()), |r| {
+        Ok(Candidate {
+            id: r.get(0)?,
+            text: r.get(1)?,
+            published: r.get(2)?,
+            first_seen: r.get(3)?,
+        })
+    })?;
+    let mut out: Vec<Candidate> = rows.collect::<rusqlite::Result<_>>()?;
+    out.retain(|c| Some(c.id.as_str()) != not);
+    out.truncate(20);
+    Ok(out)
+}
+
+/// Merges story `absorbed` into `survivor`: a new copy was judged the same
+/// as both, so they were one story that arrived in an order that kept them
+/// apart (a summary stored before the full text that links it to another
+/// copy). Hand-written like the rest of the dedupe: no crate knows our
+/// stories. The survivor is the story readers saw first, so no feed shows a
+/// new entry for it; the absorbed story's copies, index keys and topic
+/// memberships move over, its text too when longer, the earliest link and
+/// date win, and its entry leaves the topic feeds.
+pub(super) fn merge_stories(
+    tx: &Connection,
+    survivor: &str,
+    absorbed: &str,
+    score: f64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE topics SET changed_at = ?2 WHERE slug IN
+           (SELECT topic FROM story_topics WHERE story_id = ?1)",
+        params![absorbed, Utc::now().timestamp_millis()],
+    )?;
+    tx.execute(
+        "UPDATE copies SET story_id = ?1, merge_method = 'bridge', merge_score = ?3
+         WHERE story_id = ?2",
+        params![survivor, absorbed, score],
+    )?;
+    tx.execute(
+        "UPDATE near_keys SET story_id = ?1 WHERE story_id = ?2",
+        params![survivor, absorbed],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO story_topics (topic, story_id)
+         SELECT topic, ?1 FROM story_topics WHERE story_id = ?2",
+        params![survivor, absorbed],
+    )?;
+    tx.execute(
+        "UPDATE stories SET
+           text = CASE WHEN length(a.text) > length(stories.text) THEN a.text ELSE stories.text END,
+           content_hash = CASE WHEN length(a.text) > length(stories.text) THEN a.content_hash
+                               ELSE stories.content_hash END,
+           link = CASE WHEN a.published < stories.published THEN a.link ELSE stories.link END,
+           published = min(stories.published, a.published),
+           updated_at = ?3
+         FROM (SELECT text, content_hash, link, published FROM stories WHERE id = ?2) AS a
+         WHERE stories.id = ?1",
+        params![survivor, absorbed, now],
+    )?;
+    tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
+    Ok(())
+}
+
+/// The story an identical normalized body already belongs to, if any.
+pub(super) fn find_story(
+    tx: &Connection,
+    hash: &str,
+    not: Option<&str>,
+) -> rusqlite::Result<Option<String>> {
+    tx.prepare_cached(
+        "SELECT story_id FROM copies WHERE content_hash = ?1 AND story_id IS NOT ?2
+         UNION ALL SELECT id FROM stories WHERE (id = ?1 OR content_hash = ?1) AND id IS NOT ?2
+         LIMIT 1",
+    )?
+    .query_row(params![hash, not], |r| r.get(0))
+    .optional()
+}
+
+/// Stores one item: a new copy (of a new or an existing story), a known
+/// copy seen again, or an edited copy.
+pub(super) fn store_item(
+    tx: &Connection,
+    source_id: &str,
+    copy: &NewCopy,
+    now: i64,
+    near: &crate::dedupe::Params,
+    touched: &mut Vec<String>,
+) -> rusqlite::Result<PollCounts> {
+    let mut c = PollCounts {
+        items: 1,
+        ..Default::default()
+    };
+    let (item, norm) = (&copy.item, &copy.norm);
+    let key = copy.key.as_str();
+    let raw_hash = copy.raw_hash.as_str();
+    let hash = norm.content_hash.0.as_str();
+    // A date in the future (a wrong time zone) is not believed.
+    let published = item
+        .published
+        .map(ts)
+        .filter(|p| *p <= now + 600)
+        .unwrap_or(now);
+    let authors = copy.authors.as_str();
+    let text_len = copy.text_len;
+
+    let existing: Option<(i64, String, String, String)> = tx
+        .query_row(
+            "SELECT id, story_id, raw_hash, content_hash FROM copies WHERE source_id = ?1 AND item_key = ?2",
+            params![source_id, key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+
+    match existing {
+        Some((copy_id, _, old_raw, _)) if old_raw == raw_hash => {
+            tx.prepare_cached("UPDATE copies SET last_seen = ?2 WHERE id = ?1")?
+                .execute(params![copy_id, now])?;
+            c.items_known = 1;
+        }
+        Some((copy_id, story_id, _, old_hash)) => {
+            // The outlet edited the item: update the copy in place.
+            tx.prepare_cached("UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
+                   authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11,
+                   text_len = ?12, full_html = ?13 WHERE id = ?1")?.execute(
+                params![
+                    copy_id,
+                    item.guid,
+                    item.link,
+                    item.title,
+                    item.summary_html,
+                    item.content_html,
+                    authors,
+                    item.updated.map(ts),
+                    now,
+                    hash,
+                    raw_hash,
+                    text_len,
+                    copy.full_html
+                ],
+            )?;
+            c.items_updated = 1;
+            touched.push(story_id.clone());
+            let others: i64 = tx
+                .prepare_cached("SELECT count(*) FROM copies WHERE story_id = ?1 AND id != ?2")?
+                .query_row(params![story_id, copy_id], |r| r.get(0))?;
+            let elsewhere = if old_hash != hash {
+                find_story(tx, hash, Some(&story_id))?
+            } else {
+                None
+            };
+            if let Some(target) = elsewhere {
+                // The edit made it identical to another story: it joins that one.
+                tx.prepare_cached("UPDATE copies SET story_id = ?2 WHERE id = ?1")?
+                    .execute(params![copy_id, target])?;
+                tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE id = ?1")?
+                    .execute(params![target, now])?;
+                if others == 0 {
+                    // The old story disappears from its topics' feeds.
+                    tx.prepare_cached(
+                        "UPDATE topics SET changed_at = ?2
+                         WHERE slug IN (SELECT topic FROM story_topics WHERE story_id = ?1)",
+                    )?
+                    .execute(params![story_id, Utc::now().timestamp_millis()])?;
+                    tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+                        .execute([&story_id])?;
+                }
+            } else if others == 0 {
+                // Its story's only copy: the story follows the edit, keeping its id.
+                tx.prepare_cached("UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE id = ?1")?.execute(
+                    params![story_id, norm.title, norm.text, hash, now],
+                )?;
+            }
+        }
+        None => {
+            let exact = find_story(tx, hash, None)?;
+            // Near-duplicate keys are computed only for copies that do not
+            // join a story by exact hash, and once: they serve both the
+            // lookup and the index (MinHash of the whole text is a top item
+            // of the cold poll's profile).
+            let keys = match (&exact, &copy.near_keys) {
+                (Some(_), _) => Vec::new(),
+                (None, Some(keys)) => keys.clone(),
+                (None, None) => keys_of(&norm.text, near),
+            };
+            let candidates = if exact.is_none() && near.enabled {
+                candidates(tx, &keys, None)?
+            } else {
+                Vec::new()
+            };
+            // The rule is `dedupe::place`; this carries it out.
+            let placement = crate::dedupe::place(
+                &norm.text,
+                item.published.map(|_| published),
+                exact.as_deref(),
+                &candidates,
+                near,
+            );
+            let (story_id, method, score) = match placement {
+                Placement::Exact { story } => (story, "exact", 1.0),
+                Placement::Near {
+                    story,
+                    method,
+                    score,
+                    absorb,
+                    fuller_text,
+                } => {
+                    for (absorbed, s) in &absorb {
+                        merge_stories(tx, &story, absorbed, *s, now)?;
+                        touched.retain(|t| t != absorbed);
+                        c.stories_bridged += 1;
+                    }
+                    if fuller_text {
+                        // A fuller text replaces a summary as the story's
+                        // text (its id stays); both texts stay indexed.
+                        tx.prepare_cached(
+                            "UPDATE stories SET text = ?2, content_hash = ?3 WHERE id = ?1",
+                        )?
+                        .execute(params![story, norm.text, hash])?;
+                    }
+                    index_story(tx, &story, &keys)?;
+                    (story, method, score)
+                }
+                Placement::New => {
+                    tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at)
+                         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)")?.execute(
+                        params![hash, norm.title, item.link, norm.text, published, now],
+                    )?;
+                    index_story(tx, hash, &keys)?;
+                    c.stories_new = 1;
+                    (hash.to_string(), "first", 1.0)
+                }
+            };
+            if method != "first" {
+                // The story's link and date are those of the copy that
+                // carried it first (earliest date; on a tie, first stored),
+                // whatever order the polls happen to run in.
+                tx.prepare_cached(
+                    "UPDATE stories SET updated_at = ?2,
+                       link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
+                       published = min(published, ?3)
+                     WHERE id = ?1",
+                )?
+                .execute(params![story_id, now, published, item.link])?;
+                c.stories_merged = 1;
+            }
+            tx.prepare_cached("INSERT INTO copies (story_id, source_id, item_key, guid, link, title, summary_html, content_html,
+                   authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
+                   merge_method, merge_score, full_html)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(
+                params![
+                    story_id,
+                    source_id,
+                    key,
+                    item.guid,
+                    item.link,
+                    item.title,
+                    item.summary_html,
+                    item.content_html,
+                    authors,
+                    published,
+                    item.updated.map(ts),
+                    now,
+                    hash,
+                    raw_hash,
+                    text_len,
+                    method,
+                    score,
+                    copy.full_html
+                ],
+            )?;
+            c.items_new = 1;
+            touched.push(story_id);
+        }
+    }
+    Ok(c)
+}

@@ -1,0 +1,179 @@
+//! Maintenance: retention (pruning old stories and polls), space
+//! reclamation, integrity checks, purging a source.
+
+use super::*;
+
+/// What one retention batch removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// Stories deleted (with their copies, topic memberships and keys).
+    pub stories: u64,
+    /// Poll-history rows deleted.
+    pub polls: u64,
+}
+
+/// What `reclaim` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Reclaimed {
+    /// Free pages handed back to the file system.
+    pub pages_freed: u64,
+    /// The database had no incremental auto-vacuum yet and was converted
+    /// (a one-time full VACUUM).
+    pub converted: bool,
+    /// A reader kept the checkpoint from emptying the WAL this time.
+    pub wal_busy: bool,
+}
+
+/// Stories, copies and size of a database file (what a backup holds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DbSummary {
+    pub stories: i64,
+    pub copies: i64,
+    pub bytes: u64,
+}
+
+impl Store {
+    /// `sources remove --purge`: deletes a source's copies, every story left
+    /// with no copy, and the source's row and poll history, in one
+    /// transaction. Stories other outlets also carried stay, linked to their
+    /// earliest remaining copy; topics that lose or change a story move
+    /// their `changed_at` so the feeds are rebuilt. Returns (copies, stories)
+    /// deleted.
+    pub fn purge_source(&mut self, id: &str) -> Result<(usize, usize)> {
+        let tx = self.conn.transaction()?;
+        let touched = "SELECT DISTINCT story_id FROM copies WHERE source_id = ?1";
+        tx.execute(
+            &format!(
+                "UPDATE topics SET changed_at = ?2 WHERE slug IN
+                   (SELECT topic FROM story_topics WHERE story_id IN ({touched}))"
+            ),
+            params![id, Utc::now().timestamp_millis()],
+        )?;
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS purge_touched (story_id TEXT PRIMARY KEY)",
+            [],
+        )?;
+        tx.execute("DELETE FROM temp.purge_touched", [])?;
+        tx.execute(
+            &format!("INSERT INTO temp.purge_touched {touched}"),
+            params![id],
+        )?;
+        let copies = tx.execute("DELETE FROM copies WHERE source_id = ?1", params![id])?;
+        let stories = tx.execute(
+            "DELETE FROM stories WHERE id IN (SELECT story_id FROM temp.purge_touched)
+               AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story_id = stories.id)",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE stories SET link = (SELECT c.link FROM copies c WHERE c.story_id = stories.id
+                                         ORDER BY c.first_seen, c.published, c.id LIMIT 1)
+             WHERE id IN (SELECT story_id FROM temp.purge_touched)",
+            [],
+        )?;
+        tx.execute("DELETE FROM temp.purge_touched", [])?;
+        tx.execute("DELETE FROM sources WHERE id = ?1", params![id])?;
+        tx.commit()?;
+        Ok((copies, stories))
+    }
+}
+
+impl Store {
+    /// Deletes up to `limit` stories published before `cutoff` (their
+    /// copies, topic memberships and near-duplicate keys go by ON DELETE
+    /// CASCADE) and up to `limit` poll-history rows older than it, in one
+    /// short transaction. The caller repeats while anything was deleted, so
+    /// polls and feed rendering get the connection between batches.
+    pub fn prune_batch(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<Pruned> {
+        let tx = self.conn.transaction()?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id FROM stories WHERE published < ?1 ORDER BY published LIMIT ?2",
+            )?;
+            stmt.query_map(params![ts(cutoff), limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let now_ms = Utc::now().timestamp_millis();
+        for id in &ids {
+            // The topics it leaves re-render (FeedCache follows changed_at).
+            tx.execute(
+                "UPDATE topics SET changed_at = ?2
+                 WHERE slug IN (SELECT topic FROM story_topics WHERE story_id = ?1)",
+                params![id, now_ms],
+            )?;
+            tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
+        }
+        let polls = tx.execute(
+            "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE started_at < ?1 LIMIT ?2)",
+            params![ts(cutoff), limit as i64],
+        )?;
+        tx.commit()?;
+        Ok(Pruned {
+            stories: ids.len() as u64,
+            polls: polls as u64,
+        })
+    }
+
+    /// Hands free pages back to the file system and empties the WAL.
+    ///
+    /// New databases use `auto_vacuum = INCREMENTAL`: freed pages are
+    /// returned here in steps of 1,000 (each its own short transaction).
+    /// A database made before that setting existed is converted once with
+    /// a full VACUUM. Then `wal_checkpoint(TRUNCATE)` copies the WAL into
+    /// the database and cuts the WAL file to zero; a reader holding an old
+    /// snapshot makes it report busy, and the next call finishes the job.
+    pub fn reclaim(&mut self) -> Result<Reclaimed> {
+        let mut done = Reclaimed::default();
+        let mode: i64 = self
+            .conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+        let free = |c: &Connection| -> rusqlite::Result<i64> {
+            c.query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        };
+        if mode == 2 {
+            loop {
+                let before = free(&self.conn)?;
+                if before == 0 {
+                    break;
+                }
+                self.conn.execute_batch("PRAGMA incremental_vacuum(1000)")?;
+                let after = free(&self.conn)?;
+                done.pages_freed += (before - after).max(0) as u64;
+                if after >= before {
+                    break;
+                }
+            }
+        } else if free(&self.conn)? > 0 {
+            let before = free(&self.conn)?;
+            self.conn
+                .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+            done.pages_freed = before.max(0) as u64;
+            done.converted = true;
+        }
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        done.wal_busy = busy != 0;
+        Ok(done)
+    }
+
+    /// `PRAGMA integrity_check`: "ok", or the problems SQLite found.
+    pub fn integrity_check(&self) -> Result<String> {
+        integrity(&self.conn)
+    }
+}
+
+pub(super) fn integrity(conn: &Connection) -> Result<String> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let lines = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(lines.join("; "))
+}
+
+pub(super) fn summary(conn: &Connection, path: &Path) -> Result<DbSummary> {
+    Ok(DbSummary {
+        stories: conn.query_row("SELECT count(*) FROM stories", [], |r| r.get(0))?,
+        copies: conn.query_row("SELECT count(*) FROM copies", [], |r| r.get(0))?,
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    })
+}

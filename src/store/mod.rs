@@ -1,0 +1,598 @@
+//! The only module that touches SQLite. Opens the database (WAL, foreign
+//! keys on), applies `migrations/*.sql` in order, and stores polls in
+//! groups, one savepoint per poll of one source: a crash mid-poll leaves no
+//! half-written story.
+//! Also the data-safety operations: retention, space reclamation, backup and
+//! restore (docs/data-safety.md).
+//!
+//! By concern: this file has the types, errors and migrations; `open`
+//! (pragmas, migrations, read-only connections, the configured sources),
+//! `ingest` (storing polls: the group transaction, placement, the
+//! near-duplicate index, topic membership), `read` (the views the CLI,
+//! feeds, export and the parallel stage read), `maintain` (retention,
+//! space, integrity, purge), `backup` (backup and restore).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use serde::Serialize;
+
+use crate::dedupe::{Candidate, Placement};
+use crate::model::{NormalizedItem, ParsedItem, Validators};
+
+mod backup;
+mod ingest;
+mod maintain;
+mod open;
+mod read;
+
+pub use backup::{backup, restore};
+pub use maintain::{DbSummary, Pruned, Reclaimed};
+// Each part's helpers, for the others (they are `pub(super)`).
+use {backup::*, ingest::*, maintain::*};
+
+/// Every migration, in order. Append only; a new release adds a line.
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_init.sql")),
+    M::up(include_str!("../../migrations/0002_topics.sql")),
+    M::up(include_str!("../../migrations/0003_poll_state.sql")),
+    M::up(include_str!("../../migrations/0004_near_duplicates.sql")),
+    M::up(include_str!("../../migrations/0005_retention.sql")),
+    M::up(include_str!("../../migrations/0006_parse_report.sql")),
+    M::up(include_str!("../../migrations/0007_full_text.sql")),
+];
+
+/// How long a write waits for another connection's write lock before it
+/// fails with "database is locked". Long enough for any one poll's
+/// transaction (milliseconds) or a backup's snapshot; short enough that a
+/// stuck process is reported rather than hanging the daemon.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// After a checkpoint has emptied it, the WAL file is cut back to this size,
+/// so one burst of writes (or a long reader) does not leave it large for good.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// Pages in the WAL before SQLite copies them back (see `Store::open`).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}{hint}", hint = sql_hint(source))]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path}: cannot create its folder: {source}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database {path}: migration failed: {source}")]
+    Migration {
+        path: String,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    #[error("database: {0}{hint}", hint = sql_hint(.0))]
+    Sql(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A backup or restore refused to go on (the message says why).
+    #[error("{path}: {message}")]
+    Refused { path: String, message: String },
+}
+
+/// What to do about the SQLite errors an operator can fix.
+fn sql_hint(e: &rusqlite::Error) -> &'static str {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            " (another process held the write lock longer than the 5 s busy timeout)"
+        }
+        Some(rusqlite::ErrorCode::DiskFull) => " (the disk holding the database is full)",
+        Some(rusqlite::ErrorCode::ReadOnly) => {
+            " (the database file or its folder is read-only for this user)"
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => " (check the path and its permissions)",
+        _ => "",
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+}
+
+/// A source as the config describes it.
+pub struct SourceRow<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub url: &'a str,
+    pub tags: &'a [String],
+}
+
+/// What topic matching sees of a story.
+pub struct StoryView<'a> {
+    /// Display title (the matcher normalizes it).
+    pub title: &'a str,
+    /// Normalized text.
+    pub text: &'a str,
+    /// Tags of every source that carried a copy.
+    pub tags: &'a [String],
+}
+
+/// Decides a story's topics (the slugs it belongs to). The store calls it
+/// inside the poll's transaction, so membership is never stale after a crash.
+pub type Classify<'a> = &'a (dyn Fn(&StoryView<'_>) -> Vec<String> + Sync);
+
+/// A topic as configured: its slug and a fingerprint of its query and tags.
+pub struct TopicRow<'a> {
+    pub slug: &'a str,
+    pub fingerprint: &'a str,
+}
+
+/// One poll for `Store::record_polls`.
+pub struct PollToStore {
+    pub source_id: String,
+    pub started: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub outcome: PollOutcome,
+}
+
+/// What one poll of one source came to.
+pub enum PollOutcome {
+    NotModified {
+        status: u16,
+        /// The URL to use from now on, after permanent redirects.
+        moved_to: Option<String>,
+    },
+    Fetched {
+        status: u16,
+        moved_to: Option<String>,
+        validators: Validators,
+        bytes: u64,
+        feed_title: Option<String>,
+        feed_language: Option<String>,
+        feed_format: String,
+        charset_json: String,
+        items: Vec<NewCopy>,
+        /// What parsing made of the document (`sources show`).
+        parse: Box<ParseReport>,
+        /// Article pages of new items (`fulltext`).
+        pages: PageCounts,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+        /// Do not poll before then (the server's Retry-After).
+        retry_after: Option<DateTime<Utc>>,
+        /// 410 Gone: stop polling this source.
+        gone: bool,
+    },
+}
+
+/// What became of the article pages of a poll's new items (`fulltext`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PageCounts {
+    /// Fetched, and the article kept.
+    pub fetched: u64,
+    /// Not fetched, or no article longer than the feed's text: the feed's kept.
+    pub failed: u64,
+    /// Not tried: no http(s) link.
+    pub skipped: u64,
+}
+
+/// What parsing made of one document.
+#[derive(Clone, Debug, Default)]
+pub struct ParseReport {
+    /// Items the document held.
+    pub document_items: u64,
+    /// Items read from it (before retention and duplicate keys).
+    pub items_read: u64,
+    /// Items skipped for having neither a title, nor text, nor a link.
+    pub skipped: u64,
+    /// What the lenient reading repaired, where a broken document broke.
+    pub note: Option<String>,
+}
+
+/// One item of a poll, with everything the store needs of it that depends
+/// on the item alone. `pipeline::process` builds it on the blocking pool, in
+/// parallel, so that the writer (one connection behind a mutex, the part of
+/// the poll that does not run in parallel) does only SQL.
+pub struct NewCopy {
+    pub item: ParsedItem,
+    pub norm: NormalizedItem,
+    /// `item.key()`.
+    key: String,
+    /// `item.raw_hash()`.
+    raw_hash: String,
+    /// The authors as stored (JSON).
+    authors: String,
+    /// Characters in the normalized text.
+    text_len: i64,
+    /// The article from the item's page (cleaned HTML), when `fulltext`
+    /// found one longer than the feed's text; `norm` is then made from it.
+    full_html: Option<String>,
+    /// `dedupe::index_keys` of the text, when worked out in advance; `None`
+    /// when the item looked known or a copy of a story already met (the
+    /// writer then computes them itself if it turns out to need them).
+    near_keys: Option<Vec<i64>>,
+}
+
+impl NewCopy {
+    /// `key` is `item.key()` (the caller has it already).
+    pub fn new(item: ParsedItem, norm: NormalizedItem, key: String) -> NewCopy {
+        NewCopy {
+            raw_hash: item.raw_hash(),
+            authors: serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
+            text_len: norm.text.chars().count() as i64,
+            near_keys: None,
+            full_html: None,
+            key,
+            item,
+            norm,
+        }
+    }
+
+    /// The article from the item's page, and what normalizing it gave: the
+    /// copy's text, content hash and length are the article's from now on
+    /// (the raw hash stays the feed item's: the page is not fetched again
+    /// unless the item changes).
+    /// `near_keys`: the article's `dedupe::index_keys`, when worked out
+    /// (else the writer computes them if it needs them).
+    pub fn set_full_text(
+        &mut self,
+        html: String,
+        norm: NormalizedItem,
+        near_keys: Option<Vec<i64>>,
+    ) {
+        self.text_len = norm.text.chars().count() as i64;
+        self.norm = norm;
+        self.full_html = Some(html);
+        self.near_keys = near_keys;
+    }
+
+    /// The article set by `set_full_text`.
+    pub fn full_html(&self) -> Option<&str> {
+        self.full_html.as_deref()
+    }
+
+    /// `item.key()`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// `item.raw_hash()`.
+    pub fn raw_hash(&self) -> &str {
+        &self.raw_hash
+    }
+
+    /// Works out the near-duplicate index keys now (see `near_keys`).
+    pub fn compute_near_keys(&mut self, near: &crate::dedupe::Params) {
+        self.near_keys = Some(keys_of(&self.norm.text, near));
+    }
+}
+
+/// What the scheduler and the fetcher need of a source.
+#[derive(Clone, Debug, Default)]
+pub struct SourceState {
+    pub validators: Validators,
+    pub moved_to: Option<String>,
+    pub poll: crate::model::PollState,
+}
+
+/// Counts from storing one poll.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PollCounts {
+    pub items: u64,
+    pub items_new: u64,
+    pub items_known: u64,
+    pub items_updated: u64,
+    pub stories_new: u64,
+    pub stories_merged: u64,
+    /// Items skipped for having neither a title, nor text, nor a link.
+    pub items_skipped: u64,
+    /// Stories stored apart and merged into another because a new copy
+    /// matched both (`merge_stories`).
+    pub stories_bridged: u64,
+    /// Article pages (`fulltext`): fetched and kept, failed, skipped.
+    pub pages_fetched: u64,
+    pub pages_failed: u64,
+    pub pages_skipped: u64,
+}
+
+impl std::ops::AddAssign for PollCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.items += o.items;
+        self.items_new += o.items_new;
+        self.items_known += o.items_known;
+        self.items_updated += o.items_updated;
+        self.stories_new += o.stories_new;
+        self.stories_merged += o.stories_merged;
+        self.items_skipped += o.items_skipped;
+        self.stories_bridged += o.stories_bridged;
+        self.pages_fetched += o.pages_fetched;
+        self.pages_failed += o.pages_failed;
+        self.pages_skipped += o.pages_skipped;
+    }
+}
+
+/// A story as a topic feed shows it.
+#[derive(Clone, Debug)]
+pub struct FeedStory {
+    pub id: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Every copy, the one that carried the story first first.
+    pub copies: Vec<FeedCopy>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FeedCopy {
+    pub source_id: String,
+    pub source_name: String,
+    pub language: Option<String>,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub summary_html: Option<String>,
+    pub content_html: Option<String>,
+    pub authors: Vec<String>,
+    pub published: DateTime<Utc>,
+    /// Length of the normalized text (boilerplate excluded).
+    pub text_len: usize,
+}
+
+/// What the database knows of a source (`sources list`, `sources show`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SourceStatus {
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_outcome: Option<String>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: i64,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub last_item_count: Option<i64>,
+    pub feed_title: Option<String>,
+    pub feed_format: Option<String>,
+    /// JSON: what decode decided about the charset, and why.
+    pub charset: Option<String>,
+    pub moved_to: Option<String>,
+    pub gone_at: Option<DateTime<Utc>>,
+    pub retry_after: Option<DateTime<Utc>>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub copies: i64,
+    pub stories: i64,
+    /// Items the last document held, and how many of them were read.
+    pub document_items: Option<i64>,
+    pub items_read: Option<i64>,
+    /// What the lenient reading repaired in the last document.
+    pub parse_note: Option<String>,
+    /// "0 of 12 items read": the last poll answered with items and none
+    /// could be read (a silent loss otherwise).
+    pub warning: Option<String>,
+}
+
+impl SourceStatus {
+    fn with_warning(mut self) -> SourceStatus {
+        self.warning = match (
+            self.last_outcome.as_deref(),
+            self.document_items,
+            self.items_read,
+        ) {
+            (Some("ok"), Some(doc), Some(0)) if doc > 0 => Some(format!("0 of {doc} items read")),
+            _ => None,
+        };
+        self
+    }
+}
+
+/// One row of poll history.
+#[derive(Clone, Debug, Serialize)]
+pub struct PollRow {
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub outcome: String,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub items: i64,
+    pub items_new: i64,
+    pub stories_new: i64,
+    pub stories_merged: i64,
+    pub items_skipped: i64,
+    pub pages_fetched: i64,
+    pub pages_failed: i64,
+    pub pages_skipped: i64,
+}
+
+/// A story's id, title, normalized text and date.
+pub struct StoryText {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub published: DateTime<Utc>,
+}
+
+/// A story as `export` prints it.
+#[derive(Debug, Serialize)]
+pub struct ExportedStory {
+    pub id: String,
+    pub content_hash: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: String,
+    pub topics: Vec<String>,
+    /// The plain text topics match and near-duplicate detection compares
+    /// (normalized: NFKC, lower case, boilerplate removed; the fullest copy's).
+    pub text: String,
+    pub copies: Vec<ExportedCopy>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportedCopy {
+    pub source: String,
+    pub guid: Option<String>,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub published: String,
+    /// How the copy joined its story: first, exact, jaccard or containment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The score that decided (1 for first and exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn datetime(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn rfc3339(secs: i64) -> String {
+    Utc.timestamp_opt(secs, 0)
+        .single()
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite virtual-machine steps of one candidate lookup with `n`
+    /// stories under the same index key.
+    fn lookup_steps(n: usize) -> i32 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let tx = store.conn.unchecked_transaction().unwrap();
+        for i in 0..n {
+            let id = format!("{i:064x}");
+            tx.execute(
+                "INSERT INTO stories (id, content_hash, title, text, published, first_seen, updated_at)
+                 VALUES (?1, ?1, 't', 'x', 0, 0, 0)",
+                [&id],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO near_keys (key, story_id) VALUES (7, ?1)",
+                [&id],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        let found = candidates(&store.conn, &[7, 8], None).unwrap();
+        assert_eq!(found.len(), 20);
+        // `candidates` ran the cached statement; its counters stay with it.
+        let stmt = store.conn.prepare_cached(&candidates_sql(2)).unwrap();
+        stmt.get_status(rusqlite::StatementStatus::VmStep)
+    }
+
+    /// A poll of `source` that fetched one item with `text`.
+    fn fetched(source: &str, guid: &str, text: &str) -> PollToStore {
+        let item = ParsedItem {
+            guid: Some(guid.into()),
+            link: Some(format!("https://{source}.example/{guid}")),
+            title: Some(format!("标题 {guid}")),
+            summary_html: None,
+            content_html: Some(format!("<p>{text}</p>")),
+            published: None,
+            updated: None,
+            authors: vec![],
+        };
+        let norm = crate::normalize::Normalizer::default().normalize(&item);
+        let key = item.key();
+        PollToStore {
+            source_id: source.into(),
+            started: Utc::now(),
+            duration_ms: 1,
+            outcome: PollOutcome::Fetched {
+                status: 200,
+                moved_to: None,
+                validators: Validators::default(),
+                bytes: 100,
+                feed_title: None,
+                feed_language: None,
+                feed_format: "RSS 2.0".into(),
+                charset_json: "{}".into(),
+                items: vec![NewCopy::new(item, norm, key)],
+                parse: Box::default(),
+                pages: PageCounts::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_poll_that_cannot_be_stored_is_rolled_back_alone_in_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let tags: Vec<String> = vec![];
+        store
+            .sync_sources(&[
+                SourceRow {
+                    id: "a",
+                    name: "A",
+                    url: "https://a.example/",
+                    tags: &tags,
+                },
+                SourceRow {
+                    id: "b",
+                    name: "B",
+                    url: "https://b.example/",
+                    tags: &tags,
+                },
+            ])
+            .unwrap();
+        // "ghost" is no configured source: its rows break a foreign key.
+        let polls = vec![
+            fetched("a", "1", "第一条新闻的正文，足够长，可以计算内容哈希。"),
+            fetched("ghost", "2", "第二条新闻的正文，这一条存不进去。"),
+            fetched("b", "3", "第三条新闻的正文，和第一条毫无关系。"),
+        ];
+        let results = store
+            .record_polls(polls, &|_| Vec::new(), &crate::dedupe::Params::default())
+            .unwrap();
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert!(results[1].is_err(), "{results:?}");
+        let copies = |source: &str| -> i64 {
+            store
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM copies WHERE source_id = ?1",
+                    [source],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!((copies("a"), copies("ghost"), copies("b")), (1, 0, 1));
+        let polls: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM polls", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(polls, 2, "the failed poll left no row");
+    }
+
+    #[test]
+    fn a_key_shared_by_thousands_of_stories_costs_no_more_to_look_up() {
+        let small = lookup_steps(100);
+        let large = lookup_steps(3_000);
+        assert!(small > 0);
+        assert!(
+            large <= small + small / 4,
+            "lookup work grows with the stories under one key: {small} steps for 100, {large} for 3,000"
+        );
+    }
+}

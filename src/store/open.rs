@@ -1,0 +1,112 @@
+//! Opening the database: pragmas (WAL, foreign keys, busy timeout), the
+//! migrations, read-only connections, and the configured sources.
+
+use super::*;
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                path: shown.clone(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // Space freed by retention goes back to the file system with
+        // `PRAGMA incremental_vacuum` (see `reclaim`). SQLite honours this
+        // only before the first table exists, i.e. on a new database; an
+        // older one is converted once by `reclaim` (a VACUUM).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(open_err)?;
+        // WAL: readers (the HTTP cache refresh, `export`, a backup) never
+        // block the poller's writes, and a crash at any moment leaves either
+        // the old or the new state of every transaction.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        // NORMAL in WAL mode: a commit is durable once the OS has it, so a
+        // killed process loses nothing; a power cut may lose the last
+        // transactions (the next poll fetches them again) but never
+        // corrupts the file. FULL would fsync every poll for little gain.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+            .map_err(open_err)?;
+        // Every write transaction takes the write lock at BEGIN (BEGIN
+        // IMMEDIATE), so it waits out the busy timeout for another writer.
+        // A deferred transaction that reads first and then writes would get
+        // SQLITE_BUSY at once when another process wrote in between.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        // A cold poll of 1,000 feeds writes a ~200 MB database through
+        // random index pages (near_keys, copies): with SQLite's default 2 MB
+        // page cache over a third of the poll's CPU time was in the kernel,
+        // much of it reading back pages the cache had just evicted
+        // (BENCHMARKS.md, "Profile"). 32 MiB keeps the hot index pages in
+        // memory and the poll's peak RSS under its 150 MB target.
+        conn.pragma_update(None, "cache_size", -32 * 1024)
+            .map_err(open_err)?;
+        // Checkpoint every 10,000 WAL pages (~40 MB) instead of SQLite's
+        // 1,000: a cold poll rewrites the same hot index pages in every
+        // source's transaction, and each checkpoint copied them back into
+        // the database file again. Fewer checkpoints: cold poll of the
+        // 1,000-feed farm 12.2 → 9.3 s wall, 11.2 → 9.8 CPU s, same RSS
+        // (BENCHMARKS.md). The WAL stays under `journal_size_limit`, and the
+        // daemon's hourly TRUNCATE checkpoint still empties it.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+            .map_err(open_err)?;
+
+        // A poll runs about 30 distinct statements (plus the
+        // near-duplicate lookup, one per key count); all of them stay
+        // prepared instead of being parsed again on every call (SQLite's
+        // parser was 1.6% of the cold poll). rusqlite keeps 16 by default.
+        conn.set_prepared_statement_cache_capacity(64);
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .map_err(|source| StoreError::Migration {
+                path: shown,
+                source,
+            })?;
+        Ok(Store { conn })
+    }
+
+    /// A read-only connection to an existing database, for readers that
+    /// must never wait for the writer (WAL: readers see the last commit
+    /// while a write transaction runs). Run no migrations: the writer did.
+    pub fn open_reader(path: &Path) -> Result<Store> {
+        let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.pragma_update(None, "cache_size", -8 * 1024)?;
+        Ok(Store { conn })
+    }
+
+    /// Inserts new sources and refreshes the name and URL of known ones.
+    pub fn sync_sources(&mut self, sources: &[SourceRow<'_>]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO sources (id, name, url, tags) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
+                   etag = CASE WHEN url = excluded.url THEN etag END,
+                   last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+                   moved_to = CASE WHEN url = excluded.url THEN moved_to END,
+                   gone_at = CASE WHEN url = excluded.url THEN gone_at END,
+                   retry_after_until = CASE WHEN url = excluded.url THEN retry_after_until END,
+                   consecutive_failures = CASE WHEN url = excluded.url THEN consecutive_failures ELSE 0 END,
+                   url = excluded.url",
+            )?;
+            for s in sources {
+                let tags = serde_json::to_string(s.tags).unwrap_or_else(|_| "[]".into());
+                stmt.execute(params![s.id, s.name, s.url, tags])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

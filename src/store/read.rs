@@ -1,0 +1,361 @@
+//! Read views: what the CLI, the feeds, export and the parallel stage
+//! read (a source's state, its known items, topic feeds, stories).
+
+use super::*;
+
+impl Store {
+    /// Whether the database knows a source (it may have left the config).
+    pub fn has_source(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM sources WHERE id = ?1", params![id], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
+    }
+
+    /// Validators, remembered redirect and scheduling state of every source.
+    pub fn source_states(&self) -> Result<std::collections::HashMap<String, SourceState>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM sources"))?;
+        let rows = stmt.query_map([], state_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The state of one source (default when it was never seen).
+    pub fn source_state(&self, source_id: &str) -> Result<SourceState> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS} FROM sources WHERE id = ?1"
+        ))?;
+        let row = stmt.query_row([source_id], state_row).optional()?;
+        Ok(row.map(|(_, s)| s).unwrap_or_default())
+    }
+
+    /// Health and counts of every source in the database, by id.
+    pub fn source_status(&self) -> Result<std::collections::HashMap<String, SourceStatus>> {
+        let mut counts: std::collections::HashMap<String, (i64, i64)> =
+            std::collections::HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT source_id, count(*), count(DISTINCT story_id) FROM copies GROUP BY source_id")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))?;
+            for row in rows {
+                let (id, c) = row?;
+                counts.insert(id, c);
+            }
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT id, last_poll_at, last_outcome, last_status, last_error, consecutive_failures, next_poll_at,
+                    last_item_count, feed_title, feed_format, charset, moved_to, gone_at, retry_after_until,
+                    etag, last_modified, last_document_items, last_items_read, parse_note
+             FROM sources",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let id: String = r.get(0)?;
+            let (copies, stories) = counts.get(&id).copied().unwrap_or((0, 0));
+            Ok((
+                id,
+                SourceStatus {
+                    last_poll_at: r.get::<_, Option<i64>>(1)?.map(datetime),
+                    last_outcome: r.get(2)?,
+                    last_status: r.get(3)?,
+                    last_error: r.get(4)?,
+                    consecutive_failures: r.get(5)?,
+                    next_poll_at: r.get::<_, Option<i64>>(6)?.map(datetime),
+                    last_item_count: r.get(7)?,
+                    feed_title: r.get(8)?,
+                    feed_format: r.get(9)?,
+                    charset: r.get(10)?,
+                    moved_to: r.get(11)?,
+                    gone_at: r.get::<_, Option<i64>>(12)?.map(datetime),
+                    retry_after: r.get::<_, Option<i64>>(13)?.map(datetime),
+                    etag: r.get(14)?,
+                    last_modified: r.get(15)?,
+                    copies,
+                    stories,
+                    document_items: r.get(16)?,
+                    items_read: r.get(17)?,
+                    parse_note: r.get(18)?,
+                    warning: None,
+                }
+                .with_warning(),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The `n` most recent polls of a source, newest first.
+    pub fn recent_polls(&self, source_id: &str, n: usize) -> Result<Vec<PollRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged,
+                    items_skipped, pages_fetched, pages_failed, pages_skipped
+             FROM polls WHERE source_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![source_id, n as i64], |r| {
+            Ok(PollRow {
+                started_at: datetime(r.get(0)?),
+                duration_ms: r.get(1)?,
+                outcome: r.get(2)?,
+                status: r.get(3)?,
+                error: r.get(4)?,
+                items: r.get(5)?,
+                items_new: r.get(6)?,
+                stories_new: r.get(7)?,
+                stories_merged: r.get(8)?,
+                items_skipped: r.get(9)?,
+                pages_fetched: r.get(10)?,
+                pages_failed: r.get(11)?,
+                pages_skipped: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest `limit` stories: (id, title, normalized text, published).
+    pub fn newest_stories(&self, limit: usize) -> Result<Vec<StoryText>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, title, text, published FROM stories ORDER BY published DESC, id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(StoryText {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                text: r.get(2)?,
+                published: datetime(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stories per topic.
+    pub fn topic_counts(&self) -> Result<std::collections::HashMap<String, i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT topic, count(*) FROM story_topics GROUP BY topic")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Is the database answering? (the watchdog's check)
+    pub fn ping(&self) -> Result<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// When any source last polled successfully.
+    pub fn last_success(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<i64> =
+            self.conn
+                .query_row("SELECT max(last_success_at) FROM sources", [], |r| r.get(0))?;
+        Ok(t.map(datetime))
+    }
+
+    /// The items stored from `source_id`: item key → raw hash. Read before a
+    /// poll's items are prepared, to leave out the work known items do not
+    /// need; the poll's transaction looks each item up again.
+    pub fn known_items(
+        &self,
+        source_id: &str,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT item_key, raw_hash FROM copies WHERE source_id = ?1")?;
+        let rows = stmt.query_map([source_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The `limit` newest stories of a topic, with all their copies.
+    pub fn topic_feed(&self, slug: &str, limit: usize) -> Result<Vec<FeedStory>> {
+        let mut stories = self.conn.prepare_cached(
+            "SELECT st.id, st.title, st.link, st.published, st.updated_at
+             FROM story_topics t JOIN stories st ON st.id = t.story_id
+             WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2",
+        )?;
+        let mut copies = self.conn.prepare_cached(
+            "SELECT c.source_id, s.name, s.language, c.link, c.title, c.summary_html,
+                    coalesce(c.full_html, c.content_html), c.authors, c.published, c.text_len
+             FROM copies c JOIN sources s ON s.id = c.source_id
+             WHERE c.story_id = ?1 ORDER BY c.published, c.first_seen, c.id",
+        )?;
+        let found = stories
+            .query_map(params![slug, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(found.len());
+        for (id, title, link, published, updated) in found {
+            let list = copies
+                .query_map([&id], |c| {
+                    let authors: Option<String> = c.get(7)?;
+                    Ok(FeedCopy {
+                        source_id: c.get(0)?,
+                        source_name: c.get(1)?,
+                        language: c.get(2)?,
+                        link: c.get(3)?,
+                        title: c.get(4)?,
+                        summary_html: c.get(5)?,
+                        content_html: c.get(6)?,
+                        authors: authors
+                            .and_then(|a| serde_json::from_str(&a).ok())
+                            .unwrap_or_default(),
+                        published: datetime(c.get(8)?),
+                        text_len: c.get::<_, i64>(9)? as usize,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.push(FeedStory {
+                id,
+                title,
+                link,
+                published: datetime(published),
+                updated: datetime(updated),
+                copies: list,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Story ids starting with `prefix` (at most 10).
+    pub fn story_ids(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM stories WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 10",
+        )?;
+        let rows = stmt.query_map([prefix.to_ascii_lowercase()], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One story with its copies and why each joined (`stories explain`).
+    pub fn story(&self, id: &str) -> Result<Option<(ExportedStory, String)>> {
+        let mut found = None;
+        // The callback cannot fail, so the inner io::Result is always Ok.
+        let _ = self.export_where("id = ?3", Some(id), None, None, |s| {
+            found = Some(s);
+            Ok(())
+        })?;
+        let Some(story) = found else { return Ok(None) };
+        let text: String =
+            self.conn
+                .query_row("SELECT text FROM stories WHERE id = ?1", [id], |r| r.get(0))?;
+        Ok(Some((story, text)))
+    }
+
+    /// Stories sharing a near-duplicate index key with `keys`, except `not`:
+    /// (id, title, text, published).
+    pub fn near_candidates(&self, keys: &[i64], not: &str) -> Result<Vec<StoryText>> {
+        let mut out = Vec::new();
+        for Candidate {
+            id,
+            text,
+            published,
+            ..
+        } in candidates(&self.conn, keys, Some(not))?
+        {
+            let title: String =
+                self.conn
+                    .query_row("SELECT title FROM stories WHERE id = ?1", [&id], |r| {
+                        r.get(0)
+                    })?;
+            out.push(StoryText {
+                id,
+                title,
+                text,
+                published: datetime(published),
+            });
+        }
+        Ok(out)
+    }
+
+    /// When each topic's feed last changed (unix ms), by slug.
+    pub fn topic_versions(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT slug, changed_at FROM topics ORDER BY slug")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every story published at or after `since` (in `topic`, when given),
+    /// newest first, to `out`.
+    pub fn export(
+        &self,
+        topic: Option<&str>,
+        since: Option<DateTime<Utc>>,
+        out: impl FnMut(ExportedStory) -> std::io::Result<()>,
+    ) -> Result<std::io::Result<()>> {
+        self.export_where("1", None, topic, since, out)
+    }
+
+    fn export_where(
+        &self,
+        filter: &str,
+        id: Option<&str>,
+        topic: Option<&str>,
+        since: Option<DateTime<Utc>>,
+        mut out: impl FnMut(ExportedStory) -> std::io::Result<()>,
+    ) -> Result<std::io::Result<()>> {
+        let mut stories = self.conn.prepare(&format!(
+            "SELECT id, content_hash, title, link, published, text FROM stories
+             WHERE published >= ?1
+               AND (?2 IS NULL OR id IN (SELECT story_id FROM story_topics WHERE topic = ?2))
+               AND {filter}
+             ORDER BY published DESC, first_seen DESC, id"
+        ))?;
+        let mut topics = self
+            .conn
+            .prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1 ORDER BY topic")?;
+        let mut copies = self.conn.prepare_cached(
+            "SELECT source_id, guid, link, title, published, merge_method, merge_score FROM copies
+             WHERE story_id = ?1 ORDER BY published, first_seen, id",
+        )?;
+        let since = since.map(ts).unwrap_or(i64::MIN);
+        let mut rows = if filter == "1" {
+            stories.query(params![since, topic])?
+        } else {
+            stories.query(params![since, topic, id])?
+        };
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let list = copies
+                .query_map([&id], |c| {
+                    Ok(ExportedCopy {
+                        source: c.get(0)?,
+                        guid: c.get(1)?,
+                        link: c.get(2)?,
+                        title: c.get(3)?,
+                        published: rfc3339(c.get(4)?),
+                        method: c.get(5)?,
+                        score: c
+                            .get::<_, Option<f64>>(6)?
+                            .map(|s| (s * 1000.0).round() / 1000.0),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let story = ExportedStory {
+                id: id.clone(),
+                content_hash: r.get(1)?,
+                title: r.get(2)?,
+                link: r.get(3)?,
+                published: rfc3339(r.get(4)?),
+                topics: topics
+                    .query_map([&id], |t| t.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()?,
+                text: r.get(5)?,
+                copies: list,
+            };
+            if let Err(e) = out(story) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
