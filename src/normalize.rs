@@ -131,6 +131,17 @@ impl Normalizer {
                 ),
                 re(r"^[\[【(]\s*完\s*[\]】)]$"),
                 re(r"(?i)^[-—]*\s*end\s*[-—]*$"),
+                // A page's share and tool bars (full text of article pages):
+                // 分享到:微信 微博 QQ空间 / 转发 收藏 打印 关闭窗口.
+                re(r"^(?:分享到|分享至)\s*[:\s]"),
+                re(
+                    r"^(?:\s*(?:转发|收藏|打印|关闭窗口|关闭|纠错|举报|复制链接|字号|大|中|小|分享|微信|微博|QQ空间|QQ|朋友圈|扫码下载客户端|分享至朋友圈)\s*[|/·]?)+$",
+                ),
+                // A line that is only the page's date, time and source
+                // (2026年10月09日 10:21 来源:中国新闻网 / 澎湃新闻记者 2026年10月14日).
+                re(
+                    r"^(?:[\p{Han}]{0,8}记者\s*[\p{Han}]{0,4}\s*)?\d{4}[-年/.]\d{1,2}[-月/.]\d{1,2}日?\s*(?:\d{1,2}:\d{2}(?::\d{2})?)?\s*(?:来源\s*[:]\s*\S{1,20})?\s*(?:作者\s*[:]\s*\S{1,10})?$",
+                ),
             ],
             long_strip_lines: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]"),
             trailing_credit: re(
@@ -1114,6 +1125,28 @@ mod tests {
             "article parentheticals stay: {:?}",
             alone.text
         );
+    }
+
+    #[test]
+    fn share_bars_and_date_lines_of_article_pages_go() {
+        let n = Normalizer::default();
+        for line in [
+            "分享到:微信 微博 QQ空间",
+            "转发 收藏 打印 关闭窗口",
+            "扫码下载客户端 分享至朋友圈",
+            "2026年10月09日 10:21 来源:中国新闻网",
+            "澎湃新闻记者 2026年10月14日 20:16",
+            "2026-10-09 10:21:33",
+        ] {
+            assert!(n.is_credit_line(line), "{line}");
+        }
+        for line in [
+            "2026年10月9日,三地教育部门在京签署合作协议。",
+            "记者从北京市教委了解到,会议在京召开。",
+            "分享经济在各地快速发展。",
+        ] {
+            assert!(!n.is_credit_line(line), "{line}");
+        }
     }
 
     #[test]
