@@ -586,7 +586,7 @@ profile_step() {
         g = "other"
         if (dso ~ /kernel/) g = "kernel"
         else if (sym ~ /^(sqlite3|pcache|btree|vdbe|wal|pager|yy_|balance|insertCell|moveTo|getAndInit|releasePage|accessPayload|unixRead|unixWrite|robin_hood)/ ) g = "SQLite"
-        else if (sym ~ /(malloc|^free|cfree|realloc|_int_|memmove|memcpy|memset|memcmp|__memcpy|__memmove|__memset|alloc::)/) g = "malloc, free, memcpy"
+        else if (sym ~ /(malloc|^free|cfree|realloc|_int_|unlink_chunk|tcache|memmove|memcpy|memset|memcmp|alloc::)/) g = "malloc, free, memcpy"
         else if (sym ~ /(normalize|dedupe|unicode_normalization|fast2s|regex|aho_corasick|blake3|html5ever|markup5ever|tendril|unicode_|core::unicode|topics::|query::)/) g = "normalize, dedupe, topics"
         else if (sym ~ /(quick_xml|feed_rs|xml|parse::|encoding_rs|chardetng|decode::)/) g = "XML parsing, decoding"
         else if (sym ~ /(tokio|hyper|reqwest|h2::|rustls|mio::)/) g = "fetch (tokio, hyper)"
@@ -606,6 +606,7 @@ summary() {
       local label=$1 expr=$2; shift 2
       printf '%-44s' "$label"
       for k in "${kinds[@]}"; do
+        if [ -z "${summ[$k|$1]:-}" ]; then printf ' %22s' -; continue; fi
         local args=() i=0 v
         for v in "$@"; do args+=(-v "x$i=${summ[$k|$v]:-}"); i=$((i + 1)); done
         printf ' %22s' "$(awk "${args[@]}" "function r(x, y) { return (y + 0 > 0) ? sprintf(\"%.2f\", x / y) : \"-\" } BEGIN { print $expr }")"
