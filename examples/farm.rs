@@ -532,9 +532,15 @@ impl Lettering {
     }
 }
 
-/// The articles of real-length mode: the corpus with near duplicates and
-/// articles over `max_chars` characters dropped, or why there are none.
-fn real_length_articles(path: &Path, max_chars: usize) -> Result<Vec<Article>, String> {
+/// The articles of real-length mode and their `Lettering`: the corpus with
+/// near duplicates and articles over `max_chars` characters dropped, and
+/// those that re-lettering cannot tell apart (mostly Latin letters and
+/// digits, which it leaves as they are: a fifth or more of an article's
+/// 5-grams unchanged in a variant); or why there are none.
+fn real_length_articles(
+    path: &Path,
+    max_chars: usize,
+) -> Result<(Vec<Article>, Lettering), String> {
     std::fs::File::open(path).map_err(|e| {
         format!(
             "--real-length needs the real articles, and {} cannot be read ({e}); \
@@ -560,13 +566,22 @@ fn real_length_articles(path: &Path, max_chars: usize) -> Result<Vec<Article>, S
                     <= max_chars
         })
         .collect();
+    let lettering = Lettering::new(&articles);
+    let articles: Vec<Article> = articles
+        .into_iter()
+        .filter(|a| {
+            let grams = shingles(&a.paragraphs);
+            let moved = shingles(&lettering.variant(1, a).paragraphs);
+            grams.intersection(&moved).count() * 5 < grams.len()
+        })
+        .collect();
     if articles.is_empty() {
         return Err(format!(
             "--real-length: no article of {} of at most {max_chars} characters",
             path.display()
         ));
     }
-    Ok(articles)
+    Ok((articles, lettering))
 }
 
 // ---- outlets and their house styles ----------------------------------------------
@@ -908,7 +923,12 @@ struct Item {
 }
 
 impl Farm {
-    fn new(args: &Args, items: usize, articles: Vec<Article>) -> Farm {
+    fn new(
+        args: &Args,
+        items: usize,
+        articles: Vec<Article>,
+        lettering: Option<Lettering>,
+    ) -> Farm {
         let mut rng = Rng(args.seed);
         let mut article_order: Vec<usize> = (0..articles.len()).collect();
         rng.shuffle(&mut article_order);
@@ -971,7 +991,7 @@ impl Farm {
             } else {
                 articles.iter().map(|a| shingles(&a.paragraphs)).collect()
             },
-            lettering: args.real_length.then(|| Lettering::new(&articles)),
+            lettering,
             list_titles,
             articles,
             stories: Vec::new(),
@@ -1718,25 +1738,26 @@ fn main() -> std::process::ExitCode {
     let corpus = args.articles.clone().unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/news-zh/articles.jsonl")
     });
-    let articles = if args.real_length {
+    let (articles, lettering) = if args.real_length {
         match real_length_articles(&corpus, args.max_chars) {
-            Ok(a) => a,
+            Ok((a, l)) => (a, Some(l)),
             Err(e) => {
                 eprintln!("farm: {e}");
                 return std::process::ExitCode::from(2);
             }
         }
     } else {
-        prepare(load_articles(&corpus).unwrap_or_else(|| {
+        let articles = prepare(load_articles(&corpus).unwrap_or_else(|| {
             eprintln!(
                 "farm: no articles in {}; using generated text",
                 corpus.display()
             );
             synthetic_articles(1500, &mut Rng(args.seed ^ 0xA5A5))
-        }))
+        }));
+        (articles, None)
     };
     let n_articles = articles.len();
-    let farm = Farm::new(&args, items, articles);
+    let farm = Farm::new(&args, items, articles, lettering);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))
         .enable_all()
