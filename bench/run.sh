@@ -40,8 +40,9 @@
 #   --own-server  serve the farm with its own server even if nginx is installed
 #   --no-newsboat skip newsboat; --no-serve skip step 5; --no-daemon skip step 6
 #   --secs S      seconds of each wrk load of step 5 (default 10)
-#   --daemon-secs S  seconds of each wrk load of step 6 (default 8; the cold
-#                 poll must outlast it, which the output checks)
+#   --daemon-secs S  seconds of each wrk load of step 6 (default: 60% of the
+#                 fastest cold `poll`, 2 to 8 s: the daemon's cold poll must
+#                 outlast it, which the output checks)
 #   --perf        also profile one more cold poll of the real-length farm
 #                 (perf record -F 999, flat) and print its samples grouped
 #   --keep        keep the work folder (databases, logs) and print its path
@@ -51,7 +52,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 feeds=1000 items=40 repeat=1 scale=0 newsboat=1 serve=1 own=0 secs=10 keep=0
-farms= daemon=1 dsecs=8 profile=0
+farms= daemon=1 dsecs=auto profile=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --farms) farms=$2; shift ;;
@@ -513,6 +514,10 @@ start_daemon() {
 
 daemon_step() {
   d_port=$(free_port)
+  local asked=$dsecs
+  if [ "$dsecs" = auto ]; then
+    dsecs=$(awk -v w="${best[nr cold wall]}" 'BEGIN { s = int(w * 0.6); print (s < 2) ? 2 : (s > 8) ? 8 : s }')
+  fi
   feed_slug=$(sed -n 's/^slug = "\(.*\)"$/\1/p' "$config" | head -1)
   local t0 t1 t_wrk polls c0 c1 cold_db="$farm_dir/daemon-cold.db"
   echo "daemon step: newsriver run on 127.0.0.1:$d_port; wrk -t1 -c4, 20 ms pause, ${dsecs}s on /healthz and /topics/$feed_slug.atom at once" | tee -a "$table"
@@ -566,6 +571,7 @@ daemon_step() {
     sed -n 's/^latency /      wrk '"$k"' cold: /p' "$work/wrk-cold-$k.out"
   done | tee -a "$table"
   stop "$daemon_pid"; daemon_pid=
+  dsecs=$asked
 }
 
 # One more cold poll (empty database) under `perf record`, its samples
