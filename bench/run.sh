@@ -40,8 +40,8 @@
 #   --own-server  serve the farm with its own server even if nginx is installed
 #   --no-newsboat skip newsboat; --no-serve skip step 5; --no-daemon skip step 6
 #   --secs S      seconds of each wrk load of step 5 (default 10)
-#   --daemon-secs S  seconds of each wrk load of step 6 (default: 60% of the
-#                 fastest cold `poll`, 2 to 8 s: the daemon's cold poll must
+#   --daemon-secs S  seconds of each wrk load of step 6 (default: the wall time of the
+#                 fastest cold `poll`, 2 to 8 s; the daemon's cold poll takes longer and must
 #                 outlast it, which the output checks)
 #   --perf        also profile one more cold poll of the real-length farm
 #                 (perf record -F 999, flat) and print its samples grouped
@@ -516,7 +516,7 @@ daemon_step() {
   d_port=$(free_port)
   local asked=$dsecs
   if [ "$dsecs" = auto ]; then
-    dsecs=$(awk -v w="${best[nr cold wall]}" 'BEGIN { s = int(w * 0.6); print (s < 2) ? 2 : (s > 8) ? 8 : s }')
+    dsecs=$(awk -v w="${best[nr cold wall]}" 'BEGIN { s = int(w); print (s < 2) ? 2 : (s > 8) ? 8 : s }')
   fi
   feed_slug=$(sed -n 's/^slug = "\(.*\)"$/\1/p' "$config" | head -1)
   local t0 t1 t_wrk polls c0 c1 cold_db="$farm_dir/daemon-cold.db"
