@@ -40,9 +40,9 @@
 #   --own-server  serve the farm with its own server even if nginx is installed
 #   --no-newsboat skip newsboat; --no-serve skip step 5; --no-daemon skip step 6
 #   --secs S      seconds of each wrk load of step 5 (default 10)
-#   --daemon-secs S  seconds of each wrk load of step 6 (default: the wall time of the
-#                 fastest cold `poll`, 2 to 8 s; the daemon's cold poll takes longer and must
-#                 outlast it, which the output checks)
+#   --daemon-secs S  seconds of each wrk load of step 6 (default: as long
+#                 as the fastest cold `poll`, 2 to 8 s; the daemon's cold
+#                 poll takes longer and must outlast it: the output says)
 #   --perf        also profile one more cold poll of the real-length farm
 #                 (perf record -F 999, flat) and print its samples grouped
 #   --keep        keep the work folder (databases, logs) and print its path
