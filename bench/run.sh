@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The benchmark of issue 8, in one command: newsriver beside its peers, in one
-# run, on loopback only.
+# The benchmark of issues 8 and 12, in one command: newsriver beside its
+# peers, in one run, on loopback only. For each farm (by default both, one
+# after the other, reported side by side at the end):
 #
-#  1. builds a farm of FEEDS synthetic outlets × ITEMS items (examples/farm.rs:
-#     RSS 2.0 / Atom / JSON Feed, ~10% GBK, stories syndicated across outlets);
+#  1. builds a farm of FEEDS outlets (examples/farm.rs: RSS 2.0 / Atom / JSON
+#     Feed, ~10% GBK, stories syndicated across outlets): "synthetic" (ITEMS
+#     items a feed, stories of passages, 1-5 outlets each) or "real-length"
+#     (`--real-length`: 30 items a feed of whole articles, 3-8 outlets each,
+#     ~30k items and 80-90 MB at 1,000 feeds; needs ../shared);
 #  2. serves it with nginx (static files, nginx's own ETag/Last-Modified) when
 #     nginx is installed, else with the farm's own server — and says which;
 #  3. times `newsriver poll` cold (empty database), warm (all 304) and after
@@ -13,18 +17,34 @@
 #  5. renders every topic (`newsriver render`, each format), then loads one
 #     cached topic feed over HTTP with wrk from `newsriver serve` and from
 #     nginx serving the same bytes as a static file;
-#  6. prints one table (wall, CPU user+sys, peak RSS, items/s, req/s, bytes
-#     fetched) and the ratios newsriver/peer.
+#  6. real-length farm only, the daemon step: `newsriver run` on the polled
+#     database (idle: nothing due) and on an empty one (its first round is a
+#     cold poll of every feed); meanwhile wrk loads `/healthz` and one cached
+#     topic feed at a light, steady rate (bench/latency.lua) and reports
+#     p50/p99 latency: during the cold poll against idle;
+#  7. prints one table per farm (wall, CPU user+sys, peak RSS, items/s, req/s,
+#     bytes fetched), the ratios newsriver/peer, and the two farms side by
+#     side (cold items/s ÷ newsboat, CPU s ÷ wall s, warm, database size ÷
+#     bytes fetched, peak RSS, latency during the cold poll).
 #
-# Usage: bench/run.sh [FEEDS] [--items M] [--repeat R] [--scale] [--own-server]
-#                     [--no-newsboat] [--no-serve] [--secs S] [--keep]
+# Usage: bench/run.sh [FEEDS] [--farms LIST] [--items M] [--repeat R] [--scale]
+#                     [--own-server] [--no-newsboat] [--no-serve] [--no-daemon]
+#                     [--secs S] [--daemon-secs S] [--keep]
 #   FEEDS         feeds in the farm (default 1000)
-#   --items M     items per feed (default 40)
+#   --farms LIST  synthetic,real (default), synthetic or real
+#   --items M     items per feed of the synthetic farm (default 40; the
+#                 real-length farm has 30)
 #   --repeat R    run each poll step R times (default 1); ratios use the best
 #   --scale       newsriver's poll steps only, at 250, 1000 and 4000 feeds
+#                 (synthetic farm unless --farms says otherwise)
 #   --own-server  serve the farm with its own server even if nginx is installed
-#   --no-newsboat skip newsboat; --no-serve skip step 5
-#   --secs S      seconds of each wrk load (default 10)
+#   --no-newsboat skip newsboat; --no-serve skip step 5; --no-daemon skip step 6
+#   --secs S      seconds of each wrk load of step 5 (default 10)
+#   --daemon-secs S  seconds of each wrk load of step 6 (default: as long
+#                 as the fastest cold `poll`, 2 to 8 s; the daemon's cold
+#                 poll takes longer and must outlast it: the output says)
+#   --perf        also profile one more cold poll of the real-length farm
+#                 (perf record -F 999, flat) and print its samples grouped
 #   --keep        keep the work folder (databases, logs) and print its path
 # Needs /usr/bin/time, curl and sqlite3; nginx, newsboat and wrk are optional
 # (apt-get install -y nginx-light newsboat wrk).
@@ -32,22 +52,42 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 feeds=1000 items=40 repeat=1 scale=0 newsboat=1 serve=1 own=0 secs=10 keep=0
+farms= daemon=1 dsecs=auto profile=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --farms) farms=$2; shift ;;
     --items) items=$2; shift ;;
     --repeat) repeat=$2; shift ;;
-    --scale) scale=1 newsboat=0 serve=0 ;;
+    --scale) scale=1 newsboat=0 serve=0 daemon=0 ;;
+    --no-daemon) daemon=0 ;;
+    --perf) profile=1 ;;
+    --daemon-secs) dsecs=$2; shift ;;
     --own-server) own=1 ;;
     --no-newsboat) newsboat=0 ;;
     --no-serve) serve=0 ;;
     --secs) secs=$2; shift ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
     [0-9]*) feeds=$1 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+if [ -z "$farms" ]; then
+  if [ "$scale" = 1 ]; then farms=synthetic; else farms=synthetic,real; fi
+fi
+kinds=()
+for k in ${farms//,/ }; do
+  case "$k" in
+    synthetic|real) kinds+=("$k") ;;
+    *) echo "unknown farm: $k (synthetic or real)" >&2; exit 2 ;;
+  esac
+done
+corpus=../shared/news-zh/articles.jsonl
+if [[ " ${kinds[*]} " == *" real "* ]] && [ ! -r "$corpus" ]; then
+  echo "the real-length farm needs $corpus (../shared is absent); run --farms synthetic" >&2
+  exit 2
+fi
 for tool in curl sqlite3; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install -y $tool)" >&2; exit 2; }
 done
@@ -57,6 +97,9 @@ have_nginx=0; command -v nginx >/dev/null && have_nginx=1
 [ "$own" = 1 ] && have_nginx=0
 if [ "$serve" = 1 ] && ! { command -v wrk >/dev/null && command -v nginx >/dev/null; }; then
   echo "wrk or nginx not installed: no HTTP comparison" >&2; serve=0
+fi
+if [ "$daemon" = 1 ] && ! command -v wrk >/dev/null; then
+  echo "wrk not installed: no latency during the poll" >&2; daemon=0
 fi
 
 cargo build --release -q --bin newsriver --example farm
@@ -68,12 +111,12 @@ concurrency=32
 work=$(mktemp -d /tmp/newsriver-bench.XXXXXX)
 # nginx's workers run as another user when started by root: they must read the farm.
 chmod 755 "$work"
-farm_pid= nginx_pid= serve_pid=
+farm_pid= nginx_pid= serve_pid= daemon_pid=
 stop() { # stops one process we started, by its pid
   if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
 }
 cleanup() {
-  stop "$serve_pid"; stop "$nginx_pid"; stop "$farm_pid"
+  stop "$daemon_pid"; stop "$serve_pid"; stop "$nginx_pid"; stop "$farm_pid"
   if [ "$keep" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -108,14 +151,14 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
 table=$work/table.txt ratios=$work/ratios.txt
 : >"$table"; : >"$ratios"
-row() { # feeds tool step wall cpu rss items/s req/s MB 200/304/failed notes
-  printf '%-5s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' "$@" | tee -a "$table"
+row() { # farm tool step wall cpu rss items/s req/s MB 200/304/failed notes
+  printf '%-10s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' "$@" | tee -a "$table"
 }
 header() {
-  printf '\n%-5s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' \
-    feeds tool step "wall s" "CPU s" "RSS MB" items/s req/s "MB in" "200/304/failed" notes | tee -a "$table"
+  printf '\n%-10s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' \
+    farm tool step "wall s" "CPU s" "RSS MB" items/s req/s "MB in" "200/304/failed" notes | tee -a "$table"
 }
-declare -A best=()
+declare -A best=() summ=()
 keep_best() { # key value: the highest value seen for key
   best[$1]=$(awk -v a="${best[$1]:-0}" -v b="$2" 'BEGIN { print (b != "-" && b + 0 > a + 0) ? b : a }')
 }
@@ -126,7 +169,7 @@ keep_min() { # key value: the lowest value seen for key
 # One newsriver poll; $1 step, $2 expected "new/merged" stories.
 nr_poll() {
   local step=$1 expected=$2 before after
-  err="$work/nr-$n-${step// /_}.err"
+  err="$work/nr-$tag-${step// /_}.err"
   before=$(served)
   measure "$bin" --config "$config" poll
   after=$(served)
@@ -145,18 +188,29 @@ nr_poll() {
   local seen=$((inew + iknown + iupd)) ips
   ips=$(rate "$seen" "$wall")
   read -r a2 a3 ab <<<"$before"; read -r b2 b3 bb <<<"$after"
-  row "$n" newsriver "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" \
-    "$ok/$nm/$failed" "items $inew new $iknown known; stories $snew new $smerged merged (farm: $expected)"
+  local note="items $inew new $iknown known; stories $snew new $smerged merged (farm: $expected)"
+  if [ "$step" = cold ]; then
+    # The database after the cold poll, its WAL written back: its size ÷ the
+    # feed bytes fetched (issue 12: ≤ 1.3).
+    sqlite3 "$farm_dir/farm.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null 2>&1 || true
+    local dbb; dbb=$(stat -c %s "$farm_dir/farm.db")
+    best["nr cold db"]=$dbb; best["nr cold fetched"]=$((bb - ab))
+    note="$note; db $(mb "$dbb") MB"
+  fi
+  row "$lbl" newsriver "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" \
+    "$ok/$nm/$failed" "$note"
   if [ "$failed" != 0 ]; then sed -n '/^failed:/,$p' "$err" | head -4 | sed 's/^/      /'; fi
   keep_best "nr $step ips" "$ips"; keep_min "nr $step wall" "$wall"; keep_best "nr $step rss" "$rss_mb"
   keep_min "nr $step cpu" "$cpu"; best["nr $step items"]=$seen
+  # CPU ÷ wall of the fastest run (issue 12: ≥ 1.6, both cores busy).
+  if [ "${best[nr $step wall]}" = "$wall" ]; then best["nr $step util"]=$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", (w > 0) ? c / w : 0 }'); fi
 }
 
 nb_items() { sqlite3 "$work/nb-cache.db" 'SELECT count(*) FROM rss_item' 2>/dev/null || echo 0; }
 # One newsboat reload; $1 step.
 nb_reload() {
   local step=$1 before after i0 i1
-  err="$work/nb-$n-${step// /_}.err"
+  err="$work/nb-$tag-${step// /_}.err"
   i0=$(nb_items); before=$(served)
   measure env HOME="$work/nb-home" newsboat -u "$farm_dir/urls" -c "$work/nb-cache.db" -C "$work/nb-config" -x reload
   after=$(served); i1=$(nb_items)
@@ -165,9 +219,10 @@ nb_reload() {
   # Items/s only cold: then what newsboat stored is what it read.
   [ "$step" = cold ] && ips=$(rate $((i1 - i0)) "$wall")
   [ "$step" = "warm 1" ] && note="$note (2.21 sends validators from its 3rd reload on)"
-  row "$n" newsboat "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" "$((b2 - a2))/$((b3 - a3))/-" "$note"
+  row "$lbl" newsboat "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" "$((b2 - a2))/$((b3 - a3))/-" "$note"
   keep_best "nb $step ips" "$ips"; keep_min "nb $step wall" "$wall"
   keep_min "nb $step cpu" "$cpu"; best["nb $step items"]=$((i1 - i0))
+  if [ "${best[nb $step wall]}" = "$wall" ]; then best["nb $step util"]=$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", (w > 0) ? c / w : 0 }'); fi
 }
 
 # Starts nginx: the farm (when $1 = farm) on 127.0.0.1-16:$ng_port from $2,
@@ -244,25 +299,31 @@ load() {
   cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
 }
 
+# run_size FEEDS KIND: every step on one farm (KIND synthetic or real).
 run_size() {
-  n=$1
+  n=$1 kind=$2
   best=()
-  farm_dir="$work/farm-$n"
+  local short=synth nitems=$items
+  [ "$kind" = real ] && short=real nitems=30
+  lbl="$short $n"
+  tag="$kind-$n"
+  farm_dir="$work/farm-$tag"
   ng_port=$(free_port); ng_pub_port=$(free_port)
-  local farm_args=(--feeds "$n" --items "$items" --dir "$farm_dir")
+  local farm_args=(--feeds "$n" --items "$nitems" --dir "$farm_dir")
+  [ "$kind" = real ] && farm_args+=(--real-length)
   if [ "$have_nginx" = 1 ]; then
     farm_args+=(--static-dir "$farm_dir/www" --url-port "$ng_port")
   fi
-  "$farm_bin" "${farm_args[@]}" >"$work/farm-$n.out" 2>"$work/farm-$n.err" &
+  "$farm_bin" "${farm_args[@]}" >"$work/farm-$tag.out" 2>"$work/farm-$tag.err" &
   farm_pid=$!
   for _ in $(seq 1200); do
-    grep -q '^config=' "$work/farm-$n.out" 2>/dev/null && break
-    kill -0 "$farm_pid" 2>/dev/null || { cat "$work/farm-$n.err" >&2; exit 1; }
+    grep -q '^config=' "$work/farm-$tag.out" 2>/dev/null && break
+    kill -0 "$farm_pid" 2>/dev/null || { cat "$work/farm-$tag.err" >&2; exit 1; }
     sleep 0.1
   done
-  ctl_port=$(kv port <"$work/farm-$n.out")
-  config=$(kv config <"$work/farm-$n.out")
-  [ -n "$ctl_port" ] || { echo "farm did not start" >&2; cat "$work/farm-$n.err" >&2; exit 1; }
+  ctl_port=$(kv port <"$work/farm-$tag.out")
+  config=$(kv config <"$work/farm-$tag.out")
+  [ -n "$ctl_port" ] || { echo "farm did not start" >&2; cat "$work/farm-$tag.err" >&2; exit 1; }
   if [ "$have_nginx" = 1 ]; then
     start_nginx farm "$farm_dir/www"
     server="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (static files; its ETag/Last-Modified)"
@@ -273,9 +334,9 @@ run_size() {
   stats=$(farm_get /__stats)
   copies=$(kv copies <<<"$stats"); stories=$(kv stories <<<"$stats")
   echo
-  echo "farm: $n feeds × $items items = $copies copies of $stories stories" \
+  echo "farm ($kind): $n feeds × $nitems items = $copies copies of $stories stories" \
     "(rss $(kv rss <<<"$stats"), atom $(kv atom <<<"$stats"), json $(kv json <<<"$stats"); gbk $(kv gbk <<<"$stats")," \
-    "$(du -sm "$farm_dir/www" 2>/dev/null | cut -f1 || echo ?) MB); served by $server on 127.0.0.1-16"
+    "$(mb "$(kv feed_bytes <<<"$stats")") MB); served by $server on 127.0.0.1-16"
   header
 
   # 3. newsriver: cold, warm, 10% changed.
@@ -312,12 +373,18 @@ run_size() {
 
   # 5. Render every topic, then serve one cached topic feed.
   if [ "$serve" = 1 ]; then serve_step; fi
+  # 6. The daemon: latency of /healthz and a topic feed during a cold poll.
+  if [ "$daemon" = 1 ] && [ "$kind" = real ]; then daemon_step; fi
+  if [ "$profile" = 1 ] && [ "$kind" = real ]; then profile_step; fi
 
-  # Ratios for this size.
+  # Ratios for this farm.
   {
-    echo "ratios at $n feeds:"
-    awk -v c="${best[nr cold wall]}" -v w="${best[nr warm wall]}" -v r="${best[nr cold rss]}" 'BEGIN {
-      printf "  newsriver warm ÷ cold wall time: %.3f (target < 0.10); cold peak RSS %s MB (target < 150)\n", w / c, r }'
+    echo "ratios, $kind farm, $n feeds:"
+    awk -v c="${best[nr cold wall]}" -v w="${best[nr warm wall]}" -v r="${best[nr cold rss]}" \
+        -v u="${best[nr cold util]}" -v d="${best[nr cold db]}" -v f="${best[nr cold fetched]}" 'BEGIN {
+      printf "  newsriver warm ÷ cold wall time: %.3f (target < 0.10); cold peak RSS %s MB (target < 150)\n", w / c, r
+      printf "  newsriver cold CPU s ÷ wall s: %s (target ≥ 1.6: both cores busy)\n", u
+      printf "  database ÷ feed bytes fetched cold: %.2f (%.1f MB ÷ %.1f MB; target ≤ 1.3)\n", (f > 0) ? d / f : 0, d / 1048576, f / 1048576 }'
     if [ "$newsboat" = 1 ]; then
       awk -v a="${best[nr cold ips]}" -v b="${best[nb cold ips]}" -v c="${best[nr cold wall]}" -v d="${best[nb cold wall]}" \
           -v e="${best[nr warm wall]}" -v f="${best[nb warm 2 wall]}" -v g="${best[nr bump 10% wall]}" -v h="${best[nb bump 10% wall]}" \
@@ -334,7 +401,22 @@ run_size() {
         function r(x, y) { return (y + 0 > 0) ? sprintf("%.2f", x / y) : "-" }
         BEGIN { printf "  newsriver serve ÷ nginx, req/s of one topic feed: identity %s, gzip %s (target ≥ 0.5)\n", r(a, b), r(c, d) }'
     fi
+    if [ -n "${best[lat cold healthz]:-}" ]; then
+      echo "  daemon, p50 / p99 ms (light load, bench/latency.lua): /healthz idle ${best[lat idle healthz]}, during the cold poll ${best[lat cold healthz]};" \
+        "topic feed idle ${best[lat idle topic]}, during the cold poll ${best[lat cold topic]} (target p99 ≤ 50 during)"
+    fi
   } | tee -a "$ratios"
+  # For the side-by-side summary.
+  local key
+  for key in "nr cold ips" "nb cold ips" "nr cold items" "nr cold cpu" "nb cold items" "nb cold cpu" \
+      "nr cold wall" "nb cold wall" "nr cold util" "nb cold util" "nr warm wall" "nr cold rss" "nr cold db" \
+      "nr cold fetched" "serve gzip" "nginx gzip" "serve identity" "nginx identity" "lat idle healthz" \
+      "lat cold healthz" "lat idle topic" "lat cold topic" "daemon cold wall" "daemon cold util" "daemon rss"; do
+    summ["$kind|$key"]=${best[$key]:-}
+  done
+  summ["$kind|items per feed"]=$nitems
+  summ["$kind|copies"]=$copies; summ["$kind|stories"]=$stories
+  summ["$kind|feed MB"]=$(mb "$(kv feed_bytes <<<"$stats")")
 
   stop "$nginx_pid"; nginx_pid=
   stop "$farm_pid"; farm_pid=
@@ -349,7 +431,7 @@ serve_step() {
   measure bash -c 'for s in $(cat "$1"); do for f in atom rss json; do "$2" --config "$3" render "$s" --format $f >"$4/render-$s.$f" || exit 1; done; done' \
     _ "$work/slugs" "$bin" "$config" "$work"
   for slug in $slugs; do entries=$((entries + $(grep -o '<entry>' "$work/render-$slug.atom" | wc -l) * 3)); done
-  row "$n" newsriver "render" "$wall" "$cpu" "$rss_mb" "$(rate "$entries" "$wall")" - - - \
+  row "$lbl" newsriver "render" "$wall" "$cpu" "$rss_mb" "$(rate "$entries" "$wall")" - - - \
     "$(wc -w <<<"$slugs") topics × 3 formats, $entries entries"
 
   # newsriver serve writes the rendered feeds into output_dir, nginx serves those files.
@@ -374,25 +456,202 @@ serve_step() {
   local ngx_master; ngx_master=$nginx_pid
   for enc in identity gzip; do
     load "http://127.0.0.1:$nr_port/topics/$feed_slug.atom" "$serve_pid" "$enc"
-    row "$n" newsriver "serve $enc" "$secs" "$cpu" "$(proc_rss "$serve_pid")" - "$rps" - - "CPU and RSS: the server's"
+    row "$lbl" newsriver "serve $enc" "$secs" "$cpu" "$(proc_rss "$serve_pid")" - "$rps" - - "CPU and RSS: the server's"
     best["serve $enc"]=$rps
     load "http://127.0.0.1:$ng_pub_port/topics/$feed_slug.atom" "$ngx_master" "$enc"
-    row "$n" nginx "serve $enc" "$secs" "$cpu" "$(proc_rss "$ngx_master")" - "$rps" - - "same bytes, static file"
+    row "$lbl" nginx "serve $enc" "$secs" "$cpu" "$(proc_rss "$ngx_master")" - "$rps" - - "same bytes, static file"
     best["nginx $enc"]=$rps
   done
   stop "$serve_pid"; serve_pid=
 }
 
+# A config for `newsriver run` on database $1, serving on 127.0.0.1:$d_port:
+# the farm's config, a daily schedule twelve hours from now (every source
+# never polled is due at once, and none is due again during the step), and
+# a [server] section.
+daemon_config() {
+  local hour=$(( (10#$(date -u +%H) + 12) % 24 ))
+  sed "s|^path = \"farm.db\"|path = \"$1\"|" "$config"
+  printf '\n[schedule]\ndefault = "0 0 %d * * *"\n\n[server]\nlisten = "127.0.0.1:%s"\nbase_url = "http://127.0.0.1:%s/"\n' \
+    "$hour" "$d_port" "$d_port"
+}
+# Sources polled so far by the daemon (any outcome), from /metrics.
+daemon_polls() {
+  curl -fsS "http://127.0.0.1:$d_port/metrics" 2>/dev/null |
+    awk '/^newsriver_polls_total/ { n += $NF } END { printf "%d\n", n }'
+}
+# wrk on /healthz and the topic feed at once, $dsecs seconds, 4 connections
+# each pausing 20 ms between requests; $1 names the phase. Sets
+# best["lat $1 healthz"] and best["lat $1 topic"] to "p50 / p99".
+latency_pair() {
+  local phase=$1 u k
+  for k in healthz topic; do
+    u="http://127.0.0.1:$d_port/healthz"
+    [ "$k" = topic ] && u="http://127.0.0.1:$d_port/topics/$feed_slug.atom"
+    WRK_DELAY_MS=20 wrk -t1 -c4 -d"${dsecs}s" --timeout 10s -H 'Accept-Encoding: gzip' \
+      -s bench/latency.lua "$u" >"$work/wrk-$phase-$k.out" 2>&1 &
+    eval "wrk_$k=\$!"
+  done
+  wait "$wrk_healthz" "$wrk_topic" || true
+  for k in healthz topic; do
+    local line; line=$(grep -m1 '^latency ' "$work/wrk-$phase-$k.out" || echo "latency p50_ms=- p99_ms=-")
+    best["lat $phase $k"]="$(kv_in p50_ms "$line") / $(kv_in p99_ms "$line")"
+    best["lat $phase $k full"]=$line
+  done
+}
+kv_in() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+# Starts `newsriver run` with config $1; waits until it answers HTTP.
+start_daemon() {
+  "$bin" --config "$1" run 2>"$2" &
+  daemon_pid=$!
+  for _ in $(seq 600); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$d_port/healthz")" != 000 ] && return 0
+    kill -0 "$daemon_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "newsriver run did not start:" >&2; cat "$2" >&2; exit 1
+}
+
+daemon_step() {
+  d_port=$(free_port)
+  local asked=$dsecs
+  if [ "$dsecs" = auto ]; then
+    dsecs=$(awk -v w="${best[nr cold wall]}" 'BEGIN { s = int(w); print (s < 2) ? 2 : (s > 8) ? 8 : s }')
+  fi
+  feed_slug=$(sed -n 's/^slug = "\(.*\)"$/\1/p' "$config" | head -1)
+  local t0 t1 t_wrk polls c0 c1 cold_db="$farm_dir/daemon-cold.db"
+  echo "daemon step: newsriver run on 127.0.0.1:$d_port; wrk -t1 -c4, 20 ms pause, ${dsecs}s on /healthz and /topics/$feed_slug.atom at once" | tee -a "$table"
+
+  # Idle: the database the poll steps filled; nothing is due.
+  daemon_config "$farm_dir/farm.db" >"$work/daemon-idle.toml"
+  start_daemon "$work/daemon-idle.toml" "$work/daemon-idle.err"
+  for _ in $(seq 200); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$d_port/topics/$feed_slug.atom" 2>/dev/null && break; sleep 0.05
+  done
+  latency_pair idle
+  polls=$(daemon_polls)
+  row "$lbl" newsriver "run idle" "$dsecs" "-" "$(proc_rss "$daemon_pid")" - - - "-" \
+    "healthz p50/p99 ms ${best[lat idle healthz]}, topic feed ${best[lat idle topic]}; polls meanwhile: $polls"
+  stop "$daemon_pid"; daemon_pid=
+
+  # During a cold poll: an empty database; every source is due at start.
+  rm -f "$cold_db"*
+  daemon_config "$cold_db" >"$work/daemon-cold.toml"
+  t0=$(date +%s.%N)
+  start_daemon "$work/daemon-cold.toml" "$work/daemon-cold.err"
+  latency_pair cold &
+  local lat_pid=$! done_at=
+  # The window wrk measured ends at t_wrk; the poll ends when every source polled.
+  t_wrk=$(awk -v a="$(date +%s.%N)" -v d="$dsecs" 'BEGIN { printf "%.2f", a + d }')
+  for _ in $(seq 6000); do
+    polls=$(daemon_polls)
+    if [ "${polls:-0}" -ge "$n" ]; then done_at=$(date +%s.%N); break; fi
+    sleep 0.1
+  done
+  # latency_pair ran in a subshell: read its results from the files.
+  wait "$lat_pid" || true
+  local k line
+  for k in healthz topic; do
+    line=$(grep -m1 '^latency ' "$work/wrk-cold-$k.out" || echo "latency p50_ms=- p99_ms=-")
+    best["lat cold $k"]="$(kv_in p50_ms "$line") / $(kv_in p99_ms "$line")"
+  done
+  c1=$(proc_cpu "$daemon_pid")
+  local wall=- inside=no util=-
+  if [ -n "$done_at" ]; then
+    wall=$(awk -v a="$t0" -v b="$done_at" 'BEGIN { printf "%.2f", b - a }')
+    util=$(awk -v c="$c1" -v w="$wall" 'BEGIN { printf "%.2f", c / w }')
+    inside=$(awk -v a="$t_wrk" -v b="$done_at" 'BEGIN { print (a <= b) ? "yes" : "NO (the poll ended first: raise the farm or lower --daemon-secs)" }')
+  fi
+  best["daemon cold wall"]=$wall; best["daemon cold util"]=$util; best["daemon rss"]=$(proc_rss "$daemon_pid")
+  row "$lbl" newsriver "run cold" "$wall" "$c1" "${best[daemon rss]}" \
+    "$(rate "$(sqlite3 "$cold_db" 'SELECT count(*) FROM copies' 2>/dev/null || echo 0)" "$wall")" - - "$polls/-/-" \
+    "healthz p50/p99 ms ${best[lat cold healthz]}, topic feed ${best[lat cold topic]}; wrk window inside the poll: $inside"
+  for k in healthz topic; do
+    sed -n 's/^latency /      wrk '"$k"' idle: /p' "$work/wrk-idle-$k.out"
+    sed -n 's/^latency /      wrk '"$k"' cold: /p' "$work/wrk-cold-$k.out"
+  done | tee -a "$table"
+  stop "$daemon_pid"; daemon_pid=
+  dsecs=$asked
+}
+
+# One more cold poll (empty database) under `perf record`, its samples
+# grouped: SQLite, kernel, malloc and copies, normalize/dedupe, XML parsing.
+profile_step() {
+  local db="$farm_dir/perf.db" cfg="$work/perf.toml"
+  rm -f "$db"*
+  sed "s|^path = \"farm.db\"|path = \"$db\"|" "$config" >"$cfg"
+  if ! perf record -F 999 -o "$work/perf.data" -- "$bin" --config "$cfg" poll >/dev/null 2>"$work/perf.err"; then
+    echo "perf record failed: no profile" | tee -a "$table"; tail -3 "$work/perf.err" >&2; return 0
+  fi
+  perf report -i "$work/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null >"$work/perf.txt" || true
+  {
+    echo "profile, cold poll of the real-length farm (perf record -F 999, flat; % of samples):"
+    awk '
+      /^ *[0-9.]+%/ {
+        p = $1; sub("%", "", p); dso = $2; sym = $0; sub(/.*\] /, "", sym)
+        g = "other"
+        if (dso ~ /kernel/) g = "kernel"
+        else if (sym ~ /^(sqlite3|pcache|btree|vdbe|wal|pager|yy_|balance|insertCell|moveTo|getAndInit|releasePage|accessPayload|unixRead|unixWrite|robin_hood)/ ) g = "SQLite"
+        else if (sym ~ /(malloc|^free|cfree|realloc|_int_|unlink_chunk|tcache|memmove|memcpy|memset|memcmp|alloc::)/) g = "malloc, free, memcpy"
+        else if (sym ~ /(normalize|dedupe|unicode_normalization|fast2s|regex|aho_corasick|blake3|html5ever|markup5ever|tendril|unicode_|core::unicode|topics::|query::)/) g = "normalize, dedupe, topics"
+        else if (sym ~ /(quick_xml|feed_rs|xml|parse::|encoding_rs|chardetng|decode::)/) g = "XML parsing, decoding"
+        else if (sym ~ /(tokio|hyper|reqwest|h2::|rustls|mio::)/) g = "fetch (tokio, hyper)"
+        sum[g] += p
+        if (n[g] < 4) { top[g] = top[g] sprintf("%s%s %.1f%%", (n[g] ? ", " : ""), substr(sym, 1, 48), p); n[g]++ }
+      }
+      END { for (g in sum) printf "  %5.1f%%  %-26s %s\n", sum[g], g, top[g] }' "$work/perf.txt" | sort -rn
+  } | tee -a "$table"
+}
+
+# The farms side by side (one column per farm), from summ[].
+summary() {
+  local k
+  {
+    printf '%-44s' ""; for k in "${kinds[@]}"; do printf ' %22s' "$k"; done; echo
+    srow() { # label, then an awk expression over the farm's values a..f
+      local label=$1 expr=$2; shift 2
+      printf '%-44s' "$label"
+      for k in "${kinds[@]}"; do
+        if [ -z "${summ[$k|$1]:-}" ]; then printf ' %22s' -; continue; fi
+        local args=() i=0 v
+        for v in "$@"; do args+=(-v "x$i=${summ[$k|$v]:-}"); i=$((i + 1)); done
+        printf ' %22s' "$(awk "${args[@]}" "function r(x, y) { return (y + 0 > 0) ? sprintf(\"%.2f\", x / y) : \"-\" } BEGIN { print $expr }")"
+      done
+      echo
+    }
+    srow "items per feed / copies / stories" 'x0 " / " x1 " / " x2' "items per feed" copies stories
+    srow "feed MB (as served)" 'x0' "feed MB"
+    srow "cold items/s: newsriver / newsboat" 'x0 " / " x1' "nr cold ips" "nb cold ips"
+    srow "  newsriver ÷ newsboat (target ≥ 5)" 'r(x0, x1)' "nr cold ips" "nb cold ips"
+    srow "  per CPU second, newsriver ÷ newsboat" 'r(r(x0, x1), r(x2, x3))' "nr cold items" "nr cold cpu" "nb cold items" "nb cold cpu"
+    srow "cold wall s: newsriver / newsboat" 'x0 " / " x1' "nr cold wall" "nb cold wall"
+    srow "cold CPU s ÷ wall s: newsriver / newsboat" 'x0 " / " x1' "nr cold util" "nb cold util"
+    srow "warm (all 304) wall s; ÷ cold" 'x0 "; " r(x0, x1)' "nr warm wall" "nr cold wall"
+    srow "database MB ÷ MB fetched (target ≤ 1.3)" 'sprintf("%.0f / %.0f = %s", x0 / 1048576, x1 / 1048576, r(x0, x1))' "nr cold db" "nr cold fetched"
+    srow "cold peak RSS MB (target ≤ 150)" 'x0' "nr cold rss"
+    srow "serve ÷ nginx req/s, gzip / identity" 'r(x0, x1) " / " r(x2, x3)' "serve gzip" "nginx gzip" "serve identity" "nginx identity"
+    srow "run, cold: wall s, CPU ÷ wall, peak RSS MB" 'x0 ", " x1 ", " x2' "daemon cold wall" "daemon cold util" "daemon rss"
+    srow "/healthz p50 / p99 ms, idle" 'x0' "lat idle healthz"
+    srow "/healthz p50 / p99 ms, cold poll (≤ 50)" 'x0' "lat cold healthz"
+    srow "topic feed p50 / p99 ms, idle" 'x0' "lat idle topic"
+    srow "topic feed p50 / p99 ms, cold poll (≤ 50)" 'x0' "lat cold topic"
+  } | tee -a "$table"
+}
+
 echo "newsriver $("$bin" --version | awk '{print $2}') at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes');" \
   "$(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "peers: $(command -v newsboat >/dev/null && newsboat --version | head -1 | awk '{print "newsboat", $2}') $(nginx -v 2>&1 | sed 's/.*: //') $(command -v wrk >/dev/null && wrk --version 2>&1 | head -1 | awk '{print "wrk", $2}')"
-if [ "$scale" = 1 ]; then
-  for size in 250 1000 4000; do run_size "$size"; done
-else
-  run_size "$feeds"
-fi
+sizes=("$feeds"); [ "$scale" = 1 ] && sizes=(250 1000 4000)
+for size in "${sizes[@]}"; do
+  for kind in "${kinds[@]}"; do run_size "$size" "$kind"; done
+done
 echo
 echo "=== table ==="
 cat "$table"
 echo
 cat "$ratios"
+if [ "$scale" = 0 ]; then
+  echo
+  echo "=== farms side by side ($feeds feeds; newsriver ÷ peer in the same run) ==="
+  summary
+fi

@@ -20,6 +20,19 @@
 //! prints how many stories and copies it served, and a poll should report
 //! that many new and merged.
 //!
+//! `--real-length` builds the shape of issue 12 instead: every story is a
+//! whole article of `../shared/news-zh/articles.jsonl` (its full text, never
+//! passages), carried by 3 to 8 outlets (5.5 on average) in the same house
+//! styles, 30 items a feed by default: about 30k items and 80–90 MB for
+//! 1,000 feeds. Articles over `--max-chars` (2,000) characters, near
+//! duplicates and mostly-Latin texts are left out: 1,212 articles remain
+//! (~2.3 KB of UTF-8 each), and such a farm needs ~5,500 stories, so once
+//! every article is used a story is an article again, re-lettered
+//! (`Lettering`: its CJK characters mapped to others of the same corpus
+//! frequency; same length, bytes, paragraphs and punctuation, no shared
+//! 5-grams). This mode needs the corpus: without it the farm exits with an
+//! error (it never falls back to generated text).
+//!
 //! Formats are mixed (about 70% RSS 2.0, 18% Atom, 12% JSON Feed) and 15% of
 //! the RSS feeds (about 10% of all) are GBK bytes that declare
 //! `encoding="gb2312"` (half of them say so in `Content-Type` too, half only
@@ -76,9 +89,21 @@ struct Args {
     /// Number of outlet feeds.
     #[arg(long, default_value_t = 1000)]
     feeds: usize,
-    /// Items in each feed.
-    #[arg(long, default_value_t = 40)]
-    items: usize,
+    /// Items in each feed (default 40; 30 with `--real-length`).
+    #[arg(long)]
+    items: Option<usize>,
+    /// Real-length mode: every story is a whole article of the corpus (no
+    /// passages put together), carried by 3 to 8 outlets; once every
+    /// article is used, stories are the articles again "re-lettered" (see
+    /// `Lettering`). Needs the real articles: fails when they are absent.
+    #[arg(long)]
+    real_length: bool,
+    /// Real-length mode: only articles of at most this many characters
+    /// (0: all). The default, 2,000, keeps 5 of 6 articles (~2.3 KB of
+    /// UTF-8 each on average, ~3 KB an item as served) and puts 1,000 feeds
+    /// of 30 items at 80–90 MB.
+    #[arg(long, default_value_t = 2000)]
+    max_chars: usize,
     /// Where config.toml, urls (and the poller's farm.db) go; created if missing.
     #[arg(long)]
     dir: PathBuf,
@@ -426,6 +451,140 @@ fn prepare(articles: Vec<Article>) -> Vec<Article> {
     articles
 }
 
+// ---- real-length mode ----------------------------------------------------------------
+
+/// Characters `Lettering` never moves: every CJK character of newsriver's
+/// normalizer (its boilerplate rules, datelines, end marks) and of the
+/// farm's own house styles and marks. A run of them appears in a
+/// re-lettered text only where the article had it, so re-lettering never
+/// makes boilerplate the normalizer would cut.
+const RESERVED_SOURCES: &[&str] = &[
+    include_str!("../src/normalize.rs"),
+    "电讯消息记者报道原标题完相关阅读推荐更多精彩编辑责编来源作者新闻网本报社华环球时光明央视澎湃人民北京日热门延伸",
+];
+
+/// The corpus is 1,500 articles, a 1,000-feed real-length farm needs
+/// ~5,500 stories: once every article has been used, a story is an article
+/// again with its CJK characters re-lettered, variant `v` mapping each
+/// character to another of about the same frequency in the corpus (the
+/// characters sorted by frequency, in bands of 64, each band rotated by
+/// `v`). The text keeps its length, its bytes in UTF-8 and GBK, its
+/// paragraphs, punctuation, digits and Latin letters, and its character
+/// frequency profile, but shares no 5-gram with the article or with
+/// another variant (bar runs of `RESERVED_SOURCES` characters): a
+/// near-duplicate detector is right to keep them apart. Up to 63 variants.
+struct Lettering {
+    /// Each movable character's (band, position in the band).
+    place: HashMap<char, (usize, usize)>,
+    bands: Vec<Vec<char>>,
+}
+
+const BAND: usize = 64;
+
+impl Lettering {
+    fn new(articles: &[Article]) -> Lettering {
+        let reserved: std::collections::HashSet<char> =
+            RESERVED_SOURCES.iter().flat_map(|s| s.chars()).collect();
+        let mut count: HashMap<char, usize> = HashMap::new();
+        for a in articles {
+            for c in a
+                .title
+                .chars()
+                .chain(a.paragraphs.iter().flat_map(|p| p.chars()))
+            {
+                if ('\u{4E00}'..='\u{9FFF}').contains(&c) && !reserved.contains(&c) {
+                    *count.entry(c).or_default() += 1;
+                }
+            }
+        }
+        let mut chars: Vec<(char, usize)> = count.into_iter().collect();
+        chars.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let bands: Vec<Vec<char>> = chars
+            .chunks(BAND)
+            .map(|b| b.iter().map(|&(c, _)| c).collect())
+            .collect();
+        let mut place = HashMap::new();
+        for (i, band) in bands.iter().enumerate() {
+            for (j, &c) in band.iter().enumerate() {
+                place.insert(c, (i, j));
+            }
+        }
+        Lettering { place, bands }
+    }
+
+    fn apply(&self, v: usize, s: &str) -> String {
+        s.chars()
+            .map(|c| match self.place.get(&c) {
+                Some(&(i, j)) => {
+                    let band = &self.bands[i];
+                    band[(j + v) % band.len()]
+                }
+                None => c,
+            })
+            .collect()
+    }
+
+    /// Variant `v` (1..BAND) of an article.
+    fn variant(&self, v: usize, a: &Article) -> Article {
+        Article::new(
+            self.apply(v, &a.title),
+            a.paragraphs.iter().map(|p| self.apply(v, p)).collect(),
+        )
+    }
+}
+
+/// The articles of real-length mode and their `Lettering`: the corpus with
+/// near duplicates and articles over `max_chars` characters dropped, and
+/// those that re-lettering cannot tell apart (mostly Latin letters and
+/// digits, which it leaves as they are: a fifth or more of an article's
+/// 5-grams unchanged in a variant); or why there are none.
+fn real_length_articles(
+    path: &Path,
+    max_chars: usize,
+) -> Result<(Vec<Article>, Lettering), String> {
+    std::fs::File::open(path).map_err(|e| {
+        format!(
+            "--real-length needs the real articles, and {} cannot be read ({e}); \
+             it comes with ../shared (news-zh/articles.jsonl) or --articles FILE, \
+             and the farm never falls back to generated text in this mode",
+            path.display()
+        )
+    })?;
+    let articles = load_articles(path).ok_or_else(|| {
+        format!(
+            "--real-length: no {{\"title\",\"content\"}} articles in {}",
+            path.display()
+        )
+    })?;
+    let articles: Vec<Article> = drop_near_duplicates(articles)
+        .into_iter()
+        .filter(|a| {
+            max_chars == 0
+                || a.paragraphs
+                    .iter()
+                    .map(|p| p.chars().count())
+                    .sum::<usize>()
+                    <= max_chars
+        })
+        .collect();
+    let lettering = Lettering::new(&articles);
+    let articles: Vec<Article> = articles
+        .into_iter()
+        .filter(|a| {
+            let grams = shingles(&a.paragraphs);
+            let moved = shingles(&lettering.variant(1, a).paragraphs);
+            grams.intersection(&moved).count() * 5 < grams.len()
+        })
+        .collect();
+    if articles.is_empty() {
+        return Err(format!(
+            "--real-length: no article of {} of at most {max_chars} characters",
+            path.display()
+        ));
+    }
+    Ok((articles, lettering))
+}
+
 // ---- outlets and their house styles ----------------------------------------------
 
 #[derive(Clone, Copy)]
@@ -701,6 +860,9 @@ struct Farm {
     hits: Hits,
     /// `--static-dir`: where the feeds are also written as files.
     static_dir: Option<PathBuf>,
+    /// `--real-length`: stories are whole articles (re-lettered once all
+    /// are used), each carried by 3 to 8 outlets.
+    lettering: Option<Lettering>,
 }
 
 /// Feed requests answered, by outcome (counted under the read lock).
@@ -762,7 +924,12 @@ struct Item {
 }
 
 impl Farm {
-    fn new(args: &Args, articles: Vec<Article>) -> Farm {
+    fn new(
+        args: &Args,
+        items: usize,
+        articles: Vec<Article>,
+        lettering: Option<Lettering>,
+    ) -> Farm {
         let mut rng = Rng(args.seed);
         let mut article_order: Vec<usize> = (0..articles.len()).collect();
         rng.shuffle(&mut article_order);
@@ -815,11 +982,17 @@ impl Farm {
         }
         let mut farm = Farm {
             seed: args.seed,
-            items_per_feed: args.items,
+            items_per_feed: items,
             change_percent: args.change_percent,
             article_order,
             corpus_len: articles.len(),
-            corpus_grams: articles.iter().map(|a| shingles(&a.paragraphs)).collect(),
+            // Only `mixed_article` needs them.
+            corpus_grams: if args.real_length {
+                Vec::new()
+            } else {
+                articles.iter().map(|a| shingles(&a.paragraphs)).collect()
+            },
+            lettering,
             list_titles,
             articles,
             stories: Vec::new(),
@@ -833,7 +1006,7 @@ impl Farm {
         };
         let all: Vec<usize> = (0..args.feeds).collect();
         // A story every 45 s, the newest ten minutes ago.
-        let served = farm.syndicate(&all, args.items, now - chrono::Duration::minutes(10), 45);
+        let served = farm.syndicate(&all, items, now - chrono::Duration::minutes(10), 45);
         farm.totals = served;
         for o in 0..farm.outlets.len() {
             farm.render(o, now);
@@ -842,7 +1015,8 @@ impl Farm {
     }
 
     /// Adds `per_outlet` new items to each of `outlets`: new stories, each
-    /// carried by 1 to 5 (3 on average) distinct outlets of the set. Story
+    /// carried by 1 to 5 (3 on average) distinct outlets of the set (3 to 8,
+    /// 5.5 on average, in real-length mode). Story
     /// dates are `step_secs` apart, the newest at `newest`.
     fn syndicate(
         &mut self,
@@ -862,7 +1036,10 @@ impl Farm {
         let mut new_items: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut pos = 0;
         while pos < slots.len() {
-            let k = 1 + self.rng.below(5);
+            let k = match self.lettering {
+                Some(_) => 3 + self.rng.below(6),
+                None => 1 + self.rng.below(5),
+            };
             let story = self.new_story();
             let mut taken = 0;
             let mut j = pos;
@@ -901,6 +1078,20 @@ impl Farm {
         let id = self.stories.len();
         let article = match self.article_order.get(id) {
             Some(&a) => a,
+            None if self.lettering.is_some() => {
+                let n = self.article_order.len();
+                let (v, a) = (id / n, self.article_order[id % n]);
+                if v >= BAND {
+                    eprintln!("farm: more than {} stories in real-length mode", BAND * n);
+                    std::process::exit(1);
+                }
+                let text = self
+                    .lettering
+                    .as_ref()
+                    .map(|l| l.variant(v, &self.articles[a]));
+                self.articles.extend(text);
+                self.articles.len() - 1
+            }
             None => {
                 let text = self.mixed_article();
                 self.articles.push(text);
@@ -1164,9 +1355,14 @@ impl Farm {
     fn stats(&self) -> String {
         let formats = |f: Format| self.outlets.iter().filter(|o| o.format == f).count();
         format!(
-            "feeds={}\nitems_per_feed={}\ncopies={}\nstories={}\nmerged={}\nbumps={}\n\
-             rss={}\natom={}\njson={}\ngbk={}\n\
+            "mode={}\nfeeds={}\nitems_per_feed={}\ncopies={}\nstories={}\nmerged={}\nbumps={}\n\
+             rss={}\natom={}\njson={}\ngbk={}\nfeed_bytes={}\n\
              responses_200={}\nresponses_304={}\nresponses_404={}\nbody_bytes={}\n",
+            if self.lettering.is_some() {
+                "real-length"
+            } else {
+                "synthetic"
+            },
             self.outlets.len(),
             self.items_per_feed,
             self.totals.copies,
@@ -1177,6 +1373,7 @@ impl Farm {
             formats(Format::Atom),
             formats(Format::Json),
             self.outlets.iter().filter(|o| o.gbk).count(),
+            self.outlets.iter().map(|o| o.body.len()).sum::<usize>(),
             self.hits.full.load(Ordering::Relaxed),
             self.hits.not_modified.load(Ordering::Relaxed),
             self.hits.not_found.load(Ordering::Relaxed),
@@ -1534,22 +1731,34 @@ async fn bind_all(hosts: u8, port: u16) -> std::io::Result<(Vec<TcpListener>, u1
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    if args.feeds == 0 || args.items == 0 {
+    let items = args.items.unwrap_or(if args.real_length { 30 } else { 40 });
+    if args.feeds == 0 || items == 0 {
         eprintln!("farm: --feeds and --items must be at least 1");
         return std::process::ExitCode::from(2);
     }
     let corpus = args.articles.clone().unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/news-zh/articles.jsonl")
     });
-    let articles = prepare(load_articles(&corpus).unwrap_or_else(|| {
-        eprintln!(
-            "farm: no articles in {}; using generated text",
-            corpus.display()
-        );
-        synthetic_articles(1500, &mut Rng(args.seed ^ 0xA5A5))
-    }));
+    let (articles, lettering) = if args.real_length {
+        match real_length_articles(&corpus, args.max_chars) {
+            Ok((a, l)) => (a, Some(l)),
+            Err(e) => {
+                eprintln!("farm: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    } else {
+        let articles = prepare(load_articles(&corpus).unwrap_or_else(|| {
+            eprintln!(
+                "farm: no articles in {}; using generated text",
+                corpus.display()
+            );
+            synthetic_articles(1500, &mut Rng(args.seed ^ 0xA5A5))
+        }));
+        (articles, None)
+    };
     let n_articles = articles.len();
-    let farm = Farm::new(&args, articles);
+    let farm = Farm::new(&args, items, articles, lettering);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))
         .enable_all()
@@ -1584,9 +1793,10 @@ fn main() -> std::process::ExitCode {
         };
         let bytes: usize = farm.outlets.iter().map(|o| o.body.len()).sum();
         eprintln!(
-            "farm: {} feeds × {} items from {n_articles} articles ({:.1} MiB) on 127.0.0.1..=127.0.0.{}:{port}",
+            "farm: {}{} feeds × {} items from {n_articles} articles ({:.1} MiB) on 127.0.0.1..=127.0.0.{}:{port}",
+            if args.real_length { "real-length, " } else { "" },
             args.feeds,
-            args.items,
+            items,
             bytes as f64 / (1 << 20) as f64,
             args.hosts
         );
@@ -1602,7 +1812,7 @@ fn main() -> std::process::ExitCode {
             out,
             "feeds={} items={} copies={} stories={} merged={}",
             args.feeds,
-            args.items,
+            items,
             stats.copies,
             stats.stories,
             stats.copies - stats.stories
