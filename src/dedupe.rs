@@ -177,17 +177,50 @@ pub fn score(a: &str, b: &str) -> Score {
     score_folded(&key_form(a), &key_form(b))
 }
 
+/// A text in the form verdicts compare: folded to letters and digits in
+/// Simplified script (`key_form`), its length in characters and its shingle
+/// set. Worked out once per text: `place` compares one copy with up to 20
+/// candidates, and the writer meets the same candidate story again for each
+/// outlet that carries it (`Store`'s cache of these).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    folded: String,
+    chars: usize,
+    shingles: Vec<u64>,
+}
+
+impl Prepared {
+    pub fn new(text: &str) -> Prepared {
+        Prepared::from_folded(key_form(text))
+    }
+
+    fn from_folded(folded: String) -> Prepared {
+        Prepared {
+            chars: folded.chars().count(),
+            shingles: shingles(&folded),
+            folded,
+        }
+    }
+}
+
 /// `score` of two texts already folded (`judge` needs the folded forms too:
 /// folding once saves two passes over both texts per candidate).
 fn score_folded(fa: &str, fb: &str) -> Score {
-    let (sa, sb) = (shingles(fa), shingles(fb));
-    let inter = shared(&sa, &sb) as f64;
+    score_prepared(
+        &Prepared::from_folded(fa.to_string()),
+        &Prepared::from_folded(fb.to_string()),
+    )
+}
+
+fn score_prepared(a: &Prepared, b: &Prepared) -> Score {
+    let (sa, sb) = (&a.shingles, &b.shingles);
+    let inter = shared(sa, sb) as f64;
     let union = (sa.len() + sb.len()) as f64 - inter;
     let smaller = sa.len().min(sb.len()) as f64;
-    let (short, long) = if fa.chars().count() <= fb.chars().count() {
-        (fa, fb)
+    let (short, long) = if a.chars <= b.chars {
+        (&a.folded, &b.folded)
     } else {
-        (fb, fa)
+        (&b.folded, &a.folded)
     };
     Score {
         jaccard: if union > 0.0 { inter / union } else { 0.0 },
@@ -212,16 +245,30 @@ pub fn judge(
     days_apart: i64,
     params: &Params,
 ) -> (Verdict, Score) {
-    let (a, b) = (key_form(new_text), key_form(story_text));
-    let s = score_folded(&a, &b);
-    let shortest = a.chars().count().min(b.chars().count());
+    judge_prepared(
+        &Prepared::new(new_text),
+        &Prepared::new(story_text),
+        days_apart,
+        params,
+    )
+}
+
+/// `judge` on texts already prepared.
+pub fn judge_prepared(
+    a: &Prepared,
+    b: &Prepared,
+    days_apart: i64,
+    params: &Params,
+) -> (Verdict, Score) {
+    let s = score_prepared(a, b);
+    let shortest = a.chars.min(b.chars);
     // Copies of one report keep its figures; the shorter one's numbers are
     // all in the longer (a summary, a dropped sentence). Template stories
     // (rates, weather, scores) differ in exactly those.
-    let (short, long) = if a.chars().count() <= b.chars().count() {
-        (&a, &b)
+    let (short, long) = if a.chars <= b.chars {
+        (&a.folded, &b.folded)
     } else {
-        (&b, &a)
+        (&b.folded, &a.folded)
     };
     let long_numbers = numbers(long);
     // A summary cut inside a number ends with part of it: not held against it.
@@ -334,19 +381,41 @@ pub fn place(
     candidates: &[Candidate],
     params: &Params,
 ) -> Placement {
+    place_prepared(
+        text,
+        published,
+        exact,
+        candidates,
+        &mut |c| std::sync::Arc::new(Prepared::new(&c.text)),
+        params,
+    )
+}
+
+/// `place`, with each candidate's text prepared by `prepared` (the writer
+/// keeps them between copies: the same story is a candidate for every
+/// outlet that carries it). The copy's own text is prepared once here.
+pub fn place_prepared(
+    text: &str,
+    published: Option<i64>,
+    exact: Option<&str>,
+    candidates: &[Candidate],
+    prepared: &mut dyn FnMut(&Candidate) -> std::sync::Arc<Prepared>,
+    params: &Params,
+) -> Placement {
     if let Some(story) = exact {
         return Placement::Exact {
             story: story.to_string(),
         };
     }
-    if !params.enabled {
+    if !params.enabled || candidates.is_empty() {
         return Placement::New;
     }
+    let copy = Prepared::new(text);
     let mut same: Vec<(&Candidate, &'static str, f64)> = candidates
         .iter()
         .filter_map(|c| {
             let days = published.map_or(0, |p| (p - c.published) / 86_400);
-            match judge(text, &c.text, days, params).0 {
+            match judge_prepared(&copy, &prepared(c), days, params).0 {
                 Verdict::Same { method, score } => Some((c, method, score)),
                 Verdict::Different { .. } => None,
             }
