@@ -52,12 +52,11 @@ impl Store {
         near: &crate::dedupe::Params,
     ) -> Result<Vec<Result<PollCounts>>> {
         let now = ts(Utc::now());
-        let prepared = &mut self.prepared;
         let mut tx = self.conn.transaction()?;
         let mut results = Vec::with_capacity(polls.len());
         for poll in polls {
             let sp = tx.savepoint()?;
-            match record_one(&sp, poll, now, classify, near, prepared) {
+            match record_one(&sp, poll, now, classify, near) {
                 Ok(counts) => {
                     sp.commit()?;
                     results.push(Ok(counts));
@@ -167,7 +166,6 @@ pub(super) fn record_one(
     now: i64,
     classify: Classify<'_>,
     near: &crate::dedupe::Params,
-    prepared: &mut PreparedCache,
 ) -> rusqlite::Result<PollCounts> {
     let PollToStore {
         source_id,
@@ -231,7 +229,7 @@ pub(super) fn record_one(
             counts.pages_skipped = pages.skipped;
             let mut touched = Vec::new();
             for copy in &items {
-                counts += store_item(tx, source_id, copy, now, near, &mut touched, prepared)?;
+                counts += store_item(tx, source_id, copy, now, near, &mut touched)?;
             }
             touched.sort();
             touched.dedup();
@@ -532,7 +530,6 @@ pub(super) fn store_item(
     now: i64,
     near: &crate::dedupe::Params,
     touched: &mut Vec<String>,
-    prepared: &mut PreparedCache,
 ) -> rusqlite::Result<PollCounts> {
     let mut c = PollCounts {
         items: 1,
@@ -636,12 +633,11 @@ pub(super) fn store_item(
                 Vec::new()
             };
             // The rule is `dedupe::place`; this carries it out.
-            let placement = crate::dedupe::place_prepared(
+            let placement = crate::dedupe::place(
                 &norm.text,
                 item.published.map(|_| published),
                 exact.as_deref(),
                 &candidates,
-                &mut |c| prepared.get(c),
                 near,
             );
             let (story_id, method, score) = match placement {
@@ -722,38 +718,4 @@ pub(super) fn store_item(
         }
     }
     Ok(c)
-}
-
-/// Candidate stories' texts in the form verdicts compare
-/// (`dedupe::Prepared`), kept between copies: a story is a candidate again
-/// for every outlet that carries it, and folding and shingling its text
-/// each time was most of the writer's own CPU. An entry is used only while
-/// the story's text is the one it was made from; the cache empties itself
-/// when full.
-#[derive(Default)]
-pub struct PreparedCache {
-    entries: std::collections::HashMap<String, (u64, std::sync::Arc<crate::dedupe::Prepared>)>,
-}
-
-/// Stories' prepared texts kept at most (a few KB each).
-const PREPARED_MAX: usize = 20_000;
-
-impl PreparedCache {
-    pub(super) fn get(&mut self, c: &Candidate) -> std::sync::Arc<crate::dedupe::Prepared> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        c.text.hash(&mut h);
-        let fingerprint = h.finish();
-        if let Some((f, p)) = self.entries.get(&c.id)
-            && *f == fingerprint
-        {
-            return p.clone();
-        }
-        if self.entries.len() >= PREPARED_MAX {
-            self.entries.clear();
-        }
-        let p = std::sync::Arc::new(crate::dedupe::Prepared::new(&c.text));
-        self.entries.insert(c.id.clone(), (fingerprint, p.clone()));
-        p
-    }
 }

@@ -110,8 +110,6 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 pub struct Store {
     conn: Connection,
-    /// The writer's prepared candidate texts (see `PreparedCache`).
-    prepared: PreparedCache,
 }
 
 /// A source as the config describes it.
@@ -585,28 +583,6 @@ mod tests {
             .query_row("SELECT count(*) FROM polls", [], |r| r.get(0))
             .unwrap();
         assert_eq!(polls, 2, "the failed poll left no row");
-    }
-
-    #[test]
-    fn prepared_texts_are_reused_until_the_story_text_changes() {
-        let mut cache = PreparedCache::default();
-        let story = Candidate {
-            id: "s".into(),
-            text: "京津冀教育协同发展工作会议在京召开".repeat(5),
-            published: 0,
-            first_seen: 0,
-        };
-        let first = cache.get(&story);
-        assert!(std::sync::Arc::ptr_eq(&first, &cache.get(&story)), "reused");
-        // A fuller text replaced the story's: prepared again.
-        let fuller = Candidate {
-            text: format!("{}三地签署合作协议。", story.text),
-            ..story.clone()
-        };
-        let second = cache.get(&fuller);
-        assert!(!std::sync::Arc::ptr_eq(&first, &second));
-        let (v, _) = crate::dedupe::judge_prepared(&first, &second, 0, &Default::default());
-        assert!(matches!(v, crate::dedupe::Verdict::Same { .. }));
     }
 
     #[test]

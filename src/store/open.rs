@@ -74,10 +74,7 @@ impl Store {
                 path: shown,
                 source,
             })?;
-        Ok(Store {
-            conn,
-            prepared: PreparedCache::default(),
-        })
+        Ok(Store { conn })
     }
 
     /// A read-only connection to an existing database, for readers that
@@ -86,10 +83,7 @@ impl Store {
     pub fn open_reader(path: &Path) -> Result<Store> {
         let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.pragma_update(None, "cache_size", -8 * 1024)?;
-        Ok(Store {
-            conn,
-            prepared: PreparedCache::default(),
-        })
+        Ok(Store { conn })
     }
 
     /// Inserts new sources and refreshes the name and URL of known ones.
