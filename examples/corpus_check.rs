@@ -1,5 +1,9 @@
-//! Decode + parse + normalize every file under the given folders and report
-//! what failed: `cargo run --release --example corpus_check -- ../shared/corpus/rss2`.
+//! Decode + parse + normalize every file under the given folders (or the
+//! given files) and report what failed:
+//! `cargo run --release --example corpus_check -- ../shared/corpus/rss2`.
+//! With `--json`, one JSON line per file instead: format, items in the
+//! document, items read, skipped, the lenient reading's note, the error (a
+//! debugging aid beside `bench/feed_compare.py`).
 //! A tool for checking the pipeline against real-world feeds; not a test.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +12,10 @@ use std::time::Instant;
 use newsriver::{decode, normalize::Normalizer, parse};
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -24,10 +32,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let verbose = std::env::var_os("VERBOSE").is_some();
     let mut files = Vec::new();
+    let mut json = false;
     for arg in std::env::args().skip(1) {
-        walk(Path::new(&arg), &mut files);
+        if arg == "--json" {
+            json = true;
+        } else {
+            walk(Path::new(&arg), &mut files);
+        }
     }
     files.sort();
+    if json {
+        return json_lines(&files);
+    }
     let normalizer = Normalizer::default();
     let (mut ok, mut failed, mut items, mut bytes, mut lossy) = (0, 0, 0, 0, 0);
     let started = Instant::now();
@@ -78,4 +94,30 @@ fn main() {
         bytes as f64 / 1e6 / secs,
         items as f64 / secs
     );
+}
+
+/// `--json`: what parsing made of each file, one JSON line each.
+fn json_lines(files: &[PathBuf]) {
+    for f in files {
+        let Ok(data) = std::fs::read(f) else { continue };
+        let d = decode::decode(&data, None, None, None);
+        let base = url::Url::from_file_path(f.canonicalize().unwrap_or(f.clone()))
+            .map(String::from)
+            .ok();
+        let line = match parse::parse(&d.text, base.as_deref()) {
+            Ok(feed) => serde_json::json!({
+                "file": f.display().to_string(),
+                "format": feed.format.to_string(),
+                "document_items": feed.items_in_document,
+                "items": feed.items.len(),
+                "skipped": feed.skipped,
+                "note": feed.repairs.join("; "),
+            }),
+            Err(e) => serde_json::json!({
+                "file": f.display().to_string(),
+                "error": e.to_string(),
+            }),
+        };
+        println!("{line}");
+    }
 }

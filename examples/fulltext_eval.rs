@@ -161,6 +161,9 @@ fn page(t: usize, a: &Article, others: &[&str], rng: &mut Rng) -> (Vec<u8>, &'st
         rng.below(24),
         rng.below(60)
     );
+    let title = esc(&a.title);
+    let (nav, share, comment, footer) = (c.nav, c.share, c.comment, c.footer);
+    let (related, hot) = (list(c.related_heading), list(c.hot_heading));
     match t {
         0 => {
             let html = format!(
@@ -171,13 +174,6 @@ fn page(t: usize, a: &Article, others: &[&str], rng: &mut Rng) -> (Vec<u8>, &'st
                  <div class=\"left_zw\">{body}<p>{editor}</p></div>\
                  <div class=\"share\">{share}</div></div>{related}{hot}\
                  <div class=\"comment\">{comment}</div><div class=\"footer\">{footer}</div></body></html>",
-                title = esc(&a.title),
-                nav = c.nav,
-                share = c.share,
-                related = list(c.related_heading),
-                hot = list(c.hot_heading),
-                comment = c.comment,
-                footer = c.footer,
             );
             (html.into_bytes(), "text/html; charset=utf-8")
         }
@@ -191,13 +187,6 @@ fn page(t: usize, a: &Article, others: &[&str], rng: &mut Rng) -> (Vec<u8>, &'st
                  <div class=\"tools\">{share}</div>{related}</td>\
                  <td class=\"side\">{hot}</td></tr></table>\
                  <div id=\"comment\">{comment}</div><div id=\"footer\">{footer}</div></body></html>",
-                title = esc(&a.title),
-                nav = c.nav,
-                share = c.share,
-                related = list(c.related_heading),
-                hot = list(c.hot_heading),
-                comment = c.comment,
-                footer = c.footer,
             );
             let (bytes, _, _) = encoding_rs::GBK.encode(&html);
             (bytes.into_owned(), "text/html")
@@ -209,13 +198,6 @@ fn page(t: usize, a: &Article, others: &[&str], rng: &mut Rng) -> (Vec<u8>, &'st
                  <div class=\"meta\">澎湃新闻记者 {date}</div>{body}<footer class=\"byline\">{editor}</footer></article>\
                  <aside>{related}{hot}</aside><section class=\"comments\">{comment}</section>\
                  <div class=\"share\">{share}</div></main><footer>{footer}</footer></body></html>",
-                title = esc(&a.title),
-                nav = c.nav,
-                share = c.share,
-                related = list(c.related_heading),
-                hot = list(c.hot_heading),
-                comment = c.comment,
-                footer = c.footer,
             );
             (html.into_bytes(), "text/html; charset=utf-8")
         }
