@@ -339,7 +339,8 @@ pub fn judge_prepared(
 /// candidates (see `store::candidates`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
-    pub id: String,
+    /// The store's key of the story (`stories.sid`).
+    pub id: StoryKey,
     /// The story's normalized text.
     pub text: String,
     /// Unix seconds.
@@ -348,11 +349,15 @@ pub struct Candidate {
     pub first_seen: i64,
 }
 
+/// How the store names a story inside the database (`stories.sid`): the
+/// public content-hash id never reaches the placement rule.
+pub type StoryKey = i64;
+
 /// Where a new copy goes. Decided here, executed by `store`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Placement {
     /// An identical normalized body is stored: the copy joins its story.
-    Exact { story: String },
+    Exact { story: StoryKey },
     /// Near duplicate of `story` (the best-scoring candidate's `method` and
     /// `score`). When it is the same as several stored stories, they were
     /// one story kept apart by arrival order: `story` is the one stored
@@ -360,10 +365,10 @@ pub enum Placement {
     /// `fuller_text`: the copy's text is longer than any of theirs and
     /// becomes the story's text (its id stays).
     Near {
-        story: String,
+        story: StoryKey,
         method: &'static str,
         score: f64,
-        absorb: Vec<(String, f64)>,
+        absorb: Vec<(StoryKey, f64)>,
         fuller_text: bool,
     },
     /// A new story.
@@ -378,14 +383,12 @@ pub enum Placement {
 pub fn place(
     text: &str,
     published: Option<i64>,
-    exact: Option<&str>,
+    exact: Option<StoryKey>,
     candidates: &[Candidate],
     params: &Params,
 ) -> Placement {
     if let Some(story) = exact {
-        return Placement::Exact {
-            story: story.to_string(),
-        };
+        return Placement::Exact { story };
     }
     if !params.enabled || candidates.is_empty() {
         return Placement::New;
@@ -413,12 +416,9 @@ pub fn place(
     // The survivor of a bridge is the story readers saw first; the others
     // are merged into it, oldest first.
     let mut by_age: Vec<(&Candidate, f64)> = same.iter().map(|(c, _, s)| (*c, *s)).collect();
-    by_age.sort_by(|a, b| (a.0.first_seen, &a.0.id).cmp(&(b.0.first_seen, &b.0.id)));
-    let survivor = by_age[0].0.id.clone();
-    let absorb = by_age[1..]
-        .iter()
-        .map(|(c, s)| (c.id.clone(), *s))
-        .collect();
+    by_age.sort_by_key(|(c, _)| (c.first_seen, c.id));
+    let survivor = by_age[0].0.id;
+    let absorb = by_age[1..].iter().map(|(c, s)| (c.id, *s)).collect();
     Placement::Near {
         story: survivor,
         method,
@@ -527,9 +527,9 @@ mod tests {
         assert!(matches!(v, Verdict::Different { .. }));
     }
 
-    fn cand(id: &str, text: &str, published: i64, first_seen: i64) -> Candidate {
+    fn cand(id: StoryKey, text: &str, published: i64, first_seen: i64) -> Candidate {
         Candidate {
-            id: id.into(),
+            id,
             text: text.into(),
             published,
             first_seen,
@@ -540,12 +540,10 @@ mod tests {
 
     #[test]
     fn place_exact_wins_and_nothing_else_is_judged() {
-        let c = [cand("near", FULL, 0, 0)];
+        let c = [cand(1, FULL, 0, 0)];
         assert_eq!(
-            place(FULL, Some(0), Some("same"), &c, &p()),
-            Placement::Exact {
-                story: "same".into()
-            }
+            place(FULL, Some(0), Some(2), &c, &p()),
+            Placement::Exact { story: 2 }
         );
     }
 
@@ -553,7 +551,7 @@ mod tests {
     fn place_near_duplicate_joins_the_best_candidate() {
         let edited = FULL.replace("。", ",");
         let other = "本市中小学将于下周一起全面恢复线下教学,各校须做好防疫物资储备和师生健康监测工作,确保开学平稳有序,教育部门将加强督导检查。";
-        let c = [cand("other", other, 0, 0), cand("story", FULL, 0, 5)];
+        let c = [cand(3, other, 0, 0), cand(4, FULL, 0, 5)];
         match place(&edited, Some(DAY / 2), None, &c, &p()) {
             Placement::Near {
                 story,
@@ -562,7 +560,7 @@ mod tests {
                 fuller_text,
                 ..
             } => {
-                assert_eq!(story, "story");
+                assert_eq!(story, 4);
                 assert_eq!(method, "jaccard");
                 assert!(absorb.is_empty());
                 assert!(!fuller_text, "same length: the story keeps its text");
@@ -588,8 +586,8 @@ mod tests {
             "",
         );
         let c = [
-            cand("later", &dropped, 0, 20),
-            cand("first", &summary, 0, 10),
+            cand(5, &dropped, 0, 20),
+            cand(6, &summary, 0, 10),
         ];
         match place(FULL, Some(0), None, &c, &p()) {
             Placement::Near {
@@ -598,9 +596,9 @@ mod tests {
                 fuller_text,
                 ..
             } => {
-                assert_eq!(story, "first", "the story readers saw first keeps its id");
+                assert_eq!(story, 6, "the story readers saw first keeps its id");
                 assert_eq!(absorb.len(), 1);
-                assert_eq!(absorb[0].0, "later");
+                assert_eq!(absorb[0].0, 5);
                 assert!(fuller_text, "longer than both: becomes the story's text");
             }
             other => panic!("{other:?}"),
@@ -610,7 +608,7 @@ mod tests {
     #[test]
     fn place_fuller_text_arriving_later_replaces_a_summary() {
         let summary: String = FULL.chars().take(90).collect::<String>() + "…";
-        let c = [cand("s", &summary, 0, 0)];
+        let c = [cand(7, &summary, 0, 0)];
         match place(FULL, Some(0), None, &c, &p()) {
             Placement::Near {
                 story,
@@ -618,13 +616,13 @@ mod tests {
                 fuller_text,
                 ..
             } => {
-                assert_eq!((story.as_str(), method), ("s", "containment"));
+                assert_eq!((story, method), (7, "containment"));
                 assert!(fuller_text);
             }
             other => panic!("{other:?}"),
         }
         // The summary arriving after the full text joins it, text unchanged.
-        let c = [cand("f", FULL, 0, 0)];
+        let c = [cand(8, FULL, 0, 0)];
         assert!(matches!(
             place(&summary, Some(0), None, &c, &p()),
             Placement::Near {
@@ -636,7 +634,7 @@ mod tests {
 
     #[test]
     fn place_follow_ups_and_dates() {
-        let c = [cand("s", FULL, 0, 0)];
+        let c = [cand(7, FULL, 0, 0)];
         // The same text five days later is a follow-up: a new story.
         assert_eq!(place(FULL, Some(5 * DAY), None, &c, &p()), Placement::New);
         // A copy dated in the story's future within the window still joins;
@@ -645,7 +643,7 @@ mod tests {
             place(FULL, Some(2 * DAY), None, &c, &p()),
             Placement::Near { .. }
         ));
-        let old = [cand("s", FULL, -30 * DAY, 0)];
+        let old = [cand(7, FULL, -30 * DAY, 0)];
         assert!(matches!(
             place(FULL, None, None, &old, &p()),
             Placement::Near { .. }

@@ -654,16 +654,18 @@ fn process(
                     NewCopy::new(item, norm, key)
                 })
                 .collect();
-            // Near-duplicate keys in advance for the copies likely to need
-            // them: not known already (unchanged items need nothing), and
-            // the first with their content hash (later ones join by hash).
+            // For the copies not known already (unchanged items need
+            // nothing): their stored HTML, compressed here rather than in
+            // the writer, and near-duplicate keys for the first with their
+            // content hash (later ones join by hash).
+            let mut new: Vec<&mut NewCopy> = items
+                .iter_mut()
+                .filter(|c| prepare.known.get(c.key()).map(String::as_str) != Some(c.raw_hash()))
+                .collect();
+            for copy in new.iter_mut() {
+                copy.seal();
+            }
             if prepare.near.enabled {
-                let new: Vec<&mut NewCopy> = items
-                    .iter_mut()
-                    .filter(|c| {
-                        prepare.known.get(c.key()).map(String::as_str) != Some(c.raw_hash())
-                    })
-                    .collect();
                 let first = prepare
                     .seen
                     .first_sightings(new.iter().map(|c| c.norm.content_hash.0.as_str()));

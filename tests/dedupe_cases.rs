@@ -619,7 +619,7 @@ fn a_copy_that_matches_two_stories_merges_them_under_the_first_seen_id() {
     assert_eq!(stories[0]["topics"], serde_json::json!(["grain"]));
     assert_eq!(env.count("SELECT count(*) FROM story_topics"), 1);
     assert_eq!(
-        env.count("SELECT count(*) FROM near_keys WHERE story_id NOT IN (SELECT id FROM stories)"),
+        env.count("SELECT count(*) FROM near_keys WHERE story NOT IN (SELECT sid FROM stories)"),
         0
     );
     assert_eq!(

@@ -96,13 +96,16 @@ fn summary(paras: &[&str]) -> String {
 }
 
 fn stored(env: &Env, link_part: &str) -> (Option<String>, String) {
-    env.db()
+    let (body, text): (Vec<u8>, String) = env
+        .db()
         .query_row(
-            "SELECT c.full_html, s.text FROM copies c JOIN stories s ON s.id = c.story_id WHERE c.link LIKE ?1",
+            "SELECT c.body, s.text FROM copies c JOIN stories s ON s.sid = c.story WHERE c.link LIKE ?1",
             [format!("%{link_part}")],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .unwrap()
+        .unwrap();
+    let parts = newsriver::store::body::decode(&body).unwrap();
+    (parts.full_html, text)
 }
 
 fn compact(s: &str) -> String {

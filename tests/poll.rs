@@ -793,7 +793,7 @@ fn edited_item_updates_its_copy() {
     let (story_id, copy_id): (String, i64) = env
         .db()
         .query_row(
-            "SELECT story_id, id FROM copies WHERE guid = 'g-1'",
+            "SELECT s.id, c.id FROM copies c JOIN stories s ON s.sid = c.story WHERE c.guid = 'g-1'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -803,15 +803,19 @@ fn edited_item_updates_its_copy() {
     let run = env.poll(&[]);
     assert_eq!(summary_items(&run.stderr), (0, 2, 1), "{run:?}");
     assert_eq!((env.stories(), env.copies()), (3, 3));
-    let (story_after, copy_after, html, text): (String, i64, String, String) = env
+    let (story_after, copy_after, text): (String, i64, String) = env
         .db()
         .query_row(
-            "SELECT c.story_id, c.id, c.summary_html, s.text FROM copies c JOIN stories s ON s.id = c.story_id
+            "SELECT s.id, c.id, s.text FROM copies c JOIN stories s ON s.sid = c.story
              WHERE c.guid = 'g-1'",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
+    let html = env
+        .copy_html("SELECT body FROM copies WHERE guid = 'g-1'", [])
+        .summary_html
+        .unwrap_or_default();
     assert_eq!(copy_after, copy_id, "the same copy, updated in place");
     assert_eq!(story_after, story_id, "the story keeps its id");
     assert!(html.contains("收取额外费用"), "{html}");
@@ -1146,23 +1150,15 @@ fn atom_0_3_truncated_sparse_rss1_and_xml_base_feeds_are_stored() {
     };
     assert_eq!(story("颱風過境")["published"], "2006-05-01T12:00:00Z");
     assert_eq!(story("夜市小吃")["published"], "2006-04-03T12:00:00Z");
-    let body: String = env
-        .db()
-        .query_row(
-            "SELECT content_html FROM copies WHERE title = '夜市小吃'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let body = env
+        .copy_html("SELECT body FROM copies WHERE title = '夜市小吃'", [])
+        .content_html
+        .unwrap_or_default();
     assert_eq!(body, "夜市小吃很好吃。", "base64 content decoded");
-    let html: String = env
-        .db()
-        .query_row(
-            "SELECT content_html FROM copies WHERE title = '颱風過境'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let html = env
+        .copy_html("SELECT body FROM copies WHERE title = '颱風過境'", [])
+        .content_html
+        .unwrap_or_default();
     assert!(
         html.contains("<img src=\"https://old.example/img/rain.jpg\">"),
         "{html}"
@@ -1406,7 +1402,8 @@ fn a_database_of_the_previous_release_migrates_and_polls_on() {
     // new item is a new story.
     let copies_of_old: i64 = db
         .query_row(
-            "SELECT count(*) FROM copies WHERE story_id = ?1 AND guid = 'a-1'",
+            "SELECT count(*) FROM copies c JOIN stories s ON s.sid = c.story
+             WHERE s.id = ?1 AND c.guid = 'a-1'",
             [&story],
             |r| r.get(0),
         )

@@ -60,7 +60,7 @@ fn count(conn: &Connection, sql: &str) -> i64 {
 fn contents(path: &Path) -> BTreeMap<String, Vec<(String, String)>> {
     let db = open_ro(path);
     let mut stmt = db
-        .prepare("SELECT story_id, source_id, item_key FROM copies ORDER BY 1, 2, 3")
+        .prepare("SELECT s.id, c.source_id, c.item_key FROM copies c JOIN stories s ON s.sid = c.story ORDER BY 1, 2, 3")
         .unwrap();
     let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let rows = stmt
@@ -381,7 +381,7 @@ fn retention_removes_old_stories_with_their_copies_in_batches_and_frees_the_spac
     assert_eq!(env.copies(), 10);
     assert_eq!(env.count("SELECT count(*) FROM story_topics"), 5);
     assert_eq!(
-        env.count("SELECT count(*) FROM near_keys WHERE story_id NOT IN (SELECT id FROM stories)"),
+        env.count("SELECT count(*) FROM near_keys WHERE story NOT IN (SELECT sid FROM stories)"),
         0
     );
     assert_eq!(
@@ -479,7 +479,7 @@ fn assert_sound_after_kill(path: &Path, round: usize) {
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM stories WHERE id NOT IN (SELECT story_id FROM copies)"
+            "SELECT count(*) FROM stories WHERE sid NOT IN (SELECT story FROM copies)"
         ),
         0,
         "no story without a copy after kill {round}"

@@ -154,12 +154,12 @@ pub fn restore(from: &Path, db: &Path) -> Result<DbSummary> {
         ));
     }
     let version: i64 = src.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > MIGRATIONS.len() as i64 {
+    if version > SCHEMA_VERSION as i64 {
         return Err(refused(
             from,
             format!(
                 "made by a newer newsriver (schema {version}, this one knows {})",
-                MIGRATIONS.len()
+                SCHEMA_VERSION
             ),
         ));
     }

@@ -109,14 +109,14 @@ impl Store {
             }
             let tags = source_tags(&tx)?;
             let mut stories = tx.prepare(
-                "SELECT st.id, st.title, st.text, group_concat(DISTINCT c.source_id)
-                 FROM stories st JOIN copies c ON c.story_id = st.id GROUP BY st.id",
+                "SELECT st.sid, st.title, st.text, group_concat(DISTINCT c.source_id)
+                 FROM stories st JOIN copies c ON c.story = st.sid GROUP BY st.sid",
             )?;
             let mut insert =
-                tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)")?;
+                tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story) VALUES (?1, ?2)")?;
             let mut rows = stories.query([])?;
             while let Some(r) = rows.next()? {
-                let id: String = r.get(0)?;
+                let id: i64 = r.get(0)?;
                 let title: String = r.get(1)?;
                 let text: String = r.get(2)?;
                 let sources: String = r.get::<_, Option<String>>(3)?.unwrap_or_default();
@@ -143,13 +143,13 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut done = 0;
         {
-            let mut stmt = tx.prepare("SELECT id, text FROM stories WHERE near_indexed = 0")?;
-            let rows: Vec<(String, String)> = stmt
+            let mut stmt = tx.prepare("SELECT sid, text FROM stories WHERE near_indexed = 0")?;
+            let rows: Vec<(i64, String)> = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             for (id, text) in rows {
                 let k = keys(&text);
-                index_story(&tx, &id, &k)?;
+                index_story(&tx, id, &k)?;
                 done += usize::from(!k.is_empty());
             }
         }
@@ -233,8 +233,8 @@ pub(super) fn record_one(
             }
             touched.sort();
             touched.dedup();
-            for story_id in &touched {
-                classify_story(tx, story_id, classify)?;
+            for &story in &touched {
+                classify_story(tx, story, classify)?;
             }
             tx.prepare_cached(
                 "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
@@ -316,28 +316,28 @@ pub(super) fn tags_of<'a>(
 /// stays in as changed (its entry in those feeds may look different now).
 pub(super) fn classify_story(
     tx: &Connection,
-    story_id: &str,
+    story: i64,
     classify: Classify<'_>,
 ) -> rusqlite::Result<()> {
     let old: Vec<String> = {
-        let mut stmt = tx.prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1")?;
-        stmt.query_map([story_id], |r| r.get(0))?
+        let mut stmt = tx.prepare_cached("SELECT topic FROM story_topics WHERE story = ?1")?;
+        stmt.query_map([story], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?
     };
-    let story: Option<(String, String)> = tx
+    let found: Option<(String, String)> = tx
+        .prepare_cached("SELECT title, text FROM stories WHERE sid = ?1")?
         .query_row(
-            "SELECT title, text FROM stories WHERE id = ?1",
-            [story_id],
+            [story],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let new = match &story {
+    let new = match &found {
         Some((title, text)) => {
             let mut story_tags: Vec<String> = {
                 let mut stmt = tx.prepare_cached(
-                    "SELECT DISTINCT s.tags FROM copies c JOIN sources s ON s.id = c.source_id WHERE c.story_id = ?1",
+                    "SELECT DISTINCT s.tags FROM copies c JOIN sources s ON s.id = c.source_id WHERE c.story = ?1",
                 )?;
-                let lists = stmt.query_map([story_id], |r| r.get::<_, String>(0))?;
+                let lists = stmt.query_map([story], |r| r.get::<_, String>(0))?;
                 let mut all = Vec::new();
                 for list in lists {
                     all.extend(serde_json::from_str::<Vec<String>>(&list?).unwrap_or_default());
@@ -356,12 +356,12 @@ pub(super) fn classify_story(
     };
     let now = Utc::now().timestamp_millis();
     for slug in old.iter().filter(|o| !new.contains(o)) {
-        tx.prepare_cached("DELETE FROM story_topics WHERE topic = ?1 AND story_id = ?2")?
-            .execute(params![slug, story_id])?;
+        tx.prepare_cached("DELETE FROM story_topics WHERE topic = ?1 AND story = ?2")?
+            .execute(params![slug, story])?;
     }
     for slug in &new {
-        tx.prepare_cached("INSERT OR IGNORE INTO story_topics (topic, story_id) VALUES (?1, ?2)")?
-            .execute(params![slug, story_id])?;
+        tx.prepare_cached("INSERT OR IGNORE INTO story_topics (topic, story) VALUES (?1, ?2)")?
+            .execute(params![slug, story])?;
     }
     for slug in old.iter().chain(new.iter()) {
         tx.prepare_cached("UPDATE topics SET changed_at = ?2 WHERE slug = ?1")?
@@ -401,17 +401,19 @@ pub(super) fn keys_of(text: &str, near: &crate::dedupe::Params) -> Vec<i64> {
 }
 
 /// Adds a story's index keys (`dedupe::index_keys`) and marks it indexed.
-pub(super) fn index_story(tx: &Connection, story_id: &str, keys: &[i64]) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached("INSERT INTO near_keys (key, story_id) VALUES (?1, ?2)")?;
+pub(super) fn index_story(tx: &Connection, story: i64, keys: &[i64]) -> rusqlite::Result<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO near_keys (key, story) VALUES (?1, ?2)")?;
     for k in keys {
-        stmt.execute(params![k, story_id])?;
+        stmt.execute(params![k, story])?;
     }
-    tx.prepare_cached("UPDATE stories SET near_indexed = 1 WHERE id = ?1")?
-        .execute([story_id])?;
+    tx.prepare_cached("UPDATE stories SET near_indexed = 1 WHERE sid = ?1")?
+        .execute([story])?;
     Ok(())
 }
 
-/// Index rows read per key: the newest stories under each key. A key that
+/// Index rows read per key: the newest stories under each key (the
+/// highest `sid`: keys increase as stories are stored). A key that
 /// thousands of stories share (a feed whose items all open alike) would
 /// otherwise make every lookup read them all, quadratic over a poll.
 pub(super) const ROWS_PER_KEY: usize = 32;
@@ -420,14 +422,14 @@ pub(super) const ROWS_PER_KEY: usize = 32;
 /// key, before any grouping.
 pub(super) fn candidates_sql(n: usize) -> String {
     let per_key = format!(
-        "SELECT story_id FROM (SELECT story_id FROM near_keys WHERE key = ? ORDER BY rowid DESC LIMIT {ROWS_PER_KEY})"
+        "SELECT story FROM (SELECT story FROM near_keys WHERE key = ? ORDER BY story DESC LIMIT {ROWS_PER_KEY})"
     );
     let union = vec![per_key.as_str(); n].join(" UNION ALL ");
     format!(
-        "SELECT s.id, s.text, s.published, s.first_seen FROM
-           (SELECT story_id, count(*) AS shared FROM ({union}) GROUP BY story_id
-            ORDER BY shared DESC LIMIT 21) k
-         JOIN stories s ON s.id = k.story_id ORDER BY k.shared DESC"
+        "SELECT s.sid, s.text, s.published, s.first_seen FROM
+           (SELECT story, count(*) AS shared FROM ({union}) GROUP BY story
+            ORDER BY shared DESC, story DESC LIMIT 21) k
+         JOIN stories s ON s.sid = k.story ORDER BY k.shared DESC, k.story DESC"
     )
 }
 
@@ -436,7 +438,7 @@ pub(super) fn candidates_sql(n: usize) -> String {
 pub(super) fn candidates(
     conn: &Connection,
     keys: &[i64],
-    not: Option<&str>,
+    not: Option<i64>,
 ) -> rusqlite::Result<Vec<Candidate>> {
     if keys.is_empty() {
         return Ok(Vec::new());
@@ -451,7 +453,7 @@ pub(super) fn candidates(
         })
     })?;
     let mut out: Vec<Candidate> = rows.collect::<rusqlite::Result<_>>()?;
-    out.retain(|c| Some(c.id.as_str()) != not);
+    out.retain(|c| Some(c.id) != not);
     out.truncate(20);
     Ok(out)
 }
@@ -466,28 +468,28 @@ pub(super) fn candidates(
 /// date win, and its entry leaves the topic feeds.
 pub(super) fn merge_stories(
     tx: &Connection,
-    survivor: &str,
-    absorbed: &str,
+    survivor: i64,
+    absorbed: i64,
     score: f64,
     now: i64,
 ) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE topics SET changed_at = ?2 WHERE slug IN
-           (SELECT topic FROM story_topics WHERE story_id = ?1)",
+           (SELECT topic FROM story_topics WHERE story = ?1)",
         params![absorbed, Utc::now().timestamp_millis()],
     )?;
     tx.execute(
-        "UPDATE copies SET story_id = ?1, merge_method = 'bridge', merge_score = ?3
-         WHERE story_id = ?2",
+        "UPDATE copies SET story = ?1, merge_method = 'bridge', merge_score = ?3
+         WHERE story = ?2",
         params![survivor, absorbed, score],
     )?;
     tx.execute(
-        "UPDATE near_keys SET story_id = ?1 WHERE story_id = ?2",
+        "INSERT OR IGNORE INTO near_keys (key, story) SELECT key, ?1 FROM near_keys WHERE story = ?2",
         params![survivor, absorbed],
     )?;
     tx.execute(
-        "INSERT OR IGNORE INTO story_topics (topic, story_id)
-         SELECT topic, ?1 FROM story_topics WHERE story_id = ?2",
+        "INSERT OR IGNORE INTO story_topics (topic, story)
+         SELECT topic, ?1 FROM story_topics WHERE story = ?2",
         params![survivor, absorbed],
     )?;
     tx.execute(
@@ -498,11 +500,12 @@ pub(super) fn merge_stories(
            link = CASE WHEN a.published < stories.published THEN a.link ELSE stories.link END,
            published = min(stories.published, a.published),
            updated_at = ?3
-         FROM (SELECT text, content_hash, link, published FROM stories WHERE id = ?2) AS a
-         WHERE stories.id = ?1",
+         FROM (SELECT text, content_hash, link, published FROM stories WHERE sid = ?2) AS a
+         WHERE stories.sid = ?1",
         params![survivor, absorbed, now],
     )?;
-    tx.execute("DELETE FROM stories WHERE id = ?1", [absorbed])?;
+    // Its remaining index keys and topic rows go by ON DELETE CASCADE.
+    tx.execute("DELETE FROM stories WHERE sid = ?1", [absorbed])?;
     Ok(())
 }
 
@@ -510,11 +513,11 @@ pub(super) fn merge_stories(
 pub(super) fn find_story(
     tx: &Connection,
     hash: &str,
-    not: Option<&str>,
-) -> rusqlite::Result<Option<String>> {
+    not: Option<i64>,
+) -> rusqlite::Result<Option<i64>> {
     tx.prepare_cached(
-        "SELECT story_id FROM copies WHERE content_hash = ?1 AND story_id IS NOT ?2
-         UNION ALL SELECT id FROM stories WHERE (id = ?1 OR content_hash = ?1) AND id IS NOT ?2
+        "SELECT story FROM copies WHERE content_hash = ?1 AND story IS NOT ?2
+         UNION ALL SELECT sid FROM stories WHERE (id = ?1 OR content_hash = ?1) AND sid IS NOT ?2
          LIMIT 1",
     )?
     .query_row(params![hash, not], |r| r.get(0))
@@ -529,7 +532,7 @@ pub(super) fn store_item(
     copy: &NewCopy,
     now: i64,
     near: &crate::dedupe::Params,
-    touched: &mut Vec<String>,
+    touched: &mut Vec<i64>,
 ) -> rusqlite::Result<PollCounts> {
     let mut c = PollCounts {
         items: 1,
@@ -548,9 +551,11 @@ pub(super) fn store_item(
     let authors = copy.authors.as_str();
     let text_len = copy.text_len;
 
-    let existing: Option<(i64, String, String, String)> = tx
+    let existing: Option<(i64, i64, String, String)> = tx
+        .prepare_cached(
+            "SELECT id, story, raw_hash, content_hash FROM copies WHERE source_id = ?1 AND item_key = ?2",
+        )?
         .query_row(
-            "SELECT id, story_id, raw_hash, content_hash FROM copies WHERE source_id = ?1 AND item_key = ?2",
             params![source_id, key],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
@@ -562,57 +567,56 @@ pub(super) fn store_item(
                 .execute(params![copy_id, now])?;
             c.items_known = 1;
         }
-        Some((copy_id, story_id, _, old_hash)) => {
+        Some((copy_id, story, _, old_hash)) => {
             // The outlet edited the item: update the copy in place.
-            tx.prepare_cached("UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
-                   authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11,
-                   text_len = ?12, full_html = ?13 WHERE id = ?1")?.execute(
+            tx.prepare_cached("UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
+                   authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
+                   text_len = ?11 WHERE id = ?1")?.execute(
                 params![
                     copy_id,
                     item.guid,
                     item.link,
                     item.title,
-                    item.summary_html,
-                    item.content_html,
+                    copy.stored_body()?,
                     authors,
                     item.updated.map(ts),
                     now,
                     hash,
                     raw_hash,
-                    text_len,
-                    copy.full_html
+                    text_len
                 ],
             )?;
             c.items_updated = 1;
-            touched.push(story_id.clone());
+            touched.push(story);
             let others: i64 = tx
-                .prepare_cached("SELECT count(*) FROM copies WHERE story_id = ?1 AND id != ?2")?
-                .query_row(params![story_id, copy_id], |r| r.get(0))?;
+                .prepare_cached("SELECT count(*) FROM copies WHERE story = ?1 AND id != ?2")?
+                .query_row(params![story, copy_id], |r| r.get(0))?;
             let elsewhere = if old_hash != hash {
-                find_story(tx, hash, Some(&story_id))?
+                find_story(tx, hash, Some(story))?
             } else {
                 None
             };
             if let Some(target) = elsewhere {
                 // The edit made it identical to another story: it joins that one.
-                tx.prepare_cached("UPDATE copies SET story_id = ?2 WHERE id = ?1")?
+                tx.prepare_cached("UPDATE copies SET story = ?2 WHERE id = ?1")?
                     .execute(params![copy_id, target])?;
-                tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE id = ?1")?
+                tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
                     .execute(params![target, now])?;
+                touched.push(target);
                 if others == 0 {
                     // The old story disappears from its topics' feeds.
                     tx.prepare_cached(
                         "UPDATE topics SET changed_at = ?2
-                         WHERE slug IN (SELECT topic FROM story_topics WHERE story_id = ?1)",
+                         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
                     )?
-                    .execute(params![story_id, Utc::now().timestamp_millis()])?;
-                    tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
-                        .execute([&story_id])?;
+                    .execute(params![story, Utc::now().timestamp_millis()])?;
+                    tx.prepare_cached("DELETE FROM stories WHERE sid = ?1")?
+                        .execute([story])?;
                 }
             } else if others == 0 {
                 // Its story's only copy: the story follows the edit, keeping its id.
-                tx.prepare_cached("UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE id = ?1")?.execute(
-                    params![story_id, norm.title, norm.text, hash, now],
+                tx.prepare_cached("UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE sid = ?1")?.execute(
+                    params![story, norm.title, norm.text, hash, now],
                 )?;
             }
         }
@@ -636,7 +640,7 @@ pub(super) fn store_item(
             let placement = crate::dedupe::place(
                 &norm.text,
                 item.published.map(|_| published),
-                exact.as_deref(),
+                exact,
                 &candidates,
                 near,
             );
@@ -649,20 +653,20 @@ pub(super) fn store_item(
                     absorb,
                     fuller_text,
                 } => {
-                    for (absorbed, s) in &absorb {
-                        merge_stories(tx, &story, absorbed, *s, now)?;
-                        touched.retain(|t| t != absorbed);
+                    for &(absorbed, s) in &absorb {
+                        merge_stories(tx, story, absorbed, s, now)?;
+                        touched.retain(|&t| t != absorbed);
                         c.stories_bridged += 1;
                     }
                     if fuller_text {
                         // A fuller text replaces a summary as the story's
                         // text (its id stays); both texts stay indexed.
                         tx.prepare_cached(
-                            "UPDATE stories SET text = ?2, content_hash = ?3 WHERE id = ?1",
+                            "UPDATE stories SET text = ?2, content_hash = ?3 WHERE sid = ?1",
                         )?
                         .execute(params![story, norm.text, hash])?;
                     }
-                    index_story(tx, &story, &keys)?;
+                    index_story(tx, story, &keys)?;
                     (story, method, score)
                 }
                 Placement::New => {
@@ -670,9 +674,10 @@ pub(super) fn store_item(
                          VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)")?.execute(
                         params![hash, norm.title, item.link, norm.text, published, now],
                     )?;
-                    index_story(tx, hash, &keys)?;
+                    let story = tx.last_insert_rowid();
+                    index_story(tx, story, &keys)?;
                     c.stories_new = 1;
-                    (hash.to_string(), "first", 1.0)
+                    (story, "first", 1.0)
                 }
             };
             if method != "first" {
@@ -683,15 +688,15 @@ pub(super) fn store_item(
                     "UPDATE stories SET updated_at = ?2,
                        link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
                        published = min(published, ?3)
-                     WHERE id = ?1",
+                     WHERE sid = ?1",
                 )?
                 .execute(params![story_id, now, published, item.link])?;
                 c.stories_merged = 1;
             }
-            tx.prepare_cached("INSERT INTO copies (story_id, source_id, item_key, guid, link, title, summary_html, content_html,
+            tx.prepare_cached("INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
                    authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-                   merge_method, merge_score, full_html)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(
+                   merge_method, merge_score)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)")?.execute(
                 params![
                     story_id,
                     source_id,
@@ -699,8 +704,7 @@ pub(super) fn store_item(
                     item.guid,
                     item.link,
                     item.title,
-                    item.summary_html,
-                    item.content_html,
+                    copy.stored_body()?,
                     authors,
                     published,
                     item.updated.map(ts),
@@ -709,8 +713,7 @@ pub(super) fn store_item(
                     raw_hash,
                     text_len,
                     method,
-                    score,
-                    copy.full_html
+                    score
                 ],
             )?;
             c.items_new = 1;

@@ -41,16 +41,16 @@ impl Store {
     /// deleted.
     pub fn purge_source(&mut self, id: &str) -> Result<(usize, usize)> {
         let tx = self.conn.transaction()?;
-        let touched = "SELECT DISTINCT story_id FROM copies WHERE source_id = ?1";
+        let touched = "SELECT DISTINCT story FROM copies WHERE source_id = ?1";
         tx.execute(
             &format!(
                 "UPDATE topics SET changed_at = ?2 WHERE slug IN
-                   (SELECT topic FROM story_topics WHERE story_id IN ({touched}))"
+                   (SELECT topic FROM story_topics WHERE story IN ({touched}))"
             ),
             params![id, Utc::now().timestamp_millis()],
         )?;
         tx.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS purge_touched (story_id TEXT PRIMARY KEY)",
+            "CREATE TEMP TABLE IF NOT EXISTS purge_touched (story INTEGER PRIMARY KEY)",
             [],
         )?;
         tx.execute("DELETE FROM temp.purge_touched", [])?;
@@ -60,14 +60,14 @@ impl Store {
         )?;
         let copies = tx.execute("DELETE FROM copies WHERE source_id = ?1", params![id])?;
         let stories = tx.execute(
-            "DELETE FROM stories WHERE id IN (SELECT story_id FROM temp.purge_touched)
-               AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story_id = stories.id)",
+            "DELETE FROM stories WHERE sid IN (SELECT story FROM temp.purge_touched)
+               AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story = stories.sid)",
             [],
         )?;
         tx.execute(
-            "UPDATE stories SET link = (SELECT c.link FROM copies c WHERE c.story_id = stories.id
+            "UPDATE stories SET link = (SELECT c.link FROM copies c WHERE c.story = stories.sid
                                          ORDER BY c.first_seen, c.published, c.id LIMIT 1)
-             WHERE id IN (SELECT story_id FROM temp.purge_touched)",
+             WHERE sid IN (SELECT story FROM temp.purge_touched)",
             [],
         )?;
         tx.execute("DELETE FROM temp.purge_touched", [])?;
@@ -85,9 +85,9 @@ impl Store {
     /// polls and feed rendering get the connection between batches.
     pub fn prune_batch(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<Pruned> {
         let tx = self.conn.transaction()?;
-        let ids: Vec<String> = {
+        let ids: Vec<i64> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT id FROM stories WHERE published < ?1 ORDER BY published LIMIT ?2",
+                "SELECT sid FROM stories WHERE published < ?1 ORDER BY published LIMIT ?2",
             )?;
             stmt.query_map(params![ts(cutoff), limit as i64], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
@@ -97,10 +97,10 @@ impl Store {
             // The topics it leaves re-render (FeedCache follows changed_at).
             tx.execute(
                 "UPDATE topics SET changed_at = ?2
-                 WHERE slug IN (SELECT topic FROM story_topics WHERE story_id = ?1)",
+                 WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
                 params![id, now_ms],
             )?;
-            tx.execute("DELETE FROM stories WHERE id = ?1", [id])?;
+            tx.execute("DELETE FROM stories WHERE sid = ?1", [id])?;
         }
         let polls = tx.execute(
             "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE started_at < ?1 LIMIT ?2)",

@@ -24,6 +24,7 @@ use crate::dedupe::{Candidate, Placement};
 use crate::model::{NormalizedItem, ParsedItem, Validators};
 
 mod backup;
+pub mod body;
 mod ingest;
 mod maintain;
 mod open;
@@ -35,15 +36,52 @@ pub use maintain::{DbSummary, Pruned, Reclaimed};
 use {backup::*, ingest::*, maintain::*};
 
 /// Every migration, in order. Append only; a new release adds a line.
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("../../migrations/0001_init.sql")),
-    M::up(include_str!("../../migrations/0002_topics.sql")),
-    M::up(include_str!("../../migrations/0003_poll_state.sql")),
-    M::up(include_str!("../../migrations/0004_near_duplicates.sql")),
-    M::up(include_str!("../../migrations/0005_retention.sql")),
-    M::up(include_str!("../../migrations/0006_parse_report.sql")),
-    M::up(include_str!("../../migrations/0007_full_text.sql")),
-];
+fn migrations() -> Vec<M<'static>> {
+    vec![
+        M::up(include_str!("../../migrations/0001_init.sql")),
+        M::up(include_str!("../../migrations/0002_topics.sql")),
+        M::up(include_str!("../../migrations/0003_poll_state.sql")),
+        M::up(include_str!("../../migrations/0004_near_duplicates.sql")),
+        M::up(include_str!("../../migrations/0005_retention.sql")),
+        M::up(include_str!("../../migrations/0006_parse_report.sql")),
+        M::up(include_str!("../../migrations/0007_full_text.sql")),
+        M::up_with_hook(
+            include_str!("../../migrations/0008_compact.sql"),
+            move_bodies_into_frames,
+        ),
+    ]
+}
+
+/// The schema version this release writes (the number of migrations).
+const SCHEMA_VERSION: usize = 8;
+
+/// Migration 0008's second half, which SQL cannot do: each copy's three
+/// HTML columns become one compressed `body` (`body::encode`), then the
+/// old columns go. In the migration's transaction, like its SQL.
+fn move_bodies_into_frames(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    {
+        let mut read = tx.prepare(
+            "SELECT id, summary_html, content_html, full_html FROM copies
+             WHERE summary_html IS NOT NULL OR content_html IS NOT NULL OR full_html IS NOT NULL",
+        )?;
+        let mut write = tx.prepare("UPDATE copies SET body = ?2 WHERE id = ?1")?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let (s, c, f): (Option<String>, Option<String>, Option<String>) =
+                (r.get(1)?, r.get(2)?, r.get(3)?);
+            let stored = body::encode(s.as_deref(), c.as_deref(), f.as_deref())
+                .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))?;
+            write.execute(params![id, stored])?;
+        }
+    }
+    tx.execute_batch(
+        "ALTER TABLE copies DROP COLUMN summary_html;
+         ALTER TABLE copies DROP COLUMN content_html;
+         ALTER TABLE copies DROP COLUMN full_html;",
+    )?;
+    Ok(())
+}
 
 /// How long a write waits for another connection's write lock before it
 /// fails with "database is locked". Long enough for any one poll's
@@ -226,6 +264,9 @@ pub struct NewCopy {
     /// when the item looked known or a copy of a story already met (the
     /// writer then computes them itself if it turns out to need them).
     near_keys: Option<Vec<i64>>,
+    /// The HTML as stored (`body::encode`), when worked out in advance
+    /// (`seal`); else the writer encodes it if the copy is new or edited.
+    body: Option<Vec<u8>>,
 }
 
 impl NewCopy {
@@ -237,6 +278,7 @@ impl NewCopy {
             text_len: norm.text.chars().count() as i64,
             near_keys: None,
             full_html: None,
+            body: None,
             key,
             item,
             norm,
@@ -259,6 +301,38 @@ impl NewCopy {
         self.norm = norm;
         self.full_html = Some(html);
         self.near_keys = near_keys;
+        if self.body.is_some() {
+            self.body = None;
+            self.seal();
+        }
+    }
+
+    /// Compresses the copy's HTML now, in the parallel stage, so the
+    /// writer only writes it. (A failure leaves it to the writer, which
+    /// then reports it as the poll's error.)
+    pub fn seal(&mut self) {
+        if self.body.is_none() {
+            self.body = self.encode_body().ok();
+        }
+    }
+
+    fn encode_body(&self) -> std::io::Result<Vec<u8>> {
+        body::encode(
+            self.item.summary_html.as_deref(),
+            self.item.content_html.as_deref(),
+            self.full_html.as_deref(),
+        )
+    }
+
+    /// The stored form of the copy's HTML (see `seal`).
+    fn stored_body(&self) -> rusqlite::Result<std::borrow::Cow<'_, [u8]>> {
+        match &self.body {
+            Some(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            None => self
+                .encode_body()
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
+        }
     }
 
     /// The article set by `set_full_text`.
@@ -488,8 +562,8 @@ mod tests {
             )
             .unwrap();
             tx.execute(
-                "INSERT INTO near_keys (key, story_id) VALUES (7, ?1)",
-                [&id],
+                "INSERT INTO near_keys (key, story) VALUES (7, last_insert_rowid())",
+                [],
             )
             .unwrap();
         }

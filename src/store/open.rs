@@ -68,7 +68,7 @@ impl Store {
         // prepared instead of being parsed again on every call (SQLite's
         // parser was 1.6% of the cold poll). rusqlite keeps 16 by default.
         conn.set_prepared_statement_cache_capacity(64);
-        Migrations::from_slice(MIGRATIONS)
+        Migrations::new(migrations())
             .to_latest(&mut conn)
             .map_err(|source| StoreError::Migration {
                 path: shown,

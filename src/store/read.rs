@@ -40,7 +40,7 @@ impl Store {
         {
             let mut stmt = self
                 .conn
-                .prepare("SELECT source_id, count(*), count(DISTINCT story_id) FROM copies GROUP BY source_id")?;
+                .prepare("SELECT source_id, count(*), count(DISTINCT story) FROM copies GROUP BY source_id")?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))?;
             for row in rows {
@@ -171,45 +171,52 @@ impl Store {
     /// The `limit` newest stories of a topic, with all their copies.
     pub fn topic_feed(&self, slug: &str, limit: usize) -> Result<Vec<FeedStory>> {
         let mut stories = self.conn.prepare_cached(
-            "SELECT st.id, st.title, st.link, st.published, st.updated_at
-             FROM story_topics t JOIN stories st ON st.id = t.story_id
+            "SELECT st.sid, st.id, st.title, st.link, st.published, st.updated_at
+             FROM story_topics t JOIN stories st ON st.sid = t.story
              WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2",
         )?;
         let mut copies = self.conn.prepare_cached(
-            "SELECT c.source_id, s.name, s.language, c.link, c.title, c.summary_html,
-                    coalesce(c.full_html, c.content_html), c.authors, c.published, c.text_len
+            "SELECT c.source_id, s.name, s.language, c.link, c.title, c.body,
+                    c.authors, c.published, c.text_len
              FROM copies c JOIN sources s ON s.id = c.source_id
-             WHERE c.story_id = ?1 ORDER BY c.published, c.first_seen, c.id",
+             WHERE c.story = ?1 ORDER BY c.published, c.first_seen, c.id",
         )?;
         let found = stories
             .query_map(params![slug, limit as i64], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
                     r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(found.len());
-        for (id, title, link, published, updated) in found {
+        for (sid, id, title, link, published, updated) in found {
             let list = copies
-                .query_map([&id], |c| {
-                    let authors: Option<String> = c.get(7)?;
+                .query_map([sid], |c| {
+                    let authors: Option<String> = c.get(6)?;
+                    let stored: Option<Vec<u8>> = c.get(5)?;
+                    // A body that does not decode (a damaged page) shows
+                    // the copy without its text rather than failing the feed.
+                    let parts = stored
+                        .map(|b| body::decode(&b).unwrap_or_default())
+                        .unwrap_or_default();
                     Ok(FeedCopy {
                         source_id: c.get(0)?,
                         source_name: c.get(1)?,
                         language: c.get(2)?,
                         link: c.get(3)?,
                         title: c.get(4)?,
-                        summary_html: c.get(5)?,
-                        content_html: c.get(6)?,
+                        summary_html: parts.summary_html,
+                        content_html: parts.full_html.or(parts.content_html),
                         authors: authors
                             .and_then(|a| serde_json::from_str(&a).ok())
                             .unwrap_or_default(),
-                        published: datetime(c.get(8)?),
-                        text_len: c.get::<_, i64>(9)? as usize,
+                        published: datetime(c.get(7)?),
+                        text_len: c.get::<_, i64>(8)? as usize,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -252,19 +259,23 @@ impl Store {
     /// Stories sharing a near-duplicate index key with `keys`, except `not`:
     /// (id, title, text, published).
     pub fn near_candidates(&self, keys: &[i64], not: &str) -> Result<Vec<StoryText>> {
+        let not: Option<i64> = self
+            .conn
+            .query_row("SELECT sid FROM stories WHERE id = ?1", [not], |r| r.get(0))
+            .optional()?;
         let mut out = Vec::new();
         for Candidate {
-            id,
+            id: sid,
             text,
             published,
             ..
-        } in candidates(&self.conn, keys, Some(not))?
+        } in candidates(&self.conn, keys, not)?
         {
-            let title: String =
-                self.conn
-                    .query_row("SELECT title FROM stories WHERE id = ?1", [&id], |r| {
-                        r.get(0)
-                    })?;
+            let (id, title): (String, String) = self.conn.query_row(
+                "SELECT id, title FROM stories WHERE sid = ?1",
+                [sid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             out.push(StoryText {
                 id,
                 title,
@@ -304,18 +315,18 @@ impl Store {
         mut out: impl FnMut(ExportedStory) -> std::io::Result<()>,
     ) -> Result<std::io::Result<()>> {
         let mut stories = self.conn.prepare(&format!(
-            "SELECT id, content_hash, title, link, published, text FROM stories
+            "SELECT sid, id, content_hash, title, link, published, text FROM stories
              WHERE published >= ?1
-               AND (?2 IS NULL OR id IN (SELECT story_id FROM story_topics WHERE topic = ?2))
+               AND (?2 IS NULL OR sid IN (SELECT story FROM story_topics WHERE topic = ?2))
                AND {filter}
              ORDER BY published DESC, first_seen DESC, id"
         ))?;
         let mut topics = self
             .conn
-            .prepare_cached("SELECT topic FROM story_topics WHERE story_id = ?1 ORDER BY topic")?;
+            .prepare_cached("SELECT topic FROM story_topics WHERE story = ?1 ORDER BY topic")?;
         let mut copies = self.conn.prepare_cached(
             "SELECT source_id, guid, link, title, published, merge_method, merge_score FROM copies
-             WHERE story_id = ?1 ORDER BY published, first_seen, id",
+             WHERE story = ?1 ORDER BY published, first_seen, id",
         )?;
         let since = since.map(ts).unwrap_or(i64::MIN);
         let mut rows = if filter == "1" {
@@ -324,9 +335,9 @@ impl Store {
             stories.query(params![since, topic, id])?
         };
         while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
+            let sid: i64 = r.get(0)?;
             let list = copies
-                .query_map([&id], |c| {
+                .query_map([sid], |c| {
                     Ok(ExportedCopy {
                         source: c.get(0)?,
                         guid: c.get(1)?,
@@ -341,15 +352,15 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let story = ExportedStory {
-                id: id.clone(),
-                content_hash: r.get(1)?,
-                title: r.get(2)?,
-                link: r.get(3)?,
-                published: rfc3339(r.get(4)?),
+                id: r.get(1)?,
+                content_hash: r.get(2)?,
+                title: r.get(3)?,
+                link: r.get(4)?,
+                published: rfc3339(r.get(5)?),
                 topics: topics
-                    .query_map([&id], |t| t.get(0))?
+                    .query_map([sid], |t| t.get(0))?
                     .collect::<rusqlite::Result<Vec<String>>>()?,
-                text: r.get(5)?,
+                text: r.get(6)?,
                 copies: list,
             };
             if let Err(e) = out(story) {

@@ -4,6 +4,7 @@
 //! read-only access to the SQLite file it writes.
 #![allow(dead_code)]
 
+pub use newsriver::store::body::Parts;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -445,6 +446,13 @@ impl Env {
     pub fn create_db(&self) {
         let config = newsriver::config::Config::load(&self.config).unwrap();
         newsriver::pipeline::open_store(&config).unwrap();
+    }
+
+    /// The HTML parts of the one copy that `sql` selects the `body` of
+    /// (copies keep summary, content and article in one compressed frame).
+    pub fn copy_html(&self, sql: &str, params: impl rusqlite::Params) -> Parts {
+        let body: Vec<u8> = self.db().query_row(sql, params, |r| r.get(0)).unwrap();
+        newsriver::store::body::decode(&body).unwrap()
     }
 
     /// A read-only connection to the database the binary wrote.
