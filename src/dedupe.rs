@@ -585,10 +585,7 @@ mod tests {
             "河北省副省长董兆伟表示,河北省全力推进京津优质中小学基础教育资源同河北合作共享。",
             "",
         );
-        let c = [
-            cand(5, &dropped, 0, 20),
-            cand(6, &summary, 0, 10),
-        ];
+        let c = [cand(5, &dropped, 0, 20), cand(6, &summary, 0, 10)];
         match place(FULL, Some(0), None, &c, &p()) {
             Placement::Near {
                 story,

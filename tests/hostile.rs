@@ -607,9 +607,13 @@ fn xml_bombs_stay_bounded_and_never_read_local_files() {
     // Nothing stored anywhere holds a local file or an expansion.
     let dump: String = {
         let db = env.db();
-        let mut stmt = db.prepare("SELECT coalesce(title, ''), body FROM copies").unwrap();
+        let mut stmt = db
+            .prepare("SELECT coalesce(title, ''), body FROM copies")
+            .unwrap();
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .unwrap();
         let mut all = Vec::new();
         for row in rows {
@@ -766,9 +770,7 @@ fn duplicate_guids_within_and_across_feeds() {
         1
     );
     assert_eq!(
-        env.count(
-            "SELECT count(DISTINCT story) FROM copies WHERE source_id IN ('dup-a', 'dup-b')"
-        ),
+        env.count("SELECT count(DISTINCT story) FROM copies WHERE source_id IN ('dup-a', 'dup-b')"),
         1
     );
     // Polled again: nothing flips back and forth (the first item wins).

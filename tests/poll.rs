@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -1419,4 +1420,140 @@ fn a_database_of_the_previous_release_migrates_and_polls_on() {
     // A second poll of the unchanged feed finds everything known.
     let again = env.poll(&[]);
     assert_eq!(env.copies(), 2, "{again:?}");
+}
+
+/// A database written by the release before the compact schema (schema 7:
+/// text story ids in copies, near-duplicate keys and topic rows; HTML in
+/// three columns), made by that release's binary from the feeds beside it
+/// in `tests/fixtures/release-schema7/` (`newsriver poll` on file:// URLs
+/// to `a.xml`, `b.xml`, `c.xml`, tags `edu` on `a`, topic `jjj-edu` =
+/// `教育 AND 协同`), with its `export` saved as `export.json`. Opened by
+/// this release it migrates in place: every story keeps its public id,
+/// copies, topics and text; the copies' HTML is what the feeds carried;
+/// the near-duplicate index still finds the old stories; polling goes on.
+#[test]
+fn a_database_made_by_the_schema_7_release_migrates_in_place_and_polls_on() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-schema7");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["a.xml", "b.xml", "c.xml"] {
+        std::fs::copy(fixtures.join(f), dir.path().join(f)).unwrap();
+    }
+    let url = |f: &str| {
+        url::Url::from_file_path(dir.path().join(f))
+            .unwrap()
+            .to_string()
+    };
+    let mut a = src("a", &url("a.xml"));
+    a.extra = "tags = [\"edu\"]\n".into();
+    let env = Env::with(
+        FETCH,
+        &[a, src("b", &url("b.xml")), src("c", &url("c.xml"))],
+        "[[topic]]\nslug = \"jjj-edu\"\ntitle = \"京津冀教育协同\"\nquery = \"教育 AND 协同\"\n",
+    );
+    std::fs::copy(fixtures.join("release7.db"), env.db_path()).unwrap();
+
+    // Read back through this release: the export is the old release's.
+    let before: Vec<serde_json::Value> = std::fs::read_to_string(fixtures.join("export.json"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(before.len(), 3);
+    assert_eq!(
+        env.export(&[]),
+        before,
+        "the same stories, copies, topics and text"
+    );
+    let db = env.db();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 8);
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let dangling: i64 = db
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    let old_columns: i64 = db
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('copies')
+             WHERE name IN ('story_id', 'summary_html', 'content_html', 'full_html')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old_columns, 0, "the old columns are gone");
+    // Every (key, story) pair kept (the old table held a pair twice when a
+    // fuller text repeated a key of the summary it replaced).
+    let old_pairs: i64 = open_ro(&fixtures.join("release7.db"))
+        .query_row(
+            "SELECT count(*) FROM (SELECT DISTINCT key, story_id FROM near_keys)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(env.count("SELECT count(*) FROM near_keys"), old_pairs);
+    drop(db);
+    let html = env.copy_html("SELECT body FROM copies WHERE guid = 'a-1'", []);
+    assert!(
+        html.summary_html
+            .unwrap_or_default()
+            .contains("天津市委教育工委")
+    );
+    let html = env.copy_html(
+        "SELECT body FROM copies WHERE guid = 'https://b.example/n/b-1'",
+        [],
+    );
+    assert!(
+        html.summary_html
+            .unwrap_or_default()
+            .contains("三地将积极推进")
+    );
+
+    // The topic feed renders from the migrated rows, with the full text.
+    let feed = env.run(&["render", "jjj-edu", "--format", "atom"]);
+    assert_eq!(feed.code, Some(0), "{feed:?}");
+    let story = before
+        .iter()
+        .find(|s| s["topics"] == serde_json::json!(["jjj-edu"]))
+        .unwrap();
+    let id = story["id"].as_str().unwrap();
+    assert!(
+        feed.stdout.contains(&newsriver::publish::entry_id(id)),
+        "{}",
+        feed.stdout
+    );
+    assert!(feed.stdout.contains("天津市委教育工委"), "{}", feed.stdout);
+
+    // Polling on: a new outlet's copy of the old story joins it through
+    // the migrated near-duplicate index; a new story is new.
+    let c = std::fs::read_to_string(dir.path().join("c.xml")).unwrap().replace(
+        "</channel>",
+        "<item><guid>c-3</guid><link>https://c.example/c-3</link><title>京津冀教育协同发展会议在京召开</title>\
+         <pubDate>Mon, 30 Nov 2026 13:00:00 +0800</pubDate><description><![CDATA[<p>今天，记者从北京市教委了解到，\
+         2026年京津冀教育协同发展工作会议在京召开。三地将积极推进各级各类教育融合发展，在更大范围、更深领域加强教育协同。</p>]]>\
+         </description></item><item><guid>c-4</guid><link>https://c.example/c-4</link><title>地铁新线开通</title>\
+         <pubDate>Mon, 30 Nov 2026 14:00:00 +0800</pubDate><description><![CDATA[<p>地铁新线今日开通初期运营，\
+         沿线居民出行时间将大幅缩短，换乘站点同步启用。</p>]]></description></item></channel>",
+    );
+    std::fs::write(dir.path().join("c.xml"), c).unwrap();
+    let run = env.poll(&[]);
+    assert_eq!(summary_items(&run.stderr).0, 2, "{run:?}");
+    let after = env.export(&[]);
+    assert_eq!(after.len(), 4, "one new story");
+    let old = after.iter().find(|s| s["id"] == story["id"]).unwrap();
+    let sources: Vec<&str> = old["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources.len(), 3, "{old}");
+    assert!(sources.contains(&"c"), "{old}");
+    assert_eq!(old["topics"], story["topics"]);
 }

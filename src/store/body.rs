@@ -117,7 +117,10 @@ mod tests {
     #[test]
     fn parts_come_back_as_they_went_in() {
         let summary = "<p>中新网北京10月9日电 京津冀教育协同发展会议在京召开。</p>";
-        let content = format!("{summary}<p>{}</p>", "会议指出，三地将在基础教育、职业教育和高等教育方面加强合作。".repeat(20));
+        let content = format!(
+            "{summary}<p>{}</p>",
+            "会议指出，三地将在基础教育、职业教育和高等教育方面加强合作。".repeat(20)
+        );
         for (s, c, f) in [
             (Some(summary), Some(content.as_str()), None),
             (None, Some(content.as_str()), Some("<p>全文</p>")),
@@ -138,7 +141,9 @@ mod tests {
             .map(|i| format!("<p>第{i}段：京津冀三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗。</p>"))
             .collect::<String>();
         let summary = &content[..content.char_indices().nth(150).map_or(0, |(i, _)| i)];
-        let both = encode(Some(summary), Some(&content), None).expect("encodes").len();
+        let both = encode(Some(summary), Some(&content), None)
+            .expect("encodes")
+            .len();
         let alone = encode(None, Some(&content), None).expect("encodes").len();
         assert!(both < alone + 40, "{both} vs {alone}");
         assert!(alone * 2 < content.len(), "{alone} of {}", content.len());
@@ -147,7 +152,12 @@ mod tests {
     #[test]
     fn damaged_bodies_are_errors_not_panics() {
         let good = encode(Some("<p>摘要</p>"), Some("<p>正文</p>"), None).expect("encodes");
-        assert!(decode(&[]).expect("empty is no parts").content_html.is_none());
+        assert!(
+            decode(&[])
+                .expect("empty is no parts")
+                .content_html
+                .is_none()
+        );
         assert!(decode(&[9, 1, 2, 3]).is_err());
         assert!(decode(&good[..good.len() / 2]).is_err());
         let mut flipped = good.clone();

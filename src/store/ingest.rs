@@ -326,10 +326,7 @@ pub(super) fn classify_story(
     };
     let found: Option<(String, String)> = tx
         .prepare_cached("SELECT title, text FROM stories WHERE sid = ?1")?
-        .query_row(
-            [story],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let new = match &found {
         Some((title, text)) => {
@@ -569,23 +566,24 @@ pub(super) fn store_item(
         }
         Some((copy_id, story, _, old_hash)) => {
             // The outlet edited the item: update the copy in place.
-            tx.prepare_cached("UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
+            tx.prepare_cached(
+                "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
                    authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
-                   text_len = ?11 WHERE id = ?1")?.execute(
-                params![
-                    copy_id,
-                    item.guid,
-                    item.link,
-                    item.title,
-                    copy.stored_body()?,
-                    authors,
-                    item.updated.map(ts),
-                    now,
-                    hash,
-                    raw_hash,
-                    text_len
-                ],
-            )?;
+                   text_len = ?11 WHERE id = ?1",
+            )?
+            .execute(params![
+                copy_id,
+                item.guid,
+                item.link,
+                item.title,
+                copy.stored_body()?,
+                authors,
+                item.updated.map(ts),
+                now,
+                hash,
+                raw_hash,
+                text_len
+            ])?;
             c.items_updated = 1;
             touched.push(story);
             let others: i64 = tx

@@ -547,6 +547,65 @@ fn rfc3339(secs: i64) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_schema_version_is_the_number_of_migrations() {
+        assert_eq!(SCHEMA_VERSION, migrations().len());
+    }
+
+    #[test]
+    fn migration_8_moves_all_three_html_columns_into_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(migrations()[..7].to_vec())
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO sources (id, name, url) VALUES ('s', 's', 'https://s.example/');
+                 INSERT INTO stories (id, content_hash, title, text, published, first_seen, updated_at)
+                   VALUES ('h', 'h', '标题', '正文', 0, 0, 0);
+                 INSERT INTO copies (story_id, source_id, item_key, summary_html, content_html, full_html,
+                                     published, first_seen, last_seen, content_hash, raw_hash)
+                   VALUES ('h', 's', 'k1', '<p>摘要</p>', '<p>正文</p>', '<p>全文</p>', 0, 0, 0, 'h', 'r'),
+                          ('h', 's', 'k2', NULL, NULL, NULL, 0, 0, 0, 'h', 'r2');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let bodies: Vec<Option<Vec<u8>>> = store
+            .conn
+            .prepare("SELECT body FROM copies ORDER BY item_key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let first = body::decode(bodies[0].as_deref().unwrap()).unwrap();
+        assert_eq!(
+            first,
+            body::Parts {
+                summary_html: Some("<p>摘要</p>".into()),
+                content_html: Some("<p>正文</p>".into()),
+                full_html: Some("<p>全文</p>".into()),
+            }
+        );
+        assert_eq!(bodies[1], None, "a copy with no HTML has no body");
+        let story: i64 = store
+            .conn
+            .query_row("SELECT story FROM copies WHERE item_key = 'k1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let id: String = store
+            .conn
+            .query_row("SELECT id FROM stories WHERE sid = ?1", [story], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(id, "h", "the copy points at its story's integer key");
+    }
+
     /// SQLite virtual-machine steps of one candidate lookup with `n`
     /// stories under the same index key.
     fn lookup_steps(n: usize) -> i32 {

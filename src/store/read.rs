@@ -38,9 +38,9 @@ impl Store {
         let mut counts: std::collections::HashMap<String, (i64, i64)> =
             std::collections::HashMap::new();
         {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT source_id, count(*), count(DISTINCT story) FROM copies GROUP BY source_id")?;
+            let mut stmt = self.conn.prepare(
+                "SELECT source_id, count(*), count(DISTINCT story) FROM copies GROUP BY source_id",
+            )?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))?;
             for row in rows {
