@@ -621,10 +621,16 @@ pub async fn serve(
     result
 }
 
+/// Least time between two renderings of the feeds by `spawn_refresher`
+/// (and at least three times the last one took): new stories reach the
+/// cached feeds within seconds, which no feed reader polling every few
+/// minutes can tell from at once.
+const REFRESH_PAUSE: Duration = Duration::from_secs(2);
+
 /// Re-renders the feeds whenever `wake` is notified (notifications while a
-/// render runs are coalesced into one more), on `reader`, a read-only
-/// connection of its own: the daemon's scheduling loop and the writer never
-/// wait for rendering and compression.
+/// render runs, or during the pause after it, are coalesced into one more),
+/// on `reader`, a read-only connection of its own: the daemon's scheduling
+/// loop and the writer never wait for rendering and compression.
 pub fn spawn_refresher(
     app: Arc<AppState>,
     reader: Arc<Mutex<Store>>,
@@ -634,7 +640,15 @@ pub fn spawn_refresher(
     let task = tokio::spawn(async move {
         loop {
             woken.notified().await;
+            let started = tokio::time::Instant::now();
             refresh_blocking(&app.cache(), &reader).await;
+            // Wakes that come meanwhile are kept (one `Notify` permit) and
+            // served after the pause: during a cold poll, where every batch
+            // changes the topics, feeds were rendered back to back — three
+            // formats, gzip and brotli each time — and the daemon spent as
+            // much CPU rendering as polling (BENCHMARKS.md).
+            let pause = REFRESH_PAUSE.max(started.elapsed() * 3);
+            tokio::time::sleep_until(started + pause).await;
         }
     });
     (wake, task)
@@ -871,13 +885,16 @@ async fn serve_one(
 /// Runs `FeedCache::refresh` on the blocking pool and logs what it did.
 pub async fn refresh_blocking(cache: &Arc<FeedCache>, store: &Arc<Mutex<Store>>) {
     let (cache, store) = (cache.clone(), store.clone());
+    let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || {
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
         cache.refresh(&store)
     })
     .await;
     match result {
-        Ok(Ok(done)) if !done.is_empty() => tracing::info!(topics = ?done, "feeds rendered"),
+        Ok(Ok(done)) if !done.is_empty() => {
+            tracing::info!(topics = ?done, ms = started.elapsed().as_millis() as u64, "feeds rendered")
+        }
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot render feeds"),
         Err(e) => tracing::error!(error = %e, "feed rendering crashed"),
         _ => {}
