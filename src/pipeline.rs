@@ -101,6 +101,13 @@ pub struct Poller {
     concurrency: usize,
     retention_days: Option<u64>,
     seen: Arc<SeenStories>,
+    /// The parallel stage's CPU work (decode → parse → normalize → seal)
+    /// runs on at most one blocking thread per core. Without the bound a
+    /// cold poll ran `concurrency` (32) of them on 2 cores: no faster, and
+    /// every extra thread kept its own regex caches, zstd context and
+    /// malloc arena (a cold poll under `run` peaked 25 MB higher in regex
+    /// caches alone; heaptrack, BENCHMARKS.md).
+    cpu: Arc<tokio::sync::Semaphore>,
 }
 
 /// Content hashes (their first 64 bits) of the copies this process has
@@ -277,6 +284,7 @@ impl Poller {
             concurrency: config.fetch.concurrency,
             retention_days: config.storage.retention_days,
             seen: Arc::default(),
+            cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
         })
     }
 
@@ -362,7 +370,10 @@ impl Poller {
                 let zone = source.timezone.unwrap_or(parse::DEFAULT_ZONE);
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
+                // Closed never: the semaphore lives as long as the poller.
+                let cpu = self.cpu.clone().acquire_owned().await.ok();
                 let (mut outcome, known) = tokio::task::spawn_blocking(move || {
+                    let _cpu = cpu;
                     // Unreadable: every item is prepared as if new; the
                     // poll's transaction then reports the database's error.
                     let known = readers.get().known_items(&sid).unwrap_or_default();

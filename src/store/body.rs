@@ -27,6 +27,13 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+thread_local! {
+    /// Likewise for reading: a feed's render decompresses every copy of
+    /// every story in it.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// The format byte at the start of every stored body.
 const FORMAT: u8 = 1;
 
@@ -97,7 +104,16 @@ pub fn decode(stored: &[u8]) -> io::Result<Parts> {
     if size > MAX_BODY as u64 {
         return Err(bad("larger than any body we store"));
     }
-    let raw = zstd::bulk::decompress(frame, size as usize)?;
+    let raw = DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match d.as_mut() {
+            Some(d) => d.decompress(frame, size as usize),
+            None => zstd::bulk::decompress(frame, size as usize),
+        }
+    })?;
     let mut rest = raw.as_slice();
     let mut part = || -> io::Result<Option<String>> {
         let (&tag, after) = rest.split_first().ok_or_else(|| bad("truncated"))?;
