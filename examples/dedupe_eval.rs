@@ -2861,9 +2861,10 @@ impl<'a> Evaluation<'a> {
                     let (sa, sb) = (ds.copies[a].story, ds.copies[b].story);
                     let _ = writeln!(
                         s,
-                        "  false merge [{label}] {} ≠ {} (jaccard {j:.2}, containment {c:.2})\n    {}\n    {}",
+                        "  false merge [{label}] {} ≠ {} (jaccard {j:.2}, containment {c:.2}; feed texts: {})\n    {}\n    {}",
                         ds.stories[sa].id,
                         ds.stories[sb].id,
+                        verdict(ds, norms, a, b),
                         show(a),
                         show(b)
                     );
@@ -2874,8 +2875,9 @@ impl<'a> Evaluation<'a> {
                     let (j, c) = similarity(&norms[a].text, &norms[b].text);
                     let _ = writeln!(
                         s,
-                        "  missed [{label}] {} (jaccard {j:.2}, containment {c:.2}){}\n    {}\n    {}",
+                        "  missed [{label}] {} (jaccard {j:.2}, containment {c:.2}; feed texts: {}){}\n    {}\n    {}",
                         ds.stories[ds.copies[a].story].id,
+                        verdict(ds, norms, a, b),
                         first_difference(&norms[a].text, &norms[b].text),
                         show(a),
                         show(b)
@@ -2884,6 +2886,17 @@ impl<'a> Evaluation<'a> {
             }
         }
         s
+    }
+}
+
+/// newsriver's verdict on two copies' feed texts (`dedupe::judge` at the
+/// default parameters), for the examples of errors.
+fn verdict(ds: &Dataset, norms: &[Norm], a: usize, b: usize) -> String {
+    let days = (ds.copies[a].published - ds.copies[b].published).num_days();
+    let params = newsriver::dedupe::Params::default();
+    match newsriver::dedupe::judge(&norms[a].text, &norms[b].text, days, &params).0 {
+        newsriver::dedupe::Verdict::Same { method, score } => format!("same, {method} {score:.2}"),
+        newsriver::dedupe::Verdict::Different { reason } => reason,
     }
 }
 
