@@ -2892,9 +2892,9 @@ impl<'a> Evaluation<'a> {
 /// newsriver's verdict on two copies' feed texts (`dedupe::judge` at the
 /// default parameters), for the examples of errors.
 fn verdict(ds: &Dataset, norms: &[Norm], a: usize, b: usize) -> String {
-    let days = (ds.copies[a].published - ds.copies[b].published).num_days();
+    let apart = (ds.copies[a].published - ds.copies[b].published).num_seconds();
     let params = newsriver::dedupe::Params::default();
-    match newsriver::dedupe::judge(&norms[a].text, &norms[b].text, days, &params).0 {
+    match newsriver::dedupe::judge(&norms[a].text, &norms[b].text, apart, &params).0 {
         newsriver::dedupe::Verdict::Same { method, score } => format!("same, {method} {score:.2}"),
         newsriver::dedupe::Verdict::Different { reason } => reason,
     }

@@ -521,6 +521,15 @@ pub(super) fn find_story(
     .optional()
 }
 
+/// `copies.page_tries` after a poll, from what it did about the page
+/// (`PageAttempt::code` as parameter ?3): unchanged when not tried, NULL
+/// (nothing pending) when done, one more failure, or pending when put off.
+const PAGE_TRIES: &str = "CASE ?3 WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
+     WHEN 3 THEN coalesce(page_tries, 0) ELSE page_tries END";
+/// The same with the code as parameter ?14.
+const PAGE_TRIES_14: &str = "CASE ?14 WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
+     WHEN 3 THEN coalesce(page_tries, 0) ELSE page_tries END";
+
 /// Stores one item: a new copy (of a new or an existing story), a known
 /// copy seen again, or an edited copy.
 pub(super) fn store_item(
@@ -557,16 +566,20 @@ pub(super) fn store_item(
         .optional()?;
 
     match existing {
-        Some((copy_id, _, old_raw, _)) if old_raw == raw_hash => {
-            tx.prepare_cached("UPDATE copies SET last_seen = ?2 WHERE id = ?1")?
-                .execute(params![copy_id, now])?;
+        // Known and unchanged; unless its page, fetched again after a
+        // failure (`page_tries`), gave the article: that is an edit.
+        Some((copy_id, _, old_raw, _)) if old_raw == raw_hash && copy.full_html.is_none() => {
+            tx.prepare_cached(&format!(
+                "UPDATE copies SET last_seen = ?2, page_tries = {PAGE_TRIES} WHERE id = ?1"
+            ))?
+            .execute(params![copy_id, now, copy.page.code()])?;
             c.items_known = 1;
         }
         Some((copy_id, story_id, _, old_hash)) => {
             // The outlet edited the item: update the copy in place.
-            tx.prepare_cached("UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
+            tx.prepare_cached(&format!("UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
                    authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11,
-                   text_len = ?12, full_html = ?13 WHERE id = ?1")?.execute(
+                   text_len = ?12, full_html = ?13, page_tries = {PAGE_TRIES_14} WHERE id = ?1"))?.execute(
                 params![
                     copy_id,
                     item.guid,
@@ -580,7 +593,8 @@ pub(super) fn store_item(
                     hash,
                     raw_hash,
                     text_len,
-                    copy.full_html
+                    copy.full_html,
+                    copy.page.code()
                 ],
             )?;
             c.items_updated = 1;
@@ -690,8 +704,9 @@ pub(super) fn store_item(
             }
             tx.prepare_cached("INSERT INTO copies (story_id, source_id, item_key, guid, link, title, summary_html, content_html,
                    authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-                   merge_method, merge_score, full_html)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(
+                   merge_method, merge_score, full_html, page_tries)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                         CASE ?19 WHEN 2 THEN 1 WHEN 3 THEN 0 END)")?.execute(
                 params![
                     story_id,
                     source_id,
@@ -710,7 +725,8 @@ pub(super) fn store_item(
                     text_len,
                     method,
                     score,
-                    copy.full_html
+                    copy.full_html,
+                    copy.page.code()
                 ],
             )?;
             c.items_new = 1;

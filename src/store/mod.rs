@@ -43,7 +43,42 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0005_retention.sql")),
     M::up(include_str!("../../migrations/0006_parse_report.sql")),
     M::up(include_str!("../../migrations/0007_full_text.sql")),
+    M::up(include_str!("../../migrations/0008_page_retries.sql")),
 ];
+
+/// Fetches of an item's page that may fail for a passing reason (network,
+/// timeout, 5xx) before it is given up (`copies.page_tries`, `fulltext`).
+pub const PAGE_ATTEMPTS: i64 = 3;
+
+/// What a poll did about a copy's article page (`fulltext`), kept in
+/// `copies.page_tries` so that a page that could not be fetched this time
+/// is tried again on later polls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PageAttempt {
+    /// Not tried (not a `full_text` source, no usable link, known already).
+    #[default]
+    None,
+    /// Fetched (article kept or not), or failed for good (404, refused):
+    /// nothing pending.
+    Done,
+    /// Failed for a reason that may pass: tried again on a later poll,
+    /// `PAGE_ATTEMPTS` times in all.
+    Failed,
+    /// Put off by `[fetch] max_pages_per_poll`: fetched on a later poll.
+    Deferred,
+}
+
+impl PageAttempt {
+    /// The code the SQL of `ingest::store_item` reads.
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            PageAttempt::None => 0,
+            PageAttempt::Done => 1,
+            PageAttempt::Failed => 2,
+            PageAttempt::Deferred => 3,
+        }
+    }
+}
 
 /// How long a write waits for another connection's write lock before it
 /// fails with "database is locked". Long enough for any one poll's
@@ -226,6 +261,8 @@ pub struct NewCopy {
     /// when the item looked known or a copy of a story already met (the
     /// writer then computes them itself if it turns out to need them).
     near_keys: Option<Vec<i64>>,
+    /// What this poll did about the item's page.
+    page: PageAttempt,
 }
 
 impl NewCopy {
@@ -237,6 +274,7 @@ impl NewCopy {
             text_len: norm.text.chars().count() as i64,
             near_keys: None,
             full_html: None,
+            page: PageAttempt::None,
             key,
             item,
             norm,
@@ -259,6 +297,16 @@ impl NewCopy {
         self.norm = norm;
         self.full_html = Some(html);
         self.near_keys = near_keys;
+    }
+
+    /// Records what this poll did about the item's page.
+    pub fn set_page(&mut self, page: PageAttempt) {
+        self.page = page;
+    }
+
+    /// What this poll did about the item's page.
+    pub fn page(&self) -> PageAttempt {
+        self.page
     }
 
     /// The article set by `set_full_text`.
