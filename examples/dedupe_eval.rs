@@ -2842,7 +2842,7 @@ impl<'a> Evaluation<'a> {
             let missed: Vec<(&String, &Vec<(usize, usize)>)> = o
                 .missed_examples
                 .iter()
-                .filter(|(label, _)| k == 0 || *label == FULL_PAIR)
+                .filter(|(label, _)| k == 0 || ds.web || *label == FULL_PAIR)
                 .collect();
             if o.false_examples.is_empty() && missed.is_empty() {
                 continue;

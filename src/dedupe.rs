@@ -235,10 +235,17 @@ impl Prepared {
         self.chars - self.first_sentence
     }
 
-    /// The share of this text's shingles after its first sentence that are
-    /// in `other` (1 when there are none).
+    /// The share of this text's shingles that reach past its first
+    /// sentence that are in `other` (1 when there are none).
     fn tail_in(&self, other: &Prepared) -> f64 {
-        let tail: String = self.folded.chars().skip(self.first_sentence).collect();
+        if self.tail() == 0 {
+            return 1.0;
+        }
+        let tail: String = self
+            .folded
+            .chars()
+            .skip(self.first_sentence.saturating_sub(SHINGLE - 1))
+            .collect();
         let own = shingles(&tail);
         if own.is_empty() {
             return 1.0;
@@ -350,11 +357,10 @@ pub fn judge_prepared(
     } else if s.same_lead
         && (s.jaccard >= params.jaccard || s.containment >= params.containment)
         && short_p.tail() < LEAD_TAIL
-        && long_p.chars.saturating_sub(short_p.first_sentence) >= LEAD_TAIL
         && seconds_apart.abs() > LEAD_ONLY_WINDOW
     {
-        // The shorter is (nearly) only the opening sentence both share, the
-        // longer goes on, and it came out the next day or later: a summary
+        // The shorter is (nearly) only the opening sentence both share, and
+        // the other came out half a day or more before or after: a summary
         // of a follow-up that reuses the lead reads the same. Kept apart (a
         // page fetched for the summary, with `full_text`, tells them apart).
         Verdict::Different {
