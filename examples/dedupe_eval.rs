@@ -110,6 +110,14 @@ struct Args {
     /// while it lasts.
     #[arg(long, default_value_t = 5)]
     page_delay_ms: u64,
+    /// `--web`: loopback addresses the outlets are spread over (default one
+    /// each; 1 puts every outlet on one host, so that `[fetch] per_host`
+    /// holds them all back).
+    #[arg(long)]
+    hosts: Option<usize>,
+    /// `--web`: `[dedupe] min_chars` of both polls (unset: the binary's default).
+    #[arg(long)]
+    min_chars: Option<usize>,
     /// Articles, `{"title","content"}` a line (default ../shared/news-zh/articles.jsonl;
     /// `none`: generated text only).
     #[arg(long, value_name = "JSONL")]
@@ -166,16 +174,17 @@ fn evaluate(args: &Args, dir: &Path) -> Result<(), String> {
         .unwrap_or_else(|| manifest.join("../shared/news-zh/articles.jsonl"));
     let corpus = Corpus::load(&articles_path, &manifest.join("../shared/seed"), args.seed);
     let server = if args.web {
-        Some(web::Server::start(
-            args.outlets as usize,
-            args.page_delay_ms,
-        )?)
+        let hosts = args
+            .hosts
+            .unwrap_or(args.outlets as usize)
+            .clamp(1, args.outlets as usize);
+        Some(web::Server::start(hosts, args.page_delay_ms)?)
     } else {
         None
     };
-    let sites = server.as_ref().map(web::Server::sites);
+    let sites = server.as_ref().map(|s| s.sites(args.outlets as usize));
     let ds = Dataset::generate(args, corpus, sites.as_deref());
-    ds.write(dir, args.concurrency)?;
+    ds.write(dir, args.concurrency, args.min_chars)?;
     if let Some(server) = &server {
         server.load(ds.served(dir)?);
     }
@@ -1896,7 +1905,12 @@ impl Dataset {
     }
 
     /// Feeds, truth.json, and the two configs.
-    fn write(&self, dir: &Path, concurrency: usize) -> Result<(), String> {
+    fn write(
+        &self,
+        dir: &Path,
+        concurrency: usize,
+        min_chars: Option<usize>,
+    ) -> Result<(), String> {
         let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
         let mut sources = String::new();
         for (o, outlet) in self.outlets.iter().enumerate() {
@@ -1956,9 +1970,18 @@ impl Dataset {
                     )
                 })
                 .collect();
+            // Every page in the one cold poll (the default cap, 50 a source
+            // and poll, would leave the rest to later polls).
+            let dedupe = min_chars
+                .map(|n| format!("\n[dedupe]\nmin_chars = {n}\n"))
+                .unwrap_or_default();
             let web = |db: &str, full: &str| {
-                format!("{}{topics}", config(db, "").replace("FULL_TEXT", full))
-                    .replace("allow_file_urls = true\n", "")
+                format!(
+                    "{}{topics}",
+                    config(db, &format!("max_pages_per_poll = 100000\n{dedupe}"))
+                        .replace("FULL_TEXT", full)
+                )
+                .replace("allow_file_urls = true\n", "")
             };
             vec![
                 (WEB_RUNS[0].2, web("eval-web-off.db", "false")),
@@ -3363,14 +3386,24 @@ mod web {
             Err(last)
         }
 
-        /// Each outlet's site: `http://127.0.0.K:PORT`.
-        pub fn sites(&self) -> Vec<String> {
-            (0..self.state.hosts.len())
-                .map(|o| format!("http://{}:{}", address(o), self.port))
+        /// Each of `outlets` outlets' site: `http://127.0.0.K:PORT`, the
+        /// outlets spread over the server's addresses in turn.
+        pub fn sites(&self, outlets: usize) -> Vec<String> {
+            (0..outlets)
+                .map(|o| {
+                    let h = o % self.state.hosts.len();
+                    format!("http://{}:{}", address(h), self.port)
+                })
                 .collect()
         }
 
+        /// What to serve, by (outlet, path).
         pub fn load(&self, files: Files) {
+            let hosts = self.state.hosts.len();
+            let files = files
+                .into_iter()
+                .map(|((o, path), v)| ((o % hosts, path), v))
+                .collect();
             if let Ok(mut f) = self.state.files.write() {
                 *f = files;
             }

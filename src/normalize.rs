@@ -343,6 +343,18 @@ impl Normalizer {
         doc.root_element().inner_html()
     }
 
+    /// Where the text after a 原标题 starts, in a line that goes on past the
+    /// title with a paragraph: after the last space within the title's room
+    /// (64 characters), when a sentence of 20 or more characters follows.
+    fn original_title_then_text(&self, line: &str) -> Option<usize> {
+        let m = self.long_strip_lines.find(line)?;
+        let rest = &line[m.end()..];
+        let room = rest.char_indices().nth(64).map_or(rest.len(), |(i, _)| i);
+        let space = rest[..room].rfind(' ')?;
+        let text = rest[space..].trim();
+        (text.chars().count() >= 20 && text.contains(['。', '!', '?'])).then_some(m.end() + space)
+    }
+
     /// 责任编辑, 来源, 原标题… lines, and the config's `strip_lines`.
     fn is_credit_line(&self, line: &str) -> bool {
         let n = line.chars().count();
@@ -359,6 +371,17 @@ impl Normalizer {
 
     /// Removes boilerplate from NFKC'd, trimmed, non-empty lines.
     fn strip_boilerplate(&self, mut lines: Vec<String>, removed: &mut Notes) -> Vec<String> {
+        // 0. "原标题:旧标题  正文…": a page's original title with the first
+        //    paragraph on its line (the spaces between them collapsed). The
+        //    line is not a credit line to drop whole: the title goes, the
+        //    paragraph stays (else this copy loses its opening and no
+        //    longer starts like the others).
+        for line in lines.iter_mut() {
+            if let Some(at) = self.original_title_then_text(line) {
+                removed.push(|| format!("original title {:?}", first_chars(&line[..at], 40)));
+                *line = line[at..].trim().to_string();
+            }
+        }
         // 1. Footers: a heading line ends the story; so does the wire's (完).
         // Where the story ends, and whether a footer heading ends it.
         let mut cut: Option<(usize, bool)> = None;
@@ -1190,6 +1213,25 @@ mod tests {
             &format!("{BODY} 相關推薦 某地舉辦活動吸引眾多市民參與"),
         ));
         assert_eq!(inline.text, BODY.to_lowercase());
+    }
+
+    #[test]
+    fn an_original_title_on_the_first_paragraphs_line_takes_only_the_title() {
+        let n = Normalizer::default();
+        let plain = n.normalize(&item("t", &format!("<p>{BODY}</p><p>第二段。</p>")));
+        for line in [
+            format!("原标题：三地教育协同会议召开\u{3000}\u{3000}中新网北京10月9日电 {BODY}"),
+            format!("原标题：三地教育 协同会议召开　　{BODY}"),
+        ] {
+            let same_line = n.normalize(&item("t", &format!("<p>{line}</p><p>第二段。</p>")));
+            assert_eq!(same_line.text, plain.text, "{line}");
+        }
+        // A 原标题 line that is only a title still goes whole.
+        let own_line = n.normalize(&item(
+            "t",
+            &format!("<p>原标题：三地教育协同会议召开</p><p>{BODY}</p><p>第二段。</p>"),
+        ));
+        assert_eq!(own_line.text, plain.text);
     }
 
     #[test]
