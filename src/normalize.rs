@@ -356,11 +356,18 @@ impl Normalizer {
     }
 
     /// 责任编辑, 来源, 原标题… lines, and the config's `strip_lines`.
+    /// Matched in Simplified script (`simplified`: a Traditional page's
+    /// 來源, 記者, 轉發 收藏 lines are the same credit and tool lines); the
+    /// config's own patterns also as written.
     fn is_credit_line(&self, line: &str) -> bool {
         let n = line.chars().count();
-        (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(line)))
-            || (n <= 300 && self.long_strip_lines.is_match(line))
-            || self.extra_strip_lines.iter().any(|r| r.is_match(line))
+        let folded = simplified(line);
+        (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(&folded)))
+            || (n <= 300 && self.long_strip_lines.is_match(&folded))
+            || self
+                .extra_strip_lines
+                .iter()
+                .any(|r| r.is_match(line) || r.is_match(&folded))
     }
 
     /// A footer heading in either script: `相關推薦` is `相关推荐`.
@@ -1232,6 +1239,22 @@ mod tests {
             &format!("<p>原标题：三地教育协同会议召开</p><p>{BODY}</p><p>第二段。</p>"),
         ));
         assert_eq!(own_line.text, plain.text);
+    }
+
+    #[test]
+    fn traditional_share_bars_and_date_lines_go_too() {
+        let n = Normalizer::default();
+        let plain = n.normalize(&item("t", &format!("<p>{BODY}</p>")));
+        for line in [
+            "2025年09月01日 10:21 來源:中國新聞網",
+            "澎湃新聞記者 2026年10月14日 20:16",
+            "轉發 收藏 打印 關閉窗口",
+            "掃碼下載客戶端 分享至朋友圈",
+            "責任編輯：張明",
+        ] {
+            let with = n.normalize(&item("t", &format!("<p>{line}</p><p>{BODY}</p>")));
+            assert_eq!(with.text, plain.text, "{line}");
+        }
     }
 
     #[test]
