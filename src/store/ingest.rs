@@ -522,13 +522,15 @@ pub(super) fn find_story(
 }
 
 /// `copies.page_tries` after a poll, from what it did about the page
-/// (`PageAttempt::code` as parameter ?3): unchanged when not tried, NULL
-/// (nothing pending) when done, one more failure, or pending when put off.
-const PAGE_TRIES: &str = "CASE ?3 WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
-     WHEN 3 THEN coalesce(page_tries, 0) ELSE page_tries END";
-/// The same with the code as parameter ?14.
-const PAGE_TRIES_14: &str = "CASE ?14 WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
-     WHEN 3 THEN coalesce(page_tries, 0) ELSE page_tries END";
+/// (`PageAttempt::code` as parameter `?{param}`): unchanged when not tried,
+/// NULL (nothing pending) when done, one more failure, or pending when put
+/// off.
+fn page_tries(param: usize) -> String {
+    format!(
+        "CASE ?{param} WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
+         WHEN 3 THEN coalesce(page_tries, 0) ELSE page_tries END"
+    )
+}
 
 /// Stores one item: a new copy (of a new or an existing story), a known
 /// copy seen again, or an edited copy.
@@ -570,7 +572,8 @@ pub(super) fn store_item(
         // failure (`page_tries`), gave the article: that is an edit.
         Some((copy_id, _, old_raw, _)) if old_raw == raw_hash && copy.full_html.is_none() => {
             tx.prepare_cached(&format!(
-                "UPDATE copies SET last_seen = ?2, page_tries = {PAGE_TRIES} WHERE id = ?1"
+                "UPDATE copies SET last_seen = ?2, page_tries = {} WHERE id = ?1",
+                page_tries(3)
             ))?
             .execute(params![copy_id, now, copy.page.code()])?;
             c.items_known = 1;
@@ -579,7 +582,7 @@ pub(super) fn store_item(
             // The outlet edited the item: update the copy in place.
             tx.prepare_cached(&format!("UPDATE copies SET guid = ?2, link = ?3, title = ?4, summary_html = ?5, content_html = ?6,
                    authors = ?7, updated = ?8, last_seen = ?9, content_hash = ?10, raw_hash = ?11,
-                   text_len = ?12, full_html = ?13, page_tries = {PAGE_TRIES_14} WHERE id = ?1"))?.execute(
+                   text_len = ?12, full_html = ?13, page_tries = {} WHERE id = ?1", page_tries(14)))?.execute(
                 params![
                     copy_id,
                     item.guid,
