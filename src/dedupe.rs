@@ -16,7 +16,8 @@
 //!   full text) when the shorter also starts like the longer;
 //! - precision before recall: short texts, copies published days apart and
 //!   low scores do not merge (a wrong merge hides a story; a missed one only
-//!   shows it twice).
+//!   shows it twice); two texts that open with the same sentence are judged
+//!   on what follows it (a follow-up that repeats a lead is another story).
 
 use std::collections::HashSet;
 
@@ -200,7 +201,7 @@ pub struct Prepared {
     chars: usize,
     shingles: Vec<u64>,
     /// Folded characters in the text's first sentence (up to its first
-    /// 。！？; all of them when there is none).
+    /// 。！？ or line break; all of them when there is none).
     first_sentence: usize,
 }
 
