@@ -46,6 +46,18 @@
 //!    body kinds, and among full-text pairs by which boilerplate differs), and
 //!    examples of each kind of error with 5-gram Jaccard / containment.
 //!
+//! With `--web` (issue 14) the feeds and each item's article page (three
+//! house templates, `examples/support/pages.rs`, one GBK) are served over
+//! HTTP by an in-process server on loopback, one address per outlet; some
+//! outlets publish only summaries of 50–99, 100–200 or ~300 characters,
+//! some print Traditional characters (OpenCC `s2tw`, ferrous-opencc), and
+//! two more hard negatives are planted (follow-ups that reuse the lead of
+//! the day before's story, reports that differ only in figures). The binary
+//! polls with full text off and on (summary-only sources), and the report
+//! adds precision and recall by pair type, the topic-repeat rate of the
+//! rendered topic feeds, and the requests and connections each host saw at
+//! once. See docs/dedupe.md.
+//!
 //! Everything generated is a function of `--seed` (SplitMix64, no `rand`).
 //! The binary polls with `[fetch] concurrency = 1` by default so that copies
 //! arrive in the same order every run (near-duplicate merging depends on what
@@ -64,6 +76,9 @@ use clap::{Parser, ValueEnum};
 use unicode_normalization::UnicodeNormalization;
 
 use newsriver::normalize::Normalizer;
+
+#[path = "support/pages.rs"]
+mod pages;
 
 #[derive(Parser, Debug)]
 #[command(about = "Measure how well newsriver merges syndicated copies (known ground truth)")]
@@ -92,6 +107,29 @@ struct Args {
     /// Examples shown per kind of error.
     #[arg(long, default_value_t = 2)]
     examples: usize,
+    /// Serve the feeds and every item's article page over HTTP on loopback
+    /// (one address per outlet, 127.0.0.2 on): summary-only outlets of 50–99,
+    /// 100–200 and ~300 characters, outlets in Traditional script, article
+    /// pages in three house templates (one GBK), and two more kinds of hard
+    /// negative (follow-ups that reuse the lead of yesterday's story, reports
+    /// that differ only in their figures). Polls with full text off and on
+    /// (`full_text = true` on the summary-only sources) and reports
+    /// precision and recall by pair type and the topic-repeat rate.
+    #[arg(long)]
+    web: bool,
+    /// `--web`: the server's delay before answering an article page (ms),
+    /// standing in for the network; requests in flight per host are counted
+    /// while it lasts.
+    #[arg(long, default_value_t = 5)]
+    page_delay_ms: u64,
+    /// `--web`: loopback addresses the outlets are spread over (default one
+    /// each; 1 puts every outlet on one host, so that `[fetch] per_host`
+    /// holds them all back).
+    #[arg(long)]
+    hosts: Option<usize>,
+    /// `--web`: `[dedupe] min_chars` of both polls (unset: the binary's default).
+    #[arg(long)]
+    min_chars: Option<usize>,
     /// Articles, `{"title","content"}` a line (default ../shared/news-zh/articles.jsonl;
     /// `none`: generated text only).
     #[arg(long, value_name = "JSONL")]
@@ -147,9 +185,25 @@ fn evaluate(args: &Args, dir: &Path) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| manifest.join("../shared/news-zh/articles.jsonl"));
     let corpus = Corpus::load(&articles_path, &manifest.join("../shared/seed"), args.seed);
-    let ds = Dataset::generate(args, corpus);
-    ds.write(dir, args.concurrency)?;
+    let server = if args.web {
+        let hosts = args
+            .hosts
+            .unwrap_or(args.outlets as usize)
+            .clamp(1, args.outlets as usize);
+        Some(web::Server::start(hosts, args.page_delay_ms)?)
+    } else {
+        None
+    };
+    let sites = server.as_ref().map(|s| s.sites(args.outlets as usize));
+    let ds = Dataset::generate(args, corpus, sites.as_deref());
+    ds.write(dir, args.concurrency, args.min_chars)?;
+    if let Some(server) = &server {
+        server.load(ds.served(dir)?);
+    }
     println!("{}", ds.describe(dir));
+    if let Some(server) = &server {
+        return evaluate_web(args, dir, &manifest, &ds, server);
+    }
 
     // 2. The binary: (name, table column, config).
     let runs: &[(&str, &str, &str)] = match args.dedupe {
@@ -909,6 +963,15 @@ struct Outlet {
     summary_only: Option<&'static str>,
     /// The guid is the item's link (else an opaque id).
     permalink_guid: bool,
+    /// Where its links point: `https://www.outletNN.example.cn`, or with
+    /// `--web` the loopback address that serves it.
+    site: String,
+    /// `--web`: the house template of its article pages (`pages`).
+    template: usize,
+    /// `--web`: it prints Traditional characters (cna.com.tw, Hong Kong).
+    traditional: bool,
+    /// `--web`: the length of its summaries, in characters (lo, hi).
+    summary_len: Option<(usize, usize)>,
 }
 
 fn make_outlets(n: usize, rng: &mut Rng) -> Vec<Outlet> {
@@ -988,10 +1051,91 @@ fn make_outlets(n: usize, rng: &mut Rng) -> Vec<Outlet> {
                 ascii_punct: rng.chance(0.15),
                 summary_only: rng.chance(0.2).then(|| rng.pick(&["…", "……", "...", ""])),
                 permalink_guid: rng.chance(0.4),
+                site: format!("https://www.outlet{:02}.example.cn", i + 1),
+                template: 0,
+                traditional: false,
+                summary_len: None,
             }
         })
         .collect()
 }
+
+/// `--web`: each outlet served at `sites[o]`; two in five publish only
+/// summaries — in turn 50–99, 100–200 and 280–330 characters (the last run
+/// past the first paragraph), every other one without an ellipsis — and
+/// about one in ten (at least two, one of them summary-only) prints
+/// Traditional characters. Drawn from a generator of their own, so that the
+/// rest of the data set is what the same seed gives without `--web`.
+fn web_styles(outlets: &mut [Outlet], seed: u64, sites: &[String]) {
+    let mut rng = Rng(seed ^ 0x000e_b014);
+    let n = outlets.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut order);
+    let summary_only = n * 2 / 5;
+    let traditional = (n / 10).max(2);
+    for (k, &o) in order.iter().enumerate() {
+        let out = &mut outlets[o];
+        out.site = sites[o].clone();
+        out.host = sites[o].trim_start_matches("http://").to_string();
+        out.template = rng.below(pages::TEMPLATES);
+        (out.summary_only, out.summary_len) = if k < summary_only {
+            let ellipsis = if k % 2 == 0 {
+                rng.pick(&["…", "……", "..."])
+            } else {
+                ""
+            };
+            let len = [(50, 99), (100, 200), (280, 330)][k % 3];
+            (Some(ellipsis), Some(len))
+        } else {
+            (None, None)
+        };
+        out.traditional = k + 1 >= summary_only && k + 1 < summary_only + traditional;
+    }
+}
+
+/// A copy's summary kind by its length (`--web`).
+fn summary_label(n: usize, ellipsis: bool) -> &'static str {
+    match (n, ellipsis) {
+        (0..100, false) => "summary 50-99",
+        (0..100, true) => "summary 50-99…",
+        (100..=200, false) => "summary 100-200",
+        (100..=200, true) => "summary 100-200…",
+        (201..250, false) => "summary 201-249",
+        (201..250, true) => "summary 201-249…",
+        (_, false) => "summary 300",
+        (_, true) => "summary 300…",
+    }
+}
+
+/// Simplified → Traditional script as Taiwan prints it (OpenCC's `s2tw`
+/// through ferrous-opencc, Apache-2.0, a dev-dependency: a converter
+/// independent of the fast2s table newsriver folds with, so the evaluation
+/// does not test fast2s against itself).
+fn traditional(s: &str) -> String {
+    static S2TW: std::sync::OnceLock<ferrous_opencc::OpenCC> = std::sync::OnceLock::new();
+    S2TW.get_or_init(|| {
+        ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::S2tw)
+            .expect("OpenCC's built-in s2tw dictionaries load")
+    })
+    .convert(s)
+}
+
+/// Reports that differ only in their figures (`{a}`…`{e}` numbers, `{m}`
+/// `{d}` the date).
+const FIGURES_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "人民币汇率中间价",
+        "{m}月{d}日，中国外汇交易中心受权公布，当日银行间外汇市场人民币汇率中间价为：1美元对人民币7.{a}元，1欧元对人民币7.{b}元，100日元对人民币4.{c}元，1港元对人民币0.9{d2}元。较前一交易日，人民币对美元汇率中间价调{e}个基点。市场人士认为，近期人民币汇率在合理均衡水平上保持基本稳定，外汇市场供求总体平衡，跨境资金流动平稳有序。",
+    ),
+    (
+        "空气质量日报",
+        "{m}月{d}日，市生态环境局发布空气质量日报：全市空气质量指数为{a}，首要污染物为细颗粒物，细颗粒物平均浓度为每立方米{b}微克，可吸入颗粒物平均浓度为每立方米{c}微克，臭氧浓度为每立方米{e}微克。预计明天全市空气质量以良为主，易感人群应适当减少户外活动，外出时注意做好防护。",
+    ),
+    (
+        "成品油价格调整",
+        "{m}月{d}日，国家发展改革委发布消息，根据近期国际市场油价变化情况，按照现行成品油价格形成机制，自当日24时起，国内汽油和柴油价格每吨分别调整{a}元和{b}元。调整后，92号汽油每升{c}元，95号汽油每升{e}元。相关部门要求各地加强市场监测和价格监督检查，确保价格调整措施落实到位。",
+    ),
+];
 
 // ---- the data set ---------------------------------------------------------------
 
@@ -1003,15 +1147,19 @@ enum Category {
     SameOpening,
     FollowUp,
     SharedList,
+    LeadReuse,
+    FiguresOnly,
 }
 
 impl Category {
-    const ALL: [Category; 5] = [
+    const ALL: [Category; 7] = [
         Category::SameTitleNotices,
         Category::SameTitleArticles,
         Category::SameOpening,
         Category::FollowUp,
         Category::SharedList,
+        Category::LeadReuse,
+        Category::FiguresOnly,
     ];
 
     fn label(self) -> &'static str {
@@ -1021,6 +1169,8 @@ impl Category {
             Category::SameOpening => "same opening sentence",
             Category::FollowUp => "follow-up days later",
             Category::SharedList => "only a shared 相关推荐 list",
+            Category::LeadReuse => "follow-up reusing the lead",
+            Category::FiguresOnly => "figures-only differ",
         }
     }
 }
@@ -1064,6 +1214,8 @@ struct StoryCopy {
     body: &'static str,
     /// `family=value` for each decoration it has.
     tags: Vec<String>,
+    /// `--web`: the article page at `link` (bytes, Content-Type).
+    page: Option<(Vec<u8>, &'static str)>,
 }
 
 impl StoryCopy {
@@ -1074,6 +1226,8 @@ impl StoryCopy {
 
 struct Dataset {
     seed: u64,
+    /// `--web`: pages served, Traditional outlets, more hard negatives.
+    web: bool,
     outlets: Vec<Outlet>,
     stories: Vec<Story>,
     groups: Vec<Group>,
@@ -1128,14 +1282,18 @@ fn fill(template: &str, rng: &mut Rng, when: DateTime<FixedOffset>, city: &str) 
 }
 
 impl Dataset {
-    fn generate(args: &Args, mut corpus: Corpus) -> Dataset {
+    fn generate(args: &Args, mut corpus: Corpus, sites: Option<&[String]>) -> Dataset {
         let mut rng = Rng(args.seed);
-        let outlets = make_outlets(args.outlets as usize, &mut rng);
+        let mut outlets = make_outlets(args.outlets as usize, &mut rng);
+        if let Some(sites) = sites {
+            web_styles(&mut outlets, args.seed, sites);
+        }
         let scale = args.copies as f64 / 2000.0;
         let groups_of = |n: f64| ((n * scale).round() as usize).max(1);
         let span_minutes = 20 * 24 * 60;
         let mut ds = Dataset {
             seed: args.seed,
+            web: sites.is_some(),
             outlets,
             stories: Vec::new(),
             groups: Vec::new(),
@@ -1287,6 +1445,61 @@ impl Dataset {
                 stories: vec![a, f],
             });
         }
+        // `--web`: a report, and another story the next day that opens with
+        // the report's first sentence (the follow-up that repeats
+        // yesterday's lead), then text of its own.
+        for _ in 0..if ds.web { groups_of(12.0) } else { 0 } {
+            let first = corpus.take(&mut rng, |a| {
+                long_enough(a) && sentences(&a.paras[0]).len() >= 2
+            });
+            let lead = sentences(&first.paras[0])
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            let t0 = base_time() + TimeDelta::minutes(rng.below(span_minutes - 2 * 24 * 60) as i64);
+            let later = t0 + TimeDelta::minutes(rng.range(18 * 60, 30 * 60) as i64);
+            let mut fresh = corpus.take(&mut rng, |a| long_enough(a) && !a.has_dateline);
+            fresh.paras[0] = format!("{lead}{}", fresh.paras[0]);
+            fresh.has_dateline = first.has_dateline;
+            let n = copy_count(&mut rng);
+            let a = ds.add(first, t0, n, Some(Category::LeadReuse), &mut rng);
+            let n = copy_count(&mut rng);
+            let f = ds.add(fresh, later, n, Some(Category::LeadReuse), &mut rng);
+            ds.groups.push(Group {
+                category: Category::LeadReuse,
+                stories: vec![a, f],
+            });
+        }
+        // `--web`: reports from one template on other days, other figures.
+        for _ in 0..if ds.web { groups_of(5.0) } else { 0 } {
+            let (title, template) = rng.pick(FIGURES_TEMPLATES);
+            let t0 = base_time() + TimeDelta::minutes(rng.below(span_minutes - 4 * 24 * 60) as i64);
+            let members = (0..rng.range(2, 3))
+                .map(|k| {
+                    let when =
+                        t0 + TimeDelta::days(k as i64) + TimeDelta::minutes(rng.below(60) as i64);
+                    let body = template
+                        .replace("{m}", &when.month().to_string())
+                        .replace("{d}", &when.day().to_string())
+                        .replace("{a}", &rng.range(100, 9999).to_string())
+                        .replace("{b}", &rng.range(100, 9999).to_string())
+                        .replace("{c}", &rng.range(10, 99).to_string())
+                        .replace("{d2}", &rng.range(10, 99).to_string())
+                        .replace("{e}", &rng.range(10, 199).to_string());
+                    let a = Article {
+                        title: title.to_string(),
+                        paras: vec![body],
+                        has_dateline: true,
+                    };
+                    let n = copy_count(&mut rng);
+                    ds.add(a, when, n, Some(Category::FiguresOnly), &mut rng)
+                })
+                .collect();
+            ds.groups.push(Group {
+                category: Category::FiguresOnly,
+                stories: members,
+            });
+        }
         // Ordinary wire stories until there are enough copies.
         while ds.stories.iter().map(|s| s.outlets.len()).sum::<usize>() < args.copies {
             let a = corpus.take(&mut rng, |a| a.len() >= 150);
@@ -1371,12 +1584,15 @@ impl Dataset {
         let wants_summary = outlet.summary_only.is_some() || rng.chance(0.05);
         let mut body = "full";
         let mut summary: Option<String> = None;
-        if wants_summary && summary_room >= 80 && story.related.is_none() {
-            let n = rng.range(80, 300.min(summary_room));
+        let (lo, hi) = outlet.summary_len.unwrap_or((80, 300));
+        if wants_summary && summary_room >= lo && story.related.is_none() {
+            let n = rng.range(lo, hi.min(summary_room).max(lo));
             let ellipsis = outlet
                 .summary_only
                 .unwrap_or_else(|| rng.pick(&["…", "...", ""]));
-            body = if ellipsis.is_empty() {
+            body = if self.web {
+                summary_label(n, !ellipsis.is_empty())
+            } else if ellipsis.is_empty() {
                 "summary"
             } else {
                 "summary…"
@@ -1436,6 +1652,14 @@ impl Dataset {
         if !dateline.is_empty() {
             tags.push(format!("dateline={:?}", outlet.dateline));
         }
+        // `--web`: the article as the outlet's page shows it.
+        let page_lines = self.web.then(|| {
+            let mut p = lines.clone();
+            if !dateline.is_empty() {
+                p[0] = format!("{dateline}{}", p[0]);
+            }
+            p
+        });
         if let Some(sum) = summary {
             // A summary is the opening of the report, flattened.
             lines = vec![format!("{dateline}{sum}")];
@@ -1518,6 +1742,10 @@ impl Dataset {
                 }
             }
         }
+        if outlet.traditional {
+            tags.push("script=traditional".into());
+            lines = lines.iter().map(|l| traditional(l)).collect();
+        }
         let html = match outlet.markup {
             Markup::Paragraphs => lines
                 .iter()
@@ -1562,11 +1790,15 @@ impl Dataset {
             }
         }
 
+        if outlet.traditional {
+            title = traditional(&title);
+        }
+
         // Where it lives: links and guids that say nothing about the story.
         let token = Rng::for_pair(self.seed ^ 0x11_4c, s, o).next_u64();
         let link = format!(
-            "https://{}/{}/{:02}{:02}/c{:012x}.shtml",
-            outlet.host,
+            "{}/{}/{:02}{:02}/c{:012x}.shtml",
+            outlet.site,
             published.year(),
             published.month(),
             published.day(),
@@ -1588,7 +1820,45 @@ impl Dataset {
             published,
             body,
             tags,
+            page: page_lines.map(|p| self.page(s, o, published, p)),
         }
+    }
+
+    /// `--web`: outlet `o`'s article page for story `s`, in its template,
+    /// with other stories' titles in its lists (drawn from a generator of
+    /// their own: the copy is the same with or without its page).
+    fn page(
+        &self,
+        s: usize,
+        o: usize,
+        published: DateTime<FixedOffset>,
+        lines: Vec<String>,
+    ) -> (Vec<u8>, &'static str) {
+        let outlet = &self.outlets[o];
+        let mut rng = Rng::for_pair(self.seed ^ 0x9a9e, s, o);
+        let others: Vec<&str> = (0..6)
+            .map(|_| self.stories[rng.below(self.stories.len())].title.as_str())
+            .collect();
+        let date = format!(
+            "{}年{:02}月{:02}日 {:02}:{:02}",
+            published.year(),
+            published.month(),
+            published.day(),
+            rng.below(24),
+            rng.below(60)
+        );
+        let editor = format!("责任编辑：{}", rng.pick(PEOPLE));
+        let dressing = pages::Dressing {
+            others: &others,
+            story: rng.below(100_000),
+            date: &date,
+            editor: &editor,
+        };
+        let mut html = pages::html(outlet.template, &self.stories[s].title, &lines, &dressing);
+        if outlet.traditional {
+            html = traditional(&html);
+        }
+        pages::encode(outlet.template, html)
     }
 
     /// The copies of outlet `o`, newest first.
@@ -1596,6 +1866,44 @@ impl Dataset {
         let mut v: Vec<&StoryCopy> = self.copies.iter().filter(|c| c.outlet == o).collect();
         v.sort_by(|a, b| b.published.cmp(&a.published).then(a.guid.cmp(&b.guid)));
         v
+    }
+
+    /// `--web`: where outlet `o`'s feed is served.
+    fn feed_url(&self, o: usize) -> String {
+        format!("{}{}", self.outlets[o].site, self.feed_route(o))
+    }
+
+    fn feed_route(&self, o: usize) -> String {
+        let ext = if self.outlets[o].format == Format::Json {
+            "json"
+        } else {
+            "xml"
+        };
+        format!("/feeds/{}.{ext}", self.outlets[o].id)
+    }
+
+    /// `--web`: what the server answers, by outlet (its address) and path:
+    /// the feed files as written, and each copy's article page.
+    fn served(&self, dir: &Path) -> Result<web::Files, String> {
+        let mut files = web::Files::new();
+        for o in 0..self.outlets.len() {
+            let path = self.feed_path(dir, o);
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let content_type = match self.outlets[o].format {
+                Format::Rss if self.outlets[o].gbk => "application/rss+xml",
+                Format::Rss => "application/rss+xml; charset=utf-8",
+                Format::Atom => "application/atom+xml; charset=utf-8",
+                Format::Json => "application/feed+json; charset=utf-8",
+            };
+            files.insert((o, self.feed_route(o)), (bytes.into(), content_type));
+        }
+        for c in &self.copies {
+            if let Some((bytes, content_type)) = &c.page {
+                let route = c.link[self.outlets[c.outlet].site.len()..].to_string();
+                files.insert((c.outlet, route), (bytes.clone().into(), *content_type));
+            }
+        }
+        Ok(files)
     }
 
     fn feed_path(&self, dir: &Path, o: usize) -> PathBuf {
@@ -1609,7 +1917,12 @@ impl Dataset {
     }
 
     /// Feeds, truth.json, and the two configs.
-    fn write(&self, dir: &Path, concurrency: usize) -> Result<(), String> {
+    fn write(
+        &self,
+        dir: &Path,
+        concurrency: usize,
+        min_chars: Option<usize>,
+    ) -> Result<(), String> {
         let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
         let mut sources = String::new();
         for (o, outlet) in self.outlets.iter().enumerate() {
@@ -1621,15 +1934,33 @@ impl Dataset {
             };
             let path = self.feed_path(dir, o);
             std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
-            let url = url::Url::from_file_path(&path)
-                .map_err(|_| format!("{}: not an absolute path", path.display()))?;
+            let url = if self.web {
+                self.feed_url(o)
+            } else {
+                url::Url::from_file_path(&path)
+                    .map_err(|_| format!("{}: not an absolute path", path.display()))?
+                    .to_string()
+            };
             let _ = write!(
                 sources,
                 "\n[[source]]\nid = {}\nname = {}\nurl = {}\n",
                 toml_str(&outlet.id),
                 toml_str(outlet.name),
-                toml_str(url.as_str())
+                toml_str(&url)
             );
+            if self.web {
+                // Its own (loopback) host only; `FULL_TEXT` is replaced by
+                // `true` for summary-only outlets in the full-text-on config.
+                let full = if outlet.summary_only.is_some() {
+                    "FULL_TEXT"
+                } else {
+                    "false"
+                };
+                let _ = write!(
+                    sources,
+                    "allow_private_addresses = true\nfull_text = {full}\n"
+                );
+            }
         }
         let config = |db: &str, extra: &str| {
             format!(
@@ -1639,13 +1970,45 @@ impl Dataset {
                 self.outlets.len()
             )
         };
-        for (name, text) in [
-            ("config.toml", config("eval.db", "")),
-            (
-                "config-dedupe-off.toml",
-                config("eval-dedupe-off.db", "\n[dedupe]\nenabled = false\n"),
-            ),
-        ] {
+        let configs = if self.web {
+            let topics: String = WEB_TOPICS
+                .iter()
+                .map(|(slug, query)| {
+                    format!(
+                        "\n[[topic]]\nslug = {}\ntitle = {}\nquery = {}\n",
+                        toml_str(slug),
+                        toml_str(slug),
+                        toml_str(query)
+                    )
+                })
+                .collect();
+            // Every page in the one cold poll (the default cap, 50 a source
+            // and poll, would leave the rest to later polls).
+            let dedupe = min_chars
+                .map(|n| format!("\n[dedupe]\nmin_chars = {n}\n"))
+                .unwrap_or_default();
+            let web = |db: &str, full: &str| {
+                format!(
+                    "{}{topics}",
+                    config(db, &format!("max_pages_per_poll = 100000\n{dedupe}"))
+                        .replace("FULL_TEXT", full)
+                )
+                .replace("allow_file_urls = true\n", "")
+            };
+            vec![
+                (WEB_RUNS[0].2, web("eval-web-off.db", "false")),
+                (WEB_RUNS[1].2, web("eval-web-on.db", "true")),
+            ]
+        } else {
+            vec![
+                ("config.toml", config("eval.db", "")),
+                (
+                    "config-dedupe-off.toml",
+                    config("eval-dedupe-off.db", "\n[dedupe]\nenabled = false\n"),
+                ),
+            ]
+        };
+        for (name, text) in configs {
             let path = dir.join(name);
             std::fs::write(&path, text).map_err(|e| io(&path, e))?;
         }
@@ -1734,6 +2097,31 @@ impl Dataset {
             })
             .collect();
         let _ = writeln!(s, "hard negatives: {}", groups.join("; "));
+        if self.web {
+            let mut styles: BTreeMap<String, usize> = BTreeMap::new();
+            for o in &self.outlets {
+                let text = match (o.summary_len, o.summary_only) {
+                    (Some((lo, hi)), Some(e)) => {
+                        format!("summaries {lo}-{hi}{}", if e.is_empty() { "" } else { "…" })
+                    }
+                    _ => "full text".to_string(),
+                };
+                let script = if o.traditional { ", Traditional" } else { "" };
+                let page = pages::NAMES[o.template];
+                *styles
+                    .entry(format!("{text}{script}, pages {page}"))
+                    .or_default() += 1;
+            }
+            let _ = writeln!(
+                s,
+                "outlets (--web): {}",
+                styles
+                    .iter()
+                    .map(|(k, v)| format!("{v}× {k}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         s
     }
 
@@ -1849,10 +2237,10 @@ fn rss(outlet: &Outlet, copies: &[&StoryCopy]) -> Vec<u8> {
     let mut x = format!(
         "<?xml version=\"1.0\" encoding=\"{charset}\"?>\n\
          <rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n\
-         <channel>\n<title>{}</title>\n<link>https://{}/</link>\n<description>{}滚动新闻</description>\n\
+         <channel>\n<title>{}</title>\n<link>{}/</link>\n<description>{}滚动新闻</description>\n\
          <language>zh-cn</language>\n",
         xml_escape(outlet.name),
-        outlet.host,
+        outlet.site,
         xml_escape(outlet.name),
     );
     for c in copies {
@@ -1895,10 +2283,10 @@ fn atom(outlet: &Outlet, copies: &[&StoryCopy]) -> String {
     let mut x = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
          <feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">\n\
-         <title>{}</title>\n<link href=\"https://{}/\"/>\n<id>https://{}/</id>\n<updated>{updated}</updated>\n",
+         <title>{}</title>\n<link href=\"{}/\"/>\n<id>{}/</id>\n<updated>{updated}</updated>\n",
         xml_escape(outlet.name),
-        outlet.host,
-        outlet.host,
+        outlet.site,
+        outlet.site,
     );
     for c in copies {
         let field = if c.in_summary_field {
@@ -1944,7 +2332,7 @@ fn json_feed(outlet: &Outlet, copies: &[&StoryCopy]) -> Vec<u8> {
     let feed = serde_json::json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": outlet.name,
-        "home_page_url": format!("https://{}/", outlet.host),
+        "home_page_url": format!("{}/", outlet.site),
         "language": "zh-CN",
         "items": items,
     });
@@ -1991,6 +2379,8 @@ fn newsriver_binary(manifest: &Path) -> Result<PathBuf, String> {
 /// What a binary run told besides its groupings.
 struct RunInfo {
     poll_secs: f64,
+    /// CPU seconds (user + system) of the poll process, where the OS says.
+    poll_cpu: Option<f64>,
     /// The poll's summary lines.
     summary: String,
     /// How copies joined their stories (`method` in the export).
@@ -1999,6 +2389,8 @@ struct RunInfo {
     missing: usize,
     /// Exported copies not in the truth.
     unknown: usize,
+    /// The exported stories' ids, in the order `pred` numbers them.
+    story_ids: Vec<String>,
 }
 
 /// Polls into a fresh database and exports: a story index per copy.
@@ -2013,6 +2405,7 @@ fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, Ru
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(dir.join(format!("{db}{ext}")));
     }
+    let cpu_before = children_cpu_secs();
     let started = Instant::now();
     let poll = Command::new(bin)
         .arg("--config")
@@ -2022,6 +2415,9 @@ fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, Ru
         .output()
         .map_err(|e| format!("{}: {e}", bin.display()))?;
     let poll_secs = started.elapsed().as_secs_f64();
+    let poll_cpu = children_cpu_secs()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let stderr = String::from_utf8_lossy(&poll.stderr);
     if !poll.status.success() {
         return Err(format!("poll failed ({}):\n{stderr}", poll.status));
@@ -2055,10 +2451,12 @@ fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, Ru
     let mut pred: Vec<Option<usize>> = vec![None; ds.copies.len()];
     let mut info = RunInfo {
         poll_secs,
+        poll_cpu,
         summary,
         joined: BTreeMap::new(),
         missing: 0,
         unknown: 0,
+        story_ids: Vec::new(),
     };
     for (story, line) in String::from_utf8_lossy(&export.stdout)
         .lines()
@@ -2067,6 +2465,8 @@ fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, Ru
     {
         let v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("export line {}: {e}", story + 1))?;
+        info.story_ids
+            .push(v["id"].as_str().unwrap_or_default().to_string());
         for c in v["copies"].as_array().into_iter().flatten() {
             let source = c["source"].as_str().unwrap_or_default().to_string();
             let found = c["guid"]
@@ -2098,6 +2498,19 @@ fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, Ru
         })
         .collect();
     Ok((pred, info))
+}
+
+/// CPU seconds (user + system) of this process's waited-for children, from
+/// `/proc/self/stat` (Linux; clock ticks taken as 100 a second, the
+/// kernel's USER_HZ); `None` elsewhere.
+fn children_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17 of the line, 14 and 15 here.
+    let ticks: f64 = fields.get(13)?.parse::<f64>().ok()? + fields.get(14)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// A story index per copy: copies with the same key are one story.
@@ -2351,9 +2764,12 @@ impl<'a> Evaluation<'a> {
             if let Some(info) = &m.info {
                 let _ = writeln!(
                     s,
-                    "\n{}: poll {:.2} s wall, {:.0} items/s; copies joined by {}{}{}\n  {}",
+                    "\n{}: poll {:.2} s wall{}, {:.0} items/s; copies joined by {}{}{}\n  {}",
                     m.name,
                     info.poll_secs,
+                    info.poll_cpu
+                        .map(|c| format!(" ({c:.2} s CPU)"))
+                        .unwrap_or_default(),
                     ds.copies.len() as f64 / info.poll_secs.max(1e-9),
                     info.joined
                         .iter()
@@ -2484,7 +2900,7 @@ impl<'a> Evaluation<'a> {
             let missed: Vec<(&String, &Vec<(usize, usize)>)> = o
                 .missed_examples
                 .iter()
-                .filter(|(label, _)| k == 0 || *label == FULL_PAIR)
+                .filter(|(label, _)| k == 0 || ds.web || *label == FULL_PAIR)
                 .collect();
             if o.false_examples.is_empty() && missed.is_empty() {
                 continue;
@@ -2503,9 +2919,10 @@ impl<'a> Evaluation<'a> {
                     let (sa, sb) = (ds.copies[a].story, ds.copies[b].story);
                     let _ = writeln!(
                         s,
-                        "  false merge [{label}] {} ≠ {} (jaccard {j:.2}, containment {c:.2})\n    {}\n    {}",
+                        "  false merge [{label}] {} ≠ {} (jaccard {j:.2}, containment {c:.2}; feed texts: {})\n    {}\n    {}",
                         ds.stories[sa].id,
                         ds.stories[sb].id,
+                        verdict(ds, norms, a, b),
                         show(a),
                         show(b)
                     );
@@ -2516,8 +2933,9 @@ impl<'a> Evaluation<'a> {
                     let (j, c) = similarity(&norms[a].text, &norms[b].text);
                     let _ = writeln!(
                         s,
-                        "  missed [{label}] {} (jaccard {j:.2}, containment {c:.2}){}\n    {}\n    {}",
+                        "  missed [{label}] {} (jaccard {j:.2}, containment {c:.2}; feed texts: {}){}\n    {}\n    {}",
                         ds.stories[ds.copies[a].story].id,
+                        verdict(ds, norms, a, b),
                         first_difference(&norms[a].text, &norms[b].text),
                         show(a),
                         show(b)
@@ -2526,6 +2944,17 @@ impl<'a> Evaluation<'a> {
             }
         }
         s
+    }
+}
+
+/// newsriver's verdict on two copies' feed texts (`dedupe::judge` at the
+/// default parameters), for the examples of errors.
+fn verdict(ds: &Dataset, norms: &[Norm], a: usize, b: usize) -> String {
+    let apart = (ds.copies[a].published - ds.copies[b].published).num_seconds();
+    let params = newsriver::dedupe::Params::default();
+    match newsriver::dedupe::judge(&norms[a].text, &norms[b].text, apart, &params).0 {
+        newsriver::dedupe::Verdict::Same { method, score } => format!("same, {method} {score:.2}"),
+        newsriver::dedupe::Verdict::Different { reason } => reason,
     }
 }
 
@@ -2581,4 +3010,543 @@ fn first_difference(a: &str, b: &str) -> String {
         around(&fa),
         around(&fb)
     )
+}
+
+// ---- --web: full text from article pages served on loopback --------------------
+
+/// The two polls of `--web`: (name, table column, config).
+const WEB_RUNS: [(&str, &str, &str); 2] = [
+    (
+        "newsriver, full text off",
+        "full text off",
+        "config-web-off.toml",
+    ),
+    (
+        "newsriver, full text on",
+        "full text on",
+        "config-web-on.toml",
+    ),
+];
+
+/// The topics of `--web` (slug, query): one that nearly every story is in
+/// (`的`), and three by subject.
+const WEB_TOPICS: &[(&str, &str)] = &[
+    ("all", "的"),
+    ("education", "教育 OR 学校 OR 学生"),
+    ("economy", "经济 OR 企业 OR 市场 OR 消费"),
+    ("cities", "北京 OR 上海 OR 广州 OR 深圳"),
+];
+
+/// `--web`: polls with full text off and on, and reports.
+fn evaluate_web(
+    args: &Args,
+    dir: &Path,
+    manifest: &Path,
+    ds: &Dataset,
+    server: &web::Server,
+) -> Result<(), String> {
+    let bin = newsriver_binary(manifest)?;
+    let mut methods: Vec<Method> = Vec::new();
+    let mut served = Vec::new();
+    for (name, column, config) in WEB_RUNS {
+        server.reset();
+        let (pred, info) = run_binary(&bin, &dir.join(config), ds)?;
+        let stats = server.stats();
+        let repeats = topic_repeats(&bin, &dir.join(config), ds, &pred, &info)?;
+        served.push((name, stats, repeats));
+        methods.push(Method {
+            name: name.to_string(),
+            column,
+            pred,
+            info: Some(info),
+        });
+    }
+    let norms = ds.read_back(dir)?;
+    methods.push(Method {
+        name: "exact content hash".into(),
+        column: "exact hash",
+        pred: group_by(&norms, |n| n.hash.clone()),
+        info: None,
+    });
+    let eval = Evaluation::new(ds);
+    let outcomes: Vec<Outcome> = methods
+        .iter()
+        .map(|m| eval.score(m, args.examples))
+        .collect();
+    print!("{}", eval.report(&methods, &outcomes, &norms));
+    print!("{}", eval.by_pair_type(&methods));
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\ntopic feeds (render --format json): entries, and those that repeat a story already shown"
+    );
+    for (name, _, repeats) in &served {
+        let (n, r): (usize, usize) = repeats
+            .iter()
+            .fold((0, 0), |(n, r), (_, e, x)| (n + e, r + x));
+        let per: Vec<String> = repeats
+            .iter()
+            .map(|(slug, e, x)| format!("{slug} {x}/{e}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {name}: {r} of {n} entries repeat a story = {:.2}% ({})",
+            100.0 * ratio(r, n),
+            per.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nthe server (one loopback address per outlet; article pages answered after {} ms)",
+        args.page_delay_ms
+    );
+    for (name, stats, _) in &served {
+        let _ = writeln!(s, "  {name}: {}", stats.describe());
+    }
+    print!("{s}");
+    Ok(())
+}
+
+/// Entries of each topic feed as `render` writes it (JSON Feed, every
+/// entry), and how many of them show a wire story already shown in that
+/// feed: (slug, entries, repeats). A stored story stands for the wire
+/// story most of its copies are of.
+fn topic_repeats(
+    bin: &Path,
+    config: &Path,
+    ds: &Dataset,
+    pred: &[usize],
+    info: &RunInfo,
+) -> Result<Vec<(String, usize, usize)>, String> {
+    let mut votes: HashMap<usize, BTreeMap<usize, usize>> = HashMap::new();
+    for (i, &p) in pred.iter().enumerate() {
+        *votes
+            .entry(p)
+            .or_default()
+            .entry(ds.copies[i].story)
+            .or_default() += 1;
+    }
+    let truth_of: HashMap<usize, usize> = votes
+        .into_iter()
+        .filter_map(|(p, v)| {
+            v.into_iter()
+                .max_by_key(|&(story, n)| (n, std::cmp::Reverse(story)))
+                .map(|(story, _)| (p, story))
+        })
+        .collect();
+    let by_entry: HashMap<String, usize> = info
+        .story_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (newsriver::publish::entry_id(id), i))
+        .collect();
+    let mut out = Vec::new();
+    for (slug, _) in WEB_TOPICS {
+        let r = Command::new(bin)
+            .arg("--config")
+            .arg(config)
+            .args(["render", slug, "--format", "json", "--limit", "1000000"])
+            .env_remove("RUST_LOG")
+            .output()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        if !r.status.success() {
+            return Err(format!(
+                "render {slug} failed: {}",
+                String::from_utf8_lossy(&r.stderr)
+            ));
+        }
+        let feed: serde_json::Value =
+            serde_json::from_slice(&r.stdout).map_err(|e| format!("render {slug}: {e}"))?;
+        let (mut entries, mut repeats) = (0, 0);
+        let mut seen = HashSet::new();
+        for item in feed["items"].as_array().into_iter().flatten() {
+            entries += 1;
+            let truth = item["id"]
+                .as_str()
+                .and_then(|id| by_entry.get(id))
+                .and_then(|i| truth_of.get(i));
+            match truth {
+                Some(&t) if !seen.insert(t) => repeats += 1,
+                Some(_) => {}
+                None => return Err(format!("render {slug}: an entry not in the export")),
+            }
+        }
+        out.push((slug.to_string(), entries, repeats));
+    }
+    Ok(out)
+}
+
+/// The pair types of issue 14's table a pair of copies belongs to (a pair
+/// may be in several): by what the two outlets' feeds carry.
+fn pair_types(ds: &Dataset, a: usize, b: usize) -> Vec<&'static str> {
+    let (ca, cb) = (&ds.copies[a], &ds.copies[b]);
+    let summary = |c: &StoryCopy| c.body.starts_with("summary");
+    let either = |p: &str| ca.body.starts_with(p) || cb.body.starts_with(p);
+    let script = |c: &StoryCopy| ds.outlets[c.outlet].traditional;
+    let mut v = vec![PAIR_TYPES[0]];
+    v.push(match (summary(ca), summary(cb)) {
+        (false, false) => PAIR_TYPES[1],
+        (true, true) => PAIR_TYPES[3],
+        _ => PAIR_TYPES[2],
+    });
+    if either("summary 50-99") {
+        v.push(PAIR_TYPES[4]);
+    }
+    if either("summary 100-200") {
+        v.push(PAIR_TYPES[5]);
+    }
+    if either("summary 300") {
+        v.push(PAIR_TYPES[6]);
+    }
+    if script(ca) != script(cb) {
+        v.push(PAIR_TYPES[7]);
+    }
+    v
+}
+
+const PAIR_TYPES: [&str; 8] = [
+    "all pairs",
+    "full – full",
+    "full – summary",
+    "summary – summary",
+    "a side 50–99 chars",
+    "a side 100–200 chars",
+    "a side ~300 chars",
+    "traditional – simplified",
+];
+
+impl Evaluation<'_> {
+    /// Precision and recall by pair type: recall over the true pairs of a
+    /// type, precision over the predicted pairs of that type.
+    fn by_pair_type(&self, methods: &[Method]) -> String {
+        let ds = self.ds;
+        let mut truth: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &self.pairs {
+            for t in pair_types(ds, p.a, p.b) {
+                *truth.entry(t).or_default() += 1;
+            }
+        }
+        let col = 22;
+        let cw = 26;
+        let names: String = methods
+            .iter()
+            .map(|m| format!(" | {:>col$}", m.column))
+            .collect();
+        let mut s = format!(
+            "\nprecision (false pairs) / recall (missed pairs) by pair type\n{} | {:>6}{names}\n{}\n",
+            pad("pair type", cw),
+            "pairs",
+            "-".repeat(cw + 9 + methods.len() * (col + 3))
+        );
+        let cells: Vec<BTreeMap<&str, (usize, usize, usize)>> = methods
+            .iter()
+            .map(|m| {
+                // type → (predicted, correct, true pairs found)
+                let mut c: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+                let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+                for (i, &p) in m.pred.iter().enumerate() {
+                    clusters.entry(p).or_default().push(i);
+                }
+                for members in clusters.values() {
+                    for (x, &a) in members.iter().enumerate() {
+                        for &b in &members[x + 1..] {
+                            let ok = ds.copies[a].story == ds.copies[b].story;
+                            for t in pair_types(ds, a, b) {
+                                let e = c.entry(t).or_default();
+                                e.0 += 1;
+                                if ok {
+                                    e.1 += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                for p in &self.pairs {
+                    if m.pred[p.a] == m.pred[p.b] {
+                        for t in pair_types(ds, p.a, p.b) {
+                            c.entry(t).or_default().2 += 1;
+                        }
+                    }
+                }
+                c
+            })
+            .collect();
+        for t in PAIR_TYPES {
+            let n = truth.get(t).copied().unwrap_or(0);
+            let row: String = cells
+                .iter()
+                .map(|c| {
+                    let (pred, ok, found) = c.get(t).copied().unwrap_or_default();
+                    let cell = format!(
+                        "{:.4} ({}) / {:.4} ({})",
+                        if pred == 0 { 1.0 } else { ratio(ok, pred) },
+                        pred - ok,
+                        ratio(found, n),
+                        n - found
+                    );
+                    format!(" | {cell:>col$}")
+                })
+                .collect();
+            let _ = writeln!(s, "{} | {n:>6}{row}", pad(t, cw));
+        }
+        s
+    }
+}
+
+/// The loopback server of `--web`: one listener per outlet on
+/// 127.0.0.2, 127.0.0.3, … (distinct hosts for newsriver's per-host
+/// limit), one port, hyper's HTTP/1.1; it counts, per host, connections
+/// open at once and requests in flight at once.
+mod web {
+    use std::collections::HashMap;
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Arc, RwLock};
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    /// (outlet, path) → (body, Content-Type).
+    pub type Files = HashMap<(usize, String), (Bytes, &'static str)>;
+
+    #[derive(Default)]
+    struct Host {
+        open: AtomicUsize,
+        max_open: AtomicUsize,
+        connections: AtomicUsize,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+        feeds: AtomicUsize,
+        pages: AtomicUsize,
+        missing: AtomicUsize,
+        bytes: AtomicU64,
+    }
+
+    struct State {
+        files: RwLock<Files>,
+        hosts: Vec<Host>,
+        page_delay: Duration,
+    }
+
+    pub struct Server {
+        port: u16,
+        state: Arc<State>,
+        _runtime: tokio::runtime::Runtime,
+    }
+
+    fn address(o: usize) -> Ipv4Addr {
+        Ipv4Addr::new(127, 0, 0, (o + 2) as u8)
+    }
+
+    /// What the server saw during one poll.
+    pub struct Stats {
+        feeds: usize,
+        pages: usize,
+        missing: usize,
+        bytes: u64,
+        connections: usize,
+        max_open: usize,
+        max_in_flight: usize,
+    }
+
+    impl Stats {
+        pub fn describe(&self) -> String {
+            format!(
+                "{} feed and {} page requests ({} unknown paths), {:.1} MiB sent; {} connections; \
+                 per host at most {} connections open and {} requests in flight at once",
+                self.feeds,
+                self.pages,
+                self.missing,
+                self.bytes as f64 / (1u64 << 20) as f64,
+                self.connections,
+                self.max_open,
+                self.max_in_flight
+            )
+        }
+    }
+
+    impl Server {
+        /// Listens on 127.0.0.2..=127.0.0.(hosts+1), one port for all.
+        pub fn start(hosts: usize, page_delay_ms: u64) -> Result<Server, String> {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| format!("tokio: {e}"))?;
+            let mut last = String::new();
+            for _ in 0..20 {
+                let first = match std::net::TcpListener::bind(SocketAddr::from((address(0), 0))) {
+                    Ok(l) => l,
+                    Err(e) => return Err(format!("binding {}: {e}", address(0))),
+                };
+                let port = first.local_addr().map_err(|e| e.to_string())?.port();
+                let mut listeners = vec![first];
+                for o in 1..hosts {
+                    match std::net::TcpListener::bind(SocketAddr::from((address(o), port))) {
+                        Ok(l) => listeners.push(l),
+                        Err(e) => {
+                            last = format!("binding {}:{port}: {e}", address(o));
+                            break;
+                        }
+                    }
+                }
+                if listeners.len() < hosts {
+                    continue;
+                }
+                let state = Arc::new(State {
+                    files: RwLock::new(Files::new()),
+                    hosts: (0..hosts).map(|_| Host::default()).collect(),
+                    page_delay: Duration::from_millis(page_delay_ms),
+                });
+                for (h, l) in listeners.into_iter().enumerate() {
+                    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+                    let state = state.clone();
+                    runtime.spawn(async move {
+                        let Ok(l) = tokio::net::TcpListener::from_std(l) else {
+                            return;
+                        };
+                        loop {
+                            if let Ok((stream, _)) = l.accept().await {
+                                tokio::spawn(connection(stream, h, state.clone()));
+                            }
+                        }
+                    });
+                }
+                return Ok(Server {
+                    port,
+                    state,
+                    _runtime: runtime,
+                });
+            }
+            Err(last)
+        }
+
+        /// Each of `outlets` outlets' site: `http://127.0.0.K:PORT`, the
+        /// outlets spread over the server's addresses in turn.
+        pub fn sites(&self, outlets: usize) -> Vec<String> {
+            (0..outlets)
+                .map(|o| {
+                    let h = o % self.state.hosts.len();
+                    format!("http://{}:{}", address(h), self.port)
+                })
+                .collect()
+        }
+
+        /// What to serve, by (outlet, path).
+        pub fn load(&self, files: Files) {
+            let hosts = self.state.hosts.len();
+            let files = files
+                .into_iter()
+                .map(|((o, path), v)| ((o % hosts, path), v))
+                .collect();
+            if let Ok(mut f) = self.state.files.write() {
+                *f = files;
+            }
+        }
+
+        /// Counters back to zero (between polls).
+        pub fn reset(&self) {
+            for h in &self.state.hosts {
+                for a in [
+                    &h.max_open,
+                    &h.connections,
+                    &h.max_in_flight,
+                    &h.feeds,
+                    &h.pages,
+                    &h.missing,
+                ] {
+                    a.store(0, Ordering::SeqCst);
+                }
+                h.bytes.store(0, Ordering::SeqCst);
+            }
+        }
+
+        pub fn stats(&self) -> Stats {
+            let sum = |f: fn(&Host) -> &AtomicUsize| -> usize {
+                self.state
+                    .hosts
+                    .iter()
+                    .map(|h| f(h).load(Ordering::SeqCst))
+                    .sum()
+            };
+            let max = |f: fn(&Host) -> &AtomicUsize| -> usize {
+                self.state
+                    .hosts
+                    .iter()
+                    .map(|h| f(h).load(Ordering::SeqCst))
+                    .max()
+                    .unwrap_or(0)
+            };
+            Stats {
+                feeds: sum(|h| &h.feeds),
+                pages: sum(|h| &h.pages),
+                missing: sum(|h| &h.missing),
+                bytes: self
+                    .state
+                    .hosts
+                    .iter()
+                    .map(|h| h.bytes.load(Ordering::SeqCst))
+                    .sum(),
+                connections: sum(|h| &h.connections),
+                max_open: max(|h| &h.max_open),
+                max_in_flight: max(|h| &h.max_in_flight),
+            }
+        }
+    }
+
+    async fn connection(stream: tokio::net::TcpStream, h: usize, state: Arc<State>) {
+        let host = &state.hosts[h];
+        host.connections.fetch_add(1, Ordering::SeqCst);
+        let open = host.open.fetch_add(1, Ordering::SeqCst) + 1;
+        host.max_open.fetch_max(open, Ordering::SeqCst);
+        let service = {
+            let state = state.clone();
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let state = state.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(respond(&state, h, req.uri().path()).await)
+                }
+            })
+        };
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+            .await;
+        host.open.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    async fn respond(state: &State, h: usize, path: &str) -> hyper::Response<axum::body::Body> {
+        let host = &state.hosts[h];
+        let now = host.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        host.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let found = state
+            .files
+            .read()
+            .ok()
+            .and_then(|f| f.get(&(h, path.to_string())).cloned());
+        let feed = path.starts_with("/feeds/");
+        if !feed {
+            tokio::time::sleep(state.page_delay).await;
+        }
+        let response = match found {
+            Some((bytes, content_type)) => {
+                if feed {
+                    host.feeds.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    host.pages.fetch_add(1, Ordering::SeqCst);
+                }
+                host.bytes.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+                hyper::Response::builder()
+                    .header("content-type", content_type)
+                    .body(axum::body::Body::from(bytes))
+            }
+            None => {
+                host.missing.fetch_add(1, Ordering::SeqCst);
+                hyper::Response::builder()
+                    .status(404)
+                    .body(axum::body::Body::empty())
+            }
+        };
+        host.in_flight.fetch_sub(1, Ordering::SeqCst);
+        response.unwrap_or_else(|_| hyper::Response::new(axum::body::Body::empty()))
+    }
 }

@@ -94,66 +94,14 @@ fn load() -> Vec<Article> {
         .collect()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+#[path = "support/pages.rs"]
+mod pages;
 
-/// The chrome of a page: strings that must not survive extraction.
-struct Chrome {
-    nav: &'static str,
-    related_heading: &'static str,
-    hot_heading: &'static str,
-    share: &'static str,
-    comment: &'static str,
-    footer: &'static str,
-}
-
-const CHROMES: [Chrome; 3] = [
-    Chrome {
-        nav: "首页 | 滚动 | 国内 | 国际 | 社会 | 财经 | 体育 | 视频",
-        related_heading: "相关推荐",
-        hot_heading: "热门推荐",
-        share: "分享到：微信 微博 QQ空间",
-        comment: "网友评论：这篇报道写得很好，支持一下！",
-        footer: "京ICP备05004340号-1 | 版权所有 未经授权禁止转载",
-    },
-    Chrome {
-        nav: "新闻中心 体育 娱乐 财经 科技 博客 视频 邮箱",
-        related_heading: "相关新闻",
-        hot_heading: "24小时热门排行",
-        share: "转发 收藏 打印 关闭窗口",
-        comment: "我要评论 已有2381位网友参与 热评：说得太对了",
-        footer: "Copyright © 1996-2026 新浪公司 版权所有 京ICP证000007",
-    },
-    Chrome {
-        nav: "要闻 时事 财经 思想 生活 澎湃号",
-        related_heading: "猜你喜欢",
-        hot_heading: "热门评论",
-        share: "扫码下载客户端 分享至朋友圈",
-        comment: "评论（128） 最热 最新 匿名用户：期待后续报道",
-        footer: "沪ICP备14003370号 沪公网安备31010602000299号 增值电信业务经营许可证",
-    },
-];
+use pages::{CHROMES, esc};
 
 /// A page in template `t` for `a`, with `others` as the related titles.
 fn page(t: usize, a: &Article, others: &[&str], rng: &mut Rng) -> (Vec<u8>, &'static str) {
-    let c = &CHROMES[t];
-    let body: String = a
-        .paragraphs
-        .iter()
-        .map(|p| format!("<p>{}</p>\n", esc(p)))
-        .collect();
     let story = rng.below(100_000);
-    let list = |heading: &str| -> String {
-        let items: String = others
-            .iter()
-            .enumerate()
-            .map(|(k, o)| format!("<li><a href=\"/n/{}.shtml\">{}</a></li>", story + k, esc(o)))
-            .collect();
-        format!("<div class=\"list\"><h3>{heading}</h3><ul>{items}</ul></div>")
-    };
     let editor = ["责任编辑：张明", "（编辑：李华）", "责编：王强"][rng.below(3)];
     let date = format!(
         "2026年10月{:02}日 {:02}:{:02}",
@@ -161,47 +109,13 @@ fn page(t: usize, a: &Article, others: &[&str], rng: &mut Rng) -> (Vec<u8>, &'st
         rng.below(24),
         rng.below(60)
     );
-    let title = esc(&a.title);
-    let (nav, share, comment, footer) = (c.nav, c.share, c.comment, c.footer);
-    let (related, hot) = (list(c.related_heading), list(c.hot_heading));
-    match t {
-        0 => {
-            let html = format!(
-                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}-中新网</title></head><body>\
-                 <div class=\"nav\"><a href=\"/\">{nav}</a></div>\
-                 <div class=\"crumb\">您当前的位置：首页 &gt; 社会 &gt; 正文</div>\
-                 <div class=\"content\"><h1>{title}</h1><div class=\"info\">{date} 来源：中国新闻网</div>\
-                 <div class=\"left_zw\">{body}<p>{editor}</p></div>\
-                 <div class=\"share\">{share}</div></div>{related}{hot}\
-                 <div class=\"comment\">{comment}</div><div class=\"footer\">{footer}</div></body></html>",
-            );
-            (html.into_bytes(), "text/html; charset=utf-8")
-        }
-        1 => {
-            let html = format!(
-                "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\">\
-                 <title>{title}_新浪新闻</title></head><body>\
-                 <div id=\"top\">{nav}</div><table width=\"100%\"><tr><td class=\"main\">\
-                 <h1 id=\"artibodyTitle\">{title}</h1><span class=\"date\">{date}</span>\
-                 <div id=\"artibody\">{body}<p class=\"editor\">{editor}</p></div>\
-                 <div class=\"tools\">{share}</div>{related}</td>\
-                 <td class=\"side\">{hot}</td></tr></table>\
-                 <div id=\"comment\">{comment}</div><div id=\"footer\">{footer}</div></body></html>",
-            );
-            let (bytes, _, _) = encoding_rs::GBK.encode(&html);
-            (bytes.into_owned(), "text/html")
-        }
-        _ => {
-            let html = format!(
-                "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
-                 <header><nav>{nav}</nav></header><main><article><h1>{title}</h1>\
-                 <div class=\"meta\">澎湃新闻记者 {date}</div>{body}<footer class=\"byline\">{editor}</footer></article>\
-                 <aside>{related}{hot}</aside><section class=\"comments\">{comment}</section>\
-                 <div class=\"share\">{share}</div></main><footer>{footer}</footer></body></html>",
-            );
-            (html.into_bytes(), "text/html; charset=utf-8")
-        }
-    }
+    let dressing = pages::Dressing {
+        others,
+        story,
+        date: &date,
+        editor,
+    };
+    pages::encode(t, pages::html(t, &a.title, &a.paragraphs, &dressing))
 }
 
 /// Character bigrams of `s` without whitespace, as a multiset.
@@ -234,11 +148,7 @@ fn main() {
     let mut rng = Rng(args.seed);
     let normalizer = Normalizer::default();
     let site = Url::parse("https://news.example.cn/").expect("a URL");
-    let names = [
-        "portal (utf-8)",
-        "portal (GBK, http-equiv)",
-        "article/aside",
-    ];
+    let names = pages::NAMES;
     println!(
         "full-text extraction, {} articles × 3 templates, seed {}",
         args.articles.min(articles.len()),

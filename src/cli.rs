@@ -879,8 +879,8 @@ fn explain(config: &Config, prefix: &str) -> Exit {
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or_default();
         for c in near {
-            let days = (c.published - published).num_days();
-            let (verdict, score) = crate::dedupe::judge(&c.text, &text, days, &config.dedupe);
+            let apart = (c.published - published).num_seconds();
+            let (verdict, score) = crate::dedupe::judge(&c.text, &text, apart, &config.dedupe);
             let why = match verdict {
                 crate::dedupe::Verdict::Same { method, score } => {
                     format!(

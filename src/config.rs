@@ -62,6 +62,9 @@ pub struct Fetch {
     pub max_backoff_secs: u64,
     /// The default of every source's `full_text` (see `fulltext`).
     pub full_text: bool,
+    /// Article pages fetched for one source in one poll (`fulltext`); the
+    /// rest wait for the next polls.
+    pub max_pages_per_poll: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +120,8 @@ pub struct Source {
     pub timezone: Option<chrono::FixedOffset>,
     /// Fetch each new item's page and keep the article (see `fulltext`).
     pub full_text: bool,
+    /// `[fetch] max_pages_per_poll`: pages of this source fetched in one poll.
+    pub max_pages_per_poll: usize,
     /// Where the article is on this outlet's pages, for a page that
     /// defeats the extractor; applied only on the source's own site.
     pub full_text_selector: Option<scraper::Selector>,
@@ -184,6 +189,11 @@ impl fmt::Display for Problem {
     }
 }
 
+/// `[fetch] max_pages_per_poll` when unset: a feed's worth of new items
+/// (most list 20–60), so a cold start of a large feed is spread over a few
+/// polls instead of one burst at its site.
+pub const DEFAULT_MAX_PAGES_PER_POLL: u64 = 50;
+
 pub const DEFAULT_USER_AGENT: &str = concat!(
     "newsriver/",
     env!("CARGO_PKG_VERSION"),
@@ -240,6 +250,7 @@ struct RawFetch {
     host_interval_ms: Option<Spanned<i64>>,
     max_backoff_secs: Option<Spanned<i64>>,
     full_text: Option<bool>,
+    max_pages_per_poll: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -536,6 +547,7 @@ const FETCH_KEYS: &[&str] = &[
     "host_interval_ms",
     "max_backoff_secs",
     "full_text",
+    "max_pages_per_poll",
 ];
 const SOURCE_KEYS: &[&str] = &[
     "id",
@@ -772,6 +784,11 @@ impl Validator<'_> {
                 24 * 3600,
             ),
             full_text: f.full_text.unwrap_or(false),
+            max_pages_per_poll: self.positive(
+                f.max_pages_per_poll,
+                "fetch.max_pages_per_poll",
+                DEFAULT_MAX_PAGES_PER_POLL,
+            ) as usize,
         };
 
         let default_cron = match &raw.schedule.default {
@@ -1042,6 +1059,7 @@ impl Validator<'_> {
                     allow_private_addresses: s.allow_private_addresses.unwrap_or(false),
                     timezone,
                     full_text: s.full_text.unwrap_or(fetch.full_text),
+                    max_pages_per_poll: fetch.max_pages_per_poll,
                     full_text_selector,
                 });
             }

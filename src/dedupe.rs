@@ -16,7 +16,8 @@
 //!   full text) when the shorter also starts like the longer;
 //! - precision before recall: short texts, copies published days apart and
 //!   low scores do not merge (a wrong merge hides a story; a missed one only
-//!   shows it twice).
+//!   shows it twice); two texts that open with the same sentence are judged
+//!   on what follows it (a follow-up that repeats a lead is another story).
 
 use std::collections::HashSet;
 
@@ -31,6 +32,17 @@ const BANDS: usize = 16;
 const ROWS: usize = HASHES / BANDS;
 /// Folded characters in the lead key.
 pub const LEAD_CHARS: usize = 30;
+/// Folded characters a text must have after the first sentence it shares
+/// with another before the two can be judged the same story: a follow-up
+/// that repeats yesterday's opening sentence, then says something new, is
+/// a different story, and a summary no longer than that sentence (plus a
+/// few characters) cannot tell which of the two it is.
+pub const LEAD_TAIL: usize = 20;
+/// Such a text ("lead only": fewer than `LEAD_TAIL` characters after the
+/// first sentence it shares with a longer one) joins the longer only when
+/// the two were published this close (seconds): copies of a wire story go
+/// out within hours, the follow-up that repeats a lead comes the next day.
+pub const LEAD_ONLY_WINDOW: i64 = 12 * 3600;
 
 /// Thresholds (`[dedupe]` in the config); the type lives in `model` so
 /// that `config` can build it without importing a later stage.
@@ -188,19 +200,58 @@ pub struct Prepared {
     folded: String,
     chars: usize,
     shingles: Vec<u64>,
+    /// Folded characters in the text's first sentence (up to its first
+    /// 。！？ or line break; all of them when there is none).
+    first_sentence: usize,
+}
+
+/// Where a normalized text's first sentence ends: its first 。！？ or line
+/// break (NFKC has made ！？ into `!` `?`; `.` is left out: it is in
+/// numbers and in "...").
+fn first_sentence_end(text: &str) -> Option<usize> {
+    text.find(['。', '!', '?', '！', '？', '\n'])
 }
 
 impl Prepared {
     pub fn new(text: &str) -> Prepared {
-        Prepared::from_folded(key_form(text))
+        let mut p = Prepared::from_folded(key_form(text));
+        if let Some(end) = first_sentence_end(text) {
+            p.first_sentence = fold(&text[..end]).chars().count().min(p.chars);
+        }
+        p
     }
 
     fn from_folded(folded: String) -> Prepared {
+        let chars = folded.chars().count();
         Prepared {
-            chars: folded.chars().count(),
+            chars,
             shingles: shingles(&folded),
             folded,
+            first_sentence: chars,
         }
+    }
+
+    /// Folded characters after the first sentence.
+    fn tail(&self) -> usize {
+        self.chars - self.first_sentence
+    }
+
+    /// The share of this text's shingles that reach past its first
+    /// sentence that are in `other` (1 when there are none).
+    fn tail_in(&self, other: &Prepared) -> f64 {
+        if self.tail() == 0 {
+            return 1.0;
+        }
+        let tail: String = self
+            .folded
+            .chars()
+            .skip(self.first_sentence.saturating_sub(SHINGLE - 1))
+            .collect();
+        let own = shingles(&tail);
+        if own.is_empty() {
+            return 1.0;
+        }
+        shared(&own, &other.shingles) as f64 / own.len() as f64
     }
 }
 
@@ -239,17 +290,18 @@ fn numbers(folded: &str) -> HashSet<&str> {
 }
 
 /// Are a new copy's text and a stored story's text the same story?
-/// `days_apart` is the gap between their publication dates.
+/// `seconds_apart` is the gap between their publication dates (0 when
+/// one is undated).
 pub fn judge(
     new_text: &str,
     story_text: &str,
-    days_apart: i64,
+    seconds_apart: i64,
     params: &Params,
 ) -> (Verdict, Score) {
     judge_prepared(
         &Prepared::new(new_text),
         &Prepared::new(story_text),
-        days_apart,
+        seconds_apart,
         params,
     )
 }
@@ -258,19 +310,17 @@ pub fn judge(
 pub fn judge_prepared(
     a: &Prepared,
     b: &Prepared,
-    days_apart: i64,
+    seconds_apart: i64,
     params: &Params,
 ) -> (Verdict, Score) {
+    let days_apart = seconds_apart / 86_400;
     let s = score_prepared(a, b);
     let shortest = a.chars.min(b.chars);
     // Copies of one report keep its figures; the shorter one's numbers are
     // all in the longer (a summary, a dropped sentence). Template stories
     // (rates, weather, scores) differ in exactly those.
-    let (short, long) = if a.chars <= b.chars {
-        (&a.folded, &b.folded)
-    } else {
-        (&b.folded, &a.folded)
-    };
+    let (short_p, long_p) = if a.chars <= b.chars { (a, b) } else { (b, a) };
+    let (short, long) = (&short_p.folded, &long_p.folded);
     let long_numbers = numbers(long);
     // A summary cut inside a number ends with part of it: not held against it.
     let cut = short.ends_with(|c: char| c.is_ascii_digit());
@@ -305,15 +355,53 @@ pub fn judge_prepared(
                 missing.join(", ")
             ),
         }
-    } else if s.jaccard >= params.jaccard {
+    } else if s.same_lead
+        && (s.jaccard >= params.jaccard || s.containment >= params.containment)
+        && short_p.tail() < LEAD_TAIL
+        && seconds_apart.abs() > LEAD_ONLY_WINDOW
+    {
+        // The shorter is (nearly) only the opening sentence both share, and
+        // the other came out half a day or more before or after: a summary
+        // of a follow-up that reuses the lead reads the same. Kept apart (a
+        // page fetched for the summary, with `full_text`, tells them apart).
+        Verdict::Different {
+            reason: format!(
+                "they share the first sentence, the shorter has {} characters after it (< {LEAD_TAIL}), and {} h apart: a follow-up may reuse the lead",
+                short_p.tail(),
+                seconds_apart.abs() / 3600
+            ),
+        }
+    } else if s.jaccard >= params.jaccard
+        && !(s.same_lead && short_p.tail_in(long_p) < params.jaccard)
+    {
         Verdict::Same {
             method: "jaccard",
             score: s.jaccard,
         }
     } else if s.same_lead && s.containment >= params.containment {
-        Verdict::Same {
-            method: "containment",
-            score: s.containment,
+        // The whole shorter text must be in the longer, not just the lead
+        // they share: what follows the first sentence too.
+        let tail = short_p.tail_in(long_p);
+        if tail >= params.containment {
+            Verdict::Same {
+                method: "containment",
+                score: s.containment,
+            }
+        } else {
+            Verdict::Different {
+                reason: format!(
+                    "the same first sentence, then other text (containment after it {tail:.2} < {:.2})",
+                    params.containment
+                ),
+            }
+        }
+    } else if s.same_lead && s.jaccard >= params.jaccard {
+        Verdict::Different {
+            reason: format!(
+                "the same first sentence, then other text (after it {:.2} of the shorter in the other < {:.2})",
+                short_p.tail_in(long_p),
+                params.jaccard
+            ),
         }
     } else {
         Verdict::Different {
@@ -397,8 +485,8 @@ pub fn place(
     let mut same: Vec<(&Candidate, &'static str, f64)> = candidates
         .iter()
         .filter_map(|c| {
-            let days = published.map_or(0, |p| (p - c.published) / 86_400);
-            match judge_prepared(&copy, &Prepared::new(&c.text), days, params).0 {
+            let apart = published.map_or(0, |p| p - c.published);
+            match judge_prepared(&copy, &Prepared::new(&c.text), apart, params).0 {
                 Verdict::Same { method, score } => Some((c, method, score)),
                 Verdict::Different { .. } => None,
             }
@@ -480,7 +568,7 @@ mod tests {
     #[test]
     fn a_dropped_sentence_merges_by_jaccard() {
         let edited = FULL.replace("天津市委教育工委常务副书记荆洪阳在讲话中表示,天津把推进京津冀教育科技人才协同发展作为首项任务。", "");
-        let (v, s) = judge(&edited, FULL, 1, &p());
+        let (v, s) = judge(&edited, FULL, DAY, &p());
         assert!(
             matches!(
                 v,
@@ -506,6 +594,83 @@ mod tests {
         assert!(matches!(v, Verdict::Different { .. }), "{v:?} {s:?}");
     }
 
+    /// A report that opens with a long first sentence, and the follow-up
+    /// the next day that repeats that sentence, then says something new.
+    const LEAD: &str = "今天,记者从北京市教委了解到,2023年京津冀教育协同发展工作会议在京召开,三地教育部门负责人和百余所学校的代表参加了会议。";
+
+    fn report_and_follow_up() -> (String, String) {
+        let rest = &FULL[FULL.find('。').map_or(0, |i| i + '。'.len_utf8())..];
+        (
+            format!("{LEAD}{rest}"),
+            format!(
+                "{LEAD}会议通报,今年秋季学期起,三地将互派一百名骨干教师跨省挂职交流,为期一年。首批教师已于本周完成报到,将在数学、物理和信息技术等学科开展联合教研。各校表示,将为挂职教师提供住宿和通勤保障。"
+            ),
+        )
+    }
+
+    #[test]
+    fn a_follow_up_reusing_the_lead_stays_apart() {
+        let (report, fup) = report_and_follow_up();
+        let (v, s) = judge(&fup, &report, DAY, &p());
+        assert!(s.same_lead, "{s:?}");
+        assert!(matches!(v, Verdict::Different { .. }), "{v:?} {s:?}");
+        // A summary no longer than the shared first sentence and a few
+        // characters reads the same whichever story it is of: it joins a
+        // story published within hours (a copy of the same wire story), not
+        // one published the day before (whose lead a follow-up reused).
+        let lead_only = format!("{LEAD}三地将积极推进…");
+        let (v, s) = judge(&lead_only, &report, DAY, &p());
+        assert!(
+            matches!(v, Verdict::Different { ref reason } if reason.contains("first sentence")),
+            "{v:?} {s:?}"
+        );
+        assert!(
+            s.containment >= 0.9,
+            "contained, as before this rule: {s:?}"
+        );
+        let (v, _) = judge(&lead_only, &report, 3 * 3600, &p());
+        assert!(matches!(v, Verdict::Same { .. }), "{v:?}");
+        let (v, _) = judge(&lead_only, &fup, 0, &p());
+        assert!(matches!(v, Verdict::Different { .. }), "{v:?}");
+        // A summary that goes on past the lead joins its own story only:
+        // containment of the whole summary, not just the lead.
+        let summary: String = report.chars().take(100).collect::<String>() + "…";
+        let (v, s) = judge(&summary, &report, 0, &p());
+        assert!(
+            matches!(
+                v,
+                Verdict::Same {
+                    method: "containment",
+                    ..
+                }
+            ),
+            "{v:?} {s:?}"
+        );
+        let (v, s) = judge(&summary, &fup, DAY, &p());
+        assert!(matches!(v, Verdict::Different { .. }), "{v:?} {s:?}");
+        let fup_summary: String = fup.chars().take(100).collect();
+        let (v, s) = judge(&fup_summary, &report, DAY, &p());
+        assert!(matches!(v, Verdict::Different { .. }), "{v:?} {s:?}");
+        let (v, s) = judge(&fup_summary, &fup, 0, &p());
+        assert!(matches!(v, Verdict::Same { .. }), "{v:?} {s:?}");
+    }
+
+    #[test]
+    fn short_texts_sharing_a_long_lead_do_not_merge_by_jaccard() {
+        // Two briefs: the same long opening sentence, a different short
+        // ending each. Jaccard alone would call them one story.
+        let lead = "今年以来,在市委、市政府的坚强领导下,全市上下坚持稳中求进工作总基调,经济运行总体平稳、稳中有进。";
+        let a = format!("{lead}全市新增就业岗位十二万个。");
+        let b = format!("{lead}全市粮食总产量再创新高。");
+        let (v, s) = judge(&a, &b, 0, &p());
+        assert!(s.jaccard >= 0.6, "jaccard alone would merge them: {s:?}");
+        assert!(matches!(v, Verdict::Different { .. }), "{v:?} {s:?}");
+        // The same brief with a word changed still merges.
+        let c = a.replace("十二万个", "十二万多个");
+        let (v, s) = judge(&a, &c, 0, &p());
+        assert!(matches!(v, Verdict::Same { .. }), "{v:?} {s:?}");
+    }
+
     #[test]
     fn template_reports_with_other_figures_do_not_merge() {
         let day = |rate: &str, change: &str| {
@@ -513,7 +678,12 @@ mod tests {
                 "中国外汇交易中心受权公布,今日银行间外汇市场人民币汇率中间价为1美元对人民币{rate}元,较前一交易日{change}个基点,人民币对欧元、日元汇率中间价亦有小幅波动。"
             )
         };
-        let (v, s) = judge(&day("7.1234", "上调32"), &day("7.1198", "下调36"), 1, &p());
+        let (v, s) = judge(
+            &day("7.1234", "上调32"),
+            &day("7.1198", "下调36"),
+            DAY,
+            &p(),
+        );
         assert!(s.jaccard > 0.6, "{s:?}");
         assert!(
             matches!(v, Verdict::Different { ref reason } if reason.contains("figures")),
@@ -523,7 +693,7 @@ mod tests {
 
     #[test]
     fn follow_up_days_later_does_not_merge() {
-        let (v, _) = judge(FULL, FULL, 5, &p());
+        let (v, _) = judge(FULL, FULL, 5 * DAY, &p());
         assert!(matches!(v, Verdict::Different { .. }));
     }
 

@@ -8,8 +8,14 @@
 //! topics and dedupe see it; publish sanitizes it like any feed HTML.
 //!
 //! A page is fetched only for an item the store does not know with the same
-//! raw hash (`Store::known_items`): an unchanged item is never fetched again,
-//! whether its page worked or not; an edited one is.
+//! raw hash (`Store::known_items`): an unchanged item is not fetched again
+//! once its page was fetched (article kept or not) or failed for good (404,
+//! refused by the guard); an edited one is. A fetch that failed for a
+//! reason that may pass (network error, timeout, HTTP 5xx, 429, 408) is
+//! tried again on later polls, `store::PAGE_ATTEMPTS` times in all
+//! (`copies.page_tries`). At most `[fetch] max_pages_per_poll` pages of a
+//! source are fetched in one poll; the others wait for the next polls (and
+//! count as skipped).
 //!
 //! The extractor is `dom_smoothie` (a port of Mozilla's readability.js, kept
 //! up to date). Compared on the 20 real Chinese pages of
@@ -32,9 +38,10 @@ use url::Url;
 use crate::config::Source;
 use crate::decode;
 use crate::dedupe;
+use crate::fetch::FetchError;
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::normalize::{MAX_HTML_DEPTH, Normalizer, too_deep};
-use crate::store::{PageCounts, PollOutcome};
+use crate::store::{PageAttempt, PageCounts, PollOutcome};
 
 /// Article pages of one source fetched at once (the fetcher's per-host limit
 /// and spacing apply on top).
@@ -146,6 +153,19 @@ enum Page {
     /// threads; `None` when dedupe is off).
     Article(String, crate::model::NormalizedItem, Option<Vec<i64>>),
     Failed(String),
+    /// The fetch failed for a reason that may pass: tried again later.
+    Retry(String),
+}
+
+/// May a fetch that failed this way work on a later poll? Network errors,
+/// timeouts, server errors, 429 and 408 may; a 404, a body over the cap, a
+/// refused address will not.
+pub fn worth_retrying(e: &FetchError) -> bool {
+    match e {
+        FetchError::Timeout(_) | FetchError::Network(_) => true,
+        FetchError::Status { status, .. } => *status >= 500 || matches!(status, 408 | 429),
+        FetchError::TooLarge(_) | FetchError::Refused(_) | FetchError::File { .. } => false,
+    }
 }
 
 /// The article of one fetched page for the copy `item`, when it says more
@@ -215,7 +235,8 @@ pub async fn enrich(
     };
     let mut counts = PageCounts::default();
     let mut jobs = Vec::new();
-    for (i, copy) in items.iter().enumerate() {
+    let mut deferred = 0u64;
+    for (i, copy) in items.iter_mut().enumerate() {
         if known.get(copy.key()).map(String::as_str) == Some(copy.raw_hash()) {
             continue;
         }
@@ -226,9 +247,21 @@ pub async fn enrich(
             .and_then(|l| Url::parse(l.trim()).ok())
             .filter(|u| matches!(u.scheme(), "http" | "https"));
         match link {
+            Some(_) if jobs.len() >= source.max_pages_per_poll => {
+                // Fetched on a later poll (`copies.page_tries` = 0).
+                copy.set_page(PageAttempt::Deferred);
+                counts.skipped += 1;
+                deferred += 1;
+            }
             Some(url) => jobs.push((i, url)),
-            None => counts.skipped += 1,
+            None => {
+                copy.set_page(PageAttempt::Done);
+                counts.skipped += 1;
+            }
         }
+    }
+    if deferred > 0 {
+        tracing::info!(source_id = %source.id, deferred, "full text: more new items than max_pages_per_poll; their pages wait for the next polls");
     }
     // A source allowed to reach its own private host may reach it for its
     // pages too, and nothing else (as for its feed).
@@ -273,6 +306,7 @@ pub async fn enrich(
                         Ok(Fetched::NotModified { status, .. }) => {
                             Page::Failed(format!("HTTP {status} without a body"))
                         }
+                        Err(e) if worth_retrying(&e) => Page::Retry(e.to_string()),
                         Err(e) => Page::Failed(e.to_string()),
                     };
                 (i, url, page)
@@ -280,6 +314,7 @@ pub async fn enrich(
         })
         .buffer_unordered(PAGES_IN_FLIGHT);
     let mut found = Vec::new();
+    let mut attempts = Vec::new();
     while let Some((i, url, page)) = done.next().await {
         match page {
             Page::Article(html, norm, keys) => {
@@ -288,7 +323,13 @@ pub async fn enrich(
             }
             Page::Failed(why) => {
                 counts.failed += 1;
+                attempts.push((i, PageAttempt::Done));
                 tracing::info!(source_id = %source.id, url = %url, "full text: {why}; the feed's text is kept");
+            }
+            Page::Retry(why) => {
+                counts.failed += 1;
+                attempts.push((i, PageAttempt::Failed));
+                tracing::info!(source_id = %source.id, url = %url, "full text: {why}; the feed's text is kept, the page is tried again on a later poll");
             }
         }
     }
@@ -296,13 +337,20 @@ pub async fn enrich(
     for (i, html, norm, keys) in found {
         if let Some(copy) = items.get_mut(i) {
             copy.set_full_text(html, norm, keys);
+            copy.set_page(PageAttempt::Done);
+        }
+    }
+    for (i, attempt) in attempts {
+        if let Some(copy) = items.get_mut(i) {
+            copy.set_page(attempt);
         }
     }
     *pages = counts;
     for (label, n) in [
         ("fetched", counts.fetched),
         ("failed", counts.failed),
-        ("skipped", counts.skipped),
+        ("skipped", counts.skipped - deferred),
+        ("deferred", deferred),
     ] {
         metrics::counter!("newsriver_full_text_pages_total", "outcome" => label).increment(n);
     }

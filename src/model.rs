@@ -175,7 +175,7 @@ impl Default for DedupeParams {
             enabled: true,
             jaccard: 0.6,
             containment: 0.9,
-            min_chars: 50,
+            min_chars: 30,
             max_days_apart: 3,
         }
     }

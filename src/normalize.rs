@@ -73,6 +73,17 @@ const INLINE_FOOTER_HEADINGS: &[&str] = &[
     "最近发表",
     "随机阅读",
     "返回搜狐",
+    // The same in Traditional script (Taiwan and Hong Kong outlets).
+    "相關推薦",
+    "相關新聞",
+    "相關閱讀",
+    "相關文章",
+    "延伸閱讀",
+    "推薦閱讀",
+    "熱門推薦",
+    "猜你喜歡",
+    "最近發表",
+    "隨機閱讀",
 ];
 
 /// The boilerplate rules: built-in ones plus the config's `[normalize]`.
@@ -105,29 +116,39 @@ impl Normalizer {
         let inline = INLINE_FOOTER_HEADINGS.join("|");
         let mut footer_headings: Vec<String> =
             FOOTER_HEADINGS.iter().map(|s| s.to_string()).collect();
-        footer_headings.extend(extra.footer_headings.iter().map(|h| fold_heading(&nfkc(h))));
+        footer_headings.extend(
+            extra
+                .footer_headings
+                .iter()
+                .map(|h| simplified(&fold_heading(&nfkc(h))).into_owned()),
+        );
         Normalizer {
             // Applied to the start of the body, after NFKC (so （ is ( and ： is :).
+            // In either script: Taiwan and Hong Kong outlets (cna.com.tw)
+            // print 本報台北9日電 and 記者; a Traditional copy must lose the
+            // same dateline as the Simplified one, or their leads differ.
             datelines: vec![
                 // 中新网北京10月9日电 (记者 杜燕) / 新华社北京10月9日电(记者张三) / 本报北京10月9日讯
                 re(
-                    r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|讯|消息)\s*(?:\((?:记者|通讯员|见习记者|特约记者|实习生|编辑|作者)[^)]{0,40}\)\s*)?(?:记者\s*[\p{Han}\s、]{2,20}?报道\s*[:,]?)?\s*[:,]?\s*",
+                    r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|電|讯|訊|消息)\s*(?:\((?:记者|記者|通讯员|通訊員|见习记者|見習記者|特约记者|特約記者|实习生|實習生|编辑|編輯|作者)[^)]{0,40}\)\s*)?(?:(?:记者|記者)\s*[\p{Han}\s、]{2,20}?(?:报道|報導|報道)\s*[:,]?)?\s*[:,]?\s*",
                 ),
                 // 本报讯 (记者 张三)
                 re(
-                    r"^(?:本报|本刊|本台|本网)[\p{Han}]{0,8}讯\s*(?:\((?:记者|通讯员|见习记者|特约记者|实习生|编辑|作者)[^)]{0,40}\)\s*)?[:,]?\s*",
+                    r"^(?:本报|本報|本刊|本台|本臺|本网|本網)[\p{Han}]{0,8}(?:讯|訊)\s*(?:\((?:记者|記者|通讯员|通訊員|见习记者|見習記者|特约记者|特約記者|实习生|實習生|编辑|編輯|作者)[^)]{0,40}\)\s*)?[:,]?\s*",
                 ),
                 // BEIJING, Oct. 9 (Xinhua) -- / LONDON (Reuters) -
                 re(
                     r"^[A-Z][A-Za-z .,'-]{1,60}?\((?:Reuters|AP|AFP|Xinhua|Bloomberg|UPI|CNN|Kyodo|Yonhap)\)\s*(?:--|-|—|–)\s*",
                 ),
                 // a leftover reporter credit: (记者 张三)
-                re(r"^\((?:记者|通讯员|见习记者|特约记者|实习生)[^)]{0,40}\)\s*"),
+                re(
+                    r"^\((?:记者|記者|通讯员|通訊員|见习记者|見習記者|特约记者|特約記者|实习生|實習生)[^)]{0,40}\)\s*",
+                ),
             ],
             // Whole lines that are credits, not story.
             strip_lines: vec![
                 re(
-                    r"^[\[【(]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|校对|审校|审核|来源|來源|稿件来源|文章来源|本文来源|作者|摄影|图片来源|监制|制作|出品|主编|值班编辑)\s*[:]",
+                    r"^[\[【(]?\s*(?:责任编辑|責任編輯|编辑|編輯|责编|責編|校对|校對|审校|審校|审核|審核|来源|來源|稿件来源|稿件來源|文章来源|文章來源|本文来源|本文來源|作者|摄影|攝影|图片来源|圖片來源|监制|監製|制作|製作|出品|主编|主編|值班编辑|值班編輯)\s*[:]",
                 ),
                 re(r"^[\[【(]\s*完\s*[\]】)]$"),
                 re(r"(?i)^[-—]*\s*end\s*[-—]*$"),
@@ -322,21 +343,52 @@ impl Normalizer {
         doc.root_element().inner_html()
     }
 
-    /// 责任编辑, 来源, 原标题… lines, and the config's `strip_lines`.
-    fn is_credit_line(&self, line: &str) -> bool {
-        let n = line.chars().count();
-        (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(line)))
-            || (n <= 300 && self.long_strip_lines.is_match(line))
-            || self.extra_strip_lines.iter().any(|r| r.is_match(line))
+    /// Where the text after a 原标题 starts, in a line that goes on past the
+    /// title with a paragraph: after the last space within the title's room
+    /// (64 characters), when a sentence of 20 or more characters follows.
+    fn original_title_then_text(&self, line: &str) -> Option<usize> {
+        let m = self.long_strip_lines.find(line)?;
+        let rest = &line[m.end()..];
+        let room = rest.char_indices().nth(64).map_or(rest.len(), |(i, _)| i);
+        let space = rest[..room].rfind(' ')?;
+        let text = rest[space..].trim();
+        (text.chars().count() >= 20 && text.contains(['。', '!', '?'])).then_some(m.end() + space)
     }
 
+    /// 责任编辑, 来源, 原标题… lines, and the config's `strip_lines`.
+    /// Matched in Simplified script (`simplified`: a Traditional page's
+    /// 來源, 記者, 轉發 收藏 lines are the same credit and tool lines); the
+    /// config's own patterns also as written.
+    fn is_credit_line(&self, line: &str) -> bool {
+        let n = line.chars().count();
+        let folded = simplified(line);
+        (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(&folded)))
+            || (n <= 300 && self.long_strip_lines.is_match(&folded))
+            || self
+                .extra_strip_lines
+                .iter()
+                .any(|r| r.is_match(line) || r.is_match(&folded))
+    }
+
+    /// A footer heading in either script: `相關推薦` is `相关推荐`.
     fn is_footer_heading(&self, line: &str) -> bool {
         let h = fold_heading(line);
-        !h.is_empty() && self.footer_headings.contains(&h)
+        !h.is_empty() && self.footer_headings.iter().any(|f| *f == simplified(&h))
     }
 
     /// Removes boilerplate from NFKC'd, trimmed, non-empty lines.
     fn strip_boilerplate(&self, mut lines: Vec<String>, removed: &mut Notes) -> Vec<String> {
+        // 0. "原标题:旧标题  正文…": a page's original title with the first
+        //    paragraph on its line (the spaces between them collapsed). The
+        //    line is not a credit line to drop whole: the title goes, the
+        //    paragraph stays (else this copy loses its opening and no
+        //    longer starts like the others).
+        for line in lines.iter_mut() {
+            if let Some(at) = self.original_title_then_text(line) {
+                removed.push(|| format!("original title {:?}", first_chars(&line[..at], 40)));
+                *line = line[at..].trim().to_string();
+            }
+        }
         // 1. Footers: a heading line ends the story; so does the wire's (完).
         // Where the story ends, and whether a footer heading ends it.
         let mut cut: Option<(usize, bool)> = None;
@@ -1125,6 +1177,84 @@ mod tests {
             "article parentheticals stay: {:?}",
             alone.text
         );
+    }
+
+    #[test]
+    fn traditional_datelines_and_credits_go_as_the_simplified_ones_do() {
+        let n = Normalizer::default();
+        for (simplified, traditional) in [
+            ("本报天津9月3日讯 ", "本報天津9月3日訊 "),
+            (
+                "新华社北京10月9日电（记者张三）",
+                "新華社北京10月9日電（記者張三）",
+            ),
+            ("本报讯（记者 袁剑锋）", "本報訊（記者 袁劍鋒）"),
+        ] {
+            let s = n.normalize(&item(
+                "t",
+                &format!("<p>{simplified}{BODY}</p><p>编辑：李四</p>"),
+            ));
+            let t = n.normalize(&item(
+                "t",
+                &format!("<p>{traditional}{BODY}</p><p>編輯：李四</p>"),
+            ));
+            assert_eq!(s.text, t.text, "{traditional}");
+            assert!(
+                !t.text.contains("編輯") && t.text.starts_with("今天,记者"),
+                "{:?}",
+                t.text
+            );
+        }
+    }
+
+    #[test]
+    fn traditional_footer_headings_end_the_story() {
+        let n = Normalizer::default();
+        let list = "<p>某地舉辦活動吸引眾多市民參與</p><p>另一條新聞的標題在這裡</p>";
+        for heading in ["相關推薦", "延伸閱讀", "熱門文章"] {
+            let own_line = n.normalize(&item("t", &format!("<p>{BODY}</p><p>{heading}</p>{list}")));
+            assert_eq!(own_line.text, BODY.to_lowercase(), "{heading}");
+        }
+        let inline = n.normalize(&item(
+            "t",
+            &format!("{BODY} 相關推薦 某地舉辦活動吸引眾多市民參與"),
+        ));
+        assert_eq!(inline.text, BODY.to_lowercase());
+    }
+
+    #[test]
+    fn an_original_title_on_the_first_paragraphs_line_takes_only_the_title() {
+        let n = Normalizer::default();
+        let plain = n.normalize(&item("t", &format!("<p>{BODY}</p><p>第二段。</p>")));
+        for line in [
+            format!("原标题：三地教育协同会议召开\u{3000}\u{3000}中新网北京10月9日电 {BODY}"),
+            format!("原标题：三地教育 协同会议召开　　{BODY}"),
+        ] {
+            let same_line = n.normalize(&item("t", &format!("<p>{line}</p><p>第二段。</p>")));
+            assert_eq!(same_line.text, plain.text, "{line}");
+        }
+        // A 原标题 line that is only a title still goes whole.
+        let own_line = n.normalize(&item(
+            "t",
+            &format!("<p>原标题：三地教育协同会议召开</p><p>{BODY}</p><p>第二段。</p>"),
+        ));
+        assert_eq!(own_line.text, plain.text);
+    }
+
+    #[test]
+    fn traditional_share_bars_and_date_lines_go_too() {
+        let n = Normalizer::default();
+        let plain = n.normalize(&item("t", &format!("<p>{BODY}</p>")));
+        for line in [
+            "2025年09月01日 10:21 來源:中國新聞網",
+            "澎湃新聞記者 2026年10月14日 20:16",
+            "轉發 收藏 打印 關閉窗口",
+            "掃碼下載客戶端 分享至朋友圈",
+            "責任編輯：張明",
+        ] {
+            let with = n.normalize(&item("t", &format!("<p>{line}</p><p>{BODY}</p>")));
+            assert_eq!(with.text, plain.text, "{line}");
+        }
     }
 
     #[test]

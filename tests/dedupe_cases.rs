@@ -705,3 +705,96 @@ fn traditional_and_simplified_copies_merge_and_a_query_in_either_script_finds_th
     let titles = env.copy_titles("cna");
     assert_eq!(titles, vec!["京津冀教育協同發展工作會議召開".to_string()]);
 }
+
+// ---- issue 14: a follow-up that reuses the lead, in two scripts ---------------
+
+/// A report whose long first sentence a follow-up repeats the next day.
+const TOUR_LEAD: &str = "记者从市文化和旅游局获悉，今年国庆假期全市共接待游客八百六十万人次，实现旅游收入七十二亿元，两项指标均创历史新高。";
+const TOUR_LEAD_TRADITIONAL: &str = "記者從市文化和旅遊局獲悉，今年國慶假期全市共接待遊客八百六十萬人次，實現旅遊收入七十二億元，兩項指標均創歷史新高。";
+const TOUR_REPORT: &[&str] = &[
+    "假期期间，全市各大景区推出夜游、非遗展演等一百多项特色活动，古城景区单日最高接待游客十二万人次。",
+    "文旅部门提醒，秋季出游仍需提前预约，错峰出行，注意安全。",
+];
+const TOUR_REPORT_TRADITIONAL: &str = "假期期間，全市各大景區推出夜遊、非遺展演等一百多項特色活動";
+const TOUR_FOLLOW_UP: &[&str] = &[
+    "不过，记者走访发现，部分景区周边停车难、如厕难问题依然突出，一些游客反映排队时间过长。",
+    "对此，市文旅局表示，将会同交通、城管等部门制定整改方案，并在下月底前完成景区周边停车场扩容。",
+];
+
+/// A report, its copies (full text, a Traditional summary behind a
+/// Traditional dateline, a ~300-character style summary with its
+/// paragraphs glued, a summary that is only the lead published hours
+/// later), and the next day's follow-up that opens with the report's first
+/// sentence (full text, a summary, and a summary that is the lead and four
+/// characters more): two stories, whatever the summaries share.
+#[test]
+fn a_follow_up_reusing_the_lead_stays_apart_and_each_story_keeps_its_summaries() {
+    let report_full = format!(
+        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
+        TOUR_REPORT[0], TOUR_REPORT[1]
+    );
+    let follow_full = format!(
+        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
+        TOUR_FOLLOW_UP[0], TOUR_FOLLOW_UP[1]
+    );
+    let glued = format!(
+        "{TOUR_LEAD}{}{}…",
+        TOUR_REPORT[0],
+        prefix(TOUR_REPORT[1], 12)
+    );
+    let copies = vec![
+        item(
+            "a",
+            "r-full",
+            "国庆假期全市接待游客创新高",
+            &report_full,
+            DAY,
+        ),
+        item(
+            "b",
+            "r-trad",
+            "國慶假期全市接待遊客創新高",
+            &format!("本報訊（記者 王五）{TOUR_LEAD_TRADITIONAL}{TOUR_REPORT_TRADITIONAL}……"),
+            DAY,
+        ),
+        item("c", "r-glued", "国庆假期全市接待游客创新高", &glued, DAY),
+        item(
+            "d",
+            "r-lead",
+            "国庆假期全市接待游客创新高",
+            &format!("{TOUR_LEAD}…"),
+            DAY_LATER,
+        ),
+        item(
+            "a",
+            "f-full",
+            "景区停车难如厕难问题待解",
+            &follow_full,
+            NEXT_DAY,
+        ),
+        item(
+            "d",
+            "f-sum",
+            "景区停车难如厕难问题待解",
+            &format!("{TOUR_LEAD}{}…", prefix(TOUR_FOLLOW_UP[0], 30)),
+            NEXT_DAY,
+        ),
+        item(
+            "e",
+            "f-lead",
+            "景区停车难如厕难问题待解",
+            &format!("{TOUR_LEAD}不过，记者…"),
+            NEXT_DAY,
+        ),
+    ];
+    let groups: Vec<&[&str]> = vec![
+        &["r-full", "r-trad", "r-glued", "r-lead"],
+        &["f-full", "f-sum", "f-lead"],
+    ];
+    assert_eq!(stories_of(&copies, OUTLETS), expect(&groups, &copies));
+    // Summaries first, full texts last: the same two stories.
+    assert_eq!(
+        stories_of(&copies, &["e", "d", "c", "b", "a"]),
+        expect(&groups, &copies)
+    );
+}

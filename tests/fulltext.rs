@@ -244,10 +244,14 @@ fn articles_replace_summaries_and_failures_keep_the_feed_text() {
         "the guard let a redirect through"
     );
 
-    // Known items are not fetched again; an edited one is.
+    // Known items are not fetched again, nor pages that failed for good
+    // (404, refused); the page that timed out is tried again; an edited
+    // item is fetched again.
     env.poll(&[]);
     assert_eq!(server.requests("/a/1.html").len(), 1);
     assert_eq!(server.requests("/gone.html").len(), 1);
+    assert_eq!(server.requests("/hop.html").len(), 1);
+    assert_eq!(server.requests("/slow.html").len(), 2);
     let mut edited = items.clone();
     edited[0].2 = format!("{}（更新）", edited[0].2);
     server.fixed(
@@ -256,10 +260,11 @@ fn articles_replace_summaries_and_failures_keep_the_feed_text() {
     );
     let r = env.poll(&[]);
     assert!(
-        r.stderr.contains("full text: 1 pages fetched, 0 failed"),
-        "{}",
+        r.stderr.contains("full text: 1 pages fetched, 1 failed"),
+        "the edited item's page, and the third and last try of the slow one: {}",
         r.stderr
     );
+    assert_eq!(server.requests("/slow.html").len(), 3);
     assert_eq!(server.requests("/a/1.html").len(), 2);
     assert_eq!(server.requests("/b/2.shtml").len(), 1);
     assert!(stored(&env, "/a/1.html").0.is_some());
@@ -272,7 +277,7 @@ fn articles_replace_summaries_and_failures_keep_the_feed_text() {
         show.stdout
     );
     assert!(
-        show.stdout.contains("full text 1 fetched / 0 failed"),
+        show.stdout.contains("full text 1 fetched / 1 failed"),
         "{}",
         show.stdout
     );
@@ -387,4 +392,204 @@ fn full_text_is_off_by_default_and_a_bad_selector_names_its_line() {
     s.extra = "full_txt = true\n".into();
     let r = Env::new(&[s]).run(&["check"]);
     assert!(r.stderr.contains("full_text"), "{}", r.stderr);
+}
+
+/// An RSS feed of `n` items linking to `/p/{i}.html`, each with a short summary.
+fn numbered_feed(server: &TestServer, n: usize) -> String {
+    let links: Vec<String> = (0..n)
+        .map(|i| server.url(&format!("/p/{i}.html")))
+        .collect();
+    let guids: Vec<String> = (0..n).map(|i| format!("g{i}")).collect();
+    let titles: Vec<String> = (0..n).map(|i| format!("第{i}条新闻")).collect();
+    let summaries: Vec<String> = (0..n).map(|i| format!("第{i}条新闻的摘要。")).collect();
+    let items: Vec<Item<'_>> = (0..n)
+        .map(|i| Item {
+            guid: Some(&guids[i]),
+            link: Some(&links[i]),
+            title: Some(&titles[i]),
+            description: Some(&summaries[i]),
+            pub_date: None,
+        })
+        .collect();
+    rss2("某某新闻网", &items)
+}
+
+/// Article `i`: P3 with its number in front, so that every page differs.
+fn numbered_page(i: usize) -> String {
+    let first = format!("第{i}条：{}", P3[0]);
+    let mut paras: Vec<&str> = vec![&first];
+    paras.extend_from_slice(&P3[1..]);
+    page(1, "charset=utf-8", &format!("第{i}条新闻"), &paras)
+}
+
+#[test]
+fn a_page_that_failed_for_a_passing_reason_is_tried_again_three_times_in_all() {
+    let server = TestServer::start();
+    // /p/0: 503 twice, then the article. /p/1: always 503. /p/2: 404 (for
+    // good). /p/3: the server closes the connection (a network error) once.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c0 = calls.clone();
+    server.route("/p/0.html", move |_| {
+        if c0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+            Response::new(503)
+        } else {
+            Response::ok("text/html; charset=utf-8", numbered_page(0))
+        }
+    });
+    server.fixed("/p/1.html", Response::new(503));
+    server.fixed("/p/2.html", Response::new(404));
+    let c3 = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c3b = c3.clone();
+    server.route("/p/3.html", move |_| {
+        if c3b.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            // Far past the 2 s timeout: a failure that may pass.
+            Response::ok("text/html", numbered_page(3)).delay(Duration::from_secs(4))
+        } else {
+            Response::ok("text/html; charset=utf-8", numbered_page(3))
+        }
+    });
+    server.fixed(
+        "/feed.xml",
+        Response::ok("application/rss+xml", numbered_feed(&server, 4)),
+    );
+    let fetch = "[fetch]\ntimeout_secs = 2\nfull_text = true\n";
+    let mut s = src("zh", &server.url("/feed.xml"));
+    s.extra = "allow_private_addresses = true\n".into();
+    let env = Env::with(fetch, &[s], "");
+    let tries = |i: usize| -> Option<i64> {
+        env.db()
+            .query_row(
+                "SELECT page_tries FROM copies WHERE guid = ?1",
+                [format!("g{i}")],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let full = |i: usize| -> bool {
+        env.copy_html("SELECT body FROM copies WHERE guid = ?1", [format!("g{i}")])
+            .full_html
+            .is_some()
+    };
+
+    let r = env.poll(&[]);
+    assert!(
+        r.stderr.contains("full text: 0 pages fetched, 4 failed"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        (tries(0), tries(1), tries(2), tries(3)),
+        (Some(1), Some(1), None, Some(1))
+    );
+
+    // Second poll: 0 fails again, 3 works now; 2 (404) is not asked again.
+    let r = env.poll(&[]);
+    assert!(
+        r.stderr.contains("full text: 1 pages fetched, 2 failed"),
+        "{}",
+        r.stderr
+    );
+    assert!(full(3) && !full(0));
+    assert_eq!((tries(0), tries(1), tries(3)), (Some(2), Some(2), None));
+
+    // Third poll: the third attempt at 0 gives the article; 1 fails a third time.
+    let r = env.poll(&[]);
+    assert!(
+        r.stderr.contains("full text: 1 pages fetched, 1 failed"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        full(0),
+        "the article replaced the summary on the third attempt"
+    );
+    assert_eq!((tries(0), tries(1)), (None, Some(3)));
+    let text: String = env
+        .db()
+        .query_row(
+            "SELECT s.text FROM stories s JOIN copies c ON c.story = s.sid WHERE c.guid = 'g0'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        text.contains("换乘站六座"),
+        "the story shows the article: {text}"
+    );
+
+    // Given up after three attempts: a fourth poll asks for nothing.
+    let r = env.poll(&[]);
+    assert!(!r.stderr.contains("pages fetched"), "{}", r.stderr);
+    assert_eq!(server.requests("/p/0.html").len(), 3);
+    assert_eq!(server.requests("/p/1.html").len(), 3);
+    assert_eq!(server.requests("/p/2.html").len(), 1);
+    assert_eq!(server.requests("/p/3.html").len(), 2);
+}
+
+#[test]
+fn pages_per_poll_are_capped_and_the_rest_wait_for_later_polls() {
+    let server = TestServer::start();
+    for i in 0..7 {
+        server.fixed(
+            &format!("/p/{i}.html"),
+            Response::ok("text/html; charset=utf-8", numbered_page(i)),
+        );
+    }
+    server.fixed(
+        "/feed.xml",
+        Response::ok("application/rss+xml", numbered_feed(&server, 7)),
+    );
+    let fetch = "[fetch]\nfull_text = true\nmax_pages_per_poll = 3\n";
+    let mut s = src("zh", &server.url("/feed.xml"));
+    s.extra = "allow_private_addresses = true\n".into();
+    let env = Env::with(fetch, &[s], "");
+    let pages_asked = || -> usize {
+        (0..7)
+            .map(|i| server.requests(&format!("/p/{i}.html")).len())
+            .sum()
+    };
+    let with_article = || {
+        (0..7)
+            .filter(|i| {
+                env.copy_html("SELECT body FROM copies WHERE guid = ?1", [format!("g{i}")])
+                    .full_html
+                    .is_some()
+            })
+            .count() as i64
+    };
+
+    let r = env.poll(&[]);
+    assert!(
+        r.stderr
+            .contains("full text: 3 pages fetched, 0 failed, 4 skipped"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!((pages_asked(), with_article()), (3, 3));
+    let r = env.poll(&[]);
+    assert!(
+        r.stderr
+            .contains("full text: 3 pages fetched, 0 failed, 1 skipped"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!((pages_asked(), with_article()), (6, 6));
+    env.poll(&[]);
+    assert_eq!((pages_asked(), with_article()), (7, 7));
+    // All done: nothing more is fetched.
+    let r = env.poll(&[]);
+    assert!(!r.stderr.contains("pages fetched"), "{}", r.stderr);
+    assert_eq!(pages_asked(), 7);
+
+    // `check` refuses a cap below 1 and names the key.
+    let mut s = src("zh", &server.url("/feed.xml"));
+    s.extra = "allow_private_addresses = true\n".into();
+    let bad = Env::with("[fetch]\nmax_pages_per_poll = 0\n", &[s], "");
+    let r = bad.run(&["check"]);
+    assert_ne!(r.code, Some(0));
+    assert!(
+        r.stderr.contains("max_pages_per_poll") && r.stderr.contains("at least 1"),
+        "{}",
+        r.stderr
+    );
 }

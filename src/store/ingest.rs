@@ -521,6 +521,17 @@ pub(super) fn find_story(
     .optional()
 }
 
+/// `copies.page_tries` after a poll, from what it did about the page
+/// (`PageAttempt::code` as parameter `?{param}`): unchanged when not tried,
+/// NULL (nothing pending) when done, one more failure, or pending when put
+/// off.
+fn page_tries(param: usize) -> String {
+    format!(
+        "CASE ?{param} WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
+         WHEN 3 THEN coalesce(page_tries, 0) ELSE page_tries END"
+    )
+}
+
 /// Stores one item: a new copy (of a new or an existing story), a known
 /// copy seen again, or an edited copy.
 pub(super) fn store_item(
@@ -559,18 +570,24 @@ pub(super) fn store_item(
         .optional()?;
 
     match existing {
-        Some((copy_id, _, old_raw, _)) if old_raw == raw_hash => {
-            tx.prepare_cached("UPDATE copies SET last_seen = ?2 WHERE id = ?1")?
-                .execute(params![copy_id, now])?;
+        // Known and unchanged; unless its page, fetched again after a
+        // failure (`page_tries`), gave the article: that is an edit.
+        Some((copy_id, _, old_raw, _)) if old_raw == raw_hash && copy.full_html.is_none() => {
+            tx.prepare_cached(&format!(
+                "UPDATE copies SET last_seen = ?2, page_tries = {} WHERE id = ?1",
+                page_tries(3)
+            ))?
+            .execute(params![copy_id, now, copy.page.code()])?;
             c.items_known = 1;
         }
         Some((copy_id, story, _, old_hash)) => {
             // The outlet edited the item: update the copy in place.
-            tx.prepare_cached(
+            tx.prepare_cached(&format!(
                 "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
                    authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
-                   text_len = ?11 WHERE id = ?1",
-            )?
+                   text_len = ?11, page_tries = {} WHERE id = ?1",
+                page_tries(12)
+            ))?
             .execute(params![
                 copy_id,
                 item.guid,
@@ -582,7 +599,8 @@ pub(super) fn store_item(
                 now,
                 hash,
                 raw_hash,
-                text_len
+                text_len,
+                copy.page.code()
             ])?;
             c.items_updated = 1;
             touched.push(story);
@@ -693,8 +711,9 @@ pub(super) fn store_item(
             }
             tx.prepare_cached("INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
                    authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-                   merge_method, merge_score)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)")?.execute(
+                   merge_method, merge_score, page_tries)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
+                         CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END)")?.execute(
                 params![
                     story_id,
                     source_id,
@@ -711,7 +730,8 @@ pub(super) fn store_item(
                     raw_hash,
                     text_len,
                     method,
-                    score
+                    score,
+                    copy.page.code()
                 ],
             )?;
             c.items_new = 1;

@@ -49,11 +49,12 @@ fn migrations() -> Vec<M<'static>> {
             include_str!("../../migrations/0008_compact.sql"),
             move_bodies_into_frames,
         ),
+        M::up(include_str!("../../migrations/0009_page_retries.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 8;
+const SCHEMA_VERSION: usize = 9;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -81,6 +82,40 @@ fn move_bodies_into_frames(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration
          ALTER TABLE copies DROP COLUMN full_html;",
     )?;
     Ok(())
+}
+
+/// Fetches of an item's page that may fail for a passing reason (network,
+/// timeout, 5xx) before it is given up (`copies.page_tries`, `fulltext`).
+pub const PAGE_ATTEMPTS: i64 = 3;
+
+/// What a poll did about a copy's article page (`fulltext`), kept in
+/// `copies.page_tries` so that a page that could not be fetched this time
+/// is tried again on later polls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PageAttempt {
+    /// Not tried (not a `full_text` source, no usable link, known already).
+    #[default]
+    None,
+    /// Fetched (article kept or not), or failed for good (404, refused):
+    /// nothing pending.
+    Done,
+    /// Failed for a reason that may pass: tried again on a later poll,
+    /// `PAGE_ATTEMPTS` times in all.
+    Failed,
+    /// Put off by `[fetch] max_pages_per_poll`: fetched on a later poll.
+    Deferred,
+}
+
+impl PageAttempt {
+    /// The code the SQL of `ingest::store_item` reads.
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            PageAttempt::None => 0,
+            PageAttempt::Done => 1,
+            PageAttempt::Failed => 2,
+            PageAttempt::Deferred => 3,
+        }
+    }
 }
 
 /// How long a write waits for another connection's write lock before it
@@ -271,6 +306,8 @@ pub struct NewCopy {
     /// The HTML as stored (`body::encode`), when worked out in advance
     /// (`seal`); else the writer encodes it if the copy is new or edited.
     body: Option<Vec<u8>>,
+    /// What this poll did about the item's page.
+    page: PageAttempt,
 }
 
 impl NewCopy {
@@ -283,6 +320,7 @@ impl NewCopy {
             near_keys: None,
             full_html: None,
             body: None,
+            page: PageAttempt::None,
             key,
             item,
             norm,
@@ -337,6 +375,16 @@ impl NewCopy {
                 .map(std::borrow::Cow::Owned)
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
         }
+    }
+
+    /// Records what this poll did about the item's page.
+    pub fn set_page(&mut self, page: PageAttempt) {
+        self.page = page;
+    }
+
+    /// What this poll did about the item's page.
+    pub fn page(&self) -> PageAttempt {
+        self.page
     }
 
     /// The article set by `set_full_text`.

@@ -156,15 +156,21 @@ impl Store {
 
     /// The items stored from `source_id`: item key → raw hash. Read before a
     /// poll's items are prepared, to leave out the work known items do not
-    /// need; the poll's transaction looks each item up again.
+    /// need; the poll's transaction looks each item up again. A copy whose
+    /// article page is still wanted (`copies.page_tries`: put off, or failed
+    /// fewer than `PAGE_ATTEMPTS` times; a copy with its article has none)
+    /// is left out, so that `fulltext` fetches its page again.
     pub fn known_items(
         &self,
         source_id: &str,
     ) -> Result<std::collections::HashMap<String, String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT item_key, raw_hash FROM copies WHERE source_id = ?1")?;
-        let rows = stmt.query_map([source_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT item_key, raw_hash FROM copies WHERE source_id = ?1
+                   AND (page_tries IS NULL OR page_tries >= ?2)",
+        )?;
+        let rows = stmt.query_map(params![source_id, super::PAGE_ATTEMPTS], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
