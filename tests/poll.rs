@@ -1468,7 +1468,10 @@ fn a_database_made_by_the_schema_7_release_migrates_in_place_and_polls_on() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert!(version >= 8, "migrated to the compact schema and on: {version}");
+    assert!(
+        version >= 8,
+        "migrated to the compact schema and on: {version}"
+    );
     let check: String = db
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
