@@ -888,11 +888,63 @@ async fn serve_one(
     }
 }
 
-/// Runs `FeedCache::refresh` on the blocking pool and logs what it did.
+type RenderJob = Box<dyn FnOnce() + Send>;
+
+/// Runs `job` on the one thread that renders feeds, started on first use.
+/// One thread, not whichever blocking thread is free: a render allocates
+/// tens of megabytes (every copy of 50 stories, three formats, gzip and
+/// brotli) and glibc keeps what a thread freed in that thread's arena, so
+/// renders spread over the blocking pool left ~20 MB behind in a new arena
+/// each time (peak RSS of `run` during a cold poll 107 → 161 MB over three
+/// renders; BENCHMARKS.md). On one thread each render reuses the last one's.
+async fn on_render_thread<T: Send + 'static>(
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    static RENDERER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<RenderJob>>> =
+        std::sync::OnceLock::new();
+    let sender = RENDERER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<RenderJob>();
+        std::thread::Builder::new()
+            .name("newsriver-render".into())
+            .spawn(move || {
+                for job in rx {
+                    // A panic is the job's (its reply is dropped: the
+                    // caller sees an error); the thread renders on.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job: RenderJob = Box::new(move || {
+        let _ = reply.send(job());
+    });
+    match sender {
+        Some(tx) => {
+            tx.send(job)
+                .map_err(|_| "the render thread is gone".to_string())?;
+            answer
+                .await
+                .map_err(|_| "feed rendering crashed".to_string())
+        }
+        // No thread could be started: the blocking pool will do.
+        None => {
+            tokio::task::spawn_blocking(job)
+                .await
+                .map_err(|e| e.to_string())?;
+            answer
+                .await
+                .map_err(|_| "feed rendering crashed".to_string())
+        }
+    }
+}
+
+/// Runs `FeedCache::refresh` on the render thread and logs what it did.
 pub async fn refresh_blocking(cache: &Arc<FeedCache>, store: &Arc<Mutex<Store>>) {
     let (cache, store) = (cache.clone(), store.clone());
     let started = std::time::Instant::now();
-    let result = tokio::task::spawn_blocking(move || {
+    let result = on_render_thread(move || {
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
         cache.refresh(&store)
     })
