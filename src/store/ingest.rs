@@ -231,10 +231,26 @@ pub(super) fn record_one(
             for copy in &items {
                 counts += store_item(tx, source_id, copy, now, near, &mut touched)?;
             }
+            // A story whose text and tags stayed as they were keeps its
+            // topics; its feeds still change (one more outlet carried it).
             touched.sort();
-            touched.dedup();
-            for &story in &touched {
-                classify_story(tx, story, classify)?;
+            let mut i = 0;
+            while i < touched.len() {
+                let story = touched[i].story;
+                let mut reclassify = false;
+                while i < touched.len() && touched[i].story == story {
+                    reclassify |= touched[i].reclassify;
+                    i += 1;
+                }
+                if reclassify {
+                    classify_story(tx, story, classify)?;
+                } else {
+                    tx.prepare_cached(
+                        "UPDATE topics SET changed_at = ?2
+                         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
+                    )?
+                    .execute(params![story, Utc::now().timestamp_millis()])?;
+                }
             }
             tx.prepare_cached(
                 "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
@@ -284,6 +300,34 @@ pub(super) fn record_one(
         ],
     )?;
     Ok(counts)
+}
+
+/// A story a poll stored a copy of, and whether its topics must be worked
+/// out again (else only its topics' feeds changed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Touched {
+    story: i64,
+    reclassify: bool,
+}
+
+impl Touched {
+    fn reclassify(story: i64) -> Touched {
+        Touched {
+            story,
+            reclassify: true,
+        }
+    }
+}
+
+/// Whether `story` already has a copy from a source with the same tags as
+/// `source_id` (before the new copy is stored).
+fn same_tags_carried(tx: &Connection, story: i64, source_id: &str) -> rusqlite::Result<bool> {
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM copies c JOIN sources s ON s.id = c.source_id
+                        WHERE c.story = ?1
+                          AND s.tags = (SELECT tags FROM sources WHERE id = ?2))",
+    )?
+    .query_row(params![story, source_id], |r| r.get(0))
 }
 
 /// Source id → its tags.
@@ -540,7 +584,7 @@ pub(super) fn store_item(
     copy: &NewCopy,
     now: i64,
     near: &crate::dedupe::Params,
-    touched: &mut Vec<i64>,
+    touched: &mut Vec<Touched>,
 ) -> rusqlite::Result<PollCounts> {
     let mut c = PollCounts {
         items: 1,
@@ -603,7 +647,7 @@ pub(super) fn store_item(
                 copy.page.code()
             ])?;
             c.items_updated = 1;
-            touched.push(story);
+            touched.push(Touched::reclassify(story));
             let others: i64 = tx
                 .prepare_cached("SELECT count(*) FROM copies WHERE story = ?1 AND id != ?2")?
                 .query_row(params![story, copy_id], |r| r.get(0))?;
@@ -618,7 +662,7 @@ pub(super) fn store_item(
                     .execute(params![copy_id, target])?;
                 tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
                     .execute(params![target, now])?;
-                touched.push(target);
+                touched.push(Touched::reclassify(target));
                 if others == 0 {
                     // The old story disappears from its topics' feeds.
                     tx.prepare_cached(
@@ -660,8 +704,17 @@ pub(super) fn store_item(
                 &candidates,
                 near,
             );
+            // Whether the story's topics must be worked out again: its text
+            // changed, it absorbed another, or this copy's source brings
+            // tags none of its outlets had (topics filter by tags). Else
+            // classifying it again (the writer's largest pure work, a cold
+            // poll's second most frequent statement) would change nothing.
+            let mut reclassify = true;
             let (story_id, method, score) = match placement {
-                Placement::Exact { story } => (story, "exact", 1.0),
+                Placement::Exact { story } => {
+                    reclassify = !same_tags_carried(tx, story, source_id)?;
+                    (story, "exact", 1.0)
+                }
                 Placement::Near {
                     story,
                     method,
@@ -669,9 +722,12 @@ pub(super) fn store_item(
                     absorb,
                     fuller_text,
                 } => {
+                    reclassify = fuller_text
+                        || !absorb.is_empty()
+                        || !same_tags_carried(tx, story, source_id)?;
                     for &(absorbed, s) in &absorb {
                         merge_stories(tx, story, absorbed, s, now)?;
-                        touched.retain(|&t| t != absorbed);
+                        touched.retain(|t| t.story != absorbed);
                         c.stories_bridged += 1;
                     }
                     if fuller_text {
@@ -735,7 +791,10 @@ pub(super) fn store_item(
                 ],
             )?;
             c.items_new = 1;
-            touched.push(story_id);
+            touched.push(Touched {
+                story: story_id,
+                reclassify,
+            });
         }
     }
     Ok(c)

@@ -721,6 +721,83 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_that_changes_neither_text_nor_tags_leaves_topics_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let (none, local, edu): (Vec<String>, Vec<String>, Vec<String>) =
+            (vec![], vec!["local".into()], vec!["edu".into()]);
+        let rows: Vec<SourceRow<'_>> = [("a", &none), ("b", &none), ("c", &local), ("d", &edu)]
+            .into_iter()
+            .map(|(id, tags)| SourceRow {
+                id,
+                name: id,
+                url: "https://example.org/",
+                tags,
+            })
+            .collect();
+        store.sync_sources(&rows).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO topics (slug, fingerprint, changed_at) VALUES ('edu', 'f', 0)",
+                [],
+            )
+            .unwrap();
+        // The topic wants the tag "edu"; every call is counted.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let classify = |v: &StoryView<'_>| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if v.tags.iter().any(|t| t == "edu") {
+                vec!["edu".to_string()]
+            } else {
+                Vec::new()
+            }
+        };
+        let text = "京津冀三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗，首批试点学校名单同时公布。";
+        let near = crate::dedupe::Params::default();
+        let mut poll = |source: &str, guid: &str| {
+            let r = store
+                .record_polls(vec![fetched(source, guid, text)], &classify, &near)
+                .unwrap();
+            assert!(r[0].is_ok(), "{r:?}");
+        };
+        let count = || calls.load(std::sync::atomic::Ordering::SeqCst);
+        poll("a", "1");
+        assert_eq!(count(), 1, "a new story is classified");
+        poll("b", "2");
+        assert_eq!(count(), 1, "same text, same (no) tags: not again");
+        poll("c", "3");
+        assert_eq!(count(), 2, "a new tag: classified again");
+        poll("d", "4");
+        assert_eq!(count(), 3, "the tag the topic wants");
+        let members = |store: &Store| -> (i64, i64) {
+            store
+                .conn
+                .query_row(
+                    "SELECT (SELECT count(*) FROM story_topics WHERE topic = 'edu'),
+                            (SELECT changed_at FROM topics WHERE slug = 'edu')",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        let (n, changed) = members(&store);
+        assert_eq!(n, 1, "the story entered the topic with the tagged copy");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let r = store
+            .record_polls(vec![fetched("a", "5", text)], &classify, &near)
+            .unwrap();
+        assert!(r[0].is_ok());
+        assert_eq!(count(), 3, "not classified again");
+        let (n2, changed2) = members(&store);
+        assert_eq!(n2, 1, "still in its topic");
+        assert!(
+            changed2 > changed,
+            "but the topic's feed changed: one more outlet"
+        );
+    }
+
+    #[test]
     fn a_poll_that_cannot_be_stored_is_rolled_back_alone_in_its_batch() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
