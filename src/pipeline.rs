@@ -153,8 +153,13 @@ struct Prepare<'a> {
 /// memory stays flat however fast feeds arrive.
 const WRITE_QUEUE: usize = 32;
 
-/// Polls stored in one transaction at most.
-const WRITE_BATCH: usize = 16;
+/// Polls stored in one transaction at most: all that queued up. Every
+/// transaction writes each index page it dirtied once more into the WAL,
+/// and a poll's new copies touch index pages all over (content hashes and
+/// near-duplicate keys are random), so bigger groups write fewer pages per
+/// copy: 16 → 32 took a cold poll of 4,000 feeds from 45 s and 57 CPU s to
+/// 35 s and 45 CPU s (BENCHMARKS.md).
+const WRITE_BATCH: usize = WRITE_QUEUE;
 
 /// One poll on its way to the writer, and where its result goes.
 struct WriteJob {
