@@ -150,15 +150,18 @@ struct Prepare<'a> {
 
 /// Polls queued for the writer at most (each holds its prepared copies):
 /// a poll task waits to hand over when the writer is this far behind, so
-/// memory stays flat however fast feeds arrive.
-const WRITE_QUEUE: usize = 32;
+/// memory stays flat however fast feeds arrive (a poll of 40 items holds
+/// ~0.3 MB: peak RSS of a cold poll of 1,000 feeds stayed at 93–98 MB
+/// with 64, as with 32).
+const WRITE_QUEUE: usize = 64;
 
 /// Polls stored in one transaction at most: all that queued up. Every
 /// transaction writes each index page it dirtied once more into the WAL,
 /// and a poll's new copies touch index pages all over (content hashes and
 /// near-duplicate keys are random), so bigger groups write fewer pages per
-/// copy: 16 → 32 took a cold poll of 4,000 feeds from 45 s and 57 CPU s to
-/// 35 s and 45 CPU s (BENCHMARKS.md).
+/// copy. A cold poll of 4,000 feeds: 16 polls 45 s wall and 57 CPU s, 32
+/// polls 34–35 s and 43–45 CPU s, 64 polls 30 s and 39 CPU s, 128 no
+/// better than 64 (BENCHMARKS.md).
 const WRITE_BATCH: usize = WRITE_QUEUE;
 
 /// One poll on its way to the writer, and where its result goes.
