@@ -1331,7 +1331,22 @@ fn rss_fixups(text: &str) -> Option<String> {
 /// downstream (`to_rfc2822` panics on them) ever sees one. Anything not read
 /// is no date (the copy gets "when seen"; `sources test` lists it).
 pub fn timestamp(text: &str, zone: FixedOffset) -> Option<DateTime<Utc>> {
-    read_timestamp(text, zone).filter(possible)
+    read_timestamp(text, zone)
+        .filter(possible)
+        .map(without_leap_second)
+}
+
+/// A leap second (`23:59:60`, which chrono reads as second 59 with a
+/// fraction of 1 s or more) as the last instant of second 59: the store
+/// keeps whole seconds, and written back as `:60` it would read as another
+/// instant than the one stored (found by the round-trip property below).
+fn without_leap_second(d: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike as _;
+    let nanos = d.nanosecond();
+    if nanos < 1_000_000_000 {
+        return d;
+    }
+    d.with_nanosecond(nanos - 1_000_000_000).unwrap_or(d)
 }
 
 /// Years 1–9999: what RFC 2822 and RFC 3339 can write (chrono's
@@ -1767,6 +1782,21 @@ mod date_tests {
             est("Fri, 03 Dec 99 10:00:00 GMT"),
             Some("1999-12-03T10:00:00+00:00".into())
         );
+    }
+
+    #[test]
+    fn a_leap_second_is_second_59() {
+        let want = Utc.with_ymd_and_hms(2016, 12, 31, 23, 59, 59).single();
+        for s in [
+            "2016-12-31T23:59:60Z",
+            "Sat, 31 Dec 2016 23:59:60 +0000",
+            "2016/12/31 23:59:60 Z",
+        ] {
+            let d = timestamp(s, DEFAULT_ZONE);
+            assert_eq!(d, want, "{s}");
+            let d = d.expect("read");
+            assert_eq!(timestamp(&d.to_rfc2822(), DEFAULT_ZONE), want, "{s}");
+        }
     }
 
     #[test]
