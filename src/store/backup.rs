@@ -42,6 +42,7 @@ pub(super) fn open_existing(path: &Path, flags: OpenFlags) -> Result<Connection>
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(
         |source| StoreError::Open {
             path: path.display().to_string(),
+            hint: open_hint(path, &source),
             source,
         },
     )?;

@@ -137,11 +137,13 @@ const WAL_AUTOCHECKPOINT_BYTES: i64 = 10_000 * 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}{hint}", hint = sql_hint(source))]
+    #[error("database {path}: {source}{hint}")]
     Open {
         path: String,
         #[source]
         source: rusqlite::Error,
+        /// What to do about it (`open_hint`), worked out when it happened.
+        hint: String,
     },
     #[error("database {path}: cannot create its folder: {source}")]
     Folder {
@@ -181,6 +183,60 @@ fn sql_hint(e: &rusqlite::Error) -> &'static str {
         Some(rusqlite::ErrorCode::CannotOpen) => " (check the path and its permissions)",
         _ => "",
     }
+}
+
+/// The hint for an error opening the database at `path`. SQLite says only
+/// "unable to open database file" or "attempt to write a readonly
+/// database" whichever of the three files (the database, its `-wal` and
+/// `-shm`) or their folder it could not write; which one depends on what an
+/// earlier process left behind (a `-shm` left by a root process is not
+/// writable by the service user). So look: the first of them this user
+/// cannot write is named.
+pub(super) fn open_hint(path: &Path, e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::{CannotOpen, ReadOnly};
+    if matches!(e.sqlite_error_code(), Some(CannotOpen | ReadOnly))
+        && let Some(what) = unwritable(path)
+    {
+        return format!(
+            " ({what} is read-only for this user; SQLite writes the database and the -wal and -shm files beside it)"
+        );
+    }
+    sql_hint(e).to_string()
+}
+
+/// The first of the database, its `-wal`, its `-shm` and their folder that
+/// exists and that this user may not write, by trying (permission bits do
+/// not tell for root, ACLs or read-only mounts). Nothing is changed: files
+/// are opened for writing without truncating, and the folder is tried with
+/// a temporary file that is removed at once.
+fn unwritable(path: &Path) -> Option<String> {
+    let denied = |r: std::io::Result<()>| {
+        matches!(r, Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied
+            || e.raw_os_error() == Some(30 /* EROFS */))
+    };
+    let mut side = path.as_os_str().to_owned();
+    let files = ["", "-wal", "-shm"].map(|suffix| {
+        side.push(suffix);
+        let p = std::path::PathBuf::from(&side);
+        side = path.as_os_str().to_owned();
+        p
+    });
+    for f in &files {
+        if f.exists() && denied(std::fs::OpenOptions::new().write(true).open(f).map(|_| ())) {
+            return Some(f.display().to_string());
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    denied(
+        tempfile::Builder::new()
+            .prefix(".newsriver-probe")
+            .tempfile_in(dir)
+            .map(|_| ()),
+    )
+    .then(|| format!("its folder {}", dir.display()))
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -15,6 +15,7 @@ impl Store {
         }
         let open_err = |source| StoreError::Open {
             path: shown.clone(),
+            hint: open_hint(path, &source),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
