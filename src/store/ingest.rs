@@ -52,21 +52,38 @@ impl Store {
         near: &crate::dedupe::Params,
     ) -> Result<Vec<Result<PollCounts>>> {
         let now = ts(Utc::now());
-        let mut tx = self.conn.transaction()?;
-        let mut results = Vec::with_capacity(polls.len());
-        for poll in polls {
-            let sp = tx.savepoint()?;
-            match record_one(&sp, poll, now, classify, near) {
-                Ok(counts) => {
-                    sp.commit()?;
-                    results.push(Ok(counts));
-                }
-                // Dropping the savepoint rolls this poll back.
-                Err(e) => results.push(Err(e.into())),
-            }
+        let Store { conn, near: index } = self;
+        if near.enabled {
+            index.ensure(conn)?;
         }
-        tx.commit()?;
-        Ok(results)
+        // The index follows the transaction: what a poll rolled back, or a
+        // group that did not commit, leaves it too.
+        let result = (|| {
+            let mut tx = conn.transaction()?;
+            let mut results = Vec::with_capacity(polls.len());
+            for poll in polls {
+                let sp = tx.savepoint()?;
+                let mark = index.mark();
+                match record_one(&sp, index, poll, now, classify, near) {
+                    Ok(counts) => {
+                        sp.commit()?;
+                        results.push(Ok(counts));
+                    }
+                    // Dropping the savepoint rolls this poll back.
+                    Err(e) => {
+                        index.rollback_to(mark);
+                        results.push(Err(e.into()));
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(results)
+        })();
+        match result {
+            Ok(_) => index.commit(),
+            Err(_) => index.rollback_to(0),
+        }
+        result
     }
 
     /// Brings topic membership in line with the configured topics: topics
@@ -140,20 +157,29 @@ impl Store {
     /// Indexes stories stored before near-duplicate detection existed (or
     /// before a threshold change made them long enough). Returns how many.
     pub fn backfill_near_keys(&mut self, keys: &dyn Fn(&str) -> Vec<i64>) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let Store { conn, near: index } = self;
+        index.ensure(conn)?;
+        let tx = conn.transaction()?;
         let mut done = 0;
         {
-            let mut stmt = tx.prepare("SELECT sid, text FROM stories WHERE near_indexed = 0")?;
+            let mut stmt = tx.prepare("SELECT sid, text FROM stories WHERE near_keys IS NULL")?;
             let rows: Vec<(i64, String)> = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             for (id, text) in rows {
                 let k = keys(&text);
-                index_story(&tx, id, &k)?;
+                if let Err(e) = index_story(&tx, index, id, &k) {
+                    index.rollback_to(0);
+                    return Err(e.into());
+                }
                 done += usize::from(!k.is_empty());
             }
         }
-        tx.commit()?;
+        if let Err(e) = tx.commit() {
+            index.rollback_to(0);
+            return Err(e.into());
+        }
+        index.commit();
         Ok(done)
     }
 }
@@ -162,6 +188,7 @@ impl Store {
 /// `dedupe::place`), topic membership of the stories touched, the poll log.
 pub(super) fn record_one(
     tx: &Connection,
+    index: &mut NearIndex,
     poll: PollToStore,
     now: i64,
     classify: Classify<'_>,
@@ -229,7 +256,7 @@ pub(super) fn record_one(
             counts.pages_skipped = pages.skipped;
             let mut touched = Vec::new();
             for copy in &items {
-                counts += store_item(tx, source_id, copy, now, near, &mut touched)?;
+                counts += store_item(tx, index, source_id, copy, now, near, &mut touched)?;
             }
             // A story whose text and tags stayed as they were keeps its
             // topics; its feeds still change (one more outlet carried it).
@@ -441,60 +468,82 @@ pub(super) fn keys_of(text: &str, near: &crate::dedupe::Params) -> Vec<i64> {
     }
 }
 
-/// Adds a story's index keys (`dedupe::index_keys`) and marks it indexed.
-pub(super) fn index_story(tx: &Connection, story: i64, keys: &[i64]) -> rusqlite::Result<()> {
-    let mut stmt =
-        tx.prepare_cached("INSERT OR IGNORE INTO near_keys (key, story) VALUES (?1, ?2)")?;
-    for k in keys {
-        stmt.execute(params![k, story])?;
+/// Adds index keys (`dedupe::index_keys`) to a story: to the keys in its
+/// row (which also marks it indexed) and to the index in memory.
+pub(super) fn index_story(
+    tx: &Connection,
+    index: &mut NearIndex,
+    story: i64,
+    keys: &[i64],
+) -> rusqlite::Result<()> {
+    let old: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT near_keys FROM stories WHERE sid = ?1")?
+        .query_row([story], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let had = old.as_deref().map(near::decode_keys).unwrap_or_default();
+    let mut fresh: Vec<i64> = keys
+        .iter()
+        .copied()
+        .filter(|k| had.binary_search(k).is_err())
+        .collect();
+    fresh.sort_unstable();
+    fresh.dedup();
+    if old.is_none() || !fresh.is_empty() {
+        let all = [had.as_slice(), fresh.as_slice()].concat();
+        tx.prepare_cached("UPDATE stories SET near_keys = ?2 WHERE sid = ?1")?
+            .execute(params![story, near::encode_keys(&all)])?;
+        index.add(&fresh, story);
     }
-    tx.prepare_cached("UPDATE stories SET near_indexed = 1 WHERE sid = ?1")?
-        .execute([story])?;
     Ok(())
 }
 
-/// Index rows read per key: the newest stories under each key (the
-/// highest `sid`: keys increase as stories are stored). A key that
-/// thousands of stories share (a feed whose items all open alike) would
-/// otherwise make every lookup read them all, quadratic over a poll.
-pub(super) const ROWS_PER_KEY: usize = 32;
-
-/// The lookup of `candidates` for `n` keys: the cap is in the query, per
-/// key, before any grouping.
-pub(super) fn candidates_sql(n: usize) -> String {
-    let per_key = format!(
-        "SELECT story FROM (SELECT story FROM near_keys WHERE key = ? ORDER BY story DESC LIMIT {ROWS_PER_KEY})"
-    );
-    let union = vec![per_key.as_str(); n].join(" UNION ALL ");
-    format!(
-        "SELECT s.sid, s.text, s.published, s.first_seen FROM
-           (SELECT story, count(*) AS shared FROM ({union}) GROUP BY story
-            ORDER BY shared DESC, story DESC LIMIT 21) k
-         JOIN stories s ON s.sid = k.story ORDER BY k.shared DESC, k.story DESC"
-    )
-}
-
 /// Stories sharing an index key with `keys` (at most 20, most keys shared
-/// first), from the newest `ROWS_PER_KEY` stories under each key.
+/// first, then the newest), from the newest `near::ROWS_PER_KEY` stories under
+/// each key; read from `stories` (an index entry whose story is gone is
+/// dropped here).
 pub(super) fn candidates(
     conn: &Connection,
+    index: &NearIndex,
     keys: &[i64],
     not: Option<i64>,
 ) -> rusqlite::Result<Vec<Candidate>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let mut stmt = conn.prepare_cached(&candidates_sql(keys.len()))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(keys.iter()), |r| {
-        Ok(Candidate {
-            id: r.get(0)?,
-            text: r.get(1)?,
-            published: r.get(2)?,
-            first_seen: r.get(3)?,
-        })
-    })?;
-    let mut out: Vec<Candidate> = rows.collect::<rusqlite::Result<_>>()?;
-    out.retain(|c| Some(c.id) != not);
+    let mut found = Vec::with_capacity(keys.len() * 2);
+    for &k in keys {
+        index.stories(k, &mut found);
+    }
+    found.sort_unstable();
+    // (keys shared, sid), most shared then newest first.
+    let mut ranked: Vec<(usize, i64)> = found
+        .chunk_by(|a, b| a == b)
+        .map(|run| (run.len(), run[0]))
+        .collect();
+    ranked.sort_unstable_by(|a, b| b.cmp(a));
+    ranked.truncate(21);
+    let mut stmt =
+        conn.prepare_cached("SELECT text, published, first_seen FROM stories WHERE sid = ?1")?;
+    let mut out = Vec::with_capacity(ranked.len());
+    for (_, sid) in ranked {
+        if Some(sid) == not {
+            continue;
+        }
+        if let Some(c) = stmt
+            .query_row([sid], |r| {
+                Ok(Candidate {
+                    id: sid,
+                    text: r.get(0)?,
+                    published: r.get(1)?,
+                    first_seen: r.get(2)?,
+                })
+            })
+            .optional()?
+        {
+            out.push(c);
+        }
+    }
     out.truncate(20);
     Ok(out)
 }
@@ -509,6 +558,7 @@ pub(super) fn candidates(
 /// date win, and its entry leaves the topic feeds.
 pub(super) fn merge_stories(
     tx: &Connection,
+    index: &mut NearIndex,
     survivor: i64,
     absorbed: i64,
     score: f64,
@@ -524,10 +574,15 @@ pub(super) fn merge_stories(
          WHERE story = ?2",
         params![survivor, absorbed, score],
     )?;
-    tx.execute(
-        "INSERT OR IGNORE INTO near_keys (key, story) SELECT key, ?1 FROM near_keys WHERE story = ?2",
-        params![survivor, absorbed],
-    )?;
+    // The survivor is found by the absorbed story's keys from now on.
+    let absorbed_keys: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT near_keys FROM stories WHERE sid = ?1")?
+        .query_row([absorbed], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if let Some(blob) = absorbed_keys {
+        index_story(tx, index, survivor, &near::decode_keys(&blob))?;
+    }
     tx.execute(
         "INSERT OR IGNORE INTO story_topics (topic, story)
          SELECT topic, ?1 FROM story_topics WHERE story = ?2",
@@ -545,7 +600,8 @@ pub(super) fn merge_stories(
          WHERE stories.sid = ?1",
         params![survivor, absorbed, now],
     )?;
-    // Its remaining index keys and topic rows go by ON DELETE CASCADE.
+    // Its topic rows go by ON DELETE CASCADE; its entries in the index in
+    // memory name a story no longer there, and `candidates` drops them.
     tx.execute("DELETE FROM stories WHERE sid = ?1", [absorbed])?;
     Ok(())
 }
@@ -580,6 +636,7 @@ fn page_tries(param: usize) -> String {
 /// copy seen again, or an edited copy.
 pub(super) fn store_item(
     tx: &Connection,
+    index: &mut NearIndex,
     source_id: &str,
     copy: &NewCopy,
     now: i64,
@@ -692,7 +749,7 @@ pub(super) fn store_item(
                 (None, None) => keys_of(&norm.text, near),
             };
             let candidates = if exact.is_none() && near.enabled {
-                candidates(tx, &keys, None)?
+                candidates(tx, index, &keys, None)?
             } else {
                 Vec::new()
             };
@@ -726,7 +783,7 @@ pub(super) fn store_item(
                         || !absorb.is_empty()
                         || !same_tags_carried(tx, story, source_id)?;
                     for &(absorbed, s) in &absorb {
-                        merge_stories(tx, story, absorbed, s, now)?;
+                        merge_stories(tx, index, story, absorbed, s, now)?;
                         touched.retain(|t| t.story != absorbed);
                         c.stories_bridged += 1;
                     }
@@ -738,16 +795,18 @@ pub(super) fn store_item(
                         )?
                         .execute(params![story, norm.text, hash])?;
                     }
-                    index_story(tx, story, &keys)?;
+                    index_story(tx, index, story, &keys)?;
                     (story, method, score)
                 }
                 Placement::New => {
-                    tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at)
-                         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6)")?.execute(
-                        params![hash, norm.title, item.link, norm.text, published, now],
+                    // Its keys go in with the row (`index_story` would
+                    // read it back first).
+                    tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
+                         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)")?.execute(
+                        params![hash, norm.title, item.link, norm.text, published, now, near::encode_keys(&keys)],
                     )?;
                     let story = tx.last_insert_rowid();
-                    index_story(tx, story, &keys)?;
+                    index.add(&keys, story);
                     c.stories_new = 1;
                     (story, "first", 1.0)
                 }

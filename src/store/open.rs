@@ -92,7 +92,10 @@ impl Store {
                 path: shown,
                 source,
             })?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            near: Default::default(),
+        })
     }
 
     /// A read-only connection to an existing database, for readers that
@@ -101,7 +104,10 @@ impl Store {
     pub fn open_reader(path: &Path) -> Result<Store> {
         let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.pragma_update(None, "cache_size", -8 * 1024)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            near: Default::default(),
+        })
     }
 
     /// Inserts new sources and refreshes the name and URL of known ones.

@@ -269,13 +269,16 @@ impl Store {
             .conn
             .query_row("SELECT sid FROM stories WHERE id = ?1", [not], |r| r.get(0))
             .optional()?;
+        // A reader's own index, built for this one question.
+        let mut index = NearIndex::default();
+        index.ensure(&self.conn)?;
         let mut out = Vec::new();
         for Candidate {
             id: sid,
             text,
             published,
             ..
-        } in candidates(&self.conn, keys, not)?
+        } in candidates(&self.conn, &index, keys, not)?
         {
             let (id, title): (String, String) = self.conn.query_row(
                 "SELECT id, title FROM stories WHERE sid = ?1",

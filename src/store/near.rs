@@ -1,0 +1,321 @@
+//! The near-duplicate index in memory: index key → the stories carrying it.
+//!
+//! Each story keeps its keys (`dedupe::index_keys` of every text it was
+//! indexed under) in its own row, `stories.near_keys`, a blob of sorted
+//! little-endian i64s (`encode_keys`); this index is built from those blobs
+//! when the writer first needs it and kept up to date by the writer as it
+//! stores. Hand-written: no crate holds "newest stories under a key" with
+//! savepoint rollback.
+//!
+//! Why not a table (as `near_keys (key, story)` was until migration 0010):
+//! index keys are random, so each group transaction dirtied nearly every
+//! leaf page of that table, and SQLite wrote them all to the WAL again at
+//! every commit, then back into the database at every checkpoint. At
+//! 4,000 feeds (924k keys) that was the largest part of the writer's time,
+//! and what made a poll's cost per item grow with the database
+//! (BENCHMARKS.md, "The near-duplicate index in memory"). The blobs sit in
+//! the story's row, which the writer updates anyway, and stories are
+//! written in `sid` order.
+//!
+//! Entries are never removed: a story deleted (retention, purge, absorbed
+//! by a merge) leaves entries that name a `sid` no longer in `stories`,
+//! and `candidates` drops them when it reads the rows. A `sid` SQLite
+//! hands out again (it can reuse the highest after a delete) only adds a
+//! wrong candidate, which the judge (`dedupe::place`) compares by text like
+//! any other. The index is rebuilt whenever another connection has written
+//! to the database (`PRAGMA data_version`), so a `poll` run beside the
+//! daemon's idle times is seen, and after retention.
+
+use std::collections::HashMap;
+
+use rusqlite::Connection;
+
+/// Index entries read per key: the newest stories under each key (the
+/// highest `sid`). A key that thousands of stories share (a feed whose
+/// items all open alike) would otherwise make every lookup read them all,
+/// quadratic over a poll.
+pub(super) const ROWS_PER_KEY: usize = 32;
+
+/// Additions kept in the hash map before they are merged into the sorted
+/// arrays (a merge is linear in the index: ~5 ms per million entries).
+const DELTA_MERGE: usize = 1 << 16;
+
+#[derive(Default)]
+pub(super) struct NearIndex {
+    /// (key, sid) sorted by key then sid, as two arrays (12 bytes an entry).
+    keys: Vec<i64>,
+    sids: Vec<u32>,
+    /// Entries added since the last merge, by key.
+    delta: HashMap<i64, Vec<u32>>,
+    delta_len: usize,
+    /// Keys added in the open transaction, in order: a savepoint rolled
+    /// back takes its entries back out (`rollback_to`).
+    undo: Vec<i64>,
+    /// Keys whose entries in `delta` grew past `4 × ROWS_PER_KEY`: trimmed
+    /// to the newest at the next commit (lookups read no more).
+    hot: Vec<i64>,
+    /// `PRAGMA data_version` when the index was built.
+    data_version: i64,
+    loaded: bool,
+}
+
+/// The keys of a story as stored in `stories.near_keys`.
+pub(super) fn encode_keys(keys: &[i64]) -> Vec<u8> {
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted.iter().flat_map(|k| k.to_le_bytes()).collect()
+}
+
+/// The keys in a `stories.near_keys` blob (a trailing partial key, which
+/// this program never writes, is ignored).
+pub(super) fn decode_keys(blob: &[u8]) -> Vec<i64> {
+    blob.chunks_exact(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            i64::from_le_bytes(b)
+        })
+        .collect()
+}
+
+/// `sid` as the index keeps it. A database with more than four billion
+/// stories is beyond this program; such a story is not indexed.
+fn small(sid: i64) -> Option<u32> {
+    u32::try_from(sid).ok()
+}
+
+impl NearIndex {
+    /// Builds the index from the stories' blobs unless it is up to date:
+    /// built, and no other connection has written since.
+    pub(super) fn ensure(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        // Entries left by a transaction that never finished (a panic in the
+        // writer): start again from what is stored.
+        if self.loaded && version == self.data_version && self.undo.is_empty() {
+            return Ok(());
+        }
+        *self = NearIndex::default();
+        let started = std::time::Instant::now();
+        let mut pairs: Vec<(i64, u32)> = Vec::new();
+        let mut stmt =
+            conn.prepare("SELECT sid, near_keys FROM stories WHERE near_keys IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let Some(sid) = small(r.get(0)?) else {
+                continue;
+            };
+            let blob = r.get_ref(1)?.as_blob_or_null()?.unwrap_or_default();
+            pairs.extend(decode_keys(blob).into_iter().map(|k| (k, sid)));
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        (self.keys, self.sids) = pairs.into_iter().unzip();
+        self.data_version = version;
+        self.loaded = true;
+        tracing::debug!(
+            entries = self.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "near-duplicate index built from the stored keys"
+        );
+        Ok(())
+    }
+
+    /// Adds `sid` under each of `keys` (in the open transaction).
+    pub(super) fn add(&mut self, keys: &[i64], sid: i64) {
+        let Some(sid) = small(sid) else { return };
+        for &k in keys {
+            let v = self.delta.entry(k).or_default();
+            v.push(sid);
+            if v.len() == 4 * ROWS_PER_KEY {
+                self.hot.push(k);
+            }
+            self.undo.push(k);
+            self.delta_len += 1;
+        }
+    }
+
+    /// Where a savepoint starts, for `rollback_to`.
+    pub(super) fn mark(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Takes out what was added since `mark` (its savepoint rolled back).
+    pub(super) fn rollback_to(&mut self, mark: usize) {
+        while self.undo.len() > mark {
+            let Some(k) = self.undo.pop() else { break };
+            if let Some(v) = self.delta.get_mut(&k) {
+                v.pop();
+                if v.is_empty() {
+                    self.delta.remove(&k);
+                }
+            }
+            self.delta_len -= 1;
+        }
+    }
+
+    /// The transaction committed: what it added stays.
+    pub(super) fn commit(&mut self) {
+        self.undo.clear();
+        for k in std::mem::take(&mut self.hot) {
+            if let Some(v) = self.delta.get_mut(&k) {
+                v.sort_unstable_by(|a, b| b.cmp(a));
+                v.dedup();
+                let keep = v.len().min(2 * ROWS_PER_KEY);
+                self.delta_len -= v.len() - keep;
+                v.truncate(keep);
+            }
+        }
+        if self.delta_len >= DELTA_MERGE {
+            self.merge_delta();
+        }
+    }
+
+    /// Moves the hash map's entries into the sorted arrays: a merge from
+    /// the back, in place (the arrays grow once, nothing is copied twice).
+    fn merge_delta(&mut self) {
+        let mut add: Vec<(i64, u32)> = self
+            .delta
+            .drain()
+            .flat_map(|(k, v)| v.into_iter().map(move |s| (k, s)))
+            .collect();
+        self.delta_len = 0;
+        add.sort_unstable();
+        let old = self.keys.len();
+        self.keys.resize(old + add.len(), 0);
+        self.sids.resize(old + add.len(), 0);
+        let (mut i, mut j, mut w) = (old, add.len(), old + add.len());
+        while j > 0 {
+            if i > 0 && (self.keys[i - 1], self.sids[i - 1]) > add[j - 1] {
+                i -= 1;
+                w -= 1;
+                self.keys[w] = self.keys[i];
+                self.sids[w] = self.sids[i];
+            } else {
+                j -= 1;
+                w -= 1;
+                (self.keys[w], self.sids[w]) = add[j];
+            }
+        }
+    }
+
+    /// The newest `ROWS_PER_KEY` stories under `key` (highest `sid`
+    /// first; keys only grow with new stories, so the newest are the
+    /// likeliest).
+    pub(super) fn stories(&self, key: i64, out: &mut Vec<i64>) {
+        let limit = ROWS_PER_KEY;
+        let mut found: Vec<u32> = self.newest_in_base(key, limit).to_vec();
+        if let Some(v) = self.delta.get(&key) {
+            found.extend_from_slice(v);
+        }
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        found.dedup();
+        out.extend(found.into_iter().take(limit).map(i64::from));
+    }
+
+    /// The base's newest `limit` entries under `key` (sorted by sid
+    /// within a key, so the last ones).
+    fn newest_in_base(&self, key: i64, limit: usize) -> &[u32] {
+        let from = self.keys.partition_point(|&k| k < key);
+        let to = from + self.keys[from..].partition_point(|&k| k == key);
+        &self.sids[to.saturating_sub(limit).max(from)..to]
+    }
+
+    /// Entries one lookup of `key` reads.
+    #[cfg(test)]
+    fn read_cost(&self, key: i64) -> usize {
+        self.newest_in_base(key, ROWS_PER_KEY).len() + self.delta.get(&key).map_or(0, Vec::len)
+    }
+
+    /// Entries held.
+    pub(super) fn len(&self) -> usize {
+        self.keys.len() + self.delta_len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn under(index: &NearIndex, key: i64) -> Vec<i64> {
+        let mut out = Vec::new();
+        index.stories(key, &mut out);
+        out
+    }
+
+    #[test]
+    fn keys_round_trip_sorted_without_repeats() {
+        let blob = encode_keys(&[5, -3, 5, i64::MAX, 0]);
+        assert_eq!(blob.len(), 32);
+        assert_eq!(decode_keys(&blob), vec![-3, 0, 5, i64::MAX]);
+        assert_eq!(decode_keys(&blob[..13]), vec![-3]);
+    }
+
+    #[test]
+    fn a_rolled_back_savepoint_takes_its_entries_out_and_a_commit_keeps_them() {
+        let mut index = NearIndex::default();
+        index.add(&[1, 2], 10);
+        let mark = index.mark();
+        index.add(&[2, 3], 11);
+        assert_eq!(under(&index, 2), vec![11, 10]);
+        index.rollback_to(mark);
+        assert_eq!(under(&index, 2), vec![10]);
+        assert_eq!(under(&index, 3), Vec::<i64>::new());
+        index.commit();
+        assert_eq!(index.len(), 2);
+        assert_eq!(under(&index, 1), vec![10]);
+    }
+
+    #[test]
+    fn merged_entries_are_found_as_before_newest_first_and_capped() {
+        let mut index = NearIndex::default();
+        for sid in 1..=40 {
+            index.add(&[7, sid * 100], sid);
+        }
+        index.commit();
+        let before: Vec<i64> = under(&index, 7);
+        index.merge_delta();
+        assert!(index.delta.is_empty());
+        assert!(index.keys.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(under(&index, 7), before);
+        assert_eq!(before.len(), 32);
+        assert_eq!(before[0], 40);
+        assert_eq!(under(&index, 500), vec![5]);
+        // More after the merge: both parts are read.
+        index.add(&[7], 41);
+        index.add(&[6], 3);
+        index.commit();
+        assert_eq!(under(&index, 7)[..2], [41, 40]);
+        index.merge_delta();
+        assert_eq!(under(&index, 6), vec![3]);
+        assert_eq!(under(&index, 7)[..2], [41, 40]);
+        assert_eq!(index.len(), 82);
+    }
+
+    #[test]
+    fn a_key_shared_by_thousands_of_stories_costs_no_more_to_look_up() {
+        let mut index = NearIndex::default();
+        for sid in 1..=3_000 {
+            index.add(&[7], sid);
+            if sid % 500 == 0 {
+                index.commit();
+            }
+            if sid == 1_500 {
+                index.merge_delta();
+            }
+        }
+        index.commit();
+        assert!(
+            index.read_cost(7) <= 3 * ROWS_PER_KEY,
+            "{}",
+            index.read_cost(7)
+        );
+        let newest = under(&index, 7);
+        assert_eq!(newest.len(), ROWS_PER_KEY);
+        assert_eq!(newest[0], 3_000);
+        assert_eq!(newest[ROWS_PER_KEY - 1], 3_000 - ROWS_PER_KEY as i64 + 1);
+        index.merge_delta();
+        assert!(index.read_cost(7) <= ROWS_PER_KEY);
+        assert_eq!(under(&index, 7), newest);
+    }
+}
