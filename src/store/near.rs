@@ -40,13 +40,47 @@ pub(super) const ROWS_PER_KEY: usize = 32;
 /// arrays (a merge is linear in the index: ~5 ms per million entries).
 const DELTA_MERGE: usize = 1 << 16;
 
+/// Bits of a key that pick its bucket in `NearIndex::starts`.
+const BUCKET_BITS: u32 = 16;
+
+/// Keys are hashes already (uniform): the delta map uses them as they are
+/// instead of hashing them again with SipHash.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_i64(&mut self, k: i64) {
+        self.0 = k as u64;
+    }
+}
+
+type KeyMap<V> = HashMap<i64, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// A key's bucket: its top bits, with the sign bit flipped so that buckets
+/// follow the keys' signed order.
+fn bucket(key: i64) -> usize {
+    (((key as u64) ^ (1 << 63)) >> (64 - BUCKET_BITS)) as usize
+}
+
 #[derive(Default)]
 pub(super) struct NearIndex {
     /// (key, sid) sorted by key then sid, as two arrays (12 bytes an entry).
     keys: Vec<i64>,
     sids: Vec<u32>,
+    /// Where each bucket's keys start in `keys` (one more entry than
+    /// buckets): a lookup searches ~14 neighbouring keys, not all of them
+    /// (a binary search over millions was a cache miss per step).
+    starts: Vec<u32>,
     /// Entries added since the last merge, by key.
-    delta: HashMap<i64, Vec<u32>>,
+    delta: KeyMap<Vec<u32>>,
     delta_len: usize,
     /// Keys added in the open transaction, in order: a savepoint rolled
     /// back takes its entries back out (`rollback_to`).
@@ -111,6 +145,7 @@ impl NearIndex {
         pairs.sort_unstable();
         pairs.dedup();
         (self.keys, self.sids) = pairs.into_iter().unzip();
+        self.rebuild_starts();
         self.data_version = version;
         self.loaded = true;
         tracing::debug!(
@@ -197,6 +232,34 @@ impl NearIndex {
                 (self.keys[w], self.sids[w]) = add[j];
             }
         }
+        // A pair in both parts (not written so, but cheap to rule out):
+        // once.
+        let mut kept = 0;
+        for i in 0..self.keys.len() {
+            if kept == 0
+                || (self.keys[i], self.sids[i]) != (self.keys[kept - 1], self.sids[kept - 1])
+            {
+                self.keys[kept] = self.keys[i];
+                self.sids[kept] = self.sids[i];
+                kept += 1;
+            }
+        }
+        self.keys.truncate(kept);
+        self.sids.truncate(kept);
+        self.rebuild_starts();
+    }
+
+    fn rebuild_starts(&mut self) {
+        let buckets = 1usize << BUCKET_BITS;
+        self.starts.clear();
+        self.starts.reserve(buckets + 1);
+        let mut i = 0;
+        for b in 0..=buckets {
+            while i < self.keys.len() && bucket(self.keys[i]) < b {
+                i += 1;
+            }
+            self.starts.push(i as u32);
+        }
     }
 
     /// The newest `ROWS_PER_KEY` stories under `key` (highest `sid`
@@ -204,20 +267,38 @@ impl NearIndex {
     /// likeliest).
     pub(super) fn stories(&self, key: i64, out: &mut Vec<i64>) {
         let limit = ROWS_PER_KEY;
-        let mut found: Vec<u32> = self.newest_in_base(key, limit).to_vec();
-        if let Some(v) = self.delta.get(&key) {
-            found.extend_from_slice(v);
+        let base = self.newest_in_base(key, limit);
+        let delta = self.delta.get(&key).map_or(&[][..], Vec::as_slice);
+        if delta.is_empty() {
+            // Sorted ascending and without repeats already.
+            out.extend(base.iter().rev().map(|&s| i64::from(s)));
+            return;
         }
+        let from = out.len();
+        out.extend(base.iter().chain(delta).map(|&s| i64::from(s)));
+        let found = &mut out[from..];
         found.sort_unstable_by(|a, b| b.cmp(a));
-        found.dedup();
-        out.extend(found.into_iter().take(limit).map(i64::from));
+        let mut kept = 0;
+        for i in 0..found.len() {
+            if kept < limit && (kept == 0 || found[i] != found[kept - 1]) {
+                found[kept] = found[i];
+                kept += 1;
+            }
+        }
+        out.truncate(from + kept);
     }
 
     /// The base's newest `limit` entries under `key` (sorted by sid
     /// within a key, so the last ones).
     fn newest_in_base(&self, key: i64, limit: usize) -> &[u32] {
-        let from = self.keys.partition_point(|&k| k < key);
-        let to = from + self.keys[from..].partition_point(|&k| k == key);
+        if self.keys.is_empty() {
+            return &[];
+        }
+        let b = bucket(key);
+        let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        let span = &self.keys[lo..hi];
+        let from = lo + span.partition_point(|&k| k < key);
+        let to = from + self.keys[from..hi].partition_point(|&k| k == key);
         &self.sids[to.saturating_sub(limit).max(from)..to]
     }
 
@@ -290,6 +371,28 @@ mod tests {
         assert_eq!(under(&index, 6), vec![3]);
         assert_eq!(under(&index, 7)[..2], [41, 40]);
         assert_eq!(index.len(), 82);
+    }
+
+    #[test]
+    fn keys_of_every_sign_and_size_are_found_after_a_merge_and_a_rebuild() {
+        let mut index = NearIndex::default();
+        let mut x: u64 = 0x1234_5678;
+        let mut keys = vec![i64::MIN, -1, 0, 1, i64::MAX, i64::MIN + 1, i64::MAX - 1];
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            keys.push(x as i64);
+        }
+        for (sid, &k) in keys.iter().enumerate() {
+            index.add(&[k], sid as i64 + 1);
+        }
+        index.commit();
+        index.merge_delta();
+        for (sid, &k) in keys.iter().enumerate() {
+            assert_eq!(under(&index, k), vec![sid as i64 + 1], "key {k}");
+        }
+        assert_eq!(under(&index, 12_345), Vec::<i64>::new());
     }
 
     #[test]
