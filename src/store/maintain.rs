@@ -73,6 +73,7 @@ impl Store {
         tx.execute("DELETE FROM temp.purge_touched", [])?;
         tx.execute("DELETE FROM sources WHERE id = ?1", params![id])?;
         tx.commit()?;
+        self.near.forget(stories);
         Ok((copies, stories))
     }
 }
@@ -107,6 +108,7 @@ impl Store {
             params![ts(cutoff), limit as i64],
         )?;
         tx.commit()?;
+        self.near.forget(ids.len());
         Ok(Pruned {
             stories: ids.len() as u64,
             polls: polls as u64,

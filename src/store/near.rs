@@ -90,6 +90,10 @@ pub(super) struct NearIndex {
     hot: Vec<i64>,
     /// `PRAGMA data_version` when the index was built.
     data_version: i64,
+    /// Stories the index was built with, and those deleted since
+    /// (`forget`): their entries stay until the next build.
+    built_with: usize,
+    forgotten: usize,
     loaded: bool,
 }
 
@@ -126,7 +130,11 @@ impl NearIndex {
         let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         // Entries left by a transaction that never finished (a panic in the
         // writer): start again from what is stored.
-        if self.loaded && version == self.data_version && self.undo.is_empty() {
+        if self.loaded
+            && version == self.data_version
+            && self.undo.is_empty()
+            && (self.forgotten == 0 || self.forgotten * 8 < self.built_with)
+        {
             return Ok(());
         }
         *self = NearIndex::default();
@@ -135,7 +143,9 @@ impl NearIndex {
         let mut stmt =
             conn.prepare("SELECT sid, near_keys FROM stories WHERE near_keys IS NOT NULL")?;
         let mut rows = stmt.query([])?;
+        let mut stories = 0;
         while let Some(r) = rows.next()? {
+            stories += 1;
             let Some(sid) = small(r.get(0)?) else {
                 continue;
             };
@@ -147,6 +157,7 @@ impl NearIndex {
         (self.keys, self.sids) = pairs.into_iter().unzip();
         self.rebuild_starts();
         self.data_version = version;
+        self.built_with = stories;
         self.loaded = true;
         tracing::debug!(
             entries = self.len(),
@@ -154,6 +165,14 @@ impl NearIndex {
             "near-duplicate index built from the stored keys"
         );
         Ok(())
+    }
+
+    /// `n` stories were deleted (retention, purge): once they are an
+    /// eighth of the stories the index was built with, the next `ensure`
+    /// builds it again, so a daemon that runs for months with retention
+    /// does not keep the keys of every story it ever stored.
+    pub(super) fn forget(&mut self, n: usize) {
+        self.forgotten += n;
     }
 
     /// Adds `sid` under each of `keys` (in the open transaction).
@@ -393,6 +412,33 @@ mod tests {
             assert_eq!(under(&index, k), vec![sid as i64 + 1], "key {k}");
         }
         assert_eq!(under(&index, 12_345), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn deleting_an_eighth_of_the_stories_makes_the_next_ensure_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("t.db")).unwrap();
+        conn.execute_batch("CREATE TABLE stories (sid INTEGER PRIMARY KEY, near_keys BLOB)")
+            .unwrap();
+        for sid in 1..=16 {
+            conn.execute(
+                "INSERT INTO stories VALUES (?1, ?2)",
+                rusqlite::params![sid, encode_keys(&[sid, 100])],
+            )
+            .unwrap();
+        }
+        let mut index = NearIndex::default();
+        index.ensure(&conn).unwrap();
+        assert_eq!(index.len(), 32);
+        conn.execute("DELETE FROM stories WHERE sid <= 2", [])
+            .unwrap();
+        index.forget(1);
+        index.ensure(&conn).unwrap();
+        assert_eq!(index.len(), 32, "one of 16 gone: kept");
+        index.forget(1);
+        index.ensure(&conn).unwrap();
+        assert_eq!(index.len(), 28, "two of 16 gone: built again");
+        assert_eq!(under(&index, 100).len(), 14);
     }
 
     #[test]
