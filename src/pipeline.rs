@@ -3,7 +3,9 @@
 //! the stages.
 //!
 //! Concurrency: sources are polled as one stream with `buffer_unordered`
-//! (`[fetch].concurrency` in flight; `per_host` is enforced inside `fetch`).
+//! (`[fetch].concurrency` being fetched and prepared; `per_host` is
+//! enforced inside `fetch`); a poll handed to the writer frees its place
+//! and waits for its commit outside that bound (`Poller::hand_over`).
 //! CPU work (decode, parse, normalize, near-duplicate keys) runs on the
 //! blocking pool, reading through read-only connections (`Readers`); the
 //! writes go through a bounded channel to one writer thread (`Writer`),
@@ -151,17 +153,24 @@ struct Prepare<'a> {
 /// Polls queued for the writer at most (each holds its prepared copies):
 /// a poll task waits to hand over when the writer is this far behind, so
 /// memory stays flat however fast feeds arrive (a poll of 40 items holds
-/// ~0.3 MB: peak RSS of a cold poll of 1,000 feeds stayed at 93–98 MB
-/// with 64, as with 32).
-const WRITE_QUEUE: usize = 64;
+/// ~0.3 MB). `poll` hands a source over and frees its fetch place at once
+/// (`Poller::hand_over`), so up to `concurrency` polls being prepared, this
+/// many queued and a group being stored are held at a time: 32 here, with
+/// `concurrency` 32, gave a cold poll of the 1,000-feed synthetic farm
+/// 4.82 s mean wall and 1.57–1.65 CPU ÷ wall (4 runs) against 5.16 s and
+/// 1.55–1.57 when the place was held until the commit; peak RSS 128 MB
+/// instead of 111. 16 saved 8 MB and lost the gain (BENCHMARKS.md).
+const WRITE_QUEUE: usize = 32;
 
 /// Polls stored in one transaction at most: all that queued up. Every
 /// transaction writes each index page it dirtied once more into the WAL,
-/// and a poll's new copies touch index pages all over (content hashes and
-/// near-duplicate keys are random), so bigger groups write fewer pages per
-/// copy. A cold poll of 4,000 feeds: 16 polls 45 s wall and 57 CPU s, 32
-/// polls 34–35 s and 43–45 CPU s, 64 polls 30 s and 39 CPU s, 128 no
-/// better than 64 (BENCHMARKS.md).
+/// and a poll's new copies touch index pages all over (content hashes are
+/// random), so bigger groups write fewer pages per copy. Measured before
+/// the near-duplicate index moved to memory, with the near-duplicate keys
+/// a table of random keys: a cold poll of 4,000 feeds: 16 polls 45 s wall
+/// and 57 CPU s, 32 polls 34–35 s and 43–45 CPU s, 64 polls 30 s and 39
+/// CPU s (BENCHMARKS.md). Since, with 32 and polls handed over at once:
+/// 27.7 s and 39 CPU s.
 const WRITE_BATCH: usize = WRITE_QUEUE;
 
 /// One poll on its way to the writer, and where its result goes.
@@ -233,15 +242,65 @@ impl Writer {
 
     /// Stores `poll` (with others queued at the same time); the counts once
     /// committed, and how many polls that commit held.
+    #[cfg(test)]
     async fn store(&self, poll: PollToStore) -> Result<(PollCounts, usize), PipelineError> {
-        let gone = || PipelineError::Writer("the writer thread has stopped".into());
+        Writer::committed(self.submit(poll).await?).await
+    }
+
+    /// Queues `poll` for the writer (waiting while the queue is full); the
+    /// answer comes once it is committed (`committed`).
+    async fn submit(&self, poll: PollToStore) -> Result<Commit, PipelineError> {
         let (done, result) = tokio::sync::oneshot::channel();
         self.queue
             .send(WriteJob { poll, done })
             .await
-            .map_err(|_| gone())?;
-        let (counts, batch) = result.await.map_err(|_| gone())?;
+            .map_err(|_| writer_gone())?;
+        Ok(result)
+    }
+
+    /// The counts of a submitted poll once committed, and how many polls
+    /// that commit held.
+    async fn committed(commit: Commit) -> Result<(PollCounts, usize), PipelineError> {
+        let (counts, batch) = commit.await.map_err(|_| writer_gone())?;
         Ok((counts.map_err(PipelineError::Writer)?, batch))
+    }
+}
+
+/// The writer's answer to one submitted poll.
+type Commit = tokio::sync::oneshot::Receiver<(Result<PollCounts, String>, usize)>;
+
+fn writer_gone() -> PipelineError {
+    PipelineError::Writer("the writer thread has stopped".into())
+}
+
+/// A poll handed to the writer and not yet committed
+/// (`Poller::hand_over`): what its report needs once it is.
+pub struct HandedOver {
+    commit: Commit,
+    id: String,
+    url: String,
+    outcome: SourceOutcome,
+    bytes: u64,
+    duration: Duration,
+    /// A large body's share of the memory budget, kept until its items
+    /// are stored (see `fetch::Body::budget`).
+    budget: Option<crate::fetch::BodyBudget>,
+}
+
+impl HandedOver {
+    /// The poll's report, once the writer has committed it.
+    pub async fn committed(self) -> Result<SourceReport, PipelineError> {
+        let (counts, _batch) = Writer::committed(self.commit).await?;
+        drop(self.budget);
+        record_metrics(&self.id, &self.outcome, &counts, self.bytes, self.duration);
+        Ok(SourceReport {
+            id: self.id,
+            url: self.url,
+            outcome: self.outcome,
+            counts,
+            bytes: self.bytes,
+            duration_ms: self.duration.as_millis() as u64,
+        })
     }
 }
 
@@ -309,11 +368,24 @@ impl Poller {
     ) -> Result<PollReport, PipelineError> {
         let started = Instant::now();
         let mut report = PollReport::default();
-        let mut stream = futures::stream::iter(sources)
-            .map(|s| self.poll_source(s))
+        // `concurrency` sources are fetched and prepared at once; a source
+        // handed to the writer frees its place at once, so fetching and
+        // preparing go on while the writer commits (when the place was
+        // kept until the commit, the writer's group was all the work
+        // there was, and the two stages took turns).
+        let mut handing = futures::stream::iter(sources)
+            .map(|s| self.hand_over(s))
             .buffer_unordered(self.concurrency);
-        while let Some(r) = stream.next().await {
-            let r = r?;
+        let mut committing = futures::stream::FuturesUnordered::new();
+        loop {
+            let r = tokio::select! {
+                Some(h) = handing.next() => {
+                    committing.push(h?.committed());
+                    continue;
+                }
+                Some(r) = committing.next() => r?,
+                else => break,
+            };
             on_done(&r);
             report.counts += r.counts;
             report.bytes += r.bytes;
@@ -326,6 +398,12 @@ impl Poller {
 
     /// Fetches, decodes, parses, normalizes and stores one source.
     pub async fn poll_source(&self, source: Source) -> Result<SourceReport, PipelineError> {
+        self.hand_over(source).await?.committed().await
+    }
+
+    /// Fetches, decodes, parses and normalizes one source and queues it for
+    /// the writer; `HandedOver::committed` waits for the commit.
+    pub async fn hand_over(&self, source: Source) -> Result<HandedOver, PipelineError> {
         let started_at = Utc::now();
         let started = Instant::now();
         let id = source.id.0.clone();
@@ -456,24 +534,23 @@ impl Poller {
             },
         };
         let duration = started.elapsed();
-        let (counts, _batch) = self
+        let commit = self
             .writer
-            .store(PollToStore {
+            .submit(PollToStore {
                 source_id: id.clone(),
                 started: started_at,
                 duration_ms: duration.as_millis() as u64,
                 outcome,
             })
             .await?;
-        drop(budget);
-        record_metrics(&id, &report_outcome, &counts, bytes, duration);
-        Ok(SourceReport {
+        Ok(HandedOver {
+            commit,
             id,
             url: source.url.to_string(),
             outcome: report_outcome,
-            counts,
             bytes,
-            duration_ms: duration.as_millis() as u64,
+            duration,
+            budget,
         })
     }
 }

@@ -1568,3 +1568,84 @@ fn a_database_made_by_the_schema_7_release_migrates_in_place_and_polls_on() {
     assert!(sources.contains(&"c"), "{old}");
     assert_eq!(old["topics"], story["topics"]);
 }
+
+/// A source handed to the writer frees its fetch place at once: with
+/// `concurrency = 1` and the database's write lock held by another
+/// process, `poll` still fetches and prepares the other sources (queued
+/// for the writer) instead of waiting for the first one's commit; when the
+/// lock goes, every source is stored.
+#[test]
+fn sources_handed_to_the_writer_free_their_fetch_place_while_it_waits() {
+    let server = TestServer::start();
+    let feed = |name: &str| {
+        rss2(
+            name,
+            &[Item {
+                guid: Some(name),
+                title: Some(name),
+                description: Some("京津冀教育协同发展工作会议在京召开，三地将推进教育融合发展。"),
+                ..Default::default()
+            }],
+        )
+    };
+    // The first answer comes late, so the test can take the write lock
+    // after `poll` has recorded its sources and before it stores anything.
+    server.fixed(
+        "/f0",
+        Response::ok(RSS_TYPE, feed("f0")).delay(Duration::from_millis(800)),
+    );
+    for i in 1..4 {
+        server.fixed(
+            &format!("/f{i}"),
+            Response::ok(RSS_TYPE, feed(&format!("f{i}"))),
+        );
+    }
+    let sources: Vec<Src> = (0..4)
+        .map(|i| src(&format!("f{i}"), &server.url(&format!("/f{i}"))))
+        .collect();
+    let env = Env::with(
+        &FETCH.replace("concurrency = 16", "concurrency = 1"),
+        &sources,
+        "",
+    );
+    env.create_db();
+    let mut child = binary()
+        .arg("--config")
+        .arg(&env.config)
+        .arg("poll")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &dyn Fn() -> bool| {
+        let until = Instant::now() + Duration::from_secs(20);
+        while !what() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        what()
+    };
+    assert!(
+        wait_for(&|| server.requests("/f0").len() == 1),
+        "f0 never fetched"
+    );
+    let lock = rusqlite::Connection::open(env.db_path()).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let others = || (1..4).all(|i| server.requests(&format!("/f{i}")).len() == 1);
+    // Within the writer's 5 s busy timeout.
+    let until = Instant::now() + Duration::from_secs(3);
+    while !others() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let fetched_while_locked = others();
+    lock.execute_batch("ROLLBACK").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        fetched_while_locked,
+        "the other sources waited for the first one's commit"
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(env.copies(), 4);
+    for i in 0..4 {
+        assert_eq!(env.poll_outcomes(&format!("f{i}")), ["ok"]);
+    }
+}
