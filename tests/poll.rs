@@ -1609,7 +1609,7 @@ fn sources_handed_to_the_writer_free_their_fetch_place_while_it_waits() {
         "",
     );
     env.create_db();
-    let mut child = binary()
+    let child = binary()
         .arg("--config")
         .arg(&env.config)
         .arg("poll")
