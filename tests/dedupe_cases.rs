@@ -800,3 +800,64 @@ fn a_follow_up_reusing_the_lead_stays_apart_and_each_story_keeps_its_summaries()
         expect(&groups, &copies)
     );
 }
+
+/// `stories explain` lists the stories that were candidates and judged
+/// different: a follow-up that reuses a report's lead (found by the lead
+/// key, kept apart by the rest of its text) names the report.
+#[test]
+fn explain_names_the_report_whose_lead_a_follow_up_reuses_as_a_near_miss() {
+    let report = format!(
+        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
+        TOUR_REPORT[0], TOUR_REPORT[1]
+    );
+    let follow = format!(
+        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
+        TOUR_FOLLOW_UP[0], TOUR_FOLLOW_UP[1]
+    );
+    let env = Env::new(&[]);
+    let xml = rss2(
+        "outlet a",
+        &[
+            Item {
+                guid: Some("r"),
+                title: Some("国庆假期全市接待游客创新高"),
+                description: Some(&report),
+                pub_date: Some(DAY),
+                ..Default::default()
+            },
+            Item {
+                guid: Some("f"),
+                title: Some("景区停车难如厕难问题待解"),
+                description: Some(&follow),
+                pub_date: Some(NEXT_DAY),
+                ..Default::default()
+            },
+        ],
+    );
+    std::fs::write(env.path("a.xml"), xml).unwrap();
+    env.write_config(FETCH, &[src("a", &env.file_url("a.xml"))], "");
+    env.poll(&[]);
+    let stories = env.export(&[]);
+    assert_eq!(stories.len(), 2, "{stories:?}");
+    let id_of = |title: &str| {
+        stories
+            .iter()
+            .find(|s| s["title"] == title)
+            .and_then(|s| s["id"].as_str())
+            .unwrap_or_else(|| panic!("no story {title}: {stories:?}"))
+            .to_string()
+    };
+    let (report_id, follow_id) = (
+        id_of("国庆假期全市接待游客创新高"),
+        id_of("景区停车难如厕难问题待解"),
+    );
+    let run = env.run(&["stories", "explain", &follow_id]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let misses = run
+        .stdout
+        .split("near misses")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(misses.contains(&report_id[..16]), "{run:?}");
+    assert!(misses.contains("国庆假期全市接待游客创新高"), "{run:?}");
+}

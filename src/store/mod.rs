@@ -960,5 +960,12 @@ mod tests {
             ids(candidates(&store.conn, &built, &[7, 8], None).unwrap()),
             [3, 4, 2]
         );
+        // So does one built for these keys only, without the others.
+        let asked = NearIndex::of_keys(&store.conn, &[7, 8]).unwrap();
+        assert_eq!(asked.len(), 4);
+        assert_eq!(
+            ids(candidates(&store.conn, &asked, &[7, 8], None).unwrap()),
+            [3, 4, 2]
+        );
     }
 }

@@ -175,6 +175,30 @@ impl NearIndex {
         self.forgotten += n;
     }
 
+    /// An index of only the entries under `keys`, read by one pass over
+    /// the stored keys: for a single question (`stories explain`), without
+    /// the memory of the whole index.
+    pub(super) fn of_keys(conn: &Connection, keys: &[i64]) -> rusqlite::Result<NearIndex> {
+        let mut wanted = keys.to_vec();
+        wanted.sort_unstable();
+        let mut index = NearIndex::default();
+        let mut stmt =
+            conn.prepare("SELECT sid, near_keys FROM stories WHERE near_keys IS NOT NULL")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let blob = r.get_ref(1)?.as_blob_or_null()?.unwrap_or_default();
+            let hits: Vec<i64> = decode_keys(blob)
+                .into_iter()
+                .filter(|k| wanted.binary_search(k).is_ok())
+                .collect();
+            if !hits.is_empty() {
+                index.add(&hits, r.get(0)?);
+            }
+        }
+        index.commit();
+        Ok(index)
+    }
+
     /// Adds `sid` under each of `keys` (in the open transaction).
     pub(super) fn add(&mut self, keys: &[i64], sid: i64) {
         let Some(sid) = small(sid) else { return };

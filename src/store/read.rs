@@ -269,9 +269,8 @@ impl Store {
             .conn
             .query_row("SELECT sid FROM stories WHERE id = ?1", [not], |r| r.get(0))
             .optional()?;
-        // A reader's own index, built for this one question.
-        let mut index = NearIndex::default();
-        index.ensure(&self.conn)?;
+        // An index of these keys only, built for this one question.
+        let index = NearIndex::of_keys(&self.conn, keys)?;
         let mut out = Vec::new();
         for Candidate {
             id: sid,
