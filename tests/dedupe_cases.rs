@@ -723,6 +723,12 @@ const TOUR_FOLLOW_UP: &[&str] = &[
     "对此，市文旅局表示，将会同交通、城管等部门制定整改方案，并在下月底前完成景区周边停车场扩容。",
 ];
 
+/// The full text of the report or the follow-up: the shared lead, then
+/// the story's own two paragraphs.
+fn tour_full(rest: &[&str]) -> String {
+    format!("<p>{TOUR_LEAD}{}</p><p>{}</p>", rest[0], rest[1])
+}
+
 /// A report, its copies (full text, a Traditional summary behind a
 /// Traditional dateline, a ~300-character style summary with its
 /// paragraphs glued, a summary that is only the lead published hours
@@ -731,14 +737,7 @@ const TOUR_FOLLOW_UP: &[&str] = &[
 /// characters more): two stories, whatever the summaries share.
 #[test]
 fn a_follow_up_reusing_the_lead_stays_apart_and_each_story_keeps_its_summaries() {
-    let report_full = format!(
-        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
-        TOUR_REPORT[0], TOUR_REPORT[1]
-    );
-    let follow_full = format!(
-        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
-        TOUR_FOLLOW_UP[0], TOUR_FOLLOW_UP[1]
-    );
+    let (report_full, follow_full) = (tour_full(TOUR_REPORT), tour_full(TOUR_FOLLOW_UP));
     let glued = format!(
         "{TOUR_LEAD}{}{}…",
         TOUR_REPORT[0],
@@ -806,14 +805,7 @@ fn a_follow_up_reusing_the_lead_stays_apart_and_each_story_keeps_its_summaries()
 /// key, kept apart by the rest of its text) names the report.
 #[test]
 fn explain_names_the_report_whose_lead_a_follow_up_reuses_as_a_near_miss() {
-    let report = format!(
-        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
-        TOUR_REPORT[0], TOUR_REPORT[1]
-    );
-    let follow = format!(
-        "<p>{TOUR_LEAD}{}</p><p>{}</p>",
-        TOUR_FOLLOW_UP[0], TOUR_FOLLOW_UP[1]
-    );
+    let (report, follow) = (tour_full(TOUR_REPORT), tour_full(TOUR_FOLLOW_UP));
     let env = Env::new(&[]);
     let xml = rss2(
         "outlet a",

@@ -24,7 +24,9 @@
 //! wrong candidate, which the judge (`dedupe::place`) compares by text like
 //! any other. The index is rebuilt whenever another connection has written
 //! to the database (`PRAGMA data_version`), so a `poll` run beside the
-//! daemon's idle times is seen, and after retention.
+//! daemon's idle times is seen, and once retention or a purge on this
+//! connection has deleted an eighth of the stories it was built with
+//! (`forget`).
 
 use std::collections::HashMap;
 
