@@ -14,9 +14,10 @@ use crate::config::{Config, Source};
 use crate::edit::{ConfigEdit, EditError, NewSource};
 use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::normalize::Normalizer;
+use crate::parse;
+use crate::pipeline::{FeedRead, ReadAs, read_feed};
 use crate::query::{Query, normalize_term};
-use crate::store::{SourceStatus, Store};
-use crate::{decode, parse};
+use crate::store::{Reader, SourceStatus};
 
 /// A time as printed by the admin commands: UTC, and saying so.
 fn when(t: Option<DateTime<Utc>>) -> String {
@@ -38,6 +39,18 @@ fn width(s: &str) -> usize {
     crate::printable::width(&escape_line(s))
 }
 
+/// Why a read command of `admin` failed: the exit code follows the kind
+/// (`cli::Exit`: a name not in the config is a config error, 2; a
+/// database that cannot be read a runtime error, 1).
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No such source or topic in the config.
+    #[error("{0}")]
+    Unknown(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 #[derive(Serialize)]
 struct ListedSource<'a> {
     id: &'a str,
@@ -49,14 +62,19 @@ struct ListedSource<'a> {
     status: SourceStatus,
 }
 
-/// `sources list`: one line (or JSON object) per configured source.
+/// `sources list`: one line (or JSON object) per configured source. With
+/// no database yet (`store` None), from the config alone: every source
+/// "never" polled.
 pub fn sources_list(
     config: &Config,
-    store: &Store,
+    store: Option<&Reader>,
     tag: Option<&str>,
     json: bool,
 ) -> crate::store::Result<String> {
-    let status = store.source_status()?;
+    let status = match store {
+        Some(store) => store.source_status()?,
+        None => Default::default(),
+    };
     let sources: Vec<&Source> = config
         .sources
         .iter()
@@ -137,15 +155,23 @@ pub fn sources_list(
 }
 
 /// `sources show ID`: everything known of one source, and its recent polls.
-pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, String> {
-    let source = config
-        .source(id)
-        .ok_or_else(|| format!("no source with id {id:?} in {}", config.path.display()))?;
-    let st = store
-        .source_status()
-        .map_err(|e| e.to_string())?
-        .remove(id)
-        .unwrap_or_default();
+/// With no database yet (`store` None), what the config says and "never
+/// polled".
+pub fn sources_show(
+    config: &Config,
+    store: Option<&Reader>,
+    id: &str,
+) -> Result<String, AdminError> {
+    let source = config.source(id).ok_or_else(|| {
+        AdminError::Unknown(format!(
+            "no source with id {id:?} in {}",
+            config.path.display()
+        ))
+    })?;
+    let st = match store {
+        Some(store) => store.source_status()?.remove(id).unwrap_or_default(),
+        None => SourceStatus::default(),
+    };
     let mut out = String::new();
     let row = |out: &mut String, k: &str, v: &str| {
         let _ = writeln!(out, "  {k:<26}{}", escape_line(v));
@@ -263,7 +289,10 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
     if let Some(note) = &st.parse_note {
         row(&mut out, "lenient reading", note);
     }
-    let polls = store.recent_polls(id, 10).map_err(|e| e.to_string())?;
+    let polls = match store {
+        Some(store) => store.recent_polls(id, 10)?,
+        None => Vec::new(),
+    };
     let _ = writeln!(out, "  recent polls:");
     if polls.is_empty() {
         let _ = writeln!(out, "    none");
@@ -296,7 +325,7 @@ pub fn sources_show(config: &Config, store: &Store, id: &str) -> Result<String, 
 }
 
 /// `sources test URL|ID`: fetch and parse without storing, and say what
-/// happened at each stage.
+/// happened at each stage. Reads as the poll does (`pipeline::read_feed`).
 pub async fn sources_test(config: &Config, target: &str) -> Result<String, String> {
     let (url, forced, private_origin, zone) = match config.source(target) {
         Some(s) => (
@@ -313,16 +342,22 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
             None,
         ),
     };
-    let zone = zone.unwrap_or(parse::DEFAULT_ZONE);
     let fetcher = Fetcher::new(&config.fetch).map_err(|e| e.to_string())?;
     let mut out = String::new();
     let _ = writeln!(out, "GET {url}");
-    let body = match fetcher
-        .fetch_for(&url, &Validators::default(), private_origin.as_ref())
-        .await
-    {
-        Ok(Fetched::Body(b)) => b,
-        Ok(Fetched::NotModified { .. }) => {
+    let how = ReadAs {
+        validators: None,
+        private_origin: private_origin.as_ref(),
+        forced,
+        zone,
+    };
+    let (body, decoded, feed) = match read_feed(&fetcher, &url, how).await {
+        Ok(FeedRead::Read {
+            body,
+            decoded,
+            feed,
+        }) => (body, decoded, feed),
+        Ok(FeedRead::NotModified { .. }) => {
             return Ok(out + "  304 Not Modified (unexpected without validators)\n");
         }
         Err(e) => {
@@ -332,6 +367,40 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
             ));
         }
     };
+    test_http_lines(&mut out, &url, &body);
+    test_charset_line(&mut out, &decoded.charset);
+    let feed = match feed {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(format!(
+                "{out}parse failed: {}",
+                escape_line(&e.to_string())
+            ));
+        }
+    };
+    test_feed_lines(&mut out, &feed);
+    let normalizer = Normalizer::new(&config.normalize);
+    for (i, item) in feed.items.iter().take(10).enumerate() {
+        let n = normalizer.normalize_explained(item);
+        let _ = writeln!(
+            out,
+            "  {:>2}. {}  [{}]{}",
+            i + 1,
+            escape_line(&n.title),
+            &n.content_hash.0[..12],
+            item.published
+                .map(|p| format!("  {}", p.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default()
+        );
+        if !n.removed.is_empty() {
+            let _ = writeln!(out, "      removed: {}", escape_line(&n.removed.join("; ")));
+        }
+    }
+    Ok(out)
+}
+
+/// `sources test`: status, size, redirects and caching headers.
+fn test_http_lines(out: &mut String, url: &url::Url, body: &crate::fetch::Body) {
     let _ = writeln!(
         out,
         "  HTTP {} in {} ms, {} bytes",
@@ -372,14 +441,10 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
             .as_deref()
             .unwrap_or("- (no conditional GET by date)")
     );
-    let host = url.host_str().map(str::to_string);
-    let decoded = decode::decode(
-        &body.bytes,
-        body.content_type.as_deref(),
-        forced,
-        host.as_deref(),
-    );
-    let c = &decoded.charset;
+}
+
+/// `sources test`: the charset decision and why.
+fn test_charset_line(out: &mut String, c: &crate::decode::CharsetDecision) {
     let _ = writeln!(
         out,
         "charset {} (from {:?}; HTTP said {}, the document said {}; {} undecodable bytes){}",
@@ -393,15 +458,10 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
             .map(|n| format!("\n  note: {n}"))
             .unwrap_or_default()
     );
-    let feed = match parse::parse_in_zone(&decoded.text, Some(&body.final_url), zone) {
-        Ok(f) => f,
-        Err(e) => {
-            return Err(format!(
-                "{out}parse failed: {}",
-                escape_line(&e.to_string())
-            ));
-        }
-    };
+}
+
+/// `sources test`: format, title, items read, skipped and repaired.
+fn test_feed_lines(out: &mut String, feed: &crate::model::ParsedFeed) {
     let _ = writeln!(
         out,
         "format {}: {:?}, {} items{}{}{}",
@@ -440,28 +500,10 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Strin
                 .join(", ")
         );
     }
-    let normalizer = Normalizer::new(&config.normalize);
-    for (i, item) in feed.items.iter().take(10).enumerate() {
-        let n = normalizer.normalize_explained(item);
-        let _ = writeln!(
-            out,
-            "  {:>2}. {}  [{}]{}",
-            i + 1,
-            escape_line(&n.title),
-            &n.content_hash.0[..12],
-            item.published
-                .map(|p| format!("  {}", p.format("%Y-%m-%d %H:%M UTC")))
-                .unwrap_or_default()
-        );
-        if !n.removed.is_empty() {
-            let _ = writeln!(out, "      removed: {}", escape_line(&n.removed.join("; ")));
-        }
-    }
-    Ok(out)
 }
 
 /// `topics list`: a table, columns padded by display width.
-pub fn topics_list(config: &Config, store: &Store) -> crate::store::Result<String> {
+pub fn topics_list(config: &Config, store: &Reader) -> crate::store::Result<String> {
     let counts = store.topic_counts()?;
     let slug_width = config
         .topics
@@ -506,7 +548,7 @@ pub fn topics_list(config: &Config, store: &Store) -> crate::store::Result<Strin
 
 /// `topics preview`: the newest stored stories a query matches, with the
 /// terms each contains (tags are not applied to a draft query).
-pub fn topics_preview(store: &Store, query: &Query, limit: usize) -> crate::store::Result<String> {
+pub fn topics_preview(store: &Reader, query: &Query, limit: usize) -> crate::store::Result<String> {
     let mut out = String::new();
     let mut shown = 0;
     let mut scanned = 0;
@@ -561,12 +603,7 @@ async fn probe(fetcher: &Fetcher, url: &url::Url) -> Result<Probe, String> {
         Err(e) => return Err(format!("fetch failed: {e}")),
     };
     let final_url = url::Url::parse(&body.final_url).unwrap_or_else(|_| url.clone());
-    let decoded = decode::decode(
-        &body.bytes,
-        body.content_type.as_deref(),
-        None,
-        final_url.host_str(),
-    );
+    let decoded = crate::pipeline::decode_body(&body, None);
     if crate::discover::looks_like_html(body.content_type.as_deref(), &decoded.text) {
         let feeds = crate::discover::feeds_in(&decoded.text, &final_url);
         return Ok(Probe::Page {
@@ -574,7 +611,7 @@ async fn probe(fetcher: &Fetcher, url: &url::Url) -> Result<Probe, String> {
             feeds,
         });
     }
-    let feed = parse::parse(&decoded.text, Some(&body.final_url))
+    let feed = crate::pipeline::parse_body(&body, &decoded, parse::DEFAULT_ZONE)
         .map_err(|e| format!("does not parse as a feed: {e}"))?;
     Ok(Probe::Feed {
         // The title may become the source's name in config.toml: no
@@ -920,14 +957,13 @@ pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, E
         out += "its stories stay; `--purge` would delete them\n";
         return Ok(out);
     }
-    let mut store = crate::pipeline::open_existing_store(&new_config)
-        .map(|(s, _)| s)
+    let known = crate::pipeline::open_reader(&new_config)
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.has_source(id).map_err(|e| e.to_string()))
+        .map_err(EditError::Io)?;
+    let (mut store, _) = crate::pipeline::open_existing_writer(&new_config)
         .map_err(|e| EditError::Io(e.to_string()))?;
-    if !store
-        .has_source(id)
-        .map_err(|e| EditError::Io(e.to_string()))?
-        && out.is_empty()
-    {
+    if !known && out.is_empty() {
         return Err(EditError::Refused(format!(
             "no source with id {id:?} in {} or the database",
             config.path.display()

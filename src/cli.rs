@@ -418,7 +418,8 @@ fn poll(config: &Config, only: &[String]) -> Exit {
         let report = report?;
         // Without the daemon (polls from cron), retention runs here. The
         // polls are stored by now: a failure here is a warning, not exit 1.
-        let upkeep = pipeline::maintain(&poller.store(), config.storage.retention_days, &|| true)
+        let upkeep = pipeline::maintain(poller.writer(), config.storage.retention_days, &|| true)
+            .await
             .unwrap_or_else(|e| {
                 errln!("warning: retention or space reclamation failed: {e}");
                 pipeline::Maintenance::default()
@@ -539,25 +540,10 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
     let Some(topic) = config.topics.iter().find(|t| t.slug == slug) else {
         return unknown_topic(config, slug);
     };
-    let result = pipeline::open_existing_store(config)
+    let result = pipeline::open_reader(config)
         .map_err(|e| e.to_string())
-        .and_then(|(store, _)| {
-            let stories = store.topic_feed(slug, limit).map_err(|e| e.to_string())?;
-            let updated = store
-                .topic_versions()
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .find(|(s, _)| s == slug)
-                .and_then(|(_, ms)| chrono::TimeZone::timestamp_millis_opt(&Utc, ms).single())
-                .unwrap_or_else(Utc::now);
-            let meta = crate::publish::FeedMeta {
-                slug,
-                title: &topic.title,
-                base_url: &config.server.base_url,
-                updated,
-            };
-            let normalizer = crate::normalize::Normalizer::new(&config.normalize);
-            Ok(crate::publish::render(&meta, &stories, format, &normalizer))
+        .and_then(|reader| {
+            pipeline::render_topic(&reader, config, topic, format, limit).map_err(|e| e.to_string())
         });
     match result {
         Ok(bytes) => {
@@ -578,15 +564,30 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
     }
 }
 
-/// Opens the database in step with the config, or says why not. The
-/// database must exist: only `run`, `poll` and `restore` create one.
-fn open_store(config: &Config) -> Result<crate::store::Store, Exit> {
-    pipeline::open_existing_store(config)
-        .map(|(s, _)| s)
-        .map_err(|e| {
-            errln!("error: {e}");
-            Exit::Runtime
-        })
+/// A read-only connection to the database, or says why not. The database
+/// must exist: only `run`, `poll` and `restore` create one; it is not
+/// migrated or changed (`pipeline::open_reader`).
+fn open_store(config: &Config) -> Result<crate::store::Reader, Exit> {
+    pipeline::open_reader(config).map_err(|e| {
+        errln!("error: {e}");
+        Exit::Runtime
+    })
+}
+
+/// `open_store` when there is a database; `None` before the first poll,
+/// with a note on stderr of where it looked (an admin command run against
+/// the service's config without its `STATE_DIRECTORY` would otherwise show
+/// every source as never polled without a word).
+fn open_if_any(config: &Config) -> Result<Option<crate::store::Reader>, Exit> {
+    if config.storage.path.exists() {
+        open_store(config).map(Some)
+    } else {
+        errln!(
+            "note: {}; showing the configured sources only",
+            pipeline::missing_database(config)
+        );
+        Ok(None)
+    }
 }
 
 /// Writes text for people to stdout, control characters made visible; a
@@ -643,12 +644,14 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             };
         }
         SourcesCommand::List { tag, format } => {
-            let store = match open_store(config) {
+            // Before the first poll there is no database: the configured
+            // sources are listed all the same.
+            let store = match open_if_any(config) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
             let json = format == "json";
-            let listed = crate::admin::sources_list(config, &store, tag.as_deref(), json);
+            let listed = crate::admin::sources_list(config, store.as_ref(), tag.as_deref(), json);
             return if json {
                 emit_raw(listed, Exit::Runtime)
             } else {
@@ -656,14 +659,15 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             };
         }
         SourcesCommand::Show { id } => {
-            let store = match open_store(config) {
+            let store = match open_if_any(config) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            return emit(
-                crate::admin::sources_show(config, &store, &id),
-                Exit::Config,
-            );
+            return match crate::admin::sources_show(config, store.as_ref(), &id) {
+                Ok(text) => emit(Ok::<_, String>(text), Exit::Runtime),
+                Err(e @ crate::admin::AdminError::Unknown(_)) => emit(Err(e), Exit::Config),
+                Err(e) => emit(Err(e), Exit::Runtime),
+            };
         }
         SourcesCommand::Export => {
             return emit_raw(crate::admin::sources_export(config), Exit::Runtime);
@@ -830,86 +834,16 @@ fn explain(config: &Config, prefix: &str) -> Exit {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let run = || -> Result<Option<String>, crate::store::StoreError> {
-        let ids = store.story_ids(prefix)?;
-        let id = match ids.as_slice() {
-            [id] => id.clone(),
-            [] => return Ok(None),
-            many => {
-                return Ok(Some(format!(
-                    "error: {prefix:?} matches {} stories ({}…); give more of the id",
-                    many.len(),
-                    many[0]
-                )));
-            }
-        };
-        let Some((story, text)) = store.story(&id)? else {
-            return Ok(None);
-        };
-        let mut out = format!(
-            "story {}\n  title     {}\n  published {}\n  link      {}\n  topics    {}\n  copies:\n",
-            story.id,
-            story.title,
-            story.published,
-            story.link.as_deref().unwrap_or("-"),
-            if story.topics.is_empty() {
-                "-".to_string()
-            } else {
-                story.topics.join(", ")
-            }
-        );
-        for c in &story.copies {
-            out += &format!(
-                "    {:<20} {:<12} {:>6}  {}  {}  {}\n",
-                c.source,
-                c.method.as_deref().unwrap_or("-"),
-                c.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
-                c.published,
-                c.link.as_deref().unwrap_or("-"),
-                c.title.as_deref().unwrap_or("")
-            );
-        }
-        let keys = crate::dedupe::index_keys(&text, &config.dedupe);
-        let near = store.near_candidates(&keys, &story.id)?;
-        out += "  near misses (candidates judged different):\n";
-        if near.is_empty() {
-            out += "    none\n";
-        }
-        let published = DateTime::parse_from_rfc3339(&story.published)
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_default();
-        for c in near {
-            let apart = (c.published - published).num_seconds();
-            let (verdict, score) = crate::dedupe::judge(&c.text, &text, apart, &config.dedupe);
-            let why = match verdict {
-                crate::dedupe::Verdict::Same { method, score } => {
-                    format!(
-                        "would merge now ({method} {score:.3}): stored before, or thresholds changed"
-                    )
-                }
-                crate::dedupe::Verdict::Different { reason } => reason,
-            };
-            out += &format!(
-                "    {}  {}  jaccard {:.3} containment {:.3}: {}\n",
-                &c.id[..16.min(c.id.len())],
-                c.title,
-                score.jaccard,
-                score.containment,
-                why
-            );
-        }
-        Ok(Some(out))
-    };
-    match run() {
-        Ok(Some(text)) if text.starts_with("error:") => {
-            errln!("{text}");
-            Exit::Config
-        }
-        Ok(Some(text)) => {
-            out(&text);
+    match pipeline::explain(&store, config, prefix) {
+        Ok(pipeline::Explained::Story(e)) => {
+            out(&explanation(&e));
             Exit::Success
         }
-        Ok(None) => {
+        Ok(pipeline::Explained::Ambiguous { matches, first }) => {
+            errln!("error: {prefix:?} matches {matches} stories ({first}…); give more of the id");
+            Exit::Config
+        }
+        Ok(pipeline::Explained::NotFound) => {
             errln!("error: no story with id {prefix:?}");
             Exit::Config
         }
@@ -918,6 +852,57 @@ fn explain(config: &Config, prefix: &str) -> Exit {
             Exit::Runtime
         }
     }
+}
+
+/// `stories explain` for people.
+fn explanation(e: &pipeline::Explanation) -> String {
+    let story = &e.story;
+    let mut out = format!(
+        "story {}\n  title     {}\n  published {}\n  link      {}\n  topics    {}\n  copies:\n",
+        story.id,
+        story.title,
+        story.published,
+        story.link.as_deref().unwrap_or("-"),
+        if story.topics.is_empty() {
+            "-".to_string()
+        } else {
+            story.topics.join(", ")
+        }
+    );
+    for c in &story.copies {
+        out += &format!(
+            "    {:<20} {:<12} {:>6}  {}  {}  {}\n",
+            c.source,
+            c.method.as_deref().unwrap_or("-"),
+            c.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
+            c.published,
+            c.link.as_deref().unwrap_or("-"),
+            c.title.as_deref().unwrap_or("")
+        );
+    }
+    out += "  near misses (candidates judged different):\n";
+    if e.near_misses.is_empty() {
+        out += "    none\n";
+    }
+    for c in &e.near_misses {
+        let why = match &c.verdict {
+            crate::dedupe::Verdict::Same { method, score } => {
+                format!(
+                    "would merge now ({method} {score:.3}): stored before, or thresholds changed"
+                )
+            }
+            crate::dedupe::Verdict::Different { reason } => reason.clone(),
+        };
+        out += &format!(
+            "    {}  {}  jaccard {:.3} containment {:.3}: {}\n",
+            &c.id[..16.min(c.id.len())],
+            c.title,
+            c.score.jaccard,
+            c.score.containment,
+            why
+        );
+    }
+    out
 }
 
 fn daemon(path: &std::path::Path, config: Config) -> Exit {
@@ -940,7 +925,8 @@ fn serve(config: &Config) -> Exit {
         Err(code) => return code,
     };
     let result: Result<(), String> = rt.block_on(async {
-        let (store, _) = pipeline::open_existing_store(config).map_err(|e| e.to_string())?;
+        pipeline::open_reader(config).map_err(|e| e.to_string())?;
+        let store = crate::store::Readers::open(&config.storage.path).map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;

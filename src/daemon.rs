@@ -10,8 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,7 +21,7 @@ use crate::config::{Config, Source};
 use crate::http::{self, AppState, FeedCache, HealthState};
 use crate::pipeline::{Poller, SourceOutcome, SourceReport};
 use crate::schedule::{self, Backoff};
-use crate::store::Store;
+use crate::store::Readers;
 
 /// How long in-flight polls may run on after SIGTERM before they are abandoned.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -197,17 +197,16 @@ struct Running {
 }
 
 impl Running {
-    fn new(config: Config) -> Result<Running, String> {
-        let poller = Arc::new(Poller::new(&config).map_err(|e| e.to_string())?);
+    fn new(config: Config, poller: Poller) -> Running {
         let backoff = Backoff {
             cap: Duration::from_secs(config.fetch.max_backoff_secs),
             ..Backoff::default()
         };
-        Ok(Running {
+        Running {
             config,
-            poller,
+            poller: Arc::new(poller),
             backoff,
-        })
+        }
     }
 
     fn schedule_of<'a>(&'a self, source: &'a Source) -> &'a cron::Schedule {
@@ -221,10 +220,6 @@ impl Running {
 fn notify(state: &[sd_notify::NotifyState<'_>]) {
     // Outside systemd NOTIFY_SOCKET is unset and this does nothing.
     let _ = sd_notify::notify(state);
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
@@ -241,84 +236,162 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
     describe_metrics();
+    let mut daemon = Daemon::start(config_path, config, metrics).await?;
+    daemon.serve().await?;
+    daemon.shutdown().await;
+    Ok(())
+}
 
-    let mut running = Running::new(config)?;
-    let listener = tokio::net::TcpListener::bind(running.config.server.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", running.config.server.listen))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    // Readers (feed rendering) use a connection of their own: the writer
-    // never waits for them, nor they for it. /healthz reads `health`.
-    let reader = Arc::new(Mutex::new(
-        Store::open_reader(&running.config.storage.path).map_err(|e| e.to_string())?,
-    ));
-    let health = {
-        let reader = reader.clone();
-        let last = tokio::task::spawn_blocking(move || lock(&reader).last_success())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        HealthState::new(last)
-    };
-    let cache = Arc::new(FeedCache::new(&running.config));
-    http::refresh_blocking(&cache, &reader).await;
-    let app = AppState::new(cache, health.clone(), metrics);
-    let (rerender, refresher) = http::spawn_refresher(app.clone(), reader.clone());
-    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = http::router(app.clone());
-    let limits = http::Limits::new(&running.config.server);
-    let server = tokio::spawn(http::serve_connections(listener, router, limits, async {
-        let _ = http_stopped.await;
-    }));
-    let pid_path = pid_file(&running.config);
-    if let Err(e) = std::fs::write(&pid_path, format!("{}\n", std::process::id())) {
-        tracing::warn!(path = %pid_path.display(), error = %e, "cannot write the pid file");
-    }
-    tracing::info!(
-        listen = %bound,
-        sources = running.config.sources.len(),
-        topics = running.config.topics.len(),
-        "newsriver running"
-    );
-    notify(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status("polling"),
-    ]);
+/// The scheduling loop's state: one method per event (`serve`).
+struct Daemon {
+    config_path: PathBuf,
+    running: Running,
+    /// Read-only connections for the schedule and the watchdog's ping.
+    readers: Arc<Readers>,
+    /// The renderer's own read-only connections (`http::spawn_refresher`).
+    render_readers: Arc<Readers>,
+    app: Arc<AppState>,
+    health: Arc<HealthState>,
+    rerender: Arc<tokio::sync::Notify>,
+    refresher: tokio::task::JoinHandle<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop_http: Option<tokio::sync::oneshot::Sender<()>>,
+    pid_path: PathBuf,
+    stamp: Option<(PathBuf, u64, u64, std::time::SystemTime)>,
+    in_flight: HashSet<String>,
+    polls: JoinSet<(String, Result<SourceReport, String>)>,
+    /// Polls, failures, new stories since start.
+    totals: (u64, u64, u64),
+    /// What `sources.next_poll_at` last said, so each pass writes only changes.
+    written: HashMap<String, Option<DateTime<Utc>>>,
+    /// Storing failed this many times in a row; no poll starts before `paused_until`.
+    store_failures: u32,
+    paused_until: Option<DateTime<Utc>>,
+    maintenance: Option<tokio::task::JoinHandle<()>>,
+    stopping: Arc<AtomicBool>,
+}
 
-    let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let watchdog = watchdog_interval();
-    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
-
-    let mut watch = tokio::time::interval(CONFIG_WATCH);
-    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut stamp = file_stamp(config_path);
-    let mut reload_now = false;
-
-    let mut in_flight: HashSet<String> = HashSet::new();
-    let mut polls: JoinSet<(String, Result<SourceReport, String>)> = JoinSet::new();
-    let mut totals = (0u64, 0u64, 0u64); // polls, failures, new stories
-    // What `sources.next_poll_at` last said, so each pass writes only changes.
-    let mut written: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
-    // Storing failed this many times in a row; no poll starts before `paused_until`.
-    let mut store_failures = 0u32;
-    let mut paused_until: Option<DateTime<Utc>> = None;
-    let mut maintenance_tick = tokio::time::interval(MAINTENANCE_EVERY);
-    let mut maintenance: Option<tokio::task::JoinHandle<()>> = None;
-    let stopping = Arc::new(AtomicBool::new(false));
-
-    loop {
-        // Plan: when is every enabled source due?
-        let now = Utc::now();
-        let states = {
-            let store = running.poller.store();
-            tokio::task::spawn_blocking(move || lock(&store).source_states())
+impl Daemon {
+    /// Opens the database (the one writer), binds the listener, renders
+    /// the feeds once, starts serving and writes the pid file.
+    async fn start(
+        config_path: &Path,
+        config: Config,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Result<Daemon, String> {
+        let poller = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || Poller::new(&config))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?
         };
-        let mut plan: Vec<(&Source, Option<DateTime<Utc>>)> = Vec::new();
+        let running = Running::new(config, poller);
+        let listener = tokio::net::TcpListener::bind(running.config.server.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", running.config.server.listen))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        let readers = running.poller.readers();
+        // Rendering reads through connections of its own: neither the
+        // writer nor the schedule waits for it. /healthz reads `health`.
+        let render_readers =
+            Arc::new(Readers::open(&running.config.storage.path).map_err(|e| e.to_string())?);
+        let health = HealthState::new(http::last_success(&readers).await?);
+        let cache = Arc::new(FeedCache::new(&running.config));
+        http::refresh_blocking(&cache, &render_readers).await;
+        let app = AppState::new(cache, health.clone(), metrics);
+        let (rerender, refresher) = http::spawn_refresher(app.clone(), render_readers.clone());
+        let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+        let router = http::router(app.clone());
+        let limits = http::Limits::new(&running.config.server);
+        let server = tokio::spawn(http::serve_connections(listener, router, limits, async {
+            let _ = http_stopped.await;
+        }));
+        let pid_path = pid_file(&running.config);
+        if let Err(e) = std::fs::write(&pid_path, format!("{}\n", std::process::id())) {
+            tracing::warn!(path = %pid_path.display(), error = %e, "cannot write the pid file");
+        }
+        tracing::info!(
+            listen = %bound,
+            sources = running.config.sources.len(),
+            topics = running.config.topics.len(),
+            "newsriver running"
+        );
+        notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status("polling"),
+        ]);
+        Ok(Daemon {
+            config_path: config_path.to_path_buf(),
+            running,
+            readers,
+            render_readers,
+            app,
+            health,
+            rerender,
+            refresher,
+            server,
+            stop_http: Some(stop_http),
+            pid_path,
+            stamp: file_stamp(config_path),
+            in_flight: HashSet::new(),
+            polls: JoinSet::new(),
+            totals: (0, 0, 0),
+            written: HashMap::new(),
+            store_failures: 0,
+            paused_until: None,
+            maintenance: None,
+            stopping: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The scheduling loop, until SIGTERM or SIGINT.
+    async fn serve(&mut self) -> Result<(), String> {
+        let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+        let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let watchdog = watchdog_interval();
+        let mut watchdog_tick =
+            tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+        let mut watch = tokio::time::interval(CONFIG_WATCH);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut maintenance_tick = tokio::time::interval(MAINTENANCE_EVERY);
+        loop {
+            let plan = self.plan().await?;
+            let sleep_for = self.start_due(plan);
+            let mut reload_now = false;
+            tokio::select! {
+                () = tokio::time::sleep(sleep_for) => {}
+                Some(done) = self.polls.join_next(), if !self.polls.is_empty() => {
+                    self.polls_finished(done);
+                }
+                _ = hup.recv() => reload_now = true,
+                _ = watch.tick() => reload_now = self.config_changed(),
+                _ = watchdog_tick.tick(), if watchdog.is_some() => self.watchdog().await,
+                _ = maintenance_tick.tick() => self.start_maintenance(),
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+            }
+            if reload_now {
+                self.reload().await;
+            }
+        }
+        Ok(())
+    }
+
+    /// When is every enabled source due? From the state in the database
+    /// (read-only); changed next-poll times are written by the writer.
+    async fn plan(&mut self) -> Result<Vec<(Source, Option<DateTime<Utc>>)>, String> {
+        let now = Utc::now();
+        let states = {
+            let readers = self.readers.clone();
+            tokio::task::spawn_blocking(move || readers.get()?.source_states())
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?
+        };
+        let running = &self.running;
+        let mut plan = Vec::new();
         let mut in_backoff = 0;
         for source in running.config.sources.iter().filter(|s| s.enabled) {
             let state = states
@@ -336,45 +409,54 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                 ..running.backoff
             };
             let due = schedule::next_poll(sched, &source.id.0, &state, &backoff, now);
-            plan.push((source, due));
+            plan.push((source.clone(), due));
         }
         metrics::gauge!("newsriver_sources_in_backoff").set(in_backoff as f64);
         let rows: Vec<(String, Option<DateTime<Utc>>)> = plan
             .iter()
-            .filter(|(s, d)| written.get(&s.id.0) != Some(d))
+            .filter(|(s, d)| self.written.get(&s.id.0) != Some(d))
             .map(|(s, d)| (s.id.0.clone(), *d))
             .collect();
         if !rows.is_empty() {
-            written.extend(rows.iter().cloned());
-            let store = running.poller.store();
-            let _ = tokio::task::spawn_blocking(move || {
-                let rows: Vec<(&str, Option<DateTime<Utc>>)> =
-                    rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
-                lock(&store).set_next_polls(&rows)
-            })
-            .await;
+            self.written.extend(rows.iter().cloned());
+            let written = self
+                .running
+                .poller
+                .writer()
+                .run(move |w| {
+                    let rows: Vec<(&str, Option<DateTime<Utc>>)> =
+                        rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
+                    w.store.set_next_polls(&rows)
+                })
+                .await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot record the next poll times"),
+                Err(e) => tracing::warn!(error = %e, "cannot record the next poll times"),
+            }
         }
+        Ok(plan)
+    }
 
-        // Start what is due, within the concurrency bound.
-        // While storing is paused, nothing starts; the loop wakes when the pause ends.
-        let paused = paused_until.filter(|until| *until > now);
+    /// Starts what is due, within the concurrency bound (nothing while
+    /// storing is paused); how long to sleep until the next is due.
+    fn start_due(&mut self, plan: Vec<(Source, Option<DateTime<Utc>>)>) -> Duration {
+        let now = Utc::now();
+        let paused = self.paused_until.filter(|until| *until > now);
         if paused.is_none() {
-            paused_until = None;
+            self.paused_until = None;
         }
+        // While storing is paused the loop wakes when the pause ends.
         let mut next_wake: Option<DateTime<Utc>> = paused;
-        for (source, due) in &plan {
-            let Some(due) = *due else { continue };
-            if paused.is_some() {
+        for (source, due) in plan {
+            let Some(due) = due else { continue };
+            if paused.is_some() || self.in_flight.contains(&source.id.0) {
                 continue;
             }
-            if in_flight.contains(&source.id.0) {
-                continue;
-            }
-            if due <= now && in_flight.len() < running.config.fetch.concurrency {
-                in_flight.insert(source.id.0.clone());
-                let poller = running.poller.clone();
-                let source = (*source).clone();
-                polls.spawn(async move {
+            if due <= now && self.in_flight.len() < self.running.config.fetch.concurrency {
+                self.in_flight.insert(source.id.0.clone());
+                let poller = self.running.poller.clone();
+                self.polls.spawn(async move {
                     let id = source.id.0.clone();
                     (
                         id,
@@ -386,153 +468,171 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
                 next_wake = Some(next_wake.map_or(at, |w| w.min(at)));
             }
         }
-        let sleep_for = next_wake
+        next_wake
             .map(|w| (w - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(3600))
-            .max(Duration::from_millis(20));
-
-        tokio::select! {
-            () = tokio::time::sleep(sleep_for) => {}
-            Some(done) = polls.join_next(), if !polls.is_empty() => {
-                let mut changed = false;
-                let mut finished = vec![done];
-                while let Some(more) = polls.try_join_next() {
-                    finished.push(more);
-                }
-                for done in finished {
-                    match done {
-                        Ok((id, result)) => {
-                            in_flight.remove(&id);
-                            totals.0 += 1;
-                            match result {
-                                Ok(report) => {
-                                    store_failures = 0;
-                                    if matches!(report.outcome, SourceOutcome::Failed { .. }) {
-                                        health.stored_ok();
-                                    } else {
-                                        health.polled_ok(Utc::now());
-                                    }
-                                    if let SourceOutcome::Failed { error } = &report.outcome {
-                                        totals.1 += 1;
-                                        tracing::warn!(
-                                            source_id = %id,
-                                            error = %crate::printable::escape_line(error),
-                                            "poll failed"
-                                        );
-                                    }
-                                    totals.2 += report.counts.stories_new;
-                                    changed |= report.counts.items_new + report.counts.items_updated > 0;
-                                }
-                                Err(e) => {
-                                    totals.1 += 1;
-                                    store_failures += 1;
-                                    health.store_failed(e.clone());
-                                    let pause = store_pause(store_failures);
-                                    paused_until = chrono::TimeDelta::from_std(pause)
-                                        .ok()
-                                        .and_then(|d| Utc::now().checked_add_signed(d));
-                                    tracing::error!(
-                                        source_id = %id,
-                                        error = %e,
-                                        pause_secs = pause.as_secs(),
-                                        "poll could not be stored; polling paused, feeds are served from the cache"
-                                    );
-                                }
-                            }
-                        }
-                        Err(e) => tracing::error!(error = %e, "poll task crashed"),
-                    }
-                }
-                if changed {
-                    // Rendered by the refresher, not here: the loop goes on.
-                    rerender.notify_one();
-                }
-                let status = format!(
-                    "{} polls, {} failed, {} new stories; {} in flight",
-                    totals.0, totals.1, totals.2, in_flight.len()
-                );
-                notify(&[sd_notify::NotifyState::Status(&status)]);
-            }
-            _ = hup.recv() => reload_now = true,
-            _ = watch.tick() => {
-                // An edit by hand or by `sources add` is picked up without
-                // a signal: the file's identity, size or mtime changed.
-                let now = file_stamp(config_path);
-                if now != stamp {
-                    tracing::info!(path = %config_path.display(), "configuration file changed");
-                    reload_now = true;
-                }
-            }
-            _ = watchdog_tick.tick(), if watchdog.is_some() => {
-                let store = running.poller.store();
-                let alive = tokio::task::spawn_blocking(move || lock(&store).ping().is_ok()).await.unwrap_or(false);
-                if alive {
-                    notify(&[sd_notify::NotifyState::Watchdog]);
-                } else {
-                    tracing::error!("database does not answer; withholding the watchdog ping");
-                }
-            }
-            _ = maintenance_tick.tick() => {
-                if maintenance.as_ref().is_none_or(|m| m.is_finished()) {
-                    maintenance = Some(tokio::spawn(maintain(
-                        running.poller.store(),
-                        rerender.clone(),
-                        running.config.storage.retention_days,
-                        stopping.clone(),
-                    )));
-                }
-            }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-        }
-        if std::mem::take(&mut reload_now) {
-            stamp = file_stamp(config_path);
-            notify(&[sd_notify::NotifyState::Reloading]);
-            match reload(config_path, &running).await {
-                Ok(new) => {
-                    let cache = Arc::new(FeedCache::new(&new.config));
-                    http::refresh_blocking(&cache, &reader).await;
-                    app.set_cache(cache);
-                    tracing::info!(
-                        sources = new.config.sources.len(),
-                        topics = new.config.topics.len(),
-                        "configuration reloaded"
-                    );
-                    running = new;
-                }
-                Err(e) => {
-                    tracing::error!("reload failed, the old configuration keeps running: {e}")
-                }
-            }
-            notify(&[sd_notify::NotifyState::Ready]);
-        }
+            .max(Duration::from_millis(20))
     }
-    stopping.store(true, Ordering::Relaxed);
 
-    // Shutdown: no new polls; stop serving; let in-flight polls finish within
-    // the grace period. An abandoned poll's transaction is never committed,
-    // and SQLite rolls it back: nothing is half-written.
-    notify(&[sd_notify::NotifyState::Stopping]);
-    tracing::info!(in_flight = in_flight.len(), "shutting down");
-    let _ = stop_http.send(());
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while polls.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            abandoned = polls.len(),
-            "in-flight polls abandoned after the grace period"
+    /// Polls that finished (this one and any others done meanwhile):
+    /// health, totals, the pause after a poll that could not be stored,
+    /// and a re-render when something changed.
+    fn polls_finished(
+        &mut self,
+        first: Result<(String, Result<SourceReport, String>), tokio::task::JoinError>,
+    ) {
+        let mut changed = false;
+        let mut finished = vec![first];
+        while let Some(more) = self.polls.try_join_next() {
+            finished.push(more);
+        }
+        for done in finished {
+            match done {
+                Ok((id, result)) => {
+                    self.in_flight.remove(&id);
+                    self.totals.0 += 1;
+                    changed |= self.poll_finished(&id, result);
+                }
+                Err(e) => tracing::error!(error = %e, "poll task crashed"),
+            }
+        }
+        if changed {
+            // Rendered by the refresher, not here: the loop goes on.
+            self.rerender.notify_one();
+        }
+        let status = format!(
+            "{} polls, {} failed, {} new stories; {} in flight",
+            self.totals.0,
+            self.totals.1,
+            self.totals.2,
+            self.in_flight.len()
         );
-        polls.abort_all();
-        while polls.join_next().await.is_some() {}
+        notify(&[sd_notify::NotifyState::Status(&status)]);
     }
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    refresher.abort();
-    remove_own_pid_file(&pid_path);
-    drop(running);
-    tracing::info!("stopped");
-    Ok(())
+
+    /// One finished poll; whether it changed what the feeds show.
+    fn poll_finished(&mut self, id: &str, result: Result<SourceReport, String>) -> bool {
+        match result {
+            Ok(report) => {
+                self.store_failures = 0;
+                if let SourceOutcome::Failed { error } = &report.outcome {
+                    self.health.stored_ok();
+                    self.totals.1 += 1;
+                    tracing::warn!(
+                        source_id = %id,
+                        error = %crate::printable::escape_line(error),
+                        "poll failed"
+                    );
+                } else {
+                    self.health.polled_ok(Utc::now());
+                }
+                self.totals.2 += report.counts.stories_new;
+                report.counts.items_new + report.counts.items_updated > 0
+            }
+            Err(e) => {
+                self.totals.1 += 1;
+                self.store_failures += 1;
+                self.health.store_failed(e.clone());
+                let pause = store_pause(self.store_failures);
+                self.paused_until = chrono::TimeDelta::from_std(pause)
+                    .ok()
+                    .and_then(|d| Utc::now().checked_add_signed(d));
+                tracing::error!(
+                    source_id = %id,
+                    error = %e,
+                    pause_secs = pause.as_secs(),
+                    "poll could not be stored; polling paused, feeds are served from the cache"
+                );
+                false
+            }
+        }
+    }
+
+    /// An edit by hand or by `sources add` is picked up without a signal:
+    /// the file's identity, size or mtime changed.
+    fn config_changed(&self) -> bool {
+        let changed = file_stamp(&self.config_path) != self.stamp;
+        if changed {
+            tracing::info!(path = %self.config_path.display(), "configuration file changed");
+        }
+        changed
+    }
+
+    /// The watchdog ping, withheld while the database does not answer.
+    async fn watchdog(&self) {
+        let readers = self.readers.clone();
+        let alive = tokio::task::spawn_blocking(move || readers.get()?.ping())
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if alive {
+            notify(&[sd_notify::NotifyState::Watchdog]);
+        } else {
+            tracing::error!("database does not answer; withholding the watchdog ping");
+        }
+    }
+
+    fn start_maintenance(&mut self) {
+        if self.maintenance.as_ref().is_none_or(|m| m.is_finished()) {
+            self.maintenance = Some(tokio::spawn(maintain(
+                self.running.poller.clone(),
+                self.rerender.clone(),
+                self.running.config.storage.retention_days,
+                self.stopping.clone(),
+            )));
+        }
+    }
+
+    /// Re-reads the config; on success the new one runs (same writer), on
+    /// failure the old one keeps running.
+    async fn reload(&mut self) {
+        self.stamp = file_stamp(&self.config_path);
+        notify(&[sd_notify::NotifyState::Reloading]);
+        match reload(&self.config_path, &self.running).await {
+            Ok(new) => {
+                let cache = Arc::new(FeedCache::new(&new.config));
+                http::refresh_blocking(&cache, &self.render_readers).await;
+                self.app.set_cache(cache);
+                tracing::info!(
+                    sources = new.config.sources.len(),
+                    topics = new.config.topics.len(),
+                    "configuration reloaded"
+                );
+                self.running = new;
+            }
+            Err(e) => {
+                tracing::error!("reload failed, the old configuration keeps running: {e}")
+            }
+        }
+        notify(&[sd_notify::NotifyState::Ready]);
+    }
+
+    /// No new polls; stop serving; let in-flight polls finish within the
+    /// grace period. An abandoned poll's transaction is never committed,
+    /// and SQLite rolls it back: nothing is half-written.
+    async fn shutdown(mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        notify(&[sd_notify::NotifyState::Stopping]);
+        tracing::info!(in_flight = self.in_flight.len(), "shutting down");
+        if let Some(stop) = self.stop_http.take() {
+            let _ = stop.send(());
+        }
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.polls.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = self.polls.len(),
+                "in-flight polls abandoned after the grace period"
+            );
+            self.polls.abort_all();
+            while self.polls.join_next().await.is_some() {}
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        self.refresher.abort();
+        remove_own_pid_file(&self.pid_path);
+        tracing::info!("stopped");
+    }
 }
 
 /// How often the daemon looks at the config file's metadata.
@@ -548,24 +648,21 @@ fn file_stamp(path: &Path) -> Option<(PathBuf, u64, u64, std::time::SystemTime)>
     Some((target, meta.ino(), meta.len(), meta.modified().ok()?))
 }
 
-/// Retention and space reclamation (`pipeline::maintain`) off the loop; the
-/// feeds re-render when stories were removed. `stopping` ends it between
-/// batches at shutdown.
+/// Retention and space reclamation (`pipeline::maintain`) off the loop,
+/// through the writer thread; the feeds re-render when stories were
+/// removed. `stopping` ends it between batches at shutdown.
 async fn maintain(
-    store: Arc<Mutex<Store>>,
+    poller: Arc<Poller>,
     rerender: Arc<tokio::sync::Notify>,
     retention_days: Option<u64>,
     stopping: Arc<AtomicBool>,
 ) {
-    let blocking_store = store.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        crate::pipeline::maintain(&blocking_store, retention_days, &|| {
-            !stopping.load(Ordering::Relaxed)
-        })
+    let result = crate::pipeline::maintain(poller.writer(), retention_days, &|| {
+        !stopping.load(Ordering::Relaxed)
     })
     .await;
     match result {
-        Ok(Ok(done)) => {
+        Ok(done) => {
             if done.pruned.stories + done.pruned.polls + done.reclaimed.pages_freed > 0 {
                 tracing::info!(
                     stories_removed = done.pruned.stories,
@@ -583,10 +680,9 @@ async fn maintain(
                 rerender.notify_one();
             }
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::warn!(error = %e, "retention or space reclamation failed; retried next hour")
         }
-        Err(e) => tracing::error!(error = %e, "maintenance task crashed"),
     }
 }
 
@@ -602,9 +698,12 @@ async fn reload(path: &Path, current: &Running) -> Result<Running, String> {
     if config.storage.path != current.config.storage.path {
         return Err("[storage].path cannot change on reload; restart instead".into());
     }
-    tokio::task::spawn_blocking(move || Running::new(config))
+    let poller = current
+        .poller
+        .reconfigure(&config)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(Running::new(config, poller))
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, String> {

@@ -18,13 +18,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::normalize::Normalizer;
-use crate::publish::{self, FeedMeta, Format};
-use crate::store::Store;
+use crate::publish::Format;
+use crate::store::{Reader, Readers};
 
 /// One rendered document with its validators and precompressed forms.
 pub struct Rendered {
@@ -111,7 +111,7 @@ impl FeedCache {
 
     /// Re-renders the topics whose feeds changed since the last refresh and
     /// writes them to `output_dir`. Returns the slugs re-rendered.
-    pub fn refresh(&self, store: &Store) -> crate::store::Result<Vec<String>> {
+    pub fn refresh(&self, store: &Reader) -> crate::store::Result<Vec<String>> {
         let versions: HashMap<String, i64> = store.topic_versions()?.into_iter().collect();
         let mut done = Vec::new();
         for topic in &self.config.topics {
@@ -120,24 +120,21 @@ impl FeedCache {
             if current == Some(version) {
                 continue;
             }
-            let stories = store.topic_feed(&topic.slug, self.config.server.items_per_feed)?;
-            let updated = Utc
-                .timestamp_millis_opt(version)
-                .single()
-                .unwrap_or_else(Utc::now);
-            let meta = FeedMeta {
-                slug: &topic.slug,
-                title: &topic.title,
-                base_url: &self.config.server.base_url,
-                updated,
-            };
+            let feed = crate::pipeline::TopicFeed::load(
+                store,
+                &self.config,
+                topic,
+                self.config.server.items_per_feed,
+                Some(version),
+            )?;
+            let updated = feed.updated;
             let mut feeds = HashMap::new();
             for format in Format::ALL {
                 let started = std::time::Instant::now();
                 // One topic's failure must not stop the others: a panic in a
                 // writer on one story's data is that topic's error, and its
                 // readers keep the feeds rendered before (or a 503).
-                let render = || publish::render(&meta, &stories, format, &self.normalizer);
+                let render = || feed.render(format, &self.normalizer);
                 let body = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(render)) {
                     Ok(body) => body,
                     Err(panic) => {
@@ -584,35 +581,26 @@ fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
 pub async fn serve(
     config: &Config,
     listener: tokio::net::TcpListener,
-    store: Store,
+    readers: Readers,
     check_every: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cache = Arc::new(FeedCache::new(config));
-    let health = HealthState::new(store.last_success().ok().flatten());
-    let store = Arc::new(Mutex::new(store));
-    refresh_blocking(&cache, &store).await;
+    let readers = Arc::new(readers);
+    let health = HealthState::new(last_success(&readers).await.ok().flatten());
+    refresh_blocking(&cache, &readers).await;
     let state = AppState::new(cache.clone(), health.clone(), None);
     let refresher = tokio::spawn(async move {
         let mut tick = tokio::time::interval(check_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            refresh_blocking(&cache, &store).await;
+            refresh_blocking(&cache, &readers).await;
             // A daemon elsewhere may be polling into this database.
-            let reader = store.clone();
-            let last = tokio::task::spawn_blocking(move || {
-                reader
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .last_success()
-            })
-            .await;
-            match last {
-                Ok(Ok(Some(t))) => health.polled_ok(t),
-                Ok(Ok(None)) => health.stored_ok(),
-                Ok(Err(e)) => health.store_failed(e.to_string()),
-                Err(e) => health.store_failed(e.to_string()),
+            match last_success(&readers).await {
+                Ok(Some(t)) => health.polled_ok(t),
+                Ok(None) => health.stored_ok(),
+                Err(e) => health.store_failed(e),
             }
         }
     });
@@ -627,6 +615,15 @@ pub async fn serve(
     result
 }
 
+/// When a source last polled successfully, read on the blocking pool.
+pub async fn last_success(readers: &Arc<Readers>) -> Result<Option<DateTime<Utc>>, String> {
+    let readers = readers.clone();
+    tokio::task::spawn_blocking(move || readers.get()?.last_success())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
 /// Least time between two renderings of the feeds by `spawn_refresher`
 /// (and at least three times the last one took): new stories reach the
 /// cached feeds within seconds, which no feed reader polling every few
@@ -639,7 +636,7 @@ const REFRESH_PAUSE: Duration = Duration::from_secs(2);
 /// loop and the writer never wait for rendering and compression.
 pub fn spawn_refresher(
     app: Arc<AppState>,
-    reader: Arc<Mutex<Store>>,
+    reader: Arc<Readers>,
 ) -> (Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>) {
     let wake = Arc::new(tokio::sync::Notify::new());
     let woken = wake.clone();
@@ -941,14 +938,10 @@ async fn on_render_thread<T: Send + 'static>(
 }
 
 /// Runs `FeedCache::refresh` on the render thread and logs what it did.
-pub async fn refresh_blocking(cache: &Arc<FeedCache>, store: &Arc<Mutex<Store>>) {
-    let (cache, store) = (cache.clone(), store.clone());
+pub async fn refresh_blocking(cache: &Arc<FeedCache>, readers: &Arc<Readers>) {
+    let (cache, readers) = (cache.clone(), readers.clone());
     let started = std::time::Instant::now();
-    let result = on_render_thread(move || {
-        let store = store.lock().unwrap_or_else(|e| e.into_inner());
-        cache.refresh(&store)
-    })
-    .await;
+    let result = on_render_thread(move || cache.refresh(&*readers.get()?)).await;
     match result {
         Ok(Ok(done)) if !done.is_empty() => {
             tracing::info!(topics = ?done, ms = started.elapsed().as_millis() as u64, "feeds rendered")

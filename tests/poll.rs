@@ -1452,6 +1452,24 @@ fn a_database_made_by_the_schema_7_release_migrates_in_place_and_polls_on() {
     );
     std::fs::copy(fixtures.join("release7.db"), env.db_path()).unwrap();
 
+    // A read command does not migrate: it says what will, and leaves the
+    // file as it was.
+    let refused = env.run(&["export"]);
+    assert_eq!(refused.code, Some(1), "{refused:?}");
+    assert!(
+        refused.stderr.contains("schema version 7") && refused.stderr.contains("newsriver poll"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        std::fs::read(env.db_path()).unwrap(),
+        std::fs::read(fixtures.join("release7.db")).unwrap(),
+        "a read command leaves the old database untouched"
+    );
+    // `poll` migrates it (the feeds are the ones the old release read:
+    // nothing new).
+    let run = env.poll(&[]);
+    assert_eq!(summary_items(&run.stderr).0, 0, "{run:?}");
+
     // Read back through this release: the export is the old release's.
     let before: Vec<serde_json::Value> = std::fs::read_to_string(fixtures.join("export.json"))
         .unwrap()

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Store {
+impl Writer {
     /// Records when the daemon plans to poll each source next.
     pub fn set_next_polls(&mut self, plan: &[(&str, Option<DateTime<Utc>>)]) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -52,7 +52,7 @@ impl Store {
         near: &crate::dedupe::Params,
     ) -> Result<Vec<Result<PollCounts>>> {
         let now = ts(Utc::now());
-        let Store { conn, near: index } = self;
+        let Writer { conn, near: index } = self;
         if near.enabled {
             index.ensure(conn)?;
         }
@@ -157,7 +157,7 @@ impl Store {
     /// Indexes stories stored before near-duplicate detection existed (or
     /// before a threshold change made them long enough). Returns how many.
     pub fn backfill_near_keys(&mut self, keys: &dyn Fn(&str) -> Vec<i64>) -> Result<usize> {
-        let Store { conn, near: index } = self;
+        let Writer { conn, near: index } = self;
         index.ensure(conn)?;
         let tx = conn.transaction()?;
         let mut done = 0;
@@ -258,27 +258,7 @@ pub(super) fn record_one(
             for copy in &items {
                 counts += store_item(tx, index, source_id, copy, now, near, &mut touched)?;
             }
-            // A story whose text and tags stayed as they were keeps its
-            // topics; its feeds still change (one more outlet carried it).
-            touched.sort();
-            let mut i = 0;
-            while i < touched.len() {
-                let story = touched[i].story;
-                let mut reclassify = false;
-                while i < touched.len() && touched[i].story == story {
-                    reclassify |= touched[i].reclassify;
-                    i += 1;
-                }
-                if reclassify {
-                    classify_story(tx, story, classify)?;
-                } else {
-                    tx.prepare_cached(
-                        "UPDATE topics SET changed_at = ?2
-                         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
-                    )?
-                    .execute(params![story, Utc::now().timestamp_millis()])?;
-                }
-            }
+            retopic(tx, touched, classify)?;
             tx.prepare_cached(
                 "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
                    last_status = ?3, last_error = NULL, consecutive_failures = 0,
@@ -305,6 +285,57 @@ pub(super) fn record_one(
             ])?;
         }
     }
+    log_poll(
+        tx,
+        source_id,
+        started,
+        duration_ms,
+        (label, status, error, bytes),
+        &counts,
+    )?;
+    Ok(counts)
+}
+
+/// Topic membership of the stories a poll stored copies of. A story whose
+/// text and tags stayed as they were keeps its topics; its feeds still
+/// change (one more outlet carried it).
+fn retopic(
+    tx: &Connection,
+    mut touched: Vec<Touched>,
+    classify: Classify<'_>,
+) -> rusqlite::Result<()> {
+    touched.sort();
+    let mut i = 0;
+    while i < touched.len() {
+        let story = touched[i].story;
+        let mut reclassify = false;
+        while i < touched.len() && touched[i].story == story {
+            reclassify |= touched[i].reclassify;
+            i += 1;
+        }
+        if reclassify {
+            classify_story(tx, story, classify)?;
+        } else {
+            tx.prepare_cached(
+                "UPDATE topics SET changed_at = ?2
+                 WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
+            )?
+            .execute(params![story, Utc::now().timestamp_millis()])?;
+        }
+    }
+    Ok(())
+}
+
+/// The poll's row in the poll log: outcome label, status, error and bytes,
+/// and its counts.
+fn log_poll(
+    tx: &Connection,
+    source_id: &str,
+    started: DateTime<Utc>,
+    duration_ms: u64,
+    (label, status, error, bytes): (&str, Option<u16>, Option<String>, u64),
+    counts: &PollCounts,
+) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
            items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")?.execute(
@@ -326,7 +357,7 @@ pub(super) fn record_one(
             counts.pages_skipped as i64
         ],
     )?;
-    Ok(counts)
+    Ok(())
 }
 
 /// A story a poll stored a copy of, and whether its topics must be worked
@@ -647,33 +678,19 @@ pub(super) fn store_item(
         items: 1,
         ..Default::default()
     };
-    let (item, norm) = (&copy.item, &copy.norm);
-    let key = copy.key.as_str();
-    let raw_hash = copy.raw_hash.as_str();
-    let hash = norm.content_hash.0.as_str();
-    // A date in the future (a wrong time zone) is not believed.
-    let published = item
-        .published
-        .map(ts)
-        .filter(|p| *p <= now + 600)
-        .unwrap_or(now);
-    let authors = copy.authors.as_str();
-    let text_len = copy.text_len;
-
     let existing: Option<(i64, i64, String, String)> = tx
         .prepare_cached(
             "SELECT id, story, raw_hash, content_hash FROM copies WHERE source_id = ?1 AND item_key = ?2",
         )?
         .query_row(
-            params![source_id, key],
+            params![source_id, copy.key.as_str()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-
     match existing {
         // Known and unchanged; unless its page, fetched again after a
         // failure (`page_tries`), gave the article: that is an edit.
-        Some((copy_id, _, old_raw, _)) if old_raw == raw_hash && copy.full_html.is_none() => {
+        Some((copy_id, _, old_raw, _)) if old_raw == copy.raw_hash && copy.full_html.is_none() => {
             tx.prepare_cached(&format!(
                 "UPDATE copies SET last_seen = ?2, page_tries = {} WHERE id = ?1",
                 page_tries(3)
@@ -682,179 +699,264 @@ pub(super) fn store_item(
             c.items_known = 1;
         }
         Some((copy_id, story, _, old_hash)) => {
-            // The outlet edited the item: update the copy in place.
-            tx.prepare_cached(&format!(
-                "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
-                   authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
-                   text_len = ?11, page_tries = {} WHERE id = ?1",
-                page_tries(12)
-            ))?
-            .execute(params![
-                copy_id,
-                item.guid,
-                item.link,
-                item.title,
-                copy.stored_body()?,
-                authors,
-                item.updated.map(ts),
-                now,
-                hash,
-                raw_hash,
-                text_len,
-                copy.page.code()
-            ])?;
+            edited_item(tx, copy, (copy_id, story, &old_hash), now, touched)?;
             c.items_updated = 1;
-            touched.push(Touched::reclassify(story));
-            let others: i64 = tx
-                .prepare_cached("SELECT count(*) FROM copies WHERE story = ?1 AND id != ?2")?
-                .query_row(params![story, copy_id], |r| r.get(0))?;
-            let elsewhere = if old_hash != hash {
-                find_story(tx, hash, Some(story))?
-            } else {
-                None
-            };
-            if let Some(target) = elsewhere {
-                // The edit made it identical to another story: it joins that one.
-                tx.prepare_cached("UPDATE copies SET story = ?2 WHERE id = ?1")?
-                    .execute(params![copy_id, target])?;
-                tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
-                    .execute(params![target, now])?;
-                touched.push(Touched::reclassify(target));
-                if others == 0 {
-                    // The old story disappears from its topics' feeds.
-                    tx.prepare_cached(
-                        "UPDATE topics SET changed_at = ?2
-                         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
-                    )?
-                    .execute(params![story, Utc::now().timestamp_millis()])?;
-                    tx.prepare_cached("DELETE FROM stories WHERE sid = ?1")?
-                        .execute([story])?;
-                }
-            } else if others == 0 {
-                // Its story's only copy: the story follows the edit, keeping its id.
-                tx.prepare_cached("UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE sid = ?1")?.execute(
-                    params![story, norm.title, norm.text, hash, now],
-                )?;
-            }
         }
         None => {
-            let exact = find_story(tx, hash, None)?;
-            // Near-duplicate keys are computed only for copies that do not
-            // join a story by exact hash, and once: they serve both the
-            // lookup and the index (MinHash of the whole text is a top item
-            // of the cold poll's profile).
-            let keys = match (&exact, &copy.near_keys) {
-                (Some(_), _) => Vec::new(),
-                (None, Some(keys)) => keys.clone(),
-                (None, None) => keys_of(&norm.text, near),
+            let item = Arriving {
+                source_id,
+                copy,
+                now,
+                published: published_at(copy, now),
             };
-            let candidates = if exact.is_none() && near.enabled {
-                candidates(tx, index, &keys, None)?
-            } else {
-                Vec::new()
-            };
-            // The rule is `dedupe::place`; this carries it out.
-            let placement = crate::dedupe::place(
-                &norm.text,
-                item.published.map(|_| published),
-                exact,
-                &candidates,
-                near,
-            );
-            // Whether the story's topics must be worked out again: its text
-            // changed, it absorbed another, or this copy's source brings
-            // tags none of its outlets had (topics filter by tags). Else
-            // classifying it again (the writer's largest pure work, a cold
-            // poll's second most frequent statement) would change nothing.
-            let mut reclassify = true;
-            let (story_id, method, score) = match placement {
-                Placement::Exact { story } => {
-                    reclassify = !same_tags_carried(tx, story, source_id)?;
-                    (story, "exact", 1.0)
-                }
-                Placement::Near {
-                    story,
-                    method,
-                    score,
-                    absorb,
-                    fuller_text,
-                } => {
-                    reclassify = fuller_text
-                        || !absorb.is_empty()
-                        || !same_tags_carried(tx, story, source_id)?;
-                    for &(absorbed, s) in &absorb {
-                        merge_stories(tx, index, story, absorbed, s, now)?;
-                        touched.retain(|t| t.story != absorbed);
-                        c.stories_bridged += 1;
-                    }
-                    if fuller_text {
-                        // A fuller text replaces a summary as the story's
-                        // text (its id stays); both texts stay indexed.
-                        tx.prepare_cached(
-                            "UPDATE stories SET text = ?2, content_hash = ?3 WHERE sid = ?1",
-                        )?
-                        .execute(params![story, norm.text, hash])?;
-                    }
-                    index_story(tx, index, story, &keys)?;
-                    (story, method, score)
-                }
-                Placement::New => {
-                    // Its keys go in with the row (`index_story` would
-                    // read it back first).
-                    tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
-                         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)")?.execute(
-                        params![hash, norm.title, item.link, norm.text, published, now, near::encode_keys(&keys)],
-                    )?;
-                    let story = tx.last_insert_rowid();
-                    index.add(&keys, story);
-                    c.stories_new = 1;
-                    (story, "first", 1.0)
-                }
-            };
-            if method != "first" {
-                // The story's link and date are those of the copy that
-                // carried it first (earliest date; on a tie, first stored),
-                // whatever order the polls happen to run in.
-                tx.prepare_cached(
-                    "UPDATE stories SET updated_at = ?2,
-                       link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
-                       published = min(published, ?3)
-                     WHERE sid = ?1",
-                )?
-                .execute(params![story_id, now, published, item.link])?;
-                c.stories_merged = 1;
-            }
-            tx.prepare_cached("INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
-                   authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-                   merge_method, merge_score, page_tries)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
-                         CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END)")?.execute(
-                params![
-                    story_id,
-                    source_id,
-                    key,
-                    item.guid,
-                    item.link,
-                    item.title,
-                    copy.stored_body()?,
-                    authors,
-                    published,
-                    item.updated.map(ts),
-                    now,
-                    hash,
-                    raw_hash,
-                    text_len,
-                    method,
-                    score,
-                    copy.page.code()
-                ],
-            )?;
-            c.items_new = 1;
-            touched.push(Touched {
-                story: story_id,
-                reclassify,
-            });
+            new_item(tx, index, &item, near, touched, &mut c)?;
         }
     }
     Ok(c)
+}
+
+/// When a copy counts as published: its date, unless in the future (a
+/// wrong time zone is not believed); else now.
+fn published_at(copy: &NewCopy, now: i64) -> i64 {
+    copy.item
+        .published
+        .map(ts)
+        .filter(|p| *p <= now + 600)
+        .unwrap_or(now)
+}
+
+/// The outlet edited a known item: the copy is updated in place; it joins
+/// another story its new text is identical to, and a story it is the only
+/// copy of follows the edit (keeping its id).
+fn edited_item(
+    tx: &Connection,
+    copy: &NewCopy,
+    (copy_id, story, old_hash): (i64, i64, &str),
+    now: i64,
+    touched: &mut Vec<Touched>,
+) -> rusqlite::Result<()> {
+    let (item, norm) = (&copy.item, &copy.norm);
+    let hash = norm.content_hash.0.as_str();
+    tx.prepare_cached(&format!(
+        "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
+           authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
+           text_len = ?11, page_tries = {} WHERE id = ?1",
+        page_tries(12)
+    ))?
+    .execute(params![
+        copy_id,
+        item.guid,
+        item.link,
+        item.title,
+        copy.stored_body()?,
+        copy.authors.as_str(),
+        item.updated.map(ts),
+        now,
+        hash,
+        copy.raw_hash.as_str(),
+        copy.text_len,
+        copy.page.code()
+    ])?;
+    touched.push(Touched::reclassify(story));
+    let others: i64 = tx
+        .prepare_cached("SELECT count(*) FROM copies WHERE story = ?1 AND id != ?2")?
+        .query_row(params![story, copy_id], |r| r.get(0))?;
+    let elsewhere = if old_hash != hash {
+        find_story(tx, hash, Some(story))?
+    } else {
+        None
+    };
+    if let Some(target) = elsewhere {
+        // The edit made it identical to another story: it joins that one.
+        tx.prepare_cached("UPDATE copies SET story = ?2 WHERE id = ?1")?
+            .execute(params![copy_id, target])?;
+        tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+            .execute(params![target, now])?;
+        touched.push(Touched::reclassify(target));
+        if others == 0 {
+            // The old story disappears from its topics' feeds.
+            tx.prepare_cached(
+                "UPDATE topics SET changed_at = ?2
+                 WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
+            )?
+            .execute(params![story, Utc::now().timestamp_millis()])?;
+            tx.prepare_cached("DELETE FROM stories WHERE sid = ?1")?
+                .execute([story])?;
+        }
+    } else if others == 0 {
+        // Its story's only copy: the story follows the edit, keeping its id.
+        tx.prepare_cached("UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE sid = ?1")?.execute(
+            params![story, norm.title, norm.text, hash, now],
+        )?;
+    }
+    Ok(())
+}
+
+/// A copy the source has not carried before, on its way in.
+struct Arriving<'a> {
+    source_id: &'a str,
+    copy: &'a NewCopy,
+    now: i64,
+    /// `published_at`.
+    published: i64,
+}
+
+/// A new copy: placed (`dedupe::place`: exact, near, or a new story),
+/// the placement carried out, the copy's row written.
+fn new_item(
+    tx: &Connection,
+    index: &mut NearIndex,
+    a: &Arriving<'_>,
+    near: &crate::dedupe::Params,
+    touched: &mut Vec<Touched>,
+    c: &mut PollCounts,
+) -> rusqlite::Result<()> {
+    let (item, norm) = (&a.copy.item, &a.copy.norm);
+    let hash = norm.content_hash.0.as_str();
+    let exact = find_story(tx, hash, None)?;
+    // Near-duplicate keys are computed only for copies that do not
+    // join a story by exact hash, and once: they serve both the
+    // lookup and the index (MinHash of the whole text is a top item
+    // of the cold poll's profile).
+    let keys = match (&exact, &a.copy.near_keys) {
+        (Some(_), _) => Vec::new(),
+        (None, Some(keys)) => keys.clone(),
+        (None, None) => keys_of(&norm.text, near),
+    };
+    let candidates = if exact.is_none() && near.enabled {
+        candidates(tx, index, &keys, None)?
+    } else {
+        Vec::new()
+    };
+    // The rule is `dedupe::place`; this carries it out.
+    let placement = crate::dedupe::place(
+        &norm.text,
+        item.published.map(|_| a.published),
+        exact,
+        &candidates,
+        near,
+    );
+    let (story_id, method, score, reclassify) =
+        carry_out(tx, index, a, placement, &keys, touched, c)?;
+    if method != "first" {
+        // The story's link and date are those of the copy that
+        // carried it first (earliest date; on a tie, first stored),
+        // whatever order the polls happen to run in.
+        tx.prepare_cached(
+            "UPDATE stories SET updated_at = ?2,
+               link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
+               published = min(published, ?3)
+             WHERE sid = ?1",
+        )?
+        .execute(params![story_id, a.now, a.published, item.link])?;
+        c.stories_merged = 1;
+    }
+    insert_copy(tx, a, story_id, method, score)?;
+    c.items_new = 1;
+    touched.push(Touched {
+        story: story_id,
+        reclassify,
+    });
+    Ok(())
+}
+
+/// Carries out a placement: the story the copy joins (absorbing others
+/// for a bridge, taking a fuller text), or a new one. Returns the story,
+/// the method and score, and whether the story's topics must be worked out
+/// again: its text changed, it absorbed another, or this copy's source
+/// brings tags none of its outlets had (topics filter by tags). Else
+/// classifying it again (the writer's largest pure work, a cold poll's
+/// second most frequent statement) would change nothing.
+fn carry_out(
+    tx: &Connection,
+    index: &mut NearIndex,
+    a: &Arriving<'_>,
+    placement: Placement,
+    keys: &[i64],
+    touched: &mut Vec<Touched>,
+    c: &mut PollCounts,
+) -> rusqlite::Result<(i64, &'static str, f64, bool)> {
+    let (item, norm) = (&a.copy.item, &a.copy.norm);
+    let hash = norm.content_hash.0.as_str();
+    Ok(match placement {
+        Placement::Exact { story } => {
+            let reclassify = !same_tags_carried(tx, story, a.source_id)?;
+            (story, "exact", 1.0, reclassify)
+        }
+        Placement::Near {
+            story,
+            method,
+            score,
+            absorb,
+            fuller_text,
+        } => {
+            let reclassify =
+                fuller_text || !absorb.is_empty() || !same_tags_carried(tx, story, a.source_id)?;
+            for &(absorbed, s) in &absorb {
+                merge_stories(tx, index, story, absorbed, s, a.now)?;
+                touched.retain(|t| t.story != absorbed);
+                c.stories_bridged += 1;
+            }
+            if fuller_text {
+                // A fuller text replaces a summary as the story's
+                // text (its id stays); both texts stay indexed.
+                tx.prepare_cached(
+                    "UPDATE stories SET text = ?2, content_hash = ?3 WHERE sid = ?1",
+                )?
+                .execute(params![story, norm.text, hash])?;
+            }
+            index_story(tx, index, story, keys)?;
+            (story, method, score, reclassify)
+        }
+        Placement::New => {
+            // Its keys go in with the row (`index_story` would
+            // read it back first).
+            tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
+                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)")?.execute(
+                params![hash, norm.title, item.link, norm.text, a.published, a.now, near::encode_keys(keys)],
+            )?;
+            let story = tx.last_insert_rowid();
+            index.add(keys, story);
+            c.stories_new = 1;
+            (story, "first", 1.0, true)
+        }
+    })
+}
+
+/// The new copy's row.
+fn insert_copy(
+    tx: &Connection,
+    a: &Arriving<'_>,
+    story_id: i64,
+    method: &str,
+    score: f64,
+) -> rusqlite::Result<()> {
+    let (copy, item) = (a.copy, &a.copy.item);
+    tx.prepare_cached(
+        "INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
+           authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
+           merge_method, merge_score, page_tries)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
+                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END)",
+    )?
+    .execute(params![
+        story_id,
+        a.source_id,
+        copy.key.as_str(),
+        item.guid,
+        item.link,
+        item.title,
+        copy.stored_body()?,
+        copy.authors.as_str(),
+        a.published,
+        item.updated.map(ts),
+        a.now,
+        copy.norm.content_hash.0.as_str(),
+        copy.raw_hash.as_str(),
+        copy.text_len,
+        method,
+        score,
+        copy.page.code()
+    ])?;
+    Ok(())
 }

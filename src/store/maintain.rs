@@ -32,7 +32,7 @@ pub struct DbSummary {
     pub bytes: u64,
 }
 
-impl Store {
+impl Writer {
     /// `sources remove --purge`: deletes a source's copies, every story left
     /// with no copy, and the source's row and poll history, in one
     /// transaction. Stories other outlets also carried stay, linked to their
@@ -78,7 +78,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl Writer {
     /// Deletes up to `limit` stories published before `cutoff` (their
     /// copies, topic memberships and near-duplicate keys go by ON DELETE
     /// CASCADE) and up to `limit` poll-history rows older than it, in one

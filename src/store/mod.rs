@@ -33,6 +33,7 @@ mod read;
 
 pub use backup::{backup, restore};
 pub use maintain::{DbSummary, Pruned, Reclaimed};
+pub use open::{Pooled, Readers};
 // Each part's helpers, for the others (they are `pub(super)`).
 use near::NearIndex;
 use {backup::*, ingest::*, maintain::*};
@@ -168,10 +169,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// so one burst of writes (or a long reader) does not leave it large for good.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// Page size of a new database, in bytes (see `Store::open`).
+/// Page size of a new database, in bytes (see `Writer::open`).
 const PAGE_SIZE: i64 = 16 * 1024;
 
-/// Bytes in the WAL before SQLite copies them back (see `Store::open`):
+/// Bytes in the WAL before SQLite copies them back (see `Writer::open`):
 /// 10,000 pages of the 4 KiB databases this was measured with.
 const WAL_AUTOCHECKPOINT_BYTES: i64 = 10_000 * 4096;
 
@@ -204,6 +205,17 @@ pub enum StoreError {
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    /// A read-only open found a schema other than this binary's: older
+    /// (only the writer migrates) or newer (a later release wrote it).
+    #[error(
+        "database {path}: schema version {found}, this newsriver reads version {expected}: {what}"
+    )]
+    Schema {
+        path: String,
+        found: i64,
+        expected: usize,
+        what: &'static str,
     },
     /// A backup or restore refused to go on (the message says why).
     #[error("{path}: {message}")]
@@ -281,10 +293,21 @@ fn unwritable(path: &Path) -> Option<String> {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-pub struct Store {
+/// The one connection that writes: migrations run when it opens, polls,
+/// topic membership, retention and purges go through it. The daemon's and
+/// `poll`'s writer thread owns it by value (`pipeline::WriteQueue`).
+pub struct Writer {
     conn: Connection,
     /// The near-duplicate index (`near`), built when first needed.
     near: near::NearIndex,
+}
+
+/// A read-only connection: the views in `read` (the CLI's read commands,
+/// feed rendering, the parallel stage's look-ups). Opening one runs no
+/// migration and writes nothing; in WAL mode it never waits for the
+/// writer, nor the writer for it.
+pub struct Reader {
+    conn: Connection,
 }
 
 /// A source as the config describes it.
@@ -315,7 +338,7 @@ pub struct TopicRow<'a> {
     pub fingerprint: &'a str,
 }
 
-/// One poll for `Store::record_polls`.
+/// One poll for `Writer::record_polls`.
 pub struct PollToStore {
     pub source_id: String,
     pub started: DateTime<Utc>,
@@ -722,7 +745,7 @@ mod tests {
             )
             .unwrap();
         }
-        let store = Store::open(&path).unwrap();
+        let store = Writer::open(&path).unwrap();
         let bodies: Vec<Option<Vec<u8>>> = store
             .conn
             .prepare("SELECT body FROM copies ORDER BY item_key")
@@ -793,7 +816,7 @@ mod tests {
     #[test]
     fn a_copy_that_changes_neither_text_nor_tags_leaves_topics_as_they_were() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mut store = Writer::open(&dir.path().join("t.db")).unwrap();
         let (none, local, edu): (Vec<String>, Vec<String>, Vec<String>) =
             (vec![], vec!["local".into()], vec!["edu".into()]);
         let rows: Vec<SourceRow<'_>> = [("a", &none), ("b", &none), ("c", &local), ("d", &edu)]
@@ -840,7 +863,7 @@ mod tests {
         assert_eq!(count(), 2, "a new tag: classified again");
         poll("d", "4");
         assert_eq!(count(), 3, "the tag the topic wants");
-        let members = |store: &Store| -> (i64, i64) {
+        let members = |store: &Writer| -> (i64, i64) {
             store
                 .conn
                 .query_row(
@@ -870,7 +893,7 @@ mod tests {
     #[test]
     fn a_poll_that_cannot_be_stored_is_rolled_back_alone_in_its_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mut store = Writer::open(&dir.path().join("t.db")).unwrap();
         let tags: Vec<String> = vec![];
         store
             .sync_sources(&[
@@ -920,7 +943,7 @@ mod tests {
     #[test]
     fn candidates_rank_by_keys_shared_then_newest_and_skip_stories_gone() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let store = Writer::open(&dir.path().join("t.db")).unwrap();
         let mut index = NearIndex::default();
         for (i, keys) in [&[7, 8][..], &[7], &[7, 8], &[8], &[9]].iter().enumerate() {
             store

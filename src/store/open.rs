@@ -3,9 +3,9 @@
 
 use super::*;
 
-impl Store {
+impl Writer {
     /// Opens (creating if needed) the database at `path` and migrates it.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub fn open(path: &Path) -> Result<Writer> {
         let shown = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
@@ -92,19 +92,7 @@ impl Store {
                 path: shown,
                 source,
             })?;
-        Ok(Store {
-            conn,
-            near: Default::default(),
-        })
-    }
-
-    /// A read-only connection to an existing database, for readers that
-    /// must never wait for the writer (WAL: readers see the last commit
-    /// while a write transaction runs). Run no migrations: the writer did.
-    pub fn open_reader(path: &Path) -> Result<Store> {
-        let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        conn.pragma_update(None, "cache_size", -8 * 1024)?;
-        Ok(Store {
+        Ok(Writer {
             conn,
             near: Default::default(),
         })
@@ -132,5 +120,96 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+impl Reader {
+    /// A read-only connection to an existing database, for readers that
+    /// must never wait for the writer (WAL: readers see the last commit
+    /// while a write transaction runs). Runs no migration and writes
+    /// nothing: a database of an older schema is refused with what to do
+    /// (the writer, `poll` or `run`, migrates it), as is a newer one.
+    pub fn open(path: &Path) -> Result<Reader> {
+        let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.pragma_update(None, "cache_size", -8 * 1024)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let what = match usize::try_from(found) {
+            Ok(v) if v == SCHEMA_VERSION => return Ok(Reader { conn }),
+            Ok(v) if v < SCHEMA_VERSION => {
+                "run `newsriver poll` or start the daemon (`newsriver run`) to migrate it"
+            }
+            _ => "it was written by a newer newsriver; use that release",
+        };
+        Err(StoreError::Schema {
+            path: path.display().to_string(),
+            found,
+            expected: SCHEMA_VERSION,
+            what,
+        })
+    }
+}
+
+/// Read-only connections shared by tasks that read now and then (the
+/// parallel stage's look-ups, rendering, the scheduler, `/healthz`): a
+/// connection is taken for one read and put back (`Readers::get`), and
+/// opened when none is free. `Reader` is not `Sync`; this hands each one to
+/// one thread at a time without a lock around the connection itself.
+pub struct Readers {
+    path: PathBuf,
+    idle: std::sync::Mutex<Vec<Reader>>,
+}
+
+/// Connections kept open for reuse at most; more may be open at a moment.
+const IDLE_READERS: usize = 8;
+
+impl Readers {
+    /// Opens one connection now, so that a database that cannot be read
+    /// is reported at start rather than at the first read.
+    pub fn open(path: &Path) -> Result<Readers> {
+        let first = Reader::open(path)?;
+        Ok(Readers {
+            path: path.to_path_buf(),
+            idle: std::sync::Mutex::new(vec![first]),
+        })
+    }
+
+    /// A connection for one read; it goes back to the pool when dropped.
+    pub fn get(&self) -> Result<Pooled<'_>> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let reader = match idle {
+            Some(r) => r,
+            None => Reader::open(&self.path)?,
+        };
+        Ok(Pooled {
+            pool: self,
+            reader: Some(reader),
+        })
+    }
+}
+
+/// A `Reader` taken from `Readers`.
+pub struct Pooled<'a> {
+    pool: &'a Readers,
+    reader: Option<Reader>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Reader;
+    fn deref(&self) -> &Reader {
+        // Some until dropped.
+        self.reader
+            .as_ref()
+            .expect("a pooled reader is present until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(r) = self.reader.take() {
+            let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.push(r);
+            }
+        }
     }
 }

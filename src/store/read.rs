@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Store {
+impl Reader {
     /// Whether the database knows a source (it may have left the config).
     pub fn has_source(&self, id: &str) -> Result<bool> {
         Ok(self

@@ -445,7 +445,7 @@ impl Env {
     /// admin commands that read it refuse a database that does not exist.
     pub fn create_db(&self) {
         let config = newsriver::config::Config::load(&self.config).unwrap();
-        newsriver::pipeline::open_store(&config).unwrap();
+        newsriver::pipeline::open_writer(&config).unwrap();
     }
 
     /// The HTML parts of the one copy that `sql` selects the `body` of

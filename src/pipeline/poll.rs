@@ -1,0 +1,503 @@
+//! One pass over sources: each source fetched, its body decoded, parsed
+//! and normalized on the blocking pool (`process`), its full-text pages
+//! fetched, and the poll handed to the writer (`Poller::hand_over`).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+
+use crate::config::{Config, Source};
+use crate::fetch::{self, Fetched, Fetcher};
+use crate::normalize::Normalizer;
+use crate::parse;
+use crate::store::{self, NewCopy, PollCounts, PollOutcome, PollToStore, Readers};
+use crate::topics::Topics;
+
+use super::writer::{Commit, WriteQueue, WriterState};
+use super::{PipelineError, PollReport, SourceOutcome, SourceReport};
+
+/// Everything a poll needs, shared by the concurrent source tasks.
+pub struct Poller {
+    /// Hands finished polls (and every other write) to the one writer
+    /// thread, which owns the write connection (`WriteQueue`).
+    writer: WriteQueue,
+    /// Read-only connections for the parallel stage's look-ups (a source's
+    /// state and known items), so it never waits for the writer.
+    readers: Arc<Readers>,
+    fetcher: Fetcher,
+    normalizer: Arc<Normalizer>,
+    near: Arc<crate::dedupe::Params>,
+    concurrency: usize,
+    retention_days: Option<u64>,
+    seen: Arc<SeenStories>,
+    /// The parallel stage's CPU work (decode → parse → normalize → seal)
+    /// runs on at most one blocking thread per core. Without the bound a
+    /// cold poll ran `concurrency` (32) of them on 2 cores: no faster, and
+    /// every extra thread kept its own regex caches, zstd context and
+    /// malloc arena (a cold poll under `run` peaked 25 MB higher in regex
+    /// caches alone; heaptrack, BENCHMARKS.md).
+    cpu: Arc<tokio::sync::Semaphore>,
+}
+
+/// Content hashes (their first 64 bits) of the copies this process has
+/// prepared: a copy whose hash is here will most likely join that story by
+/// exact hash, so its near-duplicate keys, which only a copy that does not
+/// are looked up and indexed with, are not computed in advance (two
+/// thirds of the farm's copies are exact copies). A guess only: when wrong,
+/// the writer computes the keys itself. Bounded: emptied when full.
+#[derive(Default)]
+struct SeenStories(Mutex<std::collections::HashSet<u64>>);
+
+/// ~4 MB at most.
+const SEEN_MAX: usize = 200_000;
+
+impl SeenStories {
+    /// Marks each hash seen; true for those that were not.
+    fn first_sightings<'a>(&self, hashes: impl Iterator<Item = &'a str>) -> Vec<bool> {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= SEEN_MAX {
+            seen.clear();
+        }
+        hashes
+            .map(|h| {
+                h.get(..16)
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .is_none_or(|h| seen.insert(h))
+            })
+            .collect()
+    }
+}
+
+/// What `process` needs to prepare a poll's copies for the writer.
+struct Prepare<'a> {
+    normalizer: &'a Normalizer,
+    near: &'a crate::dedupe::Params,
+    /// This source's stored items: item key → raw hash.
+    known: std::collections::HashMap<String, String>,
+    seen: &'a SeenStories,
+}
+
+/// A poll handed to the writer and not yet committed
+/// (`Poller::hand_over`): what its report needs once it is.
+pub struct HandedOver {
+    commit: Commit,
+    id: String,
+    url: String,
+    outcome: SourceOutcome,
+    bytes: u64,
+    duration: Duration,
+    /// A large body's share of the memory budget, kept until its items
+    /// are stored (see `fetch::Body::budget`).
+    budget: Option<crate::fetch::BodyBudget>,
+}
+
+impl HandedOver {
+    /// The poll's report, once the writer has committed it.
+    pub async fn committed(self) -> Result<SourceReport, PipelineError> {
+        let (counts, _batch) = WriteQueue::committed(self.commit).await?;
+        drop(self.budget);
+        record_metrics(&self.id, &self.outcome, &counts, self.bytes, self.duration);
+        Ok(SourceReport {
+            id: self.id,
+            url: self.url,
+            outcome: self.outcome,
+            counts,
+            bytes: self.bytes,
+            duration_ms: self.duration.as_millis() as u64,
+        })
+    }
+}
+
+impl Poller {
+    /// Opens the database (migrated, sources and topics in line with the
+    /// config), starts the writer thread with it, builds the client.
+    pub fn new(config: &Config) -> Result<Poller, PipelineError> {
+        let (store, topics) = super::open_writer(config)?;
+        let near = Arc::new(config.dedupe.clone());
+        let writer = WriteQueue::start(WriterState {
+            store,
+            topics: Arc::new(topics),
+            near: near.clone(),
+        })?;
+        let readers = Arc::new(Readers::open(&config.storage.path)?);
+        Poller::with(config, writer, readers, near)
+    }
+
+    fn with(
+        config: &Config,
+        writer: WriteQueue,
+        readers: Arc<Readers>,
+        near: Arc<crate::dedupe::Params>,
+    ) -> Result<Poller, PipelineError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Poller {
+            writer,
+            readers,
+            fetcher: Fetcher::new(&config.fetch)?,
+            normalizer: Arc::new(Normalizer::new(&config.normalize)),
+            near,
+            concurrency: config.fetch.concurrency,
+            retention_days: config.storage.retention_days,
+            seen: Arc::default(),
+            cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
+        })
+    }
+
+    /// A poller for a reloaded `config` that keeps this one's writer and
+    /// readers (one writer per process): the writer records the new
+    /// sources and topics and classifies with the new topics from then on;
+    /// fetcher and normalizer are new. Polls in flight finish with the old
+    /// poller. `[storage].path` must not have changed.
+    pub async fn reconfigure(&self, config: &Config) -> Result<Poller, PipelineError> {
+        let near = Arc::new(config.dedupe.clone());
+        let topics = Arc::new(Topics::new(config));
+        let (sync_config, sync_near) = (config.clone(), near.clone());
+        self.writer
+            .run(move |w| {
+                w.topics = topics;
+                w.near = sync_near;
+                super::sync_writer(&mut w.store, &sync_config, &w.topics)
+            })
+            .await??;
+        Poller::with(config, self.writer.clone(), self.readers.clone(), near)
+    }
+
+    /// The writer thread, for writes other than polls (next poll times,
+    /// retention).
+    pub fn writer(&self) -> &WriteQueue {
+        &self.writer
+    }
+
+    /// The read-only connections this poller reads through.
+    pub fn readers(&self) -> Arc<Readers> {
+        self.readers.clone()
+    }
+
+    /// Polls `sources` once each; `on_done` is called as each one finishes.
+    pub async fn poll(
+        &self,
+        sources: Vec<Source>,
+        on_done: impl Fn(&SourceReport),
+    ) -> Result<PollReport, PipelineError> {
+        let started = Instant::now();
+        let mut report = PollReport::default();
+        // `concurrency` sources are fetched and prepared at once; a source
+        // handed to the writer frees its place at once, so fetching and
+        // preparing go on while the writer commits (when the place was
+        // kept until the commit, the writer's group was all the work
+        // there was, and the two stages took turns).
+        let mut handing = futures::stream::iter(sources)
+            .map(|s| self.hand_over(s))
+            .buffer_unordered(self.concurrency);
+        let mut committing = futures::stream::FuturesUnordered::new();
+        loop {
+            let r = tokio::select! {
+                Some(h) = handing.next() => {
+                    committing.push(h?.committed());
+                    continue;
+                }
+                Some(r) = committing.next() => r?,
+                else => break,
+            };
+            on_done(&r);
+            report.counts += r.counts;
+            report.bytes += r.bytes;
+            report.sources.push(r);
+        }
+        report.sources.sort_by(|a, b| a.id.cmp(&b.id));
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Fetches, decodes, parses, normalizes and stores one source.
+    pub async fn poll_source(&self, source: Source) -> Result<SourceReport, PipelineError> {
+        self.hand_over(source).await?.committed().await
+    }
+
+    /// Fetches, decodes, parses and normalizes one source and queues it for
+    /// the writer; `HandedOver::committed` waits for the commit.
+    pub async fn hand_over(&self, source: Source) -> Result<HandedOver, PipelineError> {
+        let started_at = Utc::now();
+        let started = Instant::now();
+        let id = source.id.0.clone();
+        let state = {
+            let readers = self.readers.clone();
+            let id = id.clone();
+            tokio::task::spawn_blocking(move || readers.get()?.source_state(&id)).await??
+        };
+        // A permanent redirect seen earlier is followed directly.
+        let url = state
+            .moved_to
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .unwrap_or_else(|| source.url.clone());
+        // A source allowed to reach a private address may reach only its
+        // own configured origin (see `Fetcher::fetch_for`).
+        let private_origin = source.allow_private_addresses.then_some(&source.url);
+        let fetched = self
+            .fetcher
+            .fetch_for(&url, &state.validators, private_origin)
+            .await;
+        let moved = |to: Option<String>| {
+            let to = to.filter(|t| Some(t) != state.moved_to.as_ref())?;
+            tracing::info!(source_id = %id, from = %url, to = %to, "permanent redirect: using the new URL from now on");
+            Some(to)
+        };
+        // A large body's share of the memory budget, kept until its items
+        // are stored (see `fetch::Body::budget`).
+        let mut budget = None;
+        let (outcome, bytes) = match fetched {
+            Ok(Fetched::NotModified {
+                status, moved_to, ..
+            }) => (
+                PollOutcome::NotModified {
+                    status,
+                    moved_to: moved(moved_to),
+                },
+                0,
+            ),
+            Ok(Fetched::Body(mut body)) => {
+                budget = body.budget.take();
+                let bytes = body.bytes.len() as u64;
+                let moved_to = moved(body.moved_to.clone());
+                (self.prepare(&source, body, moved_to).await?, bytes)
+            }
+            Err(e) => (failed(&id, &url, e), 0),
+        };
+        let report_outcome = SourceOutcome::of(&outcome);
+        let duration = started.elapsed();
+        let commit = self
+            .writer
+            .submit(PollToStore {
+                source_id: id.clone(),
+                started: started_at,
+                duration_ms: duration.as_millis() as u64,
+                outcome,
+            })
+            .await?;
+        Ok(HandedOver {
+            commit,
+            id,
+            url: source.url.to_string(),
+            outcome: report_outcome,
+            bytes,
+            duration,
+            budget,
+        })
+    }
+
+    /// A fetched body's CPU work on the blocking pool (decode → parse →
+    /// normalize → keys, `process`), retention's cut, then the full text of
+    /// new items (`fulltext`).
+    async fn prepare(
+        &self,
+        source: &Source,
+        body: fetch::Body,
+        moved_to: Option<String>,
+    ) -> Result<PollOutcome, PipelineError> {
+        let normalizer = self.normalizer.clone();
+        let (readers, near, seen, sid) = (
+            self.readers.clone(),
+            self.near.clone(),
+            self.seen.clone(),
+            source.id.0.clone(),
+        );
+        let forced = source.encoding;
+        let zone = source.timezone.unwrap_or(parse::DEFAULT_ZONE);
+        // Closed never: the semaphore lives as long as the poller.
+        let cpu = self.cpu.clone().acquire_owned().await.ok();
+        let (mut outcome, known) = tokio::task::spawn_blocking(move || {
+            let _cpu = cpu;
+            // Unreadable: every item is prepared as if new; the
+            // poll's transaction then reports the database's error.
+            let known = readers
+                .get()
+                .and_then(|r| r.known_items(&sid))
+                .unwrap_or_default();
+            let prepare = Prepare {
+                normalizer: &normalizer,
+                near: &near,
+                known,
+                seen: &seen,
+            };
+            let outcome = process(body, forced, zone, &prepare);
+            (outcome, prepare.known)
+        })
+        .await?;
+        if let PollOutcome::Fetched {
+            moved_to: m, items, ..
+        } = &mut outcome
+        {
+            *m = moved_to;
+            // Items older than the retention period are not stored:
+            // retention would delete them again, and every poll of a
+            // feed that still lists them would add them back.
+            if let Some(cutoff) = super::retention_cutoff(self.retention_days, Utc::now()) {
+                items.retain(|c| c.item.published.is_none_or(|p| p >= cutoff));
+            }
+        }
+        // New and changed items of a `full_text` source: their
+        // article pages, fetched once (see `fulltext`).
+        crate::fulltext::enrich(
+            &self.fetcher,
+            source,
+            &self.normalizer,
+            &self.near,
+            &known,
+            &mut outcome,
+        )
+        .await;
+        Ok(outcome)
+    }
+}
+
+/// A fetch that failed, as the poll's outcome (410 Gone stops polling).
+fn failed(id: &str, url: &url::Url, e: fetch::FetchError) -> PollOutcome {
+    let gone = e.status() == Some(410);
+    // Other failures are logged once, by whoever polled (the
+    // daemon's "poll failed", the `poll` summary).
+    if gone {
+        tracing::warn!(source_id = %id, url = %url, "410 Gone: polling of this source stops");
+    }
+    PollOutcome::Failed {
+        status: e.status(),
+        error: if gone {
+            format!("{e}: the feed is gone; polling stopped (change its URL to resume)")
+        } else {
+            e.to_string()
+        },
+        retry_after: e
+            .retry_after()
+            .and_then(|v| crate::schedule::parse_retry_after(v, Utc::now())),
+        gone,
+    }
+}
+
+/// Counters and histograms for `/metrics` (no-ops unless `newsriver run`
+/// installed a recorder).
+fn record_metrics(
+    source: &str,
+    outcome: &SourceOutcome,
+    counts: &PollCounts,
+    bytes: u64,
+    duration: Duration,
+) {
+    let label = outcome.as_str();
+    if let SourceOutcome::Failed { .. } = outcome {
+        metrics::counter!("newsriver_source_failures_total", "source" => source.to_string())
+            .increment(1);
+    } else {
+        metrics::gauge!(
+            "newsriver_source_last_success_timestamp_seconds",
+            "source" => source.to_string()
+        )
+        .set(Utc::now().timestamp() as f64);
+    }
+    metrics::counter!("newsriver_polls_total", "outcome" => label).increment(1);
+    metrics::counter!("newsriver_items_total", "kind" => "new").increment(counts.items_new);
+    metrics::counter!("newsriver_items_total", "kind" => "known").increment(counts.items_known);
+    metrics::counter!("newsriver_items_total", "kind" => "updated").increment(counts.items_updated);
+    metrics::counter!("newsriver_stories_total", "kind" => "new").increment(counts.stories_new);
+    metrics::counter!("newsriver_stories_total", "kind" => "merged")
+        .increment(counts.stories_merged);
+    metrics::counter!("newsriver_fetched_bytes_total").increment(bytes);
+    metrics::histogram!("newsriver_fetch_duration_seconds").record(duration.as_secs_f64());
+}
+/// Decode → parse → normalize → the rest of each copy's pure work
+/// (`NewCopy`): the CPU part of a poll, run in parallel outside the store lock.
+fn process(
+    body: fetch::Body,
+    forced: Option<&'static encoding_rs::Encoding>,
+    zone: chrono::FixedOffset,
+    prepare: &Prepare<'_>,
+) -> PollOutcome {
+    let decoded = super::feed::decode_body(&body, forced);
+    let charset_json = serde_json::to_string(&decoded.charset).unwrap_or_default();
+    match super::feed::parse_body(&body, &decoded, zone) {
+        Ok(feed) => {
+            let parse = Box::new(store::ParseReport {
+                document_items: feed.items_in_document as u64,
+                items_read: feed.items.len() as u64,
+                skipped: feed.skipped as u64,
+                note: (!feed.repairs.is_empty()).then(|| feed.repairs.join("; ")),
+            });
+            // One key (guid, else link, else text hash) twice in one feed: the
+            // first wins. Storing both would make the second "edit" the first
+            // on every poll, flipping the copy back and forth forever.
+            let mut keys = std::collections::HashSet::new();
+            let mut items: Vec<NewCopy> = feed
+                .items
+                .into_iter()
+                .filter_map(|item| {
+                    let key = item.key();
+                    keys.insert(key.clone()).then_some((item, key))
+                })
+                .map(|(item, key)| {
+                    let norm = prepare.normalizer.normalize(&item);
+                    NewCopy::new(item, norm, key)
+                })
+                .collect();
+            // For the copies not known already (unchanged items need
+            // nothing): their stored HTML, compressed here rather than in
+            // the writer, and near-duplicate keys for the first with their
+            // content hash (later ones join by hash).
+            let mut new: Vec<&mut NewCopy> = items
+                .iter_mut()
+                .filter(|c| prepare.known.get(c.key()).map(String::as_str) != Some(c.raw_hash()))
+                .collect();
+            for copy in new.iter_mut() {
+                copy.seal();
+            }
+            if prepare.near.enabled {
+                let first = prepare
+                    .seen
+                    .first_sightings(new.iter().map(|c| c.norm.content_hash.0.as_str()));
+                for (copy, first) in new.into_iter().zip(first) {
+                    if first {
+                        copy.compute_near_keys(prepare.near);
+                    }
+                }
+            }
+            PollOutcome::Fetched {
+                status: body.status,
+                moved_to: None,
+                validators: body.validators,
+                bytes: body.bytes.len() as u64,
+                feed_title: feed.title,
+                feed_language: feed.language,
+                feed_format: feed.format.to_string(),
+                charset_json,
+                items,
+                parse,
+                pages: store::PageCounts::default(),
+            }
+        }
+        Err(e) => PollOutcome::Failed {
+            status: Some(body.status),
+            error: format!("{e} (decoded as {})", decoded.charset.encoding),
+            retry_after: None,
+            gone: false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_content_hash_is_a_first_sighting_once() {
+        let seen = SeenStories::default();
+        let a = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let b = "f123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            seen.first_sightings([a, a, b].into_iter()),
+            [true, false, true]
+        );
+        assert_eq!(seen.first_sightings([b].into_iter()), [false]);
+        // Not a hash: no guess, the keys are computed.
+        assert_eq!(seen.first_sightings(["短"].into_iter()), [true]);
+    }
+}

@@ -1,0 +1,71 @@
+//! One topic's feed from the database: the stories a reader reads, the
+//! feed's `updated` from the topic's version, rendered by `publish`.
+//! Used by `render` (cli) and the feed cache (http), so both show alike.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::config::{Config, Topic};
+use crate::normalize::Normalizer;
+use crate::publish::{self, FeedMeta, Format};
+use crate::store::{self, FeedStory, Reader};
+
+/// A topic's newest stories, read once, renderable in every format.
+pub struct TopicFeed<'a> {
+    config: &'a Config,
+    topic: &'a Topic,
+    /// When the topic last changed: the feed's `updated`.
+    pub updated: DateTime<Utc>,
+    pub stories: Vec<FeedStory>,
+}
+
+impl<'a> TopicFeed<'a> {
+    /// The `limit` newest stories of `topic`; `version` is the topic's
+    /// `changed_at` (milliseconds) when the caller has it already.
+    pub fn load(
+        reader: &Reader,
+        config: &'a Config,
+        topic: &'a Topic,
+        limit: usize,
+        version: Option<i64>,
+    ) -> store::Result<TopicFeed<'a>> {
+        let version = match version {
+            Some(v) => Some(v),
+            None => reader
+                .topic_versions()?
+                .into_iter()
+                .find(|(s, _)| *s == topic.slug)
+                .map(|(_, ms)| ms),
+        };
+        Ok(TopicFeed {
+            config,
+            topic,
+            updated: version
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+                .unwrap_or_else(Utc::now),
+            stories: reader.topic_feed(&topic.slug, limit)?,
+        })
+    }
+
+    /// The feed in `format`.
+    pub fn render(&self, format: Format, normalizer: &Normalizer) -> Vec<u8> {
+        let meta = FeedMeta {
+            slug: &self.topic.slug,
+            title: &self.topic.title,
+            base_url: &self.config.server.base_url,
+            updated: self.updated,
+        };
+        publish::render(&meta, &self.stories, format, normalizer)
+    }
+}
+
+/// `topic`'s feed in `format`, its `limit` newest stories.
+pub fn render_topic(
+    reader: &Reader,
+    config: &Config,
+    topic: &Topic,
+    format: Format,
+    limit: usize,
+) -> store::Result<Vec<u8>> {
+    let normalizer = Normalizer::new(&config.normalize);
+    Ok(TopicFeed::load(reader, config, topic, limit, None)?.render(format, &normalizer))
+}
