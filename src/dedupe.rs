@@ -47,6 +47,7 @@ pub const LEAD_ONLY_WINDOW: i64 = 12 * 3600;
 /// Thresholds (`[dedupe]` in the config); the type lives in `model` so
 /// that `config` can build it without importing a later stage.
 pub use crate::model::DedupeParams as Params;
+pub use crate::model::Method;
 
 /// Why two texts were (or nearly were) judged the same story.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -61,7 +62,7 @@ pub struct Score {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Verdict {
     /// The same story: the method that decided and its score.
-    Same { method: &'static str, score: f64 },
+    Same { method: Method, score: f64 },
     /// Not the same; the reason (for near-miss reports).
     Different { reason: String },
 }
@@ -375,7 +376,7 @@ pub fn judge_prepared(
         && !(s.same_lead && short_p.tail_in(long_p) < params.jaccard)
     {
         Verdict::Same {
-            method: "jaccard",
+            method: Method::Jaccard,
             score: s.jaccard,
         }
     } else if s.same_lead && s.containment >= params.containment {
@@ -384,7 +385,7 @@ pub fn judge_prepared(
         let tail = short_p.tail_in(long_p);
         if tail >= params.containment {
             Verdict::Same {
-                method: "containment",
+                method: Method::Containment,
                 score: s.containment,
             }
         } else {
@@ -454,7 +455,7 @@ pub enum Placement {
     /// becomes the story's text (its id stays).
     Near {
         story: StoryKey,
-        method: &'static str,
+        method: Method,
         score: f64,
         absorb: Vec<(StoryKey, f64)>,
         fuller_text: bool,
@@ -482,7 +483,7 @@ pub fn place(
         return Placement::New;
     }
     let copy = Prepared::new(text);
-    let mut same: Vec<(&Candidate, &'static str, f64)> = candidates
+    let mut same: Vec<(&Candidate, Method, f64)> = candidates
         .iter()
         .filter_map(|c| {
             let apart = published.map_or(0, |p| p - c.published);
@@ -549,7 +550,7 @@ mod tests {
             matches!(
                 v,
                 Verdict::Same {
-                    method: "containment",
+                    method: Method::Containment,
                     ..
                 }
             ),
@@ -573,7 +574,7 @@ mod tests {
             matches!(
                 v,
                 Verdict::Same {
-                    method: "jaccard",
+                    method: Method::Jaccard,
                     ..
                 }
             ),
@@ -640,7 +641,7 @@ mod tests {
             matches!(
                 v,
                 Verdict::Same {
-                    method: "containment",
+                    method: Method::Containment,
                     ..
                 }
             ),
@@ -731,7 +732,7 @@ mod tests {
                 ..
             } => {
                 assert_eq!(story, 4);
-                assert_eq!(method, "jaccard");
+                assert_eq!(method, Method::Jaccard);
                 assert!(absorb.is_empty());
                 assert!(!fuller_text, "same length: the story keeps its text");
             }
@@ -783,7 +784,7 @@ mod tests {
                 fuller_text,
                 ..
             } => {
-                assert_eq!((story, method), (7, "containment"));
+                assert_eq!((story, method), (7, Method::Containment));
                 assert!(fuller_text);
             }
             other => panic!("{other:?}"),

@@ -233,82 +233,24 @@ pub async fn enrich(
     let PollOutcome::Fetched { items, pages, .. } = outcome else {
         return;
     };
-    let mut counts = PageCounts::default();
-    let mut jobs = Vec::new();
-    let mut deferred = 0u64;
-    for (i, copy) in items.iter_mut().enumerate() {
-        if known.get(copy.key()).map(String::as_str) == Some(copy.raw_hash()) {
-            continue;
-        }
-        let link = copy
-            .item
-            .link
-            .as_deref()
-            .and_then(|l| Url::parse(l.trim()).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        match link {
-            Some(_) if jobs.len() >= source.max_pages_per_poll => {
-                // Fetched on a later poll (`copies.page_tries` = 0).
-                copy.set_page(PageAttempt::Deferred);
-                counts.skipped += 1;
-                deferred += 1;
-            }
-            Some(url) => jobs.push((i, url)),
-            None => {
-                copy.set_page(PageAttempt::Done);
-                counts.skipped += 1;
-            }
-        }
-    }
-    if deferred > 0 {
-        tracing::info!(source_id = %source.id, deferred, "full text: more new items than max_pages_per_poll; their pages wait for the next polls");
-    }
-    // A source allowed to reach its own private host may reach it for its
-    // pages too, and nothing else (as for its feed).
-    let private_origin = source.allow_private_addresses.then_some(&source.url);
-    let selector = Arc::new(source.full_text_selector.clone());
-    let site = Arc::new(source.url.clone());
+    let (jobs, mut counts, deferred) = plan_pages(source, known, items);
+    let ctx = PageContext {
+        fetcher,
+        // A source allowed to reach its own private host may reach it for
+        // its pages too, and nothing else (as for its feed).
+        private_origin: source.allow_private_addresses.then_some(&source.url),
+        selector: Arc::new(source.full_text_selector.clone()),
+        site: Arc::new(source.url.clone()),
+        normalizer,
+        near,
+    };
     let mut done = futures::stream::iter(jobs)
         .map(|(i, url)| {
             let item = items[i].item.clone();
             let feed_chars = items[i].norm.text.chars().count();
-            let (normalizer, selector, site, near) = (
-                normalizer.clone(),
-                selector.clone(),
-                site.clone(),
-                near.clone(),
-            );
+            let ctx = &ctx;
             async move {
-                let page =
-                    match fetcher
-                        .fetch_for(&url, &Validators::default(), private_origin)
-                        .await
-                    {
-                        Ok(Fetched::Body(body)) => tokio::task::spawn_blocking(move || {
-                            match article_for(
-                                body,
-                                &item,
-                                feed_chars,
-                                &site,
-                                selector.as_ref().as_ref(),
-                                &normalizer,
-                            ) {
-                                Page::Article(html, norm, _) => {
-                                    let keys =
-                                        near.enabled.then(|| dedupe::index_keys(&norm.text, &near));
-                                    Page::Article(html, norm, keys)
-                                }
-                                failed => failed,
-                            }
-                        })
-                        .await
-                        .unwrap_or_else(|e| Page::Failed(format!("extraction failed: {e}"))),
-                        Ok(Fetched::NotModified { status, .. }) => {
-                            Page::Failed(format!("HTTP {status} without a body"))
-                        }
-                        Err(e) if worth_retrying(&e) => Page::Retry(e.to_string()),
-                        Err(e) => Page::Failed(e.to_string()),
-                    };
+                let page = ctx.page(&url, item, feed_chars).await;
                 (i, url, page)
             }
         })
@@ -353,6 +295,100 @@ pub async fn enrich(
         ("deferred", deferred),
     ] {
         metrics::counter!("newsriver_full_text_pages_total", "outcome" => label).increment(n);
+    }
+}
+
+/// Which new and changed items' pages to fetch now (index and URL): at
+/// most `max_pages_per_poll`, the rest deferred to later polls; items with
+/// no http(s) link are skipped. The counts so far, and how many deferred.
+fn plan_pages(
+    source: &Source,
+    known: &HashMap<String, String>,
+    items: &mut [crate::store::NewCopy],
+) -> (Vec<(usize, Url)>, PageCounts, u64) {
+    let mut counts = PageCounts::default();
+    let mut jobs = Vec::new();
+    let mut deferred = 0u64;
+    for (i, copy) in items.iter_mut().enumerate() {
+        if known.get(copy.key()).map(String::as_str) == Some(copy.raw_hash()) {
+            continue;
+        }
+        let link = copy
+            .item
+            .link
+            .as_deref()
+            .and_then(|l| Url::parse(l.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        match link {
+            Some(_) if jobs.len() >= source.max_pages_per_poll => {
+                // Fetched on a later poll (`copies.page_tries` = 0).
+                copy.set_page(PageAttempt::Deferred);
+                counts.skipped += 1;
+                deferred += 1;
+            }
+            Some(url) => jobs.push((i, url)),
+            None => {
+                copy.set_page(PageAttempt::Done);
+                counts.skipped += 1;
+            }
+        }
+    }
+    if deferred > 0 {
+        tracing::info!(source_id = %source.id, deferred, "full text: more new items than max_pages_per_poll; their pages wait for the next polls");
+    }
+    (jobs, counts, deferred)
+}
+
+/// What fetching one source's pages shares.
+struct PageContext<'a> {
+    fetcher: &'a Fetcher,
+    private_origin: Option<&'a Url>,
+    selector: Arc<Option<scraper::Selector>>,
+    site: Arc<Url>,
+    normalizer: &'a Arc<Normalizer>,
+    near: &'a Arc<dedupe::Params>,
+}
+
+impl PageContext<'_> {
+    /// One item's page: fetched, then its article extracted and keyed on
+    /// the blocking pool.
+    async fn page(&self, url: &Url, item: crate::model::ParsedItem, feed_chars: usize) -> Page {
+        let fetched = self
+            .fetcher
+            .fetch_for(url, &Validators::default(), self.private_origin)
+            .await;
+        let body = match fetched {
+            Ok(Fetched::Body(body)) => body,
+            Ok(Fetched::NotModified { status, .. }) => {
+                return Page::Failed(format!("HTTP {status} without a body"));
+            }
+            Err(e) if worth_retrying(&e) => return Page::Retry(e.to_string()),
+            Err(e) => return Page::Failed(e.to_string()),
+        };
+        let (normalizer, selector, site, near) = (
+            self.normalizer.clone(),
+            self.selector.clone(),
+            self.site.clone(),
+            self.near.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            match article_for(
+                body,
+                &item,
+                feed_chars,
+                &site,
+                selector.as_ref().as_ref(),
+                &normalizer,
+            ) {
+                Page::Article(html, norm, _) => {
+                    let keys = near.enabled.then(|| dedupe::index_keys(&norm.text, &near));
+                    Page::Article(html, norm, keys)
+                }
+                failed => failed,
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Page::Failed(format!("extraction failed: {e}")))
     }
 }
 

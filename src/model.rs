@@ -180,3 +180,38 @@ impl Default for DedupeParams {
         }
     }
 }
+
+/// How a copy joined its story (`copies.merge_method`, `export`'s
+/// `method`, `stories explain`): the one list of names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// The copy that started the story.
+    First,
+    /// The same normalized text as a stored copy.
+    Exact,
+    /// Near duplicate by shingle resemblance.
+    Jaccard,
+    /// Near duplicate: one text holds the other (a summary of the article).
+    Containment,
+    /// A story merged into another when a copy matched both.
+    Bridge,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::First => "first",
+            Method::Exact => "exact",
+            Method::Jaccard => "jaccard",
+            Method::Containment => "containment",
+            Method::Bridge => "bridge",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -3,6 +3,7 @@
 //! topic membership, and the daemon's schedule.
 
 use super::*;
+use crate::dedupe::Method;
 
 impl Writer {
     /// Records when the daemon plans to poll each source next.
@@ -202,27 +203,18 @@ pub(super) fn record_one(
     } = poll;
     let source_id = source_id.as_str();
     let mut counts = PollCounts::default();
-    let (label, status, error, bytes) = match &outcome {
-        PollOutcome::NotModified { status, .. } => ("not_modified", Some(*status), None, 0),
-        PollOutcome::Fetched { status, bytes, .. } => ("ok", Some(*status), None, *bytes),
-        PollOutcome::Failed {
-            status,
-            error,
-            gone,
-            ..
-        } => (
-            if *gone { "gone" } else { "failed" },
-            *status,
-            Some(error.clone()),
-            0,
-        ),
+    let label = outcome.label();
+    let (status, error, bytes) = match &outcome {
+        PollOutcome::NotModified { status, .. } => (Some(*status), None, 0),
+        PollOutcome::Fetched { status, bytes, .. } => (Some(*status), None, *bytes),
+        PollOutcome::Failed { status, error, .. } => (*status, Some(error.clone()), 0),
     };
     match outcome {
         PollOutcome::NotModified { status, moved_to } => {
-            tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'not_modified',
+            tx.prepare_cached("UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = ?5,
                    last_status = ?3, last_error = NULL, consecutive_failures = 0, retry_after_until = NULL,
                    moved_to = coalesce(?4, moved_to) WHERE id = ?1")?.execute(
-                params![source_id, now, status, moved_to],
+                params![source_id, now, status, moved_to, label],
             )?;
         }
         PollOutcome::Failed {
@@ -260,7 +252,7 @@ pub(super) fn record_one(
             }
             retopic(tx, touched, classify)?;
             tx.prepare_cached(
-                "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = 'ok',
+                "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_outcome = ?15,
                    last_status = ?3, last_error = NULL, consecutive_failures = 0,
                    etag = ?4, last_modified = ?5, last_item_count = ?6, feed_title = ?7,
                    feed_format = ?8, charset = ?9, language = ?10, retry_after_until = NULL,
@@ -281,7 +273,8 @@ pub(super) fn record_one(
                 moved_to,
                 parse.document_items as i64,
                 parse.items_read as i64,
-                parse.note
+                parse.note,
+                label
             ])?;
         }
     }
@@ -601,9 +594,9 @@ pub(super) fn merge_stories(
         params![absorbed, Utc::now().timestamp_millis()],
     )?;
     tx.execute(
-        "UPDATE copies SET story = ?1, merge_method = 'bridge', merge_score = ?3
+        "UPDATE copies SET story = ?1, merge_method = ?4, merge_score = ?3
          WHERE story = ?2",
-        params![survivor, absorbed, score],
+        params![survivor, absorbed, score, Method::Bridge.as_str()],
     )?;
     // The survivor is found by the absorbed story's keys from now on.
     let absorbed_keys: Option<Vec<u8>> = tx
@@ -838,7 +831,7 @@ fn new_item(
     );
     let (story_id, method, score, reclassify) =
         carry_out(tx, index, a, placement, &keys, touched, c)?;
-    if method != "first" {
+    if method != Method::First {
         // The story's link and date are those of the copy that
         // carried it first (earliest date; on a tie, first stored),
         // whatever order the polls happen to run in.
@@ -875,13 +868,13 @@ fn carry_out(
     keys: &[i64],
     touched: &mut Vec<Touched>,
     c: &mut PollCounts,
-) -> rusqlite::Result<(i64, &'static str, f64, bool)> {
+) -> rusqlite::Result<(i64, Method, f64, bool)> {
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
     Ok(match placement {
         Placement::Exact { story } => {
             let reclassify = !same_tags_carried(tx, story, a.source_id)?;
-            (story, "exact", 1.0, reclassify)
+            (story, Method::Exact, 1.0, reclassify)
         }
         Placement::Near {
             story,
@@ -918,7 +911,7 @@ fn carry_out(
             let story = tx.last_insert_rowid();
             index.add(keys, story);
             c.stories_new = 1;
-            (story, "first", 1.0, true)
+            (story, Method::First, 1.0, true)
         }
     })
 }
@@ -928,7 +921,7 @@ fn insert_copy(
     tx: &Connection,
     a: &Arriving<'_>,
     story_id: i64,
-    method: &str,
+    method: Method,
     score: f64,
 ) -> rusqlite::Result<()> {
     let (copy, item) = (a.copy, &a.copy.item);
@@ -954,7 +947,7 @@ fn insert_copy(
         copy.norm.content_hash.0.as_str(),
         copy.raw_hash.as_str(),
         copy.text_len,
-        method,
+        method.as_str(),
         score,
         copy.page.code()
     ])?;

@@ -378,6 +378,19 @@ pub enum PollOutcome {
     },
 }
 
+impl PollOutcome {
+    /// The outcome as the database, `sources list` and JSON name it
+    /// (`sources.last_outcome`, `polls.outcome`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            PollOutcome::NotModified { .. } => "not_modified",
+            PollOutcome::Fetched { .. } => "ok",
+            PollOutcome::Failed { gone: true, .. } => "gone",
+            PollOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 /// What became of the article pages of a poll's new items (`fulltext`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PageCounts {
