@@ -52,89 +52,139 @@ pub struct Decoded {
 /// `forced` the source's `encoding` setting; `host` the source's host name,
 /// whose top-level domain steers detection when all labels fail (`.cn` → GBK,
 /// `.tw` → Big5).
+///
+/// In order: the configured charset, else UTF-32 or UTF-16 told by its byte
+/// pattern, else the BOM, else the labels and detection (`decode_by_trying`).
 pub fn decode(
     bytes: &[u8],
     content_type: Option<&str>,
     forced: Option<&'static Encoding>,
     host: Option<&str>,
 ) -> Decoded {
-    let http_label = content_type.and_then(charset_param);
-    let body_start = skip_bom(bytes);
-    let is_json = first_non_space(&bytes[body_start..]) == Some(b'{');
-    let declared_label = if is_json {
-        None
-    } else {
-        xml_declared_encoding(&bytes[body_start..])
-    };
-
-    let decision = |enc: &'static Encoding, origin, errors, note| CharsetDecision {
-        encoding: enc.name(),
-        origin,
-        http_label: http_label.clone(),
-        declared_label: declared_label.clone(),
-        errors,
-        note,
-    };
-
+    let labels = Labels::read(bytes, content_type);
     if let Some(enc) = forced {
-        let (text, errors) = decode_with(enc, bytes);
-        let note = (errors > 0).then(|| {
-            format!(
-                "{errors} bytes did not decode as the configured {}",
-                enc.name()
-            )
-        });
-        return finish(text, decision(enc, CharsetOrigin::Config, errors, note));
+        return decode_as_configured(bytes, enc, &labels);
     }
-    if let Some((text, name, note)) = wide_unicode(bytes) {
-        let errors = text.matches('\u{fffd}').count();
-        let mut d = decision(
-            encoding_rs::UTF_8,
-            CharsetOrigin::Sniffed,
-            errors,
-            Some(note),
-        );
-        d.encoding = name;
-        return finish(Cow::Owned(text), d);
+    if let Some(decoded) = decode_wide_unicode(bytes, &labels) {
+        return decoded;
     }
     if let Some((enc, _)) = Encoding::for_bom(bytes) {
         let (text, errors) = decode_with(enc, bytes);
-        return finish(text, decision(enc, CharsetOrigin::Bom, errors, None));
+        return finish(text, labels.decision(enc, CharsetOrigin::Bom, errors, None));
     }
+    decode_by_trying(bytes, &labels, host)
+}
 
-    // Candidates in order of authority, then common charsets of our outlets.
-    let mut candidates: Vec<(&'static Encoding, CharsetOrigin)> = Vec::new();
-    let mut unknown = Vec::new();
-    fn push(
-        candidates: &mut Vec<(&'static Encoding, CharsetOrigin)>,
-        enc: &'static Encoding,
-        origin: CharsetOrigin,
-    ) {
-        // A UTF-16 label on a document without a BOM whose declaration was
-        // readable as ASCII is a lie: output_encoding() maps it to UTF-8.
-        let enc = enc.output_encoding();
-        if !candidates.iter().any(|(e, _)| *e == enc) {
-            candidates.push((enc, origin));
+/// What the document and its HTTP header say its charset is.
+struct Labels {
+    /// The HTTP `charset`, as written.
+    http: Option<String>,
+    /// The XML declaration's `encoding`, as written (none for JSON).
+    declared: Option<String>,
+    is_json: bool,
+}
+
+impl Labels {
+    fn read(bytes: &[u8], content_type: Option<&str>) -> Self {
+        let http = content_type.and_then(charset_param);
+        let body_start = skip_bom(bytes);
+        let is_json = first_non_space(&bytes[body_start..]) == Some(b'{');
+        let declared = if is_json {
+            None
+        } else {
+            xml_declared_encoding(&bytes[body_start..])
+        };
+        Labels {
+            http,
+            declared,
+            is_json,
         }
     }
+
+    fn decision(
+        &self,
+        enc: &'static Encoding,
+        origin: CharsetOrigin,
+        errors: usize,
+        note: Option<String>,
+    ) -> CharsetDecision {
+        CharsetDecision {
+            encoding: enc.name(),
+            origin,
+            http_label: self.http.clone(),
+            declared_label: self.declared.clone(),
+            errors,
+            note,
+        }
+    }
+}
+
+/// The source's `encoding` setting, whatever the document says.
+fn decode_as_configured(bytes: &[u8], enc: &'static Encoding, labels: &Labels) -> Decoded {
+    let (text, errors) = decode_with(enc, bytes);
+    let note = (errors > 0).then(|| {
+        format!(
+            "{errors} bytes did not decode as the configured {}",
+            enc.name()
+        )
+    });
+    finish(
+        text,
+        labels.decision(enc, CharsetOrigin::Config, errors, note),
+    )
+}
+
+/// UTF-32, or UTF-16 without a BOM (`wide_unicode`).
+fn decode_wide_unicode(bytes: &[u8], labels: &Labels) -> Option<Decoded> {
+    let (text, name, note) = wide_unicode(bytes)?;
+    let errors = text.matches('\u{fffd}').count();
+    let mut d = labels.decision(
+        encoding_rs::UTF_8,
+        CharsetOrigin::Sniffed,
+        errors,
+        Some(note),
+    );
+    d.encoding = name;
+    Some(finish(Cow::Owned(text), d))
+}
+
+/// Charsets to try, in order.
+type Candidates = Vec<(&'static Encoding, CharsetOrigin)>;
+
+/// Adds a candidate unless it is already there.
+fn push_candidate(candidates: &mut Candidates, enc: &'static Encoding, origin: CharsetOrigin) {
+    // A UTF-16 label on a document without a BOM whose declaration was
+    // readable as ASCII is a lie: output_encoding() maps it to UTF-8.
+    let enc = enc.output_encoding();
+    if !candidates.iter().any(|(e, _)| *e == enc) {
+        candidates.push((enc, origin));
+    }
+}
+
+/// The labels' charsets in order of authority (HTTP, then the XML
+/// declaration), then UTF-8; how many of them came from labels; and the
+/// labels encoding_rs does not know.
+fn labelled_candidates(labels: &Labels) -> (Candidates, usize, Vec<String>) {
+    let mut candidates = Candidates::new();
+    let mut unknown = Vec::new();
     for (label, origin) in [
-        (&http_label, CharsetOrigin::Http),
-        (&declared_label, CharsetOrigin::XmlDeclaration),
+        (&labels.http, CharsetOrigin::Http),
+        (&labels.declared, CharsetOrigin::XmlDeclaration),
     ] {
         if let Some(label) = label {
             match Encoding::for_label(label.trim().as_bytes()) {
-                Some(enc) => push(&mut candidates, enc, origin),
+                Some(enc) => push_candidate(&mut candidates, enc, origin),
                 None => unknown.push(label.clone()),
             }
         }
     }
     let labelled = candidates.len();
-    let default_origin = if is_json {
+    let default_origin = if labels.is_json {
         CharsetOrigin::Json
     } else {
         CharsetOrigin::Default
     };
-    push(
+    push_candidate(
         &mut candidates,
         encoding_rs::UTF_8,
         if labelled == 0 {
@@ -143,7 +193,14 @@ pub fn decode(
             CharsetOrigin::Sniffed
         },
     );
+    (candidates, labelled, unknown)
+}
 
+/// No configured charset and no BOM: candidates in order of authority,
+/// then common charsets of our outlets (`detected`); the first that
+/// decodes without a single replacement wins, else the one that loses least.
+fn decode_by_trying(bytes: &[u8], labels: &Labels, host: Option<&str>) -> Decoded {
+    let (mut candidates, labelled, unknown) = labelled_candidates(labels);
     let mut best: Option<(Cow<'_, str>, &'static Encoding, CharsetOrigin, usize)> = None;
     let mut i = 0;
     while i < candidates.len() {
@@ -156,32 +213,15 @@ pub fn decode(
         };
         if errors == 0 {
             let note = explain(&candidates[..i], enc, labelled, &unknown, i);
-            return finish(text, decision(enc, origin, 0, note));
+            return finish(text, labels.decision(enc, origin, 0, note));
         }
         if best.as_ref().is_none_or(|b| errors < b.3) {
             best = Some((text, enc, origin, errors));
         }
         i += 1;
         if i == candidates.len() && i <= labelled + 1 {
-            // The labels (and UTF-8) failed: ask a detector (chardetng, as
-            // Firefox does), then try the charsets our outlets use most.
-            let mut detector =
-                chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-            detector.feed(bytes, true);
-            let tld = host
-                .and_then(|h| h.rsplit('.').next())
-                .map(str::to_ascii_lowercase)
-                .filter(|t| {
-                    !t.is_empty()
-                        && t.bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                });
-            let guess = detector.guess(
-                tld.as_deref().map(str::as_bytes),
-                chardetng::Utf8Detection::Allow,
-            );
-            for enc in [guess, encoding_rs::GB18030, encoding_rs::BIG5] {
-                push(&mut candidates, enc, CharsetOrigin::Sniffed);
+            for enc in detected(bytes, host) {
+                push_candidate(&mut candidates, enc, CharsetOrigin::Sniffed);
             }
         }
     }
@@ -191,7 +231,28 @@ pub fn decode(
         "no charset decodes cleanly; {} left {errors} undecodable bytes as U+FFFD",
         enc.name()
     ));
-    finish(text, decision(enc, origin, errors, note))
+    finish(text, labels.decision(enc, origin, errors, note))
+}
+
+/// When the labels (and UTF-8) failed: what a detector guesses (chardetng,
+/// as Firefox does, steered by the host's top-level domain), then the
+/// charsets our outlets use most.
+fn detected(bytes: &[u8], host: Option<&str>) -> [&'static Encoding; 3] {
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    let tld = host
+        .and_then(|h| h.rsplit('.').next())
+        .map(str::to_ascii_lowercase)
+        .filter(|t| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    let guess = detector.guess(
+        tld.as_deref().map(str::as_bytes),
+        chardetng::Utf8Detection::Allow,
+    );
+    [guess, encoding_rs::GB18030, encoding_rs::BIG5]
 }
 
 fn explain(

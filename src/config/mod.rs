@@ -1,0 +1,355 @@
+//! Reads and validates `config.toml` into typed structs. Nothing else in the
+//! crate reads TOML. Every error names the file, the line and the key.
+//!
+//! `types`: the validated configuration; `raw`: the file as written;
+//! `validate`: one into the other, section by section; `unknown`: unknown
+//! keys and what they likely meant. This file reads the file and puts those
+//! together (`Config::load`).
+
+use std::path::{Path, PathBuf};
+
+mod raw;
+mod types;
+mod unknown;
+mod validate;
+
+pub use types::{
+    Config, ConfigError, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic,
+};
+pub use validate::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAGES_PER_POLL, DEFAULT_USER_AGENT, valid_id,
+};
+
+use raw::RawConfig;
+use types::render_problems;
+use unknown::{Segment, closest, key_span, known_keys, segments};
+use validate::{LineIndex, Validator};
+
+impl Config {
+    /// What `check` tests beyond the file itself: that `[server].output_dir`
+    /// can be written (a probe file is created and removed).
+    /// Not part of `load`: an admin command run by another user need not be
+    /// able to write where the daemon writes.
+    pub fn environment_problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if let Some(dir) = &self.server.output_dir {
+            // Nothing is created: a missing folder is judged by the nearest
+            // existing one above it (the daemon would create the rest).
+            let probe = || -> std::io::Result<()> {
+                let existing = dir
+                    .ancestors()
+                    .find(|d| d.exists())
+                    .unwrap_or(Path::new("."));
+                if !existing.is_dir() {
+                    return Err(std::io::Error::other(format!(
+                        "{} is not a folder",
+                        existing.display()
+                    )));
+                }
+                let name = existing.join(format!(".newsriver-check-{}", std::process::id()));
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&name)?;
+                std::fs::remove_file(&name)
+            };
+            if let Err(e) = probe() {
+                let (line, column) = self.server.output_dir_at;
+                problems.push(Problem {
+                    line,
+                    column,
+                    key: "server.output_dir".into(),
+                    message: format!("{} is not writable: {e}", dir.display()),
+                });
+            }
+        }
+        problems
+    }
+
+    /// Problems found after loading, in the same `file:line:col: key:
+    /// message` form as load errors.
+    pub fn render_problems(&self, problems: &[Problem]) -> String {
+        render_problems(&self.path, problems)
+    }
+
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_str_at(&text, path)
+    }
+
+    /// Validates `text` as if it were read from `path` (relative paths in it
+    /// resolve against `path`'s folder).
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let lines = LineIndex::new(text);
+        let invalid = |problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let syntax = |e: toml::de::Error| {
+            let (line, column) = e.span().map(|s| lines.at(s.start)).unwrap_or((1, 1));
+            invalid(vec![Problem {
+                line,
+                column,
+                key: String::new(),
+                message: e.message().trim().replace('\n', "; "),
+            }])
+        };
+        let root = toml::de::DeTable::parse(text).map_err(syntax)?;
+        // Unknown keys are collected (not fatal at once) so that one run of
+        // `check` reports them together with every other problem.
+        let mut unknown: Vec<Vec<Segment>> = Vec::new();
+        let raw: RawConfig =
+            serde_ignored::deserialize(toml::de::Deserializer::from(root.clone()), |path| {
+                unknown.push(segments(&path))
+            })
+            .map_err(syntax)?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut v = Validator {
+            lines: &lines,
+            problems: Vec::new(),
+        };
+        for path in &unknown {
+            let (span, shown) = key_span(root.get_ref(), path);
+            let name = match path.last() {
+                Some(Segment::Key(k)) => k.clone(),
+                _ => shown.clone(),
+            };
+            let parent = &path[..path.len().saturating_sub(1)];
+            let known = known_keys(parent);
+            let hint = closest(&name, known)
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_else(|| format!("; known keys here: {}", known.join(", ")));
+            v.problem(span, shown, format!("unknown key `{name}`{hint}"));
+        }
+        let config = v.config(raw, path, &base_dir);
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            v.problems.sort_by_key(|p| (p.line, p.column));
+            Err(invalid(v.problems))
+        }
+    }
+
+    /// The sources that a poll covers: all enabled ones, or exactly the named ones.
+    pub fn sources_to_poll(&self, only: &[String]) -> Result<Vec<Source>, String> {
+        if only.is_empty() {
+            return Ok(self.sources.iter().filter(|s| s.enabled).cloned().collect());
+        }
+        let mut out = Vec::new();
+        for id in only {
+            match self.sources.iter().find(|s| s.id.0 == *id) {
+                Some(s) => out.push(s.clone()),
+                None => {
+                    return Err(format!(
+                        "no source with id {id:?} in {}",
+                        self.path.display()
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.id.0 == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate::parse_offset;
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_str_at(text, Path::new("/etc/newsriver/config.toml"))
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match load(text) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retention_days_is_optional_and_positive() {
+        let src = "[[source]]\nid = \"a\"\nurl = \"https://example.org/feed.xml\"\n";
+        assert_eq!(load(src).unwrap().storage.retention_days, None);
+        let c = load(&format!("[storage]\nretention_days = 30\n{src}")).unwrap();
+        assert_eq!(c.storage.retention_days, Some(30));
+        let p = problems(&format!("[storage]\nretention_days = 0\n{src}"));
+        assert_eq!(
+            (p[0].line, p[0].key.as_str()),
+            (2, "storage.retention_days")
+        );
+        assert!(p[0].message.contains("at least 1"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn minimal_config_has_defaults_and_resolves_db_path() {
+        let c = load("[[source]]\nid = \"a\"\nurl = \"https://example.org/feed.xml\"\n").unwrap();
+        assert_eq!(c.storage.path, PathBuf::from("/etc/newsriver/newsriver.db"));
+        assert_eq!(c.fetch.concurrency, 32);
+        assert_eq!(c.sources[0].name, "a");
+        assert!(c.sources[0].enabled);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_suggests() {
+        let p = problems("[fetch]\nconcurrency = 4\nconcurency = 5\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].line, p[0].key.as_str()), (3, "fetch.concurency"));
+        assert!(
+            p[0].message.contains("did you mean `concurrency`"),
+            "{}",
+            p[0].message
+        );
+        let p = problems(
+            "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n[[source]]\nid = \"b\"\nurl = \"https://y.org/\"\ncolour = 1\n",
+        );
+        assert_eq!((p[0].line, p[0].key.as_str()), (7, "source[1].colour"));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_the_other_problems() {
+        let p = problems("[fetch]\nbogus = 1\n[[source]]\nid = \"a\"\nurl = \"nope\"\n");
+        let keys: Vec<_> = p.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, vec!["fetch.bogus", "source[0].url"]);
+    }
+
+    #[test]
+    fn duplicate_ids_bad_urls_and_cron_are_all_reported() {
+        let text = r#"
+[[source]]
+id = "a"
+url = "https://example.org/a.xml"
+
+[[source]]
+id = "a"
+url = "htp:/nope"
+schedule = "every minute"
+encoding = "klingon"
+"#;
+        let p = problems(text);
+        let lines: Vec<_> = p.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (7, "source[1].id"),
+                (8, "source[1].url"),
+                (9, "source[1].schedule"),
+                (10, "source[1].encoding")
+            ]
+        );
+        assert!(p[0].message.contains("first used on line 3"));
+    }
+
+    #[test]
+    fn error_display_has_file_and_line() {
+        let e = load("[[source]]\nid = \"Bad Id\"\nurl = \"https://x.org/\"\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("/etc/newsriver/config.toml:2:"), "{s}");
+        assert!(s.contains("source[0].id"), "{s}");
+    }
+
+    #[test]
+    fn malformed_query_names_topic_and_position() {
+        let p = problems("[[topic]]\nslug = \"edu\"\ntitle = \"E\"\nquery = '京津冀 AND (教育'\n");
+        assert_eq!((p[0].line, p[0].key.as_str()), (4, "topic[0].query"));
+        assert!(
+            p[0].message.contains("\"edu\"") && p[0].message.contains("character"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn gb2312_label_is_gbk() {
+        let c =
+            load("[fetch]\nallow_file_urls = true\n[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\nencoding = \"gb2312\"\n")
+                .unwrap();
+        assert_eq!(c.sources[0].encoding, Some(encoding_rs::GBK));
+    }
+
+    #[test]
+    fn file_urls_need_allow_file_urls() {
+        let p = problems("[[source]]\nid = \"a\"\nurl = \"file:///etc/passwd\"\n");
+        assert_eq!((p[0].line, p[0].key.as_str()), (3, "source[0].url"));
+        assert!(p[0].message.contains("allow_file_urls"), "{}", p[0].message);
+        let c = load("[fetch]\nallow_file_urls = true\n[[source]]\nid = \"a\"\nurl = \"file:///tmp/a.xml\"\n")
+            .unwrap();
+        assert!(c.fetch.allow_file_urls);
+    }
+
+    #[test]
+    fn only_http_https_and_file_schemes() {
+        for url in [
+            "ftp://example.org/f.xml",
+            "javascript:alert(1)",
+            "data:text/xml,<rss/>",
+            "gopher://x.org/",
+        ] {
+            let p = problems(&format!("[[source]]\nid = \"a\"\nurl = {url:?}\n"));
+            assert_eq!(
+                (p[0].line, p[0].key.as_str()),
+                (3, "source[0].url"),
+                "{url}"
+            );
+            assert!(
+                p[0].message.contains("unsupported scheme"),
+                "{url}: {}",
+                p[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn per_source_private_allowance() {
+        let c = load("[[source]]\nid = \"a\"\nurl = \"http://10.0.0.5/feed\"\nallow_private_addresses = true\n[[source]]\nid = \"b\"\nurl = \"https://x.org/\"\n")
+            .unwrap();
+        assert!(c.sources[0].allow_private_addresses);
+        assert!(!c.sources[1].allow_private_addresses);
+        assert!(!c.fetch.allow_private_addresses);
+    }
+
+    #[test]
+    fn timezones_are_utc_offsets() {
+        let c = load("[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntimezone = \"+09:00\"\n")
+            .expect("valid");
+        assert_eq!(
+            c.sources[0].timezone,
+            chrono::FixedOffset::east_opt(9 * 3600)
+        );
+        for (text, secs) in [
+            ("UTC", 0),
+            ("-0530", -19800),
+            ("+8", 28800),
+            ("+08:00", 28800),
+        ] {
+            assert_eq!(
+                parse_offset(text),
+                chrono::FixedOffset::east_opt(secs),
+                "{text}"
+            );
+        }
+        for bad in ["Asia/Shanghai", "+25:00", "8", "+08:75", ""] {
+            assert_eq!(parse_offset(bad), None, "{bad}");
+        }
+        let err = load(
+            "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntimezone = \"Asia/Shanghai\"\n",
+        )
+        .expect_err("invalid");
+        assert!(
+            err.to_string().contains("4:12: source[0].timezone"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! The validated configuration: what the rest of the crate reads (`Config`
+//! and its sections), and the problems a file can have (`Problem`,
+//! `ConfigError`). Built by `validate`; re-exported by `config`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use url::Url;
+
+use crate::model::SourceId;
+
+/// A loaded, validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub storage: Storage,
+    pub fetch: Fetch,
+    pub schedule: Schedule,
+    pub server: Server,
+    pub normalize: Normalize,
+    /// `[dedupe]`: near-duplicate detection thresholds.
+    pub dedupe: crate::model::DedupeParams,
+    /// `[log].level`: a tracing filter such as "info" or "newsriver=debug".
+    pub log_level: Option<String>,
+    pub sources: Vec<Source>,
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Storage {
+    /// Absolute path of the SQLite database.
+    pub path: PathBuf,
+    /// `[storage].retention_days`: stories published longer ago are deleted
+    /// (with their copies) and not stored again; `None` keeps everything.
+    pub retention_days: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub timeout_secs: u64,
+    pub max_body_bytes: u64,
+    /// Bytes of large feed bodies held at once, parsing included (see
+    /// `fetch::Fetcher`): `max_bytes_in_flight / max_body_bytes` bodies
+    /// over 1 MiB, at least one.
+    pub max_bytes_in_flight: u64,
+    pub user_agent: String,
+    pub allow_private_addresses: bool,
+    /// `file://` sources are read from disk only when this is set: a config
+    /// pasted from elsewhere must not turn the daemon into a file reader.
+    pub allow_file_urls: bool,
+    /// Minimum spacing between the starts of two requests to one host.
+    pub host_interval_ms: u64,
+    /// Longest wait after repeated failures.
+    pub max_backoff_secs: u64,
+    /// The default of every source's `full_text` (see `fulltext`).
+    pub full_text: bool,
+    /// Article pages fetched for one source in one poll (`fulltext`); the
+    /// rest wait for the next polls.
+    pub max_pages_per_poll: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub default: cron::Schedule,
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub base_url: Url,
+    /// Where rendered feeds are also written, for nginx or a CDN.
+    pub output_dir: Option<PathBuf>,
+    /// Entries in each topic feed (newest first).
+    pub items_per_feed: usize,
+    /// Where `output_dir` is written in the file (line, column), for `check`.
+    pub output_dir_at: (usize, usize),
+    /// Connections served at once; more are closed as they arrive (and the
+    /// server never takes more than half the process's open-file limit).
+    pub max_connections: usize,
+    /// A client must send a request's headers within this many seconds.
+    pub header_timeout_secs: u64,
+    /// A connection that moves no byte for this many seconds is closed.
+    pub idle_timeout_secs: u64,
+}
+
+/// Extra boilerplate patterns on top of the built-in ones (see `normalize`).
+#[derive(Clone, Debug, Default)]
+pub struct Normalize {
+    /// A body line matching one of these is removed.
+    pub strip_lines: Vec<Regex>,
+    /// The part of a title matching one of these is removed.
+    pub strip_title: Vec<Regex>,
+    /// A line equal to one of these starts a footer: it and the rest go.
+    pub footer_headings: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub id: SourceId,
+    pub name: String,
+    pub url: Url,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    pub schedule: Option<cron::Schedule>,
+    /// Forced charset (the outlet lies about its own).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// This source's own host may be a private address (an intranet feed);
+    /// redirects from it to any other private address are still refused.
+    pub allow_private_addresses: bool,
+    /// Where its zone-less dates (`2026-10-09 10:00:00`) are read; Beijing
+    /// time (`parse::DEFAULT_ZONE`) when unset.
+    pub timezone: Option<chrono::FixedOffset>,
+    /// Fetch each new item's page and keep the article (see `fulltext`).
+    pub full_text: bool,
+    /// `[fetch] max_pages_per_poll`: pages of this source fetched in one poll.
+    pub max_pages_per_poll: usize,
+    /// Where the article is on this outlet's pages, for a page that
+    /// defeats the extractor; applied only on the source's own site.
+    pub full_text_selector: Option<scraper::Selector>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Topic {
+    pub slug: String,
+    pub title: String,
+    /// The query as written.
+    pub query: String,
+    pub parsed: crate::query::Query,
+    pub tags: Vec<String>,
+}
+
+/// One thing wrong with a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+pub(super) fn render_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            p.line,
+            p.column,
+            p
+        ));
+    }
+    out
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}

@@ -1,0 +1,692 @@
+//! `Validator`: the raw file (`raw`) → the validated `Config` (`types`),
+//! one method per section, every problem collected with its line and key
+//! (nothing stops at the first).
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use regex::Regex;
+use toml::Spanned;
+use url::Url;
+
+use super::raw::{
+    RawConfig, RawDedupe, RawFetch, RawLog, RawNormalize, RawSchedule, RawServer, RawSource,
+    RawStorage, RawTopic,
+};
+use super::types::{Config, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic};
+use crate::model::{DedupeParams, SourceId};
+use crate::query::Query;
+
+/// `[fetch] max_pages_per_poll` when unset: a feed's worth of new items
+/// (most list 20–60), so a cold start of a large feed is spread over a few
+/// polls instead of one burst at its site.
+pub const DEFAULT_MAX_PAGES_PER_POLL: u64 = 50;
+
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "newsriver/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/newsriver/newsriver)"
+);
+
+/// A retention longer than this is as good as forever (and keeps the
+/// cutoff date arithmetic far from overflow).
+const RETENTION_DAYS_MAX: u64 = 100 * 366;
+
+/// `[server].max_connections` by default.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 256;
+
+/// Where each line of the file starts, to name a byte offset's line and
+/// column.
+pub(super) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(super) fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub(super) fn at(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        (line, offset - self.starts[line - 1] + 1)
+    }
+}
+
+/// Builds the validated `Config`, collecting every problem on the way.
+pub(super) struct Validator<'a> {
+    pub(super) lines: &'a LineIndex,
+    pub(super) problems: Vec<Problem>,
+}
+
+/// A source id or topic slug: `[a-z0-9-]`, 1 to 64 characters, not starting with `-`.
+pub fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+}
+
+impl Validator<'_> {
+    pub(super) fn problem(
+        &mut self,
+        span: std::ops::Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let (line, column) = self.lines.at(span.start);
+        self.problems.push(Problem {
+            line,
+            column,
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn positive(&mut self, v: Option<Spanned<i64>>, key: &str, default: u64) -> u64 {
+        match v {
+            None => default,
+            Some(s) if *s.get_ref() >= 1 => *s.get_ref() as u64,
+            Some(s) => {
+                self.problem(
+                    s.span(),
+                    key,
+                    format!("must be at least 1, got {}", s.get_ref()),
+                );
+                default
+            }
+        }
+    }
+
+    fn cron(&mut self, s: &Spanned<String>, key: &str) -> Option<cron::Schedule> {
+        match cron::Schedule::from_str(s.get_ref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.problem(
+                    s.span(),
+                    key,
+                    format!(
+                        "invalid cron expression {:?}: {} (six fields, seconds first, e.g. \"0 */15 * * * *\")",
+                        s.get_ref(),
+                        one_line(&e.to_string())
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn regexes(&mut self, list: Vec<Spanned<String>>, key: &str) -> Vec<Regex> {
+        let mut out = Vec::new();
+        for (i, s) in list.into_iter().enumerate() {
+            match Regex::new(s.get_ref()) {
+                Ok(r) => out.push(r),
+                Err(e) => self.problem(
+                    s.span(),
+                    format!("{key}[{i}]"),
+                    format!("invalid regular expression: {e}"),
+                ),
+            }
+        }
+        out
+    }
+
+    fn tags(&mut self, tags: Vec<Spanned<String>>, key: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in tags {
+            let tag = t.get_ref().trim().to_string();
+            if tag.is_empty() {
+                self.problem(t.span(), key, "tags must not be empty");
+            } else if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+        out
+    }
+
+    /// The whole file, section by section, in the order of the file's
+    /// documentation (the order problems are found in; they are sorted by
+    /// line afterwards).
+    pub(super) fn config(&mut self, raw: RawConfig, path: &Path, base_dir: &Path) -> Config {
+        let storage = self.storage(raw.storage, base_dir);
+        let fetch = self.fetch(raw.fetch);
+        let schedule = self.schedule(&raw.schedule);
+        let server = self.server(raw.server, base_dir);
+        let normalize = self.normalize(raw.normalize);
+        let dedupe = self.dedupe(raw.dedupe);
+        let log_level = self.log_level(raw.log);
+        let sources = self.sources(raw.source, &fetch);
+        let topics = self.topics(raw.topic);
+        Config {
+            path: path.to_path_buf(),
+            storage,
+            fetch,
+            schedule,
+            server,
+            normalize,
+            dedupe,
+            log_level,
+            sources,
+            topics,
+        }
+    }
+
+    /// `[storage]`: a relative database path is beside the config file (or
+    /// in systemd's state directory).
+    fn storage(&mut self, raw: RawStorage, base_dir: &Path) -> Storage {
+        let storage_path = raw
+            .path
+            .map(|s| s.into_inner())
+            .unwrap_or_else(|| "newsriver.db".to_string());
+        // Under systemd (StateDirectory=) a relative database path lives in
+        // the state directory, not beside a read-only /etc config.
+        let state_dir = std::env::var_os("STATE_DIRECTORY")
+            .map(PathBuf::from)
+            .filter(|d| d.is_absolute());
+        let retention_days = raw.retention_days.map(|d| {
+            self.positive(Some(d), "storage.retention_days", 1)
+                .min(RETENTION_DAYS_MAX)
+        });
+        Storage {
+            path: state_dir.as_deref().unwrap_or(base_dir).join(storage_path),
+            retention_days,
+        }
+    }
+
+    /// `[fetch]`.
+    fn fetch(&mut self, f: RawFetch) -> Fetch {
+        Fetch {
+            concurrency: self.positive(f.concurrency, "fetch.concurrency", 32) as usize,
+            per_host: self.positive(f.per_host, "fetch.per_host", 4) as usize,
+            timeout_secs: self.positive(f.timeout_secs, "fetch.timeout_secs", 20),
+            max_body_bytes: self.positive(
+                f.max_body_bytes,
+                "fetch.max_body_bytes",
+                10 * 1024 * 1024,
+            ),
+            max_bytes_in_flight: self.positive(
+                f.max_bytes_in_flight,
+                "fetch.max_bytes_in_flight",
+                32 * 1024 * 1024,
+            ),
+            user_agent: match f.user_agent {
+                Some(ua) if ua.get_ref().trim().is_empty() => {
+                    self.problem(ua.span(), "fetch.user_agent", "must not be empty");
+                    DEFAULT_USER_AGENT.to_string()
+                }
+                Some(ua) if reqwest::header::HeaderValue::from_str(ua.get_ref()).is_err() => {
+                    self.problem(
+                        ua.span(),
+                        "fetch.user_agent",
+                        "is not a valid HTTP header value",
+                    );
+                    DEFAULT_USER_AGENT.to_string()
+                }
+                Some(ua) => ua.into_inner(),
+                None => DEFAULT_USER_AGENT.to_string(),
+            },
+            allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
+            allow_file_urls: f.allow_file_urls.unwrap_or(false),
+            host_interval_ms: match f.host_interval_ms {
+                Some(v) if *v.get_ref() < 0 => {
+                    self.problem(v.span(), "fetch.host_interval_ms", "must not be negative");
+                    0
+                }
+                Some(v) => *v.get_ref() as u64,
+                None => 0,
+            },
+            max_backoff_secs: self.positive(
+                f.max_backoff_secs,
+                "fetch.max_backoff_secs",
+                24 * 3600,
+            ),
+            full_text: f.full_text.unwrap_or(false),
+            max_pages_per_poll: self.positive(
+                f.max_pages_per_poll,
+                "fetch.max_pages_per_poll",
+                DEFAULT_MAX_PAGES_PER_POLL,
+            ) as usize,
+        }
+    }
+
+    /// `[schedule]`.
+    fn schedule(&mut self, raw: &RawSchedule) -> Schedule {
+        let default_cron = match &raw.default {
+            Some(s) => self.cron(s, "schedule.default"),
+            None => None,
+        };
+        Schedule {
+            default: default_cron.unwrap_or_else(|| {
+                cron::Schedule::from_str("0 */15 * * * *")
+                    .expect("built-in default schedule parses")
+            }),
+        }
+    }
+
+    /// `[server]`: a relative `output_dir` is beside the config file.
+    fn server(&mut self, raw: RawServer, base_dir: &Path) -> Server {
+        let listen = self.listen(raw.listen);
+        let base_url = self.base_url(raw.base_url);
+        let output_dir_at = raw
+            .output_dir
+            .as_ref()
+            .map_or((1, 1), |d| self.lines.at(d.span().start));
+        Server {
+            listen,
+            base_url,
+            output_dir: raw
+                .output_dir
+                .map(|d| d.into_inner())
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| base_dir.join(d)),
+            output_dir_at,
+            items_per_feed: self.positive(raw.items_per_feed, "server.items_per_feed", 50) as usize,
+            max_connections: self.positive(
+                raw.max_connections,
+                "server.max_connections",
+                DEFAULT_MAX_CONNECTIONS,
+            ) as usize,
+            header_timeout_secs: self.positive(
+                raw.header_timeout_secs,
+                "server.header_timeout_secs",
+                10,
+            ),
+            idle_timeout_secs: self.positive(raw.idle_timeout_secs, "server.idle_timeout_secs", 60),
+        }
+    }
+
+    /// `[server].listen`.
+    fn listen(&mut self, listen: Option<Spanned<String>>) -> SocketAddr {
+        match listen {
+            Some(s) => match s.get_ref().parse::<SocketAddr>() {
+                Ok(a) => a,
+                Err(e) => {
+                    self.problem(
+                        s.span(),
+                        "server.listen",
+                        format!("expected host:port such as 127.0.0.1:8080: {e}"),
+                    );
+                    default_listen()
+                }
+            },
+            None => default_listen(),
+        }
+    }
+
+    /// `[server].base_url`, with a trailing slash.
+    fn base_url(&mut self, base_url: Option<Spanned<String>>) -> Url {
+        match base_url {
+            Some(s) => match Url::parse(s.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => with_trailing_slash(u),
+                Ok(_) => {
+                    self.problem(
+                        s.span(),
+                        "server.base_url",
+                        "must be an http:// or https:// URL",
+                    );
+                    default_base_url()
+                }
+                Err(e) => {
+                    self.problem(
+                        s.span(),
+                        "server.base_url",
+                        format!("invalid URL {:?}: {e}", s.get_ref()),
+                    );
+                    default_base_url()
+                }
+            },
+            None => default_base_url(),
+        }
+    }
+
+    /// `[normalize]`.
+    fn normalize(&mut self, raw: RawNormalize) -> Normalize {
+        Normalize {
+            strip_lines: self.regexes(raw.strip_lines, "normalize.strip_lines"),
+            strip_title: self.regexes(raw.strip_title, "normalize.strip_title"),
+            footer_headings: raw.footer_headings,
+        }
+    }
+
+    /// `[dedupe]`.
+    fn dedupe(&mut self, raw: RawDedupe) -> DedupeParams {
+        let defaults = DedupeParams::default();
+        let mut ratio = |v: Option<Spanned<f64>>, key: &str, default: f64| match v {
+            Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+                self.problem(
+                    v.span(),
+                    key,
+                    format!("must be between 0 and 1, got {}", v.get_ref()),
+                );
+                default
+            }
+            Some(v) => *v.get_ref(),
+            None => default,
+        };
+        let jaccard = ratio(raw.jaccard, "dedupe.jaccard", defaults.jaccard);
+        let containment = ratio(raw.containment, "dedupe.containment", defaults.containment);
+        DedupeParams {
+            enabled: raw.enabled.unwrap_or(defaults.enabled),
+            jaccard,
+            containment,
+            min_chars: self.positive(raw.min_chars, "dedupe.min_chars", defaults.min_chars as u64)
+                as usize,
+            max_days_apart: self.positive(
+                raw.max_days_apart,
+                "dedupe.max_days_apart",
+                defaults.max_days_apart as u64,
+            ) as i64,
+        }
+    }
+
+    /// `[log].level`.
+    fn log_level(&mut self, raw: RawLog) -> Option<String> {
+        match raw.level {
+            Some(l) if tracing_subscriber::EnvFilter::try_new(l.get_ref()).is_err() => {
+                self.problem(
+                    l.span(),
+                    "log.level",
+                    format!(
+                        "invalid level {:?}: use error, warn, info, debug or trace",
+                        l.get_ref()
+                    ),
+                );
+                None
+            }
+            Some(l) => Some(l.into_inner()),
+            None => None,
+        }
+    }
+
+    /// `[[source]]`: those with a usable URL (the problems of all of them
+    /// are reported).
+    fn sources(&mut self, raw: Vec<RawSource>, fetch: &Fetch) -> Vec<Source> {
+        // Each id, with the line it is first used on.
+        let mut seen_ids: HashMap<String, usize> = HashMap::new();
+        let mut sources = Vec::new();
+        for (i, s) in raw.into_iter().enumerate() {
+            if let Some(source) = self.source(i, s, fetch, &mut seen_ids) {
+                sources.push(source);
+            }
+        }
+        sources
+    }
+
+    /// `source[i]`; `None` without a usable URL.
+    fn source(
+        &mut self,
+        i: usize,
+        s: RawSource,
+        fetch: &Fetch,
+        seen_ids: &mut HashMap<String, usize>,
+    ) -> Option<Source> {
+        let key = |field: &str| format!("source[{i}].{field}");
+        let id = s.id.get_ref().clone();
+        self.source_id(&s.id, key("id"), seen_ids);
+        let url = self.source_url(&s.url, key("url"), fetch.allow_file_urls);
+        let schedule = s
+            .schedule
+            .as_ref()
+            .and_then(|c| self.cron(c, &key("schedule")));
+        let encoding = s
+            .encoding
+            .as_ref()
+            .and_then(|e| self.encoding(e, key("encoding")));
+        let timezone = s
+            .timezone
+            .as_ref()
+            .and_then(|z| self.timezone(z, key("timezone")));
+        let full_text_selector = s
+            .full_text_selector
+            .as_ref()
+            .and_then(|sel| self.selector(sel, key("full_text_selector")));
+        let tags = self.tags(s.tags, &key("tags"));
+        let url = url?;
+        Some(Source {
+            name: s
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| id.clone()),
+            id: SourceId(id),
+            url,
+            tags,
+            enabled: s.enabled.unwrap_or(true),
+            schedule,
+            encoding,
+            allow_private_addresses: s.allow_private_addresses.unwrap_or(false),
+            timezone,
+            full_text: s.full_text.unwrap_or(fetch.full_text),
+            max_pages_per_poll: fetch.max_pages_per_poll,
+            full_text_selector,
+        })
+    }
+
+    /// A source's `id`: valid, and not used before (`seen_ids`, which it
+    /// joins).
+    fn source_id(
+        &mut self,
+        id: &Spanned<String>,
+        key: String,
+        seen_ids: &mut HashMap<String, usize>,
+    ) {
+        let name = id.get_ref();
+        if !valid_id(name) {
+            self.problem(
+                id.span(),
+                key,
+                format!("{name:?} is not a valid id: use a-z, 0-9 and '-'"),
+            );
+        } else if let Some(first) = seen_ids.get(name) {
+            let first = *first;
+            self.problem(
+                id.span(),
+                key,
+                format!("duplicate id {name:?} (first used on line {first})"),
+            );
+        } else {
+            seen_ids.insert(name.clone(), self.lines.at(id.span().start).0);
+        }
+    }
+
+    /// A source's `url`: http(s) with a host, or `file://` when allowed.
+    fn source_url(
+        &mut self,
+        url: &Spanned<String>,
+        key: String,
+        allow_file_urls: bool,
+    ) -> Option<Url> {
+        match Url::parse(url.get_ref().trim()) {
+            Ok(u) => match u.scheme() {
+                "http" | "https" if u.host_str().is_some_and(|h| !h.is_empty()) => Some(u),
+                "http" | "https" => {
+                    self.problem(url.span(), key, format!("{:?} has no host", url.get_ref()));
+                    None
+                }
+                "file" if allow_file_urls => Some(u),
+                "file" => {
+                    self.problem(
+                        url.span(),
+                        key,
+                        format!(
+                            "{:?}: file:// sources are refused unless [fetch].allow_file_urls = true",
+                            url.get_ref()
+                        ),
+                    );
+                    None
+                }
+                other => {
+                    self.problem(
+                        url.span(),
+                        key,
+                        format!("unsupported scheme {other:?} in {:?}: use http://, https:// or file://", url.get_ref()),
+                    );
+                    None
+                }
+            },
+            Err(e) => {
+                self.problem(
+                    url.span(),
+                    key,
+                    format!("invalid URL {:?}: {e}", url.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A source's `encoding`: a WHATWG label.
+    fn encoding(
+        &mut self,
+        e: &Spanned<String>,
+        key: String,
+    ) -> Option<&'static encoding_rs::Encoding> {
+        match encoding_rs::Encoding::for_label(e.get_ref().trim().as_bytes()) {
+            Some(enc) => Some(enc),
+            None => {
+                self.problem(
+                    e.span(),
+                    key,
+                    format!("unknown charset {:?} (use a WHATWG label such as gbk, gb18030, big5, utf-8)", e.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A source's `timezone`: a UTC offset (`parse_offset`).
+    fn timezone(&mut self, z: &Spanned<String>, key: String) -> Option<chrono::FixedOffset> {
+        match parse_offset(z.get_ref()) {
+            Some(offset) => Some(offset),
+            None => {
+                self.problem(
+                    z.span(),
+                    key,
+                    format!(
+                        "{:?} is not a UTC offset (write \"+08:00\", \"-05:00\" or \"UTC\")",
+                        z.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A source's `full_text_selector`: a CSS selector.
+    fn selector(&mut self, sel: &Spanned<String>, key: String) -> Option<scraper::Selector> {
+        match scraper::Selector::parse(sel.get_ref()) {
+            Ok(parsed) if !sel.get_ref().trim().is_empty() => Some(parsed),
+            Ok(_) => {
+                self.problem(sel.span(), key, "must not be empty");
+                None
+            }
+            Err(e) => {
+                self.problem(
+                    sel.span(),
+                    key,
+                    format!("{:?} is not a CSS selector: {e}", sel.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    /// `[[topic]]`: those whose query parses (the problems of all of them
+    /// are reported).
+    fn topics(&mut self, raw: Vec<RawTopic>) -> Vec<Topic> {
+        let mut slugs = BTreeSet::new();
+        let mut topics = Vec::new();
+        for (i, t) in raw.into_iter().enumerate() {
+            let key = |field: &str| format!("topic[{i}].{field}");
+            let slug = t.slug.get_ref().clone();
+            if !valid_id(&slug) {
+                self.problem(
+                    t.slug.span(),
+                    key("slug"),
+                    format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"),
+                );
+            } else if !slugs.insert(slug.clone()) {
+                self.problem(
+                    t.slug.span(),
+                    key("slug"),
+                    format!("duplicate slug {slug:?}"),
+                );
+            }
+            if t.title.get_ref().trim().is_empty() {
+                self.problem(t.title.span(), key("title"), "must not be empty");
+            }
+            let parsed = match Query::parse(t.query.get_ref()) {
+                Ok(q) => Some(q),
+                Err(e) => {
+                    self.problem(t.query.span(), key("query"), format!("topic {slug:?}: {e}"));
+                    None
+                }
+            };
+            let tags = self.tags(t.tags, &key("tags"));
+            if let Some(parsed) = parsed {
+                topics.push(Topic {
+                    slug,
+                    title: t.title.into_inner(),
+                    query: t.query.into_inner(),
+                    parsed,
+                    tags,
+                });
+            }
+        }
+        topics
+    }
+}
+
+/// A library's multi-line message (with a caret line) as one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_base_url() -> Url {
+    Url::parse("http://localhost:8080/").expect("built-in base URL parses")
+}
+
+fn with_trailing_slash(mut u: Url) -> Url {
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    u
+}
+
+/// `+08:00`, `-0500`, `+8`, `UTC`/`Z` → a fixed offset (at most ±18 h).
+pub(super) fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt")
+    {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..=18).contains(&h) || !(0..60).contains(&m) || h.to_string().len() > 2 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}

@@ -1,0 +1,195 @@
+//! Relative URLs made absolute: links, and the URL attributes of an
+//! item's HTML (`absolutize_html`).
+
+use url::Url;
+
+/// `url` if absolute, else resolved against `base`, else `None`.
+pub(super) fn resolve(url: &str, base: Option<&Url>) -> Option<Url> {
+    match Url::parse(url.trim()) {
+        Ok(u) => Some(u),
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(url.trim()).ok(),
+        Err(_) => None,
+    }
+}
+
+/// A link as we keep it: absolute (as written, when it was), or `None`.
+pub(super) fn absolute(link: &str, base: Option<&Url>) -> Option<String> {
+    match Url::parse(link) {
+        Ok(_) => Some(link.to_string()),
+        Err(_) => resolve(link, base).map(String::from),
+    }
+}
+
+/// Attributes that hold URLs in the HTML feeds carry.
+const URL_ATTRIBUTES: [&str; 6] = ["href", "src", "srcset", "poster", "cite", "background"];
+
+/// `html` with every relative URL in a URL attribute made absolute against
+/// `base`, and those that cannot be (no base) removed. Only the tags that
+/// change are rewritten; everything else stays byte for byte (so an item's
+/// raw hash does not move when nothing was relative).
+pub(super) fn absolutize_html(html: &str, base: Option<&Url>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with("<!--") {
+            let end = rest.find("-->").map_or(rest.len(), |e| e + 3);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        let starts_tag = rest.as_bytes().get(1).is_some_and(u8::is_ascii_alphabetic);
+        match tag_end(rest).filter(|_| starts_tag) {
+            Some(end) => {
+                out.push_str(&rewrite_tag(&rest[..end], base));
+                rest = &rest[end..];
+            }
+            None => {
+                out.push('<');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The length of the tag at the start of `s` (through its `>`), quotes
+/// respected.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// One start tag with its URL attributes resolved (see `absolutize_html`).
+fn rewrite_tag(tag: &str, base: Option<&Url>) -> String {
+    let b = tag.as_bytes();
+    let mut i = 1;
+    while i < b.len() && !(b[i].is_ascii_whitespace() || b[i] == b'>' || b[i] == b'/') {
+        i += 1;
+    }
+    let mut out = String::with_capacity(tag.len());
+    out.push_str(&tag[..i]);
+    let mut changed = false;
+    while i < b.len() {
+        // Whitespace and stray slashes between attributes.
+        let gap = i;
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        if i >= b.len() || b[i] == b'>' {
+            out.push_str(&tag[gap..]);
+            break;
+        }
+        let name_start = i;
+        while i < b.len() && !(b[i].is_ascii_whitespace() || matches!(b[i], b'=' | b'>' | b'/')) {
+            i += 1;
+        }
+        let name = &tag[name_start..i];
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let mut value: Option<&str> = None;
+        if j < b.len() && b[j] == b'=' {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+                let q = b[j];
+                let v_start = j + 1;
+                let v_end = tag[v_start..]
+                    .bytes()
+                    .position(|c| c == q)
+                    .map_or(b.len(), |p| v_start + p);
+                value = Some(&tag[v_start..v_end]);
+                i = (v_end + 1).min(b.len());
+            } else {
+                let v_start = j;
+                while j < b.len() && !(b[j].is_ascii_whitespace() || b[j] == b'>') {
+                    j += 1;
+                }
+                value = Some(&tag[v_start..j]);
+                i = j;
+            }
+        }
+        let whole = &tag[gap..i];
+        let lower = name.to_ascii_lowercase();
+        let new = match value {
+            Some(v) if URL_ATTRIBUTES.contains(&lower.as_str()) => {
+                resolve_attribute(&lower, v, base)
+            }
+            _ => Resolved::Keep,
+        };
+        match new {
+            Resolved::Keep => out.push_str(whole),
+            Resolved::Drop => changed = true,
+            Resolved::New(v) => {
+                changed = true;
+                out.push_str(&tag[gap..name_start]);
+                out.push_str(name);
+                out.push_str("=\"");
+                out.push_str(&html_escape::encode_double_quoted_attribute(&v));
+                out.push('"');
+            }
+        }
+    }
+    if changed { out } else { tag.to_string() }
+}
+
+enum Resolved {
+    Keep,
+    New(String),
+    Drop,
+}
+
+fn resolve_attribute(name: &str, raw: &str, base: Option<&Url>) -> Resolved {
+    let value = html_escape::decode_html_entities(raw);
+    let value = value.trim();
+    if value.is_empty() {
+        return Resolved::Keep;
+    }
+    if name == "srcset" {
+        // `a.jpg 1x, b.jpg 2x`: each candidate's URL resolved, those that
+        // cannot be left out.
+        let mut any_relative = false;
+        let mut candidates = Vec::new();
+        for candidate in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            let (url, descriptor) = candidate
+                .split_once(char::is_whitespace)
+                .unwrap_or((candidate, ""));
+            any_relative |= Url::parse(url).is_err();
+            if let Some(u) = resolve(url, base) {
+                let descriptor = descriptor.trim();
+                candidates.push(if descriptor.is_empty() {
+                    u.to_string()
+                } else {
+                    format!("{u} {descriptor}")
+                });
+            }
+        }
+        return match (any_relative, candidates.is_empty()) {
+            (false, _) => Resolved::Keep,
+            (true, true) => Resolved::Drop,
+            (true, false) => Resolved::New(candidates.join(", ")),
+        };
+    }
+    match Url::parse(value) {
+        Ok(_) => Resolved::Keep,
+        Err(_) => match resolve(value, base) {
+            Some(u) => Resolved::New(u.to_string()),
+            None => Resolved::Drop,
+        },
+    }
+}

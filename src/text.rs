@@ -1,0 +1,266 @@
+//! Pure text folding shared by `normalize`, `query` and `dedupe`: Unicode
+//! NFKC with a fast path, lower-casing, whitespace collapsing, Traditional →
+//! Simplified script, and the letters-and-digits form that is hashed.
+//!
+//! A leaf module: it imports nothing from the rest of the crate, so that
+//! `config` (through `query`) and `normalize` can both use it without a cycle.
+
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Unicode NFKC of `s`, byte for byte `s.nfkc().collect()`, but without
+/// the full decompose/recompose pass for the text feeds actually carry.
+///
+/// Why it is exact: NFKC(x) = compose(NFKD(x)), and NFKD works character by
+/// character (then reorders combining marks, which depends only on the
+/// decomposed characters). Replacing a character by its own full
+/// compatibility decomposition therefore leaves NFKD, and so NFKC,
+/// unchanged. `narrow` gives that decomposition for the compatibility
+/// characters Chinese news is full of (full-width ASCII, the ideographic
+/// space, the ellipsis); if the result then passes the quick check as
+/// already NFKC (`IsNormalized::Yes`), it is the NFKC of `s`. Anything else
+/// (a "maybe" or "no": combining marks, other compatibility characters)
+/// takes the full path.
+pub fn nfkc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    // The quick check itself costs two table lookups a character; text made
+    // only of `stable` characters needs none.
+    let mut check = false;
+    for c in s.chars() {
+        match narrow(c) {
+            Narrow::Same => {
+                check |= !stable(c);
+                out.push(c)
+            }
+            Narrow::To(n) => out.push(n),
+            Narrow::Ellipsis => out.push_str("..."),
+        }
+    }
+    if !check
+        || unicode_normalization::is_nfkc_quick(out.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
+        out
+    } else {
+        s.nfkc().collect()
+    }
+}
+
+/// Characters that are NFKC-stable starters (quick check "yes", combining
+/// class 0): a text of only these, and of what `narrow` maps to (ASCII, ¥),
+/// is its own NFKC. ASCII, the CJK Unified Ideographs and the CJK
+/// punctuation news text is made of; a test checks each one.
+fn stable(c: char) -> bool {
+    matches!(c,
+        '\0'..='\u{7F}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{3001}'..='\u{3003}'
+        | '\u{3008}'..='\u{3011}'
+        | '\u{3014}'..='\u{301F}'
+        | '\u{A5}'
+        | '\u{B7}'
+        | '\u{2014}'
+        | '\u{2018}'
+        | '\u{2019}'
+        | '\u{201C}'
+        | '\u{201D}'
+    )
+}
+
+enum Narrow {
+    Same,
+    To(char),
+    Ellipsis,
+}
+
+/// The full compatibility decomposition (NFKD) of the few compatibility
+/// characters `nfkc` maps itself; `Same` for every other character.
+fn narrow(c: char) -> Narrow {
+    match c {
+        // Full-width ASCII: ！ … ～ are ! … ~, 0xFEE0 below.
+        '\u{FF01}'..='\u{FF5E}' => Narrow::To(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)),
+        '\u{3000}' => Narrow::To(' '),
+        '\u{FFE5}' => Narrow::To('\u{A5}'),
+        '\u{2026}' => Narrow::Ellipsis,
+        _ => Narrow::Same,
+    }
+}
+
+/// `str::to_lowercase`, without its per-character table search for the
+/// characters Chinese text is made of: U+3000..=U+9FFF (CJK punctuation,
+/// kana, ideographs) has no cased letter, so those are copied as they are.
+/// Lower-casing was the largest single item of normalizing a Chinese item
+/// (BENCHMARKS.md, "Profile"). Text with a capital sigma, whose lower case
+/// depends on its neighbours, is left to `str::to_lowercase`.
+pub fn lowercase(s: &str) -> String {
+    if s.contains('Σ') {
+        return s.to_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if ('\u{3000}'..='\u{9fff}').contains(&c) {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Collapses all whitespace runs to one space and trims.
+pub(crate) fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Traditional Chinese characters as Simplified (`教育協同` → `教育协同`), for
+/// matching and near-duplicate keys only, never for what readers see or the
+/// content hash: an outlet in Taiwan or Hong Kong carries the same wire
+/// story, and a topic query in either script should find both. fast2s
+/// (MIT): a character table with a few context rules. Text with no
+/// character the table changes (nearly every Simplified text) is returned
+/// as it is after one pass over a bitset, so the poll's hot path pays for
+/// the conversion only on Traditional text (the `script folding` bench).
+pub fn simplified(s: &str) -> Cow<'_, str> {
+    let table = traditional_chars();
+    let traditional = |c: char| {
+        let i = c as usize;
+        i < 0x1_0000 && table[i / 64] & (1 << (i % 64)) != 0
+    };
+    if s.is_ascii() || !s.chars().any(traditional) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(fast2s::convert(s))
+}
+
+/// A bit for each character of the Basic Multilingual Plane that fast2s
+/// changes on its own (fast2s converts only characters of three UTF-8
+/// bytes, all in the BMP). Built once, by asking fast2s.
+fn traditional_chars() -> &'static [u64] {
+    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut bits = vec![0u64; 0x1_0000 / 64];
+        let mut buf = [0u8; 4];
+        for c in ('\u{800}'..='\u{ffff}').filter(|c| c.len_utf8() == 3) {
+            let one: &str = c.encode_utf8(&mut buf);
+            if fast2s::convert(one) != one {
+                let i = c as usize;
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    })
+}
+
+/// Keeps letters and digits only: the form that is hashed.
+pub fn fold(text: &str) -> String {
+    // CJK Unified Ideographs (all letters) answered without the Unicode
+    // table search that `is_alphanumeric` does for every non-ASCII
+    // character: folding ran several times per copy and was a top item of
+    // the poll's profile. Same result for every character.
+    text.chars()
+        .filter(|&c| {
+            c.is_ascii_alphanumeric()
+                || ('\u{4e00}'..='\u{9fff}').contains(&c)
+                || (!c.is_ascii() && c.is_alphanumeric())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nfkc_fast_path_is_byte_identical_to_the_full_one() {
+        let full = |s: &str| s.nfkc().collect::<String>();
+        // Every character `narrow` maps, alone and between neighbours that
+        // could compose with what it becomes (a combining acute after "e").
+        for c in ('\u{FF01}'..='\u{FF5E}').chain(['\u{3000}', '\u{FFE5}', '\u{2026}']) {
+            for s in [
+                c.to_string(),
+                format!("中{c}文"),
+                format!("{c}\u{301}"),
+                format!("e{c}\u{301}e"),
+            ] {
+                assert_eq!(nfkc(&s), full(&s), "{s:?}");
+            }
+        }
+        // Every `stable` character is a starter the quick check passes.
+        for u in 0..0xD800u32 {
+            if let Some(c) = char::from_u32(u).filter(|c| stable(*c)) {
+                assert_eq!(
+                    unicode_normalization::is_nfkc_quick(std::iter::once(c)),
+                    unicode_normalization::IsNormalized::Yes,
+                    "U+{u:04X}"
+                );
+                assert_eq!(
+                    unicode_normalization::char::canonical_combining_class(c),
+                    0,
+                    "U+{u:04X}"
+                );
+            }
+        }
+        let texts = [
+            "",
+            "plain ascii, nothing to do.",
+            "新华社北京３月５日电（记者　王小明）２０２４年ＧＤＰ增长５．２％，“稳中有进”……",
+            "【独家】《人民日报》：「全面推进」　乡村振兴——记者／张三　￥１００",
+            "Ｃａｆｅ\u{301} café cafe\u{301} ﬁ ① ㈱ ㎏ ½ Ⅻ ｶﾀｶﾅ 가\u{1161}",
+            "全角空格　在中间，半角 空格 在这里。",
+            "\u{FF10}\u{FF19}\u{FF21}\u{FF3A}\u{FF41}\u{FF5A}\u{FF08}\u{FF09}",
+        ];
+        for t in texts {
+            assert_eq!(nfkc(t), full(t), "{t:?}");
+        }
+        // Every BMP character below the surrogates, alone and after a
+        // full-width letter (so both paths are taken around it).
+        for u in 0..0xD800u32 {
+            if let Some(c) = char::from_u32(u) {
+                let s = format!("Ａ{c}　");
+                assert_eq!(nfkc(&s), full(&s), "U+{u:04X}");
+            }
+        }
+    }
+
+    #[test]
+    fn lowercase_is_str_to_lowercase() {
+        for c in ('\0'..='\u{2fff}').chain('\u{3000}'..='\u{a000}') {
+            let s = format!("A{c}b{c}");
+            assert_eq!(lowercase(&s), s.to_lowercase(), "{c:?}");
+        }
+        for s in ["ΣΑΣ ΟΔΟΣ", "新华社北京ＡＢＣ电 Hello ＷＯＲＬＤ", ""] {
+            assert_eq!(lowercase(s), s.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn fold_fast_path_keeps_what_is_alphanumeric_keeps() {
+        for c in ('\0'..='\u{2fff}').chain('\u{3000}'..='\u{a000}') {
+            assert_eq!(
+                fold(&c.to_string()).is_empty(),
+                !c.is_alphanumeric(),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn simplified_converts_traditional_and_leaves_simplified_alone() {
+        let t = "京津冀教育協同發展工作會議在京召開";
+        assert_eq!(simplified(t), "京津冀教育协同发展工作会议在京召开");
+        assert_eq!(simplified(t), fast2s::convert(t), "the same as fast2s");
+        let s = "京津冀教育协同发展工作会议在京召开, 2023 ok";
+        assert!(matches!(simplified(s), Cow::Borrowed(_)), "no copy made");
+        assert!(matches!(simplified("ascii only"), Cow::Borrowed(_)));
+    }
+}
