@@ -15,6 +15,7 @@ mod edit;
 mod export;
 mod feeds;
 mod fulltext;
+mod golden;
 mod hostile;
 mod poll;
 mod properties;
