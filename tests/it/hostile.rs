@@ -10,14 +10,12 @@
 //! process exits normally (no panic, abort or stack overflow); the good
 //! source is stored and what the first poll stored is still there.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 // ---- helpers -----------------------------------------------------------------------
 

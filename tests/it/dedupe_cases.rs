@@ -8,14 +8,12 @@
 //! sentence more or less) and is ignored until it lands;
 //! `near_duplicates_merge_whatever_the_arrival_order` also needs stories
 //! that turn out to be one to become one. Run them with
-//! `cargo test --test dedupe_cases -- --include-ignored`.
+//! `cargo test --test it dedupe_cases:: -- --include-ignored`.
 //! Sources are polled one at a time in a fixed order, so results do not
 //! depend on scheduling. The larger, generated evaluation is
 //! `examples/dedupe_eval.rs`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 // ---- the texts (written for this test) ----------------------------------------
 

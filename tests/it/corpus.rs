@@ -2,12 +2,10 @@
 //! when absent): every feed file of `encoding/` and `rss2/` polled as a
 //! `file://` source by the real binary in one pass.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");

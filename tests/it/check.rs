@@ -1,8 +1,6 @@
 //! `newsriver check` and config errors, through the real binary.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Writes `text` as `config.toml` in a temp folder and runs `check`.
 fn check(text: &str) -> (tempfile::TempDir, std::path::PathBuf, Run) {

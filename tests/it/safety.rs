@@ -5,8 +5,6 @@
 //! asserts the clear error and that the process and the stored data survive
 //! (`PRAGMA integrity_check`, counts). See docs/data-safety.md.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -14,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use chrono::{TimeDelta, Utc};
-use common::*;
 use rusqlite::Connection;
 
 // ---- helpers -------------------------------------------------------------------

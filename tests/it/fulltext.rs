@@ -3,11 +3,9 @@
 //! (one in GBK); the stored text must be the article without the page's
 //! navigation, lists, comments or footer; failing pages keep the feed's text.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const BOILERPLATE: &[&str] = &[
     "网站首页",

@@ -1,8 +1,6 @@
 //! `newsriver export`: JSON Lines, newest first, `--since`, every copy's source.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn item<'a>(guid: &'a str, title: &'a str, body: &'a str, date: &'a str) -> Item<'a> {
     Item {

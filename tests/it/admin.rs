@@ -1,8 +1,6 @@
 //! Read-only admin commands against the real binary.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn sources_list_show_and_test_report_health_and_charset() {

@@ -1,12 +1,10 @@
 //! `newsriver poll` end to end: the real binary, a local HTTP server whose
 //! answers each test controls, `file://` sources, and the SQLite file.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 // ---- formats -------------------------------------------------------------------
 
@@ -1355,11 +1353,11 @@ fn a_database_of_the_previous_release_migrates_and_polls_on() {
         let mut db = rusqlite::Connection::open(env.db_path()).unwrap();
         let tx = db.transaction().unwrap();
         for sql in [
-            include_str!("../migrations/0001_init.sql"),
-            include_str!("../migrations/0002_topics.sql"),
-            include_str!("../migrations/0003_poll_state.sql"),
-            include_str!("../migrations/0004_near_duplicates.sql"),
-            include_str!("../migrations/0005_retention.sql"),
+            include_str!("../../migrations/0001_init.sql"),
+            include_str!("../../migrations/0002_topics.sql"),
+            include_str!("../../migrations/0003_poll_state.sql"),
+            include_str!("../../migrations/0004_near_duplicates.sql"),
+            include_str!("../../migrations/0005_retention.sql"),
         ] {
             tx.execute_batch(sql).unwrap();
         }

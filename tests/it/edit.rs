@@ -3,9 +3,7 @@
 //! written with comments and odd formatting, and every test checks that the
 //! parts an edit did not touch are byte-identical afterwards.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A config as people write them: comments everywhere, aligned values,
 /// single quotes, a trailing comment on a table header, topics after the

@@ -1,14 +1,12 @@
 //! The daemon and polite polling, against local servers: the real binary,
 //! a real SQLite file, signals sent to the real process.
 
-mod common;
-
 use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn feed(title: &str) -> String {
     rss2(

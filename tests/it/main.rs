@@ -1,0 +1,22 @@
+//! The integration tests, one crate (one test binary, linked once): each
+//! module is a former `tests/<name>.rs`, and its tests keep their names as
+//! `<name>::<test>` (`cargo test --test it poll::` runs one module's).
+//! `common` holds what they share; fixtures stay in `tests/fixtures/`,
+//! golden files in `tests/golden/`.
+
+mod common;
+
+mod admin;
+mod check;
+mod corpus;
+mod daemon;
+mod dedupe_cases;
+mod edit;
+mod export;
+mod feeds;
+mod fulltext;
+mod golden;
+mod hostile;
+mod poll;
+mod properties;
+mod safety;
