@@ -7,6 +7,7 @@
 mod common;
 
 mod admin;
+mod architecture;
 mod check;
 mod corpus;
 mod daemon;
@@ -19,4 +20,5 @@ mod golden;
 mod hostile;
 mod poll;
 mod properties;
+mod readonly;
 mod safety;

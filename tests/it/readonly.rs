@@ -3,9 +3,7 @@
 //! after them, and they work from the config alone before the first poll.
 //! And `sources test` reads a feed as the poll does.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const TOPIC: &str = "[[topic]]\nslug = \"edu\"\ntitle = \"教育\"\nquery = \"教育\"\n";
 
