@@ -107,7 +107,8 @@ pub fn backup(db: &Path, dest: &Path, force: bool) -> Result<DbSummary> {
             "already exists; choose another name or pass --force to replace it",
         ));
     }
-    let src = open_existing(db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    // Read-only: a backup is a read command and leaves the file as it was.
+    let src = open_existing(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let tmp = temp_beside(dest, "backup");
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {

@@ -59,6 +59,7 @@ fn every_read_command_leaves_the_database_byte_identical() {
     let before = files(&dir_env);
     assert!(before[0].is_some());
     let prefix = &id[..12];
+    let backup = dir_env.path("copy.db");
     for args in [
         &["sources", "list"][..],
         &["sources", "list", "--format", "json"],
@@ -73,6 +74,7 @@ fn every_read_command_leaves_the_database_byte_identical() {
         &["topics", "list"],
         &["topics", "preview", "edu"],
         &["check"],
+        &["backup", backup.to_str().unwrap()],
     ] {
         let r = dir_env.run(args);
         assert_eq!(r.code, Some(0), "{args:?}: {r:?}");
