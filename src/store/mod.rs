@@ -732,6 +732,7 @@ fn rfc3339(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Method;
 
     #[test]
     fn the_schema_version_is_the_number_of_migrations() {
@@ -1003,5 +1004,119 @@ mod tests {
             ids(candidates(&store.conn, &asked, &[7, 8], None).unwrap()),
             [3, 4, 2]
         );
+    }
+
+    /// A writer with sources `ids` (no tags), in a temp dir, and its path.
+    fn writer_with(ids: &[&str]) -> (tempfile::TempDir, PathBuf, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Writer::open(&path).unwrap();
+        let tags: Vec<String> = vec![];
+        let rows: Vec<SourceRow<'_>> = ids
+            .iter()
+            .map(|id| SourceRow {
+                id,
+                name: id,
+                url: "https://example.org/",
+                tags: &tags,
+            })
+            .collect();
+        store.sync_sources(&rows).unwrap();
+        (dir, path, store)
+    }
+
+    fn record(store: &mut Writer, poll: PollToStore) -> PollCounts {
+        let near = crate::dedupe::Params::default();
+        let mut r = store
+            .record_polls(vec![poll], &|_| Vec::new(), &near)
+            .unwrap();
+        r.remove(0).unwrap()
+    }
+
+    const WIRE: &str = "京津冀三地教育部门今天在北京签署协议，推动优质教育资源共享与教师交流轮岗，首批试点学校名单同时公布，涉及三地共六十所中小学。";
+
+    #[test]
+    fn placement_new_exact_and_near_each_recorded_with_its_method() {
+        let (_dir, path, mut store) = writer_with(&["a", "b", "c", "d"]);
+        let c = record(&mut store, fetched("a", "1", WIRE));
+        assert_eq!((c.items_new, c.stories_new, c.stories_merged), (1, 1, 0));
+        let c = record(&mut store, fetched("b", "2", WIRE));
+        assert_eq!((c.items_new, c.stories_new, c.stories_merged), (1, 0, 1));
+        // One sentence more: a near duplicate (nearly all shingles shared).
+        let longer = format!("{WIRE}三地还将联合开展教研活动。");
+        let c = record(&mut store, fetched("c", "3", &longer));
+        assert_eq!((c.stories_new, c.stories_merged), (0, 1));
+        // Another story altogether.
+        let c = record(
+            &mut store,
+            fetched(
+                "d",
+                "4",
+                "地铁新线今日开通初期运营，沿线居民出行时间将大幅缩短，换乘站点同步启用，首班车六点发出。",
+            ),
+        );
+        assert_eq!(c.stories_new, 1);
+        let reader = Reader::open(&path).unwrap();
+        let ids = reader.story_ids("").unwrap();
+        assert_eq!(ids.len(), 2);
+        let methods: Vec<(String, Option<String>)> = ids
+            .iter()
+            .filter_map(|id| reader.story(id).unwrap())
+            .flat_map(|(story, _)| story.copies)
+            .map(|c| (c.source, c.method))
+            .collect();
+        let method = |source: &str| {
+            methods
+                .iter()
+                .find(|(s, _)| s == source)
+                .and_then(|(_, m)| m.clone())
+        };
+        assert_eq!(method("a").as_deref(), Some(Method::First.as_str()));
+        assert_eq!(method("b").as_deref(), Some(Method::Exact.as_str()));
+        assert_eq!(method("c").as_deref(), Some(Method::Jaccard.as_str()));
+        assert_eq!(method("d").as_deref(), Some(Method::First.as_str()));
+    }
+
+    #[test]
+    fn an_edited_sole_copy_takes_its_story_along_and_keeps_the_id() {
+        let (_dir, path, mut store) = writer_with(&["a"]);
+        record(&mut store, fetched("a", "1", WIRE));
+        let id = Reader::open(&path).unwrap().story_ids("").unwrap()[0].clone();
+        let edited = format!("{WIRE}（更正：试点学校为六十二所。）");
+        let c = record(&mut store, fetched("a", "1", &edited));
+        assert_eq!((c.items_known, c.items_updated, c.items_new), (0, 1, 0));
+        let reader = Reader::open(&path).unwrap();
+        let (story, text) = reader.story(&id).unwrap().expect("same id");
+        assert!(text.contains("六十二"), "{text}");
+        assert_eq!(story.copies.len(), 1);
+        // Polled again unchanged: known, nothing written but last_seen.
+        let c = record(&mut store, fetched("a", "1", &edited));
+        assert_eq!((c.items_known, c.items_updated), (1, 0));
+    }
+
+    #[test]
+    fn a_reader_sees_what_was_committed_and_refuses_an_older_schema() {
+        let (_dir, path, mut store) = writer_with(&["a"]);
+        let reader = Reader::open(&path).unwrap();
+        assert_eq!(reader.source_status().unwrap()["a"].last_outcome, None);
+        record(&mut store, fetched("a", "1", WIRE));
+        let status = reader.source_status().unwrap().remove("a").unwrap();
+        assert_eq!(status.last_outcome.as_deref(), Some("ok"));
+        assert_eq!((status.copies, status.stories), (1, 1));
+        assert_eq!(reader.recent_polls("a", 10).unwrap().len(), 1);
+        assert!(reader.has_source("a").unwrap() && !reader.has_source("zz").unwrap());
+        drop((store, reader));
+        // A database one migration behind: readers do not migrate it.
+        let old = path.with_file_name("old.db");
+        {
+            let mut conn = Connection::open(&old).unwrap();
+            Migrations::new(migrations()[..SCHEMA_VERSION - 1].to_vec())
+                .to_latest(&mut conn)
+                .unwrap();
+        }
+        let before = std::fs::read(&old).unwrap();
+        let e = Reader::open(&old).err().expect("refused");
+        assert!(e.to_string().contains("newsriver poll"), "{e}");
+        assert_eq!(std::fs::read(&old).unwrap(), before, "nothing written");
     }
 }
