@@ -1,0 +1,219 @@
+//! The router and its handlers: feeds from the cache with ETag/304 and
+//! precompressed bodies, the index, OPML, `/healthz`, `/metrics`.
+
+use super::*;
+
+/// What the handlers share: the current feed cache (swapped on reload),
+/// the health the daemon reports for `/healthz`, and the metrics registry
+/// for `/metrics`. No database: a handler never waits for SQLite.
+pub struct AppState {
+    cache: RwLock<Arc<FeedCache>>,
+    health: Arc<HealthState>,
+    metrics: Option<PrometheusHandle>,
+    started: std::time::Instant,
+}
+
+impl AppState {
+    pub fn new(
+        cache: Arc<FeedCache>,
+        health: Arc<HealthState>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            cache: RwLock::new(cache),
+            health,
+            metrics,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    pub fn cache(&self) -> Arc<FeedCache> {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// After a reload: new topics, new cache.
+    pub fn set_cache(&self, cache: Arc<FeedCache>) {
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = cache;
+    }
+}
+
+/// The router: `/topics/{slug}.{atom,rss,json}`, `/topics/`, `/topics.opml`,
+/// `/healthz`, `/metrics` (when metrics are recorded).
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/topics/{file}", get(topic_feed))
+        .route("/topics/", get(index))
+        .route("/topics", get(index))
+        .route("/topics.opml", get(opml_doc))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .fallback(|| async { not_found("not found") })
+        .with_state(state)
+}
+
+pub(super) async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let database = state.health.database();
+    let last = database.as_ref().ok().copied().flatten();
+    let db_ok = database.is_ok();
+    let enabled = state
+        .cache()
+        .config
+        .sources
+        .iter()
+        .filter(|s| s.enabled)
+        .count();
+    let health = judge_health(database, enabled, state.started.elapsed());
+    let (status, reason) = match &health {
+        Health::Ok => ("ok", None),
+        Health::Starting => (
+            "starting",
+            Some("no source has polled successfully yet".to_string()),
+        ),
+        Health::Error(why) => ("error", Some(why.clone())),
+    };
+    let mut body = serde_json::json!({
+        "status": status,
+        "database": db_ok,
+        "last_successful_poll_age_secs": last.map(|t| (Utc::now() - t).num_seconds().max(0)),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    if let Some(reason) = reason {
+        body["reason"] = serde_json::Value::String(reason);
+    }
+    let code = if health == Health::Ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+pub(super) async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => not_found("metrics are recorded by `newsriver run`"),
+    }
+}
+
+pub(super) fn not_found(msg: &'static str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{msg}\n"),
+    )
+        .into_response()
+}
+
+pub(super) async fn topic_feed(
+    State(state): State<Arc<AppState>>,
+    UrlPath(file): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let cache = state.cache();
+    let Some((slug, ext)) = file.rsplit_once('.') else {
+        return not_found("no such feed: use /topics/<slug>.atom, .rss or .json");
+    };
+    let Some(format) = Format::from_extension(ext) else {
+        return not_found("unknown feed format: use .atom, .rss or .json");
+    };
+    match cache.feed(slug, format) {
+        Some(doc) => respond(&doc, &headers),
+        None if cache.config.topics.iter().any(|t| t.slug == slug) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "30")],
+            "this feed is not rendered yet; see the server log\n",
+        )
+            .into_response(),
+        None => not_found("no such topic"),
+    }
+}
+
+pub(super) async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    respond(&state.cache().index, &headers)
+}
+
+pub(super) async fn opml_doc(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    respond(&state.cache().opml, &headers)
+}
+
+/// Does `If-None-Match` (a list, weak or strong, or `*`) name this ETag?
+pub(super) fn etag_matches(header: &str, etag: &str) -> bool {
+    header
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// Picks the best encoding the client accepts (q=0 excludes).
+pub(super) fn accepted(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut it = part.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            name.eq_ignore_ascii_case(coding) && q > 0.0
+        })
+}
+
+pub(super) fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
+    let last_modified = httpdate::fmt_http_date(doc.last_modified);
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => etag_matches(inm, &doc.etag),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .is_some_and(|since| doc.last_modified <= since),
+    };
+    let mut builder = Response::builder()
+        .header(header::ETAG, &doc.etag)
+        .header(header::LAST_MODIFIED, last_modified)
+        .header(header::CACHE_CONTROL, "public, max-age=300")
+        .header(header::VARY, "Accept-Encoding");
+    if not_modified {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap_or_else(|_| StatusCode::NOT_MODIFIED.into_response());
+    }
+    builder = builder.header(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(doc.content_type),
+    );
+    let (body, coding) = if !doc.brotli.is_empty() && accepted(headers, "br") {
+        (doc.brotli.clone(), Some("br"))
+    } else if !doc.gzip.is_empty() && accepted(headers, "gzip") {
+        (doc.gzip.clone(), Some("gzip"))
+    } else {
+        (doc.body.clone(), None)
+    };
+    if let Some(c) = coding {
+        builder = builder.header(header::CONTENT_ENCODING, c);
+    }
+    builder
+        .status(StatusCode::OK)
+        .body(Body::from(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
