@@ -295,7 +295,7 @@ impl Daemon {
         // Rendering reads through connections of its own: neither the
         // writer nor the schedule waits for it. /healthz reads `health`.
         let render_readers =
-            Arc::new(Readers::open(&running.config.storage.path).map_err(|e| e.to_string())?);
+            Arc::new(crate::pipeline::open_readers(&running.config).map_err(|e| e.to_string())?);
         let health = HealthState::new(http::last_success(&readers).await?);
         let cache = Arc::new(FeedCache::new(&running.config));
         http::refresh_blocking(&cache, &render_readers).await;

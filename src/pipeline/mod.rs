@@ -182,6 +182,15 @@ pub fn open_reader(config: &Config) -> Result<store::Reader, PipelineError> {
     Ok(store::Reader::open(&config.storage.path)?)
 }
 
+/// Read-only connections for a server or the daemon's renderer
+/// (`open_reader`'s rules, several connections).
+pub fn open_readers(config: &Config) -> Result<store::Readers, PipelineError> {
+    if !config.storage.path.exists() {
+        return Err(PipelineError::NoDatabase(missing_database(config)));
+    }
+    Ok(store::Readers::open(&config.storage.path)?)
+}
+
 /// `open_writer` for the admin commands that write to a database the
 /// daemon made (`sources remove --purge`): never creates one.
 pub fn open_existing_writer(config: &Config) -> Result<(store::Writer, Topics), PipelineError> {

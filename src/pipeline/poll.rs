@@ -121,7 +121,7 @@ impl Poller {
             topics: Arc::new(topics),
             near: near.clone(),
         })?;
-        let readers = Arc::new(Readers::open(&config.storage.path)?);
+        let readers = Arc::new(super::open_readers(config)?);
         Poller::with(config, writer, readers, near)
     }
 
