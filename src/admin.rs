@@ -89,7 +89,7 @@ pub fn sources_list(
                 url: s.url.as_str(),
                 tags: &s.tags,
                 enabled: s.enabled,
-                status: status.get(&s.id.0).cloned().unwrap_or_default(),
+                status: status.get(&s.id).cloned().unwrap_or_default(),
             };
             out += &serde_json::to_string(&listed).unwrap_or_default();
             out.push('\n');
@@ -130,7 +130,7 @@ pub fn sources_list(
         "NEXT POLL"
     );
     for s in sources {
-        let st = status.get(&s.id.0).cloned().unwrap_or_default();
+        let st = status.get(&s.id).cloned().unwrap_or_default();
         let _ = writeln!(
             out,
             "{}  {:<3}  {}  {:<time_width$}  {}  {:>5}  {:>7}  {:>5}  {:<time_width$}  {}  {}{}",
@@ -290,7 +290,7 @@ pub fn sources_show(
         row(&mut out, "lenient reading", note);
     }
     let polls = match store {
-        Some(store) => store.recent_polls(id, 10)?,
+        Some(store) => store.recent_polls(&source.id, 10)?,
         None => Vec::new(),
     };
     let _ = writeln!(out, "  recent polls:");
@@ -959,7 +959,7 @@ pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, E
     }
     let known = crate::pipeline::open_reader(&new_config)
         .map_err(|e| e.to_string())
-        .and_then(|r| r.has_source(id).map_err(|e| e.to_string()))
+        .and_then(|r| r.has_source(&id.into()).map_err(|e| e.to_string()))
         .map_err(EditError::Io)?;
     let (mut store, _) = crate::pipeline::open_existing_writer(&new_config)
         .map_err(|e| EditError::Io(e.to_string()))?;
@@ -970,7 +970,7 @@ pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, E
         )));
     }
     let (copies, stories) = store
-        .purge_source(id)
+        .purge_source(&id.into())
         .map_err(|e| EditError::Io(format!("purging {id}: {e}")))?;
     out += &format!(
         "purged {copies} cop{} of {id}, and {stories} stor{} no other source carried\n",

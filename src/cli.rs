@@ -410,7 +410,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
         let bar = progress_bar(sources.len() as u64, "polling");
         let report = poller
             .poll(sources, |r| {
-                bar.set_message(r.id.clone());
+                bar.set_message(r.id.to_string());
                 bar.inc(1);
             })
             .await;

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, Source};
 use crate::http::{self, AppState, FeedCache, HealthState};
+use crate::model::SourceId;
 use crate::pipeline::{Poller, SourceOutcome, SourceReport};
 use crate::schedule::{self, Backoff};
 use crate::store::Readers;
@@ -263,7 +264,7 @@ struct Daemon {
     /// Polls, failures, new stories since start.
     totals: (u64, u64, u64),
     /// What `sources.next_poll_at` last said, so each pass writes only changes.
-    written: HashMap<String, Option<DateTime<Utc>>>,
+    written: HashMap<SourceId, Option<DateTime<Utc>>>,
     /// Storing failed this many times in a row; no poll starts before `paused_until`.
     store_failures: u32,
     paused_until: Option<DateTime<Utc>>,
@@ -395,7 +396,7 @@ impl Daemon {
         let mut in_backoff = 0;
         for source in running.config.sources.iter().filter(|s| s.enabled) {
             let state = states
-                .get(&source.id.0)
+                .get(&source.id)
                 .map(|s| s.poll.clone())
                 .unwrap_or_default();
             if state.consecutive_failures > 0 || state.retry_after.is_some_and(|t| t > now) {
@@ -412,10 +413,10 @@ impl Daemon {
             plan.push((source.clone(), due));
         }
         metrics::gauge!("newsriver_sources_in_backoff").set(in_backoff as f64);
-        let rows: Vec<(String, Option<DateTime<Utc>>)> = plan
+        let rows: Vec<(SourceId, Option<DateTime<Utc>>)> = plan
             .iter()
-            .filter(|(s, d)| self.written.get(&s.id.0) != Some(d))
-            .map(|(s, d)| (s.id.0.clone(), *d))
+            .filter(|(s, d)| self.written.get(&s.id) != Some(d))
+            .map(|(s, d)| (s.id.clone(), *d))
             .collect();
         if !rows.is_empty() {
             self.written.extend(rows.iter().cloned());
@@ -424,8 +425,8 @@ impl Daemon {
                 .poller
                 .writer()
                 .run(move |w| {
-                    let rows: Vec<(&str, Option<DateTime<Utc>>)> =
-                        rows.iter().map(|(id, d)| (id.as_str(), *d)).collect();
+                    let rows: Vec<(&SourceId, Option<DateTime<Utc>>)> =
+                        rows.iter().map(|(id, d)| (id, *d)).collect();
                     w.store.set_next_polls(&rows)
                 })
                 .await;

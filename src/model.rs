@@ -17,6 +17,71 @@ impl fmt::Display for SourceId {
     }
 }
 
+impl SourceId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Maps keyed by source id are looked up with a `&str` too.
+/// Read as the text it is (formatting, slicing a short form).
+impl std::ops::Deref for SourceId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for SourceId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SourceId {
+    fn from(s: &str) -> SourceId {
+        SourceId(s.to_string())
+    }
+}
+
+/// A story's public id: the content hash of its first copy, 64 lowercase
+/// hex digits; never changes (feeds' entry ids, export, the CLI).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct StoryId(pub String);
+
+impl StoryId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StoryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Read as the text it is (formatting, slicing a short form).
+impl std::ops::Deref for StoryId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for StoryId {
+    fn from(s: &str) -> StoryId {
+        StoryId(s.to_string())
+    }
+}
+
+impl std::borrow::Borrow<str> for StoryId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 /// BLAKE3 of a normalized body, as 64 lowercase hex digits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::dedupe::{self, Score, Verdict};
+use crate::model::StoryId;
 use crate::store::{ExportedStory, Reader, StoreError};
 
 /// What a story id (or its prefix) came to.
@@ -14,7 +15,7 @@ pub enum Explained {
     /// No story has that id.
     NotFound,
     /// The prefix matches several stories: how many, and the first.
-    Ambiguous { matches: usize, first: String },
+    Ambiguous { matches: usize, first: StoryId },
     /// One story, explained.
     Story(Box<Explanation>),
 }
@@ -28,7 +29,7 @@ pub struct Explanation {
 
 /// A candidate the index offered, and what the dedupe rule says of it now.
 pub struct NearMiss {
-    pub id: String,
+    pub id: StoryId,
     pub title: String,
     pub score: Score,
     pub verdict: Verdict,

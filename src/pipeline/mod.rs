@@ -88,7 +88,7 @@ impl SourceOutcome {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SourceReport {
-    pub id: String,
+    pub id: crate::model::SourceId,
     pub url: String,
     #[serde(flatten)]
     pub outcome: SourceOutcome,
@@ -147,7 +147,7 @@ pub fn sync_writer(
         .sources
         .iter()
         .map(|s| SourceRow {
-            id: &s.id.0,
+            id: &s.id,
             name: &s.name,
             url: s.url.as_str(),
             tags: &s.tags,

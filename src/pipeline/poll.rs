@@ -10,6 +10,7 @@ use futures::StreamExt;
 
 use crate::config::{Config, Source};
 use crate::fetch::{self, Fetched, Fetcher};
+use crate::model::SourceId;
 use crate::normalize::Normalizer;
 use crate::parse;
 use crate::store::{self, NewCopy, PollCounts, PollOutcome, PollToStore, Readers};
@@ -83,7 +84,7 @@ struct Prepare<'a> {
 /// (`Poller::hand_over`): what its report needs once it is.
 pub struct HandedOver {
     commit: Commit,
-    id: String,
+    id: SourceId,
     url: String,
     outcome: SourceOutcome,
     bytes: u64,
@@ -221,7 +222,7 @@ impl Poller {
     pub async fn hand_over(&self, source: Source) -> Result<HandedOver, PipelineError> {
         let started_at = Utc::now();
         let started = Instant::now();
-        let id = source.id.0.clone();
+        let id = source.id.clone();
         let state = {
             let readers = self.readers.clone();
             let id = id.clone();
@@ -302,7 +303,7 @@ impl Poller {
             self.readers.clone(),
             self.near.clone(),
             self.seen.clone(),
-            source.id.0.clone(),
+            source.id.clone(),
         );
         let forced = source.encoding;
         let zone = source.timezone.unwrap_or(parse::DEFAULT_ZONE);

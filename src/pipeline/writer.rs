@@ -188,6 +188,7 @@ fn store_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::SourceId;
     use crate::store::{PollOutcome, SourceRow};
     use chrono::Utc;
     use std::time::Duration;
@@ -198,7 +199,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let mut store = store::Writer::open(&path).unwrap();
         let tags: Vec<String> = vec![];
-        let ids: Vec<String> = (0..6).map(|i| format!("s{i}")).collect();
+        let ids: Vec<SourceId> = (0..6).map(|i| SourceId(format!("s{i}"))).collect();
         let rows: Vec<SourceRow<'_>> = ids
             .iter()
             .map(|id| SourceRow {

@@ -7,7 +7,7 @@ use crate::dedupe::Method;
 
 impl Writer {
     /// Records when the daemon plans to poll each source next.
-    pub fn set_next_polls(&mut self, plan: &[(&str, Option<DateTime<Utc>>)]) -> Result<()> {
+    pub fn set_next_polls(&mut self, plan: &[(&SourceId, Option<DateTime<Utc>>)]) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt =
@@ -23,7 +23,7 @@ impl Writer {
     /// Stores one poll of `source_id` (see `record_polls`).
     pub fn record_poll(
         &mut self,
-        source_id: &str,
+        source_id: &SourceId,
         started: DateTime<Utc>,
         duration_ms: u64,
         outcome: PollOutcome,
@@ -31,7 +31,7 @@ impl Writer {
         near: &crate::dedupe::Params,
     ) -> Result<PollCounts> {
         let poll = PollToStore {
-            source_id: source_id.to_string(),
+            source_id: source_id.clone(),
             started,
             duration_ms,
             outcome,
@@ -464,7 +464,7 @@ pub(super) fn classify_story(
 
 pub(super) const STATE_COLUMNS: &str = "id, etag, last_modified, moved_to, last_poll_at, consecutive_failures, retry_after_until, gone_at";
 
-pub(super) fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SourceState)> {
+pub(super) fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SourceId, SourceState)> {
     Ok((
         r.get(0)?,
         SourceState {

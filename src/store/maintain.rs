@@ -39,7 +39,7 @@ impl Writer {
     /// earliest remaining copy; topics that lose or change a story move
     /// their `changed_at` so the feeds are rebuilt. Returns (copies, stories)
     /// deleted.
-    pub fn purge_source(&mut self, id: &str) -> Result<(usize, usize)> {
+    pub fn purge_source(&mut self, id: &SourceId) -> Result<(usize, usize)> {
         let tx = self.conn.transaction()?;
         let touched = "SELECT DISTINCT story FROM copies WHERE source_id = ?1";
         tx.execute(

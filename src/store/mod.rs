@@ -21,7 +21,7 @@ use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 
 use crate::dedupe::{Candidate, Placement};
-use crate::model::{NormalizedItem, ParsedItem, Validators};
+use crate::model::{NormalizedItem, ParsedItem, SourceId, StoryId, Validators};
 
 mod backup;
 pub mod body;
@@ -293,6 +293,31 @@ fn unwritable(path: &Path) -> Option<String> {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+// The ids go in and out of SQL as their text.
+impl rusqlite::ToSql for SourceId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl rusqlite::types::FromSql for SourceId {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        String::column_result(v).map(SourceId)
+    }
+}
+
+impl rusqlite::ToSql for StoryId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl rusqlite::types::FromSql for StoryId {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        String::column_result(v).map(StoryId)
+    }
+}
+
 /// The one connection that writes: migrations run when it opens, polls,
 /// topic membership, retention and purges go through it. The daemon's and
 /// `poll`'s writer thread owns it by value (`pipeline::WriteQueue`).
@@ -312,7 +337,7 @@ pub struct Reader {
 
 /// A source as the config describes it.
 pub struct SourceRow<'a> {
-    pub id: &'a str,
+    pub id: &'a SourceId,
     pub name: &'a str,
     pub url: &'a str,
     pub tags: &'a [String],
@@ -340,7 +365,7 @@ pub struct TopicRow<'a> {
 
 /// One poll for `Writer::record_polls`.
 pub struct PollToStore {
-    pub source_id: String,
+    pub source_id: SourceId,
     pub started: DateTime<Utc>,
     pub duration_ms: u64,
     pub outcome: PollOutcome,
@@ -589,7 +614,7 @@ impl std::ops::AddAssign for PollCounts {
 /// A story as a topic feed shows it.
 #[derive(Clone, Debug)]
 pub struct FeedStory {
-    pub id: String,
+    pub id: StoryId,
     pub title: String,
     pub link: Option<String>,
     pub published: DateTime<Utc>,
@@ -600,7 +625,7 @@ pub struct FeedStory {
 
 #[derive(Clone, Debug)]
 pub struct FeedCopy {
-    pub source_id: String,
+    pub source_id: SourceId,
     pub source_name: String,
     pub language: Option<String>,
     pub link: Option<String>,
@@ -678,7 +703,7 @@ pub struct PollRow {
 
 /// A story's id, title, normalized text and date.
 pub struct StoryText {
-    pub id: String,
+    pub id: StoryId,
     pub title: String,
     pub text: String,
     pub published: DateTime<Utc>,
@@ -687,7 +712,7 @@ pub struct StoryText {
 /// A story as `export` prints it.
 #[derive(Debug, Serialize)]
 pub struct ExportedStory {
-    pub id: String,
+    pub id: StoryId,
     pub content_hash: String,
     pub title: String,
     pub link: Option<String>,
@@ -701,7 +726,7 @@ pub struct ExportedStory {
 
 #[derive(Debug, Serialize)]
 pub struct ExportedCopy {
-    pub source: String,
+    pub source: SourceId,
     pub guid: Option<String>,
     pub link: Option<String>,
     pub title: Option<String>,
@@ -808,7 +833,7 @@ mod tests {
         let norm = crate::normalize::Normalizer::default().normalize(&item);
         let key = item.key();
         PollToStore {
-            source_id: source.into(),
+            source_id: SourceId::from(source),
             started: Utc::now(),
             duration_ms: 1,
             outcome: PollOutcome::Fetched {
@@ -833,8 +858,10 @@ mod tests {
         let mut store = Writer::open(&dir.path().join("t.db")).unwrap();
         let (none, local, edu): (Vec<String>, Vec<String>, Vec<String>) =
             (vec![], vec!["local".into()], vec!["edu".into()]);
-        let rows: Vec<SourceRow<'_>> = [("a", &none), ("b", &none), ("c", &local), ("d", &edu)]
-            .into_iter()
+        let ids: Vec<SourceId> = ["a", "b", "c", "d"].map(SourceId::from).into();
+        let rows: Vec<SourceRow<'_>> = ids
+            .iter()
+            .zip([&none, &none, &local, &edu])
             .map(|(id, tags)| SourceRow {
                 id,
                 name: id,
@@ -912,13 +939,13 @@ mod tests {
         store
             .sync_sources(&[
                 SourceRow {
-                    id: "a",
+                    id: &SourceId::from("a"),
                     name: "A",
                     url: "https://a.example/",
                     tags: &tags,
                 },
                 SourceRow {
-                    id: "b",
+                    id: &SourceId::from("b"),
                     name: "B",
                     url: "https://b.example/",
                     tags: &tags,
@@ -1012,6 +1039,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let mut store = Writer::open(&path).unwrap();
         let tags: Vec<String> = vec![];
+        let ids: Vec<SourceId> = ids.iter().map(|id| SourceId::from(*id)).collect();
         let rows: Vec<SourceRow<'_>> = ids
             .iter()
             .map(|id| SourceRow {
@@ -1059,7 +1087,7 @@ mod tests {
         let reader = Reader::open(&path).unwrap();
         let ids = reader.story_ids("").unwrap();
         assert_eq!(ids.len(), 2);
-        let methods: Vec<(String, Option<String>)> = ids
+        let methods: Vec<(SourceId, Option<String>)> = ids
             .iter()
             .filter_map(|id| reader.story(id).unwrap())
             .flat_map(|(story, _)| story.copies)
@@ -1068,7 +1096,7 @@ mod tests {
         let method = |source: &str| {
             methods
                 .iter()
-                .find(|(s, _)| s == source)
+                .find(|(s, _)| s.as_str() == source)
                 .and_then(|(_, m)| m.clone())
         };
         assert_eq!(method("a").as_deref(), Some(Method::First.as_str()));
@@ -1103,8 +1131,10 @@ mod tests {
         let status = reader.source_status().unwrap().remove("a").unwrap();
         assert_eq!(status.last_outcome.as_deref(), Some("ok"));
         assert_eq!((status.copies, status.stories), (1, 1));
-        assert_eq!(reader.recent_polls("a", 10).unwrap().len(), 1);
-        assert!(reader.has_source("a").unwrap() && !reader.has_source("zz").unwrap());
+        assert_eq!(reader.recent_polls(&"a".into(), 10).unwrap().len(), 1);
+        assert!(
+            reader.has_source(&"a".into()).unwrap() && !reader.has_source(&"zz".into()).unwrap()
+        );
         drop((store, reader));
         // A database one migration behind: readers do not migrate it.
         let old = path.with_file_name("old.db");

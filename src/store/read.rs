@@ -5,7 +5,7 @@ use super::*;
 
 impl Reader {
     /// Whether the database knows a source (it may have left the config).
-    pub fn has_source(&self, id: &str) -> Result<bool> {
+    pub fn has_source(&self, id: &SourceId) -> Result<bool> {
         Ok(self
             .conn
             .query_row("SELECT 1 FROM sources WHERE id = ?1", params![id], |_| {
@@ -16,7 +16,7 @@ impl Reader {
     }
 
     /// Validators, remembered redirect and scheduling state of every source.
-    pub fn source_states(&self) -> Result<std::collections::HashMap<String, SourceState>> {
+    pub fn source_states(&self) -> Result<std::collections::HashMap<SourceId, SourceState>> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM sources"))?;
@@ -25,7 +25,7 @@ impl Reader {
     }
 
     /// The state of one source (default when it was never seen).
-    pub fn source_state(&self, source_id: &str) -> Result<SourceState> {
+    pub fn source_state(&self, source_id: &SourceId) -> Result<SourceState> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STATE_COLUMNS} FROM sources WHERE id = ?1"
         ))?;
@@ -34,7 +34,7 @@ impl Reader {
     }
 
     /// Health and counts of every source in the database, by id.
-    pub fn source_status(&self) -> Result<std::collections::HashMap<String, SourceStatus>> {
+    pub fn source_status(&self) -> Result<std::collections::HashMap<SourceId, SourceStatus>> {
         let mut counts: std::collections::HashMap<String, (i64, i64)> =
             std::collections::HashMap::new();
         {
@@ -55,8 +55,8 @@ impl Reader {
              FROM sources",
         )?;
         let rows = stmt.query_map([], |r| {
-            let id: String = r.get(0)?;
-            let (copies, stories) = counts.get(&id).copied().unwrap_or((0, 0));
+            let id: SourceId = r.get(0)?;
+            let (copies, stories) = counts.get(id.as_str()).copied().unwrap_or((0, 0));
             Ok((
                 id,
                 SourceStatus {
@@ -89,7 +89,7 @@ impl Reader {
     }
 
     /// The `n` most recent polls of a source, newest first.
-    pub fn recent_polls(&self, source_id: &str, n: usize) -> Result<Vec<PollRow>> {
+    pub fn recent_polls(&self, source_id: &SourceId, n: usize) -> Result<Vec<PollRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged,
                     items_skipped, pages_fetched, pages_failed, pages_skipped
@@ -162,7 +162,7 @@ impl Reader {
     /// is left out, so that `fulltext` fetches its page again.
     pub fn known_items(
         &self,
-        source_id: &str,
+        source_id: &SourceId,
     ) -> Result<std::collections::HashMap<String, String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT item_key, raw_hash FROM copies WHERE source_id = ?1
@@ -191,7 +191,7 @@ impl Reader {
             .query_map(params![slug, limit as i64], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
+                    r.get::<_, StoryId>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, i64>(4)?,
@@ -239,7 +239,7 @@ impl Reader {
     }
 
     /// Story ids starting with `prefix` (at most 10).
-    pub fn story_ids(&self, prefix: &str) -> Result<Vec<String>> {
+    pub fn story_ids(&self, prefix: &str) -> Result<Vec<StoryId>> {
         let mut stmt = self.conn.prepare(
             "SELECT id FROM stories WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 10",
         )?;
@@ -248,7 +248,7 @@ impl Reader {
     }
 
     /// One story with its copies and why each joined (`stories explain`).
-    pub fn story(&self, id: &str) -> Result<Option<(ExportedStory, String)>> {
+    pub fn story(&self, id: &StoryId) -> Result<Option<(ExportedStory, String)>> {
         let mut found = None;
         // The callback cannot fail, so the inner io::Result is always Ok.
         let _ = self.export_where("id = ?3", Some(id), None, None, |s| {
@@ -264,7 +264,7 @@ impl Reader {
 
     /// Stories sharing a near-duplicate index key with `keys`, except `not`:
     /// (id, title, text, published).
-    pub fn near_candidates(&self, keys: &[i64], not: &str) -> Result<Vec<StoryText>> {
+    pub fn near_candidates(&self, keys: &[i64], not: &StoryId) -> Result<Vec<StoryText>> {
         let not: Option<i64> = self
             .conn
             .query_row("SELECT sid FROM stories WHERE id = ?1", [not], |r| r.get(0))
@@ -279,7 +279,7 @@ impl Reader {
             ..
         } in candidates(&self.conn, &index, keys, not)?
         {
-            let (id, title): (String, String) = self.conn.query_row(
+            let (id, title): (StoryId, String) = self.conn.query_row(
                 "SELECT id, title FROM stories WHERE sid = ?1",
                 [sid],
                 |r| Ok((r.get(0)?, r.get(1)?)),
