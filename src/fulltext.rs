@@ -8,7 +8,7 @@
 //! topics and dedupe see it; publish sanitizes it like any feed HTML.
 //!
 //! A page is fetched only for an item the store does not know with the same
-//! raw hash (`Store::known_items`): an unchanged item is not fetched again
+//! raw hash (`Reader::known_items`): an unchanged item is not fetched again
 //! once its page was fetched (article kept or not) or failed for good (404,
 //! refused by the guard); an edited one is. A fetch that failed for a
 //! reason that may pass (network error, timeout, HTTP 5xx, 429, 408) is

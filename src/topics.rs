@@ -78,7 +78,7 @@ impl Topics {
             .collect()
     }
 
-    /// The rows `Store::sync_topics` compares against what it evaluated last.
+    /// The rows `Writer::sync_topics` compares against what it evaluated last.
     pub fn rows(&self) -> Vec<TopicRow<'_>> {
         self.matchers
             .iter()

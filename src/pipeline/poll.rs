@@ -407,7 +407,7 @@ fn record_metrics(
     metrics::histogram!("newsriver_fetch_duration_seconds").record(duration.as_secs_f64());
 }
 /// Decode → parse → normalize → the rest of each copy's pure work
-/// (`NewCopy`): the CPU part of a poll, run in parallel outside the store lock.
+/// (`NewCopy`): the CPU part of a poll, run in parallel before the writer.
 fn process(
     body: fetch::Body,
     forced: Option<&'static encoding_rs::Encoding>,

@@ -442,7 +442,7 @@ pub struct ParseReport {
 
 /// One item of a poll, with everything the store needs of it that depends
 /// on the item alone. `pipeline::process` builds it on the blocking pool, in
-/// parallel, so that the writer (one connection behind a mutex, the part of
+/// parallel, so that the writer (one thread owning the write connection, the part of
 /// the poll that does not run in parallel) does only SQL.
 pub struct NewCopy {
     pub item: ParsedItem,
