@@ -817,7 +817,7 @@ pub async fn sources_import(
     let mut failed: Vec<String> = Vec::new();
     if fetch && !fresh.is_empty() {
         let fetcher = Fetcher::new(&config.fetch).map_err(|e| EditError::Io(e.to_string()))?;
-        let bar = crate::cli::progress_bar(fresh.len() as u64, "checking");
+        let bar = crate::progress::progress_bar(fresh.len() as u64, "checking");
         let results: Vec<(usize, Result<Probe, String>)> = {
             use futures::StreamExt as _;
             let fetcher = &fetcher;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{self, Poller};
@@ -407,7 +406,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
     };
     let result = rt.block_on(async {
         let poller = Poller::new(config)?;
-        let bar = progress_bar(sources.len() as u64, "polling");
+        let bar = crate::progress::progress_bar(sources.len() as u64, "polling");
         let report = poller
             .poll(sources, |r| {
                 bar.set_message(r.id.clone());
@@ -441,21 +440,6 @@ fn poll(config: &Config, only: &[String]) -> Exit {
         );
     }
     Exit::Success
-}
-
-/// A progress bar on a terminal (stderr), hidden otherwise.
-pub fn progress_bar(len: u64, verb: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{{spinner}} {verb} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} {{wide_msg}}"
-    )) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }
 
 /// The one-screen summary printed after a poll.
