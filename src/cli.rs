@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::admin::AdminError;
 use crate::config::{Config, ConfigError};
-use crate::pipeline::{self, Poller};
+use crate::edit::EditError;
+use crate::pipeline::{self, PipelineError, Poller};
 
 /// `eprintln!` with control characters made visible (`printable::escape`):
 /// error messages quote feeds, URLs and file names.
@@ -40,6 +41,43 @@ pub enum Exit {
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> ExitCode {
         ExitCode::from(e as u8)
+    }
+}
+
+/// The exit code of each kind of admin failure: the one place that maps
+/// them (README's "Exit codes"). What the admin asked for is wrong (a name
+/// not in the config, an argument, a URL that is no feed, an edit the
+/// config refuses): 2; the database, the network, a file: 1.
+impl From<&AdminError> for Exit {
+    fn from(e: &AdminError) -> Exit {
+        match e {
+            AdminError::Unknown(_)
+            | AdminError::Refused(_)
+            | AdminError::Probe { .. }
+            | AdminError::Opml { .. }
+            | AdminError::Edit(EditError::Refused(_)) => Exit::Config,
+            AdminError::Edit(EditError::Io(_))
+            | AdminError::Read { .. }
+            | AdminError::Export(_)
+            | AdminError::Store(_)
+            | AdminError::Open(_)
+            | AdminError::Purge { .. }
+            | AdminError::Client(_)
+            | AdminError::Fetch { .. }
+            | AdminError::Parse { .. } => Exit::Runtime,
+        }
+    }
+}
+
+/// `serve` fails only at run time: the database, the socket.
+impl From<&ServeError> for Exit {
+    fn from(e: &ServeError) -> Exit {
+        match e {
+            ServeError::Open(_)
+            | ServeError::Store(_)
+            | ServeError::Listen { .. }
+            | ServeError::Io(_) => Exit::Runtime,
+        }
     }
 }
 
@@ -407,7 +445,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
     };
     let result = rt.block_on(async {
         let poller = Poller::new(config)?;
-        let bar = progress_bar(sources.len() as u64, "polling");
+        let bar = crate::progress::progress_bar(sources.len() as u64, "polling");
         let report = poller
             .poll(sources, |r| {
                 bar.set_message(r.id.to_string());
@@ -441,21 +479,6 @@ fn poll(config: &Config, only: &[String]) -> Exit {
         );
     }
     Exit::Success
-}
-
-/// A progress bar on a terminal (stderr), hidden otherwise.
-pub fn progress_bar(len: u64, verb: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{{spinner}} {verb} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} {{wide_msg}}"
-    )) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }
 
 /// The one-screen summary printed after a poll.
@@ -514,6 +537,11 @@ pub fn summary(r: &pipeline::PollReport) -> String {
     s
 }
 
+/// Bytes for people, one decimal (`1.5 MiB`). Not indicatif's
+/// `HumanBytes`, which prints two (`1.50 MiB`): the poll summary and
+/// `backup` would change visibly. (Likewise the summary keeps
+/// `pipeline::human_duration`, `350 ms` / `1.3 s`: `HumanDuration` rounds to
+/// whole seconds, so a sub-second poll would read `0 seconds`.)
 fn human_bytes(b: u64) -> String {
     match b {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
@@ -522,30 +550,16 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
-fn unknown_topic(config: &Config, slug: &str) -> Exit {
-    let known: Vec<_> = config.topics.iter().map(|t| t.slug.as_str()).collect();
-    errln!(
-        "error: no topic {slug:?} in {} (topics: {})",
-        config.path.display(),
-        if known.is_empty() {
-            "none".to_string()
-        } else {
-            known.join(", ")
-        }
-    );
-    Exit::Config
-}
-
 fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: usize) -> Exit {
-    let Some(topic) = config.topics.iter().find(|t| t.slug == slug) else {
-        return unknown_topic(config, slug);
+    let topic = match crate::admin::topic(config, slug) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
     };
-    let result = pipeline::open_reader(config)
-        .map_err(|e| e.to_string())
-        .and_then(|reader| {
-            pipeline::render_topic(&reader, config, topic, format, limit).map_err(|e| e.to_string())
-        });
-    match result {
+    let reader = match open_store(config) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match pipeline::render_topic(&reader, config, topic, format, limit) {
         Ok(bytes) => {
             let mut out = std::io::stdout().lock();
             match out.write_all(&bytes).and_then(|()| out.flush()) {
@@ -557,10 +571,7 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
                 }
             }
         }
-        Err(e) => {
-            errln!("error: {e}");
-            Exit::Runtime
-        }
+        Err(e) => fail(&AdminError::Store(e)),
     }
 }
 
@@ -568,10 +579,7 @@ fn render(config: &Config, slug: &str, format: crate::publish::Format, limit: us
 /// must exist: only `run`, `poll` and `restore` create one; it is not
 /// migrated or changed (`pipeline::open_reader`).
 fn open_store(config: &Config) -> Result<crate::store::Reader, Exit> {
-    pipeline::open_reader(config).map_err(|e| {
-        errln!("error: {e}");
-        Exit::Runtime
-    })
+    pipeline::open_reader(config).map_err(|e| fail(&AdminError::Open(e)))
 }
 
 /// `open_store` when there is a database; `None` before the first poll,
@@ -606,72 +614,54 @@ fn out_raw(text: &str) {
         .and_then(|()| stdout.flush());
 }
 
-/// Like `emit`, for machine formats (printed as they are).
-fn emit_raw<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Exit {
-    match result {
-        Ok(text) => {
-            out_raw(&text);
-            Exit::Success
-        }
-        Err(e) => {
-            errln!("error: {e}");
-            error_exit
-        }
-    }
+/// Says why an admin command failed (stderr) and gives its exit code.
+fn fail(e: &AdminError) -> Exit {
+    errln!("error: {e}");
+    Exit::from(e)
 }
 
-/// Prints `result` (stdout) or its error (stderr, exit 1).
-fn emit<E: std::fmt::Display>(result: Result<String, E>, error_exit: Exit) -> Exit {
+/// Prints `result` (stdout, control characters made visible) or its error
+/// (stderr, the exit code of its kind).
+fn emit(result: Result<String, AdminError>) -> Exit {
     match result {
         Ok(text) => {
             out(&text);
             Exit::Success
         }
-        Err(e) => {
-            errln!("error: {e}");
-            error_exit
-        }
+        Err(e) => fail(&e),
     }
 }
 
+/// Like `emit`, for machine formats (printed as they are).
+fn emit_raw(result: Result<String, AdminError>) -> Exit {
+    match result {
+        Ok(text) => {
+            out_raw(&text);
+            Exit::Success
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// Like `emit`, for an async admin command (on a runtime of its own).
+fn emit_async(result: impl Future<Output = Result<String, AdminError>>) -> Exit {
+    match block_on(result) {
+        Ok(result) => emit(result),
+        Err(code) => code,
+    }
+}
+
+/// `sources …`: one admin function each; the edits may then `--reload`.
 fn sources(config: &Config, command: SourcesCommand) -> Exit {
-    use crate::edit::EditError;
-    let (result, reload) = match command {
-        SourcesCommand::Test { target } => {
-            return match block_on(crate::admin::sources_test(config, &target)) {
-                Ok(result) => emit(result, Exit::Runtime),
-                Err(code) => code,
-            };
-        }
-        SourcesCommand::List { tag, format } => {
-            // Before the first poll there is no database: the configured
-            // sources are listed all the same.
-            let store = match open_if_any(config) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-            let json = format == "json";
-            let listed = crate::admin::sources_list(config, store.as_ref(), tag.as_deref(), json);
-            return if json {
-                emit_raw(listed, Exit::Runtime)
-            } else {
-                emit(listed, Exit::Runtime)
-            };
-        }
-        SourcesCommand::Show { id } => {
-            let store = match open_if_any(config) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-            return match crate::admin::sources_show(config, store.as_ref(), &id) {
-                Ok(text) => emit(Ok::<_, String>(text), Exit::Runtime),
-                Err(e @ crate::admin::AdminError::Unknown(_)) => emit(Err(e), Exit::Config),
-                Err(e) => emit(Err(e), Exit::Runtime),
-            };
-        }
-        SourcesCommand::Export => {
-            return emit_raw(crate::admin::sources_export(config), Exit::Runtime);
-        }
+    use crate::admin;
+    match command {
+        SourcesCommand::List { tag, format } => sources_list(config, tag.as_deref(), &format),
+        SourcesCommand::Show { id } => match open_if_any(config) {
+            Ok(store) => emit(admin::sources_show(config, store.as_ref(), &id)),
+            Err(code) => code,
+        },
+        SourcesCommand::Test { target } => emit_async(admin::sources_test(config, &target)),
+        SourcesCommand::Export => emit_raw(admin::sources_export(config)),
         SourcesCommand::Add {
             url,
             id,
@@ -682,7 +672,7 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             no_fetch,
             reload,
         } => {
-            let req = crate::admin::AddSource {
+            let req = admin::AddSource {
                 url,
                 id,
                 name,
@@ -691,9 +681,9 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
                 pick,
                 fetch: !no_fetch,
             };
-            match block_on(crate::admin::sources_add(config, req)) {
-                Ok(r) => (r, reload.reload),
-                Err(code) => return code,
+            match block_on(admin::sources_add(config, req)) {
+                Ok(added) => edited(config, added, reload),
+                Err(code) => code,
             }
         }
         SourcesCommand::Import {
@@ -701,80 +691,51 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             tags,
             no_fetch,
             reload,
-        } => match block_on(crate::admin::sources_import(
-            config, &file, &tags, !no_fetch,
-        )) {
-            Ok(r) => (r, reload.reload),
-            Err(code) => return code,
+        } => match block_on(admin::sources_import(config, &file, &tags, !no_fetch)) {
+            Ok(imported) => edited(config, imported, reload),
+            Err(code) => code,
         },
-        SourcesCommand::Remove { id, purge, reload } => (
-            crate::admin::remove_source(config, &id, purge),
-            reload.reload,
-        ),
-        SourcesCommand::Enable { id, reload } => (
-            crate::admin::edit_one(config, |e| e.set_enabled(&id, true))
-                .map(|_| format!("enabled source {id}\n")),
-            reload.reload,
-        ),
-        SourcesCommand::Disable { id, reload } => (
-            crate::admin::edit_one(config, |e| e.set_enabled(&id, false))
-                .map(|_| format!("disabled source {id}\n")),
-            reload.reload,
-        ),
+        SourcesCommand::Remove { id, purge, reload } => {
+            edited(config, admin::remove_source(config, &id, purge), reload)
+        }
+        SourcesCommand::Enable { id, reload } => {
+            edited(config, admin::set_enabled(config, &id, true), reload)
+        }
+        SourcesCommand::Disable { id, reload } => {
+            edited(config, admin::set_enabled(config, &id, false), reload)
+        }
         SourcesCommand::Tag {
             id,
             changes,
             reload,
-        } => {
-            let mut add = Vec::new();
-            let mut remove = Vec::new();
-            for c in &changes {
-                match c.strip_prefix('-') {
-                    _ if c == "--reload" => {
-                        errln!("error: put --reload before the source id");
-                        return Exit::Config;
-                    }
-                    Some(t) if !t.is_empty() => remove.push(t.to_string()),
-                    _ => match c.strip_prefix('+').unwrap_or(c) {
-                        "" => {
-                            errln!("error: empty tag in {c:?}");
-                            return Exit::Config;
-                        }
-                        t => add.push(t.to_string()),
-                    },
-                }
-            }
-            (
-                crate::admin::edit_one(config, |e| e.retag(&id, &add, &remove)).map(|new| {
-                    let tags = new
-                        .source(&id)
-                        .map(|s| s.tags.join(", "))
-                        .unwrap_or_default();
-                    format!(
-                        "source {id} tags: {}\n",
-                        if tags.is_empty() { "-" } else { &tags }
-                    )
-                }),
-                reload.reload,
-            )
-        }
+        } => edited(config, admin::retag(config, &id, &changes), reload),
+    }
+}
+
+/// `sources list`: before the first poll there is no database; the
+/// configured sources are listed all the same.
+fn sources_list(config: &Config, tag: Option<&str>, format: &str) -> Exit {
+    let store = match open_if_any(config) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    match result {
+    let json = format == "json";
+    let listed = crate::admin::sources_list(config, store.as_ref(), tag, json);
+    if json { emit_raw(listed) } else { emit(listed) }
+}
+
+/// An edit of the config: prints what was done, then tells the daemon if
+/// asked (`--reload`).
+fn edited(config: &Config, edit: Result<String, AdminError>, reload: ReloadFlag) -> Exit {
+    match edit {
         Ok(text) => {
             out(&text);
-            if reload {
+            if reload.reload {
                 return reload_daemon(config);
             }
             Exit::Success
         }
-        Err(e @ EditError::Refused(_)) => {
-            errln!("error: {e}");
-            Exit::Config
-        }
-        Err(e @ EditError::Io(_)) => {
-            errln!("error: {e}");
-            Exit::Runtime
-        }
+        Err(e) => fail(&e),
     }
 }
 
@@ -802,30 +763,11 @@ fn topics(config: &Config, command: TopicsCommand) -> Exit {
         Err(code) => return code,
     };
     match command {
-        TopicsCommand::List => emit(crate::admin::topics_list(config, &store), Exit::Runtime),
-        TopicsCommand::Preview { slug, query, limit } => {
-            let parsed = match (slug, query) {
-                (_, Some(q)) => match crate::query::Query::parse(&q) {
-                    Ok(q) => q,
-                    Err(e) => {
-                        errln!("error: query {q:?}: {e}");
-                        return Exit::Config;
-                    }
-                },
-                (Some(slug), None) => match config.topics.iter().find(|t| t.slug == slug) {
-                    Some(t) => t.parsed.clone(),
-                    None => return unknown_topic(config, &slug),
-                },
-                (None, None) => {
-                    errln!("error: give a topic slug or --query");
-                    return Exit::Config;
-                }
-            };
-            emit(
-                crate::admin::topics_preview(&store, &parsed, limit),
-                Exit::Runtime,
-            )
-        }
+        TopicsCommand::List => emit(crate::admin::topics_list(config, &store)),
+        TopicsCommand::Preview { slug, query, limit } => emit(
+            crate::admin::preview_query(config, slug.as_deref(), query.as_deref())
+                .and_then(|q| crate::admin::topics_preview(&store, &q, limit)),
+        ),
     }
 }
 
@@ -924,13 +866,16 @@ fn serve(config: &Config) -> Exit {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let result: Result<(), String> = rt.block_on(async {
-        pipeline::open_reader(config).map_err(|e| e.to_string())?;
-        let store = crate::store::Readers::open(&config.storage.path).map_err(|e| e.to_string())?;
+    let result: Result<(), ServeError> = rt.block_on(async {
+        pipeline::open_reader(config)?;
+        let store = crate::store::Readers::open(&config.storage.path)?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|source| ServeError::Listen {
+                addr: config.server.listen,
+                source,
+            })?;
+        let bound = listener.local_addr()?;
         errln!(
             "serving {} on http://{bound} (feeds at {}topics/)",
             plural(config.topics.len(), "topic"),
@@ -943,16 +888,32 @@ fn serve(config: &Config) -> Exit {
             Duration::from_secs(5),
             shutdown_signal(),
         )
-        .await
-        .map_err(|e| e.to_string())
+        .await?;
+        Ok(())
     });
     match result {
         Ok(()) => Exit::Success,
         Err(e) => {
             errln!("error: {e}");
-            Exit::Runtime
+            Exit::from(&e)
         }
     }
+}
+
+/// Why `serve` could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error(transparent)]
+    Open(#[from] PipelineError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -979,9 +940,9 @@ pub async fn shutdown_signal() {
 
 fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) -> Exit {
     if let Some(slug) = topic
-        && !config.topics.iter().any(|t| t.slug == slug)
+        && let Err(e) = crate::admin::topic(config, slug)
     {
-        return unknown_topic(config, slug);
+        return fail(&e);
     }
     let store = match open_store(config) {
         Ok(s) => s,
@@ -1069,4 +1030,135 @@ fn restore(config: &Config, from: &std::path::Path) -> Exit {
 
 fn stories_count(n: i64) -> String {
     format!("{n} {}", if n == 1 { "story" } else { "stories" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::FetchError;
+    use crate::opml_io::OpmlError;
+    use crate::parse::ParseError;
+    use crate::store::StoreError;
+
+    fn sql() -> StoreError {
+        StoreError::Sql(rusqlite::Error::InvalidQuery)
+    }
+
+    fn not_opml() -> OpmlError {
+        crate::opml_io::read(b"<rss/>").unwrap_err()
+    }
+
+    fn exit(e: AdminError) -> Exit {
+        Exit::from(&e)
+    }
+
+    #[test]
+    fn names_arguments_and_refused_edits_exit_2() {
+        let url = "http://example.com/";
+        for e in [
+            AdminError::Unknown("no source with id \"x\"".into()),
+            AdminError::Refused("invalid URL".into()),
+            AdminError::Probe {
+                url: url.to_string(),
+                source: crate::admin::ProbeError::NotModified,
+            },
+            AdminError::Probe {
+                url: url.to_string(),
+                source: crate::admin::ProbeError::NotAFeed(ParseError::HtmlPage),
+            },
+            AdminError::Opml {
+                path: "x.opml".into(),
+                source: not_opml(),
+            },
+            AdminError::Edit(EditError::Refused("duplicate".into())),
+        ] {
+            let shown = e.to_string();
+            assert_eq!(exit(e), Exit::Config, "{shown}");
+        }
+    }
+
+    #[test]
+    fn the_database_the_network_and_files_exit_1() {
+        for e in [
+            AdminError::Store(sql()),
+            AdminError::Open(PipelineError::Store(sql())),
+            AdminError::Open(PipelineError::NoDatabase("no database at x".into())),
+            AdminError::Purge {
+                id: "a".into(),
+                source: Box::new(sql()),
+            },
+            AdminError::Edit(EditError::Io("config.toml: cannot write".into())),
+            AdminError::Read {
+                path: "x.opml".into(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            },
+            AdminError::Export(not_opml()),
+            AdminError::Client(FetchError::Refused("no client".into())),
+            AdminError::Fetch {
+                shown: "GET http://example.com/\n".into(),
+                source: FetchError::Refused("private address".into()),
+            },
+            AdminError::Parse {
+                shown: "GET http://example.com/\n".into(),
+                source: ParseError::NotAFeed("<html>".into()),
+            },
+        ] {
+            let shown = e.to_string();
+            assert_eq!(exit(e), Exit::Runtime, "{shown}");
+        }
+    }
+
+    #[test]
+    fn serving_fails_at_run_time() {
+        for e in [
+            ServeError::Open(PipelineError::NoDatabase("no database at x".into())),
+            ServeError::Store(sql()),
+            ServeError::Listen {
+                addr: "127.0.0.1:1".parse().unwrap(),
+                source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+            },
+            ServeError::Io(std::io::Error::from(std::io::ErrorKind::Other)),
+        ] {
+            assert_eq!(Exit::from(&e), Exit::Runtime, "{e}");
+        }
+    }
+
+    #[test]
+    fn messages_keep_their_words() {
+        let url = "http://example.com/";
+        let probe = AdminError::Probe {
+            url: url.to_string(),
+            source: crate::admin::ProbeError::NotModified,
+        };
+        assert_eq!(
+            probe.to_string(),
+            "http://example.com/: answered 304 Not Modified (--no-fetch adds it without trying)"
+        );
+        let opml = AdminError::Opml {
+            path: "x.opml".into(),
+            source: not_opml(),
+        };
+        assert!(
+            opml.to_string()
+                .starts_with("x.opml: not a valid OPML file: ")
+        );
+        assert!(opml.to_string().ends_with("; nothing imported"));
+        let fetch = AdminError::Fetch {
+            shown: "GET u\n".into(),
+            source: FetchError::Refused("a\u{1b}b".into()),
+        };
+        assert!(
+            fetch.to_string().starts_with("GET u\n  fetch failed: "),
+            "{fetch}"
+        );
+        assert!(!fetch.to_string().contains('\u{1b}'), "{fetch}");
+        assert_eq!(
+            AdminError::Purge {
+                id: "a".into(),
+                source: Box::new(sql())
+            }
+            .to_string(),
+            format!("purging a: {}", sql())
+        );
+    }
 }

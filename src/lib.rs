@@ -24,6 +24,7 @@ pub mod opml_io;
 pub mod parse;
 pub mod pipeline;
 pub mod printable;
+pub mod progress;
 pub mod publish;
 pub mod query;
 pub mod schedule;

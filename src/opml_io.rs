@@ -12,6 +12,16 @@ use url::Url;
 
 use crate::config::Source;
 
+/// Why an OPML file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum OpmlError {
+    /// Not OPML, or no outline in its body.
+    #[error("not a valid OPML file: {0}")]
+    Read(#[source] opml::Error),
+    #[error("cannot write OPML: {0}")]
+    Write(#[source] opml::Error),
+}
+
 /// A feed outline read from an OPML file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -31,11 +41,11 @@ pub struct Outlines {
 
 /// Reads an OPML file. A file that is not OPML (or has no outlines) is an
 /// error as a whole, so that `import` adds nothing from it.
-pub fn read(bytes: &[u8]) -> Result<Outlines, String> {
+pub fn read(bytes: &[u8]) -> Result<Outlines, OpmlError> {
     // Exports from other tools come in UTF-8 with a BOM, UTF-16, or the
     // occasional legacy charset: decode them like feeds.
     let text = crate::decode::decode(bytes, None, None, None).text;
-    let doc = opml::OPML::from_str(&text).map_err(|e| format!("not a valid OPML file: {e}"))?;
+    let doc = opml::OPML::from_str(&text).map_err(OpmlError::Read)?;
     let mut out = Outlines::default();
     walk(&doc.body.outlines, &mut Vec::new(), &mut out);
     Ok(out)
@@ -93,7 +103,7 @@ fn walk(outlines: &[opml::Outline], folders: &mut Vec<String>, out: &mut Outline
 }
 
 /// OPML 2.0 for `sources`, grouped into folders by first tag.
-pub fn write(sources: &[Source], now: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
+pub fn write(sources: &[Source], now: chrono::DateTime<chrono::Utc>) -> Result<String, OpmlError> {
     let mut doc = opml::OPML {
         version: "2.0".into(),
         head: Some(opml::Head {
@@ -148,7 +158,7 @@ pub fn write(sources: &[Source], now: chrono::DateTime<chrono::Utc>) -> Result<S
                 indent(&xml)
             )
         })
-        .map_err(|e| format!("cannot write OPML: {e}"))
+        .map_err(OpmlError::Write)
 }
 
 /// One element a line, indented by depth: the opml crate writes everything

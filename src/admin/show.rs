@@ -1,0 +1,349 @@
+//! `sources list` and `sources show`: what the config says of each source,
+//! and its health from the database (none before the first poll).
+
+use std::fmt::Write as _;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::{AdminError, cell, escape_line, when, width};
+use crate::config::{Config, Source};
+use crate::store::{PollRow, Reader, SourceStatus};
+
+#[derive(Serialize)]
+struct ListedSource<'a> {
+    id: &'a str,
+    name: &'a str,
+    url: &'a str,
+    tags: &'a [String],
+    enabled: bool,
+    #[serde(flatten)]
+    status: SourceStatus,
+}
+
+/// `sources list`: one line (or JSON object) per configured source. With
+/// no database yet (`store` None), from the config alone: every source
+/// "never" polled.
+pub fn sources_list(
+    config: &Config,
+    store: Option<&Reader>,
+    tag: Option<&str>,
+    json: bool,
+) -> Result<String, AdminError> {
+    let status = match store {
+        Some(store) => store.source_status()?,
+        None => Default::default(),
+    };
+    let sources: Vec<&Source> = config
+        .sources
+        .iter()
+        .filter(|s| tag.is_none_or(|t| s.tags.iter().any(|x| x == t)))
+        .collect();
+    let mut out = String::new();
+    if json {
+        for s in sources {
+            let listed = ListedSource {
+                id: &s.id.0,
+                name: &s.name,
+                url: s.url.as_str(),
+                tags: &s.tags,
+                enabled: s.enabled,
+                status: status.get(&s.id).cloned().unwrap_or_default(),
+            };
+            out += &serde_json::to_string(&listed).unwrap_or_default();
+            out.push('\n');
+        }
+        return Ok(out);
+    }
+    let id_width = sources
+        .iter()
+        .map(|s| width(&s.id.0))
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let tags = |s: &Source| {
+        if s.tags.is_empty() {
+            "-".to_string()
+        } else {
+            s.tags.join(",")
+        }
+    };
+    let tag_width = sources
+        .iter()
+        .map(|s| width(&tags(s)))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 30);
+    let time_width = when(Some(Utc::now())).len();
+    let _ = writeln!(
+        out,
+        "{}  {:<3}  {}  {:<time_width$}  {:<12}  {:>5}  {:>7}  {:>5}  {:<time_width$}  URL  NAME",
+        cell("ID", id_width),
+        "ON",
+        cell("TAGS", tag_width),
+        "LAST POLL",
+        "OUTCOME",
+        "ITEMS",
+        "STORIES",
+        "FAILS",
+        "NEXT POLL"
+    );
+    for s in sources {
+        let st = status.get(&s.id).cloned().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}  {:<3}  {}  {:<time_width$}  {}  {:>5}  {:>7}  {:>5}  {:<time_width$}  {}  {}{}",
+            cell(&s.id.0, id_width),
+            if s.enabled { "yes" } else { "no" },
+            cell(&tags(s), tag_width),
+            when(st.last_poll_at),
+            cell(st.last_outcome.as_deref().unwrap_or("never"), 12),
+            st.copies,
+            st.stories,
+            st.consecutive_failures,
+            when(st.next_poll_at),
+            escape_line(s.url.as_str()),
+            escape_line(&s.name),
+            st.warning
+                .as_deref()
+                .map(|w| format!("  [{}]", escape_line(w)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(out)
+}
+
+/// `sources show ID`: everything known of one source, and its recent polls.
+/// With no database yet (`store` None), what the config says and "never
+/// polled".
+pub fn sources_show(
+    config: &Config,
+    store: Option<&Reader>,
+    id: &str,
+) -> Result<String, AdminError> {
+    let source = config.source(id).ok_or_else(|| {
+        AdminError::Unknown(format!(
+            "no source with id {id:?} in {}",
+            config.path.display()
+        ))
+    })?;
+    let (st, polls) = match store {
+        Some(store) => (
+            store.source_status()?.remove(id).unwrap_or_default(),
+            store.recent_polls(&source.id, 10)?,
+        ),
+        None => (SourceStatus::default(), Vec::new()),
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "source {}", escape_line(&source.id.0));
+    identity_rows(&mut out, source, &st);
+    health_rows(&mut out, &st);
+    recent_polls(&mut out, polls);
+    Ok(out)
+}
+
+/// One `key  value` line of `sources show`.
+fn row(out: &mut String, k: &str, v: &str) {
+    let _ = writeln!(out, "  {k:<26}{}", escape_line(v));
+}
+
+/// `sources show`: what the source is: from the config, and what its feed
+/// said of itself (title, format, charset).
+fn identity_rows(out: &mut String, source: &Source, st: &SourceStatus) {
+    row(out, "name", &source.name);
+    row(out, "url", source.url.as_str());
+    if let Some(m) = &st.moved_to {
+        row(out, "moved to (301/308)", m);
+    }
+    row(out, "tags", &source.tags.join(", "));
+    row(out, "enabled", if source.enabled { "yes" } else { "no" });
+    if source.full_text {
+        row(
+            out,
+            "full text",
+            if source.full_text_selector.is_some() {
+                "yes (with a selector on its own site)"
+            } else {
+                "yes"
+            },
+        );
+    }
+    row(
+        out,
+        "feed",
+        &format!(
+            "{} ({})",
+            st.feed_title.as_deref().unwrap_or("-"),
+            st.feed_format.as_deref().unwrap_or("-")
+        ),
+    );
+    let charset = st
+        .charset
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<StoredCharset>(c).ok())
+        .map(|c| c.to_string());
+    row(out, "charset", charset.as_deref().unwrap_or("-"));
+}
+
+/// The fields `sources show` prints of the charset decision the last poll
+/// stored (`decode::CharsetDecision` as JSON, in `sources.charset`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StoredCharset {
+    encoding: Option<String>,
+    /// `decode::CharsetOrigin`, as serialized (`xml-declaration`).
+    origin: Option<String>,
+    note: Option<String>,
+}
+
+impl std::fmt::Display for StoredCharset {
+    /// `GBK (from xml-declaration); note`, `?` for what is missing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (from {})",
+            self.encoding.as_deref().unwrap_or("?"),
+            self.origin.as_deref().unwrap_or("?")
+        )?;
+        match &self.note {
+            Some(n) => write!(f, "; {n}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `sources show`: how its polls have gone: the last one, failures,
+/// what the schedule will do, validators, counts, the last document.
+fn health_rows(out: &mut String, st: &SourceStatus) {
+    row(
+        out,
+        "last poll",
+        &format!(
+            "{}: {}{}",
+            when(st.last_poll_at),
+            st.last_outcome.as_deref().unwrap_or("never"),
+            st.last_status
+                .map(|s| format!(" (HTTP {s})"))
+                .unwrap_or_default()
+        ),
+    );
+    if let Some(e) = &st.last_error {
+        row(out, "last error", e);
+    }
+    row(
+        out,
+        "consecutive failures",
+        &st.consecutive_failures.to_string(),
+    );
+    if let Some(t) = st.retry_after {
+        row(out, "retry after", &when(Some(t)));
+    }
+    if let Some(t) = st.gone_at {
+        row(out, "gone (410) since", &when(Some(t)));
+    }
+    row(out, "next poll", &when(st.next_poll_at));
+    row(
+        out,
+        "validators",
+        &format!(
+            "ETag {}, Last-Modified {}",
+            st.etag.as_deref().unwrap_or("-"),
+            st.last_modified.as_deref().unwrap_or("-")
+        ),
+    );
+    row(
+        out,
+        "items / copies / stories",
+        &format!(
+            "{} in the last feed / {} stored / {} stories",
+            st.last_item_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+            st.copies,
+            st.stories
+        ),
+    );
+    if let (Some(doc), Some(read)) = (st.document_items, st.items_read) {
+        row(
+            out,
+            "last document",
+            &format!(
+                "{read} of {doc} items read{}",
+                if st.warning.is_some() {
+                    "  ← nothing stored from a feed that has items"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    if let Some(note) = &st.parse_note {
+        row(out, "lenient reading", note);
+    }
+}
+
+/// `sources show`: one line per recent poll, newest first.
+fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
+    let _ = writeln!(out, "  recent polls:");
+    if polls.is_empty() {
+        let _ = writeln!(out, "    none");
+    }
+    for p in polls {
+        let _ = writeln!(
+            out,
+            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}, stories {} new / {} merged{}{}",
+            when(Some(p.started_at)),
+            p.outcome,
+            p.duration_ms,
+            p.items,
+            p.items_new,
+            match p.items_skipped {
+                0 => String::new(),
+                n => format!(", {n} skipped"),
+            },
+            p.stories_new,
+            p.stories_merged,
+            match (p.pages_fetched, p.pages_failed, p.pages_skipped) {
+                (0, 0, 0) => String::new(),
+                (f, x, k) => format!(", full text {f} fetched / {x} failed / {k} skipped"),
+            },
+            p.error
+                .map(|e| format!("  {}", escape_line(&e)))
+                .unwrap_or_default()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_charset_reads_as_encoding_origin_and_note() {
+        let read = |json: &str| {
+            serde_json::from_str::<StoredCharset>(json)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            read(
+                r#"{"encoding":"GBK","origin":"xml-declaration","http_label":null,"declared_label":"gb2312","errors":0,"note":null}"#
+            ),
+            "GBK (from xml-declaration)"
+        );
+        assert_eq!(
+            read(r#"{"encoding":"UTF-8","origin":"sniffed","note":"HTTP said latin1"}"#),
+            "UTF-8 (from sniffed); HTTP said latin1"
+        );
+        assert_eq!(read("{}"), "? (from ?)");
+    }
+
+    #[test]
+    fn a_decision_as_decode_writes_it_reads_back() {
+        let decided = crate::decode::decode(b"<?xml version=\"1.0\"?><rss/>", None, None, None);
+        let json = serde_json::to_string(&decided.charset).unwrap();
+        let stored: StoredCharset = serde_json::from_str(&json).unwrap();
+        assert_eq!(stored.encoding.as_deref(), Some(decided.charset.encoding));
+        assert!(stored.origin.is_some(), "{json}");
+    }
+}
