@@ -73,10 +73,7 @@ impl From<&AdminError> for Exit {
 impl From<&ServeError> for Exit {
     fn from(e: &ServeError) -> Exit {
         match e {
-            ServeError::Open(_)
-            | ServeError::Store(_)
-            | ServeError::Listen { .. }
-            | ServeError::Io(_) => Exit::Runtime,
+            ServeError::Open(_) | ServeError::Listen { .. } | ServeError::Io(_) => Exit::Runtime,
         }
     }
 }
@@ -867,8 +864,7 @@ fn serve(config: &Config) -> Exit {
         Err(code) => return code,
     };
     let result: Result<(), ServeError> = rt.block_on(async {
-        pipeline::open_reader(config)?;
-        let store = crate::store::Readers::open(&config.storage.path)?;
+        let store = pipeline::open_readers(config)?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .map_err(|source| ServeError::Listen {
@@ -905,8 +901,6 @@ fn serve(config: &Config) -> Exit {
 enum ServeError {
     #[error(transparent)]
     Open(#[from] PipelineError),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -1112,7 +1106,7 @@ mod tests {
     fn serving_fails_at_run_time() {
         for e in [
             ServeError::Open(PipelineError::NoDatabase("no database at x".into())),
-            ServeError::Store(sql()),
+            ServeError::Open(PipelineError::Store(sql())),
             ServeError::Listen {
                 addr: "127.0.0.1:1".parse().unwrap(),
                 source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
