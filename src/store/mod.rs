@@ -294,29 +294,25 @@ fn unwritable(path: &Path) -> Option<String> {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 // The ids go in and out of SQL as their text.
-impl rusqlite::ToSql for SourceId {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        self.0.to_sql()
-    }
-}
+macro_rules! sql_text_id {
+    ($id:ident) => {
+        impl rusqlite::ToSql for $id {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                self.0.to_sql()
+            }
+        }
 
-impl rusqlite::types::FromSql for SourceId {
-    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        String::column_result(v).map(SourceId)
-    }
+        impl rusqlite::types::FromSql for $id {
+            fn column_result(
+                v: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                String::column_result(v).map($id)
+            }
+        }
+    };
 }
-
-impl rusqlite::ToSql for StoryId {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        self.0.to_sql()
-    }
-}
-
-impl rusqlite::types::FromSql for StoryId {
-    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        String::column_result(v).map(StoryId)
-    }
-}
+sql_text_id!(SourceId);
+sql_text_id!(StoryId);
 
 /// The one connection that writes: migrations run when it opens, polls,
 /// topic membership, retention and purges go through it. The daemon's and
