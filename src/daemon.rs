@@ -20,9 +20,42 @@ use tokio::task::JoinSet;
 use crate::config::{Config, Source};
 use crate::http::{self, AppState, FeedCache, HealthState};
 use crate::model::SourceId;
-use crate::pipeline::{Poller, SourceOutcome, SourceReport};
+use crate::pipeline::{PipelineError, Poller, SourceOutcome, SourceReport};
 use crate::schedule::{self, Backoff};
 use crate::store::Readers;
+
+/// Why the daemon could not start or go on (every kind exits 1).
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The database's lock: held by another daemon (its pid), or not
+    /// takeable (the message names the file).
+    #[error("{0}")]
+    Locked(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot install a signal handler: {0}")]
+    Signal(std::io::Error),
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("internal: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Why a reload was refused (the old configuration keeps running).
+#[derive(Debug, thiserror::Error)]
+enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("[storage].path cannot change on reload; restart instead")]
+    StoragePath,
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+}
 
 /// How long in-flight polls may run on after SIGTERM before they are abandoned.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -70,11 +103,12 @@ pub struct DbLock {
 
 /// Takes the database's lock without waiting. `Err` says who holds it (the
 /// pid written in the lock file) or why it could not be taken.
-pub fn lock_database(config: &Config) -> Result<DbLock, String> {
+pub fn lock_database(config: &Config) -> Result<DbLock, DaemonError> {
     use std::io::{Read as _, Seek as _, Write as _};
     let path = lock_file(config);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DaemonError::Locked(format!("{}: {e}", dir.display())))?;
     }
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -82,7 +116,12 @@ pub fn lock_database(config: &Config) -> Result<DbLock, String> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|e| format!("{}: cannot open the lock file: {e}", path.display()))?;
+        .map_err(|e| {
+            DaemonError::Locked(format!(
+                "{}: cannot open the lock file: {e}",
+                path.display()
+            ))
+        })?;
     match file.try_lock() {
         Ok(()) => {
             let pid = format!("{}\n", std::process::id());
@@ -99,7 +138,7 @@ pub fn lock_database(config: &Config) -> Result<DbLock, String> {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
             let pid = text.trim();
-            Err(format!(
+            Err(DaemonError::Locked(format!(
                 "another newsriver daemon{} is running on {} (it holds {})",
                 if pid.is_empty() {
                     String::new()
@@ -108,11 +147,12 @@ pub fn lock_database(config: &Config) -> Result<DbLock, String> {
                 },
                 config.storage.path.display(),
                 path.display()
-            ))
+            )))
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(format!("{}: cannot lock: {e}", path.display()))
-        }
+        Err(std::fs::TryLockError::Error(e)) => Err(DaemonError::Locked(format!(
+            "{}: cannot lock: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -224,7 +264,7 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
 }
 
 /// Runs until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
-pub async fn run(config_path: &Path, config: Config) -> Result<(), String> {
+pub async fn run(config_path: &Path, config: Config) -> Result<(), DaemonError> {
     // One daemon per database: a second would poll everything twice and
     // take the first one's pid file away. Held until this function returns.
     let _lock = lock_database(&config)?;
@@ -260,7 +300,7 @@ struct Daemon {
     pid_path: PathBuf,
     stamp: Option<(PathBuf, u64, u64, std::time::SystemTime)>,
     in_flight: HashSet<String>,
-    polls: JoinSet<(String, Result<SourceReport, String>)>,
+    polls: JoinSet<(SourceId, Result<SourceReport, PipelineError>)>,
     /// Polls, failures, new stories since start.
     totals: (u64, u64, u64),
     /// What `sources.next_poll_at` last said, so each pass writes only changes.
@@ -279,24 +319,23 @@ impl Daemon {
         config_path: &Path,
         config: Config,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    ) -> Result<Daemon, String> {
+    ) -> Result<Daemon, DaemonError> {
         let poller = {
             let config = config.clone();
-            tokio::task::spawn_blocking(move || Poller::new(&config))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?
+            tokio::task::spawn_blocking(move || Poller::new(&config)).await??
         };
         let running = Running::new(config, poller);
         let listener = tokio::net::TcpListener::bind(running.config.server.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", running.config.server.listen))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|source| DaemonError::Listen {
+                addr: running.config.server.listen,
+                source,
+            })?;
+        let bound = listener.local_addr()?;
         let readers = running.poller.readers();
         // Rendering reads through connections of its own: neither the
         // writer nor the schedule waits for it. /healthz reads `health`.
-        let render_readers =
-            Arc::new(crate::pipeline::open_readers(&running.config).map_err(|e| e.to_string())?);
+        let render_readers = Arc::new(crate::pipeline::open_readers(&running.config)?);
         let health = HealthState::new(http::last_success(&readers).await?);
         let cache = Arc::new(FeedCache::new(&running.config));
         http::refresh_blocking(&cache, &render_readers).await;
@@ -347,7 +386,7 @@ impl Daemon {
     }
 
     /// The scheduling loop, until SIGTERM or SIGINT.
-    async fn serve(&mut self) -> Result<(), String> {
+    async fn serve(&mut self) -> Result<(), DaemonError> {
         let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
         let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -382,14 +421,13 @@ impl Daemon {
 
     /// When is every enabled source due? From the state in the database
     /// (read-only); changed next-poll times are written by the writer.
-    async fn plan(&mut self) -> Result<Vec<(Source, Option<DateTime<Utc>>)>, String> {
+    async fn plan(&mut self) -> Result<Vec<(Source, Option<DateTime<Utc>>)>, DaemonError> {
         let now = Utc::now();
         let states = {
             let readers = self.readers.clone();
             tokio::task::spawn_blocking(move || readers.get()?.source_states())
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?
+                .await?
+                .map_err(PipelineError::from)?
         };
         let running = &self.running;
         let mut plan = Vec::new();
@@ -458,11 +496,8 @@ impl Daemon {
                 self.in_flight.insert(source.id.0.clone());
                 let poller = self.running.poller.clone();
                 self.polls.spawn(async move {
-                    let id = source.id.0.clone();
-                    (
-                        id,
-                        poller.poll_source(source).await.map_err(|e| e.to_string()),
-                    )
+                    let id = source.id.clone();
+                    (id, poller.poll_source(source).await)
                 });
             } else {
                 let at = due.max(now);
@@ -480,7 +515,7 @@ impl Daemon {
     /// and a re-render when something changed.
     fn polls_finished(
         &mut self,
-        first: Result<(String, Result<SourceReport, String>), tokio::task::JoinError>,
+        first: Result<(SourceId, Result<SourceReport, PipelineError>), tokio::task::JoinError>,
     ) {
         let mut changed = false;
         let mut finished = vec![first];
@@ -490,7 +525,7 @@ impl Daemon {
         for done in finished {
             match done {
                 Ok((id, result)) => {
-                    self.in_flight.remove(&id);
+                    self.in_flight.remove(id.as_str());
                     self.totals.0 += 1;
                     changed |= self.poll_finished(&id, result);
                 }
@@ -512,7 +547,7 @@ impl Daemon {
     }
 
     /// One finished poll; whether it changed what the feeds show.
-    fn poll_finished(&mut self, id: &str, result: Result<SourceReport, String>) -> bool {
+    fn poll_finished(&mut self, id: &str, result: Result<SourceReport, PipelineError>) -> bool {
         match result {
             Ok(report) => {
                 self.store_failures = 0;
@@ -533,7 +568,7 @@ impl Daemon {
             Err(e) => {
                 self.totals.1 += 1;
                 self.store_failures += 1;
-                self.health.store_failed(e.clone());
+                self.health.store_failed(e.to_string());
                 let pause = store_pause(self.store_failures);
                 self.paused_until = chrono::TimeDelta::from_std(pause)
                     .ok()
@@ -687,8 +722,8 @@ async fn maintain(
     }
 }
 
-async fn reload(path: &Path, current: &Running) -> Result<Running, String> {
-    let config = Config::load(path).map_err(|e| e.to_string())?;
+async fn reload(path: &Path, current: &Running) -> Result<Running, ReloadError> {
+    let config = Config::load(path)?;
     if config.server.listen != current.config.server.listen {
         tracing::warn!(
             old = %current.config.server.listen,
@@ -697,18 +732,16 @@ async fn reload(path: &Path, current: &Running) -> Result<Running, String> {
         );
     }
     if config.storage.path != current.config.storage.path {
-        return Err("[storage].path cannot change on reload; restart instead".into());
+        return Err(ReloadError::StoragePath);
     }
-    let poller = current
-        .poller
-        .reconfigure(&config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let poller = current.poller.reconfigure(&config).await?;
     Ok(Running::new(config, poller))
 }
 
-fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, String> {
-    tokio::signal::unix::signal(kind).map_err(|e| format!("cannot install a signal handler: {e}"))
+fn signal(
+    kind: tokio::signal::unix::SignalKind,
+) -> Result<tokio::signal::unix::Signal, DaemonError> {
+    tokio::signal::unix::signal(kind).map_err(DaemonError::Signal)
 }
 
 /// Half of systemd's `WatchdogSec`, when it is set for this process.

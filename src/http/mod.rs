@@ -65,7 +65,7 @@ pub async fn serve(
             match last_success(&readers).await {
                 Ok(Some(t)) => health.polled_ok(t),
                 Ok(None) => health.stored_ok(),
-                Err(e) => health.store_failed(e),
+                Err(e) => health.store_failed(e.to_string()),
             }
         }
     });
@@ -81,12 +81,11 @@ pub async fn serve(
 }
 
 /// When a source last polled successfully, read on the blocking pool.
-pub async fn last_success(readers: &Arc<Readers>) -> Result<Option<DateTime<Utc>>, String> {
+pub async fn last_success(
+    readers: &Arc<Readers>,
+) -> Result<Option<DateTime<Utc>>, crate::pipeline::PipelineError> {
     let readers = readers.clone();
-    tokio::task::spawn_blocking(move || readers.get()?.last_success())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+    Ok(tokio::task::spawn_blocking(move || readers.get()?.last_success()).await??)
 }
 
 #[cfg(test)]
