@@ -419,9 +419,10 @@ impl Daemon {
         Ok(())
     }
 
-    /// When is every enabled source due? From the state in the database
-    /// (read-only); changed next-poll times are written by the writer.
-    async fn plan(&mut self) -> Result<Vec<(Source, Option<DateTime<Utc>>)>, DaemonError> {
+    /// When is every enabled source due (by its index in the config's
+    /// sources)? From the state in the database (read-only); changed
+    /// next-poll times are written by the writer.
+    async fn plan(&mut self) -> Result<Vec<(usize, Option<DateTime<Utc>>)>, DaemonError> {
         let now = Utc::now();
         let states = {
             let readers = self.readers.clone();
@@ -432,7 +433,10 @@ impl Daemon {
         let running = &self.running;
         let mut plan = Vec::new();
         let mut in_backoff = 0;
-        for source in running.config.sources.iter().filter(|s| s.enabled) {
+        for (i, source) in running.config.sources.iter().enumerate() {
+            if !source.enabled {
+                continue;
+            }
             let state = states
                 .get(&source.id)
                 .map(|s| s.poll.clone())
@@ -448,13 +452,15 @@ impl Daemon {
                 ..running.backoff
             };
             let due = schedule::next_poll(sched, &source.id.0, &state, &backoff, now);
-            plan.push((source.clone(), due));
+            plan.push((i, due));
         }
         metrics::gauge!("newsriver_sources_in_backoff").set(in_backoff as f64);
+        let sources = &self.running.config.sources;
         let rows: Vec<(SourceId, Option<DateTime<Utc>>)> = plan
             .iter()
-            .filter(|(s, d)| self.written.get(&s.id) != Some(d))
-            .map(|(s, d)| (s.id.clone(), *d))
+            .map(|(i, d)| (&sources[*i].id, d))
+            .filter(|(id, d)| self.written.get(*id) != Some(*d))
+            .map(|(id, d)| (id.clone(), *d))
             .collect();
         if !rows.is_empty() {
             self.written.extend(rows.iter().cloned());
@@ -479,7 +485,7 @@ impl Daemon {
 
     /// Starts what is due, within the concurrency bound (nothing while
     /// storing is paused); how long to sleep until the next is due.
-    fn start_due(&mut self, plan: Vec<(Source, Option<DateTime<Utc>>)>) -> Duration {
+    fn start_due(&mut self, plan: Vec<(usize, Option<DateTime<Utc>>)>) -> Duration {
         let now = Utc::now();
         let paused = self.paused_until.filter(|until| *until > now);
         if paused.is_none() {
@@ -487,14 +493,16 @@ impl Daemon {
         }
         // While storing is paused the loop wakes when the pause ends.
         let mut next_wake: Option<DateTime<Utc>> = paused;
-        for (source, due) in plan {
+        for (i, due) in plan {
             let Some(due) = due else { continue };
+            let source = &self.running.config.sources[i];
             if paused.is_some() || self.in_flight.contains(&source.id.0) {
                 continue;
             }
             if due <= now && self.in_flight.len() < self.running.config.fetch.concurrency {
                 self.in_flight.insert(source.id.0.clone());
                 let poller = self.running.poller.clone();
+                let source = source.clone();
                 self.polls.spawn(async move {
                     let id = source.id.clone();
                     (id, poller.poll_source(source).await)
