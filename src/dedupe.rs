@@ -464,6 +464,11 @@ pub enum Placement {
     New,
 }
 
+/// The least part of the shorter text two stories must share for a copy
+/// that is the same as both to merge them (see `place`). Unrelated stories
+/// share almost nothing (under 0.05 on the farm's texts).
+pub const BRIDGE_SHARED: f64 = 0.5;
+
 /// The placement rule: where a new copy with normalized `text`, dated
 /// `published` (unix seconds; `None` when the item had no date), goes,
 /// given the story that holds an identical body (`exact`) and the index's
@@ -503,11 +508,31 @@ pub fn place(
         same.iter().all(|(c, _, _)| len > c.text.chars().count())
     };
     // The survivor of a bridge is the story readers saw first; the others
-    // are merged into it, oldest first.
+    // are merged into it, oldest first, but only those whose own text is
+    // the same story as the survivor's, or shares at least half of the
+    // shorter's (`BRIDGE_SHARED`: a summary cut past a sentence that the
+    // other copy dropped): one copy made of story A's text followed by
+    // story B's is the same as both, and must not merge two stories that
+    // share nothing.
     let mut by_age: Vec<(&Candidate, f64)> = same.iter().map(|(c, _, s)| (*c, *s)).collect();
     by_age.sort_by_key(|(c, _)| (c.first_seen, c.id));
-    let survivor = by_age[0].0.id;
-    let absorb = by_age[1..].iter().map(|(c, s)| (c.id, *s)).collect();
+    let survivor = by_age[0].0;
+    let kept = Prepared::new(&survivor.text);
+    let absorb = by_age[1..]
+        .iter()
+        .filter(|(c, _)| {
+            let apart = c.published - survivor.published;
+            let other = Prepared::new(&c.text);
+            let same = |a: &Prepared, b: &Prepared, apart| {
+                matches!(judge_prepared(a, b, apart, params).0, Verdict::Same { .. })
+            };
+            same(&other, &kept, apart)
+                || same(&kept, &other, -apart)
+                || score_prepared(&other, &kept).containment >= BRIDGE_SHARED
+        })
+        .map(|(c, s)| (c.id, *s))
+        .collect();
+    let survivor = survivor.id;
     Placement::Near {
         story: survivor,
         method,
@@ -768,6 +793,22 @@ mod tests {
                 assert_eq!(absorb.len(), 1);
                 assert_eq!(absorb[0].0, 5);
                 assert!(fuller_text, "longer than both: becomes the story's text");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn place_never_bridges_two_stories_that_are_not_the_same() {
+        // One item made of story A's text followed by story B's is the same
+        // as both (containment), but A and B are not one story.
+        let other = "国家统计局今天发布数据显示,十月份全国居民消费价格同比上涨百分之零点一,环比持平。其中城市上涨百分之零点二,农村下降百分之零点一;食品价格下降百分之二点五,非食品价格上涨百分之零点七。统计局城市司首席统计师表示,国内消费需求持续恢复,部分服务价格有所回升。";
+        let both = format!("{FULL}{other}");
+        let c = [cand(5, FULL, 0, 10), cand(6, other, 0, 20)];
+        match place(&both, Some(0), None, &c, &p()) {
+            Placement::Near { story, absorb, .. } => {
+                assert_eq!(story, 5);
+                assert!(absorb.is_empty(), "{absorb:?}");
             }
             other => panic!("{other:?}"),
         }

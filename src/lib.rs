@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod decode;
 pub mod dedupe;
 pub mod discover;
+pub mod display;
 pub mod edit;
 pub mod fetch;
 pub mod fulltext;

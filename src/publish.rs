@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use url::Url;
 
+use crate::display::{self, CopyFacts};
 use crate::normalize::Normalizer;
 use crate::store::{FeedCopy, FeedStory};
 
@@ -157,17 +158,38 @@ fn shown_date(date: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-/// The copy with the most story text, boilerplate excluded (full text beats
-/// a summary); the first such copy on a tie.
-fn fullest(copies: &[FeedCopy]) -> Option<(&FeedCopy, &str)> {
-    copies
-        .iter()
-        .filter_map(|c| {
-            let html = c.content_html.as_deref().or(c.summary_html.as_deref())?;
-            Some((c, html))
-        })
-        .rev()
-        .max_by_key(|(c, _)| c.text_len)
+/// A copy's HTML text: the article or the feed's content, else its summary.
+fn copy_html(c: &FeedCopy) -> Option<&str> {
+    c.content_html.as_deref().or(c.summary_html.as_deref())
+}
+
+/// What the display rule (`display::choose`) knows of a copy.
+fn facts(c: &FeedCopy) -> CopyFacts<'_> {
+    CopyFacts {
+        source: c.source_id.as_str(),
+        key: &c.item_key,
+        low_trust: c.low_trust,
+        has_link: c.link.as_deref().and_then(safe_link).is_some(),
+        own_link: c.own_link,
+        has_title: shown_title(c).is_some(),
+        text_len: if copy_html(c).is_some() {
+            c.text_len
+        } else {
+            0
+        },
+        published: c.published.timestamp(),
+        first_seen: c.first_seen.timestamp(),
+        in_script: true,
+        in_topic: c.in_topic,
+    }
+}
+
+/// A copy's headline as shown: its display title, else its title.
+fn shown_title(c: &FeedCopy) -> Option<&str> {
+    [c.display_title.as_deref(), c.title.as_deref()]
+        .into_iter()
+        .flatten()
+        .find(|t| !t.trim().is_empty())
 }
 
 /// Elements kept in published HTML: text structure, links, images, tables.
@@ -374,17 +396,34 @@ fn safe_link(link: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
+/// An outlet's name as a link to its copy (or the bare name without one).
+fn outlet(c: &FeedCopy) -> String {
+    let name = escape(&plain_text(&c.source_name));
+    match c.link.as_deref().and_then(safe_link) {
+        Some(href) => format!(
+            "<a href=\"{}\">{name}</a>",
+            html_escape::encode_double_quoted_attribute(&href)
+        ),
+        None => name,
+    }
+}
+
+/// One story as an entry. What it shows is the display rule's choice
+/// (`display::choose`: a function of the copies, not of their arrival);
+/// the line under the text names outlets by source, never by link: the
+/// outlet whose link the entry has, the one whose words the text and
+/// headline are when another, then the others, each once.
 fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
-    let first = story.copies.first();
-    let link = story
-        .link
-        .as_deref()
-        .or_else(|| first.and_then(|c| c.link.as_deref()))
+    let all: Vec<CopyFacts<'_>> = story.copies.iter().map(facts).collect();
+    let shown = display::choose(&all);
+    let copy = |i: Option<usize>| i.map(|i| &story.copies[i]);
+    let (link_copy, text_copy) = (copy(shown.link), copy(shown.text));
+    let link = link_copy
+        .and_then(|c| c.link.as_deref())
         .and_then(safe_link);
-    let text_copy = fullest(&story.copies);
-    let mut html = match text_copy {
-        Some((copy, raw)) => {
-            let base = copy.link.as_deref().and_then(safe_link);
+    let mut html = match text_copy.and_then(|c| Some((c, copy_html(c)?))) {
+        Some((c, raw)) => {
+            let base = c.link.as_deref().and_then(safe_link);
             let clean = sanitizer(base.as_deref())
                 .clean(&normalizer.clean_html(raw))
                 .to_string();
@@ -392,61 +431,43 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
         }
         None => String::new(),
     };
-    // The text shown is the fullest copy's, which may be another outlet's
-    // than the one the title and link are from (and may add to the story):
-    // the entry says whose words they are.
     let text_from = text_copy
-        .map(|(c, _)| c)
-        .filter(|c| c.link.as_deref().and_then(safe_link) != link)
-        .map(|c| {
-            let name = escape(&plain_text(&c.source_name));
-            match c.link.as_deref().and_then(safe_link) {
-                Some(href) => format!(
-                    "<a href=\"{}\">{name}</a>",
-                    html_escape::encode_double_quoted_attribute(&href)
-                ),
-                None => name,
-            }
-        });
+        .filter(|t| copy_html(t).is_some())
+        .filter(|t| link_copy.is_none_or(|l| l.source_id != t.source_id));
+    // Every other outlet once, with its first copy's link.
     let mut related: Vec<(&str, String)> = Vec::new();
+    let mut named: Vec<&str> = [link_copy, text_from]
+        .into_iter()
+        .flatten()
+        .map(|c| c.source_id.as_str())
+        .collect();
+    let mut others = Vec::new();
     for c in &story.copies {
-        if let Some(href) = c.link.as_deref().and_then(safe_link)
-            && Some(&href) != link.as_ref()
-        {
+        if named.contains(&c.source_id.as_str()) {
+            continue;
+        }
+        named.push(c.source_id.as_str());
+        if let Some(href) = c.link.as_deref().and_then(safe_link) {
             related.push((c.source_name.as_str(), href));
         }
+        others.push(outlet(c));
     }
-    let first_name = story
-        .copies
-        .iter()
-        .find(|c| c.link.as_deref().and_then(safe_link) == link)
-        .or(first)
-        .map(|c| c.source_name.as_str());
-    if let (Some(name), Some(href)) = (first_name, link.as_deref()) {
-        html.push_str(&format!(
-            "<p>First reported by <a href=\"{}\">{}</a>",
-            html_escape::encode_double_quoted_attribute(href),
-            escape(name)
-        ));
-        if let Some(from) = &text_from {
-            html.push_str(&format!("; the text above as published by {from}"));
-        }
-        if !related.is_empty() {
-            let others: Vec<String> = related
-                .iter()
-                .map(|(name, href)| {
-                    format!(
-                        "<a href=\"{}\">{}</a>",
-                        html_escape::encode_double_quoted_attribute(href),
-                        escape(name)
-                    )
-                })
-                .collect();
-            html.push_str(&format!("; also reported by {}", others.join(", ")));
-        }
-        html.push_str(".</p>");
-    } else if let Some(from) = &text_from {
-        html.push_str(&format!("<p>The text above as published by {from}.</p>"));
+    let mut parts = Vec::new();
+    if let (Some(c), Some(_)) = (link_copy, &link) {
+        parts.push(format!("First reported by {}", outlet(c)));
+    }
+    if let Some(c) = text_from {
+        parts.push(if parts.is_empty() {
+            format!("The text above as published by {}", outlet(c))
+        } else {
+            format!("the text above as published by {}", outlet(c))
+        });
+    }
+    if !others.is_empty() && !parts.is_empty() {
+        parts.push(format!("also reported by {}", others.join(", ")));
+    }
+    if !parts.is_empty() {
+        html.push_str(&format!("<p>{}.</p>", parts.join("; ")));
     }
     let mut authors: Vec<String> = story
         .copies
@@ -456,14 +477,18 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
         .collect();
     authors.sort();
     authors.dedup();
+    let title = copy(shown.title)
+        .and_then(shown_title)
+        .unwrap_or(&story.title);
     Entry {
         id: entry_id(&story.id),
-        title: plain_text(&story.title),
+        title: plain_text(title),
         link,
         html,
         related,
         authors,
-        lang: first
+        lang: text_copy
+            .or(story.copies.first())
             .and_then(|c| c.language.as_deref())
             .map(plain_text)
             .filter(|l| !l.is_empty()),
@@ -695,12 +720,18 @@ mod tests {
             source_name: format!("{source} 网"),
             language: Some("zh-CN".into()),
             link: Some(link.into()),
-            title: Some("t".into()),
+            title: Some("京津冀 & 教育".into()),
             summary_html: None,
             content_html: Some(html.into()),
             authors: vec![],
             published: DateTime::UNIX_EPOCH,
             text_len: html.chars().count(),
+            item_key: link.into(),
+            low_trust: false,
+            own_link: true,
+            display_title: None,
+            first_seen: DateTime::UNIX_EPOCH,
+            in_topic: true,
         }
     }
 
@@ -748,12 +779,9 @@ mod tests {
         );
         assert!(!e.html.contains("javascript:"));
         assert!(e.html.contains("https://b.example/img/p.jpg"), "{}", e.html);
-        assert!(
-            e.html
-                .contains("also reported by <a href=\"https://b.example/x/2.html\">b 网</a>"),
-            "{}",
-            e.html
-        );
+        // b is named once: as whose text it is, not again as "also reported".
+        assert_eq!(e.html.matches("b 网").count(), 1, "{}", e.html);
+        assert!(!e.html.contains("also reported"), "{}", e.html);
     }
 
     #[test]

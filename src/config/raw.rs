@@ -103,6 +103,9 @@ pub(super) struct RawSource {
     pub(super) timezone: Option<Spanned<String>>,
     pub(super) full_text: Option<bool>,
     pub(super) full_text_selector: Option<Spanned<String>>,
+    pub(super) trust: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) link_hosts: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -122,6 +122,13 @@ pub struct Source {
     /// Where the article is on this outlet's pages, for a page that
     /// defeats the extractor; applied only on the source's own site.
     pub full_text_selector: Option<scraper::Selector>,
+    /// `trust = "low"`: its copies may join stories but never supply what
+    /// is shown (`display`), unless a story has no other copy.
+    pub low_trust: bool,
+    /// Hosts besides its feed's site whose links are its own (an outlet
+    /// read through a proxy such as RSSHub): only a copy whose link is its
+    /// source's own wins a story's link over one that is not.
+    pub link_hosts: Vec<String>,
 }
 
 #[derive(Clone, Debug)]

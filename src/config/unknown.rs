@@ -108,6 +108,8 @@ const SOURCE_KEYS: &[&str] = &[
     "timezone",
     "full_text",
     "full_text_selector",
+    "trust",
+    "link_hosts",
 ];
 const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags"];
 

@@ -446,6 +446,8 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|sel| self.selector(sel, key("full_text_selector")));
         let tags = self.tags(s.tags, &key("tags"));
+        let low_trust = self.trust(s.trust.as_ref(), &key("trust"));
+        let link_hosts = self.link_hosts(s.link_hosts, &key("link_hosts"));
         let url = url?;
         Some(Source {
             name: s
@@ -463,7 +465,54 @@ impl Validator<'_> {
             full_text: s.full_text.unwrap_or(fetch.full_text),
             max_pages_per_poll: fetch.max_pages_per_poll,
             full_text_selector,
+            low_trust,
+            link_hosts,
         })
+    }
+
+    /// A source's `trust`: "normal" (the default) or "low".
+    fn trust(&mut self, trust: Option<&Spanned<String>>, key: &str) -> bool {
+        match trust.map(|t| (t, t.get_ref().trim())) {
+            None | Some((_, "normal")) => false,
+            Some((_, "low")) => true,
+            Some((t, other)) => {
+                self.problem(
+                    t.span(),
+                    key,
+                    format!("unknown trust {other:?}: use \"normal\" or \"low\""),
+                );
+                false
+            }
+        }
+    }
+
+    /// A source's `link_hosts`: host names (`www.example.com`, or
+    /// `example.com` for it and its subdomains), lowercased.
+    fn link_hosts(&mut self, hosts: Vec<Spanned<String>>, key: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for h in hosts {
+            let host = h
+                .get_ref()
+                .trim()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            let valid = !host.is_empty()
+                && url::Host::parse(&host).is_ok()
+                && !host.contains(['/', ':', '@', '*']);
+            if !valid {
+                self.problem(
+                    h.span(),
+                    key,
+                    format!(
+                        "{:?} is not a host name: write it as in a URL, e.g. \"www.example.com\"",
+                        h.get_ref()
+                    ),
+                );
+            } else if !out.contains(&host) {
+                out.push(host);
+            }
+        }
+        out
     }
 
     /// A source's `id`: valid, and not used before (`seen_ids`, which it

@@ -151,6 +151,8 @@ pub fn sync_writer(
             name: &s.name,
             url: s.url.as_str(),
             tags: &s.tags,
+            low_trust: s.low_trust,
+            link_hosts: &s.link_hosts,
         })
         .collect();
     store.sync_sources(&rows)?;

@@ -36,13 +36,15 @@ impl<'a> TopicFeed<'a> {
                 .find(|(s, _)| *s == topic.slug)
                 .map(|(_, ms)| ms),
         };
+        let mut stories = reader.topic_feed(&topic.slug, limit)?;
+        mark_topic_sources(config, topic, &mut stories);
         Ok(TopicFeed {
             config,
             topic,
             updated: version
                 .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
                 .unwrap_or_else(Utc::now),
-            stories: reader.topic_feed(&topic.slug, limit)?,
+            stories,
         })
     }
 
@@ -55,6 +57,24 @@ impl<'a> TopicFeed<'a> {
             updated: self.updated,
         };
         publish::render(&meta, &self.stories, format, normalizer)
+    }
+}
+
+/// In a topic limited by `tags`, only copies of the sources with one of
+/// them may supply what an entry shows (`display`): an untagged source that
+/// carried a story first does not put its headline, link or text in it.
+fn mark_topic_sources(config: &Config, topic: &Topic, stories: &mut [FeedStory]) {
+    if topic.tags.is_empty() {
+        return;
+    }
+    let tagged: std::collections::HashSet<&str> = config
+        .sources
+        .iter()
+        .filter(|s| s.tags.iter().any(|t| topic.tags.contains(t)))
+        .map(|s| s.id.as_str())
+        .collect();
+    for copy in stories.iter_mut().flat_map(|s| s.copies.iter_mut()) {
+        copy.in_topic = tagged.contains(copy.source_id.as_str());
     }
 }
 

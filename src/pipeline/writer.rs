@@ -207,6 +207,8 @@ mod tests {
                 name: id,
                 url: "https://x.example/",
                 tags: &tags,
+                low_trust: false,
+                link_hosts: &[],
             })
             .collect();
         store.sync_sources(&rows).unwrap();

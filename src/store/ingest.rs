@@ -492,6 +492,9 @@ pub(super) fn keys_of(text: &str, near: &crate::dedupe::Params) -> Vec<i64> {
     }
 }
 
+/// The most index keys one story keeps: those of 16 texts that share none.
+pub(super) const MAX_STORY_KEYS: usize = 256;
+
 /// Adds index keys (`dedupe::index_keys`) to a story: to the keys in its
 /// row (which also marks it indexed) and to the index in memory.
 pub(super) fn index_story(
@@ -505,7 +508,10 @@ pub(super) fn index_story(
         .query_row([story], |r| r.get(0))
         .optional()?
         .flatten();
-    let had = old.as_deref().map(near::decode_keys).unwrap_or_default();
+    let mut had = old.as_deref().map(near::decode_keys).unwrap_or_default();
+    // Sorted, so that `binary_search` finds the keys it has (a blob written
+    // before this was sorted may not be).
+    had.sort_unstable();
     let mut fresh: Vec<i64> = keys
         .iter()
         .copied()
@@ -513,8 +519,13 @@ pub(super) fn index_story(
         .collect();
     fresh.sort_unstable();
     fresh.dedup();
+    // A story is found by its first texts' keys; past the cap, variants add
+    // none (8,000 variants a poll made the blob, read and written again per
+    // copy, cost the writer seconds more each poll).
+    fresh.truncate(MAX_STORY_KEYS.saturating_sub(had.len()));
     if old.is_none() || !fresh.is_empty() {
-        let all = [had.as_slice(), fresh.as_slice()].concat();
+        let mut all = [had.as_slice(), fresh.as_slice()].concat();
+        all.sort_unstable();
         tx.prepare_cached("UPDATE stories SET near_keys = ?2 WHERE sid = ?1")?
             .execute(params![story, near::encode_keys(&all)])?;
         index.add(&fresh, story);
@@ -617,8 +628,6 @@ pub(super) fn merge_stories(
            text = CASE WHEN length(a.text) > length(stories.text) THEN a.text ELSE stories.text END,
            content_hash = CASE WHEN length(a.text) > length(stories.text) THEN a.content_hash
                                ELSE stories.content_hash END,
-           link = CASE WHEN a.published < stories.published THEN a.link ELSE stories.link END,
-           published = min(stories.published, a.published),
            updated_at = ?3
          FROM (SELECT text, content_hash, link, published FROM stories WHERE sid = ?2) AS a
          WHERE stories.sid = ?1",
@@ -627,7 +636,7 @@ pub(super) fn merge_stories(
     // Its topic rows go by ON DELETE CASCADE; its entries in the index in
     // memory name a story no longer there, and `candidates` drops them.
     tx.execute("DELETE FROM stories WHERE sid = ?1", [absorbed])?;
-    Ok(())
+    refresh_shown(tx, survivor, now)
 }
 
 /// The story an identical normalized body already belongs to, if any.
@@ -692,7 +701,14 @@ pub(super) fn store_item(
             c.items_known = 1;
         }
         Some((copy_id, story, _, old_hash)) => {
-            edited_item(tx, copy, (copy_id, story, &old_hash), now, touched)?;
+            edited_item(
+                tx,
+                index,
+                copy,
+                (copy_id, story, &old_hash),
+                (now, near),
+                touched,
+            )?;
             c.items_updated = 1;
         }
         None => {
@@ -718,14 +734,19 @@ fn published_at(copy: &NewCopy, now: i64) -> i64 {
         .unwrap_or(now)
 }
 
-/// The outlet edited a known item: the copy is updated in place; it joins
-/// another story its new text is identical to, and a story it is the only
-/// copy of follows the edit (keeping its id).
+/// The outlet edited a known item: the copy is updated in place and
+/// judged again. A story it is the only copy of follows the edit (keeping
+/// its id), or goes when the edit made it identical to another story. A
+/// copy of a story other outlets also carry stays only while it still
+/// judges the same as the story's text; else it leaves and is placed like a
+/// new copy (another story, or one of its own): an outlet cannot join a
+/// story with a faithful copy and then edit its words into it.
 fn edited_item(
     tx: &Connection,
+    index: &mut NearIndex,
     copy: &NewCopy,
     (copy_id, story, old_hash): (i64, i64, &str),
-    now: i64,
+    (now, near): (i64, &crate::dedupe::Params),
     touched: &mut Vec<Touched>,
 ) -> rusqlite::Result<()> {
     let (item, norm) = (&copy.item, &copy.norm);
@@ -733,7 +754,7 @@ fn edited_item(
     tx.prepare_cached(&format!(
         "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
            authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
-           text_len = ?11, page_tries = {} WHERE id = ?1",
+           text_len = ?11, display_title = ?13, page_tries = {} WHERE id = ?1",
         page_tries(12)
     ))?
     .execute(params![
@@ -748,40 +769,267 @@ fn edited_item(
         hash,
         copy.raw_hash.as_str(),
         copy.text_len,
-        copy.page.code()
+        copy.page.code(),
+        norm.title
     ])?;
     touched.push(Touched::reclassify(story));
     let others: i64 = tx
         .prepare_cached("SELECT count(*) FROM copies WHERE story = ?1 AND id != ?2")?
         .query_row(params![story, copy_id], |r| r.get(0))?;
-    let elsewhere = if old_hash != hash {
-        find_story(tx, hash, Some(story))?
-    } else {
-        None
-    };
-    if let Some(target) = elsewhere {
-        // The edit made it identical to another story: it joins that one.
-        tx.prepare_cached("UPDATE copies SET story = ?2 WHERE id = ?1")?
-            .execute(params![copy_id, target])?;
-        tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
-            .execute(params![target, now])?;
-        touched.push(Touched::reclassify(target));
-        if others == 0 {
-            // The old story disappears from its topics' feeds.
-            tx.prepare_cached(
-                "UPDATE topics SET changed_at = ?2
-                 WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
-            )?
-            .execute(params![story, Utc::now().timestamp_millis()])?;
-            tx.prepare_cached("DELETE FROM stories WHERE sid = ?1")?
-                .execute([story])?;
-        }
-    } else if others == 0 {
-        // Its story's only copy: the story follows the edit, keeping its id.
-        tx.prepare_cached("UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE sid = ?1")?.execute(
-            params![story, norm.title, norm.text, hash, now],
-        )?;
+    if old_hash == hash {
+        // The same text (a new headline, link or markup): it stays.
+        return refresh_shown(tx, story, now);
     }
+    if others == 0 {
+        if let Some(target) = find_story(tx, hash, Some(story))? {
+            // The edit made it identical to another story: it joins that one.
+            move_copy(tx, copy_id, target, (Method::Exact, 1.0), now, touched)?;
+            drop_story(tx, story)?;
+        } else {
+            // Its story's only copy: the story follows the edit, keeping its id.
+            tx.prepare_cached(
+                "UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE sid = ?1",
+            )?
+            .execute(params![story, norm.title, norm.text, hash, now])?;
+            refresh_shown(tx, story, now)?;
+        }
+        return Ok(());
+    }
+    let (text, published): (String, i64) = tx
+        .prepare_cached("SELECT text, published FROM stories WHERE sid = ?1")?
+        .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let apart = item.published.map_or(0, |p| ts(p) - published);
+    let stays = match crate::dedupe::judge(&norm.text, &text, apart, near).0 {
+        crate::dedupe::Verdict::Same { method, score } => Some((method, score)),
+        crate::dedupe::Verdict::Different { .. } => None,
+    };
+    let stays = stays.or_else(|| {
+        (find_story(tx, hash, None).ok().flatten() == Some(story)).then_some((Method::Exact, 1.0))
+    });
+    if let Some((method, score)) = stays {
+        tx.prepare_cached("UPDATE copies SET merge_method = ?2, merge_score = ?3 WHERE id = ?1")?
+            .execute(params![copy_id, method.as_str(), score])?;
+        let fuller = norm.text.chars().count() > text.chars().count()
+            && !low_trust(tx, &copy_source(tx, copy_id)?)?;
+        if fuller {
+            // A correction that adds to the story: its text is the story's
+            // (topics are decided again, `touched` above).
+            tx.prepare_cached("UPDATE stories SET text = ?2, content_hash = ?3 WHERE sid = ?1")?
+                .execute(params![story, norm.text, hash])?;
+        }
+        let keys = copy
+            .near_keys
+            .clone()
+            .unwrap_or_else(|| keys_of(&norm.text, near));
+        index_story(tx, index, story, &keys)?;
+        return refresh_shown(tx, story, now);
+    }
+    // It no longer tells the story: it leaves, and is placed again.
+    let keys = copy
+        .near_keys
+        .clone()
+        .unwrap_or_else(|| keys_of(&norm.text, near));
+    let exact = find_story(tx, hash, Some(story))?;
+    let candidates = if exact.is_none() && near.enabled {
+        candidates(tx, index, &keys, Some(story))?
+    } else {
+        Vec::new()
+    };
+    let placement =
+        crate::dedupe::place(&norm.text, item.published.map(ts), exact, &candidates, near);
+    let (target, method, score) = match placement {
+        Placement::Exact { story } => (story, Method::Exact, 1.0),
+        Placement::Near {
+            story,
+            method,
+            score,
+            ..
+        } => {
+            index_story(tx, index, story, &keys)?;
+            (story, method, score)
+        }
+        Placement::New => {
+            let published: i64 = tx
+                .prepare_cached("SELECT published FROM copies WHERE id = ?1")?
+                .query_row([copy_id], |r| r.get(0))?;
+            tx.prepare_cached(
+                "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
+                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+                 ON CONFLICT (id) DO NOTHING",
+            )?
+            .execute(params![hash, norm.title, item.link, norm.text, published, now, near::encode_keys(&keys)])?;
+            let sid: i64 = tx
+                .prepare_cached("SELECT sid FROM stories WHERE id = ?1")?
+                .query_row([hash], |r| r.get(0))?;
+            index.add(&keys, sid);
+            (sid, Method::First, 1.0)
+        }
+    };
+    move_copy(tx, copy_id, target, (method, score), now, touched)?;
+    // The story it left shows what its other copies say.
+    tx.prepare_cached(
+        "UPDATE topics SET changed_at = ?2
+         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
+    )?
+    .execute(params![story, Utc::now().timestamp_millis()])?;
+    refresh_shown(tx, story, now)
+}
+
+/// Moves a copy to story `target` (placed there by `method`).
+fn move_copy(
+    tx: &Connection,
+    copy_id: i64,
+    target: i64,
+    (method, score): (Method, f64),
+    now: i64,
+    touched: &mut Vec<Touched>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE copies SET story = ?2, merge_method = ?3, merge_score = ?4 WHERE id = ?1",
+    )?
+    .execute(params![copy_id, target, method.as_str(), score])?;
+    tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+        .execute(params![target, now])?;
+    touched.push(Touched::reclassify(target));
+    refresh_shown(tx, target, now)
+}
+
+/// Deletes a story left with no copy; its topics' feeds change.
+fn drop_story(tx: &Connection, story: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE topics SET changed_at = ?2
+         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
+    )?
+    .execute(params![story, Utc::now().timestamp_millis()])?;
+    tx.prepare_cached("DELETE FROM stories WHERE sid = ?1")?
+        .execute([story])?;
+    Ok(())
+}
+
+fn copy_source(tx: &Connection, copy_id: i64) -> rusqlite::Result<String> {
+    tx.prepare_cached("SELECT source_id FROM copies WHERE id = ?1")?
+        .query_row([copy_id], |r| r.get(0))
+}
+
+/// Is a source `trust = "low"`?
+fn low_trust(tx: &Connection, source_id: &str) -> rusqlite::Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT trust = 'low' FROM sources WHERE id = ?1")?
+        .query_row([source_id], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// A story's copies as the display rule sees them (`display::CopyFacts`,
+/// owned), read with their sources' trust and hosts.
+pub(super) struct CopyRow {
+    pub(super) source: String,
+    pub(super) key: String,
+    pub(super) low_trust: bool,
+    pub(super) link: Option<String>,
+    pub(super) own_link: bool,
+    pub(super) title: Option<String>,
+    pub(super) text_len: usize,
+    pub(super) published: i64,
+    pub(super) first_seen: i64,
+}
+
+impl CopyRow {
+    /// From a row of `source_id, item_key, trust, link, url, link_hosts,
+    /// display title, text_len, published, first_seen` at `at`.
+    pub(super) fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<CopyRow> {
+        let link: Option<String> = r.get(at + 3)?;
+        let url: String = r.get(at + 4)?;
+        let hosts: Vec<String> =
+            serde_json::from_str(&r.get::<_, String>(at + 5)?).unwrap_or_default();
+        let own_link = link
+            .as_deref()
+            .is_some_and(|l| crate::display::owns_link(l, &url, &hosts));
+        Ok(CopyRow {
+            source: r.get(at)?,
+            key: r.get(at + 1)?,
+            low_trust: r.get::<_, String>(at + 2)? == "low",
+            link,
+            own_link,
+            title: r.get(at + 6)?,
+            text_len: r.get::<_, i64>(at + 7)?.max(0) as usize,
+            published: r.get(at + 8)?,
+            first_seen: r.get(at + 9)?,
+        })
+    }
+
+    pub(super) fn facts(&self, in_topic: bool) -> crate::display::CopyFacts<'_> {
+        crate::display::CopyFacts {
+            source: &self.source,
+            key: &self.key,
+            low_trust: self.low_trust,
+            has_link: self.link.as_deref().is_some_and(is_web_link),
+            own_link: self.own_link,
+            has_title: self.title.as_deref().is_some_and(|t| !t.trim().is_empty()),
+            text_len: self.text_len,
+            published: self.published,
+            first_seen: self.first_seen,
+            in_script: true,
+            in_topic,
+        }
+    }
+}
+
+/// An absolute http(s) URL: the only links a feed shows.
+pub(super) fn is_web_link(link: &str) -> bool {
+    url::Url::parse(link.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The columns `CopyRow::read` reads, for copies `c` joined to sources `s`.
+pub(super) const COPY_ROW_COLUMNS: &str =
+    "c.source_id, c.item_key, s.trust, c.link, s.url, s.link_hosts,
+    coalesce(c.display_title, c.title), c.text_len, c.published, c.first_seen";
+
+/// Works a story's own title, link and date out again from its copies
+/// (`display::choose`, outside any topic): after a copy joined, left, was
+/// edited or purged, or its source's trust or hosts changed. The story's
+/// `updated_at` moves when its title or link changed.
+pub(super) fn refresh_shown(tx: &Connection, story: i64, now: i64) -> rusqlite::Result<()> {
+    let rows: Vec<CopyRow> = tx
+        .prepare_cached(&format!(
+            "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
+             WHERE c.story = ?1"
+        ))?
+        .query_map([story], |r| CopyRow::read(r, 0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let facts: Vec<_> = rows.iter().map(|r| r.facts(true)).collect();
+    let shown = crate::display::choose(&facts);
+    let title = shown.title.and_then(|i| rows[i].title.as_deref());
+    let link = shown.link.and_then(|i| rows[i].link.as_deref());
+    tx.prepare_cached(
+        "UPDATE stories SET
+           updated_at = CASE WHEN title IS NOT coalesce(?2, title) OR link IS NOT ?3 THEN ?5 ELSE updated_at END,
+           title = coalesce(?2, title), link = ?3, published = ?4
+         WHERE sid = ?1",
+    )?
+    .execute(params![story, title, link, shown.date, now])?;
+    Ok(())
+}
+
+/// `refresh_shown` for every story `source_id` carries (its trust, URL or
+/// link hosts changed); their topics' feeds change.
+pub(super) fn refresh_source_stories(tx: &Connection, source_id: &str) -> rusqlite::Result<()> {
+    let stories: Vec<i64> = tx
+        .prepare("SELECT DISTINCT story FROM copies WHERE source_id = ?1")?
+        .query_map([source_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let now = ts(Utc::now());
+    for &story in &stories {
+        refresh_shown(tx, story, now)?;
+    }
+    tx.execute(
+        "UPDATE topics SET changed_at = ?2 WHERE slug IN
+           (SELECT topic FROM story_topics WHERE story IN (SELECT story FROM copies WHERE source_id = ?1))",
+        params![source_id, Utc::now().timestamp_millis()],
+    )?;
     Ok(())
 }
 
@@ -831,20 +1079,15 @@ fn new_item(
     );
     let (story_id, method, score, reclassify) =
         carry_out(tx, index, a, placement, &keys, touched, c)?;
+    insert_copy(tx, a, story_id, method, score)?;
     if method != Method::First {
-        // The story's link and date are those of the copy that
-        // carried it first (earliest date; on a tie, first stored),
-        // whatever order the polls happen to run in.
-        tx.prepare_cached(
-            "UPDATE stories SET updated_at = ?2,
-               link = CASE WHEN ?3 < published THEN ?4 ELSE link END,
-               published = min(published, ?3)
-             WHERE sid = ?1",
-        )?
-        .execute(params![story_id, a.now, a.published, item.link])?;
+        // The story's title, link and date follow from its copies
+        // (`display`), whatever order the polls happen to run in.
+        tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+            .execute(params![story_id, a.now])?;
+        refresh_shown(tx, story_id, a.now)?;
         c.stories_merged = 1;
     }
-    insert_copy(tx, a, story_id, method, score)?;
     c.items_new = 1;
     touched.push(Touched {
         story: story_id,
@@ -871,6 +1114,23 @@ fn carry_out(
 ) -> rusqlite::Result<(i64, Method, f64, bool)> {
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
+    let placement = match placement {
+        // A low-trust source's text never becomes the story's.
+        Placement::Near {
+            story,
+            method,
+            score,
+            absorb,
+            fuller_text: true,
+        } if low_trust(tx, a.source_id)? => Placement::Near {
+            story,
+            method,
+            score,
+            absorb,
+            fuller_text: false,
+        },
+        p => p,
+    };
     Ok(match placement {
         Placement::Exact { story } => {
             let reclassify = !same_tags_carried(tx, story, a.source_id)?;
@@ -928,9 +1188,9 @@ fn insert_copy(
     tx.prepare_cached(
         "INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
            authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-           merge_method, merge_score, page_tries)
+           merge_method, merge_score, page_tries, display_title)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
-                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END)",
+                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18)",
     )?
     .execute(params![
         story_id,
@@ -949,7 +1209,8 @@ fn insert_copy(
         copy.text_len,
         method.as_str(),
         score,
-        copy.page.code()
+        copy.page.code(),
+        copy.norm.title
     ])?;
     Ok(())
 }

@@ -64,12 +64,15 @@ impl Writer {
                AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story = stories.sid)",
             [],
         )?;
-        tx.execute(
-            "UPDATE stories SET link = (SELECT c.link FROM copies c WHERE c.story = stories.sid
-                                         ORDER BY c.first_seen, c.published, c.id LIMIT 1)
-             WHERE sid IN (SELECT story FROM temp.purge_touched)",
-            [],
-        )?;
+        // What the stories left show follows from their remaining copies.
+        let left: Vec<i64> = tx
+            .prepare("SELECT story FROM temp.purge_touched")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let now = ts(Utc::now());
+        for story in left {
+            super::ingest::refresh_shown(&tx, story, now)?;
+        }
         tx.execute("DELETE FROM temp.purge_touched", [])?;
         tx.execute("DELETE FROM sources WHERE id = ?1", params![id])?;
         tx.commit()?;
@@ -79,7 +82,10 @@ impl Writer {
 }
 
 impl Writer {
-    /// Deletes up to `limit` stories published before `cutoff` (their
+    /// Deletes up to `limit` stories first seen before `cutoff` and that no
+    /// outlet has listed since (retention keys on what this database saw,
+    /// never on a date a source claims: a copy dated 1972 cannot get a
+    /// story deleted) (their
     /// copies, topic memberships and near-duplicate keys go by ON DELETE
     /// CASCADE) and up to `limit` poll-history rows older than it, in one
     /// short transaction. The caller repeats while anything was deleted, so
@@ -88,7 +94,9 @@ impl Writer {
         let tx = self.conn.transaction()?;
         let ids: Vec<i64> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT sid FROM stories WHERE published < ?1 ORDER BY published LIMIT ?2",
+                "SELECT sid FROM stories WHERE first_seen < ?1
+                   AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story = stories.sid AND c.last_seen >= ?1)
+                 ORDER BY first_seen LIMIT ?2",
             )?;
             stmt.query_map(params![ts(cutoff), limit as i64], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?

@@ -57,11 +57,12 @@ fn migrations() -> Vec<M<'static>> {
             include_str!("../../migrations/0010_near_keys_in_stories.sql"),
             move_near_keys_into_stories,
         ),
+        M::up(include_str!("../../migrations/0011_trust.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 10;
+const SCHEMA_VERSION: usize = 11;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -337,6 +338,9 @@ pub struct SourceRow<'a> {
     pub name: &'a str,
     pub url: &'a str,
     pub tags: &'a [String],
+    /// `trust = "low"`.
+    pub low_trust: bool,
+    pub link_hosts: &'a [String],
 }
 
 /// What topic matching sees of a story.
@@ -632,6 +636,19 @@ pub struct FeedCopy {
     pub published: DateTime<Utc>,
     /// Length of the normalized text (boilerplate excluded).
     pub text_len: usize,
+    /// The item's key within its source (the display rule's last tie-break).
+    pub item_key: String,
+    /// Its source is `trust = "low"`.
+    pub low_trust: bool,
+    /// Its link is on its source's own hosts (`display::owns_link`).
+    pub own_link: bool,
+    /// The headline as shown (outlet decorations removed); the raw title
+    /// for copies stored before migration 0011.
+    pub display_title: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    /// Its source may speak in the topic being rendered (a topic limited
+    /// by tags: the source has one); set by the renderer, true by default.
+    pub in_topic: bool,
 }
 
 /// What the database knows of a source (`sources list`, `sources show`).
@@ -863,6 +880,8 @@ mod tests {
                 name: id,
                 url: "https://example.org/",
                 tags,
+                low_trust: false,
+                link_hosts: &[],
             })
             .collect();
         store.sync_sources(&rows).unwrap();
@@ -939,12 +958,16 @@ mod tests {
                     name: "A",
                     url: "https://a.example/",
                     tags: &tags,
+                    low_trust: false,
+                    link_hosts: &[],
                 },
                 SourceRow {
                     id: &SourceId::from("b"),
                     name: "B",
                     url: "https://b.example/",
                     tags: &tags,
+                    low_trust: false,
+                    link_hosts: &[],
                 },
             ])
             .unwrap();
@@ -1043,6 +1066,8 @@ mod tests {
                 name: id,
                 url: "https://example.org/",
                 tags: &tags,
+                low_trust: false,
+                link_hosts: &[],
             })
             .collect();
         store.sync_sources(&rows).unwrap();

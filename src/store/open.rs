@@ -98,13 +98,18 @@ impl Writer {
         })
     }
 
-    /// Inserts new sources and refreshes the name and URL of known ones.
+    /// Inserts new sources and refreshes the name, URL, tags, trust and
+    /// link hosts of known ones. A source whose trust, URL or link hosts
+    /// changed has its stories' shown fields worked out again (`display`).
     pub fn sync_sources(&mut self, sources: &[SourceRow<'_>]) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
+            let mut before =
+                tx.prepare("SELECT url, trust, link_hosts FROM sources WHERE id = ?1")?;
             let mut stmt = tx.prepare(
-                "INSERT INTO sources (id, name, url, tags) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO sources (id, name, url, tags, trust, link_hosts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
+                   trust = excluded.trust, link_hosts = excluded.link_hosts,
                    etag = CASE WHEN url = excluded.url THEN etag END,
                    last_modified = CASE WHEN url = excluded.url THEN last_modified END,
                    moved_to = CASE WHEN url = excluded.url THEN moved_to END,
@@ -113,9 +118,23 @@ impl Writer {
                    consecutive_failures = CASE WHEN url = excluded.url THEN consecutive_failures ELSE 0 END,
                    url = excluded.url",
             )?;
+            let mut changed = Vec::new();
             for s in sources {
                 let tags = serde_json::to_string(s.tags).unwrap_or_else(|_| "[]".into());
-                stmt.execute(params![s.id, s.name, s.url, tags])?;
+                let hosts = serde_json::to_string(s.link_hosts).unwrap_or_else(|_| "[]".into());
+                let trust = if s.low_trust { "low" } else { "normal" };
+                let old: Option<(String, String, String)> = before
+                    .query_row([s.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                stmt.execute(params![s.id, s.name, s.url, tags, trust, hosts])?;
+                if old.is_some_and(|o| {
+                    (o.0.as_str(), o.1.as_str(), o.2.as_str()) != (s.url, trust, hosts.as_str())
+                }) {
+                    changed.push(s.id);
+                }
+            }
+            for id in changed {
+                super::ingest::refresh_source_stories(&tx, id)?;
             }
         }
         tx.commit()?;

@@ -181,12 +181,12 @@ impl Reader {
              FROM story_topics t JOIN stories st ON st.sid = t.story
              WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2",
         )?;
-        let mut copies = self.conn.prepare_cached(
-            "SELECT c.source_id, s.name, s.language, c.link, c.title, c.body,
-                    c.authors, c.published, c.text_len
+        let mut copies = self.conn.prepare_cached(&format!(
+            "SELECT {}, s.name, s.language, c.title, c.body, c.authors
              FROM copies c JOIN sources s ON s.id = c.source_id
-             WHERE c.story = ?1 ORDER BY c.published, c.first_seen, c.id",
-        )?;
+             WHERE c.story = ?1 ORDER BY c.published, c.first_seen, c.source_id, c.item_key",
+            super::ingest::COPY_ROW_COLUMNS
+        ))?;
         let found = stories
             .query_map(params![slug, limit as i64], |r| {
                 Ok((
@@ -203,26 +203,33 @@ impl Reader {
         for (sid, id, title, link, published, updated) in found {
             let list = copies
                 .query_map([sid], |c| {
-                    let authors: Option<String> = c.get(6)?;
-                    let stored: Option<Vec<u8>> = c.get(5)?;
+                    let row = super::ingest::CopyRow::read(c, 0)?;
+                    let authors: Option<String> = c.get(14)?;
+                    let stored: Option<Vec<u8>> = c.get(13)?;
                     // A body that does not decode (a damaged page) shows
                     // the copy without its text rather than failing the feed.
                     let parts = stored
                         .map(|b| body::decode(&b).unwrap_or_default())
                         .unwrap_or_default();
                     Ok(FeedCopy {
-                        source_id: c.get(0)?,
-                        source_name: c.get(1)?,
-                        language: c.get(2)?,
-                        link: c.get(3)?,
-                        title: c.get(4)?,
+                        source_id: SourceId::from(row.source.as_str()),
+                        source_name: c.get(10)?,
+                        language: c.get(11)?,
+                        link: row.link,
+                        title: c.get(12)?,
                         summary_html: parts.summary_html,
                         content_html: parts.full_html.or(parts.content_html),
                         authors: authors
                             .and_then(|a| serde_json::from_str(&a).ok())
                             .unwrap_or_default(),
-                        published: datetime(c.get(7)?),
-                        text_len: c.get::<_, i64>(8)? as usize,
+                        published: datetime(row.published),
+                        text_len: row.text_len,
+                        item_key: row.key,
+                        low_trust: row.low_trust,
+                        own_link: row.own_link,
+                        display_title: row.title,
+                        first_seen: datetime(row.first_seen),
+                        in_topic: true,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -229,6 +229,12 @@ fn copy(
         authors: authors.iter().map(|a| a.to_string()).collect(),
         published,
         text_len,
+        item_key: link.into(),
+        low_trust: false,
+        own_link: true,
+        display_title: None,
+        first_seen: published,
+        in_topic: true,
     }
 }
 

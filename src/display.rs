@@ -1,0 +1,343 @@
+//! Which copy a story shows: the display rule. Pure: a function of the
+//! story's current copies (and of the topic's preferences), never of the
+//! order they arrived in, so the same set of copies shows the same headline,
+//! text, link and date however the outlets were polled. `store` applies it
+//! to keep a story's own row (title, link, date: export, ordering,
+//! retention) in step with its copies; `publish` applies it per topic.
+//!
+//! Hand-written: the rule is ours (which outlet speaks for a story), no
+//! crate knows it.
+//!
+//! The trust model it carries out (docs/security.md, "Round three"):
+//! - text and headline shown come from one copy, and the entry names that
+//!   copy's outlet: attribution by source identity, never by link equality;
+//! - a `trust = "low"` source's copies join stories but supply nothing
+//!   shown, unless the story has no other copy;
+//! - a copy whose link is on its own source's hosts (`owns_link`) wins the
+//!   story's link over one that is not;
+//! - a copy that arrives late cannot date the story before what the copies
+//!   that founded it claim (`story_date`).
+
+/// Seconds after a story's first copy during which other copies still count
+/// as founding it (one poll round of every outlet: polls started together
+/// finish within this, whatever their order).
+pub const FOUNDING_SECS: i64 = 3600;
+
+/// What the rule knows of one copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyFacts<'a> {
+    /// The source's id.
+    pub source: &'a str,
+    /// The copy's item key (unique within its source): the last tie-break.
+    pub key: &'a str,
+    /// The source is `trust = "low"`.
+    pub low_trust: bool,
+    /// The copy has an http(s) link.
+    pub has_link: bool,
+    /// Its link's host is one of its source's own (`owns_link`).
+    pub own_link: bool,
+    pub has_title: bool,
+    /// Length of its normalized text, boilerplate excluded.
+    pub text_len: usize,
+    /// Its date (unix seconds; when first seen if it had none).
+    pub published: i64,
+    /// When this copy was first stored (unix seconds).
+    pub first_seen: i64,
+    /// It is in the topic's script (or the topic has no preference).
+    pub in_script: bool,
+    /// Its source may speak in this topic (a topic limited by tags: the
+    /// source has one of them); always true outside topics.
+    pub in_topic: bool,
+}
+
+/// What a story shows: indices into the copies given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shown {
+    /// Headline and text come from this copy (the same one: one outlet, one
+    /// script).
+    pub text: Option<usize>,
+    /// The headline's copy: the text's, else the link's when the text's has
+    /// none.
+    pub title: Option<usize>,
+    /// The story's link ("first reported by").
+    pub link: Option<usize>,
+    /// The story's date (`story_date`).
+    pub date: i64,
+}
+
+/// The copies that may speak: those of the topic's sources and of normal
+/// trust; failing that, the topic's; failing that, all.
+fn speakers(copies: &[CopyFacts<'_>]) -> Vec<usize> {
+    let pick = |f: &dyn Fn(&CopyFacts<'_>) -> bool| -> Vec<usize> {
+        (0..copies.len()).filter(|&i| f(&copies[i])).collect()
+    };
+    let best = pick(&|c| c.in_topic && !c.low_trust);
+    if !best.is_empty() {
+        return best;
+    }
+    let topic = pick(&|c| c.in_topic);
+    if !topic.is_empty() {
+        return topic;
+    }
+    (0..copies.len()).collect()
+}
+
+/// When the story was first seen and whether copy `c` founded it.
+fn founding(copies: &[CopyFacts<'_>]) -> impl Fn(&CopyFacts<'_>) -> bool {
+    let born = copies.iter().map(|c| c.first_seen).min().unwrap_or(0);
+    move |c| c.first_seen <= born.saturating_add(FOUNDING_SECS)
+}
+
+/// Each copy's date as the rule believes it: a founding copy's own; a late
+/// copy's no earlier than the earliest date the founding copies claim (a
+/// copy that arrives later cannot backdate the story).
+pub fn credible_dates(copies: &[CopyFacts<'_>]) -> Vec<i64> {
+    let founder = founding(copies);
+    let floor = copies
+        .iter()
+        .filter(|c| founder(c))
+        .map(|c| c.published)
+        .min()
+        .unwrap_or(i64::MIN);
+    copies
+        .iter()
+        .map(|c| {
+            if founder(c) {
+                c.published
+            } else {
+                c.published.max(floor)
+            }
+        })
+        .collect()
+}
+
+/// The story's date: the earliest credible date among the copies of normal
+/// trust (of all when it has none). Independent of topic: the same story is
+/// at the same place in every feed.
+pub fn story_date(copies: &[CopyFacts<'_>]) -> i64 {
+    let dates = credible_dates(copies);
+    let normal = (0..copies.len()).filter(|&i| !copies[i].low_trust);
+    normal
+        .map(|i| dates[i])
+        .min()
+        .or_else(|| dates.iter().copied().min())
+        .unwrap_or(0)
+}
+
+/// The display rule.
+///
+/// - Text (and headline): among the copies that may speak (`speakers`), the
+///   one in the topic's script, then with the fullest text, then the
+///   earliest published, then by source id and item key.
+/// - Link: among the same, a copy whose link is its source's own first, then
+///   the earliest credible date, founding copies before late ones, then by
+///   source id and item key.
+pub fn choose(copies: &[CopyFacts<'_>]) -> Shown {
+    let pool = speakers(copies);
+    let dates = credible_dates(copies);
+    let founder = founding(copies);
+    let text = pool.iter().copied().min_by(|&a, &b| {
+        let (x, y) = (&copies[a], &copies[b]);
+        (!x.in_script, x.text_len == 0, std::cmp::Reverse(x.text_len))
+            .cmp(&(!y.in_script, y.text_len == 0, std::cmp::Reverse(y.text_len)))
+            .then(x.published.cmp(&y.published))
+            .then(x.source.cmp(y.source))
+            .then(x.key.cmp(y.key))
+    });
+    let link = pool
+        .iter()
+        .copied()
+        .filter(|&i| copies[i].has_link)
+        .min_by(|&a, &b| {
+            let (x, y) = (&copies[a], &copies[b]);
+            (!x.own_link, dates[a], !founder(x))
+                .cmp(&(!y.own_link, dates[b], !founder(y)))
+                .then(x.source.cmp(y.source))
+                .then(x.key.cmp(y.key))
+        });
+    let title = text
+        .filter(|&i| copies[i].has_title)
+        .or(link.filter(|&i| copies[i].has_title))
+        .or_else(|| pool.iter().copied().find(|&i| copies[i].has_title));
+    Shown {
+        text,
+        title,
+        link,
+        date: story_date(copies),
+    }
+}
+
+/// The site a URL is on: its registrable domain (public suffix list:
+/// `news.sina.com.cn` and `k.sina.com.cn` are one, `a.com.cn` and
+/// `b.com.cn` are not), or its host when it has none (an IP address,
+/// `localhost`).
+pub fn site(u: &url::Url) -> Option<String> {
+    let host = u.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(url::Host::Domain(_)) = u.host()
+        && let Some(d) = psl::domain_str(&host)
+    {
+        return Some(d.to_string());
+    }
+    Some(host)
+}
+
+/// Are both URLs on one site (`site`)?
+pub fn same_site(a: &url::Url, b: &url::Url) -> bool {
+    matches!((site(a), site(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Is `link` on one of a source's own hosts: the registrable domain of its
+/// feed URL, or a host listed in its `link_hosts` (exactly, or a subdomain
+/// of it)? A source's own feed cannot vouch for other hosts (the feed's
+/// `<link>` to a "site" is the source's claim, not ours).
+pub fn owns_link(link: &str, feed_url: &str, link_hosts: &[String]) -> bool {
+    let Ok(link) = url::Url::parse(link.trim()) else {
+        return false;
+    };
+    let Some(host) = link
+        .host_str()
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+    else {
+        return false;
+    };
+    if let Ok(feed) = url::Url::parse(feed_url.trim())
+        && same_site(&link, &feed)
+    {
+        return true;
+    }
+    link_hosts.iter().any(|h| {
+        let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+        !h.is_empty() && (host == h || host.ends_with(&format!(".{h}")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy<'a>(
+        source: &'a str,
+        text_len: usize,
+        published: i64,
+        first_seen: i64,
+    ) -> CopyFacts<'a> {
+        CopyFacts {
+            source,
+            key: "k",
+            low_trust: false,
+            has_link: true,
+            own_link: true,
+            has_title: true,
+            text_len,
+            published,
+            first_seen,
+            in_script: true,
+            in_topic: true,
+        }
+    }
+
+    #[test]
+    fn fullest_text_and_earliest_link_whatever_the_order() {
+        let a = copy("a", 100, 1_000, 5_000);
+        let b = copy("b", 900, 2_000, 5_010);
+        let c = copy("c", 900, 1_500, 5_020);
+        let orders = [
+            vec![a.clone(), b.clone(), c.clone()],
+            vec![c.clone(), b.clone(), a.clone()],
+            vec![b.clone(), a.clone(), c.clone()],
+        ];
+        for copies in orders {
+            let s = choose(&copies);
+            // Equal text lengths: the earlier published (c) speaks.
+            assert_eq!(copies[s.text.unwrap()].source, "c");
+            assert_eq!(copies[s.title.unwrap()].source, "c");
+            assert_eq!(copies[s.link.unwrap()].source, "a");
+            assert_eq!(s.date, 1_000);
+        }
+    }
+
+    #[test]
+    fn a_late_copy_cannot_backdate_the_story_or_take_its_link() {
+        let trusted = copy("trusted", 500, 1_000_000, 1_000_100);
+        // Arrives two days later claiming 1972.
+        let late = copy("attacker", 500, 70_000_000, 1_172_900);
+        let late = CopyFacts {
+            published: 63_072_000,
+            ..late
+        };
+        for copies in [
+            vec![trusted.clone(), late.clone()],
+            vec![late.clone(), trusted.clone()],
+        ] {
+            let s = choose(&copies);
+            assert_eq!(s.date, 1_000_000);
+            assert_eq!(copies[s.link.unwrap()].source, "trusted");
+        }
+    }
+
+    #[test]
+    fn low_trust_and_other_topics_never_speak_while_others_can() {
+        let low = CopyFacts {
+            low_trust: true,
+            ..copy("low", 9_000, 10, 10)
+        };
+        let outside = CopyFacts {
+            in_topic: false,
+            ..copy("untagged", 8_000, 5, 10)
+        };
+        let tagged = copy("tagged", 100, 20, 10);
+        let copies = [low.clone(), outside.clone(), tagged];
+        let s = choose(&copies);
+        assert_eq!(s.text, Some(2));
+        assert_eq!(s.link, Some(2));
+        assert_eq!(s.date, 5, "dates of every normal copy count");
+        // Alone, a low-trust source's story is its own.
+        let s = choose(std::slice::from_ref(&low));
+        assert_eq!(s.text, Some(0));
+    }
+
+    #[test]
+    fn an_own_link_beats_a_borrowed_one() {
+        let borrowed = CopyFacts {
+            own_link: false,
+            ..copy("copycat", 100, 1, 1)
+        };
+        let own = copy("outlet", 100, 50, 1);
+        let s = choose(&[borrowed, own]);
+        assert_eq!(s.link, Some(1));
+    }
+
+    #[test]
+    fn the_script_comes_before_length() {
+        let trad = CopyFacts {
+            in_script: false,
+            ..copy("tw", 900, 1, 1)
+        };
+        let simp = copy("cn", 100, 2, 1);
+        assert_eq!(choose(&[trad, simp]).text, Some(1));
+    }
+
+    #[test]
+    fn own_links_are_on_the_feeds_site_or_listed_hosts() {
+        assert!(owns_link(
+            "http://society.people.com.cn/n1/2023/1009/c1008.html",
+            "http://www.people.com.cn/rss/society.xml",
+            &[]
+        ));
+        assert!(!owns_link(
+            "https://www.chinanews.com.cn/sh/2023/10-09/1.shtml",
+            "https://evil.example/feed.xml",
+            &[]
+        ));
+        assert!(owns_link(
+            "https://www.chinanews.com.cn/sh/2023/10-09/1.shtml",
+            "https://rsshub.example/chinanews",
+            &["chinanews.com.cn".to_string()]
+        ));
+        assert!(!owns_link(
+            "https://notchinanews.com.cn/x",
+            "https://rsshub.example/chinanews",
+            &["chinanews.com.cn".to_string()]
+        ));
+    }
+}
