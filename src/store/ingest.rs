@@ -803,9 +803,18 @@ fn edited_item(
         crate::dedupe::Verdict::Same { method, score } => Some((method, score)),
         crate::dedupe::Verdict::Different { .. } => None,
     };
-    let stays = stays.or_else(|| {
-        (find_story(tx, hash, None).ok().flatten() == Some(story)).then_some((Method::Exact, 1.0))
-    });
+    let stays = match stays {
+        Some(s) => Some(s),
+        // Identical to another copy of the story, or to its text.
+        None => tx
+            .prepare_cached(
+                "SELECT 1 FROM copies WHERE story = ?1 AND id != ?2 AND content_hash = ?3
+                 UNION ALL SELECT 1 FROM stories WHERE sid = ?1 AND (id = ?3 OR content_hash = ?3)",
+            )?
+            .query_row(params![story, copy_id, hash], |_| Ok(()))
+            .optional()?
+            .map(|()| (Method::Exact, 1.0)),
+    };
     if let Some((method, score)) = stays {
         tx.prepare_cached("UPDATE copies SET merge_method = ?2, merge_score = ?3 WHERE id = ?1")?
             .execute(params![copy_id, method.as_str(), score])?;

@@ -358,7 +358,7 @@ fn retention_removes_old_stories_with_their_copies_in_batches_and_frees_the_spac
     // Retention keys on when this database saw a story, not on the date a
     // source claims: the old stories were stored a month ago (and are not
     // listed since: the poll below leaves out items past retention).
-    let db = env.db();
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
     let month = 30 * 86_400;
     db.execute(
         "UPDATE stories SET first_seen = first_seen - ?1 WHERE title LIKE '旧闻%'",
