@@ -778,7 +778,7 @@ fn edited_item(
         .query_row(params![story, copy_id], |r| r.get(0))?;
     if old_hash == hash {
         // The same text (a new headline, link or markup): it stays.
-        return refresh_shown(tx, story, now);
+        return refresh_after_edit(tx, story, now, copy_id);
     }
     if others == 0 {
         if let Some(target) = find_story(tx, hash, Some(story))? {
@@ -831,7 +831,7 @@ fn edited_item(
             .clone()
             .unwrap_or_else(|| keys_of(&norm.text, near));
         index_story(tx, index, story, &keys)?;
-        return refresh_shown(tx, story, now);
+        return refresh_after_edit(tx, story, now, copy_id);
     }
     // It no longer tells the story: it leaves, and is placed again.
     let keys = copy
@@ -999,6 +999,31 @@ pub(super) const COPY_ROW_COLUMNS: &str =
 /// edited or purged, or its source's trust or hosts changed. The story's
 /// `updated_at` moves when its title or link changed.
 pub(super) fn refresh_shown(tx: &Connection, story: i64, now: i64) -> rusqlite::Result<()> {
+    refresh_shown_from(tx, story, now).map(|_| ())
+}
+
+/// After an edit of copy `copy_id`: `refresh_shown`, and the story's
+/// `updated_at` moves when that copy is the one whose text is shown (a
+/// correction reaches readers as an update).
+fn refresh_after_edit(tx: &Connection, story: i64, now: i64, copy_id: i64) -> rusqlite::Result<()> {
+    let shown = refresh_shown_from(tx, story, now)?;
+    let edited: (String, String) = tx
+        .prepare_cached("SELECT source_id, item_key FROM copies WHERE id = ?1")?
+        .query_row([copy_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if shown.as_ref() == Some(&edited) {
+        tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+            .execute(params![story, now])?;
+    }
+    Ok(())
+}
+
+/// `refresh_shown`; returns the (source, item key) of the copy whose text
+/// is shown.
+fn refresh_shown_from(
+    tx: &Connection,
+    story: i64,
+    now: i64,
+) -> rusqlite::Result<Option<(String, String)>> {
     let rows: Vec<CopyRow> = tx
         .prepare_cached(&format!(
             "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
@@ -1007,7 +1032,7 @@ pub(super) fn refresh_shown(tx: &Connection, story: i64, now: i64) -> rusqlite::
         .query_map([story], |r| CopyRow::read(r, 0))?
         .collect::<rusqlite::Result<_>>()?;
     if rows.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let facts: Vec<_> = rows.iter().map(|r| r.facts(true)).collect();
     let shown = crate::display::choose(&facts);
@@ -1020,7 +1045,9 @@ pub(super) fn refresh_shown(tx: &Connection, story: i64, now: i64) -> rusqlite::
          WHERE sid = ?1",
     )?
     .execute(params![story, title, link, shown.date, now])?;
-    Ok(())
+    Ok(shown
+        .text
+        .map(|i| (rows[i].source.clone(), rows[i].key.clone())))
 }
 
 /// `refresh_shown` for every story `source_id` carries (its trust, URL or

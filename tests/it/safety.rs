@@ -367,7 +367,7 @@ fn retention_removes_old_stories_with_their_copies_in_batches_and_frees_the_spac
     .unwrap();
     db.execute(
         "UPDATE copies SET first_seen = first_seen - ?1, last_seen = last_seen - ?1
-         WHERE item_key LIKE 'old-%'",
+         WHERE item_key LIKE 'guid:old-%'",
         [month],
     )
     .unwrap();
