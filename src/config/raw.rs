@@ -63,6 +63,9 @@ pub(super) struct RawServer {
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) header_timeout_secs: Option<Spanned<i64>>,
     pub(super) idle_timeout_secs: Option<Spanned<i64>>,
+    pub(super) max_connections_per_client: Option<Spanned<i64>>,
+    pub(super) max_requests_per_connection: Option<Spanned<i64>>,
+    pub(super) connection_lifetime_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -86,6 +86,17 @@ pub struct Server {
     pub header_timeout_secs: u64,
     /// A connection that moves no byte for this many seconds is closed.
     pub idle_timeout_secs: u64,
+    /// Connections one client address (an IPv6 /64) may hold; at the cap
+    /// its oldest connection waiting for a request is closed for the new
+    /// one. 0: no per-client cap (behind a reverse proxy every client has
+    /// the proxy's address).
+    pub max_connections_per_client: usize,
+    /// Requests served on one connection; the last answer says
+    /// `Connection: close`.
+    pub max_requests_per_connection: u64,
+    /// A connection is closed after this many seconds (after the answer
+    /// in progress), however busy.
+    pub connection_lifetime_secs: u64,
 }
 
 /// Extra boilerplate patterns on top of the built-in ones (see `normalize`).

@@ -37,6 +37,10 @@ const RETENTION_DAYS_MAX: u64 = 100 * 366;
 /// `[server].max_connections` by default.
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 256;
 
+/// `[server].max_connections_per_client` by default: an eighth of the
+/// default `max_connections`, more than any browser or feed reader opens.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u64 = 32;
+
 /// Where each line of the file starts, to name a byte offset's line and
 /// column.
 pub(super) struct LineIndex {
@@ -97,6 +101,30 @@ impl Validator<'_> {
                     s.span(),
                     key,
                     format!("must be at least 1, got {}", s.get_ref()),
+                );
+                default
+            }
+        }
+    }
+
+    /// A whole number from `min` to `max`.
+    fn within(
+        &mut self,
+        v: Option<Spanned<i64>>,
+        key: &str,
+        default: u64,
+        (min, max): (u64, u64),
+    ) -> u64 {
+        match v {
+            None => default,
+            Some(s) if (min as i128..=max as i128).contains(&(*s.get_ref() as i128)) => {
+                *s.get_ref() as u64
+            }
+            Some(s) => {
+                self.problem(
+                    s.span(),
+                    key,
+                    format!("must be from {min} to {max}, got {}", s.get_ref()),
                 );
                 default
             }
@@ -297,6 +325,24 @@ impl Validator<'_> {
                 10,
             ),
             idle_timeout_secs: self.positive(raw.idle_timeout_secs, "server.idle_timeout_secs", 60),
+            max_connections_per_client: self.within(
+                raw.max_connections_per_client,
+                "server.max_connections_per_client",
+                DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+                (0, 1_000_000),
+            ) as usize,
+            max_requests_per_connection: self.within(
+                raw.max_requests_per_connection,
+                "server.max_requests_per_connection",
+                1000,
+                (1, 1_000_000),
+            ),
+            connection_lifetime_secs: self.within(
+                raw.connection_lifetime_secs,
+                "server.connection_lifetime_secs",
+                300,
+                (1, 7 * 24 * 3600),
+            ),
         }
     }
 

@@ -17,13 +17,18 @@ pub struct Rendered {
     pub body: Bytes,
     pub gzip: Bytes,
     pub brotli: Bytes,
+    /// One ETag per representation: `"<hash>"` for `body`, `"<hash>-gz"`
+    /// for `gzip`, `"<hash>-br"` for `brotli`.
     pub etag: String,
+    pub etag_gzip: String,
+    pub etag_brotli: String,
     pub last_modified: SystemTime,
 }
 
 impl Rendered {
     fn new(content_type: &'static str, body: Vec<u8>, modified: DateTime<Utc>) -> Rendered {
-        let etag = format!("\"{}\"", &blake3::hash(&body).to_hex()[..24]);
+        let hash = blake3::hash(&body).to_hex();
+        let hash = &hash[..24];
         let gzip = {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             let _ = enc.write_all(&body);
@@ -51,7 +56,9 @@ impl Rendered {
             body: Bytes::from(body),
             gzip: Bytes::from(gzip),
             brotli: Bytes::from(brotli),
-            etag,
+            etag: format!("\"{hash}\""),
+            etag_gzip: format!("\"{hash}-gz\""),
+            etag_brotli: format!("\"{hash}-br\""),
             last_modified: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
         }
     }

@@ -42,7 +42,8 @@ pub use routes::{AppState, router};
 use {cache::*, conn::*, health::*, routes::*};
 
 /// Serves until `shutdown` resolves, refreshing the cache from the database
-/// every `check_every` (a cheap query of the topics' versions).
+/// every `check_every` (a cheap query of the topics' versions), and
+/// reopening `readers` when the database file is replaced (`restore`).
 pub async fn serve(
     config: &Config,
     listener: tokio::net::TcpListener,
@@ -50,19 +51,36 @@ pub async fn serve(
     check_every: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Taken after `readers` were opened: a file replaced in between (a
+    // restore racing the start, microseconds) would go unseen; one replaced
+    // later is seen at the next check.
+    let file = file_identity(&config.storage.path).ok();
     let cache = Arc::new(FeedCache::new(config));
     let readers = Arc::new(readers);
     let health = HealthState::new(last_success(&readers).await.ok().flatten());
     refresh_blocking(&cache, &readers).await;
-    let state = AppState::new(cache.clone(), health.clone(), None);
+    let state = AppState::new(cache, health, None);
+    let mut followed = Followed {
+        config: config.clone(),
+        file,
+        readers,
+    };
+    let app = state.clone();
     let refresher = tokio::spawn(async move {
         let mut tick = tokio::time::interval(check_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            refresh_blocking(&cache, &readers).await;
+            if let Err(why) = followed.follow(&app).await {
+                // Not healthy until the file is back or reopened.
+                tracing::warn!(error = %why, "cannot read the database");
+                app.health().store_failed(why);
+                continue;
+            }
+            refresh_blocking(&app.cache(), &followed.readers).await;
             // A daemon elsewhere may be polling into this database.
-            match last_success(&readers).await {
+            let health = app.health();
+            match last_success(&followed.readers).await {
                 Ok(Some(t)) => health.polled_ok(t),
                 Ok(None) => health.stored_ok(),
                 Err(e) => health.store_failed(e.to_string()),
@@ -78,6 +96,66 @@ pub async fn serve(
     .await;
     refresher.abort();
     result
+}
+
+/// Which file a path names: device and inode. A file replaced by a rename
+/// (`restore`, `cp` to a temporary and `mv`) has another inode; SQLite's
+/// `PRAGMA data_version` only sees changes made to the file it has open.
+#[cfg(unix)]
+fn file_identity(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// Elsewhere only that the file is there (no inode to compare).
+#[cfg(not(unix))]
+fn file_identity(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    std::fs::metadata(path).map(|_| (0, 0))
+}
+
+/// `serve`'s read-only connections and the file they were opened on.
+struct Followed {
+    config: Config,
+    file: Option<(u64, u64)>,
+    readers: Arc<Readers>,
+}
+
+impl Followed {
+    /// When the database path names another file than the one `readers`
+    /// read (a restore renamed a new file over it), opens new connections
+    /// on it, renders every feed from it and only then serves them, with
+    /// the health it says. Connections on the old file would go on reading
+    /// it, deleted, for ever, `/healthz` saying ok. An error (the file gone
+    /// or unreadable) says why; the caller reports it as unhealthy.
+    async fn follow(&mut self, app: &AppState) -> Result<(), String> {
+        let path = self.config.storage.path.clone();
+        let now = file_identity(&path)
+            .map_err(|e| format!("cannot read the database file {}: {e}", path.display()))?;
+        if self.file == Some(now) {
+            return Ok(());
+        }
+        let why = format!("the database file {} was replaced", path.display());
+        tracing::warn!("{why}; reopening it");
+        app.health().store_failed(format!("{why}; reopening it"));
+        let config = self.config.clone();
+        let readers = tokio::task::spawn_blocking(move || crate::pipeline::open_readers(&config))
+            .await
+            .map_err(|e| format!("{why}; cannot reopen it: {e}"))?
+            .map_err(|e| format!("{why}; cannot reopen it: {e}"))?;
+        let readers = Arc::new(readers);
+        let last = last_success(&readers)
+            .await
+            .map_err(|e| format!("{why}; cannot read it: {e}"))?;
+        let cache = Arc::new(FeedCache::new(&self.config));
+        refresh_blocking(&cache, &readers).await;
+        app.set_cache(cache);
+        app.set_health(HealthState::new(last));
+        self.file = Some(now);
+        self.readers = readers;
+        tracing::info!(path = %path.display(), "serving the replaced database");
+        Ok(())
+    }
 }
 
 /// When a source last polled successfully, read on the blocking pool.
@@ -117,6 +195,8 @@ mod tests {
         assert!(etag_matches("\"a\", W/\"b\"", "\"b\""));
         assert!(etag_matches("*", "\"x\""));
         assert!(!etag_matches("\"a\"", "\"b\""));
+        assert!(etag_matches("W/\"b-gz\"", "\"b-gz\""));
+        assert!(!etag_matches("\"b\"", "\"b-gz\""));
         let mut h = HeaderMap::new();
         h.insert(
             header::ACCEPT_ENCODING,

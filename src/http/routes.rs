@@ -8,7 +8,7 @@ use super::*;
 /// for `/metrics`. No database: a handler never waits for SQLite.
 pub struct AppState {
     cache: RwLock<Arc<FeedCache>>,
-    health: Arc<HealthState>,
+    health: RwLock<Arc<HealthState>>,
     metrics: Option<PrometheusHandle>,
     started: std::time::Instant,
 }
@@ -21,7 +21,7 @@ impl AppState {
     ) -> Arc<AppState> {
         Arc::new(AppState {
             cache: RwLock::new(cache),
-            health,
+            health: RwLock::new(health),
             metrics,
             started: std::time::Instant::now(),
         })
@@ -34,6 +34,18 @@ impl AppState {
     /// After a reload: new topics, new cache.
     pub fn set_cache(&self, cache: Arc<FeedCache>) {
         *self.cache.write().unwrap_or_else(|e| e.into_inner()) = cache;
+    }
+
+    pub fn health(&self) -> Arc<HealthState> {
+        self.health
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// After the database file was replaced: what the new one says.
+    pub fn set_health(&self, health: Arc<HealthState>) {
+        *self.health.write().unwrap_or_else(|e| e.into_inner()) = health;
     }
 }
 
@@ -52,7 +64,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 pub(super) async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    let database = state.health.database();
+    let database = state.health().database();
     let last = database.as_ref().ok().copied().flatten();
     let db_ok = database.is_ok();
     let enabled = state
@@ -149,7 +161,9 @@ pub(super) async fn opml_doc(State(state): State<Arc<AppState>>, headers: Header
 }
 
 /// Does `If-None-Match` (a list, weak or strong, or `*`) name this ETag?
+/// Weak comparison (RFC 9110 §13.1.2): `W/` is ignored on both sides.
 pub(super) fn etag_matches(header: &str, etag: &str) -> bool {
+    let etag = etag.trim_start_matches("W/");
     header
         .split(',')
         .map(|t| t.trim().trim_start_matches("W/"))
@@ -174,13 +188,25 @@ pub(super) fn accepted(headers: &HeaderMap, coding: &str) -> bool {
         })
 }
 
+/// The answer for `doc`: the representation the client accepts (brotli,
+/// gzip or identity), with that representation's own ETag (RFC 9110
+/// §8.8.3: one per content-coding, else a cache could answer a client
+/// with a coding it did not ask for); `If-None-Match` is compared with the
+/// tag of the representation that would be sent.
 pub(super) fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
+    let (body, coding, etag) = if !doc.brotli.is_empty() && accepted(headers, "br") {
+        (&doc.brotli, Some("br"), &doc.etag_brotli)
+    } else if !doc.gzip.is_empty() && accepted(headers, "gzip") {
+        (&doc.gzip, Some("gzip"), &doc.etag_gzip)
+    } else {
+        (&doc.body, None, &doc.etag)
+    };
     let last_modified = httpdate::fmt_http_date(doc.last_modified);
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
-        Some(inm) => etag_matches(inm, &doc.etag),
+        Some(inm) => etag_matches(inm, etag),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
@@ -188,7 +214,7 @@ pub(super) fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
             .is_some_and(|since| doc.last_modified <= since),
     };
     let mut builder = Response::builder()
-        .header(header::ETAG, &doc.etag)
+        .header(header::ETAG, etag)
         .header(header::LAST_MODIFIED, last_modified)
         .header(header::CACHE_CONTROL, "public, max-age=300")
         .header(header::VARY, "Accept-Encoding");
@@ -202,18 +228,11 @@ pub(super) fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(doc.content_type),
     );
-    let (body, coding) = if !doc.brotli.is_empty() && accepted(headers, "br") {
-        (doc.brotli.clone(), Some("br"))
-    } else if !doc.gzip.is_empty() && accepted(headers, "gzip") {
-        (doc.gzip.clone(), Some("gzip"))
-    } else {
-        (doc.body.clone(), None)
-    };
     if let Some(c) = coding {
         builder = builder.header(header::CONTENT_ENCODING, c);
     }
     builder
         .status(StatusCode::OK)
-        .body(Body::from(body))
+        .body(Body::from(body.clone()))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

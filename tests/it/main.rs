@@ -21,5 +21,6 @@ mod hostile;
 mod poll;
 mod properties;
 mod readonly;
+mod round3_http;
 mod round3_trust;
 mod safety;
