@@ -354,6 +354,9 @@ pub fn run(cli: Cli) -> Exit {
         _ => "warn",
     };
     init_logging(config.log_level.as_deref(), default_level);
+    if matches!(cli.command, Command::Run | Command::Poll { .. }) {
+        log_warnings(&config);
+    }
     match cli.command {
         Command::Check => {
             let problems = config.environment_problems();
@@ -366,6 +369,9 @@ pub fn run(cli: Cli) -> Exit {
                     cli.config.display()
                 );
                 return Exit::Config;
+            }
+            for line in config.render_problems(&config.warnings).lines() {
+                errln!("warning: {line}");
             }
             out(&format!(
                 "{}: ok ({}, {} enabled, {})\n",
@@ -402,6 +408,14 @@ pub fn run(cli: Cli) -> Exit {
                 Exit::Runtime
             }
         },
+    }
+}
+
+/// The config's warnings (`Config::warnings`) in the log, for `run` and
+/// `poll` (`check` prints them).
+fn log_warnings(config: &Config) {
+    for line in config.render_problems(&config.warnings).lines() {
+        tracing::warn!("{}", crate::printable::escape_line(line));
     }
 }
 

@@ -1,0 +1,253 @@
+//! Issue 22, round three, the operations edges, through the real binary:
+//! every number in the config bounded (`check` names key, line and range;
+//! `poll` and `serve` run at the largest allowed values), a schedule that
+//! never fires warned about; writers and `restore` excluding each other
+//! (the writers' lock); a full disk named as such, with the read commands
+//! and `serve` still reading the database.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::common::*;
+
+/// Writes `text` as `config.toml` in a temp folder and runs `check`.
+fn check(text: &str) -> (tempfile::TempDir, Run) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let run = run_binary(&path, &["check"]);
+    (dir, run)
+}
+
+/// GET on 127.0.0.1:`port`: (status, body), or None when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .ok()?;
+        let status = resp.status().as_u16();
+        Some((status, resp.text().await.ok()?))
+    })
+}
+
+fn term(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}
+
+/// `n` characters of Chinese text from `seed` (xorshift64*): two texts
+/// share almost no shingles, so near-duplicate detection merges none.
+fn text_of(seed: u64, n: usize) -> String {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            char::from_u32(0x4E00 + (r % 2000) as u32).unwrap_or('中')
+        })
+        .collect()
+}
+
+/// A feed of `n` distinct stories, `<prefix> 新闻第<i>条`.
+fn feed(prefix: &str, n: usize) -> Response {
+    let items: Vec<(String, String, String)> = (0..n)
+        .map(|i| {
+            let guid = format!("{prefix}-{i}");
+            let seed = u64::from_le_bytes(
+                blake3::hash(guid.as_bytes()).as_bytes()[..8]
+                    .try_into()
+                    .unwrap(),
+            );
+            (guid, format!("{prefix} 新闻第{i}条"), text_of(seed, 120))
+        })
+        .collect();
+    let items: Vec<Item<'_>> = items
+        .iter()
+        .map(|(guid, title, text)| Item {
+            guid: Some(guid),
+            title: Some(title),
+            description: Some(text),
+            ..Default::default()
+        })
+        .collect();
+    Response::ok(RSS_TYPE, rss2("测试", &items))
+}
+
+// ---- item 16: every number bounded ---------------------------------------------
+
+/// (section, key, smallest, largest allowed): every integer key of the file.
+const BOUNDS: &[(&str, &str, i64, i64)] = &[
+    ("storage", "retention_days", 1, 36_600),
+    ("fetch", "concurrency", 1, 4096),
+    ("fetch", "per_host", 1, 1024),
+    ("fetch", "timeout_secs", 1, 86_400),
+    ("fetch", "max_body_bytes", 1, 4 << 30),
+    ("fetch", "max_bytes_in_flight", 1, 64 << 30),
+    ("fetch", "host_interval_ms", 0, 86_400_000),
+    ("fetch", "max_backoff_secs", 1, 30 * 86_400),
+    ("fetch", "max_pages_per_poll", 1, 10_000),
+    ("server", "items_per_feed", 1, 10_000),
+    ("server", "max_connections", 1, 65_536),
+    ("server", "header_timeout_secs", 1, 86_400),
+    ("server", "idle_timeout_secs", 1, 86_400),
+    ("dedupe", "min_chars", 1, 100_000),
+    ("dedupe", "max_days_apart", 1, 3660),
+];
+
+#[test]
+fn check_refuses_every_number_past_its_bound_naming_file_line_key_and_range() {
+    for &(section, key, min, max) in BOUNDS {
+        let text = |v: i64| format!("# bounds\n[{section}]\n{key} = {v}\n");
+        let (_dir, run) = check(&text(max));
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{section}.{key} = {max} is allowed: {run:?}"
+        );
+        for bad in [max + 1, i64::MAX, min - 1, i64::MIN] {
+            let (dir, run) = check(&text(bad));
+            assert_eq!(run.code, Some(2), "{section}.{key} = {bad}: {run:?}");
+            let at = format!("{}:3:", dir.path().join("config.toml").display());
+            let line = run
+                .stderr
+                .lines()
+                .find(|l| l.starts_with(&at))
+                .unwrap_or_else(|| panic!("no problem on line 3 for {key} = {bad}: {run:?}"));
+            let range = format!("allowed: {min} to {max}");
+            assert!(
+                line.contains(&format!("{section}.{key}"))
+                    && line.contains(&range)
+                    && line.contains(&bad.to_string()),
+                "{line}"
+            );
+            assert!(!run.stderr.contains("panicked"), "{run:?}");
+        }
+    }
+}
+
+/// A config with every number at its largest allowed value.
+fn largest(server: &TestServer, port: u16) -> String {
+    let mut sections: Vec<(&str, String)> = Vec::new();
+    for &(section, key, _, max) in BOUNDS {
+        match sections.iter_mut().find(|(s, _)| *s == section) {
+            Some((_, body)) => body.push_str(&format!("{key} = {max}\n")),
+            None => sections.push((section, format!("{key} = {max}\n"))),
+        }
+    }
+    let mut text = String::new();
+    for (section, body) in sections {
+        text.push_str(&format!("[{section}]\n{body}"));
+        match section {
+            "storage" => text.push_str("path = \"news.db\"\n"),
+            "fetch" => text.push_str("allow_private_addresses = true\n"),
+            "server" => text.push_str(&format!(
+                "listen = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n"
+            )),
+            _ => {}
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "[[source]]\nid = \"a\"\nurl = {}\n\n[[topic]]\nslug = \"all\"\ntitle = \"全部\"\nquery = '新闻'\n",
+        toml_str(&server.url("/a"))
+    ));
+    text
+}
+
+#[test]
+fn poll_and_serve_run_without_panicking_at_the_largest_allowed_values() {
+    let server = TestServer::start();
+    server.fixed("/a", feed("a", 3));
+    let port = free_port();
+    let env = Env::new(&[]);
+    std::fs::write(&env.config, largest(&server, port)).unwrap();
+    let checked = env.run(&["check"]);
+    assert_eq!(checked.code, Some(0), "{checked:?}");
+    let polled = env.run(&["poll"]);
+    assert_eq!(polled.code, Some(0), "{polled:?}");
+    assert!(!polled.stderr.contains("panicked"), "{polled:?}");
+    assert_eq!(env.stories(), 3);
+
+    let mut serve = binary()
+        .arg("--config")
+        .arg(&env.config)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(env.path("serve.log")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            get(port, "/topics/all.json")
+                .is_some_and(|(s, b)| s == 200 && b.contains("a 新闻第2条"))
+        },
+        "serve answers with the feed",
+    );
+    assert!(get(port, "/healthz").is_some(), "healthz answers");
+    term(serve.id());
+    let status = serve.wait().unwrap();
+    let log = std::fs::read_to_string(env.path("serve.log")).unwrap();
+    assert!(status.success(), "{status}\n{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_schedule_that_never_fires_is_a_warning_in_check_and_in_the_daemon_log() {
+    let text = "[schedule]\ndefault = \"0 0 0 31 2 *\"\n\n[[source]]\nid = \"a\"\nurl = \"https://example.com/a.xml\"\n\n[[source]]\nid = \"b\"\nurl = \"https://example.com/b.xml\"\nschedule = \"0 0 12 30 2 *\"\n";
+    let (dir, run) = check(text);
+    assert_eq!(run.code, Some(0), "a warning is no error: {run:?}");
+    let path = dir.path().join("config.toml").display().to_string();
+    for (line, key) in [(2, "schedule.default"), (11, "source[1].schedule")] {
+        let want = format!("warning: {path}:{line}:");
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.starts_with(&want) && l.contains(key) && l.contains("never fires")),
+            "no warning for {key} on line {line}: {run:?}"
+        );
+    }
+    // A schedule that fires is not warned about.
+    let (_dir, fine) = check("[schedule]\ndefault = \"0 0 0 29 2 *\"\n");
+    assert_eq!(fine.code, Some(0), "{fine:?}");
+    assert!(!fine.stderr.contains("warning"), "{fine:?}");
+
+    // The daemon logs it too.
+    let port = free_port();
+    let env = Env::with(
+        FETCH,
+        &[src("a", "http://127.0.0.1:9/a.xml")],
+        &format!(
+            "[schedule]\ndefault = \"0 0 0 31 2 *\"\n{}",
+            server_section(port)
+        ),
+    );
+    let log = env.path("daemon.log");
+    let mut daemon = spawn_daemon(&env.config, Some(&log));
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_for(
+        Duration::from_secs(20),
+        || read().contains("never fires"),
+        "the daemon logs the schedule that never fires",
+    );
+    assert!(read().contains("schedule.default"), "{}", read());
+    // Stopped once it serves (its signal handlers are in place by then).
+    wait_for(
+        Duration::from_secs(20),
+        || get(port, "/healthz").is_some(),
+        "the daemon serves",
+    );
+    term(daemon.id());
+    assert!(daemon.wait().unwrap().success(), "{}", read());
+}
