@@ -1018,6 +1018,16 @@ fn restore(config: &Config, from: &std::path::Path) -> Exit {
             return Exit::Runtime;
         }
     };
+    // And while any other writer (`poll`, `sources remove --purge`) has it
+    // open: it would go on writing to the replaced file, and lose its work.
+    // Held until the new file is in place, so no writer opens meanwhile.
+    let _writers = match crate::store::lock_for_restore(&config.storage.path) {
+        Ok(lock) => lock,
+        Err(e) => {
+            errln!("error: restore refused: {e}");
+            return Exit::Runtime;
+        }
+    };
     match crate::store::restore(from, &config.storage.path) {
         Ok(info) => {
             println!(

@@ -31,7 +31,7 @@ mod near;
 mod open;
 mod read;
 
-pub use backup::{backup, restore};
+pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed};
 pub use open::{Pooled, Readers};
 // Each part's helpers, for the others (they are `pub(super)`).
@@ -321,6 +321,9 @@ pub struct Writer {
     conn: Connection,
     /// The near-duplicate index (`near`), built when first needed.
     near: near::NearIndex,
+    /// The writers' lock, held shared while this connection lives, so that
+    /// `restore` sees this process (`backup::WritersLock`).
+    _writers: Option<backup::WritersLock>,
 }
 
 /// A read-only connection: the views in `read` (the CLI's read commands,

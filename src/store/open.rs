@@ -13,6 +13,10 @@ impl Writer {
                 source,
             })?;
         }
+        // Before the file is opened: a restore holding the lock refuses
+        // this writer, which would otherwise write into the file being
+        // replaced (and its work be lost with the unlinked file).
+        let writers = super::backup::lock_writers_shared(path)?;
         let open_err = |source| StoreError::Open {
             path: shown.clone(),
             hint: open_hint(path, &source),
@@ -95,6 +99,7 @@ impl Writer {
         Ok(Writer {
             conn,
             near: Default::default(),
+            _writers: writers,
         })
     }
 

@@ -251,3 +251,89 @@ fn a_schedule_that_never_fires_is_a_warning_in_check_and_in_the_daemon_log() {
     term(daemon.id());
     assert!(daemon.wait().unwrap().success(), "{}", read());
 }
+
+// ---- item 15: writers and restore ------------------------------------------------
+
+#[test]
+fn restore_refuses_while_a_slow_poll_writes_and_no_item_is_lost() {
+    let server = TestServer::start();
+    server.fixed("/a", feed("old", 2));
+    let env = Env::new(&[src("a", &server.url("/a"))]);
+    env.poll(&[]);
+    let backup = env.path("backup.db");
+    let made = env.run(&["backup", backup.to_str().unwrap()]);
+    assert_eq!(made.code, Some(0), "{made:?}");
+
+    // The next poll waits 1.5 s for its feed (the timeout is 2 s), with the
+    // database open.
+    server.fixed("/a", feed("new", 3).delay(Duration::from_millis(1500)));
+    let before = server.requests("/a").len();
+    let mut cmd = binary();
+    cmd.arg("--config").arg(&env.config).arg("poll");
+    let poll = std::thread::spawn(move || run_command(cmd));
+    wait_for(
+        Duration::from_secs(20),
+        || server.requests("/a").len() > before,
+        "the slow poll is fetching",
+    );
+    let restore = env.run(&["restore", backup.to_str().unwrap()]);
+    assert_eq!(restore.code, Some(1), "{restore:?}");
+    assert!(
+        restore.stderr.contains("is writing to this database") && restore.stderr.contains("poll"),
+        "names the writer: {restore:?}"
+    );
+    assert!(restore.stderr.contains("pid "), "{restore:?}");
+    let polled = poll.join().unwrap();
+    assert_eq!(polled.code, Some(0), "{polled:?}");
+    // The poll's items are in the database that stays.
+    assert_eq!(env.stories(), 5);
+
+    // With no writer left, the restore goes ahead.
+    let restore = env.run(&["restore", backup.to_str().unwrap()]);
+    assert_eq!(restore.code, Some(0), "{restore:?}");
+    assert_eq!(env.stories(), 2);
+}
+
+#[test]
+fn a_poll_started_during_a_restore_fails_clearly_and_writes_nothing() {
+    let server = TestServer::start();
+    server.fixed("/a", feed("a", 2));
+    let env = Env::new(&[src("a", &server.url("/a"))]);
+    env.poll(&[]);
+    server.fixed("/a", feed("b", 3));
+    // The lock `restore` holds while it replaces the file (an exclusive
+    // flock on `<database>.writers`), taken by this (test) process.
+    let restoring = std::fs::File::create(env.path("news.db.writers")).unwrap();
+    restoring.try_lock().unwrap();
+    let polled = env.run(&["poll"]);
+    assert_eq!(polled.code, Some(1), "{polled:?}");
+    assert!(
+        polled
+            .stderr
+            .contains("a restore is replacing this database"),
+        "{polled:?}"
+    );
+    assert!(
+        polled
+            .stderr
+            .contains(&format!("pid {}", std::process::id())),
+        "names the restoring process: {polled:?}"
+    );
+    assert!(!polled.stderr.contains("panicked"), "{polled:?}");
+    assert_eq!(env.stories(), 2);
+    // `sources remove --purge` is a writer too.
+    let purge = env.run(&["sources", "remove", "a", "--purge"]);
+    assert_eq!(purge.code, Some(1), "{purge:?}");
+    assert!(
+        purge
+            .stderr
+            .contains("a restore is replacing this database"),
+        "{purge:?}"
+    );
+    drop(restoring);
+    // The refused purge left the config edited (the edit comes first, as
+    // documented); run again, it completes.
+    let purge = env.run(&["sources", "remove", "a", "--purge"]);
+    assert_eq!(purge.code, Some(0), "{purge:?}");
+    assert_eq!(env.stories(), 0);
+}
