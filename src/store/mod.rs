@@ -332,6 +332,10 @@ pub struct Writer {
 /// writer, nor the writer for it.
 pub struct Reader {
     conn: Connection,
+    /// Opened without the WAL (`immutable=1`) because the disk is full
+    /// (`Reader::open`): never kept for reuse, so reads go back to the
+    /// live database as soon as it opens normally again.
+    immutable: bool,
 }
 
 /// A source as the config describes it.

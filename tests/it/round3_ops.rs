@@ -5,6 +5,7 @@
 //! (the writers' lock); a full disk named as such, with the read commands
 //! and `serve` still reading the database.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -336,4 +337,103 @@ fn a_poll_started_during_a_restore_fails_clearly_and_writes_nothing() {
     let purge = env.run(&["sources", "remove", "a", "--purge"]);
     assert_eq!(purge.code, Some(0), "{purge:?}");
     assert_eq!(env.stories(), 0);
+}
+
+// ---- item 14: a full disk -----------------------------------------------------------
+
+/// Whether this process may mount a tmpfs in a private mount namespace.
+fn can_mount_tmpfs() -> bool {
+    std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Reads `out/<name>`.
+fn read_out(out: &Path, name: &str) -> String {
+    std::fs::read_to_string(out.join(name)).unwrap_or_default()
+}
+
+#[test]
+fn on_a_full_disk_the_writer_names_the_cause_and_reads_and_serve_go_on() {
+    if !can_mount_tmpfs() {
+        eprintln!("skipped: cannot mount a tmpfs in a private mount namespace (needs root)");
+        return;
+    }
+    let server = TestServer::start();
+    server.fixed("/a", feed("a", 3));
+    let port = free_port();
+    let extra = format!(
+        "{}[[topic]]\nslug = \"all\"\ntitle = \"全部\"\nquery = '新闻'\n",
+        server_section(port)
+    );
+    let env = Env::with(FETCH, &[src("a", &server.url("/a"))], &extra);
+    env.poll(&[]);
+    server.fixed("/a", feed("b", 2));
+    let full = env.path("full");
+    let out = env.path("out");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    let text = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace("path = \"news.db\"", "path = \"full/news.db\"");
+    std::fs::write(&env.config, text).unwrap();
+    // Inside a private mount namespace: a 1 MiB tmpfs holding a copy of the
+    // database (no -wal, no -shm: as a clean stop leaves it), filled up to
+    // the last byte; then each command, its exit code and stderr kept in
+    // `out`; `serve` last, in the background, until the test stops it.
+    let bin = env!("CARGO_BIN_EXE_newsriver");
+    let script = format!(
+        "set -u; mount -t tmpfs -o size=1m tmpfs '{full}' || exit 90; \
+         cp '{db}' '{full}/news.db'; dd if=/dev/zero of='{full}/filler' bs=4k 2>/dev/null; \
+         for c in poll run export 'render all' 'sources list' 'topics list'; do \
+           n=$(echo $c | tr ' ' _); \
+           '{bin}' --config '{cfg}' $c >'{out}/'$n.out 2>'{out}/'$n.err; echo $? >'{out}/'$n.code; \
+         done; \
+         '{bin}' --config '{cfg}' serve 2>'{out}/serve.err' & echo $! >'{out}/serve.pid'; wait",
+        full = full.display(),
+        db = env.db_path().display(),
+        out = out.display(),
+        cfg = env.config.display(),
+    );
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", &script]).env_remove("RUST_LOG");
+    let ran = std::thread::spawn(move || run_command(cmd));
+    wait_for(
+        Duration::from_secs(40),
+        || {
+            get(port, "/topics/all.json")
+                .is_some_and(|(s, b)| s == 200 && b.contains("a 新闻第2条"))
+        },
+        "serve answers from the full disk",
+    );
+    let pid = read_out(&out, "serve.pid");
+    term(pid.trim().parse().unwrap());
+    let ran = ran.join().unwrap();
+    assert_ne!(ran.code, Some(90), "{ran:?}");
+
+    for writer in ["poll", "run"] {
+        let err = read_out(&out, &format!("{writer}.err"));
+        assert_eq!(
+            read_out(&out, &format!("{writer}.code")).trim(),
+            "1",
+            "{writer}: {err}"
+        );
+        assert!(err.contains("is full"), "{writer} names the cause: {err}");
+        assert!(err.contains("-shm"), "{writer}: {err}");
+        assert!(!err.contains("panicked"), "{writer}: {err}");
+    }
+    for reader in ["export", "render_all", "sources_list", "topics_list"] {
+        let err = read_out(&out, &format!("{reader}.err"));
+        assert_eq!(
+            read_out(&out, &format!("{reader}.code")).trim(),
+            "0",
+            "{reader}: {err}"
+        );
+    }
+    assert!(read_out(&out, "export.out").contains("a 新闻第1条"));
+    assert!(read_out(&out, "render_all.out").contains("a 新闻第0条"));
+    let serve_err = read_out(&out, "serve.err");
+    assert!(serve_err.contains("is full"), "serve says why: {serve_err}");
+    assert!(!serve_err.contains("panicked"), "{serve_err}");
 }
