@@ -174,7 +174,8 @@ fn writer_hint(path: &Path, e: &rusqlite::Error) -> String {
     match full_disk(path, e.sqlite_error_code()) {
         Some(why) => format!(
             " ({why}: SQLite cannot create or grow the -wal and -shm files beside the database; \
-             free some space, then start again; read commands and `serve` still read it)"
+             free some space: `run` serves the feeds read-only meanwhile and starts polling \
+             by itself once there is room; read commands and `serve` still read it)"
         ),
         None => open_hint(path, e),
     }
@@ -232,7 +233,7 @@ const FULL_BELOW_BYTES: u64 = 1 << 20;
 /// create or grow the `-shm` and `-wal` files it says "disk I/O error" (or
 /// "unable to open database file"), so the file system is asked
 /// (`statvfs`) for those errors too.
-pub(super) fn disk_full(path: &Path, e: &StoreError) -> Option<String> {
+pub fn disk_full(path: &Path, e: &StoreError) -> Option<String> {
     let code = match e {
         StoreError::Sql(e) | StoreError::Open { source: e, .. } => e.sqlite_error_code(),
         StoreError::Migration {

@@ -355,14 +355,14 @@ fn read_out(out: &Path, name: &str) -> String {
 }
 
 #[test]
-fn on_a_full_disk_the_writer_names_the_cause_and_reads_and_serve_go_on() {
+fn on_a_full_disk_the_writer_names_the_cause_and_reads_serve_and_run_go_on() {
     if !can_mount_tmpfs() {
         eprintln!("skipped: cannot mount a tmpfs in a private mount namespace (needs root)");
         return;
     }
     let server = TestServer::start();
     server.fixed("/a", feed("a", 3));
-    let port = free_port();
+    let (port, run_port) = (free_port(), free_port());
     let extra = format!(
         "{}[[topic]]\nslug = \"all\"\ntitle = \"全部\"\nquery = '新闻'\n",
         server_section(port)
@@ -377,52 +377,48 @@ fn on_a_full_disk_the_writer_names_the_cause_and_reads_and_serve_go_on() {
     let text = std::fs::read_to_string(&env.config)
         .unwrap()
         .replace("path = \"news.db\"", "path = \"full/news.db\"");
-    std::fs::write(&env.config, text).unwrap();
-    // Inside a private mount namespace: a 1 MiB tmpfs holding a copy of the
+    std::fs::write(&env.config, &text).unwrap();
+    // `run` on the same database, its own port, every source due every second.
+    let run_config = env.path("run.toml");
+    let run_text = text.replace(&format!(":{port}"), &format!(":{run_port}"));
+    std::fs::write(&run_config, format!("{run_text}{EVERY_SECOND}")).unwrap();
+    // Inside a private mount namespace: a 2 MiB tmpfs holding a copy of the
     // database (no -wal, no -shm: as a clean stop leaves it), filled up to
     // the last byte; then each command, its exit code and stderr kept in
-    // `out`; `serve` last, in the background, until the test stops it.
+    // `out`; `serve` and `run` last, in the background, until the test
+    // stops them.
     let bin = env!("CARGO_BIN_EXE_newsriver");
     let script = format!(
-        "set -u; mount -t tmpfs -o size=1m tmpfs '{full}' || exit 90; \
+        "set -u; mount -t tmpfs -o size=2m tmpfs '{full}' || exit 90; \
          cp '{db}' '{full}/news.db'; dd if=/dev/zero of='{full}/filler' bs=4k 2>/dev/null; \
-         for c in poll run export 'render all' 'sources list' 'topics list'; do \
+         for c in poll export 'render all' 'sources list' 'topics list'; do \
            n=$(echo $c | tr ' ' _); \
            '{bin}' --config '{cfg}' $c >'{out}/'$n.out 2>'{out}/'$n.err; echo $? >'{out}/'$n.code; \
          done; \
-         '{bin}' --config '{cfg}' serve 2>'{out}/serve.err' & echo $! >'{out}/serve.pid'; wait",
+         '{bin}' --config '{cfg}' serve 2>'{out}/serve.err' & echo $! >'{out}/serve.pid'; \
+         '{bin}' --config '{run_cfg}' run 2>'{out}/run.err' & echo $! >'{out}/run.pid'; wait",
         full = full.display(),
         db = env.db_path().display(),
         out = out.display(),
         cfg = env.config.display(),
+        run_cfg = run_config.display(),
     );
     let mut cmd = std::process::Command::new("unshare");
     cmd.args(["-m", "sh", "-c", &script]).env_remove("RUST_LOG");
     let ran = std::thread::spawn(move || run_command(cmd));
+    let served = |port: u16, what: &str| {
+        get(port, "/topics/all.json").is_some_and(|(s, b)| s == 200 && b.contains(what))
+    };
     wait_for(
         Duration::from_secs(40),
-        || {
-            get(port, "/topics/all.json")
-                .is_some_and(|(s, b)| s == 200 && b.contains("a 新闻第2条"))
-        },
-        "serve answers from the full disk",
+        || served(port, "a 新闻第2条") && served(run_port, "a 新闻第2条"),
+        "serve and run answer from the full disk",
     );
-    let pid = read_out(&out, "serve.pid");
-    term(pid.trim().parse().unwrap());
-    let ran = ran.join().unwrap();
-    assert_ne!(ran.code, Some(90), "{ran:?}");
+    // `run` says it is not well, and why.
+    let (status, body) = get(run_port, "/healthz").unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("is full"), "{body}");
 
-    for writer in ["poll", "run"] {
-        let err = read_out(&out, &format!("{writer}.err"));
-        assert_eq!(
-            read_out(&out, &format!("{writer}.code")).trim(),
-            "1",
-            "{writer}: {err}"
-        );
-        assert!(err.contains("is full"), "{writer} names the cause: {err}");
-        assert!(err.contains("-shm"), "{writer}: {err}");
-        assert!(!err.contains("panicked"), "{writer}: {err}");
-    }
     for reader in ["export", "render_all", "sources_list", "topics_list"] {
         let err = read_out(&out, &format!("{reader}.err"));
         assert_eq!(
@@ -433,7 +429,34 @@ fn on_a_full_disk_the_writer_names_the_cause_and_reads_and_serve_go_on() {
     }
     assert!(read_out(&out, "export.out").contains("a 新闻第1条"));
     assert!(read_out(&out, "render_all.out").contains("a 新闻第0条"));
-    let serve_err = read_out(&out, "serve.err");
-    assert!(serve_err.contains("is full"), "serve says why: {serve_err}");
-    assert!(!serve_err.contains("panicked"), "{serve_err}");
+    let err = read_out(&out, "poll.err");
+    assert_eq!(read_out(&out, "poll.code").trim(), "1", "{err}");
+    assert!(
+        err.contains("is full") && err.contains("-shm"),
+        "names the cause: {err}"
+    );
+    for name in ["poll.err", "serve.err", "run.err"] {
+        let err = read_out(&out, name);
+        assert!(err.contains("is full"), "{name} says why: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+
+    // Room again (the filler removed, through the daemon's view of its
+    // mount namespace): `run` opens the writer, polls and serves the news.
+    let run_pid: u32 = read_out(&out, "run.pid").trim().parse().unwrap();
+    let filler = format!("/proc/{run_pid}/root{}/filler", full.display());
+    std::fs::remove_file(&filler).unwrap();
+    wait_for(
+        Duration::from_secs(40),
+        || served(run_port, "b 新闻第1条"),
+        "run polls once there is room",
+    );
+    assert!(get(run_port, "/healthz").is_some_and(|(s, _)| s == 200));
+    let serve_pid: u32 = read_out(&out, "serve.pid").trim().parse().unwrap();
+    term(serve_pid);
+    term(run_pid);
+    let ran = ran.join().unwrap();
+    assert_ne!(ran.code, Some(90), "{ran:?}");
+    let log = read_out(&out, "run.err");
+    assert!(!log.contains("panicked"), "{log}");
 }
