@@ -354,6 +354,9 @@ pub fn run(cli: Cli) -> Exit {
         _ => "warn",
     };
     init_logging(config.log_level.as_deref(), default_level);
+    if matches!(cli.command, Command::Run | Command::Poll { .. }) {
+        log_warnings(&config);
+    }
     match cli.command {
         Command::Check => {
             let problems = config.environment_problems();
@@ -366,6 +369,9 @@ pub fn run(cli: Cli) -> Exit {
                     cli.config.display()
                 );
                 return Exit::Config;
+            }
+            for line in config.render_problems(&config.warnings).lines() {
+                errln!("warning: {line}");
             }
             out(&format!(
                 "{}: ok ({}, {} enabled, {})\n",
@@ -402,6 +408,14 @@ pub fn run(cli: Cli) -> Exit {
                 Exit::Runtime
             }
         },
+    }
+}
+
+/// The config's warnings (`Config::warnings`) in the log, for `run` and
+/// `poll` (`check` prints them).
+fn log_warnings(config: &Config) {
+    for line in config.render_problems(&config.warnings).lines() {
+        tracing::warn!("{}", crate::printable::escape_line(line));
     }
 }
 
@@ -844,18 +858,123 @@ fn explanation(e: &pipeline::Explanation) -> String {
     out
 }
 
+/// `run`. When the writer cannot open because the disk is full, the feeds
+/// are served read-only meanwhile (`read_only_daemon`), and the daemon
+/// starts for real once there is room again.
 fn daemon(path: &std::path::Path, config: Config) -> Exit {
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    match rt.block_on(crate::daemon::run(path, config)) {
-        Ok(()) => Exit::Success,
-        Err(e) => {
-            errln!("error: {e}");
-            Exit::Runtime
+    loop {
+        // The writer is tried first: the daemon installs the process's one
+        // metrics recorder when it starts, so it should start once. (Should
+        // the disk fill up between this and its start, it falls back all
+        // the same, with `/metrics` off after the restart.)
+        let blocked = writer_blocked(&config)
+            .or_else(|| rt.block_on(crate::daemon::run(path, config.clone())).err());
+        let Some(e) = blocked else {
+            return Exit::Success;
+        };
+        let full = match &e {
+            crate::daemon::DaemonError::Pipeline(PipelineError::Store(store)) => {
+                crate::store::disk_full(&config.storage.path, store)
+            }
+            _ => None,
+        };
+        errln!("error: {e}");
+        let Some(cause) = full else {
+            return Exit::Runtime;
+        };
+        match rt.block_on(read_only_daemon(&config, &cause)) {
+            Ok(true) => tracing::info!("there is room again: starting the daemon"),
+            Ok(false) => return Exit::Success,
+            Err(e) => {
+                errln!("error: {e}");
+                return Exit::Runtime;
+            }
         }
     }
+}
+
+/// Why the writer cannot open an existing database when that is a full
+/// disk (`store::disk_full`); `None` otherwise (the daemon reports any
+/// other failure itself).
+fn writer_blocked(config: &Config) -> Option<crate::daemon::DaemonError> {
+    let path = &config.storage.path;
+    if !path.exists() {
+        return None;
+    }
+    match crate::store::Writer::open(path) {
+        Err(e) if crate::store::disk_full(path, &e).is_some() => {
+            Some(PipelineError::Store(e).into())
+        }
+        _ => None,
+    }
+}
+
+/// How often `run` on a full disk tries to open the writer again.
+const READ_ONLY_RETRY: Duration = Duration::from_secs(5);
+
+/// `run` while the disk is full: the database's lock held (one daemon),
+/// the feeds served from a read-only reading of the database
+/// (`store::Reader::open` on a full disk), `/healthz` an error naming the
+/// cause, systemd told it is ready (a restart loop would serve nothing).
+/// Until SIGTERM/SIGINT (`Ok(false)`) or the writer opens again
+/// (`Ok(true)`: the caller starts the daemon).
+async fn read_only_daemon(config: &Config, cause: &str) -> Result<bool, ServeError> {
+    use crate::http;
+    let lock = crate::daemon::lock_database(config)
+        .map_err(|e| ServeError::Io(std::io::Error::other(e)))?;
+    let readers = std::sync::Arc::new(pipeline::open_readers(config)?);
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: config.server.listen,
+            source,
+        })?;
+    let health = http::HealthState::new(http::last_success(&readers).await.ok().flatten());
+    let why = format!(
+        "read-only: {cause}; polling stopped, the writer is tried again every {} s",
+        READ_ONLY_RETRY.as_secs()
+    );
+    health.store_failed(why.clone());
+    let cache = std::sync::Arc::new(http::FeedCache::new(config));
+    http::refresh_blocking(&cache, &readers).await;
+    let router = http::router(http::AppState::new(cache, health, None));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(http::serve_connections(
+        listener,
+        router,
+        http::Limits::new(&config.server),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    tracing::error!("{why}; serving the feeds as they are");
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&why),
+    ]);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let path = config.storage.path.clone();
+    let room = loop {
+        tokio::select! {
+            () = shutdown_signal() => break false,
+            _ = hup.recv() => tracing::warn!("reload ignored while the disk is full"),
+            () = tokio::time::sleep(READ_ONLY_RETRY) => {
+                let path = path.clone();
+                let opened = tokio::task::spawn_blocking(move || crate::store::Writer::open(&path).map(drop)).await;
+                if matches!(opened, Ok(Ok(()))) {
+                    break true;
+                }
+            }
+        }
+    };
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    drop(lock);
+    Ok(room)
 }
 
 fn serve(config: &Config) -> Exit {
@@ -1001,6 +1120,16 @@ fn restore(config: &Config, from: &std::path::Path) -> Exit {
         Ok(lock) => lock,
         Err(e) => {
             errln!("error: {e}; stop it before restoring");
+            return Exit::Runtime;
+        }
+    };
+    // And while any other writer (`poll`, `sources remove --purge`) has it
+    // open: it would go on writing to the replaced file, and lose its work.
+    // Held until the new file is in place, so no writer opens meanwhile.
+    let _writers = match crate::store::lock_for_restore(&config.storage.path) {
+        Ok(lock) => lock,
+        Err(e) => {
+            errln!("error: restore refused: {e}");
             return Exit::Runtime;
         }
     };

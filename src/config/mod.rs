@@ -115,6 +115,7 @@ impl Config {
         let mut v = Validator {
             lines: &lines,
             problems: Vec::new(),
+            warnings: Vec::new(),
         };
         for path in &unknown {
             let (span, shown) = key_span(root.get_ref(), path);

@@ -27,6 +27,10 @@ pub struct Config {
     pub log_level: Option<String>,
     pub sources: Vec<Source>,
     pub topics: Vec<Topic>,
+    /// What is allowed but likely a mistake (a schedule that never fires),
+    /// with its line: `check` prints them and exits 0, `run` and `poll` log
+    /// them.
+    pub warnings: Vec<Problem>,
 }
 
 #[derive(Clone, Debug)]

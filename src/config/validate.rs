@@ -34,6 +34,15 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
 /// cutoff date arithmetic far from overflow).
 const RETENTION_DAYS_MAX: u64 = 100 * 366;
 
+/// The longest timeout a key allows: a day.
+const DAY_SECS: u64 = 24 * 3600;
+
+/// `[fetch].max_body_bytes` at most: 4 GiB.
+pub const MAX_BODY_BYTES_MAX: u64 = 4 << 30;
+
+/// `[fetch].max_bytes_in_flight` at most: 64 GiB.
+pub const MAX_BYTES_IN_FLIGHT_MAX: u64 = 64 << 30;
+
 /// `[server].max_connections` by default.
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 256;
 
@@ -65,6 +74,8 @@ impl LineIndex {
 pub(super) struct Validator<'a> {
     pub(super) lines: &'a LineIndex,
     pub(super) problems: Vec<Problem>,
+    /// What is allowed but likely a mistake (`Config::warnings`).
+    pub(super) warnings: Vec<Problem>,
 }
 
 /// A source id or topic slug: `[a-z0-9-]`, 1 to 64 characters, not starting with `-`.
@@ -92,48 +103,55 @@ impl Validator<'_> {
         });
     }
 
-    fn positive(&mut self, v: Option<Spanned<i64>>, key: &str, default: u64) -> u64 {
-        match v {
-            None => default,
-            Some(s) if *s.get_ref() >= 1 => *s.get_ref() as u64,
-            Some(s) => {
-                self.problem(
-                    s.span(),
-                    key,
-                    format!("must be at least 1, got {}", s.get_ref()),
-                );
-                default
-            }
-        }
-    }
-
-    /// A whole number from `min` to `max`.
-    fn within(
+    /// An integer key within `range` (both ends allowed), else a problem
+    /// naming the key, the value and the range, and `default` meanwhile.
+    /// Every integer in the file goes through here: a value far past what
+    /// makes sense (`timeout_secs = 9223372036854775807`) would otherwise
+    /// overflow a deadline or a semaphore at run time and panic.
+    fn bounded(
         &mut self,
         v: Option<Spanned<i64>>,
         key: &str,
         default: u64,
-        (min, max): (u64, u64),
+        range: std::ops::RangeInclusive<u64>,
     ) -> u64 {
-        match v {
-            None => default,
-            Some(s) if (min as i128..=max as i128).contains(&(*s.get_ref() as i128)) => {
-                *s.get_ref() as u64
+        let Some(s) = v else { return default };
+        let (min, max) = (*range.start(), *range.end());
+        let got = *s.get_ref();
+        let message = match u64::try_from(got) {
+            Ok(n) if range.contains(&n) => return n,
+            Ok(n) if n > max => {
+                format!("must be at most {max} (allowed: {min} to {max}), got {got}")
             }
-            Some(s) => {
-                self.problem(
-                    s.span(),
-                    key,
-                    format!("must be from {min} to {max}, got {}", s.get_ref()),
-                );
-                default
-            }
+            _ => format!("must be at least {min} (allowed: {min} to {max}), got {got}"),
+        };
+        self.problem(s.span(), key, message);
+        default
+    }
+
+    /// Whether `schedule` will ever fire from now on (`0 0 0 31 2 *`, the
+    /// 31st of February, parses but never does): a warning, not a problem,
+    /// so `check` exits 0 and says which key.
+    fn never_fires(&mut self, schedule: &cron::Schedule, span: std::ops::Range<usize>, key: &str) {
+        if schedule.upcoming(chrono::Utc).next().is_none() {
+            let (line, column) = self.lines.at(span.start);
+            self.warnings.push(Problem {
+                line,
+                column,
+                key: key.to_string(),
+                message:
+                    "this schedule never fires (no date matches it); its sources are never polled"
+                        .into(),
+            });
         }
     }
 
     fn cron(&mut self, s: &Spanned<String>, key: &str) -> Option<cron::Schedule> {
         match cron::Schedule::from_str(s.get_ref()) {
-            Ok(c) => Some(c),
+            Ok(c) => {
+                self.never_fires(&c, s.span(), key);
+                Some(c)
+            }
             Err(e) => {
                 self.problem(
                     s.span(),
@@ -191,6 +209,7 @@ impl Validator<'_> {
         let sources = self.sources(raw.source, &fetch);
         let topics = self.topics(raw.topic);
         Config {
+            warnings: std::mem::take(&mut self.warnings),
             path: path.to_path_buf(),
             storage,
             fetch,
@@ -217,8 +236,12 @@ impl Validator<'_> {
             .map(PathBuf::from)
             .filter(|d| d.is_absolute());
         let retention_days = raw.retention_days.map(|d| {
-            self.positive(Some(d), "storage.retention_days", 1)
-                .min(RETENTION_DAYS_MAX)
+            self.bounded(
+                Some(d),
+                "storage.retention_days",
+                RETENTION_DAYS_MAX,
+                1..=RETENTION_DAYS_MAX,
+            )
         });
         Storage {
             path: state_dir.as_deref().unwrap_or(base_dir).join(storage_path),
@@ -229,18 +252,20 @@ impl Validator<'_> {
     /// `[fetch]`.
     fn fetch(&mut self, f: RawFetch) -> Fetch {
         Fetch {
-            concurrency: self.positive(f.concurrency, "fetch.concurrency", 32) as usize,
-            per_host: self.positive(f.per_host, "fetch.per_host", 4) as usize,
-            timeout_secs: self.positive(f.timeout_secs, "fetch.timeout_secs", 20),
-            max_body_bytes: self.positive(
+            concurrency: self.bounded(f.concurrency, "fetch.concurrency", 32, 1..=4096) as usize,
+            per_host: self.bounded(f.per_host, "fetch.per_host", 4, 1..=1024) as usize,
+            timeout_secs: self.bounded(f.timeout_secs, "fetch.timeout_secs", 20, 1..=DAY_SECS),
+            max_body_bytes: self.bounded(
                 f.max_body_bytes,
                 "fetch.max_body_bytes",
                 10 * 1024 * 1024,
+                1..=MAX_BODY_BYTES_MAX,
             ),
-            max_bytes_in_flight: self.positive(
+            max_bytes_in_flight: self.bounded(
                 f.max_bytes_in_flight,
                 "fetch.max_bytes_in_flight",
                 32 * 1024 * 1024,
+                1..=MAX_BYTES_IN_FLIGHT_MAX,
             ),
             user_agent: match f.user_agent {
                 Some(ua) if ua.get_ref().trim().is_empty() => {
@@ -260,24 +285,24 @@ impl Validator<'_> {
             },
             allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
             allow_file_urls: f.allow_file_urls.unwrap_or(false),
-            host_interval_ms: match f.host_interval_ms {
-                Some(v) if *v.get_ref() < 0 => {
-                    self.problem(v.span(), "fetch.host_interval_ms", "must not be negative");
-                    0
-                }
-                Some(v) => *v.get_ref() as u64,
-                None => 0,
-            },
-            max_backoff_secs: self.positive(
+            host_interval_ms: self.bounded(
+                f.host_interval_ms,
+                "fetch.host_interval_ms",
+                0,
+                0..=DAY_SECS * 1000,
+            ),
+            max_backoff_secs: self.bounded(
                 f.max_backoff_secs,
                 "fetch.max_backoff_secs",
-                24 * 3600,
+                DAY_SECS,
+                1..=30 * DAY_SECS,
             ),
             full_text: f.full_text.unwrap_or(false),
-            max_pages_per_poll: self.positive(
+            max_pages_per_poll: self.bounded(
                 f.max_pages_per_poll,
                 "fetch.max_pages_per_poll",
                 DEFAULT_MAX_PAGES_PER_POLL,
+                1..=10_000,
             ) as usize,
         }
     }
@@ -313,35 +338,47 @@ impl Validator<'_> {
                 .filter(|d| !d.trim().is_empty())
                 .map(|d| base_dir.join(d)),
             output_dir_at,
-            items_per_feed: self.positive(raw.items_per_feed, "server.items_per_feed", 50) as usize,
-            max_connections: self.positive(
+            items_per_feed: self.bounded(
+                raw.items_per_feed,
+                "server.items_per_feed",
+                50,
+                1..=10_000,
+            ) as usize,
+            max_connections: self.bounded(
                 raw.max_connections,
                 "server.max_connections",
                 DEFAULT_MAX_CONNECTIONS,
+                1..=65_536,
             ) as usize,
-            header_timeout_secs: self.positive(
+            header_timeout_secs: self.bounded(
                 raw.header_timeout_secs,
                 "server.header_timeout_secs",
                 10,
+                1..=DAY_SECS,
             ),
-            idle_timeout_secs: self.positive(raw.idle_timeout_secs, "server.idle_timeout_secs", 60),
-            max_connections_per_client: self.within(
+            idle_timeout_secs: self.bounded(
+                raw.idle_timeout_secs,
+                "server.idle_timeout_secs",
+                60,
+                1..=DAY_SECS,
+            ),
+            max_connections_per_client: self.bounded(
                 raw.max_connections_per_client,
                 "server.max_connections_per_client",
                 DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-                (0, 1_000_000),
+                0..=1_000_000,
             ) as usize,
-            max_requests_per_connection: self.within(
+            max_requests_per_connection: self.bounded(
                 raw.max_requests_per_connection,
                 "server.max_requests_per_connection",
                 1000,
-                (1, 1_000_000),
+                1..=1_000_000,
             ),
-            connection_lifetime_secs: self.within(
+            connection_lifetime_secs: self.bounded(
                 raw.connection_lifetime_secs,
                 "server.connection_lifetime_secs",
                 300,
-                (1, 7 * 24 * 3600),
+                1..=7 * 24 * 3600,
             ),
         }
     }
@@ -420,12 +457,17 @@ impl Validator<'_> {
             enabled: raw.enabled.unwrap_or(defaults.enabled),
             jaccard,
             containment,
-            min_chars: self.positive(raw.min_chars, "dedupe.min_chars", defaults.min_chars as u64)
-                as usize,
-            max_days_apart: self.positive(
+            min_chars: self.bounded(
+                raw.min_chars,
+                "dedupe.min_chars",
+                defaults.min_chars as u64,
+                1..=100_000,
+            ) as usize,
+            max_days_apart: self.bounded(
                 raw.max_days_apart,
                 "dedupe.max_days_apart",
                 defaults.max_days_apart as u64,
+                1..=3660,
             ) as i64,
         }
     }

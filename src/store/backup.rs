@@ -207,3 +207,202 @@ pub fn restore(from: &Path, db: &Path) -> Result<DbSummary> {
     }
     result
 }
+
+/// The writers' lock file beside the database (`<database>.writers`):
+/// every `Writer` (`poll`, `run`, `sources remove --purge`) holds a shared
+/// lock on it while its connection is open, `restore` an exclusive one
+/// while it replaces the file. Shared, so that writers do not exclude each
+/// other (SQLite serializes their transactions; `sources remove --purge`
+/// runs beside the daemon); the daemon's own lock (`<database>.lock`, one
+/// daemon per database) is another file. Never removed (removing a lock
+/// file others may have open races with them).
+pub fn writers_lock_file(db: &Path) -> PathBuf {
+    with_suffix(db, ".writers")
+}
+
+/// A lock on the writers' lock file (`writers_lock_file`): shared for a
+/// `Writer`, exclusive for `restore`; released when dropped or when the
+/// process dies (an flock).
+#[derive(Debug)]
+pub struct WritersLock {
+    _file: std::fs::File,
+}
+
+/// Opens the writers' lock file, creating it if needed; read-only when it
+/// exists but this user may not write it (an flock needs no write access).
+fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let rw = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path);
+    match rw {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && path.exists() => {
+            std::fs::File::open(path)
+        }
+        other => other,
+    }
+}
+
+/// The shared lock a `Writer` holds. Refused, naming the process, while a
+/// `restore` holds it exclusively. `None` when the lock file cannot be
+/// opened at all (a folder this user may not write, a full disk): the
+/// database's own open then says what is wrong, and a `restore` could not
+/// replace the file there either.
+pub(super) fn lock_writers_shared(db: &Path) -> Result<Option<WritersLock>> {
+    let path = writers_lock_file(db);
+    let file = match open_lock_file(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "no writers' lock file");
+            return Ok(None);
+        }
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(WritersLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Err(refused(
+            db,
+            format!(
+                "a restore is replacing this database ({}); try again when it has finished",
+                holders_text(&path, "it holds")
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
+/// The exclusive lock `restore` takes: refused, naming the processes,
+/// while any writer (`poll`, `run`, `sources remove --purge`) has the
+/// database open, since it would go on writing to the replaced (unlinked)
+/// file and its work would be lost.
+pub fn lock_for_restore(db: &Path) -> Result<WritersLock> {
+    let path = writers_lock_file(db);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let file = open_lock_file(&path).map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(WritersLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(refused(
+            db,
+            format!(
+                "newsriver is writing to this database ({}); let it finish or stop it, then restore",
+                holders_text(&path, "they hold")
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
+/// "pid 12 (`newsriver poll`) holds <path>" for the processes holding an
+/// flock on `path`, or "another process holds <path>" when they cannot be
+/// found.
+fn holders_text(path: &Path, verb: &str) -> String {
+    let holders = lock_holders(path);
+    if holders.is_empty() {
+        return format!("another process holds {}", path.display());
+    }
+    let who: Vec<String> = holders
+        .iter()
+        .map(|(pid, cmd)| match cmd {
+            Some(cmd) => format!("pid {pid}: `{cmd}`"),
+            None => format!("pid {pid}"),
+        })
+        .collect();
+    format!("{}; {verb} {}", who.join(", "), path.display())
+}
+
+/// The processes holding an flock on `path`, with their command lines,
+/// from Linux's `/proc/locks` (empty elsewhere or when it cannot be read).
+/// By hand: no crate reads `/proc/locks`, and `fcntl(F_GETLK)` sees only
+/// POSIX locks, not flocks.
+fn lock_holders(path: &Path) -> Vec<(u32, Option<String>)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let (Ok(meta), Ok(locks)) = (
+        std::fs::metadata(path),
+        std::fs::read_to_string("/proc/locks"),
+    ) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = locks
+        .lines()
+        .filter_map(|line| flock_holder(line, meta.dev(), meta.ino()))
+        .filter(|pid| *pid != std::process::id())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids.into_iter()
+        .map(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .ok()
+                .map(|raw| {
+                    let words: Vec<String> = raw
+                        .split(|b| *b == 0)
+                        .filter(|w| !w.is_empty())
+                        .map(|w| String::from_utf8_lossy(w).into_owned())
+                        .collect();
+                    words.join(" ")
+                })
+                .filter(|c| !c.is_empty());
+            (pid, cmd)
+        })
+        .collect()
+}
+
+/// The pid of one `/proc/locks` line (`1: FLOCK  ADVISORY  READ 1234
+/// 08:01:5678 0 EOF`) when it is an flock on the file `dev`/`ino`. The
+/// device is `major:minor` in hexadecimal (Linux's `MAJOR`/`MINOR` of
+/// `st_dev`).
+fn flock_holder(line: &str, dev: u64, ino: u64) -> Option<u32> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // A blocked waiter's line has "->" before its kind; it holds nothing.
+    if fields.get(1) != Some(&"FLOCK") {
+        return None;
+    }
+    let pid: u32 = fields.get(4)?.parse().ok()?;
+    let mut id = fields.get(5)?.rsplitn(2, ':');
+    let inode: u64 = id.next()?.parse().ok()?;
+    let (major, minor) = id.next()?.split_once(':')?;
+    let major = u64::from_str_radix(major, 16).ok()?;
+    let minor = u64::from_str_radix(minor, 16).ok()?;
+    let dev_major = ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0fff);
+    let dev_minor = ((dev >> 12) & 0xffff_ff00) | (dev & 0x00ff);
+    (inode == ino && major == dev_major && minor == dev_minor).then_some(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proc_locks_line_names_the_flock_holder_of_the_file() {
+        // st_dev 0x803 is major 8, minor 3.
+        let line = "1: FLOCK  ADVISORY  READ  4242 08:03:5678 0 EOF";
+        assert_eq!(flock_holder(line, 0x803, 5678), Some(4242));
+        assert_eq!(flock_holder(line, 0x803, 5679), None);
+        assert_eq!(flock_holder(line, 0x804, 5678), None);
+        let posix = "2: POSIX  ADVISORY  WRITE 4242 08:03:5678 0 EOF";
+        assert_eq!(flock_holder(posix, 0x803, 5678), None);
+        let waiter = "1: -> FLOCK  ADVISORY  WRITE 77 08:03:5678 0 EOF";
+        assert_eq!(flock_holder(waiter, 0x803, 5678), None);
+        assert_eq!(flock_holder("garbage", 0x803, 5678), None);
+    }
+
+    #[test]
+    fn writers_share_the_lock_and_restore_is_refused_while_one_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("news.db");
+        let a = lock_writers_shared(&db).unwrap();
+        let b = lock_writers_shared(&db).unwrap();
+        assert!(a.is_some() && b.is_some());
+        let refused = lock_for_restore(&db).unwrap_err().to_string();
+        assert!(refused.contains("is writing to this database"), "{refused}");
+        drop((a, b));
+        let restoring = lock_for_restore(&db).unwrap();
+        let refused = lock_writers_shared(&db).unwrap_err().to_string();
+        assert!(refused.contains("a restore is replacing"), "{refused}");
+        drop(restoring);
+        assert!(lock_writers_shared(&db).unwrap().is_some());
+    }
+}

@@ -53,7 +53,9 @@ impl Writer {
         near: &crate::dedupe::Params,
     ) -> Result<Vec<Result<PollCounts>>> {
         let now = ts(Utc::now());
-        let Writer { conn, near: index } = self;
+        let Writer {
+            conn, near: index, ..
+        } = self;
         if near.enabled {
             index.ensure(conn)?;
         }
@@ -158,7 +160,9 @@ impl Writer {
     /// Indexes stories stored before near-duplicate detection existed (or
     /// before a threshold change made them long enough). Returns how many.
     pub fn backfill_near_keys(&mut self, keys: &dyn Fn(&str) -> Vec<i64>) -> Result<usize> {
-        let Writer { conn, near: index } = self;
+        let Writer {
+            conn, near: index, ..
+        } = self;
         index.ensure(conn)?;
         let tx = conn.transaction()?;
         let mut done = 0;

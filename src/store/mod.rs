@@ -31,9 +31,9 @@ mod near;
 mod open;
 mod read;
 
-pub use backup::{backup, restore};
+pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed};
-pub use open::{Pooled, Readers};
+pub use open::{Pooled, Readers, disk_full};
 // Each part's helpers, for the others (they are `pub(super)`).
 use near::NearIndex;
 use {backup::*, ingest::*, maintain::*};
@@ -322,6 +322,9 @@ pub struct Writer {
     conn: Connection,
     /// The near-duplicate index (`near`), built when first needed.
     near: near::NearIndex,
+    /// The writers' lock, held shared while this connection lives, so that
+    /// `restore` sees this process (`backup::WritersLock`).
+    _writers: Option<backup::WritersLock>,
 }
 
 /// A read-only connection: the views in `read` (the CLI's read commands,
@@ -330,6 +333,10 @@ pub struct Writer {
 /// writer, nor the writer for it.
 pub struct Reader {
     conn: Connection,
+    /// Opened without the WAL (`immutable=1`) because the disk is full
+    /// (`Reader::open`): never kept for reuse, so reads go back to the
+    /// live database as soon as it opens normally again.
+    immutable: bool,
 }
 
 /// A source as the config describes it.

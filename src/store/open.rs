@@ -13,9 +13,13 @@ impl Writer {
                 source,
             })?;
         }
+        // Before the file is opened: a restore holding the lock refuses
+        // this writer, which would otherwise write into the file being
+        // replaced (and its work be lost with the unlinked file).
+        let writers = super::backup::lock_writers_shared(path)?;
         let open_err = |source| StoreError::Open {
             path: shown.clone(),
-            hint: open_hint(path, &source),
+            hint: writer_hint(path, &source),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
@@ -95,6 +99,7 @@ impl Writer {
         Ok(Writer {
             conn,
             near: Default::default(),
+            _writers: writers,
         })
     }
 
@@ -148,12 +153,25 @@ impl Reader {
     /// while a write transaction runs). Runs no migration and writes
     /// nothing: a database of an older schema is refused with what to do
     /// (the writer, `poll` or `run`, migrates it), as is a newer one.
+    ///
+    /// On a full disk SQLite cannot create or grow the `-shm` file that
+    /// every WAL reader needs, and says "disk I/O error": the database is
+    /// then read as it is in its main file (`immutable=1`, the WAL left
+    /// out: at worst the last commits not yet checkpointed are missing), so
+    /// that `serve` and the read commands go on working (`open_immutable`).
     pub fn open(path: &Path) -> Result<Reader> {
-        let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        conn.pragma_update(None, "cache_size", -8 * 1024)?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let (conn, found, immutable) = match open_read_only(path) {
+            Ok((conn, found)) => (conn, found, false),
+            Err(e) => match disk_full(path, &e) {
+                Some(why) => {
+                    let (conn, found) = open_immutable(path, &why).map_err(|_| e)?;
+                    (conn, found, true)
+                }
+                None => return Err(e),
+            },
+        };
         let what = match usize::try_from(found) {
-            Ok(v) if v == SCHEMA_VERSION => return Ok(Reader { conn }),
+            Ok(v) if v == SCHEMA_VERSION => return Ok(Reader { conn, immutable }),
             Ok(v) if v < SCHEMA_VERSION => {
                 "run `newsriver poll` or start the daemon (`newsriver run`) to migrate it"
             }
@@ -165,6 +183,114 @@ impl Reader {
             expected: SCHEMA_VERSION,
             what,
         })
+    }
+}
+
+/// The hint for an error opening the database for writing: a full disk
+/// named as such (SQLite says "disk I/O error" when it cannot create the
+/// `-shm`), else `open_hint`.
+fn writer_hint(path: &Path, e: &rusqlite::Error) -> String {
+    match full_disk(path, e.sqlite_error_code()) {
+        Some(why) => format!(
+            " ({why}: SQLite cannot create or grow the -wal and -shm files beside the database; \
+             free some space: `run` serves the feeds read-only meanwhile and starts polling \
+             by itself once there is room; read commands and `serve` still read it)"
+        ),
+        None => open_hint(path, e),
+    }
+}
+
+/// A read-only connection and the schema version it found (the first
+/// read, where a WAL reader maps the `-shm`).
+fn open_read_only(path: &Path) -> Result<(Connection, i64)> {
+    let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.pragma_update(None, "cache_size", -8 * 1024)?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok((conn, found))
+}
+
+/// Warned about once per process: a full disk is in the log once, not at
+/// every read.
+static WARNED_IMMUTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `open_read_only` without the WAL and without locks (`immutable=1`):
+/// nothing is created beside the database. For a full disk only, where
+/// the normal open cannot create the `-shm`; `why` is logged once.
+fn open_immutable(path: &Path, why: &str) -> Result<(Connection, i64)> {
+    let absolute = std::path::absolute(path).map_err(io_err(path))?;
+    let Ok(mut uri) = url::Url::from_file_path(&absolute) else {
+        return Err(refused(path, "cannot be written as a file: URI"));
+    };
+    uri.set_query(Some("immutable=1"));
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(uri.as_str(), flags)?;
+    conn.pragma_update(None, "cache_size", -8 * 1024)?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if !WARNED_IMMUTABLE.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let wal = std::fs::metadata(with_suffix(path, "-wal")).map_or(0, |m| m.len());
+        let missing = match wal {
+            0 => "its WAL is empty: nothing is missing".to_string(),
+            n => format!("the {n} bytes of recent changes in its WAL are not seen"),
+        };
+        tracing::warn!(
+            path = %path.display(),
+            "{why}: reading the database read-only without its WAL until there is room again ({missing})"
+        );
+    }
+    Ok((conn, found))
+}
+
+/// Free space below this on the database's file system counts as full:
+/// SQLite needs 32 KiB for a new `-shm` and grows the WAL by pages.
+const FULL_BELOW_BYTES: u64 = 1 << 20;
+
+/// When `e` opening or writing the database at `path` comes from a full
+/// disk: "the disk holding <folder> is full (N KiB free)". SQLite says
+/// "database or disk is full" only when a write fails; when it cannot
+/// create or grow the `-shm` and `-wal` files it says "disk I/O error" (or
+/// "unable to open database file"), so the file system is asked
+/// (`statvfs`) for those errors too.
+pub fn disk_full(path: &Path, e: &StoreError) -> Option<String> {
+    let code = match e {
+        StoreError::Sql(e) | StoreError::Open { source: e, .. } => e.sqlite_error_code(),
+        StoreError::Migration {
+            source: rusqlite_migration::Error::RusqliteError { err, .. },
+            ..
+        } => err.sqlite_error_code(),
+        _ => None,
+    };
+    full_disk(path, code)
+}
+
+/// `disk_full` for one SQLite error code.
+fn full_disk(path: &Path, code: Option<rusqlite::ErrorCode>) -> Option<String> {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, SystemIoFailure};
+    if !matches!(code, Some(DiskFull | SystemIoFailure | CannotOpen)) {
+        return None;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match rustix::fs::statvfs(dir) {
+        Ok(st) => {
+            let free = st.f_bavail.saturating_mul(st.f_frsize);
+            let no_inodes = st.f_files > 0 && st.f_favail == 0;
+            (free < FULL_BELOW_BYTES || no_inodes || code == Some(DiskFull)).then(|| {
+                format!(
+                    "the disk holding {} is full ({} KiB free{})",
+                    dir.display(),
+                    free / 1024,
+                    if no_inodes { ", no free inodes" } else { "" }
+                )
+            })
+        }
+        Err(_) if code == Some(DiskFull) => {
+            Some(format!("the disk holding {} is full", dir.display()))
+        }
+        Err(_) => None,
     }
 }
 
@@ -224,7 +350,9 @@ impl std::ops::Deref for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let Some(r) = self.reader.take() {
+        // One without its WAL is not kept: the next read tries the live
+        // database again.
+        if let Some(r) = self.reader.take().filter(|r| !r.immutable) {
             let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
             if idle.len() < IDLE_READERS {
                 idle.push(r);

@@ -22,5 +22,6 @@ mod poll;
 mod properties;
 mod readonly;
 mod round3_http;
+mod round3_ops;
 mod round3_trust;
 mod safety;
