@@ -263,7 +263,10 @@ impl Poller {
                 budget = body.budget.take();
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
-                (self.prepare(&source, body, moved_to).await?, bytes)
+                (
+                    self.prepare(&source, body, moved_to, &mut budget).await?,
+                    bytes,
+                )
             }
             Err(e) => (failed(&id, &url, e), 0),
         };
@@ -291,12 +294,14 @@ impl Poller {
 
     /// A fetched body's CPU work on the blocking pool (decode → parse →
     /// normalize → keys, `process`), retention's cut, then the full text of
-    /// new items (`fulltext`).
+    /// new items (`fulltext`), for which the body's large-body slot
+    /// (`budget`) is let go first.
     async fn prepare(
         &self,
         source: &Source,
         body: fetch::Body,
         moved_to: Option<String>,
+        budget: &mut Option<fetch::BodyBudget>,
     ) -> Result<PollOutcome, PipelineError> {
         let normalizer = self.normalizer.clone();
         let (readers, near, seen, sid) = (
@@ -340,7 +345,18 @@ impl Poller {
             }
         }
         // New and changed items of a `full_text` source: their
-        // article pages, fetched once (see `fulltext`).
+        // article pages, fetched once (see `fulltext`). Not while holding
+        // the feed's large-body slot (issue 22, item 8): a page fetch
+        // waits for its host and may need a slot itself, and three large
+        // feeds holding the three slots while their pages waited for one
+        // stopped every large fetch and every host their pages were on
+        // for good. The body itself is parsed and gone by now; its items
+        // are not counted while the pages are fetched.
+        if source.full_text
+            && let PollOutcome::Fetched { .. } = &outcome
+        {
+            *budget = None;
+        }
         crate::fulltext::enrich(
             &self.fetcher,
             source,
