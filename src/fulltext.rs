@@ -51,7 +51,7 @@ use crate::store::{PageAttempt, PageCounts, PollOutcome};
 
 /// Article pages of one source fetched at once (the fetcher's per-host limit
 /// and spacing apply on top).
-const PAGES_IN_FLIGHT: usize = 4;
+pub const PAGES_IN_FLIGHT: usize = 4;
 
 /// Why a page gave no article.
 #[derive(Debug, PartialEq, Eq)]

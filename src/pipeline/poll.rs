@@ -31,6 +31,8 @@ pub struct Poller {
     normalizer: Arc<Normalizer>,
     near: Arc<crate::dedupe::Params>,
     concurrency: usize,
+    /// `[fetch].timeout_secs`, for `longest_poll`.
+    timeout: Duration,
     retention_days: Option<u64>,
     seen: Arc<SeenStories>,
     /// The parallel stage's CPU work (decode → parse → normalize → seal)
@@ -140,6 +142,7 @@ impl Poller {
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
             near,
             concurrency: config.fetch.concurrency,
+            timeout: Duration::from_secs(config.fetch.timeout_secs),
             retention_days: config.storage.retention_days,
             seen: Arc::default(),
             cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
@@ -163,6 +166,26 @@ impl Poller {
             })
             .await??;
         Poller::with(config, self.writer.clone(), self.readers.clone(), near)
+    }
+
+    /// The longest a poll of `source` can take when nothing is stuck: each
+    /// fetch waits for its slots at most `timeout_secs` and then takes at
+    /// most `timeout_secs` (`fetch::Fetcher`); the feed, then its pages
+    /// `fulltext::PAGES_IN_FLIGHT` at a time; plus five minutes for the
+    /// CPU work and the writer. A poll running longer is stalled work
+    /// (`/healthz`, issue 22, item 8).
+    pub fn longest_poll(&self, source: &Source) -> Duration {
+        let fetch = self.timeout.saturating_mul(2);
+        let rounds = if source.full_text {
+            source
+                .max_pages_per_poll
+                .div_ceil(crate::fulltext::PAGES_IN_FLIGHT)
+        } else {
+            0
+        };
+        fetch
+            .saturating_mul(u32::try_from(rounds + 1).unwrap_or(u32::MAX))
+            .saturating_add(Duration::from_secs(300))
     }
 
     /// The writer thread, for writes other than polls (next poll times,

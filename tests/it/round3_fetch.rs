@@ -103,6 +103,99 @@ fn large_full_text_sources_do_not_deadlock_the_fetcher() {
     );
 }
 
+/// Item 8 under `run`: the same three large sources, and a small one on
+/// the same host. The large ones' pages held every request slot of the
+/// host while waiting for a large-body slot the feeds held: the small
+/// source was never polled again, the large ones never finished, and
+/// `/healthz` said ok. Now all keep polling and `/healthz` is ok for real.
+#[test]
+fn under_run_large_full_text_sources_do_not_stop_their_host() {
+    let server = TestServer::start();
+    let mut sources = Vec::new();
+    for s in 0..3 {
+        let links: Vec<String> = (0..2)
+            .map(|p| server.url(&format!("/{s}/{p}.html")))
+            .collect();
+        for p in 0..2 {
+            server.fixed(
+                &format!("/{s}/{p}.html"),
+                Response::ok(
+                    "text/html; charset=utf-8",
+                    article(&format!("第{s}站第{p}篇"), MIB + MIB / 2),
+                ),
+            );
+        }
+        let body = feed(&links, MIB + MIB / 2);
+        server.route(&format!("/{s}/feed.xml"), move |req| {
+            if req.header("if-none-match").is_some() {
+                Response::new(304)
+            } else {
+                Response::ok(RSS_TYPE, body.clone()).header("ETag", "\"v1\"")
+            }
+        });
+        let mut src = src(&format!("big{s}"), &server.url(&format!("/{s}/feed.xml")));
+        src.extra = "full_text = true\n".into();
+        sources.push(src);
+    }
+    server.fixed("/small.xml", Response::ok(RSS_TYPE, feed(&[], 0)));
+    sources.push(src("small", &server.url("/small.xml")));
+    let fetch = "[fetch]\nallow_private_addresses = true\ntimeout_secs = 10\n\
+                 max_body_bytes = 4194304\nmax_bytes_in_flight = 12582912\n";
+    let port = free_port();
+    let env = Env::with(
+        fetch,
+        &sources,
+        &format!("{EVERY_SECOND}{}", server_section(port)),
+    );
+    let mut daemon = spawn_daemon(&env.config, Some(&env.path("daemon.log")));
+    let polls = |sql: &str| -> i64 {
+        if !env.db_path().exists() {
+            return 0;
+        }
+        env.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_default()
+    };
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for(
+            Duration::from_secs(45),
+            || {
+                polls("SELECT count(*) FROM polls WHERE source_id = 'small'") >= 3
+                    && polls(
+                        "SELECT count(DISTINCT source_id) FROM polls WHERE source_id LIKE 'big%' AND outcome = 'ok'",
+                    ) == 3
+            },
+            "the small source polls again and the large ones finish",
+        )
+    }));
+    let health = healthz(port);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let log = std::fs::read_to_string(env.path("daemon.log")).unwrap_or_default();
+    assert!(waited.is_ok(), "{log}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM copies WHERE page_tries > 0"),
+        0,
+        "{log}"
+    );
+    let (status, body) = health.unwrap_or_else(|| panic!("no /healthz answer\n{log}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+}
+
+/// Status and body of the daemon's `/healthz` on `port`.
+fn healthz(port: u16) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.split_whitespace().nth(1)?.parse().ok()?;
+    let body = out.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
 /// A one-route HTTP server on `ip` (its own thread) answering every
 /// request with `reply`; the port.
 fn raw_server(ip: &str, reply: String) -> u16 {
