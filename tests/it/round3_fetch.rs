@@ -18,7 +18,8 @@ const PARAS: &[&str] = &[
     "市交通委表示，下一步将继续优化公交接驳线路，方便沿线居民换乘，缓解早晚高峰的交通压力。",
 ];
 
-/// An article page about `topic`, padded with an HTML comment of `pad` bytes.
+/// An article page about `topic`, padded with a script of `pad` bytes (the
+/// HTML tokenizer reads script text in runs: cheaper than a comment).
 fn article(topic: &str, pad: usize) -> String {
     let body: String = PARAS
         .iter()
@@ -26,7 +27,7 @@ fn article(topic: &str, pad: usize) -> String {
         .collect();
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{topic}</title></head><body>\
-         <!--{}--><div class=\"nav\"><a href=\"/\">首页</a></div><article><h1>{topic}</h1>{body}</article>\
+         <script>var pad = \"{}\";</script><div class=\"nav\"><a href=\"/\">首页</a></div><article><h1>{topic}</h1>{body}</article>\
          </body></html>",
         "x".repeat(pad)
     )
