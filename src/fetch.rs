@@ -251,23 +251,34 @@ impl Fetcher {
     /// An article page of a source whose feed is `feed_url`, asked for as
     /// HTML. Whatever `[fetch].allow_private_addresses` says, a page may
     /// reach a private address only on the feed's own origin (scheme, host,
-    /// port; when the switch is on or the source allows private addresses),
-    /// or anywhere when both the switch and the source's
-    /// `allow_private_addresses` are on (issue 22, item 13): the switch set
-    /// for one intranet feed must not let any feed's item links reach
-    /// internal services and have their answers republished.
+    /// port; when the switch is on or the source allows private addresses,
+    /// and the feed's host is private), or anywhere when both the switch
+    /// and the source's `allow_private_addresses` are on (issue 22, item
+    /// 13): the switch set for one intranet feed must not let any feed's
+    /// item links reach internal services and have their answers
+    /// republished. Public pages are fetched as ever.
     pub async fn fetch_page(
         &self,
         url: &Url,
         feed_url: &Url,
         source_allows_private: bool,
     ) -> Result<Fetched, FetchError> {
-        let guard = (!(self.allow_private && source_allows_private)).then(|| Guard {
-            exempt: (self.allow_private || source_allows_private)
-                .then(|| Exempt::of(feed_url))
-                .flatten(),
-            hint: PAGE_HINT,
-        });
+        let guard = if self.allow_private && source_allows_private {
+            None
+        } else {
+            let exempt = if self.allow_private || source_allows_private {
+                tokio::time::timeout(self.timeout, private_origin(feed_url))
+                    .await
+                    .ok()
+                    .flatten()
+            } else {
+                None
+            };
+            Some(Guard {
+                exempt,
+                hint: PAGE_HINT,
+            })
+        };
         self.fetch_with(url, &Validators::default(), guard.as_ref(), Want::Page)
             .await
     }
@@ -706,6 +717,24 @@ async fn host_key(url: &Url) -> String {
     least.map_or(name, |ip| ip.to_string())
 }
 
+/// `url`'s origin as an exemption when its host is private (an IP literal,
+/// or a name with a private address): a public feed host needs none, and
+/// its pages at another scheme or port stay reachable.
+async fn private_origin(url: &Url) -> Option<Exempt> {
+    let private = match url.host()? {
+        url::Host::Ipv4(ip) => !is_public(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => !is_public(IpAddr::V6(ip)),
+        url::Host::Domain(name) => {
+            let port = url.port_or_known_default().unwrap_or(80);
+            match tokio::net::lookup_host((name, port)).await {
+                Ok(mut addrs) => addrs.any(|a| !is_public(a.ip())),
+                Err(_) => false,
+            }
+        }
+    };
+    if private { Exempt::of(url) } else { None }
+}
+
 /// A host name as a key: lower case, without the trailing dot of a fully
 /// qualified name (the url crate lower-cases ASCII and IDNA-encodes).
 fn name_key(url: &Url) -> String {
@@ -1043,6 +1072,51 @@ mod tests {
             "{waited:?}"
         );
         drop(second);
+    }
+
+    #[tokio::test]
+    async fn only_a_private_feed_host_is_an_exemption_for_its_pages() {
+        let origin = |s: &str| {
+            let u = Url::parse(s).unwrap();
+            async move {
+                private_origin(&u)
+                    .await
+                    .map(|e| e.origin.ascii_serialization())
+            }
+        };
+        assert_eq!(
+            origin("http://127.0.0.1:9/rss").await.as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            origin("http://localhost:9/rss").await.as_deref(),
+            Some("http://localhost:9")
+        );
+        assert_eq!(origin("https://8.8.8.8/rss").await, None);
+        assert_eq!(origin("https://[2606:4700::1111]/rss").await, None);
+        // A public feed host: its pages at another scheme or port are
+        // judged like any public page, not refused as "another origin".
+        let mut cfg = crate::config::Config::from_str_at(
+            "[fetch]\nallow_private_addresses = true\n[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n",
+            std::path::Path::new("/tmp/c.toml"),
+        )
+        .unwrap()
+        .fetch;
+        cfg.host_interval_ms = 0;
+        let f = Fetcher::new(&cfg).unwrap();
+        let guard = Guard {
+            exempt: None,
+            hint: PAGE_HINT,
+        };
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(
+            f.check_host(&u("http://8.8.8.8:8080/a"), Some(&guard))
+                .is_ok()
+        );
+        let refused = f
+            .check_host(&u("http://10.0.0.1/a"), Some(&guard))
+            .unwrap_err();
+        assert!(refused.contains("its feed's own origin"), "{refused}");
     }
 
     /// Every spelling of one address is one politeness key (issue 22, item 11).
