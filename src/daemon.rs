@@ -502,6 +502,9 @@ impl Daemon {
             if due <= now && self.in_flight.len() < self.running.config.fetch.concurrency {
                 self.in_flight.insert(source.id.0.clone());
                 let poller = self.running.poller.clone();
+                // /healthz reports a poll that runs past this (stalled).
+                self.health
+                    .poll_started(&source.id.0, poller.longest_poll(source));
                 let source = source.clone();
                 self.polls.spawn(async move {
                     let id = source.id.clone();
@@ -534,6 +537,7 @@ impl Daemon {
             match done {
                 Ok((id, result)) => {
                     self.in_flight.remove(id.as_str());
+                    self.health.poll_ended(id.as_str());
                     self.totals.0 += 1;
                     changed |= self.poll_finished(&id, result);
                 }

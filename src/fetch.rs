@@ -83,6 +83,11 @@ pub enum FetchError {
     TooLarge(u64),
     #[error("refused: {0}")]
     Refused(String),
+    /// The fetch could not get its host's request slot, its start, or a
+    /// large-body slot within its wait limit (`Fetcher`): others were using
+    /// them. May pass.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Network(String),
     #[error("{path}: {message}")]
@@ -108,6 +113,17 @@ impl FetchError {
 }
 
 /// A shared HTTP client with per-host limits. Cheap to share by reference.
+///
+/// Waiting (issue 22, item 8): a fetch waits for three things, each bounded
+/// by one wait limit of `timeout_secs` in all, which does not count against
+/// the request's own timeout: its host's request slot (`per_host`), its
+/// host's next start (`host_interval_ms`), and, when the body grows past
+/// `SMALL_BODY`, a large-body slot. The order is always host first, then a
+/// large-body slot, and nothing holding a large-body slot waits for a host
+/// (`pipeline::poll` lets go of a feed's slot before its pages are
+/// fetched), so no two fetches can wait for each other; the wait limit is
+/// the backstop. A fetch that cannot get its slots in time fails with
+/// `FetchError::Busy`, naming the URL and the limit.
 pub struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
@@ -116,19 +132,37 @@ pub struct Fetcher {
     allow_file: bool,
     per_host: usize,
     host_interval: Duration,
+    /// Politeness state by canonical host (`host_key`): every spelling of
+    /// one address, and every redirect hop reaching it, share one budget.
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     /// Bodies larger than `SMALL_BODY` in memory at once: `max_bytes_in_flight
     /// / max_body_bytes`, at least one. A body takes its slot when it grows
     /// past `SMALL_BODY` and keeps it through parsing and storing (parsed
     /// feeds take several times their bytes), so memory stays bounded
     /// however many large feeds are due together. Waiting for a slot does
-    /// not count against the timeout.
+    /// not count against the timeout, but has its own limit (see above).
     large_bodies: Arc<Semaphore>,
-    /// Clients for sources allowed to reach their own private host, by that
-    /// host (built on first use: few sources need one).
-    exempt_clients: Mutex<HashMap<String, reqwest::Client>>,
+    /// Guarded clients that let one host (the key) resolve to private
+    /// addresses, or none (`None`: the guard with no exemption, needed when
+    /// `[fetch].allow_private_addresses` leaves the main client unguarded).
+    /// Built on first use: few sources need one.
+    exempt_clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     cfg: config::Fetch,
 }
+
+/// The private-address guard of one fetch (none: private addresses allowed).
+struct Guard {
+    /// The one origin that may be a private address.
+    exempt: Option<Exempt>,
+    /// What a refusal says the operator can do about it.
+    hint: &'static str,
+}
+
+/// Hint of a refused feed (or `sources add`) URL.
+const FEED_HINT: &str = "set [fetch].allow_private_addresses = true to allow";
+/// Hint of a refused article page.
+const PAGE_HINT: &str = "an article page may reach a private address only on its feed's own origin, \
+     or when its source sets allow_private_addresses = true";
 
 /// The one origin a source with `allow_private_addresses` may reach on a
 /// private address.
@@ -138,10 +172,36 @@ struct Exempt {
     origin: url::Origin,
 }
 
+impl Exempt {
+    fn of(url: &Url) -> Option<Exempt> {
+        Some(Exempt {
+            host: url.host_str()?.to_ascii_lowercase(),
+            origin: url.origin(),
+        })
+    }
+}
+
+/// What a request asks for (its `Accept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Feed,
+    Page,
+}
+
+const FEED_ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8";
+/// Article pages are HTML (issue 22, item 17).
+pub const PAGE_ACCEPT: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1";
+
 /// Per-host politeness: requests in flight, and spacing between their starts.
 struct Host {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     next_start: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+/// The host request slot a fetch holds, with its host's key.
+struct HeldHost {
+    key: String,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Fetcher {
@@ -180,69 +240,99 @@ impl Fetcher {
         validators: &Validators,
         private_origin: Option<&Url>,
     ) -> Result<Fetched, FetchError> {
-        let exempt = if self.allow_private {
+        let guard = (!self.allow_private).then(|| Guard {
+            exempt: private_origin.and_then(Exempt::of),
+            hint: FEED_HINT,
+        });
+        self.fetch_with(url, validators, guard.as_ref(), Want::Feed)
+            .await
+    }
+
+    /// An article page of a source whose feed is `feed_url`, asked for as
+    /// HTML. Whatever `[fetch].allow_private_addresses` says, a page may
+    /// reach a private address only on the feed's own origin (scheme, host,
+    /// port; when the switch is on or the source allows private addresses,
+    /// and the feed's host is private), or anywhere when both the switch
+    /// and the source's `allow_private_addresses` are on (issue 22, item
+    /// 13): the switch set for one intranet feed must not let any feed's
+    /// item links reach internal services and have their answers
+    /// republished. Public pages are fetched as ever.
+    pub async fn fetch_page(
+        &self,
+        url: &Url,
+        feed_url: &Url,
+        source_allows_private: bool,
+    ) -> Result<Fetched, FetchError> {
+        let guard = if self.allow_private && source_allows_private {
             None
         } else {
-            private_origin.and_then(|u| {
-                Some(Exempt {
-                    host: u.host_str()?.to_ascii_lowercase(),
-                    origin: u.origin(),
-                })
+            let exempt = if self.allow_private || source_allows_private {
+                tokio::time::timeout(self.timeout, private_origin(feed_url))
+                    .await
+                    .ok()
+                    .flatten()
+            } else {
+                None
+            };
+            Some(Guard {
+                exempt,
+                hint: PAGE_HINT,
             })
         };
-        let exempt = exempt.as_ref();
+        self.fetch_with(url, &Validators::default(), guard.as_ref(), Want::Page)
+            .await
+    }
+
+    async fn fetch_with(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        guard: Option<&Guard>,
+        want: Want,
+    ) -> Result<Fetched, FetchError> {
         match url.scheme() {
             "file" if self.allow_file => self.fetch_file(url, validators).await,
             "file" => Err(FetchError::Refused(
                 "file:// URLs need [fetch].allow_file_urls = true".into(),
             )),
             "http" | "https" => {
-                self.check_host(url, exempt).map_err(FetchError::Refused)?;
-                let client = match exempt {
-                    Some(e) => self.exempt_client(&e.host)?,
-                    None => self.client.clone(),
+                self.check_host(url, guard).map_err(FetchError::Refused)?;
+                let client = self.client_for(guard)?;
+                let req = Req {
+                    client: &client,
+                    validators,
+                    guard,
+                    want,
+                    wait_until: tokio::time::Instant::now() + self.timeout,
                 };
-                let host = self.host(url);
-                let _permit = host
-                    .slots
-                    .acquire()
-                    .await
-                    .map_err(|e| FetchError::Network(e.to_string()))?;
-                if !self.host_interval.is_zero() {
-                    // Reserve the next start slot for this host, then wait for it.
-                    let start = {
-                        let mut next = host.next_start.lock().await;
-                        let start = (*next).max(tokio::time::Instant::now());
-                        *next = start + self.host_interval;
-                        start
-                    };
-                    tokio::time::sleep_until(start).await;
-                }
-                // The whole request (every hop, the head, the body) within
-                // the timeout, however slowly the body drips.
-                let deadline = tokio::time::Instant::now() + self.timeout;
-                self.fetch_http(&client, url, validators, exempt, deadline)
-                    .await
+                self.fetch_http(&req, url).await
             }
             other => Err(FetchError::Refused(format!("unsupported scheme {other:?}"))),
         }
     }
 
-    /// The client whose resolver lets `host` (and only it) resolve to
-    /// private addresses.
-    fn exempt_client(&self, host: &str) -> Result<reqwest::Client, FetchError> {
+    /// The client that enforces `guard`.
+    fn client_for(&self, guard: Option<&Guard>) -> Result<reqwest::Client, FetchError> {
+        let exempt = match guard {
+            None => return Ok(self.client.clone()),
+            Some(g) => g.exempt.as_ref().map(|e| e.host.clone()),
+        };
+        if exempt.is_none() && !self.allow_private {
+            // The main client is the guard with no exemption.
+            return Ok(self.client.clone());
+        }
         let mut clients = self
             .exempt_clients
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(host) {
+        if let Some(c) = clients.get(&exempt) {
             return Ok(c.clone());
         }
         let resolver = PublicOnlyResolver {
-            exempt: Some(host.to_string()),
+            exempt: exempt.clone(),
         };
         let client = build_client(&self.cfg, Some(resolver))?;
-        clients.insert(host.to_string(), client.clone());
+        clients.insert(exempt, client.clone());
         Ok(client)
     }
 
@@ -250,11 +340,11 @@ impl Fetcher {
     /// are allowed, or this is the exempt origin). The exempt host at
     /// another port or scheme is refused: the resolver, which sees only the
     /// name, would let it through to any service on that host.
-    fn check_host(&self, url: &Url, exempt: Option<&Exempt>) -> Result<(), String> {
-        if self.allow_private {
+    fn check_host(&self, url: &Url, guard: Option<&Guard>) -> Result<(), String> {
+        let Some(guard) = guard else {
             return Ok(());
-        }
-        if let Some(e) = exempt
+        };
+        if let Some(e) = &guard.exempt
             && url
                 .host_str()
                 .is_some_and(|h| h.eq_ignore_ascii_case(&e.host))
@@ -268,58 +358,90 @@ impl Fetcher {
                 ))
             };
         }
-        check_literal_host(url)
+        check_literal_host(url).map_err(|e| format!("{e}; {}", guard.hint))
     }
 
-    fn host(&self, url: &Url) -> Arc<Host> {
-        let name = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    /// The politeness state of host `key`.
+    fn host(&self, key: &str) -> Arc<Host> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         hosts
-            .entry(name)
+            .entry(key.to_string())
             .or_insert_with(|| {
                 Arc::new(Host {
-                    slots: Semaphore::new(self.per_host),
+                    slots: Arc::new(Semaphore::new(self.per_host)),
                     next_start: tokio::sync::Mutex::new(tokio::time::Instant::now()),
                 })
             })
             .clone()
     }
 
-    async fn fetch_http(
+    /// Charges one request to `url`'s host: takes its request slot (unless
+    /// `held` is already that host's), then waits for its next start. Every
+    /// hop of a redirect chain is charged to the host it reaches; the slot
+    /// of the previous host is let go first, so no fetch holds one host's
+    /// slot while waiting for another's. Returns how long it waited.
+    async fn charge_host(
         &self,
-        client: &reqwest::Client,
         url: &Url,
-        validators: &Validators,
-        exempt: Option<&Exempt>,
-        mut deadline: tokio::time::Instant,
-    ) -> Result<Fetched, FetchError> {
-        let timed_out = || FetchError::Timeout(self.timeout.as_secs());
+        held: &mut Option<HeldHost>,
+        wait_until: tokio::time::Instant,
+    ) -> Result<Duration, FetchError> {
+        let waiting = tokio::time::Instant::now();
+        let key = tokio::time::timeout_at(wait_until, host_key(url))
+            .await
+            .unwrap_or_else(|_| name_key(url));
+        let host = self.host(&key);
+        if held.as_ref().is_none_or(|h| h.key != key) {
+            *held = None;
+            let permit = tokio::time::timeout_at(wait_until, host.slots.clone().acquire_owned())
+                .await
+                .map_err(|_| {
+                    FetchError::Busy(format!(
+                        "no free request slot for host {key} within {} s ([fetch].per_host = {}); {url} not fetched",
+                        self.timeout.as_secs(),
+                        self.per_host
+                    ))
+                })?
+                .map_err(|e| FetchError::Network(e.to_string()))?;
+            *held = Some(HeldHost {
+                key: key.clone(),
+                _permit: permit,
+            });
+        }
+        if !self.host_interval.is_zero() {
+            // Reserve the next start slot for this host, then wait for it.
+            let start = {
+                let mut next = host.next_start.lock().await;
+                let start = (*next).max(tokio::time::Instant::now());
+                if start > wait_until {
+                    return Err(FetchError::Busy(format!(
+                        "host {key}'s next free start is past the {} s wait limit ([fetch].host_interval_ms = {}); {url} not fetched",
+                        self.timeout.as_secs(),
+                        self.host_interval.as_millis()
+                    )));
+                }
+                *next = start + self.host_interval;
+                start
+            };
+            tokio::time::sleep_until(start).await;
+        }
+        Ok(waiting.elapsed())
+    }
+
+    async fn fetch_http(&self, req: &Req<'_>, url: &Url) -> Result<Fetched, FetchError> {
         let started = Instant::now();
         let mut current = url.clone();
         let mut hops = 0;
         let mut all_permanent = true;
-        let mut resp = loop {
-            let mut req = client.get(current.clone()).header(
-                header::ACCEPT,
-                "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
-            );
-            if let Some(etag) = &validators.etag {
-                req = req.header(header::IF_NONE_MATCH, etag);
-            }
-            if let Some(lm) = &validators.last_modified {
-                req = req.header(header::IF_MODIFIED_SINCE, lm);
-            }
-            let sent = tokio::time::timeout_at(deadline, req.send())
-                .await
-                .map_err(|_| timed_out())?;
-            let resp = sent.map_err(|e| match self.map_err(&e) {
-                // Say which hop failed: the guard may have refused the
-                // address a redirect pointed at.
-                FetchError::Network(m) if hops > 0 => {
-                    FetchError::Network(format!("after a redirect to {current}: {m}"))
-                }
-                other => other,
-            })?;
+        let mut held = None;
+        // The whole request (every hop, the head, the body) within the
+        // timeout, however slowly the body drips; waits for slots move it.
+        let mut deadline = tokio::time::Instant::now() + self.timeout;
+        let resp = loop {
+            deadline += self
+                .charge_host(&current, &mut held, req.wait_until)
+                .await?;
+            let resp = self.send(req, &current, hops, deadline).await?;
             let status = resp.status();
             if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
                 break resp;
@@ -339,7 +461,7 @@ impl Fetcher {
                     "more than {MAX_REDIRECTS} redirects"
                 )));
             }
-            self.check_redirect(&current, &next, exempt)
+            self.check_redirect(&current, &next, req.guard)
                 .map_err(FetchError::Refused)?;
             all_permanent &= matches!(status.as_u16(), 301 | 308);
             current = next;
@@ -364,24 +486,7 @@ impl Fetcher {
         }
         let headers = resp.headers().clone();
         let final_url = resp.url().to_string();
-        let mut bytes = Vec::new();
-        let mut budget = None;
-        loop {
-            let chunk = tokio::time::timeout_at(deadline, resp.chunk())
-                .await
-                .map_err(|_| timed_out())?
-                .map_err(|e| self.map_err(&e))?;
-            let Some(chunk) = chunk else { break };
-            if (bytes.len() + chunk.len()) as u64 > self.max_body {
-                return Err(FetchError::TooLarge(self.max_body));
-            }
-            if budget.is_none() && bytes.len() + chunk.len() > SMALL_BODY {
-                let waiting = tokio::time::Instant::now();
-                budget = Some(self.large_body_slot().await?);
-                deadline += waiting.elapsed();
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let (bytes, budget) = self.read_body(resp, req, &current, deadline).await?;
         Ok(Fetched::Body(Body {
             status: status.as_u16(),
             final_url,
@@ -397,16 +502,91 @@ impl Fetcher {
         }))
     }
 
-    /// Waits for one of the large-body slots (see `large_bodies`).
-    async fn large_body_slot(&self) -> Result<BodyBudget, FetchError> {
-        self.large_bodies
-            .clone()
-            .acquire_owned()
+    /// One hop's request, its head within `deadline`.
+    async fn send(
+        &self,
+        req: &Req<'_>,
+        url: &Url,
+        hops: usize,
+        deadline: tokio::time::Instant,
+    ) -> Result<reqwest::Response, FetchError> {
+        let accept = match req.want {
+            Want::Feed => FEED_ACCEPT,
+            Want::Page => PAGE_ACCEPT,
+        };
+        let mut r = req.client.get(url.clone()).header(header::ACCEPT, accept);
+        if let Some(etag) = &req.validators.etag {
+            r = r.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &req.validators.last_modified {
+            r = r.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let sent = tokio::time::timeout_at(deadline, r.send())
             .await
+            .map_err(|_| FetchError::Timeout(self.timeout.as_secs()))?;
+        sent.map_err(|e| match self.map_err(&e, req.guard) {
+            // Say which hop failed: the guard may have refused the
+            // address a redirect pointed at.
+            FetchError::Network(m) if hops > 0 => {
+                FetchError::Network(format!("after a redirect to {url}: {m}"))
+            }
+            FetchError::Refused(m) if hops > 0 => {
+                FetchError::Refused(format!("after a redirect to {url}: {m}"))
+            }
+            other => other,
+        })
+    }
+
+    /// The body, decompressed, within `deadline` and `max_body_bytes`; a
+    /// large-body slot once it grows past `SMALL_BODY`.
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        req: &Req<'_>,
+        url: &Url,
+        mut deadline: tokio::time::Instant,
+    ) -> Result<(Vec<u8>, Option<BodyBudget>), FetchError> {
+        let mut bytes = Vec::new();
+        let mut budget = None;
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+                .await
+                .map_err(|_| FetchError::Timeout(self.timeout.as_secs()))?
+                .map_err(|e| self.map_err(&e, req.guard))?;
+            let Some(chunk) = chunk else { break };
+            if (bytes.len() + chunk.len()) as u64 > self.max_body {
+                return Err(FetchError::TooLarge(self.max_body));
+            }
+            if budget.is_none() && bytes.len() + chunk.len() > SMALL_BODY {
+                let waiting = tokio::time::Instant::now();
+                budget = Some(self.large_body_slot(url, req.wait_until).await?);
+                deadline += waiting.elapsed();
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((bytes, budget))
+    }
+
+    /// Waits for one of the large-body slots (see `large_bodies`) until
+    /// `wait_until`.
+    async fn large_body_slot(
+        &self,
+        url: &Url,
+        wait_until: tokio::time::Instant,
+    ) -> Result<BodyBudget, FetchError> {
+        tokio::time::timeout_at(wait_until, self.large_bodies.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                FetchError::Busy(format!(
+                    "no room for another body over {} MiB within {} s ([fetch].max_bytes_in_flight = {}); {url} not fetched",
+                    SMALL_BODY / (1024 * 1024),
+                    self.timeout.as_secs(),
+                    self.cfg.max_bytes_in_flight
+                ))
+            })?
             .map(BodyBudget)
             .map_err(|e| FetchError::Network(e.to_string()))
     }
-
     async fn fetch_file(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
         let started = Instant::now();
         let path = url
@@ -439,7 +619,8 @@ impl Fetcher {
             return Err(FetchError::TooLarge(self.max_body));
         }
         let budget = if meta.len() > SMALL_BODY as u64 {
-            Some(self.large_body_slot().await?)
+            let wait_until = tokio::time::Instant::now() + self.timeout;
+            Some(self.large_body_slot(url, wait_until).await?)
         } else {
             None
         };
@@ -470,22 +651,106 @@ impl Fetcher {
     /// May a redirect from `from` go to `to`? Only http(s), never from https
     /// down to http, and (unless allowed) never to a private IP literal; DNS
     /// names are checked by the resolver on the address actually used.
-    fn check_redirect(&self, from: &Url, to: &Url, exempt: Option<&Exempt>) -> Result<(), String> {
+    fn check_redirect(&self, from: &Url, to: &Url, guard: Option<&Guard>) -> Result<(), String> {
         if !matches!(to.scheme(), "http" | "https") {
             return Err(format!("redirect to unsupported scheme {:?}", to.scheme()));
         }
         if from.scheme() == "https" && to.scheme() == "http" {
             return Err(format!("redirect from https to plain http ({to})"));
         }
-        self.check_host(to, exempt)
+        self.check_host(to, guard)
             .map_err(|e| format!("redirect to {to} refused: {e}"))
     }
 
-    fn map_err(&self, e: &reqwest::Error) -> FetchError {
+    /// A client error as a `FetchError`: the guard's refusal of a name
+    /// that resolves only to private addresses is `Refused` (with the
+    /// guard's hint), not a network error that may pass.
+    fn map_err(&self, e: &reqwest::Error, guard: Option<&Guard>) -> FetchError {
         if e.is_timeout() {
             return FetchError::Timeout(self.timeout.as_secs());
         }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(c) = cause {
+            if let Some(NotPublic(why)) = c.downcast_ref::<NotPublic>() {
+                let hint = guard.map_or(FEED_HINT, |g| g.hint);
+                return FetchError::Refused(format!("{why}; {hint}"));
+            }
+            cause = c.source();
+        }
         FetchError::Network(error_chain(e))
+    }
+}
+
+/// What one fetch sends, and how long it may wait for its slots.
+struct Req<'a> {
+    client: &'a reqwest::Client,
+    validators: &'a Validators,
+    guard: Option<&'a Guard>,
+    want: Want,
+    /// Waiting for slots (host, start, large body) ends here.
+    wait_until: tokio::time::Instant,
+}
+
+/// The politeness key of `url`'s host (issue 22, item 11): the address it
+/// resolves to, so that `127.0.0.1`, `localhost`, `LOCALHOST.` and `[::1]`
+/// share one budget (`canonical_ip`); of a name with several addresses the
+/// least, so the key does not change with the order DNS returns them in.
+/// A name that does not resolve keys by itself (`name_key`); its request
+/// then fails on its own. Looked up here and again by the client when it
+/// connects: a name whose addresses change in between only moves the
+/// request to another host's budget; the guard checks the address used.
+async fn host_key(url: &Url) -> String {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
+    };
+    if let Some(ip) = ip {
+        return canonical_ip(ip).to_string();
+    }
+    let name = name_key(url);
+    let port = url.port_or_known_default().unwrap_or(80);
+    let least = match tokio::net::lookup_host((name.as_str(), port)).await {
+        Ok(addrs) => addrs.map(|a| canonical_ip(a.ip())).min(),
+        Err(_) => None,
+    };
+    least.map_or(name, |ip| ip.to_string())
+}
+
+/// `url`'s origin as an exemption when its host is private (an IP literal,
+/// or a name with a private address): a public feed host needs none, and
+/// its pages at another scheme or port stay reachable.
+async fn private_origin(url: &Url) -> Option<Exempt> {
+    let private = match url.host()? {
+        url::Host::Ipv4(ip) => !is_public(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => !is_public(IpAddr::V6(ip)),
+        url::Host::Domain(name) => {
+            let port = url.port_or_known_default().unwrap_or(80);
+            match tokio::net::lookup_host((name, port)).await {
+                Ok(mut addrs) => addrs.any(|a| !is_public(a.ip())),
+                Err(_) => false,
+            }
+        }
+    };
+    if private { Exempt::of(url) } else { None }
+}
+
+/// A host name as a key: lower case, without the trailing dot of a fully
+/// qualified name (the url crate lower-cases ASCII and IDNA-encodes).
+fn name_key(url: &Url) -> String {
+    url.host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// One spelling per address: IPv4-mapped IPv6 as IPv4, `::1` as
+/// `127.0.0.1` (the same loopback interface).
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) if v6.is_loopback() => IpAddr::from([127, 0, 0, 1]),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
     }
 }
 
@@ -560,9 +825,7 @@ fn check_literal_host(url: &Url) -> Result<(), String> {
     if is_public(ip) {
         Ok(())
     } else {
-        Err(format!(
-            "{ip} is not a public address (set [fetch].allow_private_addresses = true to allow)"
-        ))
+        Err(format!("{ip} is not a public address"))
     }
 }
 
@@ -622,6 +885,12 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// The guard's refusal of a name (found again in the client's error chain
+/// by `Fetcher::map_err`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotPublic(String);
+
 /// System DNS, then only public addresses (except for the one `exempt`
 /// host a source was allowed to reach).
 struct PublicOnlyResolver {
@@ -644,10 +913,10 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
                 all.iter().copied().filter(|a| is_public(a.ip())).collect();
             if public.is_empty() {
                 let shown: Vec<String> = all.iter().map(|a| a.ip().to_string()).collect();
-                return Err(format!(
-                    "{host} resolves only to non-public addresses ({}); set [fetch].allow_private_addresses = true to allow",
+                return Err(NotPublic(format!(
+                    "{host} resolves only to non-public addresses ({})",
                     shown.join(", ")
-                )
+                ))
                 .into());
             }
             Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
@@ -749,9 +1018,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn large_bodies_wait_for_the_budget_without_timing_out() {
+    async fn large_bodies_wait_for_the_budget_within_the_wait_limit() {
         let mut cfg = crate::config::Config::from_str_at(
-            "[fetch]\nallow_private_addresses = true\ntimeout_secs = 1\nmax_body_bytes = 4194304\nmax_bytes_in_flight = 4194304\n[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n",
+            "[fetch]\nallow_private_addresses = true\ntimeout_secs = 2\nmax_body_bytes = 4194304\nmax_bytes_in_flight = 4194304\n[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n",
             std::path::Path::new("/tmp/c.toml"),
         )
         .unwrap()
@@ -776,14 +1045,108 @@ mod tests {
             panic!("small body")
         };
         assert!(little.budget.is_none());
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
         assert!(!second.is_finished(), "the second large body did not wait");
         drop(first);
-        // Waiting (1.5 s, past timeout_secs = 1) is not held against it.
-        match second.await.unwrap() {
-            Ok(Fetched::Body(b)) => assert_eq!(b.bytes.len(), 3 * 1024 * 1024),
+        // Waiting within the limit (timeout_secs) is not held against it.
+        let second = match second.await.unwrap() {
+            Ok(Fetched::Body(b)) => b,
             other => panic!("second large body: {other:?}"),
+        };
+        assert_eq!(second.bytes.len(), 3 * 1024 * 1024);
+        // Waiting past it fails, naming the URL and the limit (issue 22,
+        // item 8: no wait is forever).
+        let started = Instant::now();
+        match fetch(large.clone()).await.unwrap() {
+            Err(FetchError::Busy(why)) => {
+                assert!(
+                    why.contains(large.as_str()) && why.contains("max_bytes_in_flight"),
+                    "{why}"
+                );
+            }
+            other => panic!("third large body: {other:?}"),
         }
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1_900) && waited < Duration::from_secs(4),
+            "{waited:?}"
+        );
+        drop(second);
+    }
+
+    #[tokio::test]
+    async fn only_a_private_feed_host_is_an_exemption_for_its_pages() {
+        let origin = |s: &str| {
+            let u = Url::parse(s).unwrap();
+            async move {
+                private_origin(&u)
+                    .await
+                    .map(|e| e.origin.ascii_serialization())
+            }
+        };
+        assert_eq!(
+            origin("http://127.0.0.1:9/rss").await.as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            origin("http://localhost:9/rss").await.as_deref(),
+            Some("http://localhost:9")
+        );
+        assert_eq!(origin("https://8.8.8.8/rss").await, None);
+        assert_eq!(origin("https://[2606:4700::1111]/rss").await, None);
+        // A public feed host: its pages at another scheme or port are
+        // judged like any public page, not refused as "another origin".
+        let mut cfg = crate::config::Config::from_str_at(
+            "[fetch]\nallow_private_addresses = true\n[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n",
+            std::path::Path::new("/tmp/c.toml"),
+        )
+        .unwrap()
+        .fetch;
+        cfg.host_interval_ms = 0;
+        let f = Fetcher::new(&cfg).unwrap();
+        let guard = Guard {
+            exempt: None,
+            hint: PAGE_HINT,
+        };
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(
+            f.check_host(&u("http://8.8.8.8:8080/a"), Some(&guard))
+                .is_ok()
+        );
+        let refused = f
+            .check_host(&u("http://10.0.0.1/a"), Some(&guard))
+            .unwrap_err();
+        assert!(refused.contains("its feed's own origin"), "{refused}");
+    }
+
+    /// Every spelling of one address is one politeness key (issue 22, item 11).
+    #[tokio::test]
+    async fn hosts_are_keyed_by_their_address() {
+        let key = |s: &str| {
+            let u = Url::parse(s).unwrap();
+            async move { host_key(&u).await }
+        };
+        let loopback = "127.0.0.1";
+        for url in [
+            "http://127.0.0.1:8080/a",
+            "http://localhost/b",
+            "http://LOCALHOST:9/c",
+            "http://localhost./d",
+            "http://LocalHost./e",
+            "http://[::1]/f",
+            "http://[::ffff:127.0.0.1]/g",
+            "http://2130706433/h",
+            "http://127.1/i",
+        ] {
+            assert_eq!(key(url).await, loopback, "{url}");
+        }
+        assert_eq!(key("http://[::ffff:8.8.8.8]/").await, "8.8.8.8");
+        assert_eq!(key("http://127.0.0.2/").await, "127.0.0.2");
+        // A name that does not resolve keys by itself, spelled one way.
+        assert_eq!(
+            key("http://No-Such-Host.Invalid./x").await,
+            "no-such-host.invalid"
+        );
     }
 
     #[test]
@@ -798,29 +1161,33 @@ mod tests {
         let f = Fetcher::new(&cfg).unwrap();
         let u = |s: &str| Url::parse(s).unwrap();
         let https = u("https://news.example.org/feed");
+        let plain = Guard {
+            exempt: None,
+            hint: FEED_HINT,
+        };
         assert!(
-            f.check_redirect(&https, &u("https://cdn.example.org/f"), None)
+            f.check_redirect(&https, &u("https://cdn.example.org/f"), Some(&plain))
                 .is_ok()
         );
-        let e = f.check_redirect(&https, &u("http://news.example.org/feed"), None);
+        let e = f.check_redirect(&https, &u("http://news.example.org/feed"), Some(&plain));
         assert!(e.unwrap_err().contains("https to plain http"));
         assert!(
-            f.check_redirect(&https, &u("file:///etc/passwd"), None)
+            f.check_redirect(&https, &u("file:///etc/passwd"), Some(&plain))
                 .is_err()
         );
         assert!(
-            f.check_redirect(&https, &u("https://127.0.0.1/"), None)
+            f.check_redirect(&https, &u("https://127.0.0.1/"), Some(&plain))
                 .is_err()
         );
         assert!(
-            f.check_redirect(&https, &u("https://169.254.169.254/"), None)
+            f.check_redirect(&https, &u("https://169.254.169.254/"), Some(&plain))
                 .is_err()
         );
         // The exempt host may be private; another private address may not.
         let intranet = u("http://10.0.0.5/feed");
-        let exempt = Exempt {
-            host: "10.0.0.5".into(),
-            origin: intranet.origin(),
+        let exempt = Guard {
+            exempt: Exempt::of(&intranet),
+            hint: FEED_HINT,
         };
         let ok = |to: &str| f.check_redirect(&intranet, &u(to), Some(&exempt)).is_ok();
         assert!(ok("http://10.0.0.5/other"));

@@ -7,6 +7,12 @@
 //! the feed did. The copy's text and content hash are then the article's, so
 //! topics and dedupe see it; publish sanitizes it like any feed HTML.
 //!
+//! Pages go through `Fetcher::fetch_page`: asked for as HTML, and allowed
+//! a private address only on the feed's own origin whatever
+//! `[fetch].allow_private_addresses` says (issue 22, item 13). A feed's
+//! large-body slot is let go before its pages are fetched (issue 22, item
+//! 8; see `pipeline::poll`).
+//!
 //! A page is fetched only for an item the store does not know with the same
 //! raw hash (`Reader::known_items`): an unchanged item is not fetched again
 //! once its page was fetched (article kept or not) or failed for good (404,
@@ -39,13 +45,13 @@ use crate::config::Source;
 use crate::decode;
 use crate::dedupe;
 use crate::fetch::FetchError;
-use crate::fetch::{Fetched, Fetcher, Validators};
+use crate::fetch::{Fetched, Fetcher};
 use crate::normalize::{MAX_HTML_DEPTH, Normalizer, too_deep};
 use crate::store::{PageAttempt, PageCounts, PollOutcome};
 
 /// Article pages of one source fetched at once (the fetcher's per-host limit
 /// and spacing apply on top).
-const PAGES_IN_FLIGHT: usize = 4;
+pub const PAGES_IN_FLIGHT: usize = 4;
 
 /// Why a page gave no article.
 #[derive(Debug, PartialEq, Eq)]
@@ -158,11 +164,11 @@ enum Page {
 }
 
 /// May a fetch that failed this way work on a later poll? Network errors,
-/// timeouts, server errors, 429 and 408 may; a 404, a body over the cap, a
-/// refused address will not.
+/// timeouts, busy slots, server errors, 429 and 408 may; a 404, a body over
+/// the cap, a refused address will not.
 pub fn worth_retrying(e: &FetchError) -> bool {
     match e {
-        FetchError::Timeout(_) | FetchError::Network(_) => true,
+        FetchError::Timeout(_) | FetchError::Network(_) | FetchError::Busy(_) => true,
         FetchError::Status { status, .. } => *status >= 500 || matches!(status, 408 | 429),
         FetchError::TooLarge(_) | FetchError::Refused(_) | FetchError::File { .. } => false,
     }
@@ -236,9 +242,11 @@ pub async fn enrich(
     let (jobs, mut counts, deferred) = plan_pages(source, known, items);
     let ctx = PageContext {
         fetcher,
-        // A source allowed to reach its own private host may reach it for
-        // its pages too, and nothing else (as for its feed).
-        private_origin: source.allow_private_addresses.then_some(&source.url),
+        // A page may be a private address only on the feed's own origin,
+        // whatever `[fetch].allow_private_addresses` says (see
+        // `Fetcher::fetch_page`).
+        feed_url: &source.url,
+        allows_private: source.allow_private_addresses,
         selector: Arc::new(source.full_text_selector.clone()),
         site: Arc::new(source.url.clone()),
         normalizer,
@@ -342,7 +350,8 @@ fn plan_pages(
 /// What fetching one source's pages shares.
 struct PageContext<'a> {
     fetcher: &'a Fetcher,
-    private_origin: Option<&'a Url>,
+    feed_url: &'a Url,
+    allows_private: bool,
     selector: Arc<Option<scraper::Selector>>,
     site: Arc<Url>,
     normalizer: &'a Arc<Normalizer>,
@@ -355,7 +364,7 @@ impl PageContext<'_> {
     async fn page(&self, url: &Url, item: crate::model::ParsedItem, feed_chars: usize) -> Page {
         let fetched = self
             .fetcher
-            .fetch_for(url, &Validators::default(), self.private_origin)
+            .fetch_page(url, self.feed_url, self.allows_private)
             .await;
         let body = match fetched {
             Ok(Fetched::Body(body)) => body,
@@ -532,7 +541,7 @@ mod tests {
             final_url: "https://a.cn/1.html".into(),
             moved_to: None,
             content_type: Some("text/html; charset=utf-8".into()),
-            validators: Validators::default(),
+            validators: crate::fetch::Validators::default(),
             bytes: html.as_bytes().to_vec(),
             elapsed: std::time::Duration::ZERO,
             budget: None,

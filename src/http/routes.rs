@@ -74,13 +74,16 @@ pub(super) async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         .iter()
         .filter(|s| s.enabled)
         .count();
-    let health = judge_health(database, enabled, state.started.elapsed());
+    let health = state
+        .health
+        .with_stalls(judge_health(database, enabled, state.started.elapsed()));
     let (status, reason) = match &health {
         Health::Ok => ("ok", None),
         Health::Starting => (
             "starting",
             Some("no source has polled successfully yet".to_string()),
         ),
+        Health::Degraded(why) => ("degraded", Some(why.clone())),
         Health::Error(why) => ("error", Some(why.clone())),
     };
     let mut body = serde_json::json!({

@@ -31,6 +31,8 @@ pub struct Poller {
     normalizer: Arc<Normalizer>,
     near: Arc<crate::dedupe::Params>,
     concurrency: usize,
+    /// `[fetch].timeout_secs`, for `longest_poll`.
+    timeout: Duration,
     retention_days: Option<u64>,
     seen: Arc<SeenStories>,
     /// The parallel stage's CPU work (decode → parse → normalize → seal)
@@ -140,6 +142,7 @@ impl Poller {
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
             near,
             concurrency: config.fetch.concurrency,
+            timeout: Duration::from_secs(config.fetch.timeout_secs),
             retention_days: config.storage.retention_days,
             seen: Arc::default(),
             cpu: Arc::new(tokio::sync::Semaphore::new(cores)),
@@ -163,6 +166,26 @@ impl Poller {
             })
             .await??;
         Poller::with(config, self.writer.clone(), self.readers.clone(), near)
+    }
+
+    /// The longest a poll of `source` can take when nothing is stuck: each
+    /// fetch waits for its slots at most `timeout_secs` and then takes at
+    /// most `timeout_secs` (`fetch::Fetcher`); the feed, then its pages
+    /// `fulltext::PAGES_IN_FLIGHT` at a time; plus five minutes for the
+    /// CPU work and the writer. A poll running longer is stalled work
+    /// (`/healthz`, issue 22, item 8).
+    pub fn longest_poll(&self, source: &Source) -> Duration {
+        let fetch = self.timeout.saturating_mul(2);
+        let rounds = if source.full_text {
+            source
+                .max_pages_per_poll
+                .div_ceil(crate::fulltext::PAGES_IN_FLIGHT)
+        } else {
+            0
+        };
+        fetch
+            .saturating_mul(u32::try_from(rounds + 1).unwrap_or(u32::MAX))
+            .saturating_add(Duration::from_secs(300))
     }
 
     /// The writer thread, for writes other than polls (next poll times,
@@ -263,7 +286,10 @@ impl Poller {
                 budget = body.budget.take();
                 let bytes = body.bytes.len() as u64;
                 let moved_to = moved(body.moved_to.clone());
-                (self.prepare(&source, body, moved_to).await?, bytes)
+                (
+                    self.prepare(&source, body, moved_to, &mut budget).await?,
+                    bytes,
+                )
             }
             Err(e) => (failed(&id, &url, e), 0),
         };
@@ -291,12 +317,14 @@ impl Poller {
 
     /// A fetched body's CPU work on the blocking pool (decode → parse →
     /// normalize → keys, `process`), retention's cut, then the full text of
-    /// new items (`fulltext`).
+    /// new items (`fulltext`), for which the body's large-body slot
+    /// (`budget`) is let go first.
     async fn prepare(
         &self,
         source: &Source,
         body: fetch::Body,
         moved_to: Option<String>,
+        budget: &mut Option<fetch::BodyBudget>,
     ) -> Result<PollOutcome, PipelineError> {
         let normalizer = self.normalizer.clone();
         let (readers, near, seen, sid) = (
@@ -340,7 +368,18 @@ impl Poller {
             }
         }
         // New and changed items of a `full_text` source: their
-        // article pages, fetched once (see `fulltext`).
+        // article pages, fetched once (see `fulltext`). Not while holding
+        // the feed's large-body slot (issue 22, item 8): a page fetch
+        // waits for its host and may need a slot itself, and three large
+        // feeds holding the three slots while their pages waited for one
+        // stopped every large fetch and every host their pages were on
+        // for good. The body itself is parsed and gone by now; its items
+        // are not counted while the pages are fetched.
+        if source.full_text
+            && let PollOutcome::Fetched { .. } = &outcome
+        {
+            *budget = None;
+        }
         crate::fulltext::enrich(
             &self.fetcher,
             source,

@@ -328,7 +328,11 @@ fn a_selector_applies_only_on_the_sources_own_site() {
     );
     server.fixed("/feed.xml", Response::ok("application/rss+xml", feed));
     let mut s = src("sel", &server.url("/feed.xml"));
-    s.extra = "full_text = true\nfull_text_selector = \"div.pick\"\n".into();
+    // Pages on another private host need the source's own switch too
+    // (issue 22, item 13), not only `[fetch].allow_private_addresses`.
+    s.extra =
+        "full_text = true\nfull_text_selector = \"div.pick\"\nallow_private_addresses = true\n"
+            .into();
     let env = Env::new(&[s]);
     env.poll(&[]);
     let (own_html, own_text) = stored(&env, "/own.html");

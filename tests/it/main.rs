@@ -21,6 +21,7 @@ mod hostile;
 mod poll;
 mod properties;
 mod readonly;
+mod round3_fetch;
 mod round3_http;
 mod round3_ops;
 mod round3_trust;
