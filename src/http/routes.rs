@@ -64,7 +64,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 pub(super) async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    let database = state.health().database();
+    let tracker = state.health();
+    let database = tracker.database();
     let last = database.as_ref().ok().copied().flatten();
     let db_ok = database.is_ok();
     let enabled = state
@@ -74,9 +75,7 @@ pub(super) async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         .iter()
         .filter(|s| s.enabled)
         .count();
-    let health = state
-        .health
-        .with_stalls(judge_health(database, enabled, state.started.elapsed()));
+    let health = tracker.with_stalls(judge_health(database, enabled, state.started.elapsed()));
     let (status, reason) = match &health {
         Health::Ok => ("ok", None),
         Health::Starting => (
