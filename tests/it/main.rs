@@ -21,4 +21,5 @@ mod hostile;
 mod poll;
 mod properties;
 mod readonly;
+mod round3_html;
 mod safety;
