@@ -641,14 +641,32 @@ pub fn parse_cost(html: &str, limit: usize) -> Option<usize> {
             .map_or(bytes.len(), |e| from + e);
         &html[from..end]
     };
-    // Text before `<` at `at` (or at the end) makes the parser rebuild.
-    let text_before = |at: usize| at > 0 && bytes[at - 1] != b'>';
+    // Where text may start: after the last tag's `>`. Any text (a space,
+    // a `>`) before the next tag makes the parser rebuild.
+    let mut text_from = 0;
     while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
         let lt = i + off;
-        if text_before(lt) {
+        if lt > text_from {
             nodes += formatting.weight;
         }
         i = lt + 1;
+        // This tag's end: its first `>` (values hold none after
+        // `bound_tags`); in other markup, the next `<` if that comes first.
+        let tag_end = bytes[i..]
+            .iter()
+            .position(|b| matches!(b, b'>' | b'<'))
+            .map_or(bytes.len(), |e| i + e);
+        let is_tag = bytes.get(i).is_some_and(u8::is_ascii_alphabetic)
+            || (bytes.get(i) == Some(&b'/')
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic));
+        text_from = if !is_tag {
+            // `<` as text: the text goes on.
+            lt
+        } else if bytes.get(tag_end) == Some(&b'>') {
+            tag_end + 1
+        } else {
+            tag_end
+        };
         match bytes.get(i) {
             Some(b'/') if bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
                 let name = name_at(i + 1);
@@ -683,11 +701,7 @@ pub fn parse_cost(html: &str, limit: usize) -> Option<usize> {
                         // `<a>` inside an open `<a>` closes it first.
                         nodes += 32;
                     }
-                    let attrs_end = bytes[i..]
-                        .iter()
-                        .position(|b| *b == b'>')
-                        .map_or(bytes.len(), |e| i + e);
-                    formatting.push(name, &html[i + name.len()..attrs_end]);
+                    formatting.push(name, &html[i + name.len()..tag_end]);
                     if formatting.entries.len() > MAX_ACTIVE_FORMATTING {
                         return None;
                     }
@@ -714,7 +728,7 @@ pub fn parse_cost(html: &str, limit: usize) -> Option<usize> {
             _ => {}
         }
     }
-    if i < bytes.len() && text_before(bytes.len()) {
+    if bytes.len() > text_from {
         nodes += formatting.weight;
     }
     Some(nodes)
@@ -974,6 +988,11 @@ mod tests {
         assert!(for_parser(&bomb).is_none());
         let lines = html_to_lines(&bomb);
         assert_eq!(lines.len(), 9_001);
+        // Any text rebuilds them: a space, a `>`.
+        for text in [" ", ">", "&gt;", "<"] {
+            let bomb = bomb.replace("<p>x</p>", &format!("<p>{text}</p>"));
+            assert!(for_parser(&bomb).is_none(), "{text:?}");
+        }
         // Ordinary sloppiness stays HTML: a few formatting elements left
         // open before thousands of paragraphs, links closed, tables.
         let sloppy = format!(

@@ -905,6 +905,34 @@ mod tests {
     }
 
     #[test]
+    fn an_entrys_html_is_cut_between_elements_and_sanitized_again() {
+        use crate::normalize::MAX_SHOWN_HTML_BYTES;
+        let para = format!("<div><p>{}<b>粗</b></p>", "正文内容。".repeat(30));
+        let raw = para.repeat(2_000);
+        assert!(raw.len() > 2 * MAX_SHOWN_HTML_BYTES);
+        let shown = sanitized_html(&raw, None, &Normalizer::default());
+        assert!(shown.len() <= MAX_SHOWN_HTML_BYTES, "{}", shown.len());
+        assert!(shown.len() > MAX_SHOWN_HTML_BYTES / 2, "{}", shown.len());
+        // Every element the cut left open is closed again.
+        assert_eq!(
+            shown.matches("<div>").count(),
+            shown.matches("</div>").count()
+        );
+        assert_eq!(shown.matches("<p>").count(), shown.matches("</p>").count());
+        // Short HTML is left as it is.
+        assert_eq!(bounded_html("<p>短</p>"), "<p>短</p>");
+        // Sanitized HTML whose tags were long (attributes ammonia keeps).
+        let links = "<a href=\"https://a.example/very/long/path/\">链</a>".repeat(20_000);
+        let bounded = bounded_html(&links);
+        assert!(bounded.len() <= MAX_SHOWN_HTML_BYTES, "{}", bounded.len());
+        assert!(
+            bounded.ends_with("</a>"),
+            "{}",
+            &bounded[bounded.len() - 40..]
+        );
+    }
+
+    #[test]
     fn every_format_parses_back_with_the_same_ids() {
         let base = Url::parse("http://localhost:8080/").unwrap();
         let stories = vec![story()];
