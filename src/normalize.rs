@@ -23,7 +23,9 @@ use crate::text::collapse_ws;
 // modules `query` can use without importing this one); their public items
 // are still reachable here, where the rest of the crate has always found them.
 pub use crate::html::{
-    MAX_HTML_DEPTH, MAX_HTML_TAGS, decode_entities, html_to_lines, strip_tags, too_deep,
+    MAX_HTML_DEPTH, MAX_HTML_NODES, MAX_HTML_TAGS, MAX_SHOWN_HTML_BYTES, MAX_TAG_ATTRIBUTES,
+    MAX_TAG_BYTES, bound_tags, cut_html, decode_entities, for_parser, html_to_lines, strip_tags,
+    too_deep,
 };
 pub use crate::text::{fold, lowercase, nfkc, simplified};
 
@@ -285,18 +287,25 @@ impl Normalizer {
     /// The HTML readers see, with the same boilerplate gone that the text
     /// loses: everything from a footer heading ("相关推荐") on, and credit
     /// lines (责任编辑, 原标题). The dateline stays: it is part of the report.
+    /// The markup is what the parser may take (`for_parser`: tags bounded,
+    /// no comments), and at most `MAX_SHOWN_HTML_BYTES`, cut between
+    /// elements (whoever shows it sanitizes it, which closes what the cut
+    /// left open).
     pub fn clean_html(&self, html: &str) -> String {
+        let shown = |h: &str| cut_html(h, MAX_SHOWN_HTML_BYTES).to_string();
         if !html.contains('<') {
-            return html.to_string();
+            return shown(html);
         }
-        if too_deep(html, MAX_HTML_DEPTH) {
-            // Hostile nesting: shown as escaped paragraphs of its text.
-            return html_to_lines(html)
+        let Some(bounded) = for_parser(html) else {
+            // Hostile nesting or node count: shown as escaped paragraphs
+            // of its text.
+            let paragraphs: String = html_to_lines(html)
                 .iter()
                 .map(|l| format!("<p>{}</p>", html_escape::encode_text(l)))
                 .collect();
-        }
-        let mut doc = Html::parse_fragment(html);
+            return shown(&paragraphs);
+        };
+        let mut doc = Html::parse_fragment(&bounded);
         let block_text = |node: ego_tree::NodeRef<'_, Node>| -> Option<String> {
             let Node::Element(e) = node.value() else {
                 return None;
@@ -349,14 +358,14 @@ impl Normalizer {
             }
         }
         if detach.is_empty() {
-            return html.to_string();
+            return shown(&bounded);
         }
         for id in detach {
             if let Some(mut n) = doc.tree.get_mut(id) {
                 n.detach();
             }
         }
-        doc.root_element().inner_html()
+        shown(&doc.root_element().inner_html())
     }
 
     /// Where the text after a 原标题 starts, in a line that goes on past the

@@ -356,37 +356,93 @@ fn title_chars(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Text for places readers show as text but many render as HTML (titles,
-/// author names): the text content of any markup in it — script and style
-/// dropped with their content, entities decoded — whitespace collapsed, and
-/// no control characters. The feed writers escape what is left.
-pub fn plain_text(s: &str) -> String {
-    use crate::normalize::{MAX_HTML_DEPTH, strip_tags, too_deep};
-    // Invalid characters go before tags: `<` U+0001 `img` is no tag, but
-    // becomes one once U+0001 is dropped.
-    let mut text = title_chars(s).into_owned();
-    // Decoding entities can reveal markup (`&lt;b&gt;`, text in a <title>)
-    // and more invalid characters (`&#x1;`): strip again, a few rounds;
-    // whatever still looks like a tag loses its `<`.
-    for _ in 0..4 {
-        if !has_tag(&text) {
-            break;
-        }
-        let decoded = if too_deep(&text, MAX_HTML_DEPTH) {
-            // Hostile nesting: no HTML parser (see `normalize::too_deep`).
-            strip_tags(&text)
-        } else {
+/// The text content of markup, for `plain_text`: script and style dropped
+/// with their content, entities decoded once (the parser's decoding). Past
+/// the HTML guard (`normalize::for_parser`), tags are dropped without the
+/// parser.
+fn text_content(s: &str) -> String {
+    use crate::normalize::{for_parser, strip_tags};
+    match for_parser(s) {
+        Some(bounded) => {
             let mut b = ammonia::Builder::empty();
             b.clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect());
-            let stripped = b.clean(&text).to_string();
+            let stripped = b.clean(&bounded).to_string();
+            // ammonia writes text as HTML: undo that, and only that.
             html_escape::decode_html_entities(&stripped).into_owned()
-        };
-        text = title_chars(&decoded).into_owned();
+        }
+        None => strip_tags(s),
     }
+}
+
+/// Text for places readers show as text but many render as HTML (titles,
+/// author names): the text content of any markup in it — script and style
+/// dropped with their content, every character reference decoded (those
+/// standing for control characters, NUL, surrogates or nothing at all to
+/// nothing, see `normalize::decode_entities`) — whitespace collapsed, and
+/// no control characters. The feed writers escape what is left, so a
+/// reader decoding it once more (as many do for titles) finds neither
+/// markup nor a reference that makes some.
+pub fn plain_text(s: &str) -> String {
+    use crate::normalize::decode_entities;
+    // Invalid characters go before tags: `<` U+0001 `img` is no tag, but
+    // becomes one once U+0001 is dropped. Decoding can reveal markup
+    // (`&lt;b&gt;`) and invalid characters (`&#x1;`; `&amp;#x1;` in a
+    // title decoded once already), and stripping markup can reveal
+    // references: a few rounds, until nothing changes.
+    let mut text = title_chars(s).into_owned();
+    for _ in 0..6 {
+        let next = if has_tag(&text) {
+            text_content(&text)
+        } else {
+            decode_entities(&text)
+        };
+        let next = title_chars(&next).into_owned();
+        if next == text {
+            break;
+        }
+        text = next;
+    }
+    // Whatever still looks like a tag loses its `<`; a reference still
+    // left (six levels of escaping) its `&`.
     if has_tag(&text) {
         text = text.replace('<', "");
     }
+    if decode_entities(&text) != text {
+        text = text.replace('&', "");
+    }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `html` (sanitized) cut to `MAX_SHOWN_HTML_BYTES` between elements and
+/// sanitized again, which closes what the cut left open: an entry's HTML
+/// never makes a topic feed larger than its entries' worth. `publish`
+/// calls it last on an entry's HTML (after `sanitized_html`), before the
+/// "first reported by" note.
+pub(crate) fn bounded_html(html: &str) -> String {
+    use crate::normalize::{MAX_SHOWN_HTML_BYTES, cut_html};
+    if html.len() <= MAX_SHOWN_HTML_BYTES {
+        return html.to_string();
+    }
+    // Room for the end tags the second pass adds (at most 256 levels).
+    let mut budget = MAX_SHOWN_HTML_BYTES - 4 * 1024;
+    loop {
+        let again = sanitizer(None).clean(cut_html(html, budget)).to_string();
+        if again.len() <= MAX_SHOWN_HTML_BYTES || budget < 1024 {
+            return again;
+        }
+        budget /= 2;
+    }
+}
+
+/// One copy's HTML as an entry shows it: boilerplate removed, bounded for
+/// the parser (`Normalizer::clean_html`), sanitized (`sanitizer`, relative
+/// URLs made absolute against `base`), characters XML forbids removed, and
+/// at most `MAX_SHOWN_HTML_BYTES` (`bounded_html`).
+pub(crate) fn sanitized_html(raw: &str, base: Option<&str>, normalizer: &Normalizer) -> String {
+    let clean = sanitizer(base)
+        .clean(&normalizer.clean_html(raw))
+        .to_string();
+    bounded_html(&xml_text(&clean))
 }
 
 /// A link for a feed: absolute http(s) only (a `javascript:` or `data:` URL
@@ -424,10 +480,7 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
     let mut html = match text_copy.and_then(|c| Some((c, copy_html(c)?))) {
         Some((c, raw)) => {
             let base = c.link.as_deref().and_then(safe_link);
-            let clean = sanitizer(base.as_deref())
-                .clean(&normalizer.clean_html(raw))
-                .to_string();
-            xml_text(&clean).into_owned()
+            sanitized_html(raw, base.as_deref(), normalizer)
         }
         None => String::new(),
     };
@@ -815,9 +868,17 @@ mod tests {
         );
         assert_eq!(plain_text("a < b & c"), "a < b & c", "not markup: kept");
         assert_eq!(plain_text("<i>斜</i>体"), "斜体");
-        // Titles arrive entity-decoded (normalize); an entity left here is
-        // text, and the writers escape its `&`.
-        assert_eq!(plain_text("&lt;i&gt;"), "&lt;i&gt;");
+        // Titles arrive entity-decoded (normalize); a reference left is a
+        // second level of escaping, decoded too (readers decode titles
+        // again): markup it reveals is stripped, text stays.
+        assert_eq!(plain_text("&lt;i&gt;斜&lt;/i&gt;"), "斜");
+        assert_eq!(plain_text("Tom &amp;amp; Jerry"), "Tom & Jerry");
+        assert_eq!(
+            plain_text("&lt;&#x1;img src=x onerror=alert(1)&gt;标题"),
+            "标题"
+        );
+        assert_eq!(plain_text("&amp;lt;&amp;#x1;img src=x&amp;gt;标题"), "标题");
+        assert_eq!(plain_text("&#x1;&#0;&#xD800;控制"), "控制");
         // Markup revealed by decoding is stripped too.
         assert_eq!(
             plain_text("<b>&lt;script&gt;alert(1)&lt;/script&gt;粗</b>"),
@@ -862,6 +923,34 @@ mod tests {
             Some("https://a.example/x%20y")
         );
         assert_eq!(xml_text("a\u{0}b\u{b}c\td"), "abc\td");
+    }
+
+    #[test]
+    fn an_entrys_html_is_cut_between_elements_and_sanitized_again() {
+        use crate::normalize::MAX_SHOWN_HTML_BYTES;
+        let para = format!("<div><p>{}<b>粗</b></p>", "正文内容。".repeat(30));
+        let raw = para.repeat(2_000);
+        assert!(raw.len() > 2 * MAX_SHOWN_HTML_BYTES);
+        let shown = sanitized_html(&raw, None, &Normalizer::default());
+        assert!(shown.len() <= MAX_SHOWN_HTML_BYTES, "{}", shown.len());
+        assert!(shown.len() > MAX_SHOWN_HTML_BYTES / 2, "{}", shown.len());
+        // Every element the cut left open is closed again.
+        assert_eq!(
+            shown.matches("<div>").count(),
+            shown.matches("</div>").count()
+        );
+        assert_eq!(shown.matches("<p>").count(), shown.matches("</p>").count());
+        // Short HTML is left as it is.
+        assert_eq!(bounded_html("<p>短</p>"), "<p>短</p>");
+        // Sanitized HTML whose tags were long (attributes ammonia keeps).
+        let links = "<a href=\"https://a.example/very/long/path/\">链</a>".repeat(20_000);
+        let bounded = bounded_html(&links);
+        assert!(bounded.len() <= MAX_SHOWN_HTML_BYTES, "{}", bounded.len());
+        assert!(
+            bounded.ends_with("</a>"),
+            "{}",
+            &bounded[bounded.len() - 40..]
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod poll;
 mod properties;
 mod readonly;
 mod round3_fetch;
+mod round3_html;
 mod round3_http;
 mod round3_ops;
 mod round3_trust;
