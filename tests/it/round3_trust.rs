@@ -11,8 +11,9 @@ use crate::common::*;
 /// The trusted outlet's report (long enough for near-duplicate judging).
 const REPORT: &str = "今天记者从北京市教委了解到，二〇二六年京津冀教育协同发展工作会议在京召开。三地将积极推进各级各类教育融合发展，在更大范围、更深领域加强教育协同，形成更加紧密的协同发展新格局。天津市教育部门负责人在讲话中表示，天津把推进京津冀教育科技人才协同发展作为首项任务。河北省有关负责人表示，河北省全力推进京津优质中小学基础教育资源同河北合作共享。";
 
-/// Another, unrelated report.
-const OTHER: &str = "国家统计局今天发布数据显示，十月份全国居民消费价格同比上涨，环比持平。其中城市上涨，农村略有下降；食品价格下降，非食品价格上涨。统计局城市司首席统计师表示，国内消费需求持续恢复，部分服务价格有所回升，能源价格随国际油价波动，市场供应总体充足，价格运行平稳有序。";
+/// A long unrelated report: found as a candidate by most of its index keys
+/// when it is the longer half of a bridging copy.
+const LONG: &str = "国家统计局今天发布数据显示，十月份全国居民消费价格同比上涨，环比持平。其中城市上涨，农村略有下降；食品价格下降，非食品价格上涨。统计局城市司首席统计师表示，国内消费需求持续恢复，部分服务价格有所回升，能源价格随国际油价波动，市场供应总体充足，价格运行平稳有序。从环比看，鲜菜价格因天气转凉、生产成本上升而有所上涨，鲜果价格因应季水果大量上市而下降，猪肉价格继续回落。从同比看，服务价格涨幅扩大，其中旅游、交通出行价格随着假期出行需求释放而上涨，教育文化娱乐价格保持稳定。扣除食品和能源价格的核心指数同比上涨，涨幅与上月相同，显示国内需求稳步恢复。工业生产者出厂价格同比降幅收窄，环比由降转平，主要受国际原油价格波动和国内部分行业需求改善等因素影响。分析人士认为，随着稳增长政策持续发力，内需有望进一步回暖，物价总体将保持温和运行，全年物价调控目标能够实现。";
 
 /// What the attacker writes once inside a story.
 const LIES: &str = "这是一段捏造的文字，冒充可信媒体的名义发布，内容与原始报道毫无关系，读者不应在可信媒体的名下看到它，无论它以何种方式混入这个故事之中，也无论它比原文长多少。";
@@ -269,14 +270,16 @@ fn one_item_made_of_two_stories_does_not_merge_them() {
                 "t-2",
                 "https://trusted.example/2",
                 "十月份居民消费价格",
-                OTHER,
+                LONG,
                 DATE,
             ),
         ],
     );
     env.poll(&["--source", "trusted"]);
     assert_eq!(env.stories(), 2);
-    let both = format!("{REPORT}{OTHER}");
+    // The short story first (found by its lead), the long one after it
+    // (found by most of its keys): a copy the same as both.
+    let both = format!("{REPORT}{LONG}");
     feed(
         &env,
         "attacker",
@@ -402,10 +405,11 @@ fn a_correction_to_the_shown_copy_reaches_the_feed_with_a_later_update() {
         )],
     );
     env.poll(&[]);
+    // Stored ten seconds ago (dates have one-second resolution).
+    age(&env, 10);
     let before = rendered(&env);
     assert_eq!(before.len(), 1);
     assert_eq!(before[0]["title"], "京津冀教育协同发展");
-    age(&env, 10);
     let corrected = format!("{REPORT}（更正：会议于十月九日召开。）");
     feed(
         &env,
@@ -424,6 +428,31 @@ fn a_correction_to_the_shown_copy_reaches_the_feed_with_a_later_update() {
     assert_eq!(after.len(), 1);
     assert_eq!(after[0]["title"], "更正：京津冀教育协同发展会议", "{run:?}");
     assert!(html_of(&after[0]).contains("更正"));
+    assert!(
+        after[0]["date_modified"].as_str() > before[0]["date_modified"].as_str(),
+        "{} → {}",
+        before[0]["date_modified"],
+        after[0]["date_modified"]
+    );
+    // A correction of the text alone moves `date_modified` too.
+    age(&env, 10);
+    let before = rendered(&env);
+    let again = format!("{corrected}另据了解，三地还将联合举办教师培训。");
+    feed(
+        &env,
+        "trusted",
+        "可信",
+        &[item(
+            "t-1",
+            "https://trusted.example/1",
+            "更正：京津冀教育协同发展会议",
+            &again,
+            DATE,
+        )],
+    );
+    env.poll(&[]);
+    let after = rendered(&env);
+    assert!(html_of(&after[0]).contains("教师培训"));
     assert!(
         after[0]["date_modified"].as_str() > before[0]["date_modified"].as_str(),
         "{} → {}",
