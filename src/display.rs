@@ -191,17 +191,39 @@ pub fn same_site(a: &url::Url, b: &url::Url) -> bool {
 /// of it)? A source's own feed cannot vouch for other hosts (the feed's
 /// `<link>` to a "site" is the source's claim, not ours).
 pub fn owns_link(link: &str, feed_url: &str, link_hosts: &[String]) -> bool {
-    let Ok(link) = url::Url::parse(link.trim()) else {
-        return false;
-    };
+    url::Url::parse(link.trim()).is_ok_and(|l| owns_url(&l, feed_url, link_hosts))
+}
+
+thread_local! {
+    /// `site` of each feed URL met (a handful per database): the rule runs
+    /// for every copy that joins a story, and parsing the feed's URL and
+    /// looking its domain up each time was most of its cost.
+    static FEED_SITES: std::cell::RefCell<std::collections::HashMap<String, Option<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn feed_site(feed_url: &str) -> Option<String> {
+    FEED_SITES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 100_000 {
+            m.clear();
+        }
+        m.entry(feed_url.to_string())
+            .or_insert_with(|| url::Url::parse(feed_url.trim()).ok().and_then(|u| site(&u)))
+            .clone()
+    })
+}
+
+/// `owns_link` of a parsed link.
+pub fn owns_url(link: &url::Url, feed_url: &str, link_hosts: &[String]) -> bool {
     let Some(host) = link
         .host_str()
         .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
     else {
         return false;
     };
-    if let Ok(feed) = url::Url::parse(feed_url.trim())
-        && same_site(&link, &feed)
+    if let Some(feed) = feed_site(feed_url)
+        && site(link).is_some_and(|s| s == feed)
     {
         return true;
     }

@@ -940,6 +940,8 @@ pub(super) struct CopyRow {
     pub(super) key: String,
     pub(super) low_trust: bool,
     pub(super) link: Option<String>,
+    /// `link` is an absolute http(s) URL.
+    pub(super) has_link: bool,
     pub(super) own_link: bool,
     pub(super) title: Option<String>,
     pub(super) text_len: usize,
@@ -953,12 +955,23 @@ impl CopyRow {
     pub(super) fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<CopyRow> {
         let link: Option<String> = r.get(at + 3)?;
         let url: String = r.get(at + 4)?;
-        let hosts: Vec<String> =
-            serde_json::from_str(&r.get::<_, String>(at + 5)?).unwrap_or_default();
-        let own_link = link
+        let hosts_json: String = r.get(at + 5)?;
+        let hosts: Vec<String> = if hosts_json == "[]" {
+            Vec::new()
+        } else {
+            serde_json::from_str(&hosts_json).unwrap_or_default()
+        };
+        // Parsed once: whether it is a web link, and whether it is the
+        // source's own.
+        let web = link
             .as_deref()
-            .is_some_and(|l| crate::display::owns_link(l, &url, &hosts));
+            .and_then(|l| url::Url::parse(l.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        let own_link = web
+            .as_ref()
+            .is_some_and(|u| crate::display::owns_url(u, &url, &hosts));
         Ok(CopyRow {
+            has_link: web.is_some(),
             source: r.get(at)?,
             key: r.get(at + 1)?,
             low_trust: r.get::<_, String>(at + 2)? == "low",
@@ -976,7 +989,7 @@ impl CopyRow {
             source: &self.source,
             key: &self.key,
             low_trust: self.low_trust,
-            has_link: self.link.as_deref().is_some_and(is_web_link),
+            has_link: self.has_link,
             own_link: self.own_link,
             has_title: self.title.as_deref().is_some_and(|t| !t.trim().is_empty()),
             text_len: self.text_len,
@@ -986,11 +999,6 @@ impl CopyRow {
             in_topic,
         }
     }
-}
-
-/// An absolute http(s) URL: the only links a feed shows.
-pub(super) fn is_web_link(link: &str) -> bool {
-    url::Url::parse(link.trim()).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 /// The columns `CopyRow::read` reads, for copies `c` joined to sources `s`.
@@ -1046,7 +1054,8 @@ fn refresh_shown_from(
         "UPDATE stories SET
            updated_at = CASE WHEN title IS NOT coalesce(?2, title) OR link IS NOT ?3 THEN ?5 ELSE updated_at END,
            title = coalesce(?2, title), link = ?3, published = ?4
-         WHERE sid = ?1",
+         WHERE sid = ?1
+           AND (title IS NOT coalesce(?2, title) OR link IS NOT ?3 OR published IS NOT ?4)",
     )?
     .execute(params![story, title, link, shown.date, now])?;
     Ok(shown
