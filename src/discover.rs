@@ -42,23 +42,25 @@ pub fn looks_like_html(content_type: Option<&str>, text: &str) -> bool {
 /// The feeds `html` links to, resolved against `<base href>` or `page`, in
 /// document order, without repeats.
 pub fn feeds_in(html: &str, page: &Url) -> Vec<Discovered> {
-    use crate::normalize::{MAX_HTML_DEPTH, too_deep};
-    // A page too deep or long for the HTML parser (see `normalize::too_deep`)
-    // is read up to its `<body>`: feed links belong in the head.
-    let html = if too_deep(html, MAX_HTML_DEPTH) {
-        let head = html
-            .as_bytes()
-            .windows(5)
-            .position(|w| w.eq_ignore_ascii_case(b"<body"))
-            .map_or("", |at| &html[..at]);
-        if too_deep(head, MAX_HTML_DEPTH) {
-            return Vec::new();
+    use crate::normalize::for_parser;
+    // A page too deep or long for the HTML parser (see `normalize::too_deep`;
+    // tags and attributes bounded first, `html::bound_tags`) is read up to
+    // its `<body>`: feed links belong in the head.
+    let bounded = match for_parser(html) {
+        Some(b) => b,
+        None => {
+            let head = html
+                .as_bytes()
+                .windows(5)
+                .position(|w| w.eq_ignore_ascii_case(b"<body"))
+                .map_or("", |at| &html[..at]);
+            match for_parser(head) {
+                Some(b) => b,
+                None => return Vec::new(),
+            }
         }
-        head
-    } else {
-        html
     };
-    let doc = Html::parse_document(html);
+    let doc = Html::parse_document(&bounded);
     let base = Selector::parse("base[href]")
         .ok()
         .and_then(|s| doc.select(&s).next())

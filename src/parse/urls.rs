@@ -28,6 +28,12 @@ const URL_ATTRIBUTES: [&str; 6] = ["href", "src", "srcset", "poster", "cite", "b
 /// change are rewritten; everything else stays byte for byte (so an item's
 /// raw hash does not move when nothing was relative).
 pub(super) fn absolutize_html(html: &str, base: Option<&Url>) -> String {
+    // Bounded first (`html::bound_tags`: every tag closed within 8 KiB, no
+    // `<` left in text, no comments): `tag_end` then never scans past one
+    // tag. Without it, `<a"` repeated made every `<` scan to the end of the
+    // document for a quote that never closes: quadratic.
+    let bounded = crate::html::bound_tags(html);
+    let html = bounded.as_ref();
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(i) = rest.find('<') {
@@ -40,7 +46,7 @@ pub(super) fn absolutize_html(html: &str, base: Option<&Url>) -> String {
             continue;
         }
         let starts_tag = rest.as_bytes().get(1).is_some_and(u8::is_ascii_alphabetic);
-        match tag_end(rest).filter(|_| starts_tag) {
+        match starts_tag.then(|| tag_end(rest)).flatten() {
             Some(end) => {
                 out.push_str(&rewrite_tag(&rest[..end], base));
                 rest = &rest[end..];
@@ -191,5 +197,22 @@ fn resolve_attribute(name: &str, raw: &str, base: Option<&Url>) -> Resolved {
             Some(u) => Resolved::New(u.to_string()),
             None => Resolved::Drop,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unclosed_quotes_in_tags_cost_linear_work() {
+        // 200,000 `<a"` (600 KB): each would scan to the end for its quote.
+        let hostile = "<a\"".repeat(200_000);
+        let base = Url::parse("https://a.example/x/").unwrap();
+        let out = absolutize_html(&hostile, Some(&base));
+        assert!(out.len() < hostile.len() * 8, "{}", out.len());
+        // Ordinary markup keeps its links, made absolute.
+        let out = absolutize_html("<p><a href=\"1.html\">一</a></p>", Some(&base));
+        assert_eq!(out, "<p><a href=\"https://a.example/x/1.html\">一</a></p>");
     }
 }
