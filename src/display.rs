@@ -158,7 +158,14 @@ pub fn choose(copies: &[CopyFacts<'_>]) -> Shown {
     let title = text
         .filter(|&i| copies[i].has_title)
         .or(link.filter(|&i| copies[i].has_title))
-        .or_else(|| pool.iter().copied().find(|&i| copies[i].has_title));
+        .or_else(|| {
+            pool.iter()
+                .copied()
+                .filter(|&i| copies[i].has_title)
+                .min_by(|&a, &b| {
+                    (copies[a].source, copies[a].key).cmp(&(copies[b].source, copies[b].key))
+                })
+        });
     Shown {
         text,
         title,
@@ -361,5 +368,63 @@ mod tests {
             "https://rsshub.example/chinanews",
             &["chinanews.com.cn".to_string()]
         ));
+    }
+
+    /// The rule is a function of the set of copies: any order of the same
+    /// copies gives the same headline, text, link and date (`proptest`
+    /// shuffles them; keys are unique per copy, as (source, item key) is).
+    #[test]
+    fn the_same_copies_in_any_order_show_the_same() {
+        use proptest::prelude::*;
+        let copy = (
+            0usize..4,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            0usize..3,
+            0i64..5,
+            0i64..3,
+            any::<bool>(),
+            any::<bool>(),
+        );
+        let sources = ["a", "b", "c", "d"];
+        let keys = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
+        proptest!(|(raw in proptest::collection::vec(copy, 1..8), seed in any::<u64>())| {
+            let copies: Vec<CopyFacts<'_>> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(s, low, link, own, title, len, publ, seen, script, topic))| CopyFacts {
+                    source: sources[s],
+                    key: keys[i],
+                    low_trust: low,
+                    has_link: link,
+                    own_link: own && link,
+                    has_title: title,
+                    text_len: len * 100,
+                    published: publ * 1800,
+                    first_seen: seen * 3000,
+                    in_script: script,
+                    in_topic: topic,
+                })
+                .collect();
+            let mut shuffled = copies.clone();
+            // A Fisher–Yates shuffle from the seed.
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            fn name<'a>(c: &[CopyFacts<'a>], i: Option<usize>) -> Option<&'a str> {
+                i.map(|i| c[i].key)
+            }
+            let (a, b) = (choose(&copies), choose(&shuffled));
+            prop_assert_eq!(name(&copies, a.text), name(&shuffled, b.text));
+            prop_assert_eq!(name(&copies, a.title), name(&shuffled, b.title));
+            prop_assert_eq!(name(&copies, a.link), name(&shuffled, b.link));
+            prop_assert_eq!(a.date, b.date);
+        });
     }
 }
