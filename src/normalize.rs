@@ -248,6 +248,13 @@ impl Normalizer {
         }
     }
 
+    /// An item's raw title as shown (`clean_title` after decoding
+    /// entities): for copies stored before their display title was kept
+    /// (migration 0011).
+    pub fn display_title(&self, raw: &str) -> String {
+        self.clean_title(&decode_entities(raw), &mut Notes(None))
+    }
+
     /// Display title: entities decoded, whitespace collapsed, outlet
     /// decorations (`【…】` prefixes, `_中国新闻网` suffixes) removed.
     fn clean_title(&self, raw: &str, removed: &mut Notes) -> String {

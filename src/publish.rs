@@ -530,12 +530,20 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
         .collect();
     authors.sort();
     authors.dedup();
-    let title = copy(shown.title)
-        .and_then(shown_title)
-        .unwrap_or(&story.title);
+    // A copy stored before migration 0011 has no display title: its raw
+    // title is cleaned here the way the poll cleans it now.
+    let title = match copy(shown.title) {
+        Some(c) if c.display_title.is_none() => c
+            .title
+            .as_deref()
+            .map(|t| normalizer.display_title(t))
+            .unwrap_or_else(|| story.title.clone()),
+        Some(c) => shown_title(c).unwrap_or(&story.title).to_string(),
+        None => story.title.clone(),
+    };
     Entry {
         id: entry_id(&story.id),
-        title: plain_text(title),
+        title: plain_text(&title),
         link,
         html,
         related,
@@ -813,6 +821,17 @@ mod tests {
             base_url: base,
             updated: DateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn a_copy_stored_without_a_display_title_is_shown_cleaned() {
+        let mut s = story();
+        s.copies.truncate(1);
+        s.copies[0].title = Some("三地高校联合招生_中国新闻网".into());
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(e.title, "三地高校联合招生");
+        s.copies[0].display_title = Some("已清理的标题".into());
+        assert_eq!(entry(&s, &Normalizer::default()).title, "已清理的标题");
     }
 
     #[test]
