@@ -1990,7 +1990,7 @@ impl Dataset {
             let web = |db: &str, full: &str| {
                 format!(
                     "{}{topics}",
-                    config(db, &format!("max_pages_per_poll = 100000\n{dedupe}"))
+                    config(db, &format!("max_pages_per_poll = 10000\n{dedupe}"))
                         .replace("FULL_TEXT", full)
                 )
                 .replace("allow_file_urls = true\n", "")

@@ -709,7 +709,7 @@ pub(super) fn store_item(
                 tx,
                 index,
                 copy,
-                (copy_id, story, &old_hash),
+                (source_id, copy_id, story, &old_hash),
                 (now, near),
                 touched,
             )?;
@@ -749,7 +749,7 @@ fn edited_item(
     tx: &Connection,
     index: &mut NearIndex,
     copy: &NewCopy,
-    (copy_id, story, old_hash): (i64, i64, &str),
+    (source_id, copy_id, story, old_hash): (&str, i64, i64, &str),
     (now, near): (i64, &crate::dedupe::Params),
     touched: &mut Vec<Touched>,
 ) -> rusqlite::Result<()> {
@@ -782,7 +782,7 @@ fn edited_item(
         .query_row(params![story, copy_id], |r| r.get(0))?;
     if old_hash == hash {
         // The same text (a new headline, link or markup): it stays.
-        return refresh_after_edit(tx, story, now, copy_id);
+        return refresh_after_edit(tx, story, now, (source_id, &copy.key));
     }
     if others == 0 {
         if let Some(target) = find_story(tx, hash, Some(story))? {
@@ -822,8 +822,7 @@ fn edited_item(
     if let Some((method, score)) = stays {
         tx.prepare_cached("UPDATE copies SET merge_method = ?2, merge_score = ?3 WHERE id = ?1")?
             .execute(params![copy_id, method.as_str(), score])?;
-        let fuller = norm.text.chars().count() > text.chars().count()
-            && !low_trust(tx, &copy_source(tx, copy_id)?)?;
+        let fuller = norm.text.chars().count() > text.chars().count() && !low_trust(tx, source_id)?;
         if fuller {
             // A correction that adds to the story: its text is the story's
             // (topics are decided again, `touched` above).
@@ -835,9 +834,32 @@ fn edited_item(
             .clone()
             .unwrap_or_else(|| keys_of(&norm.text, near));
         index_story(tx, index, story, &keys)?;
-        return refresh_after_edit(tx, story, now, copy_id);
+        return refresh_after_edit(tx, story, now, (source_id, &copy.key));
     }
     // It no longer tells the story: it leaves, and is placed again.
+    let (target, method, score) = place_again(tx, index, copy, (copy_id, story), (now, near))?;
+    move_copy(tx, copy_id, target, (method, score), now, touched)?;
+    // The story it left shows what its other copies say.
+    tx.prepare_cached(
+        "UPDATE topics SET changed_at = ?2
+         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
+    )?
+    .execute(params![story, Utc::now().timestamp_millis()])?;
+    refresh_shown(tx, story, now)
+}
+
+/// Where an edited copy that left story `story` goes: the story its new
+/// text is identical or near to (`dedupe::place`, `story` left out), or a
+/// new one of its own.
+fn place_again(
+    tx: &Connection,
+    index: &mut NearIndex,
+    copy: &NewCopy,
+    (copy_id, story): (i64, i64),
+    (now, near): (i64, &crate::dedupe::Params),
+) -> rusqlite::Result<(i64, Method, f64)> {
+    let (item, norm) = (&copy.item, &copy.norm);
+    let hash = norm.content_hash.0.as_str();
     let keys = copy
         .near_keys
         .clone()
@@ -850,7 +872,7 @@ fn edited_item(
     };
     let placement =
         crate::dedupe::place(&norm.text, item.published.map(ts), exact, &candidates, near);
-    let (target, method, score) = match placement {
+    Ok(match placement {
         Placement::Exact { story } => (story, Method::Exact, 1.0),
         Placement::Near {
             story,
@@ -877,15 +899,7 @@ fn edited_item(
             index.add(&keys, sid);
             (sid, Method::First, 1.0)
         }
-    };
-    move_copy(tx, copy_id, target, (method, score), now, touched)?;
-    // The story it left shows what its other copies say.
-    tx.prepare_cached(
-        "UPDATE topics SET changed_at = ?2
-         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
-    )?
-    .execute(params![story, Utc::now().timestamp_millis()])?;
-    refresh_shown(tx, story, now)
+    })
 }
 
 /// Moves a copy to story `target` (placed there by `method`).
@@ -917,11 +931,6 @@ fn drop_story(tx: &Connection, story: i64) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM stories WHERE sid = ?1")?
         .execute([story])?;
     Ok(())
-}
-
-fn copy_source(tx: &Connection, copy_id: i64) -> rusqlite::Result<String> {
-    tx.prepare_cached("SELECT source_id FROM copies WHERE id = ?1")?
-        .query_row([copy_id], |r| r.get(0))
 }
 
 /// Is a source `trust = "low"`?
@@ -1014,15 +1023,20 @@ pub(super) fn refresh_shown(tx: &Connection, story: i64, now: i64) -> rusqlite::
     refresh_shown_from(tx, story, now).map(|_| ())
 }
 
-/// After an edit of copy `copy_id`: `refresh_shown`, and the story's
+/// After an edit of the copy (source, item key): `refresh_shown`, and the story's
 /// `updated_at` moves when that copy is the one whose text is shown (a
 /// correction reaches readers as an update).
-fn refresh_after_edit(tx: &Connection, story: i64, now: i64, copy_id: i64) -> rusqlite::Result<()> {
+fn refresh_after_edit(
+    tx: &Connection,
+    story: i64,
+    now: i64,
+    (source_id, key): (&str, &str),
+) -> rusqlite::Result<()> {
     let shown = refresh_shown_from(tx, story, now)?;
-    let edited: (String, String) = tx
-        .prepare_cached("SELECT source_id, item_key FROM copies WHERE id = ?1")?
-        .query_row([copy_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if shown.as_ref() == Some(&edited) {
+    if shown
+        .as_ref()
+        .is_some_and(|(s, k)| s == source_id && k == key)
+    {
         tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
             .execute(params![story, now])?;
     }

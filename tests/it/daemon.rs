@@ -211,20 +211,7 @@ mod reqwest {
 
     /// Status and body of any answer (None when there is none).
     pub fn blocking_get_any(url: &str) -> Option<(u16, String)> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()?;
-        rt.block_on(async {
-            let resp = ::reqwest::Client::new()
-                .get(url)
-                .timeout(std::time::Duration::from_secs(2))
-                .send()
-                .await
-                .ok()?;
-            let status = resp.status().as_u16();
-            Some((status, resp.text().await.ok()?))
-        })
+        crate::common::http_get(url)
     }
 }
 

@@ -57,6 +57,29 @@ fn feed(links: &[String], pad: usize) -> String {
 
 const MIB: usize = 1024 * 1024;
 
+/// Source `s`'s two article pages, each 1.5 MiB, served; their links.
+fn large_pages(server: &TestServer, s: usize) -> Vec<String> {
+    (0..2)
+        .map(|p| {
+            server.fixed(
+                &format!("/{s}/{p}.html"),
+                Response::ok(
+                    "text/html; charset=utf-8",
+                    article(&format!("第{s}站第{p}篇"), MIB + MIB / 2),
+                ),
+            );
+            server.url(&format!("/{s}/{p}.html"))
+        })
+        .collect()
+}
+
+/// The `full_text` source of `/{s}/feed.xml`.
+fn big_source(server: &TestServer, s: usize) -> Src {
+    let mut src = src(&format!("big{s}"), &server.url(&format!("/{s}/feed.xml")));
+    src.extra = "full_text = true\n".into();
+    src
+}
+
 /// Item 8: three `full_text` sources whose feed and pages are each over
 /// 1 MiB, with room for three large bodies in flight. Each feed held a
 /// large-body slot while its pages waited for one: `poll` never ended.
@@ -65,25 +88,12 @@ fn large_full_text_sources_do_not_deadlock_the_fetcher() {
     let server = TestServer::start();
     let mut sources = Vec::new();
     for s in 0..3 {
-        let links: Vec<String> = (0..2)
-            .map(|p| server.url(&format!("/{s}/{p}.html")))
-            .collect();
-        for p in 0..2 {
-            server.fixed(
-                &format!("/{s}/{p}.html"),
-                Response::ok(
-                    "text/html; charset=utf-8",
-                    article(&format!("第{s}站第{p}篇"), MIB + MIB / 2),
-                ),
-            );
-        }
+        let links = large_pages(&server, s);
         server.fixed(
             &format!("/{s}/feed.xml"),
             Response::ok(RSS_TYPE, feed(&links, MIB + MIB / 2)),
         );
-        let mut src = src(&format!("big{s}"), &server.url(&format!("/{s}/feed.xml")));
-        src.extra = "full_text = true\n".into();
-        sources.push(src);
+        sources.push(big_source(&server, s));
     }
     // Three large bodies in flight (12 MiB / 4 MiB), as the defaults give.
     let fetch = "[fetch]\nallow_private_addresses = true\ntimeout_secs = 10\n\
@@ -114,18 +124,7 @@ fn under_run_large_full_text_sources_do_not_stop_their_host() {
     let server = TestServer::start();
     let mut sources = Vec::new();
     for s in 0..3 {
-        let links: Vec<String> = (0..2)
-            .map(|p| server.url(&format!("/{s}/{p}.html")))
-            .collect();
-        for p in 0..2 {
-            server.fixed(
-                &format!("/{s}/{p}.html"),
-                Response::ok(
-                    "text/html; charset=utf-8",
-                    article(&format!("第{s}站第{p}篇"), MIB + MIB / 2),
-                ),
-            );
-        }
+        let links = large_pages(&server, s);
         let body = feed(&links, MIB + MIB / 2);
         server.route(&format!("/{s}/feed.xml"), move |req| {
             if req.header("if-none-match").is_some() {
@@ -134,9 +133,7 @@ fn under_run_large_full_text_sources_do_not_stop_their_host() {
                 Response::ok(RSS_TYPE, body.clone()).header("ETag", "\"v1\"")
             }
         });
-        let mut src = src(&format!("big{s}"), &server.url(&format!("/{s}/feed.xml")));
-        src.extra = "full_text = true\n".into();
-        sources.push(src);
+        sources.push(big_source(&server, s));
     }
     server.fixed("/small.xml", Response::ok(RSS_TYPE, feed(&[], 0)));
     sources.push(src("small", &server.url("/small.xml")));

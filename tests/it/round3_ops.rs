@@ -22,20 +22,7 @@ fn check(text: &str) -> (tempfile::TempDir, Run) {
 
 /// GET on 127.0.0.1:`port`: (status, body), or None when nothing answers.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()?;
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{port}{path}"))
-            .timeout(Duration::from_secs(3))
-            .send()
-            .await
-            .ok()?;
-        let status = resp.status().as_u16();
-        Some((status, resp.text().await.ok()?))
-    })
+    http_get(&format!("http://127.0.0.1:{port}{path}"))
 }
 
 fn term(pid: u32) {

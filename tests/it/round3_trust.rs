@@ -405,60 +405,35 @@ fn a_correction_to_the_shown_copy_reaches_the_feed_with_a_later_update() {
         )],
     );
     env.poll(&[]);
-    // Stored ten seconds ago (dates have one-second resolution).
-    age(&env, 10);
-    let before = rendered(&env);
-    assert_eq!(before.len(), 1);
-    assert_eq!(before[0]["title"], "京津冀教育协同发展");
+    assert_eq!(rendered(&env)[0]["title"], "京津冀教育协同发展");
+    // The trusted outlet edits its item: the entry after, and whether its
+    // `date_modified` moved.
+    let correct = |title: &str, body: &str| {
+        // What was stored is ten seconds old (dates have one-second resolution).
+        age(&env, 10);
+        let before = rendered(&env);
+        feed(
+            &env,
+            "trusted",
+            "可信",
+            &[item("t-1", "https://trusted.example/1", title, body, DATE)],
+        );
+        env.poll(&[]);
+        let after = rendered(&env);
+        assert_eq!(after.len(), 1, "{after:?}");
+        let moved = after[0]["date_modified"].as_str() > before[0]["date_modified"].as_str();
+        (after[0].clone(), moved)
+    };
     let corrected = format!("{REPORT}（更正：会议于十月九日召开。）");
-    feed(
-        &env,
-        "trusted",
-        "可信",
-        &[item(
-            "t-1",
-            "https://trusted.example/1",
-            "更正：京津冀教育协同发展会议",
-            &corrected,
-            DATE,
-        )],
-    );
-    let run = env.poll(&[]);
-    let after = rendered(&env);
-    assert_eq!(after.len(), 1);
-    assert_eq!(after[0]["title"], "更正：京津冀教育协同发展会议", "{run:?}");
-    assert!(html_of(&after[0]).contains("更正"));
-    assert!(
-        after[0]["date_modified"].as_str() > before[0]["date_modified"].as_str(),
-        "{} → {}",
-        before[0]["date_modified"],
-        after[0]["date_modified"]
-    );
+    let (after, moved) = correct("更正：京津冀教育协同发展会议", &corrected);
+    assert_eq!(after["title"], "更正：京津冀教育协同发展会议");
+    assert!(html_of(&after).contains("更正"));
+    assert!(moved, "a new headline moves date_modified: {after}");
     // A correction of the text alone moves `date_modified` too.
-    age(&env, 10);
-    let before = rendered(&env);
     let again = format!("{corrected}另据了解，三地还将联合举办教师培训。");
-    feed(
-        &env,
-        "trusted",
-        "可信",
-        &[item(
-            "t-1",
-            "https://trusted.example/1",
-            "更正：京津冀教育协同发展会议",
-            &again,
-            DATE,
-        )],
-    );
-    env.poll(&[]);
-    let after = rendered(&env);
-    assert!(html_of(&after[0]).contains("教师培训"));
-    assert!(
-        after[0]["date_modified"].as_str() > before[0]["date_modified"].as_str(),
-        "{} → {}",
-        before[0]["date_modified"],
-        after[0]["date_modified"]
-    );
+    let (after, moved) = correct("更正：京津冀教育协同发展会议", &again);
+    assert!(html_of(&after).contains("教师培训"));
+    assert!(moved, "a longer text moves date_modified: {after}");
 }
 
 #[test]

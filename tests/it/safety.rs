@@ -803,20 +803,7 @@ fn a_full_disk_gives_a_clear_error_and_the_next_poll_completes() {
 
 /// GET on the daemon: (status, body), or None when it does not answer.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()?;
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{port}{path}"))
-            .timeout(Duration::from_secs(3))
-            .send()
-            .await
-            .ok()?;
-        let status = resp.status().as_u16();
-        Some((status, resp.text().await.ok()?))
-    })
+    http_get(&format!("http://127.0.0.1:{port}{path}"))
 }
 
 #[test]
