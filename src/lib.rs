@@ -29,6 +29,8 @@ pub mod progress;
 pub mod publish;
 pub mod query;
 pub mod schedule;
+pub mod script;
 pub mod store;
 pub mod text;
 pub mod topics;
+pub mod wording;

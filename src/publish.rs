@@ -1,11 +1,14 @@
 //! Stories of a topic → Atom 1.0 (atom_syndication), RSS 2.0 (rss) or JSON
 //! Feed 1.1 (serde) bytes. Pure: the caller supplies the stories.
 //!
-//! Each entry: the story's title, a link to the copy that carried it first,
-//! its date, and the sanitized HTML of the fullest copy (ammonia; relative
-//! URLs made absolute against that copy's link) followed by the outlets that
-//! also reported it. Entry ids are `urn:uuid:` IRIs derived from the story
-//! id, so they never change, whatever copies join later.
+//! Each entry: what the display rule (`display::choose`) picks of the
+//! story's copies — headline and sanitized HTML text (ammonia; relative
+//! URLs made absolute against that copy's link) from one copy, preferring
+//! copies in the topic's script, the link of the copy that carried it
+//! first — converted to the topic's script (`script`), then one line naming
+//! the outlets in the topic's language (`wording`) when more than one
+//! carried it. Entry ids are `urn:uuid:` IRIs derived from the topic and
+//! the story id, so they never change, whatever copies join later.
 //!
 //! Everything here came from strangers and goes to other people's browsers
 //! (see docs/security.md): HTML passes ammonia with an explicit allowlist;
@@ -14,7 +17,7 @@
 //! one bad item cannot make a whole topic feed unparsable.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -23,7 +26,9 @@ use url::Url;
 
 use crate::display::{self, CopyFacts};
 use crate::normalize::Normalizer;
+use crate::script;
 use crate::store::{FeedCopy, FeedStory};
+use crate::wording::{Lang, Script, Words};
 
 /// A feed format readers can subscribe to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -79,6 +84,14 @@ pub struct FeedMeta<'a> {
     pub base_url: &'a Url,
     /// When the topic last changed (the feed's `updated`).
     pub updated: DateTime<Utc>,
+    /// The language of its words (`topic_language` when the config does
+    /// not say).
+    pub lang: Lang,
+    /// The script headlines and texts are shown in.
+    pub script: Script,
+    /// Stories first seen before this (unix seconds) keep the id they had
+    /// in every topic (`entry_id`).
+    pub topic_ids_from: i64,
 }
 
 impl FeedMeta<'_> {
@@ -102,10 +115,30 @@ fn join(base: &Url, path: &str) -> String {
         .unwrap_or_else(|_| format!("{base}{path}"))
 }
 
-/// A stable IRI for a story: its id (a BLAKE3 hex digest) as a UUID (RFC 9562
-/// version 8, "custom"), so every feed reader accepts it.
-pub fn entry_id(story_id: &str) -> String {
-    let hex: String = story_id
+/// A story's entry id in one topic's feed: a UUID (RFC 9562 version 8,
+/// "custom"), so every feed reader accepts it, from a BLAKE3 digest of the
+/// topic's slug and the story id. Per topic, because readers that key
+/// entries by id (newsboat, Tiny Tiny RSS) show an entry once across all
+/// feeds: with one id, a story in two subscribed topics vanished from one.
+/// From the slug, not the server's address, so moving the server shows
+/// no story again. A story first seen before per-topic ids (migration
+/// 0012) keeps its old id, the story id alone (`story_uuid`), so upgrading
+/// shows no story again either.
+pub fn entry_id(slug: &str, story: &FeedStory, topic_ids_from: i64) -> String {
+    if story.first_seen.timestamp() < topic_ids_from {
+        return story_uuid(&story.id);
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(b"newsriver topic entry\0");
+    h.update(slug.as_bytes());
+    h.update(b"\0");
+    h.update(story.id.as_str().as_bytes());
+    story_uuid(h.finalize().to_hex().as_str())
+}
+
+/// A hex digest (a story id) as a UUID IRI.
+pub fn story_uuid(digest: &str) -> String {
+    let hex: String = digest
         .chars()
         .filter(|c| c.is_ascii_hexdigit())
         .take(32)
@@ -127,21 +160,99 @@ pub fn entry_id(story_id: &str) -> String {
     format!("urn:uuid:{a}-{b}-8{c}-{variant}{d}-{e}")
 }
 
-/// An entry ready for any format.
-struct Entry<'a> {
-    id: String,
-    /// Plain text (see `plain_text`).
-    title: String,
+/// An entry ready for any format, and for the reader page.
+pub struct Entry<'a> {
+    pub id: String,
+    /// Plain text (see `plain_text`), in the topic's script.
+    pub title: String,
     /// http(s) only.
-    link: Option<String>,
-    html: String,
+    pub link: Option<String>,
+    /// The shown text, sanitized, in the topic's script; never empty (a
+    /// story with no text says so, `Words::no_text`).
+    pub text_html: String,
+    /// Who carried the story; empty when one outlet did.
+    pub attribution: Attribution,
+    /// The shown headline or text was converted to the topic's script
+    /// from this one.
+    pub converted_from: Option<Script>,
+    /// `text_html`, the attribution and the conversion note: what feeds
+    /// carry as the entry's content.
+    pub html: String,
     /// The other outlets' copies: (outlet name, link).
     related: Vec<(&'a str, String)>,
-    authors: Vec<String>,
+    pub authors: Vec<String>,
+    /// The language the text copy's feed declares.
     lang: Option<String>,
     /// The story's dates, within what every format can write (`shown_date`).
-    published: DateTime<Utc>,
-    updated: DateTime<Utc>,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+/// An outlet as an entry names it: its name as published, and its copy's
+/// link (http(s) only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outlet {
+    /// Plain text.
+    pub name: String,
+    pub link: Option<String>,
+}
+
+impl Outlet {
+    fn of(c: &FeedCopy) -> Outlet {
+        Outlet {
+            name: plain_text(&c.source_name),
+            link: c.link.as_deref().and_then(safe_link),
+        }
+    }
+
+    /// The name, linked to the copy when it has a link; escaped.
+    fn html(&self) -> String {
+        let name = escape(&self.name);
+        match &self.link {
+            Some(href) => format!(
+                "<a href=\"{}\" rel=\"nofollow\">{name}</a>",
+                html_escape::encode_double_quoted_attribute(href)
+            ),
+            None => name,
+        }
+    }
+}
+
+/// The outlets that carried a story, each named once: the one whose link
+/// the entry has, the one whose headline and text it shows when another,
+/// then the others. Empty when a single outlet carried the story.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attribution {
+    pub first: Option<Outlet>,
+    pub text_from: Option<Outlet>,
+    pub also: Vec<Outlet>,
+}
+
+impl Attribution {
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none() && self.text_from.is_none() && self.also.is_empty()
+    }
+
+    /// One line of HTML in `words`' language, e.g. `首发：中国新闻网 ·
+    /// 正文来自：中央社 · 另见：人民网、新浪新闻`; empty for no outlet.
+    pub fn html(&self, words: &Words) -> String {
+        let mut parts = Vec::new();
+        if let Some(o) = &self.first {
+            parts.push(format!("{}{}", escape(words.first), o.html()));
+        }
+        if let Some(o) = &self.text_from {
+            parts.push(format!("{}{}", escape(words.text_from), o.html()));
+        }
+        if !self.also.is_empty() {
+            let list: Vec<String> = self.also.iter().map(Outlet::html).collect();
+            parts.push(format!(
+                "{}{}",
+                escape(words.also),
+                list.join(&escape(words.list_sep))
+            ));
+        }
+        parts.join(&escape(words.part_sep))
+    }
 }
 
 /// `date` within years 1–9999: RFC 2822 and RFC 3339 have no other years
@@ -452,84 +563,91 @@ fn safe_link(link: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
-/// An outlet's name as a link to its copy (or the bare name without one).
-fn outlet(c: &FeedCopy) -> String {
-    let name = escape(&plain_text(&c.source_name));
-    match c.link.as_deref().and_then(safe_link) {
-        Some(href) => format!(
-            "<a href=\"{}\">{name}</a>",
-            html_escape::encode_double_quoted_attribute(&href)
-        ),
-        None => name,
+/// How an entry is shown: the topic's words, script and ids.
+#[derive(Clone, Copy)]
+pub struct Shown<'a> {
+    pub slug: &'a str,
+    pub lang: Lang,
+    pub script: Script,
+    pub topic_ids_from: i64,
+}
+
+impl<'a> Shown<'a> {
+    pub fn of(meta: &FeedMeta<'a>) -> Shown<'a> {
+        Shown {
+            slug: meta.slug,
+            lang: meta.lang,
+            script: meta.script,
+            topic_ids_from: meta.topic_ids_from,
+        }
     }
 }
 
-/// One story as an entry. What it shows is the display rule's choice
-/// (`display::choose`: a function of the copies, not of their arrival);
-/// the line under the text names outlets by source, never by link: the
-/// outlet whose link the entry has, the one whose words the text and
-/// headline are when another, then the others, each once.
-fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
-    let all: Vec<CopyFacts<'_>> = story.copies.iter().map(facts).collect();
+/// The start of a copy's headline and text, enough to tell its script.
+fn script_sample(c: &FeedCopy) -> String {
+    let mut sample = shown_title(c).unwrap_or_default().to_string();
+    if let Some(html) = copy_html(c) {
+        let mut end = html.len().min(4096);
+        while !html.is_char_boundary(end) {
+            end -= 1;
+        }
+        sample.push_str(&html[..end]);
+    }
+    sample
+}
+
+/// One story as an entry, or None when it has nothing to show (neither a
+/// text nor a link to one). What it shows is the display rule's choice
+/// (`display::choose`: a function of the copies, not of their arrival),
+/// in the topic's script; the line under the text names outlets by
+/// source, never by link, each once, and only when there are several.
+pub fn entry<'a>(story: &'a FeedStory, how: Shown<'_>, normalizer: &Normalizer) -> Option<Entry<'a>> {
+    let in_script: Vec<bool> = story
+        .copies
+        .iter()
+        .map(|c| script::in_script(&script_sample(c), how.script))
+        .collect();
+    let all: Vec<CopyFacts<'_>> = story
+        .copies
+        .iter()
+        .zip(&in_script)
+        .map(|(c, &in_script)| CopyFacts {
+            in_script,
+            ..facts(c)
+        })
+        .collect();
     let shown = display::choose(&all);
     let copy = |i: Option<usize>| i.map(|i| &story.copies[i]);
     let (link_copy, text_copy) = (copy(shown.link), copy(shown.text));
     let link = link_copy
         .and_then(|c| c.link.as_deref())
         .and_then(safe_link);
-    let mut html = match text_copy.and_then(|c| Some((c, copy_html(c)?))) {
+    let mut converted_from = None;
+    let mut to_script = |i: Option<usize>, s: String, html: bool| -> String {
+        if s.is_empty() || i.is_none_or(|i| in_script[i]) {
+            return s;
+        }
+        let out = if html {
+            script::convert_html(&s, how.script)
+        } else {
+            script::convert(&s, how.script).into_owned()
+        };
+        if out != s {
+            converted_from = Some(match how.script {
+                Script::Traditional => Script::Simplified,
+                _ => Script::Traditional,
+            });
+        }
+        out
+    };
+    let text_html = match text_copy.and_then(|c| Some((c, copy_html(c)?))) {
         Some((c, raw)) => {
             let base = c.link.as_deref().and_then(safe_link);
             sanitized_html(raw, base.as_deref(), normalizer)
         }
         None => String::new(),
     };
-    let text_from = text_copy
-        .filter(|t| copy_html(t).is_some())
-        .filter(|t| link_copy.is_none_or(|l| l.source_id != t.source_id));
-    // Every other outlet once, with its first copy's link.
-    let mut related: Vec<(&str, String)> = Vec::new();
-    let mut named: Vec<&str> = [link_copy, text_from]
-        .into_iter()
-        .flatten()
-        .map(|c| c.source_id.as_str())
-        .collect();
-    let mut others = Vec::new();
-    for c in &story.copies {
-        if named.contains(&c.source_id.as_str()) {
-            continue;
-        }
-        named.push(c.source_id.as_str());
-        if let Some(href) = c.link.as_deref().and_then(safe_link) {
-            related.push((c.source_name.as_str(), href));
-        }
-        others.push(outlet(c));
-    }
-    let mut parts = Vec::new();
-    if let (Some(c), Some(_)) = (link_copy, &link) {
-        parts.push(format!("First reported by {}", outlet(c)));
-    }
-    if let Some(c) = text_from {
-        parts.push(if parts.is_empty() {
-            format!("The text above as published by {}", outlet(c))
-        } else {
-            format!("the text above as published by {}", outlet(c))
-        });
-    }
-    if !others.is_empty() && !parts.is_empty() {
-        parts.push(format!("also reported by {}", others.join(", ")));
-    }
-    if !parts.is_empty() {
-        html.push_str(&format!("<p>{}.</p>", parts.join("; ")));
-    }
-    let mut authors: Vec<String> = story
-        .copies
-        .iter()
-        .flat_map(|c| c.authors.iter().map(|a| plain_text(a)))
-        .filter(|a| !a.is_empty())
-        .collect();
-    authors.sort();
-    authors.dedup();
+    let text_html = to_script(shown.text, text_html, true);
     // A copy stored before migration 0011 has no display title: its raw
     // title is cleaned here the way the poll cleans it now.
     let title = match copy(shown.title) {
@@ -541,35 +659,157 @@ fn entry<'a>(story: &'a FeedStory, normalizer: &Normalizer) -> Entry<'a> {
         Some(c) => shown_title(c).unwrap_or(&story.title).to_string(),
         None => story.title.clone(),
     };
-    Entry {
-        id: entry_id(&story.id),
-        title: plain_text(&title),
+    let title = to_script(shown.title, plain_text(&title), false);
+    let words = how.lang.words();
+    let has_text = !plain_text(&text_html).is_empty() || text_html.contains("<img");
+    let text_html = match (has_text, &link) {
+        (true, _) => text_html,
+        (false, Some(_)) => format!("<p>{}</p>", escape(words.no_text)),
+        // Neither a text nor a link to one: nothing a reader can read.
+        (false, None) => return None,
+    };
+    let attribution = attribution(story, link_copy.filter(|_| link.is_some()), text_copy);
+    let mut html = text_html.clone();
+    if !attribution.is_empty() {
+        html.push_str(&format!("<p>{}</p>", attribution.html(words)));
+    }
+    if let Some(from) = converted_from {
+        let note = match from {
+            Script::Traditional => words.converted_from_traditional,
+            _ => words.converted_from_simplified,
+        };
+        html.push_str(&format!("<p><small>{}</small></p>", escape(note)));
+    }
+    let related = story
+        .copies
+        .iter()
+        .filter(|c| link_copy.is_none_or(|l| l.source_id != c.source_id))
+        .filter_map(|c| Some((c.source_name.as_str(), c.link.as_deref().and_then(safe_link)?)))
+        .fold(Vec::<(&str, String)>::new(), |mut acc, (name, href)| {
+            if !acc.iter().any(|(n, _)| *n == name) {
+                acc.push((name, href));
+            }
+            acc
+        });
+    let mut authors: Vec<String> = story
+        .copies
+        .iter()
+        .flat_map(|c| c.authors.iter().map(|a| plain_text(a)))
+        .filter(|a| !a.is_empty())
+        .collect();
+    authors.sort();
+    authors.dedup();
+    Some(Entry {
+        id: entry_id(how.slug, story, how.topic_ids_from),
+        title,
         link,
+        text_html,
+        attribution,
+        converted_from,
         html,
         related,
         authors,
-        lang: text_copy
-            .or(story.copies.first())
-            .and_then(|c| c.language.as_deref())
-            .map(plain_text)
-            .filter(|l| !l.is_empty()),
+        lang: match converted_from {
+            Some(_) => Some(how.lang.tag().to_string()),
+            None => text_copy
+                .or(story.copies.first())
+                .and_then(|c| c.language.as_deref())
+                .map(plain_text)
+                .filter(|l| !l.is_empty()),
+        },
         published: shown_date(story.published),
         updated: shown_date(story.updated.max(story.published)),
+    })
+}
+
+/// Who carried `story`: the linked copy's outlet, the text copy's when
+/// another, every other outlet once; nothing when one outlet carried it.
+fn attribution(story: &FeedStory, link_copy: Option<&FeedCopy>, text_copy: Option<&FeedCopy>) -> Attribution {
+    let mut sources: Vec<&str> = story.copies.iter().map(|c| c.source_id.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    if sources.len() < 2 {
+        return Attribution::default();
+    }
+    let text_from = text_copy.filter(|t| link_copy.is_none_or(|l| l.source_id != t.source_id));
+    let mut named: Vec<&str> = [link_copy, text_from]
+        .into_iter()
+        .flatten()
+        .map(|c| c.source_id.as_str())
+        .collect();
+    let mut also = Vec::new();
+    for c in &story.copies {
+        if !named.contains(&c.source_id.as_str()) {
+            named.push(c.source_id.as_str());
+            also.push(Outlet::of(c));
+        }
+    }
+    Attribution {
+        first: link_copy.map(Outlet::of),
+        text_from: text_from.map(Outlet::of),
+        also,
     }
 }
 
-/// The language most of the feed's entries are in.
-fn feed_language<'a>(entries: &'a [Entry<'_>]) -> Option<&'a str> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for e in entries {
-        if let Some(l) = e.lang.as_deref() {
-            *counts.entry(l).or_default() += 1;
+/// A topic's entries, newest first, as `render` writes them; stories with
+/// nothing to show are left out.
+pub fn entries<'a>(
+    meta: &FeedMeta<'_>,
+    stories: &'a [FeedStory],
+    normalizer: &Normalizer,
+) -> Vec<Entry<'a>> {
+    let how = Shown::of(meta);
+    stories
+        .iter()
+        .filter_map(|s| entry(s, how, normalizer))
+        .collect()
+}
+
+/// The language a topic's stories are in, for a topic whose config names
+/// none: the most common among its stories of the language their first
+/// copy's feed declares, else of their headline's script (Han characters:
+/// Chinese, Traditional forms: `zh-Hant`); English when nothing says.
+pub fn topic_language(stories: &[FeedStory]) -> Lang {
+    let mut counts = [0usize; 3];
+    for s in stories {
+        let declared = s
+            .copies
+            .first()
+            .and_then(|c| c.language.as_deref())
+            .and_then(Lang::from_tag);
+        let lang = declared.unwrap_or_else(|| {
+            let (han, _) = crate::text::traditional_share(&s.title);
+            if han == 0 {
+                Lang::En
+            } else if script::is_traditional(&s.title) {
+                Lang::ZhHant
+            } else {
+                Lang::ZhHans
+            }
+        });
+        if let Some(i) = Lang::ALL.iter().position(|l| *l == lang) {
+            counts[i] += 1;
         }
     }
-    counts
-        .into_iter()
-        .max_by_key(|(l, n)| (*n, std::cmp::Reverse(*l)))
-        .map(|(l, _)| l)
+    // Ties go to the first in `Lang::ALL`: Chinese before English.
+    let best = (1..3).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
+    if counts[best] == 0 {
+        Lang::En
+    } else {
+        Lang::ALL[best]
+    }
+}
+
+/// Plain text of sanitized HTML, at most `chars` characters (an ellipsis
+/// when cut): the reader page's excerpt.
+pub fn excerpt(html: &str, chars: usize) -> String {
+    let text = plain_text(html);
+    if text.chars().count() <= chars {
+        return text;
+    }
+    let mut cut: String = text.chars().take(chars).collect();
+    cut.push('…');
+    cut
 }
 
 /// Renders one topic feed. `normalizer` removes from the shown HTML the
@@ -580,7 +820,7 @@ pub fn render(
     format: Format,
     normalizer: &Normalizer,
 ) -> Vec<u8> {
-    let entries: Vec<Entry<'_>> = stories.iter().map(|s| entry(s, normalizer)).collect();
+    let entries = entries(meta, stories, normalizer);
     // The topic's title comes from the config; it is cleaned like the rest.
     let title = xml_text(meta.title);
     let meta = &FeedMeta {
@@ -637,7 +877,7 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
         }),
         ..Default::default()
     };
-    feed.set_lang(feed_language(entries).map(str::to_string));
+    feed.set_lang(Some(meta.lang.tag().to_string()));
     feed.entries = entries
         .iter()
         .map(|e| {
@@ -689,14 +929,29 @@ fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
             });
             item.set_pub_date(e.published.to_rfc2822());
             item.set_description(e.html.clone());
+            // RSS has no "modified" date: `<atom:updated>` carries a
+            // correction's time, `<pubDate>` stays (readers re-sort on it).
+            let updated = rss::extension::Extension {
+                name: "atom:updated".into(),
+                value: Some(e.updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                ..Default::default()
+            };
+            item.extensions
+                .entry("atom".into())
+                .or_default()
+                .insert("updated".into(), vec![updated]);
             item
         })
         .collect();
     let mut channel = rss::Channel::default();
     channel.set_title(meta.title);
     channel.set_link(meta.home_url());
-    channel.set_description(format!("{} — merged by newsriver", meta.title));
-    channel.set_language(feed_language(entries).map(str::to_string));
+    channel.set_description(format!(
+        "{}{}",
+        meta.title,
+        meta.lang.words().feed_description
+    ));
+    channel.set_language(Some(meta.lang.tag().to_string()));
     channel.set_last_build_date(meta.updated.to_rfc2822());
     channel.set_generator(format!("newsriver {}", env!("CARGO_PKG_VERSION")));
     channel.set_atom_ext(AtomExtension {
@@ -749,7 +1004,7 @@ fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
         title: meta.title,
         home_page_url: meta.home_url(),
         feed_url: meta.self_url(Format::Json),
-        language: feed_language(entries),
+        language: Some(meta.lang.tag()),
         items: entries
             .iter()
             .map(|e| JsonItem {

@@ -10,6 +10,8 @@
 //! term    := ["title:"] (word | "quoted phrase")
 //! ```
 //!
+//! A query of `*` alone matches every story: the "everything" river.
+//!
 //! Terms are substrings (Chinese has no word spaces: `教育` matches `教育部`),
 //! normalized like story text (NFKC, case-folded), and matched against the
 //! story's normalized title and text, in which boilerplate is already gone.
@@ -23,6 +25,8 @@ use unicode_normalization::UnicodeNormalization;
 /// A parsed query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Query {
+    /// `*`: every story.
+    All,
     Term { text: String, title_only: bool },
     And(Vec<Query>),
     Or(Vec<Query>),
@@ -294,6 +298,9 @@ impl Parser {
 impl Query {
     /// Parses a query; the error names the position and what was expected.
     pub fn parse(q: &str) -> Result<Query, QueryError> {
+        if q.trim() == "*" {
+            return Ok(Query::All);
+        }
         let toks = tokenize(q)?;
         let end = q.chars().count() + 1;
         let mut p = Parser {
@@ -313,6 +320,7 @@ impl Query {
     /// Both must already be normalized (`normalize_term` form).
     pub fn matches(&self, title: &str, text: &str) -> bool {
         match self {
+            Query::All => true,
             Query::Term {
                 text: t,
                 title_only,
@@ -339,7 +347,7 @@ impl Query {
             Query::And(parts) | Query::Or(parts) => {
                 parts.iter().for_each(|p| p.matched_terms(title, text, out))
             }
-            Query::Not(_) => {}
+            Query::Not(_) | Query::All => {}
         }
     }
 }
@@ -399,6 +407,15 @@ mod tests {
     fn full_width_and_case_fold() {
         assert!(m("ＡＩ ２０２６", "", "ai大会在2026年召开"));
         assert!(m("\"new york\"", "", "NEW YORK times"));
+    }
+
+    #[test]
+    fn a_star_alone_is_every_story_and_elsewhere_an_error() {
+        assert_eq!(Query::parse(" * ").unwrap(), Query::All);
+        assert!(m("*", "", ""));
+        assert!(m("*", "任何标题", "任何正文"));
+        // `*` is no wildcard inside a query.
+        assert!(!m("教育 *", "教育", "教育"));
     }
 
     #[test]

@@ -142,6 +142,30 @@ pub fn simplified(s: &str) -> Cow<'_, str> {
     Cow::Owned(fast2s::convert(s))
 }
 
+/// How many of `s`'s characters are Han ideographs, and how many of those
+/// are Traditional forms (characters `simplified` changes). `script` tells
+/// a text's script from it.
+pub fn traditional_share(s: &str) -> (usize, usize) {
+    let table = traditional_chars();
+    let (mut han, mut traditional) = (0, 0);
+    for c in s.chars() {
+        let i = c as usize;
+        if is_han(c) {
+            han += 1;
+            if i < 0x1_0000 && table[i / 64] & (1 << (i % 64)) != 0 {
+                traditional += 1;
+            }
+        }
+    }
+    (han, traditional)
+}
+
+/// A CJK unified ideograph (the BMP blocks and Extension A; enough to
+/// count a text's Chinese).
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}' | '\u{f900}'..='\u{faff}')
+}
+
 /// A bit for each character of the Basic Multilingual Plane that fast2s
 /// changes on its own (fast2s converts only characters of three UTF-8
 /// bytes, all in the BMP). Built once, by asking fast2s.

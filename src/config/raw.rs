@@ -66,6 +66,8 @@ pub(super) struct RawServer {
     pub(super) max_connections_per_client: Option<Spanned<i64>>,
     pub(super) max_requests_per_connection: Option<Spanned<i64>>,
     pub(super) connection_lifetime_secs: Option<Spanned<i64>>,
+    pub(super) language: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -118,4 +120,6 @@ pub(super) struct RawTopic {
     pub(super) query: Spanned<String>,
     #[serde(default)]
     pub(super) tags: Vec<Spanned<String>>,
+    pub(super) language: Option<Spanned<String>>,
+    pub(super) script: Option<Spanned<String>>,
 }

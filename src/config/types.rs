@@ -10,6 +10,7 @@ use regex::Regex;
 use url::Url;
 
 use crate::model::SourceId;
+pub use crate::wording::{Lang, Script};
 
 /// A loaded, validated configuration.
 #[derive(Clone, Debug)]
@@ -101,6 +102,12 @@ pub struct Server {
     /// A connection is closed after this many seconds (after the answer
     /// in progress), however busy.
     pub connection_lifetime_secs: u64,
+    /// The language of feeds and pages (`zh-Hans`, `zh-Hant`, `en`); None:
+    /// taken from the sources' feeds.
+    pub language: Option<Lang>,
+    /// Where the reader page's times are local (`Asia/Shanghai`); UTC by
+    /// default.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Extra boilerplate patterns on top of the built-in ones (see `normalize`).
@@ -154,6 +161,19 @@ pub struct Topic {
     pub query: String,
     pub parsed: crate::query::Query,
     pub tags: Vec<String>,
+    /// The language its feeds and page are in; None: `[server] language`.
+    pub language: Option<Lang>,
+    /// The script its headlines and texts are shown in; None: that of its
+    /// language.
+    pub script: Option<Script>,
+}
+
+impl Topic {
+    /// The language this topic is shown in: its own, else the server's;
+    /// None: taken from its stories (`publish::topic_language`).
+    pub fn language(&self, server: &Server) -> Option<Lang> {
+        self.language.or(server.language)
+    }
 }
 
 /// One thing wrong with a config file.

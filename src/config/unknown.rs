@@ -111,7 +111,7 @@ const SOURCE_KEYS: &[&str] = &[
     "trust",
     "link_hosts",
 ];
-const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags"];
+const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags", "language", "script"];
 
 /// The keys allowed in the table at `parent`.
 pub(super) fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
@@ -134,6 +134,8 @@ pub(super) fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
             "max_connections_per_client",
             "max_requests_per_connection",
             "connection_lifetime_secs",
+            "language",
+            "timezone",
         ],
         "normalize" => &["strip_lines", "strip_title", "footer_headings"],
         "log" => &["level"],

@@ -18,6 +18,7 @@ use super::raw::{
 use super::types::{Config, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic};
 use crate::model::{DedupeParams, SourceId};
 use crate::query::Query;
+use crate::wording::{Lang, Script};
 
 /// `[fetch] max_pages_per_poll` when unset: a feed's worth of new items
 /// (most list 20–60), so a cold start of a large feed is spread over a few
@@ -380,6 +381,47 @@ impl Validator<'_> {
                 300,
                 1..=7 * 24 * 3600,
             ),
+            language: raw
+                .language
+                .and_then(|l| self.language(l, "server.language".into())),
+            timezone: self.zone(raw.timezone),
+        }
+    }
+
+    /// A language with a catalog (`wording::Lang`).
+    fn language(&mut self, raw: Spanned<String>, key: String) -> Option<Lang> {
+        let lang = Lang::from_tag(raw.get_ref());
+        if lang.is_none() {
+            self.problem(
+                raw.span(),
+                key,
+                format!(
+                    "{:?} is not a language newsriver has words for: use zh-Hans, zh-Hant or en",
+                    raw.get_ref()
+                ),
+            );
+        }
+        lang
+    }
+
+    /// `[server] timezone`: an IANA time zone name (`Asia/Shanghai`).
+    fn zone(&mut self, raw: Option<Spanned<String>>) -> chrono_tz::Tz {
+        let Some(raw) = raw else {
+            return chrono_tz::Tz::UTC;
+        };
+        match raw.get_ref().trim().parse::<chrono_tz::Tz>() {
+            Ok(tz) => tz,
+            Err(_) => {
+                self.problem(
+                    raw.span(),
+                    "server.timezone",
+                    format!(
+                        "{:?} is not a time zone: use an IANA name such as Asia/Shanghai or UTC",
+                        raw.get_ref()
+                    ),
+                );
+                chrono_tz::Tz::UTC
+            }
         }
     }
 
@@ -764,6 +806,22 @@ impl Validator<'_> {
                 }
             };
             let tags = self.tags(t.tags, &key("tags"));
+            let language = t.language.and_then(|l| self.language(l, key("language")));
+            let script = t.script.and_then(|s| {
+                let script = Script::from_name(s.get_ref());
+                if script.is_none() {
+                    self.problem(
+                        s.span(),
+                        key("script"),
+                        format!(
+                            "{:?} is not a script: use {}",
+                            s.get_ref(),
+                            Script::NAMES.join(", ")
+                        ),
+                    );
+                }
+                script
+            });
             if let Some(parsed) = parsed {
                 topics.push(Topic {
                     slug,
@@ -771,6 +829,8 @@ impl Validator<'_> {
                     query: t.query.into_inner(),
                     parsed,
                     tags,
+                    language,
+                    script,
                 });
             }
         }

@@ -8,6 +8,7 @@ use crate::config::{Config, Topic};
 use crate::normalize::Normalizer;
 use crate::publish::{self, FeedMeta, Format};
 use crate::store::{self, FeedStory, Reader};
+use crate::wording::{Lang, Script};
 
 /// A topic's newest stories, read once, renderable in every format.
 pub struct TopicFeed<'a> {
@@ -16,6 +17,12 @@ pub struct TopicFeed<'a> {
     /// When the topic last changed: the feed's `updated`.
     pub updated: DateTime<Utc>,
     pub stories: Vec<FeedStory>,
+    /// The language its feeds and page are in (`Topic::language`, else
+    /// its stories': `publish::topic_language`).
+    pub lang: Lang,
+    /// The script its headlines and texts are shown in.
+    pub script: Script,
+    topic_ids_from: i64,
 }
 
 impl<'a> TopicFeed<'a> {
@@ -38,9 +45,15 @@ impl<'a> TopicFeed<'a> {
         };
         let mut stories = reader.topic_feed(&topic.slug, limit)?;
         mark_topic_sources(config, topic, &mut stories);
+        let lang = topic
+            .language(&config.server)
+            .unwrap_or_else(|| publish::topic_language(&stories));
         Ok(TopicFeed {
             config,
             topic,
+            lang,
+            script: topic.script.unwrap_or(lang.script()),
+            topic_ids_from: reader.topic_entry_ids_from()?,
             updated: version
                 .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
                 .unwrap_or_else(Utc::now),
@@ -48,15 +61,22 @@ impl<'a> TopicFeed<'a> {
         })
     }
 
-    /// The feed in `format`.
-    pub fn render(&self, format: Format, normalizer: &Normalizer) -> Vec<u8> {
-        let meta = FeedMeta {
+    /// What the feed says about itself.
+    pub fn meta(&self) -> FeedMeta<'_> {
+        FeedMeta {
             slug: &self.topic.slug,
             title: &self.topic.title,
             base_url: &self.config.server.base_url,
             updated: self.updated,
-        };
-        publish::render(&meta, &self.stories, format, normalizer)
+            lang: self.lang,
+            script: self.script,
+            topic_ids_from: self.topic_ids_from,
+        }
+    }
+
+    /// The feed in `format`.
+    pub fn render(&self, format: Format, normalizer: &Normalizer) -> Vec<u8> {
+        publish::render(&self.meta(), &self.stories, format, normalizer)
     }
 }
 

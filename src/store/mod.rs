@@ -58,11 +58,12 @@ fn migrations() -> Vec<M<'static>> {
             move_near_keys_into_stories,
         ),
         M::up(include_str!("../../migrations/0011_trust.sql")),
+        M::up(include_str!("../../migrations/0012_entry_ids.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 11;
+const SCHEMA_VERSION: usize = 12;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -626,6 +627,7 @@ pub struct FeedStory {
     pub link: Option<String>,
     pub published: DateTime<Utc>,
     pub updated: DateTime<Utc>,
+    pub first_seen: DateTime<Utc>,
     /// Every copy, the one that carried the story first first.
     pub copies: Vec<FeedCopy>,
 }

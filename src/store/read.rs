@@ -177,7 +177,7 @@ impl Reader {
     /// The `limit` newest stories of a topic, with all their copies.
     pub fn topic_feed(&self, slug: &str, limit: usize) -> Result<Vec<FeedStory>> {
         let mut stories = self.conn.prepare_cached(
-            "SELECT st.sid, st.id, st.title, st.link, st.published, st.updated_at
+            "SELECT st.sid, st.id, st.title, st.link, st.published, st.updated_at, st.first_seen
              FROM story_topics t JOIN stories st ON st.sid = t.story
              WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2",
         )?;
@@ -196,11 +196,12 @@ impl Reader {
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, i64>(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(found.len());
-        for (sid, id, title, link, published, updated) in found {
+        for (sid, id, title, link, published, updated, first_seen) in found {
             let list = copies
                 .query_map([sid], |c| {
                     let row = super::ingest::CopyRow::read(c, 0)?;
@@ -239,6 +240,7 @@ impl Reader {
                 link,
                 published: datetime(published),
                 updated: datetime(updated),
+                first_seen: datetime(first_seen),
                 copies: list,
             });
         }
@@ -299,6 +301,21 @@ impl Reader {
             });
         }
         Ok(out)
+    }
+
+    /// Stories first seen at or after this (unix seconds) have an entry id
+    /// per topic; older ones keep the one id they had in every feed
+    /// (migration 0012, `publish::entry_id`).
+    pub fn topic_entry_ids_from(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'topic_entry_ids_from'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
     }
 
     /// When each topic's feed last changed (unix ms), by slug.
