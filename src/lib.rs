@@ -22,6 +22,7 @@ pub mod http;
 pub mod model;
 pub mod normalize;
 pub mod opml_io;
+pub mod page;
 pub mod parse;
 pub mod pipeline;
 pub mod printable;

@@ -601,7 +601,11 @@ fn script_sample(c: &FeedCopy) -> String {
 /// (`display::choose`: a function of the copies, not of their arrival),
 /// in the topic's script; the line under the text names outlets by
 /// source, never by link, each once, and only when there are several.
-pub fn entry<'a>(story: &'a FeedStory, how: Shown<'_>, normalizer: &Normalizer) -> Option<Entry<'a>> {
+pub fn entry<'a>(
+    story: &'a FeedStory,
+    how: Shown<'_>,
+    normalizer: &Normalizer,
+) -> Option<Entry<'a>> {
     let in_script: Vec<bool> = story
         .copies
         .iter()
@@ -684,7 +688,12 @@ pub fn entry<'a>(story: &'a FeedStory, how: Shown<'_>, normalizer: &Normalizer) 
         .copies
         .iter()
         .filter(|c| link_copy.is_none_or(|l| l.source_id != c.source_id))
-        .filter_map(|c| Some((c.source_name.as_str(), c.link.as_deref().and_then(safe_link)?)))
+        .filter_map(|c| {
+            Some((
+                c.source_name.as_str(),
+                c.link.as_deref().and_then(safe_link)?,
+            ))
+        })
         .fold(Vec::<(&str, String)>::new(), |mut acc, (name, href)| {
             if !acc.iter().any(|(n, _)| *n == name) {
                 acc.push((name, href));
@@ -724,7 +733,11 @@ pub fn entry<'a>(story: &'a FeedStory, how: Shown<'_>, normalizer: &Normalizer) 
 
 /// Who carried `story`: the linked copy's outlet, the text copy's when
 /// another, every other outlet once; nothing when one outlet carried it.
-fn attribution(story: &FeedStory, link_copy: Option<&FeedCopy>, text_copy: Option<&FeedCopy>) -> Attribution {
+fn attribution(
+    story: &FeedStory,
+    link_copy: Option<&FeedCopy>,
+    text_copy: Option<&FeedCopy>,
+) -> Attribution {
     let mut sources: Vec<&str> = story.copies.iter().map(|c| c.source_id.as_str()).collect();
     sources.sort_unstable();
     sources.dedup();

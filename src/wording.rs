@@ -113,7 +113,7 @@ impl Script {
 }
 
 /// Every string a reader sees that no outlet wrote.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Words {
     /// Before the outlet whose link the entry has (the first to carry it).
     pub first: &'static str,
@@ -150,6 +150,23 @@ pub struct Words {
     pub all_topics: &'static str,
     /// Shown for a story whose outlets gave a headline but no text.
     pub no_text: &'static str,
+    /// Before the one outlet of a story only one outlet carried (the
+    /// reader page; feeds name outlets only when there are several).
+    pub source: &'static str,
+    /// Before the link to every topic's feed in one OPML file.
+    pub subscribe_all: &'static str,
+    /// The label of the reader page's links between pages.
+    pub pages: &'static str,
+    /// A page that does not exist (its `<title>` and heading).
+    pub not_found: &'static str,
+    /// Under `not_found`: there is no such topic.
+    pub no_such_topic: &'static str,
+    /// A link to older stories that cannot be read (a damaged `?before=`).
+    pub bad_page_link: &'static str,
+    /// A story's local time this year (chrono `strftime`).
+    pub time_format: &'static str,
+    /// A story's local time in another year.
+    pub time_format_year: &'static str,
 }
 
 impl Words {
@@ -177,6 +194,14 @@ const ZH_HANS: Words = Words {
     no_stories: "暂无新闻。",
     all_topics: "全部话题",
     no_text: "此新闻只有标题，请点击链接阅读原文。",
+    source: "来源：",
+    subscribe_all: "一次订阅全部话题：",
+    pages: "翻页",
+    not_found: "找不到此页",
+    no_such_topic: "没有这个话题。",
+    bad_page_link: "这个翻页链接无效。",
+    time_format: "%-m月%-d日 %H:%M",
+    time_format_year: "%Y年%-m月%-d日 %H:%M",
 };
 
 const ZH_HANT: Words = Words {
@@ -197,6 +222,14 @@ const ZH_HANT: Words = Words {
     no_stories: "暫無新聞。",
     all_topics: "全部話題",
     no_text: "此新聞只有標題，請點擊連結閱讀原文。",
+    source: "來源：",
+    subscribe_all: "一次訂閱全部話題：",
+    pages: "翻頁",
+    not_found: "找不到此頁",
+    no_such_topic: "沒有這個話題。",
+    bad_page_link: "這個翻頁連結無效。",
+    time_format: "%-m月%-d日 %H:%M",
+    time_format_year: "%Y年%-m月%-d日 %H:%M",
 };
 
 const EN: Words = Words {
@@ -217,6 +250,14 @@ const EN: Words = Words {
     no_stories: "No stories yet.",
     all_topics: "All topics",
     no_text: "Only a headline was published: follow the link to read the story.",
+    source: "From ",
+    subscribe_all: "Every topic at once: ",
+    pages: "Pages",
+    not_found: "Page not found",
+    no_such_topic: "There is no such topic.",
+    bad_page_link: "This link to older stories is not valid.",
+    time_format: "%-d %b %H:%M",
+    time_format_year: "%-d %b %Y %H:%M",
 };
 
 #[cfg(test)]
@@ -272,9 +313,17 @@ mod tests {
                 w.no_stories,
                 w.all_topics,
                 w.no_text,
+                w.source,
+                w.subscribe_all,
+                w.pages,
+                w.not_found,
+                w.no_such_topic,
+                w.bad_page_link,
             ] {
                 assert!(
-                    !s.replace("{n}", "").chars().any(|c| c.is_ascii_alphabetic()),
+                    !s.replace("{n}", "")
+                        .chars()
+                        .any(|c| c.is_ascii_alphabetic()),
                     "{lang}: {s:?}"
                 );
             }

@@ -1,6 +1,8 @@
-//! The rendered-feed cache: each topic's three formats rendered (on one
-//! render thread) only when the topic's version moved, precompressed, and
-//! written to `[server].output_dir`; the index page and OPML.
+//! The rendered-feed cache: each topic's three formats and its reader page
+//! rendered (on one render thread) only when the topic's version moved,
+//! precompressed, and written to `[server].output_dir`; the index page and
+//! OPML. A topic's older pages (`?before=`) are rendered on the same
+//! thread when asked for, and kept while the topic does not change.
 
 use super::*;
 
@@ -23,6 +25,8 @@ pub struct Rendered {
     pub etag_gzip: String,
     pub etag_brotli: String,
     pub last_modified: SystemTime,
+    /// The `Cache-Control` it is served with.
+    pub cache_control: &'static str,
 }
 
 impl Rendered {
@@ -60,35 +64,62 @@ impl Rendered {
             etag_gzip: format!("\"{hash}-gz\""),
             etag_brotli: format!("\"{hash}-br\""),
             last_modified: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            cache_control: "public, max-age=300",
+        }
+    }
+
+    /// A reader page: HTML, kept a minute by browsers (then revalidated
+    /// with its ETag).
+    pub(super) fn page(body: Vec<u8>, modified: DateTime<Utc>) -> Rendered {
+        Rendered {
+            cache_control: "public, max-age=60",
+            ..Rendered::new(HTML, body, modified)
         }
     }
 }
+
+pub(super) const HTML: &str = "text/html; charset=utf-8";
+
+/// Older pages of topics kept at most (any topic): each a few tens of KB.
+const OLDER_PAGES_KEPT: usize = 256;
 
 #[derive(Default)]
 pub(super) struct Cached {
     /// `topics.changed_at` the feeds were rendered at.
     version: i64,
     feeds: HashMap<Format, Arc<Rendered>>,
+    /// The reader page's newest page.
+    page: Option<Arc<Rendered>>,
+    /// The language its feeds and page are in (older pages keep it).
+    lang: Option<Lang>,
+    /// Its stories (the index's and its page's count).
+    count: u64,
 }
 
-/// Rendered topic feeds, the index page and the OPML, shared by handlers.
+/// Rendered topic feeds and pages, the index page and the OPML, shared by
+/// handlers.
 pub struct FeedCache {
     pub(super) config: Config,
     normalizer: Normalizer,
     topics: RwLock<HashMap<String, Cached>>,
-    pub(super) index: Arc<Rendered>,
+    /// The index at `/` and at `/topics/` (relative links differ).
+    index: RwLock<[Arc<Rendered>; 2]>,
     pub(super) opml: Arc<Rendered>,
+    /// Older pages asked for: (slug, cursor) → (topic version, page).
+    older: Mutex<HashMap<(String, TopicCursor), (i64, Arc<Rendered>)>>,
+    /// Older pages rendered or waiting for the render thread at once: a
+    /// crawler following every `?before=` does not delay the feeds.
+    older_jobs: tokio::sync::Semaphore,
+    /// The connections the cache was last refreshed from, for older pages.
+    readers: RwLock<Option<Arc<Readers>>>,
 }
 
 impl FeedCache {
     pub fn new(config: &Config) -> FeedCache {
         let now = Utc::now();
+        let index = |at| Arc::new(Rendered::page(index_page(config, &HashMap::new(), at), now));
         FeedCache {
-            index: Arc::new(Rendered::new(
-                "text/html; charset=utf-8",
-                index_html(config).into_bytes(),
-                now,
-            )),
+            index: RwLock::new([index(IndexAt::Root), index(IndexAt::Topics)]),
             opml: Arc::new(Rendered::new(
                 "text/x-opml; charset=utf-8",
                 opml(config).into_bytes(),
@@ -97,6 +128,9 @@ impl FeedCache {
             config: config.clone(),
             normalizer: Normalizer::new(&config.normalize),
             topics: RwLock::new(HashMap::new()),
+            older: Mutex::new(HashMap::new()),
+            older_jobs: tokio::sync::Semaphore::new(2),
+            readers: RwLock::new(None),
         }
     }
 
@@ -105,6 +139,8 @@ impl FeedCache {
     pub fn refresh(&self, store: &Reader) -> crate::store::Result<Vec<String>> {
         let versions: HashMap<String, i64> = store.topic_versions()?.into_iter().collect();
         let mut done = Vec::new();
+        // Read once, when a topic changed.
+        let mut counts: Option<HashMap<String, i64>> = None;
         for topic in &self.config.topics {
             let version = versions.get(&topic.slug).copied().unwrap_or(0);
             let current = self.read().get(&topic.slug).map(|c| c.version);
@@ -165,15 +201,37 @@ impl FeedCache {
                 cached.version = version;
                 continue;
             }
-            self.write()
-                .insert(topic.slug.clone(), Cached { version, feeds });
+            let counts = match &mut counts {
+                Some(c) => c,
+                None => counts.insert(store.topic_counts()?),
+            };
+            let count = counts.get(&topic.slug).copied().unwrap_or(0).max(0) as u64;
+            let page = self.first_page(&feed, count);
+            let mut cache = self.write();
+            let page = page.or_else(|| cache.get(&topic.slug).and_then(|c| c.page.clone()));
+            cache.insert(
+                topic.slug.clone(),
+                Cached {
+                    version,
+                    feeds,
+                    page,
+                    lang: Some(feed.lang),
+                    count,
+                },
+            );
+            drop(cache);
             done.push(topic.slug.clone());
+        }
+        if !done.is_empty() {
+            self.refresh_index();
         }
         if let Some(dir) = &self.config.server.output_dir
             && !done.is_empty()
         {
+            let [root, topics] = self.index.read().unwrap_or_else(|e| e.into_inner()).clone();
             for (name, doc) in [
-                ("topics/index.html", &self.index),
+                ("index.html", &root),
+                ("topics/index.html", &topics),
                 ("topics.opml", &self.opml),
             ] {
                 if let Err(e) = crate::atomic_file::write(&dir.join(name), &doc.body) {
@@ -188,6 +246,122 @@ impl FeedCache {
         self.read().get(slug)?.feeds.get(&format).cloned()
     }
 
+    /// A topic's reader page (its newest stories).
+    pub fn page(&self, slug: &str) -> Option<Arc<Rendered>> {
+        self.read().get(slug)?.page.clone()
+    }
+
+    /// The index page served at `at`.
+    pub fn index(&self, at: IndexAt) -> Arc<Rendered> {
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        match at {
+            IndexAt::Root => index[0].clone(),
+            IndexAt::Topics => index[1].clone(),
+        }
+    }
+
+    /// The language of pages that belong to no topic (the index, a page
+    /// not found): `[server] language`, else the one most topics are in.
+    pub fn site_lang(&self) -> Lang {
+        site_lang(&self.config, &self.read())
+    }
+
+    /// The newest page of `feed`'s topic, written to `output_dir` too;
+    /// None (logged) when it cannot be rendered.
+    fn first_page(
+        &self,
+        feed: &crate::pipeline::TopicFeed<'_>,
+        count: u64,
+    ) -> Option<Arc<Rendered>> {
+        let slug = feed.meta().slug;
+        let older = (count > feed.stories.len() as u64)
+            .then(|| feed.stories.last().map(TopicCursor::after))
+            .flatten();
+        let body = self.river(feed, count, older, true)?;
+        let rendered = Rendered::page(body, feed.updated);
+        if let Some(dir) = &self.config.server.output_dir {
+            let name = format!("topics/{slug}/index.html");
+            for (path, bytes) in [
+                (dir.join(&name), &rendered.body),
+                (dir.join(format!("{name}.gz")), &rendered.gzip),
+            ] {
+                if let Err(e) = crate::atomic_file::write(&path, bytes) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot write page file");
+                }
+            }
+        }
+        Some(Arc::new(rendered))
+    }
+
+    /// A page of `feed`'s stories; None (logged) when it cannot be rendered.
+    fn river(
+        &self,
+        feed: &crate::pipeline::TopicFeed<'_>,
+        count: u64,
+        older: Option<TopicCursor>,
+        first: bool,
+    ) -> Option<Vec<u8>> {
+        let meta = feed.meta();
+        let river = crate::page::River {
+            meta: &meta,
+            stories: &feed.stories,
+            count,
+            older,
+            first,
+        };
+        let clock = self.clock();
+        let render = || crate::page::river(&river, &self.normalizer, clock);
+        let started = std::time::Instant::now();
+        let why = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(render)) {
+            Ok(Ok(body)) => {
+                metrics::histogram!("newsriver_page_render_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                return Some(body);
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+        };
+        tracing::error!(topic = %meta.slug, error = %why, "cannot render this topic's page; its previous page is kept");
+        metrics::counter!("newsriver_page_render_failures_total").increment(1);
+        None
+    }
+
+    fn clock(&self) -> crate::page::Clock {
+        crate::page::Clock {
+            tz: self.config.server.timezone,
+            now: Utc::now(),
+        }
+    }
+
+    /// Renders the index again from what the cache knows of each topic.
+    fn refresh_index(&self) {
+        let topics = self.read();
+        let modified = topics
+            .values()
+            .map(|c| c.version)
+            .max()
+            .and_then(|ms| DateTime::from_timestamp_millis(ms))
+            .unwrap_or_else(Utc::now);
+        let index = |at| {
+            Arc::new(Rendered::page(
+                index_page(&self.config, &topics, at),
+                modified,
+            ))
+        };
+        let fresh = [index(IndexAt::Root), index(IndexAt::Topics)];
+        drop(topics);
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+    }
+
+    /// The connections older pages are read on (`refresh_blocking`'s).
+    pub(super) fn remember_readers(&self, readers: &Arc<Readers>) {
+        *self.readers.write().unwrap_or_else(|e| e.into_inner()) = Some(readers.clone());
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Cached>> {
         self.topics.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -197,46 +371,141 @@ impl FeedCache {
     }
 }
 
-pub(super) fn esc(s: &str) -> String {
-    html_escape::encode_double_quoted_attribute(s).into_owned()
+/// The language of pages no topic owns: `[server] language`, else the one
+/// most topics' pages are in (ties: the first of `Lang::ALL`).
+fn site_lang(config: &Config, topics: &HashMap<String, Cached>) -> Lang {
+    if let Some(lang) = config.server.language {
+        return lang;
+    }
+    let mut counts = [0usize; 3];
+    for t in &config.topics {
+        let lang = t
+            .language
+            .or_else(|| topics.get(&t.slug).and_then(|c| c.lang));
+        if let Some(i) = lang.and_then(|l| Lang::ALL.iter().position(|x| *x == l)) {
+            counts[i] += 1;
+        }
+    }
+    let best = (1..3).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
+    Lang::ALL[best]
 }
 
-pub(super) fn index_html(config: &Config) -> String {
-    let base = &config.server.base_url;
-    let mut links = String::new();
-    let mut list = String::new();
-    for t in &config.topics {
-        let mut feeds = Vec::new();
-        for (format, mime) in [
-            (Format::Atom, "application/atom+xml"),
-            (Format::Rss, "application/rss+xml"),
-            (Format::Json, "application/feed+json"),
-        ] {
-            let href = base
-                .join(&format!("topics/{}.{}", t.slug, format.extension()))
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            links.push_str(&format!(
-                "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({format})\" href=\"{}\">\n",
-                esc(&t.title),
-                esc(&href)
-            ));
-            feeds.push(format!("<a href=\"{}\">{format}</a>", esc(&href)));
-        }
-        list.push_str(&format!(
-            "<li><strong>{}</strong> <code>{}</code> — {}</li>\n",
-            esc(&t.title),
-            esc(&t.query),
-            feeds.join(" · ")
-        ));
+/// The index page: every topic with its count, last change and feeds.
+pub(super) fn index_page(
+    config: &Config,
+    topics: &HashMap<String, Cached>,
+    at: IndexAt,
+) -> Vec<u8> {
+    let lang = site_lang(config, topics);
+    let lines: Vec<TopicLine<'_>> = config
+        .topics
+        .iter()
+        .map(|t| {
+            let cached = topics.get(&t.slug);
+            TopicLine {
+                slug: &t.slug,
+                title: &t.title,
+                lang: t
+                    .language(&config.server)
+                    .or_else(|| cached.and_then(|c| c.lang))
+                    .unwrap_or(lang),
+                stories: cached.map_or(0, |c| c.count),
+                updated: cached
+                    .filter(|c| c.count > 0)
+                    .and_then(|c| DateTime::from_timestamp_millis(c.version)),
+            }
+        })
+        .collect();
+    let clock = crate::page::Clock {
+        tz: config.server.timezone,
+        now: Utc::now(),
+    };
+    crate::page::index(lang, &lines, at, clock).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot render the index page");
+        Vec::new()
+    })
+}
+
+/// A topic's older page: read and rendered on the render thread unless the
+/// same page of the same version of the topic was already.
+pub(super) async fn older_page(
+    cache: Arc<FeedCache>,
+    slug: &str,
+    before: TopicCursor,
+) -> Result<Arc<Rendered>, String> {
+    let (version, lang, count) = match cache.read().get(slug) {
+        Some(c) => (c.version, c.lang, c.count),
+        None => return Err("this topic is not rendered yet".into()),
+    };
+    let key = (slug.to_string(), before);
+    let kept = |cache: &FeedCache| {
+        let older = cache.older.lock().unwrap_or_else(|e| e.into_inner());
+        older
+            .get(&key)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, doc)| doc.clone())
+    };
+    if let Some(doc) = kept(&cache) {
+        return Ok(doc);
     }
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n<title>newsriver topics</title>\n{links}</head>\n<body>\n<h1>Topics</h1>\n<ul>\n{list}</ul>\n<p><a href=\"{}\">All topics as OPML</a></p>\n</body>\n</html>\n",
-        esc(&base
-            .join("topics.opml")
-            .map(|u| u.to_string())
-            .unwrap_or_default())
-    )
+    let _permit = tokio::time::timeout(Duration::from_secs(10), cache.older_jobs.acquire())
+        .await
+        .map_err(|_| "too many older pages asked for at once".to_string())?
+        .map_err(|e| e.to_string())?;
+    // Another request may have rendered it meanwhile.
+    if let Some(doc) = kept(&cache) {
+        return Ok(doc);
+    }
+    let readers = cache
+        .readers
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or("no database connection yet")?;
+    let job_cache = cache.clone();
+    let (slug, before) = (key.0.clone(), key.1.clone());
+    let doc = on_render_thread(move || -> Result<Arc<Rendered>, String> {
+        let cache = job_cache;
+        let topic = cache
+            .config
+            .topics
+            .iter()
+            .find(|t| t.slug == slug)
+            .ok_or("no such topic")?;
+        let limit = cache.config.server.items_per_feed;
+        let reader = readers.get().map_err(|e| e.to_string())?;
+        let mut feed = crate::pipeline::TopicFeed::load_page(
+            &reader,
+            &cache.config,
+            topic,
+            limit + 1,
+            Some(&before),
+            Some(version),
+        )
+        .map_err(|e| e.to_string())?;
+        drop(reader);
+        // The language of the newest page, whatever these stories say.
+        if let Some(lang) = lang {
+            feed.lang = lang;
+            feed.script = topic.script.unwrap_or(lang.script());
+        }
+        let older = (feed.stories.len() > limit).then(|| {
+            feed.stories.truncate(limit);
+            feed.stories.last().map(TopicCursor::after)
+        });
+        let body = cache
+            .river(&feed, count, older.flatten(), false)
+            .ok_or("cannot render this page")?;
+        Ok(Arc::new(Rendered::page(body, feed.updated)))
+    })
+    .await??;
+    let mut older = cache.older.lock().unwrap_or_else(|e| e.into_inner());
+    if older.len() >= OLDER_PAGES_KEPT {
+        // Simplest bound: start again (a page is one render away).
+        older.clear();
+    }
+    older.insert(key, (version, doc.clone()));
+    Ok(doc)
 }
 
 pub(super) fn opml(config: &Config) -> String {
@@ -347,6 +616,7 @@ pub(super) async fn on_render_thread<T: Send + 'static>(
 
 /// Runs `FeedCache::refresh` on the render thread and logs what it did.
 pub async fn refresh_blocking(cache: &Arc<FeedCache>, readers: &Arc<Readers>) {
+    cache.remember_readers(readers);
     let (cache, readers) = (cache.clone(), readers.clone());
     let started = std::time::Instant::now();
     let result = on_render_thread(move || cache.refresh(&*readers.get()?)).await;

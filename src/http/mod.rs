@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,8 +25,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::normalize::Normalizer;
+use crate::page::{IndexAt, TopicLine};
 use crate::publish::Format;
-use crate::store::{Reader, Readers};
+use crate::store::{Reader, Readers, TopicCursor};
+use crate::wording::Lang;
 
 mod cache;
 mod conn;

@@ -1,5 +1,6 @@
-//! The router and its handlers: feeds from the cache with ETag/304 and
-//! precompressed bodies, the index, OPML, `/healthz`, `/metrics`.
+//! The router and its handlers: feeds and reader pages from the cache with
+//! ETag/304 and precompressed bodies, the index, OPML, `/healthz`,
+//! `/metrics`.
 
 use super::*;
 
@@ -49,13 +50,16 @@ impl AppState {
     }
 }
 
-/// The router: `/topics/{slug}.{atom,rss,json}`, `/topics/`, `/topics.opml`,
-/// `/healthz`, `/metrics` (when metrics are recorded).
+/// The router: `/` and `/topics/` (the index page), `/topics/{slug}/` (a
+/// topic's page, `?before=` older ones), `/topics/{slug}.{atom,rss,json}`,
+/// `/topics.opml`, `/healthz`, `/metrics` (when metrics are recorded).
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/", get(root_index))
         .route("/topics/{file}", get(topic_feed))
+        .route("/topics/{slug}/", get(topic_page))
         .route("/topics/", get(index))
-        .route("/topics", get(index))
+        .route("/topics", get(|| async { redirect("topics/") }))
         .route("/topics.opml", get(opml_doc))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
@@ -137,6 +141,10 @@ pub(super) async fn topic_feed(
 ) -> Response {
     let cache = state.cache();
     let Some((slug, ext)) = file.rsplit_once('.') else {
+        // A topic's page without its slash: where its links lead from.
+        if cache.config.topics.iter().any(|t| t.slug == file) {
+            return redirect(&format!("{file}/"));
+        }
         return not_found("no such feed: use /topics/<slug>.atom, .rss or .json");
     };
     let Some(format) = Format::from_extension(ext) else {
@@ -154,9 +162,88 @@ pub(super) async fn topic_feed(
     }
 }
 
-pub(super) async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    respond(&state.cache().index, &headers)
+pub(super) async fn root_index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    respond(&state.cache().index(IndexAt::Root), &headers)
 }
+
+pub(super) async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    respond(&state.cache().index(IndexAt::Topics), &headers)
+}
+
+/// A topic's reader page: the newest stories from the cache, or the page
+/// after `?before=<cursor>`, rendered on the render thread and kept while
+/// the topic does not change. A `before` that is no cursor is a 400 page.
+pub(super) async fn topic_page(
+    State(state): State<Arc<AppState>>,
+    UrlPath(slug): UrlPath<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let cache = state.cache();
+    if !cache.config.topics.iter().any(|t| t.slug == slug) {
+        return error_page(
+            &cache,
+            crate::page::Problem::NoSuchTopic,
+            StatusCode::NOT_FOUND,
+        );
+    }
+    let before = query.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "before")
+            .map(|(_, v)| v.parse::<TopicCursor>())
+    });
+    let doc = match before {
+        None => cache
+            .page(&slug)
+            .ok_or_else(|| "not rendered yet".to_string()),
+        Some(Ok(before)) => older_page(cache.clone(), &slug, before).await,
+        Some(Err(_)) => {
+            return error_page(
+                &cache,
+                crate::page::Problem::BadPageLink,
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    };
+    match doc {
+        Ok(doc) => respond(&doc, &headers),
+        Err(why) => {
+            tracing::warn!(topic = %slug, error = %why, "cannot serve this topic's page");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "30")],
+                "this page is not rendered yet; see the server log\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// An error page under `/topics/<slug>/`, in the site's language.
+fn error_page(cache: &FeedCache, problem: crate::page::Problem, status: StatusCode) -> Response {
+    let body = crate::page::error(cache.site_lang(), problem, 2).unwrap_or_default();
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, HTML)
+        .header(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(body))
+        .unwrap_or_else(|_| status.into_response())
+}
+
+/// A permanent redirect to `to`, relative to the request's path (so that
+/// it holds behind a proxy that serves newsriver under a prefix).
+fn redirect(to: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::MOVED_PERMANENTLY)
+        .header(header::LOCATION, to)
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::MOVED_PERMANENTLY.into_response())
+}
+
+/// What a reader page may load: nothing but its own inline style and its
+/// empty icon; no script, no frame, no form, nowhere else.
+pub(super) const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 pub(super) async fn opml_doc(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     respond(&state.cache().opml, &headers)
@@ -218,8 +305,13 @@ pub(super) fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
     let mut builder = Response::builder()
         .header(header::ETAG, etag)
         .header(header::LAST_MODIFIED, last_modified)
-        .header(header::CACHE_CONTROL, "public, max-age=300")
+        .header(header::CACHE_CONTROL, doc.cache_control)
         .header(header::VARY, "Accept-Encoding");
+    if doc.content_type == HTML {
+        builder = builder
+            .header(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    }
     if not_modified {
         return builder
             .status(StatusCode::NOT_MODIFIED)

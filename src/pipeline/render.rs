@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::config::{Config, Topic};
 use crate::normalize::Normalizer;
 use crate::publish::{self, FeedMeta, Format};
-use crate::store::{self, FeedStory, Reader};
+use crate::store::{self, FeedStory, Reader, TopicCursor};
 use crate::wording::{Lang, Script};
 
 /// A topic's newest stories, read once, renderable in every format.
@@ -35,6 +35,19 @@ impl<'a> TopicFeed<'a> {
         limit: usize,
         version: Option<i64>,
     ) -> store::Result<TopicFeed<'a>> {
+        Self::load_page(reader, config, topic, limit, None, version)
+    }
+
+    /// Like `load`, the `limit` stories after `before` (the reader page's
+    /// older pages, `store::Reader::topic_page`).
+    pub fn load_page(
+        reader: &Reader,
+        config: &'a Config,
+        topic: &'a Topic,
+        limit: usize,
+        before: Option<&TopicCursor>,
+        version: Option<i64>,
+    ) -> store::Result<TopicFeed<'a>> {
         let version = match version {
             Some(v) => Some(v),
             None => reader
@@ -43,7 +56,7 @@ impl<'a> TopicFeed<'a> {
                 .find(|(s, _)| *s == topic.slug)
                 .map(|(_, ms)| ms),
         };
-        let mut stories = reader.topic_feed(&topic.slug, limit)?;
+        let mut stories = reader.topic_page(&topic.slug, limit, before)?;
         mark_topic_sources(config, topic, &mut stories);
         let lang = topic
             .language(&config.server)

@@ -34,6 +34,7 @@ mod read;
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed};
 pub use open::{Pooled, Readers, disk_full};
+pub use read::TopicCursor;
 // Each part's helpers, for the others (they are `pub(super)`).
 use near::NearIndex;
 use {backup::*, ingest::*, maintain::*};

@@ -176,30 +176,55 @@ impl Reader {
 
     /// The `limit` newest stories of a topic, with all their copies.
     pub fn topic_feed(&self, slug: &str, limit: usize) -> Result<Vec<FeedStory>> {
-        let mut stories = self.conn.prepare_cached(
+        self.topic_page(slug, limit, None)
+    }
+
+    /// The `limit` stories of a topic that come after `before` in the
+    /// feed's order (newest first), or its newest without one: the reader
+    /// page's pages. A cursor, not an offset: a page reads the same
+    /// stories however many arrived since the page before was read.
+    pub fn topic_page(
+        &self,
+        slug: &str,
+        limit: usize,
+        before: Option<&TopicCursor>,
+    ) -> Result<Vec<FeedStory>> {
+        let mut stories = self.conn.prepare_cached(if before.is_none() {
             "SELECT st.sid, st.id, st.title, st.link, st.published, st.updated_at, st.first_seen
              FROM story_topics t JOIN stories st ON st.sid = t.story
-             WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2",
-        )?;
+             WHERE t.topic = ?1 ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2"
+        } else {
+            "SELECT st.sid, st.id, st.title, st.link, st.published, st.updated_at, st.first_seen
+             FROM story_topics t JOIN stories st ON st.sid = t.story
+             WHERE t.topic = ?1 AND (st.published < ?3 OR (st.published = ?3
+                   AND (st.first_seen < ?4 OR (st.first_seen = ?4 AND st.id > ?5))))
+             ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2"
+        })?;
         let mut copies = self.conn.prepare_cached(&format!(
             "SELECT {}, s.name, s.language, c.title, c.body, c.authors
              FROM copies c JOIN sources s ON s.id = c.source_id
              WHERE c.story = ?1 ORDER BY c.published, c.first_seen, c.source_id, c.item_key",
             super::ingest::COPY_ROW_COLUMNS
         ))?;
-        let found = stories
-            .query_map(params![slug, limit as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, StoryId>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let row = |r: &rusqlite::Row<'_>| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, StoryId>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        };
+        let found = match before {
+            None => stories.query_map(params![slug, limit as i64], row)?,
+            Some(c) => stories.query_map(
+                params![slug, limit as i64, c.published, c.first_seen, c.id],
+                row,
+            )?,
+        }
+        .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(found.len());
         for (sid, id, title, link, published, updated, first_seen) in found {
             let list = copies
@@ -400,5 +425,64 @@ impl Reader {
             }
         }
         Ok(Ok(()))
+    }
+}
+
+/// Where a page of a topic's stories ends: the last story's place in the
+/// feed's order (published, first seen, id), written in a link as
+/// `<published>_<first_seen>_<id>` (`?before=`). Parsing is strict: a
+/// damaged cursor is an error, never a query.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TopicCursor {
+    published: i64,
+    first_seen: i64,
+    id: String,
+}
+
+impl TopicCursor {
+    /// The place of `story`: the next page starts after it.
+    pub fn after(story: &FeedStory) -> TopicCursor {
+        TopicCursor {
+            published: ts(story.published),
+            first_seen: ts(story.first_seen),
+            id: story.id.as_str().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for TopicCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}_{}", self.published, self.first_seen, self.id)
+    }
+}
+
+impl std::str::FromStr for TopicCursor {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> std::result::Result<TopicCursor, &'static str> {
+        const BAD: &str = "not a page cursor";
+        let mut parts = s.splitn(3, '_');
+        let mut number = || -> std::result::Result<i64, &'static str> {
+            let n = parts.next().ok_or(BAD)?;
+            // `i64::from_str` takes a leading `+`; a cursor never has one.
+            if n.starts_with('+') {
+                return Err(BAD);
+            }
+            n.parse().map_err(|_| BAD)
+        };
+        let (published, first_seen) = (number()?, number()?);
+        let id = parts.next().ok_or(BAD)?;
+        // Story ids are lowercase hex digests.
+        if id.is_empty()
+            || id.len() > 128
+            || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(BAD);
+        }
+        Ok(TopicCursor {
+            published,
+            first_seen,
+            id: id.to_string(),
+        })
     }
 }

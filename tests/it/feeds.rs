@@ -313,7 +313,7 @@ async fn topic_feeds_over_http_have_each_story_once_with_stable_ids() {
         "/topics/edu.html",
         "/news.db",
         "/config.toml",
-        "/",
+        "/index.html",
     ] {
         let resp = client()
             .get(format!("{}{path}", server.base))
