@@ -27,7 +27,10 @@ use unicode_normalization::UnicodeNormalization;
 pub enum Query {
     /// `*`: every story.
     All,
-    Term { text: String, title_only: bool },
+    Term {
+        text: String,
+        title_only: bool,
+    },
     And(Vec<Query>),
     Or(Vec<Query>),
     Not(Box<Query>),

@@ -114,10 +114,16 @@ mod tests {
 
     #[test]
     fn tells_the_script_of_news_text() {
-        assert!(is_traditional("（中央社台北3日電）行政院會今天通過「國土計畫法」修正草案，將送立法院審議。"));
-        assert!(!is_traditional("中新网北京10月9日电（记者 杜燕）北京市教委今天发布通知，要求各区做好学生午休工作。"));
+        assert!(is_traditional(
+            "（中央社台北3日電）行政院會今天通過「國土計畫法」修正草案，將送立法院審議。"
+        ));
+        assert!(!is_traditional(
+            "中新网北京10月9日电（记者 杜燕）北京市教委今天发布通知，要求各区做好学生午休工作。"
+        ));
         // A Simplified text with a character both scripts use.
-        assert!(!is_traditional("著名作家在北京发表演讲，谈到了许多关于文学创作的问题和经验，听众反响热烈。"));
+        assert!(!is_traditional(
+            "著名作家在北京发表演讲，谈到了许多关于文学创作的问题和经验，听众反响热烈。"
+        ));
         assert!(!is_traditional("no Chinese at all"));
         assert!(in_script("English only", Script::Traditional));
         assert!(in_script("English only", Script::Simplified));
@@ -137,6 +143,9 @@ mod tests {
         );
         assert_eq!(convert_html("a < b", Script::AsPublished), "a < b");
         // An unclosed tag at the end is kept as it is.
-        assert_eq!(convert_html("國<a href=\"x", Script::Simplified), "国<a href=\"x");
+        assert_eq!(
+            convert_html("國<a href=\"x", Script::Simplified),
+            "国<a href=\"x"
+        );
     }
 }

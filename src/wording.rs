@@ -274,7 +274,9 @@ mod tests {
                 w.no_text,
             ] {
                 assert!(
-                    !s.replace("{n}", "").chars().any(|c| c.is_ascii_alphabetic()),
+                    !s.replace("{n}", "")
+                        .chars()
+                        .any(|c| c.is_ascii_alphabetic()),
                     "{lang}: {s:?}"
                 );
             }
