@@ -3134,14 +3134,14 @@ fn topic_repeats(
                 .map(|(story, _)| (p, story))
         })
         .collect();
-    let by_entry: HashMap<String, usize> = info
-        .story_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (newsriver::publish::entry_id(id), i))
-        .collect();
     let mut out = Vec::new();
     for (slug, _) in WEB_TOPICS {
+        let by_entry: HashMap<String, usize> = info
+            .story_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (newsriver::publish::topic_entry_id(slug, id), i))
+            .collect();
         let r = Command::new(bin)
             .arg("--config")
             .arg(config)

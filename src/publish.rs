@@ -128,11 +128,17 @@ pub fn entry_id(slug: &str, story: &FeedStory, topic_ids_from: i64) -> String {
     if story.first_seen.timestamp() < topic_ids_from {
         return story_uuid(&story.id);
     }
+    topic_entry_id(slug, &story.id)
+}
+
+/// The entry id of story `story_id` in topic `slug` (a story first seen
+/// since per-topic ids, `entry_id`).
+pub fn topic_entry_id(slug: &str, story_id: &str) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"newsriver topic entry\0");
     h.update(slug.as_bytes());
     h.update(b"\0");
-    h.update(story.id.as_str().as_bytes());
+    h.update(story_id.as_bytes());
     story_uuid(h.finalize().to_hex().as_str())
 }
 
@@ -1071,6 +1077,7 @@ mod tests {
             link: Some("https://a.example/news/1.html".into()),
             published: DateTime::UNIX_EPOCH,
             updated: DateTime::UNIX_EPOCH,
+            first_seen: DateTime::UNIX_EPOCH,
             copies: vec![
                 copy("a", "https://a.example/news/1.html", "<p>短摘要</p>"),
                 copy(
@@ -1088,7 +1095,21 @@ mod tests {
             title: "京津冀教育协同",
             base_url: base,
             updated: DateTime::UNIX_EPOCH,
+            lang: Lang::ZhHans,
+            script: Script::Simplified,
+            topic_ids_from: 0,
         }
+    }
+
+    const HOW: Shown<'static> = Shown {
+        slug: "edu",
+        lang: Lang::ZhHans,
+        script: Script::Simplified,
+        topic_ids_from: 0,
+    };
+
+    fn entry<'a>(s: &'a FeedStory, n: &Normalizer) -> Entry<'a> {
+        super::entry(s, HOW, n).expect("an entry")
     }
 
     #[test]
@@ -1103,10 +1124,17 @@ mod tests {
     }
 
     #[test]
-    fn entry_ids_are_stable_uuids() {
-        let id = entry_id("009faec111ee25ee7b8207e60ffbe511eefceb23a82b369f7ba5590bd344eacf");
-        assert_eq!(id, "urn:uuid:009faec1-11ee-85ee-bb82-07e60ffbe511");
+    fn entry_ids_are_stable_uuids_per_topic() {
+        let s = story();
+        let id = entry_id("edu", &s, 0);
+        assert_eq!(id, entry_id("edu", &s.clone(), 0), "stable");
+        assert_ne!(id, entry_id("jobs", &s, 0), "one per topic");
         assert_eq!(id.len(), "urn:uuid:".len() + 36);
+        assert_eq!(id.as_bytes()["urn:uuid:".len() + 14], b'8', "version 8");
+        // A story first seen before per-topic ids keeps its one old id.
+        let old = entry_id("edu", &s, 1);
+        assert_eq!(old, "urn:uuid:009faec1-11ee-85ee-bb82-07e60ffbe511");
+        assert_eq!(old, entry_id("jobs", &s, 1));
     }
 
     #[test]
@@ -1119,9 +1147,9 @@ mod tests {
         );
         assert!(!e.html.contains("javascript:"));
         assert!(e.html.contains("https://b.example/img/p.jpg"), "{}", e.html);
-        // b is named once: as whose text it is, not again as "also reported".
+        // b is named once: as whose text it is, not again among the others.
         assert_eq!(e.html.matches("b 网").count(), 1, "{}", e.html);
-        assert!(!e.html.contains("also reported"), "{}", e.html);
+        assert!(!e.html.contains("另见"), "{}", e.html);
     }
 
     #[test]
@@ -1133,17 +1161,132 @@ mod tests {
         assert_eq!(e.link.as_deref(), Some("https://a.example/news/1.html"));
         assert!(
             e.html.contains(
-                "the text above as published by <a href=\"https://b.example/x/2.html\">b 网</a>"
+                "<p>首发：<a href=\"https://a.example/news/1.html\" rel=\"nofollow\">a 网</a> · 正文来自：<a href=\"https://b.example/x/2.html\" rel=\"nofollow\">b 网</a></p>"
             ),
             "{}",
             e.html
         );
-        // When the linked copy is the fullest, nothing more is said.
+        // One outlet: no attribution line at all.
         let mut one = story();
         one.copies.truncate(1);
         one.copies[0].content_html = Some("<p>只有一份全文。</p>".into());
         let e = entry(&one, &Normalizer::default());
-        assert!(!e.html.contains("the text above"), "{}", e.html);
+        assert!(e.attribution.is_empty());
+        assert_eq!(e.html, "<p>只有一份全文。</p>");
+    }
+
+    #[test]
+    fn a_simplified_topic_shows_simplified_whatever_copy_came_first() {
+        // The Traditional copy is the fullest and the first: a Simplified
+        // topic still shows the Simplified copy's headline and text.
+        let mut s = story();
+        s.copies[1].title = Some("國土計畫法修正草案通過".into());
+        s.copies[1].display_title = Some("國土計畫法修正草案通過".into());
+        s.copies[1].content_html = Some(format!(
+            "<p>{}</p>",
+            "行政院會今天通過國土計畫法修正草案，將送立法院審議。".repeat(3)
+        ));
+        s.copies[1].text_len = 200;
+        s.copies[0].display_title = Some("国土计划法修正草案通过".into());
+        s.copies[0].content_html = Some("<p>行政院会今天通过国土计划法修正草案。</p>".into());
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(e.title, "国土计划法修正草案通过");
+        assert!(e.text_html.contains("行政院会今天通过"), "{}", e.text_html);
+        assert_eq!(e.converted_from, None);
+        // A Traditional topic shows the Traditional copy as published.
+        let trad = Shown {
+            script: Script::Traditional,
+            lang: Lang::ZhHant,
+            ..HOW
+        };
+        let e = super::entry(&s, trad, &Normalizer::default()).unwrap();
+        assert_eq!(e.title, "國土計畫法修正草案通過");
+        assert!(e.html.contains("首發："), "{}", e.html);
+        // With only the Traditional copy, a Simplified topic converts it
+        // for display and says so; the copy itself is unchanged.
+        s.copies.remove(0);
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(e.title, "国土计划法修正草案通过");
+        assert!(
+            e.text_html.contains("行政院会今天通过国土计划法修正草案"),
+            "{}",
+            e.text_html
+        );
+        assert_eq!(e.converted_from, Some(Script::Traditional));
+        assert!(e.html.contains("本条由繁体转换为简体显示"), "{}", e.html);
+        assert!(
+            s.copies[0]
+                .content_html
+                .as_deref()
+                .unwrap()
+                .contains("國土計畫法")
+        );
+        let as_published = Shown {
+            script: Script::AsPublished,
+            ..HOW
+        };
+        let e = super::entry(&s, as_published, &Normalizer::default()).unwrap();
+        assert_eq!(e.title, "國土計畫法修正草案通過");
+        assert_eq!(e.converted_from, None);
+    }
+
+    #[test]
+    fn an_entry_is_never_empty() {
+        let mut s = story();
+        s.copies.truncate(1);
+        s.copies[0].content_html = Some("<p> </p><script>x</script>".into());
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(e.text_html, "<p>此新闻只有标题，请点击链接阅读原文。</p>");
+        s.copies[0].link = Some("javascript:alert(1)".into());
+        assert!(super::entry(&s, HOW, &Normalizer::default()).is_none());
+        let en = Shown {
+            lang: Lang::En,
+            ..HOW
+        };
+        s.copies[0].link = Some("https://a.example/1".into());
+        let e = super::entry(&s, en, &Normalizer::default()).unwrap();
+        assert!(e.text_html.contains("Only a headline"), "{}", e.text_html);
+    }
+
+    #[test]
+    fn every_outlet_is_named_once_in_the_topics_language() {
+        let mut s = story();
+        s.copies
+            .push(copy("c", "https://c.example/3.html", "<p>短</p>"));
+        s.copies
+            .push(copy("c", "https://c.example/4.html", "<p>短</p>"));
+        s.copies
+            .push(copy("d", "https://d.example/5.html", "<p>短</p>"));
+        let e = entry(&s, &Normalizer::default());
+        let line = e.html.rsplit("<p>").next().unwrap();
+        assert_eq!(line.matches("c 网").count(), 1, "{line}");
+        assert!(line.contains("另见：<a href=\"https://c.example/3.html\" rel=\"nofollow\">c 网</a>、<a href=\"https://d.example/5.html\" rel=\"nofollow\">d 网</a>"), "{line}");
+        assert!(
+            !line
+                .chars()
+                .any(|c| c.is_ascii_alphabetic() && !line.contains("href")),
+            "{line}"
+        );
+        let en = Shown {
+            lang: Lang::En,
+            ..HOW
+        };
+        let e = super::entry(&s, en, &Normalizer::default()).unwrap();
+        assert!(e.html.contains("First reported by "), "{}", e.html);
+    }
+
+    #[test]
+    fn a_topics_language_comes_from_its_stories_when_the_config_is_silent() {
+        let mut s = story();
+        assert_eq!(topic_language(std::slice::from_ref(&s)), Lang::ZhHans);
+        s.copies[0].language = Some("zh-TW".into());
+        assert_eq!(topic_language(std::slice::from_ref(&s)), Lang::ZhHant);
+        s.copies[0].language = None;
+        s.title = "國土計畫法修正草案通過".into();
+        assert_eq!(topic_language(std::slice::from_ref(&s)), Lang::ZhHant);
+        s.title = "Budget passed".into();
+        assert_eq!(topic_language(std::slice::from_ref(&s)), Lang::En);
+        assert_eq!(topic_language(&[]), Lang::En);
     }
 
     #[test]
@@ -1248,10 +1391,9 @@ mod tests {
             let bytes = render(&meta(&base), &stories, f, &Normalizer::default());
             let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{f}: {e}"));
             assert_eq!(feed.entries.len(), 1, "{f}");
-            assert_eq!(
-                feed.entries[0].id, "urn:uuid:009faec1-11ee-85ee-bb82-07e60ffbe511",
-                "{f}"
-            );
+            assert_eq!(feed.entries[0].id, entry_id("edu", &stories[0], 0), "{f}");
+            let lang = feed.language.as_deref().map(str::to_ascii_lowercase);
+            assert_eq!(lang.as_deref(), Some("zh-hans"), "{f}");
             assert_eq!(
                 feed.entries[0].title.as_ref().unwrap().content,
                 "京津冀 & 教育",

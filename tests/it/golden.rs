@@ -250,6 +250,7 @@ fn topic_stories() -> Vec<FeedStory> {
             link: Some("https://a.example.cn/edu/2026/1009/1.html".into()),
             published: first,
             updated: at(2026, 10, 9, 6, 30),
+            first_seen: first,
             copies: vec![
                 copy(
                     "outlet-a",
@@ -298,6 +299,7 @@ fn topic_stories() -> Vec<FeedStory> {
             link: Some("https://a.example.cn/edu/2026/1008/9.html".into()),
             published: at(2026, 10, 8, 1, 0),
             updated: at(2026, 10, 8, 1, 0),
+            first_seen: at(2026, 10, 8, 1, 0),
             copies: vec![copy(
                 "outlet-a",
                 "甲日报",
@@ -325,6 +327,9 @@ fn render_topic(format: Format) -> String {
         title: "京津冀教育",
         base_url: &base,
         updated: at(2026, 10, 9, 7, 0),
+        lang: newsriver::wording::Lang::ZhHans,
+        script: newsriver::wording::Script::Simplified,
+        topic_ids_from: 0,
     };
     let bytes = publish::render(&meta, &topic_stories(), format, &Normalizer::default());
     let text = String::from_utf8(bytes).expect("a feed is UTF-8");

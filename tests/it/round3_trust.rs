@@ -188,10 +188,10 @@ fn a_longer_copy_under_the_trusted_link_is_shown_as_its_own_outlets_words() {
             // its link is the trusted one.
             assert!(html.contains("捏造"), "{html}");
             assert!(
-                html.contains("the text above as published by <a href=\"https://trusted.example/edu/1.html\">attacker 媒体</a>"),
+                html.contains("正文来自：<a href=\"https://trusted.example/edu/1.html\" rel=\"nofollow\">attacker 媒体</a>"),
                 "{html}"
             );
-            assert!(html.contains("First reported by <a href=\"https://trusted.example/edu/1.html\">trusted 媒体</a>"), "{html}");
+            assert!(html.contains("首发：<a href=\"https://trusted.example/edu/1.html\" rel=\"nofollow\">trusted 媒体</a>"), "{html}");
         }
     }
 }
