@@ -13,7 +13,10 @@
 //! - `near-duplicate lookup`: the in-memory part of `store`'s near-duplicate
 //!   step — a copy's index keys (`dedupe::index_keys`), its candidates from
 //!   an index of stored stories, and `dedupe::judge` on each — in items/s;
-//! - `topic matching`: `topics::Matcher::matches` for three topics, in items/s.
+//! - `topic matching`: `topics::Matcher::matches` for three topics, in items/s;
+//! - `reader page`: `page::river` of 1,000 stories (1–3 outlets each):
+//!   every entry (`publish::entry`: display rule, sanitized HTML, script),
+//!   its excerpt and the template; the budget is 50 ms a page.
 //!
 //! The fixtures are made here, from a fixed seed: syndicated Chinese-looking
 //! stories in RSS 2.0 (UTF-8 and GBK), Atom and JSON Feed, dressed the way
@@ -30,6 +33,11 @@ use newsriver::model::{NormalizedItem, ParsedItem};
 use newsriver::normalize::Normalizer;
 use newsriver::query::{Query, normalize_term};
 use newsriver::topics::Matcher;
+use newsriver::model::{SourceId, StoryId};
+use newsriver::page::{Clock, River};
+use newsriver::publish::FeedMeta;
+use newsriver::store::{FeedCopy, FeedStory, TopicCursor};
+use newsriver::wording::Lang;
 use newsriver::{decode, parse};
 
 /// Items per fixture feed: what a busy outlet's feed holds.
@@ -428,5 +436,87 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// 1,000 stories as a topic's page reads them: story `i` is fixture story
+/// `i % ITEMS` carried by 1–3 of the fixture outlets, a minute apart.
+fn river_stories(items: &[ParsedItem]) -> Vec<FeedStory> {
+    use chrono::{Duration, TimeZone, Utc};
+    let start = Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap();
+    (0..1000)
+        .map(|i| {
+            let at = start - Duration::minutes(i as i64);
+            let copies: Vec<FeedCopy> = (0..1 + i % 3)
+                .map(|outlet| {
+                    let item = &items[outlet * ITEMS + i % ITEMS];
+                    let html = item.content_html.clone().or(item.summary_html.clone());
+                    FeedCopy {
+                        source_id: SourceId::from(format!("outlet-{outlet}").as_str()),
+                        source_name: ["中国新闻网", "人民网", "新浪新闻"][outlet].to_string(),
+                        language: Some("zh-CN".into()),
+                        link: Some(format!("https://outlet{outlet}.example/news/{i}.html")),
+                        title: item.title.clone(),
+                        text_len: html.as_deref().map_or(0, |h| h.chars().count()),
+                        summary_html: None,
+                        content_html: html,
+                        authors: Vec::new(),
+                        published: at,
+                        item_key: format!("{outlet}-{i}"),
+                        low_trust: false,
+                        own_link: true,
+                        display_title: item.title.clone(),
+                        first_seen: at,
+                        in_topic: true,
+                    }
+                })
+                .collect();
+            FeedStory {
+                id: StoryId(format!("{i:064x}")),
+                title: copies[0].title.clone().unwrap_or_default(),
+                link: copies[0].link.clone(),
+                published: at,
+                updated: at,
+                first_seen: at,
+                copies,
+            }
+        })
+        .collect()
+}
+
+fn bench_page(c: &mut Criterion) {
+    let fx = fixtures();
+    let normalizer = Normalizer::default();
+    let stories = river_stories(&fx.items);
+    let base = url::Url::parse("https://news.example/").unwrap();
+    let meta = FeedMeta {
+        slug: "news",
+        title: "要闻",
+        base_url: &base,
+        updated: stories[0].updated,
+        lang: Lang::ZhHans,
+        script: Lang::ZhHans.script(),
+        topic_ids_from: 0,
+    };
+    let page = River {
+        meta: &meta,
+        stories: &stories,
+        count: 5000,
+        older: stories.last().map(TopicCursor::after),
+        first: true,
+    };
+    let clock = Clock {
+        tz: chrono_tz::Asia::Shanghai,
+        now: stories[0].published,
+    };
+    let mut g = c.benchmark_group("reader page");
+    g.throughput(Throughput::Elements(stories.len() as u64));
+    g.bench_function("river of 1,000 stories", |b| {
+        b.iter(|| {
+            newsriver::page::river(&page, &normalizer, clock)
+                .map(|html| html.len())
+                .unwrap_or(0)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_page);
 criterion_main!(benches);

@@ -213,6 +213,8 @@ fn get(url: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap,
     rt.block_on(async {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .no_gzip()
+            .no_brotli()
             .build()
             .unwrap();
         let mut req = client.get(url).timeout(Duration::from_secs(10));
