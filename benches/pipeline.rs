@@ -30,13 +30,13 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use newsriver::dedupe::{self, Params};
 use newsriver::model::{NormalizedItem, ParsedItem};
-use newsriver::normalize::Normalizer;
-use newsriver::query::{Query, normalize_term};
-use newsriver::topics::Matcher;
 use newsriver::model::{SourceId, StoryId};
+use newsriver::normalize::Normalizer;
 use newsriver::page::{Clock, River};
 use newsriver::publish::FeedMeta;
+use newsriver::query::{Query, normalize_term};
 use newsriver::store::{FeedCopy, FeedStory, TopicCursor};
+use newsriver::topics::Matcher;
 use newsriver::wording::Lang;
 use newsriver::{decode, parse};
 

@@ -80,6 +80,9 @@ impl Rendered {
 
 pub(super) const HTML: &str = "text/html; charset=utf-8";
 
+/// An older page: its topic's slug and where it starts.
+type OlderKey = (String, TopicCursor);
+
 /// Older pages of topics kept at most (any topic): each a few tens of KB.
 const OLDER_PAGES_KEPT: usize = 256;
 
@@ -106,7 +109,7 @@ pub struct FeedCache {
     index: RwLock<[Arc<Rendered>; 2]>,
     pub(super) opml: Arc<Rendered>,
     /// Older pages asked for: (slug, cursor) → (topic version, page).
-    older: Mutex<HashMap<(String, TopicCursor), (i64, Arc<Rendered>)>>,
+    older: Mutex<HashMap<OlderKey, (i64, Arc<Rendered>)>>,
     /// Older pages rendered or waiting for the render thread at once: a
     /// crawler following every `?before=` does not delay the feeds.
     older_jobs: tokio::sync::Semaphore,
@@ -344,7 +347,7 @@ impl FeedCache {
             .values()
             .map(|c| c.version)
             .max()
-            .and_then(|ms| DateTime::from_timestamp_millis(ms))
+            .and_then(DateTime::from_timestamp_millis)
             .unwrap_or_else(Utc::now);
         let index = |at| {
             Arc::new(Rendered::page(

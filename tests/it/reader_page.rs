@@ -552,6 +552,24 @@ fn the_reader_page_in_a_real_browser() {
             &river,
         );
         std::fs::copy(&shot, Path::new(&dir).join("reader-page.png")).unwrap();
+        for (name, url) in [
+            ("reader-index.png", format!("{base}/")),
+            ("reader-tw.png", format!("{base}/topics/tw/")),
+            ("reader-older.png", format!("{river}{older}")),
+            ("reader-404.png", format!("{base}/topics/nope/")),
+        ] {
+            let path = Path::new(&dir).join(name);
+            browse(
+                &browser,
+                profile.path(),
+                &[
+                    &format!("--screenshot={}", path.display()),
+                    "--window-size=420,900",
+                    "--hide-scrollbars",
+                ],
+                &url,
+            );
+        }
     }
     drop(served);
 }
