@@ -14,9 +14,10 @@
 //!   step — a copy's index keys (`dedupe::index_keys`), its candidates from
 //!   an index of stored stories, and `dedupe::judge` on each — in items/s;
 //! - `topic matching`: `topics::Matcher::matches` for three topics, in items/s;
-//! - `reader page`: `page::river` of 1,000 stories (1–3 outlets each):
-//!   every entry (`publish::entry`: display rule, sanitized HTML, script),
-//!   its excerpt and the template; the budget is 50 ms a page.
+//! - `reader page`: `page::river` of 1,000 stories (1–3 outlets each) from
+//!   their entries (excerpts, times, outlets, the template; the budget is
+//!   50 ms), the entries alone (`publish::entry`: display rule, sanitized
+//!   HTML, script, as for the feeds), and both.
 //!
 //! The fixtures are made here, from a fixed seed: syndicated Chinese-looking
 //! stories in RSS 2.0 (UTF-8 and GBK), Atom and JSON Feed, dressed the way
@@ -495,22 +496,45 @@ fn bench_page(c: &mut Criterion) {
         script: Lang::ZhHans.script(),
         topic_ids_from: 0,
     };
-    let page = River {
-        meta: &meta,
-        stories: &stories,
-        count: 5000,
-        older: stories.last().map(TopicCursor::after),
-        first: true,
-    };
     let clock = Clock {
         tz: chrono_tz::Asia::Shanghai,
         now: stories[0].published,
     };
+    let older = stories.last().map(TopicCursor::after);
     let mut g = c.benchmark_group("reader page");
     g.throughput(Throughput::Elements(stories.len() as u64));
+    // The page from its stories' entries: what `page` itself does.
+    let items = newsriver::page::items(&meta, &stories, &normalizer);
+    assert_eq!(items.len(), stories.len());
+    g.bench_function("river of 1,000 entries", |b| {
+        b.iter(|| {
+            let page = River {
+                meta: &meta,
+                items: &items,
+                count: 5000,
+                older: older.clone(),
+                first: true,
+            };
+            newsriver::page::river(&page, clock)
+                .map(|html| html.len())
+                .unwrap_or(0)
+        })
+    });
+    // The entries (`publish::entry`, as the feeds make them), then both.
+    g.bench_function("entries of 1,000 stories", |b| {
+        b.iter(|| newsriver::page::items(&meta, &stories, &normalizer).len())
+    });
     g.bench_function("river of 1,000 stories", |b| {
         b.iter(|| {
-            newsriver::page::river(&page, &normalizer, clock)
+            let items = newsriver::page::items(&meta, &stories, &normalizer);
+            let page = River {
+                meta: &meta,
+                items: &items,
+                count: 5000,
+                older: older.clone(),
+                first: true,
+            };
+            newsriver::page::river(&page, clock)
                 .map(|html| html.len())
                 .unwrap_or(0)
         })

@@ -28,7 +28,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use crate::normalize::Normalizer;
-use crate::publish::{self, FeedMeta, Format, Shown};
+use crate::publish::{self, Entry, FeedMeta, Format, Outlet, Shown};
 use crate::store::{FeedStory, TopicCursor};
 use crate::wording::{Lang, Words};
 
@@ -67,11 +67,20 @@ pub enum IndexAt {
     Topics,
 }
 
+/// A story as a page shows it: its entry, what the feeds show of it
+/// (`publish::entry`: the display rule, sanitized HTML, the topic's
+/// script, the outlets), and the outlet of a story only one outlet carried
+/// (feeds name outlets only when there are several).
+pub struct Item<'a> {
+    pub entry: Entry<'a>,
+    pub outlet: Option<Outlet>,
+}
+
 /// One page of a topic.
 pub struct River<'a> {
     pub meta: &'a FeedMeta<'a>,
-    /// The page's stories, newest first.
-    pub stories: &'a [FeedStory],
+    /// The page's stories, newest first (`items`).
+    pub items: &'a [Item<'a>],
     /// All the topic's stories (the header's count).
     pub count: u64,
     /// Where the next (older) page starts, when there is one.
@@ -263,67 +272,96 @@ pub fn index(
     )
 }
 
-/// An outlet named by the page itself: the one outlet of a story only one
-/// carried (feeds name outlets only when there are several).
-#[derive(Serialize)]
-struct OneOutlet {
-    name: String,
-    link: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Story {
-    title: String,
-    link: Option<String>,
-    time: Time,
-    excerpt: String,
-    /// The attribution line, HTML made safe (see the module's doc).
-    outlets: Option<Value>,
-    outlet: Option<OneOutlet>,
-    note: Option<&'static str>,
-}
-
-/// One page of a topic's stories, in its language and script.
-pub fn river(page: &River<'_>, normalizer: &Normalizer, clock: Clock) -> Result<Vec<u8>, Error> {
-    let meta = page.meta;
-    let words = meta.lang.words();
+/// The items of `stories` in `meta`'s topic, newest first; stories with
+/// nothing to show are left out (as from the feeds).
+pub fn items<'a>(
+    meta: &FeedMeta<'_>,
+    stories: &'a [FeedStory],
+    normalizer: &Normalizer,
+) -> Vec<Item<'a>> {
     let how = Shown::of(meta);
-    let title = publish::plain_text(meta.title);
-    let stories: Vec<Story> = page
-        .stories
+    stories
         .iter()
         .filter_map(|story| {
             let entry = publish::entry(story, how, normalizer)?;
-            let outlets = (!entry.attribution.is_empty()).then(|| {
-                // Safe: publish escapes every name and encodes every link
-                // it writes into this line (`Attribution::html`).
-                Value::from_safe_string(entry.attribution.html(words))
-            });
-            let outlet = match outlets {
-                Some(_) => None,
-                None => story
+            let outlet = if entry.attribution.is_empty() {
+                story
                     .copies
                     .first()
                     .map(|c| publish::plain_text(&c.source_name))
                     .filter(|name| !name.is_empty())
-                    .map(|name| OneOutlet {
+                    .map(|name| Outlet {
                         name,
+                        // The entry's link is this outlet's copy's.
                         link: entry.link.clone(),
-                    }),
+                    })
+            } else {
+                None
             };
-            let note = entry.converted_from.map(|from| match from {
+            Some(Item { entry, outlet })
+        })
+        .collect()
+}
+
+/// The start of a story's text as plain text, `EXCERPT_CHARS` at most
+/// (`publish::excerpt`). Of a prefix of the HTML when that holds enough
+/// text: `plain_text` of whole articles was most of a page's own time.
+fn excerpt(html: &str) -> String {
+    const PREFIX_BYTES: usize = 1536;
+    let prefix = crate::html::cut_html(html, PREFIX_BYTES);
+    if prefix.len() < html.len() {
+        let cut = publish::excerpt(prefix, EXCERPT_CHARS);
+        // Longer than the excerpt: ended with `…` from the prefix alone.
+        if cut.chars().count() > EXCERPT_CHARS {
+            return cut;
+        }
+    }
+    publish::excerpt(html, EXCERPT_CHARS)
+}
+
+#[derive(Serialize)]
+struct Story<'a> {
+    title: &'a str,
+    link: Option<&'a str>,
+    time: Time,
+    excerpt: String,
+    /// The attribution line, HTML made safe (see the module's doc).
+    outlets: Option<Value>,
+    outlet: Option<OneOutlet<'a>>,
+    note: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct OneOutlet<'a> {
+    name: &'a str,
+    link: Option<&'a str>,
+}
+
+/// One page of a topic's stories, in its language and script.
+pub fn river(page: &River<'_>, clock: Clock) -> Result<Vec<u8>, Error> {
+    let meta = page.meta;
+    let words = meta.lang.words();
+    let title = publish::plain_text(meta.title);
+    let stories: Vec<Story<'_>> = page
+        .items
+        .iter()
+        .map(|Item { entry, outlet }| Story {
+            title: &entry.title,
+            link: entry.link.as_deref(),
+            time: time(entry.published, words, clock),
+            excerpt: excerpt(&entry.text_html),
+            // Safe: publish escapes every name and encodes every link it
+            // writes into this line (`Attribution::html`).
+            outlets: (!entry.attribution.is_empty())
+                .then(|| Value::from_safe_string(entry.attribution.html(words))),
+            outlet: outlet.as_ref().map(|o| OneOutlet {
+                name: &o.name,
+                link: o.link.as_deref(),
+            }),
+            note: entry.converted_from.map(|from| match from {
                 crate::wording::Script::Traditional => words.converted_from_traditional,
                 _ => words.converted_from_simplified,
-            });
-            Some(Story {
-                excerpt: publish::excerpt(&entry.text_html, EXCERPT_CHARS),
-                time: time(entry.published, words, clock),
-                title: entry.title,
-                link: entry.link,
-                outlets,
-                outlet,
-                note,
-            })
+            }),
         })
         .collect();
     let feeds = feed_links("../", meta.slug);
@@ -478,15 +516,16 @@ mod tests {
         first: bool,
     ) -> String {
         let meta = meta(lang);
+        let normalizer = Normalizer::new(&Default::default());
+        let items = items(&meta, stories, &normalizer);
         let page = River {
             meta: &meta,
-            stories,
+            items: &items,
             count: 120,
             older,
             first,
         };
-        let normalizer = Normalizer::new(&Default::default());
-        String::from_utf8(river(&page, &normalizer, SHANGHAI).unwrap()).unwrap()
+        String::from_utf8(river(&page, SHANGHAI).unwrap()).unwrap()
     }
 
     /// html5ever's parse errors: none for a valid document.

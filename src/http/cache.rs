@@ -305,15 +305,18 @@ impl FeedCache {
         first: bool,
     ) -> Option<Vec<u8>> {
         let meta = feed.meta();
-        let river = crate::page::River {
-            meta: &meta,
-            stories: &feed.stories,
-            count,
-            older,
-            first,
-        };
         let clock = self.clock();
-        let render = || crate::page::river(&river, &self.normalizer, clock);
+        let render = || {
+            let items = crate::page::items(&meta, &feed.stories, &self.normalizer);
+            let river = crate::page::River {
+                meta: &meta,
+                items: &items,
+                count,
+                older,
+                first,
+            };
+            crate::page::river(&river, clock)
+        };
         let started = std::time::Instant::now();
         let why = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(render)) {
             Ok(Ok(body)) => {
