@@ -738,7 +738,10 @@ pub fn entry<'a>(
 }
 
 /// Who carried `story`: the linked copy's outlet, the text copy's when
-/// another, every other outlet once; nothing when one outlet carried it.
+/// another, every other outlet once. Nothing when one outlet carried it,
+/// unless its link is not on its own site (`FeedCopy::own_link`): then the
+/// text is named as its words, so a source linking to another outlet's
+/// page cannot pass its text off as that outlet's.
 fn attribution(
     story: &FeedStory,
     link_copy: Option<&FeedCopy>,
@@ -748,7 +751,13 @@ fn attribution(
     sources.sort_unstable();
     sources.dedup();
     if sources.len() < 2 {
-        return Attribution::default();
+        return match link_copy.or(text_copy) {
+            Some(c) if !c.own_link => Attribution {
+                text_from: Some(Outlet::of(text_copy.unwrap_or(c))),
+                ..Attribution::default()
+            },
+            _ => Attribution::default(),
+        };
     }
     let text_from = text_copy.filter(|t| link_copy.is_none_or(|l| l.source_id != t.source_id));
     let mut named: Vec<&str> = [link_copy, text_from]

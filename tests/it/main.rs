@@ -20,6 +20,7 @@ mod golden;
 mod hostile;
 mod poll;
 mod properties;
+mod readers;
 mod readonly;
 mod round3_fetch;
 mod round3_html;
