@@ -21,6 +21,8 @@ use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 
 use crate::dedupe::{Candidate, Placement};
+/// An item's file, as `FeedCopy::enclosures` holds it.
+pub use crate::model::Enclosure;
 use crate::model::{NormalizedItem, ParsedItem, SourceId, StoryId, Validators};
 
 mod backup;
@@ -58,11 +60,14 @@ fn migrations() -> Vec<M<'static>> {
             move_near_keys_into_stories,
         ),
         M::up(include_str!("../../migrations/0011_trust.sql")),
+        M::up(include_str!(
+            "../../migrations/0012_enclosures_categories.sql"
+        )),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 11;
+const SCHEMA_VERSION: usize = 12;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -460,6 +465,10 @@ pub struct NewCopy {
     raw_hash: String,
     /// The authors as stored (JSON).
     authors: String,
+    /// The enclosures and categories as stored (JSON, `None` for none:
+    /// `stored_list`).
+    enclosures: Option<String>,
+    categories: Option<String>,
     /// Characters in the normalized text.
     text_len: i64,
     /// The article from the item's page (cleaned HTML), when `fulltext`
@@ -482,6 +491,8 @@ impl NewCopy {
         NewCopy {
             raw_hash: item.raw_hash(),
             authors: serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
+            enclosures: stored_list(&item.enclosures, crate::model::MAX_ENCLOSURES),
+            categories: stored_list(&item.categories, crate::model::MAX_CATEGORIES),
             text_len: norm.text.chars().count() as i64,
             near_keys: None,
             full_html: None,
@@ -574,6 +585,25 @@ impl NewCopy {
     }
 }
 
+/// A list as a copy's column stores it: JSON of its first `max` entries,
+/// NULL when empty.
+fn stored_list<T: Serialize>(list: &[T], max: usize) -> Option<String> {
+    if list.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&list[..list.len().min(max)]).ok()
+}
+
+/// A list a copy's column stored (`stored_list`); NULL, or JSON that does
+/// not read, is none.
+fn read_list<T: serde::de::DeserializeOwned>(stored: Option<String>, max: usize) -> Vec<T> {
+    let mut list: Vec<T> = stored
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    list.truncate(max);
+    list
+}
+
 /// What the scheduler and the fetcher need of a source.
 #[derive(Clone, Debug, Default)]
 pub struct SourceState {
@@ -640,6 +670,11 @@ pub struct FeedCopy {
     pub summary_html: Option<String>,
     pub content_html: Option<String>,
     pub authors: Vec<String>,
+    /// The item's files, at most `model::MAX_ENCLOSURES` (none for a copy
+    /// stored before migration 0012).
+    pub enclosures: Vec<Enclosure>,
+    /// The item's categories, at most `model::MAX_CATEGORIES`.
+    pub categories: Vec<String>,
     pub published: DateTime<Utc>,
     /// Length of the normalized text (boilerplate excluded).
     pub text_len: usize,
@@ -713,6 +748,9 @@ pub struct PollRow {
     pub error: Option<String>,
     pub items: i64,
     pub items_new: i64,
+    /// Items the outlet edited since the poll before (0 for polls logged
+    /// before migration 0012).
+    pub items_updated: i64,
     pub stories_new: i64,
     pub stories_merged: i64,
     pub items_skipped: i64,
@@ -849,6 +887,8 @@ mod tests {
             published: None,
             updated: None,
             authors: vec![],
+            enclosures: vec![],
+            categories: vec![],
         };
         let norm = crate::normalize::Normalizer::default().normalize(&item);
         let key = item.key();
