@@ -257,4 +257,90 @@ mod tests {
             .collect();
         assert_eq!(enclosures(&many, &[], None).len(), MAX_ENCLOSURES);
     }
+    fn file(url: &str, mime: Option<&str>, length: Option<u64>) -> Enclosure {
+        Enclosure {
+            url: url.into(),
+            mime_type: mime.map(str::to_string),
+            length,
+        }
+    }
+
+    #[test]
+    fn rss_enclosures_media_rss_and_categories_are_read() {
+        let rss = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>
+            <item><guid>1</guid><title>播客</title><link>https://a.example/1.html</link>
+              <enclosure url="/audio/1.mp3" length="12345" type="audio/mpeg"/>
+              <category>国内</category><category domain="x"> 时政 </category><category>国内</category>
+            </item>
+            <item><guid>2</guid><title>图片</title><link>https://a.example/2.html</link>
+              <media:content url="https://img.example/2.jpg" type="image/jpeg" fileSize="999">
+                <media:thumbnail url="thumbs/2.jpg"/>
+              </media:content>
+              <media:content url="javascript:alert(1)" type="image/png"/>
+            </item>
+        </channel></rss>"#;
+        let f = crate::parse::parse(rss, Some("https://a.example/feed.xml")).unwrap();
+        assert_eq!(
+            f.items[0].enclosures,
+            [file(
+                "https://a.example/audio/1.mp3",
+                Some("audio/mpeg"),
+                Some(12345)
+            )]
+        );
+        assert_eq!(f.items[0].categories, ["国内", "时政"]);
+        assert_eq!(f.items[0].link.as_deref(), Some("https://a.example/1.html"));
+        assert_eq!(
+            f.items[1].enclosures,
+            [
+                file("https://img.example/2.jpg", Some("image/jpeg"), Some(999)),
+                file("https://a.example/thumbs/2.jpg", None, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn atom_enclosure_links_and_json_feed_attachments_are_read_and_never_the_link() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:t</id><updated>2026-10-09T00:00:00Z</updated>
+            <entry xml:base="https://b.example/news/"><id>urn:1</id><title>音频</title><updated>2026-10-09T00:00:00Z</updated>
+              <link rel="enclosure" href="a/1.m4a" type="audio/mp4" length="77"/>
+              <link rel="enclosure" href="data:audio/mp4;base64,AAAA" type="audio/mp4"/>
+              <link href="1.html"/>
+              <category term="edu" label="教育"/><category term="科技"/>
+            </entry>
+            <entry><id>urn:2</id><title>只有附件</title><updated>2026-10-09T00:00:00Z</updated>
+              <link rel="enclosure" href="https://b.example/2.mp3" type="audio/mpeg"/>
+            </entry>
+        </feed>"#;
+        let f = crate::parse::parse(atom, Some("https://b.example/feed.atom")).unwrap();
+        assert_eq!(
+            f.items[0].enclosures,
+            [file(
+                "https://b.example/news/a/1.m4a",
+                Some("audio/mp4"),
+                Some(77)
+            )]
+        );
+        assert_eq!(f.items[0].categories, ["教育", "科技"]);
+        assert_eq!(
+            f.items[0].link.as_deref(),
+            Some("https://b.example/news/1.html")
+        );
+        assert_eq!(
+            f.items[1].link, None,
+            "an enclosure is not the entry's page"
+        );
+        assert_eq!(f.items[1].enclosures.len(), 1);
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[
+            {"id":"1","url":"https://c.example/1","content_text":"正文","tags":["财经"," 股市 "],
+             "attachments":[{"url":"https://c.example/1.mp3","mime_type":"audio/mpeg","size_in_bytes":5},
+                            {"url":"file:///etc/passwd","mime_type":"text/plain"}]}]}"#;
+        let f = crate::parse::parse(json, None).unwrap();
+        assert_eq!(f.items[0].link.as_deref(), Some("https://c.example/1"));
+        assert_eq!(
+            f.items[0].enclosures,
+            [file("https://c.example/1.mp3", Some("audio/mpeg"), Some(5))]
+        );
+        assert_eq!(f.items[0].categories, ["财经", "股市"]);
+    }
 }
