@@ -1239,15 +1239,12 @@ mod tests {
         assert_eq!(e.categories.len(), MAX_ENTRY_CATEGORIES);
     }
 
+    /// (URL, MIME type, length) of a file a feed reader read back.
+    type ReadFile = (String, Option<String>, Option<u64>);
+
     /// `story_with_files()` rendered in `format` and read back by feed-rs:
-    /// (enclosure URL, type, length) and category terms of its one entry.
-    fn read_back(
-        format: Format,
-    ) -> (
-        Vec<(String, Option<String>, Option<u64>)>,
-        Vec<String>,
-        Vec<String>,
-    ) {
+    /// the files, category terms and author names of its one entry.
+    fn read_back(format: Format) -> (Vec<ReadFile>, Vec<String>, Vec<String>) {
         let base = Url::parse("http://localhost:8080/").unwrap();
         let bytes = render(
             &meta(&base),
@@ -1257,7 +1254,7 @@ mod tests {
         );
         let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{format}: {e}"));
         let entry = &feed.entries[0];
-        let mut files: Vec<(String, Option<String>, Option<u64>)> = entry
+        let mut files: Vec<ReadFile> = entry
             .links
             .iter()
             .filter(|l| {
