@@ -1191,6 +1191,82 @@ mod tests {
     }
 
     #[test]
+    fn files_and_categories_are_stored_on_insert_and_edit_and_edits_are_logged() {
+        let (_dir, path, mut store) = writer_with(&["a"]);
+        store
+            .conn
+            .execute(
+                "INSERT INTO topics (slug, fingerprint, changed_at) VALUES ('all', 'f', 0)",
+                [],
+            )
+            .unwrap();
+        let near = crate::dedupe::Params::default();
+        let all = |_: &StoryView<'_>| vec!["all".to_string()];
+        let mut poll = |text: &str, files: &[&str], cats: &[&str]| {
+            let mut p = fetched("a", "1", text);
+            if let PollOutcome::Fetched { items, .. } = &mut p.outcome {
+                let mut item = items[0].item.clone();
+                item.enclosures = files
+                    .iter()
+                    .map(|u| Enclosure {
+                        url: u.to_string(),
+                        mime_type: Some("image/jpeg".into()),
+                        length: None,
+                    })
+                    .collect();
+                item.categories = cats.iter().map(|c| c.to_string()).collect();
+                let norm = items[0].norm.clone();
+                let key = item.key();
+                items[0] = NewCopy::new(item, norm, key);
+            }
+            let mut r = store.record_polls(vec![p], &all, &near).unwrap();
+            r.remove(0).unwrap()
+        };
+        let read = || {
+            let reader = Reader::open(&path).unwrap();
+            let copy = reader.topic_feed("all", 10).unwrap()[0].copies[0].clone();
+            (
+                copy.enclosures
+                    .into_iter()
+                    .map(|e| e.url)
+                    .collect::<Vec<_>>(),
+                copy.categories,
+            )
+        };
+        poll(WIRE, &["https://a.example/1.jpg"], &["教育"]);
+        assert_eq!(
+            read(),
+            (
+                vec!["https://a.example/1.jpg".to_string()],
+                vec!["教育".to_string()]
+            )
+        );
+        let edited = format!("{WIRE}（更正：试点学校为六十二所。）");
+        let c = poll(&edited, &["https://a.example/2.jpg"], &[]);
+        assert_eq!(c.items_updated, 1);
+        assert_eq!(
+            read(),
+            (vec!["https://a.example/2.jpg".to_string()], vec![])
+        );
+        let reader = Reader::open(&path).unwrap();
+        let polls = reader.recent_polls(&"a".into(), 10).unwrap();
+        assert_eq!(
+            polls.iter().map(|p| p.items_updated).collect::<Vec<_>>(),
+            [1, 0]
+        );
+        let since = Utc::now() - chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.items_updated_since(&"a".into(), since).unwrap(),
+            (1, 2)
+        );
+        let later = Utc::now() + chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.items_updated_since(&"a".into(), later).unwrap(),
+            (0, 0)
+        );
+    }
+
+    #[test]
     fn a_reader_sees_what_was_committed_and_refuses_an_older_schema() {
         let (_dir, path, mut store) = writer_with(&["a"]);
         let reader = Reader::open(&path).unwrap();
