@@ -13,6 +13,7 @@ mod corpus;
 mod daemon;
 mod dedupe_cases;
 mod edit;
+mod enclosures;
 mod export;
 mod feeds;
 mod fulltext;
