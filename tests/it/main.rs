@@ -15,6 +15,7 @@ mod dedupe_cases;
 mod edit;
 mod export;
 mod feeds;
+mod follow;
 mod fulltext;
 mod golden;
 mod hostile;
