@@ -52,7 +52,11 @@ fn the_daemon_serves_stories_another_process_polled_without_a_reload() {
     let log = env.path("daemon.log");
     let daemon = Running(spawn_daemon(&env.config, Some(&log)));
     let feed_url = format!("http://127.0.0.1:{port}/topics/jjj.atom");
-    let feed = || http_get(&feed_url).filter(|(s, _)| *s == 200).map(|(_, b)| b);
+    let feed = || {
+        http_get(&feed_url)
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+    };
     wait_for(
         Duration::from_secs(30),
         || feed().is_some_and(|b| b.contains("职业教育协同发展协议")),
@@ -60,7 +64,10 @@ fn the_daemon_serves_stories_another_process_polled_without_a_reload() {
     );
     assert_eq!(server.requests("/feed").len(), 1, "the daemon polled once");
 
-    server.fixed("/feed", Response::ok(RSS_TYPE, rss2("甲报", &[SECOND, FIRST])));
+    server.fixed(
+        "/feed",
+        Response::ok(RSS_TYPE, rss2("甲报", &[SECOND, FIRST])),
+    );
     env.poll(&[]);
     assert_eq!(
         server.requests("/feed").len(),

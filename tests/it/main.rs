@@ -12,6 +12,7 @@ mod check;
 mod corpus;
 mod daemon;
 mod dedupe_cases;
+mod demo;
 mod edit;
 mod export;
 mod feeds;
