@@ -570,7 +570,7 @@ mod tests {
     }
 
     #[test]
-    fn feeds_parse_and_summaries_are_cut() {
+    fn feeds_parse_cleanly_with_fresh_dates_and_summaries_are_cut() {
         let sample = Sample {
             started: Utc::now(),
             base: "http://127.0.0.1:1".into(),
@@ -578,25 +578,44 @@ mod tests {
         for outlet in &OUTLETS {
             let (_, body) = sample.feed(outlet);
             assert!(
-                !body.contains('{') || outlet.kind == Kind::Json,
-                "placeholders filled: {}",
-                outlet.id
-            );
-            assert!(
                 !body.contains("{日}") && !body.contains("{月}"),
                 "{}",
                 outlet.id
             );
+            let url = format!("{}/{}/{}", sample.base, outlet.id, outlet.file);
+            let feed = crate::parse::parse(&body, Some(&url)).unwrap();
+            assert!(feed.repairs.is_empty(), "{}: {:?}", outlet.id, feed.repairs);
+            let stories = stories(outlet.text);
+            assert_eq!(feed.items.len(), stories.len(), "{}", outlet.id);
+            for (item, story) in feed.items.iter().zip(&stories) {
+                assert_eq!(item.title.as_deref(), Some(story.title), "{}", outlet.id);
+                let at = item.published.or(item.updated).unwrap();
+                assert_eq!(
+                    at.timestamp(),
+                    (sample.started - TimeDelta::minutes(story.ago)).timestamp()
+                );
+                assert_eq!(item.link.as_deref(), Some(&*sample.link(outlet, story)));
+            }
         }
         let huaxun = &OUTLETS[0];
         let story = &stories(huaxun.text)[0];
         let summary = sample.summary(story);
         assert!(summary.ends_with("……"));
         assert_eq!(summary.chars().count(), SUMMARY_CHARS + 2);
+        let page = sample.answer(huaxun.id, &format!("{}.html", story.id));
+        assert_eq!(page.status(), StatusCode::OK);
         assert!(
             sample
                 .page(huaxun, story)
                 .contains(&sample.fill(story, story.paragraphs[3]))
+        );
+        assert_eq!(
+            sample.answer(huaxun.id, "nothing.html").status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            sample.answer("elsewhere", "rss.xml").status(),
+            StatusCode::NOT_FOUND
         );
     }
 
