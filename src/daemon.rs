@@ -290,10 +290,25 @@ pub async fn run_with(
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
     describe_metrics();
+    // Before anything is served: a SIGTERM that comes once the feeds answer
+    // (or while the database opens) stops the daemon in order, instead of
+    // the default action killing it.
+    let signals = Signals {
+        hup: signal(tokio::signal::unix::SignalKind::hangup())?,
+        term: signal(tokio::signal::unix::SignalKind::terminate())?,
+        int: signal(tokio::signal::unix::SignalKind::interrupt())?,
+    };
     let mut daemon = Daemon::start(config_path, config, metrics, listener).await?;
-    daemon.serve(stop).await?;
+    daemon.serve(signals, stop).await?;
     daemon.shutdown().await;
     Ok(())
+}
+
+/// The signals the daemon answers, installed before it starts.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
 }
 
 /// The scheduling loop's state: one method per event (`serve`).
@@ -405,12 +420,15 @@ impl Daemon {
     /// The scheduling loop, until SIGTERM, SIGINT or `stop`.
     async fn serve(
         &mut self,
+        signals: Signals,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<(), DaemonError> {
         let mut stop = std::pin::pin!(stop);
-        let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
-        let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
-        let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let Signals {
+            mut hup,
+            mut term,
+            mut int,
+        } = signals;
         let watchdog = watchdog_interval();
         let mut watchdog_tick =
             tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));

@@ -337,7 +337,9 @@ pub fn spawn_refresher(
     let path = app.cache().config.storage.path.clone();
     let task = tokio::spawn(async move {
         let mut watch = Some(Watch::new(path.clone()));
-        let mut look = tokio::time::interval(WATCH_EVERY);
+        // The feeds were rendered before this starts: the first look waits.
+        let mut look =
+            tokio::time::interval_at(tokio::time::Instant::now() + WATCH_EVERY, WATCH_EVERY);
         look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
