@@ -146,7 +146,8 @@ fn stories(text: &str) -> Vec<Story<'_>> {
 }
 
 /// What the sample server serves from: the outlets' stories dated against
-/// `started`, with links on `base`.
+/// `started`, with links on `base`. Ids do not name the port, so a demo run
+/// again on a `--keep` folder finds the same items (their links edited).
 struct Sample {
     started: DateTime<Utc>,
     base: String,
@@ -213,10 +214,11 @@ impl Sample {
                         self.html(story)
                     };
                     s.push_str(&format!(
-                        "<item><title>{}</title><link>{}</link><guid isPermaLink=\"true\">{}</guid><pubDate>{}</pubDate><description>{}</description></item>\n",
+                        "<item><title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}-{}</guid><pubDate>{}</pubDate><description>{}</description></item>\n",
                         xml(&self.fill(story, story.title)),
                         xml(&link),
-                        xml(&link),
+                        outlet.id,
+                        xml(story.id),
                         self.date(story).to_rfc2822(),
                         xml(&text)
                     ));
@@ -507,8 +509,8 @@ pub async fn run(listen: SocketAddr, keep: Option<&Path>) -> Result<(), DemoErro
             .stories_new
             .saturating_sub(report.counts.stories_bridged);
         println!(
-            "first poll: {} items from {} outlets, {stories} stories ({} copies joined a story another outlet carried)",
-            report.counts.items_new,
+            "first poll: {} items from {} outlets: {stories} new stories, {} copies joined a story another outlet carried",
+            report.counts.items,
             report.ok(),
             report.counts.items_new.saturating_sub(stories)
         );
