@@ -162,6 +162,15 @@ impl Reader {
         Ok(())
     }
 
+    /// SQLite's `PRAGMA data_version`: moves when another connection (this
+    /// process's writer, or another process: `poll`, `sources remove
+    /// --purge`) commits; compare only values read on one connection.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// When any source last polled successfully.
     pub fn last_success(&self) -> Result<Option<DateTime<Utc>>> {
         let t: Option<i64> =
