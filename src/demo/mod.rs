@@ -101,7 +101,7 @@ const OUTLETS: [Outlet; 4] = [
 /// The demo's topics: (slug, title, query).
 const TOPICS: [(&str, &str, &str); 2] = [
     ("jingjinji", "京津冀", "京津冀 OR 雄安"),
-    ("all", "全部新闻", "的 OR 日 OR 年"),
+    ("all", "全部新闻", "*"),
 ];
 
 /// A summary-only feed cuts its text here (characters).
@@ -363,7 +363,8 @@ fn config_text(folder: &Path, sample: &str, listen: SocketAddr) -> String {
          [storage]\npath = {}\n\n\
          [fetch]\nallow_private_addresses = true\ntimeout_secs = 10\nper_host = 8\n\n\
          [schedule]\ndefault = \"0 */10 * * * *\"\n\n\
-         [server]\nlisten = \"{listen}\"\nbase_url = \"http://{listen}/\"\n",
+         [server]\nlisten = \"{listen}\"\nbase_url = \"http://{listen}/\"\n\
+         language = \"zh-Hans\"\ntimezone = \"Asia/Shanghai\"\n",
         toml_str(&db.to_string_lossy())
     );
     for o in &OUTLETS {
