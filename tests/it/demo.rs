@@ -110,10 +110,12 @@ fn demo_serves_merged_feeds_of_its_sample_and_removes_its_folder_on_ctrl_c() {
             .any(|e| outlets.iter().filter(|o| e.contains(*o)).count() >= 2),
         "an entry names two outlets: {all}"
     );
-    // Traditional-script copies are there, and one joined a Simplified story.
+    // Traditional-script copies are there, and one joined a Simplified
+    // story. The topic is in Simplified (`language = "zh-Hans"`): the
+    // Traditional-only story is shown converted, and says so.
     assert!(
-        all.contains("台灣高鐵新時刻表上路"),
-        "a Traditional-only story: {all}"
+        all.contains("台湾高铁新时刻表上路") && all.contains("本条由繁体转换为简体显示"),
+        "a Traditional-only story, converted: {all}"
     );
     assert!(
         merged
