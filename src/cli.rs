@@ -158,6 +158,17 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// A first look without the internet: serve a bundled sample of
+    /// invented outlets on loopback, poll them into a temporary folder and
+    /// run the daemon on it until Ctrl-C (no config needed).
+    Demo {
+        /// Where the daemon serves the page and the feeds (port 0: any).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// Keep the database and config in DIR instead of removing them.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
     /// Replace the database with a backup made by `newsriver backup`. The
     /// daemon must be stopped first; the backup is checked before anything
     /// is replaced.
@@ -343,6 +354,11 @@ fn load(path: &std::path::Path) -> Result<Config, Exit> {
 }
 
 pub fn run(cli: Cli) -> Exit {
+    if let Command::Demo { listen, keep } = &cli.command {
+        // Its own config, written into its folder: none is read.
+        init_logging(None, "warn");
+        return demo(*listen, keep.as_deref());
+    }
     let config = match load(&cli.config) {
         Ok(c) => c,
         Err(code) => {
@@ -398,6 +414,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Topics { command } => topics(&config, command),
         Command::Backup { path, force } => backup(&config, &path, force),
         Command::Restore { path } => restore(&config, &path),
+        // Answered above, before any config is read.
+        Command::Demo { listen, keep } => demo(listen, keep.as_deref()),
         Command::Reload => match crate::daemon::send_reload(&config) {
             Ok(pid) => {
                 out(&format!("sent SIGHUP to newsriver (pid {pid})\n"));
@@ -1107,6 +1125,20 @@ fn backup(config: &Config, dest: &std::path::Path, force: bool) -> Exit {
         }
         Err(e) => {
             errln!("error: backup failed: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
+fn demo(listen: std::net::SocketAddr, keep: Option<&std::path::Path>) -> Exit {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(crate::demo::run(listen, keep)) {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            errln!("error: {e}");
             Exit::Runtime
         }
     }

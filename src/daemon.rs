@@ -265,6 +265,19 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
 
 /// Runs until SIGTERM or SIGINT. `config_path` is re-read on SIGHUP.
 pub async fn run(config_path: &Path, config: Config) -> Result<(), DaemonError> {
+    run_with(config_path, config, None, std::future::pending()).await
+}
+
+/// `run`, serving on `listener` when given (bound by the caller: `demo`
+/// prints its address before the daemon starts; `[server].listen` should
+/// name it), and stopping when `stop` resolves as well as on SIGTERM or
+/// SIGINT (the caller may hold signal handlers of its own).
+pub async fn run_with(
+    config_path: &Path,
+    config: Config,
+    listener: Option<tokio::net::TcpListener>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
     // One daemon per database: a second would poll everything twice and
     // take the first one's pid file away. Held until this function returns.
     let _lock = lock_database(&config)?;
@@ -277,10 +290,25 @@ pub async fn run(config_path: &Path, config: Config) -> Result<(), DaemonError> 
         .map_err(|e| tracing::warn!(error = %e, "metrics disabled"))
         .ok();
     describe_metrics();
-    let mut daemon = Daemon::start(config_path, config, metrics).await?;
-    daemon.serve().await?;
+    // Before anything is served: a SIGTERM that comes once the feeds answer
+    // (or while the database opens) stops the daemon in order, instead of
+    // the default action killing it.
+    let signals = Signals {
+        hup: signal(tokio::signal::unix::SignalKind::hangup())?,
+        term: signal(tokio::signal::unix::SignalKind::terminate())?,
+        int: signal(tokio::signal::unix::SignalKind::interrupt())?,
+    };
+    let mut daemon = Daemon::start(config_path, config, metrics, listener).await?;
+    daemon.serve(signals, stop).await?;
     daemon.shutdown().await;
     Ok(())
+}
+
+/// The signals the daemon answers, installed before it starts.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
 }
 
 /// The scheduling loop's state: one method per event (`serve`).
@@ -319,18 +347,22 @@ impl Daemon {
         config_path: &Path,
         config: Config,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+        listener: Option<tokio::net::TcpListener>,
     ) -> Result<Daemon, DaemonError> {
         let poller = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || Poller::new(&config)).await??
         };
         let running = Running::new(config, poller);
-        let listener = tokio::net::TcpListener::bind(running.config.server.listen)
-            .await
-            .map_err(|source| DaemonError::Listen {
-                addr: running.config.server.listen,
-                source,
-            })?;
+        let listener = match listener {
+            Some(bound) => bound,
+            None => tokio::net::TcpListener::bind(running.config.server.listen)
+                .await
+                .map_err(|source| DaemonError::Listen {
+                    addr: running.config.server.listen,
+                    source,
+                })?,
+        };
         let bound = listener.local_addr()?;
         let readers = running.poller.readers();
         // Rendering reads through connections of its own: neither the
@@ -385,11 +417,18 @@ impl Daemon {
         })
     }
 
-    /// The scheduling loop, until SIGTERM or SIGINT.
-    async fn serve(&mut self) -> Result<(), DaemonError> {
-        let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
-        let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
-        let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    /// The scheduling loop, until SIGTERM, SIGINT or `stop`.
+    async fn serve(
+        &mut self,
+        signals: Signals,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), DaemonError> {
+        let mut stop = std::pin::pin!(stop);
+        let Signals {
+            mut hup,
+            mut term,
+            mut int,
+        } = signals;
         let watchdog = watchdog_interval();
         let mut watchdog_tick =
             tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
@@ -411,6 +450,7 @@ impl Daemon {
                 _ = maintenance_tick.tick() => self.start_maintenance(),
                 _ = term.recv() => break,
                 _ = int.recv() => break,
+                () = &mut stop => break,
             }
             if reload_now {
                 self.reload().await;

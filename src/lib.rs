@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod decode;
 pub mod dedupe;
+pub mod demo;
 pub mod discover;
 pub mod display;
 pub mod edit;

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A source's configured id (`[a-z0-9-]`, unique in the config).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -158,7 +158,38 @@ pub struct ParsedItem {
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
+    /// Files the item carries, at most `MAX_ENCLOSURES` (absolute http(s)
+    /// URLs, each once).
+    pub enclosures: Vec<Enclosure>,
+    /// Its categories (RSS `<category>`, Atom `<category>`'s label or term,
+    /// JSON Feed `tags`): plain text, each once, at most `MAX_CATEGORIES`
+    /// of at most `MAX_CATEGORY_CHARS` characters.
+    pub categories: Vec<String>,
 }
+
+/// A file an item carries: an RSS `<enclosure>`, a Media RSS
+/// `media:content` or `media:thumbnail`, an Atom `<link rel="enclosure">`,
+/// a JSON Feed attachment. Stored as JSON (`copies.enclosures`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enclosure {
+    /// Absolute, http(s), at most `MAX_ENCLOSURE_URL_BYTES`.
+    pub url: String,
+    /// `type/subtype`, lower case, when the feed gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Bytes, when the feed gave a length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+}
+
+/// Enclosures kept of one item (and of one stored copy).
+pub const MAX_ENCLOSURES: usize = 16;
+/// Longer enclosure URLs are dropped.
+pub const MAX_ENCLOSURE_URL_BYTES: usize = 2048;
+/// Categories kept of one item.
+pub const MAX_CATEGORIES: usize = 32;
+/// A longer category is cut to this many characters.
+pub const MAX_CATEGORY_CHARS: usize = 100;
 
 impl ParsedItem {
     /// The key that identifies this item within its source across polls:

@@ -186,7 +186,13 @@ pub struct Entry<'a> {
     pub html: String,
     /// The other outlets' copies: (outlet name, link).
     related: Vec<(&'a str, String)>,
+    /// Plain text, each once: the shown copy's first (`entry_authors`).
     pub authors: Vec<String>,
+    /// The copies' files, each URL once, http(s) only, the shown copy's
+    /// first (`entry_enclosures`).
+    enclosures: Vec<Attachment>,
+    /// Plain text, each once, the shown copy's first (`entry_categories`).
+    categories: Vec<String>,
     /// The language the text copy's feed declares.
     lang: Option<String>,
     /// The story's dates, within what every format can write (`shown_date`).
@@ -706,14 +712,6 @@ pub fn entry<'a>(
             }
             acc
         });
-    let mut authors: Vec<String> = story
-        .copies
-        .iter()
-        .flat_map(|c| c.authors.iter().map(|a| plain_text(a)))
-        .filter(|a| !a.is_empty())
-        .collect();
-    authors.sort();
-    authors.dedup();
     Some(Entry {
         id: entry_id(how.slug, story, how.topic_ids_from),
         title,
@@ -723,7 +721,9 @@ pub fn entry<'a>(
         converted_from,
         html,
         related,
-        authors,
+        authors: entry_authors(story, &shown),
+        enclosures: entry_enclosures(story, &shown),
+        categories: entry_categories(story, &shown),
         lang: match converted_from {
             Some(_) => Some(how.lang.tag().to_string()),
             None => text_copy
@@ -738,7 +738,10 @@ pub fn entry<'a>(
 }
 
 /// Who carried `story`: the linked copy's outlet, the text copy's when
-/// another, every other outlet once; nothing when one outlet carried it.
+/// another, every other outlet once. Nothing when one outlet carried it,
+/// unless its link is not on its own site (`FeedCopy::own_link`): then the
+/// text is named as its words, so a source linking to another outlet's
+/// page cannot pass its text off as that outlet's.
 fn attribution(
     story: &FeedStory,
     link_copy: Option<&FeedCopy>,
@@ -748,7 +751,13 @@ fn attribution(
     sources.sort_unstable();
     sources.dedup();
     if sources.len() < 2 {
-        return Attribution::default();
+        return match link_copy.or(text_copy) {
+            Some(c) if !c.own_link => Attribution {
+                text_from: Some(Outlet::of(text_copy.unwrap_or(c))),
+                ..Attribution::default()
+            },
+            _ => Attribution::default(),
+        };
     }
     let text_from = text_copy.filter(|t| link_copy.is_none_or(|l| l.source_id != t.source_id));
     let mut named: Vec<&str> = [link_copy, text_from]
@@ -768,6 +777,128 @@ fn attribution(
         text_from: text_from.map(Outlet::of),
         also,
     }
+}
+
+/// A file an entry carries, as every format writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Attachment {
+    /// Absolute http(s), normalized (`safe_link`).
+    url: String,
+    /// `type/subtype` (`mime_type`), when a copy gave one.
+    mime_type: Option<String>,
+    length: Option<u64>,
+}
+
+/// Files, categories and authors an entry lists, at most (a story of many
+/// copies does not make a huge entry).
+const MAX_ENTRY_ENCLOSURES: usize = 16;
+const MAX_ENTRY_CATEGORIES: usize = 32;
+const MAX_ENTRY_AUTHORS: usize = 32;
+/// A longer category or author name is cut.
+const MAX_LABEL_CHARS: usize = 100;
+
+/// The copies whose files, categories and authors an entry lists, the
+/// shown one (its text's, else its link's) first, then the others in
+/// their order. A `trust = "low"` source's copies add none to a story that
+/// a source of normal trust carries too (the trust model: they never
+/// supply what a story shows when it has another copy).
+fn listing_copies<'a>(story: &'a FeedStory, shown: &display::Shown) -> Vec<&'a FeedCopy> {
+    let first = shown.text.or(shown.link);
+    let trusted = story.copies.iter().any(|c| !c.low_trust);
+    first
+        .into_iter()
+        .chain((0..story.copies.len()).filter(|i| Some(*i) != first))
+        .filter_map(|i| story.copies.get(i))
+        .filter(|c| !(trusted && c.low_trust))
+        .collect()
+}
+
+/// Plain text (`plain_text`), at most `MAX_LABEL_CHARS`, each once, at most
+/// `max`.
+fn plain_labels<'a>(labels: impl Iterator<Item = &'a String>, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for label in labels {
+        let text: String = plain_text(label).chars().take(MAX_LABEL_CHARS).collect();
+        let text = text.trim();
+        if !text.is_empty() && !out.iter().any(|o| o == text) {
+            out.push(text.to_string());
+            if out.len() == max {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// An entry's authors: the shown copy's, then the other copies' (see
+/// `listing_copies`), each name once.
+fn entry_authors(story: &FeedStory, shown: &display::Shown) -> Vec<String> {
+    let copies = listing_copies(story, shown);
+    plain_labels(copies.iter().flat_map(|c| &c.authors), MAX_ENTRY_AUTHORS)
+}
+
+/// An entry's categories: the shown copy's, then the others', each once.
+fn entry_categories(story: &FeedStory, shown: &display::Shown) -> Vec<String> {
+    let copies = listing_copies(story, shown);
+    plain_labels(
+        copies.iter().flat_map(|c| &c.categories),
+        MAX_ENTRY_CATEGORIES,
+    )
+}
+
+/// An entry's files: every copy's (see `listing_copies`), the shown copy's
+/// first; http(s) only, each URL once after normalizing it (`safe_link`:
+/// host case, default port, escapes), a type or length one copy left out
+/// taken from another copy of the same file.
+fn entry_enclosures(story: &FeedStory, shown: &display::Shown) -> Vec<Attachment> {
+    let mut out: Vec<Attachment> = Vec::new();
+    for e in listing_copies(story, shown)
+        .into_iter()
+        .flat_map(|c| &c.enclosures)
+    {
+        let Some(url) = safe_link(&e.url) else {
+            continue;
+        };
+        let mime_type = e.mime_type.as_deref().and_then(mime_type);
+        if let Some(known) = out.iter_mut().find(|a| a.url == url) {
+            known.mime_type = known.mime_type.take().or(mime_type);
+            known.length = known.length.or(e.length);
+        } else if out.len() < MAX_ENTRY_ENCLOSURES {
+            out.push(Attachment {
+                url,
+                mime_type,
+                length: e.length,
+            });
+        }
+    }
+    out
+}
+
+/// A stored MIME type as a feed may carry it: `type/subtype`, lower case,
+/// of the characters RFC 6838 allows in names (nothing a writer must
+/// escape); else `None`.
+fn mime_type(raw: &str) -> Option<String> {
+    let t = raw.trim().to_ascii_lowercase();
+    let (ty, sub) = t.split_once('/')?;
+    let name = |s: &str| {
+        (1..=127).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+    };
+    (name(ty) && name(sub)).then_some(t)
+}
+
+/// The type a format that requires one writes for a file of none.
+const UNKNOWN_MIME_TYPE: &str = "application/octet-stream";
+
+/// The one enclosure RSS 2.0 allows an item: the first with a type and a
+/// length, else the first with a type, else the first.
+fn rss_enclosure(enclosures: &[Attachment]) -> Option<&Attachment> {
+    enclosures
+        .iter()
+        .find(|a| a.mime_type.is_some() && a.length.is_some())
+        .or_else(|| enclosures.iter().find(|a| a.mime_type.is_some()))
+        .or_else(|| enclosures.first())
 }
 
 /// A topic's entries, newest first, as `render` writes them; stories with
@@ -907,6 +1038,12 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
             for (name, href) in &e.related {
                 links.push(link(href.clone(), "related", Some("text/html"), Some(name)));
             }
+            for a in &e.enclosures {
+                links.push(Link {
+                    length: a.length.map(|l| l.to_string()),
+                    ..link(a.url.clone(), "enclosure", a.mime_type.as_deref(), None)
+                });
+            }
             AEntry {
                 title: Text::plain(e.title.clone()),
                 id: e.id.clone(),
@@ -918,6 +1055,14 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
                     .iter()
                     .map(|a| Person {
                         name: a.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                categories: e
+                    .categories
+                    .iter()
+                    .map(|c| atom_syndication::Category {
+                        term: c.clone(),
                         ..Default::default()
                     })
                     .collect(),
@@ -959,6 +1104,25 @@ fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
                 .entry("atom".into())
                 .or_default()
                 .insert("updated".into(), vec![updated]);
+            item.set_enclosure(rss_enclosure(&e.enclosures).map(|a| {
+                rss::Enclosure {
+                    url: a.url.clone(),
+                    length: a.length.unwrap_or(0).to_string(),
+                    mime_type: a
+                        .mime_type
+                        .clone()
+                        .unwrap_or_else(|| UNKNOWN_MIME_TYPE.into()),
+                }
+            }));
+            item.set_categories(
+                e.categories
+                    .iter()
+                    .map(|c| rss::Category {
+                        name: c.clone(),
+                        domain: None,
+                    })
+                    .collect::<Vec<_>>(),
+            );
             item
         })
         .collect();
@@ -1002,6 +1166,14 @@ struct JsonAuthor {
 }
 
 #[derive(Serialize)]
+struct JsonAttachment {
+    url: String,
+    mime_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+}
+
+#[derive(Serialize)]
 struct JsonItem {
     id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1014,6 +1186,10 @@ struct JsonItem {
     authors: Vec<JsonAuthor>,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<JsonAttachment>,
 }
 
 fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
@@ -1039,6 +1215,19 @@ fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
                     .map(|a| JsonAuthor { name: a.clone() })
                     .collect(),
                 language: e.lang.clone(),
+                tags: e.categories.clone(),
+                attachments: e
+                    .enclosures
+                    .iter()
+                    .map(|a| JsonAttachment {
+                        url: a.url.clone(),
+                        mime_type: a
+                            .mime_type
+                            .clone()
+                            .unwrap_or_else(|| UNKNOWN_MIME_TYPE.into()),
+                        size_in_bytes: a.length,
+                    })
+                    .collect(),
             })
             .collect(),
     };
@@ -1059,6 +1248,8 @@ mod tests {
             summary_html: None,
             content_html: Some(html.into()),
             authors: vec![],
+            enclosures: vec![],
+            categories: vec![],
             published: DateTime::UNIX_EPOCH,
             text_len: html.chars().count(),
             item_key: link.into(),
@@ -1381,6 +1572,241 @@ mod tests {
             "{}",
             &bounded[bounded.len() - 40..]
         );
+    }
+
+    fn file(url: &str, mime: Option<&str>, length: Option<u64>) -> crate::store::Enclosure {
+        crate::store::Enclosure {
+            url: url.into(),
+            mime_type: mime.map(str::to_string),
+            length,
+        }
+    }
+
+    /// `story()` with files, categories and authors on both copies: b's
+    /// text is shown, so b's come first.
+    fn story_with_files() -> FeedStory {
+        let mut s = story();
+        s.copies[0].enclosures = vec![
+            file("https://cdn.example/p.jpg", Some("image/jpeg"), Some(1234)),
+            file("javascript:alert(1)", Some("image/png"), Some(1)),
+            file("https://a.example/podcast.mp3", Some("audio/mpeg"), None),
+        ];
+        s.copies[0].categories = vec!["教育".into(), "<b>京津冀</b>".into()];
+        s.copies[0].authors = vec!["王五".into(), "赵六".into()];
+        s.copies[1].enclosures = vec![
+            // The same picture, its URL spelled otherwise.
+            file("HTTPS://CDN.example:443/p.jpg", None, None),
+            file("data:image/png;base64,AAAA", Some("image/png"), None),
+            file(
+                "https://b.example/clip.mp4",
+                Some("video/mp4\"><x"),
+                Some(99),
+            ),
+        ];
+        s.copies[1].categories = vec!["高校".into(), "教育".into(), "  ".into()];
+        s.copies[1].authors = vec!["赵六".into(), "<script>x</script>李四".into()];
+        s
+    }
+
+    #[test]
+    fn an_entry_lists_every_copys_files_once_shown_copy_first() {
+        let s = story_with_files();
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(
+            e.enclosures,
+            vec![
+                Attachment {
+                    url: "https://cdn.example/p.jpg".into(),
+                    mime_type: Some("image/jpeg".into()),
+                    length: Some(1234),
+                },
+                Attachment {
+                    url: "https://b.example/clip.mp4".into(),
+                    mime_type: None,
+                    length: Some(99),
+                },
+                Attachment {
+                    url: "https://a.example/podcast.mp3".into(),
+                    mime_type: Some("audio/mpeg".into()),
+                    length: None,
+                },
+            ]
+        );
+        assert_eq!(e.categories, ["高校", "教育", "京津冀"]);
+        assert_eq!(e.authors, ["赵六", "李四", "王五"]);
+        // A low-trust source adds nothing to a story others carry.
+        let mut s = story_with_files();
+        s.copies[0].low_trust = true;
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(e.authors, ["赵六", "李四"]);
+        assert_eq!(e.categories, ["高校", "教育"]);
+        assert_eq!(e.enclosures.len(), 2, "{:?}", e.enclosures);
+        // Bounded, however many copies carry files.
+        let mut s = story();
+        let template = s.copies[0].clone();
+        s.copies = (0..40)
+            .map(|i| FeedCopy {
+                source_id: format!("s{i}").as_str().into(),
+                enclosures: (0..16)
+                    .map(|j| file(&format!("https://x.example/{i}/{j}.jpg"), None, None))
+                    .collect(),
+                categories: (0..32).map(|j| format!("c{i}-{j}")).collect(),
+                ..template.clone()
+            })
+            .collect();
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(e.enclosures.len(), MAX_ENTRY_ENCLOSURES);
+        assert_eq!(e.categories.len(), MAX_ENTRY_CATEGORIES);
+    }
+
+    /// (URL, MIME type, length) of a file a feed reader read back.
+    type ReadFile = (String, Option<String>, Option<u64>);
+
+    /// `story_with_files()` rendered in `format` and read back by feed-rs:
+    /// the files, category terms and author names of its one entry.
+    fn read_back(format: Format) -> (Vec<ReadFile>, Vec<String>, Vec<String>) {
+        let base = Url::parse("http://localhost:8080/").unwrap();
+        let bytes = render(
+            &meta(&base),
+            &[story_with_files()],
+            format,
+            &Normalizer::default(),
+        );
+        let feed = feed_rs::parser::parse(&bytes[..]).unwrap_or_else(|e| panic!("{format}: {e}"));
+        let entry = &feed.entries[0];
+        let mut files: Vec<ReadFile> = entry
+            .links
+            .iter()
+            .filter(|l| {
+                l.rel.as_deref() == Some("enclosure")
+                    || l.media_type
+                        .as_deref()
+                        .is_some_and(|t| !t.starts_with("text/html"))
+                        && l.rel.is_none()
+            })
+            .map(|l| (l.href.clone(), l.media_type.clone(), l.length))
+            .collect();
+        for m in &entry.media {
+            for c in &m.content {
+                files.push((
+                    c.url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+                    c.content_type.as_ref().map(|t| t.to_string()),
+                    c.size,
+                ));
+            }
+        }
+        let categories = entry.categories.iter().map(|c| c.term.clone()).collect();
+        let authors = entry
+            .authors
+            .iter()
+            .filter_map(|p| p.name.clone())
+            .collect();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            !text.contains("javascript:") && !text.contains("data:image"),
+            "{format}"
+        );
+        (files, categories, authors)
+    }
+
+    #[test]
+    fn atom_writes_every_file_as_an_enclosure_link_and_categories() {
+        let (files, categories, authors) = read_back(Format::Atom);
+        assert_eq!(
+            files,
+            vec![
+                (
+                    "https://cdn.example/p.jpg".into(),
+                    Some("image/jpeg".into()),
+                    Some(1234)
+                ),
+                ("https://b.example/clip.mp4".into(), None, Some(99)),
+                (
+                    "https://a.example/podcast.mp3".into(),
+                    Some("audio/mpeg".into()),
+                    None
+                ),
+            ]
+        );
+        assert_eq!(categories, ["高校", "教育", "京津冀"]);
+        assert_eq!(authors, ["赵六", "李四", "王五"]);
+    }
+
+    #[test]
+    fn rss_writes_one_enclosure_with_a_type_and_length_and_categories() {
+        let (files, categories, _) = read_back(Format::Rss);
+        assert_eq!(
+            files,
+            vec![(
+                "https://cdn.example/p.jpg".into(),
+                Some("image/jpeg".into()),
+                Some(1234)
+            )]
+        );
+        assert_eq!(categories, ["高校", "教育", "京津冀"]);
+        // With no file that has both, the first with a type, length 0.
+        let mut s = story_with_files();
+        s.copies[0].enclosures.remove(0);
+        s.copies[1].enclosures.remove(0);
+        let e = entry(&s, &Normalizer::default());
+        assert_eq!(
+            rss_enclosure(&e.enclosures).map(|a| a.url.as_str()),
+            Some("https://a.example/podcast.mp3")
+        );
+        let base = Url::parse("http://localhost:8080/").unwrap();
+        let text = String::from_utf8(render(
+            &meta(&base),
+            &[s],
+            Format::Rss,
+            &Normalizer::default(),
+        ))
+        .unwrap();
+        assert!(
+            text.contains(
+                "<enclosure url=\"https://a.example/podcast.mp3\" length=\"0\" type=\"audio/mpeg\"/>"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("<enclosure").count(), 1);
+    }
+
+    #[test]
+    fn json_feed_writes_attachments_with_a_type_and_tags() {
+        let (files, categories, authors) = read_back(Format::Json);
+        assert_eq!(
+            files,
+            vec![
+                (
+                    "https://cdn.example/p.jpg".into(),
+                    Some("image/jpeg".into()),
+                    Some(1234)
+                ),
+                (
+                    "https://b.example/clip.mp4".into(),
+                    Some("application/octet-stream".into()),
+                    Some(99)
+                ),
+                (
+                    "https://a.example/podcast.mp3".into(),
+                    Some("audio/mpeg".into()),
+                    None
+                ),
+            ]
+        );
+        assert_eq!(categories, ["高校", "教育", "京津冀"]);
+        assert_eq!(authors, ["赵六", "李四", "王五"]);
+    }
+
+    #[test]
+    fn an_entry_without_files_or_categories_writes_none() {
+        let base = Url::parse("http://localhost:8080/").unwrap();
+        for f in Format::ALL {
+            let bytes = render(&meta(&base), &[story()], f, &Normalizer::default());
+            let text = String::from_utf8(bytes).unwrap();
+            for absent in ["enclosure", "category", "attachments", "\"tags\""] {
+                assert!(!text.contains(absent), "{f}: {absent}");
+            }
+        }
     }
 
     #[test]

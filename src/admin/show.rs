@@ -127,20 +127,31 @@ pub fn sources_show(
             config.path.display()
         ))
     })?;
-    let (st, polls) = match store {
+    let (st, polls, edits) = match store {
         Some(store) => (
             store.source_status()?.remove(id).unwrap_or_default(),
             store.recent_polls(&source.id, 10)?,
+            Some(store.items_updated_since(&source.id, Utc::now() - EDITS_WINDOW)?),
         ),
-        None => (SourceStatus::default(), Vec::new()),
+        None => (SourceStatus::default(), Vec::new(), None),
     };
     let mut out = String::new();
     let _ = writeln!(out, "source {}", escape_line(&source.id.0));
     identity_rows(&mut out, source, &st);
     health_rows(&mut out, &st);
+    if let Some((edited, polls)) = edits {
+        row(
+            &mut out,
+            "items edited",
+            &format!("{edited} in the last 7 days ({polls} polls)"),
+        );
+    }
     recent_polls(&mut out, polls);
     Ok(out)
 }
+
+/// How far back `sources show` counts the items a source edited.
+const EDITS_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// One `key  value` line of `sources show`.
 fn row(out: &mut String, k: &str, v: &str) {
@@ -291,12 +302,16 @@ fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
     for p in polls {
         let _ = writeln!(
             out,
-            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}, stories {} new / {} merged{}{}",
+            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}{}, stories {} new / {} merged{}{}",
             when(Some(p.started_at)),
             p.outcome,
             p.duration_ms,
             p.items,
             p.items_new,
+            match p.items_updated {
+                0 => String::new(),
+                n => format!(", {n} updated"),
+            },
             match p.items_skipped {
                 0 => String::new(),
                 n => format!(", {n} skipped"),

@@ -541,21 +541,109 @@ pub(super) fn opml(config: &Config) -> String {
     doc.to_string().unwrap_or_default()
 }
 
+/// How often the refresher asks whether another process committed to the
+/// database (`Watch`): a `newsriver poll` beside the daemon reaches its
+/// feeds within this, plus one render.
+pub(super) const WATCH_EVERY: Duration = REFRESH_PAUSE;
+
+/// A read-only connection of the refresher's own, asked only for `PRAGMA
+/// data_version` (one pragma per `WATCH_EVERY` when nothing changed). The
+/// value moves on any other connection's commit: the daemon's own writer,
+/// and other processes' (`poll`, `sources remove --purge`), which the
+/// daemon hears of no other way. Values are compared on this one
+/// connection only, so it is kept apart from the `Readers` pool.
+struct Watch {
+    path: std::path::PathBuf,
+    reader: Option<Reader>,
+    seen: Option<i64>,
+}
+
+impl Watch {
+    fn new(path: std::path::PathBuf) -> Watch {
+        Watch {
+            path,
+            reader: None,
+            seen: None,
+        }
+    }
+
+    /// Whether something was committed since the last look (also the first
+    /// look, and the first after the database could not be read).
+    fn changed(&mut self) -> bool {
+        let reader = match self.reader.take() {
+            Some(r) => r,
+            None => match Reader::open(&self.path) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot open the database to watch it");
+                    self.seen = None;
+                    return false;
+                }
+            },
+        };
+        match reader.data_version() {
+            Ok(version) => {
+                let changed = self.seen != Some(version);
+                self.seen = Some(version);
+                self.reader = Some(reader);
+                changed
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot ask the database for its data version");
+                self.seen = None;
+                false
+            }
+        }
+    }
+}
+
 /// Re-renders the feeds whenever `wake` is notified (notifications while a
 /// render runs, or during the pause after it, are coalesced into one more),
-/// on `reader`, a read-only connection of its own: the daemon's scheduling
-/// loop and the writer never wait for rendering and compression.
+/// and when another connection committed to the database (`Watch`, looked
+/// at every `WATCH_EVERY`), on `reader`, a read-only connection of its own:
+/// the daemon's scheduling loop and the writer never wait for rendering and
+/// compression.
 pub fn spawn_refresher(
     app: Arc<AppState>,
     reader: Arc<Readers>,
 ) -> (Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>) {
     let wake = Arc::new(tokio::sync::Notify::new());
     let woken = wake.clone();
+    let path = app.cache().config.storage.path.clone();
     let task = tokio::spawn(async move {
+        let mut watch = Some(Watch::new(path.clone()));
+        // The feeds were rendered before this starts: the first look waits.
+        let mut look =
+            tokio::time::interval_at(tokio::time::Instant::now() + WATCH_EVERY, WATCH_EVERY);
+        look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            woken.notified().await;
+            tokio::select! {
+                () = woken.notified() => {}
+                _ = look.tick() => {
+                    // On the render thread, which owns the watching
+                    // connection between looks (it comes back with the answer).
+                    let mut w = watch.take().unwrap_or_else(|| Watch::new(path.clone()));
+                    match on_render_thread(move || {
+                        let changed = w.changed();
+                        (w, changed)
+                    })
+                    .await
+                    {
+                        Ok((w, true)) => watch = Some(w),
+                        Ok((w, false)) => {
+                            watch = Some(w);
+                            continue;
+                        }
+                        Err(_) => continue,
+                    }
+                }
+            }
             let started = tokio::time::Instant::now();
-            refresh_blocking(&app.cache(), &reader).await;
+            if refresh_blocking(&app.cache(), &reader).await == 0 {
+                // Nothing rendered (a commit that moved no topic, this
+                // daemon's own already rendered): no pause owed.
+                continue;
+            }
             // Wakes that come meanwhile are kept (one `Notify` permit) and
             // served after the pause: during a cold poll, where every batch
             // changes the topics, feeds were rendered back to back — three
@@ -620,18 +708,26 @@ pub(super) async fn on_render_thread<T: Send + 'static>(
     }
 }
 
-/// Runs `FeedCache::refresh` on the render thread and logs what it did.
-pub async fn refresh_blocking(cache: &Arc<FeedCache>, readers: &Arc<Readers>) {
+/// Runs `FeedCache::refresh` on the render thread and logs what it did;
+/// how many topics were rendered.
+pub async fn refresh_blocking(cache: &Arc<FeedCache>, readers: &Arc<Readers>) -> usize {
     cache.remember_readers(readers);
     let (cache, readers) = (cache.clone(), readers.clone());
     let started = std::time::Instant::now();
     let result = on_render_thread(move || cache.refresh(&*readers.get()?)).await;
     match result {
         Ok(Ok(done)) if !done.is_empty() => {
-            tracing::info!(topics = ?done, ms = started.elapsed().as_millis() as u64, "feeds rendered")
+            tracing::info!(topics = ?done, ms = started.elapsed().as_millis() as u64, "feeds rendered");
+            done.len()
         }
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot render feeds"),
-        Err(e) => tracing::error!(error = %e, "feed rendering crashed"),
-        _ => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot render feeds");
+            0
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "feed rendering crashed");
+            0
+        }
+        _ => 0,
     }
 }

@@ -4,6 +4,7 @@
 use feed_rs::model::{Entry, Link};
 use url::Url;
 
+use super::extras::{categories, enclosures, is_enclosure};
 use super::urls::{absolute, absolutize_html, resolve};
 use crate::model::ParsedItem;
 
@@ -27,6 +28,8 @@ pub(super) fn item(e: Entry, feed_base: Option<&Url>) -> Option<ParsedItem> {
         .into_iter()
         .filter(|l| l.href.trim() != NO_LINK)
         .collect();
+    let enclosures = enclosures(&links, &e.media, feed_base);
+    let categories = categories(&e.categories);
     let guid = non_empty(e.id);
     // Atom entries often have no <link> but an http(s) URL as their id.
     let link = main_link(&links)
@@ -81,6 +84,8 @@ pub(super) fn item(e: Entry, feed_base: Option<&Url>) -> Option<ParsedItem> {
         published: e.published.or(e.updated),
         updated: e.updated,
         authors,
+        enclosures,
+        categories,
     })
 }
 
@@ -89,12 +94,13 @@ fn non_empty(s: String) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-/// The item's own page: an alternate link, else the first one.
+/// The item's own page: an alternate link, else the first one that is no
+/// enclosure (a podcast's audio file is not its page).
 pub(super) fn main_link(links: &[Link]) -> Option<String> {
     links
         .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| links.first())
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate") && !is_enclosure(l))
+        .or_else(|| links.iter().find(|l| !is_enclosure(l)))
         .map(|l| l.href.trim().to_string())
         .filter(|h| !h.is_empty())
 }

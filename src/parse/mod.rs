@@ -16,6 +16,7 @@ use crate::model::{FeedFormat, ParsedFeed, ParsedItem};
 mod atom;
 mod dates;
 mod edits;
+mod extras;
 mod items;
 mod lenient;
 mod prepass;

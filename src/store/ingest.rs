@@ -334,8 +334,9 @@ fn log_poll(
     counts: &PollCounts,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
-           items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")?.execute(
+           items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped,
+           items_updated)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")?.execute(
         params![
             source_id,
             ts(started),
@@ -351,7 +352,8 @@ fn log_poll(
             counts.items_skipped as i64,
             counts.pages_fetched as i64,
             counts.pages_failed as i64,
-            counts.pages_skipped as i64
+            counts.pages_skipped as i64,
+            counts.items_updated as i64
         ],
     )?;
     Ok(())
@@ -758,7 +760,8 @@ fn edited_item(
     tx.prepare_cached(&format!(
         "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
            authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
-           text_len = ?11, display_title = ?13, page_tries = {} WHERE id = ?1",
+           text_len = ?11, display_title = ?13, enclosures = ?14, categories = ?15,
+           page_tries = {} WHERE id = ?1",
         page_tries(12)
     ))?
     .execute(params![
@@ -774,7 +777,9 @@ fn edited_item(
         copy.raw_hash.as_str(),
         copy.text_len,
         copy.page.code(),
-        norm.title
+        norm.title,
+        copy.enclosures,
+        copy.categories
     ])?;
     touched.push(Touched::reclassify(story));
     let others: i64 = tx
@@ -1251,9 +1256,9 @@ fn insert_copy(
     tx.prepare_cached(
         "INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
            authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-           merge_method, merge_score, page_tries, display_title)
+           merge_method, merge_score, page_tries, display_title, enclosures, categories)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
-                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18)",
+                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18, ?19, ?20)",
     )?
     .execute(params![
         story_id,
@@ -1273,7 +1278,9 @@ fn insert_copy(
         method.as_str(),
         score,
         copy.page.code(),
-        copy.norm.title
+        copy.norm.title,
+        copy.enclosures,
+        copy.categories
     ])?;
     Ok(())
 }

@@ -21,6 +21,8 @@ use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 
 use crate::dedupe::{Candidate, Placement};
+/// An item's file, as `FeedCopy::enclosures` holds it.
+pub use crate::model::Enclosure;
 use crate::model::{NormalizedItem, ParsedItem, SourceId, StoryId, Validators};
 
 mod backup;
@@ -60,11 +62,14 @@ fn migrations() -> Vec<M<'static>> {
         ),
         M::up(include_str!("../../migrations/0011_trust.sql")),
         M::up(include_str!("../../migrations/0012_entry_ids.sql")),
+        M::up(include_str!(
+            "../../migrations/0013_enclosures_categories.sql"
+        )),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 12;
+const SCHEMA_VERSION: usize = 13;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -462,6 +467,10 @@ pub struct NewCopy {
     raw_hash: String,
     /// The authors as stored (JSON).
     authors: String,
+    /// The enclosures and categories as stored (JSON, `None` for none:
+    /// `stored_list`).
+    enclosures: Option<String>,
+    categories: Option<String>,
     /// Characters in the normalized text.
     text_len: i64,
     /// The article from the item's page (cleaned HTML), when `fulltext`
@@ -484,6 +493,8 @@ impl NewCopy {
         NewCopy {
             raw_hash: item.raw_hash(),
             authors: serde_json::to_string(&item.authors).unwrap_or_else(|_| "[]".into()),
+            enclosures: stored_list(&item.enclosures, crate::model::MAX_ENCLOSURES),
+            categories: stored_list(&item.categories, crate::model::MAX_CATEGORIES),
             text_len: norm.text.chars().count() as i64,
             near_keys: None,
             full_html: None,
@@ -576,6 +587,25 @@ impl NewCopy {
     }
 }
 
+/// A list as a copy's column stores it: JSON of its first `max` entries,
+/// NULL when empty.
+fn stored_list<T: Serialize>(list: &[T], max: usize) -> Option<String> {
+    if list.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&list[..list.len().min(max)]).ok()
+}
+
+/// A list a copy's column stored (`stored_list`); NULL, or JSON that does
+/// not read, is none.
+fn read_list<T: serde::de::DeserializeOwned>(stored: Option<String>, max: usize) -> Vec<T> {
+    let mut list: Vec<T> = stored
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    list.truncate(max);
+    list
+}
+
 /// What the scheduler and the fetcher need of a source.
 #[derive(Clone, Debug, Default)]
 pub struct SourceState {
@@ -643,6 +673,11 @@ pub struct FeedCopy {
     pub summary_html: Option<String>,
     pub content_html: Option<String>,
     pub authors: Vec<String>,
+    /// The item's files, at most `model::MAX_ENCLOSURES` (none for a copy
+    /// stored before migration 0013).
+    pub enclosures: Vec<Enclosure>,
+    /// The item's categories, at most `model::MAX_CATEGORIES`.
+    pub categories: Vec<String>,
     pub published: DateTime<Utc>,
     /// Length of the normalized text (boilerplate excluded).
     pub text_len: usize,
@@ -716,6 +751,9 @@ pub struct PollRow {
     pub error: Option<String>,
     pub items: i64,
     pub items_new: i64,
+    /// Items the outlet edited since the poll before (0 for polls logged
+    /// before migration 0013).
+    pub items_updated: i64,
     pub stories_new: i64,
     pub stories_merged: i64,
     pub items_skipped: i64,
@@ -852,6 +890,8 @@ mod tests {
             published: None,
             updated: None,
             authors: vec![],
+            enclosures: vec![],
+            categories: vec![],
         };
         let norm = crate::normalize::Normalizer::default().normalize(&item);
         let key = item.key();
@@ -1151,6 +1191,82 @@ mod tests {
         // Polled again unchanged: known, nothing written but last_seen.
         let c = record(&mut store, fetched("a", "1", &edited));
         assert_eq!((c.items_known, c.items_updated), (1, 0));
+    }
+
+    #[test]
+    fn files_and_categories_are_stored_on_insert_and_edit_and_edits_are_logged() {
+        let (_dir, path, mut store) = writer_with(&["a"]);
+        store
+            .conn
+            .execute(
+                "INSERT INTO topics (slug, fingerprint, changed_at) VALUES ('all', 'f', 0)",
+                [],
+            )
+            .unwrap();
+        let near = crate::dedupe::Params::default();
+        let all = |_: &StoryView<'_>| vec!["all".to_string()];
+        let mut poll = |text: &str, files: &[&str], cats: &[&str]| {
+            let mut p = fetched("a", "1", text);
+            if let PollOutcome::Fetched { items, .. } = &mut p.outcome {
+                let mut item = items[0].item.clone();
+                item.enclosures = files
+                    .iter()
+                    .map(|u| Enclosure {
+                        url: u.to_string(),
+                        mime_type: Some("image/jpeg".into()),
+                        length: None,
+                    })
+                    .collect();
+                item.categories = cats.iter().map(|c| c.to_string()).collect();
+                let norm = items[0].norm.clone();
+                let key = item.key();
+                items[0] = NewCopy::new(item, norm, key);
+            }
+            let mut r = store.record_polls(vec![p], &all, &near).unwrap();
+            r.remove(0).unwrap()
+        };
+        let read = || {
+            let reader = Reader::open(&path).unwrap();
+            let copy = reader.topic_feed("all", 10).unwrap()[0].copies[0].clone();
+            (
+                copy.enclosures
+                    .into_iter()
+                    .map(|e| e.url)
+                    .collect::<Vec<_>>(),
+                copy.categories,
+            )
+        };
+        poll(WIRE, &["https://a.example/1.jpg"], &["教育"]);
+        assert_eq!(
+            read(),
+            (
+                vec!["https://a.example/1.jpg".to_string()],
+                vec!["教育".to_string()]
+            )
+        );
+        let edited = format!("{WIRE}（更正：试点学校为六十二所。）");
+        let c = poll(&edited, &["https://a.example/2.jpg"], &[]);
+        assert_eq!(c.items_updated, 1);
+        assert_eq!(
+            read(),
+            (vec!["https://a.example/2.jpg".to_string()], vec![])
+        );
+        let reader = Reader::open(&path).unwrap();
+        let polls = reader.recent_polls(&"a".into(), 10).unwrap();
+        assert_eq!(
+            polls.iter().map(|p| p.items_updated).collect::<Vec<_>>(),
+            [1, 0]
+        );
+        let since = Utc::now() - chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.items_updated_since(&"a".into(), since).unwrap(),
+            (1, 2)
+        );
+        let later = Utc::now() + chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.items_updated_since(&"a".into(), later).unwrap(),
+            (0, 0)
+        );
     }
 
     #[test]

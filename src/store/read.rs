@@ -92,7 +92,7 @@ impl Reader {
     pub fn recent_polls(&self, source_id: &SourceId, n: usize) -> Result<Vec<PollRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged,
-                    items_skipped, pages_fetched, pages_failed, pages_skipped
+                    items_skipped, pages_fetched, pages_failed, pages_skipped, items_updated
              FROM polls WHERE source_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![source_id, n as i64], |r| {
@@ -110,9 +110,25 @@ impl Reader {
                 pages_fetched: r.get(10)?,
                 pages_failed: r.get(11)?,
                 pages_skipped: r.get(12)?,
+                items_updated: r.get(13)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Items of a source its polls since `since` found edited (the
+    /// outlet's corrections and edits), and how many polls that was.
+    pub fn items_updated_since(
+        &self,
+        source_id: &SourceId,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(items_updated), 0), count(*) FROM polls
+             WHERE source_id = ?1 AND started_at >= ?2",
+            params![source_id, ts(since)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
     }
 
     /// The newest `limit` stories: (id, title, normalized text, published).
@@ -144,6 +160,15 @@ impl Reader {
     pub fn ping(&self) -> Result<()> {
         self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+
+    /// SQLite's `PRAGMA data_version`: moves when another connection (this
+    /// process's writer, or another process: `poll`, `sources remove
+    /// --purge`) commits; compare only values read on one connection.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     /// When any source last polled successfully.
@@ -201,7 +226,7 @@ impl Reader {
              ORDER BY st.published DESC, st.first_seen DESC, st.id LIMIT ?2"
         })?;
         let mut copies = self.conn.prepare_cached(&format!(
-            "SELECT {}, s.name, s.language, c.title, c.body, c.authors
+            "SELECT {}, s.name, s.language, c.title, c.body, c.authors, c.enclosures, c.categories
              FROM copies c JOIN sources s ON s.id = c.source_id
              WHERE c.story = ?1 ORDER BY c.published, c.first_seen, c.source_id, c.item_key",
             super::ingest::COPY_ROW_COLUMNS
@@ -248,6 +273,8 @@ impl Reader {
                         authors: authors
                             .and_then(|a| serde_json::from_str(&a).ok())
                             .unwrap_or_default(),
+                        enclosures: read_list(c.get(15)?, crate::model::MAX_ENCLOSURES),
+                        categories: read_list(c.get(16)?, crate::model::MAX_CATEGORIES),
                         published: datetime(row.published),
                         text_len: row.text_len,
                         item_key: row.key,

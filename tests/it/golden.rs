@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use newsriver::model::{ParsedFeed, ParsedItem};
 use newsriver::normalize::Normalizer;
 use newsriver::publish::{self, FeedMeta, Format};
-use newsriver::store::{FeedCopy, FeedStory};
+use newsriver::store::{Enclosure, FeedCopy, FeedStory};
 use serde_json::{Value, json};
 
 // ---- comparing with a twin ---------------------------------------------------
@@ -128,6 +128,8 @@ fn feed_json(feed: ParsedFeed) -> Value {
                 published,
                 updated,
                 authors,
+                enclosures,
+                categories,
             } = item;
             json!({
                 "key": key,
@@ -139,6 +141,8 @@ fn feed_json(feed: ParsedFeed) -> Value {
                 "published": date(published),
                 "updated": date(updated),
                 "authors": authors,
+                "enclosures": enclosures,
+                "categories": categories,
             })
         })
         .collect();
@@ -227,6 +231,8 @@ fn copy(
         summary_html: summary.map(str::to_string),
         content_html: content.map(str::to_string),
         authors: authors.iter().map(|a| a.to_string()).collect(),
+        enclosures: Vec::new(),
+        categories: Vec::new(),
         published,
         text_len,
         item_key: link.into(),
@@ -243,7 +249,7 @@ fn copy(
 /// one by a single outlet.
 fn topic_stories() -> Vec<FeedStory> {
     let first = at(2026, 10, 9, 2, 0);
-    vec![
+    let mut stories = vec![
         FeedStory {
             id: "7d1c0a9e4b3f2a1908c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5".into(),
             title: "京津冀协同发展：三地高校联合招生".into(),
@@ -312,7 +318,31 @@ fn topic_stories() -> Vec<FeedStory> {
                 20,
             )],
         },
-    ]
+    ];
+    // Files and categories: the same picture from two outlets (one URL
+    // after normalizing) is listed once; the text's copy (b) comes first.
+    let file = |url: &str, mime: Option<&str>, length: Option<u64>| Enclosure {
+        url: url.into(),
+        mime_type: mime.map(str::to_string),
+        length,
+    };
+    let copies = &mut stories[0].copies;
+    copies[0].enclosures = vec![file(
+        "https://a.example.cn/img/campus.jpg",
+        Some("image/jpeg"),
+        Some(48213),
+    )];
+    copies[0].categories = vec!["教育".into(), "京津冀".into()];
+    copies[1].enclosures = vec![
+        file(
+            "https://b.example.com/audio/2.mp3",
+            Some("audio/mpeg"),
+            None,
+        ),
+        file("https://A.EXAMPLE.CN:443/img/campus.jpg", None, None),
+    ];
+    copies[1].categories = vec!["高校".into(), "教育".into()];
+    stories
 }
 
 /// Renders the topic in `format`. The feed's `updated` is given (not "now"),

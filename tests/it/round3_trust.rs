@@ -302,7 +302,7 @@ fn one_item_made_of_two_stories_does_not_merge_them() {
         if e["title"] == "合集" {
             assert!(
                 html.contains(
-                    "as published by <a href=\"https://attacker.example/x\">attacker 媒体</a>"
+                    "正文来自：<a href=\"https://attacker.example/x\" rel=\"nofollow\">attacker 媒体</a>"
                 ),
                 "{html}"
             );
