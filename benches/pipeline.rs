@@ -466,6 +466,8 @@ fn river_stories(items: &[ParsedItem]) -> Vec<FeedStory> {
                         display_title: item.title.clone(),
                         first_seen: at,
                         in_topic: true,
+                        enclosures: Vec::new(),
+                        categories: Vec::new(),
                     }
                 })
                 .collect();

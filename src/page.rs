@@ -440,6 +440,8 @@ mod tests {
             display_title: Some(title.to_string()),
             first_seen: at(2026, 12, 5, 2, 33),
             in_topic: true,
+            enclosures: Vec::new(),
+            categories: Vec::new(),
         }
     }
 
