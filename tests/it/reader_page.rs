@@ -290,15 +290,22 @@ fn outlets(server: &TestServer) -> Vec<Src> {
     )
     .replace("<language>zh-CN</language>", "<language>zh-TW</language>");
     let mut sources = Vec::new();
-    for (id, name, body) in [
-        ("chinanews", "中国新闻网", chinanews),
-        ("people", "人民网", people),
-        ("cna", "中央社", cna),
+    // Each outlet's links are its own (`link_hosts`: its feed is on the
+    // test server): a single outlet is then named as the source, not as
+    // the words of a page elsewhere.
+    for (id, name, host, body) in [
+        ("chinanews", "中国新闻网", "chinanews.com.cn", chinanews),
+        ("people", "人民网", "people.com.cn", people),
+        ("cna", "中央社", "cna.com.tw", cna),
     ] {
         let path = format!("/{id}.xml");
         server.fixed(&path, Response::ok(RSS_TYPE, body));
         let mut s = src(id, &server.url(&path));
-        s.extra = format!("name = {}\n", toml_str(name));
+        s.extra = format!(
+            "name = {}\nlink_hosts = [{}]\n",
+            toml_str(name),
+            toml_str(host)
+        );
         sources.push(s);
     }
     sources
