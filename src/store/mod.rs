@@ -58,11 +58,13 @@ fn migrations() -> Vec<M<'static>> {
             move_near_keys_into_stories,
         ),
         M::up(include_str!("../../migrations/0011_trust.sql")),
+        // 0012 is another branch's; this one is numbered after it.
+        M::up(include_str!("../../migrations/0013_copy_text.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 11;
+const SCHEMA_VERSION: usize = 12;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
