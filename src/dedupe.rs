@@ -552,6 +552,8 @@ pub struct Item<'a> {
     pub text: &'a str,
     /// Unix seconds; `None` when the item had no date.
     pub published: Option<i64>,
+    /// `Prepared::new(text)`, when the caller has it already.
+    pub prepared: Option<&'a Prepared>,
 }
 
 /// `judge` in one orientation per pair, whichever text came first: the
@@ -646,20 +648,28 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
         .collect();
     let n = hashes.len();
     let mut text: Vec<Option<&str>> = vec![None; n];
+    let mut given: Vec<Option<&Prepared>> = vec![None; n];
     let mut date: Vec<Option<i64>> = vec![None; n];
     for (item, &k) in items.iter().zip(&node_of) {
         // The same hash is the same folded text: any copy's text will do,
         // the longest (then smallest) for a fixed choice.
         if text[k].is_none_or(|t| (item.text.len(), item.text) > (t.len(), t)) {
             text[k] = Some(item.text);
+            given[k] = item.prepared;
         }
         if let Some(p) = item.published {
             date[k] = Some(date[k].map_or(p, |d: i64| d.min(p)));
         }
     }
-    let prepared: Vec<Prepared> = text
+    let made: Vec<Option<Prepared>> = text
         .iter()
-        .map(|t| Prepared::new(t.unwrap_or("")))
+        .zip(&given)
+        .map(|(t, g)| g.is_none().then(|| Prepared::new(t.unwrap_or(""))))
+        .collect();
+    let prepared: Vec<&Prepared> = made
+        .iter()
+        .zip(&given)
+        .filter_map(|(m, g)| m.as_ref().or(*g))
         .collect();
     let apart = |i: usize, j: usize| match (date[i], date[j]) {
         (Some(a), Some(b)) => a - b,
@@ -670,8 +680,8 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
     for i in 0..n {
         for j in i + 1..n {
             if let Some((method, score)) = same_story(
-                (&prepared[i], hashes[i]),
-                (&prepared[j], hashes[j]),
+                (prepared[i], hashes[i]),
+                (prepared[j], hashes[j]),
                 apart(i, j),
                 params,
             ) {
@@ -707,8 +717,8 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
                 members[rj].iter().all(|&q| {
                     let level = *related_cache[p * n + q].get_or_insert_with(|| {
                         related(
-                            &prepared[p],
-                            &prepared[q],
+                            prepared[p],
+                            prepared[q],
                             apart(p, q),
                             same[p * n + q].is_some(),
                             params,
@@ -1072,7 +1082,10 @@ mod tests {
     }
 
     fn clusters(texts: &[&str]) -> Vec<usize> {
-        let hashes: Vec<String> = texts.iter().map(|t| format!("{:x}", fold(t).len() * 1_000 + t.chars().count())).collect();
+        let hashes: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{:x}", fold(t).len() * 1_000 + t.chars().count()))
+            .collect();
         let items: Vec<Item<'_>> = texts
             .iter()
             .zip(&hashes)
@@ -1080,6 +1093,7 @@ mod tests {
                 hash: h,
                 text: t,
                 published: Some(0),
+                prepared: None,
             })
             .collect();
         cluster(&items, &p()).of
@@ -1091,14 +1105,22 @@ mod tests {
         // made of the one followed by the rest of the other: it is the same
         // as both (each is contained in it), and must not glue them.
         let lead = "今天,记者从北京市教委了解到,本市将于下周召开全市教育工作会议暨表彰大会。";
-        let a = format!("{lead}本市中小学将于下周一起全面恢复线下教学,各校须做好防疫物资储备和师生健康监测工作,确保开学平稳有序,教育部门将加强督导检查。各区教委表示,将统筹做好校车运行、食堂供餐和课后服务等保障工作,让家长放心、学生安心。");
-        let b = format!("{lead}2024年北京市中考报名工作将于3月启动,考生须在规定时间内登录报名系统完成信息确认和志愿填报,报名结束后将统一组织资格审核。市教育考试院提醒,考生和家长应通过官方渠道获取招生信息,谨防上当受骗,如有疑问可拨打咨询电话。");
+        let a = format!(
+            "{lead}本市中小学将于下周一起全面恢复线下教学,各校须做好防疫物资储备和师生健康监测工作,确保开学平稳有序,教育部门将加强督导检查。各区教委表示,将统筹做好校车运行、食堂供餐和课后服务等保障工作,让家长放心、学生安心。"
+        );
+        let b = format!(
+            "{lead}2024年北京市中考报名工作将于3月启动,考生须在规定时间内登录报名系统完成信息确认和志愿填报,报名结束后将统一组织资格审核。市教育考试院提醒,考生和家长应通过官方渠道获取招生信息,谨防上当受骗,如有疑问可拨打咨询电话。"
+        );
         let hostile = format!("{a}{}", &b[lead.len()..]);
         for one in [&a, &b] {
             let (v, s) = judge(one, &hostile, 0, &p());
             assert!(matches!(v, Verdict::Same { .. }), "{v:?} {s:?}");
         }
-        assert!(score(&a, &b).containment < BRIDGE_SHARED / 2.0, "{:?}", score(&a, &b));
+        assert!(
+            score(&a, &b).containment < BRIDGE_SHARED / 2.0,
+            "{:?}",
+            score(&a, &b)
+        );
         for texts in [
             [a.as_str(), b.as_str(), hostile.as_str()],
             [hostile.as_str(), b.as_str(), a.as_str()],

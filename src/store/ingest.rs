@@ -1282,16 +1282,17 @@ fn clustered_item(
     }
     // The neighbourhood: the new copy first, then the stored copies.
     let stored: Vec<&Stored> = matched.iter().flat_map(|(_, cs)| cs.iter()).collect();
-    drop(prepared);
     let mut items = vec![Item {
         hash,
         text: &norm.text,
         published,
+        prepared: prepared.get(hash),
     }];
     items.extend(stored.iter().map(|s| Item {
         hash: &s.hash,
         text: &s.text,
         published: Some(s.published),
+        prepared: prepared.get(s.hash.as_str()),
     }));
     let clustering = crate::dedupe::cluster(&items, near);
     let stories: Vec<(i64, i64)> = matched.iter().map(|(s, _)| (s.id, s.first_seen)).collect();

@@ -18,6 +18,7 @@ mod feeds;
 mod fulltext;
 mod golden;
 mod hostile;
+mod order_feeds;
 mod order_props;
 mod poll;
 mod properties;
