@@ -589,19 +589,20 @@ pub struct Clustering {
 }
 
 /// How related two texts are by their own words, for the trust rule of a
-/// bridge: 1 when `judge` calls them the same story, 0 when something marks
-/// them as two reports (other figures, days apart), else the share of the
-/// shorter's shingles the longer holds. `cluster` lets a third text link
-/// two texts only at `BRIDGE_SHARED` or more (or at half of it when a
-/// near-copy of one of them vouches for them): a copy made of story A's
+/// bridge: the share of the shorter's shingles the longer holds (1 when
+/// `judge` calls them the same story, 0 when published days apart), and
+/// whether their figures agree (the shorter's numbers are in the longer). `cluster` lets a third text link
+/// two texts only at `BRIDGE_SHARED` or more with figures that agree (or
+/// at half of it, figures aside, when a near-copy of one of them vouches
+/// for them): a copy made of story A's
 /// text followed by story B's is the same as both, and must not glue two
 /// stories that share nothing.
-fn related(a: &Prepared, b: &Prepared, apart: i64, same: bool, params: &Params) -> f64 {
+fn related(a: &Prepared, b: &Prepared, apart: i64, same: bool, params: &Params) -> (f64, bool) {
     if same {
-        return 1.0;
+        return (1.0, true);
     }
     if (apart / 86_400).abs() > params.max_days_apart {
-        return 0.0;
+        return (0.0, false);
     }
     let s = score_prepared(a, b);
     let (short, long) = if a.chars <= b.chars { (a, b) } else { (b, a) };
@@ -615,7 +616,7 @@ fn related(a: &Prepared, b: &Prepared, apart: i64, same: bool, params: &Params) 
     let figures_agree = numbers(&short.folded)
         .into_iter()
         .all(|n| long_numbers.contains(n) || (cut && n == tail));
-    if figures_agree { s.containment } else { 0.0 }
+    (s.containment, figures_agree)
 }
 
 /// The partition rule, a function of the *set* of texts (issue 19): which
@@ -695,16 +696,20 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
     // Each node's cluster (a representative) and the members of each.
     let mut root: Vec<usize> = (0..n).collect();
     let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
-    let mut related_cache: Vec<Option<f64>> = vec![None; n * n];
+    let mut related_cache: Vec<Option<(f64, bool)>> = vec![None; n * n];
     for &(_, i, j, _) in &edges {
         let (ri, rj) = (root[i], root[j]);
         if ri != rj {
             // A pair sharing less than `BRIDGE_SHARED` (but at least half
-            // of it) is vouched for by a third text of the two clusters
-            // that is the same story as both and a near-copy (Jaccard) of
-            // one of them: a full text that holds a summary and, but for a
-            // sentence, another copy (the summary cut past the sentence
-            // the other dropped shares under half of it with that copy).
+            // of it), or whose figures differ, is vouched for by a third
+            // text of the two clusters that is the same story as both and
+            // a near-copy (Jaccard) of one of them: a full text that holds
+            // a summary and, but for a sentence, another copy (the summary
+            // cut past the sentence the other dropped shares under half of
+            // it with that copy; a page's byline adds a date to one copy).
+            // A summary cut before the figures of two template reports is
+            // contained in both, a near-copy of neither: it vouches for
+            // nothing, and the two stay apart.
             let vouched = |p: usize, q: usize| {
                 members[ri].iter().chain(&members[rj]).any(|&r| {
                     match (same[r * n + p], same[r * n + q]) {
@@ -715,7 +720,7 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
             };
             let ok = members[ri].iter().all(|&p| {
                 members[rj].iter().all(|&q| {
-                    let level = *related_cache[p * n + q].get_or_insert_with(|| {
+                    let (level, figures) = *related_cache[p * n + q].get_or_insert_with(|| {
                         related(
                             prepared[p],
                             prepared[q],
@@ -724,7 +729,8 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
                             params,
                         )
                     });
-                    level >= BRIDGE_SHARED || (level >= BRIDGE_SHARED / 2.0 && vouched(p, q))
+                    (figures && level >= BRIDGE_SHARED)
+                        || (level >= BRIDGE_SHARED / 2.0 && vouched(p, q))
                 })
             });
             if !ok {
