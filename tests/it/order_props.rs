@@ -172,8 +172,12 @@ fn poll(source: usize, items: Vec<NewCopy>) -> PollToStore {
     }
 }
 
-/// A story as compared: its copies, and the title, link and date it shows.
-type Stories = BTreeMap<BTreeSet<(String, String)>, (String, Option<String>, i64)>;
+/// A story's copies, as (source, item key).
+type Members = BTreeSet<(String, String)>;
+/// The title, link and date a story shows.
+type Shown = (String, Option<String>, i64);
+/// Stories as compared: each one's copies, and what it shows.
+type Stories = BTreeMap<Members, Shown>;
 
 /// Stores `copies` in `order`: a new poll where the source changes or
 /// `cuts` says so, polls handed to the writer in groups `groups` decides.
@@ -225,8 +229,7 @@ fn ingest(copies: &[Copy], order: &[usize], cuts: &[bool], groups: &[bool]) -> S
              FROM copies c JOIN stories st ON st.sid = c.story",
         )
         .unwrap();
-    let mut by_story: BTreeMap<i64, (BTreeSet<(String, String)>, (String, Option<String>, i64))> =
-        BTreeMap::new();
+    let mut by_story: BTreeMap<i64, (Members, Shown)> = BTreeMap::new();
     let rows = stmt
         .query_map([], |r| {
             Ok((
