@@ -1172,6 +1172,12 @@ struct Stored {
     first_seen: i64,
 }
 
+/// Distinct texts of one candidate story a new copy is judged against.
+const JUDGED_PER_STORY: usize = 16;
+
+/// Distinct texts a neighbourhood may hold to be clustered again.
+const MAX_CLUSTERED: usize = 48;
+
 /// The copies of `story`, in id order.
 fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
     tx.prepare_cached(
@@ -1224,15 +1230,30 @@ fn clustered_item(
         let copies = stored_copies(tx, story.id)?;
         pool.push((story, copies));
     }
-    // Every distinct text prepared once (folding and shingling is the cost).
+    // The texts of each story judged: its distinct texts, the longest
+    // `JUDGED_PER_STORY` (then by hash) when it has more (a story carried
+    // in hundreds of versions would make every arrival judge them all).
+    let judged: Vec<Vec<&Stored>> = pool
+        .iter()
+        .map(|(_, copies)| {
+            let mut distinct: Vec<&Stored> = Vec::new();
+            for s in copies {
+                if !distinct.iter().any(|d| d.hash == s.hash) {
+                    distinct.push(s);
+                }
+            }
+            distinct.sort_by(|a, b| (b.text.len(), &a.hash).cmp(&(a.text.len(), &b.hash)));
+            distinct.truncate(JUDGED_PER_STORY);
+            distinct
+        })
+        .collect();
+    // Every judged text prepared once (folding and shingling is the cost).
     let mut prepared: std::collections::HashMap<&str, Prepared> = std::collections::HashMap::new();
     prepared.insert(hash, Prepared::new(&norm.text));
-    for (_, copies) in &pool {
-        for s in copies {
-            prepared
-                .entry(s.hash.as_str())
-                .or_insert_with(|| Prepared::new(&s.text));
-        }
+    for s in judged.iter().flatten() {
+        prepared
+            .entry(s.hash.as_str())
+            .or_insert_with(|| Prepared::new(&s.text));
     }
     // The neighbourhood: the candidate stories one of whose copies is the
     // same as the new copy, then, again and again, those one of whose
@@ -1243,7 +1264,7 @@ fn clustered_item(
     let mut inside = vec![false; pool.len()];
     while !frontier.is_empty() {
         let mut next = Vec::new();
-        for (k, (_, copies)) in pool.iter().enumerate() {
+        for (k, copies) in judged.iter().enumerate() {
             if inside[k] {
                 continue;
             }
@@ -1279,6 +1300,57 @@ fn clustered_item(
         c.items_new = 1;
         touched.push(Touched { story, reclassify });
         return Ok(());
+    }
+    // A neighbourhood of more distinct texts than `MAX_CLUSTERED` (a story
+    // carried in very many versions) is not clustered again: the copy
+    // joins the matched story one of whose judged texts it resembles most
+    // (as before issue 19; arrival order can matter there). Clustering is
+    // quadratic in the texts, and every arrival would pay it again.
+    let distinct_texts = {
+        let mut all: Vec<&str> = pool
+            .iter()
+            .zip(&inside)
+            .filter(|(_, i)| **i)
+            .flat_map(|((_, copies), _)| copies.iter().map(|s| s.hash.as_str()))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all.len()
+    };
+    if distinct_texts > MAX_CLUSTERED {
+        let mut best: Option<(f64, i64, Method)> = None;
+        for (copies, (story, _)) in judged
+            .iter()
+            .zip(&pool)
+            .zip(&inside)
+            .filter(|(_, i)| **i)
+            .map(|(x, _)| x)
+        {
+            for s in copies {
+                let apart = published.map_or(0, |p| p - s.published);
+                if let Some((method, score)) = same_story(
+                    (&prepared[hash], hash),
+                    (&prepared[s.hash.as_str()], &s.hash),
+                    apart,
+                    near,
+                ) && best.is_none_or(|(b, id, _)| (score, -story.id) > (b, -id))
+                {
+                    best = Some((score, story.id, method));
+                }
+            }
+        }
+        if let Some((score, story, method)) = best {
+            let reclassify = !same_tags_carried(tx, story, a.source_id)?;
+            insert_copy(tx, a, story, method, score)?;
+            index_story(tx, index, story, keys)?;
+            tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+                .execute(params![story, a.now])?;
+            refresh_shown(tx, story, a.now)?;
+            touched.push(Touched { story, reclassify });
+            c.stories_merged = 1;
+            c.items_new = 1;
+            return Ok(());
+        }
     }
     // The neighbourhood: the new copy first, then the stored copies.
     let stored: Vec<&Stored> = matched.iter().flat_map(|(_, cs)| cs.iter()).collect();
