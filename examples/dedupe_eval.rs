@@ -2,7 +2,7 @@
 //! detection), with known ground truth:
 //!
 //! ```sh
-//! cargo run --release --example dedupe_eval -- [--copies 2000] [--seed 1] [--out DIR] [--keep]
+//! cargo run --release --example dedupe_eval -- [--copies 2000] [--seed 1] [--out DIR] [--keep] [--orders]
 //! ```
 //!
 //! 1. **Generates** a syndicated test set: "wire stories" (real Chinese
@@ -57,6 +57,11 @@
 //! adds precision and recall by pair type, the topic-repeat rate of the
 //! rendered topic feeds, and the requests and connections each host saw at
 //! once. See docs/dedupe.md.
+//!
+//! With `--orders` (issue 19) the binary also polls the same feeds with the
+//! config's `[[source]]` blocks reversed and shuffled, each into a database
+//! of its own, and the report adds the stories of each order and the
+//! clusters (sets of copies) that differ from the forward order's.
 //!
 //! Everything generated is a function of `--seed` (SplitMix64, no `rand`).
 //! The binary polls with `[fetch] concurrency = 1` by default so that copies
