@@ -1201,9 +1201,10 @@ fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
 /// placed so that the partition of copies into stories is a function of
 /// the set of copies, not of the order they arrived in (issue 19).
 ///
-/// 1. The index's candidate stories; the copy is judged against *every*
-///    copy of each (`dedupe::same_story`), not the one text a story keeps:
-///    which copy's text a story kept depended on arrival order.
+/// 1. The index's candidate stories; the copy is judged against every
+///    distinct text of each (`dedupe::same_story`; the 16 longest of a story
+///    with more), not the one text a story keeps: which copy's text a story
+///    kept depended on arrival order.
 /// 2. None is the same: a new story. Else the neighbourhood (the new copy
 ///    and every copy of each story it matched) is clustered again
 ///    (`dedupe::cluster`, a function of the set): a chain A~B~C, or a copy
@@ -1212,6 +1213,11 @@ fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
 ///    is checked between every pair of texts a cluster holds.
 /// 3. The clusters are mapped to stories (`assign`), copies that changed
 ///    cluster move, stories left empty are merged away.
+///
+/// What still depends on arrival: story ids (and which story of a merge
+/// survives, `assign`), each copy's recorded method and score, and stories
+/// past the bounds (`JUDGED_PER_STORY`, `MAX_CLUSTERED`, the index's
+/// `near::ROWS_PER_KEY` and 20 candidates).
 fn clustered_item(
     tx: &Connection,
     index: &mut NearIndex,
