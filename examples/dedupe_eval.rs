@@ -2,7 +2,7 @@
 //! detection), with known ground truth:
 //!
 //! ```sh
-//! cargo run --release --example dedupe_eval -- [--copies 2000] [--seed 1] [--out DIR] [--keep]
+//! cargo run --release --example dedupe_eval -- [--copies 2000] [--seed 1] [--out DIR] [--keep] [--orders]
 //! ```
 //!
 //! 1. **Generates** a syndicated test set: "wire stories" (real Chinese
@@ -57,6 +57,11 @@
 //! adds precision and recall by pair type, the topic-repeat rate of the
 //! rendered topic feeds, and the requests and connections each host saw at
 //! once. See docs/dedupe.md.
+//!
+//! With `--orders` (issue 19) the binary also polls the same feeds with the
+//! config's `[[source]]` blocks reversed and shuffled, each into a database
+//! of its own, and the report adds the stories of each order and the
+//! clusters (sets of copies) that differ from the forward order's.
 //!
 //! Everything generated is a function of `--seed` (SplitMix64, no `rand`).
 //! The binary polls with `[fetch] concurrency = 1` by default so that copies
@@ -130,6 +135,12 @@ struct Args {
     /// `--web`: `[dedupe] min_chars` of both polls (unset: the binary's default).
     #[arg(long)]
     min_chars: Option<usize>,
+    /// Also poll the same feeds with the config's `[[source]]` blocks
+    /// reversed and shuffled (issue 19: what merges must not depend on poll
+    /// order) and report stories, precision, recall and the clusters that
+    /// differ from the forward order's.
+    #[arg(long)]
+    orders: bool,
     /// Articles, `{"title","content"}` a line (default ../shared/news-zh/articles.jsonl;
     /// `none`: generated text only).
     #[arg(long, value_name = "JSONL")]
@@ -233,6 +244,31 @@ fn evaluate(args: &Args, dir: &Path) -> Result<(), String> {
                 info: Some(info),
             }),
             Err(e) => eprintln!("{name}: {e}"),
+        }
+    }
+
+    if args.orders
+        && let Some(forward) = methods.iter().find(|m| m.column == "newsriver")
+    {
+        let forward = forward.pred.clone();
+        for (name, column, config) in order_configs(dir, args.seed)? {
+            match run_binary(&bin, &dir.join(&config), &ds) {
+                Ok((pred, info)) => {
+                    let (only_forward, only_other) = partition_differences(&forward, &pred);
+                    println!(
+                        "order {name}: {} stories (forward {}); clusters only in forward {only_forward}, only in {name} {only_other}",
+                        story_count(&pred),
+                        story_count(&forward)
+                    );
+                    methods.push(Method {
+                        name: format!("newsriver {name}"),
+                        column,
+                        pred,
+                        info: Some(info),
+                    });
+                }
+                Err(e) => eprintln!("{name}: {e}"),
+            }
         }
     }
 
@@ -2960,6 +2996,56 @@ fn verdict(ds: &Dataset, norms: &[Norm], a: usize, b: usize) -> String {
 
 /// Story indices renumbered in order of first appearance: two groupings are
 /// the same when their canonical forms are.
+/// `config.toml` with its `[[source]]` blocks reversed and shuffled
+/// (`--orders`), each with a database of its own: (name, column, file).
+fn order_configs(
+    dir: &Path,
+    seed: u64,
+) -> Result<Vec<(&'static str, &'static str, String)>, String> {
+    let text = std::fs::read_to_string(dir.join("config.toml")).map_err(|e| e.to_string())?;
+    let mut parts = text.split("\n[[source]]");
+    let head = parts.next().unwrap_or_default().to_string();
+    let blocks: Vec<&str> = parts.collect();
+    let mut reversed = blocks.clone();
+    reversed.reverse();
+    let mut shuffled = blocks.clone();
+    Rng(seed ^ 0x0bde_5eed).shuffle(&mut shuffled);
+    let mut out = Vec::new();
+    for (name, column, order) in [
+        ("reversed", "nr reversed", reversed),
+        ("shuffled", "nr shuffled", shuffled),
+    ] {
+        let file = format!("config-{name}.toml");
+        let config = head.replace("path = \"eval.db\"", &format!("path = \"eval-{name}.db\""))
+            + &order
+                .iter()
+                .map(|b| format!("\n[[source]]{b}"))
+                .collect::<String>();
+        std::fs::write(dir.join(&file), config).map_err(|e| e.to_string())?;
+        out.push((name, column, file));
+    }
+    Ok(out)
+}
+
+/// Stories in a prediction.
+fn story_count(pred: &[usize]) -> usize {
+    pred.iter().collect::<HashSet<_>>().len()
+}
+
+/// Clusters (as sets of copies) of `a` that `b` does not have, and of `b`
+/// that `a` does not have.
+fn partition_differences(a: &[usize], b: &[usize]) -> (usize, usize) {
+    let sets = |p: &[usize]| -> BTreeSet<Vec<usize>> {
+        let mut by: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, &s) in p.iter().enumerate() {
+            by.entry(s).or_default().push(i);
+        }
+        by.into_values().collect()
+    };
+    let (sa, sb) = (sets(a), sets(b));
+    (sa.difference(&sb).count(), sb.difference(&sa).count())
+}
+
 fn canonical(pred: &[usize]) -> Vec<usize> {
     let mut ids: HashMap<usize, usize> = HashMap::new();
     pred.iter()

@@ -542,6 +542,234 @@ pub fn place(
     }
 }
 
+/// One text the clustering sees: a stored copy or the arriving one.
+#[derive(Clone, Debug)]
+pub struct Item<'a> {
+    /// The copy's content hash: copies with the same hash are one node
+    /// (an identical text cannot be told apart from itself).
+    pub hash: &'a str,
+    /// Its normalized text.
+    pub text: &'a str,
+    /// Unix seconds; `None` when the item had no date.
+    pub published: Option<i64>,
+    /// `Prepared::new(text)`, when the caller has it already.
+    pub prepared: Option<&'a Prepared>,
+}
+
+/// `judge` in one orientation per pair, whichever text came first: the
+/// shorter text first (equal lengths: the smaller content hash), `apart` =
+/// the first's date minus the second's. `Some` when the same story.
+pub fn same_story(
+    (a, ha): (&Prepared, &str),
+    (b, hb): (&Prepared, &str),
+    apart: i64,
+    params: &Params,
+) -> Option<(Method, f64)> {
+    let (x, y, apart) = if (b.chars, hb) < (a.chars, ha) {
+        (b, a, -apart)
+    } else {
+        (a, b, apart)
+    };
+    match judge_prepared(x, y, apart, params).0 {
+        Verdict::Same { method, score } => Some((method, score)),
+        Verdict::Different { .. } => None,
+    }
+}
+
+/// What `cluster` found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clustering {
+    /// Per item (in the order given): its cluster, numbered from 0 in the
+    /// order of the clusters' smallest content hash.
+    pub of: Vec<usize>,
+    /// Per item: its best verdict `Same` with another text of its cluster
+    /// (method and score), `None` when it is alone in it (or only with
+    /// copies of its own text).
+    pub link: Vec<Option<(Method, f64)>>,
+}
+
+/// How related two texts are by their own words, for the trust rule of a
+/// bridge: the share of the shorter's shingles the longer holds (1 when
+/// `judge` calls them the same story, 0 when published days apart), and
+/// whether their figures agree (the shorter's numbers are in the longer). `cluster` lets a third text link
+/// two texts only at `BRIDGE_SHARED` or more with figures that agree (or
+/// at half of it, figures aside, when a near-copy of one of them vouches
+/// for them): a copy made of story A's
+/// text followed by story B's is the same as both, and must not glue two
+/// stories that share nothing.
+fn related(a: &Prepared, b: &Prepared, apart: i64, same: bool, params: &Params) -> (f64, bool) {
+    if same {
+        return (1.0, true);
+    }
+    if (apart / 86_400).abs() > params.max_days_apart {
+        return (0.0, false);
+    }
+    let s = score_prepared(a, b);
+    let (short, long) = if a.chars <= b.chars { (a, b) } else { (b, a) };
+    let long_numbers = numbers(&long.folded);
+    let cut = short.folded.ends_with(|c: char| c.is_ascii_digit());
+    let tail = short
+        .folded
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap_or("");
+    let figures_agree = numbers(&short.folded)
+        .into_iter()
+        .all(|n| long_numbers.contains(n) || (cut && n == tail));
+    (s.containment, figures_agree)
+}
+
+/// The partition rule, a function of the *set* of texts (issue 19): which
+/// of `items` are one story. Used on the neighbourhood of an arriving copy
+/// (it, and every copy of each stored story one of whose copies it judges
+/// the same), so that what is merged does not depend on the order copies
+/// arrived in.
+///
+/// - Nodes are the distinct texts (by content hash, in hash order); a node
+///   dated by its earliest dated copy.
+/// - Edges are the pairs `judge` calls the same story, each judged once in
+///   a fixed orientation (shorter first; equal lengths by hash), so that
+///   the verdict does not depend on which came first.
+/// - Edges are taken best score first (ties by the two nodes' hashes), and
+///   join their two clusters only when every text of the one is `related`
+///   to every text of the other: a chain A~B, B~C with A and C unrelated
+///   stops at the trust rule whichever of the three came first, and a copy
+///   the same as two unrelated stories joins the one it resembles most.
+///
+/// Pure and deterministic: the same set gives the same partition in any
+/// order.
+pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
+    // Distinct texts, in hash order.
+    let mut hashes: Vec<&str> = items.iter().map(|i| i.hash).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let node_of: Vec<usize> = items
+        .iter()
+        .map(|i| hashes.binary_search(&i.hash).unwrap_or(0))
+        .collect();
+    let n = hashes.len();
+    let mut text: Vec<Option<&str>> = vec![None; n];
+    let mut given: Vec<Option<&Prepared>> = vec![None; n];
+    let mut date: Vec<Option<i64>> = vec![None; n];
+    for (item, &k) in items.iter().zip(&node_of) {
+        // The same hash is the same folded text: any copy's text will do,
+        // the longest (then smallest) for a fixed choice.
+        if text[k].is_none_or(|t| (item.text.len(), item.text) > (t.len(), t)) {
+            text[k] = Some(item.text);
+            given[k] = item.prepared;
+        }
+        if let Some(p) = item.published {
+            date[k] = Some(date[k].map_or(p, |d: i64| d.min(p)));
+        }
+    }
+    let made: Vec<Option<Prepared>> = text
+        .iter()
+        .zip(&given)
+        .map(|(t, g)| g.is_none().then(|| Prepared::new(t.unwrap_or(""))))
+        .collect();
+    let prepared: Vec<&Prepared> = made
+        .iter()
+        .zip(&given)
+        .filter_map(|(m, g)| m.as_ref().or(*g))
+        .collect();
+    let apart = |i: usize, j: usize| match (date[i], date[j]) {
+        (Some(a), Some(b)) => a - b,
+        _ => 0,
+    };
+    let mut same: Vec<Option<Method>> = vec![None; n * n];
+    let mut edges: Vec<(f64, usize, usize, Method)> = Vec::new();
+    for i in 0..n {
+        for j in i + 1..n {
+            if let Some((method, score)) = same_story(
+                (prepared[i], hashes[i]),
+                (prepared[j], hashes[j]),
+                apart(i, j),
+                params,
+            ) {
+                same[i * n + j] = Some(method);
+                same[j * n + i] = Some(method);
+                edges.push((score, i, j, method));
+            }
+        }
+    }
+    edges.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    // Each node's cluster (a representative) and the members of each.
+    let mut root: Vec<usize> = (0..n).collect();
+    let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    let mut related_cache: Vec<Option<(f64, bool)>> = vec![None; n * n];
+    for &(_, i, j, _) in &edges {
+        let (ri, rj) = (root[i], root[j]);
+        if ri != rj {
+            // A pair sharing less than `BRIDGE_SHARED` (but at least half
+            // of it), or whose figures differ, is vouched for by a third
+            // text of the two clusters that is the same story as both and
+            // a near-copy (Jaccard) of one of them: a full text that holds
+            // a summary and, but for a sentence, another copy (the summary
+            // cut past the sentence the other dropped shares under half of
+            // it with that copy; a page's byline adds a date to one copy).
+            // A summary cut before the figures of two template reports is
+            // contained in both, a near-copy of neither: it vouches for
+            // nothing, and the two stay apart.
+            let vouched = |p: usize, q: usize| {
+                members[ri].iter().chain(&members[rj]).any(|&r| {
+                    match (same[r * n + p], same[r * n + q]) {
+                        (Some(a), Some(b)) => a == Method::Jaccard || b == Method::Jaccard,
+                        _ => false,
+                    }
+                })
+            };
+            let ok = members[ri].iter().all(|&p| {
+                members[rj].iter().all(|&q| {
+                    let (level, figures) = *related_cache[p * n + q].get_or_insert_with(|| {
+                        related(
+                            prepared[p],
+                            prepared[q],
+                            apart(p, q),
+                            same[p * n + q].is_some(),
+                            params,
+                        )
+                    });
+                    (figures && level >= BRIDGE_SHARED)
+                        || (level >= BRIDGE_SHARED / 2.0 && vouched(p, q))
+                })
+            });
+            if !ok {
+                continue;
+            }
+            let (keep, gone) = (ri.min(rj), ri.max(rj));
+            let moved = std::mem::take(&mut members[gone]);
+            for &m in &moved {
+                root[m] = keep;
+            }
+            members[keep].extend(moved);
+        }
+    }
+    // A node's best edge inside its cluster (edges come best first).
+    let mut best_in: Vec<Option<(Method, f64)>> = vec![None; n];
+    for &(score, i, j, method) in &edges {
+        if root[i] == root[j] {
+            for k in [i, j] {
+                if best_in[k].is_none() {
+                    best_in[k] = Some((method, score));
+                }
+            }
+        }
+    }
+    // Clusters numbered by their smallest hash (nodes are in hash order).
+    let mut number = vec![usize::MAX; n];
+    let mut next = 0;
+    for k in 0..n {
+        if number[root[k]] == usize::MAX {
+            number[root[k]] = next;
+            next += 1;
+        }
+    }
+    Clustering {
+        of: node_of.iter().map(|&k| number[root[k]]).collect(),
+        link: node_of.iter().map(|&k| best_in[k]).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -857,6 +1085,72 @@ mod tests {
             place(FULL, None, None, &old, &p()),
             Placement::Near { .. }
         ));
+    }
+
+    fn clusters(texts: &[&str]) -> Vec<usize> {
+        let hashes: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{:x}", fold(t).len() * 1_000 + t.chars().count()))
+            .collect();
+        let items: Vec<Item<'_>> = texts
+            .iter()
+            .zip(&hashes)
+            .map(|(t, h)| Item {
+                hash: h,
+                text: t,
+                published: Some(0),
+                prepared: None,
+            })
+            .collect();
+        cluster(&items, &p()).of
+    }
+
+    #[test]
+    fn cluster_is_the_same_in_every_order_and_keeps_the_trust_rule() {
+        // Two stories that share their opening sentence, and a hostile copy
+        // made of the one followed by the rest of the other: it is the same
+        // as both (each is contained in it), and must not glue them.
+        let lead = "今天,记者从北京市教委了解到,本市将于下周召开全市教育工作会议暨表彰大会。";
+        let a = format!(
+            "{lead}本市中小学将于下周一起全面恢复线下教学,各校须做好防疫物资储备和师生健康监测工作,确保开学平稳有序,教育部门将加强督导检查。各区教委表示,将统筹做好校车运行、食堂供餐和课后服务等保障工作,让家长放心、学生安心。"
+        );
+        let b = format!(
+            "{lead}2024年北京市中考报名工作将于3月启动,考生须在规定时间内登录报名系统完成信息确认和志愿填报,报名结束后将统一组织资格审核。市教育考试院提醒,考生和家长应通过官方渠道获取招生信息,谨防上当受骗,如有疑问可拨打咨询电话。"
+        );
+        let hostile = format!("{a}{}", &b[lead.len()..]);
+        for one in [&a, &b] {
+            let (v, s) = judge(one, &hostile, 0, &p());
+            assert!(matches!(v, Verdict::Same { .. }), "{v:?} {s:?}");
+        }
+        assert!(
+            score(&a, &b).containment < BRIDGE_SHARED / 2.0,
+            "{:?}",
+            score(&a, &b)
+        );
+        for texts in [
+            [a.as_str(), b.as_str(), hostile.as_str()],
+            [hostile.as_str(), b.as_str(), a.as_str()],
+            [b.as_str(), hostile.as_str(), a.as_str()],
+        ] {
+            let of = clusters(&texts);
+            let at = |t: &str| of[texts.iter().position(|x| *x == t).unwrap()];
+            assert_ne!(at(&a), at(&b), "{of:?}");
+        }
+        // A summary cut past a sentence another copy dropped: the two share
+        // under half, and are one story through the full text (a near-copy
+        // of the one, containing the other), in every order.
+        let summary: String = FULL.chars().take(100).collect::<String>() + "…";
+        let dropped = FULL.replace(
+            "三地将积极推进各级各类教育融合发展,在更大范围、更深领域加强教育协同,形成更加紧密的新发展格局。",
+            "",
+        );
+        for texts in [
+            [summary.as_str(), dropped.as_str(), FULL],
+            [FULL, dropped.as_str(), summary.as_str()],
+            [dropped.as_str(), summary.as_str(), FULL],
+        ] {
+            assert_eq!(clusters(&texts), vec![0, 0, 0], "{texts:?}");
+        }
     }
 
     /// FULL in Traditional characters, as a Taiwan or Hong Kong outlet prints it.

@@ -99,6 +99,8 @@ const INLINE_FOOTER_HEADINGS: &[&str] = &[
 /// The boilerplate rules: built-in ones plus the config's `[normalize]`.
 pub struct Normalizer {
     datelines: Vec<Regex>,
+    /// A bracketed dateline of Taiwan and Hong Kong outlets (see `new`).
+    bracket_dateline: Regex,
     strip_lines: Vec<Regex>,
     long_strip_lines: Regex,
     trailing_credit: Regex,
@@ -158,6 +160,19 @@ impl Normalizer {
                     r"^\((?:记者|記者|通讯员|通訊員|见习记者|見習記者|特约记者|特約記者|实习生|實習生)[^)]{0,40}\)\s*",
                 ),
             ],
+            // Taiwan and Hong Kong outlets put the dateline in brackets at
+            // the head of the text: （中央社台北3日電）, （中央社記者王小明、
+            // 李大華台北3日電）, 【明報專訊】, （星島日報報道）, 【大紀元2024年
+            // 10月3日訊】. Matched as a class, by structure, not as a list:
+            // an opening bracket (full-width （［ are ( [ after NFKC; 【 stays),
+            // at most 40 characters of names, places, dates and 、 (no
+            // sentence punctuation, no nested bracket), ending in a word of
+            // reporting (電/讯/專訊/報道/報導/消息), then the closing bracket.
+            // Anchored at the start of the opening line only: a bracketed
+            // phrase inside the text is article, not dateline.
+            bracket_dateline: re(
+                r"^[(\[【]\s*[\p{Han}A-Za-z][\p{Han}A-Za-z0-9·、\s]{0,38}?(?:电|電|讯|訊|报道|報道|报导|報導|消息)\s*[)\]】]\s*[:,]?\s*",
+            ),
             // Whole lines that are credits, not story.
             strip_lines: vec![
                 re(
@@ -494,16 +509,35 @@ impl Normalizer {
                     *first = rest[sp..].trim().to_string();
                 }
             }
-            for r in &self.datelines {
+            let mut dated = false;
+            for r in std::iter::once(&self.bracket_dateline).chain(&self.datelines) {
                 if let Some(m) = r.find(first)
                     && m.end() > 0
                 {
                     removed.push(|| format!("dateline {:?}", m.as_str().trim()));
                     *first = first[m.end()..].to_string();
+                    dated = true;
                 }
             }
-            if first.trim().is_empty() && lines.len() > 1 {
+            let (empty, headline) = (
+                first.trim().is_empty(),
+                !dated && looks_like_headline(first),
+            );
+            if empty && lines.len() > 1 {
                 lines.remove(opening);
+            } else if headline {
+                // A headline line, then the bracketed dateline opening the
+                // report on the next line (how Taiwan and Hong Kong pages
+                // print it): that dateline goes, the headline stays.
+                if let Some(next) = lines.get_mut(opening + 1)
+                    && let Some(m) = self.bracket_dateline.find(next)
+                {
+                    removed.push(|| format!("dateline {:?}", m.as_str().trim()));
+                    *next = next[m.end()..].to_string();
+                    if next.trim().is_empty() {
+                        lines.remove(opening + 1);
+                    }
+                }
             }
         }
 
@@ -567,6 +601,14 @@ fn first_chars(s: &str, n: usize) -> String {
 /// A heading line reduced to its words: bullets, brackets, colons gone.
 fn fold_heading(line: &str) -> String {
     lowercase(line.trim_matches(|c: char| !c.is_alphanumeric()))
+}
+
+/// A line that reads as a headline above the report: short (at most 60
+/// characters) and without a sentence end inside or at its end.
+fn looks_like_headline(line: &str) -> bool {
+    let line = line.trim();
+    let n = line.chars().count();
+    n > 0 && n <= 60 && !line.contains(['。', '!', '?', ';'])
 }
 
 /// Short, no sentence end: how a list of other stories' titles looks.
@@ -739,6 +781,84 @@ mod tests {
                 t.text
             );
         }
+    }
+
+    /// The body as the Simplified copy prints it, in Traditional script.
+    const BODY_TRADITIONAL: &str = "今天,記者從北京市教委了解到,2023年京津冀教育協同發展工作會議在京召開。三地將積極推進各級各類教育融合發展。";
+
+    #[test]
+    fn taiwan_and_hong_kong_bracketed_datelines_go_as_a_class() {
+        let n = Normalizer::default();
+        let plain = n.normalize(&item("t", &format!("<p>{BODY_TRADITIONAL}</p>")));
+        assert!(plain.text.starts_with("今天"), "{:?}", plain.text);
+        for dateline in [
+            "（中央社台北3日電）",
+            "（中央社記者王小明台北3日電）",
+            "(中央社記者王小明、李大華台北3日電)",
+            "（中央社記者王小明、李大華 台北 3日 電）",
+            "【明報專訊】",
+            "（星島日報報道）",
+            "【大紀元2024年10月3日訊】",
+            "[大紀元2024年10月3日訊]",
+            "［大紀元2024年10月3日訊］",
+            "（中央社香港3日電）",
+            "（中央社東京3日綜合外電報導）",
+            "【新华社北京10月3日电】",
+        ] {
+            for body in [
+                format!("<p>{dateline}{BODY_TRADITIONAL}</p>"),
+                format!("<p>{dateline} {BODY_TRADITIONAL}</p>"),
+                format!("<p>{dateline}</p><p>{BODY_TRADITIONAL}</p>"),
+            ] {
+                let got = n.normalize(&item("t", &body));
+                assert_eq!(got.text, plain.text, "{body}");
+                assert_eq!(got.content_hash, plain.content_hash, "{body}");
+            }
+            // After a headline line: the dateline goes, the headline stays.
+            let got = n.normalize(&item(
+                "t",
+                &format!("<p>三地教育協同會議召開</p><p>{dateline}{BODY_TRADITIONAL}</p>"),
+            ));
+            assert_eq!(
+                got.text,
+                format!("三地教育協同會議召開\n{}", plain.text),
+                "{dateline}"
+            );
+        }
+    }
+
+    #[test]
+    fn bracketed_phrases_that_are_not_datelines_stay() {
+        let n = Normalizer::default();
+        for body in [
+            // In the middle of the text: article, even when it reads like one.
+            format!("{BODY_TRADITIONAL}（中央社台北3日電）其後的報導仍在繼續。"),
+            format!("{BODY_TRADITIONAL}據【明報專訊】指出,會議順利閉幕。"),
+            // At the start, but not a dateline: no reporting word at its end,
+            // a sentence inside, or too long to be a credit.
+            format!("（圖為會議現場）{BODY_TRADITIONAL}"),
+            format!("【重要通知】{BODY_TRADITIONAL}"),
+            format!("（市政府獲悉,今年將新增學位三萬個。）{BODY_TRADITIONAL}"),
+            format!(
+                "（本文作者為台灣大學政治學系教授,長期研究兩岸關係與區域安全,近年出版多部專著報導）{BODY_TRADITIONAL}"
+            ),
+            // A headline-like line whose next line opens with a bracket that
+            // is not a dateline.
+            format!("三地教育協同會議召開\n（圖為會議現場）{BODY_TRADITIONAL}"),
+        ] {
+            let got = n.normalize(&item(
+                "t",
+                &format!("<p>{}</p>", body.replace('\n', "</p><p>")),
+            ));
+            let want = lowercase(&nfkc(&body));
+            assert_eq!(got.text, want, "{body}");
+        }
+        // A long first line is not a headline: a bracketed dateline on the
+        // line after it is inside the article and stays.
+        let long_first = format!("{BODY_TRADITIONAL}{BODY_TRADITIONAL}");
+        let body = format!("<p>{long_first}</p><p>（中央社台北3日電）後續。</p>");
+        let got = n.normalize(&item("t", &body));
+        assert!(got.text.contains("(中央社台北3日電)"), "{:?}", got.text);
     }
 
     #[test]

@@ -761,7 +761,7 @@ fn edited_item(
         "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
            authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
            text_len = ?11, display_title = ?13, enclosures = ?14, categories = ?15,
-           page_tries = {} WHERE id = ?1",
+           text = ?16, page_tries = {} WHERE id = ?1",
         page_tries(12)
     ))?
     .execute(params![
@@ -779,7 +779,8 @@ fn edited_item(
         copy.page.code(),
         norm.title,
         copy.enclosures,
-        copy.categories
+        copy.categories,
+        norm.text
     ])?;
     touched.push(Touched::reclassify(story));
     let others: i64 = tx
@@ -1132,12 +1133,12 @@ fn new_item(
         (None, Some(keys)) => keys.clone(),
         (None, None) => keys_of(&norm.text, near),
     };
-    let candidates = if exact.is_none() && near.enabled {
-        candidates(tx, index, &keys, None)?
-    } else {
-        Vec::new()
-    };
-    // The rule is `dedupe::place`; this carries it out.
+    if exact.is_none() && near.enabled && !keys.is_empty() {
+        return clustered_item(tx, index, a, &keys, near, touched, c);
+    }
+    // Identical to a stored text, or nothing to compare: `dedupe::place`
+    // (exact, or a new story); this carries it out.
+    let candidates = Vec::new();
     let placement = crate::dedupe::place(
         &norm.text,
         item.published.map(|_| a.published),
@@ -1161,6 +1162,395 @@ fn new_item(
         story: story_id,
         reclassify,
     });
+    Ok(())
+}
+
+/// A stored copy as the clustering sees it (`dedupe::cluster`).
+struct Stored {
+    id: i64,
+    story: i64,
+    hash: String,
+    /// Its normalized text; its story's for a copy stored before
+    /// migration 0014.
+    text: String,
+    published: i64,
+    first_seen: i64,
+}
+
+/// Distinct texts of one candidate story a new copy is judged against.
+const JUDGED_PER_STORY: usize = 16;
+
+/// Distinct texts a neighbourhood may hold to be clustered again.
+const MAX_CLUSTERED: usize = 48;
+
+/// The copies of `story`, in id order.
+fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
+    tx.prepare_cached(
+        "SELECT c.id, c.content_hash, coalesce(c.text, st.text), c.published, c.first_seen
+         FROM copies c JOIN stories st ON st.sid = c.story WHERE c.story = ?1 ORDER BY c.id",
+    )?
+    .query_map([story], |r| {
+        Ok(Stored {
+            id: r.get(0)?,
+            story,
+            hash: r.get(1)?,
+            text: r.get(2)?,
+            published: r.get(3)?,
+            first_seen: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// A new copy with near-duplicate keys and no identical text stored:
+/// placed so that the partition of copies into stories is a function of
+/// the set of copies, not of the order they arrived in (issue 19).
+///
+/// 1. The index's candidate stories; the copy is judged against every
+///    distinct text of each (`dedupe::same_story`; the 16 longest of a story
+///    with more), not the one text a story keeps: which copy's text a story
+///    kept depended on arrival order.
+/// 2. None is the same: a new story. Else the neighbourhood (the new copy
+///    and every copy of each story it matched) is clustered again
+///    (`dedupe::cluster`, a function of the set): a chain A~B~C, or a copy
+///    the same as two stories, comes out the same whichever came first,
+///    and the trust rule of a bridge (the two stories' own texts related)
+///    is checked between every pair of texts a cluster holds.
+/// 3. The clusters are mapped to stories (`assign`), copies that changed
+///    cluster move, stories left empty are merged away.
+///
+/// What still depends on arrival: story ids (and which story of a merge
+/// survives, `assign`), each copy's recorded method and score, and stories
+/// past the bounds (`JUDGED_PER_STORY`, `MAX_CLUSTERED`, the index's
+/// `near::ROWS_PER_KEY` and 20 candidates).
+fn clustered_item(
+    tx: &Connection,
+    index: &mut NearIndex,
+    a: &Arriving<'_>,
+    keys: &[i64],
+    near: &crate::dedupe::Params,
+    touched: &mut Vec<Touched>,
+    c: &mut PollCounts,
+) -> rusqlite::Result<()> {
+    use crate::dedupe::{Item, Prepared, same_story};
+    let (item, norm) = (&a.copy.item, &a.copy.norm);
+    let hash = norm.content_hash.0.as_str();
+    let published = item.published.map(|_| a.published);
+    let mut pool: Vec<(Candidate, Vec<Stored>)> = Vec::new();
+    for story in candidates(tx, index, keys, None)? {
+        let copies = stored_copies(tx, story.id)?;
+        pool.push((story, copies));
+    }
+    // The texts of each story judged: its distinct texts, the longest
+    // `JUDGED_PER_STORY` (then by hash) when it has more (a story carried
+    // in hundreds of versions would make every arrival judge them all).
+    let judged: Vec<Vec<&Stored>> = pool
+        .iter()
+        .map(|(_, copies)| {
+            let mut distinct: Vec<&Stored> = Vec::new();
+            for s in copies {
+                if !distinct.iter().any(|d| d.hash == s.hash) {
+                    distinct.push(s);
+                }
+            }
+            distinct.sort_by(|a, b| (b.text.len(), &a.hash).cmp(&(a.text.len(), &b.hash)));
+            distinct.truncate(JUDGED_PER_STORY);
+            distinct
+        })
+        .collect();
+    // Every judged text prepared once (folding and shingling is the cost).
+    let mut prepared: std::collections::HashMap<&str, Prepared> = std::collections::HashMap::new();
+    prepared.insert(hash, Prepared::new(&norm.text));
+    for s in judged.iter().flatten() {
+        prepared
+            .entry(s.hash.as_str())
+            .or_insert_with(|| Prepared::new(&s.text));
+    }
+    // The neighbourhood: the candidate stories one of whose copies is the
+    // same as the new copy, then, again and again, those one of whose
+    // copies is the same as a copy already in it. Judged copy against copy:
+    // an edge between two stored copies that share no index key is found
+    // through a third copy whichever arrives last.
+    let mut frontier: Vec<(&str, Option<i64>)> = vec![(hash, published)];
+    let mut inside = vec![false; pool.len()];
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for (k, copies) in judged.iter().enumerate() {
+            if inside[k] {
+                continue;
+            }
+            let hit = copies.iter().any(|s| {
+                frontier.iter().any(|&(h, p)| {
+                    h != s.hash
+                        && same_story(
+                            (&prepared[h], h),
+                            (&prepared[s.hash.as_str()], &s.hash),
+                            p.map_or(0, |p| p - s.published),
+                            near,
+                        )
+                        .is_some()
+                })
+            });
+            if hit {
+                inside[k] = true;
+                next.extend(copies.iter().map(|s| (s.hash.as_str(), Some(s.published))));
+            }
+        }
+        frontier = next;
+    }
+    let matched: Vec<&(Candidate, Vec<Stored>)> = pool
+        .iter()
+        .zip(&inside)
+        .filter(|(_, i)| **i)
+        .map(|(m, _)| m)
+        .collect();
+    if matched.is_empty() {
+        let (story, method, score, reclassify) =
+            carry_out(tx, index, a, Placement::New, keys, touched, c)?;
+        insert_copy(tx, a, story, method, score)?;
+        c.items_new = 1;
+        touched.push(Touched { story, reclassify });
+        return Ok(());
+    }
+    // A neighbourhood of more distinct texts than `MAX_CLUSTERED` (a story
+    // carried in very many versions) is not clustered again: the copy
+    // joins the matched story one of whose judged texts it resembles most
+    // (as before issue 19; arrival order can matter there). Clustering is
+    // quadratic in the texts, and every arrival would pay it again.
+    let distinct_texts = {
+        let mut all: Vec<&str> = pool
+            .iter()
+            .zip(&inside)
+            .filter(|(_, i)| **i)
+            .flat_map(|((_, copies), _)| copies.iter().map(|s| s.hash.as_str()))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all.len()
+    };
+    if distinct_texts > MAX_CLUSTERED {
+        let mut best: Option<(f64, i64, Method)> = None;
+        for (copies, (story, _)) in judged
+            .iter()
+            .zip(&pool)
+            .zip(&inside)
+            .filter(|(_, i)| **i)
+            .map(|(x, _)| x)
+        {
+            for s in copies {
+                let apart = published.map_or(0, |p| p - s.published);
+                if let Some((method, score)) = same_story(
+                    (&prepared[hash], hash),
+                    (&prepared[s.hash.as_str()], &s.hash),
+                    apart,
+                    near,
+                ) && best.is_none_or(|(b, id, _)| (score, -story.id) > (b, -id))
+                {
+                    best = Some((score, story.id, method));
+                }
+            }
+        }
+        if let Some((score, story, method)) = best {
+            let reclassify = !same_tags_carried(tx, story, a.source_id)?;
+            insert_copy(tx, a, story, method, score)?;
+            index_story(tx, index, story, keys)?;
+            tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+                .execute(params![story, a.now])?;
+            refresh_shown(tx, story, a.now)?;
+            touched.push(Touched { story, reclassify });
+            c.stories_merged = 1;
+            c.items_new = 1;
+            return Ok(());
+        }
+    }
+    // The neighbourhood: the new copy first, then the stored copies.
+    let stored: Vec<&Stored> = matched.iter().flat_map(|(_, cs)| cs.iter()).collect();
+    let mut items = vec![Item {
+        hash,
+        text: &norm.text,
+        published,
+        prepared: prepared.get(hash),
+    }];
+    items.extend(stored.iter().map(|s| Item {
+        hash: &s.hash,
+        text: &s.text,
+        published: Some(s.published),
+        prepared: prepared.get(s.hash.as_str()),
+    }));
+    let clustering = crate::dedupe::cluster(&items, near);
+    let stories: Vec<(i64, i64)> = matched.iter().map(|(s, _)| (s.id, s.first_seen)).collect();
+    let owner = assign(&clustering.of, &stored, &stories);
+    // Clusters no stored story claims become new stories: the new copy's
+    // (its content hash is its id, as for any first copy), or copies split
+    // off a story (rare: a copy that now resembles another story more).
+    let mut target: Vec<Option<i64>> = owner;
+    let mine = clustering.of[0];
+    for (k, t) in target.iter_mut().enumerate() {
+        if t.is_some() || !clustering.of.contains(&k) {
+            continue;
+        }
+        if k == mine {
+            let (story, _, _, _) = carry_out(tx, index, a, Placement::New, keys, touched, c)?;
+            *t = Some(story);
+        } else {
+            let first = stored
+                .iter()
+                .zip(&clustering.of[1..])
+                .filter(|(_, of)| **of == k)
+                .map(|(s, _)| *s)
+                .min_by_key(|s| (s.first_seen, s.id));
+            if let Some(first) = first {
+                *t = Some(split_story(tx, index, first, a.now, near)?);
+                c.stories_new += 1;
+            }
+        }
+    }
+    // Copies whose cluster's story is another: they move (as a bridge).
+    let mut changed: Vec<i64> = Vec::new();
+    for (i, s) in stored.iter().enumerate() {
+        let Some(to) = target[clustering.of[i + 1]] else {
+            continue;
+        };
+        if to != s.story {
+            let score = clustering.link[i + 1].map_or(1.0, |(_, sc)| sc);
+            tx.prepare_cached(
+                "UPDATE copies SET story = ?2, merge_method = ?3, merge_score = ?4 WHERE id = ?1",
+            )?
+            .execute(params![s.id, to, Method::Bridge.as_str(), score])?;
+            index_story(tx, index, to, &keys_of(&s.text, near))?;
+            changed.extend([s.story, to]);
+        }
+    }
+    let Some(story) = target[mine] else {
+        return Err(rusqlite::Error::QueryReturnedNoRows);
+    };
+    let (method, score) = clustering.link[0].unwrap_or((Method::First, 1.0));
+    insert_copy(tx, a, story, method, score)?;
+    index_story(tx, index, story, keys)?;
+    changed.push(story);
+    changed.sort_unstable();
+    changed.dedup();
+    // Stories left without a copy are merged away into the story most of
+    // their copies went to (their topics and index keys follow).
+    for &(sid, _) in &stories {
+        let left: i64 = tx
+            .prepare_cached("SELECT count(*) FROM copies WHERE story = ?1")?
+            .query_row([sid], |r| r.get(0))?;
+        if left > 0 {
+            continue;
+        }
+        let went = stored
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.story == sid)
+            .filter_map(|(i, _)| target[clustering.of[i + 1]])
+            .fold(
+                std::collections::BTreeMap::<i64, usize>::new(),
+                |mut m, t| {
+                    *m.entry(t).or_default() += 1;
+                    m
+                },
+            )
+            .into_iter()
+            .max_by_key(|&(t, n)| (n, std::cmp::Reverse(t)))
+            .map(|(t, _)| t);
+        if let Some(survivor) = went {
+            merge_stories(tx, index, survivor, sid, 1.0, a.now)?;
+            touched.retain(|t| t.story != sid);
+            c.stories_bridged += 1;
+        }
+        changed.retain(|&s| s != sid);
+    }
+    for &s in &changed {
+        refresh_text(tx, s)?;
+        tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+            .execute(params![s, a.now])?;
+        refresh_shown(tx, s, a.now)?;
+        touched.push(Touched::reclassify(s));
+    }
+    if method != Method::First {
+        c.stories_merged = 1;
+    }
+    c.items_new = 1;
+    Ok(())
+}
+
+/// Which stored story each cluster keeps (`None`: a new story). Stories
+/// are served oldest first (first seen, then key): each claims the
+/// unclaimed cluster holding most of its copies (ties: the lower cluster).
+/// So a story that survives keeps its id, and of two stories a bridge
+/// merges, the one readers saw first survives (no feed shows a story it
+/// showed before as new). The survivor's id is the one choice here that
+/// depends on arrival (which story was stored first); the partition does
+/// not.
+fn assign(of: &[usize], stored: &[&Stored], stories: &[(i64, i64)]) -> Vec<Option<i64>> {
+    let clusters = of.iter().max().map_or(0, |m| m + 1);
+    let mut owner: Vec<Option<i64>> = vec![None; clusters];
+    let mut order: Vec<(i64, i64)> = stories.to_vec();
+    order.sort_by_key(|&(sid, first_seen)| (first_seen, sid));
+    for (sid, _) in order {
+        let mut count = vec![0usize; clusters];
+        for (i, s) in stored.iter().enumerate() {
+            if s.story == sid {
+                count[of[i + 1]] += 1;
+            }
+        }
+        let best = (0..clusters)
+            .filter(|&k| count[k] > 0 && owner[k].is_none())
+            .max_by_key(|&k| (count[k], std::cmp::Reverse(k)));
+        if let Some(k) = best {
+            owner[k] = Some(sid);
+        }
+    }
+    owner
+}
+
+/// A new story for copies split off a story: its id the content hash of
+/// its first copy, as any story's, unless a story holds that id already
+/// (the story it was split from, when it was that story's first copy):
+/// then a hash of that id, so that ids stay unique.
+fn split_story(
+    tx: &Connection,
+    index: &mut NearIndex,
+    first: &Stored,
+    now: i64,
+    near: &crate::dedupe::Params,
+) -> rusqlite::Result<i64> {
+    let mut id = first.hash.clone();
+    let taken = |id: &str| -> rusqlite::Result<bool> {
+        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE id = ?1)")?
+            .query_row([id], |r| r.get(0))
+    };
+    while taken(&id)? {
+        id = crate::model::ContentHash::of(format!("split:{id}").as_bytes()).0;
+    }
+    let keys = keys_of(&first.text, near);
+    tx.prepare_cached(
+        "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
+         SELECT ?1, c.content_hash, coalesce(c.display_title, c.title, ''), c.link, ?2, c.published, c.first_seen, ?3, ?4
+         FROM copies c WHERE c.id = ?5",
+    )?
+    .execute(params![id, first.text, now, near::encode_keys(&keys), first.id])?;
+    let story = tx.last_insert_rowid();
+    index.add(&keys, story);
+    Ok(story)
+}
+
+/// A story's text is its longest copy's (then the smallest content hash),
+/// from sources not `trust = "low"` when it has any: a function of its
+/// copies, whichever arrived first. Copies stored before migration 0014
+/// (no text of their own) leave the story's text as it is.
+fn refresh_text(tx: &Connection, story: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE stories SET text = b.text, content_hash = b.content_hash
+         FROM (SELECT c.text, c.content_hash FROM copies c JOIN sources s ON s.id = c.source_id
+               WHERE c.story = ?1 AND c.text IS NOT NULL
+               ORDER BY s.trust = 'low', length(c.text) DESC, c.content_hash LIMIT 1) AS b
+         WHERE stories.sid = ?1 AND NOT EXISTS
+           (SELECT 1 FROM copies WHERE story = ?1 AND text IS NULL)
+           AND (stories.text IS NOT b.text OR stories.content_hash IS NOT b.content_hash)",
+    )?
+    .execute([story])?;
     Ok(())
 }
 
@@ -1256,9 +1646,9 @@ fn insert_copy(
     tx.prepare_cached(
         "INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
            authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-           merge_method, merge_score, page_tries, display_title, enclosures, categories)
+           merge_method, merge_score, page_tries, display_title, enclosures, categories, text)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
-                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18, ?19, ?20)",
+                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18, ?19, ?20, ?21)",
     )?
     .execute(params![
         story_id,
@@ -1280,7 +1670,8 @@ fn insert_copy(
         copy.page.code(),
         copy.norm.title,
         copy.enclosures,
-        copy.categories
+        copy.categories,
+        copy.norm.text
     ])?;
     Ok(())
 }

@@ -65,11 +65,12 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!(
             "../../migrations/0013_enclosures_categories.sql"
         )),
+        M::up(include_str!("../../migrations/0014_copy_text.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 13;
+const SCHEMA_VERSION: usize = 14;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the

@@ -21,6 +21,8 @@ mod follow;
 mod fulltext;
 mod golden;
 mod hostile;
+mod order_feeds;
+mod order_props;
 mod poll;
 mod properties;
 mod reader_page;
