@@ -159,12 +159,17 @@ impl FeedCache {
             )?;
             let updated = feed.updated;
             let mut feeds = HashMap::new();
+            // The entries once, for the three formats.
+            let mut entries = None;
             for format in Format::ALL {
                 let started = std::time::Instant::now();
                 // One topic's failure must not stop the others: a panic in a
                 // writer on one story's data is that topic's error, and its
                 // readers keep the feeds rendered before (or a 503).
-                let render = || feed.render(format, &self.normalizer);
+                let render = || {
+                    let entries = entries.get_or_insert_with(|| feed.entries(&self.normalizer));
+                    feed.render_entries(entries, format)
+                };
                 let body = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(render)) {
                     Ok(body) => body,
                     Err(panic) => {

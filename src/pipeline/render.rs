@@ -91,6 +91,16 @@ impl<'a> TopicFeed<'a> {
     pub fn render(&self, format: Format, normalizer: &Normalizer) -> Vec<u8> {
         publish::render(&self.meta(), &self.stories, format, normalizer)
     }
+
+    /// Its entries, to render several formats from (`render_entries`).
+    pub fn entries(&self, normalizer: &Normalizer) -> Vec<publish::Entry<'_>> {
+        publish::entries(&self.meta(), &self.stories, normalizer)
+    }
+
+    /// The feed in `format` from `entries` (`entries`).
+    pub fn render_entries(&self, entries: &[publish::Entry<'_>], format: Format) -> Vec<u8> {
+        publish::render_entries(&self.meta(), entries, format)
+    }
 }
 
 /// In a topic limited by `tags`, only copies of the sources with one of
