@@ -791,16 +791,19 @@ fn edited_item(
         return refresh_after_edit(tx, story, now, (source_id, &copy.key));
     }
     if others == 0 {
-        if let Some(target) = find_story(tx, hash, Some(story))? {
-            // The edit made it identical to another story: it joins that one.
-            move_copy(tx, copy_id, target, (Method::Exact, 1.0), now, touched)?;
+        if let Some((target, method, score)) = placement(tx, index, copy, story, near)? {
+            // The edit (or the article page fetched since) made it the same
+            // as another story: it joins that one, as a new copy would.
+            move_copy(tx, copy_id, target, (method, score), now, touched)?;
             drop_story(tx, story)?;
         } else {
-            // Its story's only copy: the story follows the edit, keeping its id.
+            // Its story's only copy: the story follows the edit, keeping its
+            // id, and is found by its new text from now on.
             tx.prepare_cached(
                 "UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE sid = ?1",
             )?
             .execute(params![story, norm.title, norm.text, hash, now])?;
+            index_story(tx, index, story, &copy_keys(copy, near))?;
             refresh_shown(tx, story, now)?;
         }
         return Ok(());
@@ -835,11 +838,7 @@ fn edited_item(
             tx.prepare_cached("UPDATE stories SET text = ?2, content_hash = ?3 WHERE sid = ?1")?
                 .execute(params![story, norm.text, hash])?;
         }
-        let keys = copy
-            .near_keys
-            .clone()
-            .unwrap_or_else(|| keys_of(&norm.text, near));
-        index_story(tx, index, story, &keys)?;
+        index_story(tx, index, story, &copy_keys(copy, near))?;
         return refresh_after_edit(tx, story, now, (source_id, &copy.key));
     }
     // It no longer tells the story: it leaves, and is placed again.
@@ -864,13 +863,40 @@ fn place_again(
     (copy_id, story): (i64, i64),
     (now, near): (i64, &crate::dedupe::Params),
 ) -> rusqlite::Result<(i64, Method, f64)> {
+    if let Some(found) = placement(tx, index, copy, story, near)? {
+        return Ok(found);
+    }
     let (item, norm) = (&copy.item, &copy.norm);
     let hash = norm.content_hash.0.as_str();
-    let keys = copy
-        .near_keys
-        .clone()
-        .unwrap_or_else(|| keys_of(&norm.text, near));
-    let exact = find_story(tx, hash, Some(story))?;
+    let keys = copy_keys(copy, near);
+    let published: i64 = tx
+        .prepare_cached("SELECT published FROM copies WHERE id = ?1")?
+        .query_row([copy_id], |r| r.get(0))?;
+    tx.prepare_cached(
+        "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
+         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+         ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![hash, norm.title, item.link, norm.text, published, now, near::encode_keys(&keys)])?;
+    let sid: i64 = tx
+        .prepare_cached("SELECT sid FROM stories WHERE id = ?1")?
+        .query_row([hash], |r| r.get(0))?;
+    index.add(&keys, sid);
+    Ok((sid, Method::First, 1.0))
+}
+
+/// The story other than `story` that an edited copy's new text is the same
+/// as (`dedupe::place`: identical, else near), or None.
+fn placement(
+    tx: &Connection,
+    index: &mut NearIndex,
+    copy: &NewCopy,
+    story: i64,
+    near: &crate::dedupe::Params,
+) -> rusqlite::Result<Option<(i64, Method, f64)>> {
+    let (item, norm) = (&copy.item, &copy.norm);
+    let keys = copy_keys(copy, near);
+    let exact = find_story(tx, norm.content_hash.0.as_str(), Some(story))?;
     let candidates = if exact.is_none() && near.enabled {
         candidates(tx, index, &keys, Some(story))?
     } else {
@@ -879,7 +905,7 @@ fn place_again(
     let placement =
         crate::dedupe::place(&norm.text, item.published.map(ts), exact, &candidates, near);
     Ok(match placement {
-        Placement::Exact { story } => (story, Method::Exact, 1.0),
+        Placement::Exact { story } => Some((story, Method::Exact, 1.0)),
         Placement::Near {
             story,
             method,
@@ -887,25 +913,18 @@ fn place_again(
             ..
         } => {
             index_story(tx, index, story, &keys)?;
-            (story, method, score)
+            Some((story, method, score))
         }
-        Placement::New => {
-            let published: i64 = tx
-                .prepare_cached("SELECT published FROM copies WHERE id = ?1")?
-                .query_row([copy_id], |r| r.get(0))?;
-            tx.prepare_cached(
-                "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
-                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
-                 ON CONFLICT (id) DO NOTHING",
-            )?
-            .execute(params![hash, norm.title, item.link, norm.text, published, now, near::encode_keys(&keys)])?;
-            let sid: i64 = tx
-                .prepare_cached("SELECT sid FROM stories WHERE id = ?1")?
-                .query_row([hash], |r| r.get(0))?;
-            index.add(&keys, sid);
-            (sid, Method::First, 1.0)
-        }
+        Placement::New => None,
     })
+}
+
+/// A copy's near-duplicate index keys (made in the parallel stage when it
+/// could be).
+fn copy_keys(copy: &NewCopy, near: &crate::dedupe::Params) -> Vec<i64> {
+    copy.near_keys
+        .clone()
+        .unwrap_or_else(|| keys_of(&copy.norm.text, near))
 }
 
 /// Moves a copy to story `target` (placed there by `method`).

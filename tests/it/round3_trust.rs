@@ -495,3 +495,59 @@ fn check_names_a_wrong_trust_or_link_host() {
     );
     assert!(run.stderr.contains("is not a host name"), "{}", run.stderr);
 }
+
+#[test]
+fn a_lone_copy_whose_edit_tells_another_story_joins_it() {
+    // The article page fetched after the feed's summary, or an outlet's
+    // edit: a story of one copy whose new text is another story's joins
+    // that story instead of staying apart (the demo's 雄安 report did).
+    let env = two_sources("");
+    let date = DATE;
+    feed(
+        &env,
+        "trusted",
+        "可信",
+        &[item(
+            "t-1",
+            "https://trusted.example/edu/1.html",
+            "京津冀教育协同发展",
+            REPORT,
+            date,
+        )],
+    );
+    feed(
+        &env,
+        "attacker",
+        "另一家",
+        &[item(
+            "a-1",
+            "https://attacker.example/1",
+            "统计数据",
+            LIES,
+            date,
+        )],
+    );
+    env.poll(&[]);
+    assert_eq!(env.stories(), 2);
+    // The second outlet's item now carries the report (its full text),
+    // with a sentence of its own: near, not identical.
+    let near = format!("{REPORT}与会代表还参观了雄安新区的几所新建学校。");
+    feed(
+        &env,
+        "attacker",
+        "另一家",
+        &[item(
+            "a-1",
+            "https://attacker.example/1",
+            "京津冀教育协同发展会议召开",
+            &near,
+            date,
+        )],
+    );
+    let run = env.poll(&[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(env.stories(), 1, "{:?}", env.export(&[]));
+    let entries = rendered(&env);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(!html_of(&entries[0]).contains("捏造"), "{entries:?}");
+}
