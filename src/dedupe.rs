@@ -321,18 +321,7 @@ pub fn judge_prepared(
     // all in the longer (a summary, a dropped sentence). Template stories
     // (rates, weather, scores) differ in exactly those.
     let (short_p, long_p) = if a.chars <= b.chars { (a, b) } else { (b, a) };
-    let (short, long) = (&short_p.folded, &long_p.folded);
-    let long_numbers = numbers(long);
-    // A summary cut inside a number ends with part of it: not held against it.
-    let cut = short.ends_with(|c: char| c.is_ascii_digit());
-    let tail = short
-        .rsplit(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap_or("");
-    let mut missing: Vec<&str> = numbers(short)
-        .into_iter()
-        .filter(|n| !(long_numbers.contains(n) || (cut && *n == tail)))
-        .collect();
+    let mut missing = missing_figures(&short_p.folded, &long_p.folded);
     missing.sort_unstable();
     let verdict = if shortest < params.min_chars {
         Verdict::Different {
@@ -606,17 +595,26 @@ fn related(a: &Prepared, b: &Prepared, apart: i64, same: bool, params: &Params) 
     }
     let s = score_prepared(a, b);
     let (short, long) = if a.chars <= b.chars { (a, b) } else { (b, a) };
-    let long_numbers = numbers(&long.folded);
-    let cut = short.folded.ends_with(|c: char| c.is_ascii_digit());
+    (
+        s.containment,
+        missing_figures(&short.folded, &long.folded).is_empty(),
+    )
+}
+
+/// The numbers of folded text `short` that folded text `long` lacks (copies
+/// of one report keep its figures). A summary cut inside a number ends
+/// with part of it: that one is not held against it.
+fn missing_figures<'a>(short: &'a str, long: &str) -> Vec<&'a str> {
+    let long_numbers = numbers(long);
+    let cut = short.ends_with(|c: char| c.is_ascii_digit());
     let tail = short
-        .folded
         .rsplit(|c: char| !c.is_ascii_digit())
         .next()
         .unwrap_or("");
-    let figures_agree = numbers(&short.folded)
+    numbers(short)
         .into_iter()
-        .all(|n| long_numbers.contains(n) || (cut && n == tail));
-    (s.containment, figures_agree)
+        .filter(|n| !(long_numbers.contains(n) || (cut && *n == tail)))
+        .collect()
 }
 
 /// The partition rule, a function of the *set* of texts (issue 19): which

@@ -28,7 +28,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use crate::normalize::Normalizer;
-use crate::publish::{self, Entry, FeedMeta, Format, Outlet, Shown};
+use crate::publish::{self, Entry, FeedMeta, Format, Outlet};
 use crate::store::{FeedStory, TopicCursor};
 use crate::wording::{Lang, Words};
 
@@ -279,11 +279,10 @@ pub fn items<'a>(
     stories: &'a [FeedStory],
     normalizer: &Normalizer,
 ) -> Vec<Item<'a>> {
-    let how = Shown::of(meta);
     stories
         .iter()
         .filter_map(|story| {
-            let entry = publish::entry(story, how, normalizer)?;
+            let entry = publish::entry(story, meta, normalizer)?;
             let outlet = if entry.attribution.is_empty() {
                 story
                     .copies

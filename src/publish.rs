@@ -181,9 +181,8 @@ pub struct Entry<'a> {
     /// The shown headline or text was converted to the topic's script
     /// from this one.
     pub converted_from: Option<Script>,
-    /// `text_html`, the attribution and the conversion note: what feeds
-    /// carry as the entry's content.
-    pub html: String,
+    /// The topic's words (`html`).
+    words: &'static Words,
     /// The other outlets' copies: (outlet name, link).
     related: Vec<(&'a str, String)>,
     /// Plain text, each once: the shown copy's first (`entry_authors`).
@@ -198,6 +197,25 @@ pub struct Entry<'a> {
     /// The story's dates, within what every format can write (`shown_date`).
     pub published: DateTime<Utc>,
     pub updated: DateTime<Utc>,
+}
+
+impl Entry<'_> {
+    /// What feeds carry as the entry's content: `text_html`, the
+    /// attribution line and the conversion note, in the topic's words.
+    pub fn html(&self) -> String {
+        let mut html = self.text_html.clone();
+        if !self.attribution.is_empty() {
+            html.push_str(&format!("<p>{}</p>", self.attribution.html(self.words)));
+        }
+        if let Some(from) = self.converted_from {
+            let note = match from {
+                Script::Traditional => self.words.converted_from_traditional,
+                _ => self.words.converted_from_simplified,
+            };
+            html.push_str(&format!("<p><small>{}</small></p>", escape(note)));
+        }
+        html
+    }
 }
 
 /// An outlet as an entry names it: its name as published, and its copy's
@@ -587,26 +605,6 @@ fn safe_link(link: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
-/// How an entry is shown: the topic's words, script and ids.
-#[derive(Clone, Copy)]
-pub struct Shown<'a> {
-    pub slug: &'a str,
-    pub lang: Lang,
-    pub script: Script,
-    pub topic_ids_from: i64,
-}
-
-impl<'a> Shown<'a> {
-    pub fn of(meta: &FeedMeta<'a>) -> Shown<'a> {
-        Shown {
-            slug: meta.slug,
-            lang: meta.lang,
-            script: meta.script,
-            topic_ids_from: meta.topic_ids_from,
-        }
-    }
-}
-
 /// Is a copy in `script`? Told from the start of its headline and text.
 fn copy_in_script(c: &FeedCopy, script: Script) -> bool {
     script == Script::AsPublished || script::in_script(&script_sample(c), script)
@@ -632,13 +630,13 @@ fn script_sample(c: &FeedCopy) -> String {
 /// source, never by link, each once, and only when there are several.
 pub fn entry<'a>(
     story: &'a FeedStory,
-    how: Shown<'_>,
+    meta: &FeedMeta<'_>,
     normalizer: &Normalizer,
 ) -> Option<Entry<'a>> {
     let in_script: Vec<bool> = story
         .copies
         .iter()
-        .map(|c| copy_in_script(c, how.script))
+        .map(|c| copy_in_script(c, meta.script))
         .collect();
     let all: Vec<CopyFacts<'_>> = story
         .copies
@@ -661,12 +659,12 @@ pub fn entry<'a>(
             return s;
         }
         let out = if html {
-            script::convert_html(&s, how.script)
+            script::convert_html(&s, meta.script)
         } else {
-            script::convert(&s, how.script).into_owned()
+            script::convert(&s, meta.script).into_owned()
         };
         if out != s {
-            converted_from = Some(match how.script {
+            converted_from = Some(match meta.script {
                 Script::Traditional => Script::Simplified,
                 _ => Script::Traditional,
             });
@@ -693,7 +691,7 @@ pub fn entry<'a>(
         None => story.title.clone(),
     };
     let title = to_script(shown.title, plain_text(&title), false);
-    let words = how.lang.words();
+    let words = meta.lang.words();
     let has_text = has_visible_text(&text_html) || text_html.contains("<img");
     let text_html = match (has_text, &link) {
         (true, _) => text_html,
@@ -702,17 +700,6 @@ pub fn entry<'a>(
         (false, None) => return None,
     };
     let attribution = attribution(story, link_copy.filter(|_| link.is_some()), text_copy);
-    let mut html = text_html.clone();
-    if !attribution.is_empty() {
-        html.push_str(&format!("<p>{}</p>", attribution.html(words)));
-    }
-    if let Some(from) = converted_from {
-        let note = match from {
-            Script::Traditional => words.converted_from_traditional,
-            _ => words.converted_from_simplified,
-        };
-        html.push_str(&format!("<p><small>{}</small></p>", escape(note)));
-    }
     let related = story
         .copies
         .iter()
@@ -730,19 +717,19 @@ pub fn entry<'a>(
             acc
         });
     Some(Entry {
-        id: entry_id(how.slug, story, how.topic_ids_from),
+        id: entry_id(meta.slug, story, meta.topic_ids_from),
         title,
         link,
         text_html,
         attribution,
         converted_from,
-        html,
+        words,
         related,
         authors: entry_authors(story, &shown),
         enclosures: entry_enclosures(story, &shown),
         categories: entry_categories(story, &shown),
         lang: match converted_from {
-            Some(_) => Some(how.lang.tag().to_string()),
+            Some(_) => Some(meta.lang.tag().to_string()),
             None => text_copy
                 .or(story.copies.first())
                 .and_then(|c| c.language.as_deref())
@@ -944,10 +931,9 @@ pub fn entries<'a>(
     stories: &'a [FeedStory],
     normalizer: &Normalizer,
 ) -> Vec<Entry<'a>> {
-    let how = Shown::of(meta);
     stories
         .iter()
-        .filter_map(|s| entry(s, how, normalizer))
+        .filter_map(|s| entry(s, meta, normalizer))
         .collect()
 }
 
@@ -1108,7 +1094,7 @@ fn atom(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
                     })
                     .collect(),
                 content: Some(Content {
-                    value: Some(e.html.clone()),
+                    value: Some(e.html()),
                     content_type: Some("html".into()),
                     lang: e.lang.clone(),
                     ..Default::default()
@@ -1133,7 +1119,7 @@ fn rss(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> String {
                 permalink: false,
             });
             item.set_pub_date(e.published.to_rfc2822());
-            item.set_description(e.html.clone());
+            item.set_description(e.html());
             // RSS has no "modified" date: `<atom:updated>` carries a
             // correction's time, `<pubDate>` stays (readers re-sort on it).
             let updated = rss::extension::Extension {
@@ -1247,7 +1233,7 @@ fn json(meta: &FeedMeta<'_>, entries: &[Entry<'_>]) -> Vec<u8> {
                 id: e.id.clone(),
                 url: e.link.clone(),
                 title: e.title.clone(),
-                content_html: e.html.clone(),
+                content_html: e.html(),
                 date_published: e.published.to_rfc3339_opts(secs, true),
                 date_modified: e.updated.to_rfc3339_opts(secs, true),
                 authors: e
@@ -1333,15 +1319,16 @@ mod tests {
         }
     }
 
-    const HOW: Shown<'static> = Shown {
-        slug: "edu",
-        lang: Lang::ZhHans,
-        script: Script::Simplified,
-        topic_ids_from: 0,
-    };
+    static BASE: std::sync::LazyLock<Url> =
+        std::sync::LazyLock::new(|| Url::parse("http://localhost:8080/").unwrap());
+
+    /// The topic the entries are rendered for: `edu`, Simplified Chinese.
+    fn how() -> FeedMeta<'static> {
+        meta(&BASE)
+    }
 
     fn entry<'a>(s: &'a FeedStory, n: &Normalizer) -> Entry<'a> {
-        super::entry(s, HOW, n).expect("an entry")
+        super::entry(s, &how(), n).expect("an entry")
     }
 
     #[test]
@@ -1373,15 +1360,21 @@ mod tests {
     fn fullest_copy_is_sanitized_and_absolutized() {
         let s = story();
         let e = entry(&s, &Normalizer::default());
-        assert!(e.html.contains("全文很长"));
+        assert!(e.html().contains("全文很长"));
         assert!(
-            !e.html.contains("script") && !e.html.contains("onclick") && !e.html.contains("iframe")
+            !e.html().contains("script")
+                && !e.html().contains("onclick")
+                && !e.html().contains("iframe")
         );
-        assert!(!e.html.contains("javascript:"));
-        assert!(e.html.contains("https://b.example/img/p.jpg"), "{}", e.html);
+        assert!(!e.html().contains("javascript:"));
+        assert!(
+            e.html().contains("https://b.example/img/p.jpg"),
+            "{}",
+            e.html()
+        );
         // b is named once: as whose text it is, not again among the others.
-        assert_eq!(e.html.matches("b 网").count(), 1, "{}", e.html);
-        assert!(!e.html.contains("另见"), "{}", e.html);
+        assert_eq!(e.html().matches("b 网").count(), 1, "{}", e.html());
+        assert!(!e.html().contains("另见"), "{}", e.html());
     }
 
     #[test]
@@ -1392,11 +1385,11 @@ mod tests {
         let e = entry(&s, &Normalizer::default());
         assert_eq!(e.link.as_deref(), Some("https://a.example/news/1.html"));
         assert!(
-            e.html.contains(
+            e.html().contains(
                 "<p>首发：<a href=\"https://a.example/news/1.html\" rel=\"nofollow\">a 网</a> · 正文来自：<a href=\"https://b.example/x/2.html\" rel=\"nofollow\">b 网</a></p>"
             ),
             "{}",
-            e.html
+            e.html()
         );
         // One outlet: no attribution line at all.
         let mut one = story();
@@ -1404,7 +1397,7 @@ mod tests {
         one.copies[0].content_html = Some("<p>只有一份全文。</p>".into());
         let e = entry(&one, &Normalizer::default());
         assert!(e.attribution.is_empty());
-        assert_eq!(e.html, "<p>只有一份全文。</p>");
+        assert_eq!(e.html(), "<p>只有一份全文。</p>");
     }
 
     #[test]
@@ -1426,14 +1419,14 @@ mod tests {
         assert!(e.text_html.contains("行政院会今天通过"), "{}", e.text_html);
         assert_eq!(e.converted_from, None);
         // A Traditional topic shows the Traditional copy as published.
-        let trad = Shown {
+        let trad = FeedMeta {
             script: Script::Traditional,
             lang: Lang::ZhHant,
-            ..HOW
+            ..how()
         };
-        let e = super::entry(&s, trad, &Normalizer::default()).unwrap();
+        let e = super::entry(&s, &trad, &Normalizer::default()).unwrap();
         assert_eq!(e.title, "國土計畫法修正草案通過");
-        assert!(e.html.contains("首發："), "{}", e.html);
+        assert!(e.html().contains("首發："), "{}", e.html());
         // With only the Traditional copy, a Simplified topic converts it
         // for display and says so; the copy itself is unchanged.
         s.copies.remove(0);
@@ -1445,7 +1438,11 @@ mod tests {
             e.text_html
         );
         assert_eq!(e.converted_from, Some(Script::Traditional));
-        assert!(e.html.contains("本条由繁体转换为简体显示"), "{}", e.html);
+        assert!(
+            e.html().contains("本条由繁体转换为简体显示"),
+            "{}",
+            e.html()
+        );
         assert!(
             s.copies[0]
                 .content_html
@@ -1453,11 +1450,11 @@ mod tests {
                 .unwrap()
                 .contains("國土計畫法")
         );
-        let as_published = Shown {
+        let as_published = FeedMeta {
             script: Script::AsPublished,
-            ..HOW
+            ..how()
         };
-        let e = super::entry(&s, as_published, &Normalizer::default()).unwrap();
+        let e = super::entry(&s, &as_published, &Normalizer::default()).unwrap();
         assert_eq!(e.title, "國土計畫法修正草案通過");
         assert_eq!(e.converted_from, None);
     }
@@ -1470,13 +1467,13 @@ mod tests {
         let e = entry(&s, &Normalizer::default());
         assert_eq!(e.text_html, "<p>此新闻只有标题，请点击链接阅读原文。</p>");
         s.copies[0].link = Some("javascript:alert(1)".into());
-        assert!(super::entry(&s, HOW, &Normalizer::default()).is_none());
-        let en = Shown {
+        assert!(super::entry(&s, &how(), &Normalizer::default()).is_none());
+        let en = FeedMeta {
             lang: Lang::En,
-            ..HOW
+            ..how()
         };
         s.copies[0].link = Some("https://a.example/1".into());
-        let e = super::entry(&s, en, &Normalizer::default()).unwrap();
+        let e = super::entry(&s, &en, &Normalizer::default()).unwrap();
         assert!(e.text_html.contains("Only a headline"), "{}", e.text_html);
     }
 
@@ -1490,7 +1487,8 @@ mod tests {
         s.copies
             .push(copy("d", "https://d.example/5.html", "<p>短</p>"));
         let e = entry(&s, &Normalizer::default());
-        let line = e.html.rsplit("<p>").next().unwrap();
+        let html = e.html();
+        let line = html.rsplit("<p>").next().unwrap();
         assert_eq!(line.matches("c 网").count(), 1, "{line}");
         assert!(line.contains("另见：<a href=\"https://c.example/3.html\" rel=\"nofollow\">c 网</a>、<a href=\"https://d.example/5.html\" rel=\"nofollow\">d 网</a>"), "{line}");
         assert!(
@@ -1499,12 +1497,12 @@ mod tests {
                 .any(|c| c.is_ascii_alphabetic() && !line.contains("href")),
             "{line}"
         );
-        let en = Shown {
+        let en = FeedMeta {
             lang: Lang::En,
-            ..HOW
+            ..how()
         };
-        let e = super::entry(&s, en, &Normalizer::default()).unwrap();
-        assert!(e.html.contains("First reported by "), "{}", e.html);
+        let e = super::entry(&s, &en, &Normalizer::default()).unwrap();
+        assert!(e.html().contains("First reported by "), "{}", e.html());
     }
 
     #[test]

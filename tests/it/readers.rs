@@ -29,7 +29,7 @@ fn item<'a>(guid: &'a str, title: &'a str, body: &'a str, date: &'a str) -> Item
 }
 
 const TOPICS: &str = "\
-[[topic]]\nslug = \"edu\"\ntitle = \"京津冀教育\"\nquery = \"教育 OR 教育\"\nscript = \"simplified\"\n\n\
+[[topic]]\nslug = \"edu\"\ntitle = \"京津冀教育\"\nquery = \"教育\"\nscript = \"simplified\"\n\n\
 [[topic]]\nslug = \"edu-tw\"\ntitle = \"京津冀教育（繁體）\"\nquery = \"教育\"\nlanguage = \"zh-Hant\"\n\n\
 [[topic]]\nslug = \"all\"\ntitle = \"全部\"\nquery = \"*\"\nscript = \"as-published\"\n";
 
