@@ -251,7 +251,7 @@ fn evaluate(args: &Args, dir: &Path) -> Result<(), String> {
         && let Some(forward) = methods.iter().find(|m| m.column == "newsriver")
     {
         let forward = forward.pred.clone();
-        for (name, column, config) in order_configs(dir, args.seed)? {
+        for (name, column, config) in order_configs(dir, args.seed, ("config.toml", "eval.db"))? {
             match run_binary(&bin, &dir.join(&config), &ds) {
                 Ok((pred, info)) => {
                     let (only_forward, only_other) = partition_differences(&forward, &pred);
@@ -3001,8 +3001,9 @@ fn verdict(ds: &Dataset, norms: &[Norm], a: usize, b: usize) -> String {
 fn order_configs(
     dir: &Path,
     seed: u64,
+    (config, db): (&str, &str),
 ) -> Result<Vec<(&'static str, &'static str, String)>, String> {
-    let text = std::fs::read_to_string(dir.join("config.toml")).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(dir.join(config)).map_err(|e| e.to_string())?;
     let mut parts = text.split("\n[[source]]");
     let head = parts.next().unwrap_or_default().to_string();
     let blocks: Vec<&str> = parts.collect();
@@ -3015,12 +3016,15 @@ fn order_configs(
         ("reversed", "nr reversed", reversed),
         ("shuffled", "nr shuffled", shuffled),
     ] {
-        let file = format!("config-{name}.toml");
-        let config = head.replace("path = \"eval.db\"", &format!("path = \"eval-{name}.db\""))
-            + &order
-                .iter()
-                .map(|b| format!("\n[[source]]{b}"))
-                .collect::<String>();
+        let stem = db.trim_end_matches(".db");
+        let file = format!("{}-{name}.toml", config.trim_end_matches(".toml"));
+        let config = head.replace(
+            &format!("path = \"{db}\""),
+            &format!("path = \"{stem}-{name}.db\""),
+        ) + &order
+            .iter()
+            .map(|b| format!("\n[[source]]{b}"))
+            .collect::<String>();
         std::fs::write(dir.join(&file), config).map_err(|e| e.to_string())?;
         out.push((name, column, file));
     }
@@ -3139,6 +3143,23 @@ fn evaluate_web(
         let (pred, info) = run_binary(&bin, &dir.join(config), ds)?;
         let stats = server.stats();
         let repeats = topic_repeats(&bin, &dir.join(config), ds, &pred, &info)?;
+        if args.orders {
+            // The same feeds and pages with the sources in other orders.
+            let db = if column == "full text off" {
+                "eval-web-off.db"
+            } else {
+                "eval-web-on.db"
+            };
+            for (order, _, file) in order_configs(dir, args.seed, (config, db))? {
+                let (other, _) = run_binary(&bin, &dir.join(&file), ds)?;
+                let (only_forward, only_other) = partition_differences(&pred, &other);
+                println!(
+                    "{name}, order {order}: {} stories (forward {}); clusters only in forward {only_forward}, only in {order} {only_other}",
+                    story_count(&other),
+                    story_count(&pred)
+                );
+            }
+        }
         served.push((name, stats, repeats));
         methods.push(Method {
             name: name.to_string(),

@@ -279,12 +279,17 @@ pub fn items<'a>(
     stories: &'a [FeedStory],
     normalizer: &Normalizer,
 ) -> Vec<Item<'a>> {
-    stories
-        .iter()
-        .filter_map(|story| {
-            let entry = publish::entry(story, meta, normalizer)?;
+    items_of(publish::entries(meta, stories, normalizer))
+}
+
+/// The page's stories from entries made already (the feeds' of a refresh).
+pub fn items_of(entries: Vec<Entry<'_>>) -> Vec<Item<'_>> {
+    entries
+        .into_iter()
+        .map(|entry| {
             let outlet = if entry.attribution.is_empty() {
-                story
+                entry
+                    .story
                     .copies
                     .first()
                     .map(|c| publish::plain_text(&c.source_name))
@@ -297,7 +302,7 @@ pub fn items<'a>(
             } else {
                 None
             };
-            Some(Item { entry, outlet })
+            Item { entry, outlet }
         })
         .collect()
 }

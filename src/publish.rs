@@ -168,6 +168,8 @@ pub fn story_uuid(digest: &str) -> String {
 
 /// An entry ready for any format, and for the reader page.
 pub struct Entry<'a> {
+    /// The story it shows.
+    pub story: &'a FeedStory,
     pub id: String,
     /// Plain text (see `plain_text`), in the topic's script.
     pub title: String,
@@ -717,6 +719,7 @@ pub fn entry<'a>(
             acc
         });
     Some(Entry {
+        story,
         id: entry_id(meta.slug, story, meta.topic_ids_from),
         title,
         link,

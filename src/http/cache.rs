@@ -214,7 +214,7 @@ impl FeedCache {
                 None => counts.insert(store.topic_counts()?),
             };
             let count = counts.get(&topic.slug).copied().unwrap_or(0).max(0) as u64;
-            let page = self.first_page(&feed, count);
+            let page = self.first_page(&feed, count, entries);
             let mut cache = self.write();
             let page = page.or_else(|| cache.get(&topic.slug).and_then(|c| c.page.clone()));
             cache.insert(
@@ -280,12 +280,13 @@ impl FeedCache {
         &self,
         feed: &crate::pipeline::TopicFeed<'_>,
         count: u64,
+        entries: Option<Vec<crate::publish::Entry<'_>>>,
     ) -> Option<Arc<Rendered>> {
         let slug = feed.meta().slug;
         let older = (count > feed.stories.len() as u64)
             .then(|| feed.stories.last().map(TopicCursor::after))
             .flatten();
-        let body = self.river(feed, count, older, true)?;
+        let body = self.river(feed, count, older, true, entries)?;
         let rendered = Rendered::page(body, feed.updated);
         if let Some(dir) = &self.config.server.output_dir {
             let name = format!("topics/{slug}/index.html");
@@ -308,11 +309,16 @@ impl FeedCache {
         count: u64,
         older: Option<TopicCursor>,
         first: bool,
+        entries: Option<Vec<crate::publish::Entry<'_>>>,
     ) -> Option<Vec<u8>> {
         let meta = feed.meta();
         let clock = self.clock();
         let render = || {
-            let items = crate::page::items(&meta, &feed.stories, &self.normalizer);
+            // The feeds' entries when the caller has them (a refresh).
+            let items = match entries {
+                Some(entries) => crate::page::items_of(entries),
+                None => crate::page::items(&meta, &feed.stories, &self.normalizer),
+            };
             let river = crate::page::River {
                 meta: &meta,
                 items: &items,
@@ -505,7 +511,7 @@ pub(super) async fn older_page(
             feed.stories.last().map(TopicCursor::after)
         });
         let body = cache
-            .river(&feed, count, older.flatten(), false)
+            .river(&feed, count, older.flatten(), false, None)
             .ok_or("cannot render this page")?;
         Ok(Arc::new(Rendered::page(body, feed.updated)))
     })
