@@ -234,6 +234,11 @@ pub struct NormalizedItem {
     pub content_hash: ContentHash,
     /// Human-readable notes of what boilerplate was removed.
     pub removed: Vec<String>,
+    /// Stripping boilerplate left nothing of a text the feed had: `text`
+    /// is the text as published instead (folded, nothing removed). Counted
+    /// per poll so an over-eager rule shows up in `/metrics` and
+    /// `sources show` rather than as empty stories.
+    pub text_fallback: bool,
 }
 
 /// What the scheduler knows of a source (from the database; `schedule`

@@ -240,7 +240,21 @@ impl Normalizer {
             .unwrap_or("");
         let lines = html_to_lines(body_html);
         let lines = self.strip_boilerplate(lines, &mut removed);
-        let text = lowercase(&lines.join("\n"));
+        let mut text = lowercase(&lines.join("\n"));
+        // Never an empty text where the feed had one: a rule that took it
+        // all was wrong for this item (a one-line summary read as a credit
+        // line, say), and an empty story is worse than one with a credit
+        // in it. Worked out again only here, so the common case pays
+        // nothing.
+        let mut text_fallback = false;
+        if !text.chars().any(char::is_alphanumeric) {
+            let raw = lowercase(&html_to_lines(body_html).join("\n"));
+            if raw.chars().any(char::is_alphanumeric) {
+                removed.push(|| "stripping left nothing: the text as published is kept".into());
+                text = raw;
+                text_fallback = true;
+            }
+        }
 
         let body_key = fold(&text);
         let title_key = fold(&lowercase(&nfkc(&title)));
@@ -260,6 +274,7 @@ impl Normalizer {
             text,
             content_hash: ContentHash::of(key.as_bytes()),
             removed: removed.0.unwrap_or_default(),
+            text_fallback,
         }
     }
 
@@ -652,6 +667,22 @@ mod tests {
             (&plain.title, &plain.text, &plain.content_hash),
             (&explained.title, &explained.text, &explained.content_hash)
         );
+    }
+
+    #[test]
+    fn stripping_never_leaves_an_empty_text_where_the_feed_had_one() {
+        let n = Normalizer::default();
+        // Everything here reads as boilerplate to one rule or another.
+        let i = item("t", "<p>责任编辑：王五</p><p>(完)</p>");
+        let out = n.normalize_explained(&i);
+        assert!(out.text_fallback, "{:?}", out.removed);
+        assert!(out.text.contains("王五"), "{:?}", out.text);
+        // A text that keeps something is not a fallback.
+        let kept = n.normalize(&item("t", &format!("<p>{BODY}</p><p>责任编辑：王五</p>")));
+        assert!(!kept.text_fallback);
+        // No text in the feed: nothing to fall back to.
+        let none = n.normalize(&item("t", ""));
+        assert!(!none.text_fallback && none.text.is_empty());
     }
 
     const BODY: &str = "今天,记者从北京市教委了解到,2023年京津冀教育协同发展工作会议在京召开。三地将积极推进各级各类教育融合发展。";
