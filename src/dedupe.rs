@@ -10,10 +10,14 @@
 //!   copy: MinHash over the shingles (64 hashes) in 16 LSH bands of 4 rows,
 //!   which finds pairs with Jaccard similarity above ~0.5 with high
 //!   probability, plus a "lead" key (the first 30 folded characters) that
-//!   finds a summary cut from the start of a full text;
+//!   finds a summary cut from the start of a full text, and the same key of
+//!   the text after its first sentence, which finds a copy that put a
+//!   sentence of its own (or a title, a byline no rule knew) before the lead;
 //! - each candidate is verified exactly: Jaccard similarity of the shingle
 //!   sets (edits), or containment of the shorter in the longer (summary vs
-//!   full text) when the shorter also starts like the longer;
+//!   full text) when the shorter also starts like the longer, or, past an
+//!   opening of at most `ANCHOR_SKIP` characters the other lacks, is
+//!   found near the longer's start (`anchored`);
 //! - precision before recall: short texts, copies published days apart and
 //!   low scores do not merge (a wrong merge hides a story; a missed one only
 //!   shows it twice); two texts that open with the same sentence are judged
@@ -43,6 +47,15 @@ pub const LEAD_TAIL: usize = 20;
 /// the two were published this close (seconds): copies of a wire story go
 /// out within hours, the follow-up that repeats a lead comes the next day.
 pub const LEAD_ONLY_WINDOW: i64 = 12 * 3600;
+/// At most this many folded characters opening the shorter text may be
+/// its own (a sentence an outlet added before the lead, a title or byline
+/// run into the text) for it to be judged from where it meets the longer.
+pub const ANCHOR_SKIP: usize = 40;
+/// Where the shorter text meets the longer, at the latest (folded
+/// characters into the longer; or a fifth of it, when that is more): a
+/// copy that dropped the opening paragraph, or the longer's own added
+/// sentence. A report quoted at the end of a follow-up is further in.
+pub const ANCHOR_REACH: usize = 80;
 
 /// Thresholds (`[dedupe]` in the config); the type lives in `model` so
 /// that `config` can build it without importing a later stage.
@@ -151,13 +164,22 @@ pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
             *m = (*m).min(x.wrapping_mul(*a).wrapping_add(*b));
         }
     }
-    let mut keys = Vec::with_capacity(BANDS + 1);
+    let mut keys = Vec::with_capacity(BANDS + 2);
     for band in 0..BANDS {
         let mut h = mix(band as u64, 0xba4d);
         for m in &mins[band * ROWS..(band + 1) * ROWS] {
             h = mix(h ^ m, 0x5eed);
         }
         keys.push(h as i64);
+    }
+    // The lead of what follows the first sentence: the same key as the
+    // lead of a copy without that sentence (one outlet's own opening
+    // sentence, a title or byline run into a summary).
+    if let Some(end) = first_sentence_end(text) {
+        let after = key_form(&text[end..]);
+        if after.chars().count() >= LEAD_CHARS {
+            keys.push(lead_key(&after) as i64);
+        }
     }
     keys.push(lead_key(&folded) as i64);
     keys
@@ -204,6 +226,8 @@ pub struct Prepared {
     /// Folded characters in the text's first sentence (up to its first
     /// 。！？ or line break; all of them when there is none).
     first_sentence: usize,
+    /// Folded characters before each sentence end (。！？, line breaks).
+    sentence_ends: Vec<u32>,
 }
 
 /// Where a normalized text's first sentence ends: its first 。！？ or line
@@ -216,8 +240,18 @@ fn first_sentence_end(text: &str) -> Option<usize> {
 impl Prepared {
     pub fn new(text: &str) -> Prepared {
         let mut p = Prepared::from_folded(key_form(text));
-        if let Some(end) = first_sentence_end(text) {
-            p.first_sentence = fold(&text[..end]).chars().count().min(p.chars);
+        let mut kept = 0u32;
+        for c in text.chars() {
+            if crate::text::keeps(c) {
+                kept += 1;
+            } else if matches!(c, '。' | '!' | '?' | '！' | '？' | '\n')
+                && p.sentence_ends.last() != Some(&kept)
+            {
+                p.sentence_ends.push(kept);
+            }
+        }
+        if let Some(&end) = p.sentence_ends.first() {
+            p.first_sentence = (end as usize).min(p.chars);
         }
         p
     }
@@ -229,6 +263,7 @@ impl Prepared {
             shingles: shingles(&folded),
             folded,
             first_sentence: chars,
+            sentence_ends: Vec::new(),
         }
     }
 
@@ -282,6 +317,82 @@ fn score_prepared(a: &Prepared, b: &Prepared) -> Score {
     }
 }
 
+/// Where a shorter text meets a longer one that does not open like it.
+struct Anchor {
+    /// The share of the shorter's shingles from there on that the longer
+    /// holds.
+    containment: f64,
+    /// Its figures from there on are all in the longer.
+    figures_agree: bool,
+}
+
+/// The shorter text judged from where it meets the longer: its first run
+/// of three shingles the longer holds, within its first `ANCHOR_SKIP`
+/// characters, found in the longer within its first `ANCHOR_REACH`
+/// characters (or fifth). What comes before that in the shorter is its own
+/// opening (an added sentence, a title or byline no rule removed) and is
+/// not held against it; what comes before it in the longer is the longer's.
+/// `None` when they do not meet there, or what is left is too short.
+///
+/// Published more than `LEAD_ONLY_WINDOW` apart, what is left must go on
+/// `LEAD_TAIL` characters past its first sentence (as for two texts that
+/// open alike): a follow-up may open with a sentence of its own, then
+/// repeat yesterday's lead.
+fn anchored(
+    short: &Prepared,
+    long: &Prepared,
+    seconds_apart: i64,
+    params: &Params,
+) -> Option<Anchor> {
+    const RUN: usize = 3;
+    let chars: Vec<char> = short.folded.chars().collect();
+    let windows = chars.len().checked_sub(SHINGLE)? + 1;
+    let mut run = 0;
+    let mut start = None;
+    for i in 0..windows.min(ANCHOR_SKIP + RUN) {
+        if long
+            .shingles
+            .binary_search(&shingle_hash(&chars[i..i + SHINGLE]))
+            .is_ok()
+        {
+            run += 1;
+            if run == RUN {
+                start = Some(i + 1 - RUN);
+                break;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    let start = start?;
+    if chars.len() - start < params.min_chars {
+        return None;
+    }
+    if seconds_apart.abs() > LEAD_ONLY_WINDOW {
+        let first_end = short
+            .sentence_ends
+            .iter()
+            .map(|&e| e as usize)
+            .find(|&e| e > start)
+            .unwrap_or(chars.len());
+        if chars.len() - first_end < LEAD_TAIL {
+            return None;
+        }
+    }
+    let probe: String = chars[start..start + SHINGLE + RUN - 1].iter().collect();
+    let at = long.folded.find(&probe)?;
+    let at = long.folded[..at].chars().count();
+    if at > ANCHOR_REACH.max(long.chars / 5) {
+        return None;
+    }
+    let rest: String = chars[start..].iter().collect();
+    let own = shingles(&rest);
+    Some(Anchor {
+        containment: shared(&own, &long.shingles) as f64 / own.len().max(1) as f64,
+        figures_agree: missing_figures(&rest, &long.folded).is_empty(),
+    })
+}
+
 /// The numbers a folded text mentions.
 fn numbers(folded: &str) -> HashSet<&str> {
     folded
@@ -323,6 +434,12 @@ pub fn judge_prepared(
     let (short_p, long_p) = if a.chars <= b.chars { (a, b) } else { (b, a) };
     let mut missing = missing_figures(&short_p.folded, &long_p.folded);
     missing.sort_unstable();
+    // Two texts that do not open alike may still be one report, one of
+    // them with an opening of its own: judged from where they meet.
+    let anchor = (!s.same_lead && shortest >= params.min_chars)
+        .then(|| anchored(short_p, long_p, seconds_apart, params))
+        .flatten()
+        .filter(|a| a.figures_agree && a.containment >= params.containment);
     let verdict = if shortest < params.min_chars {
         Verdict::Different {
             reason: format!(
@@ -338,7 +455,7 @@ pub fn judge_prepared(
                 params.max_days_apart
             ),
         }
-    } else if !missing.is_empty() {
+    } else if !missing.is_empty() && anchor.is_none() {
         Verdict::Different {
             reason: format!(
                 "different figures ({} not in the other)",
@@ -384,6 +501,11 @@ pub fn judge_prepared(
                     params.containment
                 ),
             }
+        }
+    } else if let Some(a) = &anchor {
+        Verdict::Same {
+            method: Method::Containment,
+            score: a.containment,
         }
     } else if s.same_lead && s.jaccard >= params.jaccard {
         Verdict::Different {
@@ -1173,7 +1295,11 @@ mod tests {
         let edited = FULL.replace("。", ",").replace("三地", "京津冀三地");
         let a = index_keys(FULL, &p());
         let b = index_keys(&edited, &p());
-        assert_eq!(a.len(), BANDS + 1);
+        assert_eq!(
+            a.len(),
+            BANDS + 2,
+            "bands, the second sentence's lead, the lead"
+        );
         assert!(a.iter().any(|k| b.contains(k)));
         let summary: String = FULL.chars().take(80).collect();
         assert_eq!(

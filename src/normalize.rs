@@ -17,7 +17,7 @@ use scraper::{Html, Node};
 use crate::config;
 use crate::html::BLOCK_ELEMENTS;
 use crate::model::{ContentHash, NormalizedItem, ParsedItem};
-use crate::text::collapse_ws;
+use crate::text::{collapse_ws, keeps};
 
 // The text folding and HTML helpers live in `text` and `html` (leaf
 // modules `query` can use without importing this one); their public items
@@ -55,6 +55,8 @@ const FOOTER_HEADINGS: &[&str] = &[
     "热门文章",
     "最新文章",
     "往期回顾",
+    "往期推荐",
+    "往期精选",
     "更多精彩",
     "更多新闻",
     "相關新聞",
@@ -83,6 +85,9 @@ const INLINE_FOOTER_HEADINGS: &[&str] = &[
     "最近发表",
     "随机阅读",
     "返回搜狐",
+    "往期推荐",
+    "往期精选",
+    "往期回顾",
     // The same in Traditional script (Taiwan and Hong Kong outlets).
     "相關推薦",
     "相關新聞",
@@ -102,7 +107,20 @@ pub struct Normalizer {
     /// A bracketed dateline of Taiwan and Hong Kong outlets (see `new`).
     bracket_dateline: Regex,
     strip_lines: Vec<Regex>,
-    long_strip_lines: Regex,
+    /// `原标题:` (or `[原标题:`) opening a line: the span after it is
+    /// found by `original_title_span`.
+    original_title: Regex,
+    /// A site suffix inside an `原标题` span (`_手机网易网`): where the
+    /// original title ends.
+    span_site_suffix: Regex,
+    /// A byline opening a text, as a structure (see `new`).
+    byline: Regex,
+    /// Decorations an item's headline carries when run into the text:
+    /// `(图)`, `(组图)`, `(视频)`.
+    headline_decoration: Regex,
+    /// A call to follow, like, share or scan (`关注我们，获取更多精彩资讯！`,
+    /// `点个在看再走`, `↓↓↓`): promotion, not story.
+    promo: Regex,
     trailing_credit: Regex,
     end_marker: Regex,
     inline_footer: Regex,
@@ -147,17 +165,20 @@ impl Normalizer {
                 re(
                     r"^(?:[\p{Han}A-Za-z·]{1,14}\s*)?(?:\d{4}年)?\d{1,2}月\d{1,2}日\s*(?:电|電|讯|訊|消息)\s*(?:\((?:记者|記者|通讯员|通訊員|见习记者|見習記者|特约记者|特約記者|实习生|實習生|编辑|編輯|作者)[^)]{0,40}\)\s*)?(?:(?:记者|記者)\s*[\p{Han}\s、]{2,20}?(?:报道|報導|報道)\s*[:,]?)?\s*[:,]?\s*",
                 ),
-                // 本报讯 (记者 张三)
+                // 本报讯 (记者 张三) / 正义网讯(记者张某 通讯员李某) /
+                // 本报讯(王某 记者 李某): any outlet's 讯 (a paper, site,
+                // station or agency name before it), then a bracket of
+                // credits, the role anywhere in it, or of names only.
                 re(
-                    r"^(?:本报|本報|本刊|本台|本臺|本网|本網)[\p{Han}]{0,8}(?:讯|訊)\s*(?:\((?:记者|記者|通讯员|通訊員|见习记者|見習記者|特约记者|特約記者|实习生|實習生|编辑|編輯|作者)[^)]{0,40}\)\s*)?[:,]?\s*",
+                    r"^(?:(?:本报|本報|本刊|本台|本臺|本网|本網)[\p{Han}]{0,8}|[\p{Han}A-Za-z]{1,10}(?:网|網|报|報|台|臺|刊|社|端))(?:讯|訊)\s*(?:\((?:[^()]{0,40}?(?:记者|記者|通讯员|通訊員|实习生|實習生|编辑|編輯|作者|摄影|攝影)[^()]{0,40}|[\p{Han}·]{2,4}(?:[\s、]+[\p{Han}·]{2,4}){0,3})\)\s*)?[:,]?\s*",
                 ),
                 // BEIJING, Oct. 9 (Xinhua) -- / LONDON (Reuters) -
                 re(
                     r"^[A-Z][A-Za-z .,'-]{1,60}?\((?:Reuters|AP|AFP|Xinhua|Bloomberg|UPI|CNN|Kyodo|Yonhap)\)\s*(?:--|-|—|–)\s*",
                 ),
-                // a leftover reporter credit: (记者 张三)
+                // a leftover reporter credit: (记者 张三), (王某 记者 李某)
                 re(
-                    r"^\((?:记者|記者|通讯员|通訊員|见习记者|見習記者|特约记者|特約記者|实习生|實習生)[^)]{0,40}\)\s*",
+                    r"^\([^()]{0,40}?(?:记者|記者|通讯员|通訊員|实习生|實習生|摄影|攝影)[^()]{0,40}\)\s*",
                 ),
             ],
             // Taiwan and Hong Kong outlets put the dateline in brackets at
@@ -192,12 +213,35 @@ impl Normalizer {
                     r"^(?:[\p{Han}]{0,8}记者\s*[\p{Han}]{0,4}\s*)?\d{4}[-年/.]\d{1,2}[-月/.]\d{1,2}日?\s*(?:\d{1,2}:\d{2}(?::\d{2})?)?\s*(?:来源\s*[:]\s*\S{1,20})?\s*(?:作者\s*[:]\s*\S{1,10})?$",
                 ),
             ],
-            long_strip_lines: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]"),
+            original_title: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]\s*"),
+            span_site_suffix: re(
+                r"[_|]\s*[\p{Han}A-Za-z]{0,10}(?:网|網|新闻|新聞|客户端|客戶端|频道|頻道|日报|日報|晚报|晚報|时报|時報)",
+            ),
+            // 实习记者 张某 某某时报(www.example.cn)记者 李某 深圳报道 /
+            // 本报记者 王某、李某 / 首席记者 张某 北京报道: one or more
+            // groups of [paper name [(its address)]] [rank] role, then
+            // names (2–4 characters, each followed by a space or 、), and
+            // an optional `<place>报道`. A name must be followed by a
+            // separator (or by `<place>报道`), so that `记者从教育部获悉`
+            // is not read as a byline: only a marked end ends one.
+            byline: re(
+                r"^(?:(?:[\p{Han}]{2,10}(?:\([A-Za-z0-9./-]{3,40}\))?\s*)?(?:首席|实习|實習|见习|見習|特约|特約|驻[\p{Han}]{1,6}|駐[\p{Han}]{1,6}|本报|本報|本刊|本台|本网|本網)?(?:记者|記者|通讯员|通訊員|实习生|實習生|摄影记者|攝影記者|撰稿|撰文)\s*(?:(?:[\p{Han}·]{2,4}|[A-Za-z]{2,20})(?:\s+|、))+)+(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?|^(?:首席|实习|實習|见习|見習|特约|特約|本报|本報)?(?:记者|記者)\s*[\p{Han}·]{2,4}(?:[\s、]+[\p{Han}·]{2,4})*\s*[\p{Han}]{2,6}?(?:报道|報道|報導|报导)\s*[:,]?\s*",
+            ),
+            headline_decoration: re(
+                r"^\s*(?:\((?:图|圖|组图|組圖|多图|多圖|视频|視頻|附视频|图文|圖文)\)|【(?:图|圖|组图|組圖|视频|視頻)】)\s*",
+            ),
+            promo: re(
+                r"(?:点击(?:上方|下方|蓝字|关注|阅读原文)|關注我們|关注我们|关注公众号|欢迎关注|歡迎關注|长按(?:二维码|识别|扫码)|扫码关注|扫描二维码|掃描二維碼|点个在看|点亮在看|點個在看|点个赞|分享给更多|转发给更多|获取更多(?:精彩|资讯|新闻|资讯)|獲取更多|更多精彩(?:内容|资讯)|喜欢就|记得点赞|点赞\s*在看|在看\s*转发|↓{2,}|▼)",
+            ),
             trailing_credit: re(
                 r"\s*(?:[\[【(]\s*(?:责任编辑|責任編輯|编辑|編輯|责编|記者|记者|作者)\s*[:\s][^\]】)]{0,30}[\]】)]|责任编辑\s*[:]\s*\S{1,20})\s*$",
             ),
             end_marker: re(r"[\[【(]\s*完\s*[\]】)]"),
-            inline_footer: re(&format!(r"(?:^|\s)(?:{inline})(?:\s|:|$)")),
+            // A heading inside a flattened line: after a space or a
+            // punctuation mark (`…资讯!往期推荐●`), before a non-letter.
+            inline_footer: re(&format!(
+                r"(?:^|[^\p{{L}}\p{{N}}])(?:{inline})(?:[^\p{{L}}\p{{N}}]|$)"
+            )),
             title_prefix: re(r"^(?:【[^】]{1,20}】|\[[^\]]{1,12}\])\s*"),
             title_suffix: re(
                 r"(?i)\s*(?:_|\||｜|\s[-–—]\s|--)\s*[^_|｜]{0,20}?(?:网|網|新闻|新聞|日报|日報|晚报|时报|报|報|社|频道|客户端|在线|资讯|net|news|daily|times|post|online|channel)[^_|｜]{0,10}$",
@@ -239,7 +283,8 @@ impl Normalizer {
             .or(item.summary_html.as_deref())
             .unwrap_or("");
         let lines = html_to_lines(body_html);
-        let lines = self.strip_boilerplate(lines, &mut removed);
+        let titles = Titles::new(&[&raw_title, &title]);
+        let lines = self.strip_boilerplate(lines, &titles, &mut removed);
         let mut text = lowercase(&lines.join("\n"));
         // Never an empty text where the feed had one: a rule that took it
         // all was wrong for this item (a one-line summary read as a credit
@@ -405,16 +450,168 @@ impl Normalizer {
         shown(&doc.root_element().inner_html())
     }
 
-    /// Where the text after a 原标题 starts, in a line that goes on past the
-    /// title with a paragraph: after the last space within the title's room
-    /// (64 characters), when a sentence of 20 or more characters follows.
-    fn original_title_then_text(&self, line: &str) -> Option<usize> {
-        let m = self.long_strip_lines.find(line)?;
-        let rest = &line[m.end()..];
+    /// Where the `原标题:…` span opening `line` ends (bytes from the
+    /// line's start), and the text after it starts; `line.len()` when the
+    /// line is only the original title. The span is, first found:
+    /// 1. the item's own headline (any of `titles`), with a site suffix
+    ///    after it (`原标题:X_手机网易网正文…`);
+    /// 2. up to a site suffix within the title's room (64 characters);
+    /// 3. up to a dateline or byline starting within that room (the
+    ///    report begins there);
+    /// 4. up to the last space before the first sentence end, within the
+    ///    room (a flattened summary: `原标题:旧标题 正文…`);
+    /// 5. the first sentence, when it ends within the room (the title ran
+    ///    into the text with nothing between: losing the opening sentence
+    ///    costs less than keeping a title no other copy has);
+    /// 6. the whole line, when it is no longer than the room.
+    ///
+    /// `None` when the line does not open with `原标题`, or when none of
+    /// these finds its end (the span is then left in: never more than the
+    /// room is guessed away).
+    fn original_title_span(&self, line: &str, titles: Option<&Titles>) -> Option<usize> {
+        let folded = simplified(line);
+        // Simplified is the same length in bytes for every character
+        // fast2s changes (three bytes each), so offsets carry over; when
+        // not, the line is left alone.
+        if folded.len() != line.len() {
+            return None;
+        }
+        let at = self.original_title.find(&folded)?.end();
+        let rest = &line[at..];
+        // After the span: a closing bracket, separators.
+        let close = |end: usize| -> usize {
+            let tail = &rest[end..];
+            let kept = tail.trim_start_matches(|c: char| {
+                matches!(
+                    c,
+                    ']' | '】' | ')' | '>' | ':' | ',' | ';' | '|' | '/' | '-' | '—'
+                ) || c.is_whitespace()
+            });
+            at + end + (tail.len() - kept.len())
+        };
+        if let Some(end) = titles.and_then(|t| t.prefix_end(rest)) {
+            let site = self
+                .span_site_suffix
+                .find(&rest[end..])
+                .filter(|m| m.start() == 0)
+                .map_or(0, |m| m.end());
+            return Some(close(end + site));
+        }
         let room = rest.char_indices().nth(64).map_or(rest.len(), |(i, _)| i);
-        let space = rest[..room].rfind(' ')?;
-        let text = rest[space..].trim();
-        (text.chars().count() >= 20 && text.contains(['。', '!', '?'])).then_some(m.end() + space)
+        if let Some(m) = self.span_site_suffix.find(&rest[..room]) {
+            return Some(close(m.end()));
+        }
+        if let Some((i, _)) = rest[..room]
+            .char_indices()
+            .skip(1)
+            .find(|&(i, _)| self.starts_report(&rest[i..]))
+        {
+            return Some(at + i);
+        }
+        let sentence = rest.find(['。', '!', '?']);
+        let limit = sentence.unwrap_or(rest.len()).min(room);
+        if let Some(space) = rest[..limit].rfind(' ')
+            && rest[space..].chars().filter(|&c| keeps(c)).count() >= 10
+        {
+            return Some(close(space));
+        }
+        if let Some(end) = sentence.filter(|&e| e < room) {
+            let end = end + rest[end..].chars().next().map_or(0, char::len_utf8);
+            if rest[end..].chars().any(keeps) {
+                return Some(close(end));
+            }
+        }
+        (rest.chars().count() <= 64).then_some(line.len())
+    }
+
+    /// Does a report start at the beginning of `s`: a dateline or byline?
+    fn starts_report(&self, s: &str) -> bool {
+        std::iter::once(&self.bracket_dateline)
+            .chain(&self.datelines)
+            .chain(std::iter::once(&self.byline))
+            .any(|r| r.find(s).is_some_and(|m| m.end() > 0))
+    }
+
+    /// What opens `line` that is not the report itself, and where it ends:
+    /// an `原标题` span, a dateline, a byline, the tail of a byline a
+    /// summary was cut inside (`记者 李某)10月18日…`), or the item's own
+    /// headline run into the text. `more` says whether other lines follow
+    /// (a line that is only the headline may go then).
+    fn opening_prefix(
+        &self,
+        line: &str,
+        titles: &Titles,
+        more: bool,
+    ) -> Option<(usize, &'static str)> {
+        if let Some(end) = self.original_title_span(line, Some(titles)) {
+            return Some((end, "original title"));
+        }
+        for r in std::iter::once(&self.bracket_dateline).chain(&self.datelines) {
+            if let Some(m) = r.find(line)
+                && m.end() > 0
+            {
+                return Some((m.end(), "dateline"));
+            }
+        }
+        if let Some(m) = self.byline.find(line)
+            && m.end() > 0
+        {
+            return Some((m.end(), "byline"));
+        }
+        if let Some(end) = cut_credit_end(line) {
+            return Some((end, "the end of a cut credit"));
+        }
+        let decorated = self.title_prefix.find(line).map_or(0, |m| m.end());
+        let end = decorated + titles.prefix_end(&line[decorated..])?;
+        let end = end
+            + self
+                .headline_decoration
+                .find(&line[end..])
+                .map_or(0, |m| m.end());
+        let after = line[end..].chars().filter(|&c| keeps(c)).count();
+        (after >= 10 || (after == 0 && more)).then_some((end, "headline"))
+    }
+
+    /// Strips what opens the text's first line before the report
+    /// (`opening_prefix`, repeated: `中新网11月5日电 (记者 王某) 原标题:…`).
+    /// Whether a dateline was among it.
+    fn strip_opening(
+        &self,
+        first: &mut String,
+        titles: &Titles,
+        more: bool,
+        removed: &mut Notes,
+    ) -> bool {
+        let mut dated = false;
+        for _ in 0..8 {
+            let Some((end, what)) = self.opening_prefix(first, titles, more) else {
+                break;
+            };
+            removed.push(|| format!("{what} {:?}", first_chars(first[..end].trim(), 40)));
+            dated |= what == "dateline";
+            *first = first[end..].trim_start().to_string();
+            if first.is_empty() {
+                break;
+            }
+        }
+        dated
+    }
+
+    /// A promotion sentence ending the line (`…关注我们,获取更多精彩资讯!`):
+    /// where it starts, when the line keeps 20 or more characters of its
+    /// own before it and at most 40 follow the call.
+    fn trailing_promo(&self, line: &str) -> Option<usize> {
+        let folded = simplified(line);
+        let m = self.promo.find(&folded).filter(|m| m.start() > 0)?;
+        if line.len() != folded.len() || line[m.end()..].chars().count() > 40 {
+            return None;
+        }
+        let start = line[..m.start()]
+            .rfind(['。', '!', '?', '…'])
+            .map_or(m.start(), |i| {
+                i + line[i..].chars().next().map_or(0, char::len_utf8)
+            });
+        (line[..start].chars().filter(|&c| keeps(c)).count() >= 20).then_some(start)
     }
 
     /// 责任编辑, 来源, 原标题… lines, and the config's `strip_lines`.
@@ -431,7 +628,8 @@ impl Normalizer {
         }
         let folded = simplified(line);
         (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(&folded)))
-            || (n <= 300 && self.long_strip_lines.is_match(&folded))
+            || (n <= 60 && self.promo.is_match(&folded))
+            || (n <= 300 && self.original_title_span(line, None) == Some(line.len()))
             || self
                 .extra_strip_lines
                 .iter()
@@ -452,14 +650,21 @@ impl Normalizer {
     }
 
     /// Removes boilerplate from NFKC'd, trimmed, non-empty lines.
-    fn strip_boilerplate(&self, mut lines: Vec<String>, removed: &mut Notes) -> Vec<String> {
-        // 0. "原标题:旧标题  正文…": a page's original title with the first
-        //    paragraph on its line (the spaces between them collapsed). The
-        //    line is not a credit line to drop whole: the title goes, the
-        //    paragraph stays (else this copy loses its opening and no
-        //    longer starts like the others).
+    fn strip_boilerplate(
+        &self,
+        mut lines: Vec<String>,
+        titles: &Titles,
+        removed: &mut Notes,
+    ) -> Vec<String> {
+        // 0. "原标题:旧标题 正文…": a page's original title with the first
+        //    paragraph on its line (the spaces between them collapsed, or
+        //    a flattened summary). The line is not a credit line to drop
+        //    whole: the title goes, the paragraph stays (else this copy
+        //    loses its opening and no longer starts like the others).
         for line in lines.iter_mut() {
-            if let Some(at) = self.original_title_then_text(line) {
+            if let Some(at) = self.original_title_span(line, Some(titles))
+                && at < line.len()
+            {
                 removed.push(|| format!("original title {:?}", first_chars(&line[..at], 40)));
                 *line = line[at..].trim().to_string();
             }
@@ -488,8 +693,15 @@ impl Normalizer {
                 .inline_footer
                 .find(line)
                 .map(|m| (m.start(), m.as_str().trim().to_string()))
-                && start > 0
+                && (start > 0 || i > 0)
             {
+                if start == 0 {
+                    // The heading opens a later line: the footer is it
+                    // and everything after.
+                    removed.push(|| format!("inline footer from {heading:?}"));
+                    cut = Some((i, false));
+                    break;
+                }
                 removed.push(|| format!("inline footer from {heading:?}"));
                 line.truncate(start);
                 cut = Some((i + 1, false));
@@ -515,45 +727,30 @@ impl Normalizer {
             .iter()
             .position(|l| !self.is_credit_line(l) || lines.len() == 1)
             .unwrap_or(0);
-        if let Some(first) = lines.get_mut(opening) {
-            if let Some(m) = self.long_strip_lines.find(first) {
-                // One-line text: "原标题:XXX 正文…" — drop up to the first space.
-                let rest = &first[m.end()..];
-                if let Some(sp) = rest.find(' ') {
-                    removed.push(|| format!("original title {:?}", first_chars(&rest[..sp], 40)));
-                    *first = rest[sp..].trim().to_string();
-                }
-            }
-            let mut dated = false;
-            for r in std::iter::once(&self.bracket_dateline).chain(&self.datelines) {
-                if let Some(m) = r.find(first)
-                    && m.end() > 0
-                {
-                    removed.push(|| format!("dateline {:?}", m.as_str().trim()));
-                    *first = first[m.end()..].to_string();
-                    dated = true;
-                }
-            }
-            let (empty, headline) = (
-                first.trim().is_empty(),
-                !dated && looks_like_headline(first),
-            );
-            if empty && lines.len() > 1 {
+        // A line that is only what opens a report (a dateline, a byline,
+        // the headline) goes, and the next line is the opening then.
+        for _ in 0..3 {
+            let more = lines.len() > opening + 1;
+            let Some(first) = lines.get_mut(opening) else {
+                break;
+            };
+            let dated = self.strip_opening(first, titles, more, removed);
+            if first.trim().is_empty() && more {
                 lines.remove(opening);
-            } else if headline {
-                // A headline line, then the bracketed dateline opening the
-                // report on the next line (how Taiwan and Hong Kong pages
-                // print it): that dateline goes, the headline stays.
-                if let Some(next) = lines.get_mut(opening + 1)
-                    && let Some(m) = self.bracket_dateline.find(next)
-                {
-                    removed.push(|| format!("dateline {:?}", m.as_str().trim()));
-                    *next = next[m.end()..].to_string();
-                    if next.trim().is_empty() {
+                continue;
+            }
+            if !dated && looks_like_headline(first) {
+                // A headline line, then the dateline opening the report on
+                // the next line (how Taiwan and Hong Kong pages print
+                // it): that dateline goes, the headline stays.
+                if let Some(next) = lines.get_mut(opening + 1) {
+                    let dated = self.strip_opening(next, titles, false, removed);
+                    if dated && next.trim().is_empty() {
                         lines.remove(opening + 1);
                     }
                 }
             }
+            break;
         }
 
         // 3. Credit lines anywhere, and configured patterns.
@@ -573,6 +770,17 @@ impl Normalizer {
             {
                 removed.push(|| format!("credit {credit:?}"));
                 line.truncate(start);
+            }
+        }
+
+        // Promotion run into the end of the text (flattened summaries).
+        if let Some(last) = lines.last_mut() {
+            for _ in 0..3 {
+                let Some(start) = self.trailing_promo(last) else {
+                    break;
+                };
+                removed.push(|| format!("promotion {:?}", first_chars(&last[start..], 40)));
+                last.truncate(start);
             }
         }
 
@@ -611,6 +819,81 @@ fn first_chars(s: &str, n: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// An item's headline in the forms a text's opening is compared with:
+/// letters and digits only (`fold`), lower case, Simplified script. The
+/// raw title (with its decorations, `【快讯】…_雨雪`) and the cleaned one;
+/// forms shorter than 6 characters are left out (a "通知" is not a
+/// headline to look for).
+struct Titles {
+    forms: Vec<Vec<char>>,
+}
+
+impl Titles {
+    fn new(titles: &[&str]) -> Titles {
+        let mut forms: Vec<Vec<char>> = titles
+            .iter()
+            .map(|t| simplified(&lowercase(&fold(&nfkc(t)))).chars().collect())
+            .filter(|f: &Vec<char>| f.len() >= 6)
+            .collect();
+        forms.sort();
+        forms.dedup();
+        Titles { forms }
+    }
+
+    /// Where the longest headline form that `s` opens with ends in `s`.
+    fn prefix_end(&self, s: &str) -> Option<usize> {
+        self.forms
+            .iter()
+            .filter_map(|f| folded_prefix_end(s, f))
+            .max()
+    }
+}
+
+/// Where `s` has gone through all of `target` (folded characters), when
+/// its letters and digits start with them; what `fold` drops is skipped.
+fn folded_prefix_end(s: &str, target: &[char]) -> Option<usize> {
+    let mut want = target.iter();
+    let mut next = want.next();
+    let mut buf = [0u8; 4];
+    for (i, c) in s.char_indices() {
+        let Some(&t) = next else {
+            return Some(i);
+        };
+        if !keeps(c) {
+            continue;
+        }
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let same = lower == t
+            || simplified(lower.encode_utf8(&mut buf))
+                .chars()
+                .next()
+                .is_some_and(|s| s == t);
+        if !same {
+            return None;
+        }
+        next = want.next();
+    }
+    next.is_none().then_some(s.len())
+}
+
+/// The end of the tail of a credit a summary was cut inside, opening the
+/// text: `记者 李某)10月18日…`, `example.cn)记者…`: a closing bracket within
+/// the first 40 characters with no opening one before it, after two or
+/// more characters of names, roles or an address (no digit, no sentence
+/// punctuation).
+fn cut_credit_end(line: &str) -> Option<usize> {
+    let mut letters = 0;
+    for (i, c) in line.char_indices().take(40) {
+        match c {
+            ')' | ']' | '】' => return (letters >= 2).then_some(i + c.len_utf8()),
+            c if c.is_whitespace() || matches!(c, '、' | '·' | '.' | '/' | '-') => {}
+            c if keeps(c) && !c.is_numeric() => letters += 1,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// A heading line reduced to its words: bullets, brackets, colons gone.

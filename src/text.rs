@@ -187,17 +187,18 @@ fn traditional_chars() -> &'static [u64] {
 
 /// Keeps letters and digits only: the form that is hashed.
 pub fn fold(text: &str) -> String {
-    // CJK Unified Ideographs (all letters) answered without the Unicode
-    // table search that `is_alphanumeric` does for every non-ASCII
-    // character: folding ran several times per copy and was a top item of
-    // the poll's profile. Same result for every character.
-    text.chars()
-        .filter(|&c| {
-            c.is_ascii_alphanumeric()
-                || ('\u{4e00}'..='\u{9fff}').contains(&c)
-                || (!c.is_ascii() && c.is_alphanumeric())
-        })
-        .collect()
+    text.chars().filter(|&c| keeps(c)).collect()
+}
+
+/// A character `fold` keeps: a letter or a digit. CJK Unified Ideographs
+/// (all letters) are answered without the Unicode table search that
+/// `is_alphanumeric` does for every non-ASCII character: folding ran
+/// several times per copy and was a top item of the poll's profile.
+#[inline]
+pub fn keeps(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || ('\u{4e00}'..='\u{9fff}').contains(&c)
+        || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 #[cfg(test)]
