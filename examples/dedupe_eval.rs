@@ -1691,13 +1691,6 @@ impl Dataset {
         let mut srng = Rng::for_pair(self.seed ^ 0x05_4a9e, s, o);
         let mut picked: Vec<Shape> = outlet.mix.pick(&mut srng);
         let mut details: Vec<String> = Vec::new();
-        if picked.contains(&Shape::FirstParaRemoved) {
-            if paras.len() >= 2 && chars(&paras[1..].concat()) >= 120 && story.related.is_none() {
-                paras.remove(0);
-            } else {
-                picked.retain(|&x| x != Shape::FirstParaRemoved);
-            }
-        }
         let total = chars(&paras.concat());
         let summary_room = total * 7 / 10;
         let wants_summary = outlet.summary_only.is_some() || rng.chance(0.05);
@@ -1728,6 +1721,20 @@ impl Dataset {
         } else if story.related.is_none() && rng.chance(0.10) && add_sentence(&mut paras, &mut rng)
         {
             body = "sentence added";
+        }
+
+        // Issue 20: a full copy without the first paragraph (a summary's
+        // would share nothing with the others').
+        if picked.contains(&Shape::FirstParaRemoved) {
+            if summary.is_none()
+                && paras.len() >= 2
+                && chars(&paras[1..].concat()) >= 120
+                && story.related.is_none()
+            {
+                paras.remove(0);
+            } else {
+                picked.retain(|&x| x != Shape::FirstParaRemoved);
+            }
         }
 
         // Typography of the story text.
@@ -1867,7 +1874,7 @@ impl Dataset {
                 .collect();
             (0..srng.range(1, 3))
                 .map(|_| {
-                    let at = srng.pick(&[0, 1, 2, 2, 2]);
+                    let at = srng.pick(&[0, 1, 1, 2, 2, 2, 2]);
                     (at, shapes::promo(&mut srng, outlet.name, &others))
                 })
                 .collect()

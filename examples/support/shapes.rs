@@ -74,9 +74,9 @@ impl Shape {
     }
 }
 
-/// An outlet's probability of each shape (`Shape::DRAWN` order): about
-/// half the outlets never use a given shape, the others on 20–90% of
-/// their copies.
+/// An outlet's probability of each shape (`Shape::DRAWN` order): three
+/// outlets in five never use a given shape, the others on 15–60% of their
+/// copies (about one shape a copy on average, several on some).
 #[derive(Clone, Debug, Default)]
 pub struct Mix(pub [f64; 8]);
 
@@ -84,8 +84,8 @@ impl Mix {
     pub fn draw(rng: &mut Rng) -> Mix {
         let mut p = [0.0; 8];
         for x in &mut p {
-            if rng.chance(0.5) {
-                *x = 0.2 + 0.7 * rng.below(1000) as f64 / 1000.0;
+            if rng.chance(0.4) {
+                *x = 0.15 + 0.45 * rng.below(1000) as f64 / 1000.0;
             }
         }
         Mix(p)
