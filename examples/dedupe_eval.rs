@@ -1696,9 +1696,10 @@ impl Dataset {
         let wants_summary = outlet.summary_only.is_some() || rng.chance(0.05);
         let mut body = "full";
         let mut summary: Option<String> = None;
-        let (lo, hi) = outlet
-            .summary_len
-            .unwrap_or(if self.shapes { (50, 300) } else { (80, 300) });
+        let (lo, hi) =
+            outlet
+                .summary_len
+                .unwrap_or(if self.shapes { (50, 300) } else { (80, 300) });
         if wants_summary && summary_room >= lo && story.related.is_none() {
             let n = rng.range(lo, hi.min(summary_room).max(lo));
             let ellipsis = outlet
@@ -3613,9 +3614,7 @@ impl Evaluation<'_> {
         let worst = |f: &BTreeMap<&str, usize>, shapes_only: bool| {
             keys.iter()
                 .filter(|r| truth[**r] >= WORST_MIN_PAIRS)
-                .filter(|r| {
-                    !shapes_only || (r.starts_with("shape:") && !r.contains("(none"))
-                })
+                .filter(|r| !shapes_only || (r.starts_with("shape:") && !r.contains("(none")))
                 .map(|r| {
                     let n = truth[*r];
                     (r.to_string(), ratio(f.get(r).copied().unwrap_or(0), n), n)
@@ -3760,9 +3759,10 @@ impl Evaluation<'_> {
             let wa = worst(f, false);
             if m.info.is_some() {
                 let show = |w: &Option<(String, f64, usize)>| {
-                    w.as_ref().map_or("(none with enough pairs)".to_string(), |(l, r, n)| {
-                        format!("{l} — recall {r:.3} over {n} pairs")
-                    })
+                    w.as_ref()
+                        .map_or("(none with enough pairs)".to_string(), |(l, r, n)| {
+                            format!("{l} — recall {r:.3} over {n} pairs")
+                        })
                 };
                 let _ = writeln!(
                     s,

@@ -115,7 +115,13 @@ const GIVEN: &[char] = &[
     '凯', '婷', '雪', '琳', '欣', '怡', '思', '远', '博', '文', '佳', '俊', '子', '一', '天', '晓',
 ];
 pub const ROLES: &[&str] = &[
-    "记者", "通讯员", "实习记者", "实习生", "见习记者", "特约记者", "首席记者",
+    "记者",
+    "通讯员",
+    "实习记者",
+    "实习生",
+    "见习记者",
+    "特约记者",
+    "首席记者",
 ];
 #[rustfmt::skip]
 const PLACES: &[&str] = &[
@@ -123,10 +129,26 @@ const PLACES: &[&str] = &[
     "济南", "福州", "合肥", "南宁", "贵阳", "兰州", "银川", "海口", "石家庄", "太原", "呼和浩特",
 ];
 const PAPER_KINDS: &[&str] = &[
-    "日报", "晚报", "时报", "商报", "都市报", "法治报", "青年报", "晨报",
+    "日报",
+    "晚报",
+    "时报",
+    "商报",
+    "都市报",
+    "法治报",
+    "青年报",
+    "晨报",
 ];
 const NET_PREFIXES: &[&str] = &[
-    "正义", "人民", "光明", "央广", "中国青年", "法治", "大众", "东方", "南方", "北青",
+    "正义",
+    "人民",
+    "光明",
+    "央广",
+    "中国青年",
+    "法治",
+    "大众",
+    "东方",
+    "南方",
+    "北青",
 ];
 
 /// A name of 2–3 Han characters.
@@ -198,7 +220,9 @@ pub fn headline(rng: &mut Rng, title: &str, city: &str) -> String {
             "_{}",
             rng.pick(&["雨雪", "天气", "社会", "财经", "教育", "民生", "要闻"])
         ),
-        1 => rng.pick(&["(图)", "（图）", "(组图)", "（视频）"]).to_string(),
+        1 => rng
+            .pick(&["(图)", "（图）", "(组图)", "（视频）"])
+            .to_string(),
         2 => "|图".to_string(),
         _ => String::new(),
     };
@@ -219,11 +243,7 @@ pub fn byline(rng: &mut Rng, city: &str, m: u32, d: u32, cut: bool) -> Option<St
         format!("{role}{gap}{}", name(rng))
     };
     let people = rng.range(1, 3);
-    let paper = format!(
-        "{}{}",
-        rng.pick(PLACES),
-        rng.pick(PAPER_KINDS)
-    );
+    let paper = format!("{}{}", rng.pick(PLACES), rng.pick(PAPER_KINDS));
     let s = match rng.below(4) {
         // 实习记者 张某 某某时报(www.x.cn)记者 李某 深圳报道
         0 | 1 => {
@@ -316,23 +336,38 @@ pub fn byline(rng: &mut Rng, city: &str, m: u32, d: u32, cut: bool) -> Option<St
 /// A Taiwan or Hong Kong dateline (in Traditional script by the caller).
 pub fn tw_hk_dateline(rng: &mut Rng, d: u32) -> String {
     let place = rng.pick(&[
-        "台北", "高雄", "台中", "台南", "新竹", "花莲", "香港", "澳门", "东京", "华盛顿", "首尔",
+        "台北",
+        "高雄",
+        "台中",
+        "台南",
+        "新竹",
+        "花莲",
+        "香港",
+        "澳门",
+        "东京",
+        "华盛顿",
+        "首尔",
     ]);
     let agency = rng.pick(&["中央社", "中通社", "法新社", "路透社", "共同社", "美联社"]);
     let (open, close) = rng.pick(&[("（", "）"), ("(", ")"), ("【", "】")]);
     match rng.below(5) {
         0 => format!("{open}{agency}{place}{d}日电{close}"),
-        1 | 2 => format!(
-            "{open}{agency}记者{}{place}{d}日电{close}",
-            name(rng)
-        ),
+        1 | 2 => format!("{open}{agency}记者{}{place}{d}日电{close}", name(rng)),
         3 => format!(
             "【{}专讯】",
             rng.pick(&["明报", "星岛", "东方", "信报", "成报", "文汇", "大公"])
         ),
         _ => format!(
             "{open}{}报道{close}",
-            rng.pick(&["星岛日报", "香港01", "文汇报", "大公报", "东方日报", "明报", "经济日报"])
+            rng.pick(&[
+                "星岛日报",
+                "香港01",
+                "文汇报",
+                "大公报",
+                "东方日报",
+                "明报",
+                "经济日报"
+            ])
         ),
     }
 }
@@ -340,7 +375,14 @@ pub fn tw_hk_dateline(rng: &mut Rng, d: u32) -> String {
 /// An outlet's sentence before the lead (`{m}`, `{d}`, `{city}` filled in).
 pub fn lead_sentence(rng: &mut Rng, m: u32, d: u32, city: &str) -> String {
     let spot = rng.pick(&[
-        "火车站", "市民中心", "步行街", "体育馆", "高新区", "会展中心", "人民广场", "地铁站",
+        "火车站",
+        "市民中心",
+        "步行街",
+        "体育馆",
+        "高新区",
+        "会展中心",
+        "人民广场",
+        "地铁站",
     ]);
     let wd = rng.pick(&["一", "二", "三", "四", "五", "六", "日"]);
     let h = rng.range(7, 20);
@@ -384,18 +426,30 @@ pub fn promo(rng: &mut Rng, outlet: &str, others: &[String]) -> String {
         }
         3 => rng.pick(&["↓↓↓", "↓↓↓点击下方阅读原文", "▼▼▼"]).to_string(),
         4 => rng
-            .pick(&["点击上方蓝字关注我们", "点击上方蓝字 关注我们", "点击上方“蓝字”关注我们"])
+            .pick(&[
+                "点击上方蓝字关注我们",
+                "点击上方蓝字 关注我们",
+                "点击上方“蓝字”关注我们",
+            ])
             .to_string(),
         5 => rng
             .pick(&["长按二维码关注", "长按识别二维码关注", "扫码关注我们"])
             .to_string(),
         6 => format!("更多精彩内容，请下载{outlet}客户端"),
         7 => rng
-            .pick(&["喜欢本文就点个赞吧！", "觉得有用就转发给朋友吧！", "欢迎在评论区留言！"])
+            .pick(&[
+                "喜欢本文就点个赞吧！",
+                "觉得有用就转发给朋友吧！",
+                "欢迎在评论区留言！",
+            ])
             .to_string(),
         8 => format!("{outlet}（ID：{}）", letters(rng, 5, 10)),
         _ => rng
-            .pick(&["分享到微信朋友圈", "来源：网络，如有侵权请联系删除", "本文来源：综合"])
+            .pick(&[
+                "分享到微信朋友圈",
+                "来源：网络，如有侵权请联系删除",
+                "本文来源：综合",
+            ])
             .to_string(),
     }
 }
@@ -476,7 +530,10 @@ impl Punct {
     /// One paragraph (or flattened text) restyled; `rng` decides the mixed ones.
     pub fn apply(&self, rng: &mut Rng, s: &str) -> String {
         let s = match self.ellipsis {
-            Some(e) => s.replace("……", "\u{1}").replace('…', "\u{1}").replace('\u{1}', e),
+            Some(e) => s
+                .replace("……", "\u{1}")
+                .replace('…', "\u{1}")
+                .replace('\u{1}', e),
             None => s.to_string(),
         };
         let mut open = true;
