@@ -2,7 +2,7 @@
 //! detection), with known ground truth:
 //!
 //! ```sh
-//! cargo run --release --example dedupe_eval -- [--copies 2000] [--seed 1] [--out DIR] [--keep] [--orders]
+//! cargo run --release --example dedupe_eval -- [--copies 2000] [--seed 1 | --seeds 1,2,3] [--out DIR] [--keep] [--orders] [--web] [--no-shapes]
 //! ```
 //!
 //! 1. **Generates** a syndicated test set: "wire stories" (real Chinese
@@ -63,6 +63,45 @@
 //! of its own, and the report adds the stories of each order and the
 //! clusters (sets of copies) that differ from the forward order's.
 //!
+//! **Shapes (issue 20)**, `examples/support/shapes.rs`: what real Chinese
+//! feeds do that the transformations above do not, each a class with
+//! parameters drawn from the seed: `原标题：X` run into the text on one line
+//! (X the title or an earlier headline, with or without a site suffix such
+//! as `_手机网易网`; a space, an ideographic space or nothing before the
+//! text, before or after the dateline); the headline run into the start of
+//! the text (with `【快讯】`, `_雨雪`, `(图)`…); bylines run together
+//! (`实习记者 张某 某某时报(www.x.cn)记者 李某 深圳报道…`, `本报讯(王某 记者
+//! 李某)…`, `正义网讯(记者张某　通讯员李某)…`: random role words, 1–3 names,
+//! separators, papers) and cut, the text beginning inside the byline
+//! (`记者 李某)…`); Taiwan and Hong Kong datelines (`（中央社記者王小明台北3日電）`,
+//! `【明報專訊】`, `（星島日報報道）`); punctuation mixed within a copy (`,`
+//! for some `，`, `...`/`…`/`……`, ASCII or corner quotes, full- or
+//! half-width digits and letters, `　　` indents); a sentence added before
+//! the lead (`今天是11月5日，星期三！`); the first paragraph removed (full
+//! copies only); promo lines (`关注我们…`, `往期推荐●…●…点个在看再走`, `↓↓↓`,
+//! `点击上方蓝字关注我们`…) before, inside or after the text. Each outlet
+//! draws a probability per shape, so a story's copies combine them; without
+//! `--web` one outlet in ten also prints Traditional characters, and
+//! summaries are 50–300 characters. `--no-shapes` gives the data set as
+//! before them. `truth.json` records each copy's `shapes` and what was
+//! drawn (`shape_details`). The report adds **recall by shape** (over the
+//! true pairs in which at least one copy has the shape; also by body kind
+//! and by each existing decoration), the **worst shape** (lowest recall
+//! over at least 30 pairs), and **over-stripping** per shape, through the
+//! library: the share of the article characters a copy carried (folded:
+//! NFKC, lower case, Simplified, letters and digits; counted by 4-grams)
+//! that its normalized text lacks (mean, worst, copies over 5%), the share
+//! of the characters of its boilerplate pieces (of that shape) left in,
+//! and the copies whose text is empty or fell back
+//! (`NormalizedItem::text_fallback`); with `--web` also for the
+//! summary-only outlets' article pages as full text on reads them
+//! (`fulltext::extract`, `clean_html`, `normalize`). Examples per shape:
+//! the worst missed pairs (generated text → normalized text) and the most
+//! over-stripped copies. `--seeds 1,2,3` runs everything per seed (in
+//! DIR/seed-N) and ends with a table per seed and method (recall,
+//! precision, worst shape, over-stripped, empty and fallback copies) and
+//! the worst over seeds.
+//!
 //! Everything generated is a function of `--seed` (SplitMix64, no `rand`).
 //! The binary polls with `[fetch] concurrency = 1` by default so that copies
 //! arrive in the same order every run (near-duplicate merging depends on what
@@ -84,8 +123,12 @@ use newsriver::normalize::Normalizer;
 
 #[path = "support/pages.rs"]
 mod pages;
+#[path = "support/shapes.rs"]
+mod shapes;
 
-#[derive(Parser, Debug)]
+use shapes::{Punct, Shape};
+
+#[derive(Parser, Debug, Clone)]
 #[command(about = "Measure how well newsriver merges syndicated copies (known ground truth)")]
 struct Args {
     /// Copies (feed items) to generate, at least.
@@ -97,6 +140,19 @@ struct Args {
     /// Seed of every random choice (same seed, same data set).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Several seeds, comma-separated (`1,2,3`): the whole evaluation for
+    /// each (in DIR/seed-N), then a summary table per seed and the worst
+    /// over seeds. Overrides `--seed`.
+    #[arg(long, value_delimiter = ',')]
+    seeds: Vec<u64>,
+    /// Without the shapes of issue 20 (`原标题` and headlines run into the
+    /// text, bylines, Taiwan/Hong Kong datelines, punctuation, copy edits,
+    /// promo lines): the data set as before them.
+    #[arg(long)]
+    no_shapes: bool,
+    /// Examples shown per shape (missed pairs and over-stripped copies).
+    #[arg(long, default_value_t = 3)]
+    shape_examples: usize,
     /// Folder for feeds, truth.json, config.toml and the database (kept).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -159,13 +215,31 @@ enum DedupeRuns {
 
 fn main() {
     let args = Args::parse();
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+    let seeds = if args.seeds.is_empty() {
+        vec![args.seed]
+    } else {
+        args.seeds.clone()
+    };
+    let mut rows = Vec::new();
+    for &seed in &seeds {
+        let mut one = args.clone();
+        one.seed = seed;
+        if !args.seeds.is_empty() {
+            one.out = args.out.as_ref().map(|d| d.join(format!("seed-{seed}")));
+            println!("\n==== seed {seed} ====");
+        }
+        match run(&one) {
+            Ok(r) => rows.extend(r),
+            Err(e) => {
+                eprintln!("error (seed {seed}): {e}");
+                std::process::exit(1);
+            }
+        }
     }
+    print!("{}", seeds_table(&rows));
 }
 
-fn run(args: &Args) -> Result<(), String> {
+fn run(args: &Args) -> Result<Vec<SeedRow>, String> {
     let (dir, temporary) = match &args.out {
         Some(d) => (d.clone(), false),
         None => (
@@ -187,7 +261,7 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 /// Generates the data set in `dir`, runs everything, prints the report.
-fn evaluate(args: &Args, dir: &Path) -> Result<(), String> {
+fn evaluate(args: &Args, dir: &Path) -> Result<Vec<SeedRow>, String> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
 
     // 1. The data set.
@@ -296,7 +370,9 @@ fn evaluate(args: &Args, dir: &Path) -> Result<(), String> {
         .map(|m| eval.score(m, args.examples))
         .collect();
     print!("{}", eval.report(&methods, &outcomes, &norms));
-    Ok(())
+    let (text, rows) = eval.shape_report(&methods, &outcomes, &norms, args.shape_examples);
+    print!("{text}");
+    Ok(rows)
 }
 
 // ---- randomness ---------------------------------------------------------------
@@ -1008,6 +1084,8 @@ struct Outlet {
     traditional: bool,
     /// `--web`: the length of its summaries, in characters (lo, hi).
     summary_len: Option<(usize, usize)>,
+    /// How often it gives a copy each shape of issue 20.
+    mix: shapes::Mix,
 }
 
 fn make_outlets(n: usize, rng: &mut Rng) -> Vec<Outlet> {
@@ -1091,6 +1169,7 @@ fn make_outlets(n: usize, rng: &mut Rng) -> Vec<Outlet> {
                 template: 0,
                 traditional: false,
                 summary_len: None,
+                mix: shapes::Mix::default(),
             }
         })
         .collect()
@@ -1126,6 +1205,20 @@ fn web_styles(outlets: &mut [Outlet], seed: u64, sites: &[String]) {
             (None, None)
         };
         out.traditional = k + 1 >= summary_only && k + 1 < summary_only + traditional;
+    }
+}
+
+/// Each outlet's mix of the shapes of issue 20, and (without `--web`,
+/// which has its own) about one outlet in ten printing Traditional
+/// characters. Drawn from a generator of their own, so that the rest of the
+/// data set is what the same seed gives with `--no-shapes`.
+fn shape_styles(outlets: &mut [Outlet], seed: u64, web: bool) {
+    let mut rng = Rng(seed ^ 0x0005_4a9e_0020);
+    for out in outlets.iter_mut() {
+        out.mix = shapes::Mix::draw(&mut rng);
+        if !web && rng.chance(0.1) {
+            out.traditional = true;
+        }
     }
 }
 
@@ -1252,6 +1345,17 @@ struct StoryCopy {
     tags: Vec<String>,
     /// `--web`: the article page at `link` (bytes, Content-Type).
     page: Option<(Vec<u8>, &'static str)>,
+    /// Issue 20: its shapes, and what was drawn for them.
+    shapes: Vec<Shape>,
+    shape_details: Vec<String>,
+    /// The article text it carries (in its script), one paragraph a line.
+    carried: String,
+    /// `--web`: the article text its page carries.
+    page_carried: Option<String>,
+    /// Boilerplate pieces put into its text: (shape or kind, text).
+    boiler: Vec<(&'static str, String)>,
+    /// Its text as generated, one line a paragraph, before markup.
+    raw: String,
 }
 
 impl StoryCopy {
@@ -1264,6 +1368,8 @@ struct Dataset {
     seed: u64,
     /// `--web`: pages served, Traditional outlets, more hard negatives.
     web: bool,
+    /// The shapes of issue 20 are generated (not `--no-shapes`).
+    shapes: bool,
     outlets: Vec<Outlet>,
     stories: Vec<Story>,
     groups: Vec<Group>,
@@ -1324,12 +1430,16 @@ impl Dataset {
         if let Some(sites) = sites {
             web_styles(&mut outlets, args.seed, sites);
         }
+        if !args.no_shapes {
+            shape_styles(&mut outlets, args.seed, sites.is_some());
+        }
         let scale = args.copies as f64 / 2000.0;
         let groups_of = |n: f64| ((n * scale).round() as usize).max(1);
         let span_minutes = 20 * 24 * 60;
         let mut ds = Dataset {
             seed: args.seed,
             web: sites.is_some(),
+            shapes: !args.no_shapes,
             outlets,
             stories: Vec::new(),
             groups: Vec::new(),
@@ -1615,12 +1725,20 @@ impl Dataset {
 
         // Which text: full, a summary, or a sentence more or less.
         let mut paras = story.paras.clone();
+        // Issue 20: this copy's shapes, from a generator of their own (the
+        // rest of the copy is what `--no-shapes` gives).
+        let mut srng = Rng::for_pair(self.seed ^ 0x05_4a9e, s, o);
+        let mut picked: Vec<Shape> = outlet.mix.pick(&mut srng);
+        let mut details: Vec<String> = Vec::new();
         let total = chars(&paras.concat());
         let summary_room = total * 7 / 10;
         let wants_summary = outlet.summary_only.is_some() || rng.chance(0.05);
         let mut body = "full";
         let mut summary: Option<String> = None;
-        let (lo, hi) = outlet.summary_len.unwrap_or((80, 300));
+        let (lo, hi) =
+            outlet
+                .summary_len
+                .unwrap_or(if self.shapes { (50, 300) } else { (80, 300) });
         if wants_summary && summary_room >= lo && story.related.is_none() {
             let n = rng.range(lo, hi.min(summary_room).max(lo));
             let ellipsis = outlet
@@ -1645,6 +1763,20 @@ impl Dataset {
             body = "sentence added";
         }
 
+        // Issue 20: a full copy without the first paragraph (a summary's
+        // would share nothing with the others').
+        if picked.contains(&Shape::FirstParaRemoved) {
+            if summary.is_none()
+                && paras.len() >= 2
+                && chars(&paras[1..].concat()) >= 120
+                && story.related.is_none()
+            {
+                paras.remove(0);
+            } else {
+                picked.retain(|&x| x != Shape::FirstParaRemoved);
+            }
+        }
+
         // Typography of the story text.
         let restyle = |t: &str| -> String {
             let mut t = restyle_quotes(t, outlet.quotes);
@@ -1666,8 +1798,19 @@ impl Dataset {
         if outlet.ascii_punct && text.contains(['，', '：', '；', '（', '）', '！', '？']) {
             tags.push("half-width punct=yes".into());
         }
-        let summary = summary.map(|t| restyle(&t));
+        let mut summary = summary.map(|t| restyle(&t));
         let mut lines: Vec<String> = paras.iter().map(|p| restyle(p)).collect();
+        // Issue 20: punctuation mixed within the copy.
+        if picked.contains(&Shape::Punctuation) {
+            let p = Punct::draw(&mut srng);
+            details.push(format!("punctuation={}", p.describe()));
+            summary = summary.map(|t| p.apply(&mut srng, &t));
+            lines = lines.iter().map(|l| p.apply(&mut srng, l)).collect();
+        }
+        // The article text this copy carries (what over-stripping is
+        // measured against), and the page's (`--web`).
+        let carried = summary.clone().unwrap_or_else(|| lines.join("\n"));
+        let page_carried = self.web.then(|| lines.join("\n"));
 
         // Boilerplate around it.
         let (m, d, city) = (story.published.month(), story.published.day(), story.city);
@@ -1685,37 +1828,166 @@ impl Dataset {
             Dateline::Benbao => format!("本报讯（记者 {who}）"),
             Dateline::BenbaoDated => format!("本报{city}{m}月{d}日讯 "),
         };
+        // Issue 20: the pieces run into the start of the text — `pre`
+        // before the outlet's dateline, `post` between it and the text —
+        // and promo lines. `boiler` keeps each piece (by shape) to measure
+        // what of it survives normalizing.
+        let mut boiler: Vec<(&'static str, String)> = Vec::new();
+        let mut pre = String::new();
+        let mut pre_page = String::new();
+        let mut post = String::new();
+        let (mut tw, mut by) = (None, None);
+        if picked.contains(&Shape::TwHkDateline) {
+            let t = traditional(&shapes::tw_hk_dateline(&mut srng, d));
+            let gap = srng.pick(&["", "", " "]);
+            tw = Some(format!("{t}{gap}"));
+        }
+        if picked.contains(&Shape::Byline) {
+            let cut = srng.chance(if summary.is_some() { 0.4 } else { 0.15 });
+            match shapes::byline(&mut srng, city, m, d, cut) {
+                Some(b) => {
+                    if cut {
+                        picked.push(Shape::BylineCut);
+                    }
+                    by = Some(b);
+                }
+                None => picked.retain(|&x| x != Shape::Byline),
+            }
+        }
+        // A TW/HK dateline or a byline stands in for the outlet's own.
+        let dateline = if tw.is_some() || by.is_some() {
+            String::new()
+        } else {
+            dateline
+        };
+        if let Some(b) = by.as_ref().filter(|_| picked.contains(&Shape::BylineCut)) {
+            // The text begins inside the byline: nothing before it.
+            boiler.push((Shape::BylineCut.label(), b.clone()));
+            pre.push_str(b);
+            pre_page.push_str(b);
+        }
+        if picked.contains(&Shape::HeadlineRunIn) {
+            let h = shapes::headline(&mut srng, &story.title, city);
+            boiler.push((Shape::HeadlineRunIn.label(), h.clone()));
+            pre.push_str(&h);
+        }
+        if picked.contains(&Shape::OrigTitleInline) {
+            let (t, gap) = shapes::original_title(
+                &mut srng,
+                &story.title,
+                story.paras.first().map_or("", String::as_str),
+                outlet.name,
+            );
+            boiler.push((Shape::OrigTitleInline.label(), t.clone()));
+            let piece = format!("{t}{gap}");
+            if !dateline.is_empty() && srng.chance(0.5) {
+                post.push_str(&piece);
+            } else {
+                pre.push_str(&piece);
+                pre_page.push_str(&piece);
+            }
+        }
+        if let Some(t) = &tw {
+            boiler.push((Shape::TwHkDateline.label(), t.clone()));
+            pre.push_str(t);
+            pre_page.push_str(t);
+        }
+        if let Some(b) = by.as_ref().filter(|_| !picked.contains(&Shape::BylineCut)) {
+            boiler.push((Shape::Byline.label(), b.clone()));
+            pre.push_str(b);
+            pre_page.push_str(b);
+        }
+        let lead_alone = picked.contains(&Shape::LeadAdded) && srng.chance(0.4);
+        if picked.contains(&Shape::LeadAdded) {
+            let l = shapes::lead_sentence(&mut srng, m, d, city);
+            details.push(format!("lead added={l}"));
+            if lead_alone && summary.is_none() {
+                lines.insert(0, l);
+            } else {
+                post.push_str(&l);
+            }
+        }
+        // Promo lines: (where, line); where 0 = top, 1 = inside, 2 = end.
+        let promos: Vec<(usize, String)> = if picked.contains(&Shape::Promo) {
+            let others: Vec<String> = (0..3)
+                .map(|_| self.stories[srng.below(self.stories.len())].title.clone())
+                .collect();
+            (0..srng.range(1, 3))
+                .map(|_| {
+                    let at = srng.pick(&[0, 1, 1, 2, 2, 2, 2]);
+                    (at, shapes::promo(&mut srng, outlet.name, &others))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (_, p) in &promos {
+            boiler.push((Shape::Promo.label(), p.clone()));
+        }
+        let place_promos = |lines: &mut Vec<String>, rng: &mut Rng| {
+            for (at, p) in &promos {
+                match at {
+                    0 => lines.insert(0, p.clone()),
+                    1 if lines.len() >= 2 => {
+                        let i = rng.range(1, lines.len() - 1);
+                        lines.insert(i, p.clone());
+                    }
+                    _ => lines.push(p.clone()),
+                }
+            }
+        };
         if !dateline.is_empty() {
             tags.push(format!("dateline={:?}", outlet.dateline));
+            boiler.push(("dateline", dateline.clone()));
         }
-        // `--web`: the article as the outlet's page shows it.
+        // `--web`: the article as the outlet's page shows it (the title is
+        // the page's heading: no headline run into the text).
         let page_lines = self.web.then(|| {
             let mut p = lines.clone();
-            if !dateline.is_empty() {
-                p[0] = format!("{dateline}{}", p[0]);
-            }
+            p[0] = format!("{pre_page}{dateline}{post}{}", p[0]);
+            place_promos(&mut p, &mut Rng::for_pair(self.seed ^ 0x9a9f, s, o));
             p
         });
         if let Some(sum) = summary {
-            // A summary is the opening of the report, flattened.
-            lines = vec![format!("{dateline}{sum}")];
+            // A summary is the opening of the report, flattened (promo
+            // lines run into it at its start or end).
+            let mut line = format!("{pre}{dateline}{post}{sum}");
+            for (at, p) in &promos {
+                let gap = srng.pick(&["", " ", "\u{3000}"]);
+                if *at == 0 {
+                    line = format!("{p}{gap}{line}");
+                } else {
+                    line = format!("{line}{gap}{p}");
+                }
+            }
+            lines = vec![line];
         } else {
             if !dateline.is_empty() {
                 if outlet.dateline_alone {
                     tags.push("dateline line=alone".into());
                     lines.insert(0, dateline.trim().to_string());
+                    lines[1] = format!("{pre}{post}{}", lines[1]);
                 } else {
-                    lines[0] = format!("{dateline}{}", lines[0]);
+                    lines[0] = format!("{pre}{dateline}{post}{}", lines[0]);
                 }
+            } else {
+                lines[0] = format!("{pre}{post}{}", lines[0]);
             }
-            match outlet.original_title {
+            let original_title = if picked.contains(&Shape::OrigTitleInline) {
+                OriginalTitle::None
+            } else {
+                outlet.original_title
+            };
+            match original_title {
                 OriginalTitle::None => {}
                 OriginalTitle::OwnLine => {
                     tags.push("原标题=own line".into());
                     lines.insert(0, format!("原标题：{}", story.title));
+                    boiler.push(("原标题", lines[0].clone()));
                 }
                 OriginalTitle::SameLine => {
                     tags.push("原标题=same line".into());
+                    boiler.push(("原标题", format!("原标题：{}", story.title)));
                     lines[0] = format!("原标题：{}\u{3000}\u{3000}{}", story.title, lines[0]);
                 }
             }
@@ -1725,6 +1997,7 @@ impl Dataset {
                 tags.push("(完)=yes".into());
                 last.push_str("(完)");
             }
+            place_promos(&mut lines, &mut srng);
             let (e1, e2) = (rng.pick(PEOPLE), rng.pick(PEOPLE));
             let editor = match outlet.editor {
                 Editor::None => None,
@@ -1778,10 +2051,17 @@ impl Dataset {
                 }
             }
         }
+        let (mut carried, mut page_carried) = (carried, page_carried);
         if outlet.traditional {
             tags.push("script=traditional".into());
             lines = lines.iter().map(|l| traditional(l)).collect();
+            carried = traditional(&carried);
+            page_carried = page_carried.map(|p| traditional(&p));
+            for b in &mut boiler {
+                b.1 = traditional(&b.1);
+            }
         }
+        let raw = lines.join("\n");
         let html = match outlet.markup {
             Markup::Paragraphs => lines
                 .iter()
@@ -1857,6 +2137,12 @@ impl Dataset {
             body,
             tags,
             page: page_lines.map(|p| self.page(s, o, published, p)),
+            shapes: picked,
+            shape_details: details,
+            carried,
+            page_carried,
+            boiler,
+            raw,
         }
     }
 
@@ -2063,6 +2349,8 @@ impl Dataset {
                 "published": c.published.to_rfc3339(),
                 "body": c.body,
                 "tags": c.tags,
+                "shapes": c.shapes.iter().map(|x| x.label()).collect::<Vec<_>>(),
+                "shape_details": c.shape_details,
             })).collect::<Vec<_>>(),
             "stories": self.stories.iter().map(|s| serde_json::json!({
                 "id": s.id,
@@ -2133,6 +2421,20 @@ impl Dataset {
             })
             .collect();
         let _ = writeln!(s, "hard negatives: {}", groups.join("; "));
+        let shape_counts: Vec<String> = Shape::ALL
+            .iter()
+            .map(|x| {
+                let n = self.copies.iter().filter(|c| c.shapes.contains(x)).count();
+                format!("{} {n}", x.label())
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "shapes (issue 20{}): copies with {}; with none {}",
+            if self.shapes { "" } else { ", off" },
+            shape_counts.join(", "),
+            self.copies.iter().filter(|c| c.shapes.is_empty()).count()
+        );
         if self.web {
             let mut styles: BTreeMap<String, usize> = BTreeMap::new();
             for o in &self.outlets {
@@ -2183,10 +2485,13 @@ impl Dataset {
                     return Err(format!("{}: an item with an unknown guid", path.display()));
                 };
                 let n = normalizer.normalize(&item);
+                let page = self.page_text(&normalizer, &item, i, &n);
                 out[i] = Some(Norm {
                     title: n.title,
                     hash: n.content_hash.0,
                     text: n.text,
+                    fallback: n.text_fallback,
+                    page,
                 });
             }
         }
@@ -2201,6 +2506,34 @@ impl Dataset {
                 })
             })
             .collect()
+    }
+
+    /// `--web`: what full text on makes of copy `i` of a summary-only
+    /// outlet (`fulltext::article_for`, through the library).
+    fn page_text(
+        &self,
+        normalizer: &Normalizer,
+        item: &newsriver::model::ParsedItem,
+        i: usize,
+        feed: &newsriver::model::NormalizedItem,
+    ) -> Option<(String, bool)> {
+        let c = &self.copies[i];
+        let outlet = &self.outlets[c.outlet];
+        outlet.summary_only?;
+        let (bytes, content_type) = c.page.as_ref()?;
+        let page_url = url::Url::parse(&c.link).ok()?;
+        let site = url::Url::parse(&outlet.site).ok()?;
+        let html = newsriver::fulltext::decode_page(bytes, Some(content_type), page_url.host_str());
+        let Ok(raw) = newsriver::fulltext::extract(&html, &page_url, &site, None) else {
+            return Some((feed.text.clone(), feed.text_fallback));
+        };
+        let mut full = item.clone();
+        full.content_html = Some(normalizer.clean_html(&raw));
+        let n = normalizer.normalize(&full);
+        if n.text.chars().count() <= feed.text.chars().count() {
+            return Some((feed.text.clone(), feed.text_fallback));
+        }
+        Some((n.text, n.text_fallback))
     }
 
     /// (source id, guid) → copy index.
@@ -2260,6 +2593,12 @@ struct Norm {
     title: String,
     text: String,
     hash: String,
+    /// Stripping left nothing: `text` is the text as published.
+    fallback: bool,
+    /// `--web`, summary-only outlets: the text with full text on (the
+    /// article page extracted and normalized as the poll does it; the
+    /// feed's text when the page says no more), and its fallback flag.
+    page: Option<(String, bool)>,
 }
 
 fn toml_str(s: &str) -> String {
@@ -2427,6 +2766,8 @@ struct RunInfo {
     unknown: usize,
     /// The exported stories' ids, in the order `pred` numbers them.
     story_ids: Vec<String>,
+    /// Exported stories whose text has no letter or digit.
+    empty_texts: usize,
 }
 
 /// Polls into a fresh database and exports: a story index per copy.
@@ -2493,6 +2834,7 @@ fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, Ru
         missing: 0,
         unknown: 0,
         story_ids: Vec::new(),
+        empty_texts: 0,
     };
     for (story, line) in String::from_utf8_lossy(&export.stdout)
         .lines()
@@ -2503,6 +2845,14 @@ fn run_binary(bin: &Path, config: &Path, ds: &Dataset) -> Result<(Vec<usize>, Ru
             serde_json::from_str(line).map_err(|e| format!("export line {}: {e}", story + 1))?;
         info.story_ids
             .push(v["id"].as_str().unwrap_or_default().to_string());
+        if !v["text"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .any(char::is_alphanumeric)
+        {
+            info.empty_texts += 1;
+        }
         for c in v["copies"].as_array().into_iter().flatten() {
             let source = c["source"].as_str().unwrap_or_default().to_string();
             let found = c["guid"]
@@ -3102,6 +3452,545 @@ fn first_difference(a: &str, b: &str) -> String {
     )
 }
 
+// ---- issue 20: recall and over-stripping by shape --------------------------------
+
+/// Pairs a recall by shape needs before it can be the worst.
+const WORST_MIN_PAIRS: usize = 30;
+
+/// One method's figures for the summary over seeds.
+struct SeedRow {
+    seed: u64,
+    method: String,
+    recall: f64,
+    precision: f64,
+    /// Worst issue-20 shape: (label, recall, pairs).
+    worst_shape: Option<(String, f64, usize)>,
+    /// Worst row of the whole table (shapes, tags, bodies).
+    worst_any: Option<(String, f64, usize)>,
+    /// Copies whose text lost more than 5% of their article (library).
+    over_stripped: usize,
+    /// Copies stored with an empty text, and those that fell back.
+    empty: usize,
+    fallback: usize,
+}
+
+/// Text in the form kept and lost characters are counted in: NFKC, lower
+/// case, Simplified, letters and digits only.
+fn sfold(s: &str) -> Vec<char> {
+    use newsriver::normalize as nz;
+    nz::fold(&nz::simplified(&nz::lowercase(&nz::nfkc(s))))
+        .chars()
+        .collect()
+}
+
+const STRIP_GRAM: usize = 4;
+
+fn gram_hashes(cs: &[char]) -> Vec<u64> {
+    cs.windows(STRIP_GRAM)
+        .map(|w| {
+            w.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+                (h ^ c as u64).wrapping_mul(0x0000_0100_0000_01B3)
+            })
+        })
+        .collect()
+}
+
+/// Characters of `piece` covered by a 4-gram in `keep` and not in `not`.
+fn covered(piece: &[char], keep: &HashSet<u64>, not: Option<&HashSet<u64>>) -> usize {
+    let mut mark = vec![false; piece.len()];
+    for (i, g) in gram_hashes(piece).iter().enumerate() {
+        if keep.contains(g) && !not.is_some_and(|n| n.contains(g)) {
+            mark[i..i + STRIP_GRAM].iter_mut().for_each(|m| *m = true);
+        }
+    }
+    mark.iter().filter(|&&m| m).count()
+}
+
+/// What normalizing did to one copy.
+struct Strip {
+    /// Share of the article's characters (folded) the copy carried that the
+    /// stored text lacks.
+    lost: f64,
+    /// Boilerplate pieces: (shape or kind, characters left, characters).
+    left: Vec<(&'static str, usize, usize)>,
+    empty: bool,
+    fallback: bool,
+}
+
+fn measure_strip(
+    carried: &str,
+    stored: &str,
+    fallback: bool,
+    boiler: &[(&'static str, String)],
+) -> Strip {
+    let article = sfold(carried);
+    let text = sfold(stored);
+    let t: HashSet<u64> = gram_hashes(&text).into_iter().collect();
+    let a: HashSet<u64> = gram_hashes(&article).into_iter().collect();
+    let lost = if article.len() >= STRIP_GRAM {
+        1.0 - covered(&article, &t, None) as f64 / article.len() as f64
+    } else {
+        0.0
+    };
+    let left = boiler
+        .iter()
+        .filter_map(|(k, p)| {
+            let p = sfold(p);
+            (p.len() >= STRIP_GRAM).then(|| (*k, covered(&p, &t, Some(&a)), p.len()))
+        })
+        .collect();
+    Strip {
+        lost,
+        left,
+        empty: text.is_empty(),
+        fallback,
+    }
+}
+
+/// The rows a true pair counts in: each issue-20 shape either copy has
+/// (`shape: …`), each body kind (`body: …`) and decoration (`tag: …`)
+/// either copy has.
+fn shape_rows(ds: &Dataset, a: usize, b: usize) -> BTreeSet<String> {
+    let mut rows = BTreeSet::new();
+    for c in [&ds.copies[a], &ds.copies[b]] {
+        for x in &c.shapes {
+            rows.insert(format!("shape: {}", x.label()));
+        }
+        rows.insert(format!("body: {}", c.body));
+        for t in &c.tags {
+            if !t.starts_with("markup=") && !t.starts_with("feed=") {
+                rows.insert(format!("tag: {t}"));
+            }
+        }
+    }
+    if ds.copies[a].shapes.is_empty() && ds.copies[b].shapes.is_empty() {
+        rows.insert("shape: (none on either copy)".into());
+    }
+    rows
+}
+
+fn text_short(s: &str, n: usize) -> String {
+    let one = s.replace('\n', "⏎");
+    short(&one, n)
+}
+
+impl Evaluation<'_> {
+    /// Recall by shape (issue 20) for each method, the worst shape, and
+    /// over-stripping per shape; rows for the summary over seeds.
+    fn shape_report(
+        &self,
+        methods: &[Method],
+        outcomes: &[Outcome],
+        norms: &[Norm],
+        examples: usize,
+    ) -> (String, Vec<SeedRow>) {
+        let ds = self.ds;
+        let mut s = String::new();
+        let rows_of: Vec<BTreeSet<String>> = self
+            .pairs
+            .iter()
+            .map(|p| shape_rows(ds, p.a, p.b))
+            .collect();
+        let mut truth: BTreeMap<&str, usize> = BTreeMap::new();
+        for rows in &rows_of {
+            for r in rows {
+                *truth.entry(r).or_default() += 1;
+            }
+        }
+        // method → row → found
+        let found: Vec<BTreeMap<&str, usize>> = methods
+            .iter()
+            .map(|m| {
+                let mut f: BTreeMap<&str, usize> = BTreeMap::new();
+                for (p, rows) in self.pairs.iter().zip(&rows_of) {
+                    if m.pred[p.a] == m.pred[p.b] {
+                        for r in rows {
+                            *f.entry(r).or_default() += 1;
+                        }
+                    }
+                }
+                f
+            })
+            .collect();
+        let col = 15;
+        let cw = 34;
+        let names: String = methods
+            .iter()
+            .map(|m| format!(" | {:>col$}", m.column))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nrecall by shape (issue 20): true pairs in which at least one copy has it; recall (missed)\n{} | {:>6}{names}\n{}",
+            pad("shape / body / tag", cw),
+            "pairs",
+            "-".repeat(cw + 9 + methods.len() * (col + 3))
+        );
+        let order = |r: &&str| {
+            (
+                if r.starts_with("shape:") {
+                    0
+                } else if r.starts_with("body:") {
+                    1
+                } else {
+                    2
+                },
+                r.to_string(),
+            )
+        };
+        let mut keys: Vec<&str> = truth.keys().copied().collect();
+        keys.sort_by_key(order);
+        for r in &keys {
+            let n = truth[r];
+            let cells: String = found
+                .iter()
+                .map(|f| {
+                    let k = f.get(r).copied().unwrap_or(0);
+                    format!(" | {:>col$}", format!("{:.3} ({})", ratio(k, n), n - k))
+                })
+                .collect();
+            let _ = writeln!(s, "{} | {n:>6}{cells}", pad(r, cw));
+        }
+        let worst = |f: &BTreeMap<&str, usize>, shapes_only: bool| {
+            keys.iter()
+                .filter(|r| truth[**r] >= WORST_MIN_PAIRS)
+                .filter(|r| !shapes_only || (r.starts_with("shape:") && !r.contains("(none")))
+                .map(|r| {
+                    let n = truth[*r];
+                    (r.to_string(), ratio(f.get(r).copied().unwrap_or(0), n), n)
+                })
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+        };
+
+        // Over-stripping, through the library (feed text; with --web also
+        // the full-text-on text of summary-only outlets).
+        let strips: Vec<Strip> = ds
+            .copies
+            .iter()
+            .zip(norms)
+            .map(|(c, n)| measure_strip(&c.carried, &n.text, n.fallback, &c.boiler))
+            .collect();
+        let page_strips: Vec<Option<Strip>> = ds
+            .copies
+            .iter()
+            .zip(norms)
+            .map(|(c, n)| {
+                let (text, fallback) = n.page.as_ref()?;
+                let boiler: Vec<(&'static str, String)> = c
+                    .boiler
+                    .iter()
+                    .filter(|(k, _)| *k != Shape::HeadlineRunIn.label())
+                    .cloned()
+                    .collect();
+                Some(measure_strip(
+                    c.page_carried.as_deref()?,
+                    text,
+                    *fallback,
+                    &boiler,
+                ))
+            })
+            .collect();
+        let over = |list: &[&Strip]| list.iter().filter(|x| x.lost > 0.05).count();
+        let mut strip_table = |title: &str, strips: &[Option<&Strip>]| {
+            let _ = writeln!(
+                s,
+                "\nover-stripping ({title}): article characters the copy carried that its normalized text lacks; \
+                 boilerplate characters (of the shape's own pieces) left in\n{} | {:>6} | {:>9} | {:>6} | {:>7} | {:>11} | {:>9} | {:>5} | {:>8}\n{}",
+                pad("copies with", cw),
+                "copies",
+                "mean lost",
+                "worst",
+                "lost>5%",
+                "boiler left",
+                "left>50%",
+                "empty",
+                "fallback",
+                "-".repeat(cw + 90)
+            );
+            let mut rows: Vec<(String, Vec<&Strip>, Option<&'static str>)> = Vec::new();
+            let all: Vec<&Strip> = strips.iter().flatten().copied().collect();
+            rows.push(("all copies".into(), all, None));
+            for x in Shape::ALL {
+                let list: Vec<&Strip> = ds
+                    .copies
+                    .iter()
+                    .zip(strips)
+                    .filter(|(c, _)| c.shapes.contains(&x))
+                    .filter_map(|(_, st)| *st)
+                    .collect();
+                rows.push((format!("shape: {}", x.label()), list, Some(x.label())));
+            }
+            let none: Vec<&Strip> = ds
+                .copies
+                .iter()
+                .zip(strips)
+                .filter(|(c, _)| c.shapes.is_empty())
+                .filter_map(|(_, st)| *st)
+                .collect();
+            rows.push(("shape: (none)".into(), none, None));
+            for kind in ["dateline", "原标题"] {
+                let list: Vec<&Strip> = ds
+                    .copies
+                    .iter()
+                    .zip(strips)
+                    .filter(|(c, _)| c.boiler.iter().any(|(k, _)| *k == kind))
+                    .filter_map(|(_, st)| *st)
+                    .collect();
+                rows.push((format!("existing: {kind}"), list, Some(kind)));
+            }
+            for (label, list, piece) in rows {
+                if list.is_empty() {
+                    continue;
+                }
+                let mean = list.iter().map(|x| x.lost).sum::<f64>() / list.len() as f64;
+                let worst = list.iter().map(|x| x.lost).fold(0.0, f64::max);
+                let (mut left, mut total, mut many) = (0, 0, 0);
+                for x in &list {
+                    let (l, t) = x
+                        .left
+                        .iter()
+                        .filter(|(k, _, _)| piece.is_none_or(|p| p == *k))
+                        .fold((0, 0), |(l, t), (_, a, b)| (l + a, t + b));
+                    left += l;
+                    total += t;
+                    if t > 0 && l * 2 > t {
+                        many += 1;
+                    }
+                }
+                let _ = writeln!(
+                    s,
+                    "{} | {:>6} | {:>8.2}% | {:>5.1}% | {:>7} | {:>10.1}% | {:>9} | {:>5} | {:>8}",
+                    pad(&label, cw),
+                    list.len(),
+                    100.0 * mean,
+                    100.0 * worst,
+                    over(&list),
+                    100.0 * ratio(left, total),
+                    many,
+                    list.iter().filter(|x| x.empty).count(),
+                    list.iter().filter(|x| x.fallback).count()
+                );
+            }
+        };
+        let feed: Vec<Option<&Strip>> = strips.iter().map(Some).collect();
+        strip_table("feed text, library", &feed);
+        if page_strips.iter().any(Option::is_some) {
+            let page: Vec<Option<&Strip>> = page_strips.iter().map(Option::as_ref).collect();
+            strip_table(
+                "full text on: summary-only outlets' article pages, library",
+                &page,
+            );
+        }
+        for m in methods {
+            if let Some(info) = &m.info {
+                let _ = writeln!(
+                    s,
+                    "{}: {} exported stories with an empty text",
+                    m.name, info.empty_texts
+                );
+            }
+        }
+
+        // The worst shape, prominently.
+        let _ = writeln!(s);
+        let mut summary = Vec::new();
+        for ((m, o), f) in methods.iter().zip(outcomes).zip(&found) {
+            let ws = worst(f, true);
+            let wa = worst(f, false);
+            if m.info.is_some() {
+                let show = |w: &Option<(String, f64, usize)>| {
+                    w.as_ref()
+                        .map_or("(none with enough pairs)".to_string(), |(l, r, n)| {
+                            format!("{l} — recall {r:.3} over {n} pairs")
+                        })
+                };
+                let _ = writeln!(
+                    s,
+                    "*** WORST SHAPE, {}: {} (worst of every row: {}) ***",
+                    m.name,
+                    show(&ws),
+                    show(&wa)
+                );
+            }
+            let feed_strips: Vec<&Strip> = strips.iter().collect();
+            let (over_n, empty, fallback) = match m.column {
+                "full text on" => {
+                    let on: Vec<&Strip> = strips
+                        .iter()
+                        .zip(&page_strips)
+                        .map(|(f, p)| p.as_ref().unwrap_or(f))
+                        .collect();
+                    (
+                        over(&on),
+                        on.iter().filter(|x| x.empty).count(),
+                        on.iter().filter(|x| x.fallback).count(),
+                    )
+                }
+                _ => (
+                    over(&feed_strips),
+                    feed_strips.iter().filter(|x| x.empty).count(),
+                    feed_strips.iter().filter(|x| x.fallback).count(),
+                ),
+            };
+            if m.info.is_none() {
+                continue;
+            }
+            summary.push(SeedRow {
+                seed: ds.seed,
+                method: m.name.clone(),
+                recall: ratio(o.correct_pairs, self.pairs.len()),
+                precision: ratio(o.correct_pairs, o.predicted_pairs),
+                worst_shape: ws,
+                worst_any: wa,
+                over_stripped: over_n,
+                empty,
+                fallback,
+            });
+        }
+
+        // Examples: the worst misses per shape (lowest containment of the
+        // two normalized texts), for the first method; the most
+        // over-stripped copies and the most boilerplate left, per shape.
+        if let Some(m) = methods.first() {
+            let _ = writeln!(
+                s,
+                "\nexamples by shape, {} (generated feed text → normalized text, library):",
+                m.name
+            );
+            for x in Shape::ALL {
+                let mut missed: Vec<(f64, usize, usize)> = self
+                    .pairs
+                    .iter()
+                    .filter(|p| m.pred[p.a] != m.pred[p.b])
+                    .filter_map(|p| {
+                        let (a, b) = if ds.copies[p.a].shapes.contains(&x) {
+                            (p.a, p.b)
+                        } else if ds.copies[p.b].shapes.contains(&x) {
+                            (p.b, p.a)
+                        } else {
+                            return None;
+                        };
+                        Some((similarity(&norms[a].text, &norms[b].text).1, a, b))
+                    })
+                    .collect();
+                missed.sort_by(|x, y| x.0.total_cmp(&y.0));
+                let shaped: Vec<usize> = (0..ds.copies.len())
+                    .filter(|&i| ds.copies[i].shapes.contains(&x))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "  [{}] {} copies; {} missed pairs",
+                    x.label(),
+                    shaped.len(),
+                    missed.len()
+                );
+                for &(c, a, b) in missed.iter().take(examples) {
+                    let ca = &ds.copies[a];
+                    let _ = writeln!(
+                        s,
+                        "    missed (containment {c:.2}; {}) {}/{} [{}] {}\n      gen:  {}\n      norm: {}\n      other [{}]: {}",
+                        verdict(ds, norms, a, b),
+                        ds.outlets[ca.outlet].id,
+                        ds.stories[ca.story].id,
+                        ca.body,
+                        ca.shape_details.join("; "),
+                        text_short(&ca.raw, 150),
+                        text_short(&norms[a].text, 150),
+                        ds.copies[b].body,
+                        text_short(&norms[b].text, 110)
+                    );
+                }
+                let mut by_lost = shaped.clone();
+                by_lost.sort_by(|&i, &j| strips[j].lost.total_cmp(&strips[i].lost));
+                for &i in by_lost.iter().take(examples.min(2)) {
+                    if strips[i].lost <= 0.05 {
+                        break;
+                    }
+                    let _ = writeln!(
+                        s,
+                        "    over-stripped {:.0}% [{}]\n      gen:  {}\n      norm: {}",
+                        100.0 * strips[i].lost,
+                        ds.copies[i].body,
+                        text_short(&ds.copies[i].raw, 150),
+                        text_short(&norms[i].text, 150)
+                    );
+                }
+                let left_of = |i: usize| {
+                    strips[i]
+                        .left
+                        .iter()
+                        .filter(|(k, _, _)| *k == x.label())
+                        .map(|(_, l, _)| *l)
+                        .sum::<usize>()
+                };
+                let mut by_left = shaped.clone();
+                by_left.sort_by_key(|&i| std::cmp::Reverse(left_of(i)));
+                for &i in by_left.iter().take(1) {
+                    if left_of(i) == 0 {
+                        break;
+                    }
+                    let _ = writeln!(
+                        s,
+                        "    boilerplate left ({} chars of the {} piece)\n      gen:  {}\n      norm: {}",
+                        left_of(i),
+                        x.label(),
+                        text_short(&ds.copies[i].raw, 150),
+                        text_short(&norms[i].text, 150)
+                    );
+                }
+            }
+        }
+        (s, summary)
+    }
+}
+
+/// The summary over seeds (`--seeds`).
+fn seeds_table(rows: &[SeedRow]) -> String {
+    let mut s = String::from(
+        "\n==== summary over seeds ====\n\
+         seed | method                        | recall | precision | worst shape (issue 20)                  | worst row of all                               | lost>5% | empty | fallback\n",
+    );
+    let show = |w: &Option<(String, f64, usize)>, n: usize| {
+        w.as_ref().map_or("-".to_string(), |(l, r, p)| {
+            short(&format!("{l} {r:.3} ({p})"), n)
+        })
+    };
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:>4} | {} | {:.4} | {:>9.4} | {} | {} | {:>7} | {:>5} | {:>8}",
+            r.seed,
+            pad(&short(&r.method, 29), 29),
+            r.recall,
+            r.precision,
+            pad(&show(&r.worst_shape, 39), 39),
+            pad(&show(&r.worst_any, 46), 46),
+            r.over_stripped,
+            r.empty,
+            r.fallback
+        );
+    }
+    let mut methods: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    for m in methods {
+        let of: Vec<&SeedRow> = rows.iter().filter(|r| r.method == m).collect();
+        let recall = of.iter().map(|r| r.recall).fold(f64::INFINITY, f64::min);
+        let precision = of.iter().map(|r| r.precision).fold(f64::INFINITY, f64::min);
+        let worst = of
+            .iter()
+            .filter_map(|r| r.worst_shape.as_ref().map(|w| (r.seed, w)))
+            .min_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        let _ = writeln!(
+            s,
+            "worst over seeds, {m}: recall {recall:.4}, precision {precision:.4}; worst shape {}",
+            worst.map_or("-".to_string(), |(seed, (l, r, n))| format!(
+                "{l} {r:.3} ({n} pairs, seed {seed})"
+            ))
+        );
+    }
+    s
+}
+
 // ---- --web: full text from article pages served on loopback --------------------
 
 /// The two polls of `--web`: (name, table column, config).
@@ -3134,7 +4023,7 @@ fn evaluate_web(
     manifest: &Path,
     ds: &Dataset,
     server: &web::Server,
-) -> Result<(), String> {
+) -> Result<Vec<SeedRow>, String> {
     let bin = newsriver_binary(manifest)?;
     let mut methods: Vec<Method> = Vec::new();
     let mut served = Vec::new();
@@ -3211,7 +4100,9 @@ fn evaluate_web(
         let _ = writeln!(s, "  {name}: {}", stats.describe());
     }
     print!("{s}");
-    Ok(())
+    let (text, rows) = eval.shape_report(&methods, &outcomes, &norms, args.shape_examples);
+    print!("{text}");
+    Ok(rows)
 }
 
 /// Entries of each topic feed as `render` writes it (JSON Feed, every
