@@ -242,7 +242,7 @@ impl Prepared {
         let mut p = Prepared::from_folded(key_form(text));
         let mut kept = 0u32;
         for c in text.chars() {
-            if crate::text::keeps(c) {
+            if crate::normalize::keeps(c) {
                 kept += 1;
             } else if matches!(c, '。' | '!' | '?' | '！' | '？' | '\n')
                 && p.sentence_ends.last() != Some(&kept)

@@ -17,7 +17,7 @@ use scraper::{Html, Node};
 use crate::config;
 use crate::html::BLOCK_ELEMENTS;
 use crate::model::{ContentHash, NormalizedItem, ParsedItem};
-use crate::text::{collapse_ws, keeps};
+use crate::text::collapse_ws;
 
 // The text folding and HTML helpers live in `text` and `html` (leaf
 // modules `query` can use without importing this one); their public items
@@ -27,7 +27,7 @@ pub use crate::html::{
     MAX_TAG_BYTES, bound_tags, cut_html, decode_entities, for_parser, html_to_lines, strip_tags,
     too_deep,
 };
-pub use crate::text::{fold, lowercase, nfkc, simplified};
+pub use crate::text::{fold, keeps, lowercase, nfkc, simplified};
 
 /// Below this many letters/digits a body is too thin to identify a story
 /// ("详情请点击"): the title is hashed with it.

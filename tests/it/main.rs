@@ -34,4 +34,5 @@ mod round3_http;
 mod round3_ops;
 mod round3_trust;
 mod safety;
+mod shape_props;
 mod text_shapes;
