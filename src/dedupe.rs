@@ -334,16 +334,12 @@ struct Anchor {
 /// not held against it; what comes before it in the longer is the longer's.
 /// `None` when they do not meet there, or what is left is too short.
 ///
-/// Published more than `LEAD_ONLY_WINDOW` apart, what is left must go on
-/// `LEAD_TAIL` characters past its first sentence (as for two texts that
-/// open alike): a follow-up may open with a sentence of its own, then
-/// repeat yesterday's lead.
-fn anchored(
-    short: &Prepared,
-    long: &Prepared,
-    seconds_apart: i64,
-    params: &Params,
-) -> Option<Anchor> {
+/// What is left must go on `LEAD_TAIL` characters past its first sentence,
+/// and what follows that sentence must be in the longer as well (as for
+/// two texts that open alike): a follow-up may open with a sentence of its
+/// own, then repeat yesterday's lead; a stock opening sentence is in many
+/// reports.
+fn anchored(short: &Prepared, long: &Prepared, params: &Params) -> Option<Anchor> {
     const RUN: usize = 3;
     let chars: Vec<char> = short.folded.chars().collect();
     let windows = chars.len().checked_sub(SHINGLE)? + 1;
@@ -368,16 +364,24 @@ fn anchored(
     if chars.len() - start < params.min_chars {
         return None;
     }
-    if seconds_apart.abs() > LEAD_ONLY_WINDOW {
-        let first_end = short
-            .sentence_ends
-            .iter()
-            .map(|&e| e as usize)
-            .find(|&e| e > start)
-            .unwrap_or(chars.len());
-        if chars.len() - first_end < LEAD_TAIL {
-            return None;
-        }
+    // What is left must go on past its first sentence, and that part be
+    // in the longer too: a summary that is one stock opening sentence
+    // ("为深入贯彻落实…") fits into every report that opens with it.
+    let first_end = short
+        .sentence_ends
+        .iter()
+        .map(|&e| e as usize)
+        .find(|&e| e > start + SHINGLE)
+        .unwrap_or(chars.len());
+    if chars.len() - first_end < LEAD_TAIL {
+        return None;
+    }
+    let tail: String = chars[first_end.saturating_sub(SHINGLE - 1)..]
+        .iter()
+        .collect();
+    let tail = shingles(&tail);
+    if (shared(&tail, &long.shingles) as f64) < params.containment * tail.len() as f64 {
+        return None;
     }
     let probe: String = chars[start..start + SHINGLE + RUN - 1].iter().collect();
     let at = long.folded.find(&probe)?;
@@ -437,7 +441,7 @@ pub fn judge_prepared(
     // Two texts that do not open alike may still be one report, one of
     // them with an opening of its own: judged from where they meet.
     let anchor = (!s.same_lead && shortest >= params.min_chars)
-        .then(|| anchored(short_p, long_p, seconds_apart, params))
+        .then(|| anchored(short_p, long_p, params))
         .flatten()
         .filter(|a| a.figures_agree && a.containment >= params.containment);
     let verdict = if shortest < params.min_chars {

@@ -489,15 +489,27 @@ impl Normalizer {
             });
             at + end + (tail.len() - kept.len())
         };
-        if let Some(end) = titles.and_then(|t| t.prefix_end(rest)) {
-            let site = self
-                .span_site_suffix
-                .find(&rest[end..])
-                .filter(|m| m.start() == 0)
-                .map_or(0, |m| m.end());
-            return Some(close(end + site));
-        }
         let room = rest.char_indices().nth(64).map_or(rest.len(), |(i, _)| i);
+        if let Some(end) = titles.and_then(|t| t.prefix_end(rest)) {
+            if let Some(m) = self
+                .span_site_suffix
+                .find(&rest[end..room.max(end)])
+                .filter(|m| m.start() <= 3 * 4)
+            {
+                return Some(close(end + m.end()));
+            }
+            // The original title may go on past the item's headline (the
+            // headline is its first half): up to a space before any 。
+            // within the room, when the text after it has some length.
+            let tail = &rest[end..room.max(end)];
+            let stop = tail.find('。').unwrap_or(tail.len());
+            if let Some(space) = tail[..stop].find(char::is_whitespace)
+                && rest[end + space..].chars().filter(|&c| keeps(c)).count() >= 10
+            {
+                return Some(close(end + space));
+            }
+            return Some(close(end));
+        }
         if let Some(m) = self.span_site_suffix.find(&rest[..room]) {
             return Some(close(m.end()));
         }
@@ -672,6 +684,9 @@ impl Normalizer {
         // 1. Footers: a heading line ends the story; so does the wire's (完).
         // Where the story ends, and whether a footer heading ends it.
         let mut cut: Option<(usize, bool)> = None;
+        // Letters and digits of the lines before: a heading with (nearly)
+        // nothing before it heads a list at the top, not a footer.
+        let mut kept_before = 0;
         for (i, line) in lines.iter_mut().enumerate() {
             if i > 0 && self.is_footer_heading(line) {
                 cut = Some((i, true));
@@ -694,6 +709,7 @@ impl Normalizer {
                 .find(line)
                 .map(|m| (m.start(), m.as_str().trim().to_string()))
                 && (start > 0 || i > 0)
+                && kept_before + line[..start].chars().filter(|&c| keeps(c)).count() >= 20
             {
                 if start == 0 {
                     // The heading opens a later line: the footer is it
@@ -706,6 +722,9 @@ impl Normalizer {
                 line.truncate(start);
                 cut = Some((i + 1, false));
                 break;
+            }
+            if kept_before < 20 && !self.original_title.is_match(line) {
+                kept_before += line.chars().filter(|&c| keeps(c)).take(20).count();
             }
         }
         if let Some((at, heading)) = cut {

@@ -72,14 +72,19 @@ enum Opening {
 fn opening() -> impl Strategy<Value = Opening> {
     let names = prop::sample::select(vec!["王小明", "李华", "张某", "赵大年", "陈静"]);
     let roles = prop::sample::select(vec!["记者", "实习记者", "通讯员", "首席记者", "见习记者"]);
-    let byline = (roles.clone(), names.clone(), roles, names.clone(), 0..4usize).prop_map(
-        |(r1, n1, r2, n2, form)| match form {
+    let byline = (
+        roles.clone(),
+        names.clone(),
+        roles,
+        names.clone(),
+        0..4usize,
+    )
+        .prop_map(|(r1, n1, r2, n2, form)| match form {
             0 => format!("{r1} {n1} {r2} {n2} "),
             1 => format!("本报讯({n1} {r2} {n2})"),
             2 => format!("新民网讯({r1}{n1}\u{3000}通讯员{n2})"),
             _ => format!("{r1} {n1} 某某晨报(www.example.cn){r2} {n2} 南京报道"),
-        },
-    );
+        });
     let dateline = (names, 1..28u32, 0..4usize).prop_map(|(n, day, form)| match form {
         0 => format!("中新网北京10月{day}日电 (记者 {n}) "),
         1 => format!("（中央社記者{n}台北{day}日電）"),
@@ -113,7 +118,10 @@ fn punctuate(text: &str, form: u8) -> String {
                 c => c,
             })
             .collect(),
-        _ => text.replace('“', "「").replace('”', "」").replace('。', "。\u{3000}"),
+        _ => text
+            .replace('“', "「")
+            .replace('”', "」")
+            .replace('。', "。\u{3000}"),
     }
 }
 

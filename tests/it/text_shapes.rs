@@ -145,15 +145,3 @@ fn every_hand_written_shape_keeps_the_article_and_lands_in_its_story() {
         failures.join("\n")
     );
 }
-
-#[test]
-#[ignore]
-fn probe() {
-    let n = Normalizer::default();
-    let raw = std::fs::read_to_string("/tmp/probe.txt").unwrap();
-    for block in raw.split("\n===\n") {
-        let (title, body) = block.split_once('\n').unwrap();
-        let out = n.normalize_explained(&item(title, body));
-        println!("TITLE {title}\nTEXT {:?}\nREMOVED {:?}\n", out.text, out.removed);
-    }
-}
