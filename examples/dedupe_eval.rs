@@ -3669,6 +3669,25 @@ impl Evaluation<'_> {
             .zip(norms)
             .map(|(c, n)| measure_strip(&c.carried, &n.text, n.fallback, &c.boiler))
             .collect();
+        // `DEDUPE_EVAL_LOST=FILE`: every copy that lost more than 5% of the
+        // article text it carried, in full, for reading over-stripping.
+        if let Ok(path) = std::env::var("DEDUPE_EVAL_LOST") {
+            let mut dump = String::new();
+            for ((c, n), st) in ds.copies.iter().zip(norms).zip(&strips) {
+                if st.lost > 0.05 {
+                    let _ = writeln!(
+                        dump,
+                        "=== lost {:.0}% shapes {:?}\n--- carried\n{}\n--- raw\n{}\n--- normalized\n{}\n",
+                        100.0 * st.lost,
+                        c.shapes.iter().map(|x| x.label()).collect::<Vec<_>>(),
+                        c.carried,
+                        c.raw,
+                        n.text
+                    );
+                }
+            }
+            let _ = std::fs::write(format!("{path}.seed-{}", ds.seed), dump);
+        }
         let page_strips: Vec<Option<Strip>> = ds
             .copies
             .iter()
