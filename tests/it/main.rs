@@ -34,3 +34,4 @@ mod round3_http;
 mod round3_ops;
 mod round3_trust;
 mod safety;
+mod text_fallback;
