@@ -191,7 +191,12 @@ pub enum SourcesCommand {
         format: String,
     },
     /// One source in full: last error, validators, recent polls.
-    Show { id: String },
+    Show {
+        id: String,
+        /// table or json (one object).
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
     /// Fetch and parse a URL (or a configured source) without storing:
     /// format, charset and why, HTTP caching headers, items and their hashes.
     Test { target: String },
@@ -685,8 +690,11 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
     use crate::admin;
     match command {
         SourcesCommand::List { tag, format } => sources_list(config, tag.as_deref(), &format),
-        SourcesCommand::Show { id } => match open_if_any(config) {
-            Ok(store) => emit(admin::sources_show(config, store.as_ref(), &id)),
+        SourcesCommand::Show { id, format } => match open_if_any(config) {
+            Ok(store) if format == "json" => {
+                emit_raw(admin::sources_show(config, store.as_ref(), &id, true))
+            }
+            Ok(store) => emit(admin::sources_show(config, store.as_ref(), &id, false)),
             Err(code) => code,
         },
         SourcesCommand::Test { target } => emit_async(admin::sources_test(config, &target)),

@@ -168,6 +168,10 @@ fn describe_metrics() {
         "Feed items seen by kind (new, known, updated)."
     );
     describe_counter!(
+        "newsriver_text_fallbacks_total",
+        "Items stored (new or edited) whose text was kept as published because stripping boilerplate left nothing of it."
+    );
+    describe_counter!(
         "newsriver_stories_total",
         "Stories by kind (new, merged into an existing one)."
     );

@@ -595,8 +595,24 @@ pub(crate) fn bounded_html(html: &str) -> String {
 /// the parser (`Normalizer::clean_html`), sanitized (`sanitizer`, relative
 /// URLs made absolute against `base`), characters XML forbids removed, and
 /// at most `MAX_SHOWN_HTML_BYTES` (`bounded_html`).
+///
+/// Never nothing where the copy had something to show: when the rules took
+/// all of it (a text that is only a credit line), they were wrong for this
+/// copy, whose normalized text was kept as published too
+/// (`NormalizedItem::text_fallback`); it is shown as published, bounded
+/// and sanitized all the same.
 pub(crate) fn sanitized_html(raw: &str, base: Option<&str>, normalizer: &Normalizer) -> String {
-    let clean = sanitize(&normalizer.clean_html(raw), base);
+    use crate::normalize::{MAX_SHOWN_HTML_BYTES, cut_html, for_parser};
+    let shows = |h: &str| has_visible_text(h) || h.contains("<img");
+    let mut clean = sanitize(&normalizer.clean_html(raw), base);
+    if !shows(&clean)
+        && let Some(bounded) = for_parser(raw)
+    {
+        let as_published = sanitize(cut_html(&bounded, MAX_SHOWN_HTML_BYTES), base);
+        if shows(&as_published) {
+            clean = as_published;
+        }
+    }
     bounded_html(&xml_text(&clean))
 }
 
@@ -1614,6 +1630,20 @@ mod tests {
             "{}",
             &bounded[bounded.len() - 40..]
         );
+    }
+
+    #[test]
+    fn an_entry_whose_html_is_all_boilerplate_shows_it_as_published() {
+        let n = Normalizer::default();
+        // Only credits: the rules would leave nothing; shown as published.
+        let shown = sanitized_html("<p>责任编辑：王五</p><p>(完)</p>", None, &n);
+        assert!(shown.contains("王五"), "{shown}");
+        // Credits after a report still go.
+        let shown = sanitized_html("<p>今天召开会议。</p><p>责任编辑：王五</p>", None, &n);
+        assert!(!shown.contains("王五") && shown.contains("会议"), "{shown}");
+        // Nothing to show in the first place: still nothing.
+        let shown = sanitized_html("<p> </p><script>x</script>", None, &n);
+        assert!(!has_visible_text(&shown), "{shown}");
     }
 
     fn file(url: &str, mime: Option<&str>, length: Option<u64>) -> crate::store::Enclosure {

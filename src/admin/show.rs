@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminError, cell, escape_line, when, width};
 use crate::config::{Config, Source};
-use crate::store::{PollRow, Reader, SourceStatus};
+use crate::store::{PollRow, Reader, SourceStatus, TextFallbacks};
 
 #[derive(Serialize)]
 struct ListedSource<'a> {
@@ -113,13 +113,34 @@ pub fn sources_list(
     Ok(out)
 }
 
+/// `sources show ID --format json`: what the table says, as one object.
+/// The window's counts are null before the first poll (no database).
+#[derive(Serialize)]
+struct ShownSource<'a> {
+    #[serde(flatten)]
+    listed: ListedSource<'a>,
+    /// How far back the counts below go (`EDITS_WINDOW`).
+    window_days: i64,
+    /// Polls in the window.
+    polls_in_window: Option<i64>,
+    /// Items the polls in the window found edited.
+    items_edited: Option<i64>,
+    /// Items the polls in the window stored (new or edited copies).
+    items_stored: Option<i64>,
+    /// Of those, the items whose text was kept as published because
+    /// stripping boilerplate left nothing of it.
+    text_fallbacks: Option<i64>,
+    recent_polls: Vec<PollRow>,
+}
+
 /// `sources show ID`: everything known of one source, and its recent polls.
 /// With no database yet (`store` None), what the config says and "never
-/// polled".
+/// polled". `json`: one object (`ShownSource`).
 pub fn sources_show(
     config: &Config,
     store: Option<&Reader>,
     id: &str,
+    json: bool,
 ) -> Result<String, AdminError> {
     let source = config.source(id).ok_or_else(|| {
         AdminError::Unknown(format!(
@@ -127,27 +148,74 @@ pub fn sources_show(
             config.path.display()
         ))
     })?;
-    let (st, polls, edits) = match store {
-        Some(store) => (
-            store.source_status()?.remove(id).unwrap_or_default(),
-            store.recent_polls(&source.id, 10)?,
-            Some(store.items_updated_since(&source.id, Utc::now() - EDITS_WINDOW)?),
-        ),
+    let (st, polls, window) = match store {
+        Some(store) => {
+            let since = Utc::now() - EDITS_WINDOW;
+            (
+                store.source_status()?.remove(id).unwrap_or_default(),
+                store.recent_polls(&source.id, 10)?,
+                Some((
+                    store.items_updated_since(&source.id, since)?,
+                    store.text_fallbacks_since(&source.id, since)?,
+                )),
+            )
+        }
         None => (SourceStatus::default(), Vec::new(), None),
     };
+    if json {
+        let shown = ShownSource {
+            listed: ListedSource {
+                id: &source.id.0,
+                name: &source.name,
+                url: source.url.as_str(),
+                tags: &source.tags,
+                enabled: source.enabled,
+                status: st,
+            },
+            window_days: EDITS_WINDOW.num_days(),
+            polls_in_window: window.map(|((_, polls), _)| polls),
+            items_edited: window.map(|((edited, _), _)| edited),
+            items_stored: window.map(|(_, f)| f.stored),
+            text_fallbacks: window.map(|(_, f)| f.kept_as_published),
+            recent_polls: polls,
+        };
+        let mut out = serde_json::to_string(&shown).unwrap_or_default();
+        out.push('\n');
+        return Ok(out);
+    }
     let mut out = String::new();
     let _ = writeln!(out, "source {}", escape_line(&source.id.0));
     identity_rows(&mut out, source, &st);
     health_rows(&mut out, &st);
-    if let Some((edited, polls)) = edits {
+    if let Some(((edited, polls), fallbacks)) = window {
         row(
             &mut out,
             "items edited",
             &format!("{edited} in the last 7 days ({polls} polls)"),
         );
+        row(
+            &mut out,
+            "text kept as published",
+            &kept_as_published(fallbacks),
+        );
     }
     recent_polls(&mut out, polls);
     Ok(out)
+}
+
+/// `sources show`: of the items stored lately, those whose text was kept
+/// as published because the boilerplate rules left nothing of it.
+fn kept_as_published(f: TextFallbacks) -> String {
+    let TextFallbacks {
+        kept_as_published: kept,
+        stored,
+    } = f;
+    let items = if stored == 1 { "item" } else { "items" };
+    let mut s = format!("{kept} of {stored} {items} stored in the last 7 days");
+    if kept > 0 {
+        s += " (the boilerplate rules left nothing of their text)";
+    }
+    s
 }
 
 /// How far back `sources show` counts the items a source edited.
@@ -302,7 +370,7 @@ fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
     for p in polls {
         let _ = writeln!(
             out,
-            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}{}, stories {} new / {} merged{}{}",
+            "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}{}{}, stories {} new / {} merged{}{}",
             when(Some(p.started_at)),
             p.outcome,
             p.duration_ms,
@@ -315,6 +383,10 @@ fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
             match p.items_skipped {
                 0 => String::new(),
                 n => format!(", {n} skipped"),
+            },
+            match p.text_fallbacks {
+                0 => String::new(),
+                n => format!(", {n} kept as published"),
             },
             p.stories_new,
             p.stories_merged,

@@ -439,6 +439,7 @@ fn record_metrics(
     metrics::counter!("newsriver_items_total", "kind" => "new").increment(counts.items_new);
     metrics::counter!("newsriver_items_total", "kind" => "known").increment(counts.items_known);
     metrics::counter!("newsriver_items_total", "kind" => "updated").increment(counts.items_updated);
+    metrics::counter!("newsriver_text_fallbacks_total").increment(counts.text_fallbacks);
     metrics::counter!("newsriver_stories_total", "kind" => "new").increment(counts.stories_new);
     metrics::counter!("newsriver_stories_total", "kind" => "merged")
         .increment(counts.stories_merged);

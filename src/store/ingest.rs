@@ -335,8 +335,8 @@ fn log_poll(
 ) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
            items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped,
-           items_updated)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")?.execute(
+           items_updated, text_fallbacks)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")?.execute(
         params![
             source_id,
             ts(started),
@@ -353,7 +353,8 @@ fn log_poll(
             counts.pages_fetched as i64,
             counts.pages_failed as i64,
             counts.pages_skipped as i64,
-            counts.items_updated as i64
+            counts.items_updated as i64,
+            counts.text_fallbacks as i64
         ],
     )?;
     Ok(())
@@ -726,6 +727,11 @@ pub(super) fn store_item(
             };
             new_item(tx, index, &item, near, touched, &mut c)?;
         }
+    }
+    // Stored (new or edited) with its text as published: stripping
+    // boilerplate left nothing of it.
+    if c.items_known == 0 && copy.norm.text_fallback {
+        c.text_fallbacks = 1;
     }
     Ok(c)
 }

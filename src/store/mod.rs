@@ -66,11 +66,12 @@ fn migrations() -> Vec<M<'static>> {
             "../../migrations/0013_enclosures_categories.sql"
         )),
         M::up(include_str!("../../migrations/0014_copy_text.sql")),
+        M::up(include_str!("../../migrations/0015_text_fallbacks.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 14;
+const SCHEMA_VERSION: usize = 15;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -633,6 +634,10 @@ pub struct PollCounts {
     pub pages_fetched: u64,
     pub pages_failed: u64,
     pub pages_skipped: u64,
+    /// Copies stored (new or edited) whose text is the text as published
+    /// because stripping boilerplate left nothing of it
+    /// (`NormalizedItem::text_fallback`).
+    pub text_fallbacks: u64,
 }
 
 impl std::ops::AddAssign for PollCounts {
@@ -648,6 +653,7 @@ impl std::ops::AddAssign for PollCounts {
         self.pages_fetched += o.pages_fetched;
         self.pages_failed += o.pages_failed;
         self.pages_skipped += o.pages_skipped;
+        self.text_fallbacks += o.text_fallbacks;
     }
 }
 
@@ -761,6 +767,19 @@ pub struct PollRow {
     pub pages_fetched: i64,
     pub pages_failed: i64,
     pub pages_skipped: i64,
+    /// Items stored with their text as published, stripping having left
+    /// nothing (0 for polls logged before migration 0015).
+    pub text_fallbacks: i64,
+}
+
+/// A source's stored items over a window of polls, and how many kept their
+/// text as published (`Reader::text_fallbacks_since`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TextFallbacks {
+    /// Stripping boilerplate left nothing: the text as published was kept.
+    pub kept_as_published: i64,
+    /// Items stored (new or edited copies).
+    pub stored: i64,
 }
 
 /// A story's id, title, normalized text and date.
@@ -1267,6 +1286,55 @@ mod tests {
         assert_eq!(
             reader.items_updated_since(&"a".into(), later).unwrap(),
             (0, 0)
+        );
+    }
+
+    #[test]
+    fn copies_stored_with_their_text_as_published_are_counted_per_poll() {
+        let (_dir, path, mut store) = writer_with(&["a"]);
+        // All of it reads as boilerplate: the text as published is kept.
+        let credits = "责任编辑：王五</p><p>(完)";
+        let mut poll = fetched("a", "1", credits);
+        if let PollOutcome::Fetched { items, .. } = &mut poll.outcome {
+            assert!(items[0].norm.text_fallback, "{:?}", items[0].norm);
+            let other = fetched("a", "2", WIRE);
+            if let PollOutcome::Fetched { items: more, .. } = other.outcome {
+                items.extend(more);
+            }
+        }
+        let c = record(&mut store, poll);
+        assert_eq!((c.items_new, c.text_fallbacks), (2, 1));
+        // Seen again unchanged: not stored, not counted.
+        let c = record(&mut store, fetched("a", "1", credits));
+        assert_eq!((c.items_known, c.text_fallbacks), (1, 0));
+        // Edited, and still nothing but credits: counted again.
+        let c = record(&mut store, fetched("a", "1", "责任编辑：赵六</p><p>(完)"));
+        assert_eq!((c.items_updated, c.text_fallbacks), (1, 1));
+        let reader = Reader::open(&path).unwrap();
+        let texts: Vec<String> = reader
+            .story_ids("")
+            .unwrap()
+            .iter()
+            .map(|id| reader.story(id).unwrap().unwrap().1)
+            .collect();
+        assert!(texts.iter().any(|t| t.contains("赵六")), "{texts:?}");
+        let polls = reader.recent_polls(&"a".into(), 10).unwrap();
+        assert_eq!(
+            polls.iter().map(|p| p.text_fallbacks).collect::<Vec<_>>(),
+            [1, 0, 1]
+        );
+        let since = Utc::now() - chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.text_fallbacks_since(&"a".into(), since).unwrap(),
+            TextFallbacks {
+                kept_as_published: 2,
+                stored: 3
+            }
+        );
+        let later = Utc::now() + chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.text_fallbacks_since(&"a".into(), later).unwrap(),
+            TextFallbacks::default()
         );
     }
 

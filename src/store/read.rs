@@ -92,7 +92,8 @@ impl Reader {
     pub fn recent_polls(&self, source_id: &SourceId, n: usize) -> Result<Vec<PollRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged,
-                    items_skipped, pages_fetched, pages_failed, pages_skipped, items_updated
+                    items_skipped, pages_fetched, pages_failed, pages_skipped, items_updated,
+                    text_fallbacks
              FROM polls WHERE source_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![source_id, n as i64], |r| {
@@ -111,6 +112,7 @@ impl Reader {
                 pages_failed: r.get(11)?,
                 pages_skipped: r.get(12)?,
                 items_updated: r.get(13)?,
+                text_fallbacks: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -128,6 +130,27 @@ impl Reader {
              WHERE source_id = ?1 AND started_at >= ?2",
             params![source_id, ts(since)],
             |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Items of a source its polls since `since` stored (new or edited
+    /// copies), and how many of them kept their text as published because
+    /// stripping boilerplate left nothing (`NormalizedItem::text_fallback`).
+    pub fn text_fallbacks_since(
+        &self,
+        source_id: &SourceId,
+        since: DateTime<Utc>,
+    ) -> Result<TextFallbacks> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(text_fallbacks), 0), coalesce(sum(items_new + items_updated), 0)
+             FROM polls WHERE source_id = ?1 AND started_at >= ?2",
+            params![source_id, ts(since)],
+            |r| {
+                Ok(TextFallbacks {
+                    kept_as_published: r.get(0)?,
+                    stored: r.get(1)?,
+                })
+            },
         )?)
     }
 

@@ -35,4 +35,5 @@ mod round3_ops;
 mod round3_trust;
 mod safety;
 mod shape_props;
+mod text_fallback;
 mod text_shapes;

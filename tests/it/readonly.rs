@@ -65,6 +65,7 @@ fn every_read_command_leaves_the_database_byte_identical() {
         &["sources", "list", "--format", "json"],
         &["sources", "show", "a"],
         &["sources", "show", "b"],
+        &["sources", "show", "a", "--format", "json"],
         &["export"],
         &["export", "--topic", "edu"],
         &["render", "edu"],
