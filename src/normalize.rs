@@ -215,7 +215,7 @@ impl Normalizer {
             ],
             original_title: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]\s*"),
             span_site_suffix: re(
-                r"[_|]\s*[\p{Han}A-Za-z]{0,10}(?:网|網|新闻|新聞|客户端|客戶端|频道|頻道|日报|日報|晚报|晚報|时报|時報)",
+                r"(?:\s*[_|\-–—]+\s*[\p{Han}A-Za-z0-9]{0,12}?(?:网易|网|網|新闻|新聞|客户端|客戶端|频道|頻道|日报|日報|晚报|晚報|时报|時報|门户|門戶)+)+",
             ),
             // 实习记者 张某 某某时报(www.example.cn)记者 李某 深圳报道 /
             // 本报记者 王某、李某 / 首席记者 张某 北京报道: one or more
@@ -225,7 +225,7 @@ impl Normalizer {
             // separator (or by `<place>报道`), so that `记者从教育部获悉`
             // is not read as a byline: only a marked end ends one.
             byline: re(
-                r"^(?:(?:[\p{Han}]{2,10}(?:\([A-Za-z0-9./-]{3,40}\))?\s*)?(?:首席|实习|實習|见习|見習|特约|特約|驻[\p{Han}]{1,6}|駐[\p{Han}]{1,6}|本报|本報|本刊|本台|本网|本網)?(?:记者|記者|通讯员|通訊員|实习生|實習生|摄影记者|攝影記者|撰稿|撰文)\s*(?:(?:[\p{Han}·]{2,4}|[A-Za-z]{2,20})(?:\s+|、))+)+(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?|^(?:首席|实习|實習|见习|見習|特约|特約|本报|本報)?(?:记者|記者)\s*[\p{Han}·]{2,4}(?:[\s、]+[\p{Han}·]{2,4})*\s*[\p{Han}]{2,6}?(?:报道|報道|報導|报导)\s*[:,]?\s*",
+                r"^(?:[、,]?\s*(?:[\p{Han}]{2,10}(?:\([A-Za-z0-9./-]{3,40}\))?[\s、]*)?(?:首席|实习|實習|见习|見習|特约|特約|驻[\p{Han}]{1,6}|駐[\p{Han}]{1,6}|本报|本報|本刊|本台|本网|本網)?(?:记者|記者|通讯员|通訊員|实习生|實習生|摄影记者|攝影記者|撰稿|撰文)\s*(?:(?:[\p{Han}·]{2,4}|[A-Za-z]{2,20})(?:\s+|、|:|$)|[\p{Han}·]{2,3}\d)+)+(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?|^(?:首席|实习|實習|见习|見習|特约|特約|本报|本報)?(?:记者|記者)\s*[\p{Han}·]{2,4}(?:[\s、]+[\p{Han}·]{2,4})*\s*[\p{Han}]{2,6}?(?:报道|報道|報導|报导)\s*[:,]?\s*",
             ),
             headline_decoration: re(
                 r"^\s*(?:\((?:图|圖|组图|組圖|多图|多圖|视频|視頻|附视频|图文|圖文)\)|【(?:图|圖|组图|組圖|视频|視頻)】)\s*",
@@ -484,7 +484,20 @@ impl Normalizer {
             let kept = tail.trim_start_matches(|c: char| {
                 matches!(
                     c,
-                    ']' | '】' | ')' | '>' | ':' | ',' | ';' | '|' | '/' | '-' | '—'
+                    ']' | '】'
+                        | ')'
+                        | '>'
+                        | ':'
+                        | ','
+                        | ';'
+                        | '|'
+                        | '/'
+                        | '-'
+                        | '—'
+                        | '?'
+                        | '!'
+                        | '_'
+                        | '。'
                 ) || c.is_whitespace()
             });
             at + end + (tail.len() - kept.len())
@@ -501,6 +514,11 @@ impl Normalizer {
             // The original title may go on past the item's headline (the
             // headline is its first half): up to a space before any 。
             // within the room, when the text after it has some length.
+            let after = &rest[end..];
+            if !after.contains('。') && after.chars().filter(|&c| keeps(c)).count() <= 30 {
+                // The rest of the line is the rest of the original title.
+                return Some(line.len());
+            }
             let tail = &rest[end..room.max(end)];
             let stop = tail.find('。').unwrap_or(tail.len());
             if let Some(space) = tail[..stop].find(char::is_whitespace)
@@ -544,6 +562,30 @@ impl Normalizer {
             .any(|r| r.find(s).is_some_and(|m| m.end() > 0))
     }
 
+    /// A list of other stories opening the text, closed by a call to
+    /// follow (`往期回顾■…■…喜欢就点个在看吧 原标题:…`): where it ends. The
+    /// list holds titles, so no 。 before the call.
+    fn promotion_list(&self, line: &str) -> Option<usize> {
+        let head = self.inline_footer.find(line).filter(|m| m.start() == 0)?;
+        let folded = simplified(line);
+        if folded.len() != line.len() {
+            return None;
+        }
+        let call = self.promo.find(&folded[head.end()..])?;
+        let end = head.end() + call.end();
+        if line[..end].contains('。') || line[..end].chars().count() > 300 {
+            return None;
+        }
+        // The call's own last words (`…点个在看吧`, `…关注我们`).
+        let rest = &line[end..];
+        let tail = rest
+            .char_indices()
+            .take(8)
+            .find(|&(_, c)| c.is_whitespace() || !keeps(c))
+            .map_or(0, |(i, _)| i);
+        Some(end + tail)
+    }
+
     /// What opens `line` that is not the report itself, and where it ends:
     /// an `原标题` span, a dateline, a byline, the tail of a byline a
     /// summary was cut inside (`记者 李某)10月18日…`), or the item's own
@@ -568,7 +610,13 @@ impl Normalizer {
         if let Some(m) = self.byline.find(line)
             && m.end() > 0
         {
-            return Some((m.end(), "byline"));
+            // A last name ended by the date that follows (`实习生罗俊9月9日`):
+            // the digit is the report's.
+            let end = m.end() - usize::from(m.as_str().ends_with(|c: char| c.is_ascii_digit()));
+            return Some((end, "byline"));
+        }
+        if let Some(end) = self.promotion_list(line) {
+            return Some((end, "promotion"));
         }
         if let Some(end) = cut_credit_end(line) {
             return Some((end, "the end of a cut credit"));
@@ -618,8 +666,11 @@ impl Normalizer {
         if line.len() != folded.len() || line[m.end()..].chars().count() > 40 {
             return None;
         }
+        // From the end of the sentence or the space before the call (a
+        // cut summary's "..." ends no sentence, but the call starts after
+        // it).
         let start = line[..m.start()]
-            .rfind(['。', '!', '?', '…'])
+            .rfind(|c: char| matches!(c, '。' | '!' | '?' | '.') || c.is_whitespace())
             .map_or(m.start(), |i| {
                 i + line[i..].chars().next().map_or(0, char::len_utf8)
             });
@@ -687,7 +738,14 @@ impl Normalizer {
         // Letters and digits of the lines before: a heading with (nearly)
         // nothing before it heads a list at the top, not a footer.
         let mut kept_before = 0;
+        // Whether a paragraph of the article (a long line with a sentence
+        // end) comes after line `i`: counted from the end, once.
+        let mut paragraph_after = vec![false; lines.len()];
+        for i in (0..lines.len().saturating_sub(1)).rev() {
+            paragraph_after[i] = paragraph_after[i + 1] || looks_like_paragraph(&lines[i + 1]);
+        }
         for (i, line) in lines.iter_mut().enumerate() {
+            let paragraph_follows = paragraph_after[i];
             if i > 0 && self.is_footer_heading(line) {
                 cut = Some((i, true));
                 break;
@@ -711,6 +769,18 @@ impl Normalizer {
                 && (start > 0 || i > 0)
                 && kept_before + line[..start].chars().filter(|&c| keeps(c)).count() >= 20
             {
+                if paragraph_follows {
+                    // Paragraphs of the article come after it: a list of
+                    // other stories put inside the text ("往期推荐■…"),
+                    // not its end. Only it goes.
+                    removed.push(|| format!("inline list from {heading:?}"));
+                    if start == 0 {
+                        line.clear();
+                    } else {
+                        line.truncate(start);
+                    }
+                    continue;
+                }
                 if start == 0 {
                     // The heading opens a later line: the footer is it
                     // and everything after.
@@ -926,6 +996,12 @@ fn looks_like_headline(line: &str) -> bool {
     let line = line.trim();
     let n = line.chars().count();
     n > 0 && n <= 60 && !line.contains(['。', '!', '?', ';'])
+}
+
+/// A paragraph of an article: longer than any listed title (60
+/// characters) and with a sentence end.
+fn looks_like_paragraph(line: &str) -> bool {
+    line.len() > 60 * 3 && line.chars().nth(60).is_some() && line.contains(['。', '!', '?'])
 }
 
 /// Short, no sentence end: how a list of other stories' titles looks.
