@@ -376,7 +376,8 @@ impl Normalizer {
     pub fn clean_html(&self, html: &str) -> String {
         let shown = |h: &str| cut_html(h, MAX_SHOWN_HTML_BYTES).to_string();
         if !html.contains('<') {
-            return shown(html);
+            let from = self.shown_after_original_title(html).unwrap_or(0);
+            return shown(&html[from..]);
         }
         let Some(bounded) = for_parser(html) else {
             // Hostile nesting or node count: shown as escaped paragraphs
@@ -405,6 +406,21 @@ impl Normalizer {
             Some(collapse_ws(&nfkc(&text)))
         };
         let mut detach = Vec::new();
+        // An `原标题:…` span opening the first text, with the report after
+        // it in the same text: the span goes, the report stays.
+        let first_text = doc.tree.root().descendants().find_map(|n| match n.value() {
+            Node::Text(t) if !t.trim().is_empty() => Some((n.id(), t.text.to_string())),
+            _ => None,
+        });
+        let mut edited = false;
+        if let Some((id, text)) = first_text
+            && let Some(from) = self.shown_after_original_title(&text)
+            && let Some(mut node) = doc.tree.get_mut(id)
+            && let Node::Text(t) = node.value()
+        {
+            t.text = text[from..].into();
+            edited = true;
+        }
         let mut seen_text = false;
         for node in doc.tree.root().descendants() {
             if let Node::Text(t) = node.value()
@@ -439,7 +455,7 @@ impl Normalizer {
                 detach.push(node.id());
             }
         }
-        if detach.is_empty() {
+        if detach.is_empty() && !edited {
             return shown(&bounded);
         }
         for id in detach {
@@ -448,6 +464,40 @@ impl Normalizer {
             }
         }
         shown(&doc.root_element().inner_html())
+    }
+
+    /// Where what readers see of a text opening with an `原标题:…` span
+    /// starts (bytes into `raw`, as published): after the span, when the
+    /// report follows it in the same text and the span holds no sentence
+    /// of it (the span is found on the NFKC form; positions carry over by
+    /// counting letters and digits).
+    fn shown_after_original_title(&self, raw: &str) -> Option<usize> {
+        let head: String = raw.trim_start().chars().take(200).collect();
+        if !head.contains('原') {
+            return None;
+        }
+        let n = nfkc(&head);
+        let at = self.original_title_span(&n, None)?;
+        if at >= n.len() || n[..at].contains('。') {
+            return None;
+        }
+        let letters = n[..at].chars().filter(|&c| keeps(c)).count();
+        let mut seen = 0;
+        let mut end = None;
+        for (i, c) in raw.char_indices() {
+            if seen == letters {
+                end = Some(i);
+                break;
+            }
+            if keeps(c) {
+                seen += 1;
+            }
+        }
+        let end = end?;
+        let rest = raw[end..].trim_start_matches(|c: char| {
+            c.is_whitespace() || "：:，,；;|_-—！!？?。]】)）".contains(c)
+        });
+        (!rest.is_empty()).then_some(raw.len() - rest.len())
     }
 
     /// Where the `原标题:…` span opening `line` ends (bytes from the
@@ -1045,6 +1095,29 @@ mod tests {
             (&plain.title, &plain.text, &plain.content_hash),
             (&explained.title, &explained.text, &explained.content_hash)
         );
+    }
+
+    #[test]
+    fn readers_see_the_report_after_an_original_title_not_the_title() {
+        let n = Normalizer::default();
+        assert_eq!(
+            n.clean_html("原标题：长租公寓降温了 租金连跌三个月 长租公寓市场近期出现降温迹象。"),
+            "长租公寓市场近期出现降温迹象。"
+        );
+        assert_eq!(
+            n.clean_html(
+                "<p>原标题：长租公寓降温了 租金连跌三个月 长租公寓市场近期出现<b>降温</b>迹象。</p>"
+            ),
+            "<p>长租公寓市场近期出现<b>降温</b>迹象。</p>"
+        );
+        // An original title alone on its line goes as a credit line does.
+        assert_eq!(
+            n.clean_html("<p>原标题：长租公寓降温了</p><p>长租公寓市场近期出现降温迹象。</p>"),
+            "<p>长租公寓市场近期出现降温迹象。</p>"
+        );
+        // The report's own first sentence is never taken for the title.
+        let run_in = "原标题：长租公寓降温了长租公寓市场近期出现降温迹象。报告认为，需求减弱。";
+        assert_eq!(n.clean_html(run_in), run_in);
     }
 
     #[test]
