@@ -27,7 +27,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::normalize::fold;
+use crate::normalize::{fold, keeps};
 
 /// Shingle length in characters.
 pub const SHINGLE: usize = 5;
@@ -176,8 +176,10 @@ pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
     // lead of a copy without that sentence (one outlet's own opening
     // sentence, a title or byline run into a summary).
     if let Some(end) = first_sentence_end(text) {
-        let after = key_form(&text[end..]);
-        if after.chars().count() >= LEAD_CHARS {
+        // In the folded text, the first sentence is its letters and digits.
+        let skip = text[..end].chars().filter(|&c| keeps(c)).count();
+        let after: String = folded.chars().skip(skip).take(LEAD_CHARS).collect();
+        if after.chars().count() == LEAD_CHARS {
             keys.push(lead_key(&after) as i64);
         }
     }
@@ -242,7 +244,7 @@ impl Prepared {
         let mut p = Prepared::from_folded(key_form(text));
         let mut kept = 0u32;
         for c in text.chars() {
-            if crate::normalize::keeps(c) {
+            if keeps(c) {
                 kept += 1;
             } else if matches!(c, '。' | '!' | '?' | '！' | '？' | '\n')
                 && p.sentence_ends.last() != Some(&kept)
