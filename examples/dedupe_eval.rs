@@ -4151,7 +4151,7 @@ fn seeds_table(rows: &[SeedRow]) -> String {
     for r in rows {
         let _ = writeln!(
             s,
-            "{:>4} | {} | {:>6.4} / {:>10.4} | {:>9.4} | {} | {} | {:>7} | {:>5} | {:>8}",
+            "{:>4} | {} | {:>6.4} / {:>14.4} | {:>9.4} | {} | {} | {:>7} | {:>5} | {:>8}",
             r.seed,
             pad(&short(&r.method, 29), 29),
             r.recall,
