@@ -86,8 +86,15 @@
 //! before them. `truth.json` records each copy's `shapes` and what was
 //! drawn (`shape_details`). The report adds **recall by shape** (over the
 //! true pairs in which at least one copy has the shape; also by body kind
-//! and by each existing decoration), the **worst shape** (lowest recall
-//! over at least 30 pairs), and **over-stripping** per shape, through the
+//! and by each existing decoration), each as recall over all those pairs
+//! and over the **recallable** ones: true pairs whose two copies' carried
+//! article texts (the generator's knowledge, folded to letters and digits,
+//! not the normalizer's output) share at least `dedupe::BRIDGE_SHARED`
+//! (0.5) of the shorter's characters — the others (a copy without its
+//! first paragraph and a summary of that paragraph) are kept apart by the
+//! trust rule by design and counted as "apart by the trust rule"; the
+//! **worst shape** (lowest recall over the recallable pairs, at least 30
+//! of them; both figures shown), and **over-stripping** per shape, through the
 //! library: the share of the article characters a copy carried (folded:
 //! NFKC, lower case, Simplified, letters and digits; counted by 4-grams)
 //! that its normalized text lacks (mean, worst, copies over 5%), the share
@@ -98,8 +105,8 @@
 //! (`fulltext::extract`, `clean_html`, `normalize`). Examples per shape:
 //! the worst missed pairs (generated text → normalized text) and the most
 //! over-stripped copies. `--seeds 1,2,3` runs everything per seed (in
-//! DIR/seed-N) and ends with a table per seed and method (recall,
-//! precision, worst shape, over-stripped, empty and fallback copies) and
+//! DIR/seed-N) and ends with a table per seed and method (recall over all
+//! and over recallable pairs, precision, worst shape (both figures), over-stripped, empty and fallback copies) and
 //! the worst over seeds.
 //!
 //! Everything generated is a function of `--seed` (SplitMix64, no `rand`).
@@ -3462,16 +3469,29 @@ struct SeedRow {
     seed: u64,
     method: String,
     recall: f64,
+    /// Recall over the recallable pairs (see `recallable`).
+    recall_recallable: f64,
     precision: f64,
-    /// Worst issue-20 shape: (label, recall, pairs).
-    worst_shape: Option<(String, f64, usize)>,
+    /// Worst issue-20 shape, by recall over its recallable pairs.
+    worst_shape: Option<Worst>,
     /// Worst row of the whole table (shapes, tags, bodies).
-    worst_any: Option<(String, f64, usize)>,
+    worst_any: Option<Worst>,
     /// Copies whose text lost more than 5% of their article (library).
     over_stripped: usize,
     /// Copies stored with an empty text, and those that fell back.
     empty: usize,
     fallback: usize,
+}
+
+/// A row of the recall-by-shape table: recall over all its true pairs and
+/// over its recallable ones (judged by the latter).
+#[derive(Clone, Debug)]
+struct Worst {
+    label: String,
+    recall: f64,
+    pairs: usize,
+    recallable: f64,
+    recallable_pairs: usize,
 }
 
 /// Text in the form kept and lost characters are counted in: NFKC, lower
@@ -3547,6 +3567,47 @@ fn measure_strip(
     }
 }
 
+/// The article text a copy carries, folded as `sfold` does, with its 4-grams:
+/// what "recallable" is judged on (the generator's knowledge, not the
+/// normalizer's output).
+struct Carried {
+    chars: Vec<char>,
+    grams: HashSet<u64>,
+}
+
+impl Carried {
+    fn new(carried: &str) -> Carried {
+        let chars = sfold(carried);
+        let grams = gram_hashes(&chars).into_iter().collect();
+        Carried { chars, grams }
+    }
+}
+
+/// The share of the shorter copy's carried article characters that the
+/// other copy also carries (covered by a 4-gram of it).
+fn shared_of_shorter(a: &Carried, b: &Carried) -> f64 {
+    let (short, long) = if a.chars.len() <= b.chars.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    if short.chars.is_empty() {
+        return 0.0;
+    }
+    if short.chars.len() < STRIP_GRAM {
+        let (s, l): (String, String) = (short.chars.iter().collect(), long.chars.iter().collect());
+        return if l.contains(&s) { 1.0 } else { 0.0 };
+    }
+    covered(&short.chars, &long.grams, None) as f64 / short.chars.len() as f64
+}
+
+/// A true pair text can merge: the two copies' carried article texts share
+/// at least `BRIDGE_SHARED` of the shorter's characters. Below it the
+/// trust rule keeps them apart by design, whatever copy they share.
+fn recallable(a: &Carried, b: &Carried) -> bool {
+    shared_of_shorter(a, b) >= newsriver::dedupe::BRIDGE_SHARED
+}
+
 /// The rows a true pair counts in: each issue-20 shape either copy has
 /// (`shape: …`), each body kind (`body: …`) and decoration (`tag: …`)
 /// either copy has.
@@ -3597,22 +3658,65 @@ impl Evaluation<'_> {
                 *truth.entry(r).or_default() += 1;
             }
         }
-        // method → row → found
-        let found: Vec<BTreeMap<&str, usize>> = methods
+        // Recallable pairs (the generator's knowledge of the article text
+        // each copy carries): per method, since with full text on the
+        // summary-only outlets' copies carry their article page's text.
+        let feed_carried: Vec<Carried> =
+            ds.copies.iter().map(|c| Carried::new(&c.carried)).collect();
+        let page_carried: Vec<Option<Carried>> = ds
+            .copies
+            .iter()
+            .zip(norms)
+            .map(|(c, n)| {
+                n.page.as_ref()?;
+                c.page_carried.as_deref().map(Carried::new)
+            })
+            .collect();
+        let feed_rec: Vec<bool> = self
+            .pairs
+            .iter()
+            .map(|p| recallable(&feed_carried[p.a], &feed_carried[p.b]))
+            .collect();
+        let rec_of: Vec<Vec<bool>> = methods
             .iter()
             .map(|m| {
-                let mut f: BTreeMap<&str, usize> = BTreeMap::new();
-                for (p, rows) in self.pairs.iter().zip(&rows_of) {
-                    if m.pred[p.a] == m.pred[p.b] {
-                        for r in rows {
-                            *f.entry(r).or_default() += 1;
-                        }
+                if m.column != "full text on" || page_carried.iter().all(Option::is_none) {
+                    return feed_rec.clone();
+                }
+                let on = |i: usize| page_carried[i].as_ref().unwrap_or(&feed_carried[i]);
+                self.pairs
+                    .iter()
+                    .map(|p| recallable(on(p.a), on(p.b)))
+                    .collect()
+            })
+            .collect();
+        // method → row → (found, recallable, recallable found)
+        let found: Vec<BTreeMap<&str, (usize, usize, usize)>> = methods
+            .iter()
+            .zip(&rec_of)
+            .map(|(m, rec)| {
+                let mut f: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+                for ((p, rows), &r) in self.pairs.iter().zip(&rows_of).zip(rec) {
+                    let hit = m.pred[p.a] == m.pred[p.b];
+                    for row in rows {
+                        let e = f.entry(row).or_default();
+                        e.0 += usize::from(hit);
+                        e.1 += usize::from(r);
+                        e.2 += usize::from(hit && r);
                     }
                 }
                 f
             })
             .collect();
-        let col = 15;
+        let apart_of = |r: &str| -> usize {
+            self.pairs
+                .iter()
+                .zip(&rows_of)
+                .zip(&feed_rec)
+                .filter(|((_, rows), rec)| !**rec && rows.contains(r))
+                .count()
+        };
+        let col = 29;
         let cw = 34;
         let names: String = methods
             .iter()
@@ -3620,11 +3724,55 @@ impl Evaluation<'_> {
             .collect();
         let _ = writeln!(
             s,
-            "\nrecall by shape (issue 20): true pairs in which at least one copy has it; recall (missed)\n{} | {:>6}{names}\n{}",
+            "\nrecall by shape (issue 20): true pairs in which at least one copy has it; recall (missed) \
+             over all pairs / over the recallable pairs\n\
+             (recallable: the two copies' carried article texts, folded, share at least {} of the shorter's \
+             characters; apart: pairs left out, apart by the trust rule (share < {} of the shorter))\n\
+             {} | {:>6} | {:>6}{names}\n{}",
+            newsriver::dedupe::BRIDGE_SHARED,
+            newsriver::dedupe::BRIDGE_SHARED,
             pad("shape / body / tag", cw),
             "pairs",
-            "-".repeat(cw + 9 + methods.len() * (col + 3))
+            "apart",
+            "-".repeat(cw + 18 + methods.len() * (col + 3))
         );
+        let cell = |k: usize, n: usize, rk: usize, rn: usize| {
+            format!(
+                " | {:>col$}",
+                format!(
+                    "{:.3} ({}) / {:.3} ({})",
+                    ratio(k, n),
+                    n - k,
+                    ratio(rk, rn),
+                    rn - rk
+                )
+            )
+        };
+        // Overall: every true pair.
+        {
+            let n = self.pairs.len();
+            let apart = feed_rec.iter().filter(|r| !**r).count();
+            let cells: String = methods
+                .iter()
+                .zip(&rec_of)
+                .map(|(m, rec)| {
+                    let hits = self.pairs.iter().map(|p| m.pred[p.a] == m.pred[p.b]);
+                    let (k, rn, rk) = hits.zip(rec).fold((0, 0, 0), |(k, rn, rk), (h, &r)| {
+                        (
+                            k + usize::from(h),
+                            rn + usize::from(r),
+                            rk + usize::from(h && r),
+                        )
+                    });
+                    cell(k, n, rk, rn)
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "{} | {n:>6} | {apart:>6}{cells}",
+                pad("all true pairs", cw)
+            );
+        }
         let order = |r: &&str| {
             (
                 if r.starts_with("shape:") {
@@ -3644,21 +3792,48 @@ impl Evaluation<'_> {
             let cells: String = found
                 .iter()
                 .map(|f| {
-                    let k = f.get(r).copied().unwrap_or(0);
-                    format!(" | {:>col$}", format!("{:.3} ({})", ratio(k, n), n - k))
+                    let (k, rn, rk) = f.get(r).copied().unwrap_or_default();
+                    cell(k, n, rk, rn)
                 })
                 .collect();
-            let _ = writeln!(s, "{} | {n:>6}{cells}", pad(r, cw));
+            let _ = writeln!(s, "{} | {n:>6} | {:>6}{cells}", pad(r, cw), apart_of(r));
         }
-        let worst = |f: &BTreeMap<&str, usize>, shapes_only: bool| {
+        for (m, rec) in methods.iter().zip(&rec_of) {
+            if *rec != feed_rec {
+                let _ = writeln!(
+                    s,
+                    "{}: recallable judged on the article pages' text where it reads them: \
+                     {} true pairs apart by the trust rule (share < {} of the shorter)",
+                    m.name,
+                    rec.iter().filter(|r| !**r).count(),
+                    newsriver::dedupe::BRIDGE_SHARED
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "apart by the trust rule (share < {} of the shorter): {} of {} true pairs, left out of the recallable figure",
+            newsriver::dedupe::BRIDGE_SHARED,
+            feed_rec.iter().filter(|r| !**r).count(),
+            self.pairs.len()
+        );
+        // The worst row, judged by recall over its recallable pairs (at
+        // least `WORST_MIN_PAIRS` of them).
+        let worst = |f: &BTreeMap<&str, (usize, usize, usize)>, shapes_only: bool| {
             keys.iter()
-                .filter(|r| truth[**r] >= WORST_MIN_PAIRS)
                 .filter(|r| !shapes_only || (r.starts_with("shape:") && !r.contains("(none")))
-                .map(|r| {
+                .filter_map(|r| {
                     let n = truth[*r];
-                    (r.to_string(), ratio(f.get(r).copied().unwrap_or(0), n), n)
+                    let (k, rn, rk) = f.get(r).copied().unwrap_or_default();
+                    (rn >= WORST_MIN_PAIRS).then(|| Worst {
+                        label: r.to_string(),
+                        recall: ratio(k, n),
+                        pairs: n,
+                        recallable: ratio(rk, rn),
+                        recallable_pairs: rn,
+                    })
                 })
-                .min_by(|x, y| x.1.total_cmp(&y.1))
+                .min_by(|x, y| x.recallable.total_cmp(&y.recallable))
         };
 
         // Over-stripping, through the library (feed text; with --web also
@@ -3812,14 +3987,17 @@ impl Evaluation<'_> {
         // The worst shape, prominently.
         let _ = writeln!(s);
         let mut summary = Vec::new();
-        for ((m, o), f) in methods.iter().zip(outcomes).zip(&found) {
+        for (((m, o), f), rec) in methods.iter().zip(outcomes).zip(&found).zip(&rec_of) {
             let ws = worst(f, true);
             let wa = worst(f, false);
             if m.info.is_some() {
-                let show = |w: &Option<(String, f64, usize)>| {
+                let show = |w: &Option<Worst>| {
                     w.as_ref()
-                        .map_or("(none with enough pairs)".to_string(), |(l, r, n)| {
-                            format!("{l} — recall {r:.3} over {n} pairs")
+                        .map_or("(none with enough recallable pairs)".to_string(), |w| {
+                            format!(
+                                "{} — recall {:.3} over {} pairs, {:.3} over {} recallable pairs",
+                                w.label, w.recall, w.pairs, w.recallable, w.recallable_pairs
+                            )
                         })
                 };
                 let _ = writeln!(
@@ -3857,6 +4035,14 @@ impl Evaluation<'_> {
                 seed: ds.seed,
                 method: m.name.clone(),
                 recall: ratio(o.correct_pairs, self.pairs.len()),
+                recall_recallable: ratio(
+                    self.pairs
+                        .iter()
+                        .zip(rec)
+                        .filter(|(p, r)| **r && m.pred[p.a] == m.pred[p.b])
+                        .count(),
+                    rec.iter().filter(|r| **r).count(),
+                ),
                 precision: ratio(o.correct_pairs, o.predicted_pairs),
                 worst_shape: ws,
                 worst_any: wa,
@@ -3962,27 +4148,36 @@ impl Evaluation<'_> {
     }
 }
 
-/// The summary over seeds (`--seeds`).
+/// The summary over seeds (`--seeds`): recall over all true pairs and over
+/// the recallable ones; the worst shape judged by the latter.
 fn seeds_table(rows: &[SeedRow]) -> String {
     let mut s = String::from(
         "\n==== summary over seeds ====\n\
-         seed | method                        | recall | precision | worst shape (issue 20)                  | worst row of all                               | lost>5% | empty | fallback\n",
+         recall: all pairs / recallable pairs (apart by the trust rule left out); worst rows judged by the recallable figure\n\
+         seed | method                        | recall all / recallable | precision | worst shape (issue 20): all / recallable (pairs / recallable) | worst row of all: all / recallable (pairs / recallable)       | lost>5% | empty | fallback\n",
     );
-    let show = |w: &Option<(String, f64, usize)>, n: usize| {
-        w.as_ref().map_or("-".to_string(), |(l, r, p)| {
-            short(&format!("{l} {r:.3} ({p})"), n)
+    let show = |w: &Option<Worst>, n: usize| {
+        w.as_ref().map_or("-".to_string(), |w| {
+            short(
+                &format!(
+                    "{} {:.3} / {:.3} ({} / {})",
+                    w.label, w.recall, w.recallable, w.pairs, w.recallable_pairs
+                ),
+                n,
+            )
         })
     };
     for r in rows {
         let _ = writeln!(
             s,
-            "{:>4} | {} | {:.4} | {:>9.4} | {} | {} | {:>7} | {:>5} | {:>8}",
+            "{:>4} | {} | {:>6.4} / {:>14.4} | {:>9.4} | {} | {} | {:>7} | {:>5} | {:>8}",
             r.seed,
             pad(&short(&r.method, 29), 29),
             r.recall,
+            r.recall_recallable,
             r.precision,
-            pad(&show(&r.worst_shape, 39), 39),
-            pad(&show(&r.worst_any, 46), 46),
+            pad(&show(&r.worst_shape, 62), 62),
+            pad(&show(&r.worst_any, 62), 62),
             r.over_stripped,
             r.empty,
             r.fallback
@@ -3994,16 +4189,21 @@ fn seeds_table(rows: &[SeedRow]) -> String {
     for m in methods {
         let of: Vec<&SeedRow> = rows.iter().filter(|r| r.method == m).collect();
         let recall = of.iter().map(|r| r.recall).fold(f64::INFINITY, f64::min);
+        let recall_rec = of
+            .iter()
+            .map(|r| r.recall_recallable)
+            .fold(f64::INFINITY, f64::min);
         let precision = of.iter().map(|r| r.precision).fold(f64::INFINITY, f64::min);
         let worst = of
             .iter()
             .filter_map(|r| r.worst_shape.as_ref().map(|w| (r.seed, w)))
-            .min_by(|a, b| a.1.1.total_cmp(&b.1.1));
+            .min_by(|a, b| a.1.recallable.total_cmp(&b.1.recallable));
         let _ = writeln!(
             s,
-            "worst over seeds, {m}: recall {recall:.4}, precision {precision:.4}; worst shape {}",
-            worst.map_or("-".to_string(), |(seed, (l, r, n))| format!(
-                "{l} {r:.3} ({n} pairs, seed {seed})"
+            "worst over seeds, {m}: recall {recall:.4} (recallable pairs {recall_rec:.4}), precision {precision:.4}; worst shape {}",
+            worst.map_or("-".to_string(), |(seed, w)| format!(
+                "{} {:.3} over {} pairs, {:.3} over {} recallable (seed {seed})",
+                w.label, w.recall, w.pairs, w.recallable, w.recallable_pairs
             ))
         );
     }
