@@ -215,7 +215,7 @@ impl Normalizer {
             ],
             original_title: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]\s*"),
             span_site_suffix: re(
-                r"(?:\s*[_|\-–—]+\s*[\p{Han}A-Za-z0-9]{0,12}?(?:网易|网|網|新闻|新聞|客户端|客戶端|频道|頻道|日报|日報|晚报|晚報|时报|時報|门户|門戶)+)+",
+                r"(?:\s*[_|\-–—]+\s*[\p{Han}A-Za-z0-9]{0,12}?(?:网易|搜狐|新浪|腾讯|騰訊|凤凰|鳳凰|网|網|新闻|新聞|客户端|客戶端|频道|頻道|日报|日報|晚报|晚報|时报|時報|门户|門戶)+)+",
             ),
             // 实习记者 张某 某某时报(www.example.cn)记者 李某 深圳报道 /
             // 本报记者 王某、李某 / 首席记者 张某 北京报道: one or more
@@ -590,7 +590,16 @@ impl Normalizer {
         }
         let sentence = rest.find(['。', '!', '?']);
         let limit = sentence.unwrap_or(rest.len()).min(room);
-        if let Some(space) = rest[..limit].rfind(' ')
+        // A space inside a figure or before punctuation (`19 :08`) is not
+        // where a title ends.
+        let between_words = |i: usize| {
+            !rest[..i].ends_with(|c: char| c.is_ascii_digit())
+                && rest[i..].trim_start().starts_with(keeps)
+        };
+        if let Some(space) = rest[..limit]
+            .match_indices(' ')
+            .map(|(i, _)| i)
+            .rfind(|&i| between_words(i))
             && rest[space..].chars().filter(|&c| keeps(c)).count() >= 10
         {
             return Some(close(space));
@@ -672,6 +681,17 @@ impl Normalizer {
             return Some((end, "the end of a cut credit"));
         }
         let decorated = self.title_prefix.find(line).map_or(0, |m| m.end());
+        // A decoration, or a headline too short to look for anywhere else
+        // (`喜报`), right before a dateline or byline: what opens the line
+        // before the report.
+        if let Some(end) = std::iter::once(0)
+            .chain(titles.short_prefix_end(&line[decorated..]))
+            .map(|e| decorated + e)
+            .filter(|&e| e > 0)
+            .find(|&e| self.starts_report(line[e..].trim_start()))
+        {
+            return Some((end, "headline"));
+        }
         let end = decorated + titles.prefix_end(&line[decorated..])?;
         let end = end
             + self
@@ -967,18 +987,31 @@ fn first_chars(s: &str, n: usize) -> String {
 /// headline to look for).
 struct Titles {
     forms: Vec<Vec<char>>,
+    /// Forms of 2–5 characters: looked for only right before a dateline
+    /// or byline.
+    short: Vec<Vec<char>>,
 }
 
 impl Titles {
     fn new(titles: &[&str]) -> Titles {
-        let mut forms: Vec<Vec<char>> = titles
+        let (mut forms, mut short): (Vec<Vec<char>>, Vec<Vec<char>>) = titles
             .iter()
             .map(|t| simplified(&lowercase(&fold(&nfkc(t)))).chars().collect())
-            .filter(|f: &Vec<char>| f.len() >= 6)
-            .collect();
+            .filter(|f: &Vec<char>| f.len() >= 2)
+            .partition(|f| f.len() >= 6);
         forms.sort();
         forms.dedup();
-        Titles { forms }
+        short.sort();
+        short.dedup();
+        Titles { forms, short }
+    }
+
+    /// Where a short headline form that `s` opens with ends in `s`.
+    fn short_prefix_end(&self, s: &str) -> Option<usize> {
+        self.short
+            .iter()
+            .filter_map(|f| folded_prefix_end(s, f))
+            .max()
     }
 
     /// Where the longest headline form that `s` opens with ends in `s`.
