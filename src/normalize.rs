@@ -88,6 +88,9 @@ const INLINE_FOOTER_HEADINGS: &[&str] = &[
     "往期推荐",
     "往期精选",
     "往期回顾",
+    "往期推薦",
+    "往期精選",
+    "往期回顧",
     // The same in Traditional script (Taiwan and Hong Kong outlets).
     "相關推薦",
     "相關新聞",
@@ -118,6 +121,9 @@ pub struct Normalizer {
     /// Decorations an item's headline carries when run into the text:
     /// `(图)`, `(组图)`, `(视频)`.
     headline_decoration: Regex,
+    /// A paper's name with its web address, opening a text whose byline
+    /// was cut before it: `某某晚报(www.example.cn) 成都报道`.
+    paper_address: Regex,
     /// A call to follow, like, share or scan (`关注我们，获取更多精彩资讯！`,
     /// `点个在看再走`, `↓↓↓`): promotion, not story.
     promo: Regex,
@@ -226,6 +232,9 @@ impl Normalizer {
             // is not read as a byline: only a marked end ends one.
             byline: re(
                 r"^(?:[、,]?\s*(?:[\p{Han}]{2,10}(?:\([A-Za-z0-9./-]{3,40}\))?[\s、]*)?(?:首席|实习|實習|见习|見習|特约|特約|驻[\p{Han}]{1,6}|駐[\p{Han}]{1,6}|本报|本報|本刊|本台|本网|本網)?(?:记者|記者|通讯员|通訊員|实习生|實習生|摄影记者|攝影記者|撰稿|撰文)\s*(?:(?:[\p{Han}·]{2,4}|[A-Za-z]{2,20})(?:\s+|、|:|$)|[\p{Han}·]{2,3}\d)+)+(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?|^(?:首席|实习|實習|见习|見習|特约|特約|本报|本報)?(?:记者|記者)\s*[\p{Han}·]{2,4}(?:[\s、]+[\p{Han}·]{2,4})*\s*[\p{Han}]{2,6}?(?:报道|報道|報導|报导)\s*[:,]?\s*",
+            ),
+            paper_address: re(
+                r"^[\p{Han}]{2,12}\([A-Za-z0-9./-]{0,40}(?:www\.|\.cn|\.com|\.net)[A-Za-z0-9./-]{0,40}\)\s*(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?",
             ),
             headline_decoration: re(
                 r"^\s*(?:\((?:图|圖|组图|組圖|多图|多圖|视频|視頻|附视频|图文|圖文)\)|【(?:图|圖|组图|組圖|视频|視頻)】)\s*",
@@ -519,6 +528,10 @@ impl Normalizer {
     /// these finds its end (the span is then left in: never more than the
     /// room is guessed away).
     fn original_title_span(&self, line: &str, titles: Option<&Titles>) -> Option<usize> {
+        // Every line asks: most have no 原 at all.
+        if !line.contains('原') {
+            return None;
+        }
         let folded = simplified(line);
         // Simplified is the same length in bytes for every character
         // fast2s changes (three bytes each), so offsets carry over; when
@@ -625,24 +638,35 @@ impl Normalizer {
     /// follow (`往期回顾■…■…喜欢就点个在看吧 原标题:…`): where it ends. The
     /// list holds titles, so no 。 before the call.
     fn promotion_list(&self, line: &str) -> Option<usize> {
-        let head = self.inline_footer.find(line).filter(|m| m.start() == 0)?;
+        // Only a heading at the start: the search reads no further.
+        let start = &line[..line.char_indices().nth(8).map_or(line.len(), |(i, _)| i)];
+        let head = self.inline_footer.find(start).filter(|m| m.start() == 0)?;
         let folded = simplified(line);
         if folded.len() != line.len() {
             return None;
         }
-        let call = self.promo.find(&folded[head.end()..])?;
-        let end = head.end() + call.end();
-        if line[..end].contains('。') || line[..end].chars().count() > 300 {
-            return None;
-        }
-        // The call's own last words (`…点个在看吧`, `…关注我们`).
-        let rest = &line[end..];
-        let tail = rest
-            .char_indices()
-            .take(8)
-            .find(|&(_, c)| c.is_whitespace() || !keeps(c))
-            .map_or(0, |(i, _)| i);
-        Some(end + tail)
+        let room = line.char_indices().nth(300).map_or(line.len(), |(i, _)| i);
+        // Up to the call that closes it, or to a byline or dateline after
+        // a space (the list, then the report).
+        let report = || {
+            line[head.end()..room]
+                .match_indices(char::is_whitespace)
+                .map(|(i, w)| head.end() + i + w.len())
+                .find(|&i| self.starts_report(line[i..].trim_start()))
+        };
+        let end = match self.promo.find(&folded[head.end()..room]) {
+            Some(call) => {
+                // The call's own last words (`…点个在看吧`, `…关注我们`).
+                let end = head.end() + call.end();
+                end + line[end..]
+                    .char_indices()
+                    .take(8)
+                    .find(|&(_, c)| c.is_whitespace() || !keeps(c))
+                    .map_or(0, |(i, _)| i)
+            }
+            None => report()?,
+        };
+        (!line[..end].contains('。')).then_some(end)
     }
 
     /// What opens `line` that is not the report itself, and where it ends:
@@ -673,6 +697,9 @@ impl Normalizer {
             // the digit is the report's.
             let end = m.end() - usize::from(m.as_str().ends_with(|c: char| c.is_ascii_digit()));
             return Some((end, "byline"));
+        }
+        if let Some(m) = self.paper_address.find(line) {
+            return Some((m.end(), "byline"));
         }
         if let Some(end) = self.promotion_list(line) {
             return Some((end, "promotion"));
@@ -719,7 +746,13 @@ impl Normalizer {
             };
             removed.push(|| format!("{what} {:?}", first_chars(first[..end].trim(), 40)));
             dated |= what == "dateline";
-            *first = first[end..].trim_start().to_string();
+            // Punctuation the prefix leaves behind (`…可怜！话说…`).
+            *first = first[end..]
+                .trim_start_matches(|c: char| {
+                    c.is_whitespace()
+                        || matches!(c, '!' | '?' | '。' | ',' | ':' | ';' | '.' | '_' | '|')
+                })
+                .to_string();
             if first.is_empty() {
                 break;
             }
@@ -762,7 +795,9 @@ impl Normalizer {
         let folded = simplified(line);
         (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(&folded)))
             || (n <= 60 && self.promo.is_match(&folded))
-            || (n <= 300 && self.original_title_span(line, None) == Some(line.len()))
+            || (n <= 300
+                && self.original_title.is_match(&folded)
+                && self.original_title_span(line, None) == Some(line.len()))
             || self
                 .extra_strip_lines
                 .iter()
