@@ -3690,6 +3690,31 @@ impl Evaluation<'_> {
                     .collect()
             })
             .collect();
+        // `DEDUPE_EVAL_MISSED=FILE`: the first method's missed recallable
+        // pairs, in full (texts as generated and as normalized, the verdict).
+        if let (Ok(path), Some(m)) = (std::env::var("DEDUPE_EVAL_MISSED"), methods.first()) {
+            let mut dump = String::new();
+            for (p, &r) in self.pairs.iter().zip(&feed_rec) {
+                if r && m.pred[p.a] != m.pred[p.b] {
+                    let (ca, cb) = (&ds.copies[p.a], &ds.copies[p.b]);
+                    let _ = writeln!(
+                        dump,
+                        "=== {} [{}] {:?} ~ [{}] {:?}\n--- verdict: {}\n--- a raw\n{}\n--- a normalized\n{}\n--- b raw\n{}\n--- b normalized\n{}\n",
+                        ds.stories[ca.story].id,
+                        ca.body,
+                        ca.shapes.iter().map(|x| x.label()).collect::<Vec<_>>(),
+                        cb.body,
+                        cb.shapes.iter().map(|x| x.label()).collect::<Vec<_>>(),
+                        verdict(ds, norms, p.a, p.b),
+                        ca.raw,
+                        norms[p.a].text,
+                        cb.raw,
+                        norms[p.b].text
+                    );
+                }
+            }
+            let _ = std::fs::write(format!("{path}.seed-{}", ds.seed), dump);
+        }
         // method → row → (found, recallable, recallable found)
         let found: Vec<BTreeMap<&str, (usize, usize, usize)>> = methods
             .iter()

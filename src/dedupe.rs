@@ -56,6 +56,10 @@ pub const ANCHOR_SKIP: usize = 40;
 /// copy that dropped the opening paragraph, or the longer's own added
 /// sentence. A report quoted at the end of a follow-up is further in.
 pub const ANCHOR_REACH: usize = 80;
+/// Folded characters of one sentence that, from where the shorter text
+/// meets the longer, stand on their own when little follows it (a
+/// summary cut inside its second sentence): longer than stock openings.
+pub const ANCHOR_SENTENCE: usize = 60;
 
 /// Thresholds (`[dedupe]` in the config); the type lives in `model` so
 /// that `config` can build it without importing a later stage.
@@ -175,12 +179,27 @@ pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
     // The lead of what follows the first sentence: the same key as the
     // lead of a copy without that sentence (one outlet's own opening
     // sentence, a title or byline run into a summary).
-    if let Some(end) = first_sentence_end(text) {
-        // In the folded text, the first sentence is its letters and digits.
-        let skip = text[..end].chars().filter(|&c| keeps(c)).count();
+    // The same after the second sentence too (`早上好！郑州今天小雨…。` is
+    // two), when they end within `ANCHOR_REACH` folded characters (where
+    // `anchored` looks for the shorter in the longer).
+    let mut skip = 0;
+    let mut rest = text;
+    for _ in 0..2 {
+        let Some(end) = first_sentence_end(rest) else {
+            break;
+        };
+        // In the folded text, a sentence is its letters and digits.
+        skip += rest[..end].chars().filter(|&c| keeps(c)).count();
+        rest = &rest[end + rest[end..].chars().next().map_or(0, char::len_utf8)..];
+        if skip > ANCHOR_REACH {
+            break;
+        }
         let after: String = folded.chars().skip(skip).take(LEAD_CHARS).collect();
         if after.chars().count() == LEAD_CHARS {
-            keys.push(lead_key(&after) as i64);
+            let key = lead_key(&after) as i64;
+            if !keys[BANDS..].contains(&key) {
+                keys.push(key);
+            }
         }
     }
     keys.push(lead_key(&folded) as i64);
@@ -367,22 +386,24 @@ fn anchored(short: &Prepared, long: &Prepared, params: &Params) -> Option<Anchor
         return None;
     }
     // What is left must go on past its first sentence, and that part be
-    // in the longer too: a summary that is one stock opening sentence
-    // ("为深入贯彻落实…") fits into every report that opens with it.
+    // in the longer too — or be one long sentence: a summary that is one
+    // stock opening sentence ("为深入贯彻落实…", 30–50 characters) fits
+    // into every report that opens with it.
     let first_end = short
         .sentence_ends
         .iter()
         .map(|&e| e as usize)
         .find(|&e| e > start + SHINGLE)
         .unwrap_or(chars.len());
-    if chars.len() - first_end < LEAD_TAIL {
-        return None;
-    }
-    let tail: String = chars[first_end.saturating_sub(SHINGLE - 1)..]
-        .iter()
-        .collect();
-    let tail = shingles(&tail);
-    if (shared(&tail, &long.shingles) as f64) < params.containment * tail.len() as f64 {
+    if chars.len() - first_end >= LEAD_TAIL {
+        let tail: String = chars[first_end.saturating_sub(SHINGLE - 1)..]
+            .iter()
+            .collect();
+        let tail = shingles(&tail);
+        if (shared(&tail, &long.shingles) as f64) < params.containment * tail.len() as f64 {
+            return None;
+        }
+    } else if first_end - start < ANCHOR_SENTENCE {
         return None;
     }
     let probe: String = chars[start..start + SHINGLE + RUN - 1].iter().collect();

@@ -234,7 +234,7 @@ impl Normalizer {
                 r"^(?:[、,]?\s*(?:[\p{Han}]{2,10}(?:\([A-Za-z0-9./-]{3,40}\))?[\s、]*)?(?:首席|实习|實習|见习|見習|特约|特約|驻[\p{Han}]{1,6}|駐[\p{Han}]{1,6}|本报|本報|本刊|本台|本网|本網)?(?:记者|記者|通讯员|通訊員|实习生|實習生|摄影记者|攝影記者|撰稿|撰文)\s*(?:(?:[\p{Han}·]{2,4}|[A-Za-z]{2,20})(?:\s+|、|:|$)|[\p{Han}·]{2,3}\d)+)+(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?|^(?:首席|实习|實習|见习|見習|特约|特約|本报|本報)?(?:记者|記者)\s*[\p{Han}·]{2,4}(?:[\s、]+[\p{Han}·]{2,4})*\s*[\p{Han}]{2,6}?(?:报道|報道|報導|报导)\s*[:,]?\s*",
             ),
             paper_address: re(
-                r"^[\p{Han}]{2,12}\([A-Za-z0-9./-]{0,40}(?:www\.|\.cn|\.com|\.net)[A-Za-z0-9./-]{0,40}\)\s*(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?",
+                r"^(?:[\p{Han}]{2,12}\([A-Za-z0-9./-]{0,40}(?:www\.|\.cn|\.com|\.net)[A-Za-z0-9./-]{0,40}\)|[\p{Han}]{2,12}\s*\((?i:id|微信号|微信)\s*:\s*[A-Za-z0-9_-]{3,30}\)|[\p{Han}]{2,8}(?:报|報|晚报|日报|网|網)\s)\s*(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?",
             ),
             headline_decoration: re(
                 r"^\s*(?:\((?:图|圖|组图|組圖|多图|多圖|视频|視頻|附视频|图文|圖文)\)|【(?:图|圖|组图|組圖|视频|視頻)】)\s*",
@@ -243,7 +243,7 @@ impl Normalizer {
                 r"(?:点击(?:上方|下方|蓝字|关注|阅读原文)|關注我們|关注我们|关注公众号|欢迎关注|歡迎關注|长按(?:二维码|识别|扫码)|扫码关注|扫描二维码|掃描二維碼|点个在看|点亮在看|點個在看|点个赞|分享给更多|转发给更多|获取更多(?:精彩|资讯|新闻|资讯)|獲取更多|更多精彩(?:内容|资讯)|喜欢就|记得点赞|点赞\s*在看|在看\s*转发|↓{2,}|▼)",
             ),
             trailing_credit: re(
-                r"\s*(?:[\[【(]\s*(?:责任编辑|責任編輯|编辑|編輯|责编|記者|记者|作者)\s*[:\s][^\]】)]{0,30}[\]】)]|责任编辑\s*[:]\s*\S{1,20})\s*$",
+                r"\s*(?:[\[【(]\s*(?:责任编辑|責任編輯|编辑|編輯|责编|記者|记者|作者)\s*[:\s][^\]】)]{0,30}[\]】)]|责任编辑\s*[:]\s*\S{1,20}|\s[\p{Han}]{2,12}\s*\((?i:id|微信号|微信)\s*:\s*[A-Za-z0-9_-]{3,30}\))\s*$",
             ),
             end_marker: re(r"[\[【(]\s*完\s*[\]】)]"),
             // A heading inside a flattened line: after a space or a
@@ -634,6 +634,16 @@ impl Normalizer {
             .any(|r| r.find(s).is_some_and(|m| m.end() > 0))
     }
 
+    /// A call to follow opening the line, up to the space after it
+    /// (`长按识别二维码关注 【西安】…`): at most 24 characters.
+    fn leading_promo(&self, line: &str) -> Option<usize> {
+        let head = &line[..line.char_indices().nth(24).map_or(line.len(), |(i, _)| i)];
+        let space = head.find(char::is_whitespace)?;
+        let folded = simplified(&head[..space]);
+        let m = self.promo.find(&folded)?;
+        (m.start() <= 4 * 3).then_some(space)
+    }
+
     /// A list of other stories opening the text, closed by a call to
     /// follow (`往期回顾■…■…喜欢就点个在看吧 原标题:…`): where it ends. The
     /// list holds titles, so no 。 before the call.
@@ -701,6 +711,9 @@ impl Normalizer {
         if let Some(m) = self.paper_address.find(line) {
             return Some((m.end(), "byline"));
         }
+        if let Some(end) = self.leading_promo(line) {
+            return Some((end, "promotion"));
+        }
         if let Some(end) = self.promotion_list(line) {
             return Some((end, "promotion"));
         }
@@ -711,15 +724,37 @@ impl Normalizer {
         // A decoration, or a headline too short to look for anywhere else
         // (`喜报`), right before a dateline or byline: what opens the line
         // before the report.
+        // A channel after it (`喜报_天气新华社…`) is the headline's too.
+        let report_after = |e: usize| {
+            let rest = &line[e..];
+            let channel = rest
+                .strip_prefix(['_', '|'])
+                .map(|c| {
+                    c.char_indices()
+                        .take(6)
+                        .map(|(i, ch)| rest.len() - c.len() + i + ch.len_utf8())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            std::iter::once(0)
+                .chain(channel)
+                .map(|skip| e + skip)
+                .find(|&at| self.starts_report(line[at..].trim_start()))
+        };
         if let Some(end) = std::iter::once(0)
             .chain(titles.short_prefix_end(&line[decorated..]))
             .map(|e| decorated + e)
             .filter(|&e| e > 0)
-            .find(|&e| self.starts_report(line[e..].trim_start()))
+            .find_map(report_after)
         {
             return Some((end, "headline"));
         }
-        let end = decorated + titles.prefix_end(&line[decorated..])?;
+        // The headline with its decoration (the raw title) or without it.
+        let end = titles
+            .prefix_end(line)
+            .into_iter()
+            .chain(titles.prefix_end(&line[decorated..]).map(|e| decorated + e))
+            .max()?;
         let end = end
             + self
                 .headline_decoration
