@@ -58,8 +58,9 @@ pub const ANCHOR_SKIP: usize = 40;
 pub const ANCHOR_REACH: usize = 80;
 /// Folded characters of one sentence that, from where the shorter text
 /// meets the longer, stand on their own when little follows it (a
-/// summary cut inside its second sentence): longer than stock openings.
-pub const ANCHOR_SENTENCE: usize = 60;
+/// summary cut inside its second sentence): longer than stock openings
+/// (`为深入贯彻落实…`, 30–45).
+pub const ANCHOR_SENTENCE: usize = 50;
 
 /// Thresholds (`[dedupe]` in the config); the type lives in `model` so
 /// that `config` can build it without importing a later stage.

@@ -234,7 +234,7 @@ impl Normalizer {
                 r"^(?:[、,]?\s*(?:[\p{Han}]{2,10}(?:\([A-Za-z0-9./-]{3,40}\))?[\s、]*)?(?:首席|实习|實習|见习|見習|特约|特約|驻[\p{Han}]{1,6}|駐[\p{Han}]{1,6}|本报|本報|本刊|本台|本网|本網)?(?:记者|記者|通讯员|通訊員|实习生|實習生|摄影记者|攝影記者|撰稿|撰文)\s*(?:(?:[\p{Han}·]{2,4}|[A-Za-z]{2,20})(?:\s+|、|:|$)|[\p{Han}·]{2,3}\d)+)+(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?|^(?:首席|实习|實習|见习|見習|特约|特約|本报|本報)?(?:记者|記者)\s*[\p{Han}·]{2,4}(?:[\s、]+[\p{Han}·]{2,4})*\s*[\p{Han}]{2,6}?(?:报道|報道|報導|报导)\s*[:,]?\s*",
             ),
             paper_address: re(
-                r"^(?:[\p{Han}]{2,12}\([A-Za-z0-9./-]{0,40}(?:www\.|\.cn|\.com|\.net)[A-Za-z0-9./-]{0,40}\)|[\p{Han}]{2,12}\s*\((?i:id|微信号|微信)\s*:\s*[A-Za-z0-9_-]{3,30}\)|[\p{Han}]{2,8}(?:报|報|晚报|日报|网|網)\s)\s*(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?",
+                r"^(?:[\p{Han}]{2,12}\([A-Za-z0-9./-]{0,40}(?:www\.|\.cn|\.com|\.net)[A-Za-z0-9./-]{0,40}\)|[\p{Han}]{2,12}\s*\((?i:id|微信号|微信)\s*:\s*[A-Za-z0-9_-]{3,30}\)(?:\s|$)|[\p{Han}]{2,8}(?:报|報|晚报|日报|网|網)\s)\s*(?:[\p{Han}]{2,6}(?:报道|報道|報導|报导)\s*[:,]?\s*)?",
             ),
             headline_decoration: re(
                 r"^\s*(?:\((?:图|圖|组图|組圖|多图|多圖|视频|視頻|附视频|图文|圖文)\)|【(?:图|圖|组图|組圖|视频|視頻)】)\s*",
@@ -634,6 +634,20 @@ impl Normalizer {
             .any(|r| r.find(s).is_some_and(|m| m.end() > 0))
     }
 
+    /// A credit opening a line that goes on with the report after a space
+    /// (`来源:网络,如有侵权请联系删除 9月16日,…`): up to that space, within
+    /// 40 characters, with no sentence end before it.
+    fn leading_credit(&self, line: &str) -> Option<usize> {
+        let head = &line[..line.char_indices().nth(40).map_or(line.len(), |(i, _)| i)];
+        let space = head.find(char::is_whitespace)?;
+        let credit = &head[..space];
+        if credit.contains(['。', '!', '?']) {
+            return None;
+        }
+        let folded = simplified(credit);
+        self.strip_lines[0].is_match(&folded).then_some(space)
+    }
+
     /// A call to follow opening the line, up to the space after it
     /// (`长按识别二维码关注 【西安】…`): at most 24 characters.
     fn leading_promo(&self, line: &str) -> Option<usize> {
@@ -647,7 +661,7 @@ impl Normalizer {
     /// A list of other stories opening the text, closed by a call to
     /// follow (`往期回顾■…■…喜欢就点个在看吧 原标题:…`): where it ends. The
     /// list holds titles, so no 。 before the call.
-    fn promotion_list(&self, line: &str) -> Option<usize> {
+    fn promotion_list(&self, line: &str, more: bool) -> Option<usize> {
         // Only a heading at the start: the search reads no further.
         let start = &line[..line.char_indices().nth(8).map_or(line.len(), |(i, _)| i)];
         let head = self.inline_footer.find(start).filter(|m| m.start() == 0)?;
@@ -666,14 +680,21 @@ impl Normalizer {
         };
         let end = match self.promo.find(&folded[head.end()..room]) {
             Some(call) => {
-                // The call's own last words (`…点个在看吧`, `…关注我们`).
+                // The call's own last words (`…点个在看吧`, `…点个在看，你最
+                // 好看`): to the end of the line when little is left.
                 let end = head.end() + call.end();
-                end + line[end..]
-                    .char_indices()
-                    .take(8)
-                    .find(|&(_, c)| c.is_whitespace() || !keeps(c))
-                    .map_or(0, |(i, _)| i)
+                if line[end..].chars().filter(|&c| keeps(c)).count() <= 10 {
+                    line.len()
+                } else {
+                    end + line[end..]
+                        .char_indices()
+                        .take(8)
+                        .find(|&(_, c)| c.is_whitespace() || !keeps(c))
+                        .map_or(0, |(i, _)| i)
+                }
             }
+            // A list line of its own, the report on the next line.
+            None if more && room == line.len() && !line.contains('。') => line.len(),
             None => report()?,
         };
         (!line[..end].contains('。')).then_some(end)
@@ -689,6 +710,7 @@ impl Normalizer {
         line: &str,
         titles: &Titles,
         more: bool,
+        headline_gone: bool,
     ) -> Option<(usize, &'static str)> {
         if let Some(end) = self.original_title_span(line, Some(titles)) {
             return Some((end, "original title"));
@@ -714,11 +736,18 @@ impl Normalizer {
         if let Some(end) = self.leading_promo(line) {
             return Some((end, "promotion"));
         }
-        if let Some(end) = self.promotion_list(line) {
+        if let Some(end) = self.leading_credit(line) {
+            return Some((end, "credit"));
+        }
+        if let Some(end) = self.promotion_list(line, more) {
             return Some((end, "promotion"));
         }
         if let Some(end) = cut_credit_end(line) {
             return Some((end, "the end of a cut credit"));
+        }
+        if headline_gone {
+            // Once: a report may open with its headline's words.
+            return None;
         }
         let decorated = self.title_prefix.find(line).map_or(0, |m| m.end());
         // A decoration, or a headline too short to look for anywhere else
@@ -774,13 +803,14 @@ impl Normalizer {
         more: bool,
         removed: &mut Notes,
     ) -> bool {
-        let mut dated = false;
+        let (mut dated, mut headline_gone) = (false, false);
         for _ in 0..8 {
-            let Some((end, what)) = self.opening_prefix(first, titles, more) else {
+            let Some((end, what)) = self.opening_prefix(first, titles, more, headline_gone) else {
                 break;
             };
             removed.push(|| format!("{what} {:?}", first_chars(first[..end].trim(), 40)));
             dated |= what == "dateline";
+            headline_gone |= what == "headline";
             // Punctuation the prefix leaves behind (`…可怜！话说…`).
             *first = first[end..]
                 .trim_start_matches(|c: char| {
@@ -909,10 +939,11 @@ impl Normalizer {
                 && (start > 0 || i > 0)
                 && kept_before + line[..start].chars().filter(|&c| keeps(c)).count() >= 20
             {
-                if paragraph_follows {
+                if paragraph_follows && heading.contains('往') {
                     // Paragraphs of the article come after it: a list of
-                    // other stories put inside the text ("往期推荐■…"),
-                    // not its end. Only it goes.
+                    // earlier posts put inside the text ("往期推荐■…"),
+                    // not its end. Only it goes. (A "相关新闻" list with
+                    // summaries of other stories still ends the text.)
                     removed.push(|| format!("inline list from {heading:?}"));
                     if start == 0 {
                         line.clear();
@@ -1151,10 +1182,10 @@ fn looks_like_headline(line: &str) -> bool {
     n > 0 && n <= 60 && !line.contains(['。', '!', '?', ';'])
 }
 
-/// A paragraph of an article: longer than any listed title (60
-/// characters) and with a sentence end.
+/// A paragraph of an article: a sentence of 25 characters or more, ended
+/// by 。 (listed titles end in none, or in ！？).
 fn looks_like_paragraph(line: &str) -> bool {
-    line.len() > 60 * 3 && line.chars().nth(60).is_some() && line.contains(['。', '!', '?'])
+    line.len() >= 25 * 3 && line.contains('。') && line.chars().nth(25).is_some()
 }
 
 /// Short, no sentence end: how a list of other stories' titles looks.
