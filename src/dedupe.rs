@@ -464,10 +464,24 @@ pub fn judge_prepared(
     missing.sort_unstable();
     // Two texts that do not open alike may still be one report, one of
     // them with an opening of its own: judged from where they meet.
-    let anchor = (!s.same_lead && shortest >= params.min_chars)
-        .then(|| anchored(short_p, long_p, params))
-        .flatten()
-        .filter(|a| a.figures_agree && a.containment >= params.containment);
+    // Worked out only when a verdict needs it, and only when the shorter's
+    // shingles the longer holds could be enough from some point on (all
+    // but `ANCHOR_SKIP` of them at the containment threshold): most pairs
+    // judged are different stories.
+    let anchor_cell = std::cell::OnceCell::new();
+    let anchor = || {
+        anchor_cell
+            .get_or_init(|| {
+                let n = short_p.shingles.len() as f64;
+                let reachable =
+                    s.containment * n >= params.containment * (n - (ANCHOR_SKIP + SHINGLE) as f64);
+                (!s.same_lead && shortest >= params.min_chars && reachable)
+                    .then(|| anchored(short_p, long_p, params))
+                    .flatten()
+                    .filter(|a| a.figures_agree && a.containment >= params.containment)
+            })
+            .as_ref()
+    };
     let verdict = if shortest < params.min_chars {
         Verdict::Different {
             reason: format!(
@@ -483,7 +497,7 @@ pub fn judge_prepared(
                 params.max_days_apart
             ),
         }
-    } else if !missing.is_empty() && anchor.is_none() {
+    } else if !missing.is_empty() && anchor().is_none() {
         Verdict::Different {
             reason: format!(
                 "different figures ({} not in the other)",
@@ -530,7 +544,7 @@ pub fn judge_prepared(
                 ),
             }
         }
-    } else if let Some(a) = &anchor {
+    } else if let Some(a) = anchor() {
         Verdict::Same {
             method: Method::Containment,
             score: a.containment,

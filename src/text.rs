@@ -136,7 +136,8 @@ pub fn simplified(s: &str) -> Cow<'_, str> {
         let i = c as usize;
         i < 0x1_0000 && table[i / 64] & (1 << (i % 64)) != 0
     };
-    if s.is_ascii() || !s.chars().any(|c| traditional(c) || variant(c).is_some()) {
+    // One bit per character for both: a form fast2s changes, or a variant.
+    if s.is_ascii() || !s.chars().any(traditional) {
         return Cow::Borrowed(s);
     }
     let converted = fast2s::convert(s);
@@ -214,7 +215,8 @@ fn is_han(c: char) -> bool {
 
 /// A bit for each character of the Basic Multilingual Plane that fast2s
 /// changes on its own (fast2s converts only characters of three UTF-8
-/// bytes, all in the BMP). Built once, by asking fast2s.
+/// bytes, all in the BMP), or that is a `variant`. Built once, by asking
+/// fast2s.
 fn traditional_chars() -> &'static [u64] {
     static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
@@ -222,7 +224,7 @@ fn traditional_chars() -> &'static [u64] {
         let mut buf = [0u8; 4];
         for c in ('\u{800}'..='\u{ffff}').filter(|c| c.len_utf8() == 3) {
             let one: &str = c.encode_utf8(&mut buf);
-            if fast2s::convert(one) != one {
+            if fast2s::convert(one) != one || variant(c).is_some() {
                 let i = c as usize;
                 bits[i / 64] |= 1 << (i % 64);
             }
