@@ -183,18 +183,13 @@ pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
     // The same after the second sentence too (`早上好！郑州今天小雨…。` is
     // two), when they end within `ANCHOR_REACH` folded characters (where
     // `anchored` looks for the shorter in the longer).
-    let mut skip = 0;
-    let mut rest = text;
-    for _ in 0..2 {
-        let Some(end) = first_sentence_end(rest) else {
-            break;
-        };
-        // In the folded text, a sentence is its letters and digits.
-        skip += rest[..end].chars().filter(|&c| keeps(c)).count();
-        rest = &rest[end + rest[end..].chars().next().map_or(0, char::len_utf8)..];
-        if skip > ANCHOR_REACH {
-            break;
-        }
+    // `anchored` meets texts at these points only, so that two texts it
+    // calls the same always share a key, whichever is stored first.
+    for skip in sentence_ends(text, 2)
+        .into_iter()
+        .map(|e| e as usize)
+        .filter(|&e| e <= ANCHOR_REACH)
+    {
         let after: String = folded.chars().skip(skip).take(LEAD_CHARS).collect();
         if after.chars().count() == LEAD_CHARS {
             let key = lead_key(&after) as i64;
@@ -252,26 +247,31 @@ pub struct Prepared {
     sentence_ends: Vec<u32>,
 }
 
-/// Where a normalized text's first sentence ends: its first 。！？ or line
-/// break (NFKC has made ！？ into `!` `?`; `.` is left out: it is in
-/// numbers and in "...").
-fn first_sentence_end(text: &str) -> Option<usize> {
-    text.find(['。', '!', '?', '！', '？', '\n'])
+/// Folded characters before each of a text's first `limit` sentence ends
+/// (。！？ or a line break; a run of them is one end). `Prepared` and
+/// `index_keys` count them alike: `anchored` meets two texts only where
+/// both have a key.
+fn sentence_ends(text: &str, limit: usize) -> Vec<u32> {
+    let mut ends: Vec<u32> = Vec::new();
+    let mut kept = 0u32;
+    for c in text.chars() {
+        if keeps(c) {
+            kept += 1;
+        } else if matches!(c, '。' | '!' | '?' | '！' | '？' | '\n') && ends.last() != Some(&kept)
+        {
+            if ends.len() == limit {
+                break;
+            }
+            ends.push(kept);
+        }
+    }
+    ends
 }
 
 impl Prepared {
     pub fn new(text: &str) -> Prepared {
         let mut p = Prepared::from_folded(key_form(text));
-        let mut kept = 0u32;
-        for c in text.chars() {
-            if keeps(c) {
-                kept += 1;
-            } else if matches!(c, '。' | '!' | '?' | '！' | '？' | '\n')
-                && p.sentence_ends.last() != Some(&kept)
-            {
-                p.sentence_ends.push(kept);
-            }
-        }
+        p.sentence_ends = sentence_ends(text, usize::MAX);
         if let Some(&end) = p.sentence_ends.first() {
             p.first_sentence = (end as usize).min(p.chars);
         }
@@ -348,12 +348,16 @@ struct Anchor {
     figures_agree: bool,
 }
 
-/// The shorter text judged from where it meets the longer: its first run
-/// of three shingles the longer holds, within its first `ANCHOR_SKIP`
-/// characters, found in the longer within its first `ANCHOR_REACH`
-/// characters (or fifth). What comes before that in the shorter is its own
-/// opening (an added sentence, a title or byline no rule removed) and is
-/// not held against it; what comes before it in the longer is the longer's.
+/// The shorter text judged from where it meets the longer: where both
+/// begin the same 30 folded characters (`LEAD_CHARS`), each at its start
+/// or after one of its first two sentences — within `ANCHOR_SKIP` folded
+/// characters of the shorter, `ANCHOR_REACH` of the longer, not both at
+/// the start (that is the same lead). What comes before that in the
+/// shorter is its own opening (an added sentence, a title or byline no
+/// rule removed) and is not held against it; what comes before it in the
+/// longer is the longer's. Only those points: `index_keys` keys each of
+/// them, so two texts this calls the same share a key and find each other
+/// whichever is stored first (the partition stays a function of the set).
 /// `None` when they do not meet there, or what is left is too short.
 ///
 /// What is left must go on `LEAD_TAIL` characters past its first sentence,
@@ -362,27 +366,23 @@ struct Anchor {
 /// own, then repeat yesterday's lead; a stock opening sentence is in many
 /// reports.
 fn anchored(short: &Prepared, long: &Prepared, params: &Params) -> Option<Anchor> {
-    const RUN: usize = 3;
+    // Where each may begin the report: its start, or after one of its
+    // first two sentences (the points `index_keys` keys).
+    let points = |p: &Prepared, reach: usize| -> Vec<usize> {
+        std::iter::once(0)
+            .chain(p.sentence_ends.iter().take(2).map(|&e| e as usize))
+            .filter(|&e| e <= reach)
+            .collect()
+    };
     let chars: Vec<char> = short.folded.chars().collect();
-    let windows = chars.len().checked_sub(SHINGLE)? + 1;
-    let mut run = 0;
-    let mut start = None;
-    for i in 0..windows.min(ANCHOR_SKIP + RUN) {
-        if long
-            .shingles
-            .binary_search(&shingle_hash(&chars[i..i + SHINGLE]))
-            .is_ok()
-        {
-            run += 1;
-            if run == RUN {
-                start = Some(i + 1 - RUN);
-                break;
-            }
-        } else {
-            run = 0;
-        }
-    }
-    let start = start?;
+    let long_chars: Vec<char> = long.folded.chars().collect();
+    let start = points(short, ANCHOR_SKIP).into_iter().find(|&i| {
+        chars.get(i..i + LEAD_CHARS).is_some_and(|lead| {
+            points(long, ANCHOR_REACH)
+                .into_iter()
+                .any(|j| (i, j) != (0, 0) && long_chars.get(j..j + LEAD_CHARS) == Some(lead))
+        })
+    })?;
     if chars.len() - start < params.min_chars {
         return None;
     }
@@ -405,12 +405,6 @@ fn anchored(short: &Prepared, long: &Prepared, params: &Params) -> Option<Anchor
             return None;
         }
     } else if first_end - start < ANCHOR_SENTENCE {
-        return None;
-    }
-    let probe: String = chars[start..start + SHINGLE + RUN - 1].iter().collect();
-    let at = long.folded.find(&probe)?;
-    let at = long.folded[..at].chars().count();
-    if at > ANCHOR_REACH.max(long.chars / 5) {
         return None;
     }
     let rest: String = chars[start..].iter().collect();

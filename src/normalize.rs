@@ -978,11 +978,8 @@ impl Normalizer {
                     // not its end. Only it goes. (A "相关新闻" list with
                     // summaries of other stories still ends the text.)
                     removed.push(|| format!("inline list from {heading:?}"));
-                    if start == 0 {
-                        line.clear();
-                    } else {
-                        line.truncate(start);
-                    }
+                    line.truncate(start);
+                    line.truncate(line.trim_end().len());
                     continue;
                 }
                 if start == 0 {
@@ -994,6 +991,7 @@ impl Normalizer {
                 }
                 removed.push(|| format!("inline footer from {heading:?}"));
                 line.truncate(start);
+                line.truncate(line.trim_end().len());
                 cut = Some((i + 1, false));
                 break;
             }
