@@ -240,7 +240,7 @@ impl Normalizer {
                 r"^\s*(?:\((?:图|圖|组图|組圖|多图|多圖|视频|視頻|附视频|图文|圖文)\)|【(?:图|圖|组图|組圖|视频|視頻)】)\s*",
             ),
             promo: re(
-                r"(?:点击(?:上方|下方|蓝字|关注|阅读原文)|關注我們|关注我们|关注公众号|欢迎关注|歡迎關注|长按(?:二维码|识别|扫码)|扫码关注|扫描二维码|掃描二維碼|点个在看|点亮在看|點個在看|点个赞|分享给更多|转发给更多|获取更多(?:精彩|资讯|新闻|资讯)|獲取更多|更多精彩(?:内容|资讯)|喜欢就|记得点赞|点赞\s*在看|在看\s*转发|↓{2,}|▼)",
+                r"(?:点击(?:上方|下方|蓝字|关注|阅读原文)|關注我們|关注我们|关注公众号|欢迎关注|歡迎關注|长按(?:二维码|识别|扫码)|扫码关注|扫描二维码|掃描二維碼|点个在看|点亮在看|點個在看|点个赞|分享给更多|转发给(?:更多|朋友)|欢迎在评论区留言|获取更多(?:精彩|资讯|新闻|资讯)|獲取更多|更多精彩(?:内容|资讯)|喜欢就|记得点赞|点赞\s*在看|在看\s*转发|↓{2,}|▼)",
             ),
             trailing_credit: re(
                 r"\s*(?:[\[【(]\s*(?:责任编辑|責任編輯|编辑|編輯|责编|記者|记者|作者)\s*[:\s][^\]】)]{0,30}[\]】)]|责任编辑\s*[:]\s*\S{1,20}|\s[\p{Han}]{2,12}\s*\((?i:id|微信号|微信)\s*:\s*[A-Za-z0-9_-]{3,30}\))\s*$",
@@ -876,6 +876,12 @@ impl Normalizer {
             .map_or(m.start(), |i| {
                 i + line[i..].chars().next().map_or(0, char::len_utf8)
             });
+        // Far from any boundary, the call was run into the text: cut at it.
+        let start = if line[start..m.start()].chars().count() > 20 {
+            m.start()
+        } else {
+            start
+        };
         (line[..start].chars().filter(|&c| keeps(c)).count() >= 20).then_some(start)
     }
 
@@ -972,10 +978,13 @@ impl Normalizer {
                 && (start > 0 || i > 0)
                 && kept_before + line[..start].chars().filter(|&c| keeps(c)).count() >= 20
             {
-                if paragraph_follows && heading.contains('往') {
+                if paragraph_follows
+                    && (heading.contains('往') || self.promo.is_match(&line[start..]))
+                {
                     // Paragraphs of the article come after it: a list of
-                    // earlier posts put inside the text ("往期推荐■…"),
-                    // not its end. Only it goes. (A "相关新闻" list with
+                    // earlier posts put inside the text ("往期推荐■…", or
+                    // any list closed by a call to follow), not its end.
+                    // Only it goes. (A "相关新闻" list with
                     // summaries of other stories still ends the text.)
                     removed.push(|| format!("inline list from {heading:?}"));
                     line.truncate(start);

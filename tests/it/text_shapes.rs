@@ -41,6 +41,8 @@ struct Case {
     same: bool,
     #[serde(default)]
     traditional: bool,
+    #[serde(default = "yes")]
+    judge: bool,
 }
 
 fn yes() -> bool {
@@ -128,6 +130,9 @@ fn every_hand_written_shape_keeps_the_article_and_lands_in_its_story() {
         let found = ka.iter().any(|k| kb.contains(k));
         let (verdict, score) = dedupe::judge(&copy.text, &full.text, 0, &params);
         let same = matches!(verdict, Verdict::Same { .. });
+        if !case.judge {
+            continue;
+        }
         if case.same && !(found && same) {
             fail(format!(
                 "not the article's story: index key shared {found}, {verdict:?} {score:?}"
