@@ -540,6 +540,9 @@ impl Normalizer {
         }
         let at = self.original_title.find(&folded)?.end();
         let rest = &line[at..];
+        // The same in Simplified script (site names: `_手機網易網`), with
+        // the same byte offsets.
+        let rest_s = &folded[at..];
         // After the span: a closing bracket, separators.
         let close = |end: usize| -> usize {
             let tail = &rest[end..];
@@ -568,7 +571,7 @@ impl Normalizer {
         if let Some(end) = titles.and_then(|t| t.prefix_end(rest)) {
             if let Some(m) = self
                 .span_site_suffix
-                .find(&rest[end..room.max(end)])
+                .find(&rest_s[end..room.max(end)])
                 .filter(|m| m.start() <= 3 * 4)
             {
                 return Some(close(end + m.end()));
@@ -590,7 +593,7 @@ impl Normalizer {
             }
             return Some(close(end));
         }
-        if let Some(m) = self.span_site_suffix.find(&rest[..room]) {
+        if let Some(m) = self.span_site_suffix.find(&rest_s[..room]) {
             return Some(close(m.end()));
         }
         if may_open_report(&rest[..room])
