@@ -365,7 +365,12 @@ struct Anchor {
 /// two texts that open alike): a follow-up may open with a sentence of its
 /// own, then repeat yesterday's lead; a stock opening sentence is in many
 /// reports.
-fn anchored(short: &Prepared, long: &Prepared, params: &Params) -> Option<Anchor> {
+fn anchored(
+    short: &Prepared,
+    long: &Prepared,
+    seconds_apart: i64,
+    params: &Params,
+) -> Option<Anchor> {
     // Where each may begin the report: its start, or after one of its
     // first two sentences (the points `index_keys` keys).
     let points = |p: &Prepared, reach: usize| -> Vec<usize> {
@@ -404,7 +409,10 @@ fn anchored(short: &Prepared, long: &Prepared, params: &Params) -> Option<Anchor
         if (shared(&tail, &long.shingles) as f64) < params.containment * tail.len() as f64 {
             return None;
         }
-    } else if first_end - start < ANCHOR_SENTENCE {
+    } else if first_end - start < ANCHOR_SENTENCE || seconds_apart.abs() > LEAD_ONLY_WINDOW {
+        // One sentence from where they meet: long enough not to be a stock
+        // opening, and within the window a lead-only summary has (a
+        // follow-up the next day may repeat it).
         return None;
     }
     let rest: String = chars[start..].iter().collect();
@@ -470,7 +478,7 @@ pub fn judge_prepared(
                 let reachable =
                     s.containment * n >= params.containment * (n - (ANCHOR_SKIP + SHINGLE) as f64);
                 (!s.same_lead && shortest >= params.min_chars && reachable)
-                    .then(|| anchored(short_p, long_p, params))
+                    .then(|| anchored(short_p, long_p, seconds_apart, params))
                     .flatten()
                     .filter(|a| a.figures_agree && a.containment >= params.containment)
             })
@@ -1099,6 +1107,26 @@ mod tests {
             matches!(v, Verdict::Different { ref reason } if reason.contains("figures")),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn an_own_opening_then_the_lead_joins_within_hours_and_not_a_day_later() {
+        // One long sentence after an opening of the copy's own; the other
+        // text opens with that sentence and goes on.
+        let lead = "市交通运输局昨天召开新闻发布会通报今年前三季度全市公共交通运行情况以及定制公交线路的开通计划和票价方案";
+        let short = format!("早上好！今天多云。{lead}。");
+        let long = format!(
+            "{lead}。数据显示，全市公交日均客运量达到286万人次，同比增长7.4%，地铁日均客流首次突破400万人次。"
+        );
+        let same = |apart| matches!(judge(&short, &long, apart, &p()).0, Verdict::Same { .. });
+        assert!(same(3600), "{:?}", judge(&short, &long, 3600, &p()));
+        assert!(
+            !same(30 * 3600),
+            "a follow-up may repeat a lead the next day"
+        );
+        // They share a key: found whichever is stored first.
+        let (a, b) = (index_keys(&short, &p()), index_keys(&long, &p()));
+        assert!(a.iter().any(|k| b.contains(k)));
     }
 
     #[test]
