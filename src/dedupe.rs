@@ -240,10 +240,8 @@ pub struct Prepared {
     folded: String,
     chars: usize,
     shingles: Vec<u64>,
-    /// Folded characters in the text's first sentence (up to its first
-    /// 。！？ or line break; all of them when there is none).
-    first_sentence: usize,
-    /// Folded characters before each sentence end (。！？, line breaks).
+    /// Folded characters before each sentence end (。！？, line breaks;
+    /// `sentence_ends`).
     sentence_ends: Vec<u32>,
 }
 
@@ -272,9 +270,6 @@ impl Prepared {
     pub fn new(text: &str) -> Prepared {
         let mut p = Prepared::from_folded(key_form(text));
         p.sentence_ends = sentence_ends(text, usize::MAX);
-        if let Some(&end) = p.sentence_ends.first() {
-            p.first_sentence = (end as usize).min(p.chars);
-        }
         p
     }
 
@@ -284,14 +279,21 @@ impl Prepared {
             chars,
             shingles: shingles(&folded),
             folded,
-            first_sentence: chars,
             sentence_ends: Vec::new(),
         }
     }
 
+    /// Folded characters in the first sentence (up to its first 。！？ or
+    /// line break; all of them when there is none).
+    fn first_sentence(&self) -> usize {
+        self.sentence_ends
+            .first()
+            .map_or(self.chars, |&e| (e as usize).min(self.chars))
+    }
+
     /// Folded characters after the first sentence.
     fn tail(&self) -> usize {
-        self.chars - self.first_sentence
+        self.chars - self.first_sentence()
     }
 
     /// The share of this text's shingles that reach past its first
@@ -303,7 +305,7 @@ impl Prepared {
         let tail: String = self
             .folded
             .chars()
-            .skip(self.first_sentence.saturating_sub(SHINGLE - 1))
+            .skip(self.first_sentence().saturating_sub(SHINGLE - 1))
             .collect();
         let own = shingles(&tail);
         if own.is_empty() {

@@ -416,9 +416,14 @@ impl Normalizer {
         // An `原标题:…` span opening the first text, with the report after
         // it in the same text: the span goes, the report stays.
         let first_text = doc.tree.root().descendants().find_map(|n| match n.value() {
-            Node::Text(t) if !t.trim().is_empty() => Some((n.id(), t.text.to_string())),
+            Node::Text(t) if !t.trim().is_empty() => Some((n.id(), &**t)),
             _ => None,
         });
+        // Only a text that opens with the mark is copied (every entry shown
+        // asks).
+        let first_text = first_text
+            .filter(|(_, t)| opens_with_original_title(t))
+            .map(|(id, t)| (id, t.to_string()));
         let mut edited = false;
         if let Some((id, text)) = first_text
             && let Some(from) = self.shown_after_original_title(&text)
@@ -479,10 +484,10 @@ impl Normalizer {
     /// of it (the span is found on the NFKC form; positions carry over by
     /// counting letters and digits).
     fn shown_after_original_title(&self, raw: &str) -> Option<usize> {
-        let head: String = raw.trim_start().chars().take(200).collect();
-        if !head.contains('原') {
+        if !opens_with_original_title(raw) {
             return None;
         }
+        let head: String = raw.trim_start().chars().take(200).collect();
         let n = nfkc(&head);
         let at = self.original_title_span(&n, None)?;
         if at >= n.len() || n[..at].contains('。') {
@@ -527,8 +532,7 @@ impl Normalizer {
     /// room is guessed away).
     fn original_title_span(&self, line: &str, titles: Option<&Titles>) -> Option<usize> {
         // Every line asks: the mark opens the line, or it is not there.
-        let head = line.trim_start_matches(['[', '【', '(', ' ']);
-        if !(head.starts_with("原标题") || head.starts_with("原標題")) {
+        if !opens_with_original_title(line) {
             return None;
         }
         let folded = simplified(line);
@@ -596,11 +600,10 @@ impl Normalizer {
         if let Some(m) = self.span_site_suffix.find(&rest_s[..room]) {
             return Some(close(m.end()));
         }
-        if may_open_report(&rest[..room])
-            && let Some((i, _)) = rest[..room]
-                .char_indices()
-                .skip(1)
-                .find(|&(i, _)| self.starts_report(&rest[i..]))
+        if let Some((i, _)) = rest[..room]
+            .char_indices()
+            .skip(1)
+            .find(|&(i, _)| self.starts_report(&rest[i..]))
         {
             return Some(at + i);
         }
@@ -631,11 +634,34 @@ impl Normalizer {
 
     /// Does a report start at the beginning of `s`: a dateline or byline?
     fn starts_report(&self, s: &str) -> bool {
-        may_open_report(s)
-            && std::iter::once(&self.bracket_dateline)
-                .chain(&self.datelines)
-                .chain(std::iter::once(&self.byline))
-                .any(|r| r.find(s).is_some_and(|m| m.end() > 0))
+        self.report_prefix(s, &Gate::of(s)).is_some()
+    }
+
+    /// A dateline or byline opening `line`, and where it ends; only the
+    /// regexes `gate` says can match are run.
+    fn report_prefix(&self, line: &str, gate: &Gate) -> Option<(usize, &'static str)> {
+        let datelines = [
+            (gate.bracket, &self.bracket_dateline),
+            (gate.dated, &self.datelines[0]),
+            (gate.reported, &self.datelines[1]),
+            (gate.latin, &self.datelines[2]),
+            (gate.bracket, &self.datelines[3]),
+        ];
+        for (_, r) in datelines.into_iter().filter(|(open, _)| *open) {
+            if let Some(m) = r.find(line)
+                && m.end() > 0
+            {
+                return Some((m.end(), "dateline"));
+            }
+        }
+        let m = self
+            .byline
+            .find(line)
+            .filter(|m| gate.role && m.end() > 0)?;
+        // A last name ended by the date that follows (`实习生罗俊9月9日`):
+        // the digit is the report's.
+        let end = m.end() - usize::from(m.as_str().ends_with(|c: char| c.is_ascii_digit()));
+        Some((end, "byline"))
     }
 
     /// A credit opening a line that goes on with the report after a space
@@ -736,28 +762,8 @@ impl Normalizer {
             return Some((end, "original title"));
         }
         let gate = Gate::of(line);
-        let datelines = [
-            (gate.bracket, &self.bracket_dateline),
-            (gate.dated, &self.datelines[0]),
-            (gate.reported, &self.datelines[1]),
-            (gate.latin, &self.datelines[2]),
-            (gate.bracket, &self.datelines[3]),
-        ];
-        for (_, r) in datelines.into_iter().filter(|(open, _)| *open) {
-            if let Some(m) = r.find(line)
-                && m.end() > 0
-            {
-                return Some((m.end(), "dateline"));
-            }
-        }
-        if gate.role
-            && let Some(m) = self.byline.find(line)
-            && m.end() > 0
-        {
-            // A last name ended by the date that follows (`实习生罗俊9月9日`):
-            // the digit is the report's.
-            let end = m.end() - usize::from(m.as_str().ends_with(|c: char| c.is_ascii_digit()));
-            return Some((end, "byline"));
+        if let Some(found) = self.report_prefix(line, &gate) {
+            return Some(found);
         }
         if gate.paper
             && let Some(m) = self.paper_address.find(line)
@@ -1249,35 +1255,14 @@ impl Gate {
     }
 }
 
-/// Can a dateline, a byline or a paper's mark open `s`? Each needs, in
-/// its first 60 characters, a word of reporting (电 讯 报 消息), a role
-/// (记者 通讯员 实习生 摄影 撰稿), a paper or site (报 网) or a bracket:
-/// one pass over those characters spares the regexes on most lines.
-fn may_open_report(s: &str) -> bool {
-    s.chars().take(60).any(|c| {
-        matches!(
-            c,
-            '电' | '電'
-                | '讯'
-                | '訊'
-                | '报'
-                | '報'
-                | '息'
-                | '记'
-                | '記'
-                | '通'
-                | '实'
-                | '實'
-                | '摄'
-                | '攝'
-                | '撰'
-                | '网'
-                | '網'
-                | '('
-                | '['
-                | '【'
-        )
-    })
+/// Does `s` open with the `原标题` mark (after spaces and an opening
+/// bracket, in either width or script)? The cheap test before the span
+/// is looked for.
+fn opens_with_original_title(s: &str) -> bool {
+    let head = s.trim_start_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '[' | '【' | '(' | '（' | '［')
+    });
+    head.starts_with("原标题") || head.starts_with("原標題")
 }
 
 /// The end of the tail of a credit a summary was cut inside, opening the

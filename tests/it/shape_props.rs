@@ -8,8 +8,7 @@
 //! reuses A's lead and figures, then says something new, stays apart from A
 //! and from every such copy long enough to tell.
 
-use newsriver::dedupe::{self, Params, Verdict};
-use newsriver::model::ParsedItem;
+use crate::common::{parsed_item as item, store_would_merge as same};
 use newsriver::normalize::Normalizer;
 use newsriver::script;
 use newsriver::wording::Script;
@@ -125,15 +124,6 @@ fn punctuate(text: &str, form: u8) -> String {
     }
 }
 
-fn item(title: &str, body: &str) -> ParsedItem {
-    ParsedItem {
-        title: Some(title.into()),
-        content_html: Some(body.into()),
-        link: Some("https://example.org/a".into()),
-        ..Default::default()
-    }
-}
-
 /// An article: 4–8 distinct sentences, two or three to a paragraph.
 fn article() -> impl Strategy<Value = Vec<&'static str>> {
     prop::sample::subsequence(SENTENCES.to_vec(), 4..9).prop_shuffle()
@@ -162,22 +152,6 @@ fn derive(sentences: &[&str], headline: &str, opening: &Opening, cut: usize, for
         Opening::Dateline(d) => d.clone(),
     };
     format!("{lead}{}", punctuate(&summary, form))
-}
-
-/// Same story by the rule the store applies: a shared index key, then
-/// `judge`.
-fn same(a: &str, b: &str, apart: i64) -> (bool, String) {
-    let params = Params::default();
-    let (ka, kb) = (
-        dedupe::index_keys(a, &params),
-        dedupe::index_keys(b, &params),
-    );
-    let found = ka.iter().any(|k| kb.contains(k));
-    let (verdict, score) = dedupe::judge(a, b, apart, &params);
-    (
-        found && matches!(verdict, Verdict::Same { .. }),
-        format!("key shared {found}, {verdict:?}, {score:?}"),
-    )
 }
 
 proptest! {

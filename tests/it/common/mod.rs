@@ -730,3 +730,31 @@ pub fn http_get(url: &str) -> Option<(u16, String)> {
         Some((status, resp.text().await.ok()?))
     })
 }
+
+/// An item as a feed gives it: a title and a body (HTML or plain text).
+pub fn parsed_item(title: &str, body: &str) -> newsriver::model::ParsedItem {
+    newsriver::model::ParsedItem {
+        title: Some(title.into()),
+        content_html: Some(body.into()),
+        link: Some("https://example.org/a".into()),
+        ..Default::default()
+    }
+}
+
+/// Two normalized texts by the rule the store applies: the store judges
+/// only stories whose index keys a copy shares, then `dedupe::judge`.
+/// Whether both hold, and why (for a failure message).
+pub fn store_would_merge(a: &str, b: &str, seconds_apart: i64) -> (bool, String) {
+    use newsriver::dedupe::{self, Params, Verdict};
+    let params = Params::default();
+    let (ka, kb) = (
+        dedupe::index_keys(a, &params),
+        dedupe::index_keys(b, &params),
+    );
+    let found = ka.iter().any(|k| kb.contains(k));
+    let (verdict, score) = dedupe::judge(a, b, seconds_apart, &params);
+    (
+        found && matches!(verdict, Verdict::Same { .. }),
+        format!("index key shared {found}, {verdict:?}, {score:?}"),
+    )
+}
