@@ -265,6 +265,10 @@ pub enum SourcesCommand {
         /// Do not fetch the feeds to check them and fill in missing names.
         #[arg(long)]
         no_fetch: bool,
+        /// Leave out the feeds that fail the test fetch (by default they are
+        /// added disabled, with the reason in a comment above them).
+        #[arg(long, conflicts_with = "no_fetch")]
+        skip_failed: bool,
         #[command(flatten)]
         reload: ReloadFlag,
     },
@@ -727,8 +731,15 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             file,
             tags,
             no_fetch,
+            skip_failed,
             reload,
-        } => match block_on(admin::sources_import(config, &file, &tags, !no_fetch)) {
+        } => match block_on(admin::sources_import(
+            config,
+            &file,
+            &tags,
+            !no_fetch,
+            skip_failed,
+        )) {
             Ok(imported) => edited(config, imported, reload),
             Err(code) => code,
         },

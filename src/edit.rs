@@ -8,10 +8,13 @@
 //!   anything is written, so a bad edit leaves the old file in place;
 //! - the write is atomic (temp file in the same folder, fsync, rename) and
 //!   keeps the file's permissions;
-//! - a lock file (`config.toml.lock`, an OS advisory lock) is held from read
-//!   to write, so two admins editing at once both land, one after the other.
+//! - an OS advisory lock on the config's folder is held from read to write,
+//!   so two admins editing at once both land, one after the other. The
+//!   folder, not a lock file beside the config: the file itself is replaced
+//!   by a rename (a lock on it would stay with the old inode), and a lock
+//!   file would be left behind in the admin's folder (and in their git).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -36,6 +39,9 @@ pub enum EditError {
 }
 
 type Result<T> = std::result::Result<T, EditError>;
+
+/// How the comment above a source added disabled begins (`note_disabled`).
+const DISABLED_NOTE: &str = "# disabled when imported: ";
 
 /// A source to append as a `[[source]]` table.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -234,6 +240,17 @@ impl ConfigEdit {
     /// was — unless the line carries a comment, which stays with the value.
     pub fn set_enabled(&mut self, id: &str, enabled: bool) -> Result<()> {
         let t = self.source_table(id)?;
+        if enabled {
+            // The note of why it was added disabled no longer holds.
+            let prefix = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+            if prefix.contains(DISABLED_NOTE) {
+                let kept: String = prefix
+                    .split_inclusive('\n')
+                    .filter(|line| !line.starts_with(DISABLED_NOTE))
+                    .collect();
+                t.decor_mut().set_prefix(kept);
+            }
+        }
         let commented = t.get("enabled").and_then(Item::as_value).is_some_and(|v| {
             v.decor()
                 .suffix()
@@ -287,6 +304,20 @@ impl ConfigEdit {
         Ok(())
     }
 
+    /// Writes `why` as a comment line just above a source's table (a
+    /// source added disabled says why there); `sources enable` removes it.
+    pub fn note_disabled(&mut self, id: &str, why: &str) -> Result<()> {
+        let t = self.source_table(id)?;
+        let prefix = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("\n");
+        let why: String = why
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let prefix = format!("{prefix}{DISABLED_NOTE}{why}\n");
+        t.decor_mut().set_prefix(prefix);
+        Ok(())
+    }
+
     /// Validates the edited text as the daemon would load it, then replaces
     /// the file atomically. Returns the new config.
     pub fn save(self) -> Result<Config> {
@@ -314,20 +345,16 @@ fn set_keeping_decor(item: &mut Item, mut new: toml_edit::Value) {
 /// lock file is left in place: deleting it would let a third editor lock a
 /// new file while the second still holds the old one.
 fn lock(target: &Path) -> Result<File> {
-    let mut name = target.as_os_str().to_owned();
-    name.push(".lock");
-    let path = PathBuf::from(name);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| {
-            EditError::Io(format!(
-                "{}: cannot create the lock file: {e}",
-                path.display()
-            ))
-        })?;
+    let path = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file = File::open(&path).map_err(|e| {
+        EditError::Io(format!(
+            "{}: cannot open the config's folder to lock it: {e}",
+            path.display()
+        ))
+    })?;
     let start = Instant::now();
     loop {
         match file.try_lock() {
@@ -380,11 +407,12 @@ pub fn source_with_url<'a>(config: &'a Config, url: &str) -> Option<&'a crate::c
         .find(|s| url_key(s.url.as_str()) == key)
 }
 
-/// An id for a new source: from its name when that has enough ASCII (ids
-/// end up in URLs, logs and shell commands), else from the URL's host, port
-/// (when not the default) and path (the last segment without its
-/// extension), so two feeds on one host get two readable ids; `-2`, `-3`…
-/// when taken.
+/// An id for a new source, one a person can type: from its name (the
+/// feed's or site's title) when that gives at least three letters, Chinese
+/// written in pinyin (`中国新闻网-滚动新闻` → `zhongguo-xinwen-wang-gundong-xinwen`);
+/// else from the URL's host, port (when not the default) and path (the last
+/// segment without its extension), so two feeds on one host get two
+/// readable ids; `-2`, `-3`… when taken.
 pub fn derive_id(name: &str, url: &str, taken: &dyn Fn(&str) -> bool) -> String {
     let from_name = slug(name);
     let base = if from_name.len() >= 3 {
@@ -423,21 +451,76 @@ pub fn derive_id(name: &str, url: &str, taken: &dyn Fn(&str) -> bool) -> String 
         .unwrap_or(base)
 }
 
-/// Lower-case ASCII letters and digits, runs of anything else as one `-`.
+/// Lower-case ASCII letters and digits, Han characters in pinyin, runs of
+/// anything else as one `-`; at most [`ID_LEN`] bytes, cut between words.
 fn slug(s: &str) -> String {
-    let mut out = String::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut han: Vec<(char, &'static str)> = Vec::new();
+    let flush_han = |han: &mut Vec<(char, &'static str)>, words: &mut Vec<String>| {
+        words.extend(pinyin_words(han));
+        han.clear();
+    };
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
+            flush_han(&mut han, &mut words);
+            word.push(c.to_ascii_lowercase());
+            continue;
+        }
+        if !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        match pinyin::ToPinyin::to_pinyin(&c) {
+            Some(p) => han.push((c, p.plain())),
+            None => flush_han(&mut han, &mut words),
         }
     }
-    while out.ends_with('-') {
-        out.pop();
+    flush_han(&mut han, &mut words);
+    if !word.is_empty() {
+        words.push(word);
     }
-    out.truncate(48);
-    out.trim_end_matches('-').to_string()
+    let mut out = String::new();
+    for w in words {
+        let more = usize::from(!out.is_empty()) + w.len();
+        if out.len() + more > ID_LEN {
+            if out.is_empty() {
+                out = w[..ID_LEN.min(w.len())].to_string();
+            }
+            break;
+        }
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&w);
+    }
+    out
+}
+
+/// The longest id [`derive_id`] makes (before a `-2` suffix).
+const ID_LEN: usize = 48;
+
+/// A run of Han characters' syllables as words: a particle (`的 之 与 和
+/// 及 在 了`) alone, the rest in words of two syllables (the last one alone
+/// when a stretch is odd): `中国 新闻 网`, `来自 订阅 源 的 名字`. Most
+/// Chinese words have two characters, and an id needs only to be readable
+/// and stable, so this stands in for a segmenter's multi-megabyte
+/// dictionary (jieba), which `sources add` would load to name one feed.
+/// The `pinyin` crate gives each character its most common reading.
+fn pinyin_words(syllables: &[(char, &str)]) -> Vec<String> {
+    const PARTICLES: &str = "的之与與和及在了";
+    syllables
+        .split_inclusive(|(c, _)| PARTICLES.contains(*c))
+        .flat_map(|stretch| {
+            let (particle, rest) = match stretch.split_last() {
+                Some((last, rest)) if PARTICLES.contains(last.0) => (Some(last.1), rest),
+                _ => (None, stretch),
+            };
+            rest.chunks(2)
+                .map(|pair| pair.iter().map(|(_, p)| *p).collect::<String>())
+                .chain(particle.map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -562,7 +645,7 @@ query = "教育"
         );
         assert_eq!(
             derive_id(
-                "中国新闻网",
+                "",
                 "https://www.chinanews.com.cn/rss/scroll-news.xml",
                 &none
             ),
@@ -579,5 +662,35 @@ query = "教育"
         );
         let taken = |s: &str| s == "abc" || s == "abc-2";
         assert_eq!(derive_id("ABC", "https://x/", &taken), "abc-3");
+    }
+
+    #[test]
+    fn chinese_names_give_pinyin_ids_a_person_can_type() {
+        let none = |_: &str| false;
+        assert_eq!(
+            derive_id(
+                "中国新闻网-滚动新闻",
+                "https://www.chinanews.com.cn/rss/scroll-news.xml",
+                &none
+            ),
+            "zhongguo-xinwen-wang-gundong-xinwen"
+        );
+        // Traditional characters, and Latin letters kept as they are.
+        assert_eq!(
+            derive_id("聯合新聞網 RSS", "https://x/", &none),
+            "lianhe-xinwen-wang-rss"
+        );
+        let taken = |s: &str| s == "xinhua-wang";
+        assert_eq!(derive_id("新华网", "https://x/", &taken), "xinhua-wang-2");
+        // Long names are cut between words, never inside one.
+        let long = derive_id(&"人民日报海外版 ".repeat(6), "https://x/", &none);
+        assert!(long.len() <= ID_LEN && !long.ends_with('-'), "{long}");
+        assert!(long.starts_with("renmin-ribao-haiwai-ban-"), "{long}");
+        assert!(crate::config::valid_id(&long), "{long}");
+        // Punctuation only: the URL names it.
+        assert_eq!(
+            derive_id("——", "https://a.example/feed.xml", &none),
+            "a-example-feed"
+        );
     }
 }

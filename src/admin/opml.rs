@@ -15,11 +15,15 @@ use crate::fetch::Fetcher;
 use crate::opml_io::Entry;
 
 /// `sources import`: every feed outline not already configured, in one edit.
+/// With `fetch`, each is tried first: one that fails is added disabled (the
+/// reason in a comment above it, so it is not polled forever), or left out
+/// with `skip_failed`.
 pub async fn sources_import(
     config: &Config,
     file: &Path,
     extra_tags: &[String],
     fetch: bool,
+    skip_failed: bool,
 ) -> Result<String, AdminError> {
     let bytes = std::fs::read(file).map_err(|source| AdminError::Read {
         path: file.to_path_buf(),
@@ -30,16 +34,17 @@ pub async fn sources_import(
         source,
     })?;
     let (mut fresh, mut skipped) = not_configured(config, outlines.entries, extra_tags);
-    let failed = if fetch && !fresh.is_empty() {
+    let mut failed = if fetch && !fresh.is_empty() {
         test_fetch(config, &mut fresh).await?
     } else {
         Vec::new()
     };
-    let added = add_all(config, &fresh, &mut skipped)?;
+    let added = add_all(config, &fresh, &mut failed, skip_failed, &mut skipped)?;
+    let disabled = if skip_failed { 0 } else { failed.len() };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "imported {added} source{} from {} into {}; {} duplicate{} skipped, {} outline{} rejected{}",
+        "imported {added} source{} ({disabled} disabled) from {} into {}; {} duplicate{} skipped, {} outline{} rejected{}",
         if added == 1 { "" } else { "s" },
         file.display(),
         config.path.display(),
@@ -51,10 +56,13 @@ pub async fn sources_import(
         } else {
             "s"
         },
-        if fetch {
-            format!(", {} failed the test fetch (added anyway)", failed.len())
-        } else {
-            String::new()
+        match (fetch, skip_failed) {
+            (false, _) => String::new(),
+            (true, false) => format!(
+                ", {} failed the test fetch (added disabled: `sources enable ID` once fixed)",
+                failed.len()
+            ),
+            (true, true) => format!(", {} failed the test fetch (not added)", failed.len()),
         }
     );
     for s in &skipped {
@@ -64,7 +72,14 @@ pub async fn sources_import(
         let _ = writeln!(out, "  rejected {url}: {why}");
     }
     for f in &failed {
-        let _ = writeln!(out, "  failed {f}");
+        match (&f.id, skip_failed) {
+            (Some(id), false) => {
+                let _ = writeln!(out, "  added disabled {id} ({}): {}", f.url, f.why);
+            }
+            _ => {
+                let _ = writeln!(out, "  not added {}: {}", f.url, f.why);
+            }
+        }
     }
     Ok(out)
 }
@@ -98,10 +113,20 @@ fn not_configured(
     (fresh, skipped)
 }
 
+/// An outline whose test fetch failed.
+struct Failed {
+    /// Its index in the outlines to add.
+    index: usize,
+    url: String,
+    why: String,
+    /// The id it was added under (disabled), once added.
+    id: Option<String>,
+}
+
 /// Fetches every entry (`[fetch] concurrency` at once, a progress bar on a
 /// terminal): a feed's title fills in a missing name; the ones that are no
-/// feed are returned, sorted (they are added anyway).
-async fn test_fetch(config: &Config, fresh: &mut [Entry]) -> Result<Vec<String>, AdminError> {
+/// feed are returned, sorted by URL.
+async fn test_fetch(config: &Config, fresh: &mut [Entry]) -> Result<Vec<Failed>, AdminError> {
     let fetcher = Fetcher::new(&config.fetch).map_err(AdminError::Client)?;
     let bar = crate::progress::progress_bar(fresh.len() as u64, "checking");
     let results: Vec<(usize, Result<Probe, ProbeError>)> = {
@@ -121,8 +146,16 @@ async fn test_fetch(config: &Config, fresh: &mut [Entry]) -> Result<Vec<String>,
         .await
     };
     bar.finish_and_clear();
-    let mut failed: Vec<String> = Vec::new();
+    let mut failed: Vec<Failed> = Vec::new();
     for (i, r) in results {
+        let mut fail = |why: String| {
+            failed.push(Failed {
+                index: i,
+                url: fresh[i].url.clone(),
+                why,
+                id: None,
+            })
+        };
         match r {
             Ok(Probe::Feed { title, .. }) => {
                 if fresh[i].name.is_empty()
@@ -131,22 +164,23 @@ async fn test_fetch(config: &Config, fresh: &mut [Entry]) -> Result<Vec<String>,
                     fresh[i].name = t;
                 }
             }
-            Ok(Probe::Page { .. }) => {
-                failed.push(format!("{}: an HTML page, not a feed", fresh[i].url))
-            }
-            Err(e) => failed.push(format!("{}: {e}", fresh[i].url)),
+            Ok(Probe::Page { .. }) => fail("an HTML page, not a feed".into()),
+            Err(e) => fail(e.to_string()),
         }
     }
-    failed.sort();
+    failed.sort_by(|a, b| a.url.cmp(&b.url));
     Ok(failed)
 }
 
 /// Adds the entries in one edit (saved only when one was added), each
-/// checked again under the lock against the file as it is now. Returns
-/// how many were added.
+/// checked again under the lock against the file as it is now; the failed
+/// ones disabled with their reason noted (`failed[].id` set), or not at all
+/// with `skip_failed`. Returns how many were added.
 fn add_all(
     config: &Config,
     fresh: &[Entry],
+    failed: &mut [Failed],
+    skip_failed: bool,
     skipped: &mut Vec<String>,
 ) -> Result<usize, AdminError> {
     let mut edit = ConfigEdit::open(&config.path)?;
@@ -157,7 +191,11 @@ fn add_all(
         .map(|s| s.id.0.clone())
         .collect();
     let mut added = 0usize;
-    for e in fresh {
+    for (index, e) in fresh.iter().enumerate() {
+        let failure = failed.iter_mut().find(|f| f.index == index);
+        if skip_failed && failure.is_some() {
+            continue;
+        }
         // Under the lock, against the file as it is now.
         if let Some(s) = crate::edit::source_with_url(edit.config(), &e.url) {
             skipped.push(format!("{}: already source {}", e.url, s.id.0));
@@ -175,13 +213,20 @@ fn add_all(
         let id = crate::edit::derive_id(&cleaned, &e.url, &|c| taken.contains(c));
         taken.insert(id.clone());
         edit.add_source(&NewSource {
-            id,
+            id: id.clone(),
             name,
             url: e.url.clone(),
             tags: e.tags.clone(),
             schedule: None,
-            enabled: true,
+            enabled: failure.is_none(),
         })?;
+        if let Some(f) = failure {
+            edit.note_disabled(
+                &id,
+                &format!("{} ({})", f.why, Utc::now().format("%Y-%m-%d")),
+            )?;
+            f.id = Some(id);
+        }
         added += 1;
     }
     if added > 0 {

@@ -100,10 +100,10 @@ fn add_fetches_names_and_appends_after_the_last_source_leaving_the_rest_byte_ide
 
     let r = env.run(&["sources", "add", &server.url("/c"), "--tag", "local"]);
     assert_eq!(r.code, Some(0), "{r:?}");
-    assert!(r.stdout.contains("added source gamma"), "{r:?}");
+    assert!(r.stdout.contains("added source gamma-wanbao"), "{r:?}");
     let after = read(&env);
     let inserted = format!(
-        "\n[[source]]\nid = \"gamma\"\nname = \"Gamma 晚报\"\nurl = \"{}\"\ntags = [\"local\"]\n",
+        "\n[[source]]\nid = \"gamma-wanbao\"\nname = \"Gamma 晚报\"\nurl = \"{}\"\ntags = [\"local\"]\n",
         server.url("/c")
     );
     let at = only_insertion(&before, &after, &inserted);
@@ -238,7 +238,7 @@ fn add_discovers_the_feeds_of_an_html_page() {
     let after = read(&env);
     assert!(
         after.contains(&format!(
-            "id = \"world\"\nname = \"World 国际\"\nurl = \"{}\"",
+            "id = \"world-guoji\"\nname = \"World 国际\"\nurl = \"{}\"",
             server.url("/feeds/world.atom")
         )),
         "{after}"
@@ -516,11 +516,57 @@ fn import_checks_feeds_fills_missing_names_and_adds_tags() {
     assert!(r.stdout.contains("listed twice"), "{r:?}");
     assert!(r.stdout.contains("1 outline rejected"), "{r:?}");
     assert!(r.stdout.contains("1 failed the test fetch"), "{r:?}");
+    assert!(r.stdout.contains("(1 disabled)"), "{r:?}");
+    assert!(r.stdout.contains("added disabled down ("), "{r:?}");
     assert!(r.stdout.contains("HTTP 503"), "{r:?}");
     let text = read(&env);
     assert!(text.contains("name = \"来自订阅源的名字\""), "{text}");
+    // The id comes from the feed's Chinese title, in pinyin.
+    assert!(
+        text.contains("id = \"laizi-dingyue-yuan-de-mingzi\""),
+        "{text}"
+    );
     assert!(text.contains("tags = [\"Folder\", \"imported\"]"), "{text}");
+    // The feed that failed is added disabled, the reason above it, so it
+    // is not polled forever.
+    let down = &text[text.find("# disabled when imported: ").expect("note")..];
+    assert!(down.lines().next().unwrap().contains("HTTP 503"), "{text}");
+    assert!(
+        down.contains("id = \"down\"") && down.contains("enabled = false"),
+        "{text}"
+    );
     assert_eq!(env.run(&["check"]).code, Some(0));
+    // Enabling it once fixed removes the note with the key.
+    let r = env.run(&["sources", "enable", "down"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let text = read(&env);
+    assert!(
+        !text.contains("# disabled when imported") && !text.contains("enabled = false"),
+        "{text}"
+    );
+
+    // --skip-failed leaves them out, and says so.
+    let env = env_with(
+        "[storage]\npath = \"news.db\"\n\n[fetch]\nallow_private_addresses = true\ntimeout_secs = 2\n",
+    );
+    let r = env.run(&["sources", "import", "--skip-failed", opml.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stdout.starts_with("imported 1 source (0 disabled)"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains("1 failed the test fetch (not added)"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "not added {}: fetch failed: HTTP 503",
+            server.url("/down")
+        )),
+        "{r:?}"
+    );
+    assert!(!read(&env).contains("/down"));
 }
 
 #[test]
@@ -574,6 +620,14 @@ fn concurrent_edits_all_land() {
     }
     let check = env.run(&["check"]);
     assert!(check.stdout.contains("10 sources"), "{check:?}");
+    // The lock is on the folder: no lock file is left beside the config.
+    let left: Vec<_> = std::fs::read_dir(env.config.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("lock") || n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
