@@ -106,6 +106,10 @@ pub enum Command {
         /// Poll only this source (repeatable).
         #[arg(long = "source", value_name = "ID")]
         sources: Vec<String>,
+        /// When a daemon runs on this database, ask it to poll now (whatever
+        /// the schedule or backoff) and return; else poll here.
+        #[arg(long)]
+        now: bool,
     },
     /// Print every stored story as JSON Lines, newest first.
     Export {
@@ -407,7 +411,11 @@ pub fn run(cli: Cli) -> Exit {
             ));
             Exit::Success
         }
-        Command::Poll { sources } => poll(&config, &sources),
+        Command::Poll { sources, now: true } => poll_now(&config, &sources),
+        Command::Poll {
+            sources,
+            now: false,
+        } => poll(&config, &sources),
         Command::Export { topic, since } => export(&config, topic.as_deref(), since),
         Command::Render {
             slug,
@@ -467,6 +475,49 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 /// Runs one future on a fresh runtime (the CLI's async commands).
 fn block_on<F: Future>(f: F) -> Result<F::Output, Exit> {
     runtime().map(|rt| rt.block_on(f))
+}
+
+/// `poll --now`: the running daemon polls (it owns the schedule, the
+/// backoff and the per-host limits); without one, this process does.
+fn poll_now(config: &Config, only: &[String]) -> Exit {
+    let Some(pid) = crate::daemon::running_daemon(config) else {
+        errln!(
+            "no daemon runs on {}; polling here",
+            config.storage.path.display()
+        );
+        return poll(config, only);
+    };
+    let sources = match config.sources_to_poll(only) {
+        Ok(s) => s,
+        Err(e) => {
+            errln!("error: {e}");
+            return Exit::Config;
+        }
+    };
+    if let Some(off) = sources.iter().find(|s| !s.enabled) {
+        errln!(
+            "error: source {} is disabled, so the daemon does not poll it; \
+             `newsriver sources enable {}` first, or `newsriver poll --source {}` \
+             (without --now) to poll it once here",
+            off.id,
+            off.id,
+            off.id
+        );
+        return Exit::Config;
+    }
+    match crate::daemon::send_poll_now(config, pid, only) {
+        Ok(()) => {
+            out(&format!(
+                "asked newsriver (pid {pid}) to poll {} now; `newsriver sources list` shows the outcome\n",
+                plural(sources.len(), "source")
+            ));
+            Exit::Success
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            Exit::Runtime
+        }
+    }
 }
 
 fn poll(config: &Config, only: &[String]) -> Exit {

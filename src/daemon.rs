@@ -301,6 +301,7 @@ pub async fn run_with(
         hup: signal(tokio::signal::unix::SignalKind::hangup())?,
         term: signal(tokio::signal::unix::SignalKind::terminate())?,
         int: signal(tokio::signal::unix::SignalKind::interrupt())?,
+        usr1: signal(tokio::signal::unix::SignalKind::user_defined1())?,
     };
     let mut daemon = Daemon::start(config_path, config, metrics, listener).await?;
     daemon.serve(signals, stop).await?;
@@ -313,6 +314,8 @@ struct Signals {
     hup: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    /// `newsriver poll --now`: read `poll_now_file`.
+    usr1: tokio::signal::unix::Signal,
 }
 
 /// The scheduling loop's state: one method per event (`serve`).
@@ -342,10 +345,13 @@ struct Daemon {
     paused_until: Option<DateTime<Utc>>,
     maintenance: Option<tokio::task::JoinHandle<()>>,
     stopping: Arc<AtomicBool>,
+    /// Sources asked to be polled now (`newsriver poll --now`), whatever
+    /// their schedule or backoff; each leaves the set when its poll starts.
+    poll_now: HashSet<String>,
 }
 
 impl Daemon {
-    /// Opens the database (the one writer), binds the listener, renders
+    /// Binds the listener, opens the database (the one writer), renders
     /// the feeds once, starts serving and writes the pid file.
     async fn start(
         config_path: &Path,
@@ -353,20 +359,22 @@ impl Daemon {
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
         listener: Option<tokio::net::TcpListener>,
     ) -> Result<Daemon, DaemonError> {
+        // Bound first: a port already taken stops the daemon before it
+        // creates or migrates a database.
+        let listener = match listener {
+            Some(bound) => bound,
+            None => tokio::net::TcpListener::bind(config.server.listen)
+                .await
+                .map_err(|source| DaemonError::Listen {
+                    addr: config.server.listen,
+                    source,
+                })?,
+        };
         let poller = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || Poller::new(&config)).await??
         };
         let running = Running::new(config, poller);
-        let listener = match listener {
-            Some(bound) => bound,
-            None => tokio::net::TcpListener::bind(running.config.server.listen)
-                .await
-                .map_err(|source| DaemonError::Listen {
-                    addr: running.config.server.listen,
-                    source,
-                })?,
-        };
         let bound = listener.local_addr()?;
         let readers = running.poller.readers();
         // Rendering reads through connections of its own: neither the
@@ -418,6 +426,7 @@ impl Daemon {
             paused_until: None,
             maintenance: None,
             stopping: Arc::new(AtomicBool::new(false)),
+            poll_now: HashSet::new(),
         })
     }
 
@@ -432,6 +441,7 @@ impl Daemon {
             mut hup,
             mut term,
             mut int,
+            mut usr1,
         } = signals;
         let watchdog = watchdog_interval();
         let mut watchdog_tick =
@@ -449,6 +459,7 @@ impl Daemon {
                     self.polls_finished(done);
                 }
                 _ = hup.recv() => reload_now = true,
+                _ = usr1.recv() => self.take_poll_requests(),
                 _ = watch.tick() => reload_now = self.config_changed(),
                 _ = watchdog_tick.tick(), if watchdog.is_some() => self.watchdog().await,
                 _ = maintenance_tick.tick() => self.start_maintenance(),
@@ -495,7 +506,11 @@ impl Daemon {
                 base: schedule::period(sched, now),
                 ..running.backoff
             };
-            let due = schedule::next_poll(sched, &source.id.0, &state, &backoff, now);
+            let due = if self.poll_now.contains(&source.id.0) {
+                Some(now)
+            } else {
+                schedule::next_poll(sched, &source.id.0, &state, &backoff, now)
+            };
             plan.push((i, due));
         }
         metrics::gauge!("newsriver_sources_in_backoff").set(in_backoff as f64);
@@ -545,6 +560,7 @@ impl Daemon {
             }
             if due <= now && self.in_flight.len() < self.running.config.fetch.concurrency {
                 self.in_flight.insert(source.id.0.clone());
+                self.poll_now.remove(&source.id.0);
                 let poller = self.running.poller.clone();
                 // /healthz reports a poll that runs past this (stalled).
                 self.health
@@ -638,6 +654,48 @@ impl Daemon {
                 false
             }
         }
+    }
+
+    /// SIGUSR1: the requests `newsriver poll --now` appended to
+    /// `poll_now_file` (one id a line, `*` for every enabled source) are
+    /// taken (the file renamed first, so a request appended meanwhile goes
+    /// to a new file and the next signal) and their sources made due now.
+    fn take_poll_requests(&mut self) {
+        let path = poll_now_file(&self.running.config);
+        let mut taking = path.clone().into_os_string();
+        taking.push(".taken");
+        let taking = PathBuf::from(taking);
+        let text = match std::fs::rename(&path, &taking)
+            .and_then(|()| std::fs::read_to_string(&taking))
+        {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::info!("SIGUSR1 without a poll request; nothing to do");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read the poll request");
+                return;
+            }
+        };
+        let _ = std::fs::remove_file(&taking);
+        let sources = &self.running.config.sources;
+        let mut asked = 0usize;
+        for id in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if id == "*" {
+                for s in sources.iter().filter(|s| s.enabled) {
+                    asked += usize::from(self.poll_now.insert(s.id.0.clone()));
+                }
+            } else if sources.iter().any(|s| s.enabled && s.id.0 == id) {
+                asked += usize::from(self.poll_now.insert(id.to_string()));
+            } else {
+                tracing::warn!(
+                    source_id = %crate::printable::escape_line(id),
+                    "poll requested for a source that is not configured and enabled; ignored"
+                );
+            }
+        }
+        tracing::info!(sources = asked, "poll requested (newsriver poll --now)");
     }
 
     /// An edit by hand or by `sources add` is picked up without a signal:
@@ -805,6 +863,62 @@ fn watchdog_interval() -> Option<Duration> {
     sd_notify::watchdog_enabled()
         .filter(|d| !d.is_zero())
         .map(|d| d / 2)
+}
+
+/// Where `newsriver poll --now` leaves its requests for the daemon:
+/// `<database>.poll-now`, one source id a line (`*`: every enabled one).
+pub fn poll_now_file(config: &Config) -> PathBuf {
+    let mut p = config.storage.path.clone().into_os_string();
+    p.push(".poll-now");
+    PathBuf::from(p)
+}
+
+/// The pid of the daemon running on this config's database, if one runs:
+/// the database's lock is held (a pid file alone may be stale).
+pub fn running_daemon(config: &Config) -> Option<u32> {
+    if !config.storage.path.exists() {
+        return None;
+    }
+    // Taken: no daemon holds it (released at once when dropped).
+    if lock_database(config).is_ok() {
+        return None;
+    }
+    std::fs::read_to_string(pid_file(config))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+}
+
+/// Asks the running daemon `pid` to poll `ids` now (empty: every enabled
+/// source): appends them to `poll_now_file`, then sends SIGUSR1.
+pub fn send_poll_now(config: &Config, pid: u32, ids: &[String]) -> Result<(), String> {
+    use std::io::Write as _;
+    let path = poll_now_file(config);
+    let lines: String = if ids.is_empty() {
+        "*\n".into()
+    } else {
+        ids.iter().map(|id| format!("{id}\n")).collect()
+    };
+    // One write in append mode: requests from two admins at once interleave
+    // by whole writes, never inside a line.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(lines.as_bytes()))
+        .map_err(|e| format!("{}: cannot write the poll request: {e}", path.display()))?;
+    signal_pid(pid, "-USR1").map_err(|e| format!("{e} (the request stays in {})", path.display()))
+}
+
+fn signal_pid(pid: u32, sig: &str) -> Result<(), String> {
+    let status = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .map_err(|e| format!("cannot run kill: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("process {pid} is not running"))
+    }
 }
 
 /// Sends SIGHUP to the running daemon named by the pid file.

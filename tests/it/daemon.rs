@@ -829,3 +829,92 @@ fn healthz_and_cached_feeds_answer_while_the_writer_waits_for_the_database() {
     );
     daemon.stop();
 }
+
+// ---- issue 23: poll now ------------------------------------------------------
+
+#[test]
+fn poll_now_asks_the_running_daemon_and_polls_here_without_one() {
+    let server = TestServer::start();
+    server.fixed("/a", ok_feed("今天要立刻抓取的新闻标题"));
+    server.fixed("/b", ok_feed("另一家媒体自己的新闻标题"));
+    // Polled once at start, then not before next year.
+    let env = Env::with(
+        &format!("{FETCH}[schedule]\ndefault = \"0 0 0 1 1 *\"\n"),
+        &[
+            src("a", &server.url("/a")),
+            src("b", &server.url("/b")),
+            Src {
+                extra: "enabled = false\n".into(),
+                ..src("off", &server.url("/off"))
+            },
+        ],
+        "",
+    );
+    // No daemon: `poll --now` polls here, and says so.
+    let r = env.run(&["poll", "--now", "--source", "a"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stderr.contains("no daemon runs"), "{r:?}");
+    assert_eq!(server.requests("/a").len(), 1);
+    assert_eq!(server.requests("/b").len(), 0);
+
+    let daemon = Daemon::start(&env);
+    wait_for(
+        Duration::from_secs(20),
+        || server.requests("/b").len() == 1,
+        "the daemon's first pass",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.requests("/a").len(), 1, "not due again this year");
+
+    // One source, then all of them.
+    let r = env.run(&["poll", "--now", "--source", "a"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("asked newsriver (pid"), "{r:?}");
+    assert!(r.stdout.contains("to poll 1 source now"), "{r:?}");
+    wait_for(
+        Duration::from_secs(10),
+        || server.requests("/a").len() == 2,
+        "the daemon polls the source now",
+    );
+    assert_eq!(server.requests("/b").len(), 1, "only the one asked for");
+    let r = env.run(&["poll", "--now"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("to poll 2 sources now"), "{r:?}");
+    wait_for(
+        Duration::from_secs(10),
+        || server.requests("/a").len() == 3 && server.requests("/b").len() == 2,
+        "the daemon polls every enabled source now",
+    );
+
+    // Mistakes are refused before anything is asked.
+    let r = env.run(&["poll", "--now", "--source", "nope"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("no source with id \"nope\""), "{r:?}");
+    let r = env.run(&["poll", "--now", "--source", "off"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("source off is disabled"), "{r:?}");
+    assert!(
+        !env.path("news.db.poll-now").exists(),
+        "the daemon took its requests"
+    );
+    daemon.stop();
+    let log = std::fs::read_to_string(env.path("daemon.log")).unwrap();
+    assert!(log.contains("poll requested"), "{log}");
+}
+
+#[test]
+fn a_port_already_taken_stops_the_daemon_before_it_creates_a_database() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let env = Env::with(FETCH, &[src("a", "http://127.0.0.1:9/feed")], "");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("{text}\n{}", server_section(port))).unwrap();
+    let r = env.run(&["run"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr
+            .contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{r:?}"
+    );
+    assert!(!env.db_path().exists(), "no database was created");
+}
