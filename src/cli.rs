@@ -1236,7 +1236,7 @@ fn restore(config: &Config, from: &std::path::Path) -> Exit {
         }
     };
     match crate::store::restore(from, &config.storage.path) {
-        Ok(info) => {
+        Ok((info, kept)) => {
             println!(
                 "restored {} from {} ({}, {} copies)",
                 config.storage.path.display(),
@@ -1244,6 +1244,12 @@ fn restore(config: &Config, from: &std::path::Path) -> Exit {
                 stories_count(info.stories),
                 info.copies
             );
+            if let Some(kept) = kept {
+                println!(
+                    "the database it replaced is kept as {} (restore it to undo; delete it when no longer needed)",
+                    kept.display()
+                );
+            }
             Exit::Success
         }
         Err(e) => {

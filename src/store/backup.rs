@@ -132,7 +132,10 @@ pub fn backup(db: &Path, dest: &Path, force: bool) -> Result<DbSummary> {
 /// the current database's WAL is checkpointed into it and removed, so no
 /// stale `-wal`/`-shm` can be replayed onto the restored file; and the copy
 /// is renamed over `db` in one atomic step.
-pub fn restore(from: &Path, db: &Path) -> Result<DbSummary> {
+/// The database that was replaced is kept beside it as
+/// `<database>.before-restore-<UTC time>` (returned), so a restore from the
+/// wrong backup can be undone by restoring that file.
+pub fn restore(from: &Path, db: &Path) -> Result<(DbSummary, Option<PathBuf>)> {
     if let (Ok(a), Ok(b)) = (from.canonicalize(), db.canonicalize())
         && a == b
     {
@@ -198,9 +201,27 @@ pub fn restore(from: &Path, db: &Path) -> Result<DbSummary> {
                 Err(e) => return Err(io_err(&stale)(e)),
             }
         }
+        // The old file stays reachable under a second name (a hard link:
+        // nothing is copied, and the swap below is still one rename).
+        let kept = if db.exists() {
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+            let kept = (1..)
+                .map(|n| match n {
+                    1 => with_suffix(db, &format!(".before-restore-{stamp}")),
+                    n => with_suffix(db, &format!(".before-restore-{stamp}-{n}")),
+                })
+                .find(|p| !p.exists())
+                .unwrap_or_else(|| with_suffix(db, ".before-restore"));
+            std::fs::hard_link(db, &kept)
+                .or_else(|_| std::fs::copy(db, &kept).map(|_| ()))
+                .map_err(io_err(&kept))?;
+            Some(kept)
+        } else {
+            None
+        };
         std::fs::rename(&tmp, db).map_err(io_err(db))?;
         sync_file_and_dir(db)?;
-        Ok(info)
+        Ok((info, kept))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

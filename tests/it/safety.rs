@@ -289,6 +289,20 @@ fn restore_checks_the_backup_refuses_while_the_daemon_runs_and_replaces_atomical
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("10 stories"), "{r:?}");
     assert_eq!(env.stories(), 10, "back to the backup's content");
+    // The database it replaced is kept, named, and whole.
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("news.db.before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(r.stdout.contains(&kept[0].display().to_string()), "{r:?}");
+    assert_eq!(integrity(&kept[0]), "ok");
+    let replaced: i64 = Connection::open(&kept[0])
+        .unwrap()
+        .query_row("SELECT count(*) FROM stories", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(replaced, 25, "the replaced database keeps its stories");
     assert_eq!(integrity(&env.db_path()), "ok");
     let leftovers: Vec<String> = std::fs::read_dir(env.dir.path())
         .unwrap()
