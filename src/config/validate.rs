@@ -79,6 +79,15 @@ pub(super) struct Validator<'a> {
     pub(super) warnings: Vec<Problem>,
 }
 
+/// Under systemd (StateDirectory=) relative paths (the database, the
+/// output folder) live in the state directory, not beside a read-only /etc
+/// config. With several, the first (systemd lists them `:`-separated).
+fn state_directory() -> Option<PathBuf> {
+    std::env::var_os("STATE_DIRECTORY")
+        .and_then(|d| std::env::split_paths(&d).next())
+        .filter(|d| d.is_absolute())
+}
+
 /// A source id or topic slug: `[a-z0-9-]`, 1 to 64 characters, not starting with `-`.
 pub fn valid_id(s: &str) -> bool {
     !s.is_empty()
@@ -231,11 +240,7 @@ impl Validator<'_> {
             .path
             .map(|s| s.into_inner())
             .unwrap_or_else(|| "newsriver.db".to_string());
-        // Under systemd (StateDirectory=) a relative database path lives in
-        // the state directory, not beside a read-only /etc config.
-        let state_dir = std::env::var_os("STATE_DIRECTORY")
-            .map(PathBuf::from)
-            .filter(|d| d.is_absolute());
+        let state_dir = state_directory();
         let retention_days = raw.retention_days.map(|d| {
             self.bounded(
                 Some(d),
@@ -322,7 +327,9 @@ impl Validator<'_> {
         }
     }
 
-    /// `[server]`: a relative `output_dir` is beside the config file.
+    /// `[server]`: a relative `output_dir` is beside the config file, or in
+    /// systemd's state directory like the database (the unit's config
+    /// folder is read-only).
     fn server(&mut self, raw: RawServer, base_dir: &Path) -> Server {
         let listen = self.listen(raw.listen);
         let base_url = self.base_url(raw.base_url);
@@ -337,7 +344,7 @@ impl Validator<'_> {
                 .output_dir
                 .map(|d| d.into_inner())
                 .filter(|d| !d.trim().is_empty())
-                .map(|d| base_dir.join(d)),
+                .map(|d| state_directory().as_deref().unwrap_or(base_dir).join(d)),
             output_dir_at,
             items_per_feed: self.bounded(
                 raw.items_per_feed,

@@ -447,3 +447,36 @@ fn on_a_full_disk_the_writer_names_the_cause_and_reads_serve_and_run_go_on() {
     let log = read_out(&out, "run.err");
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// Issue 23: under systemd the config's folder is read-only; a relative
+/// `output_dir` resolves against `$STATE_DIRECTORY`, like the database.
+#[test]
+fn a_relative_output_dir_lives_in_the_state_directory_under_systemd() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[storage]\npath = \"news.db\"\n\n[server]\noutput_dir = \"public\"\n",
+    )
+    .unwrap();
+    // Where the service would write: a file blocks the folder, so `check`
+    // reports the path under the state directory, not the config's.
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("public"), "a file, not a folder").unwrap();
+    let mut cmd = binary();
+    cmd.env("STATE_DIRECTORY", state.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("check");
+    let r = run_command(cmd);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("server.output_dir"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains(&state.path().join("public").display().to_string()),
+        "{r:?}"
+    );
+    // Without it, beside the config: fine.
+    let r = run_binary(&config, &["check"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
