@@ -118,11 +118,32 @@ pub(super) async fn metrics_text(State(state): State<Arc<AppState>>) -> Response
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            handle.render(),
+            without_removed_sources(&handle.render(), &state.cache().config),
         )
             .into_response(),
         None => not_found("metrics are recorded by `newsriver run`"),
     }
+}
+
+/// The exposition without the series of sources no longer configured: the
+/// recorder cannot forget a series (metrics-rs/metrics#243), so a source
+/// removed by a reload would otherwise be reported until a restart.
+fn without_removed_sources(text: &str, config: &crate::config::Config) -> String {
+    const LABEL: &str = "source=\"";
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let removed = !line.starts_with('#')
+            && line.find(LABEL).is_some_and(|at| {
+                let value = &line[at + LABEL.len()..];
+                // Ids are `[a-z0-9-]`: the value needs no unescaping.
+                let id = value.split('"').next().unwrap_or("");
+                config.source(id).is_none()
+            });
+        if !removed {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 pub(super) fn not_found(msg: &'static str) -> Response {
@@ -329,4 +350,28 @@ pub(super) fn respond(doc: &Rendered, headers: &HeaderMap) -> Response {
         .status(StatusCode::OK)
         .body(Body::from(body.clone()))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_of_removed_sources_are_left_out() {
+        let config = crate::config::Config::from_str_at(
+            "[[source]]\nid = \"kept\"\nurl = \"https://a.example/feed\"\n",
+            std::path::Path::new("config.toml"),
+        )
+        .expect("config");
+        let text = "# TYPE newsriver_polls_total counter\n\
+                    newsriver_polls_total{source=\"kept\",outcome=\"ok\"} 3\n\
+                    newsriver_polls_total{source=\"gone\",outcome=\"ok\"} 2\n\
+                    newsriver_sources_in_backoff 0\n";
+        assert_eq!(
+            without_removed_sources(text, &config),
+            "# TYPE newsriver_polls_total counter\n\
+             newsriver_polls_total{source=\"kept\",outcome=\"ok\"} 3\n\
+             newsriver_sources_in_backoff 0\n"
+        );
+    }
 }
