@@ -329,9 +329,12 @@ pub fn main() -> ExitCode {
 /// systemd (JOURNAL_STREAM set) one plain line per event, no colours and no
 /// timestamp (the journal adds its own); on a terminal, coloured.
 fn init_logging(config_level: Option<&str>, default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let filter = std::env::var("RUST_LOG")
         .ok()
-        .or_else(|| config_level.and_then(|l| tracing_subscriber::EnvFilter::try_new(l).ok()))
+        .and_then(|l| tracing_subscriber::EnvFilter::try_new(quiet_parsers(&l)).ok())
+        .or_else(|| {
+            config_level.and_then(|l| tracing_subscriber::EnvFilter::try_new(quiet_parsers(l)).ok())
+        })
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -346,6 +349,19 @@ fn init_logging(config_level: Option<&str>, default: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// The HTML parser's crates log every tree fix-up at DEBUG (thousands of
+/// lines a poll), burying ours under `RUST_LOG=debug`: they stay at INFO
+/// unless the directives name them.
+fn quiet_parsers(directives: &str) -> String {
+    let mut out = directives.to_string();
+    for noisy in ["html5ever", "markup5ever", "selectors"] {
+        if !directives.contains(noisy) {
+            out.push_str(&format!(",{noisy}=info"));
+        }
+    }
+    out
 }
 
 fn load(path: &std::path::Path) -> Result<Config, Exit> {

@@ -480,3 +480,58 @@ fn a_relative_output_dir_lives_in_the_state_directory_under_systemd() {
     let r = run_binary(&config, &["check"]);
     assert_eq!(r.code, Some(0), "{r:?}");
 }
+
+/// Issue 23: `RUST_LOG=debug` shows newsriver's own lines, not thousands
+/// of the HTML parser's tree fix-ups.
+#[test]
+fn debug_logs_are_not_buried_under_the_html_parsers_lines() {
+    let server = TestServer::start();
+    let body = "<p>未闭合的段落<div><table><td>表格里的文字<b><i>交错</b></i>".repeat(20);
+    server.fixed(
+        "/feed",
+        Response::ok(
+            "application/rss+xml; charset=utf-8",
+            rss2(
+                "来源",
+                &[Item {
+                    guid: Some("1"),
+                    link: Some("https://outlet.example/1"),
+                    title: Some("一条正文是破损网页代码的新闻"),
+                    description: Some(&body),
+                    pub_date: None,
+                }],
+            ),
+        ),
+    );
+    let env = Env::new(&[src("a", &server.url("/feed"))]);
+    let mut cmd = binary();
+    cmd.env("RUST_LOG", "debug")
+        .arg("--config")
+        .arg(&env.config)
+        .arg("poll");
+    let r = run_command(cmd);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stderr.contains("DEBUG"),
+        "our own debug lines show: {r:?}"
+    );
+    let parser_lines = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("html5ever") || l.contains("markup5ever"))
+        .count();
+    assert_eq!(parser_lines, 0, "{}", r.stderr);
+    // Named, they show.
+    let mut cmd = binary();
+    cmd.env("RUST_LOG", "info,html5ever=debug")
+        .arg("--config")
+        .arg(&env.config)
+        .arg("poll");
+    let r = run_command(cmd);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stderr.lines().any(|l| l.contains("html5ever")),
+        "this document makes the parser log: {}",
+        r.stderr
+    );
+}
