@@ -181,6 +181,7 @@ fn add_all(
             tags: e.tags.clone(),
             schedule: None,
             enabled: true,
+            ..NewSource::default()
         })?;
         added += 1;
     }
