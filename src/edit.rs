@@ -523,7 +523,8 @@ impl ConfigEdit {
     pub fn validate(&self) -> Result<Config> {
         Config::from_str_at(&self.doc.to_string(), &self.path).map_err(|e| {
             EditError::Refused(format!(
-                "the edit would make the config invalid, so nothing was written:\n{e}"
+                "the edit would make the config invalid, so nothing was written \
+                 (lines as the file would read after it):\n{e}"
             ))
         })
     }

@@ -80,20 +80,20 @@ pub fn topics_list(config: &Config, store: &Reader) -> Result<String, AdminError
         .unwrap_or(11);
     let _ = writeln!(
         out,
-        "{}  {}  {:>7}  {}  QUERY",
+        "{}  {}  {}  {:>7}  QUERY",
         cell("SLUG", slug_width),
         cell("TITLE", title_width),
-        "STORIES",
-        cell("LAST UPDATE", newest_width)
+        cell("LAST UPDATE", newest_width),
+        "STORIES"
     );
     for (t, newest) in config.topics.iter().zip(&newest) {
         let _ = writeln!(
             out,
-            "{}  {}  {:>7}  {}  {}{}",
+            "{}  {}  {}  {:>7}  {}{}",
             cell(&t.slug, slug_width),
             cell(&t.title, title_width),
-            counts.get(&t.slug).copied().unwrap_or(0),
             cell(newest, newest_width),
+            counts.get(&t.slug).copied().unwrap_or(0),
             escape_line(&t.query),
             if t.tags.is_empty() {
                 String::new()
@@ -455,5 +455,45 @@ fn operator_words(q: &Query, out: &mut Vec<String>) {
         }
         Query::Not(inner) => operator_words(inner, out),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parsed_form_reads_back_as_the_same_query() {
+        for q in [
+            "*",
+            "教育",
+            "京津冀 AND (教育 OR 学校) NOT 广告",
+            "a b OR c",
+            "NOT (a OR b)",
+            "title:\"work meeting\" OR title:会议",
+            "\"new york\" 教育",
+            "京津冀 and 教育",
+        ] {
+            let parsed = Query::parse(q).expect(q);
+            let shown = canonical(&parsed, false);
+            assert_eq!(Query::parse(&shown).as_ref(), Ok(&parsed), "{q} → {shown}");
+        }
+        let q = Query::parse("a b OR c").expect("parse");
+        assert_eq!(canonical(&q, false), "(a AND b) OR c");
+    }
+
+    #[test]
+    fn operator_words_in_lower_case_are_pointed_out() {
+        let q = "京津冀 and 教育 Or 学校 NOT not";
+        let text = explain_query(q, &Query::parse(q).expect("parse"));
+        for w in ["and", "or", "not"] {
+            assert!(
+                text.contains(&format!("note: {w:?} is matched as a word")),
+                "{text}"
+            );
+        }
+        let q = "title:and";
+        let text = explain_query(q, &Query::parse(q).expect("parse"));
+        assert!(!text.contains("note:"), "a title: term is meant: {text}");
     }
 }

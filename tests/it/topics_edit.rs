@@ -376,7 +376,7 @@ fn list_shows_when_each_topic_last_had_a_story() {
     assert!(line("all").contains("2026-10-11"), "{list:?}");
     let none = line("none");
     assert!(
-        none.contains("  -  ") && none.contains("足球"),
+        none.contains("  -    ") && none.contains("  0  足球"),
         "no story yet: {list:?}"
     );
 }
