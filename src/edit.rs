@@ -1,6 +1,6 @@
 //! Edits `config.toml` for the admin commands (`sources add|remove|enable|
-//! disable|tag|set|rename|import`, `topics add|edit|remove`). The file stays the one source of truth, so an edit
-//! must never mangle it:
+//! disable|tag|set|rename|import`, `topics add|edit|remove`). The file
+//! stays the one source of truth, so an edit must never mangle it:
 //!
 //! - toml_edit keeps every byte it is not asked to change: comments, order,
 //!   alignment, quoting;
@@ -102,10 +102,32 @@ pub fn topic_key_kind(key: &str) -> Option<Kind> {
 const REQUIRED_SOURCE_KEYS: &[&str] = &["id", "url"];
 const REQUIRED_TOPIC_KEYS: &[&str] = &["slug", "title", "query"];
 
+/// One key's new value, in the key's type (`sources set`, `topics edit`).
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub key: String,
+    value: toml_edit::Value,
+}
+
+impl Setting {
+    /// A string value (`--title`, `--query`).
+    pub fn text(key: &str, text: &str) -> Setting {
+        Setting {
+            key: key.to_string(),
+            value: text.into(),
+        }
+    }
+
+    /// The value as it will be written (`"gbk"`, `true`, `["a", "b"]`).
+    pub fn shown(&self) -> String {
+        bare(&self.value)
+    }
+}
+
 /// `sources set`'s `KEY=VALUE`: the key (checked against what a
 /// `[[source]]` table allows, with check's did-you-mean) and its value in
 /// the key's type.
-pub fn parse_source_setting(arg: &str) -> Result<(String, toml_edit::Value)> {
+pub fn parse_source_setting(arg: &str) -> Result<Setting> {
     let Some((key, raw)) = arg.split_once('=') else {
         return Err(EditError::Refused(format!(
             "{arg:?}: expected KEY=VALUE, such as full_text=true or tags=national,edu"
@@ -113,7 +135,10 @@ pub fn parse_source_setting(arg: &str) -> Result<(String, toml_edit::Value)> {
     };
     let key = key.trim();
     let kind = source_key(key)?;
-    Ok((key.to_string(), typed_value(key, kind, raw)?))
+    Ok(Setting {
+        key: key.to_string(),
+        value: typed_value(key, kind, raw)?,
+    })
 }
 
 /// A key `sources set` / `--unset` may change, or why not.
@@ -148,7 +173,7 @@ fn unknown_key(key: &str, table: &str, known: &[&str]) -> EditError {
 }
 
 /// `raw` read as a value of `kind` (the key names it in the error).
-pub fn typed_value(key: &str, kind: Kind, raw: &str) -> Result<toml_edit::Value> {
+fn typed_value(key: &str, kind: Kind, raw: &str) -> Result<toml_edit::Value> {
     Ok(match kind {
         Kind::Text => raw.into(),
         Kind::Bool => match raw.trim() {
@@ -417,15 +442,10 @@ impl ConfigEdit {
     /// value's spacing and trailing comment kept when it was there; a new
     /// key goes at the end of the table). Returns the value it had, as
     /// written (`None`: unset).
-    pub fn set_source_key(
-        &mut self,
-        id: &str,
-        key: &str,
-        new: toml_edit::Value,
-    ) -> Result<Option<String>> {
-        source_key(key)?;
-        if key == "url"
-            && let Some(url) = new.as_str()
+    pub fn set_source_key(&mut self, id: &str, new: Setting) -> Result<Option<String>> {
+        source_key(&new.key)?;
+        if new.key == "url"
+            && let Some(url) = new.value.as_str()
             && let Some(other) = source_with_url(&self.before, url).filter(|s| s.id.0 != id)
         {
             return Err(EditError::Refused(format!(
@@ -433,7 +453,7 @@ impl ConfigEdit {
                 other.id.0
             )));
         }
-        Ok(set_key(self.source_table(id)?, key, new))
+        Ok(set_key(self.source_table(id)?, new))
     }
 
     /// `sources set ID --unset KEY`: removes a key (back to its default).
@@ -500,14 +520,9 @@ impl ConfigEdit {
 
     /// `topics edit SLUG --title …`: sets one key of a topic's table, like
     /// `set_source_key`.
-    pub fn set_topic_key(
-        &mut self,
-        slug: &str,
-        key: &str,
-        new: toml_edit::Value,
-    ) -> Result<Option<String>> {
-        topic_key(key)?;
-        Ok(set_key(self.table(TOPICS, slug)?, key, new))
+    pub fn set_topic_key(&mut self, slug: &str, new: Setting) -> Result<Option<String>> {
+        topic_key(&new.key)?;
+        Ok(set_key(self.table(TOPICS, slug)?, new))
     }
 
     /// `topics edit SLUG --unset KEY`.
@@ -576,22 +591,24 @@ fn refuse_required(key: &str, required: &[&str], what: &str) -> Result<()> {
 
 /// A value as written in the file, without the spaces and comment around it.
 fn shown(item: &Item) -> Option<String> {
-    item.as_value().map(|v| {
-        let mut v = v.clone();
-        v.decor_mut().clear();
-        v.to_string()
-    })
+    item.as_value().map(bare)
 }
 
-fn set_key(t: &mut Table, key: &str, new: toml_edit::Value) -> Option<String> {
-    match t.get_mut(key) {
+fn bare(v: &toml_edit::Value) -> String {
+    let mut v = v.clone();
+    v.decor_mut().clear();
+    v.to_string()
+}
+
+fn set_key(t: &mut Table, new: Setting) -> Option<String> {
+    match t.get_mut(&new.key) {
         Some(item) => {
             let was = shown(item);
-            set_keeping_decor(item, new);
+            set_keeping_decor(item, new.value);
             was
         }
         None => {
-            t.insert(key, Item::Value(new));
+            t.insert(&new.key, Item::Value(new.value));
             None
         }
     }
@@ -878,11 +895,12 @@ query = "教育"
     #[test]
     fn set_and_unset_touch_only_their_keys() {
         let (_d, path, mut edit) = open(ODD);
-        let (k, v) = parse_source_setting("schedule=0 */10 * * * *").expect("parse");
-        assert_eq!(edit.set_source_key("a", &k, v).expect("set"), None);
-        let (k, v) = parse_source_setting("tags= x , y,").expect("parse");
+        let set = parse_source_setting("schedule=0 */10 * * * *").expect("parse");
+        assert_eq!(edit.set_source_key("a", set).expect("set"), None);
+        let set = parse_source_setting("tags= x , y,").expect("parse");
+        assert_eq!(set.shown(), r#"["x", "y"]"#);
         assert_eq!(
-            edit.set_source_key("a", &k, v).expect("set").as_deref(),
+            edit.set_source_key("a", set).expect("set").as_deref(),
             Some(r#"[ "one",   "two" ]"#)
         );
         assert_eq!(
@@ -906,12 +924,15 @@ query = "教育"
 
     #[test]
     fn values_are_read_in_their_keys_type() {
-        let (k, v) = parse_source_setting("full_text=true").expect("bool");
-        assert_eq!((k.as_str(), v.as_bool()), ("full_text", Some(true)));
-        let (_, v) = parse_source_setting("full_text_selector=div[class=x]").expect("text");
-        assert_eq!(v.as_str(), Some("div[class=x]"), "split at the first '='");
-        let (_, v) = parse_source_setting("link_hosts=a.example,b.example").expect("list");
-        assert_eq!(v.as_array().map(Array::len), Some(2));
+        let set = parse_source_setting("full_text=true").expect("bool");
+        assert_eq!(
+            (set.key.as_str(), set.value.as_bool()),
+            ("full_text", Some(true))
+        );
+        let set = parse_source_setting("full_text_selector=div[class=x]").expect("text");
+        assert_eq!(set.shown(), "\"div[class=x]\"", "split at the first '='");
+        let set = parse_source_setting("link_hosts=a.example,b.example").expect("list");
+        assert_eq!(set.value.as_array().map(Array::len), Some(2));
         let message = |arg: &str| parse_source_setting(arg).expect_err(arg).to_string();
         assert!(
             message("enabled=maybe").contains("`enabled` is true or false"),
@@ -989,7 +1010,7 @@ query = "教育"
             script: None,
         };
         edit.add_topic(&new).expect("add");
-        edit.set_topic_key("t", "title", "T2".into())
+        edit.set_topic_key("t", Setting::text("title", "T2"))
             .expect("title");
         edit.retag_topic("t", &["one".into()], &[]).expect("tag");
         edit.save().expect("save");

@@ -125,15 +125,15 @@ pub fn sources_set(
     }
     once_each(
         set.iter()
-            .map(|(k, _)| k.as_str())
+            .map(|s| s.key.as_str())
             .chain(unset.iter().map(String::as_str)),
     )?;
     let mut lines = Vec::new();
     edit_one(config, |e| {
-        for (key, value) in set {
-            let shown = plain(&value);
-            let was = e.set_source_key(id, &key, value)?;
-            lines.push(format!("{key} = {shown} (was {})", was_text(was)));
+        for setting in set {
+            let line = format!("{} = {}", setting.key, setting.shown());
+            let was = e.set_source_key(id, setting)?;
+            lines.push(format!("{line} (was {})", was_text(was)));
         }
         for key in unset {
             let was = e.unset_source_key(id, key)?;
@@ -168,13 +168,6 @@ pub(super) fn once_each<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(), A
         }
     }
     Ok(())
-}
-
-/// A value as it is written in the file (`"gbk"`, `true`, `["a", "b"]`).
-pub(super) fn plain(v: &toml_edit::Value) -> String {
-    let mut v = v.clone();
-    v.decor_mut().clear();
-    v.to_string()
 }
 
 pub(super) fn was_text(was: Option<String>) -> String {

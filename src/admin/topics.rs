@@ -253,13 +253,10 @@ pub fn topics_edit(config: &Config, slug: &str, change: TopicChange) -> Result<S
     let mut lines = Vec::new();
     let new = super::edit_one(config, |e| {
         for (key, v) in set {
-            let value = toml_edit::Value::from(v);
-            let shown = super::change::plain(&value);
-            let was = e.set_topic_key(slug, key, value)?;
-            lines.push(format!(
-                "{key} = {shown} (was {})",
-                super::change::was_text(was)
-            ));
+            let setting = crate::edit::Setting::text(key, &v);
+            let line = format!("{key} = {}", setting.shown());
+            let was = e.set_topic_key(slug, setting)?;
+            lines.push(format!("{line} (was {})", super::change::was_text(was)));
         }
         if retagged {
             e.retag_topic(slug, &tags, &untag)?;
