@@ -270,14 +270,18 @@ pub enum SourcesCommand {
         reload: ReloadFlag,
     },
     /// Change a source's settings: KEY=VALUE for any key of its
-    /// [[source]] table (true/false, tags and link_hosts comma-separated),
+    /// `[[source]]` table (true/false, tags and link_hosts comma-separated),
     /// --unset KEY for its default. Validated as `check` does; nothing is
     /// written unless the whole config stays valid.
     #[command(
         override_usage = "newsriver sources set [--reload] <ID> [KEY=VALUE]... [--unset KEY]..."
     )]
     Set {
+        /// The source's id.
         id: String,
+        /// A key and its new value: name, url, tags, enabled, schedule,
+        /// encoding, full_text, full_text_selector, timezone, trust,
+        /// link_hosts, allow_private_addresses.
         #[arg(value_name = "KEY=VALUE", required_unless_present = "unset")]
         settings: Vec<String>,
         /// Remove a key, back to its default (repeatable).
@@ -289,7 +293,9 @@ pub enum SourcesCommand {
     /// Change a source's id, in the config and in the database (its
     /// polls, copies and state go with it).
     Rename {
+        /// Its id now.
         old: String,
+        /// Its new id (a-z, 0-9, '-').
         new: String,
         #[command(flatten)]
         reload: ReloadFlag,
@@ -319,7 +325,8 @@ pub struct ReloadFlag {
 
 #[derive(Subcommand, Debug)]
 pub enum TopicsCommand {
-    /// Each topic with its query and number of stories.
+    /// Each topic with its query, number of stories and last update (when
+    /// its newest story was published).
     List,
     /// Stored stories a topic (or a query being drafted) matches, with the
     /// matched terms.
@@ -357,9 +364,12 @@ pub enum TopicsCommand {
     },
     /// Change a topic: title, query, tags, language, script.
     Edit {
+        /// The topic's slug (it stays: it is its feed's URL).
         slug: String,
+        /// A new title.
         #[arg(long)]
         title: Option<String>,
+        /// A new query (parsed and explained first).
         #[arg(long)]
         query: Option<String>,
         /// Add a tag (repeatable).
@@ -368,8 +378,10 @@ pub enum TopicsCommand {
         /// Remove a tag (repeatable).
         #[arg(long, value_name = "T")]
         untag: Vec<String>,
+        /// zh-Hans, zh-Hant or en.
         #[arg(long, value_name = "L")]
         language: Option<String>,
+        /// simplified, traditional or as-published.
         #[arg(long, value_name = "S")]
         script: Option<String>,
         /// Remove a key, back to its default: tags, language or script
@@ -381,6 +393,7 @@ pub enum TopicsCommand {
     },
     /// Remove a topic from the config (its stories stay).
     Remove {
+        /// The topic's slug.
         slug: String,
         #[command(flatten)]
         reload: ReloadFlag,
@@ -1432,6 +1445,22 @@ mod tests {
         ] {
             let shown = e.to_string();
             assert_eq!(exit(e), Exit::Runtime, "{shown}");
+        }
+    }
+
+    #[test]
+    fn sources_set_help_names_every_key_it_takes() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        let set = cli
+            .find_subcommand_mut("sources")
+            .and_then(|s| s.find_subcommand_mut("set"))
+            .expect("sources set");
+        let help = set.render_long_help().to_string();
+        for key in crate::config::source_keys() {
+            if crate::edit::source_key_kind(key).is_some() {
+                assert!(help.contains(key), "`sources set --help` lacks {key}");
+            }
         }
     }
 
