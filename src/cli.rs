@@ -148,7 +148,7 @@ pub enum Command {
         #[command(subcommand)]
         command: SourcesCommand,
     },
-    /// Inspect topics, and try queries on stored stories.
+    /// Topics: list them, try queries on stored stories, add, edit, remove.
     Topics {
         #[command(subcommand)]
         command: TopicsCommand,
@@ -220,6 +220,19 @@ pub enum SourcesCommand {
         /// Its own poll schedule (cron with seconds).
         #[arg(long, value_name = "CRON")]
         schedule: Option<String>,
+        /// Fetch each new item's article page and keep the article.
+        #[arg(long)]
+        full_text: bool,
+        /// Where the article is on its pages (a CSS selector; implies
+        /// --full-text).
+        #[arg(long, value_name = "SEL")]
+        full_text_selector: Option<String>,
+        /// Read the feed in this charset whatever it says (gbk, big5, …).
+        #[arg(long, value_name = "LABEL")]
+        encoding: Option<String>,
+        /// Add it disabled (not polled until `sources enable`).
+        #[arg(long)]
+        disabled: bool,
         /// Which feed to take when the page links to several (1-based).
         #[arg(long, value_name = "N")]
         pick: Option<usize>,
@@ -260,6 +273,37 @@ pub enum SourcesCommand {
         #[command(flatten)]
         reload: ReloadFlag,
     },
+    /// Change a source's settings: KEY=VALUE for any key of its
+    /// `[[source]]` table (true/false, tags and link_hosts comma-separated),
+    /// --unset KEY for its default. Validated as `check` does; nothing is
+    /// written unless the whole config stays valid.
+    #[command(
+        override_usage = "newsriver sources set [--reload] <ID> [KEY=VALUE]... [--unset KEY]..."
+    )]
+    Set {
+        /// The source's id.
+        id: String,
+        /// A key and its new value: name, url, tags, enabled, schedule,
+        /// encoding, full_text, full_text_selector, timezone, trust,
+        /// link_hosts, allow_private_addresses.
+        #[arg(value_name = "KEY=VALUE", required_unless_present = "unset")]
+        settings: Vec<String>,
+        /// Remove a key, back to its default (repeatable).
+        #[arg(long, value_name = "KEY")]
+        unset: Vec<String>,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Change a source's id, in the config and in the database (its
+    /// polls, copies and state go with it).
+    Rename {
+        /// Its id now.
+        old: String,
+        /// Its new id (a-z, 0-9, '-').
+        new: String,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
     /// Add the feeds of an OPML file (skipping ones already configured).
     Import {
         file: PathBuf,
@@ -289,7 +333,8 @@ pub struct ReloadFlag {
 
 #[derive(Subcommand, Debug)]
 pub enum TopicsCommand {
-    /// Each topic with its query and number of stories.
+    /// Each topic with its query, number of stories and last update (when
+    /// its newest story was published).
     List,
     /// Stored stories a topic (or a query being drafted) matches, with the
     /// matched terms.
@@ -301,6 +346,65 @@ pub enum TopicsCommand {
         query: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+    /// Add a topic; its query is parsed and explained first.
+    Add {
+        /// Its id, in its feed's URL (a-z, 0-9, '-').
+        slug: String,
+        /// Its title, shown in its feed and page.
+        #[arg(long)]
+        title: String,
+        /// Which stories belong to it (AND, OR, NOT, (), "phrases", title:).
+        #[arg(long)]
+        query: String,
+        /// Only stories of sources with this tag (repeatable).
+        #[arg(long = "tag", value_name = "T")]
+        tags: Vec<String>,
+        /// The language of its feed and page: zh-Hans, zh-Hant or en.
+        #[arg(long, value_name = "L")]
+        language: Option<String>,
+        /// The script its stories are shown in: simplified, traditional or
+        /// as-published.
+        #[arg(long, value_name = "S")]
+        script: Option<String>,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Change a topic: title, query, tags, language, script.
+    Edit {
+        /// The topic's slug (it stays: it is its feed's URL).
+        slug: String,
+        /// A new title.
+        #[arg(long)]
+        title: Option<String>,
+        /// A new query (parsed and explained first).
+        #[arg(long)]
+        query: Option<String>,
+        /// Add a tag (repeatable).
+        #[arg(long = "tag", value_name = "T")]
+        tags: Vec<String>,
+        /// Remove a tag (repeatable).
+        #[arg(long, value_name = "T")]
+        untag: Vec<String>,
+        /// zh-Hans, zh-Hant or en.
+        #[arg(long, value_name = "L")]
+        language: Option<String>,
+        /// simplified, traditional or as-published.
+        #[arg(long, value_name = "S")]
+        script: Option<String>,
+        /// Remove a key, back to its default: tags, language or script
+        /// (repeatable).
+        #[arg(long, value_name = "KEY")]
+        unset: Vec<String>,
+        #[command(flatten)]
+        reload: ReloadFlag,
+    },
+    /// Remove a topic from the config (its stories stay).
+    Remove {
+        /// The topic's slug.
+        slug: String,
+        #[command(flatten)]
+        reload: ReloadFlag,
     },
 }
 
@@ -776,6 +880,10 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             name,
             tags,
             schedule,
+            full_text,
+            full_text_selector,
+            encoding,
+            disabled,
             pick,
             no_fetch,
             reload,
@@ -786,6 +894,10 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
                 name,
                 tags,
                 schedule,
+                full_text,
+                full_text_selector,
+                encoding,
+                disabled,
                 pick,
                 fetch: !no_fetch,
             };
@@ -824,6 +936,19 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             changes,
             reload,
         } => edited(config, admin::retag(config, &id, &changes), reload),
+        SourcesCommand::Set {
+            id,
+            settings,
+            unset,
+            reload,
+        } => edited(
+            config,
+            admin::sources_set(config, &id, &settings, &unset),
+            reload,
+        ),
+        SourcesCommand::Rename { old, new, reload } => {
+            edited(config, admin::sources_rename(config, &old, &new), reload)
+        }
     }
 }
 
@@ -872,17 +997,69 @@ fn reload_daemon(config: &Config) -> Exit {
     }
 }
 
+/// `topics …`: the reads open the database; the edits need none.
 fn topics(config: &Config, command: TopicsCommand) -> Exit {
-    let store = match open_store(config) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    use crate::admin::{self, TopicChange};
     match command {
-        TopicsCommand::List => emit(crate::admin::topics_list(config, &store)),
-        TopicsCommand::Preview { slug, query, limit } => emit(
-            crate::admin::preview_query(config, slug.as_deref(), query.as_deref())
-                .and_then(|q| crate::admin::topics_preview(&store, &q, limit)),
-        ),
+        TopicsCommand::List => with_store(config, |store| emit(admin::topics_list(config, store))),
+        TopicsCommand::Preview { slug, query, limit } => with_store(config, |store| {
+            emit(
+                admin::preview_query(config, slug.as_deref(), query.as_deref())
+                    .and_then(|q| admin::topics_preview(store, &q, limit)),
+            )
+        }),
+        TopicsCommand::Add {
+            slug,
+            title,
+            query,
+            tags,
+            language,
+            script,
+            reload,
+        } => {
+            let change = TopicChange {
+                title: Some(title),
+                query: Some(query),
+                tags,
+                language,
+                script,
+                ..TopicChange::default()
+            };
+            edited(config, admin::topics_add(config, &slug, change), reload)
+        }
+        TopicsCommand::Edit {
+            slug,
+            title,
+            query,
+            tags,
+            untag,
+            language,
+            script,
+            unset,
+            reload,
+        } => {
+            let change = TopicChange {
+                title,
+                query,
+                tags,
+                untag,
+                language,
+                script,
+                unset,
+            };
+            edited(config, admin::topics_edit(config, &slug, change), reload)
+        }
+        TopicsCommand::Remove { slug, reload } => {
+            edited(config, admin::topics_remove(config, &slug), reload)
+        }
+    }
+}
+
+/// Runs `f` on a read-only connection, or says why there is none.
+fn with_store(config: &Config, f: impl FnOnce(&crate::store::Reader) -> Exit) -> Exit {
+    match open_store(config) {
+        Ok(store) => f(&store),
+        Err(code) => code,
     }
 }
 
@@ -1352,6 +1529,22 @@ mod tests {
         ] {
             let shown = e.to_string();
             assert_eq!(exit(e), Exit::Runtime, "{shown}");
+        }
+    }
+
+    #[test]
+    fn sources_set_help_names_every_key_it_takes() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        let set = cli
+            .find_subcommand_mut("sources")
+            .and_then(|s| s.find_subcommand_mut("set"))
+            .expect("sources set");
+        let help = set.render_long_help().to_string();
+        for key in crate::config::source_keys() {
+            if crate::edit::source_key_kind(key).is_some() {
+                assert!(help.contains(key), "`sources set --help` lacks {key}");
+            }
         }
     }
 

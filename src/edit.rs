@@ -1,6 +1,6 @@
 //! Edits `config.toml` for the admin commands (`sources add|remove|enable|
-//! disable|tag|import`). The file stays the one source of truth, so an edit
-//! must never mangle it:
+//! disable|tag|set|rename|import`, `topics add|edit|remove`). The file
+//! stays the one source of truth, so an edit must never mangle it:
 //!
 //! - toml_edit keeps every byte it is not asked to change: comments, order,
 //!   alignment, quoting;
@@ -52,6 +52,152 @@ pub struct NewSource {
     pub tags: Vec<String>,
     pub schedule: Option<String>,
     pub enabled: bool,
+    /// `full_text = true` (written only when set).
+    pub full_text: bool,
+    pub full_text_selector: Option<String>,
+    /// A WHATWG charset label (`gbk`).
+    pub encoding: Option<String>,
+}
+
+/// A topic to append as a `[[topic]]` table (`topics add`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewTopic {
+    pub slug: String,
+    pub title: String,
+    pub query: String,
+    pub tags: Vec<String>,
+    pub language: Option<String>,
+    pub script: Option<String>,
+}
+
+/// How a key's value is written on the command line (`KEY=VALUE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A TOML string, as given.
+    Text,
+    /// `true` or `false`.
+    Bool,
+    /// Comma-separated, each item trimmed (`tags=national,edu`).
+    List,
+}
+
+/// The kind of each key a `[[source]]` table may have, but `id` (changed by
+/// `sources rename`). A key the config learns must be added here: a unit
+/// test compares this with `config::source_keys`.
+pub fn source_key_kind(key: &str) -> Option<Kind> {
+    Some(match key {
+        "name" | "url" | "schedule" | "encoding" | "timezone" | "full_text_selector" | "trust" => {
+            Kind::Text
+        }
+        "enabled" | "allow_private_addresses" | "full_text" => Kind::Bool,
+        "tags" | "link_hosts" => Kind::List,
+        _ => return None,
+    })
+}
+
+/// The kind of each key a `[[topic]]` table may have, but `slug`.
+pub fn topic_key_kind(key: &str) -> Option<Kind> {
+    Some(match key {
+        "title" | "query" | "language" | "script" => Kind::Text,
+        "tags" => Kind::List,
+        _ => return None,
+    })
+}
+
+/// Keys a table cannot do without: `--unset` refuses them.
+const REQUIRED_SOURCE_KEYS: &[&str] = &["id", "url"];
+const REQUIRED_TOPIC_KEYS: &[&str] = &["slug", "title", "query"];
+
+/// One key's new value, in the key's type (`sources set`, `topics edit`).
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub key: String,
+    value: toml_edit::Value,
+}
+
+impl Setting {
+    /// A string value (`--title`, `--query`).
+    pub fn text(key: &str, text: &str) -> Setting {
+        Setting {
+            key: key.to_string(),
+            value: text.into(),
+        }
+    }
+
+    /// The value as it will be written (`"gbk"`, `true`, `["a", "b"]`).
+    pub fn shown(&self) -> String {
+        bare(&self.value)
+    }
+}
+
+/// `sources set`'s `KEY=VALUE`: the key (checked against what a
+/// `[[source]]` table allows, with check's did-you-mean) and its value in
+/// the key's type.
+pub fn parse_source_setting(arg: &str) -> Result<Setting> {
+    let Some((key, raw)) = arg.split_once('=') else {
+        return Err(EditError::Refused(format!(
+            "{arg:?}: expected KEY=VALUE, such as full_text=true or tags=national,edu"
+        )));
+    };
+    let key = key.trim();
+    let kind = source_key(key)?;
+    Ok(Setting {
+        key: key.to_string(),
+        value: typed_value(key, kind, raw)?,
+    })
+}
+
+/// A key `sources set` / `--unset` may change, or why not.
+pub fn source_key(key: &str) -> Result<Kind> {
+    if key == "id" {
+        return Err(EditError::Refused(
+            "the id is changed with `newsriver sources rename OLD NEW`, \
+             which also carries its history in the database"
+                .to_string(),
+        ));
+    }
+    source_key_kind(key).ok_or_else(|| unknown_key(key, "[[source]]", crate::config::source_keys()))
+}
+
+/// A key `topics edit --unset` may remove, or why not.
+pub fn topic_key(key: &str) -> Result<Kind> {
+    if key == "slug" {
+        return Err(EditError::Refused(
+            "a topic's slug cannot be changed (it is its feed's URL); \
+             add a new topic and remove the old one"
+                .to_string(),
+        ));
+    }
+    topic_key_kind(key).ok_or_else(|| unknown_key(key, "[[topic]]", crate::config::topic_keys()))
+}
+
+fn unknown_key(key: &str, table: &str, known: &[&str]) -> EditError {
+    let hint = crate::config::did_you_mean(key, known)
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_else(|| format!("; known keys: {}", known.join(", ")));
+    EditError::Refused(format!("unknown key `{key}` in a {table} table{hint}"))
+}
+
+/// `raw` read as a value of `kind` (the key names it in the error).
+fn typed_value(key: &str, kind: Kind, raw: &str) -> Result<toml_edit::Value> {
+    Ok(match kind {
+        Kind::Text => raw.into(),
+        Kind::Bool => match raw.trim() {
+            "true" => true.into(),
+            "false" => false.into(),
+            other => {
+                return Err(EditError::Refused(format!(
+                    "{key}={other}: `{key}` is true or false"
+                )));
+            }
+        },
+        Kind::List => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect::<Array>()
+            .into(),
+    })
 }
 
 /// An open, locked config file being edited. Dropping it without `save`
@@ -103,15 +249,21 @@ impl ConfigEdit {
     }
 
     fn sources_mut(&mut self, create: bool) -> Result<Option<&mut ArrayOfTables>> {
-        if create && self.doc.get("source").is_none() {
+        self.tables_mut(SOURCES, create)
+    }
+
+    /// The `[[name]]` tables (created when asked and missing).
+    fn tables_mut(&mut self, what: Tables, create: bool) -> Result<Option<&mut ArrayOfTables>> {
+        let name = what.name;
+        if create && self.doc.get(name).is_none() {
             self.doc
-                .insert("source", Item::ArrayOfTables(ArrayOfTables::new()));
+                .insert(name, Item::ArrayOfTables(ArrayOfTables::new()));
         }
-        match self.doc.get_mut("source") {
+        match self.doc.get_mut(name) {
             None => Ok(None),
             Some(Item::ArrayOfTables(a)) => Ok(Some(a)),
             Some(_) => Err(EditError::Refused(format!(
-                "{}: `source` is not written as [[source]] tables; \
+                "{}: `{name}` is not written as [[{name}]] tables; \
                  the CLI edits only that form, so edit this file by hand",
                 self.path.display()
             ))),
@@ -119,13 +271,18 @@ impl ConfigEdit {
     }
 
     fn source_table(&mut self, id: &str) -> Result<&mut Table> {
+        self.table(SOURCES, id)
+    }
+
+    /// The `[[what]]` table whose key (`id`, `slug`) is `id`.
+    fn table(&mut self, what: Tables, id: &str) -> Result<&mut Table> {
         let path = self.path.display().to_string();
-        self.sources_mut(false)?
+        self.tables_mut(what, false)?
             .and_then(|a| {
                 a.iter_mut()
-                    .find(|t| t.get("id").and_then(Item::as_str) == Some(id))
+                    .find(|t| t.get(what.key).and_then(Item::as_str) == Some(id))
             })
-            .ok_or_else(|| EditError::Refused(format!("no source with id {id:?} in {path}")))
+            .ok_or_else(|| EditError::Refused(what.missing(id, &path)))
     }
 
     /// Appends a `[[source]]` table after the last one.
@@ -143,6 +300,15 @@ impl ConfigEdit {
         if !s.enabled {
             t.insert("enabled", value(false));
         }
+        if let Some(label) = &s.encoding {
+            t.insert("encoding", value(label));
+        }
+        if s.full_text {
+            t.insert("full_text", value(true));
+        }
+        if let Some(selector) = &s.full_text_selector {
+            t.insert("full_text_selector", value(selector));
+        }
         // A blank line before the header, like the tables around it. The
         // table has no position of its own, so toml_edit writes it right
         // after the last `[[source]]`, before any `[[topic]]` that follows.
@@ -156,13 +322,22 @@ impl ConfigEdit {
     /// Removes a source's table (with the comments just above it, which
     /// toml_edit keeps as the table's own prefix).
     pub fn remove_source(&mut self, id: &str) -> Result<()> {
+        self.remove_table(SOURCES, id)
+    }
+
+    /// Removes a topic's table, like `remove_source`.
+    pub fn remove_topic(&mut self, slug: &str) -> Result<()> {
+        self.remove_table(TOPICS, slug)
+    }
+
+    fn remove_table(&mut self, what: Tables, id: &str) -> Result<()> {
         let path = self.path.display().to_string();
-        let sources = self.sources_mut(false)?;
-        let index = sources.as_ref().and_then(|a| {
+        let tables = self.tables_mut(what, false)?;
+        let index = tables.as_ref().and_then(|a| {
             a.iter()
-                .position(|t| t.get("id").and_then(Item::as_str) == Some(id))
+                .position(|t| t.get(what.key).and_then(Item::as_str) == Some(id))
         });
-        match (sources, index) {
+        match (tables, index) {
             (Some(a), Some(i)) => {
                 let (position, prefix) = a
                     .get(i)
@@ -175,9 +350,7 @@ impl ConfigEdit {
                 self.keep_section_comments(position, &prefix);
                 Ok(())
             }
-            _ => Err(EditError::Refused(format!(
-                "no source with id {id:?} in {path}"
-            ))),
+            _ => Err(EditError::Refused(what.missing(id, &path))),
         }
     }
 
@@ -274,32 +447,59 @@ impl ConfigEdit {
 
     /// Adds and removes tags, keeping the array's own layout.
     pub fn retag(&mut self, id: &str, add: &[String], remove: &[String]) -> Result<()> {
-        let t = self.source_table(id)?;
-        if t.get("tags").is_none() {
-            t.insert("tags", value(Array::new()));
-        }
-        let Some(tags) = t.get_mut("tags").and_then(Item::as_array_mut) else {
+        retag_table(self.source_table(id)?, "source", id, add, remove)
+    }
+
+    /// A topic's tags, like `retag`.
+    pub fn retag_topic(&mut self, slug: &str, add: &[String], remove: &[String]) -> Result<()> {
+        retag_table(self.table(TOPICS, slug)?, "topic", slug, add, remove)
+    }
+
+    /// `sources set ID KEY=VALUE`: sets one key of a source's table (the
+    /// value's spacing and trailing comment kept when it was there; a new
+    /// key goes at the end of the table). Returns the value it had, as
+    /// written (`None`: unset).
+    pub fn set_source_key(&mut self, id: &str, new: Setting) -> Result<Option<String>> {
+        source_key(&new.key)?;
+        if new.key == "url"
+            && let Some(url) = new.value.as_str()
+            && let Some(other) = source_with_url(&self.before, url).filter(|s| s.id.0 != id)
+        {
             return Err(EditError::Refused(format!(
-                "source {id:?}: `tags` is not an array"
+                "{url} is already configured as source {:?}",
+                other.id.0
             )));
-        };
-        let before = tags.len();
-        tags.retain(|v| v.as_str().is_none_or(|s| !remove.iter().any(|r| r == s)));
-        let mut changed = tags.len() != before;
-        for tag in add {
-            if !tags.iter().any(|v| v.as_str() == Some(tag)) {
-                tags.push(tag.as_str());
-                changed = true;
-            }
         }
-        if changed {
-            // Removing or appending elements leaves odd spacing behind
-            // (`[   "b" , "c"]`); the changed array gets the standard layout,
-            // its trailing comment stays.
-            tags.fmt();
+        Ok(set_key(self.source_table(id)?, new))
+    }
+
+    /// `sources set ID --unset KEY`: removes a key (back to its default).
+    /// Returns the value it had (`None`: it was not set).
+    pub fn unset_source_key(&mut self, id: &str, key: &str) -> Result<Option<String>> {
+        source_key(key)?;
+        refuse_required(key, REQUIRED_SOURCE_KEYS, "source")?;
+        Ok(unset_key(self.source_table(id)?, key))
+    }
+
+    /// `sources rename OLD NEW`: the table's `id`, nothing else. Refused
+    /// for an id that is not valid or is taken.
+    pub fn rename_source(&mut self, old: &str, new: &str) -> Result<()> {
+        let path = self.path.display().to_string();
+        if !crate::config::valid_id(new) {
+            return Err(EditError::Refused(format!(
+                "{new:?} is not a valid id: use a-z, 0-9 and '-' \
+                 (at most 64, not starting with '-')"
+            )));
         }
-        if tags.is_empty() {
-            t.remove("tags");
+        if let Some(s) = self.before.source(new) {
+            return Err(EditError::Refused(format!(
+                "id {new:?} is already used by source {} ({}) in {path}",
+                s.name, s.url
+            )));
+        }
+        let t = self.source_table(old)?;
+        if let Some(item) = t.get_mut("id") {
+            set_keeping_decor(item, new.into());
         }
         Ok(())
     }
@@ -318,19 +518,172 @@ impl ConfigEdit {
         Ok(())
     }
 
+    /// Appends a `[[topic]]` table after the last one (at the end of the
+    /// file when there is none). Refused when the slug is taken.
+    pub fn add_topic(&mut self, topic: &NewTopic) -> Result<()> {
+        if self.before.topics.iter().any(|t| t.slug == topic.slug) {
+            return Err(EditError::Refused(format!(
+                "topic {:?} already exists in {}; change it with `newsriver topics edit {}`",
+                topic.slug,
+                self.path.display(),
+                topic.slug
+            )));
+        }
+        let mut t = Table::new();
+        t.insert("slug", value(&topic.slug));
+        t.insert("title", value(&topic.title));
+        t.insert("query", value(&topic.query));
+        if !topic.tags.is_empty() {
+            t.insert("tags", value(topic.tags.iter().collect::<Array>()));
+        }
+        if let Some(language) = &topic.language {
+            t.insert("language", value(language));
+        }
+        if let Some(script) = &topic.script {
+            t.insert("script", value(script));
+        }
+        t.decor_mut().set_prefix("\n");
+        if let Some(topics) = self.tables_mut(TOPICS, true)? {
+            topics.push(t);
+        }
+        Ok(())
+    }
+
+    /// `topics edit SLUG --title …`: sets one key of a topic's table, like
+    /// `set_source_key`.
+    pub fn set_topic_key(&mut self, slug: &str, new: Setting) -> Result<Option<String>> {
+        topic_key(&new.key)?;
+        Ok(set_key(self.table(TOPICS, slug)?, new))
+    }
+
+    /// `topics edit SLUG --unset KEY`.
+    pub fn unset_topic_key(&mut self, slug: &str, key: &str) -> Result<Option<String>> {
+        topic_key(key)?;
+        refuse_required(key, REQUIRED_TOPIC_KEYS, "topic")?;
+        Ok(unset_key(self.table(TOPICS, slug)?, key))
+    }
+
+    /// The edited text validated as the daemon would load it, without
+    /// writing anything (`save` writes): for an edit that must know it is
+    /// valid before it does something else (`sources rename`'s database).
+    pub fn validate(&self) -> Result<Config> {
+        Config::from_str_at(&self.doc.to_string(), &self.path).map_err(|e| {
+            EditError::Refused(format!(
+                "the edit would make the config invalid, so nothing was written \
+                 (lines as the file would read after it):\n{e}"
+            ))
+        })
+    }
+
     /// Validates the edited text as the daemon would load it, then replaces
     /// the file atomically. Returns the new config.
     pub fn save(self) -> Result<Config> {
+        let config = self.validate()?;
         let text = self.doc.to_string();
-        let config = Config::from_str_at(&text, &self.path).map_err(|e| {
-            EditError::Refused(format!(
-                "the edit would make the config invalid, so nothing was written:\n{e}"
-            ))
-        })?;
         crate::atomic_file::write(&self.target, text.as_bytes())
             .map_err(|e| EditError::Io(format!("{}: cannot write: {e}", self.path.display())))?;
         Ok(config)
     }
+}
+
+/// Which array of tables an edit works on, and the key that names a table.
+#[derive(Clone, Copy)]
+struct Tables {
+    name: &'static str,
+    key: &'static str,
+}
+
+const SOURCES: Tables = Tables {
+    name: "source",
+    key: "id",
+};
+const TOPICS: Tables = Tables {
+    name: "topic",
+    key: "slug",
+};
+
+impl Tables {
+    fn missing(&self, id: &str, path: &str) -> String {
+        match self.name {
+            "source" => format!("no source with id {id:?} in {path}"),
+            name => format!("no {name} {id:?} in {path}"),
+        }
+    }
+}
+
+fn refuse_required(key: &str, required: &[&str], what: &str) -> Result<()> {
+    if required.contains(&key) {
+        return Err(EditError::Refused(format!(
+            "`{key}` cannot be unset: every {what} needs one"
+        )));
+    }
+    Ok(())
+}
+
+/// A value as written in the file, without the spaces and comment around it.
+fn shown(item: &Item) -> Option<String> {
+    item.as_value().map(bare)
+}
+
+fn bare(v: &toml_edit::Value) -> String {
+    let mut v = v.clone();
+    v.decor_mut().clear();
+    v.to_string()
+}
+
+fn set_key(t: &mut Table, new: Setting) -> Option<String> {
+    match t.get_mut(&new.key) {
+        Some(item) => {
+            let was = shown(item);
+            set_keeping_decor(item, new.value);
+            was
+        }
+        None => {
+            t.insert(&new.key, Item::Value(new.value));
+            None
+        }
+    }
+}
+
+fn unset_key(t: &mut Table, key: &str) -> Option<String> {
+    t.remove(key).as_ref().and_then(shown)
+}
+
+/// Adds and removes tags in a table, keeping the array's own layout.
+fn retag_table(
+    t: &mut Table,
+    what: &str,
+    id: &str,
+    add: &[String],
+    remove: &[String],
+) -> Result<()> {
+    if t.get("tags").is_none() {
+        t.insert("tags", value(Array::new()));
+    }
+    let Some(tags) = t.get_mut("tags").and_then(Item::as_array_mut) else {
+        return Err(EditError::Refused(format!(
+            "{what} {id:?}: `tags` is not an array"
+        )));
+    };
+    let before = tags.len();
+    tags.retain(|v| v.as_str().is_none_or(|s| !remove.iter().any(|r| r == s)));
+    let mut changed = tags.len() != before;
+    for tag in add {
+        if !tags.iter().any(|v| v.as_str() == Some(tag)) {
+            tags.push(tag.as_str());
+            changed = true;
+        }
+    }
+    if changed {
+        // Removing or appending elements leaves odd spacing behind
+        // (`[   "b" , "c"]`); the changed array gets the standard layout,
+        // its trailing comment stays.
+        tags.fmt();
+    }
+    if tags.is_empty() {
+        t.remove("tags");
+    }
+    Ok(())
 }
 
 /// Replaces one item's value, keeping the spaces and comment around it.
@@ -560,8 +913,8 @@ query = "教育"
             name: "B 新闻".into(),
             url: "https://b.example/rss".into(),
             tags: vec!["x".into()],
-            schedule: None,
             enabled: true,
+            ..NewSource::default()
         })
         .expect("add");
         let config = edit.save().expect("save");
@@ -620,6 +973,165 @@ query = "教育"
         let err = edit.save().expect_err("duplicate id");
         assert!(err.to_string().contains("duplicate"), "{err}");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), ODD);
+    }
+
+    #[test]
+    fn set_and_unset_touch_only_their_keys() {
+        let (_d, path, mut edit) = open(ODD);
+        let set = parse_source_setting("schedule=0 */10 * * * *").expect("parse");
+        assert_eq!(edit.set_source_key("a", set).expect("set"), None);
+        let set = parse_source_setting("tags= x , y,").expect("parse");
+        assert_eq!(set.shown(), r#"["x", "y"]"#);
+        assert_eq!(
+            edit.set_source_key("a", set).expect("set").as_deref(),
+            Some(r#"[ "one",   "two" ]"#)
+        );
+        assert_eq!(
+            edit.unset_source_key("a", "name")
+                .expect("unset")
+                .as_deref(),
+            Some("'A'")
+        );
+        assert_eq!(edit.unset_source_key("a", "encoding").expect("unset"), None);
+        let config = edit.save().expect("save");
+        assert_eq!(config.sources[0].tags, ["x", "y"]);
+        assert_eq!(config.sources[0].name, "a");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            ODD.replace("name = 'A'\n", "").replace(
+                r#"tags = [ "one",   "two" ]   # spaced"#,
+                "tags = [\"x\", \"y\"]   # spaced\nschedule = \"0 */10 * * * *\""
+            )
+        );
+    }
+
+    #[test]
+    fn values_are_read_in_their_keys_type() {
+        let set = parse_source_setting("full_text=true").expect("bool");
+        assert_eq!(
+            (set.key.as_str(), set.value.as_bool()),
+            ("full_text", Some(true))
+        );
+        let set = parse_source_setting("full_text_selector=div[class=x]").expect("text");
+        assert_eq!(set.shown(), "\"div[class=x]\"", "split at the first '='");
+        let set = parse_source_setting("link_hosts=a.example,b.example").expect("list");
+        assert_eq!(set.value.as_array().map(Array::len), Some(2));
+        let message = |arg: &str| parse_source_setting(arg).expect_err(arg).to_string();
+        assert!(
+            message("enabled=maybe").contains("`enabled` is true or false"),
+            "{}",
+            message("enabled=maybe")
+        );
+        assert!(message("shedule=x").contains("did you mean `schedule`?"));
+        assert!(message("colour=red").contains("known keys: id, name, url"));
+        assert!(message("id=b").contains("sources rename"));
+        assert!(message("full_text").contains("expected KEY=VALUE"));
+        assert!(topic_key("slug").is_err());
+        assert!(
+            topic_key("titel")
+                .expect_err("typo")
+                .to_string()
+                .contains("`title`")
+        );
+    }
+
+    #[test]
+    fn every_key_the_config_knows_can_be_set() {
+        for key in crate::config::source_keys() {
+            assert!(
+                *key == "id" || source_key_kind(key).is_some(),
+                "`sources set` does not know {key}"
+            );
+        }
+        for key in crate::config::topic_keys() {
+            assert!(
+                *key == "slug" || topic_key_kind(key).is_some(),
+                "`topics edit` does not know {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn unset_refuses_required_keys() {
+        let (_d, _path, mut edit) = open(ODD);
+        let e = edit.unset_source_key("a", "url").expect_err("url");
+        assert!(e.to_string().contains("`url` cannot be unset"), "{e}");
+        let e = edit.unset_topic_key("t", "query").expect_err("query");
+        assert!(e.to_string().contains("`query` cannot be unset"), "{e}");
+        let e = edit.unset_source_key("zz", "name").expect_err("unknown");
+        assert!(e.to_string().contains("no source with id \"zz\""), "{e}");
+    }
+
+    #[test]
+    fn rename_changes_the_id_only() {
+        let (_d, path, mut edit) = open(ODD);
+        for bad in ["B C", "-b", ""] {
+            let e = edit.rename_source("a", bad).expect_err(bad);
+            assert!(e.to_string().contains("not a valid id"), "{e}");
+        }
+        assert!(edit.rename_source("zz", "b").is_err());
+        edit.rename_source("a", "b").expect("rename");
+        edit.save().expect("save");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            ODD.replace("id=\"a\"", "id=\"b\"")
+        );
+        let mut edit = ConfigEdit::open(&path).expect("open");
+        let e = edit.rename_source("b", "b").expect_err("taken");
+        assert!(e.to_string().contains("already used"), "{e}");
+    }
+
+    #[test]
+    fn topics_are_added_after_the_last_edited_and_removed_in_place() {
+        let (_d, path, mut edit) = open(ODD);
+        let new = NewTopic {
+            slug: "u".into(),
+            title: "U".into(),
+            query: "a OR b".into(),
+            tags: vec!["one".into()],
+            language: Some("en".into()),
+            script: None,
+        };
+        edit.add_topic(&new).expect("add");
+        edit.set_topic_key("t", Setting::text("title", "T2"))
+            .expect("title");
+        edit.retag_topic("t", &["one".into()], &[]).expect("tag");
+        edit.save().expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            ODD.replace("title = \"T\"", "title = \"T2\"")
+                + "tags = [\"one\"]\n\n[[topic]]\nslug = \"u\"\ntitle = \"U\"\nquery = \"a OR b\"\ntags = [\"one\"]\nlanguage = \"en\"\n"
+        );
+        let mut edit = ConfigEdit::open(&path).expect("open");
+        let e = edit.add_topic(&new).expect_err("duplicate");
+        assert!(e.to_string().contains("already exists"), "{e}");
+        edit.remove_topic("u").expect("remove");
+        assert!(edit.remove_topic("nope").is_err());
+        edit.save().expect("save");
+        assert!(
+            std::fs::read_to_string(&path)
+                .expect("read")
+                .ends_with("query = \"教育\"\ntags = [\"one\"]\n")
+        );
+    }
+
+    #[test]
+    fn a_first_topic_goes_at_the_end() {
+        let text = "[[source]]\nid = \"a\"\nurl = \"https://a.example/\"\n";
+        let (_d, path, mut edit) = open(text);
+        edit.add_topic(&NewTopic {
+            slug: "t".into(),
+            title: "T".into(),
+            query: "*".into(),
+            ..NewTopic::default()
+        })
+        .expect("add");
+        edit.save().expect("save");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            format!("{text}\n[[topic]]\nslug = \"t\"\ntitle = \"T\"\nquery = \"*\"\n")
+        );
     }
 
     #[test]

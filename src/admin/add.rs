@@ -90,6 +90,14 @@ pub struct AddSource {
     pub name: Option<String>,
     pub tags: Vec<String>,
     pub schedule: Option<String>,
+    /// `--full-text`: fetch each new item's article page.
+    pub full_text: bool,
+    /// `--full-text-selector`: where the article is (implies full text).
+    pub full_text_selector: Option<String>,
+    /// `--encoding`: a charset label that overrides the feed's own.
+    pub encoding: Option<String>,
+    /// `--disabled`: added, not polled until `sources enable`.
+    pub disabled: bool,
     /// Which of several discovered feeds (1-based).
     pub pick: Option<usize>,
     /// Fetch the URL first (discovery, name, a parse check).
@@ -266,7 +274,10 @@ fn append(config: &Config, req: &AddSource, found: &Found) -> Result<(String, St
         url: url.to_string(),
         tags: req.tags.clone(),
         schedule: req.schedule.clone(),
-        enabled: true,
+        enabled: !req.disabled,
+        full_text: req.full_text || req.full_text_selector.is_some(),
+        full_text_selector: req.full_text_selector.clone(),
+        encoding: req.encoding.clone(),
     })?;
     edit.save()?;
     Ok((id, name))

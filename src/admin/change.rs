@@ -1,10 +1,13 @@
-//! `sources remove|enable|disable|tag`: one locked, validated, atomic edit
-//! of the config each (`edit::ConfigEdit`), and `--purge`'s database work.
+//! `sources remove|enable|disable|tag|set|rename`: one locked, validated,
+//! atomic edit of the config each (`edit::ConfigEdit`), and the database
+//! work of `remove --purge` and `rename`.
 
 use super::AdminError;
 use crate::config::Config;
 use crate::edit::{ConfigEdit, EditError};
+use crate::model::SourceId;
 use crate::pipeline::PipelineError;
+use crate::store::StoreError;
 
 /// One locked, validated, atomic edit of the config.
 pub fn edit_one(
@@ -95,4 +98,125 @@ pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, A
         if stories == 1 { "y" } else { "ies" },
     );
     Ok(out)
+}
+
+/// `sources set ID KEY=VALUE… [--unset KEY]…`: each value read in its key's
+/// type (`edit::parse_source_setting`), the whole edit validated as `check`
+/// would, then written at once (or not at all). Prints each change with
+/// the value it replaced.
+pub fn sources_set(
+    config: &Config,
+    id: &str,
+    settings: &[String],
+    unset: &[String],
+) -> Result<String, AdminError> {
+    if settings.is_empty() && unset.is_empty() {
+        return Err(AdminError::Refused(format!(
+            "nothing to change: give KEY=VALUE or --unset KEY (keys: {})",
+            settable_keys().join(", ")
+        )));
+    }
+    let mut set = Vec::new();
+    for arg in settings {
+        set.push(crate::edit::parse_source_setting(arg)?);
+    }
+    for key in unset {
+        crate::edit::source_key(key)?;
+    }
+    once_each(
+        set.iter()
+            .map(|s| s.key.as_str())
+            .chain(unset.iter().map(String::as_str)),
+    )?;
+    let mut lines = Vec::new();
+    edit_one(config, |e| {
+        for setting in set {
+            let line = format!("{} = {}", setting.key, setting.shown());
+            let was = e.set_source_key(id, setting)?;
+            lines.push(format!("{line} (was {})", was_text(was)));
+        }
+        for key in unset {
+            let was = e.unset_source_key(id, key)?;
+            lines.push(format!("{key} unset (was {})", was_text(was)));
+        }
+        Ok(())
+    })?;
+    Ok(lines
+        .iter()
+        .map(|l| format!("source {id}: {l}\n"))
+        .collect())
+}
+
+/// The keys `sources set` takes.
+fn settable_keys() -> Vec<&'static str> {
+    crate::config::source_keys()
+        .iter()
+        .copied()
+        .filter(|k| crate::edit::source_key_kind(k).is_some())
+        .collect()
+}
+
+/// Refuses a key named twice in one command (`name=a name=b`, or set and
+/// unset): which one wins would be a guess.
+pub(super) fn once_each<'a>(keys: impl Iterator<Item = &'a str>) -> Result<(), AdminError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for key in keys {
+        if !seen.insert(key) {
+            return Err(AdminError::Refused(format!(
+                "`{key}` is given more than once; nothing was written"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn was_text(was: Option<String>) -> String {
+    was.unwrap_or_else(|| "not set".to_string())
+}
+
+/// `sources rename OLD NEW`: the config's id, and the database's history
+/// (its row, copies and polls; `store::Writer::rename_source`) in one
+/// transaction. The edit is validated first, the database changed next,
+/// the config written last; should that write fail, the history is moved
+/// back. Without a database (never polled) only the config changes.
+pub fn sources_rename(config: &Config, old: &str, new: &str) -> Result<String, AdminError> {
+    let mut edit = ConfigEdit::open(&config.path)?;
+    edit.rename_source(old, new)?;
+    edit.validate()?;
+    let path = config.path.display().to_string();
+    if !config.storage.path.exists() {
+        edit.save()?;
+        return Ok(format!(
+            "renamed source {old} to {new} in {path} (no database yet: nothing else to move)\n"
+        ));
+    }
+    // Opened with the config as it was: its sync knows `old`, not `new`.
+    let (mut store, _) = crate::pipeline::open_existing_writer(edit.config())?;
+    let (from, to) = (SourceId::from(old), SourceId::from(new));
+    let moved = store.rename_source(&from, &to).map_err(|e| match e {
+        StoreError::Refused { .. } => AdminError::Refused(format!("{e}; nothing was changed")),
+        e => AdminError::Store(e),
+    })?;
+    if let Err(e) = edit.save() {
+        return Err(match store.rename_source(&to, &from) {
+            Ok(_) => e.into(),
+            Err(back) => AdminError::Refused(format!(
+                "{e}; and moving the history back to {old} failed: {back}"
+            )),
+        });
+    }
+    let db = config.storage.path.display();
+    Ok(if moved.known {
+        format!(
+            "renamed source {old} to {new} in {path}\nmoved its history in {db}: {}, {}\n",
+            count(moved.copies, "copy", "copies"),
+            count(moved.polls, "poll", "polls")
+        )
+    } else {
+        format!("renamed source {old} to {new} in {path} (never polled: no history to move)\n")
+    })
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -1,15 +1,16 @@
 //! Admin commands: `sources list|show|test|add|remove|enable|disable|tag|
-//! import|export`, `topics list|preview`. An edge like `cli`: it composes the
-//! stages and formats for people (or JSON for tools). Edits go through
-//! `edit` (toml_edit, lock, validate, atomic write); this module adds what
-//! needs the network: trying a URL before adding it, feed discovery, and
-//! checking imported feeds.
+//! set|rename|import|export`, `topics list|preview|add|edit|remove`. An
+//! edge like `cli`: it composes the stages and formats for people (or JSON
+//! for tools). Edits go through `edit` (toml_edit, lock, validate, atomic
+//! write); this module adds what needs the network: trying a URL before
+//! adding it, feed discovery, and checking imported feeds.
 //!
 //! By command: `show` (`sources list`, `sources show`), `feed_test`
-//! (`sources test`), `topics`, `add` (`sources add`, and the probe that
-//! tells a feed from a page), `opml` (`sources import`, `sources export`),
-//! `change` (`sources remove|enable|disable|tag`). Each returns the text to
-//! print, or an [`AdminError`] whose kind decides the exit code.
+//! (`sources test`), `topics` (`topics …`), `add` (`sources add`, and the
+//! probe that tells a feed from a page), `opml` (`sources import`,
+//! `sources export`), `change` (`sources remove|enable|disable|tag|set|
+//! rename`). Each returns the text to print, or an [`AdminError`] whose
+//! kind decides the exit code.
 
 use std::path::PathBuf;
 
@@ -30,11 +31,14 @@ mod show;
 mod topics;
 
 pub use add::{AddSource, ProbeError, sources_add};
-pub use change::{edit_one, remove_source, retag, set_enabled};
+pub use change::{edit_one, remove_source, retag, set_enabled, sources_rename, sources_set};
 pub use feed_test::sources_test;
 pub use opml::{sources_export, sources_import};
 pub use show::{sources_list, sources_show};
-pub use topics::{preview_query, topic, topics_list, topics_preview};
+pub use topics::{
+    TopicChange, explain_query, preview_query, topic, topics_add, topics_edit, topics_list,
+    topics_preview, topics_remove,
+};
 
 /// A time as printed by the admin commands: UTC, and saying so.
 fn when(t: Option<DateTime<Utc>>) -> String {

@@ -219,6 +219,7 @@ fn add_all(
             tags: e.tags.clone(),
             schedule: None,
             enabled: failure.is_none(),
+            ..NewSource::default()
         })?;
         if let Some(f) = failure {
             edit.note_disabled(

@@ -25,6 +25,22 @@ use types::render_problems;
 use unknown::{Segment, closest, key_span, known_keys, segments};
 use validate::{LineIndex, Validator};
 
+/// The keys a `[[source]]` table may have (what `check` knows), for the
+/// commands that edit one (`sources set`).
+pub fn source_keys() -> &'static [&'static str] {
+    unknown::SOURCE_KEYS
+}
+
+/// The keys a `[[topic]]` table may have.
+pub fn topic_keys() -> &'static [&'static str] {
+    unknown::TOPIC_KEYS
+}
+
+/// The known key a typo most likely meant: `check`'s did-you-mean.
+pub fn did_you_mean<'a>(typo: &str, known: &[&'a str]) -> Option<&'a str> {
+    closest(typo, known)
+}
+
 impl Config {
     /// What `check` tests beyond the file itself: that `[server].output_dir`
     /// can be written (a probe file is created and removed).

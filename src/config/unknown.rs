@@ -96,7 +96,7 @@ const FETCH_KEYS: &[&str] = &[
     "full_text",
     "max_pages_per_poll",
 ];
-const SOURCE_KEYS: &[&str] = &[
+pub(super) const SOURCE_KEYS: &[&str] = &[
     "id",
     "name",
     "url",
@@ -111,7 +111,7 @@ const SOURCE_KEYS: &[&str] = &[
     "trust",
     "link_hosts",
 ];
-const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags", "language", "script"];
+pub(super) const TOPIC_KEYS: &[&str] = &["slug", "title", "query", "tags", "language", "script"];
 
 /// The keys allowed in the table at `parent`.
 pub(super) fn known_keys(parent: &[Segment]) -> &'static [&'static str] {

@@ -81,6 +81,86 @@ impl Writer {
     }
 }
 
+/// What `Writer::rename_source` carried over to the new id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Renamed {
+    /// Whether the database knew the old id at all (a source never polled
+    /// has no row yet).
+    pub known: bool,
+    pub copies: usize,
+    pub polls: usize,
+}
+
+impl Writer {
+    /// `sources rename OLD NEW`: the source's row (its polling state:
+    /// validators, failures, next poll, what its feed said), its copies and
+    /// its poll history move to `new`, in one transaction. Every column of
+    /// the row is carried, whatever later migrations add. Refused when the
+    /// database already holds a source `new` (one removed from the config
+    /// without `--purge` keeps its row and copies): two histories would
+    /// mix. What its stories show is worked out again (the display rule
+    /// breaks ties by source id) and their topics' feeds rebuilt.
+    pub fn rename_source(&mut self, old: &SourceId, new: &SourceId) -> Result<Renamed> {
+        let tx = self.conn.transaction()?;
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sources WHERE id = ?1)
+                 OR EXISTS (SELECT 1 FROM copies WHERE source_id = ?1)
+                 OR EXISTS (SELECT 1 FROM polls WHERE source_id = ?1)",
+            params![new],
+            |r| r.get(0),
+        )?;
+        if taken {
+            return Err(StoreError::Refused {
+                path: tx.path().unwrap_or("the database").to_string(),
+                message: format!(
+                    "the database already holds a source {:?} (removed from the config \
+                     without --purge?): `newsriver sources remove {} --purge` deletes it first",
+                    new.0, new.0
+                ),
+            });
+        }
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sources WHERE id = ?1)",
+            params![old],
+            |r| r.get(0),
+        )?;
+        if !known {
+            tx.commit()?;
+            return Ok(Renamed::default());
+        }
+        // The row is copied whole (every column), under the new id, so the
+        // copies and polls can point at it before the old row goes.
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS renamed_source AS SELECT * FROM sources WHERE 0",
+            [],
+        )?;
+        tx.execute("DELETE FROM temp.renamed_source", [])?;
+        tx.execute(
+            "INSERT INTO temp.renamed_source SELECT * FROM sources WHERE id = ?1",
+            params![old],
+        )?;
+        tx.execute("UPDATE temp.renamed_source SET id = ?1", params![new])?;
+        tx.execute("INSERT INTO sources SELECT * FROM temp.renamed_source", [])?;
+        tx.execute("DELETE FROM temp.renamed_source", [])?;
+        let copies = tx.execute(
+            "UPDATE copies SET source_id = ?2 WHERE source_id = ?1",
+            params![old, new],
+        )?;
+        let polls = tx.execute(
+            "UPDATE polls SET source_id = ?2 WHERE source_id = ?1",
+            params![old, new],
+        )?;
+        tx.execute("DELETE FROM sources WHERE id = ?1", params![old])?;
+        super::ingest::refresh_source_stories(&tx, &new.0)?;
+        tx.commit()?;
+        Ok(Renamed {
+            known: true,
+            copies,
+            polls,
+        })
+    }
+}
+
 impl Writer {
     /// Deletes up to `limit` stories first seen before `cutoff` and that no
     /// outlet has listed since (retention keys on what this database saw,

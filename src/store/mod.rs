@@ -34,7 +34,7 @@ mod open;
 mod read;
 
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
-pub use maintain::{DbSummary, Pruned, Reclaimed};
+pub use maintain::{DbSummary, Pruned, Reclaimed, Renamed};
 pub use open::{Pooled, Readers, disk_full};
 pub use read::TopicCursor;
 // Each part's helpers, for the others (they are `pub(super)`).

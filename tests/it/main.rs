@@ -35,5 +35,7 @@ mod round3_ops;
 mod round3_trust;
 mod safety;
 mod shape_props;
+mod sources_set;
 mod text_fallback;
 mod text_shapes;
+mod topics_edit;
