@@ -552,10 +552,10 @@ pub fn summary(r: &pipeline::PollReport) -> String {
         human_bytes(r.bytes)
     );
     let c = &r.counts;
-    if c.pages_fetched + c.pages_failed + c.pages_skipped > 0 {
+    if c.pages_fetched + c.pages_failed + c.pages_skipped + c.pages_not_needed > 0 {
         s += &format!(
-            "full text: {} pages fetched, {} failed, {} skipped\n",
-            c.pages_fetched, c.pages_failed, c.pages_skipped
+            "full text: {} pages fetched, {} failed, {} skipped, {} not needed (the feed had the whole text)\n",
+            c.pages_fetched, c.pages_failed, c.pages_skipped, c.pages_not_needed
         );
     }
     if !failed.is_empty() {

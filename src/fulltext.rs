@@ -13,6 +13,18 @@
 //! large-body slot is let go before its pages are fetched (issue 22, item
 //! 8; see `pipeline::poll`).
 //!
+//! "Not needed" is not "failed" (issue 23): an item whose feed text already
+//! looks whole (`feed_text_whole`: `WHOLE_TEXT_CHARS` or more, no cut mark
+//! such as "…" or "阅读全文") is not fetched at all, and a page whose
+//! article is no longer than the feed's text is not kept; both count as
+//! not needed. Real failures (HTTP errors, refused, not HTML, no article
+//! found) are counted and handed to the store with the page's URL and why
+//! (`PageCounts::failures`; `sources show` lists the last ones). Per page
+//! they are logged at DEBUG only; the poll's one INFO line
+//! (`pipeline::poll`) carries the counts and the first failure.
+//! `sources test ID --page` reads one page through `read_page`, as a poll
+//! does.
+//!
 //! A page is fetched only for an item the store does not know with the same
 //! raw hash (`Reader::known_items`): an unchanged item is not fetched again
 //! once its page was fetched (article kept or not) or failed for good (404,

@@ -379,17 +379,23 @@ fn page_lines(
     );
     list_lines(out, "  - ", &dropped);
     let in_kept: std::collections::HashSet<&str> = kept.iter().map(String::as_str).collect();
-    let mut removed: Vec<String> = extracted
+    let removed: Vec<String> = extracted
         .iter()
         .filter(|l| !in_kept.contains(l.as_str()))
         .cloned()
         .collect();
-    removed.extend(norm.removed.iter().cloned());
     if removed.is_empty() {
         let _ = writeln!(out, "removed by the boilerplate rules: nothing");
     } else {
         let _ = writeln!(out, "removed by the boilerplate rules:");
         list_lines(out, "  - ", &removed);
+    }
+    if !norm.removed.is_empty() {
+        let _ = writeln!(
+            out,
+            "left out of the text topics and dedupe match on: {}",
+            escape_line(&norm.removed.join("; "))
+        );
     }
     if let Some(item) = item {
         let feed_text = normalizer.normalize(item).text;

@@ -84,7 +84,8 @@ pub async fn read_feed(
 }
 
 /// One article page as a poll of a `full_text` source would read it
-/// (`sources test --page`).
+/// (`sources test --page`). (One at a time, never held in bulk.)
+#[allow(clippy::large_enum_variant)]
 pub enum PageRead {
     /// An answer without a body (a 304 to a request that sent no
     /// validators).

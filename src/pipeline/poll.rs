@@ -163,25 +163,47 @@ impl PollLine<'_> {
                 tracing::info!(source_id = %id, host = %host, ms, "polled: not modified");
             }
             SourceOutcome::Ok { items } if self.full_text => {
-                let first_failure = self
-                    .first_page_failure
-                    .map(|f| format!("{}: {}", f.url, f.reason))
-                    .unwrap_or_default();
-                tracing::info!(
-                    source_id = %id,
-                    host = %host,
-                    ms,
-                    items,
-                    new = c.items_new,
-                    updated = c.items_updated,
-                    stories_new = c.stories_new,
-                    full_text_fetched = c.pages_fetched,
-                    full_text_not_needed = c.pages_not_needed,
-                    full_text_failed = c.pages_failed,
-                    full_text_skipped = c.pages_skipped,
-                    first_failure = %crate::printable::escape_line(&first_failure),
-                    "polled"
+                // Per page at DEBUG only (`fulltext::enrich`); here the
+                // counts and the first page that failed.
+                let (fetched, not_needed, failed, skipped) = (
+                    c.pages_fetched,
+                    c.pages_not_needed,
+                    c.pages_failed,
+                    c.pages_skipped,
                 );
+                match self.first_page_failure {
+                    Some(f) => tracing::info!(
+                        source_id = %id,
+                        host = %host,
+                        ms,
+                        items,
+                        new = c.items_new,
+                        updated = c.items_updated,
+                        stories_new = c.stories_new,
+                        full_text_fetched = fetched,
+                        full_text_not_needed = not_needed,
+                        full_text_failed = failed,
+                        full_text_skipped = skipped,
+                        // Debug: quoted, control characters escaped (a
+                        // page's URL and reason come from outside).
+                        first_failure = ?format!("{}: {}", f.url, f.reason),
+                        "polled"
+                    ),
+                    None => tracing::info!(
+                        source_id = %id,
+                        host = %host,
+                        ms,
+                        items,
+                        new = c.items_new,
+                        updated = c.items_updated,
+                        stories_new = c.stories_new,
+                        full_text_fetched = fetched,
+                        full_text_not_needed = not_needed,
+                        full_text_failed = failed,
+                        full_text_skipped = skipped,
+                        "polled"
+                    ),
+                }
             }
             SourceOutcome::Ok { items } => {
                 tracing::info!(

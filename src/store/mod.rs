@@ -388,7 +388,9 @@ pub struct PollToStore {
     pub outcome: PollOutcome,
 }
 
-/// What one poll of one source came to.
+/// What one poll of one source came to. (One per poll in flight, and
+/// `Fetched` the common variant: boxing it would save nothing.)
+#[allow(clippy::large_enum_variant)]
 pub enum PollOutcome {
     NotModified {
         status: u16,
@@ -1328,6 +1330,52 @@ mod tests {
             reader.items_updated_since(&"a".into(), later).unwrap(),
             (0, 0)
         );
+    }
+
+    #[test]
+    fn failed_pages_are_kept_per_source_the_last_ones_only_and_not_needed_counted_apart() {
+        let (_dir, path, mut store) = writer_with(&["a", "b"]);
+        let failing = |source: &str, guid: &str, from: usize, n: usize| {
+            let mut poll = fetched(source, guid, WIRE);
+            if let PollOutcome::Fetched { pages, .. } = &mut poll.outcome {
+                pages.failed = n as u64;
+                pages.not_needed = 2;
+                pages.failures = (from..from + n)
+                    .map(|i| PageFailure {
+                        url: format!("https://{source}.example/{i}.html"),
+                        reason: format!("HTTP 404 Not Found ({i})"),
+                    })
+                    .collect();
+            }
+            poll
+        };
+        let c = record(&mut store, failing("a", "1", 0, 15));
+        assert_eq!((c.pages_failed, c.pages_not_needed), (15, 2));
+        record(&mut store, failing("a", "2", 15, 10));
+        record(&mut store, failing("b", "3", 0, 1));
+        let reader = Reader::open(&path).unwrap();
+        let a = reader.page_failures(&"a".into(), 100).unwrap();
+        assert_eq!(a.len(), PAGE_FAILURES_KEPT);
+        assert_eq!(a[0].url, "https://a.example/24.html", "newest first");
+        assert_eq!(
+            a.last().map(|f| f.url.as_str()),
+            Some("https://a.example/5.html")
+        );
+        assert_eq!(a[0].reason, "HTTP 404 Not Found (24)");
+        // Another source's failures are its own.
+        assert_eq!(reader.page_failures(&"b".into(), 100).unwrap().len(), 1);
+        let since = Utc::now() - chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.full_text_since(&"a".into(), since).unwrap(),
+            FullTextCounts {
+                fetched: 0,
+                not_needed: 4,
+                failed: 25,
+                skipped: 0
+            }
+        );
+        let polls = reader.recent_polls(&"a".into(), 10).unwrap();
+        assert_eq!(polls[0].pages_not_needed, 2);
     }
 
     #[test]
