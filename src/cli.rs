@@ -64,7 +64,8 @@ impl From<&AdminError> for Exit {
             | AdminError::Purge { .. }
             | AdminError::Client(_)
             | AdminError::Fetch { .. }
-            | AdminError::Parse { .. } => Exit::Runtime,
+            | AdminError::Parse { .. }
+            | AdminError::Page { .. } => Exit::Runtime,
         }
     }
 }
@@ -203,7 +204,14 @@ pub enum SourcesCommand {
     },
     /// Fetch and parse a URL (or a configured source) without storing:
     /// format, charset and why, HTTP caching headers, items and their hashes.
-    Test { target: String },
+    Test {
+        target: String,
+        /// Fetch one article page instead, as a `full_text` poll would (the
+        /// given URL, else the link of the feed's first item) and show what
+        /// the extractor keeps and drops, and which rule found the article.
+        #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+        page: Option<String>,
+    },
     /// Add a source to the config. The URL is fetched first: a feed must
     /// parse; an HTML page's advertised feeds are discovered.
     Add {
@@ -719,10 +727,10 @@ pub fn summary(r: &pipeline::PollReport) -> String {
         human_bytes(r.bytes)
     );
     let c = &r.counts;
-    if c.pages_fetched + c.pages_failed + c.pages_skipped > 0 {
+    if c.pages_fetched + c.pages_failed + c.pages_skipped + c.pages_not_needed > 0 {
         s += &format!(
-            "full text: {} pages fetched, {} failed, {} skipped\n",
-            c.pages_fetched, c.pages_failed, c.pages_skipped
+            "full text: {} pages fetched, {} failed, {} skipped, {} not needed (the feed had the whole text)\n",
+            c.pages_fetched, c.pages_failed, c.pages_skipped, c.pages_not_needed
         );
     }
     if !failed.is_empty() {
@@ -872,7 +880,17 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
             Ok(store) => emit(admin::sources_show(config, store.as_ref(), &id, false)),
             Err(code) => code,
         },
-        SourcesCommand::Test { target } => emit_async(admin::sources_test(config, &target)),
+        SourcesCommand::Test { target, page: None } => {
+            emit_async(admin::sources_test(config, &target))
+        }
+        SourcesCommand::Test {
+            target,
+            page: Some(page),
+        } => emit_async(admin::sources_test_page(
+            config,
+            &target,
+            Some(page.as_str()).filter(|p| !p.is_empty()),
+        )),
         SourcesCommand::Export => emit_raw(admin::sources_export(config)),
         SourcesCommand::Add {
             url,

@@ -32,7 +32,7 @@ mod topics;
 
 pub use add::{AddSource, ProbeError, sources_add};
 pub use change::{edit_one, remove_source, retag, set_enabled, sources_rename, sources_set};
-pub use feed_test::sources_test;
+pub use feed_test::{sources_test, sources_test_page};
 pub use opml::{sources_export, sources_import};
 pub use show::{sources_list, sources_show};
 pub use topics::{
@@ -114,4 +114,8 @@ pub enum AdminError {
     /// found before (HTTP, charset).
     #[error("{shown}parse failed: {}", escape_line(&source.to_string()))]
     Parse { shown: String, source: ParseError },
+    /// `sources test --page`: the page gave no article (not HTML, nothing
+    /// extracted), or no page to try; `shown` is what was found before.
+    #[error("{shown}full text failed: {}", escape_line(reason))]
+    Page { shown: String, reason: String },
 }

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminError, cell, escape_line, when, width};
 use crate::config::{Config, Source};
-use crate::store::{PollRow, Reader, SourceStatus, TextFallbacks};
+use crate::store::{
+    FullTextCounts, PAGE_FAILURES_KEPT, PollRow, Reader, SourceStatus, StoredPageFailure,
+    TextFallbacks,
+};
 
 #[derive(Serialize)]
 struct ListedSource<'a> {
@@ -130,7 +133,23 @@ struct ShownSource<'a> {
     /// Of those, the items whose text was kept as published because
     /// stripping boilerplate left nothing of it.
     text_fallbacks: Option<i64>,
+    /// Article pages (`full_text`) in the window, and the last failures.
+    full_text: ShownFullText,
     recent_polls: Vec<PollRow>,
+}
+
+/// `sources show ID --format json`: the source's article pages.
+#[derive(Serialize)]
+struct ShownFullText {
+    /// The source fetches its items' pages (`full_text = true`).
+    enabled: bool,
+    /// Its `full_text_selector`, as written.
+    selector: Option<String>,
+    /// Pages in the window (null before the first poll): fetched and kept,
+    /// not needed (the feed had the whole text), failed, skipped.
+    pages_in_window: Option<FullTextCounts>,
+    /// The last failed pages, newest first (at most `PAGE_FAILURES_KEPT`).
+    failures: Vec<StoredPageFailure>,
 }
 
 /// `sources show ID`: everything known of one source, and its recent polls.
@@ -162,6 +181,7 @@ pub fn sources_show(
         }
         None => (SourceStatus::default(), Vec::new(), None),
     };
+    let full_text = shown_full_text(source, store)?;
     if json {
         let shown = ShownSource {
             listed: ListedSource {
@@ -177,6 +197,7 @@ pub fn sources_show(
             items_edited: window.map(|((edited, _), _)| edited),
             items_stored: window.map(|(_, f)| f.stored),
             text_fallbacks: window.map(|(_, f)| f.kept_as_published),
+            full_text,
             recent_polls: polls,
         };
         let mut out = serde_json::to_string(&shown).unwrap_or_default();
@@ -199,8 +220,64 @@ pub fn sources_show(
             &kept_as_published(fallbacks),
         );
     }
+    full_text_rows(&mut out, &full_text);
     recent_polls(&mut out, polls);
     Ok(out)
+}
+
+/// `sources show`: a source's article pages over `EDITS_WINDOW` and its
+/// last failed pages (none before the first poll).
+fn shown_full_text(source: &Source, store: Option<&Reader>) -> Result<ShownFullText, AdminError> {
+    let (pages, failures) = match store {
+        Some(store) => (
+            Some(store.full_text_since(&source.id, Utc::now() - EDITS_WINDOW)?),
+            store.page_failures(&source.id, PAGE_FAILURES_KEPT)?,
+        ),
+        None => (None, Vec::new()),
+    };
+    Ok(ShownFullText {
+        enabled: source.full_text,
+        selector: source.full_text_selector.as_ref().map(|s| {
+            use scraper::selector::ToCss as _;
+            s.to_css_string()
+        }),
+        pages_in_window: pages,
+        failures,
+    })
+}
+
+/// `sources show`: the article pages line and the last failed pages, for
+/// a `full_text` source or one that has any (full text turned off since).
+fn full_text_rows(out: &mut String, f: &ShownFullText) {
+    let any = f
+        .pages_in_window
+        .is_some_and(|p| p.fetched + p.not_needed + p.failed + p.skipped > 0);
+    if !f.enabled && !any && f.failures.is_empty() {
+        return;
+    }
+    if let Some(p) = f.pages_in_window {
+        row(
+            out,
+            "full-text pages",
+            &format!(
+                "{} fetched, {} not needed (the feed had the whole text), {} failed, {} skipped in the last 7 days",
+                p.fetched, p.not_needed, p.failed, p.skipped
+            ),
+        );
+    }
+    let _ = writeln!(out, "  full-text failures (last {PAGE_FAILURES_KEPT}):");
+    if f.failures.is_empty() {
+        let _ = writeln!(out, "    none");
+    }
+    for x in &f.failures {
+        let _ = writeln!(
+            out,
+            "    {}  {}  {}",
+            when(Some(x.at)),
+            escape_line(&x.url),
+            escape_line(&x.reason)
+        );
+    }
 }
 
 /// `sources show`: of the items stored lately, those whose text was kept
@@ -390,9 +467,16 @@ fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
             },
             p.stories_new,
             p.stories_merged,
-            match (p.pages_fetched, p.pages_failed, p.pages_skipped) {
-                (0, 0, 0) => String::new(),
-                (f, x, k) => format!(", full text {f} fetched / {x} failed / {k} skipped"),
+            match (
+                p.pages_fetched,
+                p.pages_failed,
+                p.pages_skipped,
+                p.pages_not_needed
+            ) {
+                (0, 0, 0, 0) => String::new(),
+                (f, x, k, 0) => format!(", full text {f} fetched / {x} failed / {k} skipped"),
+                (f, x, k, n) =>
+                    format!(", full text {f} fetched / {n} not needed / {x} failed / {k} skipped"),
             },
             p.error
                 .map(|e| format!("  {}", escape_line(&e)))

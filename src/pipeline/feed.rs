@@ -82,3 +82,55 @@ pub async fn read_feed(
         }
     })
 }
+
+/// One article page as a poll of a `full_text` source would read it
+/// (`sources test --page`). (One at a time, never held in bulk.)
+#[allow(clippy::large_enum_variant)]
+pub enum PageRead {
+    /// An answer without a body (a 304 to a request that sent no
+    /// validators).
+    NoBody { status: u16 },
+    /// The body, and its article (or why it gave none, in the words a poll
+    /// stores).
+    Read {
+        body: Body,
+        page: Result<crate::fulltext::ReadPage, String>,
+    },
+}
+
+/// What reading an article page needs of its source: the feed's URL (a
+/// page may reach a private address only on its origin, see
+/// `Fetcher::fetch_page`), whether the source allows private addresses, its
+/// `full_text_selector` and its site (the selector applies on it only).
+#[derive(Clone, Copy)]
+pub struct PageSource<'a> {
+    pub feed_url: &'a url::Url,
+    pub allows_private: bool,
+    pub selector: Option<&'a scraper::Selector>,
+    pub normalizer: &'a crate::normalize::Normalizer,
+}
+
+/// Fetches `page_url` through the poll's fetcher (`Fetcher::fetch_page`)
+/// and reads its article as a poll does (`fulltext::read_page`), storing
+/// nothing.
+pub async fn read_article_page(
+    fetcher: &Fetcher,
+    page_url: &url::Url,
+    source: PageSource<'_>,
+) -> Result<PageRead, FetchError> {
+    let fetched = fetcher
+        .fetch_page(page_url, source.feed_url, source.allows_private)
+        .await?;
+    Ok(match fetched {
+        Fetched::NotModified { status, .. } => PageRead::NoBody { status },
+        Fetched::Body(body) => {
+            let page = crate::fulltext::read_page(
+                &body,
+                source.feed_url,
+                source.selector,
+                source.normalizer,
+            );
+            PageRead::Read { body, page }
+        }
+    })
+}

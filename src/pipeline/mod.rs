@@ -32,8 +32,11 @@ mod poll;
 mod render;
 mod writer;
 
+pub use crate::fulltext::{ExtractedBy, NoSelector, ReadPage, feed_text_whole};
 pub use explain::{Explained, Explanation, NearMiss, explain};
-pub use feed::{FeedRead, ReadAs, decode_body, parse_body, read_feed};
+pub use feed::{
+    FeedRead, PageRead, PageSource, ReadAs, decode_body, parse_body, read_article_page, read_feed,
+};
 pub use poll::{HandedOver, Poller};
 pub use render::{TopicFeed, render_topic};
 pub use writer::{WriteQueue, WriterState};

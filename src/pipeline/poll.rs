@@ -94,22 +94,130 @@ pub struct HandedOver {
     /// A large body's share of the memory budget, kept until its items
     /// are stored (see `fetch::Body::budget`).
     budget: Option<crate::fetch::BodyBudget>,
+    /// The host polled (the poll's log line).
+    host: String,
+    /// The source fetches article pages (`full_text`), and the first page
+    /// that failed in this poll.
+    full_text: bool,
+    first_page_failure: Option<store::PageFailure>,
 }
 
 impl HandedOver {
     /// The poll's report, once the writer has committed it.
     pub async fn committed(self) -> Result<SourceReport, PipelineError> {
-        let (counts, _batch) = WriteQueue::committed(self.commit).await?;
-        drop(self.budget);
-        record_metrics(&self.id, &self.outcome, &counts, self.bytes, self.duration);
+        let HandedOver {
+            commit,
+            id,
+            url,
+            outcome,
+            bytes,
+            duration,
+            budget,
+            host,
+            full_text,
+            first_page_failure,
+        } = self;
+        let (counts, _batch) = WriteQueue::committed(commit).await?;
+        drop(budget);
+        record_metrics(&id, &outcome, &counts, bytes, duration);
+        let logged = PollLine {
+            id: &id,
+            host: &host,
+            duration,
+            outcome: &outcome,
+            full_text,
+            first_page_failure: first_page_failure.as_ref(),
+        };
+        logged.log(&counts);
         Ok(SourceReport {
-            id: self.id,
-            url: self.url,
-            outcome: self.outcome,
+            id,
+            url,
+            outcome,
             counts,
-            bytes: self.bytes,
-            duration_ms: self.duration.as_millis() as u64,
+            bytes,
+            duration_ms: duration.as_millis() as u64,
         })
+    }
+}
+
+/// What the poll's log line says of a committed poll.
+struct PollLine<'a> {
+    id: &'a SourceId,
+    host: &'a str,
+    duration: Duration,
+    outcome: &'a SourceOutcome,
+    full_text: bool,
+    first_page_failure: Option<&'a store::PageFailure>,
+}
+
+impl PollLine<'_> {
+    /// The poll's one line at INFO (for journalctl): what it stored, and
+    /// the article pages of a `full_text` source. A failed poll is logged
+    /// by whoever polled (the daemon's "poll failed", the `poll` summary),
+    /// its error naming the host (`failed`).
+    fn log(&self, c: &PollCounts) {
+        let (id, host, ms) = (&self.id, &self.host, self.duration.as_millis() as u64);
+        match &self.outcome {
+            SourceOutcome::Failed { .. } => {}
+            SourceOutcome::NotModified => {
+                tracing::info!(source_id = %id, host = %host, ms, "polled: not modified");
+            }
+            SourceOutcome::Ok { items } if self.full_text => {
+                // Per page at DEBUG only (`fulltext::enrich`); here the
+                // counts and the first page that failed.
+                let (fetched, not_needed, failed, skipped) = (
+                    c.pages_fetched,
+                    c.pages_not_needed,
+                    c.pages_failed,
+                    c.pages_skipped,
+                );
+                match self.first_page_failure {
+                    Some(f) => tracing::info!(
+                        source_id = %id,
+                        host = %host,
+                        ms,
+                        items,
+                        new = c.items_new,
+                        updated = c.items_updated,
+                        stories_new = c.stories_new,
+                        full_text_fetched = fetched,
+                        full_text_not_needed = not_needed,
+                        full_text_failed = failed,
+                        full_text_skipped = skipped,
+                        // Debug: quoted, control characters escaped (a
+                        // page's URL and reason come from outside).
+                        first_failure = ?format!("{}: {}", f.url, f.reason),
+                        "polled"
+                    ),
+                    None => tracing::info!(
+                        source_id = %id,
+                        host = %host,
+                        ms,
+                        items,
+                        new = c.items_new,
+                        updated = c.items_updated,
+                        stories_new = c.stories_new,
+                        full_text_fetched = fetched,
+                        full_text_not_needed = not_needed,
+                        full_text_failed = failed,
+                        full_text_skipped = skipped,
+                        "polled"
+                    ),
+                }
+            }
+            SourceOutcome::Ok { items } => {
+                tracing::info!(
+                    source_id = %id,
+                    host = %host,
+                    ms,
+                    items,
+                    new = c.items_new,
+                    updated = c.items_updated,
+                    stories_new = c.stories_new,
+                    "polled"
+                );
+            }
+        }
     }
 }
 
@@ -294,6 +402,11 @@ impl Poller {
             Err(e) => (failed(&id, &url, e), 0),
         };
         let report_outcome = SourceOutcome::of(&outcome);
+        let first_page_failure = match &outcome {
+            PollOutcome::Fetched { pages, .. } => pages.failures.first().cloned(),
+            _ => None,
+        };
+        let host = url.host_str().unwrap_or_default().to_string();
         let duration = started.elapsed();
         let commit = self
             .writer
@@ -312,6 +425,9 @@ impl Poller {
             bytes,
             duration,
             budget,
+            host,
+            full_text: source.full_text,
+            first_page_failure,
         })
     }
 
@@ -394,8 +510,15 @@ impl Poller {
 }
 
 /// A fetch that failed, as the poll's outcome (410 Gone stops polling).
+/// Its error names the host when the fetch's own message does not (a
+/// resolver's "Name or service not known" does not say which name): the
+/// daemon's "poll failed" line and `sources list` show it.
 fn failed(id: &str, url: &url::Url, e: fetch::FetchError) -> PollOutcome {
     let gone = e.status() == Some(410);
+    let message = match url.host_str() {
+        Some(host) if !e.to_string().contains(host) => format!("{host}: {e}"),
+        _ => e.to_string(),
+    };
     // Other failures are logged once, by whoever polled (the
     // daemon's "poll failed", the `poll` summary).
     if gone {
@@ -404,9 +527,9 @@ fn failed(id: &str, url: &url::Url, e: fetch::FetchError) -> PollOutcome {
     PollOutcome::Failed {
         status: e.status(),
         error: if gone {
-            format!("{e}: the feed is gone; polling stopped (change its URL to resume)")
+            format!("{message}: the feed is gone; polling stopped (change its URL to resume)")
         } else {
-            e.to_string()
+            message
         },
         retry_after: e
             .retry_after()

@@ -250,6 +250,8 @@ pub(super) fn record_one(
             counts.pages_fetched = pages.fetched;
             counts.pages_failed = pages.failed;
             counts.pages_skipped = pages.skipped;
+            counts.pages_not_needed = pages.not_needed;
+            store_page_failures(tx, source_id, now, &pages.failures)?;
             let mut touched = Vec::new();
             for copy in &items {
                 counts += store_item(tx, index, source_id, copy, now, near, &mut touched)?;
@@ -291,6 +293,34 @@ pub(super) fn record_one(
         &counts,
     )?;
     Ok(counts)
+}
+
+/// The article pages a poll found failing (`sources show`): stored with
+/// the poll's time, and only the last `PAGE_FAILURES_KEPT` of the source
+/// kept.
+fn store_page_failures(
+    tx: &Connection,
+    source_id: &str,
+    now: i64,
+    failures: &[super::PageFailure],
+) -> rusqlite::Result<()> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO page_failures (source_id, at, url, reason) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    // More than are kept: only the last ones would stay.
+    let skip = failures.len().saturating_sub(super::PAGE_FAILURES_KEPT);
+    for f in &failures[skip..] {
+        insert.execute(params![source_id, now, f.url, f.reason])?;
+    }
+    tx.prepare_cached(
+        "DELETE FROM page_failures WHERE source_id = ?1 AND id NOT IN
+           (SELECT id FROM page_failures WHERE source_id = ?1 ORDER BY id DESC LIMIT ?2)",
+    )?
+    .execute(params![source_id, super::PAGE_FAILURES_KEPT as i64])?;
+    Ok(())
 }
 
 /// Topic membership of the stories a poll stored copies of. A story whose
@@ -335,8 +365,8 @@ fn log_poll(
 ) -> rusqlite::Result<()> {
     tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
            items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped,
-           items_updated, text_fallbacks)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")?.execute(
+           items_updated, text_fallbacks, pages_not_needed)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(
         params![
             source_id,
             ts(started),
@@ -354,7 +384,8 @@ fn log_poll(
             counts.pages_failed as i64,
             counts.pages_skipped as i64,
             counts.items_updated as i64,
-            counts.text_fallbacks as i64
+            counts.text_fallbacks as i64,
+            counts.pages_not_needed as i64
         ],
     )?;
     Ok(())

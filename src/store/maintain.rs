@@ -150,6 +150,11 @@ impl Writer {
             "UPDATE polls SET source_id = ?2 WHERE source_id = ?1",
             params![old, new],
         )?;
+        // Before the old row goes: its delete would cascade to them.
+        tx.execute(
+            "UPDATE page_failures SET source_id = ?2 WHERE source_id = ?1",
+            params![old, new],
+        )?;
         tx.execute("DELETE FROM sources WHERE id = ?1", params![old])?;
         super::ingest::refresh_source_stories(&tx, &new.0)?;
         tx.commit()?;

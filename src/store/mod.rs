@@ -67,11 +67,12 @@ fn migrations() -> Vec<M<'static>> {
         )),
         M::up(include_str!("../../migrations/0014_copy_text.sql")),
         M::up(include_str!("../../migrations/0015_text_fallbacks.sql")),
+        M::up(include_str!("../../migrations/0016_page_failures.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 15;
+const SCHEMA_VERSION: usize = 16;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -387,7 +388,9 @@ pub struct PollToStore {
     pub outcome: PollOutcome,
 }
 
-/// What one poll of one source came to.
+/// What one poll of one source came to. (One per poll in flight, and
+/// `Fetched` the common variant: boxing it would save nothing.)
+#[allow(clippy::large_enum_variant)]
 pub enum PollOutcome {
     NotModified {
         status: u16,
@@ -433,14 +436,48 @@ impl PollOutcome {
 }
 
 /// What became of the article pages of a poll's new items (`fulltext`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageCounts {
     /// Fetched, and the article kept.
     pub fetched: u64,
-    /// Not fetched, or no article longer than the feed's text: the feed's kept.
+    /// Not needed: the feed's text looked whole, so the page was not
+    /// fetched, or the page's article was no longer than it.
+    pub not_needed: u64,
+    /// The fetch or the extraction failed: the feed's text is kept.
     pub failed: u64,
-    /// Not tried: no http(s) link.
+    /// Not tried: no http(s) link, or put off by `max_pages_per_poll`.
     pub skipped: u64,
+    /// The pages that failed, with why (stored, the last
+    /// `PAGE_FAILURES_KEPT` per source).
+    pub failures: Vec<PageFailure>,
+}
+
+/// One article page that failed (`fulltext`), as a poll found it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PageFailure {
+    pub url: String,
+    pub reason: String,
+}
+
+/// A stored page failure (`sources show`): when, which page, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredPageFailure {
+    pub at: DateTime<Utc>,
+    pub url: String,
+    pub reason: String,
+}
+
+/// Failed article pages kept per source (`page_failures`): the oldest go
+/// as new ones come.
+pub const PAGE_FAILURES_KEPT: usize = 20;
+
+/// A source's article pages over a window of polls (`sources show`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FullTextCounts {
+    pub fetched: i64,
+    pub not_needed: i64,
+    pub failed: i64,
+    pub skipped: i64,
 }
 
 /// What parsing made of one document.
@@ -634,6 +671,8 @@ pub struct PollCounts {
     pub pages_fetched: u64,
     pub pages_failed: u64,
     pub pages_skipped: u64,
+    /// Article pages not needed: the feed carried the whole text.
+    pub pages_not_needed: u64,
     /// Copies stored (new or edited) whose text is the text as published
     /// because stripping boilerplate left nothing of it
     /// (`NormalizedItem::text_fallback`).
@@ -653,6 +692,7 @@ impl std::ops::AddAssign for PollCounts {
         self.pages_fetched += o.pages_fetched;
         self.pages_failed += o.pages_failed;
         self.pages_skipped += o.pages_skipped;
+        self.pages_not_needed += o.pages_not_needed;
         self.text_fallbacks += o.text_fallbacks;
     }
 }
@@ -767,6 +807,9 @@ pub struct PollRow {
     pub pages_fetched: i64,
     pub pages_failed: i64,
     pub pages_skipped: i64,
+    /// Pages not needed, the feed's text being whole (0 for polls logged
+    /// before migration 0016).
+    pub pages_not_needed: i64,
     /// Items stored with their text as published, stripping having left
     /// nothing (0 for polls logged before migration 0015).
     pub text_fallbacks: i64,
@@ -1287,6 +1330,52 @@ mod tests {
             reader.items_updated_since(&"a".into(), later).unwrap(),
             (0, 0)
         );
+    }
+
+    #[test]
+    fn failed_pages_are_kept_per_source_the_last_ones_only_and_not_needed_counted_apart() {
+        let (_dir, path, mut store) = writer_with(&["a", "b"]);
+        let failing = |source: &str, guid: &str, from: usize, n: usize| {
+            let mut poll = fetched(source, guid, WIRE);
+            if let PollOutcome::Fetched { pages, .. } = &mut poll.outcome {
+                pages.failed = n as u64;
+                pages.not_needed = 2;
+                pages.failures = (from..from + n)
+                    .map(|i| PageFailure {
+                        url: format!("https://{source}.example/{i}.html"),
+                        reason: format!("HTTP 404 Not Found ({i})"),
+                    })
+                    .collect();
+            }
+            poll
+        };
+        let c = record(&mut store, failing("a", "1", 0, 15));
+        assert_eq!((c.pages_failed, c.pages_not_needed), (15, 2));
+        record(&mut store, failing("a", "2", 15, 10));
+        record(&mut store, failing("b", "3", 0, 1));
+        let reader = Reader::open(&path).unwrap();
+        let a = reader.page_failures(&"a".into(), 100).unwrap();
+        assert_eq!(a.len(), PAGE_FAILURES_KEPT);
+        assert_eq!(a[0].url, "https://a.example/24.html", "newest first");
+        assert_eq!(
+            a.last().map(|f| f.url.as_str()),
+            Some("https://a.example/5.html")
+        );
+        assert_eq!(a[0].reason, "HTTP 404 Not Found (24)");
+        // Another source's failures are its own.
+        assert_eq!(reader.page_failures(&"b".into(), 100).unwrap().len(), 1);
+        let since = Utc::now() - chrono::TimeDelta::days(1);
+        assert_eq!(
+            reader.full_text_since(&"a".into(), since).unwrap(),
+            FullTextCounts {
+                fetched: 0,
+                not_needed: 4,
+                failed: 25,
+                skipped: 0
+            }
+        );
+        let polls = reader.recent_polls(&"a".into(), 10).unwrap();
+        assert_eq!(polls[0].pages_not_needed, 2);
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl Reader {
         let mut stmt = self.conn.prepare(
             "SELECT started_at, duration_ms, outcome, status, error, items, items_new, stories_new, stories_merged,
                     items_skipped, pages_fetched, pages_failed, pages_skipped, items_updated,
-                    text_fallbacks
+                    text_fallbacks, pages_not_needed
              FROM polls WHERE source_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![source_id, n as i64], |r| {
@@ -113,6 +113,7 @@ impl Reader {
                 pages_skipped: r.get(12)?,
                 items_updated: r.get(13)?,
                 text_fallbacks: r.get(14)?,
+                pages_not_needed: r.get(15)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -152,6 +153,45 @@ impl Reader {
                 })
             },
         )?)
+    }
+
+    /// A source's article pages (`fulltext`) its polls since `since` fetched
+    /// and kept, found not needed, failed and skipped.
+    pub fn full_text_since(
+        &self,
+        source_id: &SourceId,
+        since: DateTime<Utc>,
+    ) -> Result<FullTextCounts> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(pages_fetched), 0), coalesce(sum(pages_not_needed), 0),
+                    coalesce(sum(pages_failed), 0), coalesce(sum(pages_skipped), 0)
+             FROM polls WHERE source_id = ?1 AND started_at >= ?2",
+            params![source_id, ts(since)],
+            |r| {
+                Ok(FullTextCounts {
+                    fetched: r.get(0)?,
+                    not_needed: r.get(1)?,
+                    failed: r.get(2)?,
+                    skipped: r.get(3)?,
+                })
+            },
+        )?)
+    }
+
+    /// A source's last `n` failed article pages (`fulltext`), newest first.
+    pub fn page_failures(&self, source_id: &SourceId, n: usize) -> Result<Vec<StoredPageFailure>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, url, reason FROM page_failures WHERE source_id = ?1
+             ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![source_id, n as i64], |r| {
+            Ok(StoredPageFailure {
+                at: datetime(r.get(0)?),
+                url: r.get(1)?,
+                reason: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The newest `limit` stories: (id, title, normalized text, published).

@@ -25,7 +25,7 @@ const BOILERPLATE: &[&str] = &[
 
 /// A news site's chrome around the article: nav, breadcrumb, 责任编辑,
 /// 相关推荐 and 热门 lists, share bar, comments, ICP footer.
-fn page(template: u8, charset: &str, title: &str, paras: &[&str]) -> String {
+pub(crate) fn page(template: u8, charset: &str, title: &str, paras: &[&str]) -> String {
     let body: String = paras.iter().map(|p| format!("<p>{p}</p>\n")).collect();
     let list = |h: &str| {
         format!(
@@ -69,27 +69,27 @@ fn page(template: u8, charset: &str, title: &str, paras: &[&str]) -> String {
     }
 }
 
-const P1: &[&str] = &[
+pub(crate) const P1: &[&str] = &[
     "中新网北京10月9日电 今天，记者从北京市教委了解到，2026年京津冀教育协同发展工作会议在京召开。",
     "三地将积极推进各级各类教育融合发展，在更大范围、更深领域加强教育协同，形成更加紧密的新发展格局。",
     "会议指出，要深化区域内高校师资队伍、学科建设、成果转化等方面的合作。",
     "目前，京津两地二百余所中小学幼儿园与河北多所学校开展办学合作，三地高校共建十六个高校联盟。",
     "下一步，三地教育部门将建立常态化沟通机制，推动优质教育资源共享。",
 ];
-const P2: &[&str] = &[
+pub(crate) const P2: &[&str] = &[
     "本报讯 今年前三季度，我省粮食生产再获丰收，秋粮收购工作全面展开。",
     "据省粮食局介绍，全省已有三百多个收购网点开秤收粮，收购价格总体平稳。",
     "为方便农民售粮，各地延长收购时间，推行预约收购和上门服务。",
     "粮食部门提醒，农民朋友要注意晾晒，确保粮食质量达标，避免霉变损失。",
 ];
-const P3: &[&str] = &[
+pub(crate) const P3: &[&str] = &[
     "记者从市交通委获悉，新建地铁线路今天开通试运营，全长二十八公里。",
     "线路共设车站二十座，其中换乘站六座，连接城市东西两大居住区。",
     "开通初期，列车最小行车间隔为六分钟，运营时间为早六点至晚十一点。",
     "市民可通过手机扫码乘车，也可使用交通卡和银行卡闪付进站。",
 ];
 
-fn summary(paras: &[&str]) -> String {
+pub(crate) fn summary(paras: &[&str]) -> String {
     paras[0].chars().take(40).collect()
 }
 

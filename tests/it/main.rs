@@ -19,6 +19,7 @@ mod export;
 mod feeds;
 mod follow;
 mod fulltext;
+mod fulltext_admin;
 mod golden;
 mod hostile;
 mod order_feeds;

@@ -47,13 +47,30 @@ fn every_read_command_leaves_the_database_byte_identical() {
     dir_env.write_config(FETCH, &[a], TOPIC);
     dir_env.poll(&[]);
     let id = dir_env.export(&[])[0]["id"].as_str().unwrap().to_string();
-    // A config the database is not in line with: one more source, and the
-    // topic's query changed. The writer would record both; readers must not.
+    // A config the database is not in line with: more sources, and the
+    // topic's query changed. The writer would record them; readers must not.
     let a = src("a", &dir_env.file_url("a.xml"));
     let b = src("b", &dir_env.file_url("b.xml"));
+    // An article page for `sources test --page` (pages are http(s) only).
+    let server = TestServer::start();
+    server.fixed(
+        "/1.html",
+        Response::ok(
+            "text/html; charset=utf-8",
+            "<html><body><article><p>三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗。</p>\
+             <p>会议指出，要深化区域内高校师资队伍、学科建设、成果转化等方面的合作，推动优质教育资源共享。</p>\
+             <p>下一步，三地教育部门将建立常态化沟通机制，定期会商重大事项，共同推进教育现代化。</p></article></body></html>",
+        ),
+    );
+    server.fixed("/feed.xml", Response::ok(RSS_TYPE, feed()));
+    let mut p = src("p", &server.url("/feed.xml"));
+    p.extra =
+        "full_text = true\nallow_private_addresses = true\nfull_text_selector = \"article\"\n"
+            .into();
+    let page = server.url("/1.html");
     dir_env.write_config(
         FETCH,
-        &[a, b],
+        &[a, b, p],
         &TOPIC.replace("query = \"教育\"", "query = \"地铁\""),
     );
     let before = files(&dir_env);
@@ -66,6 +83,7 @@ fn every_read_command_leaves_the_database_byte_identical() {
         &["sources", "show", "a"],
         &["sources", "show", "b"],
         &["sources", "show", "a", "--format", "json"],
+        &["sources", "test", "p", "--page", page.as_str()],
         &["export"],
         &["export", "--topic", "edu"],
         &["render", "edu"],

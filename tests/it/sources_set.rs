@@ -463,7 +463,19 @@ fn rename_carries_the_history_and_changes_nothing_else() {
     let before = config(&server.url("/a"), &server.url("/b"));
     let env = env_with(&before);
     env.poll(&[]);
+    // A full-text failure on record: it moves too (its delete cascades).
+    rusqlite::Connection::open(env.db_path())
+        .unwrap()
+        .execute(
+            "INSERT INTO page_failures (source_id, at, url, reason) VALUES ('alpha', 1, 'http://x.example/1', 'HTTP 404')",
+            [],
+        )
+        .unwrap();
     let history = rows_naming(&env, "alpha");
+    assert!(
+        history.iter().any(|r| r.starts_with("page_failures:")),
+        "{history:#?}"
+    );
     assert!(
         history.iter().filter(|r| r.starts_with("copies:")).count() == 2
             && history.iter().any(|r| r.starts_with("polls:"))
