@@ -801,10 +801,13 @@ fn topics(config: &Config, command: TopicsCommand) -> Exit {
     };
     match command {
         TopicsCommand::List => emit(crate::admin::topics_list(config, &store)),
-        TopicsCommand::Preview { slug, query, limit } => emit(
-            crate::admin::preview_query(config, slug.as_deref(), query.as_deref())
-                .and_then(|q| crate::admin::topics_preview(&store, &q, limit)),
-        ),
+        TopicsCommand::Preview { slug, query, limit } => emit(crate::admin::topics_preview(
+            config,
+            &store,
+            slug.as_deref(),
+            query.as_deref(),
+            limit,
+        )),
     }
 }
 

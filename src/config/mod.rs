@@ -9,20 +9,23 @@
 use std::path::{Path, PathBuf};
 
 mod raw;
+mod tolerant;
 mod types;
 mod unknown;
 mod validate;
 
 pub use types::{
-    Config, ConfigError, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic,
+    Config, ConfigError, Display, Fetch, Normalize, Problem, Schedule, Server, Source, Storage,
+    Topic,
 };
 pub use validate::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAGES_PER_POLL, DEFAULT_USER_AGENT, valid_id,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAGES_PER_POLL, DEFAULT_USER_AGENT, parse_cron,
+    system_zone, valid_id,
 };
 
 use raw::RawConfig;
 use types::render_problems;
-use unknown::{Segment, closest, key_span, known_keys, segments};
+use unknown::{Segment, closest, key_span, known_keys};
 use validate::{LineIndex, Validator};
 
 impl Config {
@@ -99,14 +102,11 @@ impl Config {
             }])
         };
         let root = toml::de::DeTable::parse(text).map_err(syntax)?;
-        // Unknown keys are collected (not fatal at once) so that one run of
-        // `check` reports them together with every other problem.
-        let mut unknown: Vec<Vec<Segment>> = Vec::new();
-        let raw: RawConfig =
-            serde_ignored::deserialize(toml::de::Deserializer::from(root.clone()), |path| {
-                unknown.push(segments(&path))
-            })
-            .map_err(syntax)?;
+        // A value of the wrong type is one problem, taken out, and the rest
+        // is read on; unknown keys are collected (not fatal at once): one
+        // run of `check` reports them together with every other problem.
+        let read = tolerant::read::<RawConfig>(root.clone(), &lines).map_err(invalid)?;
+        let (raw, unknown) = (read.value, read.unknown);
         let base_dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -114,7 +114,7 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("."));
         let mut v = Validator {
             lines: &lines,
-            problems: Vec::new(),
+            problems: read.problems,
             warnings: Vec::new(),
         };
         for path in &unknown {

@@ -79,6 +79,8 @@ const TOP_KEYS: &[&str] = &[
     "server",
     "normalize",
     "log",
+    "dedupe",
+    "display",
     "source",
     "topic",
 ];
@@ -139,6 +141,7 @@ pub(super) fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
         ],
         "normalize" => &["strip_lines", "strip_title", "footer_headings"],
         "log" => &["level"],
+        "display" => &["timezone"],
         "dedupe" => &[
             "enabled",
             "jaccard",

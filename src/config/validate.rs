@@ -12,10 +12,12 @@ use toml::Spanned;
 use url::Url;
 
 use super::raw::{
-    RawConfig, RawDedupe, RawFetch, RawLog, RawNormalize, RawSchedule, RawServer, RawSource,
-    RawStorage, RawTopic,
+    RawConfig, RawDedupe, RawDisplay, RawFetch, RawLog, RawNormalize, RawSchedule, RawServer,
+    RawSource, RawStorage, RawTopic,
 };
-use super::types::{Config, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic};
+use super::types::{
+    Config, Display, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic,
+};
 use crate::model::{DedupeParams, SourceId};
 use crate::query::Query;
 use crate::wording::{Lang, Script};
@@ -148,7 +150,7 @@ impl Validator<'_> {
     }
 
     fn cron(&mut self, s: &Spanned<String>, key: &str) -> Option<cron::Schedule> {
-        match cron::Schedule::from_str(s.get_ref()) {
+        match parse_cron(s.get_ref()) {
             Ok(c) => {
                 self.never_fires(&c, s.span(), key);
                 Some(c)
@@ -158,7 +160,7 @@ impl Validator<'_> {
                     s.span(),
                     key,
                     format!(
-                        "invalid cron expression {:?}: {} (six fields, seconds first, e.g. \"0 */15 * * * *\")",
+                        "invalid cron expression {:?}: {} (five fields, minute first, e.g. \"*/15 * * * *\", or six with seconds first, e.g. \"0 */15 * * * *\")",
                         s.get_ref(),
                         one_line(&e.to_string())
                     ),
@@ -207,8 +209,9 @@ impl Validator<'_> {
         let normalize = self.normalize(raw.normalize);
         let dedupe = self.dedupe(raw.dedupe);
         let log_level = self.log_level(raw.log);
+        let display = self.display(raw.display);
         let sources = self.sources(raw.source, &fetch);
-        let topics = self.topics(raw.topic);
+        let topics = self.topics(raw.topic, &sources);
         Config {
             warnings: std::mem::take(&mut self.warnings),
             path: path.to_path_buf(),
@@ -219,9 +222,52 @@ impl Validator<'_> {
             normalize,
             dedupe,
             log_level,
+            display,
             sources,
             topics,
         }
+    }
+
+    /// `[display]`: the zone the CLI prints times in; the system's when
+    /// unset (`system_zone`).
+    fn display(&mut self, raw: RawDisplay) -> Display {
+        let timezone = match raw.timezone {
+            None => system_zone(),
+            Some(z) => match z.get_ref().trim().parse::<chrono_tz::Tz>() {
+                Ok(tz) => tz,
+                Err(_) => {
+                    self.problem(
+                        z.span(),
+                        "display.timezone",
+                        format!(
+                            "{:?} is not a time zone: use an IANA name such as Asia/Shanghai or UTC",
+                            z.get_ref()
+                        ),
+                    );
+                    chrono_tz::Tz::UTC
+                }
+            },
+        };
+        Display { timezone }
+    }
+
+    /// A required key that is not there: a problem, unless it was there
+    /// with a value of the wrong type (`tolerant`, one problem already).
+    fn missing(&mut self, at: std::ops::Range<usize>, key: String, table: &str, field: &str) {
+        if !self.problems.iter().any(|p| p.key == key) {
+            self.problem(at, key, format!("missing: every {table} needs `{field}`"));
+        }
+    }
+
+    /// A warning (`Config::warnings`): allowed, but likely a mistake.
+    fn warning(&mut self, span: std::ops::Range<usize>, key: String, message: String) {
+        let (line, column) = self.lines.at(span.start);
+        self.warnings.push(Problem {
+            line,
+            column,
+            key,
+            message,
+        });
     }
 
     /// `[storage]`: a relative database path is beside the config file (or
@@ -535,7 +581,7 @@ impl Validator<'_> {
 
     /// `[[source]]`: those with a usable URL (the problems of all of them
     /// are reported).
-    fn sources(&mut self, raw: Vec<RawSource>, fetch: &Fetch) -> Vec<Source> {
+    fn sources(&mut self, raw: Vec<Spanned<RawSource>>, fetch: &Fetch) -> Vec<Source> {
         // Each id, with the line it is first used on.
         let mut seen_ids: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
@@ -547,18 +593,34 @@ impl Validator<'_> {
         sources
     }
 
-    /// `source[i]`; `None` without a usable URL.
+    /// `source[i]`; `None` without an id or a usable URL.
     fn source(
         &mut self,
         i: usize,
-        s: RawSource,
+        s: Spanned<RawSource>,
         fetch: &Fetch,
         seen_ids: &mut HashMap<String, usize>,
     ) -> Option<Source> {
         let key = |field: &str| format!("source[{i}].{field}");
-        let id = s.id.get_ref().clone();
-        self.source_id(&s.id, key("id"), seen_ids);
-        let url = self.source_url(&s.url, key("url"), fetch.allow_file_urls);
+        let at = s.span();
+        let s = s.into_inner();
+        let id = match &s.id {
+            Some(id) => {
+                self.source_id(id, key("id"), seen_ids);
+                Some(id.get_ref().clone())
+            }
+            None => {
+                self.missing(at.clone(), key("id"), "[[source]]", "id");
+                None
+            }
+        };
+        let url = match &s.url {
+            Some(url) => self.source_url(url, key("url"), fetch.allow_file_urls),
+            None => {
+                self.missing(at, key("url"), "[[source]]", "url");
+                None
+            }
+        };
         let schedule = s
             .schedule
             .as_ref()
@@ -578,7 +640,7 @@ impl Validator<'_> {
         let tags = self.tags(s.tags, &key("tags"));
         let low_trust = self.trust(s.trust.as_ref(), &key("trust"));
         let link_hosts = self.link_hosts(s.link_hosts, &key("link_hosts"));
-        let url = url?;
+        let (id, url) = (id?, url?);
         Some(Source {
             name: s
                 .name
@@ -775,36 +837,60 @@ impl Validator<'_> {
     }
 
     /// `[[topic]]`: those whose query parses (the problems of all of them
-    /// are reported).
-    fn topics(&mut self, raw: Vec<RawTopic>) -> Vec<Topic> {
+    /// are reported); warnings for what would leave one silently empty
+    /// (`topic_warnings`).
+    fn topics(&mut self, raw: Vec<Spanned<RawTopic>>, sources: &[Source]) -> Vec<Topic> {
         let mut slugs = BTreeSet::new();
         let mut topics = Vec::new();
         for (i, t) in raw.into_iter().enumerate() {
             let key = |field: &str| format!("topic[{i}].{field}");
-            let slug = t.slug.get_ref().clone();
-            if !valid_id(&slug) {
-                self.problem(
-                    t.slug.span(),
-                    key("slug"),
-                    format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"),
-                );
-            } else if !slugs.insert(slug.clone()) {
-                self.problem(
-                    t.slug.span(),
-                    key("slug"),
-                    format!("duplicate slug {slug:?}"),
-                );
+            let at = t.span();
+            let t = t.into_inner();
+            let missing = |v: &mut Self, field: &str| {
+                v.missing(at.clone(), key(field), "[[topic]]", field);
+            };
+            let slug = match &t.slug {
+                Some(s) => s.get_ref().clone(),
+                None => {
+                    missing(self, "slug");
+                    String::new()
+                }
+            };
+            if let Some(s) = &t.slug {
+                if !valid_id(&slug) {
+                    self.problem(
+                        s.span(),
+                        key("slug"),
+                        format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"),
+                    );
+                } else if !slugs.insert(slug.clone()) {
+                    self.problem(s.span(), key("slug"), format!("duplicate slug {slug:?}"));
+                }
             }
-            if t.title.get_ref().trim().is_empty() {
-                self.problem(t.title.span(), key("title"), "must not be empty");
+            match &t.title {
+                Some(title) if title.get_ref().trim().is_empty() => {
+                    self.problem(title.span(), key("title"), "must not be empty");
+                }
+                Some(_) => {}
+                None => missing(self, "title"),
             }
-            let parsed = match Query::parse(t.query.get_ref()) {
-                Ok(q) => Some(q),
-                Err(e) => {
-                    self.problem(t.query.span(), key("query"), format!("topic {slug:?}: {e}"));
+            let parsed = match &t.query {
+                Some(query) => match Query::parse(query.get_ref()) {
+                    Ok(q) => {
+                        self.lowercase_operators(query, &slug, key("query"));
+                        Some(q)
+                    }
+                    Err(e) => {
+                        self.problem(query.span(), key("query"), format!("topic {slug:?}: {e}"));
+                        None
+                    }
+                },
+                None => {
+                    missing(self, "query");
                     None
                 }
             };
+            self.tags_no_source_carries(&t.tags, &slug, &key("tags"), sources);
             let tags = self.tags(t.tags, &key("tags"));
             let language = t.language.and_then(|l| self.language(l, key("language")));
             let script = t.script.and_then(|s| {
@@ -822,11 +908,13 @@ impl Validator<'_> {
                 }
                 script
             });
-            if let Some(parsed) = parsed {
+            if let (Some(parsed), Some(title), Some(query), Some(_)) =
+                (parsed, t.title, t.query, t.slug)
+            {
                 topics.push(Topic {
                     slug,
-                    title: t.title.into_inner(),
-                    query: t.query.into_inner(),
+                    title: title.into_inner(),
+                    query: query.into_inner(),
                     parsed,
                     tags,
                     language,
@@ -836,6 +924,123 @@ impl Validator<'_> {
         }
         topics
     }
+
+    /// A warning for each `and`, `or` or `not` of a query not written in
+    /// capitals: a search word there (`京津冀 and 教育` looks for "and").
+    fn lowercase_operators(&mut self, query: &Spanned<String>, slug: &str, key: String) {
+        for word in lowercase_operators(query.get_ref()) {
+            self.warning(
+                query.span(),
+                key.clone(),
+                format!(
+                    "topic {slug:?}: {word:?} is searched for as a word; did you mean {}? (operators are written in capitals: AND, OR, NOT)",
+                    word.to_ascii_uppercase()
+                ),
+            );
+        }
+    }
+
+    /// A warning for each tag of a topic that no source carries: only
+    /// stories from a source with one of the topic's tags belong to it, so
+    /// such a tag lets none in (`nationl` for `national`, an OPML folder
+    /// `国内` where the topic says `national`).
+    fn tags_no_source_carries(
+        &mut self,
+        tags: &[Spanned<String>],
+        slug: &str,
+        key: &str,
+        sources: &[Source],
+    ) {
+        let mut carried: Vec<&str> = sources
+            .iter()
+            .flat_map(|s| s.tags.iter().map(String::as_str))
+            .collect();
+        carried.sort_unstable();
+        carried.dedup();
+        for t in tags {
+            let tag = t.get_ref().trim();
+            if tag.is_empty() || carried.contains(&tag) {
+                continue;
+            }
+            let hint = match super::unknown::closest(tag, &carried) {
+                Some(near) => format!("; did you mean {near:?}?"),
+                None if carried.is_empty() => "; no source has any tag".to_string(),
+                None => format!("; the sources' tags: {}", carried.join(", ")),
+            };
+            self.warning(
+                t.span(),
+                key.to_string(),
+                format!(
+                    "topic {slug:?}: no source carries the tag {tag:?}, so it lets no story in{hint}"
+                ),
+            );
+        }
+    }
+}
+
+/// The words `and`, `or`, `not` (in any case but capitals) standing alone
+/// in a query, outside quoted phrases, in order.
+pub(super) fn lowercase_operators(query: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut quoted = false;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut Vec<String>| {
+        let w = std::mem::take(word);
+        if ["and", "or", "not"].contains(&w.to_ascii_lowercase().as_str())
+            && w != w.to_ascii_uppercase()
+        {
+            out.push(w);
+        }
+    };
+    for c in query.chars() {
+        match c {
+            '"' => {
+                if !quoted {
+                    flush(&mut word, &mut out);
+                }
+                word.clear();
+                quoted = !quoted;
+            }
+            _ if quoted => {}
+            c if c.is_whitespace() || c == '(' || c == ')' => flush(&mut word, &mut out),
+            c => word.push(c),
+        }
+    }
+    if !quoted {
+        flush(&mut word, &mut out);
+    }
+    out
+}
+
+/// A cron line: five fields (minute first; seconds 0), or six or seven
+/// with seconds first, or a shortcut such as `@hourly`.
+pub fn parse_cron(text: &str) -> Result<cron::Schedule, cron::error::Error> {
+    let fields = text.split_whitespace().count();
+    if fields == 5 && !text.trim_start().starts_with('@') {
+        cron::Schedule::from_str(&format!("0 {}", text.trim()))
+    } else {
+        cron::Schedule::from_str(text)
+    }
+}
+
+/// The system's time zone: `TZ` (an IANA name, or a path into a zoneinfo
+/// folder), else `/etc/localtime`'s (`iana_time_zone`), else UTC.
+pub fn system_zone() -> chrono_tz::Tz {
+    let from_tz = std::env::var("TZ").ok().and_then(|tz| {
+        if tz.is_empty() {
+            return Some(chrono_tz::Tz::UTC);
+        }
+        let name = tz.trim_start_matches(':');
+        let name = name.rsplit_once("zoneinfo/").map_or(name, |(_, n)| n);
+        name.parse::<chrono_tz::Tz>().ok()
+    });
+    from_tz
+        .or_else(|| {
+            iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|n| n.parse::<chrono_tz::Tz>().ok())
+        })
+        .unwrap_or(chrono_tz::Tz::UTC)
 }
 
 /// A library's multi-line message (with a caret line) as one line.
