@@ -7,9 +7,13 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::{AdminError, cell, escape_line, when, width};
-use crate::config::{Config, Source};
+use crate::config::{Config, Display, Source};
 use crate::store::{PollRow, Reader, SourceStatus, TextFallbacks};
 
+/// A source as `sources list --format json` prints it (one object a line)
+/// and `sources show --format json` starts: plain JSON, the charset
+/// decision an object (`SourceStatus::charset` is stored as JSON text),
+/// times RFC 3339 in UTC; a disabled source has no next poll.
 #[derive(Serialize)]
 struct ListedSource<'a> {
     id: &'a str,
@@ -18,17 +22,46 @@ struct ListedSource<'a> {
     tags: &'a [String],
     enabled: bool,
     #[serde(flatten)]
-    status: SourceStatus,
+    status: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> ListedSource<'a> {
+    fn new(source: &'a Source, status: &SourceStatus) -> ListedSource<'a> {
+        let mut status = match serde_json::to_value(status) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(charset) = status.get_mut("charset")
+            && let Some(text) = charset.as_str()
+        {
+            *charset = serde_json::from_str(text)
+                .unwrap_or_else(|_| serde_json::Value::String(text.to_string()));
+        }
+        if !source.enabled {
+            status.insert("next_poll_at".into(), serde_json::Value::Null);
+        }
+        ListedSource {
+            id: &source.id.0,
+            name: &source.name,
+            url: source.url.as_str(),
+            tags: &source.tags,
+            enabled: source.enabled,
+            status,
+        }
+    }
 }
 
 /// `sources list`: one line (or JSON object) per configured source. With
 /// no database yet (`store` None), from the config alone: every source
-/// "never" polled.
+/// "never" polled. The table is narrow (id, tags, enabled, last poll,
+/// outcome, stories, next poll: about 100 columns) unless `wide` (every
+/// count, the URL and the name).
 pub fn sources_list(
     config: &Config,
     store: Option<&Reader>,
     tag: Option<&str>,
     json: bool,
+    wide: bool,
 ) -> Result<String, AdminError> {
     let status = match store {
         Some(store) => store.source_status()?,
@@ -42,15 +75,8 @@ pub fn sources_list(
     let mut out = String::new();
     if json {
         for s in sources {
-            let listed = ListedSource {
-                id: &s.id.0,
-                name: &s.name,
-                url: s.url.as_str(),
-                tags: &s.tags,
-                enabled: s.enabled,
-                status: status.get(&s.id).cloned().unwrap_or_default(),
-            };
-            out += &serde_json::to_string(&listed).unwrap_or_default();
+            let st = status.get(&s.id).cloned().unwrap_or_default();
+            out += &serde_json::to_string(&ListedSource::new(s, &st)).unwrap_or_default();
             out.push('\n');
         }
         return Ok(out);
@@ -73,8 +99,51 @@ pub fn sources_list(
         .map(|s| width(&tags(s)))
         .max()
         .unwrap_or(4)
-        .clamp(4, 30);
-    let time_width = when(Some(Utc::now())).len();
+        .clamp(4, if wide { 30 } else { 16 });
+    let display = &config.display;
+    let time_width = width(&when(display, Some(Utc::now())));
+    // A disabled source is not polled: no next poll, whatever is stored.
+    let next_poll = |s: &Source, st: &SourceStatus| {
+        if s.enabled {
+            when(display, st.next_poll_at)
+        } else {
+            "-".to_string()
+        }
+    };
+    if !wide {
+        let outcome = |st: &SourceStatus| st.last_outcome.as_deref().unwrap_or("never").to_string();
+        let outcome_width = sources
+            .iter()
+            .map(|s| width(&outcome(&status.get(&s.id).cloned().unwrap_or_default())))
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let _ = writeln!(
+            out,
+            "{}  {}  {:<3}  {:<time_width$}  {}  {:>7}  NEXT POLL",
+            cell("ID", id_width),
+            cell("TAGS", tag_width),
+            "ON",
+            "LAST POLL",
+            cell("OUTCOME", outcome_width),
+            "STORIES",
+        );
+        for s in sources {
+            let st = status.get(&s.id).cloned().unwrap_or_default();
+            let line = format!(
+                "{}  {}  {:<3}  {}  {}  {:>7}  {}",
+                cell(&s.id.0, id_width),
+                cell(&shorten(&tags(s), tag_width), tag_width),
+                if s.enabled { "yes" } else { "no" },
+                cell(&when(display, st.last_poll_at), time_width),
+                cell(&outcome(&st), outcome_width),
+                st.stories,
+                next_poll(s, &st),
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        return Ok(out);
+    }
     let _ = writeln!(
         out,
         "{}  {:<3}  {}  {:<time_width$}  {:<12}  {:>5}  {:>7}  {:>5}  {:<time_width$}  URL  NAME",
@@ -92,16 +161,16 @@ pub fn sources_list(
         let st = status.get(&s.id).cloned().unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}  {:<3}  {}  {:<time_width$}  {}  {:>5}  {:>7}  {:>5}  {:<time_width$}  {}  {}{}",
+            "{}  {:<3}  {}  {}  {}  {:>5}  {:>7}  {:>5}  {}  {}  {}{}",
             cell(&s.id.0, id_width),
             if s.enabled { "yes" } else { "no" },
             cell(&tags(s), tag_width),
-            when(st.last_poll_at),
+            cell(&when(display, st.last_poll_at), time_width),
             cell(st.last_outcome.as_deref().unwrap_or("never"), 12),
             st.copies,
             st.stories,
             st.consecutive_failures,
-            when(st.next_poll_at),
+            cell(&next_poll(s, &st), time_width),
             escape_line(s.url.as_str()),
             escape_line(&s.name),
             st.warning
@@ -111,6 +180,25 @@ pub fn sources_list(
         );
     }
     Ok(out)
+}
+
+/// `text` cut to `columns` display columns, `…` marking a cut.
+fn shorten(text: &str, columns: usize) -> String {
+    let text = escape_line(text);
+    if width(&text) <= columns {
+        return text.into_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        let mut next = out.clone();
+        next.push(c);
+        if width(&next) + 1 > columns {
+            break;
+        }
+        out = next;
+    }
+    out.push('…');
+    out
 }
 
 /// `sources show ID --format json`: what the table says, as one object.
@@ -164,14 +252,7 @@ pub fn sources_show(
     };
     if json {
         let shown = ShownSource {
-            listed: ListedSource {
-                id: &source.id.0,
-                name: &source.name,
-                url: source.url.as_str(),
-                tags: &source.tags,
-                enabled: source.enabled,
-                status: st,
-            },
+            listed: ListedSource::new(source, &st),
             window_days: EDITS_WINDOW.num_days(),
             polls_in_window: window.map(|((_, polls), _)| polls),
             items_edited: window.map(|((edited, _), _)| edited),
@@ -186,7 +267,7 @@ pub fn sources_show(
     let mut out = String::new();
     let _ = writeln!(out, "source {}", escape_line(&source.id.0));
     identity_rows(&mut out, source, &st);
-    health_rows(&mut out, &st);
+    health_rows(&mut out, &st, source, &config.display);
     if let Some(((edited, polls), fallbacks)) = window {
         row(
             &mut out,
@@ -199,7 +280,7 @@ pub fn sources_show(
             &kept_as_published(fallbacks),
         );
     }
-    recent_polls(&mut out, polls);
+    recent_polls(&mut out, polls, &config.display);
     Ok(out)
 }
 
@@ -293,13 +374,13 @@ impl std::fmt::Display for StoredCharset {
 
 /// `sources show`: how its polls have gone: the last one, failures,
 /// what the schedule will do, validators, counts, the last document.
-fn health_rows(out: &mut String, st: &SourceStatus) {
+fn health_rows(out: &mut String, st: &SourceStatus, source: &Source, display: &Display) {
     row(
         out,
         "last poll",
         &format!(
             "{}: {}{}",
-            when(st.last_poll_at),
+            when(display, st.last_poll_at),
             st.last_outcome.as_deref().unwrap_or("never"),
             st.last_status
                 .map(|s| format!(" (HTTP {s})"))
@@ -315,12 +396,20 @@ fn health_rows(out: &mut String, st: &SourceStatus) {
         &st.consecutive_failures.to_string(),
     );
     if let Some(t) = st.retry_after {
-        row(out, "retry after", &when(Some(t)));
+        row(out, "retry after", &when(display, Some(t)));
     }
     if let Some(t) = st.gone_at {
-        row(out, "gone (410) since", &when(Some(t)));
+        row(out, "gone (410) since", &when(display, Some(t)));
     }
-    row(out, "next poll", &when(st.next_poll_at));
+    row(
+        out,
+        "next poll",
+        &if source.enabled {
+            when(display, st.next_poll_at)
+        } else {
+            "- (disabled)".to_string()
+        },
+    );
     row(
         out,
         "validators",
@@ -362,7 +451,7 @@ fn health_rows(out: &mut String, st: &SourceStatus) {
 }
 
 /// `sources show`: one line per recent poll, newest first.
-fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
+fn recent_polls(out: &mut String, polls: Vec<PollRow>, display: &Display) {
     let _ = writeln!(out, "  recent polls:");
     if polls.is_empty() {
         let _ = writeln!(out, "    none");
@@ -371,7 +460,7 @@ fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
         let _ = writeln!(
             out,
             "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}{}{}, stories {} new / {} merged{}{}",
-            when(Some(p.started_at)),
+            when(display, Some(p.started_at)),
             p.outcome,
             p.duration_ms,
             p.items,

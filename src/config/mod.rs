@@ -75,6 +75,23 @@ impl Config {
         render_problems(&self.path, problems)
     }
 
+    /// Warnings in the form `check` prints them: `file:line:col: warning:
+    /// key: message`, one a line.
+    pub fn render_warnings(&self, warnings: &[Problem]) -> String {
+        warnings
+            .iter()
+            .map(|w| {
+                format!(
+                    "{}:{}:{}: warning: {w}",
+                    self.path.display(),
+                    w.line,
+                    w.column
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Reads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

@@ -202,6 +202,9 @@ pub struct Topic {
     /// The script its headlines and texts are shown in; None: that of its
     /// language.
     pub script: Option<Script>,
+    /// Where its `slug` is written in the file (line, column), for
+    /// `check`'s warnings about it.
+    pub at: (usize, usize),
 }
 
 impl Topic {

@@ -908,10 +908,11 @@ impl Validator<'_> {
                 }
                 script
             });
-            if let (Some(parsed), Some(title), Some(query), Some(_)) =
+            if let (Some(parsed), Some(title), Some(query), Some(slug_at)) =
                 (parsed, t.title, t.query, t.slug)
             {
                 topics.push(Topic {
+                    at: self.lines.at(slug_at.span().start),
                     slug,
                     title: title.into_inner(),
                     query: query.into_inner(),
