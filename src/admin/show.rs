@@ -111,6 +111,11 @@ pub fn sources_list(
         }
     };
     if !wide {
+        // To the minute: the table fits about 100 columns.
+        let minute = |t: Option<chrono::DateTime<Utc>>| {
+            t.map(|t| display.minute(t)).unwrap_or_else(|| "-".into())
+        };
+        let time_width = width(&display.minute(Utc::now()));
         let outcome = |st: &SourceStatus| st.last_outcome.as_deref().unwrap_or("never").to_string();
         let outcome_width = sources
             .iter()
@@ -135,10 +140,14 @@ pub fn sources_list(
                 cell(&s.id.0, id_width),
                 cell(&shorten(&tags(s), tag_width), tag_width),
                 if s.enabled { "yes" } else { "no" },
-                cell(&when(display, st.last_poll_at), time_width),
+                cell(&minute(st.last_poll_at), time_width),
                 cell(&outcome(&st), outcome_width),
                 st.stories,
-                next_poll(s, &st),
+                if s.enabled {
+                    minute(st.next_poll_at)
+                } else {
+                    "-".to_string()
+                },
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }

@@ -131,6 +131,14 @@ impl Display {
             .to_string()
     }
 
+    /// `time` to the minute, for tables that must stay narrow
+    /// (`sources list`): `2026-12-04 18:10 +08:00`.
+    pub fn minute(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.timezone)
+            .format("%Y-%m-%d %H:%M %:z")
+            .to_string()
+    }
+
     /// The first instant of `date` in `timezone` (midnight, or the first
     /// time there is when a zone skips midnight).
     pub fn start_of(&self, date: NaiveDate) -> Option<DateTime<Utc>> {

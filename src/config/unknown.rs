@@ -20,6 +20,9 @@ pub(super) fn segments(path: &serde_ignored::Path<'_>) -> Vec<Segment> {
     };
     match path {
         serde_ignored::Path::Seq { index, .. } => out.push(Segment::Index(*index)),
+        // `toml::Spanned` (a `[[source]]` read with its span) reads its
+        // value under a key of its own: not a key of the file.
+        serde_ignored::Path::Map { key, .. } if key == "$__serde_spanned_private_value" => {}
         serde_ignored::Path::Map { key, .. } => out.push(Segment::Key(key.clone())),
         _ => {}
     }
