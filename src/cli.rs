@@ -1347,6 +1347,40 @@ mod tests {
         StoreError::Sql(rusqlite::Error::InvalidQuery)
     }
 
+    #[test]
+    fn since_is_a_date_a_duration_or_a_time() {
+        use chrono::TimeZone;
+        let shanghai = crate::config::Display {
+            timezone: chrono_tz::Asia::Shanghai,
+        };
+        let now = Utc.with_ymd_and_hms(2026, 12, 5, 8, 0, 0).unwrap();
+        let at = |s: &str| parse_since(s).unwrap().resolve(&shanghai, now).unwrap();
+        assert_eq!(
+            at("2026-12-04"),
+            Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).unwrap()
+        );
+        assert_eq!(at("24h"), now - chrono::TimeDelta::hours(24));
+        assert_eq!(at("7d"), now - chrono::TimeDelta::days(7));
+        assert_eq!(at("90m"), now - chrono::TimeDelta::minutes(90));
+        assert_eq!(at("2w"), now - chrono::TimeDelta::days(14));
+        assert_eq!(
+            at("2026-12-04T08:00:00+08:00"),
+            Utc.with_ymd_and_hms(2026, 12, 4, 0, 0, 0).unwrap()
+        );
+        for bad in [
+            "",
+            "h",
+            "24",
+            "24 h",
+            "7days",
+            "2026-02-30",
+            "99999999999999999999d",
+        ] {
+            let e = parse_since(bad).unwrap_err();
+            assert!(e.contains("2026-12-04") && e.contains("24h"), "{bad}: {e}");
+        }
+    }
+
     fn not_opml() -> OpmlError {
         crate::opml_io::read(b"<rss/>").unwrap_err()
     }

@@ -339,6 +339,102 @@ encoding = "klingon"
     }
 
     #[test]
+    fn a_value_of_the_wrong_type_hides_no_other_problem() {
+        let p = problems(
+            "[fetch]\nconcurrency = \"4\"\n[[source]]\nid = \"a\"\nurl = \"nope\"\ntags = \"national\"\n\
+             [[topic]]\nslug = 5\ntitle = \"T\"\nquery = \"q\"\n[[topic]]\nslug = \"b\"\n",
+        );
+        let got: Vec<_> = p.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "fetch.concurrency"),
+                (5, "source[0].url"),
+                (6, "source[0].tags"),
+                (8, "topic[0].slug"),
+                (11, "topic[1].title"),
+                (11, "topic[1].query"),
+            ],
+            "{p:?}"
+        );
+        assert!(p[0].message.contains("expected a whole number"), "{p:?}");
+        assert!(p[2].message.contains("expected a list"), "{p:?}");
+        assert!(p[4].message.contains("missing"), "{p:?}");
+    }
+
+    #[test]
+    fn lowercase_operators_are_found_outside_phrases() {
+        use super::validate::lowercase_operators;
+        assert_eq!(lowercase_operators("京津冀 and 教育"), vec!["and"]);
+        assert_eq!(
+            lowercase_operators("(a Or b) not c AND \"x and y\" NOT d"),
+            vec!["Or", "not"]
+        );
+        assert!(lowercase_operators("android OR 教育 AND NOT orange").is_empty());
+    }
+
+    #[test]
+    fn topic_warnings_do_not_stop_loading() {
+        let c = load(
+            "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntags = [\"national\"]\n\
+             [[topic]]\nslug = \"t\"\ntitle = \"T\"\nquery = \"a or b\"\ntags = [\"nationl\", \"national\"]\n",
+        )
+        .expect("warnings are no problems");
+        let keys: Vec<_> = c
+            .warnings
+            .iter()
+            .map(|w| (w.line, w.key.as_str()))
+            .collect();
+        assert_eq!(keys, vec![(8, "topic[0].query"), (9, "topic[0].tags")]);
+        assert!(c.warnings[1].message.contains("did you mean \"national\"?"));
+        assert_eq!(c.topics[0].at, (6, 8));
+    }
+
+    #[test]
+    fn cron_lines_of_five_fields_fire_at_second_zero() {
+        use chrono::{TimeZone, Timelike, Utc};
+        let after = Utc.with_ymd_and_hms(2026, 12, 4, 10, 7, 13).unwrap();
+        let next = parse_cron("*/15 * * * *")
+            .unwrap()
+            .after(&after)
+            .next()
+            .unwrap();
+        assert_eq!((next.minute(), next.second()), (15, 0));
+        assert!(parse_cron("0 */15 * * * *").is_ok());
+        assert!(parse_cron("0 0 6 * * Mon-Fri 2026").is_ok());
+        assert!(parse_cron("@hourly").is_ok());
+        assert!(parse_cron("*/15 * * *").is_err());
+        let c = load("[schedule]\ndefault = \"30 6 * * 1-5\"\n").unwrap();
+        let next = c.schedule.default.after(&after).next().unwrap();
+        assert_eq!((next.hour(), next.minute(), next.second()), (6, 30, 0));
+    }
+
+    #[test]
+    fn display_times_carry_the_zone_offset() {
+        use chrono::{NaiveDate, TimeZone, Utc};
+        let c = load("[display]\ntimezone = \"Asia/Shanghai\"\n").unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 12, 3, 10, 10, 0).unwrap();
+        assert_eq!(c.display.time(t), "2026-12-03 18:10:00 +08:00");
+        assert_eq!(c.display.minute(t), "2026-12-03 18:10 +08:00");
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(
+            c.display.start_of(day),
+            Some(Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).unwrap())
+        );
+        // A zone that skips midnight (Cuba's spring forward): its first hour.
+        let havana = Display {
+            timezone: chrono_tz::America::Havana,
+        };
+        let skipped = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        assert_eq!(
+            havana.start_of(skipped).map(|t| havana.time(t)),
+            Some("2026-03-08 01:00:00 -04:00".to_string())
+        );
+        let p = problems("[display]\ntimezone = \"+08:00\"\n");
+        assert_eq!((p[0].line, p[0].key.as_str()), (2, "display.timezone"));
+    }
+
+    #[test]
     fn timezones_are_utc_offsets() {
         let c = load("[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntimezone = \"+09:00\"\n")
             .expect("valid");
