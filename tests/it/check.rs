@@ -349,6 +349,26 @@ fn five_field_cron_lines_are_accepted_with_seconds_zero() {
     let text = GOOD.replace("0 */5 * * * *", "0 30 6 * * Mon-Fri 2026-2099");
     let (_dir, _path, run) = check(&text);
     assert_eq!(run.code, Some(0), "{run:?}");
+    // `sources add --schedule` takes one too (the edit is validated as
+    // `check` validates).
+    let env = Env::new(&[]);
+    let r = env.run(&[
+        "sources",
+        "add",
+        "--no-fetch",
+        "--id",
+        "five",
+        "--schedule",
+        "*/5 * * * *",
+        "https://five.example/rss.xml",
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        std::fs::read_to_string(&env.config)
+            .unwrap()
+            .contains("schedule = \"*/5 * * * *\"")
+    );
+    assert_eq!(env.run(&["check"]).code, Some(0));
     assert_problem(
         &GOOD.replace("0 */5 * * * *", "*/5 * * *"),
         17,
