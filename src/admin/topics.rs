@@ -98,11 +98,20 @@ pub fn topics_preview(
     query: Option<&str>,
     limit: usize,
 ) -> Result<String, AdminError> {
-    // The query, or the topic, exists (else an error naming the topics).
-    let parsed = preview_query(config, slug, query)?;
-    let draft = query.is_some().then_some(&parsed);
-    let preview = crate::pipeline::preview(store, config, slug, draft, PREVIEW_SCAN, limit)?
-        .ok_or_else(|| AdminError::Refused("give a topic slug or --query".to_string()))?;
+    use crate::pipeline::{PreviewError, PreviewOf};
+    // The query parses, or the topic exists (else an error naming the
+    // topics there are).
+    preview_query(config, slug, query)?;
+    let of = match (query, slug) {
+        (Some(q), _) => PreviewOf::Query(q),
+        (None, Some(slug)) => PreviewOf::Topic(slug),
+        (None, None) => return Err(AdminError::Refused("give a topic slug or --query".into())),
+    };
+    let preview =
+        crate::pipeline::preview(store, config, of, PREVIEW_SCAN, limit).map_err(|e| match e {
+            PreviewError::Store(e) => AdminError::Store(e),
+            other => AdminError::Refused(other.to_string()),
+        })?;
     let mut out = String::new();
     for p in &preview.stories {
         let story = &p.story;

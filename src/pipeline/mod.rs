@@ -37,7 +37,7 @@ pub use explain::{Explained, Explanation, NearMiss, explain};
 pub use feed::{FeedRead, ReadAs, decode_body, parse_body, read_feed};
 pub use poll::{HandedOver, Poller};
 pub use render::{TopicFeed, render_topic};
-pub use trial::{Preview, Previewed, TopicHits, preview, topic_hits};
+pub use trial::{Preview, PreviewError, PreviewOf, Previewed, TopicHits, preview, topic_hits};
 pub use writer::{WriteQueue, WriterState};
 
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,28 @@
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::query::{Query, match_text, normalize_term};
 use crate::store::{Reader, StoreError, StoryText};
 use crate::topics::{Matcher, Topics};
+
+/// What `topics preview` tries.
+#[derive(Clone, Copy, Debug)]
+pub enum PreviewOf<'a> {
+    /// A configured topic, by slug: its query and its tags.
+    Topic(&'a str),
+    /// A query being drafted: no tags (it belongs to no topic yet).
+    Query(&'a str),
+}
+
+/// Why `preview` could not try it.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error("no topic {0:?}")]
+    NoTopic(String),
+    #[error("query {query:?}: {message}")]
+    Query { query: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A story a topic (or a draft query) matches, and the terms it contains.
 pub struct Previewed {
@@ -28,56 +47,45 @@ pub struct Preview {
     pub tags: Vec<String>,
 }
 
-/// The newest stories among the `scan` newest that `slug`'s topic holds
-/// (its query and tags) or, with `query`, that the query matches (no tags:
-/// a draft belongs to no topic yet). `None`: no topic `slug`.
+/// The newest stories among the `scan` newest that a topic holds, or a
+/// draft query matches.
 pub fn preview(
     reader: &Reader,
     config: &Config,
-    slug: Option<&str>,
-    query: Option<&Query>,
+    of: PreviewOf<'_>,
     scan: usize,
     limit: usize,
-) -> Result<Option<Preview>, StoreError> {
-    let matcher = match (query, slug) {
-        (Some(q), _) => Matcher {
-            slug: String::new(),
-            query: q.clone(),
-            tags: Vec::new(),
-            fingerprint: String::new(),
-        },
-        (None, Some(slug)) => match Topics::new(config)
+) -> Result<Preview, PreviewError> {
+    let matcher = match of {
+        PreviewOf::Query(q) => Matcher::draft(q).map_err(|e| PreviewError::Query {
+            query: q.to_string(),
+            message: e.to_string(),
+        })?,
+        PreviewOf::Topic(slug) => Topics::new(config)
             .matchers
             .into_iter()
             .find(|m| m.slug == slug)
-        {
-            Some(m) => m,
-            None => return Ok(None),
-        },
-        (None, None) => return Ok(None),
+            .ok_or_else(|| PreviewError::NoTopic(slug.to_string()))?,
     };
     let tags = source_tags(config);
     let mut stories = Vec::new();
     let mut scanned = 0;
     for (story, sources) in reader.newest_stories_with_sources(scan)? {
         scanned += 1;
-        let title = normalize_term(&story.title);
-        let text = match_text(&story.text);
-        if !matcher.matches(&title, &text, &tags_of(&tags, &sources)) {
+        let Some(terms) = matcher.story_terms(&story.title, &story.text, &tags_of(&tags, &sources))
+        else {
             continue;
-        }
-        let mut terms = Vec::new();
-        matcher.query.matched_terms(&title, &text, &mut terms);
+        };
         stories.push(Previewed { story, terms });
         if stories.len() >= limit {
             break;
         }
     }
-    Ok(Some(Preview {
+    Ok(Preview {
         stories,
         scanned,
         tags: matcher.tags,
-    }))
+    })
 }
 
 /// How many of the `n` newest stories each configured topic holds.
@@ -99,11 +107,11 @@ pub fn topic_hits(reader: &Reader, config: &Config, n: usize) -> Result<TopicHit
         .collect();
     let stories = reader.newest_stories_with_sources(n)?;
     for (story, sources) in &stories {
-        let title = normalize_term(&story.title);
-        let text = match_text(&story.text);
         let story_tags = tags_of(&tags, sources);
         for m in &topics.matchers {
-            if m.matches(&title, &text, &story_tags) {
+            if m.story_terms(&story.title, &story.text, &story_tags)
+                .is_some()
+            {
                 *hits.entry(m.slug.clone()).or_default() += 1;
             }
         }
