@@ -447,11 +447,18 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check { strict } => check(&cli.config, &config, strict),
         Command::Poll { sources } => poll(&config, &sources),
-        Command::Export { topic, since } => export(
-            &config,
-            topic.as_deref(),
-            since.and_then(|s| s.resolve(&config.display, Utc::now())),
-        ),
+        Command::Export { topic, since } => {
+            let from = since
+                .as_ref()
+                .map(|s| s.resolve(&config.display, Utc::now()));
+            match from {
+                Some(None) => {
+                    errln!("error: --since: the time it names is out of range");
+                    Exit::Config
+                }
+                from => export(&config, topic.as_deref(), from.flatten()),
+            }
+        }
         Command::Render {
             slug,
             format,

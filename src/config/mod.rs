@@ -2,8 +2,10 @@
 //! crate reads TOML. Every error names the file, the line and the key.
 //!
 //! `types`: the validated configuration; `raw`: the file as written;
-//! `validate`: one into the other, section by section; `unknown`: unknown
-//! keys and what they likely meant. This file reads the file and puts those
+//! `tolerant`: the file read into `raw` with each value of the wrong type
+//! one problem (not the end of reading); `validate`: one into the other,
+//! section by section, and the warnings (likely mistakes: a topic left
+//! silently empty); `unknown`: unknown keys and what they likely meant. This file reads the file and puts those
 //! together (`Config::load`).
 
 use std::path::{Path, PathBuf};
