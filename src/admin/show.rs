@@ -148,7 +148,11 @@ pub fn sources_list(
                 } else {
                     "-".to_string()
                 },
-            );
+            ) + &st
+                .warning
+                .as_deref()
+                .map(|w| format!("  [{}]", escape_line(w)))
+                .unwrap_or_default();
             let _ = writeln!(out, "{}", line.trim_end());
         }
         return Ok(out);
