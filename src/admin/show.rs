@@ -53,9 +53,8 @@ impl<'a> ListedSource<'a> {
 
 /// `sources list`: one line (or JSON object) per configured source. With
 /// no database yet (`store` None), from the config alone: every source
-/// "never" polled. The table is narrow (id, tags, enabled, last poll,
-/// outcome, stories, next poll: about 100 columns) unless `wide` (every
-/// count, the URL and the name).
+/// "never" polled. The table is narrow (`narrow_table`) unless `wide`
+/// (`wide_table`).
 pub fn sources_list(
     config: &Config,
     store: Option<&Reader>,
@@ -67,96 +66,103 @@ pub fn sources_list(
         Some(store) => store.source_status()?,
         None => Default::default(),
     };
-    let sources: Vec<&Source> = config
+    let rows: Vec<(&Source, SourceStatus)> = config
         .sources
         .iter()
         .filter(|s| tag.is_none_or(|t| s.tags.iter().any(|x| x == t)))
+        .map(|s| (s, status.get(&s.id).cloned().unwrap_or_default()))
         .collect();
-    let mut out = String::new();
     if json {
-        for s in sources {
-            let st = status.get(&s.id).cloned().unwrap_or_default();
-            out += &serde_json::to_string(&ListedSource::new(s, &st)).unwrap_or_default();
+        let mut out = String::new();
+        for (s, st) in &rows {
+            out += &serde_json::to_string(&ListedSource::new(s, st)).unwrap_or_default();
             out.push('\n');
         }
         return Ok(out);
     }
-    let id_width = sources
-        .iter()
-        .map(|s| width(&s.id.0))
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    let tags = |s: &Source| {
-        if s.tags.is_empty() {
-            "-".to_string()
-        } else {
-            s.tags.join(",")
-        }
-    };
-    let tag_width = sources
-        .iter()
-        .map(|s| width(&tags(s)))
-        .max()
-        .unwrap_or(4)
-        .clamp(4, if wide { 30 } else { 16 });
-    let display = &config.display;
-    let time_width = width(&when(display, Some(Utc::now())));
-    // A disabled source is not polled: no next poll, whatever is stored.
-    let next_poll = |s: &Source, st: &SourceStatus| {
-        if s.enabled {
-            when(display, st.next_poll_at)
-        } else {
-            "-".to_string()
-        }
-    };
-    if !wide {
-        // To the minute: the table fits about 100 columns.
-        let minute = |t: Option<chrono::DateTime<Utc>>| {
-            t.map(|t| display.minute(t)).unwrap_or_else(|| "-".into())
-        };
-        let time_width = width(&display.minute(Utc::now()));
-        let outcome = |st: &SourceStatus| st.last_outcome.as_deref().unwrap_or("never").to_string();
-        let outcome_width = sources
-            .iter()
-            .map(|s| width(&outcome(&status.get(&s.id).cloned().unwrap_or_default())))
-            .max()
-            .unwrap_or(7)
-            .max(7);
-        let _ = writeln!(
-            out,
-            "{}  {}  {:<3}  {:<time_width$}  {}  {:>7}  NEXT POLL",
-            cell("ID", id_width),
-            cell("TAGS", tag_width),
-            "ON",
-            "LAST POLL",
-            cell("OUTCOME", outcome_width),
-            "STORIES",
-        );
-        for s in sources {
-            let st = status.get(&s.id).cloned().unwrap_or_default();
-            let line = format!(
-                "{}  {}  {:<3}  {}  {}  {:>7}  {}",
-                cell(&s.id.0, id_width),
-                cell(&shorten(&tags(s), tag_width), tag_width),
-                if s.enabled { "yes" } else { "no" },
-                cell(&minute(st.last_poll_at), time_width),
-                cell(&outcome(&st), outcome_width),
-                st.stories,
-                if s.enabled {
-                    minute(st.next_poll_at)
-                } else {
-                    "-".to_string()
-                },
-            ) + &st
-                .warning
-                .as_deref()
-                .map(|w| format!("  [{}]", escape_line(w)))
-                .unwrap_or_default();
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
-        return Ok(out);
+    Ok(if wide {
+        wide_table(&rows, &config.display)
+    } else {
+        narrow_table(&rows, &config.display)
+    })
+}
+
+/// A source's tags as one cell.
+fn tag_cell(s: &Source) -> String {
+    if s.tags.is_empty() {
+        "-".to_string()
+    } else {
+        s.tags.join(",")
     }
+}
+
+/// The widest of `cells`, at least `min` columns.
+fn widest<'a>(cells: impl Iterator<Item = &'a str>, min: usize) -> usize {
+    cells.map(width).max().unwrap_or(min).max(min)
+}
+
+/// A source's warning (`[0 of 3 items read]`) at the end of its line.
+fn warning_note(st: &SourceStatus) -> String {
+    st.warning
+        .as_deref()
+        .map(|w| format!("  [{}]", escape_line(w)))
+        .unwrap_or_default()
+}
+
+/// `sources list`: id, tags (cut at 16 columns), enabled, last poll,
+/// outcome, stories, next poll, times to the minute: about 100 columns. A
+/// disabled source is not polled: no next poll, whatever is stored.
+fn narrow_table(rows: &[(&Source, SourceStatus)], display: &Display) -> String {
+    let minute = |t: Option<chrono::DateTime<Utc>>| {
+        t.map(|t| display.minute(t)).unwrap_or_else(|| "-".into())
+    };
+    let outcome = |st: &SourceStatus| st.last_outcome.clone().unwrap_or_else(|| "never".into());
+    let tags: Vec<String> = rows.iter().map(|(s, _)| tag_cell(s)).collect();
+    let outcomes: Vec<String> = rows.iter().map(|(_, st)| outcome(st)).collect();
+    let id_width = widest(rows.iter().map(|(s, _)| s.id.0.as_str()), 2);
+    let tag_width = widest(tags.iter().map(String::as_str), 4).min(16);
+    let outcome_width = widest(outcomes.iter().map(String::as_str), 7);
+    let time_width = width(&display.minute(Utc::now()));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  {}  {:<3}  {:<time_width$}  {}  {:>7}  NEXT POLL",
+        cell("ID", id_width),
+        cell("TAGS", tag_width),
+        "ON",
+        "LAST POLL",
+        cell("OUTCOME", outcome_width),
+        "STORIES",
+    );
+    for (((s, st), tags), outcome) in rows.iter().zip(&tags).zip(&outcomes) {
+        let line = format!(
+            "{}  {}  {:<3}  {}  {}  {:>7}  {}{}",
+            cell(&s.id.0, id_width),
+            cell(&shorten(tags, tag_width), tag_width),
+            if s.enabled { "yes" } else { "no" },
+            cell(&minute(st.last_poll_at), time_width),
+            cell(outcome, outcome_width),
+            st.stories,
+            if s.enabled {
+                minute(st.next_poll_at)
+            } else {
+                "-".to_string()
+            },
+            warning_note(st)
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// `sources list --wide`: every column, times to the second, the URL and
+/// the name last.
+fn wide_table(rows: &[(&Source, SourceStatus)], display: &Display) -> String {
+    let tags: Vec<String> = rows.iter().map(|(s, _)| tag_cell(s)).collect();
+    let id_width = widest(rows.iter().map(|(s, _)| s.id.0.as_str()), 2);
+    let tag_width = widest(tags.iter().map(String::as_str), 4).min(30);
+    let time_width = width(&when(display, Some(Utc::now())));
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "{}  {:<3}  {}  {:<time_width$}  {:<12}  {:>5}  {:>7}  {:>5}  {:<time_width$}  URL  NAME",
@@ -170,29 +176,30 @@ pub fn sources_list(
         "FAILS",
         "NEXT POLL"
     );
-    for s in sources {
-        let st = status.get(&s.id).cloned().unwrap_or_default();
+    for ((s, st), tags) in rows.iter().zip(&tags) {
+        let next_poll = if s.enabled {
+            when(display, st.next_poll_at)
+        } else {
+            "-".to_string()
+        };
         let _ = writeln!(
             out,
             "{}  {:<3}  {}  {}  {}  {:>5}  {:>7}  {:>5}  {}  {}  {}{}",
             cell(&s.id.0, id_width),
             if s.enabled { "yes" } else { "no" },
-            cell(&tags(s), tag_width),
+            cell(tags, tag_width),
             cell(&when(display, st.last_poll_at), time_width),
             cell(st.last_outcome.as_deref().unwrap_or("never"), 12),
             st.copies,
             st.stories,
             st.consecutive_failures,
-            cell(&next_poll(s, &st), time_width),
+            cell(&next_poll, time_width),
             escape_line(s.url.as_str()),
             escape_line(&s.name),
-            st.warning
-                .as_deref()
-                .map(|w| format!("  [{}]", escape_line(w)))
-                .unwrap_or_default()
+            warning_note(st)
         );
     }
-    Ok(out)
+    out
 }
 
 /// `text` cut to `columns` display columns, `…` marking a cut.
