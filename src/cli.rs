@@ -507,17 +507,22 @@ fn check(path: &std::path::Path, config: &Config, strict: bool) -> Exit {
         return Exit::Config;
     }
     let mut warnings = config.warnings.clone();
-    warnings.extend(empty_topics(config));
+    let (empty, tried) = empty_topics(config);
+    warnings.extend(empty);
     warnings.sort_by_key(|w| (w.line, w.column));
     if !warnings.is_empty() {
         errln!("{}", config.render_warnings(&warnings));
     }
     out(&format!(
-        "{}: ok ({}, {} enabled, {}){}\n",
+        "{}: ok ({}, {} enabled, {}{}){}\n",
         path.display(),
         plural(config.sources.len(), "source"),
         config.sources.iter().filter(|s| s.enabled).count(),
         plural(config.topics.len(), "topic"),
+        match tried {
+            Some(n) => format!(" tried on {}, the newest stored", stories_count(n as i64)),
+            None => String::new(),
+        },
         match warnings.len() {
             0 => String::new(),
             n => format!(", {}", plural(n, "warning")),
@@ -531,24 +536,25 @@ fn check(path: &std::path::Path, config: &Config, strict: bool) -> Exit {
 }
 
 /// `check`'s warnings for topics that hold none of the `CHECK_STORIES`
-/// newest stored stories (their query and tags tried on each, read-only).
-/// None without a database, or one that cannot be read (said on stderr).
-fn empty_topics(config: &Config) -> Vec<crate::config::Problem> {
+/// newest stored stories (their query and tags tried on each, read-only),
+/// and how many stories were tried. None without a database, or one that
+/// cannot be read (said on stderr).
+fn empty_topics(config: &Config) -> (Vec<crate::config::Problem>, Option<usize>) {
     if config.topics.is_empty() || !config.storage.path.exists() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let tried = pipeline::open_reader(config)
         .map_err(|e| e.to_string())
         .and_then(|r| pipeline::topic_hits(&r, config, CHECK_STORIES).map_err(|e| e.to_string()));
     let hits = match tried {
         Ok(h) if h.tried > 0 => h,
-        Ok(_) => return Vec::new(),
+        Ok(_) => return (Vec::new(), Some(0)),
         Err(e) => {
             errln!("note: topics not tried on stored stories: {e}");
-            return Vec::new();
+            return (Vec::new(), None);
         }
     };
-    config
+    let warnings = config
         .topics
         .iter()
         .enumerate()
@@ -565,7 +571,8 @@ fn empty_topics(config: &Config) -> Vec<crate::config::Problem> {
                 t.slug
             ),
         })
-        .collect()
+        .collect();
+    (warnings, Some(hits.tried))
 }
 
 /// The config's warnings (`Config::warnings`) in the log, for `run` and

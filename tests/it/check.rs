@@ -507,6 +507,12 @@ fn check_warns_of_a_topic_that_holds_none_of_the_stored_stories() {
         "{found:?}"
     );
     assert!(found[0].2.contains("topics preview sport"), "{found:?}");
+    assert!(
+        r.stdout.contains(
+            "ok (1 source, 1 enabled, 2 topics tried on 1 story, the newest stored), 1 warning"
+        ),
+        "{r:?}"
+    );
     assert_eq!(
         std::fs::read(env.db_path()).unwrap(),
         db,
