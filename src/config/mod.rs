@@ -133,6 +133,7 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("."));
         let mut v = Validator {
             lines: &lines,
+            text,
             problems: read.problems,
             warnings: Vec::new(),
         };
@@ -367,12 +368,27 @@ encoding = "klingon"
     #[test]
     fn lowercase_operators_are_found_outside_phrases() {
         use super::validate::lowercase_operators;
-        assert_eq!(lowercase_operators("京津冀 and 教育"), vec!["and"]);
+        let words = |q: &str| -> Vec<(String, usize)> { lowercase_operators(q) };
+        assert_eq!(words("京津冀 and 教育"), vec![("and".to_string(), 10)]);
         assert_eq!(
-            lowercase_operators("(a Or b) not c AND \"x and y\" NOT d"),
-            vec!["Or", "not"]
+            words("(a Or b) not c AND \"x and y\" NOT d"),
+            vec![("Or".to_string(), 3), ("not".to_string(), 9)]
         );
         assert!(lowercase_operators("android OR 教育 AND NOT orange").is_empty());
+        // The warning points at the word, where the string is written as
+        // it reads; at the value where an escape comes first.
+        let at = |query: &str| {
+            let c = load(&format!(
+                "[[topic]]\nslug = \"t\"\ntitle = \"T\"\nquery = {query}\n"
+            ))
+            .unwrap();
+            (c.warnings[0].line, c.warnings[0].column)
+        };
+        // (Columns count bytes, as everywhere in `check`: 教育 is 6.)
+        assert_eq!(at("'教育 or 科技'"), (4, 17));
+        assert_eq!(at("\"教育 or 科技\""), (4, 17));
+        assert_eq!(at("\"\"\"教育 or 科技\"\"\""), (4, 19));
+        assert_eq!(at("\"\\u6559育 or 科技\""), (4, 9));
     }
 
     #[test]

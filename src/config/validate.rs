@@ -76,6 +76,8 @@ impl LineIndex {
 /// Builds the validated `Config`, collecting every problem on the way.
 pub(super) struct Validator<'a> {
     pub(super) lines: &'a LineIndex,
+    /// The file, to point into a value (a word of a query).
+    pub(super) text: &'a str,
     pub(super) problems: Vec<Problem>,
     /// What is allowed but likely a mistake (`Config::warnings`).
     pub(super) warnings: Vec<Problem>,
@@ -257,6 +259,21 @@ impl Validator<'_> {
         if !self.problems.iter().any(|p| p.key == key) {
             self.problem(at, key, format!("missing: every {table} needs `{field}`"));
         }
+    }
+
+    /// Where in the file `word`, at byte `offset` of the string `value`,
+    /// is: exact when the string is written as it reads up to there (no
+    /// escapes), else the value's start.
+    fn inside(&self, value: &Spanned<String>, offset: usize, word: &str) -> usize {
+        let start = value.span().start;
+        [3, 1]
+            .into_iter()
+            .map(|quotes| start + quotes + offset)
+            .find(|&at| {
+                self.text.get(at..at + word.len()) == Some(word)
+                    && self.text.get(at - offset..at) == value.get_ref().get(..offset)
+            })
+            .unwrap_or(start)
     }
 
     /// A warning (`Config::warnings`): allowed, but likely a mistake.
@@ -929,9 +946,10 @@ impl Validator<'_> {
     /// A warning for each `and`, `or` or `not` of a query not written in
     /// capitals: a search word there (`京津冀 and 教育` looks for "and").
     fn lowercase_operators(&mut self, query: &Spanned<String>, slug: &str, key: String) {
-        for word in lowercase_operators(query.get_ref()) {
+        for (word, offset) in lowercase_operators(query.get_ref()) {
+            let at = self.inside(query, offset, &word);
             self.warning(
-                query.span(),
+                at..at + word.len(),
                 key.clone(),
                 format!(
                     "topic {slug:?}: {word:?} is searched for as a word; did you mean {}? (operators are written in capitals: AND, OR, NOT)",
@@ -980,31 +998,37 @@ impl Validator<'_> {
 }
 
 /// The words `and`, `or`, `not` (in any case but capitals) standing alone
-/// in a query, outside quoted phrases, in order.
-pub(super) fn lowercase_operators(query: &str) -> Vec<String> {
+/// in a query, outside quoted phrases, in order, with their byte offsets.
+pub(super) fn lowercase_operators(query: &str) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     let mut quoted = false;
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut Vec<String>| {
-        let w = std::mem::take(word);
+    // The word being read, and where it starts.
+    let mut word = (String::new(), 0);
+    let flush = |word: &mut (String, usize), out: &mut Vec<(String, usize)>| {
+        let (w, at) = std::mem::take(word);
         if ["and", "or", "not"].contains(&w.to_ascii_lowercase().as_str())
             && w != w.to_ascii_uppercase()
         {
-            out.push(w);
+            out.push((w, at));
         }
     };
-    for c in query.chars() {
+    for (i, c) in query.char_indices() {
         match c {
             '"' => {
                 if !quoted {
                     flush(&mut word, &mut out);
                 }
-                word.clear();
+                word.0.clear();
                 quoted = !quoted;
             }
             _ if quoted => {}
             c if c.is_whitespace() || c == '(' || c == ')' => flush(&mut word, &mut out),
-            c => word.push(c),
+            c => {
+                if word.0.is_empty() {
+                    word.1 = i;
+                }
+                word.0.push(c);
+            }
         }
     }
     if !quoted {

@@ -422,7 +422,9 @@ fn check_warns_of_lowercase_operators_and_tags_no_source_carries() {
     );
     let found = warnings(&path, &run.stderr);
     assert_eq!(found.len(), 3, "{found:?}\n{run:?}");
-    assert_eq!((found[0].0, found[0].1), (15, 9), "{found:?}");
+    // At the word itself (columns count bytes: 京津冀 is 9).
+    assert_eq!((found[0].0, found[0].1), (15, 20), "{found:?}");
+    assert_eq!((found[1].0, found[1].1), (15, 31), "{found:?}");
     assert!(
         found[0].2.starts_with(
             "topic[0].query: topic \"jjj\": \"and\" is searched for as a word; did you mean AND?"
