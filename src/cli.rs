@@ -101,7 +101,14 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Validate the config; print what is wrong (file:line) and exit 2.
-    Check,
+    /// Warnings (`file:line:col: warning: …`): likely mistakes, such as a
+    /// topic that stays empty (tried on the newest stored stories when
+    /// there is a database); exit 0 unless --strict.
+    Check {
+        /// Exit 2 when there are warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Poll every enabled source once (or the named ones), store, and exit.
     Poll {
         /// Poll only this source (repeatable).
@@ -117,9 +124,11 @@ pub enum Command {
         /// Only stories in this topic.
         #[arg(long, value_name = "SLUG")]
         topic: Option<String>,
-        /// Only stories published at or after this time (RFC 3339).
-        #[arg(long, value_name = "RFC3339", value_parser = parse_since)]
-        since: Option<DateTime<Utc>>,
+        /// Only stories published at or after this time: a date
+        /// (2026-12-04: its midnight in [display] timezone), a duration back
+        /// from now (90m, 24h, 7d, 2w) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        since: Option<Since>,
     },
     /// Print one topic feed on stdout.
     Render {
@@ -185,8 +194,9 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum SourcesCommand {
-    /// Id, name, URL, tags, enabled, and from the database: last poll,
-    /// outcome, copies, stories, consecutive failures, next poll.
+    /// Id, tags, enabled, and from the database: last poll, outcome,
+    /// stories, next poll (--wide: also copies, consecutive failures, URL
+    /// and name).
     List {
         /// Only sources with this tag.
         #[arg(long)]
@@ -194,6 +204,10 @@ pub enum SourcesCommand {
         /// table or json (one object a line).
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
         format: String,
+        /// Every column: items, failures, URL and name too (the default
+        /// table fits about 100 columns).
+        #[arg(long)]
+        wide: bool,
     },
     /// One source in full: last error, validators, recent polls.
     Show {
@@ -426,10 +440,62 @@ pub enum StoriesCommand {
     },
 }
 
-fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-10-09T00:00:00Z"))
+/// `export --since`: a time, a date or a duration back from now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Since {
+    /// An RFC 3339 time.
+    At(DateTime<Utc>),
+    /// A date: from its first instant in `[display] timezone`.
+    Date(chrono::NaiveDate),
+    /// This long before now.
+    Ago(chrono::TimeDelta),
+}
+
+impl Since {
+    /// The instant meant, in the display zone, at `now`.
+    pub fn resolve(
+        &self,
+        display: &crate::config::Display,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match self {
+            Since::At(t) => Some(*t),
+            Since::Date(d) => display.start_of(*d),
+            Since::Ago(d) => now.checked_sub_signed(*d),
+        }
+    }
+}
+
+fn parse_since(s: &str) -> Result<Since, String> {
+    let t = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Ok(Since::At(d.with_timezone(&Utc)));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(Since::Date(d));
+    }
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let minutes = match unit {
+        "m" | "min" => Some(1),
+        "h" => Some(60),
+        "d" => Some(24 * 60),
+        "w" => Some(7 * 24 * 60),
+        _ => None,
+    };
+    if let (Ok(n), Some(minutes)) = (n.parse::<i64>(), minutes)
+        && let Some(d) = n
+            .checked_mul(minutes)
+            .filter(|m| *m <= 100 * 366 * 24 * 60)
+            .map(chrono::TimeDelta::minutes)
+    {
+        return Ok(Since::Ago(d));
+    }
+    Err(format!(
+        "{s:?} is not a time: give a date (2026-12-04, from its midnight in [display] timezone), \
+         a duration back from now (90m, 24h, 7d, 2w, up to 100 years) \
+         or an RFC 3339 time (2026-12-04T08:00:00+08:00)"
+    ))
 }
 
 pub fn main() -> ExitCode {
@@ -515,36 +581,24 @@ pub fn run(cli: Cli) -> Exit {
         log_warnings(&config);
     }
     match cli.command {
-        Command::Check => {
-            let problems = config.environment_problems();
-            if !problems.is_empty() {
-                errln!("{}", config.render_problems(&problems));
-                errln!(
-                    "{} problem{} in {}",
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" },
-                    cli.config.display()
-                );
-                return Exit::Config;
-            }
-            for line in config.render_problems(&config.warnings).lines() {
-                errln!("warning: {line}");
-            }
-            out(&format!(
-                "{}: ok ({}, {} enabled, {})\n",
-                cli.config.display(),
-                plural(config.sources.len(), "source"),
-                config.sources.iter().filter(|s| s.enabled).count(),
-                plural(config.topics.len(), "topic")
-            ));
-            Exit::Success
-        }
+        Command::Check { strict } => check(&cli.config, &config, strict),
         Command::Poll { sources, now: true } => poll_now(&config, &sources),
         Command::Poll {
             sources,
             now: false,
         } => poll(&config, &sources),
-        Command::Export { topic, since } => export(&config, topic.as_deref(), since),
+        Command::Export { topic, since } => {
+            let from = since
+                .as_ref()
+                .map(|s| s.resolve(&config.display, Utc::now()));
+            match from {
+                Some(None) => {
+                    errln!("error: --since: the time it names is out of range");
+                    Exit::Config
+                }
+                from => export(&config, topic.as_deref(), from.flatten()),
+            }
+        }
         Command::Render {
             slug,
             format,
@@ -572,6 +626,93 @@ pub fn run(cli: Cli) -> Exit {
             }
         },
     }
+}
+
+/// Stories `check` tries each topic on, newest first.
+const CHECK_STORIES: usize = 1000;
+
+/// `check`: the file was read and is valid (`load`); what the environment
+/// says of it, then the warnings: the file's, and each topic that holds
+/// none of the newest stored stories.
+fn check(path: &std::path::Path, config: &Config, strict: bool) -> Exit {
+    let problems = config.environment_problems();
+    if !problems.is_empty() {
+        errln!("{}", config.render_problems(&problems));
+        errln!(
+            "{} problem{} in {}",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            path.display()
+        );
+        return Exit::Config;
+    }
+    let mut warnings = config.warnings.clone();
+    let (empty, tried) = empty_topics(config);
+    warnings.extend(empty);
+    warnings.sort_by_key(|w| (w.line, w.column));
+    if !warnings.is_empty() {
+        errln!("{}", config.render_warnings(&warnings));
+    }
+    out(&format!(
+        "{}: ok ({}, {} enabled, {}{}){}\n",
+        path.display(),
+        plural(config.sources.len(), "source"),
+        config.sources.iter().filter(|s| s.enabled).count(),
+        plural(config.topics.len(), "topic"),
+        match tried {
+            Some(n) => format!(" tried on {}, the newest stored", stories_count(n as i64)),
+            None => String::new(),
+        },
+        match warnings.len() {
+            0 => String::new(),
+            n => format!(", {}", plural(n, "warning")),
+        }
+    ));
+    if strict && !warnings.is_empty() {
+        errln!("error: {} and --strict", plural(warnings.len(), "warning"));
+        return Exit::Config;
+    }
+    Exit::Success
+}
+
+/// `check`'s warnings for topics that hold none of the `CHECK_STORIES`
+/// newest stored stories (their query and tags tried on each, read-only),
+/// and how many stories were tried. None without a database, or one that
+/// cannot be read (said on stderr).
+fn empty_topics(config: &Config) -> (Vec<crate::config::Problem>, Option<usize>) {
+    if config.topics.is_empty() || !config.storage.path.exists() {
+        return (Vec::new(), None);
+    }
+    let tried = pipeline::open_reader(config)
+        .map_err(|e| e.to_string())
+        .and_then(|r| pipeline::topic_hits(&r, config, CHECK_STORIES).map_err(|e| e.to_string()));
+    let hits = match tried {
+        Ok(h) if h.tried > 0 => h,
+        Ok(_) => return (Vec::new(), Some(0)),
+        Err(e) => {
+            errln!("note: topics not tried on stored stories: {e}");
+            return (Vec::new(), None);
+        }
+    };
+    let warnings = config
+        .topics
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| hits.hits.get(&t.slug).copied().unwrap_or(0) == 0)
+        .map(|(i, t)| crate::config::Problem {
+            line: t.at.0,
+            column: t.at.1,
+            key: format!("topic[{i}]"),
+            message: format!(
+                "topic {:?} holds none of the newest stored stories ({} tried: its query{} on each); `newsriver topics preview {}` shows what it matches",
+                t.slug,
+                hits.tried,
+                if t.tags.is_empty() { "" } else { " and tags" },
+                t.slug
+            ),
+        })
+        .collect();
+    (warnings, Some(hits.tried))
 }
 
 /// The config's warnings (`Config::warnings`) in the log, for `run` and
@@ -872,7 +1013,9 @@ fn emit_async(result: impl Future<Output = Result<String, AdminError>>) -> Exit 
 fn sources(config: &Config, command: SourcesCommand) -> Exit {
     use crate::admin;
     match command {
-        SourcesCommand::List { tag, format } => sources_list(config, tag.as_deref(), &format),
+        SourcesCommand::List { tag, format, wide } => {
+            sources_list(config, tag.as_deref(), &format, wide)
+        }
         SourcesCommand::Show { id, format } => match open_if_any(config) {
             Ok(store) if format == "json" => {
                 emit_raw(admin::sources_show(config, store.as_ref(), &id, true))
@@ -972,13 +1115,13 @@ fn sources(config: &Config, command: SourcesCommand) -> Exit {
 
 /// `sources list`: before the first poll there is no database; the
 /// configured sources are listed all the same.
-fn sources_list(config: &Config, tag: Option<&str>, format: &str) -> Exit {
+fn sources_list(config: &Config, tag: Option<&str>, format: &str, wide: bool) -> Exit {
     let store = match open_if_any(config) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let json = format == "json";
-    let listed = crate::admin::sources_list(config, store.as_ref(), tag, json);
+    let listed = crate::admin::sources_list(config, store.as_ref(), tag, json, wide);
     if json { emit_raw(listed) } else { emit(listed) }
 }
 
@@ -1021,10 +1164,13 @@ fn topics(config: &Config, command: TopicsCommand) -> Exit {
     match command {
         TopicsCommand::List => with_store(config, |store| emit(admin::topics_list(config, store))),
         TopicsCommand::Preview { slug, query, limit } => with_store(config, |store| {
-            emit(
-                admin::preview_query(config, slug.as_deref(), query.as_deref())
-                    .and_then(|q| admin::topics_preview(store, &q, limit)),
-            )
+            emit(admin::topics_preview(
+                config,
+                store,
+                slug.as_deref(),
+                query.as_deref(),
+                limit,
+            ))
         }),
         TopicsCommand::Add {
             slug,
@@ -1088,7 +1234,7 @@ fn explain(config: &Config, prefix: &str) -> Exit {
     };
     match pipeline::explain(&store, config, prefix) {
         Ok(pipeline::Explained::Story(e)) => {
-            out(&explanation(&e));
+            out(&explanation(&e, &config.display));
             Exit::Success
         }
         Ok(pipeline::Explained::Ambiguous { matches, first }) => {
@@ -1106,14 +1252,22 @@ fn explain(config: &Config, prefix: &str) -> Exit {
     }
 }
 
+/// A stored RFC 3339 time as people read times (`Display::time`); as it is
+/// when it does not read.
+fn shown_time(display: &crate::config::Display, rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| display.time(t.with_timezone(&Utc)))
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 /// `stories explain` for people.
-fn explanation(e: &pipeline::Explanation) -> String {
+fn explanation(e: &pipeline::Explanation, display: &crate::config::Display) -> String {
     let story = &e.story;
     let mut out = format!(
         "story {}\n  title     {}\n  published {}\n  link      {}\n  topics    {}\n  copies:\n",
         story.id,
         story.title,
-        story.published,
+        shown_time(display, &story.published),
         story.link.as_deref().unwrap_or("-"),
         if story.topics.is_empty() {
             "-".to_string()
@@ -1127,7 +1281,7 @@ fn explanation(e: &pipeline::Explanation) -> String {
             c.source,
             c.method.as_deref().unwrap_or("-"),
             c.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
-            c.published,
+            shown_time(display, &c.published),
             c.link.as_deref().unwrap_or("-"),
             c.title.as_deref().unwrap_or("")
         );
@@ -1484,6 +1638,40 @@ mod tests {
 
     fn sql() -> StoreError {
         StoreError::Sql(rusqlite::Error::InvalidQuery)
+    }
+
+    #[test]
+    fn since_is_a_date_a_duration_or_a_time() {
+        use chrono::TimeZone;
+        let shanghai = crate::config::Display {
+            timezone: chrono_tz::Asia::Shanghai,
+        };
+        let now = Utc.with_ymd_and_hms(2026, 12, 5, 8, 0, 0).unwrap();
+        let at = |s: &str| parse_since(s).unwrap().resolve(&shanghai, now).unwrap();
+        assert_eq!(
+            at("2026-12-04"),
+            Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).unwrap()
+        );
+        assert_eq!(at("24h"), now - chrono::TimeDelta::hours(24));
+        assert_eq!(at("7d"), now - chrono::TimeDelta::days(7));
+        assert_eq!(at("90m"), now - chrono::TimeDelta::minutes(90));
+        assert_eq!(at("2w"), now - chrono::TimeDelta::days(14));
+        assert_eq!(
+            at("2026-12-04T08:00:00+08:00"),
+            Utc.with_ymd_and_hms(2026, 12, 4, 0, 0, 0).unwrap()
+        );
+        for bad in [
+            "",
+            "h",
+            "24",
+            "24 h",
+            "7days",
+            "2026-02-30",
+            "99999999999999999999d",
+        ] {
+            let e = parse_since(bad).unwrap_err();
+            assert!(e.contains("2026-12-04") && e.contains("24h"), "{bad}: {e}");
+        }
     }
 
     fn not_opml() -> OpmlError {

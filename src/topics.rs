@@ -26,6 +26,36 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// A query being drafted (`topics preview --query`): no slug, no tags.
+    pub fn draft(query: &str) -> Result<Matcher, crate::query::QueryError> {
+        Ok(Matcher {
+            slug: String::new(),
+            query: Query::parse(query)?,
+            tags: Vec::new(),
+            fingerprint: String::new(),
+        })
+    }
+
+    /// `matches` on a stored story as `Topics::classify` reads it (display
+    /// title, normalized text): the terms it contains when it belongs.
+    pub fn story_terms(
+        &self,
+        title: &str,
+        text: &str,
+        source_tags: &[String],
+    ) -> Option<Vec<String>> {
+        let title = normalize_term(title);
+        let text = match_text(text);
+        if !self.matches(&title, &text, source_tags) {
+            return None;
+        }
+        let mut terms = Vec::new();
+        self.query.matched_terms(&title, &text, &mut terms);
+        Some(terms)
+    }
+}
+
 /// All configured topics.
 #[derive(Clone, Debug, Default)]
 pub struct Topics {

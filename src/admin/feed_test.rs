@@ -60,13 +60,23 @@ pub async fn sources_test(config: &Config, target: &str) -> Result<String, Admin
         Err(source) => return Err(AdminError::Parse { shown: out, source }),
     };
     test_feed_lines(&mut out, &feed);
-    test_item_lines(&mut out, &feed, &Normalizer::new(&config.normalize));
+    test_item_lines(
+        &mut out,
+        &feed,
+        &Normalizer::new(&config.normalize),
+        &config.display,
+    );
     Ok(out)
 }
 
 /// `sources test`: the first ten items: title, content hash, date, and
 /// what the boilerplate rules removed.
-fn test_item_lines(out: &mut String, feed: &ParsedFeed, normalizer: &Normalizer) {
+fn test_item_lines(
+    out: &mut String,
+    feed: &ParsedFeed,
+    normalizer: &Normalizer,
+    display: &crate::config::Display,
+) {
     for (i, item) in feed.items.iter().take(10).enumerate() {
         let n = normalizer.normalize_explained(item);
         let _ = writeln!(
@@ -76,7 +86,7 @@ fn test_item_lines(out: &mut String, feed: &ParsedFeed, normalizer: &Normalizer)
             escape_line(&n.title),
             &n.content_hash.0[..12],
             item.published
-                .map(|p| format!("  {}", p.format("%Y-%m-%d %H:%M UTC")))
+                .map(|p| format!("  {}", display.time(p)))
                 .unwrap_or_default()
         );
         if !n.removed.is_empty() {

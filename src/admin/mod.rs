@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::Display;
 use crate::edit::EditError;
 use crate::fetch::FetchError;
 use crate::opml_io::OpmlError;
@@ -40,10 +41,10 @@ pub use topics::{
     topics_preview, topics_remove,
 };
 
-/// A time as printed by the admin commands: UTC, and saying so.
-fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| "-".into())
+/// A time as printed by the admin commands: in `[display] timezone`, with
+/// its offset (`Display::time`); `-` for none.
+fn when(display: &Display, t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| display.time(t)).unwrap_or_else(|| "-".into())
 }
 
 /// One table cell: control characters escaped (newlines too), padded to

@@ -7,12 +7,16 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::{AdminError, cell, escape_line, when, width};
-use crate::config::{Config, Source};
+use crate::config::{Config, Display, Source};
 use crate::store::{
     FullTextCounts, PAGE_FAILURES_KEPT, PollRow, Reader, SourceStatus, StoredPageFailure,
     TextFallbacks,
 };
 
+/// A source as `sources list --format json` prints it (one object a line)
+/// and `sources show --format json` starts: plain JSON, the charset
+/// decision an object (`SourceStatus::charset` is stored as JSON text),
+/// times RFC 3339 in UTC; a disabled source has no next poll.
 #[derive(Serialize)]
 struct ListedSource<'a> {
     id: &'a str,
@@ -21,63 +25,147 @@ struct ListedSource<'a> {
     tags: &'a [String],
     enabled: bool,
     #[serde(flatten)]
-    status: SourceStatus,
+    status: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> ListedSource<'a> {
+    fn new(source: &'a Source, status: &SourceStatus) -> ListedSource<'a> {
+        let mut status = match serde_json::to_value(status) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(charset) = status.get_mut("charset")
+            && let Some(text) = charset.as_str()
+        {
+            *charset = serde_json::from_str(text)
+                .unwrap_or_else(|_| serde_json::Value::String(text.to_string()));
+        }
+        if !source.enabled {
+            status.insert("next_poll_at".into(), serde_json::Value::Null);
+        }
+        ListedSource {
+            id: &source.id.0,
+            name: &source.name,
+            url: source.url.as_str(),
+            tags: &source.tags,
+            enabled: source.enabled,
+            status,
+        }
+    }
 }
 
 /// `sources list`: one line (or JSON object) per configured source. With
 /// no database yet (`store` None), from the config alone: every source
-/// "never" polled.
+/// "never" polled. The table is narrow (`narrow_table`) unless `wide`
+/// (`wide_table`).
 pub fn sources_list(
     config: &Config,
     store: Option<&Reader>,
     tag: Option<&str>,
     json: bool,
+    wide: bool,
 ) -> Result<String, AdminError> {
     let status = match store {
         Some(store) => store.source_status()?,
         None => Default::default(),
     };
-    let sources: Vec<&Source> = config
+    let rows: Vec<(&Source, SourceStatus)> = config
         .sources
         .iter()
         .filter(|s| tag.is_none_or(|t| s.tags.iter().any(|x| x == t)))
+        .map(|s| (s, status.get(&s.id).cloned().unwrap_or_default()))
         .collect();
-    let mut out = String::new();
     if json {
-        for s in sources {
-            let listed = ListedSource {
-                id: &s.id.0,
-                name: &s.name,
-                url: s.url.as_str(),
-                tags: &s.tags,
-                enabled: s.enabled,
-                status: status.get(&s.id).cloned().unwrap_or_default(),
-            };
-            out += &serde_json::to_string(&listed).unwrap_or_default();
+        let mut out = String::new();
+        for (s, st) in &rows {
+            out += &serde_json::to_string(&ListedSource::new(s, st)).unwrap_or_default();
             out.push('\n');
         }
         return Ok(out);
     }
-    let id_width = sources
-        .iter()
-        .map(|s| width(&s.id.0))
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    let tags = |s: &Source| {
-        if s.tags.is_empty() {
-            "-".to_string()
-        } else {
-            s.tags.join(",")
-        }
+    Ok(if wide {
+        wide_table(&rows, &config.display)
+    } else {
+        narrow_table(&rows, &config.display)
+    })
+}
+
+/// A source's tags as one cell.
+fn tag_cell(s: &Source) -> String {
+    if s.tags.is_empty() {
+        "-".to_string()
+    } else {
+        s.tags.join(",")
+    }
+}
+
+/// The widest of `cells`, at least `min` columns.
+fn widest<'a>(cells: impl Iterator<Item = &'a str>, min: usize) -> usize {
+    cells.map(width).max().unwrap_or(min).max(min)
+}
+
+/// A source's warning (`[0 of 3 items read]`) at the end of its line.
+fn warning_note(st: &SourceStatus) -> String {
+    st.warning
+        .as_deref()
+        .map(|w| format!("  [{}]", escape_line(w)))
+        .unwrap_or_default()
+}
+
+/// `sources list`: id, tags (cut at 16 columns), enabled, last poll,
+/// outcome, stories, next poll, times to the minute: about 100 columns. A
+/// disabled source is not polled: no next poll, whatever is stored.
+fn narrow_table(rows: &[(&Source, SourceStatus)], display: &Display) -> String {
+    let minute = |t: Option<chrono::DateTime<Utc>>| {
+        t.map(|t| display.minute(t)).unwrap_or_else(|| "-".into())
     };
-    let tag_width = sources
-        .iter()
-        .map(|s| width(&tags(s)))
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 30);
-    let time_width = when(Some(Utc::now())).len();
+    let outcome = |st: &SourceStatus| st.last_outcome.clone().unwrap_or_else(|| "never".into());
+    let tags: Vec<String> = rows.iter().map(|(s, _)| tag_cell(s)).collect();
+    let outcomes: Vec<String> = rows.iter().map(|(_, st)| outcome(st)).collect();
+    let id_width = widest(rows.iter().map(|(s, _)| s.id.0.as_str()), 2);
+    let tag_width = widest(tags.iter().map(String::as_str), 4).min(16);
+    let outcome_width = widest(outcomes.iter().map(String::as_str), 7);
+    let time_width = width(&display.minute(Utc::now()));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  {}  {:<3}  {:<time_width$}  {}  {:>7}  NEXT POLL",
+        cell("ID", id_width),
+        cell("TAGS", tag_width),
+        "ON",
+        "LAST POLL",
+        cell("OUTCOME", outcome_width),
+        "STORIES",
+    );
+    for (((s, st), tags), outcome) in rows.iter().zip(&tags).zip(&outcomes) {
+        let line = format!(
+            "{}  {}  {:<3}  {}  {}  {:>7}  {}{}",
+            cell(&s.id.0, id_width),
+            cell(&shorten(tags, tag_width), tag_width),
+            if s.enabled { "yes" } else { "no" },
+            cell(&minute(st.last_poll_at), time_width),
+            cell(outcome, outcome_width),
+            st.stories,
+            if s.enabled {
+                minute(st.next_poll_at)
+            } else {
+                "-".to_string()
+            },
+            warning_note(st)
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// `sources list --wide`: every column, times to the second, the URL and
+/// the name last.
+fn wide_table(rows: &[(&Source, SourceStatus)], display: &Display) -> String {
+    let tags: Vec<String> = rows.iter().map(|(s, _)| tag_cell(s)).collect();
+    let id_width = widest(rows.iter().map(|(s, _)| s.id.0.as_str()), 2);
+    let tag_width = widest(tags.iter().map(String::as_str), 4).min(30);
+    let time_width = width(&when(display, Some(Utc::now())));
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "{}  {:<3}  {}  {:<time_width$}  {:<12}  {:>5}  {:>7}  {:>5}  {:<time_width$}  URL  NAME",
@@ -91,29 +179,49 @@ pub fn sources_list(
         "FAILS",
         "NEXT POLL"
     );
-    for s in sources {
-        let st = status.get(&s.id).cloned().unwrap_or_default();
+    for ((s, st), tags) in rows.iter().zip(&tags) {
+        let next_poll = if s.enabled {
+            when(display, st.next_poll_at)
+        } else {
+            "-".to_string()
+        };
         let _ = writeln!(
             out,
-            "{}  {:<3}  {}  {:<time_width$}  {}  {:>5}  {:>7}  {:>5}  {:<time_width$}  {}  {}{}",
+            "{}  {:<3}  {}  {}  {}  {:>5}  {:>7}  {:>5}  {}  {}  {}{}",
             cell(&s.id.0, id_width),
             if s.enabled { "yes" } else { "no" },
-            cell(&tags(s), tag_width),
-            when(st.last_poll_at),
+            cell(tags, tag_width),
+            cell(&when(display, st.last_poll_at), time_width),
             cell(st.last_outcome.as_deref().unwrap_or("never"), 12),
             st.copies,
             st.stories,
             st.consecutive_failures,
-            when(st.next_poll_at),
+            cell(&next_poll, time_width),
             escape_line(s.url.as_str()),
             escape_line(&s.name),
-            st.warning
-                .as_deref()
-                .map(|w| format!("  [{}]", escape_line(w)))
-                .unwrap_or_default()
+            warning_note(st)
         );
     }
-    Ok(out)
+    out
+}
+
+/// `text` cut to `columns` display columns, `…` marking a cut.
+fn shorten(text: &str, columns: usize) -> String {
+    let text = escape_line(text);
+    if width(&text) <= columns {
+        return text.into_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        let mut next = out.clone();
+        next.push(c);
+        if width(&next) + 1 > columns {
+            break;
+        }
+        out = next;
+    }
+    out.push('…');
+    out
 }
 
 /// `sources show ID --format json`: what the table says, as one object.
@@ -184,14 +292,7 @@ pub fn sources_show(
     let full_text = shown_full_text(source, store)?;
     if json {
         let shown = ShownSource {
-            listed: ListedSource {
-                id: &source.id.0,
-                name: &source.name,
-                url: source.url.as_str(),
-                tags: &source.tags,
-                enabled: source.enabled,
-                status: st,
-            },
+            listed: ListedSource::new(source, &st),
             window_days: EDITS_WINDOW.num_days(),
             polls_in_window: window.map(|((_, polls), _)| polls),
             items_edited: window.map(|((edited, _), _)| edited),
@@ -207,7 +308,7 @@ pub fn sources_show(
     let mut out = String::new();
     let _ = writeln!(out, "source {}", escape_line(&source.id.0));
     identity_rows(&mut out, source, &st);
-    health_rows(&mut out, &st);
+    health_rows(&mut out, &st, source, &config.display);
     if let Some(((edited, polls), fallbacks)) = window {
         row(
             &mut out,
@@ -220,8 +321,8 @@ pub fn sources_show(
             &kept_as_published(fallbacks),
         );
     }
-    full_text_rows(&mut out, &full_text);
-    recent_polls(&mut out, polls);
+    full_text_rows(&mut out, &full_text, &config.display);
+    recent_polls(&mut out, polls, &config.display);
     Ok(out)
 }
 
@@ -248,7 +349,7 @@ fn shown_full_text(source: &Source, store: Option<&Reader>) -> Result<ShownFullT
 
 /// `sources show`: the article pages line and the last failed pages, for
 /// a `full_text` source or one that has any (full text turned off since).
-fn full_text_rows(out: &mut String, f: &ShownFullText) {
+fn full_text_rows(out: &mut String, f: &ShownFullText, display: &Display) {
     let any = f
         .pages_in_window
         .is_some_and(|p| p.fetched + p.not_needed + p.failed + p.skipped > 0);
@@ -273,7 +374,7 @@ fn full_text_rows(out: &mut String, f: &ShownFullText) {
         let _ = writeln!(
             out,
             "    {}  {}  {}",
-            when(Some(x.at)),
+            when(display, Some(x.at)),
             escape_line(&x.url),
             escape_line(&x.reason)
         );
@@ -370,13 +471,13 @@ impl std::fmt::Display for StoredCharset {
 
 /// `sources show`: how its polls have gone: the last one, failures,
 /// what the schedule will do, validators, counts, the last document.
-fn health_rows(out: &mut String, st: &SourceStatus) {
+fn health_rows(out: &mut String, st: &SourceStatus, source: &Source, display: &Display) {
     row(
         out,
         "last poll",
         &format!(
             "{}: {}{}",
-            when(st.last_poll_at),
+            when(display, st.last_poll_at),
             st.last_outcome.as_deref().unwrap_or("never"),
             st.last_status
                 .map(|s| format!(" (HTTP {s})"))
@@ -392,12 +493,20 @@ fn health_rows(out: &mut String, st: &SourceStatus) {
         &st.consecutive_failures.to_string(),
     );
     if let Some(t) = st.retry_after {
-        row(out, "retry after", &when(Some(t)));
+        row(out, "retry after", &when(display, Some(t)));
     }
     if let Some(t) = st.gone_at {
-        row(out, "gone (410) since", &when(Some(t)));
+        row(out, "gone (410) since", &when(display, Some(t)));
     }
-    row(out, "next poll", &when(st.next_poll_at));
+    row(
+        out,
+        "next poll",
+        &if source.enabled {
+            when(display, st.next_poll_at)
+        } else {
+            "- (disabled)".to_string()
+        },
+    );
     row(
         out,
         "validators",
@@ -439,7 +548,7 @@ fn health_rows(out: &mut String, st: &SourceStatus) {
 }
 
 /// `sources show`: one line per recent poll, newest first.
-fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
+fn recent_polls(out: &mut String, polls: Vec<PollRow>, display: &Display) {
     let _ = writeln!(out, "  recent polls:");
     if polls.is_empty() {
         let _ = writeln!(out, "    none");
@@ -448,7 +557,7 @@ fn recent_polls(out: &mut String, polls: Vec<PollRow>) {
         let _ = writeln!(
             out,
             "    {}  {:<12} {:>5} ms  {:>3} items, {} new{}{}{}, stories {} new / {} merged{}{}",
-            when(Some(p.started_at)),
+            when(display, Some(p.started_at)),
             p.outcome,
             p.duration_ms,
             p.items,

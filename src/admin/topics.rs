@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 
 use super::{AdminError, cell, escape_line, when, width};
 use crate::config::{Config, Topic};
-use crate::query::{Query, normalize_term};
+use crate::query::Query;
 use crate::store::Reader;
+
+/// Stories `topics preview` looks through, newest first.
+const PREVIEW_SCAN: usize = 20_000;
 
 /// The configured topic `slug`, or an error naming the ones there are.
 pub fn topic<'a>(config: &'a Config, slug: &str) -> Result<&'a Topic, AdminError> {
@@ -69,6 +72,7 @@ pub fn topics_list(config: &Config, store: &Reader) -> Result<String, AdminError
     let mut newest = Vec::with_capacity(config.topics.len());
     for t in &config.topics {
         newest.push(when(
+            &config.display,
             store.topic_feed(&t.slug, 1)?.first().map(|s| s.published),
         ));
     }
@@ -105,37 +109,55 @@ pub fn topics_list(config: &Config, store: &Reader) -> Result<String, AdminError
     Ok(out)
 }
 
-/// `topics preview`: the newest stored stories a query matches, with the
-/// terms each contains (tags are not applied to a draft query).
-pub fn topics_preview(store: &Reader, query: &Query, limit: usize) -> Result<String, AdminError> {
+/// `topics preview`: the newest stored stories a topic holds (its query,
+/// and its tags as the store applies them: `pipeline::preview`), or a query
+/// being drafted (`--query`, no tags) matches, with the terms each contains.
+pub fn topics_preview(
+    config: &Config,
+    store: &Reader,
+    slug: Option<&str>,
+    query: Option<&str>,
+    limit: usize,
+) -> Result<String, AdminError> {
+    use crate::pipeline::{PreviewError, PreviewOf};
+    // The query parses, or the topic exists (else an error naming the
+    // topics there are).
+    preview_query(config, slug, query)?;
+    let of = match (query, slug) {
+        (Some(q), _) => PreviewOf::Query(q),
+        (None, Some(slug)) => PreviewOf::Topic(slug),
+        (None, None) => return Err(AdminError::Refused("give a topic slug or --query".into())),
+    };
+    let preview =
+        crate::pipeline::preview(store, config, of, PREVIEW_SCAN, limit).map_err(|e| match e {
+            PreviewError::Store(e) => AdminError::Store(e),
+            other => AdminError::Refused(other.to_string()),
+        })?;
     let mut out = String::new();
-    let mut shown = 0;
-    let mut scanned = 0;
-    for story in store.newest_stories(20_000)? {
-        scanned += 1;
-        let t = normalize_term(&story.title);
-        let text = crate::query::match_text(&story.text);
-        if !query.matches(&t, &text) {
-            continue;
-        }
-        let mut terms = Vec::new();
-        query.matched_terms(&t, &text, &mut terms);
+    for p in &preview.stories {
+        let story = &p.story;
         let _ = writeln!(
             out,
             "{}  {}  {}  [{}]",
             &story.id[..12.min(story.id.len())],
-            when(Some(story.published)),
+            config.display.time(story.published),
             escape_line(&story.title),
-            terms.join(", ")
+            p.terms.join(", ")
         );
-        shown += 1;
-        if shown >= limit {
-            break;
-        }
     }
+    let tags = if preview.tags.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; only stories from sources tagged {}",
+            escape_line(&preview.tags.join(" or "))
+        )
+    };
     let _ = writeln!(
         out,
-        "{shown} shown (of the {scanned} newest stories scanned)"
+        "{} shown (of the {} newest stories scanned{tags})",
+        preview.stories.len(),
+        preview.scanned
     );
     Ok(out)
 }

@@ -2,27 +2,32 @@
 //! crate reads TOML. Every error names the file, the line and the key.
 //!
 //! `types`: the validated configuration; `raw`: the file as written;
-//! `validate`: one into the other, section by section; `unknown`: unknown
-//! keys and what they likely meant. This file reads the file and puts those
+//! `tolerant`: the file read into `raw` with each value of the wrong type
+//! one problem (not the end of reading); `validate`: one into the other,
+//! section by section, and the warnings (likely mistakes: a topic left
+//! silently empty); `unknown`: unknown keys and what they likely meant. This file reads the file and puts those
 //! together (`Config::load`).
 
 use std::path::{Path, PathBuf};
 
 mod raw;
+mod tolerant;
 mod types;
 mod unknown;
 mod validate;
 
 pub use types::{
-    Config, ConfigError, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic,
+    Config, ConfigError, Display, Fetch, Normalize, Problem, Schedule, Server, Source, Storage,
+    Topic,
 };
 pub use validate::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAGES_PER_POLL, DEFAULT_USER_AGENT, valid_id,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAGES_PER_POLL, DEFAULT_USER_AGENT, parse_cron,
+    system_zone, valid_id,
 };
 
 use raw::RawConfig;
 use types::render_problems;
-use unknown::{Segment, closest, key_span, known_keys, segments};
+use unknown::{Segment, closest, key_span, known_keys};
 use validate::{LineIndex, Validator};
 
 /// The keys a `[[source]]` table may have (what `check` knows), for the
@@ -88,6 +93,23 @@ impl Config {
         render_problems(&self.path, problems)
     }
 
+    /// Warnings in the form `check` prints them: `file:line:col: warning:
+    /// key: message`, one a line.
+    pub fn render_warnings(&self, warnings: &[Problem]) -> String {
+        warnings
+            .iter()
+            .map(|w| {
+                format!(
+                    "{}:{}:{}: warning: {w}",
+                    self.path.display(),
+                    w.line,
+                    w.column
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Reads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -115,14 +137,11 @@ impl Config {
             }])
         };
         let root = toml::de::DeTable::parse(text).map_err(syntax)?;
-        // Unknown keys are collected (not fatal at once) so that one run of
-        // `check` reports them together with every other problem.
-        let mut unknown: Vec<Vec<Segment>> = Vec::new();
-        let raw: RawConfig =
-            serde_ignored::deserialize(toml::de::Deserializer::from(root.clone()), |path| {
-                unknown.push(segments(&path))
-            })
-            .map_err(syntax)?;
+        // A value of the wrong type is one problem, taken out, and the rest
+        // is read on; unknown keys are collected (not fatal at once): one
+        // run of `check` reports them together with every other problem.
+        let read = tolerant::read::<RawConfig>(root.clone(), &lines).map_err(invalid)?;
+        let (raw, unknown) = (read.value, read.unknown);
         let base_dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -130,7 +149,8 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("."));
         let mut v = Validator {
             lines: &lines,
-            problems: Vec::new(),
+            text,
+            problems: read.problems,
             warnings: Vec::new(),
         };
         for path in &unknown {
@@ -335,6 +355,117 @@ encoding = "klingon"
         assert!(c.sources[0].allow_private_addresses);
         assert!(!c.sources[1].allow_private_addresses);
         assert!(!c.fetch.allow_private_addresses);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_hides_no_other_problem() {
+        let p = problems(
+            "[fetch]\nconcurrency = \"4\"\n[[source]]\nid = \"a\"\nurl = \"nope\"\ntags = \"national\"\n\
+             [[topic]]\nslug = 5\ntitle = \"T\"\nquery = \"q\"\n[[topic]]\nslug = \"b\"\n",
+        );
+        let got: Vec<_> = p.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "fetch.concurrency"),
+                (5, "source[0].url"),
+                (6, "source[0].tags"),
+                (8, "topic[0].slug"),
+                (11, "topic[1].title"),
+                (11, "topic[1].query"),
+            ],
+            "{p:?}"
+        );
+        assert!(p[0].message.contains("expected a whole number"), "{p:?}");
+        assert!(p[2].message.contains("expected a list"), "{p:?}");
+        assert!(p[4].message.contains("missing"), "{p:?}");
+    }
+
+    #[test]
+    fn lowercase_operators_are_found_outside_phrases() {
+        use super::validate::lowercase_operators;
+        let words = |q: &str| -> Vec<(String, usize)> { lowercase_operators(q) };
+        assert_eq!(words("京津冀 and 教育"), vec![("and".to_string(), 10)]);
+        assert_eq!(
+            words("(a Or b) not c AND \"x and y\" NOT d"),
+            vec![("Or".to_string(), 3), ("not".to_string(), 9)]
+        );
+        assert!(lowercase_operators("android OR 教育 AND NOT orange").is_empty());
+        // The warning points at the word, where the string is written as
+        // it reads; at the value where an escape comes first.
+        let at = |query: &str| {
+            let c = load(&format!(
+                "[[topic]]\nslug = \"t\"\ntitle = \"T\"\nquery = {query}\n"
+            ))
+            .unwrap();
+            (c.warnings[0].line, c.warnings[0].column)
+        };
+        // (Columns count bytes, as everywhere in `check`: 教育 is 6.)
+        assert_eq!(at("'教育 or 科技'"), (4, 17));
+        assert_eq!(at("\"教育 or 科技\""), (4, 17));
+        assert_eq!(at("\"\"\"教育 or 科技\"\"\""), (4, 19));
+        assert_eq!(at("\"\\u6559育 or 科技\""), (4, 9));
+    }
+
+    #[test]
+    fn topic_warnings_do_not_stop_loading() {
+        let c = load(
+            "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntags = [\"national\"]\n\
+             [[topic]]\nslug = \"t\"\ntitle = \"T\"\nquery = \"a or b\"\ntags = [\"nationl\", \"national\"]\n",
+        )
+        .expect("warnings are no problems");
+        let keys: Vec<_> = c
+            .warnings
+            .iter()
+            .map(|w| (w.line, w.key.as_str()))
+            .collect();
+        assert_eq!(keys, vec![(8, "topic[0].query"), (9, "topic[0].tags")]);
+        assert!(c.warnings[1].message.contains("did you mean \"national\"?"));
+        assert_eq!(c.topics[0].at, (6, 8));
+    }
+
+    #[test]
+    fn cron_lines_of_five_fields_fire_at_second_zero() {
+        use chrono::{TimeZone, Timelike, Utc};
+        let after = Utc.with_ymd_and_hms(2026, 12, 4, 10, 7, 13).unwrap();
+        let next = parse_cron("*/15 * * * *")
+            .unwrap()
+            .after(&after)
+            .next()
+            .unwrap();
+        assert_eq!((next.minute(), next.second()), (15, 0));
+        assert!(parse_cron("0 */15 * * * *").is_ok());
+        assert!(parse_cron("0 0 6 * * Mon-Fri 2026").is_ok());
+        assert!(parse_cron("@hourly").is_ok());
+        assert!(parse_cron("*/15 * * *").is_err());
+        let c = load("[schedule]\ndefault = \"30 6 * * 1-5\"\n").unwrap();
+        let next = c.schedule.default.after(&after).next().unwrap();
+        assert_eq!((next.hour(), next.minute(), next.second()), (6, 30, 0));
+    }
+
+    #[test]
+    fn display_times_carry_the_zone_offset() {
+        use chrono::{NaiveDate, TimeZone, Utc};
+        let c = load("[display]\ntimezone = \"Asia/Shanghai\"\n").unwrap();
+        let t = Utc.with_ymd_and_hms(2026, 12, 3, 10, 10, 0).unwrap();
+        assert_eq!(c.display.time(t), "2026-12-03 18:10:00 +08:00");
+        assert_eq!(c.display.minute(t), "2026-12-03 18:10 +08:00");
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(
+            c.display.start_of(day),
+            Some(Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).unwrap())
+        );
+        // A zone that skips midnight (Cuba's spring forward): its first hour.
+        let havana = Display {
+            timezone: chrono_tz::America::Havana,
+        };
+        let skipped = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        assert_eq!(
+            havana.start_of(skipped).map(|t| havana.time(t)),
+            Some("2026-03-08 01:00:00 -04:00".to_string())
+        );
+        let p = problems("[display]\ntimezone = \"+08:00\"\n");
+        assert_eq!((p[0].line, p[0].key.as_str()), (2, "display.timezone"));
     }
 
     #[test]

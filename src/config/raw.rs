@@ -1,6 +1,8 @@
 //! The file as written: serde structs of `toml::Spanned` values, so that
 //! every problem can name its line. Keys no struct knows are collected by
-//! `serde_ignored` (see `config::Config::from_str_at`), not refused here.
+//! `serde_ignored` (see `config::Config::from_str_at`), not refused here; a
+//! value of the wrong type is reported and taken out before reading again
+//! (`tolerant::read`), so every key is optional here, required ones too.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -22,9 +24,18 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) dedupe: RawDedupe,
     #[serde(default)]
-    pub(super) source: Vec<RawSource>,
+    pub(super) display: RawDisplay,
+    /// Spanned: a missing `id` or `url` names the table's line.
     #[serde(default)]
-    pub(super) topic: Vec<RawTopic>,
+    pub(super) source: Vec<Spanned<RawSource>>,
+    #[serde(default)]
+    pub(super) topic: Vec<Spanned<RawTopic>>,
+}
+
+/// `[display]`: how the CLI prints times.
+#[derive(Deserialize, Default)]
+pub(super) struct RawDisplay {
+    pub(super) timezone: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -96,9 +107,11 @@ pub(super) struct RawNormalize {
 
 #[derive(Deserialize)]
 pub(super) struct RawSource {
-    pub(super) id: Spanned<String>,
+    /// Required (`validate` says so when missing): optional here so that a
+    /// missing or mistyped one is one problem among the others.
+    pub(super) id: Option<Spanned<String>>,
     pub(super) name: Option<String>,
-    pub(super) url: Spanned<String>,
+    pub(super) url: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) tags: Vec<Spanned<String>>,
     pub(super) enabled: Option<bool>,
@@ -115,9 +128,10 @@ pub(super) struct RawSource {
 
 #[derive(Deserialize)]
 pub(super) struct RawTopic {
-    pub(super) slug: Spanned<String>,
-    pub(super) title: Spanned<String>,
-    pub(super) query: Spanned<String>,
+    /// Required, like the title and the query (see `RawSource::id`).
+    pub(super) slug: Option<Spanned<String>>,
+    pub(super) title: Option<Spanned<String>>,
+    pub(super) query: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) tags: Vec<Spanned<String>>,
     pub(super) language: Option<Spanned<String>>,

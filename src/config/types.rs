@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use regex::Regex;
 use url::Url;
 
@@ -26,6 +27,8 @@ pub struct Config {
     pub dedupe: crate::model::DedupeParams,
     /// `[log].level`: a tracing filter such as "info" or "newsriver=debug".
     pub log_level: Option<String>,
+    /// `[display]`: how the CLI prints times.
+    pub display: Display,
     pub sources: Vec<Source>,
     pub topics: Vec<Topic>,
     /// What is allowed but likely a mistake (a schedule that never fires),
@@ -110,6 +113,47 @@ pub struct Server {
     pub timezone: chrono_tz::Tz,
 }
 
+/// `[display]`: what the CLI prints for people.
+#[derive(Clone, Debug)]
+pub struct Display {
+    /// The zone every time is printed in (`Asia/Shanghai`); the system's
+    /// by default (`TZ`, else `/etc/localtime`).
+    pub timezone: chrono_tz::Tz,
+}
+
+impl Display {
+    /// A time for people, the one form every command prints:
+    /// `2026-12-04 18:10:00 +08:00`, in `timezone`. (JSON output keeps
+    /// RFC 3339 in UTC, `2026-12-04T10:10:00Z`.)
+    pub fn time(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.timezone)
+            .format("%Y-%m-%d %H:%M:%S %:z")
+            .to_string()
+    }
+
+    /// `time` to the minute, for tables that must stay narrow
+    /// (`sources list`): `2026-12-04 18:10 +08:00`.
+    pub fn minute(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.timezone)
+            .format("%Y-%m-%d %H:%M %:z")
+            .to_string()
+    }
+
+    /// The first instant of `date` in `timezone` (midnight, or the first
+    /// time there is when a zone skips midnight).
+    pub fn start_of(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        let midnight = date.and_hms_opt(0, 0, 0)?;
+        (0..=24 * 4)
+            .filter_map(|quarter| {
+                self.timezone
+                    .from_local_datetime(&(midnight + chrono::TimeDelta::minutes(quarter * 15)))
+                    .earliest()
+            })
+            .next()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
 /// Extra boilerplate patterns on top of the built-in ones (see `normalize`).
 #[derive(Clone, Debug, Default)]
 pub struct Normalize {
@@ -166,6 +210,9 @@ pub struct Topic {
     /// The script its headlines and texts are shown in; None: that of its
     /// language.
     pub script: Option<Script>,
+    /// Where its `slug` is written in the file (line, column), for
+    /// `check`'s warnings about it.
+    pub at: (usize, usize),
 }
 
 impl Topic {

@@ -20,6 +20,9 @@ pub(super) fn segments(path: &serde_ignored::Path<'_>) -> Vec<Segment> {
     };
     match path {
         serde_ignored::Path::Seq { index, .. } => out.push(Segment::Index(*index)),
+        // `toml::Spanned` (a `[[source]]` read with its span) reads its
+        // value under a key of its own: not a key of the file.
+        serde_ignored::Path::Map { key, .. } if key == "$__serde_spanned_private_value" => {}
         serde_ignored::Path::Map { key, .. } => out.push(Segment::Key(key.clone())),
         _ => {}
     }
@@ -79,6 +82,8 @@ const TOP_KEYS: &[&str] = &[
     "server",
     "normalize",
     "log",
+    "dedupe",
+    "display",
     "source",
     "topic",
 ];
@@ -139,6 +144,7 @@ pub(super) fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
         ],
         "normalize" => &["strip_lines", "strip_title", "footer_headings"],
         "log" => &["level"],
+        "display" => &["timezone"],
         "dedupe" => &[
             "enabled",
             "jaccard",

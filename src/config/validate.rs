@@ -12,10 +12,12 @@ use toml::Spanned;
 use url::Url;
 
 use super::raw::{
-    RawConfig, RawDedupe, RawFetch, RawLog, RawNormalize, RawSchedule, RawServer, RawSource,
-    RawStorage, RawTopic,
+    RawConfig, RawDedupe, RawDisplay, RawFetch, RawLog, RawNormalize, RawSchedule, RawServer,
+    RawSource, RawStorage, RawTopic,
 };
-use super::types::{Config, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic};
+use super::types::{
+    Config, Display, Fetch, Normalize, Problem, Schedule, Server, Source, Storage, Topic,
+};
 use crate::model::{DedupeParams, SourceId};
 use crate::query::Query;
 use crate::wording::{Lang, Script};
@@ -74,6 +76,8 @@ impl LineIndex {
 /// Builds the validated `Config`, collecting every problem on the way.
 pub(super) struct Validator<'a> {
     pub(super) lines: &'a LineIndex,
+    /// The file, to point into a value (a word of a query).
+    pub(super) text: &'a str,
     pub(super) problems: Vec<Problem>,
     /// What is allowed but likely a mistake (`Config::warnings`).
     pub(super) warnings: Vec<Problem>,
@@ -157,7 +161,7 @@ impl Validator<'_> {
     }
 
     fn cron(&mut self, s: &Spanned<String>, key: &str) -> Option<cron::Schedule> {
-        match cron::Schedule::from_str(s.get_ref()) {
+        match parse_cron(s.get_ref()) {
             Ok(c) => {
                 self.never_fires(&c, s.span(), key);
                 Some(c)
@@ -167,7 +171,7 @@ impl Validator<'_> {
                     s.span(),
                     key,
                     format!(
-                        "invalid cron expression {:?}: {} (six fields, seconds first, e.g. \"0 */15 * * * *\")",
+                        "invalid cron expression {:?}: {} (five fields, minute first, e.g. \"*/15 * * * *\", or six with seconds first, e.g. \"0 */15 * * * *\")",
                         s.get_ref(),
                         one_line(&e.to_string())
                     ),
@@ -216,8 +220,9 @@ impl Validator<'_> {
         let normalize = self.normalize(raw.normalize);
         let dedupe = self.dedupe(raw.dedupe);
         let log_level = self.log_level(raw.log);
+        let display = self.display(raw.display);
         let sources = self.sources(raw.source, &fetch);
-        let topics = self.topics(raw.topic);
+        let topics = self.topics(raw.topic, &sources);
         Config {
             warnings: std::mem::take(&mut self.warnings),
             path: path.to_path_buf(),
@@ -228,9 +233,67 @@ impl Validator<'_> {
             normalize,
             dedupe,
             log_level,
+            display,
             sources,
             topics,
         }
+    }
+
+    /// `[display]`: the zone the CLI prints times in; the system's when
+    /// unset (`system_zone`).
+    fn display(&mut self, raw: RawDisplay) -> Display {
+        let timezone = match raw.timezone {
+            None => system_zone(),
+            Some(z) => match z.get_ref().trim().parse::<chrono_tz::Tz>() {
+                Ok(tz) => tz,
+                Err(_) => {
+                    self.problem(
+                        z.span(),
+                        "display.timezone",
+                        format!(
+                            "{:?} is not a time zone: use an IANA name such as Asia/Shanghai or UTC",
+                            z.get_ref()
+                        ),
+                    );
+                    chrono_tz::Tz::UTC
+                }
+            },
+        };
+        Display { timezone }
+    }
+
+    /// A required key that is not there: a problem, unless it was there
+    /// with a value of the wrong type (`tolerant`, one problem already).
+    fn missing(&mut self, at: std::ops::Range<usize>, key: String, table: &str, field: &str) {
+        if !self.problems.iter().any(|p| p.key == key) {
+            self.problem(at, key, format!("missing: every {table} needs `{field}`"));
+        }
+    }
+
+    /// Where in the file `word`, at byte `offset` of the string `value`,
+    /// is: exact when the string is written as it reads up to there (no
+    /// escapes), else the value's start.
+    fn inside(&self, value: &Spanned<String>, offset: usize, word: &str) -> usize {
+        let start = value.span().start;
+        [3, 1]
+            .into_iter()
+            .map(|quotes| start + quotes + offset)
+            .find(|&at| {
+                self.text.get(at..at + word.len()) == Some(word)
+                    && self.text.get(at - offset..at) == value.get_ref().get(..offset)
+            })
+            .unwrap_or(start)
+    }
+
+    /// A warning (`Config::warnings`): allowed, but likely a mistake.
+    fn warning(&mut self, span: std::ops::Range<usize>, key: String, message: String) {
+        let (line, column) = self.lines.at(span.start);
+        self.warnings.push(Problem {
+            line,
+            column,
+            key,
+            message,
+        });
     }
 
     /// `[storage]`: a relative database path is beside the config file (or
@@ -542,7 +605,7 @@ impl Validator<'_> {
 
     /// `[[source]]`: those with a usable URL (the problems of all of them
     /// are reported).
-    fn sources(&mut self, raw: Vec<RawSource>, fetch: &Fetch) -> Vec<Source> {
+    fn sources(&mut self, raw: Vec<Spanned<RawSource>>, fetch: &Fetch) -> Vec<Source> {
         // Each id, with the line it is first used on.
         let mut seen_ids: HashMap<String, usize> = HashMap::new();
         let mut sources = Vec::new();
@@ -554,18 +617,34 @@ impl Validator<'_> {
         sources
     }
 
-    /// `source[i]`; `None` without a usable URL.
+    /// `source[i]`; `None` without an id or a usable URL.
     fn source(
         &mut self,
         i: usize,
-        s: RawSource,
+        s: Spanned<RawSource>,
         fetch: &Fetch,
         seen_ids: &mut HashMap<String, usize>,
     ) -> Option<Source> {
         let key = |field: &str| format!("source[{i}].{field}");
-        let id = s.id.get_ref().clone();
-        self.source_id(&s.id, key("id"), seen_ids);
-        let url = self.source_url(&s.url, key("url"), fetch.allow_file_urls);
+        let at = s.span();
+        let s = s.into_inner();
+        let id = match &s.id {
+            Some(id) => {
+                self.source_id(id, key("id"), seen_ids);
+                Some(id.get_ref().clone())
+            }
+            None => {
+                self.missing(at.clone(), key("id"), "[[source]]", "id");
+                None
+            }
+        };
+        let url = match &s.url {
+            Some(url) => self.source_url(url, key("url"), fetch.allow_file_urls),
+            None => {
+                self.missing(at, key("url"), "[[source]]", "url");
+                None
+            }
+        };
         let schedule = s
             .schedule
             .as_ref()
@@ -585,7 +664,7 @@ impl Validator<'_> {
         let tags = self.tags(s.tags, &key("tags"));
         let low_trust = self.trust(s.trust.as_ref(), &key("trust"));
         let link_hosts = self.link_hosts(s.link_hosts, &key("link_hosts"));
-        let url = url?;
+        let (id, url) = (id?, url?);
         Some(Source {
             name: s
                 .name
@@ -782,36 +861,60 @@ impl Validator<'_> {
     }
 
     /// `[[topic]]`: those whose query parses (the problems of all of them
-    /// are reported).
-    fn topics(&mut self, raw: Vec<RawTopic>) -> Vec<Topic> {
+    /// are reported); warnings for what would leave one silently empty
+    /// (`topic_warnings`).
+    fn topics(&mut self, raw: Vec<Spanned<RawTopic>>, sources: &[Source]) -> Vec<Topic> {
         let mut slugs = BTreeSet::new();
         let mut topics = Vec::new();
         for (i, t) in raw.into_iter().enumerate() {
             let key = |field: &str| format!("topic[{i}].{field}");
-            let slug = t.slug.get_ref().clone();
-            if !valid_id(&slug) {
-                self.problem(
-                    t.slug.span(),
-                    key("slug"),
-                    format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"),
-                );
-            } else if !slugs.insert(slug.clone()) {
-                self.problem(
-                    t.slug.span(),
-                    key("slug"),
-                    format!("duplicate slug {slug:?}"),
-                );
+            let at = t.span();
+            let t = t.into_inner();
+            let missing = |v: &mut Self, field: &str| {
+                v.missing(at.clone(), key(field), "[[topic]]", field);
+            };
+            let slug = match &t.slug {
+                Some(s) => s.get_ref().clone(),
+                None => {
+                    missing(self, "slug");
+                    String::new()
+                }
+            };
+            if let Some(s) = &t.slug {
+                if !valid_id(&slug) {
+                    self.problem(
+                        s.span(),
+                        key("slug"),
+                        format!("{slug:?} is not a valid slug: use a-z, 0-9 and '-'"),
+                    );
+                } else if !slugs.insert(slug.clone()) {
+                    self.problem(s.span(), key("slug"), format!("duplicate slug {slug:?}"));
+                }
             }
-            if t.title.get_ref().trim().is_empty() {
-                self.problem(t.title.span(), key("title"), "must not be empty");
+            match &t.title {
+                Some(title) if title.get_ref().trim().is_empty() => {
+                    self.problem(title.span(), key("title"), "must not be empty");
+                }
+                Some(_) => {}
+                None => missing(self, "title"),
             }
-            let parsed = match Query::parse(t.query.get_ref()) {
-                Ok(q) => Some(q),
-                Err(e) => {
-                    self.problem(t.query.span(), key("query"), format!("topic {slug:?}: {e}"));
+            let parsed = match &t.query {
+                Some(query) => match Query::parse(query.get_ref()) {
+                    Ok(q) => {
+                        self.lowercase_operators(query, &slug, key("query"));
+                        Some(q)
+                    }
+                    Err(e) => {
+                        self.problem(query.span(), key("query"), format!("topic {slug:?}: {e}"));
+                        None
+                    }
+                },
+                None => {
+                    missing(self, "query");
                     None
                 }
             };
+            self.tags_no_source_carries(&t.tags, &slug, &key("tags"), sources);
             let tags = self.tags(t.tags, &key("tags"));
             let language = t.language.and_then(|l| self.language(l, key("language")));
             let script = t.script.and_then(|s| {
@@ -829,11 +932,14 @@ impl Validator<'_> {
                 }
                 script
             });
-            if let Some(parsed) = parsed {
+            if let (Some(parsed), Some(title), Some(query), Some(slug_at)) =
+                (parsed, t.title, t.query, t.slug)
+            {
                 topics.push(Topic {
+                    at: self.lines.at(slug_at.span().start),
                     slug,
-                    title: t.title.into_inner(),
-                    query: t.query.into_inner(),
+                    title: title.into_inner(),
+                    query: query.into_inner(),
                     parsed,
                     tags,
                     language,
@@ -843,6 +949,130 @@ impl Validator<'_> {
         }
         topics
     }
+
+    /// A warning for each `and`, `or` or `not` of a query not written in
+    /// capitals: a search word there (`京津冀 and 教育` looks for "and").
+    fn lowercase_operators(&mut self, query: &Spanned<String>, slug: &str, key: String) {
+        for (word, offset) in lowercase_operators(query.get_ref()) {
+            let at = self.inside(query, offset, &word);
+            self.warning(
+                at..at + word.len(),
+                key.clone(),
+                format!(
+                    "topic {slug:?}: {word:?} is searched for as a word; did you mean {}? (operators are written in capitals: AND, OR, NOT)",
+                    word.to_ascii_uppercase()
+                ),
+            );
+        }
+    }
+
+    /// A warning for each tag of a topic that no source carries: only
+    /// stories from a source with one of the topic's tags belong to it, so
+    /// such a tag lets none in (`nationl` for `national`, an OPML folder
+    /// `国内` where the topic says `national`).
+    fn tags_no_source_carries(
+        &mut self,
+        tags: &[Spanned<String>],
+        slug: &str,
+        key: &str,
+        sources: &[Source],
+    ) {
+        let mut carried: Vec<&str> = sources
+            .iter()
+            .flat_map(|s| s.tags.iter().map(String::as_str))
+            .collect();
+        carried.sort_unstable();
+        carried.dedup();
+        for t in tags {
+            let tag = t.get_ref().trim();
+            if tag.is_empty() || carried.contains(&tag) {
+                continue;
+            }
+            let hint = match super::unknown::closest(tag, &carried) {
+                Some(near) => format!("; did you mean {near:?}?"),
+                None if carried.is_empty() => "; no source has any tag".to_string(),
+                None => format!("; the sources' tags: {}", carried.join(", ")),
+            };
+            self.warning(
+                t.span(),
+                key.to_string(),
+                format!(
+                    "topic {slug:?}: no source carries the tag {tag:?}, so it lets no story in{hint}"
+                ),
+            );
+        }
+    }
+}
+
+/// The words `and`, `or`, `not` (in any case but capitals) standing alone
+/// in a query, outside quoted phrases, in order, with their byte offsets.
+pub(super) fn lowercase_operators(query: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut quoted = false;
+    // The word being read, and where it starts.
+    let mut word = (String::new(), 0);
+    let flush = |word: &mut (String, usize), out: &mut Vec<(String, usize)>| {
+        let (w, at) = std::mem::take(word);
+        if ["and", "or", "not"].contains(&w.to_ascii_lowercase().as_str())
+            && w != w.to_ascii_uppercase()
+        {
+            out.push((w, at));
+        }
+    };
+    for (i, c) in query.char_indices() {
+        match c {
+            '"' => {
+                if !quoted {
+                    flush(&mut word, &mut out);
+                }
+                word.0.clear();
+                quoted = !quoted;
+            }
+            _ if quoted => {}
+            c if c.is_whitespace() || c == '(' || c == ')' => flush(&mut word, &mut out),
+            c => {
+                if word.0.is_empty() {
+                    word.1 = i;
+                }
+                word.0.push(c);
+            }
+        }
+    }
+    if !quoted {
+        flush(&mut word, &mut out);
+    }
+    out
+}
+
+/// A cron line: five fields (minute first; seconds 0), or six or seven
+/// with seconds first, or a shortcut such as `@hourly`.
+pub fn parse_cron(text: &str) -> Result<cron::Schedule, cron::error::Error> {
+    let fields = text.split_whitespace().count();
+    if fields == 5 && !text.trim_start().starts_with('@') {
+        cron::Schedule::from_str(&format!("0 {}", text.trim()))
+    } else {
+        cron::Schedule::from_str(text)
+    }
+}
+
+/// The system's time zone: `TZ` (an IANA name, or a path into a zoneinfo
+/// folder), else `/etc/localtime`'s (`iana_time_zone`), else UTC.
+pub fn system_zone() -> chrono_tz::Tz {
+    let from_tz = std::env::var("TZ").ok().and_then(|tz| {
+        if tz.is_empty() {
+            return Some(chrono_tz::Tz::UTC);
+        }
+        let name = tz.trim_start_matches(':');
+        let name = name.rsplit_once("zoneinfo/").map_or(name, |(_, n)| n);
+        name.parse::<chrono_tz::Tz>().ok()
+    });
+    from_tz
+        .or_else(|| {
+            iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|n| n.parse::<chrono_tz::Tz>().ok())
+        })
+        .unwrap_or(chrono_tz::Tz::UTC)
 }
 
 /// A library's multi-line message (with a caret line) as one line.

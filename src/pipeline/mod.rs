@@ -30,6 +30,7 @@ mod explain;
 mod feed;
 mod poll;
 mod render;
+mod trial;
 mod writer;
 
 pub use crate::fulltext::{ExtractedBy, NoSelector, ReadPage, feed_text_whole};
@@ -39,6 +40,7 @@ pub use feed::{
 };
 pub use poll::{HandedOver, Poller};
 pub use render::{TopicFeed, render_topic};
+pub use trial::{Preview, PreviewError, PreviewOf, Previewed, TopicHits, preview, topic_hits};
 pub use writer::{WriteQueue, WriterState};
 
 #[derive(Debug, thiserror::Error)]

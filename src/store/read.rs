@@ -210,6 +210,38 @@ impl Reader {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The newest `limit` stories as `newest_stories` reads them, each
+    /// with the sources that carried a copy of it (for a topic's tags:
+    /// `pipeline::preview`, `check`'s empty topics).
+    pub fn newest_stories_with_sources(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(StoryText, Vec<SourceId>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT st.id, st.title, st.text, st.published,
+                    (SELECT group_concat(DISTINCT c.source_id) FROM copies c WHERE c.story = st.sid)
+             FROM stories st ORDER BY st.published DESC, st.id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let sources: Option<String> = r.get(4)?;
+            Ok((
+                StoryText {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    text: r.get(2)?,
+                    published: datetime(r.get(3)?),
+                },
+                sources
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| SourceId(s.to_string()))
+                    .collect(),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Stories per topic.
     pub fn topic_counts(&self) -> Result<std::collections::HashMap<String, i64>> {
         let mut stmt = self

@@ -13,6 +13,7 @@ mod corpus;
 mod daemon;
 mod dedupe_cases;
 mod demo;
+mod display_time;
 mod edit;
 mod enclosures;
 mod export;
