@@ -203,7 +203,7 @@ pub fn topics_add(config: &Config, slug: &str, change: TopicChange) -> Result<St
         language: change.language,
         script: change.script,
     };
-    super::edit_one(config, |e| e.add_topic(&new))?;
+    let edited = super::edit_one(config, |e| e.add_topic(&new))?;
     let mut out = format!(
         "added topic {slug} ({}) to {}\n",
         escape_line(&title),
@@ -217,11 +217,29 @@ pub fn topics_add(config: &Config, slug: &str, change: TopicChange) -> Result<St
             escape_line(&new.tags.join(" or "))
         );
     }
+    out += &topic_warnings(&edited, slug);
     let _ = writeln!(
         out,
         "try it on stored stories: newsriver topics preview {slug}"
     );
     Ok(out)
+}
+
+/// What `check` would warn about this topic in the edited config (a tag
+/// no source carries, a lower-case operator), said at once.
+fn topic_warnings(config: &Config, slug: &str) -> String {
+    let Some(i) = config.topics.iter().position(|t| t.slug == slug) else {
+        return String::new();
+    };
+    let key = format!("topic[{i}]");
+    config
+        .warnings
+        .iter()
+        .filter(|w| w.key == key || w.key.starts_with(&format!("{key}.")))
+        // The lower-case operator is explained with the query already.
+        .filter(|w| !w.key.ends_with(".query"))
+        .map(|w| format!("warning: {}\n", escape_line(&w.message)))
+        .collect()
 }
 
 /// `topics edit SLUG …`: the given keys set, tags added and removed, keys
@@ -316,6 +334,7 @@ pub fn topics_edit(config: &Config, slug: &str, change: TopicChange) -> Result<S
     if let Some((query, parsed)) = parsed {
         out += &explain_query(&query, &parsed);
     }
+    out += &topic_warnings(&new, slug);
     Ok(out)
 }
 

@@ -126,6 +126,24 @@ query 京津冀 AND (教育 OR title:\"高考 改革\") NOT 广告 reads as: \
             .contains("note: \"and\" is matched as a word; for the operator write AND"),
         "{r:?}"
     );
+
+    // A tag no source carries would let no story in: said at once, as
+    // `check` says it (the edit is valid, so it is written).
+    let r = env.run(&[
+        "topics", "add", "typo", "--title", "T", "--query", "教育", "--tag", "nationl",
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("warning: topic \"typo\": no source carries the tag \"nationl\"")
+            && r.stdout.contains("did you mean \"national\"?"),
+        "{r:?}"
+    );
+    let r = env.run(&[
+        "topics", "edit", "typo", "--untag", "nationl", "--tag", "national",
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!r.stdout.contains("warning"), "{r:?}");
 }
 
 #[test]
