@@ -239,7 +239,7 @@ pub enum SourcesCommand {
         /// A tag (repeatable).
         #[arg(long = "tag", value_name = "T")]
         tags: Vec<String>,
-        /// Its own poll schedule (cron with seconds).
+        /// Its own poll schedule (cron: five fields, or six with seconds first).
         #[arg(long, value_name = "CRON")]
         schedule: Option<String>,
         /// Fetch each new item's article page and keep the article.
