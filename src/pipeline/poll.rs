@@ -171,39 +171,27 @@ impl PollLine<'_> {
                     c.pages_failed,
                     c.pages_skipped,
                 );
-                match self.first_page_failure {
-                    Some(f) => tracing::info!(
-                        source_id = %id,
-                        host = %host,
-                        ms,
-                        items,
-                        new = c.items_new,
-                        updated = c.items_updated,
-                        stories_new = c.stories_new,
-                        full_text_fetched = fetched,
-                        full_text_not_needed = not_needed,
-                        full_text_failed = failed,
-                        full_text_skipped = skipped,
-                        // Debug: quoted, control characters escaped (a
-                        // page's URL and reason come from outside).
-                        first_failure = ?format!("{}: {}", f.url, f.reason),
-                        "polled"
-                    ),
-                    None => tracing::info!(
-                        source_id = %id,
-                        host = %host,
-                        ms,
-                        items,
-                        new = c.items_new,
-                        updated = c.items_updated,
-                        stories_new = c.stories_new,
-                        full_text_fetched = fetched,
-                        full_text_not_needed = not_needed,
-                        full_text_failed = failed,
-                        full_text_skipped = skipped,
-                        "polled"
-                    ),
-                }
+                // Debug form: quoted, control characters escaped (a page's
+                // URL and reason come from outside).
+                let first_failure = self.first_page_failure.map_or_else(
+                    || "-".to_string(),
+                    |f| format!("{:?}", format!("{}: {}", f.url, f.reason)),
+                );
+                tracing::info!(
+                    source_id = %id,
+                    host = %host,
+                    ms,
+                    items,
+                    new = c.items_new,
+                    updated = c.items_updated,
+                    stories_new = c.stories_new,
+                    full_text_fetched = fetched,
+                    full_text_not_needed = not_needed,
+                    full_text_failed = failed,
+                    full_text_skipped = skipped,
+                    first_failure = %first_failure,
+                    "polled"
+                );
             }
             SourceOutcome::Ok { items } => {
                 tracing::info!(

@@ -4,6 +4,7 @@
 //! parts an edit did not touch are byte-identical afterwards.
 
 use crate::common::*;
+use crate::common::{config_text as read, env_with_config as env_with};
 
 /// A config as people write them: comments everywhere, aligned values,
 /// single quotes, a trailing comment on a table header, topics after the
@@ -64,17 +65,6 @@ fn rss(body: String) -> Response {
 
 fn html(body: &str) -> Response {
     Response::ok("text/html; charset=utf-8", body.to_string())
-}
-
-/// An Env whose config is `text`.
-fn env_with(text: &str) -> Env {
-    let env = Env::new(&[]);
-    std::fs::write(&env.config, text).unwrap();
-    env
-}
-
-fn read(env: &Env) -> String {
-    std::fs::read_to_string(&env.config).unwrap()
 }
 
 /// `after` is `before` with `inserted` added at one place and nothing else

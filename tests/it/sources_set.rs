@@ -4,6 +4,7 @@
 //! every refused edit the whole file.
 
 use crate::common::*;
+use crate::common::{config_text as read, env_with_config as env_with, refused_edit as refused};
 
 /// Hand-written, with comments, alignment and single quotes. `{URL_A}` /
 /// `{URL_B}` are filled in per test.
@@ -39,30 +40,6 @@ query = '*'
 
 fn config(a: &str, b: &str) -> String {
     CONFIG.replace("{URL_A}", a).replace("{URL_B}", b)
-}
-
-fn env_with(text: &str) -> Env {
-    let env = Env::new(&[]);
-    std::fs::write(&env.config, text).unwrap();
-    env
-}
-
-fn read(env: &Env) -> String {
-    std::fs::read_to_string(&env.config).unwrap()
-}
-
-/// Runs a command that must be refused with exit 2 and a message
-/// containing `says`, leaving the config byte-identical.
-fn refused(env: &Env, args: &[&str], says: &str) -> Run {
-    let before = read(env);
-    let r = env.run(args);
-    assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
-    assert!(
-        r.stderr.contains(says),
-        "{args:?} should say {says:?}: {r:?}"
-    );
-    assert_eq!(read(env), before, "{args:?} changed the config");
-    r
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! refused edit leaving the file as it was.
 
 use crate::common::*;
+use crate::common::{config_text as read, env_with_config as env_with, refused_edit as refused};
 
 const CONFIG: &str = r#"# topics by hand
 [storage]
@@ -35,28 +36,6 @@ query = "*"
 
 fn config(url: &str) -> String {
     CONFIG.replace("{URL}", url)
-}
-
-fn env_with(text: &str) -> Env {
-    let env = Env::new(&[]);
-    std::fs::write(&env.config, text).unwrap();
-    env
-}
-
-fn read(env: &Env) -> String {
-    std::fs::read_to_string(&env.config).unwrap()
-}
-
-fn refused(env: &Env, args: &[&str], says: &str) -> Run {
-    let before = read(env);
-    let r = env.run(args);
-    assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
-    assert!(
-        r.stderr.contains(says),
-        "{args:?} should say {says:?}: {r:?}"
-    );
-    assert_eq!(read(env), before, "{args:?} changed the config");
-    r
 }
 
 #[test]

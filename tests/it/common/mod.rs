@@ -758,3 +758,29 @@ pub fn store_would_merge(a: &str, b: &str, seconds_apart: i64) -> (bool, String)
         format!("index key shared {found}, {verdict:?}, {score:?}"),
     )
 }
+
+/// An `Env` whose config is exactly `text` (the edit commands' tests).
+pub fn env_with_config(text: &str) -> Env {
+    let env = Env::new(&[]);
+    std::fs::write(&env.config, text).unwrap();
+    env
+}
+
+/// The config file as it is now.
+pub fn config_text(env: &Env) -> String {
+    std::fs::read_to_string(&env.config).unwrap()
+}
+
+/// Runs an edit command that must be refused with exit 2 and a message
+/// containing `says`, leaving the config byte-identical.
+pub fn refused_edit(env: &Env, args: &[&str], says: &str) -> Run {
+    let before = config_text(env);
+    let r = env.run(args);
+    assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
+    assert!(
+        r.stderr.contains(says),
+        "{args:?} should say {says:?}: {r:?}"
+    );
+    assert_eq!(config_text(env), before, "{args:?} changed the config");
+    r
+}
