@@ -918,3 +918,43 @@ fn a_port_already_taken_stops_the_daemon_before_it_creates_a_database() {
     );
     assert!(!env.db_path().exists(), "no database was created");
 }
+
+#[test]
+fn a_source_removed_by_a_reload_leaves_the_metrics() {
+    let server = TestServer::start();
+    server.fixed("/a", ok_feed("留下的来源的新闻标题"));
+    server.fixed("/b", ok_feed("将被删除的来源的新闻标题"));
+    let env = Env::with(
+        FETCH,
+        &[
+            src("a", &server.url("/a")),
+            src("gone-soon", &server.url("/b")),
+        ],
+        "",
+    );
+    let daemon = Daemon::start(&env);
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            daemon
+                .get("/metrics")
+                .is_some_and(|m| m.contains("source=\"gone-soon\"") && m.contains("source=\"a\""))
+        },
+        "both sources in /metrics",
+    );
+    let r = env.run(&["sources", "remove", "--reload", "gone-soon"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            daemon
+                .get("/metrics")
+                .is_some_and(|m| !m.contains("source=\"gone-soon\""))
+        },
+        "the removed source's series leave /metrics",
+    );
+    let metrics = daemon.get("/metrics").unwrap();
+    assert!(metrics.contains("source=\"a\""), "{metrics}");
+    promtool_check(&metrics);
+    daemon.stop();
+}
