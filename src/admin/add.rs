@@ -34,14 +34,18 @@ pub enum ProbeError {
 }
 
 /// Fetches `url` and tells a feed (parsed) from an HTML page (its feeds).
-pub(super) async fn probe(fetcher: &Fetcher, url: &Url) -> Result<Probe, ProbeError> {
+pub(super) async fn probe(
+    fetcher: &Fetcher,
+    url: &Url,
+    forced: Option<&'static encoding_rs::Encoding>,
+) -> Result<Probe, ProbeError> {
     let body = match fetcher.fetch(url, &Validators::default()).await {
         Ok(Fetched::Body(b)) => b,
         Ok(Fetched::NotModified { .. }) => return Err(ProbeError::NotModified),
         Err(e) => return Err(ProbeError::Fetch(e)),
     };
     let final_url = Url::parse(&body.final_url).unwrap_or_else(|_| url.clone());
-    let decoded = crate::pipeline::decode_body(&body, None);
+    let decoded = crate::pipeline::decode_body(&body, forced);
     if crate::discover::looks_like_html(body.content_type.as_deref(), &decoded.text) {
         let feeds = crate::discover::feeds_in(&decoded.text, &final_url);
         return Ok(Probe::Page {
@@ -116,8 +120,9 @@ struct Found {
 /// page, then append the source to the config. Returns what to print.
 pub async fn sources_add(config: &Config, req: AddSource) -> Result<String, AdminError> {
     let url = requested_url(config, &req)?;
+    let forced = forced_encoding(&req)?;
     let found = if req.fetch {
-        find_feed(config, url, req.pick).await?
+        find_feed(config, url, req.pick, forced).await?
     } else {
         Found {
             url,
@@ -132,6 +137,21 @@ pub async fn sources_add(config: &Config, req: AddSource) -> Result<String, Admi
         found.url,
         config.path.display()
     ))
+}
+
+/// `--encoding`, checked before anything is fetched (as `check` checks
+/// it), and used to read the feed as a poll will.
+fn forced_encoding(req: &AddSource) -> Result<Option<&'static encoding_rs::Encoding>, AdminError> {
+    match &req.encoding {
+        None => Ok(None),
+        Some(label) => encoding_rs::Encoding::for_label(label.trim().as_bytes())
+            .map(Some)
+            .ok_or_else(|| {
+                AdminError::Refused(format!(
+                    "--encoding: unknown charset {label:?} (use a WHATWG label such as gbk, gb18030, big5, utf-8); nothing was written"
+                ))
+            }),
+    }
 }
 
 /// `sources add`'s `--id` and URL, checked before anything is fetched.
@@ -157,16 +177,17 @@ async fn find_feed(
     config: &Config,
     mut url: Url,
     pick: Option<usize>,
+    forced: Option<&'static encoding_rs::Encoding>,
 ) -> Result<Found, AdminError> {
     let fetcher = Fetcher::new(&config.fetch).map_err(AdminError::Client)?;
     let mut note = String::new();
-    let mut found = probe_feed(&fetcher, &url).await?;
+    let mut found = probe_feed(&fetcher, &url, forced).await?;
     if let Probe::Page { url: page, feeds } = &found {
         let chosen = choose(page, feeds, pick)?;
         let _ = writeln!(note, "found {} on {page}", chosen.url);
         url = chosen.url.clone();
         duplicate_of(config, url.as_str())?;
-        found = probe_feed(&fetcher, &url).await?;
+        found = probe_feed(&fetcher, &url, forced).await?;
     }
     match found {
         Probe::Feed { title, items } => {
@@ -185,8 +206,12 @@ async fn find_feed(
 }
 
 /// `probe`, its failure naming the URL (`sources add`).
-async fn probe_feed(fetcher: &Fetcher, url: &Url) -> Result<Probe, AdminError> {
-    probe(fetcher, url)
+async fn probe_feed(
+    fetcher: &Fetcher,
+    url: &Url,
+    forced: Option<&'static encoding_rs::Encoding>,
+) -> Result<Probe, AdminError> {
+    probe(fetcher, url, forced)
         .await
         .map_err(|source| AdminError::Probe {
             url: url.to_string(),

@@ -135,7 +135,7 @@ async fn test_fetch(config: &Config, fresh: &mut [Entry]) -> Result<Vec<Failed>,
         let bar = &bar;
         futures::stream::iter(fresh.iter().enumerate().map(|(i, e)| async move {
             let r = match url::Url::parse(&e.url) {
-                Ok(u) => probe(fetcher, &u).await,
+                Ok(u) => probe(fetcher, &u, None).await,
                 Err(err) => Err(ProbeError::Url(err)),
             };
             bar.inc(1);

@@ -660,3 +660,49 @@ fn a_symlinked_config_stays_a_symlink_and_keeps_its_mode() {
     let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
 }
+
+#[test]
+fn add_reads_the_feed_in_the_encoding_given_and_refuses_an_unknown_one_before_fetching() {
+    let server = TestServer::start();
+    // Big5 bytes declared as GBK by both HTTP and the document: they read
+    // as GBK without an error, into other characters; only --encoding
+    // reads its title right.
+    let body = feed("聯合晚報", &[("1", "兩岸教育交流座談會今日舉行")])
+        .replace("encoding=\"UTF-8\"", "encoding=\"gbk\"");
+    let (big5, _, unmappable) = encoding_rs::BIG5.encode(&body);
+    assert!(!unmappable);
+    server.fixed(
+        "/big5",
+        Response::ok("application/rss+xml; charset=gbk", big5.into_owned()),
+    );
+    let config = "[storage]\npath = \"news.db\"\n\n[fetch]\nallow_private_addresses = true\ntimeout_secs = 2\n";
+    let env = env_with(config);
+    let r = env.run(&[
+        "sources",
+        "add",
+        "--encoding",
+        "klingon",
+        &server.url("/big5"),
+    ]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr.contains("--encoding: unknown charset \"klingon\""),
+        "{r:?}"
+    );
+    assert!(
+        server.requests("/big5").is_empty(),
+        "refused before fetching"
+    );
+    let r = env.run(&["sources", "add", "--encoding", "big5", &server.url("/big5")]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let text = read(&env);
+    assert!(
+        text.contains("name = \"聯合晚報\"") && text.contains("encoding = \"big5\""),
+        "{text}"
+    );
+    // Without it, what the document declares.
+    let other = env_with(config);
+    let r = other.run(&["sources", "add", &server.url("/big5")]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!read(&other).contains("聯合晚報"), "{r:?}");
+}
