@@ -853,28 +853,83 @@ fn slug(s: &str) -> String {
 const ID_LEN: usize = 48;
 
 /// A run of Han characters' syllables as words: a particle (`的 之 与 和
-/// 及 在 了`) alone, the rest in words of two syllables (the last one alone
-/// when a stretch is odd): `中国 新闻 网`, `来自 订阅 源 的 名字`. Most
-/// Chinese words have two characters, and an id needs only to be readable
-/// and stable, so this stands in for a segmenter's multi-megabyte
-/// dictionary (jieba), which `sources add` would load to name one feed.
-/// The `pinyin` crate gives each character its most common reading.
-fn pinyin_words(syllables: &[(char, &str)]) -> Vec<String> {
+/// 及 在 了`) alone, a word of [`READ_TOGETHER`] as one, the rest in words
+/// of two syllables (the last one alone when a stretch is odd): `中国 新闻
+/// 网`, `来自 订阅 源 的 名字`. Most Chinese words have two characters, and
+/// an id needs only to be readable and stable, so this stands in for a
+/// segmenter's multi-megabyte dictionary (jieba), which `sources add` would
+/// load to name one feed. The `pinyin` crate gives each character its most
+/// common reading.
+fn pinyin_words(syllables: &[(char, &'static str)]) -> Vec<String> {
     const PARTICLES: &str = "的之与與和及在了";
-    syllables
-        .split_inclusive(|(c, _)| PARTICLES.contains(*c))
-        .flat_map(|stretch| {
-            let (particle, rest) = match stretch.split_last() {
-                Some((last, rest)) if PARTICLES.contains(last.0) => (Some(last.1), rest),
-                _ => (None, stretch),
-            };
-            rest.chunks(2)
-                .map(|pair| pair.iter().map(|(_, p)| *p).collect::<String>())
-                .chain(particle.map(str::to_string))
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let mut words = Vec::new();
+    let mut stretch: Vec<&str> = Vec::new();
+    let flush = |stretch: &mut Vec<&str>, words: &mut Vec<String>| {
+        words.extend(stretch.chunks(2).map(|pair| pair.concat()));
+        stretch.clear();
+    };
+    let mut i = 0;
+    while i < syllables.len() {
+        let (c, reading) = syllables[i];
+        let next = syllables.get(i + 1).map(|(n, _)| *n);
+        let together = next.and_then(|n| READ_TOGETHER.iter().find(|(w, _)| w.chars().eq([c, n])));
+        if let Some((_, read)) = together {
+            flush(&mut stretch, &mut words);
+            words.push((*read).to_string());
+            i += 2;
+            continue;
+        }
+        if PARTICLES.contains(c) {
+            flush(&mut stretch, &mut words);
+            words.push(reading.to_string());
+        } else {
+            stretch.push(reading);
+        }
+        i += 1;
+    }
+    flush(&mut stretch, &mut words);
+    words
 }
+
+/// Words in outlets' names whose first character the `pinyin` crate, which
+/// reads one character at a time, would read otherwise (`重庆` is not
+/// "zhongqing"): the cities and words of Chinese papers' names where a
+/// character has two readings. Simplified and Traditional.
+const READ_TOGETHER: &[(&str, &str)] = &[
+    ("重庆", "chongqing"),
+    ("重慶", "chongqing"),
+    ("长江", "changjiang"),
+    ("長江", "changjiang"),
+    ("长沙", "changsha"),
+    ("長沙", "changsha"),
+    ("长春", "changchun"),
+    ("長春", "changchun"),
+    ("长城", "changcheng"),
+    ("長城", "changcheng"),
+    ("长安", "changan"),
+    ("長安", "changan"),
+    ("长治", "changzhi"),
+    ("長治", "changzhi"),
+    ("长三", "changsan"),
+    ("長三", "changsan"),
+    ("厦门", "xiamen"),
+    ("廈門", "xiamen"),
+    ("银行", "yinhang"),
+    ("銀行", "yinhang"),
+    ("蚌埠", "bengbu"),
+    ("六安", "luan"),
+    ("朝阳", "chaoyang"),
+    ("朝陽", "chaoyang"),
+    ("行业", "hangye"),
+    ("行業", "hangye"),
+    ("音乐", "yinyue"),
+    ("音樂", "yinyue"),
+    ("单县", "shanxian"),
+    ("都市", "dushi"),
+    ("首都", "shoudu"),
+    ("成都", "chengdu"),
+    ("京都", "jingdu"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -1188,6 +1243,19 @@ query = "教育"
             "zhongguo-xinwen-wang-gundong-xinwen"
         );
         // Traditional characters, and Latin letters kept as they are.
+        // Words whose first character reads otherwise alone.
+        assert_eq!(
+            derive_id("重庆日报", "https://x/", &none),
+            "chongqing-ribao"
+        );
+        assert_eq!(
+            derive_id("長沙晚報", "https://x/", &none),
+            "changsha-wanbao"
+        );
+        assert_eq!(
+            derive_id("中国建设银行报", "https://x/", &none),
+            "zhongguo-jianshe-yinhang-bao"
+        );
         assert_eq!(
             derive_id("聯合新聞網 RSS", "https://x/", &none),
             "lianhe-xinwen-wang-rss"
