@@ -874,14 +874,16 @@ pub fn poll_now_file(config: &Config) -> PathBuf {
 }
 
 /// The pid of the daemon running on this config's database, if one runs:
-/// the database's lock is held (a pid file alone may be stale).
+/// the database's lock is held (a pid file alone may be stale). Only
+/// looks: the lock file is opened read-only (an flock needs no write
+/// access) and nothing is created or written.
 pub fn running_daemon(config: &Config) -> Option<u32> {
-    if !config.storage.path.exists() {
-        return None;
-    }
-    // Taken: no daemon holds it (released at once when dropped).
-    if lock_database(config).is_ok() {
-        return None;
+    let file = std::fs::File::open(lock_file(config)).ok()?;
+    match file.try_lock_shared() {
+        // Shared taken (released when `file` drops): no daemon holds it.
+        Ok(()) => return None,
+        Err(std::fs::TryLockError::WouldBlock) => {}
+        Err(std::fs::TryLockError::Error(_)) => return None,
     }
     std::fs::read_to_string(pid_file(config))
         .ok()
@@ -939,18 +941,8 @@ pub fn send_reload(config: &Config) -> Result<u32, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{}: not a process id: {:?}", path.display(), text.trim()))?;
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .map_err(|e| format!("cannot run kill: {e}"))?;
-    if status.success() {
-        Ok(pid)
-    } else {
-        Err(format!(
-            "process {pid} from {} is not running",
-            path.display()
-        ))
-    }
+    signal_pid(pid, "-HUP").map_err(|e| format!("{e} (pid from {})", path.display()))?;
+    Ok(pid)
 }
 
 #[cfg(test)]

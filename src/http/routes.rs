@@ -130,6 +130,8 @@ pub(super) async fn metrics_text(State(state): State<Arc<AppState>>) -> Response
 /// removed by a reload would otherwise be reported until a restart.
 fn without_removed_sources(text: &str, config: &crate::config::Config) -> String {
     const LABEL: &str = "source=\"";
+    let configured: std::collections::HashSet<&str> =
+        config.sources.iter().map(|s| s.id.0.as_str()).collect();
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         let removed = !line.starts_with('#')
@@ -137,7 +139,7 @@ fn without_removed_sources(text: &str, config: &crate::config::Config) -> String
                 let value = &line[at + LABEL.len()..];
                 // Ids are `[a-z0-9-]`: the value needs no unescaping.
                 let id = value.split('"').next().unwrap_or("");
-                config.source(id).is_none()
+                !configured.contains(id)
             });
         if !removed {
             out.push_str(line);

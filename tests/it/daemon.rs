@@ -900,6 +900,11 @@ fn poll_now_asks_the_running_daemon_and_polls_here_without_one() {
     daemon.stop();
     let log = std::fs::read_to_string(env.path("daemon.log")).unwrap();
     assert!(log.contains("poll requested"), "{log}");
+    // Its lock file and pid file left behind name no running daemon.
+    let r = env.run(&["poll", "--now", "--source", "b"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stderr.contains("no daemon runs"), "{r:?}");
+    assert_eq!(server.requests("/b").len(), 3);
 }
 
 #[test]

@@ -504,13 +504,17 @@ fn debug_logs_are_not_buried_under_the_html_parsers_lines() {
         ),
     );
     let env = Env::new(&[src("a", &server.url("/feed"))]);
-    let mut cmd = binary();
-    cmd.env("RUST_LOG", "debug")
-        .arg("--config")
-        .arg(&env.config)
-        .arg("poll");
-    let r = run_command(cmd);
-    assert_eq!(r.code, Some(0), "{r:?}");
+    let poll_logging = |filter: &str| {
+        let mut cmd = binary();
+        cmd.env("RUST_LOG", filter)
+            .arg("--config")
+            .arg(&env.config)
+            .arg("poll");
+        let r = run_command(cmd);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        r
+    };
+    let r = poll_logging("debug");
     assert!(
         r.stderr.contains("DEBUG"),
         "our own debug lines show: {r:?}"
@@ -522,13 +526,7 @@ fn debug_logs_are_not_buried_under_the_html_parsers_lines() {
         .count();
     assert_eq!(parser_lines, 0, "{}", r.stderr);
     // Named, they show.
-    let mut cmd = binary();
-    cmd.env("RUST_LOG", "info,html5ever=debug")
-        .arg("--config")
-        .arg(&env.config)
-        .arg("poll");
-    let r = run_command(cmd);
-    assert_eq!(r.code, Some(0), "{r:?}");
+    let r = poll_logging("info,html5ever=debug");
     assert!(
         r.stderr.lines().any(|l| l.contains("html5ever")),
         "this document makes the parser log: {}",
