@@ -122,8 +122,11 @@ fn writer_gone() -> PipelineError {
     PipelineError::Writer("the writer thread has stopped".into())
 }
 
-/// Ends when every handle is gone.
+/// Ends when every handle is gone, with one INFO line of the thread's own
+/// CPU time (`writer finished cpu_ms=… polls=… items=… groups=…`): the
+/// serial part of a poll, which `bench/run.sh` reports per item.
 fn writer_loop(mut state: WriterState, mut jobs: tokio::sync::mpsc::Receiver<Job>) {
+    let (mut stored_polls, mut stored_items, mut groups) = (0usize, 0usize, 0usize);
     let mut next = jobs.blocking_recv();
     while let Some(job) = next.take() {
         let (poll, done) = match job {
@@ -149,10 +152,24 @@ fn writer_loop(mut state: WriterState, mut jobs: tokio::sync::mpsc::Receiver<Job
                 Err(_) => break,
             }
         }
+        stored_polls += polls.len();
+        stored_items += polls.iter().map(PollToStore::items).sum::<usize>();
+        groups += 1;
         store_group(&mut state, polls, replies);
         if next.is_none() {
             next = jobs.blocking_recv();
         }
+    }
+    let cpu = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    let cpu_ms = cpu.tv_sec as u64 * 1000 + cpu.tv_nsec as u64 / 1_000_000;
+    if stored_polls > 0 {
+        tracing::info!(
+            cpu_ms,
+            polls = stored_polls,
+            items = stored_items,
+            groups,
+            "writer finished"
+        );
     }
 }
 

@@ -388,6 +388,16 @@ pub struct PollToStore {
     pub outcome: PollOutcome,
 }
 
+impl PollToStore {
+    /// The items the feed gave (0 unless it was fetched).
+    pub fn items(&self) -> usize {
+        match &self.outcome {
+            PollOutcome::Fetched { items, .. } => items.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// What one poll of one source came to. (One per poll in flight, and
 /// `Fetched` the common variant: boxing it would save nothing.)
 #[allow(clippy::large_enum_variant)]
