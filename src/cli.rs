@@ -820,6 +820,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
                 errln!("warning: retention or space reclamation failed: {e}");
                 pipeline::Maintenance::default()
             });
+        poller.writer().log_work().await;
         Ok::<_, pipeline::PipelineError>((report, upkeep))
     });
     let (report, upkeep) = match result {

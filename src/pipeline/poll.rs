@@ -219,6 +219,7 @@ impl Poller {
             store,
             topics: Arc::new(topics),
             near: near.clone(),
+            work: Default::default(),
         })?;
         let readers = Arc::new(super::open_readers(config)?);
         Poller::with(config, writer, readers, near)

@@ -34,6 +34,17 @@ pub struct WriterState {
     pub store: store::Writer,
     pub topics: Arc<Topics>,
     pub near: Arc<crate::dedupe::Params>,
+    /// What the thread has stored so far (`WriteQueue::log_work`).
+    pub work: WriterWork,
+}
+
+/// Polls, their items and the groups they were committed in, counted by
+/// the writer thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WriterWork {
+    pub polls: usize,
+    pub items: usize,
+    pub groups: usize,
 }
 
 /// The writer's answer to one submitted poll: its counts (or why it could
@@ -100,6 +111,28 @@ impl WriteQueue {
         WriteQueue::committed(self.submit(poll).await?).await
     }
 
+    /// Logs at INFO, from the writer thread, its own CPU time and what it
+    /// stored (`writer finished cpu_ms=… polls=… items=… groups=…`): the
+    /// serial part of a poll, which `bench/run.sh` reports per item. Asked
+    /// for by `poll` at its end, so the line is always there before the
+    /// process exits.
+    pub async fn log_work(&self) {
+        let _ = self
+            .run(|state| {
+                // cpu-time (libc's clock_gettime): rustix's own reads the
+                // auxiliary vector in a way valgrind cannot follow, and the
+                // benchmarks run under it.
+                let cpu_ms = cpu_time::ThreadTime::now().as_duration().as_millis() as u64;
+                let WriterWork {
+                    polls,
+                    items,
+                    groups,
+                } = state.work;
+                tracing::info!(cpu_ms, polls, items, groups, "writer finished");
+            })
+            .await;
+    }
+
     /// Runs `f` on the writer thread, between groups of polls, and returns
     /// what it returned.
     pub async fn run<R: Send + 'static>(
@@ -122,11 +155,8 @@ fn writer_gone() -> PipelineError {
     PipelineError::Writer("the writer thread has stopped".into())
 }
 
-/// Ends when every handle is gone, with one INFO line of the thread's own
-/// CPU time (`writer finished cpu_ms=… polls=… items=… groups=…`): the
-/// serial part of a poll, which `bench/run.sh` reports per item.
+/// Ends when every handle is gone.
 fn writer_loop(mut state: WriterState, mut jobs: tokio::sync::mpsc::Receiver<Job>) {
-    let (mut stored_polls, mut stored_items, mut groups) = (0usize, 0usize, 0usize);
     let mut next = jobs.blocking_recv();
     while let Some(job) = next.take() {
         let (poll, done) = match job {
@@ -152,24 +182,13 @@ fn writer_loop(mut state: WriterState, mut jobs: tokio::sync::mpsc::Receiver<Job
                 Err(_) => break,
             }
         }
-        stored_polls += polls.len();
-        stored_items += polls.iter().map(PollToStore::items).sum::<usize>();
-        groups += 1;
+        state.work.polls += polls.len();
+        state.work.items += polls.iter().map(PollToStore::items).sum::<usize>();
+        state.work.groups += 1;
         store_group(&mut state, polls, replies);
         if next.is_none() {
             next = jobs.blocking_recv();
         }
-    }
-    let cpu = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    let cpu_ms = cpu.tv_sec as u64 * 1000 + cpu.tv_nsec as u64 / 1_000_000;
-    if stored_polls > 0 {
-        tracing::info!(
-            cpu_ms,
-            polls = stored_polls,
-            items = stored_items,
-            groups,
-            "writer finished"
-        );
     }
 }
 
@@ -234,6 +253,7 @@ mod tests {
                 store,
                 topics: Arc::new(Topics::default()),
                 near: Arc::new(crate::dedupe::Params::default()),
+                work: Default::default(),
             })
             .unwrap(),
         );

@@ -16,10 +16,13 @@
 
 use std::io;
 
-/// zstd level 3 (the library's default): on a 234 KB rendered topic feed
-/// of Chinese HTML, 8% larger than level 9 at five times its speed
-/// (`zstd -b1 -e9`: 87.0 vs 80.5 KB, 151 vs 26–33 MB/s).
-const LEVEL: i32 = 3;
+/// zstd level 1: a copy's body is compressed once per new copy in the
+/// parallel stage, and on the real-length farm level 3 (the library's
+/// default) cost 2.6% more of a cold poll's instructions (callgrind, 200
+/// feeds) for a database 2% smaller (98 against 100 MB at 1,000 feeds);
+/// level −1 saved 3% more and made the database 14% larger (BENCHMARKS.md,
+/// issue 24).
+const LEVEL: i32 = 1;
 
 thread_local! {
     /// One compression context per thread, kept: creating one allocates and
@@ -76,7 +79,11 @@ pub fn encode(
     let frame = COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.is_none() {
-            *c = Some(zstd::bulk::Compressor::new(LEVEL)?);
+            let level = std::env::var("NR_ZSTD")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(LEVEL);
+            *c = Some(zstd::bulk::Compressor::new(level)?);
         }
         match c.as_mut() {
             Some(c) => c.compress(&raw),

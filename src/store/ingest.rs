@@ -794,11 +794,14 @@ fn edited_item(
 ) -> rusqlite::Result<()> {
     let (item, norm) = (&copy.item, &copy.norm);
     let hash = norm.content_hash.0.as_str();
+    let old_text: Option<i64> = tx
+        .prepare_cached("SELECT text_id FROM copies WHERE id = ?1")?
+        .query_row([copy_id], |r| r.get(0))?;
     tx.prepare_cached(&format!(
         "UPDATE copies SET guid = ?2, link = ?3, title = ?4, body = ?5,
            authors = ?6, updated = ?7, last_seen = ?8, content_hash = ?9, raw_hash = ?10,
            text_len = ?11, display_title = ?13, enclosures = ?14, categories = ?15,
-           text = ?16, page_tries = {} WHERE id = ?1",
+           text = NULL, text_id = ?16, page_tries = {} WHERE id = ?1",
         page_tries(12)
     ))?
     .execute(params![
@@ -817,8 +820,9 @@ fn edited_item(
         norm.title,
         copy.enclosures,
         copy.categories,
-        norm.text
+        text_id(tx, copy)?
     ])?;
+    forget_texts(tx, old_text.as_slice())?;
     touched.push(Touched::reclassify(story));
     let others: i64 = tx
         .prepare_cached("SELECT count(*) FROM copies WHERE story = ?1 AND id != ?2")?
@@ -1242,20 +1246,38 @@ const MAX_CLUSTERED: usize = 48;
 /// The copies of `story`, in id order.
 fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
     tx.prepare_cached(
-        "SELECT c.id, c.content_hash, coalesce(c.text, st.text), c.published, c.first_seen
-         FROM copies c JOIN stories st ON st.sid = c.story WHERE c.story = ?1 ORDER BY c.id",
+        "SELECT c.id, c.content_hash, coalesce(c.text, t.text, st.text), c.published, c.first_seen
+         FROM copies c JOIN stories st ON st.sid = c.story
+           LEFT JOIN copy_texts t ON t.id = c.text_id
+         WHERE c.story = ?1 ORDER BY c.id",
     )?
     .query_map([story], |r| {
         Ok(Stored {
             id: r.get(0)?,
             story,
             hash: r.get(1)?,
-            text: r.get(2)?,
+            text: String::new(),
             published: r.get(3)?,
             first_seen: r.get(4)?,
         })
+        .and_then(|s| Ok((s, r.get_ref(2)?.as_bytes()?.to_vec())))
     })?
-    .collect()
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .and_then(|rows| {
+        // Most copies of a story have one text: it is checked as UTF-8
+        // once (checking every copy's was 4% of a cold poll).
+        let mut out: Vec<Stored> = Vec::with_capacity(rows.len());
+        for (mut s, bytes) in rows {
+            s.text = match out.iter().find(|o| o.hash == s.hash && o.text.as_bytes() == bytes) {
+                Some(same) => same.text.clone(),
+                None => String::from_utf8(bytes).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
+                })?,
+            };
+            out.push(s);
+        }
+        Ok(out)
+    })
 }
 
 /// A new copy with near-duplicate keys and no identical text stored:
@@ -1595,15 +1617,19 @@ fn split_story(
 /// A story's text is its longest copy's (then the smallest content hash),
 /// from sources not `trust = "low"` when it has any: a function of its
 /// copies, whichever arrived first. Copies stored before migration 0014
-/// (no text of their own) leave the story's text as it is.
+/// (no text of their own, neither `text` nor `text_id`) leave the story's
+/// text as it is.
 fn refresh_text(tx: &Connection, story: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "UPDATE stories SET text = b.text, content_hash = b.content_hash
-         FROM (SELECT c.text, c.content_hash FROM copies c JOIN sources s ON s.id = c.source_id
-               WHERE c.story = ?1 AND c.text IS NOT NULL
-               ORDER BY s.trust = 'low', length(c.text) DESC, c.content_hash LIMIT 1) AS b
+         FROM (SELECT coalesce(c.text, t.text) AS text, c.content_hash
+               FROM copies c JOIN sources s ON s.id = c.source_id
+                 LEFT JOIN copy_texts t ON t.id = c.text_id
+               WHERE c.story = ?1 AND (c.text IS NOT NULL OR c.text_id IS NOT NULL)
+               ORDER BY s.trust = 'low', length(coalesce(c.text, t.text)) DESC, c.content_hash
+               LIMIT 1) AS b
          WHERE stories.sid = ?1 AND NOT EXISTS
-           (SELECT 1 FROM copies WHERE story = ?1 AND text IS NULL)
+           (SELECT 1 FROM copies WHERE story = ?1 AND text IS NULL AND text_id IS NULL)
            AND (stories.text IS NOT b.text OR stories.content_hash IS NOT b.content_hash)",
     )?
     .execute([story])?;
@@ -1702,7 +1728,7 @@ fn insert_copy(
     tx.prepare_cached(
         "INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
            authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
-           merge_method, merge_score, page_tries, display_title, enclosures, categories, text)
+           merge_method, merge_score, page_tries, display_title, enclosures, categories, text_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
                  CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18, ?19, ?20, ?21)",
     )?
@@ -1727,7 +1753,36 @@ fn insert_copy(
         copy.norm.title,
         copy.enclosures,
         copy.categories,
-        copy.norm.text
+        text_id(tx, copy)?
     ])?;
     Ok(())
+}
+
+/// Deletes the texts of `ids` that no copy names any more (a copy edited
+/// to another text, its story deleted by retention, its source purged).
+pub(super) fn forget_texts(tx: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "DELETE FROM copy_texts WHERE id = ?1
+           AND NOT EXISTS (SELECT 1 FROM copies WHERE text_id = ?1)",
+    )?;
+    for id in ids {
+        stmt.execute([id])?;
+    }
+    Ok(())
+}
+
+/// The `copy_texts` row of the copy's normalized text, added when no copy
+/// stored it before (migration 0017: each distinct text once).
+fn text_id(tx: &Connection, copy: &NewCopy) -> rusqlite::Result<i64> {
+    let digest = copy.digest();
+    if let Some(id) = tx
+        .prepare_cached("SELECT id FROM copy_texts WHERE digest = ?1")?
+        .query_row([&digest[..]], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
+    tx.prepare_cached("INSERT INTO copy_texts (digest, text) VALUES (?1, ?2)")?
+        .execute(params![&digest[..], copy.norm.text])?;
+    Ok(tx.last_insert_rowid())
 }

@@ -58,7 +58,13 @@ impl Writer {
             &format!("INSERT INTO temp.purge_touched {touched}"),
             params![id],
         )?;
+        let texts: Vec<i64> = tx
+            .prepare("SELECT DISTINCT text_id FROM copies WHERE source_id = ?1 AND text_id IS NOT NULL")?
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         let copies = tx.execute("DELETE FROM copies WHERE source_id = ?1", params![id])?;
+        // Its texts go unless another outlet's copy has the same.
+        super::ingest::forget_texts(&tx, &texts)?;
         let stories = tx.execute(
             "DELETE FROM stories WHERE sid IN (SELECT story FROM temp.purge_touched)
                AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story = stories.sid)",
@@ -187,7 +193,15 @@ impl Writer {
                 .collect::<rusqlite::Result<_>>()?
         };
         let now_ms = Utc::now().timestamp_millis();
+        let mut texts: Vec<i64> = Vec::new();
         for id in &ids {
+            texts.extend(
+                tx.prepare_cached(
+                    "SELECT text_id FROM copies WHERE story = ?1 AND text_id IS NOT NULL",
+                )?
+                .query_map([id], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+            );
             // The topics it leaves re-render (FeedCache follows changed_at).
             tx.execute(
                 "UPDATE topics SET changed_at = ?2
@@ -196,6 +210,9 @@ impl Writer {
             )?;
             tx.execute("DELETE FROM stories WHERE sid = ?1", [id])?;
         }
+        texts.sort_unstable();
+        texts.dedup();
+        super::ingest::forget_texts(&tx, &texts)?;
         let polls = tx.execute(
             "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE started_at < ?1 LIMIT ?2)",
             params![ts(cutoff), limit as i64],

@@ -68,11 +68,12 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../../migrations/0014_copy_text.sql")),
         M::up(include_str!("../../migrations/0015_text_fallbacks.sql")),
         M::up(include_str!("../../migrations/0016_page_failures.sql")),
+        M::up(include_str!("../../migrations/0017_copy_texts.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 16;
+const SCHEMA_VERSION: usize = 17;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the
@@ -532,6 +533,9 @@ pub struct NewCopy {
     /// The HTML as stored (`body::encode`), when worked out in advance
     /// (`seal`); else the writer encodes it if the copy is new or edited.
     body: Option<Vec<u8>>,
+    /// `text_digest` of the normalized text, when worked out in advance
+    /// (`seal`).
+    digest: Option<[u8; 16]>,
     /// What this poll did about the item's page.
     page: PageAttempt,
 }
@@ -548,6 +552,7 @@ impl NewCopy {
             near_keys: None,
             full_html: None,
             body: None,
+            digest: None,
             page: PageAttempt::None,
             key,
             item,
@@ -571,6 +576,7 @@ impl NewCopy {
         self.norm = norm;
         self.full_html = Some(html);
         self.near_keys = near_keys;
+        self.digest = None;
         if self.body.is_some() {
             self.body = None;
             self.seal();
@@ -584,6 +590,15 @@ impl NewCopy {
         if self.body.is_none() {
             self.body = self.encode_body().ok();
         }
+        if self.digest.is_none() {
+            self.digest = Some(text_digest(&self.norm.text));
+        }
+    }
+
+    /// The digest `copy_texts` finds the normalized text by (see `seal`).
+    fn digest(&self) -> [u8; 16] {
+        self.digest
+            .unwrap_or_else(|| text_digest(&self.norm.text))
     }
 
     fn encode_body(&self) -> std::io::Result<Vec<u8>> {
@@ -634,6 +649,15 @@ impl NewCopy {
     pub fn compute_near_keys(&mut self, near: &crate::dedupe::Params) {
         self.near_keys = Some(keys_of(&self.norm.text, near));
     }
+}
+
+/// How `copy_texts` names a normalized text: the first 16 bytes of its
+/// BLAKE3 hash (a collision between two texts of one database is as likely
+/// as guessing a 128-bit key).
+fn text_digest(text: &str) -> [u8; 16] {
+    let mut out = [0; 16];
+    out.copy_from_slice(&blake3::hash(text.as_bytes()).as_bytes()[..16]);
+    out
 }
 
 /// A list as a copy's column stores it: JSON of its first `max` entries,
@@ -986,6 +1010,117 @@ mod tests {
                 pages: PageCounts::default(),
             },
         }
+    }
+
+    #[test]
+    fn each_distinct_text_is_stored_once_and_goes_when_no_copy_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Writer::open(&dir.path().join("t.db")).unwrap();
+        let ids: Vec<SourceId> = ["a", "b", "c"].map(SourceId::from).into();
+        let rows: Vec<SourceRow<'_>> = ids
+            .iter()
+            .map(|id| SourceRow {
+                id,
+                name: id,
+                url: "https://example.org/",
+                tags: &[],
+                low_trust: false,
+                link_hosts: &[],
+            })
+            .collect();
+        store.sync_sources(&rows).unwrap();
+        let wire = "京津冀三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗，首批试点学校名单同时公布。";
+        let other = "长江中下游地区今起迎来新一轮强降雨过程，气象部门提醒公众注意防范城市内涝和山洪地质灾害。";
+        let near = crate::dedupe::Params::default();
+        let mut poll = |source: &str, guid: &str, text: &str| {
+            let r = store
+                .record_polls(vec![fetched(source, guid, text)], &|_| Vec::new(), &near)
+                .unwrap();
+            assert!(r[0].is_ok(), "{r:?}");
+        };
+        poll("a", "1", wire);
+        poll("b", "1", wire);
+        poll("c", "1", other);
+        let count = |store: &Writer, sql: &str| -> i64 {
+            store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(count(&store, "SELECT count(*) FROM copy_texts"), 2);
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM copies WHERE text IS NULL AND text_id IS NOT NULL"),
+            3,
+            "new copies name their text"
+        );
+        let shared: i64 = count(
+            &store,
+            "SELECT count(DISTINCT text_id) FROM copies WHERE source_id IN ('a', 'b')",
+        );
+        assert_eq!(shared, 1, "the two copies of the wire story share one row");
+        let stored: String = store
+            .conn
+            .query_row(
+                "SELECT t.text FROM copies c JOIN copy_texts t ON t.id = c.text_id
+                 WHERE c.source_id = 'c'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let expected = crate::normalize::Normalizer::default()
+            .normalize(&match fetched("c", "1", other).outcome {
+                PollOutcome::Fetched { items, .. } => items[0].item.clone(),
+                _ => unreachable!(),
+            })
+            .text;
+        assert_eq!(stored, expected, "the text is the copy's normalized text");
+        // Purging one of the two outlets of the wire story keeps its text;
+        // purging the only outlet of the other drops it.
+        store.purge_source(&SourceId::from("a")).unwrap();
+        assert_eq!(count(&store, "SELECT count(*) FROM copy_texts"), 2);
+        store.purge_source(&SourceId::from("c")).unwrap();
+        assert_eq!(count(&store, "SELECT count(*) FROM copy_texts"), 1);
+        // Retention: the last story goes, and its text with it.
+        store
+            .prune_batch(Utc::now() + chrono::Duration::days(1), 100)
+            .unwrap();
+        assert_eq!(count(&store, "SELECT count(*) FROM stories"), 0);
+        assert_eq!(count(&store, "SELECT count(*) FROM copy_texts"), 0);
+    }
+
+    #[test]
+    fn an_edited_copy_names_its_new_text_and_the_old_one_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Writer::open(&dir.path().join("t.db")).unwrap();
+        let id = SourceId::from("a");
+        store
+            .sync_sources(&[SourceRow {
+                id: &id,
+                name: &id,
+                url: "https://example.org/",
+                tags: &[],
+                low_trust: false,
+                link_hosts: &[],
+            }])
+            .unwrap();
+        let near = crate::dedupe::Params::default();
+        for text in [
+            "京津冀三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗，首批试点学校名单同时公布。",
+            "京津冀三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗，首批试点学校名单将于下月公布。",
+        ] {
+            let r = store
+                .record_polls(vec![fetched("a", "1", text)], &|_| Vec::new(), &near)
+                .unwrap();
+            assert!(r[0].is_ok(), "{r:?}");
+        }
+        let (texts, named): (i64, String) = store
+            .conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM copy_texts), t.text
+                 FROM copies c JOIN copy_texts t ON t.id = c.text_id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(texts, 1, "the text before the edit is gone");
+        assert!(named.contains("下月"), "{named}");
     }
 
     #[test]
