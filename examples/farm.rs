@@ -1079,9 +1079,9 @@ impl Farm {
             // stay what they were.
             let (capacity, summary) = if args.varied {
                 let capacity = real_feed_items(&mut rng);
-                let summary = rng.chance(SUMMARY_SHARE).then(|| {
-                    SUMMARY_CHARS.0 + rng.below(SUMMARY_CHARS.1 - SUMMARY_CHARS.0 + 1)
-                });
+                let summary = rng
+                    .chance(SUMMARY_SHARE)
+                    .then(|| SUMMARY_CHARS.0 + rng.below(SUMMARY_CHARS.1 - SUMMARY_CHARS.0 + 1));
                 (capacity, summary)
             } else {
                 (items, None)
