@@ -80,7 +80,7 @@ while [ $# -gt 0 ]; do
     --no-serve) serve=0 ;;
     --secs) secs=$2; shift ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,62p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,61p' "$0"; exit 0 ;;
     [0-9]*) feeds=$1 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -452,8 +452,9 @@ run_size() {
       printf "  database ÷ feed bytes fetched cold: %.2f (%.1f MB ÷ %.1f MB; target ≤ 1.3)\n", (f > 0) ? d / f : 0, d / 1048576, f / 1048576 }'
     awk -v a="${best[nr cold us]:--}" -v b="${best[nr cold wus]:--}" -v t="${best[nr cold wus of]:--}" \
         -v i="${best[nr cold items]}" -v c="${best[nr cold cpu]}" 'BEGIN {
-      printf "  newsriver cold CPU per item: %s µs (%s items per CPU second); the writer thread %s µs of %s (%s)\n",
-        a, (c + 0 > 0) ? sprintf("%.0f", i / c) : "-", b, t, (t + 0 > 0 && b != "-") ? sprintf("%.0f%%", 100 * b / t) : "-" }'
+      printf "  newsriver cold CPU per item: %s µs (%s items per CPU second); ", a, (c + 0 > 0) ? sprintf("%.0f", i / c) : "-"
+      if (b == "-") print "the writer thread logged no line in any run (see the notes)"
+      else printf "the writer thread %s µs of %s (%.0f%%)\n", b, t, (t + 0 > 0) ? 100 * b / t : 0 }'
     if [ "$newsboat" = 1 ]; then
       awk -v a="${best[nr cold ips]}" -v b="${best[nb cold ips]}" -v c="${best[nr cold wall]}" -v d="${best[nb cold wall]}" \
           -v e="${best[nr warm wall]}" -v f="${best[nb warm 2 wall]}" -v g="${best[nr bump 10% wall]}" -v h="${best[nb bump 10% wall]}" \
@@ -701,7 +702,7 @@ summary() {
     srow "  per CPU second, newsriver ÷ newsboat" 'r(r(x0, x1), r(x2, x3))' "nr cold items" "nr cold cpu" "nb cold items" "nb cold cpu"
     srow "cold wall s: newsriver / newsboat" 'x0 " / " x1' "nr cold wall" "nb cold wall"
     srow "cold CPU s ÷ wall s: newsriver / newsboat" 'x0 " / " x1' "nr cold util" "nb cold util"
-    srow "cold CPU µs per item: all / writer thread" 'x0 " / " x1 ((x2 + 0 > 0 && x1 != "") ? sprintf(" (%.0f%% of %s)", 100 * x1 / x2, x2) : "")' \
+    srow "cold CPU µs per item: all / writer thread" 'x0 " / " ((x1 != "") ? x1 : "-") ((x2 + 0 > 0 && x1 != "") ? sprintf(" (%.0f%% of %s)", 100 * x1 / x2, x2) : "")' \
       "nr cold us" "nr cold wus" "nr cold wus of"
     srow "warm (all 304) wall s; ÷ cold" 'x0 "; " r(x0, x1)' "nr warm wall" "nr cold wall"
     srow "database MB ÷ MB fetched (target ≤ 1.3)" 'sprintf("%.0f / %.0f = %s", x0 / 1048576, x1 / 1048576, r(x0, x1))' "nr cold db" "nr cold fetched"
