@@ -213,6 +213,11 @@ nr_poll() {
   iupd=$(sed -E 's/.* ([0-9]+) updated.*/\1/' <<<"$l2")
   snew=$(sed -E 's/.*stories: ([0-9]+) new.*/\1/' <<<"$l2")
   smerged=$(sed -E 's/.* ([0-9]+) merged.*/\1/' <<<"$l2")
+  # A story that a later copy showed to be another's is "joined to
+  # another": counted new when it was made, it is one story fewer and one
+  # merge more in the end, which is what the farm's count is.
+  local sjoined=0
+  [[ "$l2" =~ ([0-9]+)\ joined\ to\ another ]] && sjoined=${BASH_REMATCH[1]}
   local seen=$((inew + iknown + iupd)) ips
   ips=$(rate "$seen" "$wall")
   # The writer thread's CPU time, in seconds ("-" if it logged none: a poll
@@ -225,6 +230,10 @@ nr_poll() {
   us=$(per_item "$cpu" "$seen"); wus=$(per_item "$wcpu" "$seen"); cw=$(util "$cpu" "$wall")
   read -r a2 a3 ab <<<"$before"; read -r b2 b3 bb <<<"$after"
   local note="items $inew new $iknown known; stories $snew new $smerged merged (farm: $expected)"
+  if [ "$sjoined" != 0 ]; then
+    note="items $inew new $iknown known; stories $snew new $smerged merged, $sjoined joined to another:"
+    note+=" $((snew - sjoined)) / $((smerged + sjoined)) (farm: $expected)"
+  fi
   if [ "$step" = cold ]; then
     # The database after the cold poll, its WAL written back: its size ÷ the
     # feed bytes fetched (issue 12: ≤ 1.3).
