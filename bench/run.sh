@@ -7,7 +7,11 @@
 #     Feed, ~10% GBK, stories syndicated across outlets): "synthetic" (ITEMS
 #     items a feed, stories of passages, 1-5 outlets each) or "real-length"
 #     (`--real-length`: 30 items a feed of whole articles, 3-8 outlets each,
-#     ~30k items and 80-90 MB at 1,000 feeds; needs ../shared);
+#     ~30k items and 80-90 MB at 1,000 feeds; needs ../shared); or "varied"
+#     (`--varied`, issue 24; not in the default list, see --farms): every
+#     feed on one host, item counts drawn from real feeds' (1-100, mean
+#     ~15), whole articles of any length, one outlet in eight serving
+#     summaries, another farm for every --seed; needs ../shared;
 #  2. serves it with nginx (static files, nginx's own ETag/Last-Modified) when
 #     nginx is installed, else with the farm's own server — and says which;
 #  3. times `newsriver poll` cold (empty database), warm (all 304) and after
@@ -22,21 +26,28 @@
 #     cold poll of every feed); meanwhile wrk loads `/healthz` and one cached
 #     topic feed at a light, steady rate (bench/latency.lua) and reports
 #     p50/p99 latency: during the cold poll against idle;
-#  7. prints one table per farm (wall, CPU user+sys, peak RSS, items/s, req/s,
-#     bytes fetched), the ratios newsriver/peer, and the two farms side by
-#     side (cold items/s ÷ newsboat, CPU s ÷ wall s, warm, database size ÷
-#     bytes fetched, peak RSS, latency during the cold poll).
+#  7. prints one table per farm (wall, CPU user+sys, CPU ÷ wall, CPU µs per
+#     item in all and the writer thread's part of it, peak RSS, items/s,
+#     req/s, bytes fetched), the ratios newsriver/peer, and the farms side by
+#     side (cold items/s ÷ newsboat, CPU per item, CPU s ÷ wall s, warm,
+#     database size ÷ bytes fetched, peak RSS, latency during the cold poll).
 #
-# Usage: bench/run.sh [FEEDS] [--farms LIST] [--items M] [--repeat R] [--scale]
-#                     [--own-server] [--no-newsboat] [--no-serve] [--no-daemon]
-#                     [--secs S] [--daemon-secs S] [--keep]
+# Usage: bench/run.sh [FEEDS] [--farms LIST] [--items M] [--seed N] [--repeat R]
+#                     [--scale] [--own-server] [--no-newsboat] [--no-serve]
+#                     [--no-daemon] [--secs S] [--daemon-secs S] [--keep]
 #   FEEDS         feeds in the farm (default 1000)
-#   --farms LIST  synthetic,real (default), synthetic or real
+#   --farms LIST  farms among synthetic, real and varied, comma-separated
+#                 (default synthetic,real: the farms of the history in
+#                 BENCHMARKS.md; varied adds a third of the run's time)
 #   --items M     items per feed of the synthetic farm (default 40; the
-#                 real-length farm has 30)
+#                 real-length farm has 30, the varied farm its own per feed)
+#   --seed N      the farms' seed (default 1): another seed, another farm
 #   --repeat R    run each poll step R times (default 1); ratios use the best
 #   --scale       newsriver's poll steps only, at 250, 1000 and 4000 feeds
-#                 (synthetic farm unless --farms says otherwise)
+#                 (synthetic farm unless --farms says otherwise), then items
+#                 per CPU second, CPU µs per item and peak RSS of the cold
+#                 polls by size, and their spread, (max - min) ÷ max
+#   --sizes LIST  the sizes of --scale (default 250,1000,4000)
 #   --own-server  serve the farm with its own server even if nginx is installed
 #   --no-newsboat skip newsboat; --no-serve skip step 5; --no-daemon skip step 6
 #   --secs S      seconds of each wrk load of step 5 (default 10)
@@ -52,11 +63,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 feeds=1000 items=40 repeat=1 scale=0 newsboat=1 serve=1 own=0 secs=10 keep=0
-farms= daemon=1 dsecs=auto profile=0
+farms= daemon=1 dsecs=auto profile=0 seed=1 scale_sizes=250,1000,4000
 while [ $# -gt 0 ]; do
   case "$1" in
     --farms) farms=$2; shift ;;
     --items) items=$2; shift ;;
+    --seed) seed=$2; shift ;;
+    --sizes) scale_sizes=$2; shift ;;
     --repeat) repeat=$2; shift ;;
     --scale) scale=1 newsboat=0 serve=0 daemon=0 ;;
     --no-daemon) daemon=0 ;;
@@ -67,7 +80,7 @@ while [ $# -gt 0 ]; do
     --no-serve) serve=0 ;;
     --secs) secs=$2; shift ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,61p' "$0"; exit 0 ;;
     [0-9]*) feeds=$1 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -79,13 +92,13 @@ fi
 kinds=()
 for k in ${farms//,/ }; do
   case "$k" in
-    synthetic|real) kinds+=("$k") ;;
-    *) echo "unknown farm: $k (synthetic or real)" >&2; exit 2 ;;
+    synthetic|real|varied) kinds+=("$k") ;;
+    *) echo "unknown farm: $k (synthetic, real or varied)" >&2; exit 2 ;;
   esac
 done
 corpus=../shared/news-zh/articles.jsonl
-if [[ " ${kinds[*]} " == *" real "* ]] && [ ! -r "$corpus" ]; then
-  echo "the real-length farm needs $corpus (../shared is absent); run --farms synthetic" >&2
+if [[ " ${kinds[*]} " == *" real "* || " ${kinds[*]} " == *" varied "* ]] && [ ! -r "$corpus" ]; then
+  echo "the real-length and varied farms need $corpus (../shared is absent); run --farms synthetic" >&2
   exit 2
 fi
 for tool in curl sqlite3; do
@@ -147,16 +160,22 @@ measure() {
   rss_mb=$(awk -v k="$kb" 'BEGIN { printf "%.0f", k / 1024 }')
 }
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (n == 0 || t == 0) print "-"; else printf "%.0f", n / t }'; }
+# per_item SECONDS ITEMS: microseconds an item ("-" without items).
+per_item() { awk -v t="$1" -v n="$2" 'BEGIN { if (n + 0 == 0 || t == "-" || t == "") print "-"; else printf "%.0f", t * 1e6 / n }'; }
+# util CPU WALL: CPU seconds ÷ wall seconds (2.00 = both cores busy throughout).
+util() { awk -v c="$1" -v w="$2" 'BEGIN { if (w + 0 > 0 && c != "-") printf "%.2f", c / w; else print "-" }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
 table=$work/table.txt ratios=$work/ratios.txt
 : >"$table"; : >"$ratios"
-row() { # farm tool step wall cpu rss items/s req/s MB 200/304/failed notes
-  printf '%-10s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' "$@" | tee -a "$table"
+row() { # farm tool step wall cpu cpu÷wall µs/item writer-µs/item rss items/s req/s MB 200/304/failed notes
+  printf '%-11s %-9s %-10s %7s %7s %8s %7s %9s %6s %8s %8s %8s %-16s %s\n' "$@" | tee -a "$table"
 }
 header() {
-  printf '\n%-10s %-9s %-10s %7s %7s %6s %8s %8s %8s %-16s %s\n' \
-    farm tool step "wall s" "CPU s" "RSS MB" items/s req/s "MB in" "200/304/failed" notes | tee -a "$table"
+  # (µ and ÷ are two bytes each, and printf pads bytes: one more each.)
+  printf '\n%-11s %-9s %-10s %7s %7s %9s %8s %10s %6s %8s %8s %8s %-16s %s\n' \
+    farm tool step "wall s" "CPU s" "CPU÷wall" "µs/item" "writer µs" "RSS MB" items/s req/s "MB in" \
+    "200/304/failed" notes | tee -a "$table"
 }
 declare -A best=() summ=()
 keep_best() { # key value: the highest value seen for key
@@ -166,12 +185,21 @@ keep_min() { # key value: the lowest value seen for key
   best[$1]=$(awk -v a="${best[$1]:-}" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
 }
 
+# The polls' log filter: warnings, and the one INFO line the writer thread
+# logs at its end, `writer finished cpu_ms=… polls=… items=… groups=…` (its
+# own CPU time: the serial part of a poll). `newsriver poll` logs at WARN
+# unless told otherwise, so without this the line never reaches $err (the
+# poll's stderr); naming that one target keeps every other INFO line, and
+# its cost, out of the measured run. It also overrides a RUST_LOG of the
+# caller's.
+poll_log=warn,newsriver::pipeline::writer=info
+
 # One newsriver poll; $1 step, $2 expected "new/merged" stories.
 nr_poll() {
   local step=$1 expected=$2 before after
   err="$work/nr-$tag-${step// /_}.err"
   before=$(served)
-  measure "$bin" --config "$config" poll
+  measure env RUST_LOG="$poll_log" "$bin" --config "$config" poll
   after=$(served)
   local l1 l2
   l1=$(grep -m1 '^polled ' "$err" || true); l2=$(grep -m1 '^items: ' "$err" || true)
@@ -185,10 +213,27 @@ nr_poll() {
   iupd=$(sed -E 's/.* ([0-9]+) updated.*/\1/' <<<"$l2")
   snew=$(sed -E 's/.*stories: ([0-9]+) new.*/\1/' <<<"$l2")
   smerged=$(sed -E 's/.* ([0-9]+) merged.*/\1/' <<<"$l2")
+  # A story that a later copy showed to be another's is "joined to
+  # another": counted new when it was made, it is one story fewer and one
+  # merge more in the end, which is what the farm's count is.
+  local sjoined=0
+  [[ "$l2" =~ ([0-9]+)\ joined\ to\ another ]] && sjoined=${BASH_REMATCH[1]}
   local seen=$((inew + iknown + iupd)) ips
   ips=$(rate "$seen" "$wall")
+  # The writer thread's CPU time, in seconds ("-" if it logged none: a poll
+  # that stored nothing).
+  local wline wcpu=- us wus cw
+  wline=$(grep -m1 'writer finished' "$err" || true)
+  if [[ "$wline" =~ cpu_ms=([0-9]+) ]]; then
+    wcpu=$(awk -v m="${BASH_REMATCH[1]}" 'BEGIN { printf "%.3f", m / 1000 }')
+  fi
+  us=$(per_item "$cpu" "$seen"); wus=$(per_item "$wcpu" "$seen"); cw=$(util "$cpu" "$wall")
   read -r a2 a3 ab <<<"$before"; read -r b2 b3 bb <<<"$after"
   local note="items $inew new $iknown known; stories $snew new $smerged merged (farm: $expected)"
+  if [ "$sjoined" != 0 ]; then
+    note="items $inew new $iknown known; stories $snew new $smerged merged, $sjoined joined to another:"
+    note+=" $((snew - sjoined)) / $((smerged + sjoined)) (farm: $expected)"
+  fi
   if [ "$step" = cold ]; then
     # The database after the cold poll, its WAL written back: its size ÷ the
     # feed bytes fetched (issue 12: ≤ 1.3).
@@ -197,13 +242,27 @@ nr_poll() {
     best["nr cold db"]=$dbb; best["nr cold fetched"]=$((bb - ab))
     note="$note; db $(mb "$dbb") MB"
   fi
-  row "$lbl" newsriver "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" \
+  if [ "$wcpu" != - ]; then
+    note="$note; writer CPU ${wcpu} s"
+  elif [ "$seen" != 0 ]; then
+    # The writer thread is not joined: the process can end before it logs.
+    note="$note; no writer line"
+  fi
+  row "$lbl" newsriver "$step" "$wall" "$cpu" "$cw" "$us" "$wus" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" \
     "$ok/$nm/$failed" "$note"
   if [ "$failed" != 0 ]; then sed -n '/^failed:/,$p' "$err" | head -4 | sed 's/^/      /'; fi
   keep_best "nr $step ips" "$ips"; keep_min "nr $step wall" "$wall"; keep_best "nr $step rss" "$rss_mb"
   keep_min "nr $step cpu" "$cpu"; best["nr $step items"]=$seen
+  # Per item, the run of least CPU; the writer's part from the run of least
+  # CPU among those whose writer logged (with that run's total beside it,
+  # "wus of", for its share).
+  if [ "${best[nr $step cpu]}" = "$cpu" ]; then best["nr $step us"]=$us; fi
+  if [ "$wus" != - ]; then
+    keep_min "nr $step cpu logged" "$cpu"
+    if [ "${best[nr $step cpu logged]}" = "$cpu" ]; then best["nr $step wus"]=$wus; best["nr $step wus of"]=$us; fi
+  fi
   # CPU ÷ wall of the fastest run (issue 12: ≥ 1.6, both cores busy).
-  if [ "${best[nr $step wall]}" = "$wall" ]; then best["nr $step util"]=$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", (w > 0) ? c / w : 0 }'); fi
+  if [ "${best[nr $step wall]}" = "$wall" ]; then best["nr $step util"]=$cw; fi
 }
 
 nb_items() { sqlite3 "$work/nb-cache.db" 'SELECT count(*) FROM rss_item' 2>/dev/null || echo 0; }
@@ -219,7 +278,10 @@ nb_reload() {
   # Items/s only cold: then what newsboat stored is what it read.
   [ "$step" = cold ] && ips=$(rate $((i1 - i0)) "$wall")
   [ "$step" = "warm 1" ] && note="$note (2.21 sends validators from its 3rd reload on)"
-  row "$lbl" newsboat "$step" "$wall" "$cpu" "$rss_mb" "$ips" - "$(mb $((bb - ab)))" "$((b2 - a2))/$((b3 - a3))/-" "$note"
+  local us=-
+  [ "$step" = cold ] && us=$(per_item "$cpu" $((i1 - i0)))
+  row "$lbl" newsboat "$step" "$wall" "$cpu" "$(util "$cpu" "$wall")" "$us" - "$rss_mb" "$ips" - "$(mb $((bb - ab)))" \
+    "$((b2 - a2))/$((b3 - a3))/-" "$note"
   keep_best "nb $step ips" "$ips"; keep_min "nb $step wall" "$wall"
   keep_min "nb $step cpu" "$cpu"; best["nb $step items"]=$((i1 - i0))
   if [ "${best[nb $step wall]}" = "$wall" ]; then best["nb $step util"]=$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", (w > 0) ? c / w : 0 }'); fi
@@ -299,18 +361,23 @@ load() {
   cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
 }
 
-# run_size FEEDS KIND: every step on one farm (KIND synthetic or real).
+# run_size FEEDS KIND: every step on one farm (KIND synthetic, real or varied).
 run_size() {
   n=$1 kind=$2
   best=()
   local short=synth nitems=$items
-  [ "$kind" = real ] && short=real nitems=30
+  local farm_args=(--feeds "$n" --seed "$seed")
+  case "$kind" in
+    synthetic) farm_args+=(--items "$items") ;;
+    real) short=real nitems=30; farm_args+=(--items 30 --real-length) ;;
+    # Its feeds' item counts are its own: the farm reports their mean.
+    varied) short=varied; farm_args+=(--varied) ;;
+  esac
   lbl="$short $n"
   tag="$kind-$n"
   farm_dir="$work/farm-$tag"
   ng_port=$(free_port); ng_pub_port=$(free_port)
-  local farm_args=(--feeds "$n" --items "$nitems" --dir "$farm_dir")
-  [ "$kind" = real ] && farm_args+=(--real-length)
+  farm_args+=(--dir "$farm_dir")
   if [ "$have_nginx" = 1 ]; then
     farm_args+=(--static-dir "$farm_dir/www" --url-port "$ng_port")
   fi
@@ -330,13 +397,20 @@ run_size() {
   else
     server="the farm's own server (examples/farm.rs; ETag/Last-Modified)"
   fi
-  local stats copies stories
+  local stats copies stories shape
   stats=$(farm_get /__stats)
   copies=$(kv copies <<<"$stats"); stories=$(kv stories <<<"$stats")
+  shape="$n feeds × $nitems items"
+  if [ "$kind" = varied ]; then
+    nitems=$(kv items_per_feed <<<"$stats")
+    shape="$n feeds × $(kv items_min <<<"$stats")-$(kv items_max <<<"$stats") items (mean $nitems;"
+    shape+=" $(kv summary_feeds <<<"$stats") feeds of summaries), seed $seed"
+  fi
   echo
-  echo "farm ($kind): $n feeds × $nitems items = $copies copies of $stories stories" \
+  echo "farm ($kind): $shape = $copies copies of $stories stories" \
     "(rss $(kv rss <<<"$stats"), atom $(kv atom <<<"$stats"), json $(kv json <<<"$stats"); gbk $(kv gbk <<<"$stats")," \
-    "$(mb "$(kv feed_bytes <<<"$stats")") MB); served by $server on 127.0.0.1-16"
+    "$(mb "$(kv feed_bytes <<<"$stats")") MB); served by $server on" \
+    "$([ "$(kv hosts <<<"$stats")" = 1 ] && echo "one host, 127.0.0.1 (per_host 4 of concurrency 32)" || echo "127.0.0.1-$(kv hosts <<<"$stats")")"
   header
 
   # 3. newsriver: cold, warm, 10% changed.
@@ -385,6 +459,11 @@ run_size() {
       printf "  newsriver warm ÷ cold wall time: %.3f (target < 0.10); cold peak RSS %s MB (target < 150)\n", w / c, r
       printf "  newsriver cold CPU s ÷ wall s: %s (target ≥ 1.6: both cores busy)\n", u
       printf "  database ÷ feed bytes fetched cold: %.2f (%.1f MB ÷ %.1f MB; target ≤ 1.3)\n", (f > 0) ? d / f : 0, d / 1048576, f / 1048576 }'
+    awk -v a="${best[nr cold us]:--}" -v b="${best[nr cold wus]:--}" -v t="${best[nr cold wus of]:--}" \
+        -v i="${best[nr cold items]}" -v c="${best[nr cold cpu]}" 'BEGIN {
+      printf "  newsriver cold CPU per item: %s µs (%s items per CPU second); ", a, (c + 0 > 0) ? sprintf("%.0f", i / c) : "-"
+      if (b == "-") print "the writer thread logged no line in any run (see the notes)"
+      else printf "the writer thread %s µs of %s (%.0f%%)\n", b, t, (t + 0 > 0) ? 100 * b / t : 0 }'
     if [ "$newsboat" = 1 ]; then
       awk -v a="${best[nr cold ips]}" -v b="${best[nb cold ips]}" -v c="${best[nr cold wall]}" -v d="${best[nb cold wall]}" \
           -v e="${best[nr warm wall]}" -v f="${best[nb warm 2 wall]}" -v g="${best[nr bump 10% wall]}" -v h="${best[nb bump 10% wall]}" \
@@ -411,8 +490,11 @@ run_size() {
   for key in "nr cold ips" "nb cold ips" "nr cold items" "nr cold cpu" "nb cold items" "nb cold cpu" \
       "nr cold wall" "nb cold wall" "nr cold util" "nb cold util" "nr warm wall" "nr cold rss" "nr cold db" \
       "nr cold fetched" "serve gzip" "nginx gzip" "serve identity" "nginx identity" "lat idle healthz" \
-      "lat cold healthz" "lat idle topic" "lat cold topic" "daemon cold wall" "daemon cold util" "daemon rss"; do
+      "lat cold healthz" "lat idle topic" "lat cold topic" "daemon cold wall" "daemon cold util" "daemon rss" \
+      "nr cold us" "nr cold wus" "nr cold wus of"; do
     summ["$kind|$key"]=${best[$key]:-}
+    # --scale reports the cold polls by size.
+    summ["$kind|$n|$key"]=${best[$key]:-}
   done
   summ["$kind|items per feed"]=$nitems
   summ["$kind|copies"]=$copies; summ["$kind|stories"]=$stories
@@ -431,7 +513,7 @@ serve_step() {
   measure bash -c 'for s in $(cat "$1"); do for f in atom rss json; do "$2" --config "$3" render "$s" --format $f >"$4/render-$s.$f" || exit 1; done; done' \
     _ "$work/slugs" "$bin" "$config" "$work"
   for slug in $slugs; do entries=$((entries + $(grep -o '<entry>' "$work/render-$slug.atom" | wc -l) * 3)); done
-  row "$lbl" newsriver "render" "$wall" "$cpu" "$rss_mb" "$(rate "$entries" "$wall")" - - - \
+  row "$lbl" newsriver "render" "$wall" "$cpu" "$(util "$cpu" "$wall")" - - "$rss_mb" "$(rate "$entries" "$wall")" - - - \
     "$(wc -w <<<"$slugs") topics × 3 formats, $entries entries"
 
   # newsriver serve writes the rendered feeds into output_dir, nginx serves those files.
@@ -456,10 +538,12 @@ serve_step() {
   local ngx_master; ngx_master=$nginx_pid
   for enc in identity gzip; do
     load "http://127.0.0.1:$nr_port/topics/$feed_slug.atom" "$serve_pid" "$enc"
-    row "$lbl" newsriver "serve $enc" "$secs" "$cpu" "$(proc_rss "$serve_pid")" - "$rps" - - "CPU and RSS: the server's"
+    row "$lbl" newsriver "serve $enc" "$secs" "$cpu" "$(util "$cpu" "$secs")" - - "$(proc_rss "$serve_pid")" - "$rps" - - \
+      "CPU and RSS: the server's"
     best["serve $enc"]=$rps
     load "http://127.0.0.1:$ng_pub_port/topics/$feed_slug.atom" "$ngx_master" "$enc"
-    row "$lbl" nginx "serve $enc" "$secs" "$cpu" "$(proc_rss "$ngx_master")" - "$rps" - - "same bytes, static file"
+    row "$lbl" nginx "serve $enc" "$secs" "$cpu" "$(util "$cpu" "$secs")" - - "$(proc_rss "$ngx_master")" - "$rps" - - \
+      "same bytes, static file"
     best["nginx $enc"]=$rps
   done
   stop "$serve_pid"; serve_pid=
@@ -530,7 +614,7 @@ daemon_step() {
   done
   latency_pair idle
   polls=$(daemon_polls)
-  row "$lbl" newsriver "run idle" "$dsecs" "-" "$(proc_rss "$daemon_pid")" - - - "-" \
+  row "$lbl" newsriver "run idle" "$dsecs" - - - - "$(proc_rss "$daemon_pid")" - - - "-" \
     "healthz p50/p99 ms ${best[lat idle healthz]}, topic feed ${best[lat idle topic]}; polls meanwhile: $polls"
   stop "$daemon_pid"; daemon_pid=
 
@@ -563,8 +647,9 @@ daemon_step() {
     inside=$(awk -v a="$t_wrk" -v b="$done_at" 'BEGIN { print (a <= b) ? "yes" : "NO (the poll ended first: raise the farm or lower --daemon-secs)" }')
   fi
   best["daemon cold wall"]=$wall; best["daemon cold util"]=$util; best["daemon rss"]=$(proc_rss "$daemon_pid")
-  row "$lbl" newsriver "run cold" "$wall" "$c1" "${best[daemon rss]}" \
-    "$(rate "$(sqlite3 "$cold_db" 'SELECT count(*) FROM copies' 2>/dev/null || echo 0)" "$wall")" - - "$polls/-/-" \
+  local dcopies; dcopies=$(sqlite3 "$cold_db" 'SELECT count(*) FROM copies' 2>/dev/null || echo 0)
+  row "$lbl" newsriver "run cold" "$wall" "$c1" "$util" "$(per_item "$c1" "$dcopies")" - "${best[daemon rss]}" \
+    "$(rate "$dcopies" "$wall")" - - "$polls/-/-" \
     "healthz p50/p99 ms ${best[lat cold healthz]}, topic feed ${best[lat cold topic]}; wrk window inside the poll: $inside"
   for k in healthz topic; do
     sed -n 's/^latency /      wrk '"$k"' idle: /p' "$work/wrk-idle-$k.out"
@@ -626,6 +711,8 @@ summary() {
     srow "  per CPU second, newsriver ÷ newsboat" 'r(r(x0, x1), r(x2, x3))' "nr cold items" "nr cold cpu" "nb cold items" "nb cold cpu"
     srow "cold wall s: newsriver / newsboat" 'x0 " / " x1' "nr cold wall" "nb cold wall"
     srow "cold CPU s ÷ wall s: newsriver / newsboat" 'x0 " / " x1' "nr cold util" "nb cold util"
+    srow "cold CPU µs per item: all / writer thread" 'x0 " / " ((x1 != "") ? x1 : "-") ((x2 + 0 > 0 && x1 != "") ? sprintf(" (%.0f%% of %s)", 100 * x1 / x2, x2) : "")' \
+      "nr cold us" "nr cold wus" "nr cold wus of"
     srow "warm (all 304) wall s; ÷ cold" 'x0 "; " r(x0, x1)' "nr warm wall" "nr cold wall"
     srow "database MB ÷ MB fetched (target ≤ 1.3)" 'sprintf("%.0f / %.0f = %s", x0 / 1048576, x1 / 1048576, r(x0, x1))' "nr cold db" "nr cold fetched"
     srow "cold peak RSS MB (target ≤ 150)" 'x0' "nr cold rss"
@@ -638,10 +725,44 @@ summary() {
   } | tee -a "$table"
 }
 
+# --scale: per farm, the cold poll at each size (items per CPU second, CPU
+# per item in all and in the writer thread, CPU ÷ wall, peak RSS), then the
+# spread of items per CPU second and of peak RSS over the sizes, (max - min)
+# ÷ max: 0% is flat, what the issue asks of a poll that scales.
+scale_report() {
+  local k size
+  {
+    printf '%-10s %6s %8s %8s %16s %10s %14s %9s %12s\n' farm feeds items "CPU s" "items per CPU s" "µs/item" \
+      "writer µs/item" "CPU÷wall" "peak RSS MB"
+    for k in "${kinds[@]}"; do
+      local ipcs=() rsss=()
+      for size in "${sizes[@]}"; do
+        local it=${summ[$k|$size|nr cold items]:-0} c=${summ[$k|$size|nr cold cpu]:-0} ipc
+        ipc=$(rate "$it" "$c")
+        ipcs+=("$ipc"); rsss+=("${summ[$k|$size|nr cold rss]:--}")
+        printf '%-10s %6s %8s %8s %15s %9s %13s %10s %11s\n' "$k" "$size" "$it" "$c" "$ipc" \
+          "${summ[$k|$size|nr cold us]:--}" "${summ[$k|$size|nr cold wus]:--}" "${summ[$k|$size|nr cold util]:--}" \
+          "${summ[$k|$size|nr cold rss]:--}"
+      done
+      awk -v k="$k" -v a="${ipcs[*]}" -v b="${rsss[*]}" '
+        function spread(s,   n, v, i, lo, hi) {
+          n = split(s, v, " ")
+          for (i = 1; i <= n; i++) {
+            if (v[i] == "-") return "-"
+            if (i == 1 || v[i] + 0 < lo) lo = v[i] + 0
+            if (i == 1 || v[i] + 0 > hi) hi = v[i] + 0
+          }
+          return (hi > 0) ? sprintf("%.0f%%", 100 * (hi - lo) / hi) : "-"
+        }
+        BEGIN { printf "  %s: spread (max - min) ÷ max over the sizes: items per CPU second %s, peak RSS %s\n", k, spread(a), spread(b) }'
+    done
+  } | tee -a "$table"
+}
+
 echo "newsriver $("$bin" --version | awk '{print $2}') at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes');" \
   "$(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "peers: $(command -v newsboat >/dev/null && newsboat --version | head -1 | awk '{print "newsboat", $2}') $(nginx -v 2>&1 | sed 's/.*: //') $(command -v wrk >/dev/null && wrk --version 2>&1 | head -1 | awk '{print "wrk", $2}')"
-sizes=("$feeds"); [ "$scale" = 1 ] && sizes=(250 1000 4000)
+sizes=("$feeds"); [ "$scale" = 1 ] && read -ra sizes <<<"${scale_sizes//,/ }"
 for size in "${sizes[@]}"; do
   for kind in "${kinds[@]}"; do run_size "$size" "$kind"; done
 done
@@ -654,4 +775,8 @@ if [ "$scale" = 0 ]; then
   echo
   echo "=== farms side by side ($feeds feeds; newsriver ÷ peer in the same run) ==="
   summary
+else
+  echo
+  echo "=== scale: cold polls by farm size (the run of least CPU of $repeat) ==="
+  scale_report
 fi

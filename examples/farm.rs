@@ -33,6 +33,17 @@
 //! 5-grams). This mode needs the corpus: without it the farm exits with an
 //! error (it never falls back to generated text).
 //!
+//! `--varied` (issue 24) gives the farm the shape of the real world instead
+//! of one tuned size: every feed on one host (127.0.0.1, so that
+//! `per_host` really limits), each feed carrying as many items as a real
+//! feed of `../shared/corpus` drawn at random (`REAL_FEED_ITEMS`: 1 to 100,
+//! median 12, mean 15.2), stories that are whole articles of any length
+//! drawn from the corpus (as in real-length mode, but with no `--max-chars`
+//! cap: 100 to 5,959 characters, median 850) and carried by 3 to 8 outlets,
+//! and one outlet in eight serving cut summaries instead of the text
+//! (`SUMMARY_SHARE`). Each `--seed` gives another farm. It needs the
+//! corpus, as real-length mode does.
+//!
 //! Formats are mixed (about 70% RSS 2.0, 18% Atom, 12% JSON Feed) and 15% of
 //! the RSS feeds (about 10% of all) are GBK bytes that declare
 //! `encoding="gb2312"` (half of them say so in `Content-Type` too, half only
@@ -98,12 +109,18 @@ struct Args {
     /// `Lettering`). Needs the real articles: fails when they are absent.
     #[arg(long)]
     real_length: bool,
-    /// Real-length mode: only articles of at most this many characters
-    /// (0: all). The default, 2,000, keeps 5 of 6 articles (~2.3 KB of
-    /// UTF-8 each on average, ~3 KB an item as served) and puts 1,000 feeds
-    /// of 30 items at 80–90 MB.
-    #[arg(long, default_value_t = 2000)]
-    max_chars: usize,
+    /// Varied mode: every feed on one host, item counts drawn from real
+    /// feeds', stories whole articles of any length (re-lettered once all
+    /// are used, as in real-length mode), some outlets serving summaries.
+    /// Needs the real articles.
+    #[arg(long, conflicts_with_all = ["real_length", "items"])]
+    varied: bool,
+    /// Real-length and varied modes: only articles of at most this many
+    /// characters (0: all). The real-length default, 2,000, keeps 5 of 6
+    /// articles (~2.3 KB of UTF-8 each on average, ~3 KB an item as served)
+    /// and puts 1,000 feeds of 30 items at 80–90 MB; varied mode takes all.
+    #[arg(long)]
+    max_chars: Option<usize>,
     /// Where config.toml, urls (and the poller's farm.db) go; created if missing.
     #[arg(long)]
     dir: PathBuf,
@@ -113,9 +130,10 @@ struct Args {
     /// Percentage of feeds `GET /__bump` changes when the request names none.
     #[arg(long, default_value_t = 10)]
     change_percent: u32,
-    /// Loopback addresses 127.0.0.1..=127.0.0.HOSTS to spread the feeds over.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=254))]
-    hosts: u8,
+    /// Loopback addresses 127.0.0.1..=127.0.0.HOSTS to spread the feeds over
+    /// (default 16; 1 with `--varied`).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=254))]
+    hosts: Option<u8>,
     /// Seed of every random choice (same seed, same farm).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -135,6 +153,19 @@ struct Args {
     /// port of the static server that serves `--static-dir`.
     #[arg(long, value_name = "PORT")]
     url_port: Option<u16>,
+}
+
+impl Args {
+    /// Whole articles as stories, re-lettered once all are used.
+    fn whole_articles(&self) -> bool {
+        self.real_length || self.varied
+    }
+    fn hosts(&self) -> u8 {
+        self.hosts.unwrap_or(if self.varied { 1 } else { 16 })
+    }
+    fn max_chars(&self) -> usize {
+        self.max_chars.unwrap_or(if self.varied { 0 } else { 2000 })
+    }
 }
 
 // ---- randomness ---------------------------------------------------------------
@@ -541,10 +572,11 @@ impl Lettering {
 fn real_length_articles(
     path: &Path,
     max_chars: usize,
+    mode: &str,
 ) -> Result<(Vec<Article>, Lettering), String> {
     std::fs::File::open(path).map_err(|e| {
         format!(
-            "--real-length needs the real articles, and {} cannot be read ({e}); \
+            "{mode} needs the real articles, and {} cannot be read ({e}); \
              it comes with ../shared (news-zh/articles.jsonl) or --articles FILE, \
              and the farm never falls back to generated text in this mode",
             path.display()
@@ -552,7 +584,7 @@ fn real_length_articles(
     })?;
     let articles = load_articles(path).ok_or_else(|| {
         format!(
-            "--real-length: no {{\"title\",\"content\"}} articles in {}",
+            "{mode}: no {{\"title\",\"content\"}} articles in {}",
             path.display()
         )
     })?;
@@ -578,7 +610,7 @@ fn real_length_articles(
         .collect();
     if articles.is_empty() {
         return Err(format!(
-            "--real-length: no article of {} of at most {max_chars} characters",
+            "{mode}: no article of {} of at most {max_chars} characters",
             path.display()
         ));
     }
@@ -802,6 +834,12 @@ struct Outlet {
     path: String,
     /// Story ids, newest first.
     items: Vec<usize>,
+    /// How many items the feed carries (the same for every feed but in
+    /// varied mode).
+    capacity: usize,
+    /// Varied mode: the outlet serves each story cut after this many
+    /// characters (and `…`), as a summary, instead of its whole text.
+    summary: Option<usize>,
     version: u32,
     updated: DateTime<Utc>,
     /// The rendered feed and its validators.
@@ -839,7 +877,11 @@ struct Served {
 
 struct Farm {
     seed: u64,
+    /// Items a feed carries (varied mode: what `/__stats` reports; each
+    /// outlet's own is its `capacity`).
     items_per_feed: usize,
+    /// `--varied`: see `REAL_FEED_ITEMS` and `SUMMARY_SHARE`.
+    varied: bool,
     change_percent: u32,
     /// The corpus articles, then the texts put together from them.
     articles: Vec<Article>,
@@ -860,10 +902,78 @@ struct Farm {
     hits: Hits,
     /// `--static-dir`: where the feeds are also written as files.
     static_dir: Option<PathBuf>,
-    /// `--real-length`: stories are whole articles (re-lettered once all
-    /// are used), each carried by 3 to 8 outlets.
+    /// `--real-length` and `--varied`: stories are whole articles
+    /// (re-lettered once all are used), each carried by 3 to 8 outlets.
     lettering: Option<Lettering>,
 }
+
+/// How many items real feeds carry, for varied mode: (items, feeds of
+/// `../shared/corpus` carrying that many), counted over its 177 whole real
+/// feeds (`real-world/` and `encoding/chardet/`, `<item>`, `<entry>` or
+/// JSON `items`; news sites, blogs, podcasts, Chinese blogs in GB2312 and
+/// Big5; feed-rs's files left out, as its tests cut them to one item). 1
+/// to 100 items, median 12, mean 15.2; deciles 3, 6, 10, 10, 12, 15, 15,
+/// 20, 25. Software defaults show (10, 15, 20, 25 are 104 of the 177), as
+/// they do in the wild.
+const REAL_FEED_ITEMS: &[(usize, usize)] = &[
+    (1, 13),
+    (2, 1),
+    (3, 5),
+    (4, 9),
+    (5, 7),
+    (6, 3),
+    (7, 2),
+    (8, 5),
+    (9, 5),
+    (10, 38),
+    (12, 2),
+    (13, 1),
+    (14, 1),
+    (15, 41),
+    (16, 1),
+    (20, 14),
+    (22, 1),
+    (24, 2),
+    (25, 11),
+    (26, 2),
+    (30, 2),
+    (34, 1),
+    (43, 1),
+    (44, 1),
+    (47, 1),
+    (48, 2),
+    (50, 1),
+    (69, 1),
+    (84, 1),
+    (100, 2),
+];
+
+/// Items of one feed drawn from `REAL_FEED_ITEMS`.
+fn real_feed_items(rng: &mut Rng) -> usize {
+    let total: usize = REAL_FEED_ITEMS.iter().map(|&(_, n)| n).sum();
+    let mut at = rng.below(total);
+    for &(items, feeds) in REAL_FEED_ITEMS {
+        if at < feeds {
+            return items;
+        }
+        at -= feeds;
+    }
+    REAL_FEED_ITEMS[REAL_FEED_ITEMS.len() - 1].0
+}
+
+/// Varied mode: the share of outlets that serve summaries. Of the 158 real
+/// feeds of `../shared/corpus` whose items have text at all, 21 (13%) cut
+/// most items short and end them with an ellipsis; their items' median
+/// lengths run from 41 to 695 characters, quartiles 101, 145 and 259
+/// (`SUMMARY_CHARS`). The others carry whole texts or short teasers of
+/// their own.
+const SUMMARY_SHARE: f64 = 0.13;
+/// Varied mode: a summary outlet cuts its stories after 100 to 300
+/// characters (one length per outlet): the middle of the real ones, and
+/// long enough (over newsriver's `min_chars`, past most first sentences)
+/// that a summary is judged the same story as the whole text it was cut
+/// from, which is what the farm's count of stories expects.
+const SUMMARY_CHARS: (usize, usize) = (100, 300);
 
 /// Feed requests answered, by outcome (counted under the read lock).
 #[derive(Default)]
@@ -953,7 +1063,7 @@ impl Farm {
             };
             let gbk = format == Format::Rss && rng.chance(0.15);
             let charset_in_header = rng.chance(0.5);
-            let host = (j % args.hosts as usize) as u8 + 1;
+            let host = (j % args.hosts() as usize) as u8 + 1;
             let ext = match format {
                 Format::Rss => "xml",
                 Format::Atom => "atom",
@@ -965,6 +1075,17 @@ impl Farm {
                 format!("/host-{host}/feed-{j}.{ext}")
             };
             by_path.insert(path.clone(), j);
+            // Drawn only in varied mode, so that the other farms of a seed
+            // stay what they were.
+            let (capacity, summary) = if args.varied {
+                let capacity = real_feed_items(&mut rng);
+                let summary = rng
+                    .chance(SUMMARY_SHARE)
+                    .then(|| SUMMARY_CHARS.0 + rng.below(SUMMARY_CHARS.1 - SUMMARY_CHARS.0 + 1));
+                (capacity, summary)
+            } else {
+                (items, None)
+            };
             outlets.push(Outlet {
                 style,
                 format,
@@ -973,6 +1094,8 @@ impl Farm {
                 host,
                 path,
                 items: Vec::new(),
+                capacity,
+                summary,
                 version: 0,
                 updated: now,
                 body: Bytes::new(),
@@ -983,11 +1106,12 @@ impl Farm {
         let mut farm = Farm {
             seed: args.seed,
             items_per_feed: items,
+            varied: args.varied,
             change_percent: args.change_percent,
             article_order,
             corpus_len: articles.len(),
             // Only `mixed_article` needs them.
-            corpus_grams: if args.real_length {
+            corpus_grams: if args.whole_articles() {
                 Vec::new()
             } else {
                 articles.iter().map(|a| shingles(&a.paragraphs)).collect()
@@ -1004,9 +1128,14 @@ impl Farm {
             hits: Hits::default(),
             static_dir: args.static_dir.clone(),
         };
-        let all: Vec<usize> = (0..args.feeds).collect();
+        let all: Vec<(usize, usize)> = farm
+            .outlets
+            .iter()
+            .enumerate()
+            .map(|(o, outlet)| (o, outlet.capacity))
+            .collect();
         // A story every 45 s, the newest ten minutes ago.
-        let served = farm.syndicate(&all, items, now - chrono::Duration::minutes(10), 45);
+        let served = farm.syndicate(&all, now - chrono::Duration::minutes(10), 45);
         farm.totals = served;
         for o in 0..farm.outlets.len() {
             farm.render(o, now);
@@ -1014,14 +1143,13 @@ impl Farm {
         farm
     }
 
-    /// Adds `per_outlet` new items to each of `outlets`: new stories, each
-    /// carried by 1 to 5 (3 on average) distinct outlets of the set (3 to 8,
-    /// 5.5 on average, in real-length mode). Story
-    /// dates are `step_secs` apart, the newest at `newest`.
+    /// Adds new items to outlets, (outlet, how many) each: new stories,
+    /// each carried by 1 to 5 (3 on average) distinct outlets of the set (3
+    /// to 8, 5.5 on average, in real-length and varied modes). Story dates
+    /// are `step_secs` apart, the newest at `newest`.
     fn syndicate(
         &mut self,
-        outlets: &[usize],
-        per_outlet: usize,
+        outlets: &[(usize, usize)],
         newest: DateTime<Utc>,
         step_secs: i64,
     ) -> Served {
@@ -1029,7 +1157,7 @@ impl Farm {
         // that belong to k different outlets.
         let mut slots: Vec<usize> = outlets
             .iter()
-            .flat_map(|&o| std::iter::repeat_n(o, per_outlet))
+            .flat_map(|&(o, n)| std::iter::repeat_n(o, n))
             .collect();
         self.rng.shuffle(&mut slots);
         let first = self.stories.len();
@@ -1063,10 +1191,10 @@ impl Farm {
         // Story ids grow with their dates: newest first is highest id first.
         for (o, mut ids) in new_items {
             ids.sort_unstable_by(|a, b| b.cmp(a));
-            let items = &mut self.outlets[o].items;
-            ids.append(items);
-            ids.truncate(self.items_per_feed);
-            *items = ids;
+            let outlet = &mut self.outlets[o];
+            ids.append(&mut outlet.items);
+            ids.truncate(outlet.capacity);
+            outlet.items = ids;
         }
         Served {
             copies: slots.len(),
@@ -1203,6 +1331,29 @@ impl Farm {
                 *p = fullwidth(p);
             }
         }
+        // A summary is the start of the text as the outlet prints it
+        // (dateline and digits included), cut mid-sentence where the length
+        // falls, as feeds cut them: no end mark, editor or footer, which
+        // come after the cut. Plain text, its paragraphs still a line each:
+        // run together, a credit line or a repeated title at the top
+        // (which the normalizer drops from the whole text as a line of its
+        // own) would glue onto the lead and the summary would no longer
+        // start like the text it was cut from.
+        if let Some(cut) = outlet.summary {
+            let text = paras.join("\n");
+            let body = if text.chars().count() > cut {
+                text.chars().take(cut).collect::<String>() + "…"
+            } else {
+                text
+            };
+            return Item {
+                title,
+                link,
+                guid,
+                published,
+                body: xml_escape(&body),
+            };
+        }
         if style.end_mark
             && let Some(last) = paras.last_mut()
         {
@@ -1306,10 +1457,22 @@ impl Farm {
         self.rng.shuffle(&mut order);
         order.truncate(changed);
         order.sort_unstable();
-        let per = (self.items_per_feed / 4).max(1);
+        // A quarter of each feed's items, at least one.
+        let new: Vec<(usize, usize)> = order
+            .iter()
+            .map(|&o| (o, (self.outlets[o].capacity / 4).max(1)))
+            .collect();
+        // The items the changed feeds still carry (a poll sees them as known).
+        let kept: usize = new
+            .iter()
+            .map(|&(o, n)| {
+                let outlet = &self.outlets[o];
+                outlet.items.len().min(outlet.capacity.saturating_sub(n))
+            })
+            .sum();
         let now = Utc::now();
         // A story every 5 s, the newest a minute ago (dates must not lie in the future).
-        let served = self.syndicate(&order, per, now - chrono::Duration::minutes(1), 5);
+        let served = self.syndicate(&new, now - chrono::Duration::minutes(1), 5);
         let mut errors = String::new();
         for &o in &order {
             self.render(o, now);
@@ -1329,7 +1492,7 @@ impl Farm {
             served.stories,
             n - changed,
             served.copies,
-            changed * (self.items_per_feed - per),
+            kept,
             served.stories,
             served.copies - served.stories,
         ) + &errors
@@ -1352,19 +1515,39 @@ impl Farm {
         std::fs::rename(&tmp, &path)
     }
 
+    /// Items a feed carries: the one figure, or in varied mode the mean
+    /// (one decimal).
+    fn items_per_feed(&self) -> String {
+        if self.varied {
+            let all: usize = self.outlets.iter().map(|o| o.capacity).sum();
+            format!("{:.1}", all as f64 / self.outlets.len().max(1) as f64)
+        } else {
+            self.items_per_feed.to_string()
+        }
+    }
+
     fn stats(&self) -> String {
         let formats = |f: Format| self.outlets.iter().filter(|o| o.format == f).count();
+        let capacity = |o: &Outlet| o.capacity;
+        let mut hosts: Vec<u8> = self.outlets.iter().map(|o| o.host).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
         format!(
-            "mode={}\nfeeds={}\nitems_per_feed={}\ncopies={}\nstories={}\nmerged={}\nbumps={}\n\
+            "mode={}\nfeeds={}\nitems_per_feed={}\nitems_min={}\nitems_max={}\n\
+             summary_feeds={}\nhosts={}\ncopies={}\nstories={}\nmerged={}\nbumps={}\n\
              rss={}\natom={}\njson={}\ngbk={}\nfeed_bytes={}\n\
              responses_200={}\nresponses_304={}\nresponses_404={}\nbody_bytes={}\n",
-            if self.lettering.is_some() {
-                "real-length"
-            } else {
-                "synthetic"
+            match (self.varied, self.lettering.is_some()) {
+                (true, _) => "varied",
+                (false, true) => "real-length",
+                (false, false) => "synthetic",
             },
             self.outlets.len(),
-            self.items_per_feed,
+            self.items_per_feed(),
+            self.outlets.iter().map(capacity).min().unwrap_or(0),
+            self.outlets.iter().map(capacity).max().unwrap_or(0),
+            self.outlets.iter().filter(|o| o.summary.is_some()).count(),
+            hosts.len(),
             self.totals.copies,
             self.totals.stories,
             self.totals.copies - self.totals.stories,
@@ -1448,7 +1631,7 @@ fn rss(name: &str, site: &str, outlet: &Outlet, copies: &[Item], now: DateTime<U
         let _ = writeln!(x, "<pubDate>{}</pubDate>", c.published.to_rfc2822());
         // GBK bytes carry characters GBK lacks as `&#N;`, which CDATA would
         // not decode: GBK feeds escape their bodies instead.
-        if outlet.style.content_encoded && !outlet.gbk {
+        if outlet.style.content_encoded && !outlet.gbk && outlet.summary.is_none() {
             let teaser: String = c.body.chars().take(60).collect();
             let _ = writeln!(x, "<description>{}</description>", xml_escape(&teaser));
             let _ = writeln!(x, "<content:encoded>{}</content:encoded>", cdata(&c.body));
@@ -1739,8 +1922,13 @@ fn main() -> std::process::ExitCode {
     let corpus = args.articles.clone().unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/news-zh/articles.jsonl")
     });
-    let (articles, lettering) = if args.real_length {
-        match real_length_articles(&corpus, args.max_chars) {
+    let (articles, lettering) = if args.whole_articles() {
+        let mode = if args.varied {
+            "--varied"
+        } else {
+            "--real-length"
+        };
+        match real_length_articles(&corpus, args.max_chars(), mode) {
             Ok((a, l)) => (a, Some(l)),
             Err(e) => {
                 eprintln!("farm: {e}");
@@ -1771,10 +1959,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     runtime.block_on(async move {
-        let (listeners, port) = match bind_all(args.hosts, args.port).await {
+        let (listeners, port) = match bind_all(args.hosts(), args.port).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("farm: cannot listen on 127.0.0.1..=127.0.0.{}:{}: {e}", args.hosts, args.port);
+                eprintln!("farm: cannot listen on 127.0.0.1..=127.0.0.{}:{}: {e}", args.hosts(), args.port);
                 return std::process::ExitCode::from(1);
             }
         };
@@ -1792,13 +1980,18 @@ fn main() -> std::process::ExitCode {
             }
         };
         let bytes: usize = farm.outlets.iter().map(|o| o.body.len()).sum();
+        let items = farm.items_per_feed();
         eprintln!(
-            "farm: {}{} feeds × {} items from {n_articles} articles ({:.1} MiB) on 127.0.0.1..=127.0.0.{}:{port}",
-            if args.real_length { "real-length, " } else { "" },
+            "farm: {}{} feeds × {items} items{} from {n_articles} articles ({:.1} MiB) on 127.0.0.1..=127.0.0.{}:{port}",
+            match (args.varied, args.real_length) {
+                (true, _) => "varied, ",
+                (false, true) => "real-length, ",
+                (false, false) => "",
+            },
             args.feeds,
-            items,
+            if args.varied { " on average" } else { "" },
             bytes as f64 / (1 << 20) as f64,
-            args.hosts
+            args.hosts()
         );
         let stats = farm.totals;
         let shared: Shared = Arc::new(RwLock::new(farm));
