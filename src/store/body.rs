@@ -79,11 +79,7 @@ pub fn encode(
     let frame = COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.is_none() {
-            let level = std::env::var("NR_ZSTD")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(LEVEL);
-            *c = Some(zstd::bulk::Compressor::new(level)?);
+            *c = Some(zstd::bulk::Compressor::new(LEVEL)?);
         }
         match c.as_mut() {
             Some(c) => c.compress(&raw),

@@ -1029,24 +1029,13 @@ impl CopyRow {
     /// display title, text_len, published, first_seen` at `at`.
     pub(super) fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<CopyRow> {
         let link: Option<String> = r.get(at + 3)?;
-        let url: String = r.get(at + 4)?;
-        let hosts_json: String = r.get(at + 5)?;
-        let hosts: Vec<String> = if hosts_json == "[]" {
-            Vec::new()
-        } else {
-            serde_json::from_str(&hosts_json).unwrap_or_default()
-        };
-        // Parsed once: whether it is a web link, and whether it is the
-        // source's own.
-        let web = link
+        let url = r.get_ref(at + 4)?.as_str()?;
+        let hosts_json = r.get_ref(at + 5)?.as_str()?;
+        let (has_link, own_link) = link
             .as_deref()
-            .and_then(|l| url::Url::parse(l.trim()).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        let own_link = web
-            .as_ref()
-            .is_some_and(|u| crate::display::owns_url(u, &url, &hosts));
+            .map_or((false, false), |l| link_facts(l, url, hosts_json));
         Ok(CopyRow {
-            has_link: web.is_some(),
+            has_link,
             source: r.get(at)?,
             key: r.get(at + 1)?,
             low_trust: r.get::<_, String>(at + 2)? == "low",
@@ -1074,6 +1063,54 @@ impl CopyRow {
             in_topic,
         }
     }
+}
+
+thread_local! {
+    /// `link_facts` of the links met, with the feed URL and hosts they were
+    /// worked out for: the display rule reads every copy of a story again
+    /// each time one joins it, and parsing each link (and its registrable
+    /// domain) again was a fifth of that (callgrind, issue 24).
+    static LINK_FACTS: std::cell::RefCell<std::collections::HashMap<String, (String, String, bool, bool)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Whether `link` is a web link, and whether it is the source's own (its
+/// feed URL `url`, its `link_hosts` as stored, JSON).
+fn link_facts(link: &str, url: &str, hosts_json: &str) -> (bool, bool) {
+    let known = LINK_FACTS.with(|m| {
+        m.borrow()
+            .get(link)
+            .filter(|(u, h, _, _)| u == url && h == hosts_json)
+            .map(|&(_, _, web, own)| (web, own))
+    });
+    if let Some(facts) = known {
+        return facts;
+    }
+    let hosts: Vec<String> = if hosts_json == "[]" {
+        Vec::new()
+    } else {
+        serde_json::from_str(hosts_json).unwrap_or_default()
+    };
+    let web = url::Url::parse(link.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let own = web
+        .as_ref()
+        .is_some_and(|u| crate::display::owns_url(u, url, &hosts));
+    LINK_FACTS.with(|m| {
+        let mut m = m.borrow_mut();
+        // Bounded (~8 MB): a cold poll of 4,000 feeds meets ~160,000
+        // links, and a story's copies arrive within a few thousand of each
+        // other.
+        if m.len() >= 32_768 {
+            m.clear();
+        }
+        m.insert(
+            link.to_string(),
+            (url.to_string(), hosts_json.to_string(), web.is_some(), own),
+        );
+    });
+    (web.is_some(), own)
 }
 
 /// The columns `CopyRow::read` reads, for copies `c` joined to sources `s`.
@@ -1116,6 +1153,22 @@ fn refresh_shown_from(
     story: i64,
     now: i64,
 ) -> rusqlite::Result<Option<(String, String)>> {
+    refresh_shown_with(tx, story, now, false)
+}
+
+/// `refresh_shown`, and the story's `updated_at` moves to `now` whatever
+/// the rule chose (a copy joined it, or it absorbed another): one
+/// statement instead of two, after every copy that joins a story.
+pub(super) fn refresh_shown_touched(tx: &Connection, story: i64, now: i64) -> rusqlite::Result<()> {
+    refresh_shown_with(tx, story, now, true).map(|_| ())
+}
+
+fn refresh_shown_with(
+    tx: &Connection,
+    story: i64,
+    now: i64,
+    touch: bool,
+) -> rusqlite::Result<Option<(String, String)>> {
     let rows: Vec<CopyRow> = tx
         .prepare_cached(&format!(
             "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
@@ -1124,6 +1177,10 @@ fn refresh_shown_from(
         .query_map([story], |r| CopyRow::read(r, 0))?
         .collect::<rusqlite::Result<_>>()?;
     if rows.is_empty() {
+        if touch {
+            tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+                .execute(params![story, now])?;
+        }
         return Ok(None);
     }
     let facts: Vec<_> = rows.iter().map(|r| r.facts(true)).collect();
@@ -1132,12 +1189,13 @@ fn refresh_shown_from(
     let link = shown.link.and_then(|i| rows[i].link.as_deref());
     tx.prepare_cached(
         "UPDATE stories SET
-           updated_at = CASE WHEN title IS NOT coalesce(?2, title) OR link IS NOT ?3 THEN ?5 ELSE updated_at END,
+           updated_at = CASE WHEN ?6 OR title IS NOT coalesce(?2, title) OR link IS NOT ?3
+                             THEN ?5 ELSE updated_at END,
            title = coalesce(?2, title), link = ?3, published = ?4
          WHERE sid = ?1
-           AND (title IS NOT coalesce(?2, title) OR link IS NOT ?3 OR published IS NOT ?4)",
+           AND (?6 OR title IS NOT coalesce(?2, title) OR link IS NOT ?3 OR published IS NOT ?4)",
     )?
-    .execute(params![story, title, link, shown.date, now])?;
+    .execute(params![story, title, link, shown.date, now, touch])?;
     Ok(shown
         .text
         .map(|i| (rows[i].source.clone(), rows[i].key.clone())))
@@ -1212,9 +1270,7 @@ fn new_item(
     if method != Method::First {
         // The story's title, link and date follow from its copies
         // (`display`), whatever order the polls happen to run in.
-        tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
-            .execute(params![story_id, a.now])?;
-        refresh_shown(tx, story_id, a.now)?;
+        refresh_shown_touched(tx, story_id, a.now)?;
         c.stories_merged = 1;
     }
     c.items_new = 1;
@@ -1268,10 +1324,17 @@ fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
         // once (checking every copy's was 4% of a cold poll).
         let mut out: Vec<Stored> = Vec::with_capacity(rows.len());
         for (mut s, bytes) in rows {
-            s.text = match out.iter().find(|o| o.hash == s.hash && o.text.as_bytes() == bytes) {
+            s.text = match out
+                .iter()
+                .find(|o| o.hash == s.hash && o.text.as_bytes() == bytes)
+            {
                 Some(same) => same.text.clone(),
                 None => String::from_utf8(bytes).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
+                    rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
                 })?,
             };
             out.push(s);
@@ -1432,9 +1495,7 @@ fn clustered_item(
             let reclassify = !same_tags_carried(tx, story, a.source_id)?;
             insert_copy(tx, a, story, method, score)?;
             index_story(tx, index, story, keys)?;
-            tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
-                .execute(params![story, a.now])?;
-            refresh_shown(tx, story, a.now)?;
+            refresh_shown_touched(tx, story, a.now)?;
             touched.push(Touched { story, reclassify });
             c.stories_merged = 1;
             c.items_new = 1;
@@ -1541,9 +1602,7 @@ fn clustered_item(
     }
     for &s in &changed {
         refresh_text(tx, s)?;
-        tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
-            .execute(params![s, a.now])?;
-        refresh_shown(tx, s, a.now)?;
+        refresh_shown_touched(tx, s, a.now)?;
         touched.push(Touched::reclassify(s));
     }
     if method != Method::First {

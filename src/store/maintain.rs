@@ -59,7 +59,9 @@ impl Writer {
             params![id],
         )?;
         let texts: Vec<i64> = tx
-            .prepare("SELECT DISTINCT text_id FROM copies WHERE source_id = ?1 AND text_id IS NOT NULL")?
+            .prepare(
+                "SELECT DISTINCT text_id FROM copies WHERE source_id = ?1 AND text_id IS NOT NULL",
+            )?
             .query_map(params![id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let copies = tx.execute("DELETE FROM copies WHERE source_id = ?1", params![id])?;

@@ -597,8 +597,7 @@ impl NewCopy {
 
     /// The digest `copy_texts` finds the normalized text by (see `seal`).
     fn digest(&self) -> [u8; 16] {
-        self.digest
-            .unwrap_or_else(|| text_digest(&self.norm.text))
+        self.digest.unwrap_or_else(|| text_digest(&self.norm.text))
     }
 
     fn encode_body(&self) -> std::io::Result<Vec<u8>> {
@@ -1046,7 +1045,10 @@ mod tests {
         };
         assert_eq!(count(&store, "SELECT count(*) FROM copy_texts"), 2);
         assert_eq!(
-            count(&store, "SELECT count(*) FROM copies WHERE text IS NULL AND text_id IS NOT NULL"),
+            count(
+                &store,
+                "SELECT count(*) FROM copies WHERE text IS NULL AND text_id IS NOT NULL"
+            ),
             3,
             "new copies name their text"
         );

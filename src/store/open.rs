@@ -90,17 +90,6 @@ impl Writer {
         // prepared instead of being parsed again on every call (SQLite's
         // parser was 1.6% of the cold poll). rusqlite keeps 16 by default.
         conn.set_prepared_statement_cache_capacity(64);
-        // EXPERIMENT (issue 24): knobs measured, removed before landing.
-        for (var, pragma) in [
-            ("NR_TEMP_STORE", "temp_store"),
-            ("NR_MMAP", "mmap_size"),
-            ("NR_CACHE", "cache_size"),
-            ("NR_CKPT", "wal_autocheckpoint"),
-        ] {
-            if let Ok(v) = std::env::var(var) {
-                conn.pragma_update(None, pragma, v).map_err(open_err)?;
-            }
-        }
         Migrations::new(migrations())
             .to_latest(&mut conn)
             .map_err(|source| StoreError::Migration {
