@@ -185,14 +185,14 @@ keep_min() { # key value: the lowest value seen for key
   best[$1]=$(awk -v a="${best[$1]:-}" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
 }
 
-# The polls' log filter: warnings, and the one INFO line the writer thread
-# logs at its end, `writer finished cpu_ms=… polls=… items=… groups=…` (its
+# The polls' log filter: warnings, and the one DEBUG line the writer thread
+# logs when `poll` ends, `writer finished cpu_ms=… polls=… items=… groups=…` (its
 # own CPU time: the serial part of a poll). `newsriver poll` logs at WARN
 # unless told otherwise, so without this the line never reaches $err (the
-# poll's stderr); naming that one target keeps every other INFO line, and
+# poll's stderr); naming that one target keeps every other INFO and DEBUG line, and
 # its cost, out of the measured run. It also overrides a RUST_LOG of the
 # caller's.
-poll_log=warn,newsriver::pipeline::writer=info
+poll_log=warn,newsriver::pipeline::writer=debug
 
 # One newsriver poll; $1 step, $2 expected "new/merged" stories.
 nr_poll() {

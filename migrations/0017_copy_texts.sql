@@ -13,6 +13,8 @@ CREATE TABLE copy_texts (
     digest BLOB NOT NULL UNIQUE,
     text TEXT NOT NULL
 );
-ALTER TABLE copies ADD COLUMN text_id INTEGER REFERENCES copy_texts (id);
+-- No REFERENCES clause: `ingest::forget_texts` deletes a text only when no
+-- copy names it.
+ALTER TABLE copies ADD COLUMN text_id INTEGER;
 -- Whether a text is still named, when copies go (small: an integer a copy).
 CREATE INDEX copies_text_id ON copies (text_id);

@@ -111,7 +111,7 @@ impl WriteQueue {
         WriteQueue::committed(self.submit(poll).await?).await
     }
 
-    /// Logs at INFO, from the writer thread, its own CPU time and what it
+    /// Logs at DEBUG, from the writer thread, its own CPU time and what it
     /// stored (`writer finished cpu_ms=… polls=… items=… groups=…`): the
     /// serial part of a poll, which `bench/run.sh` reports per item. Asked
     /// for by `poll` at its end, so the line is always there before the
@@ -128,7 +128,7 @@ impl WriteQueue {
                     items,
                     groups,
                 } = state.work;
-                tracing::info!(cpu_ms, polls, items, groups, "writer finished");
+                tracing::debug!(cpu_ms, polls, items, groups, "writer finished");
             })
             .await;
     }

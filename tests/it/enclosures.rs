@@ -252,7 +252,8 @@ fn a_database_at_schema_11_upgrades_and_renders() {
     let env = setup(&server);
     env.poll(&[]);
     // The database as the release before wrote it: 0012 adds a table,
-    // 0013, 0014 and 0015 only columns, 0016 a column and a table.
+    // 0013, 0014 and 0015 only columns, 0016 a column and a table, 0017 a
+    // table, a column and an index.
     {
         let db = rusqlite::Connection::open(env.db_path()).unwrap();
         db.execute_batch(
@@ -264,6 +265,9 @@ fn a_database_at_schema_11_upgrades_and_renders() {
              ALTER TABLE polls DROP COLUMN pages_not_needed;
              DROP TABLE page_failures;
              DROP TABLE settings;
+             DROP INDEX copies_text_id;
+             ALTER TABLE copies DROP COLUMN text_id;
+             DROP TABLE copy_texts;
              PRAGMA user_version = 11;",
         )
         .unwrap();

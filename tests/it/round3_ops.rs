@@ -519,6 +519,21 @@ fn debug_logs_are_not_buried_under_the_html_parsers_lines() {
         r.stderr.contains("DEBUG"),
         "our own debug lines show: {r:?}"
     );
+    // Issue 24: the writer thread's own CPU time, which bench/run.sh
+    // reads, is there at the end of every poll (it was lost when the
+    // process exited before the thread logged).
+    for _ in 0..3 {
+        let r = poll_logging("warn,newsriver::pipeline::writer=debug");
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains("writer finished"))
+            .unwrap_or_else(|| panic!("no writer line: {}", r.stderr));
+        assert!(
+            line.contains("cpu_ms=") && line.contains("polls=1 items=1 groups=1"),
+            "{line}"
+        );
+    }
     let parser_lines = r
         .stderr
         .lines()
