@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use scraper::{Html, Node};
 
-use crate::text::{collapse_ws, nfkc};
+use crate::text::nfkc_collapsed;
 
 /// Decodes every character reference in a plain-text field (titles often
 /// carry them twice): named ones as HTML defines them, numeric ones to
@@ -824,7 +824,7 @@ pub fn html_to_lines(html: &str) -> Vec<String> {
         decode_entities(html)
     };
     raw.lines()
-        .map(|l| collapse_ws(&nfkc(l)))
+        .map(nfkc_collapsed)
         .filter(|l| !l.is_empty())
         .collect()
 }
