@@ -324,8 +324,7 @@ impl Normalizer {
         // key (no folded copy to format again).
         let mut key = String::with_capacity(text.len() + 2);
         key.push_str("b:");
-        let mut body_chars = 0;
-        key.extend(text.chars().filter(|&c| keeps(c)).inspect(|_| body_chars += 1));
+        let body_chars = crate::text::fold_into(&text, &mut key);
         if body_chars < MIN_BODY_CHARS {
             let body_key = &key[2..];
             let title_key = fold(&lowercase(&nfkc(&title)));

@@ -103,20 +103,34 @@ pub fn lowercase(s: &str) -> String {
 }
 
 /// `lowercase`'s character loop, appending to `out` (for text without a
-/// capital sigma).
+/// capital sigma). Read as bytes: ASCII and the three-byte characters of
+/// U+3000..=U+9FFF (lead bytes E3..=E9: CJK punctuation, kana,
+/// ideographs, none of them cased) are copied in runs without decoding; a
+/// capital ASCII letter or any other character ends a run.
 fn lowercase_into(s: &str, out: &mut String) {
-    // ASCII-only and CJK-only stretches are copied as they are: most of a
-    // Chinese text is both, and a run of bytes copies faster than chars.
-    let mut from = 0;
-    for (i, c) in s.char_indices() {
-        if c.is_ascii_uppercase() || !(c.is_ascii() || ('\u{3000}'..='\u{9fff}').contains(&c)) {
-            out.push_str(&s[from..i]);
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.extend(c.to_lowercase());
+    let b = s.as_bytes();
+    let (mut from, mut i) = (0, 0);
+    while i < b.len() {
+        let x = b[i];
+        if x < 0x80 {
+            if x.is_ascii_uppercase() {
+                out.push_str(&s[from..i]);
+                out.push(x.to_ascii_lowercase() as char);
+                from = i + 1;
             }
-            from = i + c.len_utf8();
+            i += 1;
+        } else if (0xE3..=0xE9).contains(&x) {
+            i += 3;
+        } else {
+            // `i` is a character's start: every step above is a whole
+            // character.
+            let Some(c) = s[i..].chars().next() else {
+                break;
+            };
+            out.push_str(&s[from..i]);
+            out.extend(c.to_lowercase());
+            i += c.len_utf8();
+            from = i;
         }
     }
     out.push_str(&s[from..]);
@@ -141,18 +155,34 @@ pub(crate) fn nfkc_collapsed(s: &str) -> String {
     // A space is owed before the next word (a run of whitespace was seen
     // after some text).
     let mut space = false;
-    let mut push = |out: &mut String, c: char| {
+    fn push(out: &mut String, space: &mut bool, c: char) {
         if c.is_whitespace() {
-            space = !out.is_empty();
+            *space = !out.is_empty();
         } else {
-            if space {
+            if *space {
                 out.push(' ');
-                space = false;
+                *space = false;
             }
             out.push(c);
         }
-    };
-    for c in s.chars() {
+    }
+    // Where a run of characters copied as they are starts (`stable`, not
+    // whitespace: nearly all of a Chinese line): copied as one slice.
+    let mut run: Option<usize> = None;
+    for (i, c) in s.char_indices() {
+        if stable(c) && !c.is_whitespace() {
+            if run.is_none() {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                run = Some(i);
+            }
+            continue;
+        }
+        if let Some(r) = run.take() {
+            out.push_str(&s[r..i]);
+        }
         match narrow(c) {
             Narrow::Same => {
                 if !stable(c) {
@@ -161,15 +191,18 @@ pub(crate) fn nfkc_collapsed(s: &str) -> String {
                     }
                     check = true;
                 }
-                push(&mut out, c)
+                push(&mut out, &mut space, c)
             }
-            Narrow::To(n) => push(&mut out, n),
+            Narrow::To(n) => push(&mut out, &mut space, n),
             Narrow::Ellipsis => {
                 for d in ['.', '.', '.'] {
-                    push(&mut out, d)
+                    push(&mut out, &mut space, d)
                 }
             }
         }
+    }
+    if let Some(r) = run {
+        out.push_str(&s[r..]);
     }
     if !check
         || unicode_normalization::is_nfkc_quick(out.chars())
@@ -323,7 +356,28 @@ fn traditional_chars() -> &'static [u64] {
 
 /// Keeps letters and digits only: the form that is hashed.
 pub fn fold(text: &str) -> String {
-    text.chars().filter(|&c| keeps(c)).collect()
+    let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// `fold`, appended to `out`; how many characters it kept. Runs of kept
+/// characters are copied as slices, not pushed one by one.
+pub(crate) fn fold_into(text: &str, out: &mut String) -> usize {
+    let mut kept = 0;
+    let mut run: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if keeps(c) {
+            kept += 1;
+            run.get_or_insert(i);
+        } else if let Some(r) = run.take() {
+            out.push_str(&text[r..i]);
+        }
+    }
+    if let Some(r) = run {
+        out.push_str(&text[r..]);
+    }
+    kept
 }
 
 /// A character `fold` keeps: a letter or a digit. CJK Unified Ideographs
@@ -466,6 +520,24 @@ mod tests {
                 lines.join("\n").to_lowercase(),
                 "{c:?}"
             );
+        }
+    }
+
+    #[test]
+    fn fold_copies_runs_as_the_filter_keeps_characters() {
+        for s in [
+            "",
+            "。",
+            "新华社北京3月5日电(记者 王小明)2024年GDP增长5.2%,“稳中有进”...",
+            "abc",
+            "，，a，，b",
+            "末尾中文",
+        ] {
+            let want: String = s.chars().filter(|&c| keeps(c)).collect();
+            let mut out = String::from("x");
+            assert_eq!(fold_into(s, &mut out), want.chars().count());
+            assert_eq!(out, format!("x{want}"));
+            assert_eq!(fold(s), want);
         }
     }
 
