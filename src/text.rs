@@ -169,8 +169,22 @@ pub(crate) fn nfkc_collapsed(s: &str) -> String {
     // Where a run of characters copied as they are starts (`stable`, not
     // whitespace: nearly all of a Chinese line): copied as one slice.
     let mut run: Option<usize> = None;
-    for (i, c) in s.char_indices() {
-        if stable(c) && !c.is_whitespace() {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // Copied as it is: ASCII other than whitespace, and the lead bytes
+        // E5..=E9 (U+5000..=U+9FFF, ideographs, all `stable`), told from
+        // the bytes; any other character is decoded and asked.
+        let (c, len) = match b[i] {
+            x if x < 0x80 && !x.is_ascii_whitespace() && x != 0x0B => (None, 1),
+            0xE5..=0xE9 => (None, 3),
+            _ => match s[i..].chars().next() {
+                Some(c) if stable(c) && !c.is_whitespace() => (None, c.len_utf8()),
+                Some(c) => (Some(c), c.len_utf8()),
+                None => break,
+            },
+        };
+        let Some(c) = c else {
             if run.is_none() {
                 if space {
                     out.push(' ');
@@ -178,11 +192,13 @@ pub(crate) fn nfkc_collapsed(s: &str) -> String {
                 }
                 run = Some(i);
             }
+            i += len;
             continue;
-        }
+        };
         if let Some(r) = run.take() {
             out.push_str(&s[r..i]);
         }
+        i += len;
         match narrow(c) {
             Narrow::Same => {
                 if !stable(c) {
@@ -364,15 +380,28 @@ pub fn fold(text: &str) -> String {
 /// `fold`, appended to `out`; how many characters it kept. Runs of kept
 /// characters are copied as slices, not pushed one by one.
 pub(crate) fn fold_into(text: &str, out: &mut String) -> usize {
-    let mut kept = 0;
+    let b = text.as_bytes();
+    let (mut kept, mut i) = (0, 0);
     let mut run: Option<usize> = None;
-    for (i, c) in text.char_indices() {
-        if keeps(c) {
+    while i < b.len() {
+        // Told from the bytes where that is quick: ASCII, and the lead
+        // bytes E5..=E9 (U+5000..=U+9FFF, all CJK Unified Ideographs,
+        // all kept); any other character is decoded and asked.
+        let (keep, len) = match b[i] {
+            x if x < 0x80 => (x.is_ascii_alphanumeric(), 1),
+            0xE5..=0xE9 => (true, 3),
+            _ => match text[i..].chars().next() {
+                Some(c) => (keeps(c), c.len_utf8()),
+                None => break,
+            },
+        };
+        if keep {
             kept += 1;
             run.get_or_insert(i);
         } else if let Some(r) = run.take() {
             out.push_str(&text[r..i]);
         }
+        i += len;
     }
     if let Some(r) = run {
         out.push_str(&text[r..]);
