@@ -462,7 +462,9 @@ pub fn bound_tags(html: &str) -> Cow<'_, str> {
     let b = html.as_bytes();
     let mut out = String::with_capacity(html.len() + html.len() / 16);
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|c| *c == b'<') {
+    // `str::find` looks for the byte with memchr, many bytes a step (`i`
+    // is always just past an ASCII byte of markup, a character boundary).
+    while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
         let lt = i + off;
         out.push_str(&html[i..lt]);
         i = match b.get(lt + 1) {
@@ -644,7 +646,7 @@ pub fn parse_cost(html: &str, limit: usize) -> Option<usize> {
     // Where text may start: after the last tag's `>`. Any text (a space,
     // a `>`) before the next tag makes the parser rebuild.
     let mut text_from = 0;
-    while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
+    while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
         let lt = i + off;
         if lt > text_from {
             nodes += formatting.weight;

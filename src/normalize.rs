@@ -678,10 +678,12 @@ impl Normalizer {
                 return Some((m.end(), "dateline"));
             }
         }
-        let m = self
-            .byline
-            .find(line)
-            .filter(|m| gate.role && m.end() > 0)?;
+        // No role word, no byline: the pattern is not run (every position
+        // of an original title's room asks, `original_title_span`).
+        if !gate.role {
+            return None;
+        }
+        let m = self.byline.find(line).filter(|m| m.end() > 0)?;
         // A last name ended by the date that follows (`实习生罗俊9月9日`):
         // the digit is the report's.
         let end = m.end() - usize::from(m.as_str().ends_with(|c: char| c.is_ascii_digit()));
