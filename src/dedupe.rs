@@ -87,14 +87,71 @@ pub enum Verdict {
 
 /// FNV-1a over the characters of a shingle.
 fn shingle_hash(chars: &[char]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_START;
     for c in chars {
-        for b in (*c as u32).to_le_bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        h = fnv_char(h, *c);
     }
     h
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const FNV_PRIME_2: u64 = FNV_PRIME.wrapping_mul(FNV_PRIME);
+const FNV_PRIME_3: u64 = FNV_PRIME_2.wrapping_mul(FNV_PRIME);
+const FNV_PRIME_4: u64 = FNV_PRIME_3.wrapping_mul(FNV_PRIME);
+
+/// One character into an FNV-1a hash: its four little-endian bytes, each
+/// XORed in, then a multiply by the prime. A zero byte XORs nothing, so
+/// the multiplies after the last non-zero byte are one by a power of the
+/// prime (the same product modulo 2^64): a Chinese character (two bytes
+/// and two zeros) costs two multiplies instead of four, an ASCII one one.
+/// The multiplies are a chain, and every shingle of every text hashes 5
+/// characters: this was a third of `index_keys`.
+#[inline]
+fn fnv_char(h: u64, c: char) -> u64 {
+    let [b0, b1, b2, b3] = (c as u32).to_le_bytes();
+    if c as u32 <= 0xFF {
+        (h ^ b0 as u64).wrapping_mul(FNV_PRIME_4)
+    } else if c as u32 <= 0xFFFF {
+        ((h ^ b0 as u64).wrapping_mul(FNV_PRIME) ^ b1 as u64).wrapping_mul(FNV_PRIME_3)
+    } else {
+        let mut h = h;
+        for b in [b0, b1, b2, b3] {
+            h ^= b as u64;
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+        h
+    }
+}
+
+/// The shingle hashes of a stream of folded characters, in order and with
+/// repeats, as `shingles` finds them before sorting: one per window of
+/// `SHINGLE` characters, or one of all of them when there are fewer (none
+/// for none). No `Vec<char>` of the text: the last `SHINGLE` characters
+/// are all a window needs.
+#[derive(Default)]
+struct Windows {
+    last: [char; SHINGLE],
+    seen: usize,
+}
+
+impl Windows {
+    /// Takes the next character; the hash of the window it completes.
+    #[inline]
+    fn push(&mut self, c: char) -> Option<u64> {
+        self.last.copy_within(1.., 0);
+        self.last[SHINGLE - 1] = c;
+        self.seen += 1;
+        (self.seen >= SHINGLE).then(|| shingle_hash(&self.last))
+    }
+
+    /// After the last character: the one hash of a text shorter than a
+    /// shingle (its characters are the last `seen` of the window).
+    fn short_text(&self) -> Option<u64> {
+        (self.seen > 0 && self.seen < SHINGLE)
+            .then(|| shingle_hash(&self.last[SHINGLE - self.seen..]))
+    }
 }
 
 /// The set of shingle hashes of a folded text, as a sorted vector without
@@ -102,16 +159,16 @@ fn shingle_hash(chars: &[char]) -> u64 {
 /// fraction of building and probing a `HashSet` (SipHash per insert and
 /// lookup), and this runs for every copy and every candidate of a poll.
 pub fn shingles(folded: &str) -> Vec<u64> {
-    let chars: Vec<char> = folded.chars().collect();
-    let mut set: Vec<u64> = if chars.len() < SHINGLE {
-        if chars.is_empty() {
-            Vec::new()
-        } else {
-            vec![shingle_hash(&chars)]
-        }
-    } else {
-        chars.windows(SHINGLE).map(shingle_hash).collect()
-    };
+    shingle_set(folded.chars(), folded.len() / 3)
+}
+
+/// `shingles` of a stream of folded characters (`capacity`: about how
+/// many there are).
+fn shingle_set(chars: impl Iterator<Item = char>, capacity: usize) -> Vec<u64> {
+    let mut windows = Windows::default();
+    let mut set: Vec<u64> = Vec::with_capacity(capacity);
+    set.extend(chars.filter_map(|c| windows.push(c)));
+    set.extend(windows.short_text());
     set.sort_unstable();
     set.dedup();
     set
@@ -157,60 +214,178 @@ const PERMUTATIONS: [(u64, u64); HASHES] = {
 
 /// The index keys of a normalized text: one per LSH band, plus the lead key.
 /// Empty for texts too short to judge.
+///
+/// Worked out in one pass over the text: folding (`key_form`), the
+/// sentence ends, the shingles and their MinHash, and the lead keys, with
+/// no folded copy, character vector or sorted shingle set (a minimum does
+/// not care about repeats or order: the keys are those of the sorted set).
+/// A text with a Traditional character takes `index_keys_folded` on its
+/// `key_form`, as before: fast2s's rules read characters in context.
 pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
-    let folded = key_form(text);
-    if folded.chars().count() < params.min_chars {
-        return Vec::new();
-    }
-    let mut mins = [u64::MAX; HASHES];
-    for s in shingles(&folded) {
-        let x = mix(s, 0);
-        for (m, (a, b)) in mins.iter_mut().zip(PERMUTATIONS.iter()) {
-            *m = (*m).min(x.wrapping_mul(*a).wrapping_add(*b));
-        }
-    }
-    let mut keys = Vec::with_capacity(BANDS + 2);
-    for band in 0..BANDS {
-        let mut h = mix(band as u64, 0xba4d);
-        for m in &mins[band * ROWS..(band + 1) * ROWS] {
-            h = mix(h ^ m, 0x5eed);
-        }
-        keys.push(h as i64);
-    }
-    // The lead of what follows the first sentence: the same key as the
-    // lead of a copy without that sentence (one outlet's own opening
-    // sentence, a title or byline run into a summary).
-    // The same after the second sentence too (`早上好！郑州今天小雨…。` is
-    // two), when they end within `ANCHOR_REACH` folded characters (where
-    // `anchored` looks for the shorter in the longer).
-    // `anchored` meets texts at these points only, so that two texts it
-    // calls the same always share a key, whichever is stored first.
-    for skip in sentence_ends(text, 2)
-        .into_iter()
-        .map(|e| e as usize)
-        .filter(|&e| e <= ANCHOR_REACH)
-    {
-        let after: String = folded.chars().skip(skip).take(LEAD_CHARS).collect();
-        if after.chars().count() == LEAD_CHARS {
-            let key = lead_key(&after) as i64;
-            if !keys[BANDS..].contains(&key) {
-                keys.push(key);
+    let mut keys = KeyStream::default();
+    let mut ends = [0u32; 2];
+    let mut n_ends = 0;
+    for c in text.chars() {
+        if keeps(c) {
+            if crate::text::is_traditional(c) {
+                return index_keys_folded(&key_form(text), text, params);
+            }
+            keys.push(c);
+        } else if is_sentence_end(c) && (n_ends == 0 || ends[n_ends - 1] != keys.kept) {
+            // `sentence_ends(text, 2)`, as it goes.
+            if n_ends < 2 {
+                ends[n_ends] = keys.kept;
+                n_ends += 1;
+                keys.lead_after(keys.kept);
             }
         }
     }
-    keys.push(lead_key(&folded) as i64);
-    keys
+    keys.finish(params)
 }
 
-fn lead(folded: &str) -> String {
-    folded.chars().take(LEAD_CHARS).collect()
+/// `index_keys` of a text whose key form (`folded`) is worked out
+/// already: the sentence ends come from the text, the rest from the
+/// folded form.
+fn index_keys_folded(folded: &str, text: &str, params: &Params) -> Vec<i64> {
+    let ends = sentence_ends(text, 2);
+    let mut keys = KeyStream::default();
+    let mut next_end = ends.iter().peekable();
+    for c in folded.chars() {
+        while let Some(&e) = next_end.next_if(|&&e| e <= keys.kept) {
+            keys.lead_after(e);
+        }
+        keys.push(c);
+    }
+    for &e in next_end {
+        keys.lead_after(e);
+    }
+    keys.finish(params)
 }
 
-fn lead_key(folded: &str) -> u64 {
-    mix(
-        shingle_hash(&lead(folded).chars().collect::<Vec<_>>()),
-        0x1ead,
-    )
+/// 。！？ or a line break: where `sentence_ends` counts a sentence end.
+#[inline]
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '。' | '!' | '?' | '！' | '？' | '\n')
+}
+
+/// What `index_keys` gathers from the folded characters as they come: the
+/// MinHash minimums, and the hashes of the leads (the first `LEAD_CHARS`
+/// characters, and those after each of the first two sentence ends).
+struct KeyStream {
+    windows: Windows,
+    mins: [u64; HASHES],
+    /// Mixed shingle hashes not yet taken into `mins`.
+    batch: [u64; 32],
+    n_batch: usize,
+    /// Folded characters so far.
+    kept: u32,
+    /// The lead from the start, then at most two from sentence ends: where
+    /// each starts (folded characters), its FNV state, its characters so
+    /// far.
+    leads: [(u32, u64, u32); 3],
+    n_leads: usize,
+}
+
+impl Default for KeyStream {
+    fn default() -> Self {
+        KeyStream {
+            windows: Windows::default(),
+            mins: [u64::MAX; HASHES],
+            batch: [0; 32],
+            n_batch: 0,
+            kept: 0,
+            leads: [(0, FNV_START, 0); 3],
+            n_leads: 1,
+        }
+    }
+}
+
+impl KeyStream {
+    #[inline]
+    fn push(&mut self, c: char) {
+        if let Some(s) = self.windows.push(c) {
+            self.batch[self.n_batch] = mix(s, 0);
+            self.n_batch += 1;
+            if self.n_batch == self.batch.len() {
+                self.min_hash();
+            }
+        }
+        for (_, h, n) in &mut self.leads[..self.n_leads] {
+            if (*n as usize) < LEAD_CHARS {
+                *h = fnv_char(*h, c);
+                *n += 1;
+            }
+        }
+        self.kept += 1;
+    }
+
+    /// The batch into the minimums, permutation by permutation: each
+    /// minimum stays in a register over the batch, and the batch's
+    /// multiplies are independent of each other (one shingle at a time,
+    /// every minimum was loaded and stored per shingle).
+    fn min_hash(&mut self) {
+        let batch = &self.batch[..self.n_batch];
+        for (m, (a, b)) in self.mins.iter_mut().zip(PERMUTATIONS.iter()) {
+            *m = batch
+                .iter()
+                .fold(*m, |m, x| m.min(x.wrapping_mul(*a).wrapping_add(*b)));
+        }
+        self.n_batch = 0;
+    }
+
+    /// A sentence ends `at` folded characters: a lead key may start
+    /// there (only within `ANCHOR_REACH`, where `anchored` looks).
+    fn lead_after(&mut self, at: u32) {
+        if at as usize <= ANCHOR_REACH && self.n_leads < self.leads.len() {
+            self.leads[self.n_leads] = (at, FNV_START, 0);
+            self.n_leads += 1;
+        }
+    }
+
+    fn finish(mut self, params: &Params) -> Vec<i64> {
+        if (self.kept as usize) < params.min_chars {
+            return Vec::new();
+        }
+        if let Some(s) = self.windows.short_text() {
+            self.batch[self.n_batch] = mix(s, 0);
+            self.n_batch += 1;
+        }
+        self.min_hash();
+        let mut keys = Vec::with_capacity(BANDS + 3);
+        for band in 0..BANDS {
+            let mut h = mix(band as u64, 0xba4d);
+            for m in &self.mins[band * ROWS..(band + 1) * ROWS] {
+                h = mix(h ^ m, 0x5eed);
+            }
+            keys.push(h as i64);
+        }
+        // The lead of what follows the first sentence: the same key as the
+        // lead of a copy without that sentence (one outlet's own opening
+        // sentence, a title or byline run into a summary).
+        // The same after the second sentence too (`早上好！郑州今天小雨…。` is
+        // two), when they end within `ANCHOR_REACH` folded characters (where
+        // `anchored` looks for the shorter in the longer).
+        // `anchored` meets texts at these points only, so that two texts it
+        // calls the same always share a key, whichever is stored first.
+        for &(_, h, n) in &self.leads[1..self.n_leads] {
+            if n as usize == LEAD_CHARS {
+                let key = mix(h, 0x1ead) as i64;
+                if !keys[BANDS..].contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.push(mix(self.leads[0].1, 0x1ead) as i64);
+        keys
+    }
+}
+
+/// The first `LEAD_CHARS` characters of a folded text.
+fn lead(folded: &str) -> &str {
+    &folded[..folded
+        .char_indices()
+        .nth(LEAD_CHARS)
+        .map_or(folded.len(), |(i, _)| i)]
 }
 
 /// The form texts are compared in: letters and digits only (`fold`), in
@@ -255,8 +430,7 @@ fn sentence_ends(text: &str, limit: usize) -> Vec<u32> {
     for c in text.chars() {
         if keeps(c) {
             kept += 1;
-        } else if matches!(c, '。' | '!' | '?' | '！' | '？' | '\n') && ends.last() != Some(&kept)
-        {
+        } else if is_sentence_end(c) && ends.last() != Some(&kept) {
             if ends.len() == limit {
                 break;
             }
@@ -267,10 +441,39 @@ fn sentence_ends(text: &str, limit: usize) -> Vec<u32> {
 }
 
 impl Prepared {
+    /// One pass over the text: its folded form, shingles and sentence ends
+    /// together (no character vector, no second fold). A text with a
+    /// Traditional character is folded whole first (`key_form`: fast2s's
+    /// rules read characters in context).
     pub fn new(text: &str) -> Prepared {
-        let mut p = Prepared::from_folded(key_form(text));
-        p.sentence_ends = sentence_ends(text, usize::MAX);
-        p
+        let mut folded = String::with_capacity(text.len());
+        let mut windows = Windows::default();
+        let mut shingles = Vec::with_capacity(text.len() / 3);
+        let mut sentence_ends = Vec::new();
+        let mut chars = 0u32;
+        for c in text.chars() {
+            if keeps(c) {
+                if crate::text::is_traditional(c) {
+                    let mut p = Prepared::from_folded(key_form(text));
+                    p.sentence_ends = self::sentence_ends(text, usize::MAX);
+                    return p;
+                }
+                folded.push(c);
+                shingles.extend(windows.push(c));
+                chars += 1;
+            } else if is_sentence_end(c) && sentence_ends.last() != Some(&chars) {
+                sentence_ends.push(chars);
+            }
+        }
+        shingles.extend(windows.short_text());
+        shingles.sort_unstable();
+        shingles.dedup();
+        Prepared {
+            folded,
+            chars: chars as usize,
+            shingles,
+            sentence_ends,
+        }
     }
 
     fn from_folded(folded: String) -> Prepared {
@@ -302,12 +505,12 @@ impl Prepared {
         if self.tail() == 0 {
             return 1.0;
         }
-        let tail: String = self
-            .folded
-            .chars()
-            .skip(self.first_sentence().saturating_sub(SHINGLE - 1))
-            .collect();
-        let own = shingles(&tail);
+        let own = shingle_set(
+            self.folded
+                .chars()
+                .skip(self.first_sentence().saturating_sub(SHINGLE - 1)),
+            self.tail() + SHINGLE,
+        );
         if own.is_empty() {
             return 1.0;
         }
@@ -337,7 +540,7 @@ fn score_prepared(a: &Prepared, b: &Prepared) -> Score {
     Score {
         jaccard: if union > 0.0 { inter / union } else { 0.0 },
         containment: if smaller > 0.0 { inter / smaller } else { 0.0 },
-        same_lead: !short.is_empty() && long.starts_with(&lead(short)),
+        same_lead: !short.is_empty() && long.starts_with(lead(short)),
     }
 }
 
@@ -404,10 +607,8 @@ fn anchored(
         .find(|&e| e > start + SHINGLE)
         .unwrap_or(chars.len());
     if chars.len() - first_end >= LEAD_TAIL {
-        let tail: String = chars[first_end.saturating_sub(SHINGLE - 1)..]
-            .iter()
-            .collect();
-        let tail = shingles(&tail);
+        let from = first_end.saturating_sub(SHINGLE - 1);
+        let tail = shingle_set(chars[from..].iter().copied(), chars.len() - from);
         if (shared(&tail, &long.shingles) as f64) < params.containment * tail.len() as f64 {
             return None;
         }
@@ -939,6 +1140,196 @@ pub fn cluster(items: &[Item<'_>], params: &Params) -> Clustering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `index_keys`, `shingles` and `Prepared::new` as they were before
+    /// they went over the text in one pass (issue 24): the keys are stored
+    /// and shared between instances, so the new forms must give exactly
+    /// these.
+    mod old {
+        use super::super::*;
+
+        /// FNV-1a over the characters, byte by byte.
+        pub fn shingle_hash(chars: &[char]) -> u64 {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for c in chars {
+                for b in (*c as u32).to_le_bytes() {
+                    h ^= b as u64;
+                    h = h.wrapping_mul(0x0000_0100_0000_01b3);
+                }
+            }
+            h
+        }
+
+        pub fn shingles(folded: &str) -> Vec<u64> {
+            let chars: Vec<char> = folded.chars().collect();
+            let mut set: Vec<u64> = if chars.len() < SHINGLE {
+                if chars.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![shingle_hash(&chars)]
+                }
+            } else {
+                chars.windows(SHINGLE).map(shingle_hash).collect()
+            };
+            set.sort_unstable();
+            set.dedup();
+            set
+        }
+
+        fn lead_key(folded: &str) -> u64 {
+            let lead: Vec<char> = folded.chars().take(LEAD_CHARS).collect();
+            mix(shingle_hash(&lead), 0x1ead)
+        }
+
+        pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
+            let folded = key_form(text);
+            if folded.chars().count() < params.min_chars {
+                return Vec::new();
+            }
+            let mut mins = [u64::MAX; HASHES];
+            for s in shingles(&folded) {
+                let x = mix(s, 0);
+                for (m, (a, b)) in mins.iter_mut().zip(PERMUTATIONS.iter()) {
+                    *m = (*m).min(x.wrapping_mul(*a).wrapping_add(*b));
+                }
+            }
+            let mut keys = Vec::with_capacity(BANDS + 2);
+            for band in 0..BANDS {
+                let mut h = mix(band as u64, 0xba4d);
+                for m in &mins[band * ROWS..(band + 1) * ROWS] {
+                    h = mix(h ^ m, 0x5eed);
+                }
+                keys.push(h as i64);
+            }
+            for skip in sentence_ends(text, 2)
+                .into_iter()
+                .map(|e| e as usize)
+                .filter(|&e| e <= ANCHOR_REACH)
+            {
+                let after: String = folded.chars().skip(skip).take(LEAD_CHARS).collect();
+                if after.chars().count() == LEAD_CHARS {
+                    let key = lead_key(&after) as i64;
+                    if !keys[BANDS..].contains(&key) {
+                        keys.push(key);
+                    }
+                }
+            }
+            keys.push(lead_key(&folded) as i64);
+            keys
+        }
+
+        /// `Prepared::new`'s fields.
+        pub fn prepared(text: &str) -> (String, usize, Vec<u64>, Vec<u32>) {
+            let folded = key_form(text);
+            let shingles = shingles(&folded);
+            (
+                folded.clone(),
+                folded.chars().count(),
+                shingles,
+                sentence_ends(text, usize::MAX),
+            )
+        }
+    }
+
+    /// Texts the one-pass forms must agree with the old ones on: built
+    /// from pieces that exercise every branch (sentence ends of each kind
+    /// and in runs, one at the very start, Traditional characters and
+    /// fast2s's context rules, variants, Latin, digits, full-width forms,
+    /// texts shorter than a shingle, than the lead, than `min_chars`),
+    /// and the real articles of ../shared when they are there.
+    fn key_texts() -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "京津冀教育协同发展",
+            "工作会议在京召开",
+            "。",
+            "！",
+            "？",
+            "!",
+            "?",
+            "\n",
+            "。。\n",
+            ",",
+            "、",
+            " ",
+            "教育協同發展",
+            "頭髮",
+            "乾隆皇帝",
+            "羣峯爲裏",
+            "2023年10月9日",
+            "GDP 5.2%",
+            "Ａｂｃ",
+            "“引号”",
+            "ǅ",
+            "一",
+            "天津市委教育工委常务副书记荆洪阳在讲话中表示",
+        ];
+        let mut texts: Vec<String> = ["", "。", "一", "一二三四", "一二三四五", "。一二三四五六"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..3000 {
+            let mut t = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 40) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                t.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            }
+            texts.push(t);
+        }
+        let n = crate::normalize::Normalizer::default();
+        if let Ok(jsonl) = std::fs::read_to_string("../shared/news-zh/articles.jsonl") {
+            for line in jsonl.lines() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let item = crate::model::ParsedItem {
+                    title: v["title"].as_str().map(str::to_string),
+                    content_html: v["content"].as_str().map(str::to_string),
+                    ..Default::default()
+                };
+                texts.push(n.normalize(&item).text);
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn shingle_hash_is_fnv_1a_byte_by_byte() {
+        for c in ('\0'..=char::MAX)
+            .step_by(7)
+            .chain(['\u{ff}', '\u{100}', '\u{ffff}', '\u{10000}'])
+        {
+            let s = ['中', c, 'a', c, '\u{10348}'];
+            assert_eq!(shingle_hash(&s), old::shingle_hash(&s), "{c:?}");
+            assert_eq!(shingle_hash(&[c]), old::shingle_hash(&[c]), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn one_pass_keys_and_prepared_texts_are_the_old_ones() {
+        let texts = key_texts();
+        for min_chars in [p().min_chars, 0, 3, 7] {
+            let params = Params { min_chars, ..p() };
+            for t in &texts {
+                assert_eq!(index_keys(t, &params), old::index_keys(t, &params), "{t:?}");
+            }
+        }
+        for t in &texts {
+            let folded = key_form(t);
+            assert_eq!(shingles(&folded), old::shingles(&folded), "{t:?}");
+            let new = Prepared::new(t);
+            assert_eq!(
+                (new.folded, new.chars, new.shingles, new.sentence_ends),
+                old::prepared(t),
+                "{t:?}"
+            );
+        }
+    }
 
     const FULL: &str = "今天,记者从北京市教委了解到,2023年京津冀教育协同发展工作会议在京召开。三地将积极推进各级各类教育融合发展,在更大范围、更深领域加强教育协同,形成更加紧密的新发展格局。天津市委教育工委常务副书记荆洪阳在讲话中表示,天津把推进京津冀教育科技人才协同发展作为首项任务。河北省副省长董兆伟表示,河北省全力推进京津优质中小学基础教育资源同河北合作共享。";
 

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use scraper::{Html, Node};
 
-use crate::text::{collapse_ws, nfkc};
+use crate::text::nfkc_collapsed;
 
 /// Decodes every character reference in a plain-text field (titles often
 /// carry them twice): named ones as HTML defines them, numeric ones to
@@ -462,7 +462,9 @@ pub fn bound_tags(html: &str) -> Cow<'_, str> {
     let b = html.as_bytes();
     let mut out = String::with_capacity(html.len() + html.len() / 16);
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|c| *c == b'<') {
+    // `str::find` looks for the byte with memchr, many bytes a step (`i`
+    // is always just past an ASCII byte of markup, a character boundary).
+    while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
         let lt = i + off;
         out.push_str(&html[i..lt]);
         i = match b.get(lt + 1) {
@@ -644,7 +646,7 @@ pub fn parse_cost(html: &str, limit: usize) -> Option<usize> {
     // Where text may start: after the last tag's `>`. Any text (a space,
     // a `>`) before the next tag makes the parser rebuild.
     let mut text_from = 0;
-    while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
+    while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
         let lt = i + off;
         if lt > text_from {
             nodes += formatting.weight;
@@ -824,7 +826,7 @@ pub fn html_to_lines(html: &str) -> Vec<String> {
         decode_entities(html)
     };
     raw.lines()
-        .map(|l| collapse_ws(&nfkc(l)))
+        .map(nfkc_collapsed)
         .filter(|l| !l.is_empty())
         .collect()
 }

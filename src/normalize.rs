@@ -10,14 +10,14 @@
 //! Hand-written on purpose: no crate knows Chinese news boilerplate, and the
 //! exact rules decide which copies merge, so they belong to us.
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use scraper::{Html, Node};
 
 use crate::config;
 use crate::html::BLOCK_ELEMENTS;
 use crate::model::{ContentHash, NormalizedItem, ParsedItem};
-use crate::text::collapse_ws;
+use crate::text::{collapse_ws, lowercase_lines};
 
 // The text folding and HTML helpers live in `text` and `html` (leaf
 // modules `query` can use without importing this one); their public items
@@ -110,6 +110,9 @@ pub struct Normalizer {
     /// A bracketed dateline of Taiwan and Hong Kong outlets (see `new`).
     bracket_dateline: Regex,
     strip_lines: Vec<Regex>,
+    /// `strip_lines` as one set: a credit line is any of them, found in
+    /// one search rather than one per pattern (every short line asks).
+    strip_set: RegexSet,
     /// `原标题:` (or `[原标题:`) opening a line: the span after it is
     /// found by `original_title_span`.
     original_title: Regex,
@@ -152,6 +155,13 @@ fn re(pattern: &str) -> Regex {
 
 impl Normalizer {
     pub fn new(extra: &config::Normalize) -> Self {
+        let mut n = Normalizer::without_set(extra);
+        n.strip_set = RegexSet::new(n.strip_lines.iter().map(Regex::as_str))
+            .expect("built-in patterns compile");
+        n
+    }
+
+    fn without_set(extra: &config::Normalize) -> Self {
         let inline = INLINE_FOOTER_HEADINGS.join("|");
         let mut footer_headings: Vec<String> =
             FOOTER_HEADINGS.iter().map(|s| s.to_string()).collect();
@@ -219,6 +229,7 @@ impl Normalizer {
                     r"^(?:[\p{Han}]{0,8}记者\s*[\p{Han}]{0,4}\s*)?\d{4}[-年/.]\d{1,2}[-月/.]\d{1,2}日?\s*(?:\d{1,2}:\d{2}(?::\d{2})?)?\s*(?:来源\s*[:]\s*\S{1,20})?\s*(?:作者\s*[:]\s*\S{1,10})?$",
                 ),
             ],
+            strip_set: RegexSet::empty(),
             original_title: re(r"^[\[【(]?\s*原(?:标题|標題)\s*[:]\s*"),
             span_site_suffix: re(
                 r"(?:\s*[_|\-–—]+\s*[\p{Han}A-Za-z0-9]{0,12}?(?:网易|搜狐|新浪|腾讯|騰訊|凤凰|鳳凰|网|網|新闻|新聞|客户端|客戶端|频道|頻道|日报|日報|晚报|晚報|时报|時報|门户|門戶)+)+",
@@ -292,35 +303,41 @@ impl Normalizer {
         let lines = html_to_lines(body_html);
         let titles = Titles::new(&[&raw_title, &title]);
         let lines = self.strip_boilerplate(lines, &titles, &mut removed);
-        let mut text = lowercase(&lines.join("\n"));
+        let mut text = lowercase_lines(&lines);
         // Never an empty text where the feed had one: a rule that took it
         // all was wrong for this item (a one-line summary read as a credit
         // line, say), and an empty story is worse than one with a credit
         // in it. Worked out again only here, so the common case pays
         // nothing.
         let mut text_fallback = false;
-        if !text.chars().any(char::is_alphanumeric) {
-            let raw = lowercase(&html_to_lines(body_html).join("\n"));
-            if raw.chars().any(char::is_alphanumeric) {
+        if !text.chars().any(keeps) {
+            let raw = lowercase_lines(&html_to_lines(body_html));
+            if raw.chars().any(keeps) {
                 removed.push(|| "stripping left nothing: the text as published is kept".into());
                 text = raw;
                 text_fallback = true;
             }
         }
 
-        let body_key = fold(&text);
-        let title_key = fold(&lowercase(&nfkc(&title)));
-        let key = if body_key.chars().count() >= MIN_BODY_CHARS {
-            format!("b:{body_key}")
-        } else if body_key.is_empty() && title_key.chars().count() >= MIN_TITLE_ONLY_CHARS {
-            format!("t:{title_key}")
-        } else {
-            // Too little to tell stories apart by text alone.
-            format!(
-                "t:{title_key}\nb:{body_key}\nk:{}",
-                item.link.as_deref().unwrap_or(&item.key())
-            )
-        };
+        // The hashed form of a text that has enough letters (nearly every
+        // one): `b:` and its letters and digits, folded straight into the
+        // key (no folded copy to format again).
+        let mut key = String::with_capacity(text.len() + 2);
+        key.push_str("b:");
+        let body_chars = crate::text::fold_into(&text, &mut key);
+        if body_chars < MIN_BODY_CHARS {
+            let body_key = &key[2..];
+            let title_key = fold(&lowercase(&nfkc(&title)));
+            key = if body_key.is_empty() && title_key.chars().count() >= MIN_TITLE_ONLY_CHARS {
+                format!("t:{title_key}")
+            } else {
+                // Too little to tell stories apart by text alone.
+                format!(
+                    "t:{title_key}\nb:{body_key}\nk:{}",
+                    item.link.as_deref().unwrap_or(&item.key())
+                )
+            };
+        }
         NormalizedItem {
             title,
             text,
@@ -341,7 +358,11 @@ impl Normalizer {
     /// decorations (`【…】` prefixes, `_中国新闻网` suffixes) removed.
     fn clean_title(&self, raw: &str, removed: &mut Notes) -> String {
         let mut t = collapse_ws(raw);
-        if let Some(m) = self.title_prefix.find(&t) {
+        // The decorations' patterns are run only on titles holding what
+        // they cannot match without (an opening bracket; a separator).
+        if t.starts_with(['【', '['])
+            && let Some(m) = self.title_prefix.find(&t)
+        {
             let rest = t[m.end()..].trim().to_string();
             if !rest.is_empty() {
                 removed.push(|| format!("title prefix {:?}", m.as_str().trim()));
@@ -349,6 +370,9 @@ impl Normalizer {
             }
         }
         for _ in 0..3 {
+            if !t.contains(['_', '|', '｜', '-', '–', '—']) {
+                break;
+            }
             let Some(m) = self.title_suffix.find(&t) else {
                 break;
             };
@@ -654,10 +678,12 @@ impl Normalizer {
                 return Some((m.end(), "dateline"));
             }
         }
-        let m = self
-            .byline
-            .find(line)
-            .filter(|m| gate.role && m.end() > 0)?;
+        // No role word, no byline: the pattern is not run (every position
+        // of an original title's room asks, `original_title_span`).
+        if !gate.role {
+            return None;
+        }
+        let m = self.byline.find(line).filter(|m| m.end() > 0)?;
         // A last name ended by the date that follows (`实习生罗俊9月9日`):
         // the digit is the report's.
         let end = m.end() - usize::from(m.as_str().ends_with(|c: char| c.is_ascii_digit()));
@@ -688,7 +714,7 @@ impl Normalizer {
         self.inline_footer.find_iter(line).find_map(|m| {
             let before = line[..m.start()].chars().next_back();
             let after = line[m.end()..].chars().next();
-            let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+            let edge = |c: Option<char>| c.is_none_or(|c| !keeps(c));
             (edge(before) && edge(after))
                 .then(|| (m.start(), m.end() + after.map_or(0, char::len_utf8)))
         })
@@ -906,10 +932,17 @@ impl Normalizer {
         if n > 300 && self.extra_strip_lines.is_empty() {
             return false;
         }
+        // An original title only where the line opens with its mark
+        // (`original_title_span` asks the same first); a line of 80–300
+        // characters without one is not folded either.
+        let titled = n <= 300 && opens_with_original_title(line);
+        if n > 80 && !titled && self.extra_strip_lines.is_empty() {
+            return false;
+        }
         let folded = simplified(line);
-        (n <= 80 && self.strip_lines.iter().any(|r| r.is_match(&folded)))
+        (n <= 80 && self.strip_set.is_match(&folded))
             || (n <= 60 && self.promo.is_match(&folded))
-            || (n <= 300
+            || (titled
                 && self.original_title.is_match(&folded)
                 && self.original_title_span(line, None) == Some(line.len()))
             || self
@@ -922,7 +955,7 @@ impl Normalizer {
     /// line of every copy asks, so a line longer than the longest heading
     /// is answered before it is lower-cased or folded.
     fn is_footer_heading(&self, line: &str) -> bool {
-        let core = line.trim_matches(|c: char| !c.is_alphanumeric());
+        let core = line.trim_matches(|c: char| !keeps(c));
         if core.is_empty() || core.len() > self.longest_footer_heading {
             return false;
         }
@@ -969,7 +1002,13 @@ impl Normalizer {
                 cut = Some((i, true));
                 break;
             }
-            if let Some((start, end)) = self.end_marker.find(line).map(|m| (m.start(), m.end())) {
+            // (完) needs its 完: most lines are not searched.
+            if let Some((start, end)) = line
+                .contains('完')
+                .then(|| self.end_marker.find(line))
+                .flatten()
+                .map(|m| (m.start(), m.end()))
+            {
                 let tail = line[end..].trim();
                 let what = if tail.is_empty() {
                     String::new()
@@ -1071,6 +1110,12 @@ impl Normalizer {
             !is_credit
         });
         for line in lines.iter_mut() {
+            // The pattern ends in a closing bracket or follows 责任编辑:
+            // a line with neither is not searched (from its end, for
+            // every line: most of the regex time of a poll).
+            if !(line.trim_end().ends_with([']', '】', ')']) || line.contains("责任编辑")) {
+                continue;
+            }
             if let Some((start, credit)) = self
                 .trailing_credit
                 .find(line)
@@ -1285,7 +1330,7 @@ fn cut_credit_end(line: &str) -> Option<usize> {
 
 /// A heading line reduced to its words: bullets, brackets, colons gone.
 fn fold_heading(line: &str) -> String {
-    lowercase(line.trim_matches(|c: char| !c.is_alphanumeric()))
+    lowercase(line.trim_matches(|c: char| !keeps(c)))
 }
 
 /// A line that reads as a headline above the report: short (at most 60
