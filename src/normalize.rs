@@ -28,6 +28,9 @@ pub use crate::html::{
     too_deep,
 };
 pub use crate::text::{fold, keeps, lowercase, nfkc, simplified};
+// For `dedupe`'s one-pass key form (its code map allows `normalize`, not
+// `text`).
+pub(crate) use crate::text::is_traditional;
 
 /// Below this many letters/digits a body is too thin to identify a story
 /// ("详情请点击"): the title is hashed with it.
