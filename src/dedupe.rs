@@ -27,7 +27,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::normalize::{fold, keeps};
+use crate::normalize::{fold, is_traditional, keeps};
 
 /// Shingle length in characters.
 pub const SHINGLE: usize = 5;
@@ -227,7 +227,7 @@ pub fn index_keys(text: &str, params: &Params) -> Vec<i64> {
     let mut n_ends = 0;
     for c in text.chars() {
         if keeps(c) {
-            if crate::text::is_traditional(c) {
+            if is_traditional(c) {
                 return index_keys_folded(&key_form(text), text, params);
             }
             keys.push(c);
@@ -453,7 +453,7 @@ impl Prepared {
         let mut chars = 0u32;
         for c in text.chars() {
             if keeps(c) {
-                if crate::text::is_traditional(c) {
+                if is_traditional(c) {
                     let mut p = Prepared::from_folded(key_form(text));
                     p.sentence_ends = self::sentence_ends(text, usize::MAX);
                     return p;

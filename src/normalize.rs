@@ -28,6 +28,9 @@ pub use crate::html::{
     too_deep,
 };
 pub use crate::text::{fold, keeps, lowercase, nfkc, simplified};
+// For `dedupe`'s one-pass key form (its code map allows `normalize`, not
+// `text`).
+pub(crate) use crate::text::is_traditional;
 
 /// Below this many letters/digits a body is too thin to identify a story
 /// ("详情请点击"): the title is hashed with it.
@@ -624,9 +627,33 @@ impl Normalizer {
         if let Some(m) = self.span_site_suffix.find(&rest_s[..room]) {
             return Some(close(m.end()));
         }
+        // `Gate::of` reads 40 characters from each position of the room:
+        // with none of the characters its month, report and role flags
+        // need in all of that, only a position opening with a bracket or
+        // a Latin capital can start a report (every other one has a gate
+        // with nothing open), and only those are asked.
+        let any_open = rest.chars().take(64 + 40).any(|c| {
+            matches!(
+                c,
+                '月' | '日'
+                    | '电'
+                    | '電'
+                    | '息'
+                    | '讯'
+                    | '訊'
+                    | '者'
+                    | '员'
+                    | '員'
+                    | '习'
+                    | '習'
+                    | '影'
+                    | '撰'
+            )
+        });
         if let Some((i, _)) = rest[..room]
             .char_indices()
             .skip(1)
+            .filter(|&(_, c)| any_open || matches!(c, '(' | '[' | '【') || c.is_ascii_uppercase())
             .find(|&(i, _)| self.starts_report(&rest[i..]))
         {
             return Some(at + i);

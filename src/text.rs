@@ -65,6 +65,15 @@ fn stable(c: char) -> bool {
         | '\u{2019}'
         | '\u{201C}'
         | '\u{201D}'
+        // Signs and bullets of news text: ° × ÷ •, arrows (↓→), shapes
+        // (●■▲▼△▽◆) and symbols (☆★).
+        | '\u{B0}'
+        | '\u{D7}'
+        | '\u{F7}'
+        | '\u{2022}'
+        | '\u{2190}'..='\u{21FF}'
+        | '\u{25A0}'..='\u{25FF}'
+        | '\u{2600}'..='\u{26FF}'
     )
 }
 
