@@ -1066,22 +1066,31 @@ impl CopyRow {
 }
 
 thread_local! {
-    /// `link_facts` of the links met, with the feed URL and hosts they were
-    /// worked out for: the display rule reads every copy of a story again
-    /// each time one joins it, and parsing each link (and its registrable
-    /// domain) again was a fifth of that (callgrind, issue 24).
-    static LINK_FACTS: std::cell::RefCell<std::collections::HashMap<String, (String, String, bool, bool)>> =
+    /// `link_facts` of the links met, with a fingerprint of the feed URL
+    /// and hosts they were worked out for: the display rule reads every
+    /// copy of a story again each time one joins it, and parsing each link
+    /// (and its registrable domain) again was a fifth of that (callgrind,
+    /// issue 24).
+    static LINK_FACTS: std::cell::RefCell<std::collections::HashMap<String, (u64, bool, bool)>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// Whether `link` is a web link, and whether it is the source's own (its
 /// feed URL `url`, its `link_hosts` as stored, JSON).
 fn link_facts(link: &str, url: &str, hosts_json: &str) -> (bool, bool) {
+    // Which source facts an answer was worked out for: a 64-bit hash of
+    // them (a wrong hit needs two sources' URL and hosts to collide).
+    let fingerprint = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (url, hosts_json).hash(&mut h);
+        h.finish()
+    };
     let known = LINK_FACTS.with(|m| {
         m.borrow()
             .get(link)
-            .filter(|(u, h, _, _)| u == url && h == hosts_json)
-            .map(|&(_, _, web, own)| (web, own))
+            .filter(|(f, _, _)| *f == fingerprint)
+            .map(|&(_, web, own)| (web, own))
     });
     if let Some(facts) = known {
         return facts;
@@ -1099,16 +1108,13 @@ fn link_facts(link: &str, url: &str, hosts_json: &str) -> (bool, bool) {
         .is_some_and(|u| crate::display::owns_url(u, url, &hosts));
     LINK_FACTS.with(|m| {
         let mut m = m.borrow_mut();
-        // Bounded (~8 MB): a cold poll of 4,000 feeds meets ~160,000
-        // links, and a story's copies arrive within a few thousand of each
-        // other.
-        if m.len() >= 32_768 {
+        // Bounded (~2 MB; a larger memo added its size to the cold poll's
+        // peak RSS): the copies of a story arrive close together in a
+        // poll, and a miss only costs the parse.
+        if m.len() >= 16_384 {
             m.clear();
         }
-        m.insert(
-            link.to_string(),
-            (url.to_string(), hosts_json.to_string(), web.is_some(), own),
-        );
+        m.insert(link.to_string(), (fingerprint, web.is_some(), own));
     });
     (web.is_some(), own)
 }
