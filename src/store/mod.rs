@@ -1,7 +1,8 @@
 //! The only module that touches SQLite. Opens the database (WAL, foreign
 //! keys on), applies `migrations/*.sql` in order, and stores polls in
-//! groups, one savepoint per poll of one source: a crash mid-poll leaves no
-//! half-written story.
+//! groups, each poll of one source all-or-nothing (a group in one
+//! transaction; a savepoint per poll when one of them fails): a crash
+//! mid-poll leaves no half-written story.
 //! Also the data-safety operations: retention, space reclamation, backup and
 //! restore (docs/data-safety.md).
 //!
