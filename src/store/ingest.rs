@@ -66,6 +66,8 @@ impl Writer {
         // never happens. When a poll fails, the group is rolled back and
         // stored again below, each poll in a savepoint of its own, so a
         // poll that cannot be stored still takes nothing with it.
+        // A single poll goes straight to the savepoint path: a second try
+        // of it alone would fail the same way.
         if polls.len() > 1 {
             let stored = (|| -> rusqlite::Result<Vec<PollCounts>> {
                 let tx = conn.transaction()?;
@@ -1007,10 +1009,8 @@ fn move_copy(
         "UPDATE copies SET story = ?2, merge_method = ?3, merge_score = ?4 WHERE id = ?1",
     )?
     .execute(params![copy_id, target, method.as_str(), score])?;
-    tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
-        .execute(params![target, now])?;
     touched.push(Touched::reclassify(target));
-    refresh_shown(tx, target, now)
+    refresh_shown_touched(tx, target, now)
 }
 
 /// Deletes a story left with no copy; its topics' feeds change.
@@ -1333,46 +1333,38 @@ const MAX_CLUSTERED: usize = 48;
 
 /// The copies of `story`, in id order.
 fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
+    // Most copies of a story name one text (`copy_texts`): it is read and
+    // checked as UTF-8 once (checking every copy's was 4% of a cold poll).
+    let mut read: Vec<(i64, String)> = Vec::new();
     tx.prepare_cached(
-        "SELECT c.id, c.content_hash, coalesce(c.text, t.text, st.text), c.published, c.first_seen
+        "SELECT c.id, c.content_hash, coalesce(c.text, t.text, st.text), c.published,
+           c.first_seen, c.text_id
          FROM copies c JOIN stories st ON st.sid = c.story
            LEFT JOIN copy_texts t ON t.id = c.text_id
          WHERE c.story = ?1 ORDER BY c.id",
     )?
     .query_map([story], |r| {
+        let text_id: Option<i64> = r.get(5)?;
+        let text = match text_id.and_then(|id| read.iter().find(|(i, _)| *i == id)) {
+            Some((_, text)) => text.clone(),
+            None => {
+                let text: String = r.get(2)?;
+                if let Some(id) = text_id {
+                    read.push((id, text.clone()));
+                }
+                text
+            }
+        };
         Ok(Stored {
             id: r.get(0)?,
             story,
             hash: r.get(1)?,
-            text: String::new(),
+            text,
             published: r.get(3)?,
             first_seen: r.get(4)?,
         })
-        .and_then(|s| Ok((s, r.get_ref(2)?.as_bytes()?.to_vec())))
     })?
-    .collect::<rusqlite::Result<Vec<_>>>()
-    .and_then(|rows| {
-        // Most copies of a story have one text: it is checked as UTF-8
-        // once (checking every copy's was 4% of a cold poll).
-        let mut out: Vec<Stored> = Vec::with_capacity(rows.len());
-        for (mut s, bytes) in rows {
-            s.text = match out
-                .iter()
-                .find(|o| o.hash == s.hash && o.text.as_bytes() == bytes)
-            {
-                Some(same) => same.text.clone(),
-                None => String::from_utf8(bytes).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        2,
-                        rusqlite::types::Type::Text,
-                        e.into(),
-                    )
-                })?,
-            };
-            out.push(s);
-        }
-        Ok(out)
-    })
+    .collect()
 }
 
 /// A new copy with near-duplicate keys and no identical text stored:
