@@ -1253,7 +1253,15 @@ fn folded_prefix_end(s: &str, target: &[char]) -> Option<usize> {
     let mut buf = [0u8; 4];
     for (i, c) in s.char_indices() {
         let Some(&t) = next else {
-            return Some(i);
+            // Not inside a number or a Latin word: a headline cut at a
+            // length ("…达到了1" of "…达到了1675717万吨") is not the
+            // opening of the line, or the copies' figures would differ.
+            let inside = |c: char| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
+            };
+            let last = target.last().copied().unwrap_or(' ');
+            return (!(inside(last) && inside(c))).then_some(i);
         };
         if !keeps(c) {
             continue;
@@ -1695,6 +1703,37 @@ mod tests {
             &format!("<p>原标题：三地教育协同会议召开</p><p>{BODY}</p><p>第二段。</p>"),
         ));
         assert_eq!(own_line.text, plain.text);
+    }
+
+    #[test]
+    fn a_headline_cut_inside_a_number_or_word_does_not_cut_the_text_there() {
+        // Feeds cut headlines at a length, inside a figure or a Latin word;
+        // the text opens with the whole headline. Cut there, one copy's
+        // text would open with "675717" and another's not: the figures
+        // that tell reports apart would disagree (two stories).
+        let n = Normalizer::default();
+        let grain = "今年全国粮食总产量达到了1675717万吨再创历史新高记者从国家统计局获悉";
+        let phone = "Apple发布新款iPhone17手机首周销量再创历史新高记者从多家门店获悉";
+        for (title, line) in [
+            ("今年全国粮食总产量达到了1", grain),
+            ("今年全国粮食总产量达到了16", grain),
+            ("Apple发布新款iPho", phone),
+            ("Apple发布新款iPhone1", phone),
+        ] {
+            let text = n
+                .normalize(&item(title, &format!("<p>{line}</p><p>{BODY}</p>")))
+                .text;
+            let opening: String = line.chars().take(5).collect::<String>().to_lowercase();
+            assert!(text.starts_with(&opening), "{title}: {text}");
+        }
+        // A headline that ends where its number ends still goes.
+        let whole = n
+            .normalize(&item(
+                "今年全国粮食总产量达到了1675717万吨",
+                &format!("<p>{grain}</p><p>{BODY}</p>"),
+            ))
+            .text;
+        assert!(whole.starts_with("再创历史新高"), "{whole}");
     }
 
     #[test]
