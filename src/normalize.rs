@@ -1257,8 +1257,7 @@ fn folded_prefix_end(s: &str, target: &[char]) -> Option<usize> {
             // length ("…达到了1" of "…达到了1675717万吨") is not the
             // opening of the line, or the copies' figures would differ.
             let inside = |c: char| {
-                c.is_ascii_alphanumeric()
-                    || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
+                c.is_ascii_alphanumeric() || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
             };
             let last = target.last().copied().unwrap_or(' ');
             return (!(inside(last) && inside(c))).then_some(i);

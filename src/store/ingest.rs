@@ -599,6 +599,29 @@ pub(super) fn index_story(
     Ok(())
 }
 
+/// The stories sharing an index key with `keys`, most keys shared first,
+/// then the newest (from the newest `near::ROWS_PER_KEY` stories under each
+/// key), except `not`: 21 at most, some of which may be gone.
+fn ranked_stories(index: &NearIndex, keys: &[i64], not: Option<i64>) -> Vec<i64> {
+    let mut found = Vec::with_capacity(keys.len() * 2);
+    for &k in keys {
+        index.stories(k, &mut found);
+    }
+    found.sort_unstable();
+    // (keys shared, sid), most shared then newest first.
+    let mut ranked: Vec<(usize, i64)> = found
+        .chunk_by(|a, b| a == b)
+        .map(|run| (run.len(), run[0]))
+        .collect();
+    ranked.sort_unstable_by(|a, b| b.cmp(a));
+    ranked.truncate(21);
+    ranked
+        .into_iter()
+        .map(|(_, sid)| sid)
+        .filter(|&sid| Some(sid) != not)
+        .collect()
+}
+
 /// Stories sharing an index key with `keys` (at most 20, most keys shared
 /// first, then the newest), from the newest `near::ROWS_PER_KEY` stories under
 /// each key; read from `stories` (an index entry whose story is gone is
@@ -612,25 +635,10 @@ pub(super) fn candidates(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let mut found = Vec::with_capacity(keys.len() * 2);
-    for &k in keys {
-        index.stories(k, &mut found);
-    }
-    found.sort_unstable();
-    // (keys shared, sid), most shared then newest first.
-    let mut ranked: Vec<(usize, i64)> = found
-        .chunk_by(|a, b| a == b)
-        .map(|run| (run.len(), run[0]))
-        .collect();
-    ranked.sort_unstable_by(|a, b| b.cmp(a));
-    ranked.truncate(21);
     let mut stmt =
         conn.prepare_cached("SELECT text, published, first_seen FROM stories WHERE sid = ?1")?;
-    let mut out = Vec::with_capacity(ranked.len());
-    for (_, sid) in ranked {
-        if Some(sid) == not {
-            continue;
-        }
+    let mut out = Vec::new();
+    for sid in ranked_stories(index, keys, not) {
         if let Some(c) = stmt
             .query_row([sid], |r| {
                 Ok(Candidate {
@@ -643,6 +651,25 @@ pub(super) fn candidates(
             .optional()?
         {
             out.push(c);
+        }
+    }
+    out.truncate(20);
+    Ok(out)
+}
+
+/// `candidates` as (sid, first seen) only: the clustering reads the
+/// stories' copies, not the text each story keeps (reading it was a tenth
+/// of the writer's time on a farm of many near stories).
+fn candidate_stories(
+    conn: &Connection,
+    index: &NearIndex,
+    keys: &[i64],
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached("SELECT first_seen FROM stories WHERE sid = ?1")?;
+    let mut out = Vec::new();
+    for sid in ranked_stories(index, keys, None) {
+        if let Some(first_seen) = stmt.query_row([sid], |r| r.get(0)).optional()? {
+            out.push((sid, first_seen));
         }
     }
     out.truncate(20);
@@ -1325,6 +1352,12 @@ struct Stored {
     first_seen: i64,
 }
 
+/// A candidate story of the clustering (`candidate_stories`).
+struct NearStory {
+    id: i64,
+    first_seen: i64,
+}
+
 /// Distinct texts of one candidate story a new copy is judged against.
 const JUDGED_PER_STORY: usize = 16;
 
@@ -1337,10 +1370,10 @@ fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
     // checked as UTF-8 once (checking every copy's was 4% of a cold poll).
     let mut read: Vec<(i64, String)> = Vec::new();
     tx.prepare_cached(
-        "SELECT c.id, c.content_hash, coalesce(c.text, t.text, st.text), c.published,
-           c.first_seen, c.text_id
-         FROM copies c JOIN stories st ON st.sid = c.story
-           LEFT JOIN copy_texts t ON t.id = c.text_id
+        "SELECT c.id, c.content_hash,
+           coalesce(c.text, t.text, (SELECT text FROM stories WHERE sid = c.story)),
+           c.published, c.first_seen, c.text_id
+         FROM copies c LEFT JOIN copy_texts t ON t.id = c.text_id
          WHERE c.story = ?1 ORDER BY c.id",
     )?
     .query_map([story], |r| {
@@ -1401,10 +1434,10 @@ fn clustered_item(
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
     let published = item.published.map(|_| a.published);
-    let mut pool: Vec<(Candidate, Vec<Stored>)> = Vec::new();
-    for story in candidates(tx, index, keys, None)? {
-        let copies = stored_copies(tx, story.id)?;
-        pool.push((story, copies));
+    let mut pool: Vec<(NearStory, Vec<Stored>)> = Vec::new();
+    for (id, first_seen) in candidate_stories(tx, index, keys)? {
+        let copies = stored_copies(tx, id)?;
+        pool.push((NearStory { id, first_seen }, copies));
     }
     // The texts of each story judged: its distinct texts, the longest
     // `JUDGED_PER_STORY` (then by hash) when it has more (a story carried
@@ -1463,7 +1496,7 @@ fn clustered_item(
         }
         frontier = next;
     }
-    let matched: Vec<&(Candidate, Vec<Stored>)> = pool
+    let matched: Vec<&(NearStory, Vec<Stored>)> = pool
         .iter()
         .zip(&inside)
         .filter(|(_, i)| **i)
