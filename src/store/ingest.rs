@@ -657,9 +657,9 @@ pub(super) fn candidates(
     Ok(out)
 }
 
-/// `candidates` as (sid, first seen) only: the clustering reads the
-/// stories' copies, not the text each story keeps (reading it was a tenth
-/// of the writer's time on a farm of many near stories).
+/// `candidates` as (sid, first seen) only: the clustering judges the
+/// stories' copies, not the text each story keeps (it was read, copied
+/// and dropped for every candidate).
 fn candidate_stories(
     conn: &Connection,
     index: &NearIndex,
