@@ -390,6 +390,10 @@ impl Poller {
             }
             Err(e) => (failed(&id, &url, e), 0),
         };
+        let mut outcome = outcome;
+        if let PollOutcome::Fetched { items, .. } = &mut outcome {
+            items.iter_mut().for_each(NewCopy::shed_html);
+        }
         let report_outcome = SourceOutcome::of(&outcome);
         let first_page_failure = match &outcome {
             PollOutcome::Fetched { pages, .. } => pages.failures.first().cloned(),
