@@ -1025,6 +1025,35 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_copy_lets_go_of_its_html_and_stores_the_same_body() {
+        let copy_of = |poll: PollToStore| match poll.outcome {
+            PollOutcome::Fetched { mut items, .. } => items.remove(0),
+            _ => unreachable!("`fetched` makes a fetched poll"),
+        };
+        let html = "<p>三地教育协同发展工作会议在京召开，会议由北京市教委主持。</p>";
+        let mut sealed = copy_of(fetched(
+            "a",
+            "g1",
+            "三地教育协同发展工作会议在京召开，会议由北京市教委主持。",
+        ));
+        let before = sealed.encode_body().unwrap();
+        sealed.seal();
+        sealed.shed_html();
+        assert_eq!(
+            sealed.item.content_html, None,
+            "the HTML goes once compressed"
+        );
+        assert_eq!(sealed.stored_body().unwrap().as_ref(), before.as_slice());
+        let parts = body::decode(&sealed.stored_body().unwrap()).unwrap();
+        assert_eq!(parts.content_html.as_deref(), Some(html));
+        // Not sealed (known items, or compression failed): the writer may
+        // still have to encode it, so the HTML stays.
+        let mut unsealed = copy_of(fetched("a", "g2", "另一篇报道的正文内容"));
+        unsealed.shed_html();
+        assert!(unsealed.item.content_html.is_some());
+    }
+
+    #[test]
     fn each_distinct_text_is_stored_once_and_goes_when_no_copy_names_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Writer::open(&dir.path().join("t.db")).unwrap();
