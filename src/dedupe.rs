@@ -1268,16 +1268,17 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..3000 {
-            let mut t = String::new();
+        // xorshift64: the same texts on every run.
+        let mut next = || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            for _ in 0..(state % 40) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                t.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            state
+        };
+        for _ in 0..3000 {
+            let mut t = String::new();
+            for _ in 0..(next() % 40) {
+                t.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
             }
             texts.push(t);
         }

@@ -390,10 +390,6 @@ impl Poller {
             }
             Err(e) => (failed(&id, &url, e), 0),
         };
-        let mut outcome = outcome;
-        if let PollOutcome::Fetched { items, .. } = &mut outcome {
-            items.iter_mut().for_each(NewCopy::shed_html);
-        }
         let report_outcome = SourceOutcome::of(&outcome);
         let first_page_failure = match &outcome {
             PollOutcome::Fetched { pages, .. } => pages.failures.first().cloned(),
@@ -498,6 +494,11 @@ impl Poller {
             &mut outcome,
         )
         .await;
+        // Prepared: what waits for the writer holds the HTML compressed
+        // only (the full text, the last thing that re-encodes it, is in).
+        if let PollOutcome::Fetched { items, .. } = &mut outcome {
+            items.iter_mut().for_each(NewCopy::shed_html);
+        }
         Ok(outcome)
     }
 }

@@ -622,6 +622,26 @@ fn ranked_stories(index: &NearIndex, keys: &[i64], not: Option<i64>) -> Vec<i64>
         .collect()
 }
 
+/// The first 20 of `ranked_stories` still in `stories`, each read by
+/// `sql` (its `?1` the sid) into `read`.
+fn ranked_rows<T>(
+    conn: &Connection,
+    index: &NearIndex,
+    (keys, not): (&[i64], Option<i64>),
+    sql: &str,
+    read: impl Fn(i64, &rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut out = Vec::new();
+    for sid in ranked_stories(index, keys, not) {
+        if let Some(row) = stmt.query_row([sid], |r| read(sid, r)).optional()? {
+            out.push(row);
+        }
+    }
+    out.truncate(20);
+    Ok(out)
+}
+
 /// Stories sharing an index key with `keys` (at most 20, most keys shared
 /// first, then the newest), from the newest `near::ROWS_PER_KEY` stories under
 /// each key; read from `stories` (an index entry whose story is gone is
@@ -632,29 +652,20 @@ pub(super) fn candidates(
     keys: &[i64],
     not: Option<i64>,
 ) -> rusqlite::Result<Vec<Candidate>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut stmt =
-        conn.prepare_cached("SELECT text, published, first_seen FROM stories WHERE sid = ?1")?;
-    let mut out = Vec::new();
-    for sid in ranked_stories(index, keys, not) {
-        if let Some(c) = stmt
-            .query_row([sid], |r| {
-                Ok(Candidate {
-                    id: sid,
-                    text: r.get(0)?,
-                    published: r.get(1)?,
-                    first_seen: r.get(2)?,
-                })
+    ranked_rows(
+        conn,
+        index,
+        (keys, not),
+        "SELECT text, published, first_seen FROM stories WHERE sid = ?1",
+        |id, r| {
+            Ok(Candidate {
+                id,
+                text: r.get(0)?,
+                published: r.get(1)?,
+                first_seen: r.get(2)?,
             })
-            .optional()?
-        {
-            out.push(c);
-        }
-    }
-    out.truncate(20);
-    Ok(out)
+        },
+    )
 }
 
 /// `candidates` as (sid, first seen) only: the clustering judges the
@@ -664,16 +675,19 @@ fn candidate_stories(
     conn: &Connection,
     index: &NearIndex,
     keys: &[i64],
-) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached("SELECT first_seen FROM stories WHERE sid = ?1")?;
-    let mut out = Vec::new();
-    for sid in ranked_stories(index, keys, None) {
-        if let Some(first_seen) = stmt.query_row([sid], |r| r.get(0)).optional()? {
-            out.push((sid, first_seen));
-        }
-    }
-    out.truncate(20);
-    Ok(out)
+) -> rusqlite::Result<Vec<NearStory>> {
+    ranked_rows(
+        conn,
+        index,
+        (keys, None),
+        "SELECT first_seen FROM stories WHERE sid = ?1",
+        |id, r| {
+            Ok(NearStory {
+                id,
+                first_seen: r.get(0)?,
+            })
+        },
+    )
 }
 
 /// Merges story `absorbed` into `survivor`: a new copy was judged the same
@@ -1435,9 +1449,9 @@ fn clustered_item(
     let hash = norm.content_hash.0.as_str();
     let published = item.published.map(|_| a.published);
     let mut pool: Vec<(NearStory, Vec<Stored>)> = Vec::new();
-    for (id, first_seen) in candidate_stories(tx, index, keys)? {
-        let copies = stored_copies(tx, id)?;
-        pool.push((NearStory { id, first_seen }, copies));
+    for story in candidate_stories(tx, index, keys)? {
+        let copies = stored_copies(tx, story.id)?;
+        pool.push((story, copies));
     }
     // The texts of each story judged: its distinct texts, the longest
     // `JUDGED_PER_STORY` (then by hash) when it has more (a story carried
