@@ -1236,6 +1236,125 @@ pub(super) fn refresh_shown_touched(tx: &Connection, story: i64, now: i64) -> ru
     refresh_shown_with(tx, story, now, true).map(|_| ())
 }
 
+/// `refresh_shown_touched` after the copy arriving as `a` joined `story`
+/// and nothing else changed its copies: from the story's stored summary
+/// (`stories.shown`) and the new copy alone, without reading the others;
+/// the full refresh when the summary is missing or cannot tell
+/// (`display::Summary::join`), or when the headline passes to another
+/// copy already there (its title is not at hand).
+fn refresh_joined(tx: &Connection, story: i64, a: &Arriving<'_>) -> rusqlite::Result<()> {
+    let stored: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT shown FROM stories WHERE sid = ?1")?
+        .query_row([story], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(before) = stored.as_deref().and_then(super::shown::decode) else {
+        return refresh_shown_touched(tx, story, a.now);
+    };
+    let facts = arriving_facts(tx, a)?;
+    let Some(after) = before.join(&facts) else {
+        return refresh_shown_touched(tx, story, a.now);
+    };
+    let (was, is) = (before.shown(), after.shown());
+    let new = |n: Option<&crate::display::Named>| n.is_some_and(|n| n.is(&facts));
+    // Each choice is the one before, the new copy, or none (a first copy
+    // of normal trust silences the others).
+    if is.title.is_some() && is.title != was.title && !new(is.title) {
+        return refresh_shown_touched(tx, story, a.now);
+    }
+    let title = new(is.title).then_some(a.copy.norm.title.as_str());
+    let link = new(is.link)
+        .then_some(a.copy.item.link.as_deref())
+        .flatten();
+    tx.prepare_cached(
+        "UPDATE stories SET updated_at = ?5, title = coalesce(?2, title),
+           link = CASE WHEN ?6 THEN ?3 ELSE link END, published = ?4, shown = ?7
+         WHERE sid = ?1",
+    )?
+    .execute(params![
+        story,
+        title,
+        link,
+        is.date,
+        a.now,
+        is.link != was.link,
+        super::shown::encode(&after)
+    ])?;
+    #[cfg(debug_assertions)]
+    check_joined(tx, story, &after)?;
+    Ok(())
+}
+
+/// The arriving copy as the display rule sees it (`CopyRow::facts` of
+/// the row it will have).
+fn arriving_facts<'a>(
+    tx: &Connection,
+    a: &'a Arriving<'_>,
+) -> rusqlite::Result<crate::display::CopyFacts<'a>> {
+    let (trust, url, hosts): (String, String, String) = tx
+        .prepare_cached("SELECT trust, url, link_hosts FROM sources WHERE id = ?1")?
+        .query_row([a.source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let (has_link, own_link) = a
+        .copy
+        .item
+        .link
+        .as_deref()
+        .map_or((false, false), |l| link_facts(l, &url, &hosts));
+    Ok(crate::display::CopyFacts {
+        source: a.source_id,
+        key: a.copy.key.as_str(),
+        low_trust: trust == "low",
+        has_link,
+        own_link,
+        has_title: !a.copy.norm.title.trim().is_empty(),
+        text_len: a.copy.text_len.max(0) as usize,
+        published: a.published,
+        first_seen: a.now,
+        in_script: true,
+        in_topic: true,
+    })
+}
+
+/// Debug builds (every test): what `refresh_joined` worked out from the
+/// summary is what reading every copy gives.
+#[cfg(debug_assertions)]
+fn check_joined(
+    tx: &Connection,
+    story: i64,
+    joined: &crate::display::Summary,
+) -> rusqlite::Result<()> {
+    let rows: Vec<CopyRow> = tx
+        .prepare_cached(&format!(
+            "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
+             WHERE c.story = ?1"
+        ))?
+        .query_map([story], |r| CopyRow::read(r, 0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let facts: Vec<_> = rows.iter().map(|r| r.facts(true)).collect();
+    let all = crate::display::Summary::of(&facts);
+    assert_eq!(all.as_ref(), Some(joined), "story {story}");
+    let shown = crate::display::choose(&facts);
+    let (title, link, published): (String, Option<String>, i64) = tx.query_row(
+        "SELECT title, link, published FROM stories WHERE sid = ?1",
+        [story],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if let Some(i) = shown.title {
+        assert_eq!(
+            rows[i].title.as_deref(),
+            Some(title.as_str()),
+            "story {story}"
+        );
+    }
+    assert_eq!(
+        shown.link.and_then(|i| rows[i].link.clone()),
+        link,
+        "story {story}"
+    );
+    assert_eq!(shown.date, published, "story {story}");
+    Ok(())
+}
+
 fn refresh_shown_with(
     tx: &Connection,
     story: i64,
@@ -1260,15 +1379,17 @@ fn refresh_shown_with(
     let shown = crate::display::choose(&facts);
     let title = shown.title.and_then(|i| rows[i].title.as_deref());
     let link = shown.link.and_then(|i| rows[i].link.as_deref());
+    let summary = crate::display::Summary::of(&facts).map(|s| super::shown::encode(&s));
     tx.prepare_cached(
         "UPDATE stories SET
            updated_at = CASE WHEN ?6 OR title IS NOT coalesce(?2, title) OR link IS NOT ?3
                              THEN ?5 ELSE updated_at END,
-           title = coalesce(?2, title), link = ?3, published = ?4
+           title = coalesce(?2, title), link = ?3, published = ?4, shown = ?7
          WHERE sid = ?1
-           AND (?6 OR title IS NOT coalesce(?2, title) OR link IS NOT ?3 OR published IS NOT ?4)",
+           AND (?6 OR title IS NOT coalesce(?2, title) OR link IS NOT ?3 OR published IS NOT ?4
+                OR shown IS NOT ?7)",
     )?
-    .execute(params![story, title, link, shown.date, now, touch])?;
+    .execute(params![story, title, link, shown.date, now, touch, summary])?;
     Ok(shown
         .text
         .map(|i| (rows[i].source.clone(), rows[i].key.clone())))
@@ -1343,7 +1464,7 @@ fn new_item(
     if method != Method::First {
         // The story's title, link and date follow from its copies
         // (`display`), whatever order the polls happen to run in.
-        refresh_shown_touched(tx, story_id, a.now)?;
+        refresh_joined(tx, story_id, a)?;
         c.stories_merged = 1;
     }
     c.items_new = 1;
@@ -1566,7 +1687,7 @@ fn clustered_item(
             let reclassify = !same_tags_carried(tx, story, a.source_id)?;
             insert_copy(tx, a, story, method, score)?;
             index_story(tx, index, story, keys)?;
-            refresh_shown_touched(tx, story, a.now)?;
+            refresh_joined(tx, story, a)?;
             touched.push(Touched { story, reclassify });
             c.stories_merged = 1;
             c.items_new = 1;
@@ -1834,9 +1955,15 @@ fn carry_out(
         Placement::New => {
             // Its keys go in with the row (`index_story` would
             // read it back first).
-            tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
-                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)")?.execute(
-                params![hash, norm.title, item.link, norm.text, a.published, a.now, near::encode_keys(keys)],
+            // Its summary goes in with the row too: the first copy to
+            // join reads it, and a row that grew by it later would split
+            // its page. The link is the one the rule shows (a web link).
+            let facts = arriving_facts(tx, a)?;
+            let link = item.link.as_deref().filter(|_| facts.has_link);
+            let shown = crate::display::Summary::of(&[facts]).map(|s| super::shown::encode(&s));
+            tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys, shown)
+                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)")?.execute(
+                params![hash, norm.title, link, norm.text, a.published, a.now, near::encode_keys(keys), shown],
             )?;
             let story = tx.last_insert_rowid();
             index.add(keys, story);

@@ -33,6 +33,7 @@ mod maintain;
 mod near;
 mod open;
 mod read;
+mod shown;
 
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed, Renamed};
@@ -70,11 +71,12 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../../migrations/0015_text_fallbacks.sql")),
         M::up(include_str!("../../migrations/0016_page_failures.sql")),
         M::up(include_str!("../../migrations/0017_copy_texts.sql")),
+        M::up(include_str!("../../migrations/0018_shown.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 17;
+const SCHEMA_VERSION: usize = 18;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the

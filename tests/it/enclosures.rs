@@ -253,7 +253,7 @@ fn a_database_at_schema_11_upgrades_and_renders() {
     env.poll(&[]);
     // The database as the release before wrote it: 0012 adds a table,
     // 0013, 0014 and 0015 only columns, 0016 a column and a table, 0017 a
-    // table, a column and an index.
+    // table, a column and an index, 0018 a column.
     {
         let db = rusqlite::Connection::open(env.db_path()).unwrap();
         db.execute_batch(
@@ -268,6 +268,7 @@ fn a_database_at_schema_11_upgrades_and_renders() {
              DROP INDEX copies_text_id;
              ALTER TABLE copies DROP COLUMN text_id;
              DROP TABLE copy_texts;
+             ALTER TABLE stories DROP COLUMN shown;
              PRAGMA user_version = 11;",
         )
         .unwrap();
@@ -278,7 +279,7 @@ fn a_database_at_schema_11_upgrades_and_renders() {
     // files or categories until their outlets edit them.
     env.poll(&[]);
     let version: i64 = env.count("PRAGMA user_version");
-    assert_eq!(version, 17);
+    assert_eq!(version, 18);
     for format in ["atom", "rss", "json"] {
         let (_, entries) = rendered(&env, format);
         assert_eq!(entries.len(), 2, "{format}");

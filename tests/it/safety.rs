@@ -375,7 +375,7 @@ fn retention_removes_old_stories_with_their_copies_in_batches_and_frees_the_spac
     let db = rusqlite::Connection::open(env.db_path()).unwrap();
     let month = 30 * 86_400;
     db.execute(
-        "UPDATE stories SET first_seen = first_seen - ?1 WHERE title LIKE '旧闻%'",
+        "UPDATE stories SET first_seen = first_seen - ?1, shown = NULL WHERE title LIKE '旧闻%'",
         [month],
     )
     .unwrap();
