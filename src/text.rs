@@ -181,12 +181,18 @@ pub(crate) fn nfkc_collapsed(s: &str) -> String {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        // Copied as it is: ASCII other than whitespace, and the lead bytes
-        // E5..=E9 (U+5000..=U+9FFF, ideographs, all `stable`), told from
-        // the bytes; any other character is decoded and asked.
-        let (c, len) = match b[i] {
-            x if x < 0x80 && !x.is_ascii_whitespace() && x != 0x0B => (None, 1),
-            0xE5..=0xE9 => (None, 3),
+        // Copied as it is: ASCII other than whitespace, and the `stable`
+        // three-byte characters Chinese lines are mostly made of, told from
+        // the bytes: lead bytes E5..=E9 (U+5000..=U+9FFF) and E4 B8..=BF
+        // (U+4E00..=U+4FFF), ideographs; E3 80 (U+3000..=U+303F) but the
+        // ideographic space (、。「」…); E2 80 (U+2000..=U+203F) the dash,
+        // quotes and bullet (— ‘ ’ “ ” •). Any other character is decoded
+        // and asked.
+        let (c, len) = match (b[i], b.get(i + 1), b.get(i + 2)) {
+            (x, _, _) if x < 0x80 && !x.is_ascii_whitespace() && x != 0x0B => (None, 1),
+            (0xE5..=0xE9, _, _) | (0xE4, Some(0xB8..=0xBF), _) => (None, 3),
+            (0xE3, Some(0x80), Some(0x81..=0x83 | 0x88..=0x91 | 0x94..=0x9F))
+            | (0xE2, Some(0x80), Some(0x94 | 0x98 | 0x99 | 0x9C | 0x9D | 0xA2)) => (None, 3),
             _ => match s[i..].chars().next() {
                 Some(c) if stable(c) && !c.is_whitespace() => (None, c.len_utf8()),
                 Some(c) => (Some(c), c.len_utf8()),
