@@ -156,8 +156,9 @@ impl Writer {
             }
             let tags = source_tags(&tx)?;
             let mut stories = tx.prepare(
-                "SELECT st.sid, st.title, st.text, group_concat(DISTINCT c.source_id)
-                 FROM stories st JOIN copies c ON c.story = st.sid GROUP BY st.sid",
+                "SELECT st.sid, st.title, t.text, group_concat(DISTINCT c.source_id)
+                 FROM stories st JOIN story_texts t ON t.sid = st.sid
+                   JOIN copies c ON c.story = st.sid GROUP BY st.sid",
             )?;
             let mut insert =
                 tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story) VALUES (?1, ?2)")?;
@@ -194,7 +195,8 @@ impl Writer {
         let tx = conn.transaction()?;
         let mut done = 0;
         {
-            let mut stmt = tx.prepare("SELECT sid, text FROM stories WHERE near_keys IS NULL")?;
+            let mut stmt =
+                tx.prepare("SELECT sid, text FROM story_texts WHERE near_keys IS NULL")?;
             let rows: Vec<(i64, String)> = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
@@ -486,7 +488,10 @@ pub(super) fn classify_story(
             .collect::<rusqlite::Result<_>>()?
     };
     let found: Option<(String, String)> = tx
-        .prepare_cached("SELECT title, text FROM stories WHERE sid = ?1")?
+        .prepare_cached(
+            "SELECT s.title, t.text FROM stories s JOIN story_texts t ON t.sid = s.sid
+             WHERE s.sid = ?1",
+        )?
         .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let new = match &found {
@@ -570,7 +575,7 @@ pub(super) fn index_story(
     keys: &[i64],
 ) -> rusqlite::Result<()> {
     let old: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT near_keys FROM stories WHERE sid = ?1")?
+        .prepare_cached("SELECT near_keys FROM story_texts WHERE sid = ?1")?
         .query_row([story], |r| r.get(0))
         .optional()?
         .flatten();
@@ -592,7 +597,7 @@ pub(super) fn index_story(
     if old.is_none() || !fresh.is_empty() {
         let mut all = [had.as_slice(), fresh.as_slice()].concat();
         all.sort_unstable();
-        tx.prepare_cached("UPDATE stories SET near_keys = ?2 WHERE sid = ?1")?
+        tx.prepare_cached("UPDATE story_texts SET near_keys = ?2 WHERE sid = ?1")?
             .execute(params![story, near::encode_keys(&all)])?;
         index.add(&fresh, story);
     }
@@ -656,7 +661,8 @@ pub(super) fn candidates(
         conn,
         index,
         (keys, not),
-        "SELECT text, published, first_seen FROM stories WHERE sid = ?1",
+        "SELECT t.text, s.published, s.first_seen FROM stories s JOIN story_texts t ON t.sid = s.sid
+         WHERE s.sid = ?1",
         |id, r| {
             Ok(Candidate {
                 id,
@@ -718,7 +724,7 @@ pub(super) fn merge_stories(
     )?;
     // The survivor is found by the absorbed story's keys from now on.
     let absorbed_keys: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT near_keys FROM stories WHERE sid = ?1")?
+        .prepare_cached("SELECT near_keys FROM story_texts WHERE sid = ?1")?
         .query_row([absorbed], |r| r.get(0))
         .optional()?
         .flatten();
@@ -730,16 +736,27 @@ pub(super) fn merge_stories(
          SELECT topic, ?1 FROM story_topics WHERE story = ?2",
         params![survivor, absorbed],
     )?;
-    tx.execute(
-        "UPDATE stories SET
-           text = CASE WHEN length(a.text) > length(stories.text) THEN a.text ELSE stories.text END,
-           content_hash = CASE WHEN length(a.text) > length(stories.text) THEN a.content_hash
-                               ELSE stories.content_hash END,
-           updated_at = ?3
-         FROM (SELECT text, content_hash, link, published FROM stories WHERE sid = ?2) AS a
-         WHERE stories.sid = ?1",
-        params![survivor, absorbed, now],
-    )?;
+    // The absorbed story's text when longer.
+    let absorbed_text: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT t.text, s.content_hash FROM stories s JOIN story_texts t ON t.sid = s.sid
+             WHERE s.sid = ?1",
+        )?
+        .query_row([absorbed], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((text, hash)) = absorbed_text {
+        let longer = tx
+            .prepare_cached(
+                "UPDATE story_texts SET text = ?2 WHERE sid = ?1 AND length(?2) > length(text)",
+            )?
+            .execute(params![survivor, text])?;
+        if longer > 0 {
+            tx.prepare_cached("UPDATE stories SET content_hash = ?2 WHERE sid = ?1")?
+                .execute(params![survivor, hash])?;
+        }
+    }
+    tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
+        .execute(params![survivor, now])?;
     // Its topic rows go by ON DELETE CASCADE; its entries in the index in
     // memory name a story no longer there, and `candidates` drops them.
     tx.execute("DELETE FROM stories WHERE sid = ?1", [absorbed])?;
@@ -909,17 +926,19 @@ fn edited_item(
         } else {
             // Its story's only copy: the story follows the edit, keeping its
             // id, and is found by its new text from now on.
-            tx.prepare_cached(
-                "UPDATE stories SET title = ?2, text = ?3, content_hash = ?4, updated_at = ?5 WHERE sid = ?1",
-            )?
-            .execute(params![story, norm.title, norm.text, hash, now])?;
+            tx.prepare_cached("UPDATE stories SET title = ?2, updated_at = ?3 WHERE sid = ?1")?
+                .execute(params![story, norm.title, now])?;
+            set_story_text(tx, story, &norm.text, hash)?;
             index_story(tx, index, story, &copy_keys(copy, near))?;
             refresh_shown(tx, story, now)?;
         }
         return Ok(());
     }
     let (text, published): (String, i64) = tx
-        .prepare_cached("SELECT text, published FROM stories WHERE sid = ?1")?
+        .prepare_cached(
+            "SELECT t.text, s.published FROM stories s JOIN story_texts t ON t.sid = s.sid
+             WHERE s.sid = ?1",
+        )?
         .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let apart = item.published.map_or(0, |p| ts(p) - published);
     let stays = match crate::dedupe::judge(&norm.text, &text, apart, near).0 {
@@ -945,8 +964,7 @@ fn edited_item(
         if fuller {
             // A correction that adds to the story: its text is the story's
             // (topics are decided again, `touched` above).
-            tx.prepare_cached("UPDATE stories SET text = ?2, content_hash = ?3 WHERE sid = ?1")?
-                .execute(params![story, norm.text, hash])?;
+            set_story_text(tx, story, &norm.text, hash)?;
         }
         index_story(tx, index, story, &copy_keys(copy, near))?;
         return refresh_after_edit(tx, story, now, (source_id, &copy.key));
@@ -982,15 +1000,30 @@ fn place_again(
     let published: i64 = tx
         .prepare_cached("SELECT published FROM copies WHERE id = ?1")?
         .query_row([copy_id], |r| r.get(0))?;
-    tx.prepare_cached(
-        "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
-         VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
-         ON CONFLICT (id) DO NOTHING",
-    )?
-    .execute(params![hash, norm.title, item.link, norm.text, published, now, near::encode_keys(&keys)])?;
-    let sid: i64 = tx
+    // A story whose id is this text's hash may be there already (the
+    // copy's first story, say): the copy goes back to it.
+    let taken: Option<i64> = tx
         .prepare_cached("SELECT sid FROM stories WHERE id = ?1")?
-        .query_row([hash], |r| r.get(0))?;
+        .query_row([hash], |r| r.get(0))
+        .optional()?;
+    let sid = match taken {
+        Some(sid) => sid,
+        None => insert_story(
+            tx,
+            &NewStory {
+                id: hash,
+                content_hash: hash,
+                title: &norm.title,
+                link: item.link.as_deref(),
+                text: &norm.text,
+                published,
+                first_seen: now,
+                updated_at: now,
+                keys: &keys,
+                shown: None,
+            },
+        )?,
+    };
     index.add(&keys, sid);
     Ok((sid, Method::First, 1.0))
 }
@@ -1506,7 +1539,7 @@ fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
     let mut read: Vec<(i64, String)> = Vec::new();
     tx.prepare_cached(
         "SELECT c.id, c.content_hash,
-           coalesce(c.text, t.text, (SELECT text FROM stories WHERE sid = c.story)),
+           coalesce(c.text, t.text, (SELECT text FROM story_texts WHERE sid = c.story)),
            c.published, c.first_seen, c.text_id
          FROM copies c LEFT JOIN copy_texts t ON t.id = c.text_id
          WHERE c.story = ?1 ORDER BY c.id",
@@ -1854,13 +1887,29 @@ fn split_story(
         id = crate::model::ContentHash::of(format!("split:{id}").as_bytes()).0;
     }
     let keys = keys_of(&first.text, near);
-    tx.prepare_cached(
-        "INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys)
-         SELECT ?1, c.content_hash, coalesce(c.display_title, c.title, ''), c.link, ?2, c.published, c.first_seen, ?3, ?4
-         FROM copies c WHERE c.id = ?5",
-    )?
-    .execute(params![id, first.text, now, near::encode_keys(&keys), first.id])?;
-    let story = tx.last_insert_rowid();
+    let (hash, title, link, published, first_seen): (String, String, Option<String>, i64, i64) = tx
+        .prepare_cached(
+            "SELECT content_hash, coalesce(display_title, title, ''), link, published, first_seen
+             FROM copies WHERE id = ?1",
+        )?
+        .query_row([first.id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+    let story = insert_story(
+        tx,
+        &NewStory {
+            id: &id,
+            content_hash: &hash,
+            title: &title,
+            link: link.as_deref(),
+            text: &first.text,
+            published,
+            first_seen,
+            updated_at: now,
+            keys: &keys,
+            shown: None,
+        },
+    )?;
     index.add(&keys, story);
     Ok(story)
 }
@@ -1871,20 +1920,75 @@ fn split_story(
 /// (no text of their own, neither `text` nor `text_id`) leave the story's
 /// text as it is.
 fn refresh_text(tx: &Connection, story: i64) -> rusqlite::Result<()> {
+    let best: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT coalesce(c.text, t.text), c.content_hash
+             FROM copies c JOIN sources s ON s.id = c.source_id
+               LEFT JOIN copy_texts t ON t.id = c.text_id
+             WHERE c.story = ?1 AND (c.text IS NOT NULL OR c.text_id IS NOT NULL)
+               AND NOT EXISTS
+                 (SELECT 1 FROM copies WHERE story = ?1 AND text IS NULL AND text_id IS NULL)
+             ORDER BY s.trust = 'low', length(coalesce(c.text, t.text)) DESC, c.content_hash
+             LIMIT 1",
+        )?
+        .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match best {
+        Some((text, hash)) => set_story_text(tx, story, &text, &hash),
+        None => Ok(()),
+    }
+}
+
+/// A story's text and its content hash (`story_texts`, `stories`), each
+/// row written only when it changes.
+fn set_story_text(tx: &Connection, story: i64, text: &str, hash: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE story_texts SET text = ?2 WHERE sid = ?1 AND text IS NOT ?2")?
+        .execute(params![story, text])?;
     tx.prepare_cached(
-        "UPDATE stories SET text = b.text, content_hash = b.content_hash
-         FROM (SELECT coalesce(c.text, t.text) AS text, c.content_hash
-               FROM copies c JOIN sources s ON s.id = c.source_id
-                 LEFT JOIN copy_texts t ON t.id = c.text_id
-               WHERE c.story = ?1 AND (c.text IS NOT NULL OR c.text_id IS NOT NULL)
-               ORDER BY s.trust = 'low', length(coalesce(c.text, t.text)) DESC, c.content_hash
-               LIMIT 1) AS b
-         WHERE stories.sid = ?1 AND NOT EXISTS
-           (SELECT 1 FROM copies WHERE story = ?1 AND text IS NULL AND text_id IS NULL)
-           AND (stories.text IS NOT b.text OR stories.content_hash IS NOT b.content_hash)",
+        "UPDATE stories SET content_hash = ?2 WHERE sid = ?1 AND content_hash IS NOT ?2",
     )?
-    .execute([story])?;
+    .execute(params![story, hash])?;
     Ok(())
+}
+
+/// A story about to be stored.
+struct NewStory<'a> {
+    /// Its public id: its first copy's content hash (`split_story` says
+    /// when not).
+    id: &'a str,
+    content_hash: &'a str,
+    title: &'a str,
+    link: Option<&'a str>,
+    text: &'a str,
+    published: i64,
+    first_seen: i64,
+    updated_at: i64,
+    /// Its near-duplicate index keys.
+    keys: &'a [i64],
+    /// `display::Summary`, stored (`shown`).
+    shown: Option<Vec<u8>>,
+}
+
+/// A new story's rows, in `stories` and `story_texts`; its sid.
+fn insert_story(tx: &Connection, s: &NewStory<'_>) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO stories (id, content_hash, title, link, published, first_seen, updated_at, shown)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        s.id,
+        s.content_hash,
+        s.title,
+        s.link,
+        s.published,
+        s.first_seen,
+        s.updated_at,
+        s.shown
+    ])?;
+    let sid = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO story_texts (sid, text, near_keys) VALUES (?1, ?2, ?3)")?
+        .execute(params![sid, s.text, near::encode_keys(s.keys)])?;
+    Ok(sid)
 }
 
 /// Carries out a placement: the story the copy joins (absorbing others
@@ -1944,10 +2048,7 @@ fn carry_out(
             if fuller_text {
                 // A fuller text replaces a summary as the story's
                 // text (its id stays); both texts stay indexed.
-                tx.prepare_cached(
-                    "UPDATE stories SET text = ?2, content_hash = ?3 WHERE sid = ?1",
-                )?
-                .execute(params![story, norm.text, hash])?;
+                set_story_text(tx, story, &norm.text, hash)?;
             }
             index_story(tx, index, story, keys)?;
             (story, method, score, reclassify)
@@ -1961,11 +2062,21 @@ fn carry_out(
             let facts = arriving_facts(tx, a)?;
             let link = item.link.as_deref().filter(|_| facts.has_link);
             let shown = crate::display::Summary::of(&[facts]).map(|s| super::shown::encode(&s));
-            tx.prepare_cached("INSERT INTO stories (id, content_hash, title, link, text, published, first_seen, updated_at, near_keys, shown)
-                 VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)")?.execute(
-                params![hash, norm.title, link, norm.text, a.published, a.now, near::encode_keys(keys), shown],
+            let story = insert_story(
+                tx,
+                &NewStory {
+                    id: hash,
+                    content_hash: hash,
+                    title: &norm.title,
+                    link,
+                    text: &norm.text,
+                    published: a.published,
+                    first_seen: a.now,
+                    updated_at: a.now,
+                    keys,
+                    shown,
+                },
             )?;
-            let story = tx.last_insert_rowid();
             index.add(keys, story);
             c.stories_new = 1;
             (story, Method::First, 1.0, true)

@@ -71,7 +71,7 @@ fn migrations() -> Vec<M<'static>> {
         M::up(include_str!("../../migrations/0015_text_fallbacks.sql")),
         M::up(include_str!("../../migrations/0016_page_failures.sql")),
         M::up(include_str!("../../migrations/0017_copy_texts.sql")),
-        M::up(include_str!("../../migrations/0018_shown.sql")),
+        M::up(include_str!("../../migrations/0018_story_rows.sql")),
     ]
 }
 
@@ -1283,12 +1283,20 @@ mod tests {
             store
                 .conn
                 .execute(
-                    "INSERT INTO stories (id, content_hash, title, text, published, first_seen, updated_at, near_keys)
-                     VALUES (?1, ?1, 't', ?2, 0, 0, 0, ?3)",
-                    params![format!("{i:064x}"), format!("text {i}"), near::encode_keys(keys)],
+                    "INSERT INTO stories (id, content_hash, title, published, first_seen, updated_at)
+                     VALUES (?1, ?1, 't', 0, 0, 0)",
+                    params![format!("{i:064x}")],
                 )
                 .unwrap();
-            index.add(keys, store.conn.last_insert_rowid());
+            let sid = store.conn.last_insert_rowid();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO story_texts (sid, text, near_keys) VALUES (?1, ?2, ?3)",
+                    params![sid, format!("text {i}"), near::encode_keys(keys)],
+                )
+                .unwrap();
+            index.add(keys, sid);
         }
         index.commit();
         let ids = |found: Vec<Candidate>| found.into_iter().map(|c| c.id).collect::<Vec<_>>();

@@ -1,8 +1,8 @@
 //! The near-duplicate index in memory: index key → the stories carrying it.
 //!
 //! Each story keeps its keys (`dedupe::index_keys` of every text it was
-//! indexed under) in its own row, `stories.near_keys`, a blob of sorted
-//! little-endian i64s (`encode_keys`); this index is built from those blobs
+//! indexed under) beside its text, `story_texts.near_keys` (in `stories`
+//! until migration 0018), a blob of sorted little-endian i64s (`encode_keys`); this index is built from those blobs
 //! when the writer first needs it and kept up to date by the writer as it
 //! stores. Hand-written: no crate holds "newest stories under a key" with
 //! savepoint rollback.
@@ -14,8 +14,8 @@
 //! 4,000 feeds (924k keys) that was the largest part of the writer's time,
 //! and what made a poll's cost per item grow with the database
 //! (BENCHMARKS.md, "The near-duplicate index in memory"). The blobs sit in
-//! the story's row, which the writer updates anyway, and stories are
-//! written in `sid` order.
+//! the story's `story_texts` row, written in `sid` order, and rewritten
+//! only when a near copy brings keys.
 //!
 //! Entries are never removed: a story deleted (retention, purge, absorbed
 //! by a merge) leaves entries that name a `sid` no longer in `stories`,
@@ -99,7 +99,7 @@ pub(super) struct NearIndex {
     loaded: bool,
 }
 
-/// The keys of a story as stored in `stories.near_keys`.
+/// The keys of a story as stored in `story_texts.near_keys`.
 pub(super) fn encode_keys(keys: &[i64]) -> Vec<u8> {
     let mut sorted = keys.to_vec();
     sorted.sort_unstable();
@@ -107,7 +107,7 @@ pub(super) fn encode_keys(keys: &[i64]) -> Vec<u8> {
     sorted.iter().flat_map(|k| k.to_le_bytes()).collect()
 }
 
-/// The keys in a `stories.near_keys` blob (a trailing partial key, which
+/// The keys in a `story_texts.near_keys` blob (a trailing partial key, which
 /// this program never writes, is ignored).
 pub(super) fn decode_keys(blob: &[u8]) -> Vec<i64> {
     blob.chunks_exact(8)
@@ -143,7 +143,7 @@ impl NearIndex {
         let started = std::time::Instant::now();
         let mut pairs: Vec<(i64, u32)> = Vec::new();
         let mut stmt =
-            conn.prepare("SELECT sid, near_keys FROM stories WHERE near_keys IS NOT NULL")?;
+            conn.prepare("SELECT sid, near_keys FROM story_texts WHERE near_keys IS NOT NULL")?;
         let mut rows = stmt.query([])?;
         let mut stories = 0;
         while let Some(r) = rows.next()? {
@@ -185,7 +185,7 @@ impl NearIndex {
         wanted.sort_unstable();
         let mut index = NearIndex::default();
         let mut stmt =
-            conn.prepare("SELECT sid, near_keys FROM stories WHERE near_keys IS NOT NULL")?;
+            conn.prepare("SELECT sid, near_keys FROM story_texts WHERE near_keys IS NOT NULL")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let blob = r.get_ref(1)?.as_blob_or_null()?.unwrap_or_default();
@@ -444,11 +444,11 @@ mod tests {
     fn deleting_an_eighth_of_the_stories_makes_the_next_ensure_rebuild() {
         let dir = tempfile::tempdir().unwrap();
         let conn = Connection::open(dir.path().join("t.db")).unwrap();
-        conn.execute_batch("CREATE TABLE stories (sid INTEGER PRIMARY KEY, near_keys BLOB)")
+        conn.execute_batch("CREATE TABLE story_texts (sid INTEGER PRIMARY KEY, near_keys BLOB)")
             .unwrap();
         for sid in 1..=16 {
             conn.execute(
-                "INSERT INTO stories VALUES (?1, ?2)",
+                "INSERT INTO story_texts VALUES (?1, ?2)",
                 rusqlite::params![sid, encode_keys(&[sid, 100])],
             )
             .unwrap();
@@ -456,7 +456,7 @@ mod tests {
         let mut index = NearIndex::default();
         index.ensure(&conn).unwrap();
         assert_eq!(index.len(), 32);
-        conn.execute("DELETE FROM stories WHERE sid <= 2", [])
+        conn.execute("DELETE FROM story_texts WHERE sid <= 2", [])
             .unwrap();
         index.forget(1);
         index.ensure(&conn).unwrap();

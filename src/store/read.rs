@@ -197,7 +197,8 @@ impl Reader {
     /// The newest `limit` stories: (id, title, normalized text, published).
     pub fn newest_stories(&self, limit: usize) -> Result<Vec<StoryText>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, title, text, published FROM stories ORDER BY published DESC, id LIMIT ?1",
+            "SELECT s.id, s.title, t.text, s.published FROM stories s JOIN story_texts t ON t.sid = s.sid
+             ORDER BY s.published DESC, s.id LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
             Ok(StoryText {
@@ -218,9 +219,10 @@ impl Reader {
         limit: usize,
     ) -> Result<Vec<(StoryText, Vec<SourceId>)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT st.id, st.title, st.text, st.published,
+            "SELECT st.id, st.title, t.text, st.published,
                     (SELECT group_concat(DISTINCT c.source_id) FROM copies c WHERE c.story = st.sid)
-             FROM stories st ORDER BY st.published DESC, st.id LIMIT ?1",
+             FROM stories st JOIN story_texts t ON t.sid = st.sid
+             ORDER BY st.published DESC, st.id LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
             let sources: Option<String> = r.get(4)?;
@@ -412,9 +414,11 @@ impl Reader {
             Ok(())
         })?;
         let Some(story) = found else { return Ok(None) };
-        let text: String =
-            self.conn
-                .query_row("SELECT text FROM stories WHERE id = ?1", [id], |r| r.get(0))?;
+        let text: String = self.conn.query_row(
+            "SELECT t.text FROM stories s JOIN story_texts t ON t.sid = s.sid WHERE s.id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
         Ok(Some((story, text)))
     }
 
@@ -494,7 +498,8 @@ impl Reader {
         mut out: impl FnMut(ExportedStory) -> std::io::Result<()>,
     ) -> Result<std::io::Result<()>> {
         let mut stories = self.conn.prepare(&format!(
-            "SELECT sid, id, content_hash, title, link, published, text FROM stories
+            "SELECT sid, id, content_hash, title, link, published,
+                    (SELECT text FROM story_texts t WHERE t.sid = stories.sid) FROM stories
              WHERE published >= ?1
                AND (?2 IS NULL OR sid IN (SELECT story FROM story_topics WHERE topic = ?2))
                AND {filter}

@@ -253,7 +253,8 @@ fn a_database_at_schema_11_upgrades_and_renders() {
     env.poll(&[]);
     // The database as the release before wrote it: 0012 adds a table,
     // 0013, 0014 and 0015 only columns, 0016 a column and a table, 0017 a
-    // table, a column and an index, 0018 a column.
+    // table, a column and an index, 0018 a column and a table (from two
+    // columns of `stories`).
     {
         let db = rusqlite::Connection::open(env.db_path()).unwrap();
         db.execute_batch(
@@ -269,6 +270,12 @@ fn a_database_at_schema_11_upgrades_and_renders() {
              ALTER TABLE copies DROP COLUMN text_id;
              DROP TABLE copy_texts;
              ALTER TABLE stories DROP COLUMN shown;
+             ALTER TABLE stories ADD COLUMN text TEXT NOT NULL DEFAULT '';
+             ALTER TABLE stories ADD COLUMN near_keys BLOB;
+             UPDATE stories SET
+               text = (SELECT text FROM story_texts t WHERE t.sid = stories.sid),
+               near_keys = (SELECT near_keys FROM story_texts t WHERE t.sid = stories.sid);
+             DROP TABLE story_texts;
              PRAGMA user_version = 11;",
         )
         .unwrap();

@@ -97,7 +97,7 @@ fn stored(env: &Env, link_part: &str) -> (Option<String>, String) {
     let (body, text): (Vec<u8>, String) = env
         .db()
         .query_row(
-            "SELECT c.body, s.text FROM copies c JOIN stories s ON s.sid = c.story WHERE c.link LIKE ?1",
+            "SELECT c.body, t.text FROM copies c JOIN story_texts t ON t.sid = c.story WHERE c.link LIKE ?1",
             [format!("%{link_part}")],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -509,7 +509,7 @@ fn a_page_that_failed_for_a_passing_reason_is_tried_again_three_times_in_all() {
     let text: String = env
         .db()
         .query_row(
-            "SELECT s.text FROM stories s JOIN copies c ON c.story = s.sid WHERE c.guid = 'g0'",
+            "SELECT t.text FROM story_texts t JOIN copies c ON c.story = t.sid WHERE c.guid = 'g0'",
             [],
             |r| r.get(0),
         )

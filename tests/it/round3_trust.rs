@@ -183,7 +183,7 @@ fn a_longer_copy_under_the_trusted_link_is_shown_as_its_own_outlets_words() {
             assert!(!html.contains("捏造"), "{html}");
             let text: String = env
                 .db()
-                .query_row("SELECT text FROM stories", [], |r| r.get(0))
+                .query_row("SELECT text FROM story_texts", [], |r| r.get(0))
                 .unwrap();
             assert!(!text.contains("捏造"), "its text is not the story's");
         } else {
@@ -470,7 +470,7 @@ fn a_storys_index_keys_stay_bounded_however_many_variants_join() {
         "the variants join: {} stories",
         env.stories()
     );
-    let max_keys = env.count("SELECT max(length(near_keys)) / 8 FROM stories");
+    let max_keys = env.count("SELECT max(length(near_keys)) / 8 FROM story_texts");
     // At the cap: without it the variants' keys would go past it.
     assert_eq!(max_keys, 256, "{max_keys} keys in one story");
 }
