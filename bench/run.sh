@@ -57,6 +57,8 @@
 #   --perf        also profile one more cold poll of the real-length farm
 #                 (perf record -F 999, flat) and print its samples grouped
 #   --keep        keep the work folder (databases, logs) and print its path
+# NEWSRIVER_BIN=PATH runs that binary instead of this tree's release build
+# (an A/B of two commits in the same minutes; the farm is still this tree's).
 # Needs /usr/bin/time, curl and sqlite3; nginx, newsboat and wrk are optional
 # (apt-get install -y nginx-light newsboat wrk).
 set -euo pipefail
@@ -116,7 +118,7 @@ if [ "$daemon" = 1 ] && ! command -v wrk >/dev/null; then
 fi
 
 cargo build --release -q --bin newsriver --example farm
-bin=$PWD/target/release/newsriver
+bin=${NEWSRIVER_BIN:-$PWD/target/release/newsriver}
 farm_bin=$PWD/target/release/examples/farm
 # newsriver's concurrency, as the farm's config.toml sets it; newsboat gets the same.
 concurrency=32
