@@ -89,7 +89,13 @@ fn narrow(c: char) -> Narrow {
     match c {
         // Full-width ASCII: ！ … ～ are ! … ~, 0xFEE0 below.
         '\u{FF01}'..='\u{FF5E}' => Narrow::To(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)),
-        '\u{3000}' => Narrow::To(' '),
+        // The ideographic space, the no-break space (`&nbsp;` in the HTML
+        // of most outlets) and the typographic spaces: NFKD makes each a
+        // plain space. Without them here a line holding one took the full
+        // normalization (`nfkc_collapsed`'s slow path).
+        '\u{3000}' | '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' => {
+            Narrow::To(' ')
+        }
         '\u{FFE5}' => Narrow::To('\u{A5}'),
         '\u{2026}' => Narrow::Ellipsis,
         _ => Narrow::Same,
@@ -151,9 +157,9 @@ fn lowercase_into(s: &str, out: &mut String) {
 ///
 /// Why it is exact: the pass narrows (`narrow`) and collapses at once,
 /// treating as whitespace only what is whitespace after narrowing and
-/// ASCII (the ideographic space narrows to one). Any other whitespace
-/// character (no-break space, the U+2000 spaces…) is not NFKC-stable: the
-/// line then takes the two-step path. Collapsing removes or merges only
+/// ASCII (the ideographic, no-break and typographic spaces narrow to one).
+/// Any other whitespace character (U+0085, the line and paragraph
+/// separators…) is not NFKC-stable: the line then takes the two-step path. Collapsing removes or merges only
 /// ASCII whitespace, starters with the quick check's "yes", so the quick
 /// check answers the same on the collapsed text as on the narrowed one;
 /// when it is needed (a character that is not `stable`) and does not say
