@@ -62,11 +62,14 @@ pub fn parse_in_zone(
     base: Option<&str>,
     zone: FixedOffset,
 ) -> Result<ParsedFeed, ParseError> {
-    let scan = scan_xml(text, MAX_XML_DEPTH);
+    let prepared = prepass(text, MAX_XML_DEPTH);
+    let scan = match prepared.scan {
+        Some(scan) if !text.trim_start().starts_with('{') => scan,
+        _ => scan_xml(text, MAX_XML_DEPTH),
+    };
     if scan.too_deep {
         return Err(ParseError::TooDeep);
     }
-    let prepared = prepass(text);
     let text: &str = prepared.text.as_deref().unwrap_or(text);
     let mut feed = match parse_strict(text, base, zone) {
         Ok(feed) => feed,
@@ -193,12 +196,16 @@ fn parse_with_feed_rs(
 }
 
 /// What one streaming pass over the document found.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Scan {
     /// Nesting deeper than the limit.
     too_deep: bool,
     /// `<item>` and `<entry>` elements (up to the first XML error).
     items: usize,
+    /// Elements open where the pass ended.
+    depth: usize,
+    /// The pass ended at an XML error (not at the end of the text).
+    error: bool,
 }
 
 /// Does the element nesting of `text` exceed `limit`, and how many items
@@ -206,16 +213,27 @@ struct Scan {
 /// CDATA and comments are skipped properly). Malformed XML ends the scan:
 /// that is for the parser to report.
 fn scan_xml(text: &str, limit: usize) -> Scan {
-    use quick_xml::events::Event;
-    let mut scan = Scan::default();
     if text.trim_start().starts_with('{') {
         // JSON: serde_json has its own recursion limit (128).
-        return scan;
+        return Scan::default();
     }
+    scan_xml_at(text, 0, limit)
+}
+
+/// An `<item>` or `<entry>` (by local name).
+fn is_item(name: &str) -> bool {
+    matches!(name, "item" | "entry")
+}
+
+/// `scan_xml` of XML that sits `depth` elements deep in a document (the
+/// content of an element `rss_fixups` read whole): its nesting and items
+/// counted as in the document.
+fn scan_xml_at(text: &str, depth: usize, limit: usize) -> Scan {
+    use quick_xml::events::Event;
+    let mut scan = Scan::default();
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
-    let mut depth = 0usize;
-    let is_item = |name: &str| matches!(name, "item" | "entry");
+    let mut depth = depth;
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
@@ -234,7 +252,15 @@ fn scan_xml(text: &str, limit: usize) -> Scan {
                 }
             }
             Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) | Err(_) => return scan,
+            Ok(Event::Eof) => {
+                scan.depth = depth;
+                return scan;
+            }
+            Err(_) => {
+                scan.depth = depth;
+                scan.error = true;
+                return scan;
+            }
             Ok(_) => {}
         }
     }
@@ -243,6 +269,52 @@ fn scan_xml(text: &str, limit: usize) -> Scan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The RSS pass's scan (`rss_fixups`) is `scan_xml`'s, or none: on
+    /// elements read whole with markup inside, nesting past the limit
+    /// inside and outside them, stray end tags, items where only the
+    /// scan looks, a document cut short.
+    #[test]
+    fn the_rss_pass_scans_as_scan_xml_does() {
+        let deep = |n: usize| format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n));
+        let rss = |items: &str| {
+            format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>"#
+            )
+        };
+        let docs = [
+            rss("<item><title>a</title><description><![CDATA[<p>正文</p>]]></description></item><item/>"),
+            rss("<item><title><b>粗</b>体</title><description>a<br/>b</description></item>"),
+            rss(&format!("<item><description>{}</description></item>", deep(20))),
+            rss(&format!("<item><description>{}</description></item>", deep(300))),
+            rss(&format!("<item><title>t</title></item>{}", deep(300))),
+            rss("<item><description>a</x></y>b</description></item><item><title>t</title></item>"),
+            rss("<item><description>a</x></y>b</description><z><item/></z></item>"),
+            rss("<item><description>x<b>y</description><item/></item>"),
+            rss("<item><description><item>1</item><entry/></description></item>"),
+            r#"<rdf:RDF xmlns="http://purl.org/rss/1.0/" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><channel/><item><title>t</title><description><item>x</item></description></item></rdf:RDF>"#.to_string(),
+            r#"<rss version="0.91"><channel><title>t</title></channel><item><title>a</title></item><item><title>b</title></item></rss>"#.to_string(),
+            rss("<item><title>t</title><description>never closed</item>"),
+            rss("<item><title>t</title></item><item><title>u</title>"),
+        ];
+        let mut compared = 0;
+        for doc in &docs {
+            let expected = scan_xml(doc, MAX_XML_DEPTH);
+            if let (_, Some(scan)) = rss::rss_fixups(doc, MAX_XML_DEPTH) {
+                assert_eq!(
+                    (scan.too_deep, scan.items),
+                    (expected.too_deep, expected.items),
+                    "{doc}"
+                );
+                compared += 1;
+            }
+        }
+        // Not compared: the two with stray end tags read whole (no scan
+        // then) and the description never closed (the pass stops there).
+        assert_eq!(compared, docs.len() - 3, "{compared} of {}", docs.len());
+        // And through the parse: too deep inside an item's description.
+        assert!(matches!(parse(&docs[3], None), Err(ParseError::TooDeep)));
+    }
 
     #[test]
     fn items_without_guid_or_link_have_no_invented_id() {

@@ -1,6 +1,7 @@
 //! The pre-pass: what feed-rs cannot read, rewritten into what it can
 //! (`prepass`), with the Atom rewrites in `atom` and the RSS ones in `rss`.
 
+use super::Scan;
 use super::atom::{ATOM03_NS, ATOM10_NS, atom03_to_10, atom10_fixups};
 use super::rss::{RSS11_NS, rss_fixups, rss11_to_10};
 
@@ -10,6 +11,9 @@ pub(super) struct Prepared {
     pub(super) text: Option<String>,
     /// It was Atom 0.3.
     pub(super) atom03: bool,
+    /// `scan_xml` of the document, when the pass worked it out (RSS read
+    /// as it came: `rss_fixups`).
+    pub(super) scan: Option<Scan>,
 }
 
 const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
@@ -44,18 +48,23 @@ const USERLAND_NS: &str = " xmlns=\"http://backend.userland.com/rss2\"";
 ///   `body`, `xhtml:body`, `fullitem`** stand in for a missing title,
 ///   description or `content:encoded` (`ITEM_STAND_INS`), as in feedparser.
 /// - **Atom 1.0 text constructs feed-rs refuses** (`atom10_fixups`).
-pub(super) fn prepass(text: &str) -> Prepared {
+///
+/// `limit`: the nesting `scan_xml` checks, for the scan the RSS pass makes
+/// on the way.
+pub(super) fn prepass(text: &str, limit: usize) -> Prepared {
     if text.contains(ATOM03_NS) {
         let text = atom03_to_10(text);
         return Prepared {
             text: Some(atom10_fixups(&text).unwrap_or(text)),
             atom03: true,
+            scan: None,
         };
     }
     if text.contains(ATOM10_NS) {
         return Prepared {
             text: atom10_fixups(text),
             atom03: false,
+            scan: None,
         };
     }
     let rss11 = text.contains(RSS11_NS).then(|| rss11_to_10(text));
@@ -68,13 +77,18 @@ pub(super) fn prepass(text: &str) -> Prepared {
     });
     let text = renamed.as_deref().unwrap_or(text);
     if text.contains("<rss") || text.contains("purl.org/rss/1.0") {
+        let (fixed, scan) = rss_fixups(text, limit);
+        // The scan is of the document given only when nothing renamed it.
+        let scan = scan.filter(|_| renamed.is_none() && rss11.is_none());
         return Prepared {
-            text: rss_fixups(text).or(renamed).or(rss11),
+            text: fixed.or(renamed).or(rss11),
             atom03: false,
+            scan,
         };
     }
     Prepared {
         text: renamed.or(rss11),
         atom03: false,
+        scan: None,
     }
 }

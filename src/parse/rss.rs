@@ -5,6 +5,7 @@
 
 use std::ops::ControlFlow;
 
+use super::Scan;
 use super::edits::{Edit, apply_edits, has_elements};
 use super::items::NO_LINK;
 
@@ -71,12 +72,19 @@ const ITEM_STAND_INS: [(&str, usize); 8] = [
     ("fullitem", 2),
 ];
 
-/// RSS fix-ups (see `prepass`); `None` when nothing needed fixing.
-pub(super) fn rss_fixups(text: &str) -> Option<String> {
+/// RSS fix-ups (see `prepass`); `None` when nothing needed fixing. With
+/// them, what `parse::scan_xml(text, limit)` says of the document, worked
+/// out in the same pass (the same reader and events; an element the
+/// fix-ups read whole is scanned on its own when it holds elements), or
+/// `None` when the pass stopped before the document's end or its first
+/// error: one pass over the XML instead of two (each of them checks every
+/// byte is UTF-8; the scan was 5% of a poll's parallel stage).
+pub(super) fn rss_fixups(text: &str, limit: usize) -> (Option<String>, Option<Scan>) {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut fixups = RssFixups::new(text);
+    let (mut scan, mut depth, mut whole) = (Scan::default(), 0usize, true);
     loop {
         let before = reader.buffer_position() as usize;
         let event = match reader.read_event() {
@@ -85,20 +93,60 @@ pub(super) fn rss_fixups(text: &str) -> Option<String> {
         };
         let after = reader.buffer_position() as usize;
         let flow = match event {
-            Event::Start(e) => fixups.start(&mut reader, &e, before, after),
+            Event::Start(e) => {
+                depth += 1;
+                if depth > limit {
+                    scan.too_deep = true;
+                    return (None, Some(scan));
+                }
+                if depth <= 4 && super::is_item(e.local_name().into_inner()) {
+                    scan.items += 1;
+                }
+                let open = fixups.path.len();
+                let flow = fixups.start(&mut reader, &e, before, after);
+                if flow.is_continue() && fixups.path.len() == open {
+                    // Read whole, its end tag with it: what it holds. Read
+                    // alone, a stray end tag in it is an error where the
+                    // document's reader went on: then no scan (`scan_xml`
+                    // reads the document again).
+                    if let Some((start, end)) = fixups.read_whole.take() {
+                        let inner = super::scan_xml_at(&text[start..end], depth, limit);
+                        scan.items += inner.items;
+                        if inner.too_deep {
+                            scan.too_deep = true;
+                            return (None, Some(scan));
+                        }
+                        whole &= !inner.error;
+                        depth = inner.depth;
+                    }
+                    depth = depth.saturating_sub(1);
+                }
+                flow
+            }
+            Event::Empty(e) => {
+                if depth < 4 && super::is_item(e.local_name().into_inner()) {
+                    scan.items += 1;
+                }
+                ControlFlow::Continue(())
+            }
             Event::End(e) => {
+                depth = depth.saturating_sub(1);
                 fixups.end(e.name().into_inner(), before, after);
                 ControlFlow::Continue(())
             }
             _ => ControlFlow::Continue(()),
         };
         if flow.is_break() {
+            whole = false;
             break;
         }
     }
     let mut edits = fixups.edits;
     edits.sort_by_key(|(start, _, _)| *start);
-    (!edits.is_empty()).then(|| apply_edits(text, &edits))
+    (
+        (!edits.is_empty()).then(|| apply_edits(text, &edits)),
+        whole.then_some(scan),
+    )
 }
 
 /// What `rss_fixups` knows at a point of its one pass over the document.
@@ -118,6 +166,9 @@ struct RssFixups<'a> {
     stand_ins: [Option<Edit>; 4],
     /// RSS 1.0 (RDF).
     rdf: bool,
+    /// The content of the element `item_child` last read whole, when it
+    /// holds elements (`rss_fixups` scans it).
+    read_whole: Option<(usize, usize)>,
     /// Just after `<rss …>`.
     rss_start: Option<usize>,
 }
@@ -135,6 +186,7 @@ impl<'a> RssFixups<'a> {
             stand_ins: [None, None, None, None],
             rdf: text.contains("purl.org/rss/1.0"),
             rss_start: None,
+            read_whole: None,
         }
     }
 
@@ -219,6 +271,7 @@ impl<'a> RssFixups<'a> {
         let inner = self.text.get(start..end).unwrap_or("");
         // Markup written as elements: what it says, escaped.
         let escaped = if has_elements(inner) {
+            self.read_whole = Some((start, end));
             Some(quick_xml::escape::escape(inner).into_owned())
         } else {
             None
