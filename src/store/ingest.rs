@@ -487,13 +487,7 @@ pub(super) fn classify_story(
         stmt.query_map([story], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?
     };
-    let found: Option<(String, String)> = tx
-        .prepare_cached(
-            "SELECT s.title, t.text FROM stories s JOIN story_texts t ON t.sid = s.sid
-             WHERE s.sid = ?1",
-        )?
-        .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let found = column_and_text(tx, story, "title")?;
     let new = match &found {
         Some((title, text)) => {
             let mut story_tags: Vec<String> = {
@@ -696,6 +690,21 @@ fn candidate_stories(
     )
 }
 
+/// A story's text column `column` (of `stories`) and its text
+/// (`story_texts`), if the story is there.
+fn column_and_text(
+    tx: &Connection,
+    story: i64,
+    column: &str,
+) -> rusqlite::Result<Option<(String, String)>> {
+    tx.prepare_cached(&format!(
+        "SELECT s.{column}, t.text FROM stories s JOIN story_texts t ON t.sid = s.sid
+         WHERE s.sid = ?1"
+    ))?
+    .query_row([story], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+}
+
 /// Merges story `absorbed` into `survivor`: a new copy was judged the same
 /// as both, so they were one story that arrived in an order that kept them
 /// apart (a summary stored before the full text that links it to another
@@ -737,14 +746,7 @@ pub(super) fn merge_stories(
         params![survivor, absorbed],
     )?;
     // The absorbed story's text when longer.
-    let absorbed_text: Option<(String, String)> = tx
-        .prepare_cached(
-            "SELECT t.text, s.content_hash FROM stories s JOIN story_texts t ON t.sid = s.sid
-             WHERE s.sid = ?1",
-        )?
-        .query_row([absorbed], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    if let Some((text, hash)) = absorbed_text {
+    if let Some((hash, text)) = column_and_text(tx, absorbed, "content_hash")? {
         let longer = tx
             .prepare_cached(
                 "UPDATE story_texts SET text = ?2 WHERE sid = ?1 AND length(?2) > length(text)",
