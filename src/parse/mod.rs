@@ -196,7 +196,7 @@ fn parse_with_feed_rs(
 }
 
 /// What one streaming pass over the document found.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Default)]
 struct Scan {
     /// Nesting deeper than the limit.
     too_deep: bool,

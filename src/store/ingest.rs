@@ -1350,6 +1350,16 @@ fn arriving_facts<'a>(
     })
 }
 
+/// Every copy of `story` as the display rule sees it.
+fn story_copy_rows(tx: &Connection, story: i64) -> rusqlite::Result<Vec<CopyRow>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
+         WHERE c.story = ?1"
+    ))?
+    .query_map([story], |r| CopyRow::read(r, 0))?
+    .collect()
+}
+
 /// Debug builds (every test): what `refresh_joined` worked out from the
 /// summary is what reading every copy gives.
 #[cfg(debug_assertions)]
@@ -1358,13 +1368,7 @@ fn check_joined(
     story: i64,
     joined: &crate::display::Summary,
 ) -> rusqlite::Result<()> {
-    let rows: Vec<CopyRow> = tx
-        .prepare_cached(&format!(
-            "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
-             WHERE c.story = ?1"
-        ))?
-        .query_map([story], |r| CopyRow::read(r, 0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows = story_copy_rows(tx, story)?;
     let facts: Vec<_> = rows.iter().map(|r| r.facts(true)).collect();
     let all = crate::display::Summary::of(&facts);
     assert_eq!(all.as_ref(), Some(joined), "story {story}");
@@ -1396,13 +1400,7 @@ fn refresh_shown_with(
     now: i64,
     touch: bool,
 ) -> rusqlite::Result<Option<(String, String)>> {
-    let rows: Vec<CopyRow> = tx
-        .prepare_cached(&format!(
-            "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
-             WHERE c.story = ?1"
-        ))?
-        .query_map([story], |r| CopyRow::read(r, 0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows = story_copy_rows(tx, story)?;
     if rows.is_empty() {
         if touch {
             tx.prepare_cached("UPDATE stories SET updated_at = ?2 WHERE sid = ?1")?
