@@ -812,7 +812,7 @@ fn poll(config: &Config, only: &[String]) -> Exit {
         let poller = Poller::new(config)?;
         let bar = crate::progress::progress_bar(sources.len() as u64, "polling");
         let report = poller
-            .poll(sources, |r| {
+            .poll_shared(sources, |r| {
                 bar.set_message(r.id.to_string());
                 bar.inc(1);
             })
@@ -1645,7 +1645,7 @@ mod tests {
     use crate::store::StoreError;
 
     fn sql() -> StoreError {
-        StoreError::Sql(rusqlite::Error::InvalidQuery)
+        StoreError::Sql(crate::store::sql::Error::NoRows)
     }
 
     #[test]

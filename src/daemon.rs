@@ -348,6 +348,10 @@ struct Daemon {
     /// Sources asked to be polled now (`newsriver poll --now`), whatever
     /// their schedule or backoff; each leaves the set when its poll starts.
     poll_now: HashSet<String>,
+    /// Several pollers on PostgreSQL: the task renewing this one's host
+    /// leases, and the pollers alive when last counted (and when).
+    lease_keeper: Option<tokio::task::JoinHandle<()>>,
+    live: (usize, std::time::Instant),
 }
 
 impl Daemon {
@@ -427,6 +431,8 @@ impl Daemon {
             maintenance: None,
             stopping: Arc::new(AtomicBool::new(false)),
             poll_now: HashSet::new(),
+            lease_keeper: None,
+            live: (1, std::time::Instant::now()),
         })
     }
 
@@ -449,8 +455,12 @@ impl Daemon {
         let mut watch = tokio::time::interval(CONFIG_WATCH);
         watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut maintenance_tick = tokio::time::interval(MAINTENANCE_EVERY);
+        if let Some(shared) = self.running.poller.shared() {
+            self.lease_keeper = Some(shared.keep_alive());
+        }
         loop {
             let plan = self.plan().await?;
+            let plan = self.leased(plan).await;
             let sleep_for = self.start_due(plan);
             let mut reload_now = false;
             tokio::select! {
@@ -540,6 +550,94 @@ impl Daemon {
             }
         }
         Ok(plan)
+    }
+
+    /// Several pollers on PostgreSQL (`pipeline::lease`): of the sources
+    /// due now, those whose host this poller holds, or claims now (up to
+    /// its fair share of the hosts), stay due; the others are another
+    /// poller's, and are looked at again in a third of a lease period (the
+    /// plan is read again from the database then: polled by the other
+    /// poller, a source is no longer due; left by a poller that died, its
+    /// host can be claimed once the lease lapses). Hosts held beyond the
+    /// fair share with no poll in flight are let go, so a poller that
+    /// joins gets its share. On SQLite the plan as it is.
+    async fn leased(
+        &mut self,
+        mut plan: Vec<(usize, Option<DateTime<Utc>>)>,
+    ) -> Vec<(usize, Option<DateTime<Utc>>)> {
+        let Some(shared) = self.running.poller.shared().cloned() else {
+            return plan;
+        };
+        if self.live.1.elapsed() >= shared.period() / 3 {
+            match shared.heartbeat().await {
+                Ok(n) => self.live = (n, std::time::Instant::now()),
+                Err(e) => tracing::warn!(error = %e, "cannot count the pollers"),
+            }
+        }
+        let now = Utc::now();
+        let sources = &self.running.config.sources;
+        let all: Vec<&Source> = sources.iter().filter(|s| s.enabled).collect();
+        let mut hosts = shared.hosts_of(&all).await;
+        hosts.sort_unstable();
+        hosts.dedup();
+        let share = crate::pipeline::lease::fair_share(hosts.len(), self.live.0);
+        let due: Vec<usize> = plan
+            .iter()
+            .enumerate()
+            .filter(|(_, (i, d))| {
+                d.is_some_and(|d| d <= now) && !self.in_flight.contains(&sources[*i].id.0)
+            })
+            .map(|(at, _)| at)
+            .collect();
+        if due.is_empty() {
+            return plan;
+        }
+        let due_hosts: Vec<String> = {
+            let mut h: Vec<String> = due
+                .iter()
+                .filter_map(|&at| shared.host_of_source(&sources[plan[at].0].id))
+                .collect();
+            h.sort_unstable();
+            h.dedup();
+            h
+        };
+        let held = match shared.claim(due_hosts, share).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim host leases");
+                Default::default()
+            }
+        };
+        let later = now
+            + chrono::Duration::from_std(shared.period() / 3)
+                .unwrap_or(chrono::Duration::seconds(10));
+        for at in due {
+            let id = &sources[plan[at].0].id;
+            if !shared.host_of_source(id).is_some_and(|h| held.contains(&h)) {
+                plan[at].1 = Some(later);
+            }
+        }
+        // Over the fair share: let idle hosts go.
+        let busy: HashSet<String> = self
+            .in_flight
+            .iter()
+            .filter_map(|id| shared.host_of_source(&SourceId::from(id.as_str())))
+            .collect();
+        let mine = shared.held_hosts();
+        if mine.len() > share {
+            let over = mine.len() - share;
+            let extra: Vec<String> = mine
+                .into_iter()
+                .filter(|h| !busy.contains(h) && !held.contains(h))
+                .take(over)
+                .collect();
+            if !extra.is_empty()
+                && let Err(e) = shared.release(extra).await
+            {
+                tracing::warn!(error = %e, "cannot let host leases go");
+            }
+        }
+        plan
     }
 
     /// Starts what is due, within the concurrency bound (nothing while
@@ -780,6 +878,14 @@ impl Daemon {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
         self.refresher.abort();
+        if let Some(keeper) = self.lease_keeper.take() {
+            keeper.abort();
+        }
+        if let Some(shared) = self.running.poller.shared()
+            && let Err(e) = shared.leave().await
+        {
+            tracing::warn!(error = %e, "cannot let this poller's host leases go");
+        }
         remove_own_pid_file(&self.pid_path);
         tracing::info!("stopped");
     }

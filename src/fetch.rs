@@ -699,7 +699,7 @@ struct Req<'a> {
 /// then fails on its own. Looked up here and again by the client when it
 /// connects: a name whose addresses change in between only moves the
 /// request to another host's budget; the guard checks the address used.
-async fn host_key(url: &Url) -> String {
+pub async fn host_key(url: &Url) -> String {
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),

@@ -316,3 +316,24 @@ impl std::fmt::Display for Method {
         f.write_str(self.as_str())
     }
 }
+
+/// A database URL with its password (if any) replaced by `***`, for logs
+/// and messages.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(_) => url.to_string(),
+        // A key=value string: hide `password=…`.
+        Err(_) => url
+            .split_whitespace()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}

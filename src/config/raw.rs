@@ -41,6 +41,8 @@ pub(super) struct RawDisplay {
 #[derive(Deserialize, Default)]
 pub(super) struct RawStorage {
     pub(super) path: Option<Spanned<String>>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) lease_secs: Option<Spanned<i64>>,
     pub(super) retention_days: Option<Spanned<i64>>,
 }
 

@@ -39,11 +39,29 @@ pub struct Config {
 
 #[derive(Clone, Debug)]
 pub struct Storage {
-    /// Absolute path of the SQLite database.
+    /// Absolute path of the SQLite database (unused when `postgres` is set).
     pub path: PathBuf,
+    /// `[storage].url = "postgres://…"`: the PostgreSQL database several
+    /// pollers share, instead of the SQLite file.
+    pub postgres: Option<String>,
+    /// `[storage].lease_secs` (PostgreSQL): how long a poller's lease on a
+    /// feed host lasts unless renewed; after its holder dies another
+    /// poller takes its hosts within this time. Default 30.
+    pub lease_secs: u64,
     /// `[storage].retention_days`: stories published longer ago are deleted
     /// (with their copies) and not stored again; `None` keeps everything.
     pub retention_days: Option<u64>,
+}
+
+impl Storage {
+    /// Where the data is, for messages: the SQLite file's path, or the
+    /// PostgreSQL URL without its password.
+    pub fn shown(&self) -> String {
+        match &self.postgres {
+            Some(url) => crate::model::redact_password(url),
+            None => self.path.display().to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -298,10 +298,48 @@ impl Validator<'_> {
 
     /// `[storage]`: a relative database path is beside the config file (or
     /// in systemd's state directory).
+    /// `url`: `postgres://…` (or `postgresql://…`) for the shared
+    /// PostgreSQL store; `sqlite:PATH` or a plain path is the SQLite file,
+    /// as `path` says. Not both `path` and `url`.
     fn storage(&mut self, raw: RawStorage, base_dir: &Path) -> Storage {
+        let mut postgres = None;
+        let mut from_url = None;
+        if let Some(url) = &raw.url {
+            let value = url.get_ref().trim();
+            let lower = value.to_ascii_lowercase();
+            if raw.path.is_some() {
+                self.problem(
+                    url.span(),
+                    "storage.url",
+                    "give either storage.path (a SQLite file) or storage.url, not both",
+                );
+            } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+                // The client reads the rest (hosts, socket folders,
+                // options) when the store opens, and says what is wrong.
+                postgres = Some(value.to_string());
+            } else if let Some(path) = value.strip_prefix("sqlite:") {
+                let path = path.strip_prefix("//").unwrap_or(path);
+                if path.is_empty() {
+                    self.problem(url.span(), "storage.url", "sqlite: needs a file path");
+                } else {
+                    from_url = Some(path.to_string());
+                }
+            } else if value.contains("://") {
+                self.problem(
+                    url.span(),
+                    "storage.url",
+                    "unknown database: use postgres://… (PostgreSQL), sqlite:PATH or a file path (SQLite)",
+                );
+            } else if value.is_empty() {
+                self.problem(url.span(), "storage.url", "must not be empty");
+            } else {
+                from_url = Some(value.to_string());
+            }
+        }
         let storage_path = raw
             .path
             .map(|s| s.into_inner())
+            .or(from_url)
             .unwrap_or_else(|| "newsriver.db".to_string());
         let state_dir = state_directory();
         let retention_days = raw.retention_days.map(|d| {
@@ -314,6 +352,8 @@ impl Validator<'_> {
         });
         Storage {
             path: state_dir.as_deref().unwrap_or(base_dir).join(storage_path),
+            postgres,
+            lease_secs: self.bounded(raw.lease_secs, "storage.lease_secs", 30, 2..=3600),
             retention_days,
         }
     }

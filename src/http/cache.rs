@@ -564,15 +564,15 @@ pub(super) const WATCH_EVERY: Duration = REFRESH_PAUSE;
 /// daemon hears of no other way. Values are compared on this one
 /// connection only, so it is kept apart from the `Readers` pool.
 struct Watch {
-    path: std::path::PathBuf,
+    at: crate::store::Location,
     reader: Option<Reader>,
     seen: Option<i64>,
 }
 
 impl Watch {
-    fn new(path: std::path::PathBuf) -> Watch {
+    fn new(at: crate::store::Location) -> Watch {
         Watch {
-            path,
+            at,
             reader: None,
             seen: None,
         }
@@ -583,7 +583,7 @@ impl Watch {
     fn changed(&mut self) -> bool {
         let reader = match self.reader.take() {
             Some(r) => r,
-            None => match Reader::open(&self.path) {
+            None => match Reader::open_at(&self.at) {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::debug!(error = %e, "cannot open the database to watch it");
@@ -620,9 +620,9 @@ pub fn spawn_refresher(
 ) -> (Arc<tokio::sync::Notify>, tokio::task::JoinHandle<()>) {
     let wake = Arc::new(tokio::sync::Notify::new());
     let woken = wake.clone();
-    let path = app.cache().config.storage.path.clone();
+    let at = crate::pipeline::location(&app.cache().config);
     let task = tokio::spawn(async move {
-        let mut watch = Some(Watch::new(path.clone()));
+        let mut watch = Some(Watch::new(at.clone()));
         // The feeds were rendered before this starts: the first look waits.
         let mut look =
             tokio::time::interval_at(tokio::time::Instant::now() + WATCH_EVERY, WATCH_EVERY);
@@ -633,7 +633,7 @@ pub fn spawn_refresher(
                 _ = look.tick() => {
                     // On the render thread, which owns the watching
                     // connection between looks (it comes back with the answer).
-                    let mut w = watch.take().unwrap_or_else(|| Watch::new(path.clone()));
+                    let mut w = watch.take().unwrap_or_else(|| Watch::new(at.clone()));
                     match on_render_thread(move || {
                         let changed = w.changed();
                         (w, changed)

@@ -131,6 +131,11 @@ impl Followed {
     /// it, deleted, for ever, `/healthz` saying ok. An error (the file gone
     /// or unreadable) says why; the caller reports it as unhealthy.
     async fn follow(&mut self, app: &AppState) -> Result<(), String> {
+        if self.config.storage.postgres.is_some() {
+            // No file to be replaced: a PostgreSQL database is restored in
+            // place (pg_restore), and every connection sees it.
+            return Ok(());
+        }
         let path = self.config.storage.path.clone();
         let now = file_identity(&path)
             .map_err(|e| format!("cannot read the database file {}: {e}", path.display()))?;

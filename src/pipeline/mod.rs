@@ -28,6 +28,7 @@ use crate::topics::Topics;
 
 mod explain;
 mod feed;
+pub mod lease;
 mod poll;
 mod render;
 mod trial;
@@ -134,7 +135,7 @@ impl PollReport {
 /// writer thread's (`Poller::new`), or a one-off command's
 /// (`sources remove --purge`).
 pub fn open_writer(config: &Config) -> Result<(store::Writer, Topics), PipelineError> {
-    let mut store = store::Writer::open(&config.storage.path)?;
+    let mut store = store::Writer::open_at(&location(config))?;
     let topics = Topics::new(config);
     sync_writer(&mut store, config, &topics)?;
     Ok((store, topics))
@@ -183,25 +184,34 @@ pub fn sync_writer(
 /// database created beside the config); one of an older schema says to run
 /// `poll` or the daemon first (`store::Reader::open`).
 pub fn open_reader(config: &Config) -> Result<store::Reader, PipelineError> {
-    if !config.storage.path.exists() {
+    if config.storage.postgres.is_none() && !config.storage.path.exists() {
         return Err(PipelineError::NoDatabase(missing_database(config)));
     }
-    Ok(store::Reader::open(&config.storage.path)?)
+    Ok(store::Reader::open_at(&location(config))?)
+}
+
+/// Where the config keeps the data: `[storage].url`'s PostgreSQL
+/// database, else the SQLite file.
+pub fn location(config: &Config) -> store::Location {
+    match &config.storage.postgres {
+        Some(url) => store::Location::Postgres(url.clone()),
+        None => store::Location::Sqlite(config.storage.path.clone()),
+    }
 }
 
 /// Read-only connections for a server or the daemon's renderer
 /// (`open_reader`'s rules, several connections).
 pub fn open_readers(config: &Config) -> Result<store::Readers, PipelineError> {
-    if !config.storage.path.exists() {
+    if config.storage.postgres.is_none() && !config.storage.path.exists() {
         return Err(PipelineError::NoDatabase(missing_database(config)));
     }
-    Ok(store::Readers::open(&config.storage.path)?)
+    Ok(store::Readers::open_at(location(config))?)
 }
 
 /// `open_writer` for the admin commands that write to a database the
 /// daemon made (`sources remove --purge`): never creates one.
 pub fn open_existing_writer(config: &Config) -> Result<(store::Writer, Topics), PipelineError> {
-    if !config.storage.path.exists() {
+    if config.storage.postgres.is_none() && !config.storage.path.exists() {
         return Err(PipelineError::NoDatabase(missing_database(config)));
     }
     open_writer(config)

@@ -31,6 +31,8 @@ pub struct Poller {
     normalizer: Arc<Normalizer>,
     near: Arc<crate::dedupe::Params>,
     concurrency: usize,
+    /// Several pollers on PostgreSQL: this one's host leases (`lease`).
+    shared: Option<Arc<super::lease::Shared>>,
     /// `[fetch].timeout_secs`, for `longest_poll`.
     timeout: Duration,
     retention_days: Option<u64>,
@@ -222,7 +224,8 @@ impl Poller {
             work: Default::default(),
         })?;
         let readers = Arc::new(super::open_readers(config)?);
-        Poller::with(config, writer, readers, near)
+        let shared = super::lease::Shared::open(config)?;
+        Poller::with(config, writer, readers, near, shared)
     }
 
     fn with(
@@ -230,6 +233,7 @@ impl Poller {
         writer: WriteQueue,
         readers: Arc<Readers>,
         near: Arc<crate::dedupe::Params>,
+        shared: Option<Arc<super::lease::Shared>>,
     ) -> Result<Poller, PipelineError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Poller {
@@ -239,6 +243,7 @@ impl Poller {
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
             near,
             concurrency: config.fetch.concurrency,
+            shared,
             timeout: Duration::from_secs(config.fetch.timeout_secs),
             retention_days: config.storage.retention_days,
             seen: Arc::default(),
@@ -262,7 +267,13 @@ impl Poller {
                 super::sync_writer(&mut w.store, &sync_config, &w.topics)
             })
             .await??;
-        Poller::with(config, self.writer.clone(), self.readers.clone(), near)
+        Poller::with(
+            config,
+            self.writer.clone(),
+            self.readers.clone(),
+            near,
+            self.shared.clone(),
+        )
     }
 
     /// The longest a poll of `source` can take when nothing is stuck: each
@@ -327,6 +338,94 @@ impl Poller {
             report.bytes += r.bytes;
             report.sources.push(r);
         }
+        report.sources.sort_by(|a, b| a.id.cmp(&b.id));
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// This poller's host leases, when several pollers share the database
+    /// (PostgreSQL).
+    pub fn shared(&self) -> Option<&Arc<super::lease::Shared>> {
+        self.shared.as_ref()
+    }
+
+    /// `poll`, when other pollers may share the database (PostgreSQL):
+    /// every source in `sources` is polled once from now, by this poller or
+    /// another. This one claims hosts in batches (its share of the hosts
+    /// left, `lease::fair_share`), polls their sources not polled since it
+    /// started, lets the hosts go, and goes on until none is left; hosts
+    /// another poller holds are waited for, and taken over once its lease
+    /// lapses (it died). The report is this poller's polls. On SQLite,
+    /// `poll`.
+    pub async fn poll_shared(
+        &self,
+        sources: Vec<Source>,
+        on_done: impl Fn(&SourceReport),
+    ) -> Result<PollReport, PipelineError> {
+        let Some(shared) = self.shared.clone() else {
+            return self.poll(sources, on_done).await;
+        };
+        let started = Instant::now();
+        // Polls are dated in whole seconds: one in this very second may
+        // have been before this poller started, so it is polled again (at
+        // worst once more than needed, never missed).
+        let since = Utc::now().timestamp();
+        let mut report = PollReport::default();
+        let mut mine: std::collections::HashSet<SourceId> = Default::default();
+        let renew = shared.keep_alive();
+        let result = async {
+            loop {
+                let states = {
+                    let readers = self.readers.clone();
+                    tokio::task::spawn_blocking(move || readers.get()?.source_states()).await??
+                };
+                let left: Vec<&Source> = sources
+                    .iter()
+                    .filter(|s| !mine.contains(&s.id))
+                    .filter(|s| {
+                        states
+                            .get(&s.id)
+                            .and_then(|st| st.poll.last_poll_at)
+                            .is_none_or(|t| t.timestamp() <= since)
+                    })
+                    .collect();
+                if left.is_empty() {
+                    break;
+                }
+                let live = shared.heartbeat().await?;
+                let of = shared.hosts_of(&left).await;
+                let mut hosts = of.clone();
+                hosts.sort_unstable();
+                hosts.dedup();
+                let share = super::lease::fair_share(hosts.len(), live);
+                let held = shared.claim(hosts, share).await?;
+                let batch: Vec<Source> = left
+                    .into_iter()
+                    .zip(&of)
+                    .filter(|(_, h)| held.contains(*h))
+                    .map(|(s, _)| s.clone())
+                    .collect();
+                if batch.is_empty() {
+                    // Every host left is another poller's: wait for it to
+                    // finish them, or for its leases to lapse.
+                    tokio::time::sleep((shared.period() / 10).min(Duration::from_secs(1))).await;
+                    continue;
+                }
+                mine.extend(batch.iter().map(|s| s.id.clone()));
+                let done = self.poll(batch, &on_done).await?;
+                report.counts += done.counts;
+                report.bytes += done.bytes;
+                report.sources.extend(done.sources);
+                shared.release(held.into_iter().collect()).await?;
+            }
+            Ok::<_, PipelineError>(())
+        }
+        .await;
+        renew.abort();
+        if let Err(e) = shared.leave().await {
+            tracing::warn!(error = %e, "cannot let this poller's host leases go");
+        }
+        result?;
         report.sources.sort_by(|a, b| a.id.cmp(&b.id));
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(report)
@@ -404,6 +503,7 @@ impl Poller {
                 started: started_at,
                 duration_ms: duration.as_millis() as u64,
                 outcome,
+                lease: self.shared.as_ref().and_then(|s| s.lease_of(&source.id)),
             })
             .await?;
         Ok(HandedOver {

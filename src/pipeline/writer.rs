@@ -290,6 +290,7 @@ mod tests {
                         status: 304,
                         moved_to: None,
                     },
+                    lease: None,
                 };
                 tokio::spawn(async move { writer.store(poll).await })
             })

@@ -39,15 +39,14 @@ pub(super) fn open_existing(path: &Path, flags: OpenFlags) -> Result<Connection>
     if !path.is_file() {
         return Err(refused(path, "no database file here"));
     }
-    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(
-        |source| StoreError::Open {
+    let conn = rusqlite::Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|source| StoreError::Open {
             path: path.display().to_string(),
             hint: open_hint(path, &source),
             source,
-        },
-    )?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
+        })?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql::Error::from)?;
+    Ok(conn.into())
 }
 
 /// `VACUUM INTO tmp`, then the copy must pass `integrity_check`; flushed to
@@ -149,7 +148,7 @@ pub fn restore(from: &Path, db: &Path) -> Result<(DbSummary, Option<PathBuf>)> {
     }
     let tables: i64 = src.query_row(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('stories', 'copies', 'sources')",
-        [],
+        params![],
         |r| r.get(0),
     )?;
     if tables != 3 {
@@ -158,7 +157,7 @@ pub fn restore(from: &Path, db: &Path) -> Result<(DbSummary, Option<PathBuf>)> {
             "not a newsriver database (no stories, copies and sources tables)",
         ));
     }
-    let version: i64 = src.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version: i64 = src.query_row("PRAGMA user_version", params![], |r| r.get(0))?;
     if version > SCHEMA_VERSION as i64 {
         return Err(refused(
             from,
@@ -184,7 +183,7 @@ pub fn restore(from: &Path, db: &Path) -> Result<(DbSummary, Option<PathBuf>)> {
             // file open is not seen; the caller checks for the daemon).
             let current = open_existing(db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
             let busy: i64 =
-                current.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+                current.query_row("PRAGMA wal_checkpoint(TRUNCATE)", params![], |r| r.get(0))?;
             if busy != 0 {
                 return Err(refused(
                     db,

@@ -35,10 +35,11 @@ impl Writer {
             started,
             duration_ms,
             outcome,
+            lease: None,
         };
         self.record_polls(vec![poll], classify, near)?
             .pop()
-            .unwrap_or_else(|| Err(StoreError::Sql(rusqlite::Error::QueryReturnedNoRows)))
+            .unwrap_or_else(|| Err(StoreError::Sql(sql::Error::NoRows)))
     }
 
     /// Stores several polls in one transaction (group commit: the writer
@@ -56,7 +57,9 @@ impl Writer {
         let Writer {
             conn, near: index, ..
         } = self;
-        if near.enabled {
+        // Shared (PostgreSQL): built and brought up to date under the
+        // placement lock, in the transaction (`pg::begin_placement`).
+        if near.enabled && !index.shared() {
             index.ensure(conn)?;
         }
         // First the whole group in one transaction without savepoints:
@@ -69,12 +72,14 @@ impl Writer {
         // A single poll goes straight to the savepoint path: a second try
         // of it alone would fail the same way.
         if polls.len() > 1 {
-            let stored = (|| -> rusqlite::Result<Vec<PollCounts>> {
+            let stored = (|| -> sql::Result<Vec<PollCounts>> {
                 let tx = conn.transaction()?;
+                super::pg::begin_placement(&tx, index, near.enabled)?;
                 let counts = polls
                     .iter()
                     .map(|poll| record_one(&tx, index, poll, now, classify, near))
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                    .collect::<sql::Result<Vec<_>>>()?;
+                index.flush_shared(&tx)?;
                 tx.commit()?;
                 Ok(counts)
             })();
@@ -90,6 +95,7 @@ impl Writer {
         // group that did not commit, leaves it too.
         let result = (|| {
             let mut tx = conn.transaction()?;
+            super::pg::begin_placement(&tx, index, near.enabled)?;
             let mut results = Vec::with_capacity(polls.len());
             for poll in &polls {
                 let sp = tx.savepoint()?;
@@ -106,6 +112,7 @@ impl Writer {
                     }
                 }
             }
+            index.flush_shared(&tx)?;
             tx.commit()?;
             Ok(results)
         })();
@@ -127,8 +134,8 @@ impl Writer {
         let tx = self.conn.transaction()?;
         let known: Vec<(String, String)> = {
             let mut stmt = tx.prepare("SELECT slug, fingerprint FROM topics")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
+            stmt.query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<sql::Result<_>>()?
         };
         for (slug, _) in &known {
             if !topics.iter().any(|t| t.slug == slug) {
@@ -158,11 +165,12 @@ impl Writer {
             let mut stories = tx.prepare(
                 "SELECT st.sid, st.title, t.text, group_concat(DISTINCT c.source_id)
                  FROM stories st JOIN story_texts t ON t.sid = st.sid
-                   JOIN copies c ON c.story = st.sid GROUP BY st.sid",
+                   JOIN copies c ON c.story = st.sid GROUP BY st.sid, t.sid",
             )?;
-            let mut insert =
-                tx.prepare("INSERT OR IGNORE INTO story_topics (topic, story) VALUES (?1, ?2)")?;
-            let mut rows = stories.query([])?;
+            let mut insert = tx.prepare(
+                "INSERT INTO story_topics (topic, story) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?;
+            let mut rows = stories.query(params![])?;
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
                 let title: String = r.get(1)?;
@@ -191,15 +199,18 @@ impl Writer {
         let Writer {
             conn, near: index, ..
         } = self;
-        index.ensure(conn)?;
+        if !index.shared() {
+            index.ensure(conn)?;
+        }
         let tx = conn.transaction()?;
+        super::pg::begin_placement(&tx, index, true)?;
         let mut done = 0;
         {
             let mut stmt =
                 tx.prepare("SELECT sid, text FROM story_texts WHERE near_keys IS NULL")?;
             let rows: Vec<(i64, String)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+                .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<sql::Result<_>>()?;
             for (id, text) in rows {
                 let k = keys(&text);
                 if let Err(e) = index_story(&tx, index, id, &k) {
@@ -209,7 +220,7 @@ impl Writer {
                 done += usize::from(!k.is_empty());
             }
         }
-        if let Err(e) = tx.commit() {
+        if let Err(e) = index.flush_shared(&tx).and_then(|()| tx.commit()) {
             index.rollback_to(0);
             return Err(e.into());
         }
@@ -227,13 +238,22 @@ pub(super) fn record_one(
     now: i64,
     classify: Classify<'_>,
     near: &crate::dedupe::Params,
-) -> rusqlite::Result<PollCounts> {
+) -> sql::Result<PollCounts> {
     let PollToStore {
         source_id,
         started,
         duration_ms,
         outcome,
+        lease,
     } = poll;
+    if let Some(lease) = lease
+        && !super::pg::still_held(tx, lease)?
+    {
+        return Err(sql::Error::Fenced(format!(
+            "the lease on {} passed to another poller: this poll is not stored",
+            lease.host
+        )));
+    }
     let (started, duration_ms) = (*started, *duration_ms);
     let source_id = source_id.as_str();
     let mut counts = PollCounts::default();
@@ -333,7 +353,7 @@ fn store_page_failures(
     source_id: &str,
     now: i64,
     failures: &[super::PageFailure],
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     if failures.is_empty() {
         return Ok(());
     }
@@ -356,11 +376,7 @@ fn store_page_failures(
 /// Topic membership of the stories a poll stored copies of. A story whose
 /// text and tags stayed as they were keeps its topics; its feeds still
 /// change (one more outlet carried it).
-fn retopic(
-    tx: &Connection,
-    mut touched: Vec<Touched>,
-    classify: Classify<'_>,
-) -> rusqlite::Result<()> {
+fn retopic(tx: &Connection, mut touched: Vec<Touched>, classify: Classify<'_>) -> sql::Result<()> {
     touched.sort();
     let mut i = 0;
     while i < touched.len() {
@@ -392,7 +408,7 @@ fn log_poll(
     duration_ms: u64,
     (label, status, error, bytes): (&str, Option<u16>, Option<String>, u64),
     counts: &PollCounts,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     tx.prepare_cached("INSERT INTO polls (source_id, started_at, duration_ms, outcome, status, error, bytes, items,
            items_new, stories_new, stories_merged, items_skipped, pages_fetched, pages_failed, pages_skipped,
            items_updated, text_fallbacks, pages_not_needed)
@@ -440,7 +456,7 @@ impl Touched {
 
 /// Whether `story` already has a copy from a source with the same tags as
 /// `source_id` (before the new copy is stored).
-fn same_tags_carried(tx: &Connection, story: i64, source_id: &str) -> rusqlite::Result<bool> {
+fn same_tags_carried(tx: &Connection, story: i64, source_id: &str) -> sql::Result<bool> {
     tx.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM copies c JOIN sources s ON s.id = c.source_id
                         WHERE c.story = ?1
@@ -452,9 +468,9 @@ fn same_tags_carried(tx: &Connection, story: i64, source_id: &str) -> rusqlite::
 /// Source id → its tags.
 pub(super) fn source_tags(
     tx: &Connection,
-) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
+) -> sql::Result<std::collections::HashMap<String, Vec<String>>> {
     let mut stmt = tx.prepare("SELECT id, tags FROM sources")?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map(params![], |r| {
         let tags: String = r.get(1)?;
         Ok((r.get(0)?, serde_json::from_str(&tags).unwrap_or_default()))
     })?;
@@ -481,11 +497,11 @@ pub(super) fn classify_story(
     tx: &Connection,
     story: i64,
     classify: Classify<'_>,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     let old: Vec<String> = {
         let mut stmt = tx.prepare_cached("SELECT topic FROM story_topics WHERE story = ?1")?;
         stmt.query_map([story], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?
+            .collect::<sql::Result<_>>()?
     };
     let found = column_and_text(tx, story, "title")?;
     let new = match &found {
@@ -517,8 +533,10 @@ pub(super) fn classify_story(
             .execute(params![slug, story])?;
     }
     for slug in &new {
-        tx.prepare_cached("INSERT OR IGNORE INTO story_topics (topic, story) VALUES (?1, ?2)")?
-            .execute(params![slug, story])?;
+        tx.prepare_cached(
+            "INSERT INTO story_topics (topic, story) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![slug, story])?;
     }
     for slug in old.iter().chain(new.iter()) {
         tx.prepare_cached("UPDATE topics SET changed_at = ?2 WHERE slug = ?1")?
@@ -529,7 +547,7 @@ pub(super) fn classify_story(
 
 pub(super) const STATE_COLUMNS: &str = "id, etag, last_modified, moved_to, last_poll_at, consecutive_failures, retry_after_until, gone_at";
 
-pub(super) fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SourceId, SourceState)> {
+pub(super) fn state_row(r: &sql::Row<'_>) -> sql::Result<(SourceId, SourceState)> {
     Ok((
         r.get(0)?,
         SourceState {
@@ -567,7 +585,7 @@ pub(super) fn index_story(
     index: &mut NearIndex,
     story: i64,
     keys: &[i64],
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     let old: Option<Vec<u8>> = tx
         .prepare_cached("SELECT near_keys FROM story_texts WHERE sid = ?1")?
         .query_row([story], |r| r.get(0))
@@ -628,8 +646,8 @@ fn ranked_rows<T>(
     index: &NearIndex,
     (keys, not): (&[i64], Option<i64>),
     sql: &str,
-    read: impl Fn(i64, &rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
+    read: impl Fn(i64, &sql::Row<'_>) -> sql::Result<T>,
+) -> sql::Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut out = Vec::new();
     for sid in ranked_stories(index, keys, not) {
@@ -650,7 +668,7 @@ pub(super) fn candidates(
     index: &NearIndex,
     keys: &[i64],
     not: Option<i64>,
-) -> rusqlite::Result<Vec<Candidate>> {
+) -> sql::Result<Vec<Candidate>> {
     ranked_rows(
         conn,
         index,
@@ -675,7 +693,7 @@ fn candidate_stories(
     conn: &Connection,
     index: &NearIndex,
     keys: &[i64],
-) -> rusqlite::Result<Vec<NearStory>> {
+) -> sql::Result<Vec<NearStory>> {
     ranked_rows(
         conn,
         index,
@@ -696,7 +714,7 @@ fn column_and_text(
     tx: &Connection,
     story: i64,
     column: &str,
-) -> rusqlite::Result<Option<(String, String)>> {
+) -> sql::Result<Option<(String, String)>> {
     tx.prepare_cached(&format!(
         "SELECT s.{column}, t.text FROM stories s JOIN story_texts t ON t.sid = s.sid
          WHERE s.sid = ?1"
@@ -720,7 +738,7 @@ pub(super) fn merge_stories(
     absorbed: i64,
     score: f64,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     tx.execute(
         "UPDATE topics SET changed_at = ?2 WHERE slug IN
            (SELECT topic FROM story_topics WHERE story = ?1)",
@@ -741,8 +759,8 @@ pub(super) fn merge_stories(
         index_story(tx, index, survivor, &near::decode_keys(&blob))?;
     }
     tx.execute(
-        "INSERT OR IGNORE INTO story_topics (topic, story)
-         SELECT topic, ?1 FROM story_topics WHERE story = ?2",
+        "INSERT INTO story_topics (topic, story)
+         SELECT topic, ?1 FROM story_topics WHERE story = ?2 ON CONFLICT DO NOTHING",
         params![survivor, absorbed],
     )?;
     // The absorbed story's text when longer.
@@ -770,10 +788,10 @@ pub(super) fn find_story(
     tx: &Connection,
     hash: &str,
     not: Option<i64>,
-) -> rusqlite::Result<Option<i64>> {
+) -> sql::Result<Option<i64>> {
     tx.prepare_cached(
-        "SELECT story FROM copies WHERE content_hash = ?1 AND story IS NOT ?2
-         UNION ALL SELECT sid FROM stories WHERE (id = ?1 OR content_hash = ?1) AND sid IS NOT ?2
+        "SELECT story FROM copies WHERE content_hash = ?1 AND story IS DISTINCT FROM ?2
+         UNION ALL SELECT sid FROM stories WHERE (id = ?1 OR content_hash = ?1) AND sid IS DISTINCT FROM ?2
          LIMIT 1",
     )?
     .query_row(params![hash, not], |r| r.get(0))
@@ -786,7 +804,7 @@ pub(super) fn find_story(
 /// off.
 fn page_tries(param: usize) -> String {
     format!(
-        "CASE ?{param} WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
+        "CASE CAST(?{param} AS BIGINT) WHEN 1 THEN NULL WHEN 2 THEN coalesce(page_tries, 0) + 1
          WHEN 3 THEN coalesce(page_tries, 0) ELSE page_tries END"
     )
 }
@@ -801,7 +819,7 @@ pub(super) fn store_item(
     now: i64,
     near: &crate::dedupe::Params,
     touched: &mut Vec<Touched>,
-) -> rusqlite::Result<PollCounts> {
+) -> sql::Result<PollCounts> {
     let mut c = PollCounts {
         items: 1,
         ..Default::default()
@@ -879,7 +897,7 @@ fn edited_item(
     (source_id, copy_id, story, old_hash): (&str, i64, i64, &str),
     (now, near): (i64, &crate::dedupe::Params),
     touched: &mut Vec<Touched>,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     let (item, norm) = (&copy.item, &copy.norm);
     let hash = norm.content_hash.0.as_str();
     let old_text: Option<i64> = tx
@@ -992,7 +1010,7 @@ fn place_again(
     copy: &NewCopy,
     (copy_id, story): (i64, i64),
     (now, near): (i64, &crate::dedupe::Params),
-) -> rusqlite::Result<(i64, Method, f64)> {
+) -> sql::Result<(i64, Method, f64)> {
     if let Some(found) = placement(tx, index, copy, story, near)? {
         return Ok(found);
     }
@@ -1038,7 +1056,7 @@ fn placement(
     copy: &NewCopy,
     story: i64,
     near: &crate::dedupe::Params,
-) -> rusqlite::Result<Option<(i64, Method, f64)>> {
+) -> sql::Result<Option<(i64, Method, f64)>> {
     let (item, norm) = (&copy.item, &copy.norm);
     let keys = copy_keys(copy, near);
     let exact = find_story(tx, norm.content_hash.0.as_str(), Some(story))?;
@@ -1080,7 +1098,7 @@ fn move_copy(
     (method, score): (Method, f64),
     now: i64,
     touched: &mut Vec<Touched>,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     tx.prepare_cached(
         "UPDATE copies SET story = ?2, merge_method = ?3, merge_score = ?4 WHERE id = ?1",
     )?
@@ -1090,7 +1108,7 @@ fn move_copy(
 }
 
 /// Deletes a story left with no copy; its topics' feeds change.
-fn drop_story(tx: &Connection, story: i64) -> rusqlite::Result<()> {
+fn drop_story(tx: &Connection, story: i64) -> sql::Result<()> {
     tx.prepare_cached(
         "UPDATE topics SET changed_at = ?2
          WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
@@ -1102,7 +1120,7 @@ fn drop_story(tx: &Connection, story: i64) -> rusqlite::Result<()> {
 }
 
 /// Is a source `trust = "low"`?
-fn low_trust(tx: &Connection, source_id: &str) -> rusqlite::Result<bool> {
+fn low_trust(tx: &Connection, source_id: &str) -> sql::Result<bool> {
     Ok(tx
         .prepare_cached("SELECT trust = 'low' FROM sources WHERE id = ?1")?
         .query_row([source_id], |r| r.get::<_, bool>(0))
@@ -1129,10 +1147,10 @@ pub(super) struct CopyRow {
 impl CopyRow {
     /// From a row of `source_id, item_key, trust, link, url, link_hosts,
     /// display title, text_len, published, first_seen` at `at`.
-    pub(super) fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<CopyRow> {
+    pub(super) fn read(r: &sql::Row<'_>, at: usize) -> sql::Result<CopyRow> {
         let link: Option<String> = r.get(at + 3)?;
-        let url = r.get_ref(at + 4)?.as_str()?;
-        let hosts_json = r.get_ref(at + 5)?.as_str()?;
+        let url = r.get_str(at + 4)?;
+        let hosts_json = r.get_str(at + 5)?;
         let (has_link, own_link) = link
             .as_deref()
             .map_or((false, false), |l| link_facts(l, url, hosts_json));
@@ -1230,7 +1248,7 @@ pub(super) const COPY_ROW_COLUMNS: &str =
 /// (`display::choose`, outside any topic): after a copy joined, left, was
 /// edited or purged, or its source's trust or hosts changed. The story's
 /// `updated_at` moves when its title or link changed.
-pub(super) fn refresh_shown(tx: &Connection, story: i64, now: i64) -> rusqlite::Result<()> {
+pub(super) fn refresh_shown(tx: &Connection, story: i64, now: i64) -> sql::Result<()> {
     refresh_shown_from(tx, story, now).map(|_| ())
 }
 
@@ -1242,7 +1260,7 @@ fn refresh_after_edit(
     story: i64,
     now: i64,
     (source_id, key): (&str, &str),
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     let shown = refresh_shown_from(tx, story, now)?;
     if shown
         .as_ref()
@@ -1260,14 +1278,14 @@ fn refresh_shown_from(
     tx: &Connection,
     story: i64,
     now: i64,
-) -> rusqlite::Result<Option<(String, String)>> {
+) -> sql::Result<Option<(String, String)>> {
     refresh_shown_with(tx, story, now, false)
 }
 
 /// `refresh_shown`, and the story's `updated_at` moves to `now` whatever
 /// the rule chose (a copy joined it, or it absorbed another): one
 /// statement instead of two, after every copy that joins a story.
-pub(super) fn refresh_shown_touched(tx: &Connection, story: i64, now: i64) -> rusqlite::Result<()> {
+pub(super) fn refresh_shown_touched(tx: &Connection, story: i64, now: i64) -> sql::Result<()> {
     refresh_shown_with(tx, story, now, true).map(|_| ())
 }
 
@@ -1277,7 +1295,7 @@ pub(super) fn refresh_shown_touched(tx: &Connection, story: i64, now: i64) -> ru
 /// the full refresh when the summary is missing or cannot tell
 /// (`display::Summary::join`), or when the headline passes to another
 /// copy already there (its title is not at hand).
-fn refresh_joined(tx: &Connection, story: i64, a: &Arriving<'_>) -> rusqlite::Result<()> {
+fn refresh_joined(tx: &Connection, story: i64, a: &Arriving<'_>) -> sql::Result<()> {
     let stored: Option<Vec<u8>> = tx
         .prepare_cached("SELECT shown FROM stories WHERE sid = ?1")?
         .query_row([story], |r| r.get(0))
@@ -1325,7 +1343,7 @@ fn refresh_joined(tx: &Connection, story: i64, a: &Arriving<'_>) -> rusqlite::Re
 fn arriving_facts<'a>(
     tx: &Connection,
     a: &'a Arriving<'_>,
-) -> rusqlite::Result<crate::display::CopyFacts<'a>> {
+) -> sql::Result<crate::display::CopyFacts<'a>> {
     let (trust, url, hosts): (String, String, String) = tx
         .prepare_cached("SELECT trust, url, link_hosts FROM sources WHERE id = ?1")?
         .query_row([a.source_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -1351,7 +1369,7 @@ fn arriving_facts<'a>(
 }
 
 /// Every copy of `story` as the display rule sees it.
-fn story_copy_rows(tx: &Connection, story: i64) -> rusqlite::Result<Vec<CopyRow>> {
+fn story_copy_rows(tx: &Connection, story: i64) -> sql::Result<Vec<CopyRow>> {
     tx.prepare_cached(&format!(
         "SELECT {COPY_ROW_COLUMNS} FROM copies c JOIN sources s ON s.id = c.source_id
          WHERE c.story = ?1"
@@ -1363,11 +1381,7 @@ fn story_copy_rows(tx: &Connection, story: i64) -> rusqlite::Result<Vec<CopyRow>
 /// Debug builds (every test): what `refresh_joined` worked out from the
 /// summary is what reading every copy gives.
 #[cfg(debug_assertions)]
-fn check_joined(
-    tx: &Connection,
-    story: i64,
-    joined: &crate::display::Summary,
-) -> rusqlite::Result<()> {
+fn check_joined(tx: &Connection, story: i64, joined: &crate::display::Summary) -> sql::Result<()> {
     let rows = story_copy_rows(tx, story)?;
     let facts: Vec<_> = rows.iter().map(|r| r.facts(true)).collect();
     let all = crate::display::Summary::of(&facts);
@@ -1399,7 +1413,7 @@ fn refresh_shown_with(
     story: i64,
     now: i64,
     touch: bool,
-) -> rusqlite::Result<Option<(String, String)>> {
+) -> sql::Result<Option<(String, String)>> {
     let rows = story_copy_rows(tx, story)?;
     if rows.is_empty() {
         if touch {
@@ -1415,12 +1429,12 @@ fn refresh_shown_with(
     let summary = crate::display::Summary::of(&facts).map(|s| super::shown::encode(&s));
     tx.prepare_cached(
         "UPDATE stories SET
-           updated_at = CASE WHEN ?6 OR title IS NOT coalesce(?2, title) OR link IS NOT ?3
+           updated_at = CASE WHEN ?6 OR title IS DISTINCT FROM coalesce(?2, title) OR link IS DISTINCT FROM ?3
                              THEN ?5 ELSE updated_at END,
            title = coalesce(?2, title), link = ?3, published = ?4, shown = ?7
          WHERE sid = ?1
-           AND (?6 OR title IS NOT coalesce(?2, title) OR link IS NOT ?3 OR published IS NOT ?4
-                OR shown IS NOT ?7)",
+           AND (?6 OR title IS DISTINCT FROM coalesce(?2, title) OR link IS DISTINCT FROM ?3 OR published IS DISTINCT FROM ?4
+                OR shown IS DISTINCT FROM ?7)",
     )?
     .execute(params![story, title, link, shown.date, now, touch, summary])?;
     Ok(shown
@@ -1430,11 +1444,11 @@ fn refresh_shown_with(
 
 /// `refresh_shown` for every story `source_id` carries (its trust, URL or
 /// link hosts changed); their topics' feeds change.
-pub(super) fn refresh_source_stories(tx: &Connection, source_id: &str) -> rusqlite::Result<()> {
+pub(super) fn refresh_source_stories(tx: &Connection, source_id: &str) -> sql::Result<()> {
     let stories: Vec<i64> = tx
         .prepare("SELECT DISTINCT story FROM copies WHERE source_id = ?1")?
         .query_map([source_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let now = ts(Utc::now());
     for &story in &stories {
         refresh_shown(tx, story, now)?;
@@ -1465,7 +1479,7 @@ fn new_item(
     near: &crate::dedupe::Params,
     touched: &mut Vec<Touched>,
     c: &mut PollCounts,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
     let exact = find_story(tx, hash, None)?;
@@ -1533,7 +1547,7 @@ const JUDGED_PER_STORY: usize = 16;
 const MAX_CLUSTERED: usize = 48;
 
 /// The copies of `story`, in id order.
-fn stored_copies(tx: &Connection, story: i64) -> rusqlite::Result<Vec<Stored>> {
+fn stored_copies(tx: &Connection, story: i64) -> sql::Result<Vec<Stored>> {
     // Most copies of a story name one text (`copy_texts`): it is read and
     // checked as UTF-8 once (checking every copy's was 4% of a cold poll).
     let mut read: Vec<(i64, String)> = Vec::new();
@@ -1597,7 +1611,7 @@ fn clustered_item(
     near: &crate::dedupe::Params,
     touched: &mut Vec<Touched>,
     c: &mut PollCounts,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     use crate::dedupe::{Item, Prepared, same_story};
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
@@ -1786,7 +1800,7 @@ fn clustered_item(
         }
     }
     let Some(story) = target[mine] else {
-        return Err(rusqlite::Error::QueryReturnedNoRows);
+        return Err(sql::Error::NoRows);
     };
     let (method, score) = clustering.link[0].unwrap_or((Method::First, 1.0));
     insert_copy(tx, a, story, method, score)?;
@@ -1877,9 +1891,9 @@ fn split_story(
     first: &Stored,
     now: i64,
     near: &crate::dedupe::Params,
-) -> rusqlite::Result<i64> {
+) -> sql::Result<i64> {
     let mut id = first.hash.clone();
-    let taken = |id: &str| -> rusqlite::Result<bool> {
+    let taken = |id: &str| -> sql::Result<bool> {
         tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE id = ?1)")?
             .query_row([id], |r| r.get(0))
     };
@@ -1919,7 +1933,7 @@ fn split_story(
 /// copies, whichever arrived first. Copies stored before migration 0014
 /// (no text of their own, neither `text` nor `text_id`) leave the story's
 /// text as it is.
-fn refresh_text(tx: &Connection, story: i64) -> rusqlite::Result<()> {
+fn refresh_text(tx: &Connection, story: i64) -> sql::Result<()> {
     let best: Option<(String, String)> = tx
         .prepare_cached(
             "SELECT coalesce(c.text, t.text), c.content_hash
@@ -1941,11 +1955,13 @@ fn refresh_text(tx: &Connection, story: i64) -> rusqlite::Result<()> {
 
 /// A story's text and its content hash (`story_texts`, `stories`), each
 /// row written only when it changes.
-fn set_story_text(tx: &Connection, story: i64, text: &str, hash: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE story_texts SET text = ?2 WHERE sid = ?1 AND text IS NOT ?2")?
-        .execute(params![story, text])?;
+fn set_story_text(tx: &Connection, story: i64, text: &str, hash: &str) -> sql::Result<()> {
     tx.prepare_cached(
-        "UPDATE stories SET content_hash = ?2 WHERE sid = ?1 AND content_hash IS NOT ?2",
+        "UPDATE story_texts SET text = ?2 WHERE sid = ?1 AND text IS DISTINCT FROM ?2",
+    )?
+    .execute(params![story, text])?;
+    tx.prepare_cached(
+        "UPDATE stories SET content_hash = ?2 WHERE sid = ?1 AND content_hash IS DISTINCT FROM ?2",
     )?
     .execute(params![story, hash])?;
     Ok(())
@@ -1970,12 +1986,12 @@ struct NewStory<'a> {
 }
 
 /// A new story's rows, in `stories` and `story_texts`; its sid.
-fn insert_story(tx: &Connection, s: &NewStory<'_>) -> rusqlite::Result<i64> {
-    tx.prepare_cached(
+fn insert_story(tx: &Connection, s: &NewStory<'_>) -> sql::Result<i64> {
+    let sid: i64 = tx.prepare_cached(
         "INSERT INTO stories (id, content_hash, title, link, published, first_seen, updated_at, shown)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING sid",
     )?
-    .execute(params![
+    .query_row(params![
         s.id,
         s.content_hash,
         s.title,
@@ -1984,8 +2000,7 @@ fn insert_story(tx: &Connection, s: &NewStory<'_>) -> rusqlite::Result<i64> {
         s.first_seen,
         s.updated_at,
         s.shown
-    ])?;
-    let sid = tx.last_insert_rowid();
+    ], |r| r.get(0))?;
     tx.prepare_cached("INSERT INTO story_texts (sid, text, near_keys) VALUES (?1, ?2, ?3)")?
         .execute(params![sid, s.text, near::encode_keys(s.keys)])?;
     Ok(sid)
@@ -2006,7 +2021,7 @@ fn carry_out(
     keys: &[i64],
     touched: &mut Vec<Touched>,
     c: &mut PollCounts,
-) -> rusqlite::Result<(i64, Method, f64, bool)> {
+) -> sql::Result<(i64, Method, f64, bool)> {
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
     let placement = match placement {
@@ -2091,14 +2106,14 @@ fn insert_copy(
     story_id: i64,
     method: Method,
     score: f64,
-) -> rusqlite::Result<()> {
+) -> sql::Result<()> {
     let (copy, item) = (a.copy, &a.copy.item);
     tx.prepare_cached(
         "INSERT INTO copies (story, source_id, item_key, guid, link, title, body,
            authors, published, updated, first_seen, last_seen, content_hash, raw_hash, text_len,
            merge_method, merge_score, page_tries, display_title, enclosures, categories, text_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16,
-                 CASE ?17 WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18, ?19, ?20, ?21)",
+                 CASE CAST(?17 AS BIGINT) WHEN 2 THEN 1 WHEN 3 THEN 0 END, ?18, ?19, ?20, ?21)",
     )?
     .execute(params![
         story_id,
@@ -2128,7 +2143,7 @@ fn insert_copy(
 
 /// Deletes the texts of `ids` that no copy names any more (a copy edited
 /// to another text, its story deleted by retention, its source purged).
-pub(super) fn forget_texts(tx: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
+pub(super) fn forget_texts(tx: &Connection, ids: &[i64]) -> sql::Result<()> {
     let mut stmt = tx.prepare_cached(
         "DELETE FROM copy_texts WHERE id = ?1
            AND NOT EXISTS (SELECT 1 FROM copies WHERE text_id = ?1)",
@@ -2141,7 +2156,7 @@ pub(super) fn forget_texts(tx: &Connection, ids: &[i64]) -> rusqlite::Result<()>
 
 /// The `copy_texts` row of the copy's normalized text, added when no copy
 /// stored it before (migration 0017: each distinct text once).
-fn text_id(tx: &Connection, copy: &NewCopy) -> rusqlite::Result<i64> {
+fn text_id(tx: &Connection, copy: &NewCopy) -> sql::Result<i64> {
     let digest = copy.digest();
     if let Some(id) = tx
         .prepare_cached("SELECT id FROM copy_texts WHERE digest = ?1")?
@@ -2150,7 +2165,6 @@ fn text_id(tx: &Connection, copy: &NewCopy) -> rusqlite::Result<i64> {
     {
         return Ok(id);
     }
-    tx.prepare_cached("INSERT INTO copy_texts (digest, text) VALUES (?1, ?2)")?
-        .execute(params![&digest[..], copy.norm.text])?;
-    Ok(tx.last_insert_rowid())
+    tx.prepare_cached("INSERT INTO copy_texts (digest, text) VALUES (?1, ?2) RETURNING id")?
+        .query_row(params![&digest[..], copy.norm.text], |r| r.get(0))
 }

@@ -51,9 +51,9 @@ impl Writer {
         )?;
         tx.execute(
             "CREATE TEMP TABLE IF NOT EXISTS purge_touched (story INTEGER PRIMARY KEY)",
-            [],
+            params![],
         )?;
-        tx.execute("DELETE FROM temp.purge_touched", [])?;
+        tx.execute("DELETE FROM temp.purge_touched", params![])?;
         tx.execute(
             &format!("INSERT INTO temp.purge_touched {touched}"),
             params![id],
@@ -63,25 +63,25 @@ impl Writer {
                 "SELECT DISTINCT text_id FROM copies WHERE source_id = ?1 AND text_id IS NOT NULL",
             )?
             .query_map(params![id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<sql::Result<_>>()?;
         let copies = tx.execute("DELETE FROM copies WHERE source_id = ?1", params![id])?;
         // Its texts go unless another outlet's copy has the same.
         super::ingest::forget_texts(&tx, &texts)?;
         let stories = tx.execute(
             "DELETE FROM stories WHERE sid IN (SELECT story FROM temp.purge_touched)
                AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.story = stories.sid)",
-            [],
+            params![],
         )?;
         // What the stories left show follows from their remaining copies.
         let left: Vec<i64> = tx
             .prepare("SELECT story FROM temp.purge_touched")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map(params![], |r| r.get(0))?
+            .collect::<sql::Result<_>>()?;
         let now = ts(Utc::now());
         for story in left {
             super::ingest::refresh_shown(&tx, story, now)?;
         }
-        tx.execute("DELETE FROM temp.purge_touched", [])?;
+        tx.execute("DELETE FROM temp.purge_touched", params![])?;
         tx.execute("DELETE FROM sources WHERE id = ?1", params![id])?;
         tx.commit()?;
         self.near.forget(stories);
@@ -139,17 +139,20 @@ impl Writer {
         // The row is copied whole (every column), under the new id, so the
         // copies and polls can point at it before the old row goes.
         tx.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS renamed_source AS SELECT * FROM sources WHERE 0",
-            [],
+            "CREATE TEMP TABLE IF NOT EXISTS renamed_source AS SELECT * FROM sources WHERE 1 = 0",
+            params![],
         )?;
-        tx.execute("DELETE FROM temp.renamed_source", [])?;
+        tx.execute("DELETE FROM temp.renamed_source", params![])?;
         tx.execute(
             "INSERT INTO temp.renamed_source SELECT * FROM sources WHERE id = ?1",
             params![old],
         )?;
         tx.execute("UPDATE temp.renamed_source SET id = ?1", params![new])?;
-        tx.execute("INSERT INTO sources SELECT * FROM temp.renamed_source", [])?;
-        tx.execute("DELETE FROM temp.renamed_source", [])?;
+        tx.execute(
+            "INSERT INTO sources SELECT * FROM temp.renamed_source",
+            params![],
+        )?;
+        tx.execute("DELETE FROM temp.renamed_source", params![])?;
         let copies = tx.execute(
             "UPDATE copies SET source_id = ?2 WHERE source_id = ?1",
             params![old, new],
@@ -192,7 +195,7 @@ impl Writer {
                  ORDER BY first_seen LIMIT ?2",
             )?;
             stmt.query_map(params![ts(cutoff), limit as i64], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
+                .collect::<sql::Result<_>>()?
         };
         let now_ms = Utc::now().timestamp_millis();
         let mut texts: Vec<i64> = Vec::new();
@@ -202,7 +205,7 @@ impl Writer {
                     "SELECT text_id FROM copies WHERE story = ?1 AND text_id IS NOT NULL",
                 )?
                 .query_map([id], |r| r.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?,
+                .collect::<sql::Result<Vec<_>>>()?,
             );
             // The topics it leaves re-render (FeedCache follows changed_at).
             tx.execute(
@@ -235,13 +238,19 @@ impl Writer {
     /// a full VACUUM. Then `wal_checkpoint(TRUNCATE)` copies the WAL into
     /// the database and cuts the WAL file to zero; a reader holding an old
     /// snapshot makes it report busy, and the next call finishes the job.
+    ///
+    /// On PostgreSQL nothing: the server's autovacuum returns the space
+    /// and there is no WAL file of ours to empty.
     pub fn reclaim(&mut self) -> Result<Reclaimed> {
         let mut done = Reclaimed::default();
+        if self.conn.backend() == sql::Backend::Postgres {
+            return Ok(done);
+        }
         let mode: i64 = self
             .conn
-            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
-        let free = |c: &Connection| -> rusqlite::Result<i64> {
-            c.query_row("PRAGMA freelist_count", [], |r| r.get(0))
+            .query_row("PRAGMA auto_vacuum", params![], |r| r.get(0))?;
+        let free = |c: &Connection| -> sql::Result<i64> {
+            c.query_row("PRAGMA freelist_count", params![], |r| r.get(0))
         };
         if mode == 2 {
             loop {
@@ -265,12 +274,13 @@ impl Writer {
         }
         let busy: i64 = self
             .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", params![], |r| r.get(0))?;
         done.wal_busy = busy != 0;
         Ok(done)
     }
 
-    /// `PRAGMA integrity_check`: "ok", or the problems SQLite found.
+    /// `PRAGMA integrity_check`: "ok", or the problems SQLite found
+    /// (SQLite only).
     pub fn integrity_check(&self) -> Result<String> {
         integrity(&self.conn)
     }
@@ -279,15 +289,15 @@ impl Writer {
 pub(super) fn integrity(conn: &Connection) -> Result<String> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let lines = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .query_map(params![], |r| r.get::<_, String>(0))?
+        .collect::<sql::Result<Vec<_>>>()?;
     Ok(lines.join("; "))
 }
 
 pub(super) fn summary(conn: &Connection, path: &Path) -> Result<DbSummary> {
     Ok(DbSummary {
-        stories: conn.query_row("SELECT count(*) FROM stories", [], |r| r.get(0))?,
-        copies: conn.query_row("SELECT count(*) FROM copies", [], |r| r.get(0))?,
+        stories: conn.query_row("SELECT count(*) FROM stories", params![], |r| r.get(0))?,
+        copies: conn.query_row("SELECT count(*) FROM copies", params![], |r| r.get(0))?,
         bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
     })
 }

@@ -1,5 +1,5 @@
 //! The only module that touches SQLite. Opens the database (WAL, foreign
-//! keys on), applies `migrations/*.sql` in order, and stores polls in
+//! keys on), applies `migrations/sqlite/*.sql` (PostgreSQL: `migrations/postgres`, `pg`) in order, and stores polls in
 //! groups, each poll of one source all-or-nothing (a group in one
 //! transaction; a savepoint per poll when one of them fails): a crash
 //! mid-poll leaves no half-written story.
@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OpenFlags, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
+use sql::{Connection, OptionalExtension, params};
 
 use crate::dedupe::{Candidate, Placement};
 /// An item's file, as `FeedCopy::enclosures` holds it.
@@ -32,12 +33,15 @@ mod ingest;
 mod maintain;
 mod near;
 mod open;
+mod pg;
 mod read;
 mod shown;
+pub(crate) mod sql;
 
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed, Renamed};
-pub use open::{Pooled, Readers, disk_full};
+pub use open::{Location, Pooled, Readers, disk_full};
+pub use pg::{Lease, Leases};
 pub use read::TopicCursor;
 // Each part's helpers, for the others (they are `pub(super)`).
 use near::NearIndex;
@@ -46,32 +50,42 @@ use {backup::*, ingest::*, maintain::*};
 /// Every migration, in order. Append only; a new release adds a line.
 fn migrations() -> Vec<M<'static>> {
     vec![
-        M::up(include_str!("../../migrations/0001_init.sql")),
-        M::up(include_str!("../../migrations/0002_topics.sql")),
-        M::up(include_str!("../../migrations/0003_poll_state.sql")),
-        M::up(include_str!("../../migrations/0004_near_duplicates.sql")),
-        M::up(include_str!("../../migrations/0005_retention.sql")),
-        M::up(include_str!("../../migrations/0006_parse_report.sql")),
-        M::up(include_str!("../../migrations/0007_full_text.sql")),
+        M::up(include_str!("../../migrations/sqlite/0001_init.sql")),
+        M::up(include_str!("../../migrations/sqlite/0002_topics.sql")),
+        M::up(include_str!("../../migrations/sqlite/0003_poll_state.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0004_near_duplicates.sql"
+        )),
+        M::up(include_str!("../../migrations/sqlite/0005_retention.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0006_parse_report.sql"
+        )),
+        M::up(include_str!("../../migrations/sqlite/0007_full_text.sql")),
         M::up_with_hook(
-            include_str!("../../migrations/0008_compact.sql"),
+            include_str!("../../migrations/sqlite/0008_compact.sql"),
             move_bodies_into_frames,
         ),
-        M::up(include_str!("../../migrations/0009_page_retries.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0009_page_retries.sql"
+        )),
         M::up_with_hook(
-            include_str!("../../migrations/0010_near_keys_in_stories.sql"),
+            include_str!("../../migrations/sqlite/0010_near_keys_in_stories.sql"),
             move_near_keys_into_stories,
         ),
-        M::up(include_str!("../../migrations/0011_trust.sql")),
-        M::up(include_str!("../../migrations/0012_entry_ids.sql")),
+        M::up(include_str!("../../migrations/sqlite/0011_trust.sql")),
+        M::up(include_str!("../../migrations/sqlite/0012_entry_ids.sql")),
         M::up(include_str!(
-            "../../migrations/0013_enclosures_categories.sql"
+            "../../migrations/sqlite/0013_enclosures_categories.sql"
         )),
-        M::up(include_str!("../../migrations/0014_copy_text.sql")),
-        M::up(include_str!("../../migrations/0015_text_fallbacks.sql")),
-        M::up(include_str!("../../migrations/0016_page_failures.sql")),
-        M::up(include_str!("../../migrations/0017_copy_texts.sql")),
-        M::up(include_str!("../../migrations/0018_story_rows.sql")),
+        M::up(include_str!("../../migrations/sqlite/0014_copy_text.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0015_text_fallbacks.sql"
+        )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0016_page_failures.sql"
+        )),
+        M::up(include_str!("../../migrations/sqlite/0017_copy_texts.sql")),
+        M::up(include_str!("../../migrations/sqlite/0018_story_rows.sql")),
     ]
 }
 
@@ -95,7 +109,7 @@ fn move_bodies_into_frames(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration
                 (r.get(1)?, r.get(2)?, r.get(3)?);
             let stored = body::encode(s.as_deref(), c.as_deref(), f.as_deref())
                 .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))?;
-            write.execute(params![id, stored])?;
+            write.execute(rusqlite::params![id, stored])?;
         }
     }
     tx.execute_batch(
@@ -122,14 +136,14 @@ fn move_near_keys_into_stories(tx: &rusqlite::Transaction<'_>) -> rusqlite_migra
                 Some((s, keys)) if *s == story => keys.push(key),
                 _ => {
                     if let Some((s, keys)) = current.take() {
-                        write.execute(params![s, near::encode_keys(&keys)])?;
+                        write.execute(rusqlite::params![s, near::encode_keys(&keys)])?;
                     }
                     current = Some((story, vec![key]));
                 }
             }
         }
         if let Some((s, keys)) = current {
-            write.execute(params![s, near::encode_keys(&keys)])?;
+            write.execute(rusqlite::params![s, near::encode_keys(&keys)])?;
         }
     }
     tx.execute_batch(
@@ -213,8 +227,8 @@ pub enum StoreError {
         #[source]
         source: rusqlite_migration::Error,
     },
-    #[error("database: {0}{hint}", hint = sql_hint(.0))]
-    Sql(#[from] rusqlite::Error),
+    #[error("database: {0}{hint}", hint = sql_hint(.0.sqlite_error_code()))]
+    Sql(#[from] sql::Error),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -232,14 +246,18 @@ pub enum StoreError {
         expected: usize,
         what: &'static str,
     },
+    /// The PostgreSQL server could not be reached, refused, or failed to
+    /// migrate (`url` without its password).
+    #[error("database {url}: {message}")]
+    Postgres { url: String, message: String },
     /// A backup or restore refused to go on (the message says why).
     #[error("{path}: {message}")]
     Refused { path: String, message: String },
 }
 
 /// What to do about the SQLite errors an operator can fix.
-fn sql_hint(e: &rusqlite::Error) -> &'static str {
-    match e.sqlite_error_code() {
+fn sql_hint(code: Option<rusqlite::ErrorCode>) -> &'static str {
+    match code {
         Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
             " (another process held the write lock longer than the 5 s busy timeout)"
         }
@@ -268,7 +286,7 @@ pub(super) fn open_hint(path: &Path, e: &rusqlite::Error) -> String {
             " ({what} is read-only for this user; SQLite writes the database and the -wal and -shm files beside it)"
         );
     }
-    sql_hint(e).to_string()
+    sql_hint(e.sqlite_error_code()).to_string()
 }
 
 /// The first of the database, its `-wal`, its `-shm` and their folder that
@@ -311,17 +329,15 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 // The ids go in and out of SQL as their text.
 macro_rules! sql_text_id {
     ($id:ident) => {
-        impl rusqlite::ToSql for $id {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                self.0.to_sql()
+        impl sql::ToSql for $id {
+            fn value(&self) -> sql::Value<'_> {
+                sql::Value::Text(&self.0)
             }
         }
 
-        impl rusqlite::types::FromSql for $id {
-            fn column_result(
-                v: rusqlite::types::ValueRef<'_>,
-            ) -> rusqlite::types::FromSqlResult<Self> {
-                String::column_result(v).map($id)
+        impl sql::FromSql for $id {
+            fn from_value(v: sql::Value<'_>) -> sql::Result<Self> {
+                String::from_value(v).map($id)
             }
         }
     };
@@ -390,6 +406,9 @@ pub struct PollToStore {
     pub started: DateTime<Utc>,
     pub duration_ms: u64,
     pub outcome: PollOutcome,
+    /// The host lease the poll was made under (several pollers on
+    /// PostgreSQL): stored only if it is still held (`pg::still_held`).
+    pub lease: Option<Lease>,
 }
 
 impl PollToStore {
@@ -624,13 +643,13 @@ impl NewCopy {
     }
 
     /// The stored form of the copy's HTML (see `seal`).
-    fn stored_body(&self) -> rusqlite::Result<std::borrow::Cow<'_, [u8]>> {
+    fn stored_body(&self) -> sql::Result<std::borrow::Cow<'_, [u8]>> {
         match &self.body {
             Some(b) => Ok(std::borrow::Cow::Borrowed(b)),
             None => self
                 .encode_body()
                 .map(std::borrow::Cow::Owned)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
+                .map_err(|e| sql::Error::Conversion(e.to_string())),
         }
     }
 
@@ -941,7 +960,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         {
-            let mut conn = Connection::open(&path).unwrap();
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
             Migrations::new(migrations()[..7].to_vec())
                 .to_latest(&mut conn)
                 .unwrap();
@@ -961,9 +980,9 @@ mod tests {
             .conn
             .prepare("SELECT body FROM copies ORDER BY item_key")
             .unwrap()
-            .query_map([], |r| r.get(0))
+            .query_map(params![], |r| r.get(0))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<sql::Result<_>>()
             .unwrap();
         let first = body::decode(bodies[0].as_deref().unwrap()).unwrap();
         assert_eq!(
@@ -977,9 +996,11 @@ mod tests {
         assert_eq!(bodies[1], None, "a copy with no HTML has no body");
         let story: i64 = store
             .conn
-            .query_row("SELECT story FROM copies WHERE item_key = 'k1'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT story FROM copies WHERE item_key = 'k1'",
+                params![],
+                |r| r.get(0),
+            )
             .unwrap();
         let id: String = store
             .conn
@@ -1031,6 +1052,7 @@ mod tests {
                 parse: Box::default(),
                 pages: PageCounts::default(),
             },
+            lease: None,
         }
     }
 
@@ -1072,7 +1094,7 @@ mod tests {
         poll("b", "1", wire);
         poll("c", "1", other);
         let count = |store: &Writer, sql: &str| -> i64 {
-            store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+            store.conn.query_row(sql, params![], |r| r.get(0)).unwrap()
         };
         assert_eq!(count(&store, "SELECT count(*) FROM copy_texts"), 2);
         assert_eq!(
@@ -1093,7 +1115,7 @@ mod tests {
             .query_row(
                 "SELECT t.text FROM copies c JOIN copy_texts t ON t.id = c.text_id
                  WHERE c.source_id = 'c'",
-                [],
+                params![],
                 |r| r.get(0),
             )
             .unwrap();
@@ -1131,7 +1153,7 @@ mod tests {
             .query_row(
                 "SELECT (SELECT count(*) FROM copy_texts), t.text
                  FROM copies c JOIN copy_texts t ON t.id = c.text_id",
-                [],
+                params![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
@@ -1163,7 +1185,7 @@ mod tests {
             .conn
             .execute(
                 "INSERT INTO topics (slug, fingerprint, changed_at) VALUES ('edu', 'f', 0)",
-                [],
+                params![],
             )
             .unwrap();
         // The topic wants the tag "edu"; every call is counted.
@@ -1199,7 +1221,7 @@ mod tests {
                 .query_row(
                     "SELECT (SELECT count(*) FROM story_topics WHERE topic = 'edu'),
                             (SELECT changed_at FROM topics WHERE slug = 'edu')",
-                    [],
+                    params![],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .unwrap()
@@ -1269,7 +1291,7 @@ mod tests {
         assert_eq!((copies("a"), copies("ghost"), copies("b")), (1, 0, 1));
         let polls: i64 = store
             .conn
-            .query_row("SELECT count(*) FROM polls", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM polls", params![], |r| r.get(0))
             .unwrap();
         assert_eq!(polls, 2, "the failed poll left no row");
     }
@@ -1288,7 +1310,10 @@ mod tests {
                     params![format!("{i:064x}")],
                 )
                 .unwrap();
-            let sid = store.conn.last_insert_rowid();
+            let sid: i64 = store
+                .conn
+                .query_row("SELECT max(sid) FROM stories", params![], |r| r.get(0))
+                .unwrap();
             store
                 .conn
                 .execute(
@@ -1312,7 +1337,7 @@ mod tests {
         // is rebuilt; the lookup drops it.
         store
             .conn
-            .execute("DELETE FROM stories WHERE sid = 1", [])
+            .execute("DELETE FROM stories WHERE sid = 1", params![])
             .unwrap();
         let found = candidates(&store.conn, &index, &[7, 8], None).unwrap();
         assert_eq!(found[0].text, "text 2");
@@ -1432,7 +1457,7 @@ mod tests {
             .conn
             .execute(
                 "INSERT INTO topics (slug, fingerprint, changed_at) VALUES ('all', 'f', 0)",
-                [],
+                params![],
             )
             .unwrap();
         let near = crate::dedupe::Params::default();
@@ -1613,7 +1638,7 @@ mod tests {
         // A database one migration behind: readers do not migrate it.
         let old = path.with_file_name("old.db");
         {
-            let mut conn = Connection::open(&old).unwrap();
+            let mut conn = rusqlite::Connection::open(&old).unwrap();
             Migrations::new(migrations()[..SCHEMA_VERSION - 1].to_vec())
                 .to_latest(&mut conn)
                 .unwrap();

@@ -30,7 +30,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
+use super::sql::{self, Connection, params};
 
 /// Index entries read per key: the newest stories under each key (the
 /// highest `sid`). A key that thousands of stories share (a feed whose
@@ -97,6 +97,15 @@ pub(super) struct NearIndex {
     built_with: usize,
     forgotten: usize,
     loaded: bool,
+    /// Several pollers on PostgreSQL (`store::pg`): the entries added in
+    /// the open transaction, `(sid, key)` in order, written to `near_log`
+    /// before it commits (`flush_shared`) so that the other pollers' indexes
+    /// catch up (`sync_shared`). `None` on SQLite.
+    journal: Option<Vec<(i64, i64)>>,
+    /// `near_log` read up to here, and where this poller's own entries
+    /// end once the open transaction commits.
+    log_seq: i64,
+    pending_seq: Option<i64>,
 }
 
 /// The keys of a story as stored in `story_texts.near_keys`.
@@ -128,8 +137,16 @@ fn small(sid: i64) -> Option<u32> {
 impl NearIndex {
     /// Builds the index from the stories' blobs unless it is up to date:
     /// built, and no other connection has written since.
-    pub(super) fn ensure(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let version: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    pub(super) fn ensure(&mut self, conn: &Connection) -> sql::Result<()> {
+        // SQLite: whether another connection committed since. PostgreSQL:
+        // the writer holds the database's writer lock (`store::pg`), so no
+        // other connection adds stories.
+        let version: i64 = match conn.backend() {
+            sql::Backend::Sqlite => {
+                conn.query_row("PRAGMA data_version", params![], |r| r.get(0))?
+            }
+            sql::Backend::Postgres => 0,
+        };
         // Entries left by a transaction that never finished (a panic in the
         // writer): start again from what is stored.
         if self.loaded
@@ -139,19 +156,30 @@ impl NearIndex {
         {
             return Ok(());
         }
+        let shared = self.journal.is_some();
         *self = NearIndex::default();
+        if shared {
+            self.journal = Some(Vec::new());
+            // Before the stories are read, under the placement lock: no
+            // entry is both in what is read and read again from the log.
+            self.log_seq = conn.query_row(
+                "SELECT CAST(coalesce(max(seq), 0) AS BIGINT) FROM near_log",
+                params![],
+                |r| r.get(0),
+            )?;
+        }
         let started = std::time::Instant::now();
         let mut pairs: Vec<(i64, u32)> = Vec::new();
         let mut stmt =
             conn.prepare("SELECT sid, near_keys FROM story_texts WHERE near_keys IS NOT NULL")?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(params![])?;
         let mut stories = 0;
         while let Some(r) = rows.next()? {
             stories += 1;
             let Some(sid) = small(r.get(0)?) else {
                 continue;
             };
-            let blob = r.get_ref(1)?.as_blob_or_null()?.unwrap_or_default();
+            let blob = r.get_blob(1)?.unwrap_or_default();
             pairs.extend(decode_keys(blob).into_iter().map(|k| (k, sid)));
         }
         pairs.sort_unstable();
@@ -169,6 +197,79 @@ impl NearIndex {
         Ok(())
     }
 
+    /// Several pollers share the database (PostgreSQL): from now on the
+    /// index writes what it adds to `near_log` and reads what the others
+    /// added from it.
+    pub(super) fn share(&mut self) {
+        if self.journal.is_none() {
+            self.journal = Some(Vec::new());
+            self.loaded = false;
+        }
+    }
+
+    /// Whether the index is shared (`share`).
+    pub(super) fn shared(&self) -> bool {
+        self.journal.is_some()
+    }
+
+    /// The entries other pollers committed since this index last looked
+    /// (`near_log`), added. Run under the placement lock (`store::pg`), at
+    /// the start of a transaction: then nothing is committed between this
+    /// read and this transaction's placements.
+    pub(super) fn sync_shared(&mut self, conn: &Connection) -> sql::Result<()> {
+        if !self.shared() {
+            return Ok(());
+        }
+        let trimmed: i64 = conn.query_row(
+            "SELECT coalesce(max(value), 0) FROM settings WHERE key = 'near_log_trimmed_to'",
+            params![],
+            |r| r.get(0),
+        )?;
+        if !self.loaded || self.log_seq < trimmed {
+            // Never built, or the log no longer goes back that far.
+            self.loaded = false;
+            return self.ensure(conn);
+        }
+        let mut stmt =
+            conn.prepare_cached("SELECT seq, sid, keys FROM near_log WHERE seq > ?1 ORDER BY seq")?;
+        let mut rows = stmt.query(params![self.log_seq])?;
+        let mut added = Vec::new();
+        while let Some(r) = rows.next()? {
+            let (seq, sid): (i64, i64) = (r.get(0)?, r.get(1)?);
+            added.push((sid, decode_keys(r.get_blob(2)?.unwrap_or_default())));
+            self.log_seq = seq;
+        }
+        drop(rows);
+        for (sid, keys) in added {
+            self.add_committed(&keys, sid);
+        }
+        Ok(())
+    }
+
+    /// What this transaction added, written to `near_log` (see
+    /// `sync_shared`), just before it commits.
+    pub(super) fn flush_shared(&mut self, conn: &Connection) -> sql::Result<()> {
+        let Some(journal) = &mut self.journal else {
+            return Ok(());
+        };
+        let entries = std::mem::take(journal);
+        let mut stmt =
+            conn.prepare_cached("INSERT INTO near_log (sid, keys) VALUES (?1, ?2) RETURNING seq")?;
+        let mut seq = None;
+        for run in entries.chunk_by(|a, b| a.0 == b.0) {
+            let keys: Vec<i64> = run.iter().map(|e| e.1).collect();
+            let s: i64 = stmt.query_row(params![run[0].0, encode_keys(&keys)], |r| r.get(0))?;
+            seq = Some(s);
+        }
+        if seq.is_some() {
+            self.pending_seq = seq;
+        }
+        // Kept for a rollback of what follows (none does: the commit is
+        // next), so the journal and the undo list stay one to one.
+        *journal = entries;
+        Ok(())
+    }
+
     /// `n` stories were deleted (retention, purge): once they are an
     /// eighth of the stories the index was built with, the next `ensure`
     /// builds it again, so a daemon that runs for months with retention
@@ -180,15 +281,15 @@ impl NearIndex {
     /// An index of only the entries under `keys`, read by one pass over
     /// the stored keys: for a single question (`stories explain`), without
     /// the memory of the whole index.
-    pub(super) fn of_keys(conn: &Connection, keys: &[i64]) -> rusqlite::Result<NearIndex> {
+    pub(super) fn of_keys(conn: &Connection, keys: &[i64]) -> sql::Result<NearIndex> {
         let mut wanted = keys.to_vec();
         wanted.sort_unstable();
         let mut index = NearIndex::default();
         let mut stmt =
             conn.prepare("SELECT sid, near_keys FROM story_texts WHERE near_keys IS NOT NULL")?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(params![])?;
         while let Some(r) = rows.next()? {
-            let blob = r.get_ref(1)?.as_blob_or_null()?.unwrap_or_default();
+            let blob = r.get_blob(1)?.unwrap_or_default();
             let hits: Vec<i64> = decode_keys(blob)
                 .into_iter()
                 .filter(|k| wanted.binary_search(k).is_ok())
@@ -203,14 +304,31 @@ impl NearIndex {
 
     /// Adds `sid` under each of `keys` (in the open transaction).
     pub(super) fn add(&mut self, keys: &[i64], sid: i64) {
-        let Some(sid) = small(sid) else { return };
+        let Some(small_sid) = small(sid) else { return };
+        if let Some(journal) = &mut self.journal {
+            journal.extend(keys.iter().map(|&k| (sid, k)));
+        }
+        self.add_entries(keys, small_sid, true);
+    }
+
+    /// `add`, for entries another poller committed (`sync_shared`): no
+    /// rollback takes them back out.
+    fn add_committed(&mut self, keys: &[i64], sid: i64) {
+        if let Some(sid) = small(sid) {
+            self.add_entries(keys, sid, false);
+        }
+    }
+
+    fn add_entries(&mut self, keys: &[i64], sid: u32, undoable: bool) {
         for &k in keys {
             let v = self.delta.entry(k).or_default();
             v.push(sid);
             if v.len() == 4 * ROWS_PER_KEY {
                 self.hot.push(k);
             }
-            self.undo.push(k);
+            if undoable {
+                self.undo.push(k);
+            }
             self.delta_len += 1;
         }
     }
@@ -222,6 +340,13 @@ impl NearIndex {
 
     /// Takes out what was added since `mark` (its savepoint rolled back).
     pub(super) fn rollback_to(&mut self, mark: usize) {
+        if let Some(journal) = &mut self.journal {
+            // One journal entry per undo entry, in the same order.
+            journal.truncate(mark);
+        }
+        if mark == 0 {
+            self.pending_seq = None;
+        }
         while self.undo.len() > mark {
             let Some(k) = self.undo.pop() else { break };
             if let Some(v) = self.delta.get_mut(&k) {
@@ -237,6 +362,12 @@ impl NearIndex {
     /// The transaction committed: what it added stays.
     pub(super) fn commit(&mut self) {
         self.undo.clear();
+        if let Some(journal) = &mut self.journal {
+            journal.clear();
+        }
+        if let Some(seq) = self.pending_seq.take() {
+            self.log_seq = self.log_seq.max(seq);
+        }
         for k in std::mem::take(&mut self.hot) {
             if let Some(v) = self.delta.get_mut(&k) {
                 v.sort_unstable_by(|a, b| b.cmp(a));
@@ -443,20 +574,20 @@ mod tests {
     #[test]
     fn deleting_an_eighth_of_the_stories_makes_the_next_ensure_rebuild() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = Connection::open(dir.path().join("t.db")).unwrap();
+        let conn = Connection::from(rusqlite::Connection::open(dir.path().join("t.db")).unwrap());
         conn.execute_batch("CREATE TABLE story_texts (sid INTEGER PRIMARY KEY, near_keys BLOB)")
             .unwrap();
         for sid in 1..=16 {
             conn.execute(
                 "INSERT INTO story_texts VALUES (?1, ?2)",
-                rusqlite::params![sid, encode_keys(&[sid, 100])],
+                params![sid, encode_keys(&[sid, 100])],
             )
             .unwrap();
         }
         let mut index = NearIndex::default();
         index.ensure(&conn).unwrap();
         assert_eq!(index.len(), 32);
-        conn.execute("DELETE FROM story_texts WHERE sid <= 2", [])
+        conn.execute("DELETE FROM story_texts WHERE sid <= 2", params![])
             .unwrap();
         index.forget(1);
         index.ensure(&conn).unwrap();

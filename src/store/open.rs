@@ -22,7 +22,7 @@ impl Writer {
             hint: writer_hint(path, &source),
             source,
         };
-        let mut conn = Connection::open(path).map_err(open_err)?;
+        let mut conn = rusqlite::Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // Space freed by retention goes back to the file system with
         // `PRAGMA incremental_vacuum` (see `reclaim`). SQLite honours this
@@ -97,7 +97,7 @@ impl Writer {
                 source,
             })?;
         Ok(Writer {
-            conn,
+            conn: conn.into(),
             near: Default::default(),
             _writers: writers,
         })
@@ -115,12 +115,12 @@ impl Writer {
                 "INSERT INTO sources (id, name, url, tags, trust, link_hosts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
                    trust = excluded.trust, link_hosts = excluded.link_hosts,
-                   etag = CASE WHEN url = excluded.url THEN etag END,
-                   last_modified = CASE WHEN url = excluded.url THEN last_modified END,
-                   moved_to = CASE WHEN url = excluded.url THEN moved_to END,
-                   gone_at = CASE WHEN url = excluded.url THEN gone_at END,
-                   retry_after_until = CASE WHEN url = excluded.url THEN retry_after_until END,
-                   consecutive_failures = CASE WHEN url = excluded.url THEN consecutive_failures ELSE 0 END,
+                   etag = CASE WHEN sources.url = excluded.url THEN sources.etag END,
+                   last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified END,
+                   moved_to = CASE WHEN sources.url = excluded.url THEN sources.moved_to END,
+                   gone_at = CASE WHEN sources.url = excluded.url THEN sources.gone_at END,
+                   retry_after_until = CASE WHEN sources.url = excluded.url THEN sources.retry_after_until END,
+                   consecutive_failures = CASE WHEN sources.url = excluded.url THEN sources.consecutive_failures ELSE 0 END,
                    url = excluded.url",
             )?;
             let mut changed = Vec::new();
@@ -204,8 +204,11 @@ fn writer_hint(path: &Path, e: &rusqlite::Error) -> String {
 /// read, where a WAL reader maps the `-shm`).
 fn open_read_only(path: &Path) -> Result<(Connection, i64)> {
     let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.pragma_update(None, "cache_size", -8 * 1024)?;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if let Some(c) = conn.lite() {
+        c.pragma_update(None, "cache_size", -8 * 1024)
+            .map_err(sql::Error::from)?;
+    }
+    let found: i64 = conn.query_row("PRAGMA user_version", params![], |r| r.get(0))?;
     Ok((conn, found))
 }
 
@@ -225,9 +228,12 @@ fn open_immutable(path: &Path, why: &str) -> Result<(Connection, i64)> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(uri.as_str(), flags)?;
-    conn.pragma_update(None, "cache_size", -8 * 1024)?;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let conn =
+        rusqlite::Connection::open_with_flags(uri.as_str(), flags).map_err(sql::Error::from)?;
+    conn.pragma_update(None, "cache_size", -8 * 1024)
+        .map_err(sql::Error::from)?;
+    let conn = Connection::from(conn);
+    let found: i64 = conn.query_row("PRAGMA user_version", params![], |r| r.get(0))?;
     if !WARNED_IMMUTABLE.swap(true, std::sync::atomic::Ordering::Relaxed) {
         let wal = std::fs::metadata(with_suffix(path, "-wal")).map_or(0, |m| m.len());
         let missing = match wal {
@@ -254,7 +260,8 @@ const FULL_BELOW_BYTES: u64 = 1 << 20;
 /// (`statvfs`) for those errors too.
 pub fn disk_full(path: &Path, e: &StoreError) -> Option<String> {
     let code = match e {
-        StoreError::Sql(e) | StoreError::Open { source: e, .. } => e.sqlite_error_code(),
+        StoreError::Sql(e) => e.sqlite_error_code(),
+        StoreError::Open { source: e, .. } => e.sqlite_error_code(),
         StoreError::Migration {
             source: rusqlite_migration::Error::RusqliteError { err, .. },
             ..
@@ -300,8 +307,37 @@ fn full_disk(path: &Path, code: Option<rusqlite::ErrorCode>) -> Option<String> {
 /// opened when none is free. `Reader` is not `Sync`; this hands each one to
 /// one thread at a time without a lock around the connection itself.
 pub struct Readers {
-    path: PathBuf,
+    at: Location,
     idle: std::sync::Mutex<Vec<Reader>>,
+}
+
+/// Where a store's data is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The SQLite file.
+    Sqlite(PathBuf),
+    /// The PostgreSQL URL.
+    Postgres(String),
+}
+
+impl Reader {
+    /// `Reader::open` or `Reader::open_postgres`, by `at`.
+    pub fn open_at(at: &Location) -> Result<Reader> {
+        match at {
+            Location::Sqlite(path) => Reader::open(path),
+            Location::Postgres(url) => Reader::open_postgres(url),
+        }
+    }
+}
+
+impl Writer {
+    /// `Writer::open` or `Writer::open_postgres`, by `at`.
+    pub fn open_at(at: &Location) -> Result<Writer> {
+        match at {
+            Location::Sqlite(path) => Writer::open(path),
+            Location::Postgres(url) => Writer::open_postgres(url),
+        }
+    }
 }
 
 /// Connections kept open for reuse at most; more may be open at a moment.
@@ -311,9 +347,14 @@ impl Readers {
     /// Opens one connection now, so that a database that cannot be read
     /// is reported at start rather than at the first read.
     pub fn open(path: &Path) -> Result<Readers> {
-        let first = Reader::open(path)?;
+        Readers::open_at(Location::Sqlite(path.to_path_buf()))
+    }
+
+    /// `open` for either backend.
+    pub fn open_at(at: Location) -> Result<Readers> {
+        let first = Reader::open_at(&at)?;
         Ok(Readers {
-            path: path.to_path_buf(),
+            at,
             idle: std::sync::Mutex::new(vec![first]),
         })
     }
@@ -323,7 +364,7 @@ impl Readers {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let reader = match idle {
             Some(r) => r,
-            None => Reader::open(&self.path)?,
+            None => Reader::open_at(&self.at)?,
         };
         Ok(Pooled {
             pool: self,

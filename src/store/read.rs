@@ -20,8 +20,8 @@ impl Reader {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {STATE_COLUMNS} FROM sources"))?;
-        let rows = stmt.query_map([], state_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map(params![], state_row)?;
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// The state of one source (default when it was never seen).
@@ -41,8 +41,9 @@ impl Reader {
             let mut stmt = self.conn.prepare(
                 "SELECT source_id, count(*), count(DISTINCT story) FROM copies GROUP BY source_id",
             )?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))?;
+            let rows = stmt.query_map(params![], |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+            })?;
             for row in rows {
                 let (id, c) = row?;
                 counts.insert(id, c);
@@ -54,7 +55,7 @@ impl Reader {
                     etag, last_modified, last_document_items, last_items_read, parse_note
              FROM sources",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![], |r| {
             let id: SourceId = r.get(0)?;
             let (copies, stories) = counts.get(id.as_str()).copied().unwrap_or((0, 0));
             Ok((
@@ -85,7 +86,7 @@ impl Reader {
                 .with_warning(),
             ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// The `n` most recent polls of a source, newest first.
@@ -116,7 +117,7 @@ impl Reader {
                 pages_not_needed: r.get(15)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// Items of a source its polls since `since` found edited (the
@@ -191,7 +192,7 @@ impl Reader {
                 reason: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// The newest `limit` stories: (id, title, normalized text, published).
@@ -208,7 +209,7 @@ impl Reader {
                 published: datetime(r.get(3)?),
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// The newest `limit` stories as `newest_stories` reads them, each
@@ -241,7 +242,7 @@ impl Reader {
                     .collect(),
             ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// Stories per topic.
@@ -249,30 +250,40 @@ impl Reader {
         let mut stmt = self
             .conn
             .prepare("SELECT topic, count(*) FROM story_topics GROUP BY topic")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// Is the database answering? (the watchdog's check)
     pub fn ping(&self) -> Result<()> {
-        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        self.conn.query_row("SELECT 1", params![], |_| Ok(()))?;
         Ok(())
     }
 
     /// SQLite's `PRAGMA data_version`: moves when another connection (this
     /// process's writer, or another process: `poll`, `sources remove
     /// --purge`) commits; compare only values read on one connection.
+    /// PostgreSQL has no such counter: the last poll's row and the last
+    /// change to a topic's feed (both only grow) stand in for it, so a
+    /// poll stored by any poller, or a purge, moves it.
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        let sql = match self.conn.backend() {
+            sql::Backend::Sqlite => "PRAGMA data_version",
+            sql::Backend::Postgres => {
+                "SELECT CAST(coalesce((SELECT max(id) FROM polls), 0)
+                          + coalesce((SELECT max(changed_at) FROM topics), 0) AS BIGINT)"
+            }
+        };
+        Ok(self.conn.query_row(sql, params![], |r| r.get(0))?)
     }
 
     /// When any source last polled successfully.
     pub fn last_success(&self) -> Result<Option<DateTime<Utc>>> {
         let t: Option<i64> =
             self.conn
-                .query_row("SELECT max(last_success_at) FROM sources", [], |r| r.get(0))?;
+                .query_row("SELECT max(last_success_at) FROM sources", params![], |r| {
+                    r.get(0)
+                })?;
         Ok(t.map(datetime))
     }
 
@@ -293,7 +304,7 @@ impl Reader {
         let rows = stmt.query_map(params![source_id, super::PAGE_ATTEMPTS], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// The `limit` newest stories of a topic, with all their copies.
@@ -328,7 +339,7 @@ impl Reader {
              WHERE c.story = ?1 ORDER BY c.published, c.first_seen, c.source_id, c.item_key",
             super::ingest::COPY_ROW_COLUMNS
         ))?;
-        let row = |r: &rusqlite::Row<'_>| {
+        let row = |r: &sql::Row<'_>| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, StoryId>(1)?,
@@ -346,7 +357,7 @@ impl Reader {
                 row,
             )?,
         }
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<sql::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(found.len());
         for (sid, id, title, link, published, updated, first_seen) in found {
             let list = copies
@@ -382,7 +393,7 @@ impl Reader {
                         in_topic: true,
                     })
                 })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<sql::Result<Vec<_>>>()?;
             out.push(FeedStory {
                 id,
                 title,
@@ -399,10 +410,10 @@ impl Reader {
     /// Story ids starting with `prefix` (at most 10).
     pub fn story_ids(&self, prefix: &str) -> Result<Vec<StoryId>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id FROM stories WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 10",
+            "SELECT id FROM stories WHERE substr(id, 1, length(CAST(?1 AS TEXT))) = CAST(?1 AS TEXT) ORDER BY id LIMIT 10",
         )?;
         let rows = stmt.query_map([prefix.to_ascii_lowercase()], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// One story with its copies and why each joined (`stories explain`).
@@ -462,7 +473,7 @@ impl Reader {
             .conn
             .query_row(
                 "SELECT value FROM settings WHERE key = 'topic_entry_ids_from'",
-                [],
+                params![],
                 |r| r.get(0),
             )
             .optional()?
@@ -474,8 +485,8 @@ impl Reader {
         let mut stmt = self
             .conn
             .prepare("SELECT slug, changed_at FROM topics ORDER BY slug")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<sql::Result<_>>()?)
     }
 
     /// Every story published at or after `since` (in `topic`, when given),
@@ -486,7 +497,7 @@ impl Reader {
         since: Option<DateTime<Utc>>,
         out: impl FnMut(ExportedStory) -> std::io::Result<()>,
     ) -> Result<std::io::Result<()>> {
-        self.export_where("1", None, topic, since, out)
+        self.export_where("1 = 1", None, topic, since, out)
     }
 
     fn export_where(
@@ -501,7 +512,7 @@ impl Reader {
             "SELECT sid, id, content_hash, title, link, published,
                     (SELECT text FROM story_texts t WHERE t.sid = stories.sid) FROM stories
              WHERE published >= ?1
-               AND (?2 IS NULL OR sid IN (SELECT story FROM story_topics WHERE topic = ?2))
+               AND (CAST(?2 AS TEXT) IS NULL OR sid IN (SELECT story FROM story_topics WHERE topic = ?2))
                AND {filter}
              ORDER BY published DESC, first_seen DESC, id"
         ))?;
@@ -513,10 +524,9 @@ impl Reader {
              WHERE story = ?1 ORDER BY published, first_seen, id",
         )?;
         let since = since.map(ts).unwrap_or(i64::MIN);
-        let mut rows = if filter == "1" {
-            stories.query(params![since, topic])?
-        } else {
-            stories.query(params![since, topic, id])?
+        let mut rows = match id {
+            None => stories.query(params![since, topic])?,
+            Some(id) => stories.query(params![since, topic, id])?,
         };
         while let Some(r) = rows.next()? {
             let sid: i64 = r.get(0)?;
@@ -534,7 +544,7 @@ impl Reader {
                             .map(|s| (s * 1000.0).round() / 1000.0),
                     })
                 })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<sql::Result<Vec<_>>>()?;
             let story = ExportedStory {
                 id: r.get(1)?,
                 content_hash: r.get(2)?,
@@ -543,7 +553,7 @@ impl Reader {
                 published: rfc3339(r.get(5)?),
                 topics: topics
                     .query_map([sid], |t| t.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()?,
+                    .collect::<sql::Result<Vec<String>>>()?,
                 text: r.get(6)?,
                 copies: list,
             };

@@ -26,6 +26,7 @@ mod hostile;
 mod order_feeds;
 mod order_props;
 mod poll;
+mod postgres;
 mod properties;
 mod reader_page;
 mod readers;

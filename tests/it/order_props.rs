@@ -169,6 +169,7 @@ fn poll(source: usize, items: Vec<NewCopy>) -> PollToStore {
             parse: Box::default(),
             pages: PageCounts::default(),
         },
+        lease: None,
     }
 }
 

@@ -932,7 +932,7 @@ fn database_is_wal_with_consistent_foreign_keys_and_all_migrations() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
         .unwrap()
         .filter(|e| {
             e.as_ref()
@@ -1354,11 +1354,11 @@ fn a_database_of_the_previous_release_migrates_and_polls_on() {
         let mut db = rusqlite::Connection::open(env.db_path()).unwrap();
         let tx = db.transaction().unwrap();
         for sql in [
-            include_str!("../../migrations/0001_init.sql"),
-            include_str!("../../migrations/0002_topics.sql"),
-            include_str!("../../migrations/0003_poll_state.sql"),
-            include_str!("../../migrations/0004_near_duplicates.sql"),
-            include_str!("../../migrations/0005_retention.sql"),
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+            include_str!("../../migrations/sqlite/0002_topics.sql"),
+            include_str!("../../migrations/sqlite/0003_poll_state.sql"),
+            include_str!("../../migrations/sqlite/0004_near_duplicates.sql"),
+            include_str!("../../migrations/sqlite/0005_retention.sql"),
         ] {
             tx.execute_batch(sql).unwrap();
         }

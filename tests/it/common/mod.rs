@@ -107,6 +107,12 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_at("127.0.0.1")
+    }
+
+    /// `start` on another loopback address (127.0.0.2, …): another feed
+    /// host as far as politeness and host leases go.
+    pub fn start_at(ip: &'static str) -> TestServer {
         let routes: Arc<Mutex<HashMap<String, Handler>>> = Arc::default();
         let log: Arc<Mutex<Vec<Request>>> = Arc::default();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -120,7 +126,7 @@ impl TestServer {
                     .build()
                     .unwrap();
                 rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
                     addr_tx.send(listener.local_addr().unwrap()).unwrap();
                     loop {
                         tokio::select! {
@@ -783,4 +789,97 @@ pub fn refused_edit(env: &Env, args: &[&str], says: &str) -> Run {
     );
     assert_eq!(config_text(env), before, "{args:?} changed the config");
     r
+}
+
+// ---- PostgreSQL ----------------------------------------------------------------
+
+/// A new, empty PostgreSQL database for one test, as a URL; `None` (and a
+/// line on stderr saying the test is skipped) when no server can be had.
+/// The server: `NEWSRIVER_TEST_POSTGRES` (CI starts one, `.ci/run`; then a
+/// server that does not answer fails the test), else a throwaway cluster
+/// this test binary starts with `.ci/pg-cluster.sh` (PostgreSQL's server
+/// binaries installed) in a folder under /tmp, left running for the next
+/// run.
+pub fn pg_database(test: &str) -> Option<String> {
+    static BASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        if let Ok(url) = std::env::var("NEWSRIVER_TEST_POSTGRES") {
+            return Some(url);
+        }
+        let dir = format!("/tmp/newsriver-test-pg-{}", uid());
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/pg-cluster.sh");
+        let out = Command::new(script).arg("start").arg(&dir).output().ok()?;
+        if !out.status.success() {
+            eprintln!(
+                "no PostgreSQL server ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    });
+    let Some(base) = base else {
+        eprintln!("SKIPPED {test}: no PostgreSQL server to test against");
+        return None;
+    };
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "t_{}_{}_{}",
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let name: String = name.chars().take(60).collect();
+    psql(base, &format!("CREATE DATABASE {name}"));
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("a database URL ends with /NAME");
+    Some(format!("{server}/{name}"))
+}
+
+/// This process's user id (for a folder per user under /tmp).
+fn uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(0)
+}
+
+/// `psql`, `None` when it fails (a table not made yet).
+pub fn psql_try(url: &str, sql: &str) -> Option<String> {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+/// Runs `sql` with psql against `url`; its output (unaligned, tuples only).
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// An `Env` whose `[storage]` is the PostgreSQL database at `url`.
+pub fn pg_env(url: &str, fetch: &str, sources: &[Src], extra: &str) -> Env {
+    let env = Env::with(fetch, sources, extra);
+    let text = std::fs::read_to_string(&env.config).unwrap().replacen(
+        "[storage]\npath = \"news.db\"\n",
+        &format!("[storage]\nurl = {}\nlease_secs = 2\n", toml_str(url)),
+        1,
+    );
+    std::fs::write(&env.config, text).unwrap();
+    env
 }

@@ -1,0 +1,205 @@
+//! Several pollers on one PostgreSQL database (`[storage] url`): which
+//! poller polls which feed host. Each holds leases on hosts
+//! (`store::Leases`); a source is polled only under its host's lease, and
+//! its poll is stored only if that lease is still held
+//! (`store::PollToStore::lease`). So one host's politeness (`per_host`,
+//! the interval between requests), validators and backoff stay with one
+//! poller at a time, and a poller that dies leaves its hosts to the others
+//! once its leases lapse (`[storage] lease_secs`). Nothing here runs on
+//! SQLite: there one process polls everything.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::config::{Config, Source};
+use crate::model::SourceId;
+use crate::store::{Lease, Leases};
+
+use super::PipelineError;
+
+/// The host a source's lease is on: the politeness key of its configured
+/// URL (`fetch::host_key`: the address it resolves to, so `localhost` and
+/// `127.0.0.1` are one host, as `per_host` counts them); the configured
+/// URL, not a redirect's target, so the grouping does not move.
+pub async fn host_of(source: &Source) -> String {
+    crate::fetch::host_key(&source.url).await
+}
+
+/// This process's leases.
+pub struct Shared {
+    leases: Leases,
+    held: Mutex<HashMap<String, Lease>>,
+    /// Each source's host (`host_of`), as last worked out.
+    hosts: Mutex<HashMap<SourceId, String>>,
+    period: Duration,
+    /// New hosts one claim takes at most: the hosts `concurrency` fetches,
+    /// `per_host` at a time, keep busy, so that pollers starting together
+    /// share the hosts out.
+    batch: usize,
+}
+
+impl Shared {
+    /// For a config on PostgreSQL: this process registered as a poller.
+    /// `None` on SQLite.
+    pub fn open(config: &Config) -> Result<Option<Arc<Shared>>, PipelineError> {
+        let Some(url) = &config.storage.postgres else {
+            return Ok(None);
+        };
+        let me = format!(
+            "{}:{}:{}",
+            hostname(),
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis()
+        );
+        let period = Duration::from_secs(config.storage.lease_secs);
+        let leases = Leases::open(url, &me, period)?;
+        let per_host = config.fetch.per_host.max(1);
+        Ok(Some(Arc::new(Shared {
+            leases,
+            held: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
+            period,
+            batch: config.fetch.concurrency.div_ceil(per_host).max(1),
+        })))
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hosts of `sources` (`host_of`), in order, remembered for
+    /// `lease_of`.
+    pub async fn hosts_of(&self, sources: &[&Source]) -> Vec<String> {
+        let mut out = Vec::with_capacity(sources.len());
+        let mut known: HashMap<String, String> = HashMap::new();
+        for s in sources {
+            // Sources of one host name resolve once.
+            let name = s.url.host_str().unwrap_or_default().to_string();
+            let host = match known.get(&name) {
+                Some(h) => h.clone(),
+                None => {
+                    let h = host_of(s).await;
+                    known.insert(name, h.clone());
+                    h
+                }
+            };
+            out.push(host);
+        }
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        for (s, h) in sources.iter().zip(&out) {
+            hosts.insert(s.id.clone(), h.clone());
+        }
+        out
+    }
+
+    /// `source`'s host, as `hosts_of` last worked it out.
+    pub fn host_of_source(&self, source: &SourceId) -> Option<String> {
+        self.hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(source)
+            .cloned()
+    }
+
+    /// The hosts this poller holds.
+    pub fn held_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self.held().keys().cloned().collect();
+        hosts.sort_unstable();
+        hosts
+    }
+
+    /// The lease this poller holds on `source`'s host (`hosts_of` worked
+    /// it out), if any.
+    pub fn lease_of(&self, source: &SourceId) -> Option<Lease> {
+        let host = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(source)
+            .cloned()?;
+        self.held().get(&host).cloned()
+    }
+
+    /// How long a lease lasts unrenewed.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Renews this poller and its leases; the pollers alive.
+    pub async fn heartbeat(self: &Arc<Self>) -> Result<usize, PipelineError> {
+        let me = self.clone();
+        Ok(tokio::task::spawn_blocking(move || me.leases.heartbeat()).await??)
+    }
+
+    /// Claims leases on `hosts` (at most `max_new` not held already, and at
+    /// most a batch); the hosts among them this poller now holds.
+    pub async fn claim(
+        self: &Arc<Self>,
+        hosts: Vec<String>,
+        max_new: usize,
+    ) -> Result<HashSet<String>, PipelineError> {
+        let me = self.clone();
+        let max_new = max_new.min(self.batch);
+        let got = tokio::task::spawn_blocking(move || me.leases.claim(&hosts, max_new)).await??;
+        let mut held = self.held();
+        Ok(got
+            .into_iter()
+            .map(|lease| {
+                let host = lease.host.clone();
+                held.insert(host.clone(), lease);
+                host
+            })
+            .collect())
+    }
+
+    /// Lets `hosts` go.
+    pub async fn release(self: &Arc<Self>, hosts: Vec<String>) -> Result<(), PipelineError> {
+        {
+            let mut held = self.held();
+            for h in &hosts {
+                held.remove(h);
+            }
+        }
+        let me = self.clone();
+        Ok(tokio::task::spawn_blocking(move || me.leases.release(&hosts)).await??)
+    }
+
+    /// Lets every lease go and leaves (shutdown, end of `poll`).
+    pub async fn leave(self: &Arc<Self>) -> Result<(), PipelineError> {
+        self.held().clear();
+        let me = self.clone();
+        Ok(tokio::task::spawn_blocking(move || me.leases.leave()).await??)
+    }
+
+    /// Renews every third of a period until dropped (the task's handle
+    /// aborts it).
+    pub fn keep_alive(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(me.period / 3);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = me.heartbeat().await {
+                    tracing::warn!(error = %e, "cannot renew this poller's host leases");
+                }
+            }
+        })
+    }
+}
+
+/// This machine's name, for the poller's id (`/etc/hostname`, else
+/// "localhost").
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The share of `hosts` one of `live` pollers claims at a time.
+pub fn fair_share(hosts: usize, live: usize) -> usize {
+    hosts.div_ceil(live.max(1)).max(1)
+}

@@ -1,0 +1,370 @@
+//! The PostgreSQL store (`[storage] url = "postgres://…"`), against a real
+//! server (`common::pg_database`: CI starts one; without a server these
+//! tests say SKIPPED and pass): the same stories as SQLite, two pollers
+//! sharing one database (host leases, placement serialized), a poller
+//! killed mid-poll, fencing, the read commands, and the errors a user can
+//! cause.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::common::*;
+
+/// The wire stories of the fixture: story `k` is carried by three of the
+/// twelve outlets, each copy dressed its own way (dateline, `(完)`, a
+/// sentence more or less, full-width digits), as outlets do.
+fn outlet_feed(outlet: usize, link_host: &str) -> String {
+    let mut items = Vec::new();
+    for k in 0..24usize {
+        let carriers = [k % 12, (k + 5) % 12, (k + 7) % 12];
+        let Some(pos) = carriers.iter().position(|&c| c == outlet) else {
+            continue;
+        };
+        let mut text = String::new();
+        if pos == 1 {
+            text.push_str(&format!("中新网北京12月5日电（记者 王{k}）"));
+        }
+        let sentences = if pos == 2 { 5 } else { 6 };
+        for j in 0..sentences {
+            let n = 100 + 7 * j + k;
+            let n = if pos == 1 {
+                n.to_string()
+                    .chars()
+                    .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap_or(c))
+                    .collect()
+            } else {
+                n.to_string()
+            };
+            text.push_str(&format!(
+                "第{k}号报道的第{j}段：京津冀{k}地区的学校与企业合作推进职业教育，{n}名学生参加实习，当地教育部门表示将继续扩大合作范围。"
+            ));
+        }
+        if pos == 0 {
+            text.push_str("(完)");
+        }
+        items.push((
+            format!("o{outlet}-s{k}"),
+            format!("http://{link_host}/o{outlet}/s{k}.html"),
+            format!("京津冀教育协同第{k}号新闻"),
+            format!("<p>{text}</p>"),
+            format!("Sat, 05 Dec 2026 0{}:{:02}:00 +0000", k % 8, k * 2),
+        ));
+    }
+    let items: Vec<Item<'_>> = items
+        .iter()
+        .map(|(guid, link, title, body, date)| Item {
+            guid: Some(guid),
+            link: Some(link),
+            title: Some(title),
+            description: Some(body),
+            pub_date: Some(date),
+        })
+        .collect();
+    rss2(&format!("Outlet {outlet}"), &items)
+}
+
+/// Twelve outlets, six on each of two feed hosts (127.0.0.1 and 127.0.0.2),
+/// each answering after `delay`.
+fn outlets(delay: Duration) -> (TestServer, TestServer, Vec<Src>) {
+    let (a, b) = (TestServer::start(), TestServer::start_at("127.0.0.2"));
+    let mut sources = Vec::new();
+    for o in 0..12 {
+        let server = if o < 6 { &a } else { &b };
+        let path = format!("/o{o}.xml");
+        let feed = outlet_feed(o, "news.example");
+        server.fixed(
+            &path,
+            Response::ok("application/rss+xml", feed).delay(delay),
+        );
+        sources.push(src(&format!("o{o}"), &server.url(&path)));
+    }
+    (a, b, sources)
+}
+
+const TOPIC: &str = "[[topic]]\nslug = \"edu\"\ntitle = \"教育\"\nquery = '教育'\n";
+
+/// What a store made of the stories, independent of arrival order: each
+/// story as its copies (source/guid), headline, link, date and text. (Its
+/// id is its first copy's hash: who came first is a matter of timing.)
+fn stories_made(env: &Env) -> BTreeSet<String> {
+    env.export(&[])
+        .into_iter()
+        .map(|s| {
+            let mut copies: Vec<String> = s["copies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| format!("{}/{}", c["source"], c["guid"]))
+                .collect();
+            copies.sort();
+            format!(
+                "{} | {} | {} | {} | {} | {}",
+                copies.join(","),
+                s["title"],
+                s["link"],
+                s["published"],
+                s["topics"],
+                s["text"]
+            )
+        })
+        .collect()
+}
+
+/// `poll` started in the background.
+fn spawn_poll(env: &Env) -> std::process::Child {
+    binary()
+        .arg("--config")
+        .arg(&env.config)
+        .arg("poll")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finished(child: std::process::Child) -> String {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "poll failed: {stderr}");
+    stderr
+}
+
+#[test]
+fn two_pollers_on_postgres_make_the_stories_one_poller_makes_on_sqlite() {
+    let Some(url) = pg_database("two_pollers") else {
+        return;
+    };
+    let (_a, _b, sources) = outlets(Duration::from_millis(150));
+    let lite = Env::with(FETCH, &sources, TOPIC);
+    lite.poll(&[]);
+    let expected = stories_made(&lite);
+    assert_eq!(expected.len(), 24, "{expected:#?}");
+
+    let shared = pg_env(&url, FETCH, &sources, TOPIC);
+    let (one, two) = (spawn_poll(&shared), spawn_poll(&shared));
+    let logs = [finished(one), finished(two)];
+    assert_eq!(stories_made(&shared), expected, "{logs:#?}");
+    // Every source polled, none stored twice, every lease let go.
+    assert_eq!(
+        psql(&url, "SELECT count(DISTINCT source_id) FROM polls"),
+        "12"
+    );
+    assert_eq!(psql(&url, "SELECT count(*) FROM copies"), "72");
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT count(*) FROM host_leases WHERE holder IS NOT NULL"
+        ),
+        "0"
+    );
+    // A second round by one poller finds nothing new.
+    let again = shared.poll(&[]);
+    assert!(again.stderr.contains("0 new"), "{}", again.stderr);
+    assert_eq!(stories_made(&shared), expected);
+}
+
+#[test]
+fn a_poller_killed_mid_poll_leaves_its_hosts_to_the_other() {
+    let Some(url) = pg_database("killed_poller") else {
+        return;
+    };
+    // Slow answers: the first poller is still polling when it is killed.
+    let (_a, _b, sources) = outlets(Duration::from_millis(1500));
+    let lite = Env::with(FETCH, &sources, TOPIC);
+    lite.poll(&[]);
+    let expected = stories_made(&lite);
+
+    let shared = pg_env(&url, FETCH, &sources, TOPIC);
+    let mut first = spawn_poll(&shared);
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            psql_try(
+                &url,
+                "SELECT count(*) FROM host_leases WHERE holder IS NOT NULL",
+            )
+            .is_some_and(|n| n == "2")
+        },
+        "the first poller holds both hosts",
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The survivor waits out the dead poller's leases (lease_secs = 2)
+    // and polls what it left.
+    let second = spawn_poll(&shared);
+    let log = finished(second);
+    assert_eq!(stories_made(&shared), expected, "{log}");
+    assert_eq!(
+        psql(&url, "SELECT count(DISTINCT source_id) FROM polls"),
+        "12"
+    );
+    assert_eq!(psql(&url, "SELECT count(*) FROM copies"), "72");
+}
+
+#[test]
+fn the_read_commands_work_on_postgres_and_a_correction_reaches_the_feed() {
+    let Some(url) = pg_database("read_commands") else {
+        return;
+    };
+    let server = TestServer::start();
+    let body = |t: &str| {
+        rss2(
+            "Outlet",
+            &[Item {
+                guid: Some("g1"),
+                link: Some("http://news.example/1.html"),
+                title: Some("教育部发布新规"),
+                description: Some(t),
+                pub_date: Some("Sat, 05 Dec 2026 08:00:00 +0000"),
+            }],
+        )
+    };
+    let feed = std::sync::Arc::new(std::sync::Mutex::new(body(
+        "<p>教育部今天发布新规，学校每天安排一小时体育活动，3000所学校参加试点。</p>",
+    )));
+    {
+        let feed = feed.clone();
+        server.route("/f.xml", move |_| {
+            Response::ok("application/rss+xml", feed.lock().unwrap().clone())
+        });
+    }
+    let env = pg_env(&url, FETCH, &[src("edu", &server.url("/f.xml"))], TOPIC);
+    env.poll(&[]);
+    let list = env.run(&["sources", "list"]);
+    assert_eq!(list.code, Some(0), "{list:?}");
+    assert!(list.stdout.contains("edu"), "{list:?}");
+    let preview = env.run(&["topics", "preview", "edu"]);
+    assert_eq!(preview.code, Some(0), "{preview:?}");
+    assert!(preview.stdout.contains("教育部发布新规"), "{preview:?}");
+    let rendered = env.run(&["render", "edu"]);
+    assert_eq!(rendered.code, Some(0), "{rendered:?}");
+    assert!(rendered.stdout.contains("3000所学校"), "{rendered:?}");
+
+    // The outlet corrects its figure: the story's text follows.
+    *feed.lock().unwrap() =
+        body("<p>教育部今天发布新规，学校每天安排一小时体育活动，5000所学校参加试点。</p>");
+    let second = env.poll(&[]);
+    let stories = env.export(&[]);
+    assert_eq!(stories.len(), 1, "{second:?} {stories:#?}");
+    assert!(
+        stories[0]["text"].as_str().unwrap().contains("5000"),
+        "{second:?} {stories:#?}"
+    );
+    let rendered = env.run(&["render", "edu"]);
+    assert!(rendered.stdout.contains("5000所学校"), "{rendered:?}");
+
+    // Read commands write nothing: the row counts and the polls are as they were.
+    let before = psql(&url, "SELECT count(*), max(id) FROM polls");
+    for args in [
+        &["sources", "list"][..],
+        &["export"],
+        &["topics", "list"],
+        &["render", "edu"],
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, Some(0), "{args:?}: {r:?}");
+    }
+    assert_eq!(psql(&url, "SELECT count(*), max(id) FROM polls"), before);
+}
+
+#[test]
+fn an_unreachable_server_is_named_without_its_password_and_nothing_else_breaks() {
+    let env = Env::new(&[]);
+    std::fs::write(
+        &env.config,
+        "[storage]\nurl = \"postgresql://bob:s3cret@%2Fnonexistent%2Fsocket/news\"\n",
+    )
+    .unwrap();
+    let r = env.run(&["poll"]);
+    assert_ne!(r.code, Some(0), "{r:?}");
+    assert!(r.stderr.contains("bob:***@"), "{r:?}");
+    assert!(!r.stderr.contains("s3cret"), "{r:?}");
+    // `check` reads the config without connecting: it is valid.
+    let check = env.run(&["check"]);
+    assert_eq!(check.code, Some(0), "{check:?}");
+}
+
+#[test]
+fn a_storage_url_of_another_database_or_beside_a_path_is_a_config_error() {
+    for (text, says, line) in [
+        (
+            "[storage]\nurl = \"mysql://localhost/news\"\n",
+            "unknown database",
+            ":2:",
+        ),
+        (
+            "[storage]\npath = \"news.db\"\nurl = \"postgres://localhost/news\"\n",
+            "not both",
+            ":3:",
+        ),
+    ] {
+        let env = env_with_config(text);
+        let r = env.run(&["check"]);
+        assert_eq!(r.code, Some(2), "{r:?}");
+        assert!(r.stderr.contains("storage.url"), "{r:?}");
+        assert!(r.stderr.contains(says), "{r:?}");
+        assert!(r.stderr.contains(line), "the line is named: {r:?}");
+    }
+    // `sqlite:PATH` is the SQLite file at PATH.
+    let env = env_with_config("[storage]\nurl = \"sqlite:other.db\"\n");
+    let r = env.run(&["poll"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(env.path("other.db").exists());
+}
+
+#[test]
+fn a_poll_made_under_a_lease_another_poller_took_over_is_not_stored() {
+    use newsriver::model::SourceId;
+    use newsriver::store::{Leases, PollOutcome, PollToStore, SourceRow, Writer};
+    let Some(url) = pg_database("fencing") else {
+        return;
+    };
+    let mut writer = Writer::open_postgres(&url).unwrap();
+    let id = SourceId::from("s");
+    writer
+        .sync_sources(&[SourceRow {
+            id: &id,
+            name: "s",
+            url: "http://127.0.0.9/f.xml",
+            tags: &[],
+            low_trust: false,
+            link_hosts: &[],
+        }])
+        .unwrap();
+    let period = Duration::from_secs(2);
+    let (a, b) = (
+        Leases::open(&url, "a", period).unwrap(),
+        Leases::open(&url, "b", period).unwrap(),
+    );
+    let host = vec!["127.0.0.9".to_string()];
+    let lease_a = a.claim(&host, 1).unwrap().pop().expect("a free host");
+    assert!(b.claim(&host, 1).unwrap().is_empty(), "a holds it");
+    // a stops renewing (stuck, partitioned): its lease lapses, b takes over.
+    std::thread::sleep(period + Duration::from_millis(200));
+    let lease_b = b.claim(&host, 1).unwrap().pop().expect("a lapsed lease");
+    assert_eq!(lease_b.generation, lease_a.generation + 1);
+    let poll = |lease| PollToStore {
+        source_id: id.clone(),
+        started: chrono::Utc::now(),
+        duration_ms: 1,
+        outcome: PollOutcome::NotModified {
+            status: 304,
+            moved_to: None,
+        },
+        lease: Some(lease),
+    };
+    let near = newsriver::dedupe::Params::default();
+    let late = writer
+        .record_polls(vec![poll(lease_a)], &|_| Vec::new(), &near)
+        .unwrap();
+    let e = late[0].as_ref().expect_err("a's late write is refused");
+    assert!(e.to_string().contains("another poller"), "{e}");
+    assert_eq!(psql(&url, "SELECT count(*) FROM polls"), "0");
+    let current = writer
+        .record_polls(vec![poll(lease_b)], &|_| Vec::new(), &near)
+        .unwrap();
+    assert!(current[0].is_ok(), "{:?}", current[0].as_ref().err());
+    assert_eq!(psql(&url, "SELECT count(*) FROM polls"), "1");
+}
