@@ -190,6 +190,16 @@ pub enum Command {
         /// The backup file.
         path: PathBuf,
     },
+    /// Copy the SQLite database ([storage].path) into an empty PostgreSQL
+    /// database: stories, copies, topics, polls, sources with their
+    /// validators; then check every table's row count. Point
+    /// [storage].url at it afterwards.
+    MigrateStore {
+        /// The PostgreSQL database, postgres://USER@HOST/DB (a socket
+        /// folder as the host: postgresql://USER@%2Frun%2Fpostgresql/DB).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -613,6 +623,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Topics { command } => topics(&config, command),
         Command::Backup { path, force } => backup(&config, &path, force),
         Command::Restore { path } => restore(&config, &path),
+        Command::MigrateStore { to } => migrate_store(&config, &to),
         // Answered above, before any config is read.
         Command::Demo { listen, keep } => demo(listen, keep.as_deref()),
         Command::Reload => match crate::daemon::send_reload(&config) {
@@ -1546,7 +1557,49 @@ fn export(config: &Config, topic: Option<&str>, since: Option<DateTime<Utc>>) ->
     }
 }
 
+fn migrate_store(config: &Config, to: &str) -> Exit {
+    if let Some(url) = &config.storage.postgres {
+        errln!(
+            "error: the config's store is PostgreSQL already ({}); migrate-store copies the SQLite file of [storage].path",
+            crate::model::redact_password(url)
+        );
+        return Exit::Config;
+    }
+    if !to.starts_with("postgres://") && !to.starts_with("postgresql://") {
+        errln!("error: --to must be a PostgreSQL URL (postgres://…), not {to}");
+        return Exit::Config;
+    }
+    if !config.storage.path.exists() {
+        errln!("error: {}", pipeline::missing_database(config));
+        return Exit::Runtime;
+    }
+    match crate::store::copy_sqlite(&config.storage.path, to) {
+        Ok(copied) => {
+            for (table, n) in &copied.tables {
+                println!("{table:<14} {n:>10} rows");
+            }
+            println!(
+                "copied {} into {}; every table's rows counted again. Set [storage] url to it (and remove path) to use it.",
+                config.storage.path.display(),
+                crate::model::redact_password(to)
+            );
+            Exit::Success
+        }
+        Err(e) => {
+            errln!("error: migrate-store failed: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
 fn backup(config: &Config, dest: &std::path::Path, force: bool) -> Exit {
+    if let Some(url) = &config.storage.postgres {
+        errln!(
+            "error: the store is PostgreSQL ({}): back it up with pg_dump (docs/data-safety.md), e.g. pg_dump --format=custom --file=newsriver.dump DBNAME",
+            crate::model::redact_password(url)
+        );
+        return Exit::Config;
+    }
     if !config.storage.path.exists() {
         errln!(
             "error: backup failed: {}",
@@ -1588,6 +1641,13 @@ fn demo(listen: std::net::SocketAddr, keep: Option<&std::path::Path>) -> Exit {
 }
 
 fn restore(config: &Config, from: &std::path::Path) -> Exit {
+    if let Some(url) = &config.storage.postgres {
+        errln!(
+            "error: the store is PostgreSQL ({}): restore it with pg_restore (docs/data-safety.md), e.g. pg_restore --clean --dbname=DBNAME newsriver.dump, with every poller stopped",
+            crate::model::redact_password(url)
+        );
+        return Exit::Config;
+    }
     // Swapping the file under a running daemon would leave it writing to
     // the old, unlinked file: refused while a daemon holds the database's
     // lock; held here until the new file is in place, so none starts meanwhile.

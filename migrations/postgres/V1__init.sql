@@ -177,18 +177,20 @@ CREATE TABLE story_texts (
 -- Every near-duplicate index entry a poller added, in the order the
 -- placement lock let them commit: each poller's index in memory catches up
 -- from here before it places copies (`NearIndex::sync_shared`).
--- `keys` is `near::encode_keys`. Trimmed once every live poller has read it.
+-- `keys` is `near::encode_keys`. Entries older than a day are trimmed
+-- (settings.near_log_trimmed_to says up to where): a poller whose index is
+-- older than that builds it again from story_texts.
 CREATE TABLE near_log (
     seq  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     sid  BIGINT NOT NULL,
-    keys BYTEA NOT NULL
+    keys BYTEA NOT NULL,
+    at   BIGINT NOT NULL                -- unix seconds
 );
 
 -- The pollers alive: each renews its row while it runs.
 CREATE TABLE pollers (
     id        TEXT PRIMARY KEY,         -- host name, process id, start time
-    seen_at   BIGINT NOT NULL,          -- unix ms of the last renewal
-    log_seq   BIGINT NOT NULL DEFAULT 0 -- near_log read up to here
+    seen_at   BIGINT NOT NULL           -- unix ms of the last renewal
 );
 
 -- Which poller polls a feed host's sources. A lease lapses when its holder

@@ -239,11 +239,16 @@ impl Writer {
     /// the database and cuts the WAL file to zero; a reader holding an old
     /// snapshot makes it report busy, and the next call finishes the job.
     ///
-    /// On PostgreSQL nothing: the server's autovacuum returns the space
-    /// and there is no WAL file of ours to empty.
+    /// On PostgreSQL the server's autovacuum returns the space and there is
+    /// no WAL file of ours to empty: only the pollers' log of index entries
+    /// is trimmed (`pg::trim`).
     pub fn reclaim(&mut self) -> Result<Reclaimed> {
         let mut done = Reclaimed::default();
         if self.conn.backend() == sql::Backend::Postgres {
+            let trimmed = super::pg::trim(&mut self.conn)?;
+            if trimmed > 0 {
+                tracing::debug!(entries = trimmed, "near-duplicate log trimmed");
+            }
             return Ok(done);
         }
         let mode: i64 = self

@@ -253,12 +253,15 @@ impl NearIndex {
             return Ok(());
         };
         let entries = std::mem::take(journal);
-        let mut stmt =
-            conn.prepare_cached("INSERT INTO near_log (sid, keys) VALUES (?1, ?2) RETURNING seq")?;
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO near_log (sid, keys, at) VALUES (?1, ?2, ?3) RETURNING seq",
+        )?;
         let mut seq = None;
+        let now = chrono::Utc::now().timestamp();
         for run in entries.chunk_by(|a, b| a.0 == b.0) {
             let keys: Vec<i64> = run.iter().map(|e| e.1).collect();
-            let s: i64 = stmt.query_row(params![run[0].0, encode_keys(&keys)], |r| r.get(0))?;
+            let s: i64 =
+                stmt.query_row(params![run[0].0, encode_keys(&keys), now], |r| r.get(0))?;
             seq = Some(s);
         }
         if seq.is_some() {

@@ -323,3 +323,166 @@ pub(super) fn still_held(tx: &Connection, lease: &Lease) -> sql::Result<bool> {
         .optional()?
         .is_some())
 }
+
+/// How long `near_log` keeps an entry: a poller that placed nothing for
+/// longer builds its index again (`NearIndex::sync_shared`).
+const NEAR_LOG_KEEP_SECS: i64 = 24 * 3600;
+
+/// PostgreSQL's share of `Writer::reclaim`: `near_log` entries older than
+/// `NEAR_LOG_KEEP_SECS` go (under the placement lock, so that no poller
+/// reads the log half trimmed), and pollers not seen for as long. The
+/// server's autovacuum returns the space. The entries trimmed.
+pub(super) fn trim(conn: &mut Connection) -> Result<u64> {
+    let now = Utc::now().timestamp();
+    let tx = conn.transaction()?;
+    tx.query_row(
+        "SELECT pg_advisory_xact_lock(?1)",
+        params![PLACEMENT_LOCK],
+        |_| Ok(()),
+    )?;
+    let upto: Option<i64> = tx.query_row(
+        "SELECT max(seq) FROM near_log WHERE at < ?1",
+        params![now - NEAR_LOG_KEEP_SECS],
+        |r| r.get(0),
+    )?;
+    let mut trimmed = 0;
+    if let Some(upto) = upto {
+        trimmed = tx.execute("DELETE FROM near_log WHERE seq <= ?1", params![upto])? as u64;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('near_log_trimmed_to', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![upto],
+        )?;
+    }
+    tx.execute(
+        "DELETE FROM pollers WHERE seen_at < ?1",
+        params![(now - NEAR_LOG_KEEP_SECS) * 1000],
+    )?;
+    tx.commit()?;
+    Ok(trimmed)
+}
+
+/// The tables `copy_sqlite` copies, parents before children.
+const COPIED: [&str; 10] = [
+    "sources",
+    "topics",
+    "settings",
+    "stories",
+    "story_texts",
+    "copy_texts",
+    "copies",
+    "story_topics",
+    "polls",
+    "page_failures",
+];
+
+/// The identity columns whose sequences must start after the copied ids.
+const IDENTITIES: [(&str, &str); 5] = [
+    ("stories", "sid"),
+    ("copies", "id"),
+    ("polls", "id"),
+    ("page_failures", "id"),
+    ("copy_texts", "id"),
+];
+
+/// What `copy_sqlite` copied: rows per table, read and found again.
+#[derive(Debug, Default)]
+pub struct Copied {
+    pub tables: Vec<(String, u64)>,
+}
+
+/// `newsriver migrate-store --to URL`: copies the SQLite database at `from`
+/// (stories, copies, their texts, topics, polls, sources with their
+/// validators and state) into the PostgreSQL database at `url`, which must
+/// be empty of stories and sources (migrated here if new), in one
+/// transaction; then checks that every table holds as many rows as the
+/// SQLite one. Nothing is written to `from`.
+pub fn copy_sqlite(from: &Path, url: &str) -> Result<Copied> {
+    let lite = Reader::open(from)?;
+    migrate(url)?;
+    let mut pg = connect(url)?;
+    let not_empty: i64 = pg.query_row(
+        "SELECT (SELECT count(*) FROM stories) + (SELECT count(*) FROM sources)",
+        params![],
+        |r| r.get(0),
+    )?;
+    if not_empty > 0 {
+        return Err(StoreError::Postgres {
+            url: crate::model::redact_password(url),
+            message: "already holds stories or sources: migrate-store copies into an empty \
+                      database only (create a new one, or drop this one's tables)"
+                .into(),
+        });
+    }
+    let src = lite.conn.lite().ok_or_else(|| StoreError::Refused {
+        path: from.display().to_string(),
+        message: "not a SQLite database".into(),
+    })?;
+    // One read transaction: every table as of one moment, whatever a
+    // daemon still polling commits meanwhile.
+    src.execute_batch("BEGIN").map_err(sql::Error::from)?;
+    let tx = pg.transaction()?;
+    // A new database's own settings rows make way for the copied ones.
+    tx.execute("DELETE FROM settings", params![])?;
+    let mut copied = Copied::default();
+    for table in COPIED {
+        let columns: Vec<String> = {
+            let mut stmt = src
+                .prepare(&format!(
+                    "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+                ))
+                .map_err(sql::Error::from)?;
+            let names = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(sql::Error::from)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql::Error::from)?;
+            names
+        };
+        let list = columns.join(", ");
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let insert = format!(
+            "INSERT INTO {table} ({list}) OVERRIDING SYSTEM VALUE VALUES ({})",
+            marks.join(", ")
+        );
+        let mut write = tx.prepare(&insert)?;
+        let mut read = src
+            .prepare(&format!("SELECT {list} FROM {table}"))
+            .map_err(sql::Error::from)?;
+        let mut rows = read.query([]).map_err(sql::Error::from)?;
+        let mut n = 0u64;
+        while let Some(r) = rows.next().map_err(sql::Error::from)? {
+            let values: Vec<sql::Value<'_>> = (0..columns.len())
+                .map(|i| sql::lite_value(r.get_ref(i)?))
+                .collect::<sql::Result<_>>()?;
+            write.execute(values)?;
+            n += 1;
+        }
+        copied.tables.push((table.to_string(), n));
+    }
+    for (table, column) in IDENTITIES {
+        tx.query_row(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', '{column}'),
+                               coalesce(max({column}), 0) + 1, false) FROM {table}"
+            ),
+            params![],
+            |_| Ok(()),
+        )?;
+    }
+    for (table, n) in &copied.tables {
+        let found: i64 =
+            tx.query_row(&format!("SELECT count(*) FROM {table}"), params![], |r| {
+                r.get(0)
+            })?;
+        if found != *n as i64 {
+            return Err(StoreError::Postgres {
+                url: crate::model::redact_password(url),
+                message: format!("{table}: {n} rows copied but {found} found; nothing kept"),
+            });
+        }
+    }
+    tx.commit()?;
+    src.execute_batch("COMMIT").map_err(sql::Error::from)?;
+    Ok(copied)
+}

@@ -358,7 +358,7 @@ impl<T: FromSql> FromSql for Option<T> {
 }
 
 /// SQLite's value as ours (text checked to be UTF-8, as rusqlite does).
-fn lite_value(v: rusqlite::types::ValueRef<'_>) -> Result<Value<'_>> {
+pub fn lite_value(v: rusqlite::types::ValueRef<'_>) -> Result<Value<'_>> {
     use rusqlite::types::ValueRef;
     Ok(match v {
         ValueRef::Null => Value::Null,
@@ -712,8 +712,11 @@ pub struct Rows<'s> {
 
 enum RowsInner<'s> {
     Lite(rusqlite::Rows<'s>),
-    /// PostgreSQL sends every row of a result at once; the one `next`
-    /// returned last.
+    /// A PostgreSQL result's rows, received whole, and the one `next`
+    /// returned last. (Not streamed: the store runs other statements on
+    /// the connection while it reads rows — export reads each story's
+    /// copies — and a stream not read would hold the connection's later
+    /// answers back.)
     Pg(
         std::vec::IntoIter<tokio_postgres::Row>,
         Option<tokio_postgres::Row>,

@@ -368,3 +368,166 @@ fn a_poll_made_under_a_lease_another_poller_took_over_is_not_stored() {
     assert!(current[0].is_ok(), "{:?}", current[0].as_ref().err());
     assert_eq!(psql(&url, "SELECT count(*) FROM polls"), "1");
 }
+
+#[test]
+fn per_host_holds_across_two_pollers() {
+    let Some(url) = pg_database("per_host") else {
+        return;
+    };
+    // Twelve feeds on each of two hosts, slow enough to overlap.
+    let (a, b) = (TestServer::start(), TestServer::start_at("127.0.0.2"));
+    let mut sources = Vec::new();
+    for o in 0..24 {
+        let server = if o % 2 == 0 { &a } else { &b };
+        let path = format!("/o{o}.xml");
+        server.fixed(
+            &path,
+            Response::ok("application/rss+xml", outlet_feed(o % 12, "news.example"))
+                .delay(Duration::from_millis(300)),
+        );
+        sources.push(src(&format!("o{o}"), &server.url(&path)));
+    }
+    let fetch = format!("{FETCH}per_host = 2\n");
+    let shared = pg_env(&url, &fetch, &sources, TOPIC);
+    let (one, two) = (spawn_poll(&shared), spawn_poll(&shared));
+    let logs = [finished(one), finished(two)];
+    assert!(
+        a.max_in_flight() >= 1 && b.max_in_flight() >= 1,
+        "{logs:#?}"
+    );
+    assert!(
+        a.max_in_flight() <= 2 && b.max_in_flight() <= 2,
+        "per_host = 2 across both pollers: {} and {} at once",
+        a.max_in_flight(),
+        b.max_in_flight()
+    );
+    assert_eq!(
+        psql(&url, "SELECT count(DISTINCT source_id) FROM polls"),
+        "24"
+    );
+}
+
+#[test]
+fn two_daemons_on_one_database_serve_the_same_feed_bytes() {
+    let Some(url) = pg_database("two_daemons") else {
+        return;
+    };
+    let (_a, _b, sources) = outlets(Duration::from_millis(50));
+    let ports = [free_port(), free_port()];
+    let envs: Vec<Env> = ports
+        .iter()
+        .map(|p| {
+            // One public address for both, as behind a load balancer.
+            let server = format!(
+                "[server]\nlisten = \"127.0.0.1:{p}\"\nbase_url = \"https://feeds.example/\"\n"
+            );
+            pg_env(&url, FETCH, &sources, &format!("{TOPIC}\n{server}"))
+        })
+        .collect();
+    let mut daemons: Vec<std::process::Child> = envs
+        .iter()
+        .map(|e| spawn_daemon(&e.config, Some(&e.path("daemon.log"))))
+        .collect();
+    let feed = |p: u16| http_get(&format!("http://127.0.0.1:{p}/topics/edu.atom"));
+    let mut last = (String::new(), String::new());
+    let settled = std::time::Instant::now();
+    let same = loop {
+        let (x, y) = (feed(ports[0]), feed(ports[1]));
+        if let (Some((200, x)), Some((200, y))) = (&x, &y) {
+            if x == y && x.matches("<entry>").count() == 24 {
+                break true;
+            }
+            last = (x.clone(), y.clone());
+        }
+        if settled.elapsed() > Duration::from_secs(40) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    for d in &mut daemons {
+        let _ = d.kill();
+        let _ = d.wait();
+    }
+    let logs: Vec<String> = envs
+        .iter()
+        .map(|e| std::fs::read_to_string(e.path("daemon.log")).unwrap_or_default())
+        .collect();
+    assert!(
+        same,
+        "the two feeds differ or are not whole: {} and {} entries\n{logs:#?}",
+        last.0.matches("<entry>").count(),
+        last.1.matches("<entry>").count()
+    );
+    // Each source polled (by one daemon or the other), none twice at once.
+    assert_eq!(
+        psql(&url, "SELECT count(DISTINCT source_id) FROM polls"),
+        "12"
+    );
+    assert_eq!(psql(&url, "SELECT count(*) FROM copies"), "72");
+}
+
+#[test]
+fn migrate_store_copies_a_sqlite_database_that_then_polls_on_postgres() {
+    let Some(url) = pg_database("migrate_store") else {
+        return;
+    };
+    let (_a, _b, sources) = outlets(Duration::ZERO);
+    let lite = Env::with(FETCH, &sources, TOPIC);
+    lite.poll(&[]);
+    let expected = stories_made(&lite);
+    let rendered = lite.run(&["render", "edu"]);
+    let before = std::fs::read(lite.db_path()).unwrap();
+    let r = lite.run(&["migrate-store", "--to", &url]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("copies"), "{r:?}");
+    assert_eq!(
+        std::fs::read(lite.db_path()).unwrap(),
+        before,
+        "SQLite untouched"
+    );
+    // A second copy into the same database is refused, and changes nothing.
+    let again = lite.run(&["migrate-store", "--to", &url]);
+    assert_eq!(again.code, Some(1), "{again:?}");
+    assert!(again.stderr.contains("empty database only"), "{again:?}");
+
+    let moved = pg_env(&url, FETCH, &sources, TOPIC);
+    assert_eq!(stories_made(&moved), expected);
+    let same = moved.run(&["render", "edu"]);
+    assert_eq!(same.stdout, rendered.stdout, "the same feed, byte for byte");
+    // Polling goes on there: ids continue after the copied ones.
+    moved.poll(&[]);
+    assert_eq!(stories_made(&moved), expected);
+    assert_eq!(psql(&url, "SELECT count(*) FROM polls"), "24");
+
+    // backup and restore name pg_dump on PostgreSQL.
+    let b = moved.run(&["backup", "/tmp/never-written.db"]);
+    assert_eq!(b.code, Some(2), "{b:?}");
+    assert!(b.stderr.contains("pg_dump"), "{b:?}");
+    let r = moved.run(&["restore", "/tmp/never-written.db"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("pg_restore"), "{r:?}");
+}
+
+#[test]
+fn the_near_duplicate_log_is_trimmed_after_a_day() {
+    let Some(url) = pg_database("near_log") else {
+        return;
+    };
+    let (_a, _b, sources) = outlets(Duration::ZERO);
+    let env = pg_env(&url, FETCH, &sources, TOPIC);
+    env.poll(&[]);
+    let entries: i64 = psql(&url, "SELECT count(*) FROM near_log").parse().unwrap();
+    assert!(entries > 0);
+    psql(&url, "UPDATE near_log SET at = at - 2 * 86400");
+    // The next poll's upkeep trims it; placement goes on from the stories.
+    env.poll(&[]);
+    assert_eq!(psql(&url, "SELECT count(*) FROM near_log"), "0");
+    assert_ne!(
+        psql(
+            &url,
+            "SELECT value FROM settings WHERE key = 'near_log_trimmed_to'"
+        ),
+        ""
+    );
+    assert_eq!(stories_made(&env).len(), 24);
+}

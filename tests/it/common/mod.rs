@@ -101,6 +101,8 @@ pub struct TestServer {
     addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Handler>>>,
     log: Arc<Mutex<Vec<Request>>>,
+    /// Requests being answered now, and the most at once.
+    busy: Arc<Busy>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -115,11 +117,13 @@ impl TestServer {
     pub fn start_at(ip: &'static str) -> TestServer {
         let routes: Arc<Mutex<HashMap<String, Handler>>> = Arc::default();
         let log: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let busy: Arc<Busy> = Arc::default();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = {
             let routes = routes.clone();
             let log = log.clone();
+            let busy = busy.clone();
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
@@ -135,8 +139,9 @@ impl TestServer {
                                 let Ok((stream, _)) = accepted else { continue };
                                 let routes = routes.clone();
                                 let log = log.clone();
+                                let busy = busy.clone();
                                 tokio::spawn(async move {
-                                    let _ = serve_one(stream, routes, log).await;
+                                    let _ = serve_one(stream, routes, log, busy).await;
                                 });
                             }
                         }
@@ -150,6 +155,7 @@ impl TestServer {
             addr,
             routes,
             log,
+            busy,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -180,6 +186,11 @@ impl TestServer {
         self.addr.port()
     }
 
+    /// The most requests this server was answering at one moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.busy.max.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Requests received for `path`, in order.
     pub fn requests(&self, path: &str) -> Vec<Request> {
         self.log
@@ -203,10 +214,36 @@ impl Drop for TestServer {
     }
 }
 
+/// Requests being answered, and the most at once (`max_in_flight`).
+#[derive(Default)]
+struct Busy {
+    now: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+/// One request counted in `Busy` while it is answered.
+struct Answering(Arc<Busy>);
+
+impl Answering {
+    fn new(busy: Arc<Busy>) -> Answering {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = busy.now.fetch_add(1, SeqCst) + 1;
+        busy.max.fetch_max(now, SeqCst);
+        Answering(busy)
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 async fn serve_one(
     mut stream: tokio::net::TcpStream,
     routes: Arc<Mutex<HashMap<String, Handler>>>,
     log: Arc<Mutex<Vec<Request>>>,
+    busy: Arc<Busy>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -238,6 +275,7 @@ async fn serve_one(
         headers,
     };
     log.lock().unwrap().push(req.clone());
+    let _answering = Answering::new(busy);
     let handler = routes.lock().unwrap().get(&req.path).cloned();
     let resp = match handler {
         Some(h) => h(&req),
