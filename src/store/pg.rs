@@ -432,12 +432,10 @@ pub fn copy_sqlite(from: &Path, url: &str) -> Result<Copied> {
                     "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
                 ))
                 .map_err(sql::Error::from)?;
-            let names = stmt
-                .query_map([], |r| r.get::<_, String>(0))
+            stmt.query_map([], |r| r.get::<_, String>(0))
                 .map_err(sql::Error::from)?
                 .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sql::Error::from)?;
-            names
+                .map_err(sql::Error::from)?
         };
         let list = columns.join(", ");
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
