@@ -174,17 +174,23 @@ start() {
       die "initdb failed"
     }
     rm -f "$dir/initdb.log"
-    # Appended as the owner, so the file stays theirs.
+    # Appended as the owner, so the file stays theirs. PG_DURABLE=1 (the
+    # benchmark, bench/postgres.sh) keeps fsync and full-page writes on:
+    # synchronous_commit off only, a commit durable once the server has
+    # written it, as SQLite's synchronous = NORMAL in WAL mode.
+    if [ "${PG_DURABLE:-0}" = 1 ]; then
+      durability="synchronous_commit = off"
+    else
+      durability=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'
+    fi
     as_owner tee -a "$data/postgresql.conf" >/dev/null <<EOF
 
 # .ci/pg-cluster.sh: a throwaway cluster for tests, reachable only through
-# a Unix socket in its own folder; durability off.
+# a Unix socket in its own folder.
 listen_addresses = ''
 unix_socket_directories = '$dir'
 port = 5432
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+$durability
 max_connections = 100
 shared_buffers = 128MB
 EOF

@@ -691,7 +691,9 @@ fn check(path: &std::path::Path, config: &Config, strict: bool) -> Exit {
 /// and how many stories were tried. None without a database, or one that
 /// cannot be read (said on stderr).
 fn empty_topics(config: &Config) -> (Vec<crate::config::Problem>, Option<usize>) {
-    if config.topics.is_empty() || !config.storage.path.exists() {
+    if config.topics.is_empty()
+        || (config.storage.postgres.is_none() && !config.storage.path.exists())
+    {
         return (Vec::new(), None);
     }
     let tried = pipeline::open_reader(config)
@@ -768,10 +770,7 @@ fn block_on<F: Future>(f: F) -> Result<F::Output, Exit> {
 /// backoff and the per-host limits); without one, this process does.
 fn poll_now(config: &Config, only: &[String]) -> Exit {
     let Some(pid) = crate::daemon::running_daemon(config) else {
-        errln!(
-            "no daemon runs on {}; polling here",
-            config.storage.path.display()
-        );
+        errln!("no daemon runs on {}; polling here", config.storage.shown());
         return poll(config, only);
     };
     let sources = match config.sources_to_poll(only) {
@@ -964,7 +963,7 @@ fn open_store(config: &Config) -> Result<crate::store::Reader, Exit> {
 /// the service's config without its `STATE_DIRECTORY` would otherwise show
 /// every source as never polled without a word).
 fn open_if_any(config: &Config) -> Result<Option<crate::store::Reader>, Exit> {
-    if config.storage.path.exists() {
+    if config.storage.postgres.is_some() || config.storage.path.exists() {
         open_store(config).map(Some)
     } else {
         errln!(
@@ -1561,7 +1560,7 @@ fn migrate_store(config: &Config, to: &str) -> Exit {
     if let Some(url) = &config.storage.postgres {
         errln!(
             "error: the config's store is PostgreSQL already ({}); migrate-store copies the SQLite file of [storage].path",
-            crate::model::redact_password(url)
+            crate::store::redact_password(url)
         );
         return Exit::Config;
     }
@@ -1581,7 +1580,7 @@ fn migrate_store(config: &Config, to: &str) -> Exit {
             println!(
                 "copied {} into {}; every table's rows counted again. Set [storage] url to it (and remove path) to use it.",
                 config.storage.path.display(),
-                crate::model::redact_password(to)
+                crate::store::redact_password(to)
             );
             Exit::Success
         }
@@ -1596,7 +1595,7 @@ fn backup(config: &Config, dest: &std::path::Path, force: bool) -> Exit {
     if let Some(url) = &config.storage.postgres {
         errln!(
             "error: the store is PostgreSQL ({}): back it up with pg_dump (docs/data-safety.md), e.g. pg_dump --format=custom --file=newsriver.dump DBNAME",
-            crate::model::redact_password(url)
+            crate::store::redact_password(url)
         );
         return Exit::Config;
     }
@@ -1644,7 +1643,7 @@ fn restore(config: &Config, from: &std::path::Path) -> Exit {
     if let Some(url) = &config.storage.postgres {
         errln!(
             "error: the store is PostgreSQL ({}): restore it with pg_restore (docs/data-safety.md), e.g. pg_restore --clean --dbname=DBNAME newsriver.dump, with every poller stopped",
-            crate::model::redact_password(url)
+            crate::store::redact_password(url)
         );
         return Exit::Config;
     }

@@ -51,7 +51,7 @@ pub enum DaemonError {
 enum ReloadError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("[storage].path cannot change on reload; restart instead")]
+    #[error("[storage].path and [storage].url cannot change on reload; restart instead")]
     StoragePath,
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
@@ -951,7 +951,9 @@ async fn reload(path: &Path, current: &Running) -> Result<Running, ReloadError> 
             "[server].listen changes take effect on restart"
         );
     }
-    if config.storage.path != current.config.storage.path {
+    if config.storage.path != current.config.storage.path
+        || config.storage.postgres != current.config.storage.postgres
+    {
         return Err(ReloadError::StoragePath);
     }
     let poller = current.poller.reconfigure(&config).await?;

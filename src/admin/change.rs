@@ -62,7 +62,7 @@ pub fn retag(config: &Config, id: &str, changes: &[String]) -> Result<String, Ad
 /// polling it), then the stored copies. `--purge` of an id that has already
 /// left the config only purges.
 pub fn remove_source(config: &Config, id: &str, purge: bool) -> Result<String, AdminError> {
-    if purge && !config.storage.path.exists() {
+    if purge && config.storage.postgres.is_none() && !config.storage.path.exists() {
         // Before the config is touched: nothing half done.
         return Err(PipelineError::NoDatabase(crate::pipeline::missing_database(config)).into());
     }
@@ -184,7 +184,7 @@ pub fn sources_rename(config: &Config, old: &str, new: &str) -> Result<String, A
     edit.rename_source(old, new)?;
     edit.validate()?;
     let path = config.path.display().to_string();
-    if !config.storage.path.exists() {
+    if config.storage.postgres.is_none() && !config.storage.path.exists() {
         edit.save()?;
         return Ok(format!(
             "renamed source {old} to {new} in {path} (no database yet: nothing else to move)\n"
@@ -205,7 +205,7 @@ pub fn sources_rename(config: &Config, old: &str, new: &str) -> Result<String, A
             )),
         });
     }
-    let db = config.storage.path.display();
+    let db = config.storage.shown();
     Ok(if moved.known {
         format!(
             "renamed source {old} to {new} in {path}\nmoved its history in {db}: {}, {}\n",

@@ -38,6 +38,7 @@ mod read;
 mod shown;
 pub(crate) mod sql;
 
+pub use crate::model::redact_password;
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed, Renamed};
 pub use open::{Location, Pooled, Readers, disk_full};

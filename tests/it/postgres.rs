@@ -531,3 +531,51 @@ fn the_near_duplicate_log_is_trimmed_after_a_day() {
     );
     assert_eq!(stories_made(&env).len(), 24);
 }
+
+/// One scenario on both backends: `make` gives an `Env` on the feeds; the
+/// stories each ends with must be the same.
+fn on_both(test: &str, scenario: impl Fn(&Env) -> BTreeSet<String>) {
+    let (_a, _b, sources) = outlets(Duration::ZERO);
+    let lite = Env::with(FETCH, &sources, TOPIC);
+    let expected = scenario(&lite);
+    let Some(url) = pg_database(test) else {
+        return;
+    };
+    let shared = pg_env(&url, FETCH, &sources, TOPIC);
+    assert_eq!(scenario(&shared), expected, "SQLite and PostgreSQL differ");
+}
+
+#[test]
+fn the_same_stories_on_both_backends_whatever_the_order_sources_are_polled_in() {
+    // Forward on SQLite, backward on PostgreSQL: one source per poll.
+    let order = std::sync::atomic::AtomicBool::new(true);
+    on_both("poll_order", |env| {
+        let forward = order.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let mut ids: Vec<String> = (0..12).map(|o| format!("o{o}")).collect();
+        if !forward {
+            ids.reverse();
+        }
+        for id in &ids {
+            env.poll(&["--source", id]);
+        }
+        stories_made(env)
+    });
+}
+
+#[test]
+fn purge_and_rename_do_the_same_on_both_backends() {
+    on_both("purge_rename", |env| {
+        env.poll(&[]);
+        let purge = env.run(&["sources", "remove", "o3", "--purge"]);
+        assert_eq!(purge.code, Some(0), "{purge:?}");
+        let rename = env.run(&["sources", "rename", "o4", "o44"]);
+        assert_eq!(rename.code, Some(0), "{rename:?}");
+        let after = stories_made(env);
+        assert!(after.iter().all(|s| !s.contains("\"o3\"/")), "{after:#?}");
+        assert!(after.iter().any(|s| s.contains("\"o44\"/")), "{after:#?}");
+        // The renamed source polls on as itself: nothing new.
+        let again = env.poll(&[]);
+        assert!(again.stderr.contains("0 new"), "{}", again.stderr);
+        after
+    });
+}
