@@ -5,6 +5,7 @@
 #                                print ONE line on stdout: its connection URL,
 #                                postgresql://USER@%2FDIR/newsriver (DIR
 #                                percent-encoded)
+#   .ci/pg-cluster.sh restart DIR stop and start it again (clients cut off)
 #   .ci/pg-cluster.sh stop DIR    stop it (no error if it is not running) and
 #                                remove DIR
 #
@@ -39,14 +40,14 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|restart DIR" >&2
   exit 2
 }
 
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$2
-case "$cmd" in start | stop) ;; *) usage ;; esac
+case "$cmd" in start | stop | restart) ;; *) usage ;; esac
 [ -n "$dir" ] || usage
 
 # Our own settings decide where the server is: none of the caller's.
@@ -231,6 +232,15 @@ stop() {
     fi
   fi
   rm -rf -- "$dir"
+}
+
+# The server stopped and started again (its clients' connections cut), the
+# data kept: what a server restart or failover does to the pollers.
+restart() {
+  [ -f "$data/PG_VERSION" ] || die "no cluster in $dir"
+  bindir=$(find_bindir) || die "no pg_ctl found"
+  as_owner "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 -l "$log" restart >/dev/null ||
+    { show_log; die "pg_ctl restart failed"; }
 }
 
 "$cmd"

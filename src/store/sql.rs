@@ -796,29 +796,66 @@ pub mod pg {
 
     /// One connection to the server.
     pub struct PgConn {
+        config: tokio_postgres::Config,
         client: RefCell<tokio_postgres::Client>,
         statements: RefCell<HashMap<String, tokio_postgres::Statement>>,
+        /// Between `BEGIN` and its `COMMIT` or `ROLLBACK`: a connection
+        /// lost then is an error (the transaction is gone with it), never
+        /// a new connection that would run the rest outside it.
+        in_transaction: std::cell::Cell<bool>,
+    }
+
+    /// A new client on the shared runtime, its connection task spawned.
+    fn open_client(config: &tokio_postgres::Config) -> Result<tokio_postgres::Client> {
+        let config = config.clone();
+        let rt = runtime()?;
+        let connecting = rt.spawn(async move {
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "PostgreSQL connection closed");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        block_on(connecting)
+            .map_err(|e| Error::Conversion(format!("PostgreSQL connection task: {e}")))?
+            .map_err(Error::from)
     }
 
     impl PgConn {
         pub(super) fn connect(url: &str) -> Result<PgConn> {
             let config: tokio_postgres::Config = url.parse()?;
-            let rt = runtime()?;
-            let connecting = rt.spawn(async move {
-                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::warn!(error = %e, "PostgreSQL connection closed");
-                    }
-                });
-                Ok::<_, tokio_postgres::Error>(client)
-            });
-            let client = block_on(connecting)
-                .map_err(|e| Error::Conversion(format!("PostgreSQL connection task: {e}")))??;
+            let client = open_client(&config)?;
             Ok(PgConn {
+                config,
                 client: RefCell::new(client),
                 statements: RefCell::new(HashMap::new()),
+                in_transaction: std::cell::Cell::new(false),
             })
+        }
+
+        /// A connection the server closed (restarted, or a network cut) is
+        /// opened again before the next statement, unless a transaction
+        /// was open on it: that transaction fails, and the one after it
+        /// runs on a new connection (a daemon goes on polling after the
+        /// server comes back; the polls it could not store are fetched
+        /// again).
+        fn ensure_open(&self) -> Result<()> {
+            if !self.client.borrow().is_closed() {
+                return Ok(());
+            }
+            if self.in_transaction.get() {
+                return Err(Error::Conversion(
+                    "the connection to PostgreSQL was lost in a transaction; it was rolled back"
+                        .into(),
+                ));
+            }
+            let client = open_client(&self.config)?;
+            *self.client.borrow_mut() = client;
+            self.statements.borrow_mut().clear();
+            tracing::info!("reconnected to PostgreSQL");
+            Ok(())
         }
 
         /// `f` with the client itself (the migrations' runner); await
@@ -830,6 +867,7 @@ pub mod pg {
         /// The statement for `sql` (SQLite's placeholders), prepared on
         /// first use.
         pub(super) fn prepare(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+            self.ensure_open()?;
             if let Some(s) = self.statements.borrow().get(sql) {
                 return Ok(s.clone());
             }
@@ -870,7 +908,24 @@ pub mod pg {
         }
 
         pub(super) fn batch(&self, sql: &str) -> Result<()> {
-            block_on(self.client.borrow().batch_execute(sql)).map_err(|e| Error::pg(e, sql))
+            let ends = matches!(sql, "COMMIT" | "ROLLBACK");
+            if ends && self.client.borrow().is_closed() {
+                // Gone with the connection: nothing left to end.
+                self.in_transaction.set(false);
+                return Err(Error::Conversion(
+                    "the connection to PostgreSQL was lost in a transaction; it was rolled back"
+                        .into(),
+                ));
+            }
+            self.ensure_open()?;
+            let result =
+                block_on(self.client.borrow().batch_execute(sql)).map_err(|e| Error::pg(e, sql));
+            match sql {
+                "BEGIN" => self.in_transaction.set(result.is_ok()),
+                "COMMIT" | "ROLLBACK" => self.in_transaction.set(false),
+                _ => {}
+            }
+            result
         }
     }
 

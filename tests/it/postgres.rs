@@ -579,3 +579,127 @@ fn purge_and_rename_do_the_same_on_both_backends() {
         after
     });
 }
+
+/// A cluster of the test's own (restarted by the test), or `None` with a
+/// note when no server can be started here.
+struct OwnCluster {
+    dir: String,
+    url: String,
+}
+
+impl OwnCluster {
+    fn start(test: &str) -> Option<OwnCluster> {
+        let dir = format!("/tmp/nr-pg-{}-{}", test, std::process::id());
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/pg-cluster.sh");
+        let out = std::process::Command::new(&script)
+            .args(["start", &dir])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            assert!(
+                std::env::var_os("NEWSRIVER_TEST_POSTGRES").is_none(),
+                "CI has PostgreSQL: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            eprintln!("SKIPPED {test}: no PostgreSQL server to start");
+            return None;
+        }
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Some(OwnCluster { dir, url })
+    }
+
+    fn script(&self, cmd: &str) {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/pg-cluster.sh");
+        let out = std::process::Command::new(script)
+            .args([cmd, &self.dir])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.script("stop");
+    }
+}
+
+#[test]
+fn the_daemon_polls_on_after_the_server_restarts() {
+    let Some(cluster) = OwnCluster::start("restart") else {
+        return;
+    };
+    let server = TestServer::start();
+    let items = std::sync::Arc::new(std::sync::Mutex::new(1usize));
+    {
+        let items = items.clone();
+        server.route("/f.xml", move |_| {
+            let n = *items.lock().unwrap();
+            let list: Vec<(String, String)> = (0..n)
+                .map(|i| {
+                    (
+                        format!("g{i}"),
+                        format!("<p>第{i}条：教育部门宣布{i}项新措施，覆盖全市学校与学生，明年起实施。</p>"),
+                    )
+                })
+                .collect();
+            let entries: Vec<Item<'_>> = list
+                .iter()
+                .map(|(g, body)| Item {
+                    guid: Some(g),
+                    link: None,
+                    title: Some("教育新措施"),
+                    description: Some(body),
+                    pub_date: Some("Sat, 05 Dec 2026 08:00:00 +0000"),
+                })
+                .collect();
+            Response::ok("application/rss+xml", rss2("Outlet", &entries))
+        });
+    }
+    let port = free_port();
+    let env = pg_env(
+        &cluster.url,
+        FETCH,
+        &[src("edu", &server.url("/f.xml"))],
+        &format!("{TOPIC}\n{}", server_section(port)),
+    );
+    let log = env.path("daemon.log");
+    let mut daemon = spawn_daemon(&env.config, Some(&log));
+    let stories = || {
+        psql_try(&cluster.url, "SELECT count(*) FROM stories")
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    wait_for(
+        Duration::from_secs(20),
+        || stories() == 1,
+        "the first poll is stored",
+    );
+
+    cluster.script("restart");
+    *items.lock().unwrap() = 2;
+    // Asked to poll again (`poll --now` signals the daemon).
+    let now = env.run(&["poll", "--now"]);
+    assert_eq!(now.code, Some(0), "{now:?}");
+    let stored = (|| {
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if stories() == 2 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    })();
+    let health = http_get(&format!("http://127.0.0.1:{port}/healthz"));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(stored, "the poll after the restart was not stored:\n{text}");
+    assert!(matches!(health, Some((200, _))), "{health:?}\n{text}");
+    assert!(text.contains("reconnected to PostgreSQL"), "{text}");
+}
