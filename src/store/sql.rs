@@ -431,7 +431,9 @@ pub struct Connection {
 
 enum ConnInner {
     Lite(rusqlite::Connection),
-    Pg(pg::PgConn),
+    /// Boxed: its client config is large, and the SQLite variant is the
+    /// common one.
+    Pg(Box<pg::PgConn>),
 }
 
 impl From<rusqlite::Connection> for Connection {
@@ -454,7 +456,7 @@ impl Connection {
     /// or key=value string).
     pub fn connect_postgres(url: &str) -> Result<Connection> {
         Ok(Connection {
-            inner: ConnInner::Pg(pg::PgConn::connect(url)?),
+            inner: ConnInner::Pg(Box::new(pg::PgConn::connect(url)?)),
         })
     }
 
