@@ -114,7 +114,8 @@ pg_md5() {
 # Runs `newsriver poll` on config $1 in the background (its pid in
 # $last_pid); its time file $2.
 start_poll() {
-  /usr/bin/time -f '%e %U %S %M' -o "$2" "$bin" --config "$1" poll >/dev/null 2>"$2.log" &
+  RUST_LOG="warn,newsriver::pipeline::writer=debug" \
+    /usr/bin/time -f '%e %U %S %M' -o "$2" "$bin" --config "$1" poll >/dev/null 2>"$2.log" &
   last_pid=$!
 }
 # user+sys of a time file (its last line: a killed command's first line
@@ -122,7 +123,13 @@ start_poll() {
 cpu_of() { tail -1 "$1" 2>/dev/null | awk '{printf "%.2f", $2 + $3}' || echo 0; }
 
 rows=()
-record() { rows+=("$(printf '%-9s %7s %9s %9s %8s %9s %9s %8s  %s' "$@")"); }
+record() { rows+=("$(printf '%-9s %7s %9s %9s %8s %9s %9s %9s %8s  %s' "$@")"); }
+# Seconds the pollers' writers waited for the placement lock (their last
+# log line, `placement_wait_ms`), summed.
+lock_wait() {
+  cat "$@" 2>/dev/null | grep -o 'placement_wait_ms=[0-9]*' | cut -d= -f2 |
+    awk '{s += $1} END {printf "%.2f", s / 1000}'
+}
 
 # --- sqlite
 config_for 'path = "news.db"' "$work/sqlite"
@@ -135,7 +142,7 @@ ref=$(sqlite_md5 "$work/sqlite/news.db")
 size=$(($(stat -c %s "$work/sqlite/news.db") + $(stat -c %s "$work/sqlite/news.db-wal" 2>/dev/null || echo 0)))
 cpu=$(cpu_of "$work/sqlite/time")
 record sqlite "$(printf %.2f "$wall")" "$cpu" - "$(echo "$cpu * 1000000 / $items" | bc)" \
-  "$(echo "$items / $wall" | bc)" "$((size / 1048576))MB" "$ref" "reference"
+  "$(echo "$items / $wall" | bc)" - "$((size / 1048576))MB" "$ref" "reference"
 
 # One PostgreSQL run: $1 label, $2 pollers, $3 kill one after this many s (0: no).
 pg_run() {
@@ -167,10 +174,10 @@ lease_secs = $lease" "$dir"
   md5=$(pg_md5 "$server/$db")
   size=$(psql_q "$server/$db" "select pg_database_size(current_database())")
   note=$([ "$md5" = "$ref" ] && echo "same stories" || echo "DIFFERENT stories")
-  [ -n "$killed" ] && note="$note; one poller killed at ${kill_after}s: $(grep -h '^polled' "$dir"/time*.log | tr '\n' ' ')"
+  [ -n "$killed" ] && note="$note; one poller killed at ${kill_after}s, the other: $(grep -h '^polled' "$dir"/time*.log | tr '\n' ' ')"
   record "$label" "$(printf %.2f "$wall")" "$cpu" "$(printf %.2f "$scpu")" \
     "$(echo "($cpu + $scpu) * 1000000 / $items" | bc)" "$(echo "$items / $wall" | bc)" \
-    "$((size / 1048576))MB" "$md5" "$note"
+    "$(lock_wait "$dir"/time*.log)" "$((size / 1048576))MB" "$md5" "$note"
   last_wall=$wall
 }
 
@@ -197,7 +204,8 @@ render_pg=$(best_render "$work/pg-2/config.toml")
 
 echo
 echo "farm: $(grep '^feeds=' "$work/farm.log"), $(nproc) cores, lease_secs = $lease"
-printf '%-9s %7s %9s %9s %8s %9s %9s %8s  %s\n' run "wall s" "poll CPU" "db CPU s" "µs/item" "items/s" database md5 ""
+printf '%-9s %7s %9s %9s %8s %9s %9s %9s %8s  %s\n' run "wall s" "poll CPU" "db CPU s" "µs/item" "items/s" "lock wait" database md5 ""
 for r in "${rows[@]}"; do echo "$r"; done
 echo "render '$topic' (the whole command, best of 3): SQLite ${render_lite} s, PostgreSQL ${render_pg} s"
-echo "(µs/item: the pollers' CPU and, on PostgreSQL, the server's, per item stored)"
+echo "(µs/item: the pollers' CPU and, on PostgreSQL, the server's, per item stored;"
+echo " lock wait: seconds the pollers' writers waited for the placement lock, summed)"

@@ -57,6 +57,10 @@
 #   --perf        also profile one more cold poll of the real-length farm
 #                 (perf record -F 999, flat) and print its samples grouped
 #   --keep        keep the work folder (databases, logs) and print its path
+#   --postgres    instead: the PostgreSQL store against SQLite's on the
+#                 real-length farm (bench/postgres.sh: one and two pollers,
+#                 a poller killed mid-poll, the same stories); give FEEDS
+#                 before it
 # NEWSRIVER_BIN=PATH runs that binary instead of this tree's release build
 # (an A/B of two commits in the same minutes; the farm is still this tree's).
 # Needs /usr/bin/time, curl and sqlite3; nginx, newsboat and wrk are optional
@@ -82,7 +86,8 @@ while [ $# -gt 0 ]; do
     --no-serve) serve=0 ;;
     --secs) secs=$2; shift ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,61p' "$0"; exit 0 ;;
+    --postgres) shift; exec "$(dirname "$0")/postgres.sh" "$feeds" "$@" ;;
+    -h|--help) sed -n '2,65p' "$0"; exit 0 ;;
     [0-9]*) feeds=$1 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac

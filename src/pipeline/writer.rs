@@ -128,7 +128,17 @@ impl WriteQueue {
                     items,
                     groups,
                 } = state.work;
-                tracing::debug!(cpu_ms, polls, items, groups, "writer finished");
+                // PostgreSQL: how long its transactions waited for the
+                // placement lock other pollers held (0 on SQLite).
+                let placement_wait_ms = crate::store::placement_wait_ms();
+                tracing::debug!(
+                    cpu_ms,
+                    polls,
+                    items,
+                    groups,
+                    placement_wait_ms,
+                    "writer finished"
+                );
             })
             .await;
     }

@@ -42,7 +42,7 @@ pub use crate::model::redact_password;
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed, Renamed};
 pub use open::{Location, Pooled, Readers, disk_full};
-pub use pg::{Copied, Lease, Leases, copy_sqlite};
+pub use pg::{Copied, Lease, Leases, copy_sqlite, placement_wait_ms};
 pub use read::TopicCursor;
 // Each part's helpers, for the others (they are `pub(super)`).
 use near::NearIndex;

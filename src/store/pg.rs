@@ -52,6 +52,10 @@ fn migrate(url: &str) -> Result<()> {
     let Some(pg) = conn.pg() else {
         return Ok(());
     };
+    if schema_version(&conn)? == PG_SCHEMA_VERSION {
+        // Nothing to apply: the runner (and its notices) not even started.
+        return Ok(());
+    }
     conn.query_row(
         "SELECT pg_advisory_lock(?1)",
         params![MIGRATION_LOCK],
@@ -86,6 +90,15 @@ fn schema_version(conn: &Connection) -> Result<i64> {
         params![],
         |r| r.get(0),
     )?)
+}
+
+/// Microseconds this process's transactions waited for `PLACEMENT_LOCK`.
+static PLACEMENT_WAIT_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Milliseconds this process's transactions have waited for the placement
+/// lock (other pollers' placements), for the writer's last log line.
+pub fn placement_wait_ms() -> u64 {
+    PLACEMENT_WAIT_US.load(std::sync::atomic::Ordering::Relaxed) / 1000
 }
 
 /// At the start of a transaction that may place copies: on PostgreSQL,
