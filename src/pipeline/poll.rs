@@ -366,28 +366,26 @@ impl Poller {
             return self.poll(sources, on_done).await;
         };
         let started = Instant::now();
-        // Polls are dated in whole seconds: one in this very second may
-        // have been before this poller started, so it is polled again (at
-        // worst once more than needed, never missed).
-        let since = Utc::now().timestamp();
+        // Every poll stored from now on has a higher row id in `polls`
+        // (a transaction already under way when this is read may store one
+        // with a lower id: that source is polled again, once).
+        let since = {
+            let readers = self.readers.clone();
+            tokio::task::spawn_blocking(move || readers.get()?.last_poll_id()).await??
+        };
         let mut report = PollReport::default();
         let mut mine: std::collections::HashSet<SourceId> = Default::default();
         let renew = shared.keep_alive();
         let result = async {
             loop {
-                let states = {
+                let polled = {
                     let readers = self.readers.clone();
-                    tokio::task::spawn_blocking(move || readers.get()?.source_states()).await??
+                    tokio::task::spawn_blocking(move || readers.get()?.polled_since(since))
+                        .await??
                 };
                 let left: Vec<&Source> = sources
                     .iter()
-                    .filter(|s| !mine.contains(&s.id))
-                    .filter(|s| {
-                        states
-                            .get(&s.id)
-                            .and_then(|st| st.poll.last_poll_at)
-                            .is_none_or(|t| t.timestamp() <= since)
-                    })
+                    .filter(|s| !mine.contains(&s.id) && !polled.contains(&s.id))
                     .collect();
                 if left.is_empty() {
                     break;

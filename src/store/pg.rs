@@ -113,11 +113,16 @@ pub(super) fn begin_placement(
     if tx.backend() != sql::Backend::Postgres {
         return Ok(());
     }
+    let asked = std::time::Instant::now();
     tx.query_row(
         "SELECT pg_advisory_xact_lock(?1)",
         params![PLACEMENT_LOCK],
         |_| Ok(()),
     )?;
+    PLACEMENT_WAIT_US.fetch_add(
+        u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     if near {
         index.ensure(tx)?;
         index.sync_shared(tx)?;

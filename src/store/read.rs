@@ -15,6 +15,26 @@ impl Reader {
             .is_some())
     }
 
+    /// The newest row of `polls` (0: none): `polled_since`'s mark.
+    pub fn last_poll_id(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT CAST(coalesce(max(id), 0) AS BIGINT) FROM polls",
+            params![],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The sources with a poll stored after `last_poll_id` said `mark`.
+    pub fn polled_since(&self, mark: i64) -> Result<std::collections::HashSet<SourceId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT source_id FROM polls WHERE id > ?1")?;
+        let ids = stmt
+            .query_map(params![mark], |r| r.get(0))?
+            .collect::<sql::Result<_>>()?;
+        Ok(ids)
+    }
+
     /// Validators, remembered redirect and scheduling state of every source.
     pub fn source_states(&self) -> Result<std::collections::HashMap<SourceId, SourceState>> {
         let mut stmt = self
