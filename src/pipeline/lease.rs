@@ -30,8 +30,8 @@ pub async fn host_of(source: &Source) -> String {
 pub struct Shared {
     leases: Leases,
     held: Mutex<HashMap<String, Lease>>,
-    /// Each source's host (`host_of`), as last worked out.
-    hosts: Mutex<HashMap<SourceId, String>>,
+    /// Each source's URL and host (`host_of`), as last worked out.
+    hosts: Mutex<HashMap<SourceId, (String, String)>>,
     period: Duration,
     /// New hosts one claim takes at most: the hosts `concurrency` fetches,
     /// `per_host` at a time, keep busy, so that pollers starting together
@@ -69,26 +69,41 @@ impl Shared {
     }
 
     /// The hosts of `sources` (`host_of`), in order, remembered for
-    /// `lease_of`.
+    /// `lease_of`: a source whose URL is the one last seen keeps the host
+    /// worked out then (a name is resolved once, not at every pass of the
+    /// daemon's loop).
     pub async fn hosts_of(&self, sources: &[&Source]) -> Vec<String> {
         let mut out = Vec::with_capacity(sources.len());
-        let mut known: HashMap<String, String> = HashMap::new();
+        let mut resolved: HashMap<String, String> = HashMap::new();
         for s in sources {
-            // Sources of one host name resolve once.
-            let name = s.url.host_str().unwrap_or_default().to_string();
-            let host = match known.get(&name) {
-                Some(h) => h.clone(),
+            let known = self
+                .hosts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&s.id)
+                .filter(|(url, _)| url == s.url.as_str())
+                .map(|(_, host)| host.clone());
+            let host = match known {
+                Some(h) => h,
                 None => {
-                    let h = host_of(s).await;
-                    known.insert(name, h.clone());
+                    // Sources of one host name resolve once.
+                    let name = s.url.host_str().unwrap_or_default().to_string();
+                    let h = match resolved.get(&name) {
+                        Some(h) => h.clone(),
+                        None => {
+                            let h = host_of(s).await;
+                            resolved.insert(name, h.clone());
+                            h
+                        }
+                    };
+                    self.hosts
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(s.id.clone(), (s.url.to_string(), h.clone()));
                     h
                 }
             };
             out.push(host);
-        }
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        for (s, h) in sources.iter().zip(&out) {
-            hosts.insert(s.id.clone(), h.clone());
         }
         out
     }
@@ -99,7 +114,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(source)
-            .cloned()
+            .map(|(_, host)| host.clone())
     }
 
     /// The hosts this poller holds.
@@ -112,12 +127,7 @@ impl Shared {
     /// The lease this poller holds on `source`'s host (`hosts_of` worked
     /// it out), if any.
     pub fn lease_of(&self, source: &SourceId) -> Option<Lease> {
-        let host = self
-            .hosts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(source)
-            .cloned()?;
+        let host = self.host_of_source(source)?;
         self.held().get(&host).cloned()
     }
 
