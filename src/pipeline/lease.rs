@@ -136,31 +136,53 @@ impl Shared {
         self.period
     }
 
-    /// Renews this poller and its leases; the pollers alive.
+    /// Renews this poller and its leases; the pollers alive. What this
+    /// poller holds is read back: a lease that lapsed and was taken leaves
+    /// `lease_of` (its polls would be refused at commit).
     pub async fn heartbeat(self: &Arc<Self>) -> Result<usize, PipelineError> {
         let me = self.clone();
-        Ok(tokio::task::spawn_blocking(move || me.leases.heartbeat()).await??)
+        let (live, now_held) = tokio::task::spawn_blocking(move || me.leases.heartbeat()).await??;
+        let mut held = self.held();
+        held.retain(|host, lease| now_held.iter().any(|l| &l.host == host && l == lease));
+        Ok(live)
     }
 
-    /// Claims leases on `hosts` (at most `max_new` not held already, and at
-    /// most a batch); the hosts among them this poller now holds.
+    /// Claims leases on `hosts`, so that this poller holds at most
+    /// `max_new` hosts in all, taking at most a batch at once; the hosts
+    /// among them this poller now holds.
+    ///
+    /// Hosts this poller holds already are not asked for again: the
+    /// renewals keep them (`keep_alive`), and their rows may be
+    /// share-locked by this poller's own writer at this moment, which a
+    /// claim would skip.
     pub async fn claim(
         self: &Arc<Self>,
         hosts: Vec<String>,
         max_new: usize,
     ) -> Result<HashSet<String>, PipelineError> {
+        let (mut out, wanted): (HashSet<String>, Vec<String>) = {
+            let held = self.held();
+            let (mine, wanted): (Vec<String>, Vec<String>) =
+                hosts.into_iter().partition(|h| held.contains_key(h));
+            (mine.into_iter().collect(), wanted)
+        };
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        // `max_new` is the share this poller may hold in all.
+        let room = max_new.saturating_sub(self.held().len()).min(self.batch);
+        if room == 0 {
+            return Ok(out);
+        }
         let me = self.clone();
-        let max_new = max_new.min(self.batch);
-        let got = tokio::task::spawn_blocking(move || me.leases.claim(&hosts, max_new)).await??;
+        let max_new = room;
+        let got = tokio::task::spawn_blocking(move || me.leases.claim(&wanted, max_new)).await??;
         let mut held = self.held();
-        Ok(got
-            .into_iter()
-            .map(|lease| {
-                let host = lease.host.clone();
-                held.insert(host.clone(), lease);
-                host
-            })
-            .collect())
+        for lease in got {
+            out.insert(lease.host.clone());
+            held.insert(lease.host.clone(), lease);
+        }
+        Ok(out)
     }
 
     /// Lets `hosts` go.

@@ -355,8 +355,10 @@ impl Poller {
     /// left, `lease::fair_share`), polls their sources not polled since it
     /// started, lets the hosts go, and goes on until none is left; hosts
     /// another poller holds are waited for, and taken over once its lease
-    /// lapses (it died). The report is this poller's polls. On SQLite,
-    /// `poll`.
+    /// lapses (it died); when the pollers holding the hosts left stay
+    /// alive and poll none of them for two lease periods (a daemon keeps
+    /// its hosts and polls them on its schedule), they are left to them.
+    /// The report is this poller's polls. On SQLite, `poll`.
     pub async fn poll_shared(
         &self,
         sources: Vec<Source>,
@@ -375,6 +377,8 @@ impl Poller {
         };
         let mut report = PollReport::default();
         let mut mine: std::collections::HashSet<SourceId> = Default::default();
+        // Sources polled by anyone since the start, and when that last grew.
+        let mut progress = (0usize, Instant::now());
         let renew = shared.keep_alive();
         let result = async {
             loop {
@@ -387,6 +391,9 @@ impl Poller {
                     .iter()
                     .filter(|s| !mine.contains(&s.id) && !polled.contains(&s.id))
                     .collect();
+                if polled.len() != progress.0 {
+                    progress = (polled.len(), Instant::now());
+                }
                 if left.is_empty() {
                     break;
                 }
@@ -397,6 +404,7 @@ impl Poller {
                 hosts.dedup();
                 let share = super::lease::fair_share(hosts.len(), live);
                 let held = shared.claim(hosts, share).await?;
+                let waiting = left.len();
                 let batch: Vec<Source> = left
                     .into_iter()
                     .zip(&of)
@@ -405,7 +413,17 @@ impl Poller {
                     .collect();
                 if batch.is_empty() {
                     // Every host left is another poller's: wait for it to
-                    // finish them, or for its leases to lapse.
+                    // poll them, or for its leases to lapse (it died). A
+                    // poller that stays alive and polls none of them for
+                    // two lease periods is a daemon keeping its hosts: it
+                    // polls them on its schedule, and this poll ends.
+                    if progress.1.elapsed() > shared.period() * 2 {
+                        tracing::warn!(
+                            sources = waiting,
+                            "left to the pollers that hold their hosts (they poll them on their schedule)"
+                        );
+                        break;
+                    }
                     tokio::time::sleep((shared.period() / 10).min(Duration::from_secs(1))).await;
                     continue;
                 }

@@ -36,7 +36,7 @@ mod open;
 mod pg;
 mod read;
 mod shown;
-pub(crate) mod sql;
+pub mod sql;
 
 pub use crate::model::redact_password;
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};

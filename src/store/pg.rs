@@ -224,8 +224,10 @@ impl Leases {
     }
 
     /// Renews this poller's row and every lease it holds; the number of
-    /// pollers alive (renewed within one period), itself included.
-    pub fn heartbeat(&self) -> Result<usize> {
+    /// pollers alive (renewed within one period), itself included, and the
+    /// leases it holds now (one it failed to renew in time and another
+    /// poller took is no longer among them).
+    pub fn heartbeat(&self) -> Result<(usize, Vec<Lease>)> {
         let now = now_ms();
         let conn = self.conn();
         conn.execute(
@@ -247,7 +249,17 @@ impl Leases {
             params![now - self.period_ms],
             |r| r.get(0),
         )?;
-        Ok(usize::try_from(live).unwrap_or(1).max(1))
+        let held = conn
+            .prepare("SELECT host, generation FROM host_leases WHERE holder = ?1")?
+            .query_map(params![self.me], |r| {
+                Ok(Lease {
+                    host: r.get(0)?,
+                    holder: self.me.clone(),
+                    generation: r.get(1)?,
+                })
+            })?
+            .collect::<sql::Result<Vec<_>>>()?;
+        Ok((usize::try_from(live).unwrap_or(1).max(1), held))
     }
 
     /// Claims the leases of `hosts` that are free, lapsed or already this

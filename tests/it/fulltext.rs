@@ -468,9 +468,12 @@ fn a_page_that_failed_for_a_passing_reason_is_tried_again_three_times_in_all() {
             .unwrap()
     };
     let full = |i: usize| -> bool {
-        env.copy_html("SELECT body FROM copies WHERE guid = ?1", [format!("g{i}")])
-            .full_html
-            .is_some()
+        env.copy_html(
+            "SELECT body FROM copies WHERE guid = ?1",
+            &[&format!("g{i}")],
+        )
+        .full_html
+        .is_some()
     };
 
     let r = env.poll(&[]);
@@ -553,9 +556,12 @@ fn pages_per_poll_are_capped_and_the_rest_wait_for_later_polls() {
     let with_article = || {
         (0..7)
             .filter(|i| {
-                env.copy_html("SELECT body FROM copies WHERE guid = ?1", [format!("g{i}")])
-                    .full_html
-                    .is_some()
+                env.copy_html(
+                    "SELECT body FROM copies WHERE guid = ?1",
+                    &[&format!("g{i}")],
+                )
+                .full_html
+                .is_some()
             })
             .count() as i64
     };

@@ -813,7 +813,7 @@ fn edited_item_updates_its_copy() {
         )
         .unwrap();
     let html = env
-        .copy_html("SELECT body FROM copies WHERE guid = 'g-1'", [])
+        .copy_html("SELECT body FROM copies WHERE guid = 'g-1'", &[])
         .summary_html
         .unwrap_or_default();
     assert_eq!(copy_after, copy_id, "the same copy, updated in place");
@@ -1151,12 +1151,12 @@ fn atom_0_3_truncated_sparse_rss1_and_xml_base_feeds_are_stored() {
     assert_eq!(story("颱風過境")["published"], "2006-05-01T12:00:00Z");
     assert_eq!(story("夜市小吃")["published"], "2006-04-03T12:00:00Z");
     let body = env
-        .copy_html("SELECT body FROM copies WHERE title = '夜市小吃'", [])
+        .copy_html("SELECT body FROM copies WHERE title = '夜市小吃'", &[])
         .content_html
         .unwrap_or_default();
     assert_eq!(body, "夜市小吃很好吃。", "base64 content decoded");
     let html = env
-        .copy_html("SELECT body FROM copies WHERE title = '颱風過境'", [])
+        .copy_html("SELECT body FROM copies WHERE title = '颱風過境'", &[])
         .content_html
         .unwrap_or_default();
     assert!(
@@ -1528,7 +1528,7 @@ fn a_database_made_by_the_schema_7_release_migrates_in_place_and_polls_on() {
         0
     );
     drop(db);
-    let html = env.copy_html("SELECT body FROM copies WHERE guid = 'a-1'", []);
+    let html = env.copy_html("SELECT body FROM copies WHERE guid = 'a-1'", &[]);
     assert!(
         html.summary_html
             .unwrap_or_default()
@@ -1536,7 +1536,7 @@ fn a_database_made_by_the_schema_7_release_migrates_in_place_and_polls_on() {
     );
     let html = env.copy_html(
         "SELECT body FROM copies WHERE guid = 'https://b.example/n/b-1'",
-        [],
+        &[],
     );
     assert!(
         html.summary_html

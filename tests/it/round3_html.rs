@@ -205,7 +205,7 @@ fn a_tag_with_400k_attributes_is_cut_before_the_parser_sees_it() {
     s.extra = "full_text = true\n".into();
     let env = Env::with(&fetch_big(), &[s], TOPIC);
     env.poll(&[]);
-    let parts = env.copy_html("SELECT body FROM copies WHERE source_id = 'ft'", []);
+    let parts = env.copy_html("SELECT body FROM copies WHERE source_id = 'ft'", &[]);
     let article = parts.full_html.expect("the article is kept");
     assert!(
         article.contains("中间"),

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 // ---- the test HTTP server ----------------------------------------------------
@@ -408,10 +408,21 @@ pub fn src(id: &str, url: &str) -> Src {
 /// The default `[fetch]` section: loopback and `file://` allowed, short timeout.
 pub const FETCH: &str = "[fetch]\nallow_private_addresses = true\nallow_file_urls = true\ntimeout_secs = 2\nmax_body_bytes = 65536\nconcurrency = 16\n";
 
-/// A temp folder with `config.toml` (storage `news.db` beside it).
+/// A temp folder with `config.toml` (storage `news.db` beside it, or a
+/// PostgreSQL database: `pg_env`, or every `Env` when the tests run with
+/// `NEWSRIVER_TEST_STORE=postgres`, see `.ci/run`).
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The PostgreSQL database's URL, when the store is one.
+    pub pg: Option<String>,
+}
+
+/// Whether every `Env` stores in PostgreSQL (`NEWSRIVER_TEST_STORE=postgres`:
+/// the end-to-end tests that read the store through the CLI and `Env`'s
+/// helpers, run on the second backend).
+fn all_on_postgres() -> bool {
+    std::env::var("NEWSRIVER_TEST_STORE").is_ok_and(|v| v == "postgres")
 }
 
 impl Env {
@@ -421,15 +432,27 @@ impl Env {
 
     /// `fetch` is the whole `[fetch]` section; `extra` is appended (topics…).
     pub fn with(fetch: &str, sources: &[Src], extra: &str) -> Env {
+        let pg = all_on_postgres().then(|| {
+            pg_database("env").expect("NEWSRIVER_TEST_STORE=postgres needs a PostgreSQL server")
+        });
+        Env::with_store(pg, fetch, sources, extra)
+    }
+
+    /// `with`, storing in the PostgreSQL database `pg` when given.
+    pub fn with_store(pg: Option<String>, fetch: &str, sources: &[Src], extra: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.toml");
-        let env = Env { dir, config };
+        let env = Env { dir, config, pg };
         env.write_config(fetch, sources, extra);
         env
     }
 
     pub fn write_config(&self, fetch: &str, sources: &[Src], extra: &str) {
-        let mut text = format!("[storage]\npath = \"news.db\"\n\n{fetch}\n");
+        let storage = match &self.pg {
+            Some(url) => format!("url = {}\nlease_secs = 2", toml_str(url)),
+            None => "path = \"news.db\"".to_string(),
+        };
+        let mut text = format!("[storage]\n{storage}\n\n{fetch}\n");
         for s in sources {
             text.push_str(&format!(
                 "[[source]]\nid = {}\nurl = {}\n{}\n",
@@ -493,18 +516,35 @@ impl Env {
 
     /// The HTML parts of the one copy that `sql` selects the `body` of
     /// (copies keep summary, content and article in one compressed frame).
-    pub fn copy_html(&self, sql: &str, params: impl rusqlite::Params) -> Parts {
-        let body: Vec<u8> = self.db().query_row(sql, params, |r| r.get(0)).unwrap();
+    pub fn copy_html(&self, sql: &str, args: &[&str]) -> Parts {
+        let args: Vec<&str> = args.to_vec();
+        let body: Vec<u8> = self.store().query_row(sql, args, |r| r.get(0)).unwrap();
         newsriver::store::body::decode(&body).unwrap()
     }
 
-    /// A read-only connection to the database the binary wrote.
+    /// A read-only connection to the SQLite file the binary wrote (the
+    /// tests that read it so run on SQLite only).
     pub fn db(&self) -> Connection {
+        assert!(
+            self.pg.is_none(),
+            "this test reads the SQLite file itself: it runs on SQLite only"
+        );
         open_ro(&self.db_path())
     }
 
+    /// A connection to the store the binary wrote, whichever it is, through
+    /// the store's own SQL layer (the same SQL on both backends).
+    pub fn store(&self) -> newsriver::store::sql::Connection {
+        match &self.pg {
+            Some(url) => newsriver::store::sql::Connection::connect_postgres(url).unwrap(),
+            None => open_ro(&self.db_path()).into(),
+        }
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+        self.store()
+            .query_row(sql, [0i64; 0], |r| r.get(0))
+            .unwrap()
     }
 
     pub fn stories(&self) -> i64 {
@@ -517,7 +557,8 @@ impl Env {
 
     /// `sources` row of one source.
     pub fn source(&self, id: &str) -> SourceRow {
-        self.db()
+        use newsriver::store::sql::OptionalExtension as _;
+        self.store()
             .query_row(
                 "SELECT last_outcome, last_error, last_status, feed_format, charset, etag, last_modified, last_item_count
                  FROM sources WHERE id = ?1",
@@ -542,26 +583,31 @@ impl Env {
 
     /// Outcomes of every poll of one source, oldest first.
     pub fn poll_outcomes(&self, id: &str) -> Vec<String> {
-        let db = self.db();
+        let db = self.store();
         let mut stmt = db
             .prepare("SELECT outcome FROM polls WHERE source_id = ?1 ORDER BY id")
             .unwrap();
         stmt.query_map([id], |r| r.get(0))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<newsriver::store::sql::Result<_>>()
             .unwrap()
     }
 
     /// Titles of one source's copies, sorted.
     pub fn copy_titles(&self, source: &str) -> Vec<String> {
-        let db = self.db();
+        let db = self.store();
         let mut stmt = db
-            .prepare("SELECT coalesce(title, '') FROM copies WHERE source_id = ?1 ORDER BY title")
+            .prepare("SELECT coalesce(title, '') FROM copies WHERE source_id = ?1")
             .unwrap();
-        stmt.query_map([source], |r| r.get(0))
+        let mut titles: Vec<String> = stmt
+            .query_map([source], |r| r.get(0))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+            .collect::<newsriver::store::sql::Result<_>>()
+            .unwrap();
+        // Byte order, as SQLite's ORDER BY gives it (PostgreSQL's depends
+        // on the database's collation).
+        titles.sort();
+        titles
     }
 }
 
@@ -912,12 +958,5 @@ pub fn psql(url: &str, sql: &str) -> String {
 
 /// An `Env` whose `[storage]` is the PostgreSQL database at `url`.
 pub fn pg_env(url: &str, fetch: &str, sources: &[Src], extra: &str) -> Env {
-    let env = Env::with(fetch, sources, extra);
-    let text = std::fs::read_to_string(&env.config).unwrap().replacen(
-        "[storage]\npath = \"news.db\"\n",
-        &format!("[storage]\nurl = {}\nlease_secs = 2\n", toml_str(url)),
-        1,
-    );
-    std::fs::write(&env.config, text).unwrap();
-    env
+    Env::with_store(Some(url.to_string()), fetch, sources, extra)
 }
