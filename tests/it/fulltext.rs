@@ -95,7 +95,7 @@ pub(crate) fn summary(paras: &[&str]) -> String {
 
 fn stored(env: &Env, link_part: &str) -> (Option<String>, String) {
     let (body, text): (Vec<u8>, String) = env
-        .db()
+        .store()
         .query_row(
             "SELECT c.body, t.text FROM copies c JOIN story_texts t ON t.sid = c.story WHERE c.link LIKE ?1",
             [format!("%{link_part}")],
@@ -459,7 +459,7 @@ fn a_page_that_failed_for_a_passing_reason_is_tried_again_three_times_in_all() {
     s.extra = "allow_private_addresses = true\n".into();
     let env = Env::with(fetch, &[s], "");
     let tries = |i: usize| -> Option<i64> {
-        env.db()
+        env.store()
             .query_row(
                 "SELECT page_tries FROM copies WHERE guid = ?1",
                 [format!("g{i}")],
@@ -510,10 +510,10 @@ fn a_page_that_failed_for_a_passing_reason_is_tried_again_three_times_in_all() {
     );
     assert_eq!((tries(0), tries(1)), (None, Some(3)));
     let text: String = env
-        .db()
+        .store()
         .query_row(
             "SELECT t.text FROM story_texts t JOIN copies c ON c.story = t.sid WHERE c.guid = 'g0'",
-            [],
+            NONE,
             |r| r.get(0),
         )
         .unwrap();

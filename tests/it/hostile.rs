@@ -61,11 +61,11 @@ fn copy_src(s: &Src) -> Src {
 }
 
 fn story_ids(env: &Env) -> Vec<String> {
-    let db = env.db();
+    let db = env.store();
     let mut stmt = db.prepare("SELECT id FROM stories ORDER BY id").unwrap();
-    stmt.query_map([], |r| r.get(0))
+    stmt.query_map(NONE, |r| r.get(0))
         .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .collect::<newsriver::store::sql::Result<_>>()
         .unwrap()
 }
 
@@ -604,12 +604,12 @@ fn xml_bombs_stay_bounded_and_never_read_local_files() {
     assert!(server.requests("/param.dtd").is_empty());
     // Nothing stored anywhere holds a local file or an expansion.
     let dump: String = {
-        let db = env.db();
+        let db = env.store();
         let mut stmt = db
             .prepare("SELECT coalesce(title, ''), body FROM copies")
             .unwrap();
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(NONE, |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
             .unwrap();
@@ -822,7 +822,7 @@ fn garbage_far_future_pre_1970_and_zoneless_dates_are_stored_in_order() {
     assert_eq!(env.source("dates").last_outcome.as_deref(), Some("ok"));
     assert_eq!(env.copy_titles("dates").len(), 6);
     let published = |guid: &str| -> i64 {
-        env.db()
+        env.store()
             .query_row(
                 "SELECT published FROM copies WHERE guid = ?1",
                 [guid],
@@ -884,7 +884,7 @@ fn retry_after_seconds_dates_and_garbage() {
     assert_failed(&env, &run, "ra-garbage", &["503", "soon, maybe"]);
     assert_failed(&env, &run, "ra-far", &["503"]);
     let until = |id: &str| -> Option<i64> {
-        env.db()
+        env.store()
             .query_row(
                 "SELECT retry_after_until FROM sources WHERE id = ?1",
                 [id],
@@ -1382,7 +1382,7 @@ fn year_zero_and_negative_dates_never_break_rendering_of_any_topic() {
     assert_eq!(env.copy_titles("y0").len(), 4);
     // A database written by an older release may hold such dates whatever
     // the date reader does now: put them there directly.
-    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let db = env.store_rw();
     db.execute_batch(
         "UPDATE stories SET published = -62167219200 WHERE sid IN (SELECT story FROM copies WHERE source_id = 'y0' AND guid IN ('y0-a','y0-c'));
          UPDATE stories SET published = -377705116800 WHERE sid IN (SELECT story FROM copies WHERE source_id = 'y0' AND guid IN ('y0-b','y0-d'));

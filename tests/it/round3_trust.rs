@@ -78,7 +78,7 @@ fn two_sources(attacker_extra: &str) -> Env {
 /// Moves everything stored back by `secs` (time passing between polls;
 /// first_seen has one-second resolution and the founding window is an hour).
 fn age(env: &Env, secs: i64) {
-    let db = rusqlite::Connection::open(env.db_path()).unwrap();
+    let db = env.store_rw();
     db.execute(
         // The display rule's stored summary (`stories.shown`) holds when
         // the story was born: moved too, by letting the next refresh make it.
@@ -182,8 +182,8 @@ fn a_longer_copy_under_the_trusted_link_is_shown_as_its_own_outlets_words() {
             // A low-trust source joins but supplies nothing shown.
             assert!(!html.contains("捏造"), "{html}");
             let text: String = env
-                .db()
-                .query_row("SELECT text FROM story_texts", [], |r| r.get(0))
+                .store()
+                .query_row("SELECT text FROM story_texts", NONE, |r| r.get(0))
                 .unwrap();
             assert!(!text.contains("捏造"), "its text is not the story's");
         } else {

@@ -87,10 +87,10 @@ fn an_item_whose_text_is_all_boilerplate_keeps_it_and_is_counted() {
 
     // Counted: two of the three items, in the poll's row.
     let counted: Vec<i64> = env
-        .db()
+        .store()
         .prepare("SELECT text_fallbacks FROM polls WHERE source_id = 'a'")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map(NONE, |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect();

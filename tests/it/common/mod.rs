@@ -541,6 +541,15 @@ impl Env {
         }
     }
 
+    /// `store`, writable: a test that puts what an older release may have
+    /// written straight into the store.
+    pub fn store_rw(&self) -> newsriver::store::sql::Connection {
+        match &self.pg {
+            Some(url) => newsriver::store::sql::Connection::connect_postgres(url).unwrap(),
+            None => Connection::open(self.db_path()).unwrap().into(),
+        }
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         self.store()
             .query_row(sql, [0i64; 0], |r| r.get(0))
@@ -876,6 +885,9 @@ pub fn refused_edit(env: &Env, args: &[&str], says: &str) -> Run {
 }
 
 // ---- PostgreSQL ----------------------------------------------------------------
+
+/// No parameters, for a statement on `Env::store`.
+pub const NONE: [i64; 0] = [];
 
 /// A new, empty PostgreSQL database for one test, as a URL; `None` (and a
 /// line on stderr saying the test is skipped) when no server can be had.
