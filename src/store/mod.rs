@@ -1,17 +1,21 @@
-//! The only module that touches SQLite. Opens the database (WAL, foreign
-//! keys on), applies `migrations/sqlite/*.sql` (PostgreSQL: `migrations/postgres`, `pg`) in order, and stores polls in
-//! groups, each poll of one source all-or-nothing (a group in one
-//! transaction; a savepoint per poll when one of them fails): a crash
-//! mid-poll leaves no half-written story.
+//! The only module that touches the database: SQLite (the embedded
+//! default) or PostgreSQL (`[storage] url`), the same code for both through
+//! `sql`. Opens it (SQLite: WAL, foreign keys on), applies the migrations
+//! (`migrations/sqlite/*.sql` in order; PostgreSQL's `migrations/postgres`
+//! in `pg`), and stores polls in groups, each poll of one source
+//! all-or-nothing (a group in one transaction; a savepoint per poll when
+//! one of them fails): a crash mid-poll leaves no half-written story.
 //! Also the data-safety operations: retention, space reclamation, backup and
 //! restore (docs/data-safety.md).
 //!
-//! By concern: this file has the types, errors and migrations; `open`
-//! (pragmas, migrations, read-only connections, the configured sources),
-//! `ingest` (storing polls: the group transaction, placement, the
-//! near-duplicate index, topic membership), `read` (the views the CLI,
-//! feeds, export and the parallel stage read), `maintain` (retention,
-//! space, integrity, purge), `backup` (backup and restore).
+//! By concern: this file has the types, errors and migrations; `sql` (the
+//! one SQL layer), `open` (pragmas, migrations, read-only connections, the
+//! configured sources), `pg` (PostgreSQL: connecting, migrations, the
+//! placement lock, host leases, `migrate-store`), `ingest` (storing polls:
+//! the group transaction, placement, the near-duplicate index, topic
+//! membership), `read` (the views the CLI, feeds, export and the parallel
+//! stage read), `maintain` (retention, space, integrity, purge), `backup`
+//! (backup and restore).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
