@@ -1564,7 +1564,7 @@ fn migrate_store(config: &Config, to: &str) -> Exit {
         );
         return Exit::Config;
     }
-    if !to.starts_with("postgres://") && !to.starts_with("postgresql://") {
+    if !crate::config::is_postgres_url(to) {
         errln!("error: --to must be a PostgreSQL URL (postgres://…), not {to}");
         return Exit::Config;
     }

@@ -21,8 +21,8 @@ pub use types::{
     Topic,
 };
 pub use validate::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAGES_PER_POLL, DEFAULT_USER_AGENT, parse_cron,
-    system_zone, valid_id,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PAGES_PER_POLL, DEFAULT_USER_AGENT, is_postgres_url,
+    parse_cron, system_zone, valid_id,
 };
 
 use raw::RawConfig;

@@ -298,7 +298,7 @@ impl Validator<'_> {
 
     /// `[storage]`: a relative database path is beside the config file (or
     /// in systemd's state directory).
-    /// `url`: `postgres://…` (or `postgresql://…`) for the shared
+    /// `url`: `postgres://…` (or `postgresql://…`, `is_postgres_url`) for the shared
     /// PostgreSQL store; `sqlite:PATH` or a plain path is the SQLite file,
     /// as `path` says. Not both `path` and `url`.
     fn storage(&mut self, raw: RawStorage, base_dir: &Path) -> Storage {
@@ -306,14 +306,13 @@ impl Validator<'_> {
         let mut from_url = None;
         if let Some(url) = &raw.url {
             let value = url.get_ref().trim();
-            let lower = value.to_ascii_lowercase();
             if raw.path.is_some() {
                 self.problem(
                     url.span(),
                     "storage.url",
                     "give either storage.path (a SQLite file) or storage.url, not both",
                 );
-            } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            } else if is_postgres_url(value) {
                 // The client reads the rest (hosts, socket folders,
                 // options) when the store opens, and says what is wrong.
                 postgres = Some(value.to_string());
@@ -1163,4 +1162,11 @@ pub(super) fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
         return None;
     }
     chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or
+/// `postgresql://`, any case): `[storage] url` and `migrate-store --to`.
+pub fn is_postgres_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }

@@ -33,6 +33,10 @@ pub enum Error {
     /// (`store::pg`): not stored.
     #[error("{0}")]
     Fenced(String),
+    /// The connection to the server was lost inside a transaction (rolled
+    /// back with it).
+    #[error("the connection to PostgreSQL was lost in a transaction; it was rolled back")]
+    Lost,
     /// A value that could not go into or come out of SQL.
     #[error("{0}")]
     Conversion(String),
@@ -848,10 +852,7 @@ pub mod pg {
                 return Ok(());
             }
             if self.in_transaction.get() {
-                return Err(Error::Conversion(
-                    "the connection to PostgreSQL was lost in a transaction; it was rolled back"
-                        .into(),
-                ));
+                return Err(Error::Lost);
             }
             let client = open_client(&self.config)?;
             *self.client.borrow_mut() = client;
@@ -887,12 +888,9 @@ pub mod pg {
             stmt: &tokio_postgres::Statement,
             params: P,
         ) -> Result<usize> {
-            let values: Vec<Param<'_>> = params.each().map(Param).collect();
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
-                .iter()
-                .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
-                .collect();
-            let n = block_on(self.client.borrow().execute(stmt, &refs))?;
+            let n = with_params(params, |refs| {
+                block_on(self.client.borrow().execute(stmt, refs))
+            })?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         }
 
@@ -901,12 +899,9 @@ pub mod pg {
             stmt: &tokio_postgres::Statement,
             params: P,
         ) -> Result<Vec<tokio_postgres::Row>> {
-            let values: Vec<Param<'_>> = params.each().map(Param).collect();
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
-                .iter()
-                .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
-                .collect();
-            Ok(block_on(self.client.borrow().query(stmt, &refs))?)
+            Ok(with_params(params, |refs| {
+                block_on(self.client.borrow().query(stmt, refs))
+            })?)
         }
 
         pub(super) fn batch(&self, sql: &str) -> Result<()> {
@@ -914,10 +909,7 @@ pub mod pg {
             if ends && self.client.borrow().is_closed() {
                 // Gone with the connection: nothing left to end.
                 self.in_transaction.set(false);
-                return Err(Error::Conversion(
-                    "the connection to PostgreSQL was lost in a transaction; it was rolled back"
-                        .into(),
-                ));
+                return Err(Error::Lost);
             }
             self.ensure_open()?;
             let result =
@@ -943,6 +935,19 @@ pub mod pg {
         ("temp.purge_touched", "pg_temp.purge_touched"),
         ("temp.renamed_source", "pg_temp.renamed_source"),
     ];
+
+    /// `f` with `params` as the client takes them.
+    fn with_params<P: Params, T>(
+        params: P,
+        f: impl FnOnce(&[&(dyn tokio_postgres::types::ToSql + Sync)]) -> T,
+    ) -> T {
+        let values: Vec<Param<'_>> = params.each().map(Param).collect();
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        f(&refs)
+    }
 
     /// SQLite's placeholders as PostgreSQL's: `?N` → `$N`, a bare `?` →
     /// the next number; quoted text and identifiers are left alone. Then
