@@ -260,6 +260,44 @@ fn admin_commands_need_the_database_and_say_where_the_service_keeps_it() {
         &[src("a", &server.url("/f"))],
         "[[topic]]\nslug = \"t\"\ntitle = \"T\"\nquery = '标题'\n",
     );
+    if let Some(url) = &env.pg {
+        // The database file's absence is SQLite's; on PostgreSQL the
+        // counterpart is a database with no schema yet, which the read
+        // commands name and leave as it is. (SQLite only: `sources list`
+        // and `show` there, see readonly.rs.)
+        let tables = || {
+            psql(
+                url,
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            )
+        };
+        for args in [
+            &["topics", "list"][..],
+            &["topics", "preview", "t"],
+            &["export"],
+            &["render", "t"],
+            &["stories", "explain", "abcdefgh"],
+            &["serve"],
+        ] {
+            let r = env.run(args);
+            assert_eq!(r.code, Some(1), "{args:?}: {r:?}");
+            assert!(
+                r.stderr.contains("schema version 0") && r.stderr.contains("newsriver poll"),
+                "{args:?} says to poll first: {r:?}"
+            );
+            assert_eq!(tables(), "0", "{args:?} created tables");
+        }
+        env.poll(&[]);
+        for args in [
+            &["sources", "list"][..],
+            &["sources", "show", "a"],
+            &["topics", "list"],
+        ] {
+            let r = env.run(args);
+            assert_eq!(r.code, Some(0), "{args:?}: {r:?}");
+        }
+        return;
+    }
     let db = env.db_path();
     let backup = env.path("copy.db");
     // Listing what is configured needs no database: it works, and says

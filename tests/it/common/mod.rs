@@ -447,11 +447,17 @@ impl Env {
         env
     }
 
-    pub fn write_config(&self, fetch: &str, sources: &[Src], extra: &str) {
-        let storage = match &self.pg {
+    /// The `[storage]` section's keys (without the header): `news.db`
+    /// beside the config, or the PostgreSQL database.
+    pub fn storage_keys(&self) -> String {
+        match &self.pg {
             Some(url) => format!("url = {}\nlease_secs = 2", toml_str(url)),
             None => "path = \"news.db\"".to_string(),
-        };
+        }
+    }
+
+    pub fn write_config(&self, fetch: &str, sources: &[Src], extra: &str) {
+        let storage = self.storage_keys();
         let mut text = format!("[storage]\n{storage}\n\n{fetch}\n");
         for s in sources {
             text.push_str(&format!(
@@ -550,10 +556,47 @@ impl Env {
         }
     }
 
+    /// What the store holds, to compare before and after a command that
+    /// must write nothing: the SQLite file's bytes, or on PostgreSQL each
+    /// table's name, row count and a digest of its rows (in text order).
+    pub fn store_snapshot(&self) -> Vec<u8> {
+        let Some(url) = &self.pg else {
+            return std::fs::read(self.db_path()).unwrap();
+        };
+        let tables = psql(
+            url,
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+        );
+        let digests: Vec<String> = tables
+            .lines()
+            .map(|t| {
+                format!(
+                    "SELECT '{t}', count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), '')) FROM \"{t}\" t"
+                )
+            })
+            .collect();
+        assert!(!digests.is_empty(), "no tables in {url}");
+        psql(url, &digests.join(" UNION ALL ")).into_bytes()
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         self.store()
             .query_row(sql, [0i64; 0], |r| r.get(0))
             .unwrap()
+    }
+
+    /// References to rows that are gone: SQLite's foreign-key check
+    /// (PostgreSQL enforces the declared keys itself), and copies naming a
+    /// text no longer stored (no declared key on either backend).
+    pub fn dangling(&self) -> i64 {
+        let keys = match self.pg {
+            Some(_) => 0,
+            None => self.count("SELECT count(*) FROM pragma_foreign_key_check"),
+        };
+        keys + self.count(
+            "SELECT count(*) FROM copies WHERE text_id IS NOT NULL
+             AND text_id NOT IN (SELECT id FROM copy_texts)",
+        )
     }
 
     pub fn stories(&self) -> i64 {
@@ -865,6 +908,23 @@ pub fn env_with_config(text: &str) -> Env {
     env
 }
 
+/// `env_with_config` for a test that reads the store: on PostgreSQL the
+/// `path = "news.db"` line of `text`'s `[storage]` (whatever its spacing
+/// and comment) becomes the database's keys; on SQLite `text` is kept as is.
+pub fn env_with_store_config(text: &str) -> Env {
+    let env = env_with_config(text);
+    if env.pg.is_some() {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let at = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("path") && l.contains("\"news.db\""))
+            .expect("a config with path = \"news.db\"");
+        lines[at] = env.storage_keys();
+        std::fs::write(&env.config, lines.join("\n") + "\n").unwrap();
+    }
+    env
+}
+
 /// The config file as it is now.
 pub fn config_text(env: &Env) -> String {
     std::fs::read_to_string(&env.config).unwrap()
@@ -885,6 +945,17 @@ pub fn refused_edit(env: &Env, args: &[&str], says: &str) -> Run {
 }
 
 // ---- PostgreSQL ----------------------------------------------------------------
+
+/// Whether the tests run with every store on PostgreSQL
+/// (`NEWSRIVER_TEST_STORE=postgres`): then a test about the SQLite file
+/// itself says so on stderr (`SQLite only: why`) and returns early.
+pub fn sqlite_only(why: &str) -> bool {
+    let pg = all_on_postgres();
+    if pg {
+        eprintln!("SQLite only: {why}");
+    }
+    pg
+}
 
 /// No parameters, for a statement on `Env::store`.
 pub const NONE: [i64; 0] = [];
