@@ -74,7 +74,7 @@ fn corpus_encoding_and_rss2_poll_cleanly() {
     let (ok, not_modified, failed) = summary_counts(&run.stderr);
     assert_eq!(ok + not_modified + failed, files.len() as u64);
 
-    let db = env.db();
+    let db = env.store();
     let mut stmt = db
         // Items stored, plus those skipped for having no title, text or
         // link (feedparser's unit cases: an item with only <itunes:block>):
@@ -89,7 +89,7 @@ fn corpus_encoding_and_rss2_poll_cleanly() {
         )
         .unwrap();
     let outcomes: Vec<Outcome> = stmt
-        .query_map([], |r| {
+        .query_map(NONE, |r| {
             let id: String = r.get(0)?;
             let i: usize = id[1..].parse().unwrap();
             Ok(Outcome {
@@ -105,7 +105,7 @@ fn corpus_encoding_and_rss2_poll_cleanly() {
             })
         })
         .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .collect::<newsriver::store::sql::Result<_>>()
         .unwrap();
     assert_eq!(outcomes.len(), files.len());
 
@@ -186,7 +186,13 @@ fn corpus_encoding_and_rss2_poll_cleanly() {
     }
     assert!(cjk >= 50, "only {cjk} CJK real-site feeds parsed");
     assert!(wrong.is_empty(), "wrong charsets: {wrong:#?}");
-    let replacement =
-        env.count("SELECT count(*) FROM copies WHERE instr(coalesce(title, ''), char(65533)) > 0");
+    let replacement: i64 = env
+        .store()
+        .query_row(
+            "SELECT count(*) FROM copies WHERE coalesce(title, '') LIKE ?1",
+            ["%\u{FFFD}%"],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(replacement, 0, "titles with U+FFFD");
 }

@@ -218,8 +218,7 @@ fn sources_list_is_narrow_unless_wide_and_json_is_plain_objects() {
     // As the daemon plans them (`poll` alone plans none): both stored with
     // a next poll, then one disabled.
     let next = (Utc::now() + TimeDelta::minutes(10)).timestamp();
-    rusqlite::Connection::open(env.db_path())
-        .unwrap()
+    env.store_rw()
         .execute("UPDATE sources SET next_poll_at = ?1", [next])
         .unwrap();
     let r = env.run(&["sources", "disable", "world-news"]);

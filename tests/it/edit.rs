@@ -360,7 +360,7 @@ fn remove_keeps_stories_and_purge_deletes_what_no_other_source_carried() {
         "天津市举办职业教育活动周，展示了近年来产教融合和校企合作的成果，吸引大量市民参观。";
     server.fixed("/a", rss(feed("A", &[("a1", shared), ("a2", only_a)])));
     server.fixed("/b", rss(feed("B", &[("b1", shared), ("b2", only_b)])));
-    let env = env_with(&odd(&server.url("/a"), &server.url("/b")));
+    let env = env_with_store_config(&odd(&server.url("/a"), &server.url("/b")));
     env.poll(&[]);
     assert_eq!((env.stories(), env.copies()), (3, 4));
     let edu_before = env.export(&["--topic", "edu"]).len();
@@ -387,11 +387,7 @@ fn remove_keeps_stories_and_purge_deletes_what_no_other_source_carried() {
         env.count("SELECT count(*) FROM sources WHERE id = 'alpha'"),
         0
     );
-    assert_eq!(
-        env.count("SELECT count(*) FROM pragma_foreign_key_check"),
-        0,
-        "no dangling references"
-    );
+    assert_eq!(env.dangling(), 0, "no dangling references");
     // beta already left the config; --purge still clears its copies.
     let r = env.run(&["sources", "remove", "beta", "--purge"]);
     assert_eq!(r.code, Some(0), "{r:?}");
