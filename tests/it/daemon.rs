@@ -57,17 +57,21 @@ fn permanent_redirects_are_remembered_temporary_ones_are_not() {
         "a 302 is not remembered"
     );
     let moved: Option<String> = env
-        .db()
-        .query_row("SELECT moved_to FROM sources WHERE id = 'moved'", [], |r| {
-            r.get(0)
-        })
+        .store()
+        .query_row(
+            "SELECT moved_to FROM sources WHERE id = 'moved'",
+            NONE,
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(moved.as_deref(), Some(server.url("/new").as_str()));
     let temp: Option<String> = env
-        .db()
-        .query_row("SELECT moved_to FROM sources WHERE id = 'temp'", [], |r| {
-            r.get(0)
-        })
+        .store()
+        .query_row(
+            "SELECT moved_to FROM sources WHERE id = 'temp'",
+            NONE,
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(temp, None);
 }
@@ -84,20 +88,20 @@ fn gone_and_retry_after_are_recorded() {
     let run = env.poll(&[]);
     assert!(run.stderr.contains("gone"), "{run:?}");
     let (outcome, gone_at): (String, Option<i64>) = env
-        .db()
+        .store()
         .query_row(
             "SELECT last_outcome, gone_at FROM sources WHERE id = 'gone'",
-            [],
+            NONE,
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     assert_eq!(outcome, "gone");
     assert!(gone_at.is_some());
     let (error, until): (String, i64) = env
-        .db()
+        .store()
         .query_row(
             "SELECT last_error, retry_after_until FROM sources WHERE id = 'busy'",
-            [],
+            NONE,
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
@@ -328,11 +332,13 @@ fn daemon_polls_on_schedule_backs_off_reloads_and_serves_health_and_metrics() {
 
     let took = daemon.stop();
     assert!(took < Duration::from_secs(5), "stopped in {took:?}");
-    let ok: String = env
-        .db()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    if env.pg.is_none() {
+        let ok: String = env
+            .db()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
 }
 
 #[test]
@@ -365,11 +371,13 @@ fn sigterm_during_a_slow_poll_exits_within_the_bound_and_leaves_a_sound_database
         took < newsriver::daemon::SHUTDOWN_GRACE + Duration::from_secs(5),
         "stopped in {took:?}"
     );
-    let ok: String = env
-        .db()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    if env.pg.is_none() {
+        let ok: String = env
+            .db()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
     assert_eq!(
         env.stories(),
         1,
@@ -582,6 +590,11 @@ fn idle_and_slow_connections_cannot_starve_serving_or_polling() {
 
 #[test]
 fn a_second_daemon_on_the_same_database_refuses_to_start_and_restore_waits_for_the_first() {
+    if sqlite_only(
+        "one daemon per SQLite file (pid file, restore); PostgreSQL is shared by several (postgres.rs)",
+    ) {
+        return;
+    }
     let server = TestServer::start();
     server.fixed("/a", ok_feed("甲"));
     let env = Env::with(FETCH, &[src("a", &server.url("/a"))], EVERY_SECOND);
@@ -797,8 +810,13 @@ fn healthz_and_cached_feeds_answer_while_the_writer_waits_for_the_database() {
     assert!(daemon.get("/topics/t.atom").is_some());
     // Someone else holds SQLite's write lock: the daemon's next poll waits
     // in its transaction (up to the busy timeout, 5 s) holding the writer.
-    let db = rusqlite::Connection::open(env.db_path()).unwrap();
-    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // On PostgreSQL, the tables a poll writes locked against writes.
+    let db = env.store_rw();
+    db.execute_batch(match env.pg {
+        Some(_) => "BEGIN; LOCK TABLE polls, copies, stories IN EXCLUSIVE MODE",
+        None => "BEGIN IMMEDIATE",
+    })
+    .unwrap();
     let before = server.requests("/a").len();
     wait_for(
         Duration::from_secs(10),
@@ -922,6 +940,16 @@ fn a_port_already_taken_stops_the_daemon_before_it_creates_a_database() {
         "{r:?}"
     );
     assert!(!env.db_path().exists(), "no database was created");
+    if let Some(url) = &env.pg {
+        assert_eq!(
+            psql(
+                url,
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+            ),
+            "0",
+            "no tables were created"
+        );
+    }
 }
 
 #[test]

@@ -158,8 +158,8 @@ fn exported_titles(env: &Env) -> (String, String) {
 }
 
 fn stored_text(env: &Env) -> String {
-    env.db()
-        .query_row("SELECT text FROM story_texts", [], |r| r.get(0))
+    env.store()
+        .query_row("SELECT text FROM story_texts", NONE, |r| r.get(0))
         .unwrap()
 }
 
@@ -636,7 +636,7 @@ fn same_story_in_three_house_styles_is_one_story_with_three_copies() {
 
     // The normalized text has none of the boilerplate.
     let text: String = env
-        .db()
+        .store()
         .query_row(
             "SELECT t.text FROM stories s JOIN story_texts t ON t.sid = s.sid WHERE s.id = ?1",
             [story["id"].as_str().unwrap()],
@@ -734,13 +734,13 @@ fn unchanged_feed_polled_twice_adds_nothing() {
     assert_eq!(summary_items(&first.stderr), (3, 0, 0), "{first:?}");
     assert_eq!((env.stories(), env.copies()), (3, 3));
     let stories_before: Vec<(String, i64)> = {
-        let db = env.db();
+        let db = env.store();
         let mut stmt = db
             .prepare("SELECT id, first_seen FROM stories ORDER BY id")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        stmt.query_map(NONE, |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<newsriver::store::sql::Result<_>>()
             .unwrap()
     };
 
@@ -755,13 +755,13 @@ fn unchanged_feed_polled_twice_adds_nothing() {
         0
     );
     let stories_after: Vec<(String, i64)> = {
-        let db = env.db();
+        let db = env.store();
         let mut stmt = db
             .prepare("SELECT id, first_seen FROM stories ORDER BY id")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        stmt.query_map(NONE, |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<newsriver::store::sql::Result<_>>()
             .unwrap()
     };
     assert_eq!(stories_before, stories_after);
@@ -790,10 +790,10 @@ fn edited_item_updates_its_copy() {
     let env = Env::new(&[src("edit", &server.url("/edit"))]);
     env.poll(&[]);
     let (story_id, copy_id): (String, i64) = env
-        .db()
+        .store()
         .query_row(
             "SELECT s.id, c.id FROM copies c JOIN stories s ON s.sid = c.story WHERE c.guid = 'g-1'",
-            [],
+            NONE,
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
@@ -803,12 +803,12 @@ fn edited_item_updates_its_copy() {
     assert_eq!(summary_items(&run.stderr), (0, 2, 1), "{run:?}");
     assert_eq!((env.stories(), env.copies()), (3, 3));
     let (story_after, copy_after, text): (String, i64, String) = env
-        .db()
+        .store()
         .query_row(
             "SELECT s.id, c.id, t.text FROM copies c JOIN stories s ON s.sid = c.story
                JOIN story_texts t ON t.sid = s.sid
              WHERE c.guid = 'g-1'",
-            [],
+            NONE,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
@@ -905,6 +905,35 @@ fn database_is_wal_with_consistent_foreign_keys_and_all_migrations() {
     let server = TestServer::start();
     let env = three_outlets(&server);
     env.poll(&[]);
+    if let Some(url) = &env.pg {
+        // WAL, integrity and the foreign-key check are SQLite's; on
+        // PostgreSQL: the foreign keys declared, every migration applied.
+        let fks = psql(
+            url,
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'copies'::regclass AND contype = 'f'",
+        );
+        assert!(
+            fks.parse::<i64>().unwrap() >= 2,
+            "copies references stories and sources: {fks}"
+        );
+        let migrations =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "sql")
+                })
+                .count();
+        assert_eq!(
+            psql(url, "SELECT count(*) FROM refinery_schema_history"),
+            migrations.to_string(),
+            "every migration applied"
+        );
+        return;
+    }
     let db = env.db();
     let mode: String = db
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -978,19 +1007,17 @@ fn killed_mid_poll_keeps_what_was_committed() {
             "the fast source was never stored"
         );
         assert!(child.try_wait().unwrap().is_none(), "poll ended early");
-        let committed = env.db_path().exists()
-            && rusqlite::Connection::open_with_flags(
-                env.db_path(),
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )
-            .and_then(|c| {
-                c.query_row(
+        // (On PostgreSQL the database is there from the start, its
+        // tables once the poll has migrated it.)
+        let committed = (env.pg.is_some() || env.db_path().exists())
+            && env
+                .store()
+                .query_row(
                     "SELECT count(*) FROM polls WHERE source_id = 'fast'",
-                    [],
+                    NONE,
                     |r| r.get::<_, i64>(0),
                 )
-            })
-            .is_ok_and(|n| n > 0);
+                .is_ok_and(|n| n > 0);
         if committed && !server.requests("/stuck").is_empty() {
             break;
         }
@@ -999,7 +1026,7 @@ fn killed_mid_poll_keeps_what_was_committed() {
     child.kill().unwrap(); // SIGKILL: no destructor, no checkpoint
     child.wait().unwrap();
 
-    {
+    if env.pg.is_none() {
         let db = env.db();
         let integrity: String = db
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -1323,6 +1350,11 @@ fn sloppy_dates_are_read_and_impossible_ones_are_when_seen() {
 /// story: the current binary opens it, migrates it, and polls on.
 #[test]
 fn a_database_of_the_previous_release_migrates_and_polls_on() {
+    if sqlite_only(
+        "a SQLite database at schema 5 migrates (PostgreSQL's schema starts at the current one)",
+    ) {
+        return;
+    }
     let server = TestServer::start();
     let feed = rss2(
         "旧源",
@@ -1432,6 +1464,9 @@ fn a_database_of_the_previous_release_migrates_and_polls_on() {
 /// the near-duplicate index still finds the old stories; polling goes on.
 #[test]
 fn a_database_made_by_the_schema_7_release_migrates_in_place_and_polls_on() {
+    if sqlite_only("the schema-7 release's database is a SQLite file") {
+        return;
+    }
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-schema7");
     let dir = tempfile::tempdir().unwrap();
     for f in ["a.xml", "b.xml", "c.xml"] {
@@ -1647,8 +1682,14 @@ fn sources_handed_to_the_writer_free_their_fetch_place_while_it_waits() {
         wait_for(&|| server.requests("/f0").len() == 1),
         "f0 never fetched"
     );
-    let lock = rusqlite::Connection::open(env.db_path()).unwrap();
-    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // SQLite's write lock; on PostgreSQL, the tables a poll writes
+    // locked against writes (reads go on).
+    let lock = env.store_rw();
+    lock.execute_batch(match env.pg {
+        Some(_) => "BEGIN; LOCK TABLE polls, copies, stories IN EXCLUSIVE MODE",
+        None => "BEGIN IMMEDIATE",
+    })
+    .unwrap();
     let others = || (1..4).all(|i| server.requests(&format!("/f{i}")).len() == 1);
     // Within the writer's 5 s busy timeout.
     let until = Instant::now() + Duration::from_secs(3);
@@ -1656,7 +1697,9 @@ fn sources_handed_to_the_writer_free_their_fetch_place_while_it_waits() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let fetched_while_locked = others();
+    let stored_while_locked = env.copies();
     lock.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(stored_while_locked, 0, "the lock held the writer back");
     let out = child.wait_with_output().unwrap();
     assert!(
         fetched_while_locked,
