@@ -76,6 +76,7 @@ fn feed(prefix: &str, n: usize) -> Response {
 /// (section, key, smallest, largest allowed): every integer key of the file.
 const BOUNDS: &[(&str, &str, i64, i64)] = &[
     ("storage", "retention_days", 1, 36_600),
+    ("storage", "lease_secs", 2, 3600),
     ("fetch", "concurrency", 1, 4096),
     ("fetch", "per_host", 1, 1024),
     ("fetch", "timeout_secs", 1, 86_400),
@@ -123,8 +124,9 @@ fn check_refuses_every_number_past_its_bound_naming_file_line_key_and_range() {
     }
 }
 
-/// A config with every number at its largest allowed value.
-fn largest(server: &TestServer, port: u16) -> String {
+/// A config with every number at its largest allowed value, its
+/// `[storage]` in `storage` (the key that says where).
+fn largest(server: &TestServer, port: u16, storage: &str) -> String {
     let mut sections: Vec<(&str, String)> = Vec::new();
     for &(section, key, _, max) in BOUNDS {
         match sections.iter_mut().find(|(s, _)| *s == section) {
@@ -136,7 +138,7 @@ fn largest(server: &TestServer, port: u16) -> String {
     for (section, body) in sections {
         text.push_str(&format!("[{section}]\n{body}"));
         match section {
-            "storage" => text.push_str("path = \"news.db\"\n"),
+            "storage" => text.push_str(&format!("{storage}\n")),
             "fetch" => text.push_str("allow_private_addresses = true\n"),
             "server" => text.push_str(&format!(
                 "listen = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n"
@@ -158,7 +160,11 @@ fn poll_and_serve_run_without_panicking_at_the_largest_allowed_values() {
     server.fixed("/a", feed("a", 3));
     let port = free_port();
     let env = Env::new(&[]);
-    std::fs::write(&env.config, largest(&server, port)).unwrap();
+    let storage = match &env.pg {
+        Some(url) => format!("url = {}", toml_str(url)),
+        None => "path = \"news.db\"".to_string(),
+    };
+    std::fs::write(&env.config, largest(&server, port, &storage)).unwrap();
     let checked = env.run(&["check"]);
     assert_eq!(checked.code, Some(0), "{checked:?}");
     let polled = env.run(&["poll"]);
@@ -244,6 +250,11 @@ fn a_schedule_that_never_fires_is_a_warning_in_check_and_in_the_daemon_log() {
 
 #[test]
 fn restore_refuses_while_a_slow_poll_writes_and_no_item_is_lost() {
+    if sqlite_only(
+        "backup and restore copy the SQLite file (PostgreSQL's are pg_dump and pg_restore)",
+    ) {
+        return;
+    }
     let server = TestServer::start();
     server.fixed("/a", feed("old", 2));
     let env = Env::new(&[src("a", &server.url("/a"))]);
@@ -284,6 +295,9 @@ fn restore_refuses_while_a_slow_poll_writes_and_no_item_is_lost() {
 
 #[test]
 fn a_poll_started_during_a_restore_fails_clearly_and_writes_nothing() {
+    if sqlite_only("restore's lock is a flock on the SQLite file's `.writers`") {
+        return;
+    }
     let server = TestServer::start();
     server.fixed("/a", feed("a", 2));
     let env = Env::new(&[src("a", &server.url("/a"))]);
@@ -343,6 +357,9 @@ fn read_out(out: &Path, name: &str) -> String {
 
 #[test]
 fn on_a_full_disk_the_writer_names_the_cause_and_reads_serve_and_run_go_on() {
+    if sqlite_only("the full disk is the SQLite file's (a tmpfs under it)") {
+        return;
+    }
     if !can_mount_tmpfs() {
         eprintln!("skipped: cannot mount a tmpfs in a private mount namespace (needs root)");
         return;

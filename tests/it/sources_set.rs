@@ -347,44 +347,76 @@ fn dated_feed(title: &str, items: &[(&str, &str, &str)]) -> String {
     rss2(title, &items)
 }
 
+/// A column's value as text (its kind and value), whatever its type.
+struct Cell(String);
+
+impl newsriver::store::sql::FromSql for Cell {
+    fn from_value(v: newsriver::store::sql::Value<'_>) -> newsriver::store::sql::Result<Self> {
+        Ok(Cell(format!("{v:?}")))
+    }
+}
+
 /// Every row of every table that names a source id, as text, with the id
 /// replaced by `ID`: what a rename must carry over unchanged.
 fn rows_naming(env: &Env, id: &str) -> Vec<String> {
-    let db = env.db();
-    let tables: Vec<(String, String)> = db
-        .prepare(
+    let db = env.store();
+    let (tables, columns, order) = match env.pg {
+        None => (
             "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
              WHERE m.type = 'table' AND (p.name = 'source_id' OR (m.name = 'sources' AND p.name = 'id'))
              ORDER BY m.name",
-        )
+            "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+            "rowid",
+        ),
+        // Each of these tables' first column is its key.
+        Some(_) => (
+            "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns
+             WHERE table_schema = 'public'
+               AND (column_name = 'source_id' OR (table_name = 'sources' AND column_name = 'id'))
+             ORDER BY 1",
+            "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name = ?1 ORDER BY ordinal_position",
+            "1",
+        ),
+    };
+    let tables: Vec<(String, String)> = db
+        .prepare(tables)
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map(NONE, |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .collect::<newsriver::store::sql::Result<_>>()
         .unwrap();
     assert!(tables.len() >= 3, "sources, copies, polls: {tables:?}");
     let mut out = Vec::new();
     for (table, column) in tables {
+        let names: Vec<String> = db
+            .prepare(columns)
+            .unwrap()
+            .query_map([table.as_str()], |r| r.get(0))
+            .unwrap()
+            .collect::<newsriver::store::sql::Result<_>>()
+            .unwrap();
         let mut stmt = db
             .prepare(&format!(
-                "SELECT * FROM {table} WHERE {column} = ?1 ORDER BY rowid"
+                "SELECT {} FROM {table} WHERE {column} = ?1 ORDER BY {order}",
+                names.join(", ")
             ))
             .unwrap();
-        let n = stmt.column_count();
         let rows = stmt
             .query_map([id], |r| {
                 let mut cells = Vec::new();
-                for i in 0..n {
-                    let v: rusqlite::types::Value = r.get(i)?;
-                    cells.push(match v {
-                        rusqlite::types::Value::Text(t) if t == id => "ID".to_string(),
-                        other => format!("{other:?}"),
+                for i in 0..names.len() {
+                    let Cell(v) = r.get(i)?;
+                    cells.push(if v == format!("Text({id:?})") {
+                        "ID".to_string()
+                    } else {
+                        v
                     });
                 }
                 Ok(format!("{table}: {}", cells.join(" | ")))
             })
             .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
+            .collect::<newsriver::store::sql::Result<Vec<_>>>()
             .unwrap();
         out.extend(rows);
     }
@@ -392,13 +424,13 @@ fn rows_naming(env: &Env, id: &str) -> Vec<String> {
 }
 
 fn stories_dump(env: &Env) -> Vec<(String, String)> {
-    let db = env.db();
+    let db = env.store();
     let mut stmt = db
         .prepare("SELECT id, title FROM stories ORDER BY id")
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    stmt.query_map(NONE, |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .collect::<newsriver::store::sql::Result<_>>()
         .unwrap()
 }
 
@@ -437,15 +469,15 @@ fn rename_carries_the_history_and_changes_nothing_else() {
             ),
         ),
     );
-    let before = config(&server.url("/a"), &server.url("/b"));
-    let env = env_with(&before);
+    let env = env_with_store_config(&config(&server.url("/a"), &server.url("/b")));
+    // The config as written (on PostgreSQL, its `[storage]` names the database).
+    let before = read(&env);
     env.poll(&[]);
     // A full-text failure on record: it moves too (its delete cascades).
-    rusqlite::Connection::open(env.db_path())
-        .unwrap()
+    env.store_rw()
         .execute(
             "INSERT INTO page_failures (source_id, at, url, reason) VALUES ('alpha', 1, 'http://x.example/1', 'HTTP 404')",
-            [],
+            NONE,
         )
         .unwrap();
     let history = rows_naming(&env, "alpha");
@@ -533,7 +565,7 @@ fn rename_refuses_taken_invalid_and_unknown_ids() {
             ),
         ),
     );
-    let env = env_with(&config(&server.url("/a"), &server.url("/b")));
+    let env = env_with_store_config(&config(&server.url("/a"), &server.url("/b")));
     env.poll(&[]);
     let alpha = rows_naming(&env, "alpha");
     refused(
