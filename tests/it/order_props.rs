@@ -7,6 +7,8 @@
 //! several items a poll, polls grouped at random into the writer's group
 //! transactions. Every order must give the same partition (as a set of sets
 //! of (source, item key)) and the same shown title, link and date per story.
+//! With `NEWSRIVER_TEST_STORE=postgres`, each store is a PostgreSQL
+//! database instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +16,9 @@ use chrono::{TimeZone, Utc};
 use newsriver::dedupe::Params;
 use newsriver::model::{ParsedItem, SourceId, Validators};
 use newsriver::normalize::{Normalizer, simplified};
-use newsriver::store::{NewCopy, PageCounts, PollOutcome, PollToStore, SourceRow, Writer};
+use newsriver::store::{
+    Location, NewCopy, PageCounts, PollOutcome, PollToStore, SourceRow, Writer,
+};
 use proptest::prelude::*;
 
 /// Wire stories, written in Traditional script (the Simplified copies are
@@ -184,8 +188,14 @@ type Stories = BTreeMap<Members, Shown>;
 /// `cuts` says so, polls handed to the writer in groups `groups` decides.
 fn ingest(copies: &[Copy], order: &[usize], cuts: &[bool], groups: &[bool]) -> Stories {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let mut store = Writer::open(&path).unwrap();
+    let at = match crate::common::all_on_postgres() {
+        true => Location::Postgres(
+            crate::common::pg_database("order_props")
+                .expect("NEWSRIVER_TEST_STORE=postgres needs a PostgreSQL server"),
+        ),
+        false => Location::Sqlite(dir.path().join("t.db")),
+    };
+    let mut store = Writer::open_at(&at).unwrap();
     let ids: Vec<SourceId> = (0..SOURCES)
         .map(|s| SourceId::from(format!("s{s}").as_str()))
         .collect();
@@ -223,7 +233,12 @@ fn ingest(copies: &[Copy], order: &[usize], cuts: &[bool], groups: &[bool]) -> S
         }
     }
     drop(store);
-    let db = rusqlite::Connection::open(&path).unwrap();
+    let db: newsriver::store::sql::Connection = match &at {
+        Location::Sqlite(path) => rusqlite::Connection::open(path).unwrap().into(),
+        Location::Postgres(url) => {
+            newsriver::store::sql::Connection::connect_postgres(url).unwrap()
+        }
+    };
     let mut stmt = db
         .prepare(
             "SELECT c.source_id, c.item_key, st.title, st.link, st.published, st.sid
@@ -232,7 +247,7 @@ fn ingest(copies: &[Copy], order: &[usize], cuts: &[bool], groups: &[bool]) -> S
         .unwrap();
     let mut by_story: BTreeMap<i64, (Members, Shown)> = BTreeMap::new();
     let rows = stmt
-        .query_map([], |r| {
+        .query_map(crate::common::NONE, |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

@@ -421,7 +421,7 @@ pub struct Env {
 /// Whether every `Env` stores in PostgreSQL (`NEWSRIVER_TEST_STORE=postgres`:
 /// the end-to-end tests that read the store through the CLI and `Env`'s
 /// helpers, run on the second backend).
-fn all_on_postgres() -> bool {
+pub fn all_on_postgres() -> bool {
     std::env::var("NEWSRIVER_TEST_STORE").is_ok_and(|v| v == "postgres")
 }
 
