@@ -691,12 +691,15 @@ fn check(path: &std::path::Path, config: &Config, strict: bool) -> Exit {
 /// and how many stories were tried. None without a database, or one that
 /// cannot be read (said on stderr).
 fn empty_topics(config: &Config) -> (Vec<crate::config::Problem>, Option<usize>) {
-    if config.topics.is_empty()
-        || (config.storage.postgres.is_none() && !config.storage.path.exists())
-    {
+    if config.topics.is_empty() {
         return (Vec::new(), None);
     }
-    let tried = pipeline::open_reader(config)
+    let reader = match pipeline::open_reader(config) {
+        // No data yet: nothing to try them on.
+        Err(pipeline::PipelineError::NoDatabase(_)) => return (Vec::new(), None),
+        opened => opened,
+    };
+    let tried = reader
         .map_err(|e| e.to_string())
         .and_then(|r| pipeline::topic_hits(&r, config, CHECK_STORIES).map_err(|e| e.to_string()));
     let hits = match tried {
@@ -963,14 +966,12 @@ fn open_store(config: &Config) -> Result<crate::store::Reader, Exit> {
 /// the service's config without its `STATE_DIRECTORY` would otherwise show
 /// every source as never polled without a word).
 fn open_if_any(config: &Config) -> Result<Option<crate::store::Reader>, Exit> {
-    if config.storage.postgres.is_some() || config.storage.path.exists() {
-        open_store(config).map(Some)
-    } else {
-        errln!(
-            "note: {}; showing the configured sources only",
-            pipeline::missing_database(config)
-        );
-        Ok(None)
+    match pipeline::open_reader(config) {
+        Err(pipeline::PipelineError::NoDatabase(missing)) => {
+            errln!("note: {missing}; showing the configured sources only");
+            Ok(None)
+        }
+        opened => opened.map(Some).map_err(|e| fail(&AdminError::Open(e))),
     }
 }
 

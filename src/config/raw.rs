@@ -43,6 +43,7 @@ pub(super) struct RawStorage {
     pub(super) path: Option<Spanned<String>>,
     pub(super) url: Option<Spanned<String>>,
     pub(super) lease_secs: Option<Spanned<i64>>,
+    pub(super) placement: Option<Spanned<String>>,
     pub(super) retention_days: Option<Spanned<i64>>,
 }
 

@@ -48,6 +48,11 @@ pub struct Storage {
     /// feed host lasts unless renewed; after its holder dies another
     /// poller takes its hosts within this time. Default 30.
     pub lease_secs: u64,
+    /// `[storage].placement = "global"` (PostgreSQL): every poller's
+    /// placements under one lock, one at a time across the pollers, rather
+    /// than per story neighbourhood (`"neighbourhood"`, the default; see
+    /// `store::pg`).
+    pub placement_global: bool,
     /// `[storage].retention_days`: stories published longer ago are deleted
     /// (with their copies) and not stored again; `None` keeps everything.
     pub retention_days: Option<u64>,

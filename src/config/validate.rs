@@ -353,6 +353,7 @@ impl Validator<'_> {
             path: state_dir.as_deref().unwrap_or(base_dir).join(storage_path),
             postgres,
             lease_secs: self.bounded(raw.lease_secs, "storage.lease_secs", 30, 2..=3600),
+            placement_global: self.placement(raw.placement.as_ref()),
             retention_days,
         }
     }
@@ -723,6 +724,22 @@ impl Validator<'_> {
             low_trust,
             link_hosts,
         })
+    }
+
+    /// `[storage] placement`: "neighbourhood" (the default) or "global".
+    fn placement(&mut self, placement: Option<&Spanned<String>>) -> bool {
+        match placement.map(|p| (p, p.get_ref().trim())) {
+            None | Some((_, "neighbourhood")) => false,
+            Some((_, "global")) => true,
+            Some((p, other)) => {
+                self.problem(
+                    p.span(),
+                    "storage.placement",
+                    format!("unknown placement {other:?}: use \"neighbourhood\" or \"global\""),
+                );
+                false
+            }
+        }
     }
 
     /// A source's `trust`: "normal" (the default) or "low".

@@ -149,6 +149,7 @@ pub fn sync_writer(
     config: &Config,
     topics: &Topics,
 ) -> Result<(), PipelineError> {
+    store.place_alone(config.storage.placement_global);
     let rows: Vec<SourceRow<'_>> = config
         .sources
         .iter()
@@ -187,7 +188,22 @@ pub fn open_reader(config: &Config) -> Result<store::Reader, PipelineError> {
     if config.storage.postgres.is_none() && !config.storage.path.exists() {
         return Err(PipelineError::NoDatabase(missing_database(config)));
     }
-    Ok(store::Reader::open_at(&location(config))?)
+    store::Reader::open_at(&location(config)).map_err(|e| no_data_yet(config, e))
+}
+
+/// A PostgreSQL database no poll has made the schema in yet is what a
+/// missing SQLite file is (`PipelineError::NoDatabase`).
+fn no_data_yet(config: &Config, e: store::StoreError) -> PipelineError {
+    match e {
+        store::StoreError::Schema { found: 0, .. } if config.storage.postgres.is_some() => {
+            PipelineError::NoDatabase(format!(
+                "the PostgreSQL database {} holds no newsriver data yet (run `newsriver poll` \
+                 or start the daemon)",
+                config.storage.shown()
+            ))
+        }
+        e => e.into(),
+    }
 }
 
 /// Where the config keeps the data: `[storage].url`'s PostgreSQL
@@ -205,7 +221,7 @@ pub fn open_readers(config: &Config) -> Result<store::Readers, PipelineError> {
     if config.storage.postgres.is_none() && !config.storage.path.exists() {
         return Err(PipelineError::NoDatabase(missing_database(config)));
     }
-    Ok(store::Readers::open_at(location(config))?)
+    store::Readers::open_at(location(config)).map_err(|e| no_data_yet(config, e))
 }
 
 /// `open_writer` for the admin commands that write to a database the

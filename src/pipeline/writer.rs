@@ -129,14 +129,17 @@ impl WriteQueue {
                     groups,
                 } = state.work;
                 // PostgreSQL: how long its transactions waited for the
-                // placement lock other pollers held (0 on SQLite).
+                // placement locks other pollers held, and how many were
+                // stored again after a deadlock (0 on SQLite).
                 let placement_wait_ms = crate::store::placement_wait_ms();
+                let placement_retries = crate::store::placement_retries();
                 tracing::debug!(
                     cpu_ms,
                     polls,
                     items,
                     groups,
                     placement_wait_ms,
+                    placement_retries,
                     "writer finished"
                 );
             })

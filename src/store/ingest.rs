@@ -54,73 +54,51 @@ impl Writer {
         near: &crate::dedupe::Params,
     ) -> Result<Vec<Result<PollCounts>>> {
         let now = ts(Utc::now());
+        let alone = self.place_alone;
         let Writer {
             conn, near: index, ..
         } = self;
         // Shared (PostgreSQL): built and brought up to date under the
-        // placement lock, in the transaction (`pg::begin_placement`).
+        // placement locks, in the transaction (`pg::begin_placement`).
         if near.enabled && !index.shared() {
             index.ensure(conn)?;
         }
-        // First the whole group in one transaction without savepoints:
-        // a savepoint per poll made SQLite copy every page a poll touched
-        // that the group had touched before into its sub-journal (16 KiB
-        // each; 4% of a cold poll's samples), for a rollback that almost
-        // never happens. When a poll fails, the group is rolled back and
-        // stored again below, each poll in a savepoint of its own, so a
-        // poll that cannot be stored still takes nothing with it.
-        // A single poll goes straight to the savepoint path: a second try
-        // of it alone would fail the same way.
-        if polls.len() > 1 {
-            let stored = (|| -> sql::Result<Vec<PollCounts>> {
-                let tx = conn.transaction()?;
-                super::pg::begin_placement(&tx, index, near.enabled)?;
-                let counts = polls
-                    .iter()
-                    .map(|poll| record_one(&tx, index, poll, now, classify, near))
-                    .collect::<sql::Result<Vec<_>>>()?;
-                index.flush_shared(&tx)?;
-                tx.commit()?;
-                Ok(counts)
-            })();
-            match stored {
-                Ok(counts) => {
-                    index.commit();
-                    return Ok(counts.into_iter().map(Ok).collect());
+        // Several pollers (PostgreSQL): the group in transactions whose
+        // placement locks fit the server's lock table (`lock_chunks`).
+        let chunks = if index.shared() && !alone {
+            lock_chunks(&polls, near)
+        } else {
+            vec![(polls.len(), None)]
+        };
+        let mut results = Vec::with_capacity(polls.len());
+        let mut start = 0;
+        for (len, upfront) in chunks {
+            let group = &polls[start..start + len];
+            start += len;
+            let placing = match &upfront {
+                Some(locks) => Placing::Neighbourhood(locks),
+                None => Placing::Alone,
+            };
+            match store_retrying(conn, index, group, (now, placing), classify, near) {
+                Ok(stored) => {
+                    let copies: u64 = stored
+                        .iter()
+                        .filter_map(|r| r.as_ref().ok())
+                        .map(|c| c.items_new)
+                        .sum();
+                    self.stats.grew(conn, copies);
+                    results.extend(stored);
                 }
-                Err(_) => index.rollback_to(0),
-            }
-        }
-        // The index follows the transaction: what a poll rolled back, or a
-        // group that did not commit, leaves it too.
-        let result = (|| {
-            let mut tx = conn.transaction()?;
-            super::pg::begin_placement(&tx, index, near.enabled)?;
-            let mut results = Vec::with_capacity(polls.len());
-            for poll in &polls {
-                let sp = tx.savepoint()?;
-                let mark = index.mark();
-                match record_one(&sp, index, poll, now, classify, near) {
-                    Ok(counts) => {
-                        sp.commit()?;
-                        results.push(Ok(counts));
-                    }
-                    // Dropping the savepoint rolls this poll back.
-                    Err(e) => {
-                        index.rollback_to(mark);
-                        results.push(Err(e.into()));
-                    }
+                // Nothing stored: the group's error.
+                Err(e) if results.is_empty() => return Err(e.into()),
+                // Earlier transactions committed: this one's polls fail.
+                Err(e) => {
+                    let e = e.to_string();
+                    results.extend(group.iter().map(|_| Err(StoreError::Group(e.clone()))));
                 }
             }
-            index.flush_shared(&tx)?;
-            tx.commit()?;
-            Ok(results)
-        })();
-        match result {
-            Ok(_) => index.commit(),
-            Err(_) => index.rollback_to(0),
         }
-        result
+        Ok(results)
     }
 
     /// Brings topic membership in line with the configured topics: topics
@@ -137,12 +115,6 @@ impl Writer {
             stmt.query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<sql::Result<_>>()?
         };
-        for (slug, _) in &known {
-            if !topics.iter().any(|t| t.slug == slug) {
-                tx.execute("DELETE FROM story_topics WHERE topic = ?1", [slug])?;
-                tx.execute("DELETE FROM topics WHERE slug = ?1", [slug])?;
-            }
-        }
         let stale: Vec<&TopicRow<'_>> = topics
             .iter()
             .filter(|t| {
@@ -151,6 +123,21 @@ impl Writer {
                     .any(|(slug, fp)| slug == t.slug && fp == t.fingerprint)
             })
             .collect();
+        let gone = known
+            .iter()
+            .any(|(slug, _)| !topics.iter().any(|t| t.slug == slug));
+        if !stale.is_empty() || gone {
+            // Memberships change outside placement: none placed meanwhile
+            // (PostgreSQL; only this changes `topics`, so what was read
+            // above stays).
+            super::pg::lock_placements(&tx)?;
+        }
+        for (slug, _) in &known {
+            if !topics.iter().any(|t| t.slug == slug) {
+                tx.execute("DELETE FROM story_topics WHERE topic = ?1", [slug])?;
+                tx.execute("DELETE FROM topics WHERE slug = ?1", [slug])?;
+            }
+        }
         if !stale.is_empty() {
             let now = Utc::now().timestamp_millis();
             for t in &stale {
@@ -203,7 +190,7 @@ impl Writer {
             index.ensure(conn)?;
         }
         let tx = conn.transaction()?;
-        super::pg::begin_placement(&tx, index, true)?;
+        super::pg::begin_placement(&tx, index, true, Placing::Alone)?;
         let mut done = 0;
         {
             let mut stmt =
@@ -227,6 +214,202 @@ impl Writer {
         index.commit();
         Ok(done)
     }
+}
+
+/// `store_group`, stored again after a deadlock between placement locks
+/// (PostgreSQL, `pg::must_retry`), and alone after `pg::RETRIES` of them.
+fn store_retrying(
+    conn: &mut Connection,
+    index: &mut NearIndex,
+    polls: &[PollToStore],
+    (now, placing): (i64, Placing<'_>),
+    classify: Classify<'_>,
+    near: &crate::dedupe::Params,
+) -> sql::Result<Vec<Result<PollCounts>>> {
+    let mut placing = placing;
+    let mut attempt = 0;
+    loop {
+        match store_group(conn, index, polls, (now, placing), classify, near) {
+            Err(e) if placing != Placing::Alone && super::pg::must_retry(&e) => {
+                attempt += 1;
+                super::pg::count_retry();
+                tracing::debug!(attempt, error = %e, "placement stood in another poller's way: stored again");
+                if attempt >= super::pg::RETRIES {
+                    placing = Placing::Alone;
+                }
+            }
+            stored => return stored,
+        }
+    }
+}
+
+/// `Writer::record_polls`' transactions, placing as `placing` says. An
+/// error the server raised to break a deadlock (`pg::must_retry`) ends
+/// them all, whichever poll met it, so that the group is stored again.
+fn store_group(
+    conn: &mut Connection,
+    index: &mut NearIndex,
+    polls: &[PollToStore],
+    (now, placing): (i64, Placing<'_>),
+    classify: Classify<'_>,
+    near: &crate::dedupe::Params,
+) -> sql::Result<Vec<Result<PollCounts>>> {
+    // First the whole group in one transaction without savepoints:
+    // a savepoint per poll made SQLite copy every page a poll touched
+    // that the group had touched before into its sub-journal (16 KiB
+    // each; 4% of a cold poll's samples), for a rollback that almost
+    // never happens. When a poll fails, the group is rolled back and
+    // stored again below, each poll in a savepoint of its own, so a
+    // poll that cannot be stored still takes nothing with it.
+    // A single poll goes straight to the savepoint path: a second try
+    // of it alone would fail the same way.
+    if polls.len() > 1 {
+        let stored = (|| -> sql::Result<Vec<PollCounts>> {
+            let tx = conn.transaction()?;
+            super::pg::begin_placement(&tx, index, near.enabled, placing)?;
+            begin_topic_changes(&tx)?;
+            let counts = polls
+                .iter()
+                .map(|poll| record_one(&tx, index, poll, now, classify, near))
+                .collect::<sql::Result<Vec<_>>>()?;
+            end_topic_changes(&tx)?;
+            index.flush_shared(&tx)?;
+            tx.commit()?;
+            Ok(counts)
+        })();
+        match stored {
+            Ok(counts) => {
+                index.commit();
+                return Ok(counts.into_iter().map(Ok).collect());
+            }
+            Err(e) => {
+                index.rollback_to(0);
+                if super::pg::must_retry(&e) {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    // The index follows the transaction: what a poll rolled back, or a
+    // group that did not commit, leaves it too.
+    let result = (|| {
+        let mut tx = conn.transaction()?;
+        super::pg::begin_placement(&tx, index, near.enabled, placing)?;
+        begin_topic_changes(&tx)?;
+        let mut results = Vec::with_capacity(polls.len());
+        for poll in polls {
+            let sp = tx.savepoint()?;
+            let mark = index.mark();
+            match record_one(&sp, index, poll, now, classify, near) {
+                Ok(counts) => {
+                    sp.commit()?;
+                    results.push(Ok(counts));
+                }
+                Err(e) if super::pg::must_retry(&e) => return Err(e),
+                // Dropping the savepoint rolls this poll back.
+                Err(e) => {
+                    index.rollback_to(mark);
+                    index.locks.borrow_mut().savepoint_rolled_back();
+                    results.push(Err(e.into()));
+                }
+            }
+        }
+        end_topic_changes(&tx)?;
+        index.flush_shared(&tx)?;
+        tx.commit()?;
+        Ok(results)
+    })();
+    match result {
+        Ok(_) => index.commit(),
+        Err(_) => index.rollback_to(0),
+    }
+    result
+}
+
+/// The locks a poll takes before it places anything, when several
+/// pollers share the store (`pg::begin_placement`): every index key and
+/// the text hash of every copy it carries.
+fn placement_locks(poll: &PollToStore, near: &crate::dedupe::Params) -> Vec<i64> {
+    let mut ids = Vec::new();
+    if let PollOutcome::Fetched { items, .. } = &poll.outcome {
+        for copy in items {
+            ids.push(super::pg::hash_lock(&copy.norm.content_hash.0));
+            ids.extend(copy_keys(copy, near));
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// A group of polls cut into transactions (how many polls each, and its
+/// placement locks) whose locks stay within `pg::LOCK_BUDGET`: every
+/// advisory lock takes a slot of the server's shared lock table
+/// (`max_locks_per_transaction` × connections, 6,400 by default), and a
+/// cold group of 32 polls carries ~18,000 keys. A poll over the budget
+/// alone is stored under the placement lock alone (`None`).
+fn lock_chunks(
+    polls: &[PollToStore],
+    near: &crate::dedupe::Params,
+) -> Vec<(usize, Option<Vec<i64>>)> {
+    let mut chunks = Vec::new();
+    let mut current: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut len = 0;
+    for poll in polls {
+        let locks = placement_locks(poll, near);
+        if locks.len() > super::pg::LOCK_BUDGET {
+            if len > 0 {
+                chunks.push((len, Some(current.drain().collect())));
+                len = 0;
+            }
+            chunks.push((1, None));
+            continue;
+        }
+        let fresh = locks.iter().filter(|k| !current.contains(k)).count();
+        if len > 0 && current.len() + fresh > super::pg::LOCK_BUDGET {
+            chunks.push((len, Some(current.drain().collect())));
+            len = 0;
+        }
+        current.extend(locks);
+        len += 1;
+    }
+    if len > 0 {
+        chunks.push((len, Some(current.into_iter().collect())));
+    }
+    chunks
+}
+
+/// Topics whose feeds a transaction changes are collected as it goes
+/// (`topics_changed`) and marked once before it commits
+/// (`end_topic_changes`): on PostgreSQL a topic's row is then locked
+/// only for that moment, not from a poller's first placement to its
+/// commit (every other poller's transaction touching the topic would
+/// wait that long).
+fn begin_topic_changes(tx: &Connection) -> sql::Result<()> {
+    tx.prepare_cached("CREATE TEMP TABLE IF NOT EXISTS changed_topics (slug TEXT PRIMARY KEY)")?
+        .execute(params![])?;
+    Ok(())
+}
+
+/// The topics `story` is in change (`begin_topic_changes`).
+fn topics_changed(tx: &Connection, story: i64) -> sql::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO temp.changed_topics (slug)
+         SELECT topic FROM story_topics WHERE story = ?1 ON CONFLICT DO NOTHING",
+    )?
+    .execute([story])?;
+    Ok(())
+}
+
+/// Marks the topics collected (`begin_topic_changes`) as changed now.
+fn end_topic_changes(tx: &Connection) -> sql::Result<()> {
+    tx.prepare_cached(
+        "UPDATE topics SET changed_at = ?1 WHERE slug IN (SELECT slug FROM temp.changed_topics)",
+    )?
+    .execute(params![Utc::now().timestamp_millis()])?;
+    tx.prepare_cached("DELETE FROM temp.changed_topics")?
+        .execute(params![])?;
+    Ok(())
 }
 
 /// One poll's rows: the source's state, its items (each placed by
@@ -389,11 +572,7 @@ fn retopic(tx: &Connection, mut touched: Vec<Touched>, classify: Classify<'_>) -
         if reclassify {
             classify_story(tx, story, classify)?;
         } else {
-            tx.prepare_cached(
-                "UPDATE topics SET changed_at = ?2
-                 WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
-            )?
-            .execute(params![story, Utc::now().timestamp_millis()])?;
+            topics_changed(tx, story)?;
         }
     }
     Ok(())
@@ -457,10 +636,15 @@ impl Touched {
 /// Whether `story` already has a copy from a source with the same tags as
 /// `source_id` (before the new copy is stored).
 fn same_tags_carried(tx: &Connection, story: i64, source_id: &str) -> sql::Result<bool> {
+    // The story's copies first, each source's tags by its key: a join left
+    // to the planner went through every source once per copy on
+    // PostgreSQL when its statistics lagged a cold poll (all sources with
+    // the same tags: seconds a poll).
     tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM copies c JOIN sources s ON s.id = c.source_id
+        "SELECT EXISTS (SELECT 1 FROM copies c
                         WHERE c.story = ?1
-                          AND s.tags = (SELECT tags FROM sources WHERE id = ?2))",
+                          AND (SELECT tags FROM sources WHERE id = c.source_id)
+                            = (SELECT tags FROM sources WHERE id = ?2))",
     )?
     .query_row(params![story, source_id], |r| r.get(0))
 }
@@ -527,7 +711,6 @@ pub(super) fn classify_story(
         }
         None => Vec::new(),
     };
-    let now = Utc::now().timestamp_millis();
     for slug in old.iter().filter(|o| !new.contains(o)) {
         tx.prepare_cached("DELETE FROM story_topics WHERE topic = ?1 AND story = ?2")?
             .execute(params![slug, story])?;
@@ -539,8 +722,10 @@ pub(super) fn classify_story(
         .execute(params![slug, story])?;
     }
     for slug in old.iter().chain(new.iter()) {
-        tx.prepare_cached("UPDATE topics SET changed_at = ?2 WHERE slug = ?1")?
-            .execute(params![slug, now])?;
+        tx.prepare_cached(
+            "INSERT INTO temp.changed_topics (slug) VALUES (?1) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![slug])?;
     }
     Ok(())
 }
@@ -607,6 +792,8 @@ pub(super) fn index_story(
     // copy, cost the writer seconds more each poll).
     fresh.truncate(MAX_STORY_KEYS.saturating_sub(had.len()));
     if old.is_none() || !fresh.is_empty() {
+        // Entries go only under keys this transaction holds (`store::pg`).
+        super::pg::lock_keys(tx, index, &fresh)?;
         let mut all = [had.as_slice(), fresh.as_slice()].concat();
         all.sort_unstable();
         tx.prepare_cached("UPDATE story_texts SET near_keys = ?2 WHERE sid = ?1")?
@@ -648,9 +835,12 @@ fn ranked_rows<T>(
     sql: &str,
     read: impl Fn(i64, &sql::Row<'_>) -> sql::Result<T>,
 ) -> sql::Result<Vec<T>> {
+    let ranked = ranked_stories(index, keys, not);
+    // Locked before their rows and copies are read (`store::pg`).
+    super::pg::lock_stories(conn, index, &ranked)?;
     let mut stmt = conn.prepare_cached(sql)?;
     let mut out = Vec::new();
-    for sid in ranked_stories(index, keys, not) {
+    for sid in ranked {
         if let Some(row) = stmt.query_row([sid], |r| read(sid, r)).optional()? {
             out.push(row);
         }
@@ -739,11 +929,7 @@ pub(super) fn merge_stories(
     score: f64,
     now: i64,
 ) -> sql::Result<()> {
-    tx.execute(
-        "UPDATE topics SET changed_at = ?2 WHERE slug IN
-           (SELECT topic FROM story_topics WHERE story = ?1)",
-        params![absorbed, Utc::now().timestamp_millis()],
-    )?;
+    topics_changed(tx, absorbed)?;
     tx.execute(
         "UPDATE copies SET story = ?1, merge_method = ?4, merge_score = ?3
          WHERE story = ?2",
@@ -781,6 +967,26 @@ pub(super) fn merge_stories(
     // memory name a story no longer there, and `candidates` drops them.
     tx.execute("DELETE FROM stories WHERE sid = ?1", [absorbed])?;
     refresh_shown(tx, survivor, now)
+}
+
+/// `find_story`, the story found locked (`store::pg::lock_stories`):
+/// found again once locked, as another poller may have merged it away
+/// meanwhile.
+fn find_story_locked(
+    tx: &Connection,
+    index: &NearIndex,
+    hash: &str,
+    not: Option<i64>,
+) -> sql::Result<Option<i64>> {
+    let mut found = find_story(tx, hash, not)?;
+    while let Some(story) = found {
+        if index.locks.borrow().stories.contains(&story) || !index.locks.borrow().on {
+            break;
+        }
+        super::pg::lock_stories(tx, index, &[story])?;
+        found = find_story(tx, hash, not)?;
+    }
+    Ok(found)
 }
 
 /// The story an identical normalized body already belongs to, if any.
@@ -845,6 +1051,7 @@ pub(super) fn store_item(
             c.items_known = 1;
         }
         Some((copy_id, story, _, old_hash)) => {
+            let story = locked_story_of(tx, index, copy_id, story)?;
             edited_item(
                 tx,
                 index,
@@ -871,6 +1078,24 @@ pub(super) fn store_item(
         c.text_fallbacks = 1;
     }
     Ok(c)
+}
+
+/// The story copy `copy_id` is in (`story` when last read), locked
+/// (`store::pg::lock_stories`): read again once locked, as another
+/// poller's placement may have moved the copy meanwhile.
+fn locked_story_of(
+    tx: &Connection,
+    index: &NearIndex,
+    copy_id: i64,
+    mut story: i64,
+) -> sql::Result<i64> {
+    while index.locks.borrow().on && !index.locks.borrow().stories.contains(&story) {
+        super::pg::lock_stories(tx, index, &[story])?;
+        story = tx
+            .prepare_cached("SELECT story FROM copies WHERE id = ?1")?
+            .query_row([copy_id], |r| r.get(0))?;
+    }
+    Ok(story)
 }
 
 /// When a copy counts as published: its date, unless in the future (a
@@ -900,6 +1125,10 @@ fn edited_item(
 ) -> sql::Result<()> {
     let (item, norm) = (&copy.item, &copy.norm);
     let hash = norm.content_hash.0.as_str();
+    // Its story, and its old text's hash: the text may go
+    // (`forget_texts`) while another poller stores a copy naming it.
+    super::pg::lock_stories(tx, index, &[story])?;
+    super::pg::lock_keys(tx, index, &[super::pg::hash_lock(old_hash)])?;
     let old_text: Option<i64> = tx
         .prepare_cached("SELECT text_id FROM copies WHERE id = ?1")?
         .query_row([copy_id], |r| r.get(0))?;
@@ -993,11 +1222,7 @@ fn edited_item(
     let (target, method, score) = place_again(tx, index, copy, (copy_id, story), (now, near))?;
     move_copy(tx, copy_id, target, (method, score), now, touched)?;
     // The story it left shows what its other copies say.
-    tx.prepare_cached(
-        "UPDATE topics SET changed_at = ?2
-         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
-    )?
-    .execute(params![story, Utc::now().timestamp_millis()])?;
+    topics_changed(tx, story)?;
     refresh_shown(tx, story, now)
 }
 
@@ -1026,6 +1251,17 @@ fn place_again(
         .prepare_cached("SELECT sid FROM stories WHERE id = ?1")?
         .query_row([hash], |r| r.get(0))
         .optional()?;
+    // Locked, then looked up again: it may have been merged away meanwhile
+    // (once locked, it stays).
+    let taken = match taken {
+        Some(sid) => {
+            super::pg::lock_stories(tx, index, &[sid])?;
+            tx.prepare_cached("SELECT sid FROM stories WHERE id = ?1")?
+                .query_row([hash], |r| r.get(0))
+                .optional()?
+        }
+        None => None,
+    };
     let sid = match taken {
         Some(sid) => sid,
         None => insert_story(
@@ -1059,7 +1295,7 @@ fn placement(
 ) -> sql::Result<Option<(i64, Method, f64)>> {
     let (item, norm) = (&copy.item, &copy.norm);
     let keys = copy_keys(copy, near);
-    let exact = find_story(tx, norm.content_hash.0.as_str(), Some(story))?;
+    let exact = find_story_locked(tx, index, norm.content_hash.0.as_str(), Some(story))?;
     let candidates = if exact.is_none() && near.enabled {
         candidates(tx, index, &keys, Some(story))?
     } else {
@@ -1109,11 +1345,7 @@ fn move_copy(
 
 /// Deletes a story left with no copy; its topics' feeds change.
 fn drop_story(tx: &Connection, story: i64) -> sql::Result<()> {
-    tx.prepare_cached(
-        "UPDATE topics SET changed_at = ?2
-         WHERE slug IN (SELECT topic FROM story_topics WHERE story = ?1)",
-    )?
-    .execute(params![story, Utc::now().timestamp_millis()])?;
+    topics_changed(tx, story)?;
     tx.prepare_cached("DELETE FROM stories WHERE sid = ?1")?
         .execute([story])?;
     Ok(())
@@ -1482,7 +1714,7 @@ fn new_item(
 ) -> sql::Result<()> {
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
-    let exact = find_story(tx, hash, None)?;
+    let exact = find_story_locked(tx, index, hash, None)?;
     // Near-duplicate keys are computed only for copies that do not
     // join a story by exact hash, and once: they serve both the
     // lookup and the index (MinHash of the whole text is a top item
@@ -1924,6 +2156,7 @@ fn split_story(
             shown: None,
         },
     )?;
+    super::pg::lock_keys(tx, index, &keys)?;
     index.add(&keys, story);
     Ok(story)
 }

@@ -41,6 +41,8 @@ impl Writer {
     /// deleted.
     pub fn purge_source(&mut self, id: &SourceId) -> Result<(usize, usize)> {
         let tx = self.conn.transaction()?;
+        // No poller places a copy meanwhile (PostgreSQL, `store::pg`).
+        super::pg::lock_placements(&tx)?;
         let touched = "SELECT DISTINCT story FROM copies WHERE source_id = ?1";
         tx.execute(
             &format!(
@@ -110,6 +112,7 @@ impl Writer {
     /// breaks ties by source id) and their topics' feeds rebuilt.
     pub fn rename_source(&mut self, old: &SourceId, new: &SourceId) -> Result<Renamed> {
         let tx = self.conn.transaction()?;
+        super::pg::lock_placements(&tx)?;
         let taken: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM sources WHERE id = ?1)
                  OR EXISTS (SELECT 1 FROM copies WHERE source_id = ?1)
@@ -188,6 +191,8 @@ impl Writer {
     /// polls and feed rendering get the connection between batches.
     pub fn prune_batch(&mut self, cutoff: DateTime<Utc>, limit: usize) -> Result<Pruned> {
         let tx = self.conn.transaction()?;
+        // A copy placed meanwhile could join a story this deletes.
+        super::pg::lock_placements(&tx)?;
         let ids: Vec<i64> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT sid FROM stories WHERE first_seen < ?1

@@ -46,10 +46,11 @@ pub use crate::model::redact_password;
 pub use backup::{WritersLock, backup, lock_for_restore, restore, writers_lock_file};
 pub use maintain::{DbSummary, Pruned, Reclaimed, Renamed};
 pub use open::{Location, Pooled, Readers, disk_full};
-pub use pg::{Copied, Lease, Leases, copy_sqlite, placement_wait_ms};
+pub use pg::{Copied, Lease, Leases, copy_sqlite, placement_retries, placement_wait_ms};
 pub use read::TopicCursor;
 // Each part's helpers, for the others (they are `pub(super)`).
 use near::NearIndex;
+use pg::Placing;
 use {backup::*, ingest::*, maintain::*};
 
 /// Every migration, in order. Append only; a new release adds a line.
@@ -234,6 +235,10 @@ pub enum StoreError {
     },
     #[error("database: {0}{hint}", hint = sql_hint(.0.sqlite_error_code()))]
     Sql(#[from] sql::Error),
+    /// The transaction a poll was in failed (several transactions stored a
+    /// group of polls; `Writer::record_polls`): its error, as text.
+    #[error("database: {0}")]
+    Group(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -357,6 +362,11 @@ pub struct Writer {
     conn: Connection,
     /// The near-duplicate index (`near`), built when first needed.
     near: near::NearIndex,
+    /// Several pollers on PostgreSQL: every placement under the one
+    /// placement lock rather than per neighbourhood (`store::pg`).
+    place_alone: bool,
+    /// When to gather the server's statistics (PostgreSQL, `pg::Stats`).
+    stats: pg::Stats,
     /// The writers' lock, held shared while this connection lives, so that
     /// `restore` sees this process (`backup::WritersLock`).
     _writers: Option<backup::WritersLock>,

@@ -102,10 +102,55 @@ pub(super) struct NearIndex {
     /// before it commits (`flush_shared`) so that the other pollers' indexes
     /// catch up (`sync_shared`). `None` on SQLite.
     journal: Option<Vec<(i64, i64)>>,
-    /// `near_log` read up to here, and where this poller's own entries
-    /// end once the open transaction commits.
+    /// The highest `near_log` seq read (for the trim check), and where
+    /// this poller's own entries end once the open transaction commits.
     log_seq: i64,
     pending_seq: Option<i64>,
+    /// `near_log` is read from this transaction id on (`sync_shared`):
+    /// the oldest transaction still running at the last read.
+    log_xmin: i64,
+    /// The placement locks the open transaction holds (`store::pg`).
+    pub(super) locks: std::cell::RefCell<Locks>,
+}
+
+/// The advisory locks a PostgreSQL transaction that places copies holds
+/// on index keys and on stories (`store::pg::lock_keys`, `lock_stories`),
+/// so that each is asked for once. Empty on SQLite and when one lock
+/// serializes every placement.
+#[derive(Default)]
+pub(super) struct Locks {
+    /// Whether locks are taken at all (several pollers, per neighbourhood).
+    pub(super) on: bool,
+    pub(super) keys: std::collections::HashSet<i64>,
+    pub(super) stories: std::collections::HashSet<i64>,
+    /// Those taken at the transaction's start (`settle`), before any
+    /// savepoint: a savepoint rolled back gives back only those after.
+    first_keys: Vec<i64>,
+}
+
+impl Locks {
+    /// A new transaction: nothing is held.
+    pub(super) fn clear(&mut self) {
+        self.on = false;
+        self.keys.clear();
+        self.stories.clear();
+        self.first_keys.clear();
+    }
+
+    /// The locks taken so far are the transaction's own (before any
+    /// savepoint).
+    pub(super) fn settle(&mut self) {
+        self.first_keys = self.keys.iter().copied().collect();
+        debug_assert!(self.stories.is_empty());
+    }
+
+    /// A savepoint was rolled back: the server gave back what it locked,
+    /// which is asked for again when needed.
+    pub(super) fn savepoint_rolled_back(&mut self) {
+        self.keys.clear();
+        self.keys.extend(self.first_keys.iter().copied());
+        self.stories.clear();
+    }
 }
 
 /// The keys of a story as stored in `story_texts.near_keys`.
@@ -134,6 +179,17 @@ fn small(sid: i64) -> Option<u32> {
     u32::try_from(sid).ok()
 }
 
+/// Where `near_log` stands: its highest seq, and the oldest transaction
+/// still running (`pg_snapshot_xmin`), as a number.
+fn log_position(conn: &Connection) -> sql::Result<(i64, i64)> {
+    conn.query_row(
+        "SELECT CAST(coalesce((SELECT max(seq) FROM near_log), 0) AS BIGINT),
+                CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
 impl NearIndex {
     /// Builds the index from the stories' blobs unless it is up to date:
     /// built, and no other connection has written since.
@@ -157,16 +213,18 @@ impl NearIndex {
             return Ok(());
         }
         let shared = self.journal.is_some();
-        *self = NearIndex::default();
+        let locks = std::mem::take(&mut self.locks);
+        *self = NearIndex {
+            locks,
+            ..NearIndex::default()
+        };
         if shared {
             self.journal = Some(Vec::new());
-            // Before the stories are read, under the placement lock: no
-            // entry is both in what is read and read again from the log.
-            self.log_seq = conn.query_row(
-                "SELECT CAST(coalesce(max(seq), 0) AS BIGINT) FROM near_log",
-                params![],
-                |r| r.get(0),
-            )?;
+            // Before the stories are read: an entry committed before the
+            // oldest transaction still running is in what is read; one
+            // after it is read again from the log (`sync_shared`), and
+            // adding it twice changes nothing (`add_committed`).
+            (self.log_seq, self.log_xmin) = log_position(conn)?;
         }
         let started = std::time::Instant::now();
         let mut pairs: Vec<(i64, u32)> = Vec::new();
@@ -230,19 +288,28 @@ impl NearIndex {
             self.loaded = false;
             return self.ensure(conn);
         }
-        let mut stmt =
-            conn.prepare_cached("SELECT seq, sid, keys FROM near_log WHERE seq > ?1 ORDER BY seq")?;
-        let mut rows = stmt.query(params![self.log_seq])?;
+        // Read by transaction id, not seq: several pollers commit in
+        // another order than their rows were numbered. Every transaction
+        // older than `xmin` has ended, so its rows are in this read; a
+        // newer one's may be read again next time (harmless, see
+        // `add_committed`).
+        let (_, xmin) = log_position(conn)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, sid, keys FROM near_log
+             WHERE xid >= CAST(CAST(CAST(?1 AS BIGINT) AS TEXT) AS xid8) ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![self.log_xmin])?;
         let mut added = Vec::new();
         while let Some(r) = rows.next()? {
             let (seq, sid): (i64, i64) = (r.get(0)?, r.get(1)?);
             added.push((sid, decode_keys(r.get_blob(2)?.unwrap_or_default())));
-            self.log_seq = seq;
+            self.log_seq = self.log_seq.max(seq);
         }
         drop(rows);
         for (sid, keys) in added {
             self.add_committed(&keys, sid);
         }
+        self.log_xmin = xmin;
         Ok(())
     }
 
@@ -314,12 +381,28 @@ impl NearIndex {
         self.add_entries(keys, small_sid, true);
     }
 
-    /// `add`, for entries another poller committed (`sync_shared`): no
-    /// rollback takes them back out.
+    /// `add`, for entries another poller (or this one) committed
+    /// (`sync_shared`): no rollback takes them back out, and an entry the
+    /// index holds already is not added again (the log is read from the
+    /// oldest running transaction, so a row may be read twice; a story
+    /// never gets one key twice, `index_story`).
     fn add_committed(&mut self, keys: &[i64], sid: i64) {
-        if let Some(sid) = small(sid) {
-            self.add_entries(keys, sid, false);
-        }
+        let Some(sid) = small(sid) else { return };
+        let fresh: Vec<i64> = keys
+            .iter()
+            .copied()
+            .filter(|&k| !self.holds(k, sid))
+            .collect();
+        self.add_entries(&fresh, sid, false);
+    }
+
+    /// Whether the entry `(key, sid)` is in the index.
+    fn holds(&self, key: i64, sid: u32) -> bool {
+        let in_base = {
+            let span = self.newest_in_base(key, usize::MAX);
+            span.binary_search(&sid).is_ok()
+        };
+        in_base || self.delta.get(&key).is_some_and(|v| v.contains(&sid))
     }
 
     fn add_entries(&mut self, keys: &[i64], sid: u32, undoable: bool) {

@@ -99,6 +99,8 @@ impl Writer {
         Ok(Writer {
             conn: conn.into(),
             near: Default::default(),
+            place_alone: false,
+            stats: Default::default(),
             _writers: writers,
         })
     }
@@ -137,6 +139,10 @@ impl Writer {
                 }) {
                     changed.push(s.id);
                 }
+            }
+            if !changed.is_empty() {
+                // Stories change outside placement: no poller places meanwhile.
+                super::pg::lock_placements(&tx)?;
             }
             for id in changed {
                 super::ingest::refresh_source_stories(&tx, id)?;

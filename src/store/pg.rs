@@ -4,22 +4,51 @@
 //! topic membership, the views — is the same code as SQLite's, through
 //! `sql`.
 //!
-//! Several pollers may share one database. Each transaction that places
-//! copies holds `PLACEMENT_LOCK` (`begin_placement`); each poller keeps its
-//! near-duplicate index in memory as on SQLite, and brings it up to date
-//! under that lock from `near_log`, where every poller writes the entries
-//! it adds (`NearIndex::sync_shared`, `flush_shared`): the candidates a
-//! placement sees are exactly those a single writer would see.
+//! Several pollers may share one database. Placement is serialized per
+//! story neighbourhood, by advisory locks held to the end of the
+//! transaction (two-phase locking):
+//!
+//! - at its start, a transaction that places copies locks every index key
+//!   and every text hash of the copies it carries, in one sorted request
+//!   (`begin_placement`): two copies that could find each other share a key
+//!   or a hash, so the second waits for the first's commit;
+//! - then it brings its in-memory index up to date from `near_log`, where
+//!   every poller writes the entries it adds (`NearIndex::sync_shared`,
+//!   `flush_shared`): under its keys' locks, nobody adds entries it would
+//!   read, so its candidates are those a single writer would see;
+//! - a story is locked before its copies are read or it is changed
+//!   (`lock_stories`: candidates, the story an identical text is in, an
+//!   edited copy's story), and keys are locked before entries go under them
+//!   (`lock_keys`: a merged story's keys, a split's);
+//! - those locks taken as it goes may deadlock with another transaction's:
+//!   the server aborts one, which is stored again from the start
+//!   (`Writer::record_polls`), and after `RETRIES` such aborts under
+//!   `PLACEMENT_LOCK` alone (the whole database's placements, as SQLite's
+//!   one writer).
+//!
+//! Every placing transaction holds `PLACEMENT_LOCK` shared; what changes
+//! stories outside placement (retention, purge, rename, a source's trust,
+//! the log's trim) holds it exclusively (`lock_placements`).
 
 use super::*;
 
-/// The advisory lock a transaction that places copies holds until it
-/// ends (an arbitrary 64-bit number: "newsplac" in ASCII). Placement is
-/// serialized across pollers, as SQLite's one writer serializes it: two
-/// pollers placing copies of one story at the same moment make one story.
-/// The parallel stage (parse, normalize, keys, compression) and fetching
-/// are what several pollers add (docs/scaling.md).
+/// The advisory lock a transaction that places copies holds shared until
+/// it ends, and exclusively one that changes stories otherwise or places
+/// copies alone (an arbitrary 64-bit number: "newsplac" in ASCII).
 const PLACEMENT_LOCK: i64 = 0x6e65_7773_706c_6163;
+
+/// The first of the two-int advisory lock ids of a story (`lock_stories`;
+/// "news" in ASCII), apart from the one-bigint ids of keys and hashes.
+const STORY_LOCKS: i32 = 0x6e65_7773;
+
+/// A transaction whose placements deadlocked with another's is stored
+/// again this many times with per-neighbourhood locks, then alone.
+pub(super) const RETRIES: u32 = 3;
+
+/// The most placement locks one transaction takes at its start (see
+/// `ingest::lock_chunks`): with two pollers' transactions and those
+/// taken as they go, well within the server's 6,400 slots by default.
+pub(super) const LOCK_BUDGET: usize = 1024;
 
 /// The advisory lock held while the migrations run, so that two processes
 /// starting together do not both apply them.
@@ -27,7 +56,7 @@ const MIGRATION_LOCK: i64 = 0x6e65_7773_6d69_6772;
 
 /// The schema version this release writes on PostgreSQL (the number of
 /// files in `migrations/postgres`).
-pub(super) const PG_SCHEMA_VERSION: i64 = 1;
+pub(super) const PG_SCHEMA_VERSION: i64 = 2;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -95,21 +124,83 @@ fn schema_version(conn: &Connection) -> Result<i64> {
 /// Microseconds this process's transactions waited for `PLACEMENT_LOCK`.
 static PLACEMENT_WAIT_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Transactions this process stored again after a deadlock between
+/// placement locks (`Writer::record_polls`).
+static PLACEMENT_RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Transactions stored again because their placements deadlocked with
+/// another poller's (for the writer's last log line).
+pub fn placement_retries() -> u64 {
+    PLACEMENT_RETRIES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(super) fn count_retry() {
+    PLACEMENT_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Milliseconds this process's transactions have waited for the placement
 /// lock (other pollers' placements), for the writer's last log line.
 pub fn placement_wait_ms() -> u64 {
     PLACEMENT_WAIT_US.load(std::sync::atomic::Ordering::Relaxed) / 1000
 }
 
+/// Counts the time since `asked` as waiting for placement locks.
+fn waited(asked: std::time::Instant) {
+    PLACEMENT_WAIT_US.fetch_add(
+        u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// How a transaction that places copies is serialized with the other
+/// pollers' (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Placing<'a> {
+    /// Per neighbourhood: these keys and hash locks (`hash_lock`) first.
+    Neighbourhood(&'a [i64]),
+    /// Alone: `PLACEMENT_LOCK` exclusively.
+    Alone,
+}
+
 /// At the start of a transaction that may place copies: on PostgreSQL,
-/// the placement lock, then the near-duplicate index built or brought up
-/// to date (when `near` detection is on). Nothing on SQLite (its write
-/// lock is the transaction's).
+/// its placement locks (`placing`), then the near-duplicate index built
+/// or brought up to date (when `near` detection is on). Nothing on SQLite
+/// (its write lock is the transaction's).
 pub(super) fn begin_placement(
     tx: &Connection,
     index: &mut near::NearIndex,
     near: bool,
+    placing: Placing<'_>,
 ) -> sql::Result<()> {
+    index.locks.borrow_mut().clear();
+    if tx.backend() != sql::Backend::Postgres {
+        return Ok(());
+    }
+    match placing {
+        Placing::Alone => lock_placements(tx)?,
+        Placing::Neighbourhood(upfront) => {
+            let asked = std::time::Instant::now();
+            tx.query_row(
+                "SELECT pg_advisory_xact_lock_shared(?1)",
+                params![PLACEMENT_LOCK],
+                |_| Ok(()),
+            )?;
+            waited(asked);
+            index.locks.borrow_mut().on = true;
+            lock_keys(tx, index, upfront)?;
+        }
+    }
+    if near {
+        index.ensure(tx)?;
+        index.sync_shared(tx)?;
+    }
+    index.locks.borrow_mut().settle();
+    Ok(())
+}
+
+/// `PLACEMENT_LOCK` exclusively, until the transaction ends: no other
+/// poller places a copy meanwhile. Nothing on SQLite.
+pub(super) fn lock_placements(tx: &Connection) -> sql::Result<()> {
     if tx.backend() != sql::Backend::Postgres {
         return Ok(());
     }
@@ -119,15 +210,105 @@ pub(super) fn begin_placement(
         params![PLACEMENT_LOCK],
         |_| Ok(()),
     )?;
-    PLACEMENT_WAIT_US.fetch_add(
-        u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    if near {
-        index.ensure(tx)?;
-        index.sync_shared(tx)?;
-    }
+    waited(asked);
     Ok(())
+}
+
+/// The lock id of a text hash (its placement by identical text), in the
+/// keys' space: a collision with a key only makes two placements wait for
+/// each other.
+pub(super) fn hash_lock(hash: &str) -> i64 {
+    // FNV-1a: stable across releases and machines (pollers of two
+    // versions must agree), unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in hash.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// Numbers as one text parameter (`string_to_array` on the server): one
+/// statement for a set of locks, whatever its size.
+fn joined(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Locks index keys (or hash locks) the transaction does not hold yet,
+/// in ascending order, until it ends. Nothing unless placing per
+/// neighbourhood on PostgreSQL.
+pub(super) fn lock_keys(tx: &Connection, index: &near::NearIndex, keys: &[i64]) -> sql::Result<()> {
+    let mut locks = index.locks.borrow_mut();
+    if !locks.on {
+        return Ok(());
+    }
+    let mut wanted: Vec<i64> = keys
+        .iter()
+        .copied()
+        .filter(|k| !locks.keys.contains(k))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let asked = std::time::Instant::now();
+    tx.prepare_cached(
+        "SELECT count(pg_advisory_xact_lock(k))
+         FROM unnest(CAST(string_to_array(CAST(?1 AS TEXT), ',') AS BIGINT[])) AS k",
+    )?
+    .query_row(params![joined(&wanted)], |_| Ok(()))?;
+    waited(asked);
+    locks.keys.extend(wanted);
+    Ok(())
+}
+
+/// Locks stories the transaction does not hold yet (ascending), until it
+/// ends: before their copies are read or they change. Nothing unless
+/// placing per neighbourhood on PostgreSQL.
+pub(super) fn lock_stories(
+    tx: &Connection,
+    index: &near::NearIndex,
+    stories: &[i64],
+) -> sql::Result<()> {
+    let mut locks = index.locks.borrow_mut();
+    if !locks.on {
+        return Ok(());
+    }
+    let mut wanted: Vec<i64> = stories
+        .iter()
+        .copied()
+        .filter(|s| !locks.stories.contains(s))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let asked = std::time::Instant::now();
+    // The second half of a two-int lock id is 32 bits: stories 2³¹ apart
+    // share a lock (they only wait for each other).
+    tx.prepare_cached(
+        "SELECT count(pg_advisory_xact_lock(CAST(?2 AS INTEGER), CAST(s % 2147483648 AS INTEGER)))
+         FROM unnest(CAST(string_to_array(CAST(?1 AS TEXT), ',') AS BIGINT[])) AS s",
+    )?
+    .query_row(params![joined(&wanted), STORY_LOCKS], |_| Ok(()))?;
+    waited(asked);
+    locks.stories.extend(wanted);
+    Ok(())
+}
+
+/// Whether `e` is the server aborting a transaction that another one
+/// stood in the way of (a deadlock between placement locks): storing it
+/// again from the start succeeds.
+pub(super) fn must_retry(e: &sql::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.pg_code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+            // "out of shared memory": the lock table is full (many pollers
+            // at once); alone, after the retries, takes no key locks.
+            || *c == SqlState::OUT_OF_MEMORY
+    })
 }
 
 impl Writer {
@@ -142,8 +323,56 @@ impl Writer {
         Ok(Writer {
             conn,
             near,
+            place_alone: false,
+            stats: Stats::default(),
             _writers: None,
         })
+    }
+}
+
+/// When the writer has the server gather statistics (`ANALYZE`) itself:
+/// a cold poll fills empty tables faster than autovacuum looks (a minute
+/// apart), and a plan made for an empty table that then holds thousands
+/// of rows can cost a scan per statement. Each time the copies this
+/// writer stored since its last `ANALYZE` reach the copies it had stored
+/// before it (and 1,000): so a load of N copies costs log₂(N / 1,000)
+/// of them.
+#[derive(Default)]
+pub(super) struct Stats {
+    since: u64,
+    before: u64,
+}
+
+impl Stats {
+    /// `copies` more stored.
+    pub(super) fn grew(&mut self, conn: &Connection, copies: u64) {
+        self.since += copies;
+        if self.since < self.before.max(1000) {
+            return;
+        }
+        self.before += std::mem::take(&mut self.since);
+        let started = std::time::Instant::now();
+        match conn.execute(
+            "ANALYZE copies, stories, story_texts, copy_texts, story_topics, near_log",
+            params![],
+        ) {
+            Ok(_) => tracing::debug!(
+                copies = self.before,
+                ms = started.elapsed().as_millis() as u64,
+                "statistics gathered"
+            ),
+            // Not the tables' owner: autovacuum does it, later.
+            Err(e) => tracing::debug!(error = %e, "ANALYZE refused"),
+        }
+    }
+}
+
+impl Writer {
+    /// Whether this writer places copies alone (`[storage] placement =
+    /// "global"`: `PLACEMENT_LOCK` exclusively) rather than per
+    /// neighbourhood. Only PostgreSQL's placements differ.
+    pub fn place_alone(&mut self, yes: bool) {
+        self.place_alone = yes;
     }
 }
 
@@ -365,11 +594,7 @@ const NEAR_LOG_KEEP_SECS: i64 = 24 * 3600;
 pub(super) fn trim(conn: &mut Connection) -> Result<u64> {
     let now = Utc::now().timestamp();
     let tx = conn.transaction()?;
-    tx.query_row(
-        "SELECT pg_advisory_xact_lock(?1)",
-        params![PLACEMENT_LOCK],
-        |_| Ok(()),
-    )?;
+    lock_placements(&tx)?;
     let upto: Option<i64> = tx.query_row(
         "SELECT max(seq) FROM near_log WHERE at < ?1",
         params![now - NEAR_LOG_KEEP_SECS],
@@ -513,4 +738,293 @@ pub fn copy_sqlite(from: &Path, url: &str) -> Result<Copied> {
     tx.commit()?;
     src.execute_batch("COMMIT").map_err(sql::Error::from)?;
     Ok(copied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ParsedItem;
+
+    /// A fresh database on the server `NEWSRIVER_TEST_POSTGRES` names
+    /// (`.ci/run` starts one), or None (with a note) without one.
+    fn database(test: &str) -> Option<String> {
+        let Ok(base) = std::env::var("NEWSRIVER_TEST_POSTGRES") else {
+            eprintln!("SKIPPED {test}: NEWSRIVER_TEST_POSTGRES names no server");
+            return None;
+        };
+        let name = format!("u_{test}_{}", std::process::id());
+        let admin = Connection::connect_postgres(&base).unwrap();
+        admin
+            .execute(&format!("DROP DATABASE IF EXISTS {name}"), params![])
+            .unwrap();
+        admin
+            .execute(&format!("CREATE DATABASE {name}"), params![])
+            .unwrap();
+        let (server, _) = base.rsplit_once('/').unwrap();
+        Some(format!("{server}/{name}"))
+    }
+
+    /// A text of `sentences` sentences of characters drawn from `seed`:
+    /// texts of two seeds share no shingle worth a key.
+    fn sentences(seed: u64, n: usize) -> Vec<String> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                let mut s: String = (0..24)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        char::from_u32(0x4e00 + (x % 0x4000) as u32).unwrap_or('中')
+                    })
+                    .collect();
+                s.push('。');
+                s
+            })
+            .collect()
+    }
+
+    /// A poll of `source` carrying its copy of each story in `stories`:
+    /// the story's sentences, plus one of the source's own (copies differ
+    /// by a sentence, as outlets' do).
+    fn poll(source: usize, stories: std::ops::Range<u64>) -> PollToStore {
+        let items = stories
+            .map(|story| {
+                let mut text = sentences(story, 6).concat();
+                text.push_str(&sentences(1000 + source as u64, 1)[0]);
+                let item = ParsedItem {
+                    guid: Some(format!("s{story}")),
+                    link: Some(format!("https://o{source}.example/{story}")),
+                    title: Some(format!("标题 {story}")),
+                    summary_html: None,
+                    content_html: Some(format!("<p>{text}</p>")),
+                    published: None,
+                    updated: None,
+                    authors: vec![],
+                    enclosures: vec![],
+                    categories: vec![],
+                };
+                let norm = crate::normalize::Normalizer::default().normalize(&item);
+                let key = item.key();
+                NewCopy::new(item, norm, key)
+            })
+            .collect();
+        PollToStore {
+            source_id: SourceId::from(format!("o{source}").as_str()),
+            started: Utc::now(),
+            duration_ms: 1,
+            outcome: PollOutcome::Fetched {
+                status: 200,
+                moved_to: None,
+                validators: Validators::default(),
+                bytes: 100,
+                feed_title: None,
+                feed_language: None,
+                feed_format: "RSS 2.0".into(),
+                charset_json: "{}".into(),
+                items,
+                parse: Box::default(),
+                pages: PageCounts::default(),
+            },
+            lease: None,
+        }
+    }
+
+    const SOURCES: usize = 6;
+    const STORIES: u64 = 12;
+    const ROUND: u64 = 4;
+
+    fn with_sources(mut store: Writer) -> Writer {
+        let ids: Vec<SourceId> = (0..SOURCES)
+            .map(|s| SourceId::from(format!("o{s}").as_str()))
+            .collect();
+        let rows: Vec<SourceRow<'_>> = ids
+            .iter()
+            .map(|id| SourceRow {
+                id,
+                name: id,
+                url: "https://example.org/",
+                tags: &[],
+                low_trust: false,
+                link_hosts: &[],
+            })
+            .collect();
+        store.sync_sources(&rows).unwrap();
+        store
+    }
+
+    /// The stories as sets of (source, item) copies, sorted.
+    fn partition(conn: &Connection) -> Vec<Vec<String>> {
+        let mut rows: Vec<(i64, String)> = conn
+            .prepare("SELECT story, source_id || '/' || item_key FROM copies")
+            .unwrap()
+            .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<sql::Result<_>>()
+            .unwrap();
+        rows.sort();
+        let mut stories: Vec<Vec<String>> = rows
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| run.iter().map(|r| r.1.clone()).collect())
+            .collect();
+        stories.sort();
+        stories
+    }
+
+    /// Stores `sources`' polls round by round (`ROUND` stories each), a
+    /// round's polls in one `record_polls`.
+    fn store_rounds(store: &mut Writer, sources: std::ops::Range<usize>) {
+        let near = crate::dedupe::Params::default();
+        for round in 0..STORIES / ROUND {
+            let polls = sources
+                .clone()
+                .map(|s| poll(s, round * ROUND..(round + 1) * ROUND))
+                .collect();
+            for r in store.record_polls(polls, &|_| Vec::new(), &near).unwrap() {
+                r.unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn two_pollers_placing_copies_of_the_same_stories_at_once_make_one_story_each() {
+        let Some(url) = database("placing_at_once") else {
+            return;
+        };
+        // One writer on SQLite: the stories expected.
+        let dir = tempfile::tempdir().unwrap();
+        let mut alone = with_sources(Writer::open(&dir.path().join("t.db")).unwrap());
+        store_rounds(&mut alone, 0..SOURCES);
+        let expected = partition(&alone.conn);
+        assert_eq!(expected.len(), STORIES as usize, "{expected:#?}");
+        assert!(expected.iter().all(|s| s.len() == SOURCES));
+        // Two writers on one database, each storing half the outlets'
+        // copies of the same stories at the same moments, several times;
+        // the last time with `placement = "global"`.
+        for (attempt, alone) in [false, false, true].into_iter().enumerate() {
+            with_sources(Writer::open_postgres(&url).unwrap());
+            let half = SOURCES / 2;
+            let [a, b] = [0..half, half..SOURCES].map(|sources| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut store = Writer::open_postgres(&url).unwrap();
+                    store.place_alone(alone);
+                    store_rounds(&mut store, sources);
+                })
+            });
+            a.join().unwrap();
+            b.join().unwrap();
+            let conn = Connection::connect_postgres(&url).unwrap();
+            eprintln!(
+                "attempt {attempt}: {} ms waited for placement locks, {} stored again",
+                placement_wait_ms(),
+                placement_retries()
+            );
+            assert_eq!(partition(&conn), expected, "attempt {attempt}");
+            conn.execute(
+                "TRUNCATE stories, copies, copy_texts, near_log CASCADE",
+                params![],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_placement_that_deadlocks_with_another_transaction_is_stored_again() {
+        let Some(url) = database("deadlocked") else {
+            return;
+        };
+        let near = crate::dedupe::Params::default();
+        let mut store = with_sources(Writer::open_postgres(&url).unwrap());
+        store
+            .record_polls(vec![poll(0, 0..1)], &|_| Vec::new(), &near)
+            .unwrap();
+        let sid: i64 = store
+            .conn
+            .query_row("SELECT sid FROM stories", params![], |r| r.get(0))
+            .unwrap();
+        let second = poll(1, 0..1);
+        let PollOutcome::Fetched { items, .. } = &second.outcome else {
+            unreachable!()
+        };
+        let hash = hash_lock(&items[0].norm.content_hash.0);
+        // Another transaction holds the story's lock…
+        let mut other = Connection::connect_postgres(&url).unwrap();
+        let tx = other.transaction().unwrap();
+        tx.query_row(
+            "SELECT pg_advisory_xact_lock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))",
+            params![STORY_LOCKS, sid],
+            |_| Ok(()),
+        )
+        .unwrap();
+        let before = placement_retries();
+        let placing = std::thread::spawn(move || {
+            let r = store
+                .record_polls(vec![second], &|_| Vec::new(), &near)
+                .unwrap();
+            r.into_iter().collect::<Result<Vec<_>>>().unwrap();
+            store
+        });
+        // … the copy's transaction, holding its text's lock, waits for the
+        // story's; then the other asks for the text's lock: a deadlock,
+        // which the server breaks by aborting the copy's transaction.
+        std::thread::sleep(Duration::from_millis(500));
+        tx.query_row(
+            "SELECT pg_advisory_xact_lock(?1)",
+            params![hash],
+            |_| Ok(()),
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let store = placing.join().unwrap();
+        assert!(placement_retries() > before, "stored again");
+        let copies: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM copies WHERE story = ?1",
+                params![sid],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            copies, 2,
+            "the copy joined its story once the way was clear"
+        );
+    }
+
+    #[test]
+    fn a_log_entry_committed_after_a_later_numbered_one_still_reaches_the_index() {
+        let Some(url) = database("log_order") else {
+            return;
+        };
+        drop(Writer::open_postgres(&url).unwrap());
+        let reader = Connection::connect_postgres(&url).unwrap();
+        let mut index = near::NearIndex::default();
+        index.share();
+        index.sync_shared(&reader).unwrap();
+        let under = |index: &near::NearIndex, key: i64| {
+            let mut out = Vec::new();
+            index.stories(key, &mut out);
+            out
+        };
+        let log = "INSERT INTO near_log (sid, keys, at) VALUES (?1, ?2, 0)";
+        // The first entry is numbered, then the second numbered and
+        // committed, then the first committed.
+        let mut early = Connection::connect_postgres(&url).unwrap();
+        let slow = early.transaction().unwrap();
+        slow.execute(log, params![7, near::encode_keys(&[42])])
+            .unwrap();
+        let mut late = Connection::connect_postgres(&url).unwrap();
+        let fast = late.transaction().unwrap();
+        fast.execute(log, params![8, near::encode_keys(&[42])])
+            .unwrap();
+        fast.commit().unwrap();
+        index.sync_shared(&reader).unwrap();
+        assert_eq!(under(&index, 42), vec![8]);
+        slow.commit().unwrap();
+        index.sync_shared(&reader).unwrap();
+        assert_eq!(under(&index, 42), vec![8, 7], "read, and each once");
+        index.sync_shared(&reader).unwrap();
+        assert_eq!(under(&index, 42), vec![8, 7]);
+    }
 }

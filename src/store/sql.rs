@@ -927,13 +927,14 @@ pub mod pg {
     /// SQLite's `group_concat` (default separator `,`) and its `temp`
     /// schema. Everything else the store writes is common SQL (`IS
     /// DISTINCT FROM`, `ON CONFLICT`, `RETURNING`, `CAST`).
-    const REWRITES: [(&str, &str); 3] = [
+    const REWRITES: [(&str, &str); 4] = [
         (
             "group_concat(DISTINCT c.source_id)",
             "string_agg(DISTINCT c.source_id, ',')",
         ),
         ("temp.purge_touched", "pg_temp.purge_touched"),
         ("temp.renamed_source", "pg_temp.renamed_source"),
+        ("temp.changed_topics", "pg_temp.changed_topics"),
     ];
 
     /// `f` with `params` as the client takes them.

@@ -263,8 +263,7 @@ fn admin_commands_need_the_database_and_say_where_the_service_keeps_it() {
     if let Some(url) = &env.pg {
         // The database file's absence is SQLite's; on PostgreSQL the
         // counterpart is a database with no schema yet, which the read
-        // commands name and leave as it is. (SQLite only: `sources list`
-        // and `show` there, see readonly.rs.)
+        // commands name and leave as it is.
         let tables = || {
             psql(
                 url,
@@ -282,8 +281,18 @@ fn admin_commands_need_the_database_and_say_where_the_service_keeps_it() {
             let r = env.run(args);
             assert_eq!(r.code, Some(1), "{args:?}: {r:?}");
             assert!(
-                r.stderr.contains("schema version 0") && r.stderr.contains("newsriver poll"),
+                r.stderr.contains("holds no newsriver data yet")
+                    && r.stderr.contains("newsriver poll"),
                 "{args:?} says to poll first: {r:?}"
+            );
+            assert_eq!(tables(), "0", "{args:?} created tables");
+        }
+        for args in [&["sources", "list"][..], &["sources", "show", "a"]] {
+            let r = env.run(args);
+            assert_eq!(r.code, Some(0), "{args:?}: {r:?}");
+            assert!(
+                r.stderr.contains("holds no newsriver data yet"),
+                "{args:?}: {r:?}"
             );
             assert_eq!(tables(), "0", "{args:?} created tables");
         }

@@ -290,22 +290,30 @@ fn an_unreachable_server_is_named_without_its_password_and_nothing_else_breaks()
 
 #[test]
 fn a_storage_url_of_another_database_or_beside_a_path_is_a_config_error() {
-    for (text, says, line) in [
+    for (text, key, says, line) in [
         (
             "[storage]\nurl = \"mysql://localhost/news\"\n",
+            "storage.url",
             "unknown database",
             ":2:",
         ),
         (
             "[storage]\npath = \"news.db\"\nurl = \"postgres://localhost/news\"\n",
+            "storage.url",
             "not both",
+            ":3:",
+        ),
+        (
+            "[storage]\nurl = \"postgres://localhost/news\"\nplacement = \"per-story\"\n",
+            "storage.placement",
+            "use \"neighbourhood\" or \"global\"",
             ":3:",
         ),
     ] {
         let env = env_with_config(text);
         let r = env.run(&["check"]);
         assert_eq!(r.code, Some(2), "{r:?}");
-        assert!(r.stderr.contains("storage.url"), "{r:?}");
+        assert!(r.stderr.contains(key), "{r:?}");
         assert!(r.stderr.contains(says), "{r:?}");
         assert!(r.stderr.contains(line), "the line is named: {r:?}");
     }
