@@ -63,10 +63,18 @@ impl Writer {
         if near.enabled && !index.shared() {
             index.ensure(conn)?;
         }
-        // Several pollers (PostgreSQL): the group in transactions whose
+        // Several pollers (PostgreSQL): the group in one transaction if no
+        // other poller is placing at the moment; else in transactions whose
         // placement locks fit the server's lock table (`lock_chunks`).
         let chunks = if index.shared() && !alone {
-            lock_chunks(&polls, near)
+            match store_group(conn, index, &polls, (now, Placing::IfAlone), classify, near) {
+                Err(sql::Error::Busy) => lock_chunks(&polls, near),
+                stored => {
+                    let stored = stored?;
+                    self.stats.grew(conn, new_copies(&stored));
+                    return Ok(stored);
+                }
+            }
         } else {
             vec![(polls.len(), None)]
         };
@@ -81,12 +89,7 @@ impl Writer {
             };
             match store_retrying(conn, index, group, (now, placing), classify, near) {
                 Ok(stored) => {
-                    let copies: u64 = stored
-                        .iter()
-                        .filter_map(|r| r.as_ref().ok())
-                        .map(|c| c.items_new)
-                        .sum();
-                    self.stats.grew(conn, copies);
+                    self.stats.grew(conn, new_copies(&stored));
                     results.extend(stored);
                 }
                 // Nothing stored: the group's error.
@@ -216,6 +219,15 @@ impl Writer {
     }
 }
 
+/// The new copies the polls stored.
+fn new_copies(stored: &[Result<PollCounts>]) -> u64 {
+    stored
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|c| c.items_new)
+        .sum()
+}
+
 /// `store_group`, stored again after a deadlock between placement locks
 /// (PostgreSQL, `pg::must_retry`), and alone after `pg::RETRIES` of them.
 fn store_retrying(
@@ -284,7 +296,7 @@ fn store_group(
             }
             Err(e) => {
                 index.rollback_to(0);
-                if super::pg::must_retry(&e) {
+                if super::pg::must_retry(&e) || matches!(e, sql::Error::Busy) {
                     return Err(e);
                 }
             }

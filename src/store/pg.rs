@@ -160,6 +160,9 @@ pub(super) enum Placing<'a> {
     Neighbourhood(&'a [i64]),
     /// Alone: `PLACEMENT_LOCK` exclusively.
     Alone,
+    /// Alone if no other poller is placing at this moment (a poller on
+    /// its own pays for no neighbourhood locks), else `sql::Error::Busy`.
+    IfAlone,
 }
 
 /// At the start of a transaction that may place copies: on PostgreSQL,
@@ -178,6 +181,16 @@ pub(super) fn begin_placement(
     }
     match placing {
         Placing::Alone => lock_placements(tx)?,
+        Placing::IfAlone => {
+            let free: bool = tx.query_row(
+                "SELECT pg_try_advisory_xact_lock(?1)",
+                params![PLACEMENT_LOCK],
+                |r| r.get(0),
+            )?;
+            if !free {
+                return Err(sql::Error::Busy);
+            }
+        }
         Placing::Neighbourhood(upfront) => {
             let asked = std::time::Instant::now();
             tx.query_row(
@@ -903,6 +916,19 @@ mod tests {
         // the last time with `placement = "global"`.
         for (attempt, alone) in [false, false, true].into_iter().enumerate() {
             with_sources(Writer::open_postgres(&url).unwrap());
+            // A third poller placing all along (it holds the placement lock
+            // shared): neither writer places alone (`Placing::IfAlone`).
+            let mut third = Connection::connect_postgres(&url).unwrap();
+            let placing = third.transaction().unwrap();
+            if !alone {
+                placing
+                    .query_row(
+                        "SELECT pg_advisory_xact_lock_shared(?1)",
+                        params![PLACEMENT_LOCK],
+                        |_| Ok(()),
+                    )
+                    .unwrap();
+            }
             let half = SOURCES / 2;
             let [a, b] = [0..half, half..SOURCES].map(|sources| {
                 let url = url.clone();
@@ -914,6 +940,7 @@ mod tests {
             });
             a.join().unwrap();
             b.join().unwrap();
+            placing.commit().unwrap();
             let conn = Connection::connect_postgres(&url).unwrap();
             eprintln!(
                 "attempt {attempt}: {} ms waited for placement locks, {} stored again",
@@ -948,9 +975,15 @@ mod tests {
             unreachable!()
         };
         let hash = hash_lock(&items[0].norm.content_hash.0);
-        // Another transaction holds the story's lock…
+        // Another poller's transaction, placing, holds the story's lock…
         let mut other = Connection::connect_postgres(&url).unwrap();
         let tx = other.transaction().unwrap();
+        tx.query_row(
+            "SELECT pg_advisory_xact_lock_shared(?1)",
+            params![PLACEMENT_LOCK],
+            |_| Ok(()),
+        )
+        .unwrap();
         tx.query_row(
             "SELECT pg_advisory_xact_lock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))",
             params![STORY_LOCKS, sid],

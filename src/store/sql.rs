@@ -37,6 +37,10 @@ pub enum Error {
     /// back with it).
     #[error("the connection to PostgreSQL was lost in a transaction; it was rolled back")]
     Lost,
+    /// Another poller is placing copies: a transaction that would place
+    /// alone if no one were gave up (`store::pg::Placing::IfAlone`).
+    #[error("another poller is placing copies")]
+    Busy,
     /// A value that could not go into or come out of SQL.
     #[error("{0}")]
     Conversion(String),
@@ -80,7 +84,17 @@ impl std::fmt::Display for PgError {
                     write!(f, "; {h}")?;
                 }
             }
-            None => write!(f, "{}", self.source)?,
+            None => {
+                // The client's own error, and what caused it ("error
+                // performing TLS handshake: invalid peer certificate:
+                // UnknownIssuer").
+                write!(f, "{}", self.source)?;
+                let mut cause = std::error::Error::source(&self.source);
+                while let Some(c) = cause {
+                    write!(f, ": {c}")?;
+                    cause = c.source();
+                }
+            }
         }
         if let Some(sql) = &self.sql {
             let sql: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -800,9 +814,109 @@ pub mod pg {
         .map_err(|e| Error::Conversion(format!("cannot start the PostgreSQL runtime: {e}")))
     }
 
+    /// TLS to the server, when the URL asks for it (`server_config`).
+    #[derive(Clone)]
+    enum Tls {
+        Off,
+        On(tokio_postgres_rustls::MakeRustlsConnect),
+    }
+
+    /// The client's config for `url` and how it talks to the server.
+    ///
+    /// tokio-postgres reads libpq's keys but for two that say how to trust
+    /// the server, taken out here: `sslmode=verify-ca` / `verify-full`
+    /// (read as `require`) and `sslrootcert=FILE`. With `sslmode=require`
+    /// (or those) the connection is TLS and the server's certificate is
+    /// verified, host name included: against the CA certificates in
+    /// `sslrootcert` when given, else against the system's roots (stricter
+    /// than libpq's `require`, which encrypts without checking). Otherwise
+    /// (`prefer`, the default, or `disable`) no TLS: a Unix socket, or a
+    /// server on a trusted network.
+    fn server_config(url: &str) -> Result<(tokio_postgres::Config, Tls)> {
+        let mut root_file = None;
+        let mut kept = Vec::new();
+        // `postgres://…?k=v&…`, else libpq's `k=v k=v …`.
+        let is_url = url.contains("://");
+        let (head, params) = if is_url {
+            url.split_once('?').unwrap_or((url, ""))
+        } else {
+            ("", url)
+        };
+        let separator = if is_url { '&' } else { ' ' };
+        for param in params.split(separator).filter(|p| !p.is_empty()) {
+            let (key, value) = param.split_once('=').unwrap_or((param, ""));
+            let value = if is_url {
+                percent_decode(value)
+            } else {
+                value.trim_matches('\'').to_string()
+            };
+            match (key.trim(), value.as_str()) {
+                ("sslrootcert", file) => root_file = Some(file.to_string()),
+                ("sslmode", "verify-ca" | "verify-full") => {
+                    kept.push("sslmode=require".to_string())
+                }
+                _ => kept.push(param.to_string()),
+            }
+        }
+        let rebuilt = match (is_url, kept.is_empty()) {
+            (true, true) => head.to_string(),
+            (true, false) => format!("{head}?{}", kept.join("&")),
+            (false, _) => kept.join(" "),
+        };
+        let config: tokio_postgres::Config = rebuilt.parse()?;
+        if config.get_ssl_mode() != tokio_postgres::config::SslMode::Require {
+            return Ok((config, Tls::Off));
+        }
+        let tls = tls_config(root_file.as_deref())
+            .map_err(|e| Error::Conversion(format!("TLS to PostgreSQL: {e}")))?;
+        Ok((
+            config,
+            Tls::On(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+        ))
+    }
+
+    /// `%XX` escapes of a URL's query value decoded.
+    fn percent_decode(value: &str) -> String {
+        url::form_urlencoded::parse(format!("v={value}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    }
+
+    /// A TLS client trusting the CA certificates in `root_file` (PEM), or
+    /// the system's.
+    fn tls_config(root_file: Option<&str>) -> std::result::Result<rustls::ClientConfig, String> {
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let Some(file) = root_file else {
+            use rustls_platform_verifier::BuilderVerifierExt;
+            return Ok(builder
+                .with_platform_verifier()
+                .map_err(|e| e.to_string())?
+                .with_no_client_auth());
+        };
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(file)
+            .map_err(|e| format!("sslrootcert {file}: {e}"))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("sslrootcert {file}: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("sslrootcert {file}: {e}"))?;
+        }
+        if roots.is_empty() {
+            return Err(format!("sslrootcert {file}: no certificate in it"));
+        }
+        Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    }
+
     /// One connection to the server.
     pub struct PgConn {
         config: tokio_postgres::Config,
+        tls: Tls,
         client: RefCell<tokio_postgres::Client>,
         statements: RefCell<HashMap<String, tokio_postgres::Statement>>,
         /// Between `BEGIN` and its `COMMIT` or `ROLLBACK`: a connection
@@ -812,16 +926,30 @@ pub mod pg {
     }
 
     /// A new client on the shared runtime, its connection task spawned.
-    fn open_client(config: &tokio_postgres::Config) -> Result<tokio_postgres::Client> {
-        let config = config.clone();
+    fn open_client(config: &tokio_postgres::Config, tls: &Tls) -> Result<tokio_postgres::Client> {
+        let (config, tls) = (config.clone(), tls.clone());
         let rt = runtime()?;
         let connecting = rt.spawn(async move {
-            let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!(error = %e, "PostgreSQL connection closed");
+            let client = match tls {
+                Tls::Off => {
+                    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::warn!(error = %e, "PostgreSQL connection closed");
+                        }
+                    });
+                    client
                 }
-            });
+                Tls::On(tls) => {
+                    let (client, connection) = config.connect(tls).await?;
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::warn!(error = %e, "PostgreSQL connection closed");
+                        }
+                    });
+                    client
+                }
+            };
             Ok::<_, tokio_postgres::Error>(client)
         });
         block_on(connecting)
@@ -831,10 +959,11 @@ pub mod pg {
 
     impl PgConn {
         pub(super) fn connect(url: &str) -> Result<PgConn> {
-            let config: tokio_postgres::Config = url.parse()?;
-            let client = open_client(&config)?;
+            let (config, tls) = server_config(url)?;
+            let client = open_client(&config, &tls)?;
             Ok(PgConn {
                 config,
+                tls,
                 client: RefCell::new(client),
                 statements: RefCell::new(HashMap::new()),
                 in_transaction: std::cell::Cell::new(false),
@@ -854,7 +983,7 @@ pub mod pg {
             if self.in_transaction.get() {
                 return Err(Error::Lost);
             }
-            let client = open_client(&self.config)?;
+            let client = open_client(&self.config, &self.tls)?;
             *self.client.borrow_mut() = client;
             self.statements.borrow_mut().clear();
             tracing::info!("reconnected to PostgreSQL");

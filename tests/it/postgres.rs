@@ -709,3 +709,206 @@ fn the_daemon_polls_on_after_the_server_restarts() {
     assert!(matches!(health, Some((200, _))), "{health:?}\n{text}");
     assert!(text.contains("reconnected to PostgreSQL"), "{text}");
 }
+
+/// Runs `cmd ARGS` (openssl), which must succeed.
+fn run_ok(cmd: &str, args: &[&str]) {
+    let out = std::process::Command::new(cmd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA in `dir` (`NAME.pem`, `NAME.key`) and, when `server` is given, a
+/// certificate it signed for localhost and 127.0.0.1 (`server.crt`,
+/// `server.key`).
+fn make_ca(dir: &std::path::Path, name: &str, server: bool) {
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    run_ok(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &p(&format!("{name}.key")),
+            "-out",
+            &p(&format!("{name}.pem")),
+        ],
+    );
+    if !server {
+        return;
+    }
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName = DNS:localhost, IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run_ok(
+        "openssl",
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &p("server.key"),
+            "-out",
+            &p("server.csr"),
+        ],
+    );
+    run_ok(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &p("server.csr"),
+            "-CA",
+            &p(&format!("{name}.pem")),
+            "-CAkey",
+            &p(&format!("{name}.key")),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p("san.ext"),
+            "-out",
+            &p("server.crt"),
+        ],
+    );
+}
+
+#[test]
+fn sslmode_require_is_tls_with_the_servers_certificate_checked() {
+    use newsriver::store::sql::Connection;
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("NEWSRIVER_TEST_POSTGRES").is_none(),
+            "CI has PostgreSQL, and openssl with it (ssl-cert)"
+        );
+        eprintln!("SKIPPED sslmode_require: no openssl to make certificates with");
+        return;
+    }
+    let Some(cluster) = OwnCluster::start("tls") else {
+        return;
+    };
+    // The server on a TCP port of loopback, with a certificate our own CA
+    // signed.
+    let data = std::path::Path::new(&cluster.dir).join("data");
+    make_ca(&data, "ca", true);
+    let certs = tempfile::tempdir().unwrap();
+    make_ca(certs.path(), "other", false);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut conf = std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .unwrap();
+    use std::io::Write;
+    writeln!(
+        conf,
+        "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         listen_addresses = '127.0.0.1'\nport = {port}"
+    )
+    .unwrap();
+    drop(conf);
+    if uid() == 0 {
+        // The server runs as `postgres` and reads its key only if it owns it.
+        run_ok("chown", &["-R", "postgres", &data.to_string_lossy()]);
+    }
+    run_ok(
+        "chmod",
+        &["600", &data.join("server.key").to_string_lossy()],
+    );
+    cluster.script("restart");
+    let ca = data.join("ca.pem").to_string_lossy().into_owned();
+    let other = certs
+        .path()
+        .join("other.pem")
+        .to_string_lossy()
+        .into_owned();
+    let user = cluster
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(user, _)| user.to_string())
+        .unwrap();
+    let tcp = format!("postgresql://{user}@localhost:{port}/newsriver");
+    let tls_in_use = |url: &str| -> String {
+        let conn = Connection::connect_postgres(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let ssl: bool = conn
+            .query_row(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                NONE,
+                |r| r.get(0),
+            )
+            .unwrap();
+        format!("{ssl}")
+    };
+    // Verified against the CA given, for `require` and libpq's stricter
+    // spellings; the file's path percent-encoded as a URL has it.
+    let encoded: String = url::form_urlencoded::byte_serialize(ca.as_bytes()).collect();
+    for mode in ["require", "verify-ca", "verify-full"] {
+        assert_eq!(
+            tls_in_use(&format!("{tcp}?sslmode={mode}&sslrootcert={encoded}")),
+            "true",
+            "{mode}"
+        );
+    }
+    // The key=value form too.
+    assert_eq!(
+        tls_in_use(&format!(
+            "host=localhost port={port} user={user} dbname=newsriver sslmode=require sslrootcert={ca}"
+        )),
+        "true"
+    );
+    // Without `require`, no TLS (a Unix socket, a trusted network).
+    assert_eq!(tls_in_use(&format!("{tcp}?sslmode=disable")), "false");
+    assert_eq!(tls_in_use(&tcp), "false");
+    // A certificate no trusted CA signed: refused, and said so. Nor are the
+    // system's roots taken when a CA file is given.
+    for url in [
+        format!("{tcp}?sslmode=require&sslrootcert={other}"),
+        format!("{tcp}?sslmode=require"),
+    ] {
+        let e = Connection::connect_postgres(&url).err().expect("refused");
+        assert!(e.to_string().contains("certificate"), "{url}: {e}");
+    }
+    let missing = format!("{tcp}?sslmode=require&sslrootcert=/nonexistent/ca.pem");
+    let e = Connection::connect_postgres(&missing)
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+    // The binary polls over it.
+    let server = TestServer::start();
+    server.fixed("/f.xml", Response::ok(RSS_TYPE, rss2("源", &[])));
+    let env = pg_env(
+        &format!("{tcp}?sslmode=require&sslrootcert={encoded}"),
+        FETCH,
+        &[src("a", &server.url("/f.xml"))],
+        "",
+    );
+    env.poll(&[]);
+    assert_eq!(
+        psql(&tcp, "SELECT count(*) FROM polls"),
+        "1",
+        "stored through TLS"
+    );
+}

@@ -1006,7 +1006,7 @@ pub fn pg_database(test: &str) -> Option<String> {
 }
 
 /// This process's user id (for a folder per user under /tmp).
-fn uid() -> u32 {
+pub fn uid() -> u32 {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
         .unwrap_or(0)
