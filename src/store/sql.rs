@@ -1041,8 +1041,17 @@ pub mod pg {
                 return Err(Error::Lost);
             }
             self.ensure_open()?;
-            let result =
-                block_on(self.client.borrow().batch_execute(sql)).map_err(|e| Error::pg(e, sql));
+            let run =
+                || block_on(self.client.borrow().batch_execute(sql)).map_err(|e| Error::pg(e, sql));
+            let mut result = run();
+            if sql == "BEGIN" && result.is_err() && self.client.borrow().is_closed() {
+                // The server closed the connection (a restart) and the
+                // client learned it only now: nothing was begun, so on a new
+                // connection (else this transaction's polls would wait for
+                // their next turn).
+                self.ensure_open()?;
+                result = run();
+            }
             match sql {
                 "BEGIN" => self.in_transaction.set(result.is_ok()),
                 "COMMIT" | "ROLLBACK" => self.in_transaction.set(false),
