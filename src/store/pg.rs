@@ -250,29 +250,7 @@ fn joined(ids: &[i64]) -> String {
 /// in ascending order, until it ends. Nothing unless placing per
 /// neighbourhood on PostgreSQL.
 pub(super) fn lock_keys(tx: &Connection, index: &near::NearIndex, keys: &[i64]) -> sql::Result<()> {
-    let mut locks = index.locks.borrow_mut();
-    if !locks.on {
-        return Ok(());
-    }
-    let mut wanted: Vec<i64> = keys
-        .iter()
-        .copied()
-        .filter(|k| !locks.keys.contains(k))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    wanted.sort_unstable();
-    wanted.dedup();
-    let asked = std::time::Instant::now();
-    tx.prepare_cached(
-        "SELECT count(pg_advisory_xact_lock(k))
-         FROM unnest(CAST(string_to_array(CAST(?1 AS TEXT), ',') AS BIGINT[])) AS k",
-    )?
-    .query_row(params![joined(&wanted)], |_| Ok(()))?;
-    waited(asked);
-    locks.keys.extend(wanted);
-    Ok(())
+    lock_missing(tx, index, keys, Held::Keys)
 }
 
 /// Locks stories the transaction does not hold yet (ascending), until it
@@ -283,30 +261,58 @@ pub(super) fn lock_stories(
     index: &near::NearIndex,
     stories: &[i64],
 ) -> sql::Result<()> {
+    lock_missing(tx, index, stories, Held::Stories)
+}
+
+/// Which of a transaction's placement locks (`near::Locks`).
+#[derive(Clone, Copy)]
+enum Held {
+    Keys,
+    Stories,
+}
+
+/// `lock_keys` or `lock_stories`: the ids not held yet, in one statement.
+fn lock_missing(
+    tx: &Connection,
+    index: &near::NearIndex,
+    ids: &[i64],
+    kind: Held,
+) -> sql::Result<()> {
     let mut locks = index.locks.borrow_mut();
     if !locks.on {
         return Ok(());
     }
-    let mut wanted: Vec<i64> = stories
-        .iter()
-        .copied()
-        .filter(|s| !locks.stories.contains(s))
-        .collect();
+    let held = match kind {
+        Held::Keys => &mut locks.keys,
+        Held::Stories => &mut locks.stories,
+    };
+    let mut wanted: Vec<i64> = ids.iter().copied().filter(|i| !held.contains(i)).collect();
     if wanted.is_empty() {
         return Ok(());
     }
     wanted.sort_unstable();
     wanted.dedup();
     let asked = std::time::Instant::now();
-    // The second half of a two-int lock id is 32 bits: stories 2³¹ apart
-    // share a lock (they only wait for each other).
-    tx.prepare_cached(
-        "SELECT count(pg_advisory_xact_lock(CAST(?2 AS INTEGER), CAST(s % 2147483648 AS INTEGER)))
-         FROM unnest(CAST(string_to_array(CAST(?1 AS TEXT), ',') AS BIGINT[])) AS s",
-    )?
-    .query_row(params![joined(&wanted), STORY_LOCKS], |_| Ok(()))?;
+    match kind {
+        Held::Keys => tx
+            .prepare_cached(
+                "SELECT count(pg_advisory_xact_lock(k))
+                 FROM unnest(CAST(string_to_array(CAST(?1 AS TEXT), ',') AS BIGINT[])) AS k",
+            )?
+            .query_row(params![joined(&wanted)], |_| Ok(()))?,
+        // A story's lock is two-int (`STORY_LOCKS`, sid): apart from keys.
+        // The second half is 32 bits: stories 2³¹ apart share a lock (they
+        // only wait for each other).
+        Held::Stories => tx
+            .prepare_cached(
+                "SELECT count(pg_advisory_xact_lock(CAST(?2 AS INTEGER),
+                                                    CAST(s % 2147483648 AS INTEGER)))
+                 FROM unnest(CAST(string_to_array(CAST(?1 AS TEXT), ',') AS BIGINT[])) AS s",
+            )?
+            .query_row(params![joined(&wanted), STORY_LOCKS], |_| Ok(()))?,
+    }
     waited(asked);
-    locks.stories.extend(wanted);
+    held.extend(wanted);
     Ok(())
 }
 
