@@ -47,6 +47,9 @@ impl Writer {
     /// of one source is all-or-nothing, and a poll that fails to store is
     /// rolled back alone and reported in its own result. The outer error is
     /// the transaction's (beginning or committing it): then none is stored.
+    /// On PostgreSQL with other pollers placing, the group may take several
+    /// transactions (`lock_chunks`); one failing after others committed
+    /// fails its own polls (`StoreError::Group`).
     pub fn record_polls(
         &mut self,
         polls: Vec<PollToStore>,
