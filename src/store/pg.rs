@@ -365,6 +365,9 @@ pub(super) struct Stats {
 impl Stats {
     /// `copies` more stored.
     pub(super) fn grew(&mut self, conn: &Connection, copies: u64) {
+        if conn.backend() != sql::Backend::Postgres {
+            return;
+        }
         self.since += copies;
         if self.since < self.before.max(1000) {
             return;
