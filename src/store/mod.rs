@@ -11,7 +11,7 @@
 //! By concern: this file has the types, errors and migrations; `sql` (the
 //! one SQL layer), `open` (pragmas, migrations, read-only connections, the
 //! configured sources), `pg` (PostgreSQL: connecting, migrations, the
-//! placement lock, host leases, `migrate-store`), `ingest` (storing polls:
+//! placement locks, host leases, `migrate-store`), `ingest` (storing polls:
 //! the group transaction, placement, the near-duplicate index, topic
 //! membership), `read` (the views the CLI, feeds, export and the parallel
 //! stage read), `maintain` (retention, space, integrity, purge), `backup`
@@ -960,6 +960,71 @@ fn rfc3339(secs: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// What the store's tests on both backends build polls and sources with.
+#[cfg(test)]
+pub(super) mod test_polls {
+    use super::*;
+
+    /// An item of `source` with `guid` and `text` as its HTML content.
+    pub(crate) fn item(source: &str, guid: &str, text: &str) -> NewCopy {
+        let item = ParsedItem {
+            guid: Some(guid.into()),
+            link: Some(format!("https://{source}.example/{guid}")),
+            title: Some(format!("标题 {guid}")),
+            summary_html: None,
+            content_html: Some(format!("<p>{text}</p>")),
+            published: None,
+            updated: None,
+            authors: vec![],
+            enclosures: vec![],
+            categories: vec![],
+        };
+        let norm = crate::normalize::Normalizer::default().normalize(&item);
+        let key = item.key();
+        NewCopy::new(item, norm, key)
+    }
+
+    /// A poll of `source` that fetched `items`.
+    pub(crate) fn fetched_all(source: &str, items: Vec<NewCopy>) -> PollToStore {
+        PollToStore {
+            source_id: SourceId::from(source),
+            started: Utc::now(),
+            duration_ms: 1,
+            outcome: PollOutcome::Fetched {
+                status: 200,
+                moved_to: None,
+                validators: Validators::default(),
+                bytes: 100,
+                feed_title: None,
+                feed_language: None,
+                feed_format: "RSS 2.0".into(),
+                charset_json: "{}".into(),
+                items,
+                parse: Box::default(),
+                pages: PageCounts::default(),
+            },
+            lease: None,
+        }
+    }
+
+    /// The sources `ids` (no tags, normal trust) in `store`.
+    pub(crate) fn with_sources(store: &mut Writer, ids: &[&str]) {
+        let ids: Vec<SourceId> = ids.iter().map(|id| SourceId::from(*id)).collect();
+        let rows: Vec<SourceRow<'_>> = ids
+            .iter()
+            .map(|id| SourceRow {
+                id,
+                name: id,
+                url: "https://example.org/",
+                tags: &[],
+                low_trust: false,
+                link_hosts: &[],
+            })
+            .collect();
+        store.sync_sources(&rows).unwrap();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1036,39 +1101,7 @@ mod tests {
 
     /// A poll of `source` that fetched one item with `text`.
     fn fetched(source: &str, guid: &str, text: &str) -> PollToStore {
-        let item = ParsedItem {
-            guid: Some(guid.into()),
-            link: Some(format!("https://{source}.example/{guid}")),
-            title: Some(format!("标题 {guid}")),
-            summary_html: None,
-            content_html: Some(format!("<p>{text}</p>")),
-            published: None,
-            updated: None,
-            authors: vec![],
-            enclosures: vec![],
-            categories: vec![],
-        };
-        let norm = crate::normalize::Normalizer::default().normalize(&item);
-        let key = item.key();
-        PollToStore {
-            source_id: SourceId::from(source),
-            started: Utc::now(),
-            duration_ms: 1,
-            outcome: PollOutcome::Fetched {
-                status: 200,
-                moved_to: None,
-                validators: Validators::default(),
-                bytes: 100,
-                feed_title: None,
-                feed_language: None,
-                feed_format: "RSS 2.0".into(),
-                charset_json: "{}".into(),
-                items: vec![NewCopy::new(item, norm, key)],
-                parse: Box::default(),
-                pages: PageCounts::default(),
-            },
-            lease: None,
-        }
+        test_polls::fetched_all(source, vec![test_polls::item(source, guid, text)])
     }
 
     #[test]
@@ -1379,20 +1412,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut store = Writer::open(&path).unwrap();
-        let tags: Vec<String> = vec![];
-        let ids: Vec<SourceId> = ids.iter().map(|id| SourceId::from(*id)).collect();
-        let rows: Vec<SourceRow<'_>> = ids
-            .iter()
-            .map(|id| SourceRow {
-                id,
-                name: id,
-                url: "https://example.org/",
-                tags: &tags,
-                low_trust: false,
-                link_hosts: &[],
-            })
-            .collect();
-        store.sync_sources(&rows).unwrap();
+        test_polls::with_sources(&mut store, ids);
         (dir, path, store)
     }
 

@@ -195,8 +195,8 @@ impl NearIndex {
     /// built, and no other connection has written since.
     pub(super) fn ensure(&mut self, conn: &Connection) -> sql::Result<()> {
         // SQLite: whether another connection committed since. PostgreSQL:
-        // the writer holds the database's writer lock (`store::pg`), so no
-        // other connection adds stories.
+        // other pollers do add stories; what they add reaches this index
+        // through `near_log` (`sync_shared`), so it is built once.
         let version: i64 = match conn.backend() {
             sql::Backend::Sqlite => {
                 conn.query_row("PRAGMA data_version", params![], |r| r.get(0))?

@@ -764,8 +764,8 @@ pub fn copy_sqlite(from: &Path, url: &str) -> Result<Copied> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_polls;
     use super::*;
-    use crate::model::ParsedItem;
 
     /// A fresh database on the server `NEWSRIVER_TEST_POSTGRES` names
     /// (`.ci/run` starts one), or None (with a note) without one.
@@ -810,46 +810,15 @@ mod tests {
     /// the story's sentences, plus one of the source's own (copies differ
     /// by a sentence, as outlets' do).
     fn poll(source: usize, stories: std::ops::Range<u64>) -> PollToStore {
+        let id = format!("o{source}");
         let items = stories
             .map(|story| {
                 let mut text = sentences(story, 6).concat();
                 text.push_str(&sentences(1000 + source as u64, 1)[0]);
-                let item = ParsedItem {
-                    guid: Some(format!("s{story}")),
-                    link: Some(format!("https://o{source}.example/{story}")),
-                    title: Some(format!("标题 {story}")),
-                    summary_html: None,
-                    content_html: Some(format!("<p>{text}</p>")),
-                    published: None,
-                    updated: None,
-                    authors: vec![],
-                    enclosures: vec![],
-                    categories: vec![],
-                };
-                let norm = crate::normalize::Normalizer::default().normalize(&item);
-                let key = item.key();
-                NewCopy::new(item, norm, key)
+                test_polls::item(&id, &format!("s{story}"), &text)
             })
             .collect();
-        PollToStore {
-            source_id: SourceId::from(format!("o{source}").as_str()),
-            started: Utc::now(),
-            duration_ms: 1,
-            outcome: PollOutcome::Fetched {
-                status: 200,
-                moved_to: None,
-                validators: Validators::default(),
-                bytes: 100,
-                feed_title: None,
-                feed_language: None,
-                feed_format: "RSS 2.0".into(),
-                charset_json: "{}".into(),
-                items,
-                parse: Box::default(),
-                pages: PageCounts::default(),
-            },
-            lease: None,
-        }
+        test_polls::fetched_all(&id, items)
     }
 
     const SOURCES: usize = 6;
@@ -857,21 +826,9 @@ mod tests {
     const ROUND: u64 = 4;
 
     fn with_sources(mut store: Writer) -> Writer {
-        let ids: Vec<SourceId> = (0..SOURCES)
-            .map(|s| SourceId::from(format!("o{s}").as_str()))
-            .collect();
-        let rows: Vec<SourceRow<'_>> = ids
-            .iter()
-            .map(|id| SourceRow {
-                id,
-                name: id,
-                url: "https://example.org/",
-                tags: &[],
-                low_trust: false,
-                link_hosts: &[],
-            })
-            .collect();
-        store.sync_sources(&rows).unwrap();
+        let ids: Vec<String> = (0..SOURCES).map(|s| format!("o{s}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        test_polls::with_sources(&mut store, &ids);
         store
     }
 
