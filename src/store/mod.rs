@@ -962,7 +962,7 @@ fn rfc3339(secs: i64) -> String {
 
 /// What the store's tests on both backends build polls and sources with.
 #[cfg(test)]
-pub(super) mod test_polls {
+mod test_polls {
     use super::*;
 
     /// An item of `source` with `guid` and `text` as its HTML content.
