@@ -1,45 +1,42 @@
 //! A copy's HTML as stored (`copies.body`, migration 0008): the feed's
-//! summary, the feed's content and the article from its page, in one zstd
-//! frame. One frame for the three, because a summary is mostly the first
-//! sentences of the content, and zstd stores those sentences once when
-//! they are in the same frame. On the real-length farm the copies' HTML
-//! went from 82 MB in three columns to 47 MB, and the database from 1.80×
-//! to 1.18× the bytes fetched (BENCHMARKS.md, "After the compact schema").
+//! summary, the feed's content and the article from its page, in one
+//! compressed block. One block for the three, because a summary is mostly
+//! the first sentences of the content, and the compressor stores those
+//! sentences once when they are in the same block.
 //!
-//! Layout of the uncompressed frame: for each of the three parts, a tag
+//! Layout of the uncompressed block: for each of the three parts, a tag
 //! byte (0 absent, 1 present), then when present its length as a u32
 //! (little endian) and its UTF-8 bytes. The first byte of the column is a
-//! format version (1), so another layout can be added without guessing.
+//! format: 1, a zstd frame (written until issue 24's fourth round, still
+//! read); 2, the block's length as a u32 (little endian) then one LZ4
+//! block, written now.
+//!
+//! Why LZ4 and not zstd: a copy's body is compressed once per new copy,
+//! and zstd at level 1 was 14% of a cold poll's instructions (callgrind,
+//! 200-feed real-length farm): on bodies of ~2.7 KB its per-frame work
+//! (Huffman and FSE tables built for every frame) outweighs the matching.
+//! LZ4 compresses the same bodies 3.3× faster (`lz4 -b1` against
+//! `zstd -b1` on the farm's 6,000 bodies: 535 against 163 MB/s) and
+//! decompresses them 7× faster, for blocks 26% larger (1.32× against
+//! 1.66×). BENCHMARKS.md, issue 24's fourth round, gives the poll's CPU
+//! and the database's size with each.
 //!
 //! Compressing is pure CPU and happens in the parallel stage
 //! (`NewCopy::seal`); only the reader of a topic feed decompresses.
 
 use std::io;
 
-/// zstd level 1: a copy's body is compressed once per new copy in the
-/// parallel stage, and on the real-length farm level 3 (the library's
-/// default) cost 2.6% more of a cold poll's instructions (callgrind, 200
-/// feeds) for a database 2% smaller (98 against 100 MB at 1,000 feeds);
-/// level −1 saved 3% more and made the database 14% larger (BENCHMARKS.md,
-/// issue 24).
-const LEVEL: i32 = 1;
-
 thread_local! {
-    /// One compression context per thread, kept: creating one allocates and
-    /// clears its tables, which was 5% of a cold poll when done per copy.
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-thread_local! {
-    /// Likewise for reading: a feed's render decompresses every copy of
-    /// every story in it.
+    /// A zstd context per thread for reading format 1: a feed's render
+    /// decompresses every copy of every story in it.
     static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
         const { std::cell::RefCell::new(None) };
 }
 
-/// The format byte at the start of every stored body.
-const FORMAT: u8 = 1;
+/// The format byte of a zstd frame (read only).
+const ZSTD: u8 = 1;
+/// The format byte of a length and an LZ4 block (written).
+const LZ4: u8 = 2;
 
 /// Largest body decompressed: far above `[fetch].max_body_bytes`' default,
 /// so a damaged frame claiming gigabytes cannot make a reader allocate them.
@@ -59,10 +56,18 @@ pub fn encode(
     content: Option<&str>,
     full: Option<&str>,
 ) -> io::Result<Vec<u8>> {
-    let len = [summary, content, full]
+    let len: usize = [summary, content, full]
         .iter()
         .map(|p| 5 + p.map_or(0, str::len))
         .sum();
+    if len > MAX_BODY {
+        // The reader would refuse it; a body this large never gets here
+        // (`[fetch].max_body_bytes`), so this is a guard, not a limit.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "copy body: larger than any body we store",
+        ));
+    }
     let mut raw = Vec::with_capacity(len);
     for part in [summary, content, full] {
         match part {
@@ -74,21 +79,12 @@ pub fn encode(
             }
         }
     }
-    // Fails only when zstd cannot allocate its context: the poll is then
-    // not stored (rolled back alone) and polled again next time.
-    let frame = COMPRESSOR.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.is_none() {
-            *c = Some(zstd::bulk::Compressor::new(LEVEL)?);
-        }
-        match c.as_mut() {
-            Some(c) => c.compress(&raw),
-            None => zstd::bulk::compress(&raw, LEVEL),
-        }
-    })?;
-    let mut out = Vec::with_capacity(1 + frame.len());
-    out.push(FORMAT);
-    out.extend_from_slice(&frame);
+    let mut out = vec![0u8; 5 + lz4_flex::block::get_maximum_output_size(raw.len())];
+    out[0] = LZ4;
+    out[1..5].copy_from_slice(&(raw.len() as u32).to_le_bytes());
+    let n = lz4_flex::block::compress_into(&raw, &mut out[5..])
+        .map_err(|e| io::Error::other(format!("copy body: {e}")))?;
+    out.truncate(5 + n);
     Ok(out)
 }
 
@@ -98,26 +94,44 @@ pub fn decode(stored: &[u8]) -> io::Result<Parts> {
     let Some((&format, frame)) = stored.split_first() else {
         return Ok(Parts::default());
     };
-    if format != FORMAT {
-        return Err(bad(&format!("unknown format {format}")));
-    }
-    let size = zstd::zstd_safe::get_frame_content_size(frame)
-        .ok()
-        .flatten()
-        .ok_or_else(|| bad("no content size"))?;
-    if size > MAX_BODY as u64 {
-        return Err(bad("larger than any body we store"));
-    }
-    let raw = DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.is_none() {
-            *d = Some(zstd::bulk::Decompressor::new()?);
+    let raw = match format {
+        LZ4 => {
+            let (size, block) = frame
+                .split_first_chunk::<4>()
+                .ok_or_else(|| bad("truncated"))?;
+            let size = u32::from_le_bytes(*size) as usize;
+            if size > MAX_BODY {
+                return Err(bad("larger than any body we store"));
+            }
+            let mut raw = vec![0u8; size];
+            let n = lz4_flex::block::decompress_into(block, &mut raw)
+                .map_err(|e| bad(&e.to_string()))?;
+            if n != size {
+                return Err(bad("truncated"));
+            }
+            raw
         }
-        match d.as_mut() {
-            Some(d) => d.decompress(frame, size as usize),
-            None => zstd::bulk::decompress(frame, size as usize),
+        ZSTD => {
+            let size = zstd::zstd_safe::get_frame_content_size(frame)
+                .ok()
+                .flatten()
+                .ok_or_else(|| bad("no content size"))?;
+            if size > MAX_BODY as u64 {
+                return Err(bad("larger than any body we store"));
+            }
+            DECOMPRESSOR.with(|d| {
+                let mut d = d.borrow_mut();
+                if d.is_none() {
+                    *d = Some(zstd::bulk::Decompressor::new()?);
+                }
+                match d.as_mut() {
+                    Some(d) => d.decompress(frame, size as usize),
+                    None => zstd::bulk::decompress(frame, size as usize),
+                }
+            })?
         }
-    })?;
+        _ => return Err(bad(&format!("unknown format {format}"))),
+    };
     let mut rest = raw.as_slice();
     let mut part = || -> io::Result<Option<String>> {
         let (&tag, after) = rest.split_first().ok_or_else(|| bad("truncated"))?;
@@ -185,6 +199,54 @@ mod tests {
         assert!(alone * 2 < content.len(), "{alone} of {}", content.len());
     }
 
+    /// Format 1 as it was written before issue 24's fourth round: the
+    /// raw layout in one zstd frame.
+    fn zstd_body(parts: [Option<&str>; 3]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for part in parts {
+            match part {
+                None => raw.push(0),
+                Some(s) => {
+                    raw.push(1);
+                    raw.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    raw.extend_from_slice(s.as_bytes());
+                }
+            }
+        }
+        let mut out = vec![ZSTD];
+        out.extend(zstd::bulk::compress(&raw, 1).expect("compresses"));
+        out
+    }
+
+    #[test]
+    fn bodies_stored_as_zstd_frames_are_still_read() {
+        let content =
+            "<p>会议指出，三地将在基础教育、职业教育和高等教育方面加强合作。</p>".repeat(30);
+        let old = zstd_body([Some("<p>摘要</p>"), Some(&content), None]);
+        let back = decode(&old).expect("decodes");
+        assert_eq!(back.summary_html.as_deref(), Some("<p>摘要</p>"));
+        assert_eq!(back.content_html.as_deref(), Some(content.as_str()));
+        assert_eq!(back.full_html, None);
+        // What is written now is the other format, read the same.
+        let new = encode(Some("<p>摘要</p>"), Some(&content), None).expect("encodes");
+        assert_eq!(new[0], LZ4);
+        assert_eq!(decode(&new).expect("decodes"), back);
+    }
+
+    #[test]
+    fn a_block_claiming_more_than_any_body_is_refused_before_allocating() {
+        let mut huge = vec![LZ4];
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        huge.extend_from_slice(&[0x10, b'a']);
+        let err = decode(&huge).expect_err("refused");
+        assert!(err.to_string().contains("larger than any body"), "{err}");
+        // A length that does not match the block is an error, not garbage.
+        let good = encode(None, Some("<p>正文</p>"), None).expect("encodes");
+        let mut longer = good.clone();
+        longer[1] += 1;
+        assert!(decode(&longer).is_err());
+    }
+
     #[test]
     fn damaged_bodies_are_errors_not_panics() {
         let good = encode(Some("<p>摘要</p>"), Some("<p>正文</p>"), None).expect("encodes");
@@ -196,6 +258,9 @@ mod tests {
         );
         assert!(decode(&[9, 1, 2, 3]).is_err());
         assert!(decode(&good[..good.len() / 2]).is_err());
+        assert!(decode(&[LZ4, 1, 0]).is_err());
+        let old = zstd_body([Some("<p>摘要</p>"), Some("<p>正文</p>"), None]);
+        assert!(decode(&old[..old.len() / 2]).is_err());
         let mut flipped = good.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 0xff;

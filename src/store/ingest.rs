@@ -1885,9 +1885,15 @@ fn clustered_item(
             distinct
         })
         .collect();
-    // Every judged text prepared once (folding and shingling is the cost).
+    // Every judged text prepared once (folding and shingling is the cost),
+    // the new copy's too, unless no story is a candidate: then nothing is
+    // judged, and most arrivals are such a first copy of a new story
+    // (preparing it anyway was a fifth of the writer's instructions on the
+    // real-length farm, issue 24's fourth round).
     let mut prepared: std::collections::HashMap<&str, Prepared> = std::collections::HashMap::new();
-    prepared.insert(hash, Prepared::new(&norm.text));
+    if !pool.is_empty() {
+        prepared.insert(hash, Prepared::new(&norm.text));
+    }
     for s in judged.iter().flatten() {
         prepared
             .entry(s.hash.as_str())

@@ -92,11 +92,12 @@ fn migrations() -> Vec<M<'static>> {
         )),
         M::up(include_str!("../../migrations/sqlite/0017_copy_texts.sql")),
         M::up(include_str!("../../migrations/sqlite/0018_story_rows.sql")),
+        M::up(include_str!("../../migrations/sqlite/0019_lz4_bodies.sql")),
     ]
 }
 
 /// The schema version this release writes (the number of migrations).
-const SCHEMA_VERSION: usize = 18;
+const SCHEMA_VERSION: usize = 19;
 
 /// Migration 0008's second half, which SQL cannot do: each copy's three
 /// HTML columns become one compressed `body` (`body::encode`), then the

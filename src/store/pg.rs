@@ -56,7 +56,7 @@ const MIGRATION_LOCK: i64 = 0x6e65_7773_6d69_6772;
 
 /// The schema version this release writes on PostgreSQL (the number of
 /// files in `migrations/postgres`).
-pub(super) const PG_SCHEMA_VERSION: i64 = 2;
+pub(super) const PG_SCHEMA_VERSION: i64 = 3;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");

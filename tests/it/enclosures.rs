@@ -291,7 +291,7 @@ fn a_database_at_schema_11_upgrades_and_renders() {
     // files or categories until their outlets edit them.
     env.poll(&[]);
     let version: i64 = env.count("PRAGMA user_version");
-    assert_eq!(version, 18);
+    assert_eq!(version, 19);
     for format in ["atom", "rss", "json"] {
         let (_, entries) = rendered(&env, format);
         assert_eq!(entries.len(), 2, "{format}");

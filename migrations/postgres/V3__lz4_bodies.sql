@@ -1,0 +1,5 @@
+-- Copies' bodies (copies.body, store::body) are written as LZ4 blocks
+-- (format byte 2) from this version on; zstd frames (format 1) stay as they
+-- are and are still read. No table changes: the version is raised so that a
+-- binary of schema 2, which reads format 1 only, refuses the database
+-- instead of showing new copies without their text.
