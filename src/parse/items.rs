@@ -32,15 +32,16 @@ pub(super) fn item(e: Entry, feed_base: Option<&Url>) -> Option<ParsedItem> {
     let categories = categories(&e.categories);
     let guid = non_empty(e.id);
     // Atom entries often have no <link> but an http(s) URL as their id.
-    let link = main_link(&links)
+    // Each parsed once: the link as kept, and as the base of its content.
+    let (link, link_url) = main_link(&links)
         .and_then(|l| absolute(&l, feed_base))
         .or_else(|| {
             guid.as_deref()
                 .and_then(|g| Url::parse(g).ok())
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
-                .map(String::from)
-        });
-    let link_url = link.as_deref().and_then(|l| Url::parse(l).ok());
+                .map(|u| (String::from(u.clone()), u))
+        })
+        .unzip();
     let outer = link_url.as_ref().or(feed_base);
     let content_base = match e.base.as_deref() {
         Some(b) => resolve(b, feed_base).or_else(|| outer.cloned()),

@@ -33,6 +33,18 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+thread_local! {
+    /// The uncompressed layout and the block it is compressed into, kept
+    /// per thread between copies (two allocations of each body's size
+    /// less per copy).
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Scratch buffers larger than this (a very long article) are let go
+/// after use rather than kept by the thread.
+const KEPT_SCRATCH: usize = 256 * 1024;
+
 /// The format byte of a zstd frame (read only).
 const ZSTD: u8 = 1;
 /// The format byte of a length and an LZ4 block (written).
@@ -68,24 +80,36 @@ pub fn encode(
             "copy body: larger than any body we store",
         ));
     }
-    let mut raw = Vec::with_capacity(len);
-    for part in [summary, content, full] {
-        match part {
-            None => raw.push(0),
-            Some(s) => {
-                raw.push(1);
-                raw.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                raw.extend_from_slice(s.as_bytes());
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let (raw, block) = &mut *scratch;
+        raw.clear();
+        raw.reserve(len);
+        for part in [summary, content, full] {
+            match part {
+                None => raw.push(0),
+                Some(s) => {
+                    raw.push(1);
+                    raw.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    raw.extend_from_slice(s.as_bytes());
+                }
             }
         }
-    }
-    let mut out = vec![0u8; 5 + lz4_flex::block::get_maximum_output_size(raw.len())];
-    out[0] = LZ4;
-    out[1..5].copy_from_slice(&(raw.len() as u32).to_le_bytes());
-    let n = lz4_flex::block::compress_into(&raw, &mut out[5..])
-        .map_err(|e| io::Error::other(format!("copy body: {e}")))?;
-    out.truncate(5 + n);
-    Ok(out)
+        block.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+        let n = lz4_flex::block::compress_into(raw, block)
+            .map_err(|e| io::Error::other(format!("copy body: {e}")))?;
+        // Exactly as long as it is: a poll waiting in the write queue holds
+        // every new copy's body.
+        let mut out = Vec::with_capacity(5 + n);
+        out.push(LZ4);
+        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        out.extend_from_slice(&block[..n]);
+        if raw.capacity() > KEPT_SCRATCH {
+            *raw = Vec::new();
+            *block = Vec::new();
+        }
+        Ok(out)
+    })
 }
 
 /// The three parts of a stored body.
