@@ -44,6 +44,7 @@ pub(super) struct RawStorage {
     pub(super) url: Option<Spanned<String>>,
     pub(super) lease_secs: Option<Spanned<i64>>,
     pub(super) placement: Option<Spanned<String>>,
+    pub(super) compression: Option<Spanned<String>>,
     pub(super) retention_days: Option<Spanned<i64>>,
 }
 

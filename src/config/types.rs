@@ -53,6 +53,10 @@ pub struct Storage {
     /// than per story neighbourhood (`"neighbourhood"`, the default; see
     /// `store::pg`).
     pub placement_global: bool,
+    /// `[storage].compression`: how new copies' bodies are compressed,
+    /// "lz4" (the default) or "zstd" (a smaller database, more CPU per
+    /// copy). Either is read whatever this says.
+    pub compression: crate::model::BodyCodec,
     /// `[storage].retention_days`: stories published longer ago are deleted
     /// (with their copies) and not stored again; `None` keeps everything.
     pub retention_days: Option<u64>,

@@ -125,7 +125,14 @@ pub(super) fn known_keys(parent: &[Segment]) -> &'static [&'static str] {
         _ => return TOP_KEYS,
     };
     match first {
-        "storage" => &["path", "url", "lease_secs", "placement", "retention_days"],
+        "storage" => &[
+            "path",
+            "url",
+            "lease_secs",
+            "placement",
+            "compression",
+            "retention_days",
+        ],
         "fetch" => FETCH_KEYS,
         "schedule" => &["default"],
         "server" => &[

@@ -354,6 +354,7 @@ impl Validator<'_> {
             postgres,
             lease_secs: self.bounded(raw.lease_secs, "storage.lease_secs", 30, 2..=3600),
             placement_global: self.placement(raw.placement.as_ref()),
+            compression: self.compression(raw.compression.as_ref()),
             retention_days,
         }
     }
@@ -724,6 +725,23 @@ impl Validator<'_> {
             low_trust,
             link_hosts,
         })
+    }
+
+    /// `[storage] compression`: "lz4" (the default) or "zstd".
+    fn compression(&mut self, compression: Option<&Spanned<String>>) -> crate::model::BodyCodec {
+        use crate::model::BodyCodec;
+        match compression.map(|c| (c, c.get_ref().trim())) {
+            None | Some((_, "lz4")) => BodyCodec::Lz4,
+            Some((_, "zstd")) => BodyCodec::Zstd,
+            Some((c, other)) => {
+                self.problem(
+                    c.span(),
+                    "storage.compression",
+                    format!("unknown compression {other:?}: use \"lz4\" or \"zstd\""),
+                );
+                BodyCodec::Lz4
+            }
+        }
     }
 
     /// `[storage] placement`: "neighbourhood" (the default) or "global".

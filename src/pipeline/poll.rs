@@ -30,6 +30,8 @@ pub struct Poller {
     fetcher: Fetcher,
     normalizer: Arc<Normalizer>,
     near: Arc<crate::dedupe::Params>,
+    /// `[storage] compression`.
+    codec: crate::model::BodyCodec,
     concurrency: usize,
     /// Several pollers on PostgreSQL: this one's host leases (`lease`).
     shared: Option<Arc<super::lease::Shared>>,
@@ -78,6 +80,8 @@ impl SeenStories {
 /// What `process` needs to prepare a poll's copies for the writer.
 struct Prepare<'a> {
     normalizer: &'a Normalizer,
+    /// `[storage] compression`: how new copies' bodies are compressed.
+    codec: crate::model::BodyCodec,
     near: &'a crate::dedupe::Params,
     /// This source's stored items: item key → raw hash.
     known: std::collections::HashMap<String, String>,
@@ -241,6 +245,7 @@ impl Poller {
             readers,
             fetcher: Fetcher::new(&config.fetch)?,
             normalizer: Arc::new(Normalizer::new(&config.normalize)),
+            codec: config.storage.compression,
             near,
             concurrency: config.fetch.concurrency,
             shared,
@@ -554,7 +559,7 @@ impl Poller {
             self.seen.clone(),
             source.id.clone(),
         );
-        let forced = source.encoding;
+        let (forced, codec) = (source.encoding, self.codec);
         let zone = source.timezone.unwrap_or(parse::DEFAULT_ZONE);
         // Closed never: the semaphore lives as long as the poller.
         let cpu = self.cpu.clone().acquire_owned().await.ok();
@@ -568,6 +573,7 @@ impl Poller {
                 .unwrap_or_default();
             let prepare = Prepare {
                 normalizer: &normalizer,
+                codec,
                 near: &near,
                 known,
                 seen: &seen,
@@ -722,7 +728,7 @@ fn process(
                 .filter(|c| prepare.known.get(c.key()).map(String::as_str) != Some(c.raw_hash()))
                 .collect();
             for copy in new.iter_mut() {
-                copy.seal();
+                copy.seal(prepare.codec);
             }
             if prepare.near.enabled {
                 let first = prepare

@@ -7,11 +7,11 @@
 //! Layout of the uncompressed block: for each of the three parts, a tag
 //! byte (0 absent, 1 present), then when present its length as a u32
 //! (little endian) and its UTF-8 bytes. The first byte of the column is a
-//! format: 1, a zstd frame (written until issue 24's fourth round, still
-//! read); 2, the block's length as a u32 (little endian) then one LZ4
-//! block, written now.
+//! format: 1, a zstd frame; 2, the block's length as a u32 (little
+//! endian) then one LZ4 block. `[storage] compression` says which new
+//! copies get (`BodyCodec`: LZ4 unless it says "zstd"); both are read.
 //!
-//! Why LZ4 and not zstd: a copy's body is compressed once per new copy,
+//! Why LZ4 by default: a copy's body is compressed once per new copy,
 //! and zstd at level 1 was 14% of a cold poll's instructions (callgrind,
 //! 200-feed real-length farm): on bodies of ~2.7 KB its per-frame work
 //! (Huffman and FSE tables built for every frame) outweighs the matching.
@@ -25,6 +25,8 @@
 //! (`NewCopy::seal`); only the reader of a topic feed decompresses.
 
 use std::io;
+
+pub use crate::model::BodyCodec;
 
 thread_local! {
     /// A zstd context per thread for reading format 1: a feed's render
@@ -45,10 +47,24 @@ thread_local! {
 /// after use rather than kept by the thread.
 const KEPT_SCRATCH: usize = 256 * 1024;
 
-/// The format byte of a zstd frame (read only).
+/// The format byte of a zstd frame.
 const ZSTD: u8 = 1;
-/// The format byte of a length and an LZ4 block (written).
+/// The format byte of a length and an LZ4 block.
 const LZ4: u8 = 2;
+
+/// zstd level 1 when `[storage] compression = "zstd"`: level 3 (the
+/// library's default) cost 2.6% more of a cold poll's instructions for a
+/// database 2% smaller; level −1 saved 3% and made the database 14% larger
+/// (BENCHMARKS.md, issue 24).
+const ZSTD_LEVEL: i32 = 1;
+
+thread_local! {
+    /// One zstd compression context per thread, kept: creating one
+    /// allocates and clears its tables, which was 5% of a cold poll when
+    /// done per copy.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
 
 /// Largest body decompressed: far above `[fetch].max_body_bytes`' default,
 /// so a damaged frame claiming gigabytes cannot make a reader allocate them.
@@ -62,8 +78,9 @@ pub struct Parts {
     pub full_html: Option<String>,
 }
 
-/// The stored form of the three parts.
+/// The stored form of the three parts, compressed with `codec`.
 pub fn encode(
+    codec: BodyCodec,
     summary: Option<&str>,
     content: Option<&str>,
     full: Option<&str>,
@@ -95,15 +112,39 @@ pub fn encode(
                 }
             }
         }
-        block.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
-        let n = lz4_flex::block::compress_into(raw, block)
-            .map_err(|e| io::Error::other(format!("copy body: {e}")))?;
         // Exactly as long as it is: a poll waiting in the write queue holds
         // every new copy's body.
-        let mut out = Vec::with_capacity(5 + n);
-        out.push(LZ4);
-        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-        out.extend_from_slice(&block[..n]);
+        let out = match codec {
+            BodyCodec::Lz4 => {
+                block.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+                let n = lz4_flex::block::compress_into(raw, block)
+                    .map_err(|e| io::Error::other(format!("copy body: {e}")))?;
+                let mut out = Vec::with_capacity(5 + n);
+                out.push(LZ4);
+                out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+                out.extend_from_slice(&block[..n]);
+                out
+            }
+            BodyCodec::Zstd => {
+                // Fails only when zstd cannot allocate its context: the
+                // poll is then not stored (rolled back alone) and polled
+                // again next time.
+                let frame = COMPRESSOR.with(|c| {
+                    let mut c = c.borrow_mut();
+                    if c.is_none() {
+                        *c = Some(zstd::bulk::Compressor::new(ZSTD_LEVEL)?);
+                    }
+                    match c.as_mut() {
+                        Some(c) => c.compress(raw),
+                        None => zstd::bulk::compress(raw, ZSTD_LEVEL),
+                    }
+                })?;
+                let mut out = Vec::with_capacity(1 + frame.len());
+                out.push(ZSTD);
+                out.extend_from_slice(&frame);
+                out
+            }
+        };
         if raw.capacity() > KEPT_SCRATCH {
             *raw = Vec::new();
             *block = Vec::new();
@@ -201,7 +242,7 @@ mod tests {
             (Some(""), None, None),
             (None, None, None),
         ] {
-            let stored = encode(s, c, f).expect("encodes");
+            let stored = encode(BodyCodec::Lz4, s, c, f).expect("encodes");
             let back = decode(&stored).expect("decodes");
             assert_eq!(back.summary_html.as_deref(), s);
             assert_eq!(back.content_html.as_deref(), c);
@@ -215,10 +256,12 @@ mod tests {
             .map(|i| format!("<p>第{i}段：京津冀三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗。</p>"))
             .collect::<String>();
         let summary = &content[..content.char_indices().nth(150).map_or(0, |(i, _)| i)];
-        let both = encode(Some(summary), Some(&content), None)
+        let both = encode(BodyCodec::Lz4, Some(summary), Some(&content), None)
             .expect("encodes")
             .len();
-        let alone = encode(None, Some(&content), None).expect("encodes").len();
+        let alone = encode(BodyCodec::Lz4, None, Some(&content), None)
+            .expect("encodes")
+            .len();
         assert!(both < alone + 40, "{both} vs {alone}");
         assert!(alone * 2 < content.len(), "{alone} of {}", content.len());
     }
@@ -243,6 +286,25 @@ mod tests {
     }
 
     #[test]
+    fn bodies_compressed_with_zstd_when_asked_are_read_back_and_smaller_here() {
+        let content = (0..40)
+            .map(|i| format!("<p>第{i}段：京津冀三地教育部门签署协议，推动优质教育资源共享与教师交流轮岗。</p>"))
+            .collect::<String>();
+        let lz4 =
+            encode(BodyCodec::Lz4, Some("<p>摘要</p>"), Some(&content), None).expect("encodes");
+        let zstd =
+            encode(BodyCodec::Zstd, Some("<p>摘要</p>"), Some(&content), None).expect("encodes");
+        assert_eq!((lz4[0], zstd[0]), (LZ4, ZSTD));
+        assert_eq!(
+            decode(&zstd).expect("decodes"),
+            decode(&lz4).expect("decodes")
+        );
+        // The same frame as format 1 always was.
+        assert_eq!(zstd, zstd_body([Some("<p>摘要</p>"), Some(&content), None]));
+        assert!(zstd.len() < lz4.len(), "{} vs {}", zstd.len(), lz4.len());
+    }
+
+    #[test]
     fn bodies_stored_as_zstd_frames_are_still_read() {
         let content =
             "<p>会议指出，三地将在基础教育、职业教育和高等教育方面加强合作。</p>".repeat(30);
@@ -252,7 +314,8 @@ mod tests {
         assert_eq!(back.content_html.as_deref(), Some(content.as_str()));
         assert_eq!(back.full_html, None);
         // What is written now is the other format, read the same.
-        let new = encode(Some("<p>摘要</p>"), Some(&content), None).expect("encodes");
+        let new =
+            encode(BodyCodec::Lz4, Some("<p>摘要</p>"), Some(&content), None).expect("encodes");
         assert_eq!(new[0], LZ4);
         assert_eq!(decode(&new).expect("decodes"), back);
     }
@@ -265,7 +328,7 @@ mod tests {
         let err = decode(&huge).expect_err("refused");
         assert!(err.to_string().contains("larger than any body"), "{err}");
         // A length that does not match the block is an error, not garbage.
-        let good = encode(None, Some("<p>正文</p>"), None).expect("encodes");
+        let good = encode(BodyCodec::Lz4, None, Some("<p>正文</p>"), None).expect("encodes");
         let mut longer = good.clone();
         longer[1] += 1;
         assert!(decode(&longer).is_err());
@@ -273,7 +336,13 @@ mod tests {
 
     #[test]
     fn damaged_bodies_are_errors_not_panics() {
-        let good = encode(Some("<p>摘要</p>"), Some("<p>正文</p>"), None).expect("encodes");
+        let good = encode(
+            BodyCodec::Lz4,
+            Some("<p>摘要</p>"),
+            Some("<p>正文</p>"),
+            None,
+        )
+        .expect("encodes");
         assert!(
             decode(&[])
                 .expect("empty is no parts")

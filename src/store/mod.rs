@@ -29,7 +29,7 @@ use sql::{Connection, OptionalExtension, params};
 use crate::dedupe::{Candidate, Placement};
 /// An item's file, as `FeedCopy::enclosures` holds it.
 pub use crate::model::Enclosure;
-use crate::model::{NormalizedItem, ParsedItem, SourceId, StoryId, Validators};
+use crate::model::{BodyCodec, NormalizedItem, ParsedItem, SourceId, StoryId, Validators};
 
 mod backup;
 pub mod body;
@@ -114,8 +114,13 @@ fn move_bodies_into_frames(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration
             let id: i64 = r.get(0)?;
             let (s, c, f): (Option<String>, Option<String>, Option<String>) =
                 (r.get(1)?, r.get(2)?, r.get(3)?);
-            let stored = body::encode(s.as_deref(), c.as_deref(), f.as_deref())
-                .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))?;
+            let stored = body::encode(
+                BodyCodec::default(),
+                s.as_deref(),
+                c.as_deref(),
+                f.as_deref(),
+            )
+            .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))?;
             write.execute(rusqlite::params![id, stored])?;
         }
     }
@@ -574,6 +579,8 @@ pub struct NewCopy {
     /// `text_digest` of the normalized text, when worked out in advance
     /// (`seal`).
     digest: Option<[u8; 16]>,
+    /// How `body` is compressed (`[storage] compression`, given to `seal`).
+    codec: BodyCodec,
     /// What this poll did about the item's page.
     page: PageAttempt,
 }
@@ -591,6 +598,7 @@ impl NewCopy {
             full_html: None,
             body: None,
             digest: None,
+            codec: BodyCodec::default(),
             page: PageAttempt::None,
             key,
             item,
@@ -617,14 +625,15 @@ impl NewCopy {
         self.digest = None;
         if self.body.is_some() {
             self.body = None;
-            self.seal();
+            self.seal(self.codec);
         }
     }
 
-    /// Compresses the copy's HTML now, in the parallel stage, so the
-    /// writer only writes it. (A failure leaves it to the writer, which
-    /// then reports it as the poll's error.)
-    pub fn seal(&mut self) {
+    /// Compresses the copy's HTML now with `codec`, in the parallel stage,
+    /// so the writer only writes it. (A failure leaves it to the writer,
+    /// which then reports it as the poll's error.)
+    pub fn seal(&mut self, codec: BodyCodec) {
+        self.codec = codec;
         if self.body.is_none() {
             self.body = self.encode_body().ok();
         }
@@ -652,6 +661,7 @@ impl NewCopy {
 
     fn encode_body(&self) -> std::io::Result<Vec<u8>> {
         body::encode(
+            self.codec,
             self.item.summary_html.as_deref(),
             self.item.content_html.as_deref(),
             self.full_html.as_deref(),
@@ -1111,7 +1121,7 @@ mod tests {
         let html = format!("<p>{text}</p>");
         let mut sealed = fetched_copy("a", "g1", text);
         let before = sealed.encode_body().unwrap();
-        sealed.seal();
+        sealed.seal(BodyCodec::default());
         sealed.shed_html();
         assert_eq!(
             sealed.item.content_html, None,

@@ -1711,3 +1711,81 @@ fn sources_handed_to_the_writer_free_their_fetch_place_while_it_waits() {
         assert_eq!(env.poll_outcomes(&format!("f{i}")), ["ok"]);
     }
 }
+
+#[test]
+fn bodies_are_compressed_as_storage_compression_says_and_both_are_read() {
+    if sqlite_only("reads the stored bodies' format byte from the SQLite file") {
+        return;
+    }
+    let item = |n: &'static str, body: &'static str| Item {
+        guid: Some(n),
+        link: Some(if n == "a" {
+            "https://rss.example/a.html"
+        } else {
+            "https://rss.example/b.html"
+        }),
+        title: Some(if n == "a" {
+            "全国秋粮收获进度过半"
+        } else {
+            "上海地铁新线开通初期运营"
+        }),
+        description: Some(body),
+        pub_date: Some("Mon, 09 Oct 2023 10:00:00 +0800"),
+    };
+    let a = || {
+        item(
+            "a",
+            "<p>农业农村部农情调度显示，全国秋粮已收获过半，各地抢抓晴好天气加快机收进度，确保颗粒归仓。</p>",
+        )
+    };
+    let b = || {
+        item(
+            "b",
+            "<p>上海地铁两条新线今日开通初期运营，沿线居民出行时间将大幅缩短，换乘站点同步启用。</p>",
+        )
+    };
+    let server = TestServer::start();
+    server.fixed("/feed", Response::ok(RSS_TYPE, rss2("中国新闻网", &[a()])));
+    let env = Env::new(&[src("feed", &server.url("/feed"))]);
+    let run = env.poll(&[]);
+    assert_eq!(summary_counts(&run.stderr), (1, 0, 0), "{run:?}");
+    // Then the same database under `compression = "zstd"`, and a new item.
+    let text = config_text(&env).replacen("[storage]\n", "[storage]\ncompression = \"zstd\"\n", 1);
+    std::fs::write(&env.config, text).unwrap();
+    assert_eq!(env.run(&["check"]).code, Some(0));
+    server.fixed(
+        "/feed",
+        Response::ok(RSS_TYPE, rss2("中国新闻网", &[a(), b()])),
+    );
+    let run = env.poll(&[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let formats: Vec<(String, u8)> = {
+        let db = env.db();
+        let mut stmt = db
+            .prepare("SELECT item_key, body FROM copies ORDER BY item_key")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?[0]))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    // LZ4 (2) under the default, zstd (1) once the config says so.
+    assert_eq!(
+        formats,
+        [("guid:a".to_string(), 2), ("guid:b".to_string(), 1)]
+    );
+    // Both are read: each copy's HTML comes back in the export.
+    let export = serde_json::to_string(&env.export(&[])).unwrap();
+    assert!(export.contains("全国秋粮已收获过半"), "{export}");
+    assert!(export.contains("上海地铁两条新线今日开通"), "{export}");
+    // A misspelled codec is a config error naming the line.
+    let text = config_text(&env).replace("\"zstd\"", "\"brotli\"");
+    std::fs::write(&env.config, text).unwrap();
+    let r = env.run(&["check"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stderr.contains("storage.compression"), "{r:?}");
+    assert!(r.stderr.contains("use \"lz4\" or \"zstd\""), "{r:?}");
+    assert!(r.stderr.contains(":2:"), "the line is named: {r:?}");
+}
