@@ -1052,16 +1052,8 @@ mod tests {
             "<b id=",
             "</",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..20_000 {
-            let mut html = String::new();
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            for k in 0..(seed % 24) {
-                let r = seed.rotate_left(k as u32 * 5) as usize;
-                html.push_str(PIECES[r % PIECES.len()]);
-            }
+        for (html, seed) in crate::test_strings::strings(PIECES, 0x2545_f491_4f6c_dd1d, 24, 20_000)
+        {
             let once = bound_tags(&html).into_owned();
             assert_eq!(bound_tags(&once), once, "{html:?}");
             let _ = too_deep(&html, MAX_HTML_DEPTH);

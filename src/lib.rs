@@ -36,3 +36,6 @@ pub mod store;
 pub mod text;
 pub mod topics;
 pub mod wording;
+
+#[cfg(test)]
+mod test_strings;

@@ -2017,7 +2017,7 @@ mod tests {
             check(t);
         }
         // Titles put together from the pieces the pattern reads, many
-        // times over (xorshift: the same cases on every run).
+        // times over (`test_strings`).
         let pieces = [
             "_",
             "|",
@@ -2056,16 +2056,7 @@ mod tests {
             "a",
             "。",
         ];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..200_000 {
-            let mut t = String::new();
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            for k in 0..(x % 14) {
-                let r = x.rotate_left(k as u32 * 5) ^ (k * 0x2545_f491);
-                t.push_str(pieces[(r % pieces.len() as u64) as usize]);
-            }
+        for (t, _) in crate::test_strings::strings(&pieces, 0x9e37_79b9_7f4a_7c15, 14, 200_000) {
             check(&t);
         }
         // And every real article's title with each outlet's decoration.

@@ -277,22 +277,14 @@ mod tests {
             assert!(!surely_absolute(v), "{v}");
         }
         // Never a URL the parser refuses, among strings made of the pieces
-        // a host is read from (xorshift: the same cases on every run).
+        // a host is read from (`test_strings`).
         let pieces = [
             "http://", "https://", "a", "z", "0", "9", "-", ".", "xn--", "/", "?", "#", ":", "@",
             "\\", " ", "\t", "例", "A", "0x", "[", "]", "%",
         ];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         let mut sure = 0;
-        for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let mut v = String::from(if x & 1 == 0 { "http://" } else { "https://" });
-            for k in 0..(x % 9) {
-                let r = x.rotate_left(k as u32 * 7) ^ k.wrapping_mul(0x9e37_79b9);
-                v.push_str(pieces[(r % pieces.len() as u64) as usize]);
-            }
+        for (host, x) in crate::test_strings::strings(&pieces, 0x2545_f491_4f6c_dd1d, 9, 200_000) {
+            let v = format!("{}{host}", if x & 1 == 0 { "http://" } else { "https://" });
             if surely_absolute(&v) {
                 sure += 1;
                 assert!(Url::parse(&v).is_ok(), "{v:?}");

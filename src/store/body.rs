@@ -102,16 +102,7 @@ pub fn encode(
         let (raw, block) = &mut *scratch;
         raw.clear();
         raw.reserve(len);
-        for part in [summary, content, full] {
-            match part {
-                None => raw.push(0),
-                Some(s) => {
-                    raw.push(1);
-                    raw.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                    raw.extend_from_slice(s.as_bytes());
-                }
-            }
-        }
+        lay_out(raw, [summary, content, full]);
         // Exactly as long as it is: a poll waiting in the write queue holds
         // every new copy's body.
         let out = match codec {
@@ -151,6 +142,21 @@ pub fn encode(
         }
         Ok(out)
     })
+}
+
+/// The uncompressed layout of the three parts (see the module's doc),
+/// after what `raw` holds.
+fn lay_out(raw: &mut Vec<u8>, parts: [Option<&str>; 3]) {
+    for part in parts {
+        match part {
+            None => raw.push(0),
+            Some(s) => {
+                raw.push(1);
+                raw.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                raw.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
 }
 
 /// The three parts of a stored body.
@@ -270,16 +276,7 @@ mod tests {
     /// raw layout in one zstd frame.
     fn zstd_body(parts: [Option<&str>; 3]) -> Vec<u8> {
         let mut raw = Vec::new();
-        for part in parts {
-            match part {
-                None => raw.push(0),
-                Some(s) => {
-                    raw.push(1);
-                    raw.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                    raw.extend_from_slice(s.as_bytes());
-                }
-            }
-        }
+        lay_out(&mut raw, parts);
         let mut out = vec![ZSTD];
         out.extend(zstd::bulk::compress(&raw, 1).expect("compresses"));
         out
