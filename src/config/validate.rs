@@ -727,53 +727,56 @@ impl Validator<'_> {
         })
     }
 
+    /// A key that takes one of a few words (`choices`, the first the
+    /// default): its value, or a problem naming the line and the words.
+    fn one_of<T: Copy>(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        key: &str,
+        what: &str,
+        choices: &[(&str, T)],
+    ) -> T {
+        let default = choices[0].1;
+        let Some(value) = value else {
+            return default;
+        };
+        let word = value.get_ref().trim();
+        if let Some(&(_, v)) = choices.iter().find(|(w, _)| *w == word) {
+            return v;
+        }
+        let words: Vec<String> = choices.iter().map(|(w, _)| format!("{w:?}")).collect();
+        self.problem(
+            value.span(),
+            key,
+            format!("unknown {what} {word:?}: use {}", words.join(" or ")),
+        );
+        default
+    }
+
     /// `[storage] compression`: "lz4" (the default) or "zstd".
     fn compression(&mut self, compression: Option<&Spanned<String>>) -> crate::model::BodyCodec {
         use crate::model::BodyCodec;
-        match compression.map(|c| (c, c.get_ref().trim())) {
-            None | Some((_, "lz4")) => BodyCodec::Lz4,
-            Some((_, "zstd")) => BodyCodec::Zstd,
-            Some((c, other)) => {
-                self.problem(
-                    c.span(),
-                    "storage.compression",
-                    format!("unknown compression {other:?}: use \"lz4\" or \"zstd\""),
-                );
-                BodyCodec::Lz4
-            }
-        }
+        self.one_of(
+            compression,
+            "storage.compression",
+            "compression",
+            &[("lz4", BodyCodec::Lz4), ("zstd", BodyCodec::Zstd)],
+        )
     }
 
     /// `[storage] placement`: "neighbourhood" (the default) or "global".
     fn placement(&mut self, placement: Option<&Spanned<String>>) -> bool {
-        match placement.map(|p| (p, p.get_ref().trim())) {
-            None | Some((_, "neighbourhood")) => false,
-            Some((_, "global")) => true,
-            Some((p, other)) => {
-                self.problem(
-                    p.span(),
-                    "storage.placement",
-                    format!("unknown placement {other:?}: use \"neighbourhood\" or \"global\""),
-                );
-                false
-            }
-        }
+        self.one_of(
+            placement,
+            "storage.placement",
+            "placement",
+            &[("neighbourhood", false), ("global", true)],
+        )
     }
 
     /// A source's `trust`: "normal" (the default) or "low".
     fn trust(&mut self, trust: Option<&Spanned<String>>, key: &str) -> bool {
-        match trust.map(|t| (t, t.get_ref().trim())) {
-            None | Some((_, "normal")) => false,
-            Some((_, "low")) => true,
-            Some((t, other)) => {
-                self.problem(
-                    t.span(),
-                    key,
-                    format!("unknown trust {other:?}: use \"normal\" or \"low\""),
-                );
-                false
-            }
-        }
+        self.one_of(trust, key, "trust", &[("normal", false), ("low", true)])
     }
 
     /// A source's `link_hosts`: host names (`www.example.com`, or

@@ -333,11 +333,7 @@ fn daemon_polls_on_schedule_backs_off_reloads_and_serves_health_and_metrics() {
     let took = daemon.stop();
     assert!(took < Duration::from_secs(5), "stopped in {took:?}");
     if env.pg.is_none() {
-        let ok: String = env
-            .db()
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(ok, "ok");
+        assert_eq!(integrity(&env.db_path()), "ok");
     }
 }
 
@@ -372,11 +368,7 @@ fn sigterm_during_a_slow_poll_exits_within_the_bound_and_leaves_a_sound_database
         "stopped in {took:?}"
     );
     if env.pg.is_none() {
-        let ok: String = env
-            .db()
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(ok, "ok");
+        assert_eq!(integrity(&env.db_path()), "ok");
     }
     assert_eq!(
         env.stories(),

@@ -916,17 +916,7 @@ fn database_is_wal_with_consistent_foreign_keys_and_all_migrations() {
             fks.parse::<i64>().unwrap() >= 2,
             "copies references stories and sources: {fks}"
         );
-        let migrations =
-            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
-                .unwrap()
-                .filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .path()
-                        .extension()
-                        .is_some_and(|x| x == "sql")
-                })
-                .count();
+        let migrations = migration_files("postgres");
         assert_eq!(
             psql(url, "SELECT count(*) FROM refinery_schema_history"),
             migrations.to_string(),
@@ -961,17 +951,29 @@ fn database_is_wal_with_consistent_foreign_keys_and_all_migrations() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sql")
-        })
-        .count() as i64;
-    assert_eq!(version, migrations, "every migration applied");
+    assert_eq!(
+        version,
+        migration_files("sqlite") as i64,
+        "every migration applied"
+    );
+}
+
+/// The SQL files in `migrations/<backend>`.
+fn migration_files(backend: &str) -> usize {
+    std::fs::read_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend),
+    )
+    .unwrap()
+    .filter(|e| {
+        e.as_ref()
+            .unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "sql")
+    })
+    .count()
 }
 
 #[test]

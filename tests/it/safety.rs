@@ -46,12 +46,6 @@ fn random_text(rng: &mut Rng, n: usize) -> String {
         .collect()
 }
 
-fn integrity(path: &Path) -> String {
-    open_ro(path)
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
-}
-
 fn count(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }

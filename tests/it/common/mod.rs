@@ -678,6 +678,13 @@ pub struct SourceRow {
     pub last_item_count: Option<i64>,
 }
 
+/// `PRAGMA integrity_check` of the SQLite file at `path` ("ok" when sound).
+pub fn integrity(path: &Path) -> String {
+    open_ro(path)
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
 pub fn open_ro(path: &Path) -> Connection {
     let c = Connection::open_with_flags(
         path,
