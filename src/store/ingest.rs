@@ -1885,26 +1885,27 @@ fn clustered_item(
             distinct
         })
         .collect();
-    // Every judged text prepared once (folding and shingling is the cost),
-    // the new copy's too, unless no story is a candidate: then nothing is
-    // judged, and most arrivals are such a first copy of a new story
-    // (preparing it anyway was a fifth of the writer's instructions on the
-    // real-length farm, issue 24's fourth round).
+    // Every judged text prepared once, when first judged (folding and
+    // shingling is the cost), the new copy's too, unless no story is a
+    // candidate: then nothing is judged, and most arrivals are such a
+    // first copy of a new story (preparing it anyway was a fifth of the
+    // writer's instructions on the real-length farm, issue 24's fourth
+    // round). A stored text is judged against the new copy only if the
+    // sieve finds it may be the same story (`dedupe::Sieve`, exact): most
+    // candidates share no more than an opening with it.
     let mut prepared: std::collections::HashMap<&str, Prepared> = std::collections::HashMap::new();
+    let mut sieve = None;
     if !pool.is_empty() {
-        prepared.insert(hash, Prepared::new(&norm.text));
-    }
-    for s in judged.iter().flatten() {
-        prepared
-            .entry(s.hash.as_str())
-            .or_insert_with(|| Prepared::new(&s.text));
+        let mine = Prepared::new(&norm.text);
+        sieve = Some(crate::dedupe::Sieve::new(&mine));
+        prepared.insert(hash, mine);
     }
     // The neighbourhood: the candidate stories one of whose copies is the
     // same as the new copy, then, again and again, those one of whose
     // copies is the same as a copy already in it. Judged copy against copy:
     // an edge between two stored copies that share no index key is found
     // through a third copy whichever arrives last.
-    let mut frontier: Vec<(&str, Option<i64>)> = vec![(hash, published)];
+    let mut frontier: Vec<(&str, &str, Option<i64>)> = vec![(hash, &norm.text, published)];
     let mut inside = vec![false; pool.len()];
     while !frontier.is_empty() {
         let mut next = Vec::new();
@@ -1912,21 +1913,41 @@ fn clustered_item(
             if inside[k] {
                 continue;
             }
-            let hit = copies.iter().any(|s| {
-                frontier.iter().any(|&(h, p)| {
-                    h != s.hash
-                        && same_story(
-                            (&prepared[h], h),
-                            (&prepared[s.hash.as_str()], &s.hash),
-                            p.map_or(0, |p| p - s.published),
-                            near,
-                        )
-                        .is_some()
-                })
-            });
+            let mut hit = false;
+            'judging: for s in copies {
+                for &(h, text, p) in &frontier {
+                    if h == s.hash {
+                        continue;
+                    }
+                    if h == hash
+                        && let Some(sieve) = sieve.as_mut()
+                        && !sieve.may_be_same(&s.text, near)
+                    {
+                        continue;
+                    }
+                    for (key, text) in [(h, text), (s.hash.as_str(), &*s.text)] {
+                        prepared.entry(key).or_insert_with(|| Prepared::new(text));
+                    }
+                    if same_story(
+                        (&prepared[h], h),
+                        (&prepared[s.hash.as_str()], &s.hash),
+                        p.map_or(0, |p| p - s.published),
+                        near,
+                    )
+                    .is_some()
+                    {
+                        hit = true;
+                        break 'judging;
+                    }
+                }
+            }
             if hit {
                 inside[k] = true;
-                next.extend(copies.iter().map(|s| (s.hash.as_str(), Some(s.published))));
+                next.extend(
+                    copies
+                        .iter()
+                        .map(|s| (s.hash.as_str(), &*s.text, Some(s.published))),
+                );
             }
         }
         frontier = next;
@@ -1971,6 +1992,16 @@ fn clustered_item(
             .map(|(x, _)| x)
         {
             for s in copies {
+                // Ruled out by the sieve: not the same story (exact).
+                if sieve
+                    .as_mut()
+                    .is_some_and(|sieve| !sieve.may_be_same(&s.text, near))
+                {
+                    continue;
+                }
+                prepared
+                    .entry(s.hash.as_str())
+                    .or_insert_with(|| Prepared::new(&s.text));
                 let apart = published.map_or(0, |p| p - s.published);
                 if let Some((method, score)) = same_story(
                     (&prepared[hash], hash),
