@@ -790,36 +790,7 @@ pub fn html_to_lines(html: &str) -> Vec<String> {
         None
     };
     let raw = if let Some(bounded) = bounded {
-        let doc = Html::parse_fragment(&bounded);
-        let mut out = String::with_capacity(html.len());
-        let mut skip_depth = 0usize;
-        for edge in doc.tree.root().traverse() {
-            match edge {
-                ego_tree::iter::Edge::Open(node) => match node.value() {
-                    Node::Element(e) => {
-                        let name = e.name();
-                        if SKIPPED_ELEMENTS.contains(&name) {
-                            skip_depth += 1;
-                        } else if BLOCK_ELEMENTS.contains(&name) {
-                            out.push('\n');
-                        }
-                    }
-                    Node::Text(t) if skip_depth == 0 => out.push_str(t),
-                    _ => {}
-                },
-                ego_tree::iter::Edge::Close(node) => {
-                    if let Node::Element(e) = node.value() {
-                        let name = e.name();
-                        if SKIPPED_ELEMENTS.contains(&name) {
-                            skip_depth = skip_depth.saturating_sub(1);
-                        } else if BLOCK_ELEMENTS.contains(&name) {
-                            out.push('\n');
-                        }
-                    }
-                }
-            }
-        }
-        out
+        simple_markup_text(&bounded).unwrap_or_else(|| tree_text(&bounded))
     } else if html.contains('<') {
         strip_tags(html)
     } else {
@@ -829,6 +800,359 @@ pub fn html_to_lines(html: &str) -> Vec<String> {
         .map(nfkc_collapsed)
         .filter(|l| !l.is_empty())
         .collect()
+}
+
+/// The text of markup as html5ever's tree holds it: text nodes in order, a
+/// line break at each block element's start and end, nothing of the
+/// skipped elements.
+fn tree_text(bounded: &str) -> String {
+    let doc = Html::parse_fragment(bounded);
+    let mut out = String::with_capacity(bounded.len());
+    let mut skip_depth = 0usize;
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            ego_tree::iter::Edge::Open(node) => match node.value() {
+                Node::Element(e) => {
+                    let name = e.name();
+                    if SKIPPED_ELEMENTS.contains(&name) {
+                        skip_depth += 1;
+                    } else if BLOCK_ELEMENTS.contains(&name) {
+                        out.push('\n');
+                    }
+                }
+                Node::Text(t) if skip_depth == 0 => out.push_str(t),
+                _ => {}
+            },
+            ego_tree::iter::Edge::Close(node) => {
+                if let Node::Element(e) = node.value() {
+                    let name = e.name();
+                    if SKIPPED_ELEMENTS.contains(&name) {
+                        skip_depth = skip_depth.saturating_sub(1);
+                    } else if BLOCK_ELEMENTS.contains(&name) {
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Elements the fast reading (`simple_markup_text`) knows: block elements
+/// whose start or end is a line break, then inline ones. Tables, `pre`,
+/// forms, scripts and anything else go to the HTML parser.
+const SIMPLE_BLOCKS: &[&str] = &[
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "hr",
+    "figure",
+    "figcaption",
+    "dd",
+    "dt",
+    "dl",
+    "aside",
+    "nav",
+    "center",
+];
+const SIMPLE_INLINE: &[&str] = &[
+    "a", "span", "strong", "b", "em", "i", "u", "font", "sup", "sub", "small", "big", "s",
+    "strike", "del", "ins", "cite", "abbr", "code", "q", "mark", "img", "wbr",
+];
+/// Of those, the void ones: no end tag, nothing inside.
+const SIMPLE_VOID: &[&str] = &["br", "hr", "img", "wbr"];
+/// Named character references read without the parser (the rest go to
+/// it): those feeds use, with their values in the HTML standard's table.
+const SIMPLE_ENTITIES: &[(&str, char)] = &[
+    ("amp", '&'),
+    ("lt", '<'),
+    ("gt", '>'),
+    ("quot", '"'),
+    ("apos", '\''),
+    ("nbsp", '\u{a0}'),
+    ("ldquo", '“'),
+    ("rdquo", '”'),
+    ("lsquo", '‘'),
+    ("rsquo", '’'),
+    ("mdash", '—'),
+    ("ndash", '–'),
+    ("hellip", '…'),
+    ("middot", '·'),
+    ("bull", '•'),
+    ("copy", '©'),
+    ("reg", '®'),
+    ("times", '×'),
+    ("deg", '°'),
+    ("yen", '¥'),
+    ("laquo", '«'),
+    ("raquo", '»'),
+    ("ensp", '\u{2002}'),
+    ("emsp", '\u{2003}'),
+    ("thinsp", '\u{2009}'),
+];
+
+/// `tree_text` of markup simple enough to read without building a tree,
+/// as one pass over it; `None` for anything else (then the parser reads
+/// it). Simple: only the elements above, each closed in the order opened
+/// (or left open at the end), none that html5ever's tree builder would
+/// close or move by itself (a block inside an open `p`, an `li` in an
+/// `li`, an `a` in an `a`), character references of the table above or
+/// numeric ones to ordinary characters, no comments, no carriage return or
+/// NUL. Then the tree holds the same text in the same order, with a line
+/// break at the same places; a twin test holds the two readings together.
+/// html5ever's tokenizer and tree builder were a sixth of the parallel
+/// stage's instructions on the real-length farm, for markup of `<p>`,
+/// `<br>`, `<img>`, `<a>` and `<strong>` nearly always (issue 24).
+fn simple_markup_text(html: &str) -> Option<String> {
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len());
+    let mut open: Vec<&'static str> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let Some(at) = b[i..]
+            .iter()
+            .position(|&c| matches!(c, b'<' | b'&' | b'\r' | b'\0'))
+        else {
+            out.push_str(&html[i..]);
+            break;
+        };
+        out.push_str(&html[i..i + at]);
+        i += at;
+        match b[i] {
+            b'&' => {
+                let (c, len) = simple_reference(&b[i + 1..])?;
+                out.push(c);
+                i += 1 + len;
+            }
+            b'<' => match b.get(i + 1) {
+                Some(b'/') => {
+                    let (name, len) = tag_name(&b[i + 2..])?;
+                    let end = i + 2 + len;
+                    if b.get(end) != Some(&b'>') || open.last() != Some(&name) {
+                        return None;
+                    }
+                    open.pop();
+                    if SIMPLE_BLOCKS.contains(&name) {
+                        out.push('\n');
+                    }
+                    i = end + 1;
+                }
+                Some(c) if c.is_ascii_alphabetic() => {
+                    let (name, len) = tag_name(&b[i + 1..])?;
+                    i = tag_end(b, i + 1 + len)?;
+                    if !may_open(&open, name) {
+                        return None;
+                    }
+                    if SIMPLE_BLOCKS.contains(&name) {
+                        out.push('\n');
+                    }
+                    if SIMPLE_VOID.contains(&name) {
+                        if SIMPLE_BLOCKS.contains(&name) {
+                            out.push('\n');
+                        }
+                    } else {
+                        open.push(name);
+                    }
+                }
+                // `<!--`, `<?`, `</ `: comments and bogus ones.
+                Some(b'!' | b'?') => return None,
+                // A `<` that opens no tag is text.
+                _ => {
+                    out.push('<');
+                    i += 1;
+                }
+            },
+            _ => return None,
+        }
+    }
+    // Elements left open end with the fragment.
+    for name in open.iter().rev() {
+        if SIMPLE_BLOCKS.contains(name) {
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+/// A tag's name at the start of `b` (ASCII letters and digits, lowercased)
+/// when it is one `simple_markup_text` knows, and its length.
+fn tag_name(b: &[u8]) -> Option<(&'static str, usize)> {
+    let len = b
+        .iter()
+        .position(|c| !c.is_ascii_alphanumeric())
+        .unwrap_or(b.len());
+    if len == 0 || len > 10 || !b[0].is_ascii_alphabetic() {
+        return None;
+    }
+    let mut lower = [0u8; 10];
+    for (l, c) in lower.iter_mut().zip(&b[..len]) {
+        *l = c.to_ascii_lowercase();
+    }
+    let name = std::str::from_utf8(&lower[..len]).ok()?;
+    SIMPLE_BLOCKS
+        .iter()
+        .chain(SIMPLE_INLINE)
+        .find(|n| **n == name)
+        .map(|n| (*n, len))
+}
+
+/// After a start tag's name at `i`: its attributes as HTML's tokenizer
+/// reads them, to just past its `>`; `None` where the tokenizer would
+/// report an error (or the fragment ends inside the tag).
+fn tag_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let space = |c: u8| matches!(c, b'\t' | b'\n' | b'\x0c' | b' ');
+    loop {
+        while space(*b.get(i)?) {
+            i += 1;
+        }
+        match b[i] {
+            b'>' => return Some(i + 1),
+            b'/' => return (b.get(i + 1) == Some(&b'>')).then_some(i + 2),
+            b'=' | b'"' | b'\'' | b'<' => return None,
+            _ => {}
+        }
+        // The attribute's name.
+        while !space(b[i]) && !matches!(b[i], b'/' | b'>' | b'=') {
+            if matches!(b[i], b'"' | b'\'' | b'<') {
+                return None;
+            }
+            i += 1;
+            b.get(i)?;
+        }
+        while space(b[i]) {
+            i += 1;
+            b.get(i)?;
+        }
+        if b[i] != b'=' {
+            continue;
+        }
+        i += 1;
+        while space(*b.get(i)?) {
+            i += 1;
+        }
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1 + b[i + 1..].iter().position(|&c| c == q)? + 1;
+                // Another attribute, `/>` or `>` must follow.
+                if !matches!(b.get(i)?, b'\t' | b'\n' | b'\x0c' | b' ' | b'/' | b'>') {
+                    return None;
+                }
+            }
+            b'>' => return Some(i + 1),
+            _ => {
+                while !space(b[i]) && b[i] != b'>' {
+                    if matches!(b[i], b'"' | b'\'' | b'<' | b'=' | b'`') {
+                        return None;
+                    }
+                    i += 1;
+                    b.get(i)?;
+                }
+            }
+        }
+    }
+}
+
+/// May `name` open inside the elements `open` without html5ever's tree
+/// builder closing one of them first?
+fn may_open(open: &[&str], name: &str) -> bool {
+    const CLOSES_P: &[&str] = &[
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "hr",
+        "figure",
+        "figcaption",
+        "dd",
+        "dt",
+        "dl",
+        "aside",
+        "nav",
+        "center",
+    ];
+    let heading = |n: &str| matches!(n, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+    let nearest = |of: &[&str]| open.iter().rev().find(|n| of.contains(n)).copied();
+    if CLOSES_P.contains(&name) && open.contains(&"p") {
+        return false;
+    }
+    match name {
+        "a" => !open.contains(&"a"),
+        "li" => nearest(&["li", "ul", "ol"]) != Some("li"),
+        "dd" | "dt" => !matches!(nearest(&["dd", "dt", "dl"]), Some("dd" | "dt")),
+        n if heading(n) => !open.last().is_some_and(|l| heading(l)),
+        _ => true,
+    }
+}
+
+/// A character reference after its `&`, as the parser reads it, and its
+/// length: one of `SIMPLE_ENTITIES` or a numeric one to an ordinary
+/// character, with its `;`. An `&` that starts none (a space, a CJK
+/// character after it) is itself. `None` for any other reference.
+fn simple_reference(b: &[u8]) -> Option<(char, usize)> {
+    match b.first() {
+        Some(b'#') => {
+            let (hex, from) = match b.get(1) {
+                Some(b'x' | b'X') => (true, 2),
+                _ => (false, 1),
+            };
+            let digits = b[from..]
+                .iter()
+                .position(|c| !c.is_ascii_hexdigit() || (!hex && !c.is_ascii_digit()))
+                .unwrap_or(b.len() - from);
+            if digits == 0 || digits > 7 || b.get(from + digits) != Some(&b';') {
+                return None;
+            }
+            let text = std::str::from_utf8(&b[from..from + digits]).ok()?;
+            let value = u32::from_str_radix(text, if hex { 16 } else { 10 }).ok()?;
+            let ordinary = matches!(value, 0x09 | 0x0a | 0x20..=0x7e | 0xa0..=0xd7ff | 0xe000..=0xfdcf | 0xfdf0..=0xfffd)
+                || (0x1_0000..=0x10_ffff).contains(&value) && value & 0xfffe != 0xfffe;
+            ordinary
+                .then(|| char::from_u32(value))
+                .flatten()
+                .map(|c| (c, from + digits + 1))
+        }
+        Some(c) if c.is_ascii_alphanumeric() => {
+            let len = b
+                .iter()
+                .position(|c| !c.is_ascii_alphanumeric())
+                .unwrap_or(b.len());
+            if b.get(len) != Some(&b';') {
+                return None;
+            }
+            let name = std::str::from_utf8(&b[..len]).ok()?;
+            SIMPLE_ENTITIES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|&(_, c)| (c, len + 1))
+        }
+        _ => Some(('&', 0)),
+    }
 }
 
 #[cfg(test)]
@@ -1061,6 +1385,251 @@ mod tests {
             let _ = cut_html(&html, (seed % 40) as usize);
             let _ = html_to_lines(&html);
         }
+    }
+
+    /// Lines of raw text as `html_to_lines` makes them.
+    fn lines_of(raw: &str) -> Vec<String> {
+        raw.lines()
+            .map(nfkc_collapsed)
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// Twin test: wherever the fast reading takes markup, its lines are the
+    /// tree's. Generated markup of the elements it knows (and some it
+    /// does not), misnested, unclosed, with every kind of attribute
+    /// quoting, character reference and stray `<` or `&`.
+    #[test]
+    fn simple_markup_is_read_as_the_tree_reads_it() {
+        const PIECES: &[&str] = &[
+            "<p>",
+            "</p>",
+            "<P class=\"x\">",
+            "<div>",
+            "</div>",
+            "<br>",
+            "<br/>",
+            "<BR />",
+            "</br>",
+            "<li>",
+            "</li>",
+            "<ul>",
+            "</ul>",
+            "<ol>",
+            "</ol>",
+            "<h2>",
+            "</h2>",
+            "<h3>",
+            "</h3>",
+            "<dl>",
+            "<dt>",
+            "<dd>",
+            "</dd>",
+            "<blockquote>",
+            "</blockquote>",
+            "<a href=\"/x?a=1&amp;b=2\">",
+            "<a href='y>z'>",
+            "</a>",
+            "<a href=u>",
+            "<span>",
+            "</span>",
+            "<span/>",
+            "<strong>",
+            "</strong>",
+            "<b>",
+            "</b>",
+            "<i>",
+            "</i>",
+            "<font color=red>",
+            "</font>",
+            "<img src=\"a.jpg\" alt=\"图>\">",
+            "<img src=x/>",
+            "<img src=\"a\"alt=b>",
+            "<hr>",
+            "<center>",
+            "</center>",
+            "<table>",
+            "<tr>",
+            "<td>",
+            "</td>",
+            "<pre>",
+            "</pre>",
+            "<script>",
+            "</script>",
+            "<!-- c -->",
+            "<!x>",
+            "<?x>",
+            "</ x>",
+            "<x>",
+            "</x>",
+            "<",
+            " < ",
+            "<3",
+            ">",
+            "&",
+            "& ",
+            "&amp;",
+            "&amp",
+            "&nbsp;",
+            "&nbspx",
+            "&ldquo;",
+            "&rdquo;",
+            "&lt;b&gt;",
+            "&notin;",
+            "&#20013;",
+            "&#x4e2d;",
+            "&#x4E2D",
+            "&#0;",
+            "&#128;",
+            "&#x110000;",
+            "&#xD800;",
+            "&#65;",
+            "&#;",
+            "&#x;",
+            "&copy;",
+            "中文",
+            "教育协同发展。",
+            "a",
+            "b c",
+            " ",
+            "\n",
+            "\t",
+            "\r\n",
+            "\0",
+            "“引号”",
+            "<span style=\"color: red\">",
+            "<p/>",
+            "<b id=",
+            "=\"",
+            "'",
+            "\"",
+            "/",
+        ];
+        // Fewer kinds, so that more fragments hold nothing the fast
+        // reading refuses, each beside the one stray thing it must read as
+        // the parser does.
+        const FEW: &[&str] = &[
+            "<p>",
+            "</p>",
+            "<div>",
+            "</div>",
+            "<br>",
+            "<li>",
+            "</li>",
+            "<ul>",
+            "</ul>",
+            "<b>",
+            "</b>",
+            "<a href=\"u\">",
+            "</a>",
+            "<h2>",
+            "</h2>",
+            "<span>",
+            "</span>",
+            "中文",
+            "a b",
+            "&amp;",
+            "&",
+            "<",
+            "<3",
+            "<?x>",
+            "<!x>",
+            "</ x>",
+            "&#65;",
+            "&#0;",
+            "&nbspx",
+            "\n",
+        ];
+        let (mut simple, mut all) = (0, 0);
+        let generated =
+            crate::test_strings::strings(PIECES, 0x51e7_0001_2545_f491, 30, 60_000).chain(
+                crate::test_strings::strings(FEW, 0x2545_f491_51e7_0001, 12, 60_000),
+            );
+        for (html, _) in generated {
+            let bounded = bound_tags(&html);
+            all += 1;
+            if let Some(text) = simple_markup_text(&bounded) {
+                simple += 1;
+                assert_eq!(lines_of(&text), lines_of(&tree_text(&bounded)), "{html:?}");
+            }
+        }
+        // Markup of feeds' kind is read the fast way, the rest is not.
+        for html in [
+            "<p>京津冀<strong>教育</strong>协同</p><p><img src=\"a.jpg\" alt=\"\"/></p>",
+            "第一段<br/>第二段<br>&nbsp;&ldquo;引&rdquo;",
+            "<div class=\"c\"><a href=\"https://x.cn/?a=1&amp;b=2\">链接</a></div>",
+            "<ul><li>一</li><li>二</li></ul><h2>标题</h2>",
+        ] {
+            let text = simple_markup_text(html).unwrap_or_else(|| panic!("{html}"));
+            assert_eq!(lines_of(&text), lines_of(&tree_text(html)), "{html}");
+        }
+        for html in [
+            "<p>一<div>二</div></p>",
+            "<a>一<a>二</a></a>",
+            "<b>一<p>二</b>三</p>",
+            "<table><tr><td>一</td></tr></table>",
+            "<!-- x -->一",
+            "&notin;",
+            "一\r\n二",
+        ] {
+            assert_eq!(simple_markup_text(html), None, "{html}");
+        }
+        assert!(simple * 10 > all, "{simple} of {all}");
+    }
+
+    /// The real feeds of ../shared/corpus (skipped without them): every
+    /// body the fast reading takes reads as the tree reads it, and it takes
+    /// most of them.
+    #[test]
+    fn corpus_bodies_are_read_fast_as_the_tree_reads_them() {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path
+                    .extension()
+                    .is_some_and(|x| x == "xml" || x == "rss" || x == "json")
+                {
+                    out.push(path);
+                }
+            }
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+        let mut paths = Vec::new();
+        files(&dir, &mut paths);
+        let (mut bodies, mut simple) = (0, 0);
+        for path in paths {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let text = crate::decode::decode(&bytes, None, None, None).text;
+            let Ok(feed) = crate::parse::parse(&text, None) else {
+                continue;
+            };
+            for item in &feed.items {
+                for body in [&item.summary_html, &item.content_html]
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(bounded) = for_parser(body) else {
+                        continue;
+                    };
+                    bodies += 1;
+                    if let Some(text) = simple_markup_text(&bounded) {
+                        simple += 1;
+                        assert_eq!(
+                            lines_of(&text),
+                            lines_of(&tree_text(&bounded)),
+                            "{}: {body:?}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+        eprintln!("corpus: {simple} of {bodies} bodies read fast");
+        assert!(bodies == 0 || simple * 2 > bodies, "{simple} of {bodies}");
     }
 
     #[test]
