@@ -1496,14 +1496,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        // xorshift64: the same texts on every run.
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_strings::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..3000 {
             let mut t = String::new();
             for _ in 0..(next() % 40) {
@@ -1563,13 +1556,7 @@ mod tests {
 
     #[test]
     fn hashes_sorted_by_buckets_are_sorted_and_without_repeats() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_strings::xorshift(0x9e37_79b9_7f4a_7c15);
         for n in [0, 1, 2, 63, 64, 65, 100, 1000, 5000] {
             for shape in 0..4 {
                 let v: Vec<u64> = (0..n)
@@ -1601,13 +1588,7 @@ mod tests {
         // Reports put together from 300 sentences of random characters, one
         // in three opening with the same sentence as another (the farm's
         // shape that makes most candidates at 4,000 feeds).
-        let mut state = 0x51e7_e5ee_d000_0001u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::test_strings::xorshift(0x51e7_e5ee_d000_0001);
         let sentences: Vec<String> = (0..300)
             .map(|_| {
                 let n = 15 + next() % 40;

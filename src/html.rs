@@ -838,37 +838,11 @@ fn tree_text(bounded: &str) -> String {
     out
 }
 
-/// Elements the fast reading (`simple_markup_text`) knows: block elements
-/// whose start or end is a line break, then inline ones. Tables, `pre`,
-/// forms, scripts and anything else go to the HTML parser.
-const SIMPLE_BLOCKS: &[&str] = &[
-    "p",
-    "div",
-    "br",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "hr",
-    "figure",
-    "figcaption",
-    "dd",
-    "dt",
-    "dl",
-    "aside",
-    "nav",
-    "center",
-];
+/// Elements the fast reading (`simple_markup_text`) knows: the block
+/// elements (`BLOCK_ELEMENTS`, whose start and end are line breaks) but
+/// these, then inline ones. Tables, `pre`, forms, scripts and anything
+/// else go to the HTML parser.
+const NOT_SIMPLE_BLOCKS: &[&str] = &["tr", "table", "pre"];
 const SIMPLE_INLINE: &[&str] = &[
     "a", "span", "strong", "b", "em", "i", "u", "font", "sup", "sub", "small", "big", "s",
     "strike", "del", "ins", "cite", "abbr", "code", "q", "mark", "img", "wbr",
@@ -946,7 +920,7 @@ fn simple_markup_text(html: &str) -> Option<String> {
                         return None;
                     }
                     open.pop();
-                    if SIMPLE_BLOCKS.contains(&name) {
+                    if BLOCK_ELEMENTS.contains(&name) {
                         out.push('\n');
                     }
                     i = end + 1;
@@ -957,11 +931,11 @@ fn simple_markup_text(html: &str) -> Option<String> {
                     if !may_open(&open, name) {
                         return None;
                     }
-                    if SIMPLE_BLOCKS.contains(&name) {
+                    if BLOCK_ELEMENTS.contains(&name) {
                         out.push('\n');
                     }
                     if SIMPLE_VOID.contains(&name) {
-                        if SIMPLE_BLOCKS.contains(&name) {
+                        if BLOCK_ELEMENTS.contains(&name) {
                             out.push('\n');
                         }
                     } else {
@@ -981,7 +955,7 @@ fn simple_markup_text(html: &str) -> Option<String> {
     }
     // Elements left open end with the fragment.
     for name in open.iter().rev() {
-        if SIMPLE_BLOCKS.contains(name) {
+        if BLOCK_ELEMENTS.contains(name) {
             out.push('\n');
         }
     }
@@ -1003,8 +977,9 @@ fn tag_name(b: &[u8]) -> Option<(&'static str, usize)> {
         *l = c.to_ascii_lowercase();
     }
     let name = std::str::from_utf8(&lower[..len]).ok()?;
-    SIMPLE_BLOCKS
+    BLOCK_ELEMENTS
         .iter()
+        .filter(|n| !NOT_SIMPLE_BLOCKS.contains(n))
         .chain(SIMPLE_INLINE)
         .find(|n| **n == name)
         .map(|n| (*n, len))
@@ -1069,36 +1044,10 @@ fn tag_end(b: &[u8], mut i: usize) -> Option<usize> {
 /// May `name` open inside the elements `open` without html5ever's tree
 /// builder closing one of them first?
 fn may_open(open: &[&str], name: &str) -> bool {
-    const CLOSES_P: &[&str] = &[
-        "p",
-        "div",
-        "li",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "hr",
-        "figure",
-        "figcaption",
-        "dd",
-        "dt",
-        "dl",
-        "aside",
-        "nav",
-        "center",
-    ];
     let heading = |n: &str| matches!(n, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
     let nearest = |of: &[&str]| open.iter().rev().find(|n| of.contains(n)).copied();
-    if CLOSES_P.contains(&name) && open.contains(&"p") {
+    // Every block element it knows but `br` closes an open `p`.
+    if BLOCK_ELEMENTS.contains(&name) && name != "br" && open.contains(&"p") {
         return false;
     }
     match name {
