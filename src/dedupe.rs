@@ -174,11 +174,12 @@ fn shingle_set(chars: impl Iterator<Item = char>, capacity: usize) -> Vec<u64> {
 }
 
 /// Sorts shingle hashes and drops repeats: by their top bits into buckets
-/// of about one value each, then each bucket sorted. Hash values are
-/// spread evenly, so this is two passes over ~1,000 values, where a
-/// comparison sort took a third of `Prepared::new` (issue 24). A bucket
-/// that is not small (values crafted to share their top bits) is sorted
-/// like any slice, so no input costs more than a comparison sort.
+/// of about one value each, then one insertion pass (each value is at most
+/// its bucket's length from its place). Hash values are spread evenly, so
+/// this is a few linear passes over ~1,000 values, where a comparison sort
+/// took a third of `Prepared::new` (issue 24). When a bucket holds more
+/// than 64 (values crafted to share their top bits), the whole is sorted
+/// by comparison instead, so no input makes the insertion pass quadratic.
 fn sort_dedup_hashes(v: &mut Vec<u64>) {
     if v.len() < 64 {
         v.sort_unstable();
@@ -1585,9 +1586,9 @@ mod tests {
     /// another text under its opening sentence.
     fn sieve_pairs() -> Vec<(String, String)> {
         let mut texts = key_texts();
-        // Reports put together from 300 sentences of random characters, one
-        // in three opening with the same sentence as another (the farm's
-        // shape that makes most candidates at 4,000 feeds).
+        // Reports put together from 300 sentences of random characters, so
+        // that many share a sentence or open alike without being one story
+        // (the farm's shape that makes most candidates at 4,000 feeds).
         let mut next = crate::test_strings::xorshift(0x51e7_e5ee_d000_0001);
         let sentences: Vec<String> = (0..300)
             .map(|_| {

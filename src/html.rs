@@ -934,11 +934,9 @@ fn simple_markup_text(html: &str) -> Option<String> {
                     if BLOCK_ELEMENTS.contains(&name) {
                         out.push('\n');
                     }
-                    if SIMPLE_VOID.contains(&name) {
-                        if BLOCK_ELEMENTS.contains(&name) {
-                            out.push('\n');
-                        }
-                    } else {
+                    // A void element ends where it starts (one line break
+                    // stands for its start and end).
+                    if !SIMPLE_VOID.contains(&name) {
                         open.push(name);
                     }
                 }

@@ -1845,6 +1845,60 @@ fn stored_copies(tx: &Connection, story: i64) -> sql::Result<Vec<Stored>> {
     .collect()
 }
 
+/// Texts judged against each other while a new copy is clustered: each
+/// prepared once, when first judged (folding and shingling is the cost;
+/// most arrivals are a new story's first copy, where nothing is judged and
+/// nothing is prepared), and a stored text judged against the new copy
+/// only if the new copy's sieve finds it may be the same story
+/// (`dedupe::Sieve`, exact; made when first needed): most candidates share
+/// no more than an opening with it.
+struct Judging<'a> {
+    /// The new copy: its content hash and text.
+    new: (&'a str, &'a str),
+    prepared: std::collections::HashMap<&'a str, crate::dedupe::Prepared>,
+    sieve: Option<crate::dedupe::Sieve>,
+}
+
+impl<'a> Judging<'a> {
+    /// `dedupe::same_story` of text `a` (content hash, text) and stored
+    /// copy `s`, `apart` seconds apart; `sieved`: try the sieve first when
+    /// `a` is the new copy.
+    fn same(
+        &mut self,
+        (ha, text): (&'a str, &'a str),
+        s: &'a Stored,
+        apart: i64,
+        sieved: bool,
+        near: &crate::dedupe::Params,
+    ) -> Option<(Method, f64)> {
+        use crate::dedupe::{Prepared, Sieve};
+        let (new_hash, new_text) = self.new;
+        if ha == new_hash && sieved {
+            let sieve = self.sieve.get_or_insert_with(|| {
+                Sieve::new(
+                    self.prepared
+                        .entry(new_hash)
+                        .or_insert_with(|| Prepared::new(new_text)),
+                )
+            });
+            if !sieve.may_be_same(&s.text, near) {
+                return None;
+            }
+        }
+        for (key, text) in [(ha, text), (s.hash.as_str(), &*s.text)] {
+            self.prepared
+                .entry(key)
+                .or_insert_with(|| Prepared::new(text));
+        }
+        crate::dedupe::same_story(
+            (&self.prepared[ha], ha),
+            (&self.prepared[s.hash.as_str()], &s.hash),
+            apart,
+            near,
+        )
+    }
+}
+
 /// A new copy with near-duplicate keys and no identical text stored:
 /// placed so that the partition of copies into stories is a function of
 /// the set of copies, not of the order they arrived in (issue 19).
@@ -1875,7 +1929,7 @@ fn clustered_item(
     touched: &mut Vec<Touched>,
     c: &mut PollCounts,
 ) -> sql::Result<()> {
-    use crate::dedupe::{Item, Prepared, same_story};
+    use crate::dedupe::Item;
     let (item, norm) = (&a.copy.item, &a.copy.norm);
     let hash = norm.content_hash.0.as_str();
     let published = item.published.map(|_| a.published);
@@ -1901,20 +1955,12 @@ fn clustered_item(
             distinct
         })
         .collect();
-    // Every judged text prepared once, when first judged (folding and
-    // shingling is the cost), the new copy's too, unless no story is a
-    // candidate: then nothing is judged, and most arrivals are such a
-    // first copy of a new story (preparing it anyway was a fifth of the
-    // writer's instructions on the real-length farm, issue 24's fourth
-    // round). A stored text is judged against the new copy only if the
-    // sieve finds it may be the same story (`dedupe::Sieve`, exact): most
-    // candidates share no more than an opening with it.
-    let mut prepared: std::collections::HashMap<&str, Prepared> = std::collections::HashMap::new();
-    // The new copy's sieve, made when first needed.
-    let mut sieve: Option<crate::dedupe::Sieve> = None;
-    if !pool.is_empty() {
-        prepared.insert(hash, Prepared::new(&norm.text));
-    }
+    // Every text judged is prepared once (`Judging`).
+    let mut judging = Judging {
+        new: (hash, &norm.text),
+        prepared: std::collections::HashMap::new(),
+        sieve: None,
+    };
     // The neighbourhood: the candidate stories one of whose copies is the
     // same as the new copy, then, again and again, those one of whose
     // copies is the same as a copy already in it. Judged copy against copy:
@@ -1929,36 +1975,14 @@ fn clustered_item(
                 continue;
             }
             let sieved = pool[k].0.keys_shared < SIEVED_BELOW_KEYS;
-            let mut hit = false;
-            'judging: for s in copies {
-                for &(h, text, p) in &frontier {
-                    if h == s.hash {
-                        continue;
-                    }
-                    if h == hash
-                        && sieved
-                        && !sieve
-                            .get_or_insert_with(|| crate::dedupe::Sieve::new(&prepared[hash]))
-                            .may_be_same(&s.text, near)
-                    {
-                        continue;
-                    }
-                    for (key, text) in [(h, text), (s.hash.as_str(), &*s.text)] {
-                        prepared.entry(key).or_insert_with(|| Prepared::new(text));
-                    }
-                    if same_story(
-                        (&prepared[h], h),
-                        (&prepared[s.hash.as_str()], &s.hash),
-                        p.map_or(0, |p| p - s.published),
-                        near,
-                    )
-                    .is_some()
-                    {
-                        hit = true;
-                        break 'judging;
-                    }
-                }
-            }
+            let hit = copies.iter().any(|s| {
+                frontier.iter().any(|&(h, text, p)| {
+                    h != s.hash
+                        && judging
+                            .same((h, text), s, p.map_or(0, |p| p - s.published), sieved, near)
+                            .is_some()
+                })
+            });
             if hit {
                 inside[k] = true;
                 next.extend(
@@ -2010,24 +2034,11 @@ fn clustered_item(
             .map(|(x, _)| x)
         {
             for s in copies {
-                // Ruled out by the sieve: not the same story (exact).
-                if story.keys_shared < SIEVED_BELOW_KEYS
-                    && !sieve
-                        .get_or_insert_with(|| crate::dedupe::Sieve::new(&prepared[hash]))
-                        .may_be_same(&s.text, near)
-                {
-                    continue;
-                }
-                prepared
-                    .entry(s.hash.as_str())
-                    .or_insert_with(|| Prepared::new(&s.text));
                 let apart = published.map_or(0, |p| p - s.published);
-                if let Some((method, score)) = same_story(
-                    (&prepared[hash], hash),
-                    (&prepared[s.hash.as_str()], &s.hash),
-                    apart,
-                    near,
-                ) && best.is_none_or(|(b, id, _)| (score, -story.id) > (b, -id))
+                let sieved = story.keys_shared < SIEVED_BELOW_KEYS;
+                if let Some((method, score)) =
+                    judging.same((hash, &norm.text), s, apart, sieved, near)
+                    && best.is_none_or(|(b, id, _)| (score, -story.id) > (b, -id))
                 {
                     best = Some((score, story.id, method));
                 }
@@ -2050,13 +2061,13 @@ fn clustered_item(
         hash,
         text: &norm.text,
         published,
-        prepared: prepared.get(hash),
+        prepared: judging.prepared.get(hash),
     }];
     items.extend(stored.iter().map(|s| Item {
         hash: &s.hash,
         text: &s.text,
         published: Some(s.published),
-        prepared: prepared.get(s.hash.as_str()),
+        prepared: judging.prepared.get(s.hash.as_str()),
     }));
     let clustering = crate::dedupe::cluster(&items, near);
     let stories: Vec<(i64, i64)> = matched.iter().map(|(s, _)| (s.id, s.first_seen)).collect();
